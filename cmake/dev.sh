@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian machine: installs what is missing, builds, runs or tests.
+#   cmake/dev.sh run [fracnas arguments]   install deps, build, run `fracnas` (default: optimize)
+#   cmake/dev.sh test                      install deps, build with -Werror, run every test (ctest)
+#   cmake/dev.sh deps | build              just that step
+# Idempotent: each step checks before it installs. It does not touch anything outside the
+# Debian package set, a Python virtual environment in the user cache, and build/.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+torch_version=2.11.0   # the GPU image's LibTorch; the PyPI wheel carries the C++ library
+venv=${FRACNAS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/torch-$torch_version}
+build=${FRACNAS_BUILD_DIR:-$root/build}
+apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev
+              libboost-program-options-dev catch2)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+deps() {
+  local missing=() p
+  for p in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  command -v python3 >/dev/null || missing+=(python3)
+  python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "dev.sh: installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" 2>/dev/null; then
+    echo "dev.sh: installing torch==$torch_version (LibTorch) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --upgrade pip
+    "$venv/bin/python" -m pip install -q "torch==$torch_version"
+  fi
+}
+
+build() {
+  local torch_prefix
+  torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_PREFIX_PATH="$torch_prefix" -DFRACNAS_WERROR="${FRACNAS_WERROR:-ON}" >/dev/null
+  cmake --build "$build" -j "${FRACNAS_JOBS:-2}"
+}
+
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  deps)  deps ;;
+  build) deps; build ;;
+  run)   deps; build; exec "$build/fracnas" "${@:-optimize}" ;;
+  test)  deps; build; ctest --test-dir "$build" --output-on-failure -j "${FRACNAS_JOBS:-2}" ;;
+  *) echo "usage: cmake/dev.sh run [fracnas arguments] | test | deps | build" >&2; exit 2 ;;
+esac
