@@ -1,0 +1,87 @@
+// The named presets on the shipped objectives: they converge within budgets measured with
+// benchmarks/optimizer_quality (docs/results/optimizer.md), beat random search on Rastrigin,
+// and keep any number of workers busy.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "drive.hpp"
+#include "fracnas/core/presets.hpp"
+#include "fracnas/error.hpp"
+#include "fracnas/eval/objectives.hpp"
+
+using namespace fracnas;
+
+namespace {
+
+double final_error(const std::string& algorithm, const std::string& function, std::size_t dim,
+                   std::uint64_t budget, std::uint64_t seed, std::size_t outstanding = 1) {
+    const auto f = eval::make_objective(function, dim, seed);
+    auto opt = core::make_optimizer(algorithm, dim, seed, core::stopping{budget});
+    test::drive(*opt, [&](const core::point& x) { return (*f)(x); }, outstanding, seed);
+    return opt->best()->value - f->optimum_value();
+}
+
+double median_error(const std::string& algorithm, const std::string& function, std::size_t dim,
+                    std::uint64_t budget) {
+    std::vector<double> e;
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) e.push_back(final_error(algorithm, function, dim, budget, seed));
+    std::sort(e.begin(), e.end());
+    return e[2];
+}
+
+}  // namespace
+
+TEST_CASE("every fractal preset solves the 2-d sphere in 1,000 evaluations", "[core][presets]") {
+    // measured worst over seeds 1-5: 4e-13 (direct)
+    for (const auto& name : {"soo", "direct", "direct-l", "fda"})
+        for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+            INFO(name << " seed " << seed);
+            REQUIRE(final_error(name, "sphere", 2, 1000, seed) < 1e-8);
+        }
+}
+
+TEST_CASE("every fractal preset solves the 2-d Rosenbrock within its measured budget", "[core][presets]") {
+    // measured worst over seeds 1-5: soo 1.5e-7, direct 2.1e-8, direct-l 4.9e-8 at 5,000;
+    // fda 2.8e-8 at 50,000 (its coordinate-wise ILS crawls along the curved valley)
+    const std::pair<const char*, std::uint64_t> runs[] = {{"soo", 5000}, {"direct", 5000}, {"direct-l", 5000}, {"fda", 50000}};
+    for (const auto& [name, budget] : runs)
+        for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+            INFO(name << " seed " << seed);
+            REQUIRE(final_error(name, "rosenbrock", 2, budget, seed) < 1e-5);
+        }
+}
+
+TEST_CASE("every fractal preset beats random search on the 10-d Rastrigin", "[core][presets]") {
+    const double random_median = median_error("random", "rastrigin", 10, 2000);
+    for (const auto& name : {"soo", "direct", "direct-l", "fda"}) {
+        INFO(name);
+        REQUIRE(median_error(name, "rastrigin", 10, 2000) < 0.7 * random_median);
+    }
+}
+
+TEST_CASE("with many evaluations outstanding no preset starves", "[core][presets]") {
+    for (const auto& name : core::preset_names())
+        for (const std::size_t outstanding : {16UL, 256UL}) {
+            INFO(name << " with " << outstanding << " outstanding");
+            const auto f = eval::make_objective("rastrigin", 10, 1);
+            auto opt = core::make_optimizer(name, 10, 1, core::stopping{3000});
+            const std::size_t starved = test::drive(*opt, [&](const core::point& x) { return (*f)(x); }, outstanding, 7);
+            REQUIRE(starved == 0);
+            REQUIRE(opt->told() == 3000);
+        }
+}
+
+TEST_CASE("asynchronous runs still converge on the sphere", "[core][presets]") {
+    for (const auto& name : {"soo", "direct", "direct-l", "fda"}) {
+        INFO(name);
+        REQUIRE(final_error(name, "sphere", 2, 3000, 1, 16) < 1e-4);
+    }
+}
+
+TEST_CASE("preset names are checked", "[core][presets]") {
+    REQUIRE_THROWS_WITH(core::make_optimizer("simplex", 2, 1, core::stopping{}),
+                        Catch::Contains("unknown algorithm 'simplex'; valid: soo, direct, direct-l, fda, random"));
+    REQUIRE(core::make_optimizer("fda", 3, 1, core::stopping{})->name() == "fda");
+    REQUIRE(core::preset_config("soo", 4, 10000).max_depth == 100);
+}
