@@ -1,0 +1,153 @@
+// Checks an optimize_config once, at the boundary, and derives what the run needs from it (the
+// fractal configuration, the objective name, the stopping rules). Every error names the
+// command-line option. It builds no optimizer or objective and prints nothing.
+#include "fracnas/app/optimize_config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "fracnas/core/presets.hpp"
+#include "fracnas/error.hpp"
+
+namespace fracnas::app {
+
+namespace {
+
+std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Runs f; a config_error escaping it is rethrown with its field mapped to the option.
+template <class F>
+auto as_option_error(F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const config_error& e) {
+        throw config_error(option_for_field(e.field()), e.what());
+    }
+}
+
+}  // namespace
+
+std::string option_for_field(const std::string& field) {
+    struct mapping {
+        const char* field;
+        const char* option;
+    };
+    static const mapping table[] = {
+        {"objective.name", "--function"},
+        {"objective.dim", "--dim"},
+        {"dim", "--dim"},
+        {"objective_options.noise_sigma", "--noise"},
+        {"objective_options.failure_probability", "--failure-rate"},
+        {"algorithm", "--algorithm"},
+        {"budget", "--budget"},
+        {"wall_seconds", "--time-limit"},
+        {"target", "--target"},
+        {"geometry", "--geometry"},
+        {"search", "--search"},
+        {"sampler", "--sampler"},
+        {"scoring", "--scoring"},
+        {"exploitation", "--exploitation"},
+        {"max_depth", "--max-depth"},
+        {"sections", "--sections"},
+        {"samples_per_cell", "--samples-per-cell"},
+    };
+    for (const auto& m : table)
+        if (field == m.field) return m.option;
+    return field;
+}
+
+bool optimize_config::has_overrides() const {
+    return geometry || search || sampler || scoring || exploitation || max_depth || sections ||
+           samples_per_cell;
+}
+
+core::fractal_config optimize_config::fractal() const {
+    if (algorithm == "random")
+        throw config_error("--algorithm",
+                           "'random' is not a fractal algorithm, so --geometry, --search, --sampler, "
+                           "--scoring, --exploitation, --max-depth, --sections and --samples-per-cell "
+                           "do not apply to it.");
+    return as_option_error([&] {
+        core::fractal_config cfg = core::preset_config(algorithm, dim, budget);
+        if (geometry) cfg.geometry = core::parse_geometry(*geometry);
+        if (search) cfg.search = core::parse_search(*search);
+        if (sampler) cfg.sampler = core::parse_sampler(*sampler);
+        if (scoring) cfg.scoring = core::parse_scoring(*scoring);
+        if (exploitation) cfg.exploitation = core::parse_exploitation(*exploitation);
+        if (max_depth) cfg.max_depth = *max_depth;
+        if (sections) cfg.sections = *sections;
+        if (samples_per_cell) cfg.samples_per_cell = *samples_per_cell;
+        core::validate(cfg, dim);
+        return cfg;
+    });
+}
+
+void optimize_config::validate() const {
+    const auto functions = eval::objective_names();
+    if (!contains(functions, function))
+        throw config_error("--function", "unknown function '" + function + "'; valid: " + join(functions) +
+                                             " (use --noise and --failure-rate for the noisy and failing wrappers).");
+    if (dim < 1 || dim > eval::max_objective_dim)
+        throw config_error("--dim", "the dimension must be in [1, " + std::to_string(eval::max_objective_dim) +
+                                        "], got " + std::to_string(dim) + ".");
+    const auto algorithms = core::preset_names();
+    if (!contains(algorithms, algorithm))
+        throw config_error("--algorithm", "unknown algorithm '" + algorithm + "'; valid: " + join(algorithms) + ".");
+    if (budget < 1) throw config_error("--budget", "the evaluation budget must be at least 1.");
+    if (outstanding < 1) throw config_error("--outstanding", "at least 1 evaluation must be in flight.");
+    if (!(time_limit > 0.0) || std::isnan(time_limit))
+        throw config_error("--time-limit", "the time limit must be a positive number of seconds.");
+    if (target && !std::isfinite(*target))
+        throw config_error("--target", "the target error must be a finite number.");
+    if (!(noise >= 0.0) || !std::isfinite(noise))
+        throw config_error("--noise", "the noise sigma must be a finite number >= 0.");
+    if (!(failure_rate >= 0.0 && failure_rate <= 1.0))
+        throw config_error("--failure-rate", "the failure rate must be a probability in [0, 1].");
+    if (progress_every && *progress_every < 1)
+        throw config_error("--progress-every", "progress lines need at least 1 evaluation between them; use --quiet to turn them off.");
+    // core checks these only where the geometry or sampler uses them; an explicit value that
+    // could never be valid is a typo, so reject it whatever the configuration.
+    if (sections && *sections < 2) throw config_error("--sections", "the k-section needs at least 2 sections.");
+    if (samples_per_cell && *samples_per_cell < 1)
+        throw config_error("--samples-per-cell", "a new cell needs at least 1 sample.");
+    if (algorithm != "random" || has_overrides()) (void)fractal();
+}
+
+std::string optimize_config::objective_name() const {
+    std::string name = function;
+    if (noise > 0.0) name = "noisy:" + name;
+    if (failure_rate > 0.0) name = "failing:" + name;
+    return name;
+}
+
+eval::objective_options optimize_config::objective_options() const {
+    eval::objective_options options;
+    if (noise > 0.0) options.noise_sigma = noise;
+    if (failure_rate > 0.0) options.failure_probability = failure_rate;
+    return options;
+}
+
+core::stopping optimize_config::stopping(double optimum) const {
+    core::stopping stop;
+    stop.budget = budget;
+    stop.wall_seconds = time_limit;
+    if (target) stop.target = optimum + *target;
+    return stop;
+}
+
+std::uint64_t optimize_config::progress_interval() const {
+    if (progress_every) return *progress_every;
+    return std::max<std::uint64_t>(1, budget / 10);
+}
+
+}  // namespace fracnas::app

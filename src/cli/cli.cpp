@@ -1,0 +1,121 @@
+// The fracnas command line's top level: subcommand dispatch, --help, --version, and the only
+// catch of the program: bad input -> one line "fracnas: error: ..." and exit 2, a failed run ->
+// the same line and exit 1. Subcommands (optimize_command.cpp) parse and run; they never exit.
+#include "cli/cli.hpp"
+
+#include <boost/program_options/errors.hpp>
+#include <exception>
+#include <iostream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cli/optimize_command.hpp"
+#include "fracnas/app/optimize_config.hpp"
+#include "fracnas/error.hpp"
+#ifdef FRACNAS_HAVE_TORCH
+#include "fracnas/eval/torch_info.hpp"
+#endif
+
+#ifndef FRACNAS_VERSION
+#define FRACNAS_VERSION "unknown"
+#endif
+
+namespace fracnas::cli {
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;  // the input was accepted, the run failed
+constexpr int exit_usage = 2;    // bad input; nothing was run
+
+void print_usage(std::ostream& out) {
+    out << "usage: fracnas optimize [--function NAME] [--dim D] [--algorithm NAME] [--budget N] [--seed S] [options]\n"
+           "       fracnas --help | --version\n"
+           "Run 'fracnas --help' or 'fracnas optimize --help' for every option.\n";
+}
+
+void print_help(std::ostream& out) {
+    print_usage(out);
+    out << "\nCommands:\n"
+           "  optimize    minimise a synthetic function in-process with a fractal (or random) algorithm\n"
+           "\nGlobal options:\n"
+           "  -h [ --help ]    print this help and exit\n"
+           "  --version        print the fracnas version (and LibTorch's, when built with it) and exit\n\n";
+    print_optimize_options(out);
+}
+
+void print_version(std::ostream& out) {
+    out << "fracnas " << FRACNAS_VERSION << '\n';
+#ifdef FRACNAS_HAVE_TORCH
+    out << "LibTorch " << eval::torch_version() << '\n';
+#endif
+}
+
+// Writes the one error line: the message on a single line, ending in a full stop.
+int fail(std::ostream& err, int code, std::string message) {
+    for (char& c : message)
+        if (c == '\n' || c == '\r') c = ' ';
+    if (message.empty()) message = "unknown error";
+    if (message.back() != '.') message += '.';
+    err << "fracnas: error: " << message << '\n';
+    return code;
+}
+
+int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    if (args.empty()) {
+        print_usage(err);
+        return exit_usage;
+    }
+    const std::string& command = args.front();
+    if (command == "--help" || command == "-h") {
+        print_help(out);
+        return exit_ok;
+    }
+    if (command == "--version") {
+        print_version(out);
+        return exit_ok;
+    }
+    if (command == "optimize") {
+        const optimize_request request = parse_optimize_args({args.begin() + 1, args.end()});
+        if (request.help) {
+            print_optimize_options(out);
+            return exit_ok;
+        }
+        request.config.validate();
+        run_optimize(request.config, out);
+        return exit_ok;
+    }
+    if (!command.empty() && command.front() == '-')
+        return fail(err, exit_usage, "unknown option '" + command + "'; valid before a subcommand: --help, --version");
+    return fail(err, exit_usage, "unknown subcommand '" + command + "'; valid: optimize");
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    try {
+        return dispatch(args, out, err);
+    } catch (const boost::program_options::unknown_option& e) {
+        return fail(err, exit_usage, "unknown option '" + e.get_option_name() + "'; see 'fracnas optimize --help'");
+    } catch (const boost::program_options::error& e) {
+        return fail(err, exit_usage, e.what());
+    } catch (const config_error& e) {
+        const std::string option = app::option_for_field(e.field());
+        return fail(err, exit_usage, option.empty() ? e.what() : option + ": " + e.what());
+    } catch (const error& e) {
+        return fail(err, exit_failure, e.what());
+    } catch (const std::exception& e) {
+        return fail(err, exit_failure, std::string("internal error: ") + e.what());
+    } catch (...) {
+        return fail(err, exit_failure, "internal error: an exception that is not a std::exception");
+    }
+}
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+    return run(args, std::cout, std::cerr);
+}
+
+}  // namespace fracnas::cli

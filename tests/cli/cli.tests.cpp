@@ -1,0 +1,291 @@
+// Tests of the fracnas command line, driven in-process through cli::run: every bad-input path
+// (exit code, one message line, nothing on out), --help and --version, and small real runs.
+// Runs stay a few hundred evaluations; speed is not asserted here (see benchmarks/).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/cli.hpp"
+#include "fracnas/core/presets.hpp"
+#include "fracnas/eval/objectives.hpp"
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+struct outcome {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+outcome run_cli(const std::vector<std::string>& args) {
+    std::ostringstream out, err;
+    outcome o;
+    o.code = fracnas::cli::run(args, out, err);
+    o.out = out.str();
+    o.err = err.str();
+    return o;
+}
+
+// Bad input: exit 2, exactly one "fracnas: error: " line on err naming the problem, out empty.
+void check_usage_error(const std::vector<std::string>& args, const std::string& fragment) {
+    const outcome o = run_cli(args);
+    INFO("err: " << o.err);
+    CHECK(o.code == 2);
+    CHECK(o.out.empty());
+    CHECK_THAT(o.err, StartsWith("fracnas: error: "));
+    CHECK(std::count(o.err.begin(), o.err.end(), '\n') == 1);
+    CHECK(o.err.back() == '\n');
+    CHECK_THAT(o.err, Contains(fragment));
+}
+
+// The value of the summary line that starts with label, e.g. "best error".
+std::string summary_field(const std::string& out, const std::string& label) {
+    std::istringstream lines(out);
+    std::string line;
+    while (std::getline(lines, line))
+        if (line.rfind(label, 0) == 0) {
+            const auto start = line.find_first_not_of(' ', label.size());
+            return start == std::string::npos ? "" : line.substr(start);
+        }
+    FAIL("no summary line '" << label << "' in:\n" << out);
+    return "";
+}
+
+// The option a help line declares ("  -h [ --help ]  ..." -> "--help"), or "" for other lines.
+std::string option_of_line(const std::string& line) {
+    std::istringstream tokens(line);
+    std::string token;
+    while (tokens >> token) {
+        if (token.rfind("--", 0) == 0) return token;
+        if (token != "-h" && token != "[") return "";
+    }
+    return "";
+}
+
+const std::vector<std::string> all_options = {
+    "--help", "--function", "--dim", "--algorithm", "--budget", "--seed", "--outstanding",
+    "--time-limit", "--target", "--noise", "--failure-rate", "--geometry", "--search", "--sampler",
+    "--scoring", "--exploitation", "--max-depth", "--sections", "--samples-per-cell",
+    "--progress-every", "--quiet"};
+
+}  // namespace
+
+TEST_CASE("no subcommand prints a short usage to err and exits 2", "[cli]") {
+    const outcome o = run_cli({});
+    CHECK(o.code == 2);
+    CHECK(o.out.empty());
+    CHECK_THAT(o.err, Contains("usage: fracnas optimize"));
+}
+
+TEST_CASE("unknown subcommands and options", "[cli]") {
+    check_usage_error({"search"}, "unknown subcommand 'search'; valid: optimize");
+    check_usage_error({"--frob"}, "unknown option '--frob'");
+    check_usage_error({"optimize", "--frob"}, "unknown option '--frob'");
+    check_usage_error({"optimize", "--di", "3"}, "unknown option '--di'");  // no abbreviations
+    check_usage_error({"optimize", "-x"}, "unknown option '-x'");
+    check_usage_error({"optimize", "stray"}, "unexpected argument 'stray'");
+}
+
+TEST_CASE("missing values and repeated options", "[cli]") {
+    check_usage_error({"optimize", "--dim"}, "the required argument for option '--dim' is missing");
+    check_usage_error({"optimize", "--dim", "--budget", "5"}, "--dim: missing value");
+    check_usage_error({"optimize", "--dim", "3", "--dim", "4"}, "'--dim' cannot be specified more than once");
+    check_usage_error({"optimize", "--quiet=yes"}, "'--quiet' does not take any arguments");
+}
+
+TEST_CASE("malformed numbers", "[cli]") {
+    check_usage_error({"optimize", "--dim", "abc"}, "--dim: expected a non-negative whole number, got 'abc'");
+    check_usage_error({"optimize", "--budget", "-5"}, "--budget: expected a non-negative whole number, got '-5'");
+    check_usage_error({"optimize", "--budget=-5"}, "got '-5'");
+    check_usage_error({"optimize", "--dim", "2.5"}, "--dim: expected a non-negative whole number");
+    check_usage_error({"optimize", "--seed", ""}, "--seed: expected a non-negative whole number");
+    check_usage_error({"optimize", "--budget", "99999999999999999999999"}, "--budget: the value");
+    check_usage_error({"optimize", "--max-depth", "x"}, "--max-depth: expected");
+    check_usage_error({"optimize", "--progress-every", "-1"}, "--progress-every: expected");
+    check_usage_error({"optimize", "--noise", "abc"}, "--noise: expected a finite number, got 'abc'");
+    check_usage_error({"optimize", "--target", "nan"}, "--target: expected a finite number");
+    check_usage_error({"optimize", "--time-limit", "inf"}, "--time-limit: expected a finite number");
+}
+
+TEST_CASE("values out of range", "[cli]") {
+    check_usage_error({"optimize", "--dim", "0"}, "--dim: the dimension must be in [1, 10000], got 0");
+    check_usage_error({"optimize", "--dim", "10001"}, "--dim: the dimension must be in [1, 10000]");
+    check_usage_error({"optimize", "--budget", "0"}, "--budget: the evaluation budget must be at least 1");
+    check_usage_error({"optimize", "--outstanding", "0"}, "--outstanding:");
+    check_usage_error({"optimize", "--time-limit", "0"}, "--time-limit: the time limit must be a positive");
+    check_usage_error({"optimize", "--noise", "-1"}, "--noise: the noise sigma must be");
+    check_usage_error({"optimize", "--failure-rate", "2"}, "--failure-rate: the failure rate must be a probability");
+    check_usage_error({"optimize", "--progress-every", "0"}, "--progress-every:");
+}
+
+TEST_CASE("unknown names list the valid ones", "[cli]") {
+    check_usage_error({"optimize", "--function", "cube"},
+                      "--function: unknown function 'cube'; valid: sphere, ellipsoid, rosenbrock, rastrigin");
+    check_usage_error({"optimize", "--algorithm", "cmaes"},
+                      "--algorithm: unknown algorithm 'cmaes'; valid: soo, direct, direct-l, fda, random");
+    check_usage_error({"optimize", "--geometry", "cube"},
+                      "--geometry: unknown geometry 'cube'; valid: k-section, direct, bisection, hypersphere");
+    check_usage_error({"optimize", "--search", "x"}, "--search: unknown search 'x'; valid: breadth-first");
+    check_usage_error({"optimize", "--sampler", "x"}, "--sampler: unknown sampler 'x'; valid: centre");
+    check_usage_error({"optimize", "--scoring", "x"}, "--scoring: unknown scoring 'x'; valid: best");
+    check_usage_error({"optimize", "--exploitation", "x"}, "--exploitation: unknown exploitation 'x'; valid: none, ils");
+}
+
+TEST_CASE("fractal overrides are validated with the preset", "[cli]") {
+    check_usage_error({"optimize", "--sections", "1001"}, "--sections: the k-section needs 2 <= k <= 1000 sections");
+    check_usage_error({"optimize", "--algorithm", "direct", "--sections", "1"}, "--sections: the k-section needs at least 2");
+    check_usage_error({"optimize", "--max-depth", "0"}, "--max-depth: the maximum depth must be in 1..100000");
+    check_usage_error({"optimize", "--samples-per-cell", "0"}, "--samples-per-cell: a new cell needs at least 1 sample");
+    check_usage_error({"optimize", "--sampler", "random", "--samples-per-cell", "100001"},
+                      "--samples-per-cell: samples per cell must be in 1..100000");
+    check_usage_error({"optimize", "--search", "direct"}, "--search: the direct and direct-local searches");
+    check_usage_error({"optimize", "--geometry", "bisection", "--dim", "40"}, "--geometry: bisection");
+    check_usage_error({"optimize", "--algorithm", "random", "--geometry", "direct"},
+                      "--algorithm: 'random' is not a fractal algorithm");
+}
+
+TEST_CASE("the help flag lists every option, the presets, the functions and the enum names", "[cli]") {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--help"}, std::vector<std::string>{"-h"},
+          std::vector<std::string>{"optimize", "--help"}, std::vector<std::string>{"optimize", "--budget", "5", "--help"}}) {
+        const outcome o = run_cli(args);
+        INFO(args.back());
+        CHECK(o.code == 0);
+        CHECK(o.err.empty());
+        for (const auto& option : all_options) CHECK_THAT(o.out, Contains(option));
+        for (const auto& name : fracnas::core::preset_names()) CHECK_THAT(o.out, Contains(name));
+        for (const auto& name : fracnas::eval::objective_names()) CHECK_THAT(o.out, Contains(name));
+        CHECK_THAT(o.out, Contains("k-section, direct, bisection, hypersphere"));
+        CHECK_THAT(o.out, Contains("cyclic-best-first"));
+        CHECK_THAT(o.out, Contains("latin-hypercube"));
+        CHECK_THAT(o.out, Contains("distance-to-best"));
+        CHECK_THAT(o.out, Contains("none, ils"));
+    }
+    // One line per option: each option name starts exactly one line of the optimize help.
+    const outcome o = run_cli({"optimize", "--help"});
+    for (const auto& option : all_options) {
+        std::istringstream lines(o.out);
+        std::string line;
+        int starts = 0;
+        while (std::getline(lines, line))
+            if (option_of_line(line) == option) ++starts;
+        INFO(option);
+        CHECK(starts == 1);
+    }
+}
+
+TEST_CASE("the version flag prints the fracnas version", "[cli]") {
+    const outcome o = run_cli({"--version"});
+    CHECK(o.code == 0);
+    CHECK(o.err.empty());
+    CHECK_THAT(o.out, StartsWith("fracnas "));
+#ifdef FRACNAS_VERSION
+    CHECK_THAT(o.out, Contains(FRACNAS_VERSION));
+#endif
+#ifdef FRACNAS_HAVE_TORCH
+    CHECK_THAT(o.out, Contains("LibTorch "));
+#endif
+}
+
+TEST_CASE("a small DIRECT run on the sphere finds the optimum", "[cli]") {
+    const outcome o =
+        run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "300", "--algorithm", "direct", "--quiet"});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    CHECK(o.err.empty());
+    CHECK_THAT(o.out, !Contains("progress"));
+    CHECK(summary_field(o.out, "algorithm") == "direct");
+    CHECK(summary_field(o.out, "function") == "sphere");
+    CHECK(summary_field(o.out, "dim") == "2");
+    CHECK(summary_field(o.out, "evaluations") == "300");
+    CHECK(summary_field(o.out, "failures") == "0");
+    CHECK(summary_field(o.out, "stopped by") == "budget");
+    const double error = std::stod(summary_field(o.out, "best error"));
+    CHECK(error >= 0.0);
+    CHECK(error < 1e-3);
+    CHECK_THAT(summary_field(o.out, "best point"), StartsWith("[") && !Contains("..."));
+}
+
+TEST_CASE("16 evaluations in flight spend exactly the budget", "[cli]") {
+    const outcome o = run_cli({"optimize", "--function", "rosenbrock", "--dim", "4", "--budget", "400",
+                               "--outstanding", "16", "--quiet"});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    CHECK(summary_field(o.out, "evaluations") == "400");
+}
+
+TEST_CASE("the same seed gives the same best value, another seed another problem", "[cli]") {
+    const std::vector<std::string> base = {"optimize", "--function", "rastrigin", "--dim", "3", "--budget", "250",
+                                           "--outstanding", "5", "--noise", "0.01", "--quiet"};
+    auto with_seed = [&](const std::string& seed) {
+        auto args = base;
+        args.insert(args.end(), {"--seed", seed});
+        const outcome o = run_cli(args);
+        REQUIRE(o.code == 0);
+        return o.out;
+    };
+    const std::string a = with_seed("7"), b = with_seed("7"), c = with_seed("8");
+    CHECK(summary_field(a, "best value") == summary_field(b, "best value"));
+    CHECK(summary_field(a, "best point") == summary_field(b, "best point"));
+    CHECK(summary_field(a, "best value") != summary_field(c, "best value"));
+}
+
+TEST_CASE("progress lines come every N evaluations unless --quiet", "[cli]") {
+    const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "100",
+                               "--progress-every", "25"});
+    REQUIRE(o.code == 0);
+    std::istringstream lines(o.out);
+    std::string line;
+    int progress = 0;
+    while (std::getline(lines, line))
+        if (line.rfind("progress", 0) == 0) {
+            ++progress;
+            CHECK_THAT(line, Contains("/100 evaluations") && Contains("eval/s") && Contains("best ") &&
+                                 Contains("error ") && Contains("outstanding ") && Contains("failures "));
+        }
+    CHECK(progress == 4);
+    CHECK_THAT(o.out, Contains("progress  25/100 evaluations"));
+}
+
+TEST_CASE("wrappers, stopping rules and overrides reach the run", "[cli]") {
+    SECTION("failing and noisy wrappers") {
+        const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "3", "--budget", "200",
+                                   "--failure-rate", "0.3", "--noise", "0.1", "--quiet"});
+        REQUIRE(o.code == 0);
+        CHECK(summary_field(o.out, "function") == "failing:noisy:sphere");
+        CHECK(std::stoull(summary_field(o.out, "failures")) > 0);
+        CHECK(summary_field(o.out, "evaluations") == "200");
+    }
+    SECTION("every evaluation failing still ends with a summary") {
+        const outcome o = run_cli({"optimize", "--budget", "20", "--failure-rate", "1", "--quiet"});
+        REQUIRE(o.code == 0);
+        CHECK(summary_field(o.out, "failures") == "20");
+        CHECK_THAT(summary_field(o.out, "best value"), StartsWith("none"));
+    }
+    SECTION("the target stops the run early") {
+        const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--algorithm", "direct",
+                                   "--budget", "100000", "--target", "1e-2", "--quiet"});
+        REQUIRE(o.code == 0);
+        CHECK(summary_field(o.out, "stopped by") == "target");
+        CHECK(std::stod(summary_field(o.out, "best error")) <= 1e-2);
+        CHECK(std::stoull(summary_field(o.out, "evaluations")) < 100000);
+    }
+    SECTION("overrides rename the algorithm after its configuration") {
+        const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "100",
+                                   "--geometry", "bisection", "--search", "best-first", "--quiet"});
+        REQUIRE(o.code == 0);
+        CHECK_THAT(summary_field(o.out, "algorithm"), Contains("bisection/best-first"));
+    }
+    SECTION("random search and a long best point") {
+        const outcome o = run_cli({"optimize", "--algorithm", "random", "--dim", "12", "--budget", "50", "--quiet"});
+        REQUIRE(o.code == 0);
+        CHECK(summary_field(o.out, "algorithm") == "random");
+        CHECK_THAT(summary_field(o.out, "best point"), Contains(", ...]"));
+    }
+}
