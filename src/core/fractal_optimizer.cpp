@@ -38,6 +38,20 @@ struct cell {
     std::uint32_t first_child = 0, children = 0;  // children are contiguous
     double score = inf;               // own score once told > 0, else imputed from the parent
     cell_state st = cell_state::open;
+    bool keyed_blind = false;         // the blind flag of its key in the open index
+};
+
+// The key of the open-cell index: informed cells (something told) before blind ones (score
+// imputed from the parent), then by score, then by creation.
+struct open_key {
+    bool blind = false;
+    double score = 0.0;
+    std::uint32_t cell = 0;
+    bool operator<(const open_key& o) const {
+        if (blind != o.blind) return !blind;
+        if (score != o.score) return score < o.score;
+        return cell < o.cell;
+    }
 };
 
 struct sample {
@@ -56,16 +70,20 @@ struct queued_point {
 
 struct ils_session {
     std::uint32_t cell = 0;
-    point x;                 // current centre
-    point round_x;           // the centre this round's polls moved from
+    point x;                 // the best point the session has seen (value fx)
+    point round_x;           // this round's centre: x, or the composite of the last round's moves
     double fx = inf;
     double step = 0.0;
     std::uint32_t outstanding = 0;
-    bool composite = false;  // this round evaluates the composite move alone
+    struct poll {
+        std::size_t dim;
+        double coord, value;
+    };
+    std::vector<poll> polls;   // this round's single-coordinate moves, as they are told
+    double centre_value = inf; // the round centre's value when this round evaluated it
     point best_x;            // the best point told in this round
     double best = inf;
-    std::vector<double> move;  // per dimension: the improving signed step, or 0
-    std::vector<double> gain;  // per dimension: fx - f(poll) of that move
+    std::vector<double> best_poll;  // per dimension: the best improving poll value, or inf
     std::uint64_t used = 0;
 };
 
@@ -166,7 +184,7 @@ struct fractal_optimizer::state {
     std::deque<queued_point> queue;
     std::vector<ils_session> sessions;
     // Open cells by level, ordered by (score, index): the index every tree search reads.
-    std::vector<std::set<std::pair<double, std::uint32_t>>> open_by_level;
+    std::vector<std::set<open_key>> open_by_level;
     std::vector<std::uint32_t> open_list, open_pos;  // uniform access for epsilon-greedy
     std::vector<std::uint32_t> beam_used;            // beam: expansions per level
     std::size_t cyclic_level = 0;
@@ -198,7 +216,8 @@ struct fractal_optimizer::state {
             return;
         }
         if (open_by_level.size() <= c.level) open_by_level.resize(c.level + 1);
-        open_by_level[c.level].emplace(c.score, i);
+        c.keyed_blind = c.told == 0;
+        open_by_level[c.level].insert(open_key{c.keyed_blind, c.score, i});
         if (open_pos.size() < cells.size()) open_pos.resize(cells.size(), no_cell);
         open_pos[i] = static_cast<std::uint32_t>(open_list.size());
         open_list.push_back(i);
@@ -207,7 +226,7 @@ struct fractal_optimizer::state {
     void open_erase(std::uint32_t i, cell_state next) {
         cell& c = cells[i];
         if (c.st == cell_state::open) {
-            open_by_level[c.level].erase({c.score, i});
+            open_by_level[c.level].erase(open_key{c.keyed_blind, c.score, i});
             const std::uint32_t pos = open_pos[i], last = open_list.back();
             open_list[pos] = last;
             open_pos[last] = pos;
@@ -220,9 +239,11 @@ struct fractal_optimizer::state {
     void set_score(std::uint32_t i, double score) {
         if (std::isnan(score)) score = inf;  // the index must stay totally ordered
         cell& c = cells[i];
-        if (c.st == cell_state::open && !(score == c.score)) {
-            open_by_level[c.level].erase({c.score, i});
-            open_by_level[c.level].emplace(score, i);
+        const bool blind = c.told == 0;
+        if (c.st == cell_state::open && (!(score == c.score) || blind != c.keyed_blind)) {
+            open_by_level[c.level].erase(open_key{c.keyed_blind, c.score, i});
+            open_by_level[c.level].insert(open_key{blind, score, i});
+            c.keyed_blind = blind;
         }
         c.score = score;
     }
@@ -453,6 +474,7 @@ struct fractal_optimizer::state {
                 s.fx = samples[id].value;
                 s.x = samples[id].x;
             }
+        s.round_x = s.x;
         sessions.push_back(std::move(s));
         ++stats.ils_sessions;
         ils_poll(static_cast<std::uint32_t>(sessions.size() - 1));
@@ -470,25 +492,24 @@ struct fractal_optimizer::state {
         queue.push_back(queued_point{std::move(y), sid, sample_kind::ils});
     }
 
-    // ILS polls x -/+ step e_k for every k in one round (2d points at once, where the
-    // sequential ILS tries one coordinate after the other); the improving moves of all
-    // coordinates are then combined and that composite point is evaluated alone, so a round
-    // pair moves every coordinate as one sequential sweep would.
+    // ILS polls centre -/+ step e_k for every k in one round (2d points at once, where the
+    // sequential ILS tries one coordinate after the other). The next round's centre is the
+    // composite of every improving coordinate move, evaluated together with its own polls
+    // (speculatively), so a session keeps 2d + 1 workers busy with no one-point phase. The
+    // session keeps the best point it has seen; the step halves after a round that did not
+    // improve on it.
     void ils_poll(std::uint32_t sid) {
         ils_session& s = sessions[sid];
         s.best = inf;
         s.outstanding = 0;
-        s.composite = false;
-        s.move.assign(dim, 0.0);
-        s.gain.assign(dim, 0.0);
-        s.round_x = s.x;
+        s.best_poll.assign(dim, inf);
         std::vector<point> pts;
-        if (!std::isfinite(s.fx)) pts.push_back(s.x);  // the start was never evaluated
+        if (!std::isfinite(s.fx) || s.round_x != s.x) pts.push_back(s.round_x);  // not yet evaluated
         for (std::size_t k = 0; k < dim; ++k)
             for (const double sign : {-1.0, 1.0}) {
-                point y = s.x;
+                point y = s.round_x;
                 y[k] = std::fmin(1.0, std::fmax(0.0, y[k] + sign * s.step));
-                if (y[k] != s.x[k]) pts.push_back(std::move(y));
+                if (y[k] != s.round_x[k]) pts.push_back(std::move(y));
             }
         for (auto& y : pts) {
             if (s.used >= ils_cap()) break;
@@ -505,57 +526,50 @@ struct fractal_optimizer::state {
             s.best = smp.value;
             s.best_x = smp.x;
         }
-        if (!s.composite && std::isfinite(s.fx)) {
-            for (std::size_t k = 0; k < dim; ++k)
-                if (smp.x[k] != s.round_x[k]) {
-                    if (s.fx - smp.value > s.gain[k]) {
-                        s.gain[k] = s.fx - smp.value;
-                        s.move[k] = smp.x[k] - s.round_x[k];
-                    }
-                    break;
-                }
-        }
+        std::size_t moved_dim = dim, moves = 0;
+        for (std::size_t k = 0; k < dim && moves < 2; ++k)
+            if (smp.x[k] != s.round_x[k]) {
+                moved_dim = k;
+                ++moves;
+            }
+        if (moves == 1) s.polls.push_back({moved_dim, smp.x[moved_dim], smp.value});
+        else if (moves == 0) s.centre_value = smp.value;
         if (--s.outstanding > 0) return;
+        // The reference for "improving": the round centre when it was evaluated, else the best.
+        const double ref = std::isfinite(s.centre_value) ? s.centre_value : s.fx;
+        point next = s.round_x;
+        std::size_t moving = 0;
+        for (const auto& p : s.polls)
+            if (p.value < ref && p.value < s.best_poll[p.dim]) {
+                if (!std::isfinite(s.best_poll[p.dim])) ++moving;
+                s.best_poll[p.dim] = p.value;
+                next[p.dim] = p.coord;
+            }
+        s.polls.clear();
+        s.centre_value = inf;
         const bool improved = s.best < s.fx;
         if (improved) {
             s.fx = s.best;
             s.x = s.best_x;
         }
-        if (!s.composite) {
-            std::size_t moving = 0;
-            point y = s.round_x;
-            for (std::size_t k = 0; k < dim; ++k)
-                if (s.move[k] != 0.0) {
-                    ++moving;
-                    y[k] = std::fmin(1.0, std::fmax(0.0, y[k] + s.move[k]));
-                }
-            if (moving >= 2 && s.used < ils_cap()) {
-                s.composite = true;
-                s.best = inf;
-                ils_push(sid, std::move(y));
-                return;
-            }
-        }
-        if (!improved && !s.composite) s.step *= 0.5;
+        if (!improved) s.step *= 0.5;
+        s.round_x = moving >= 2 ? next : s.x;
         if (s.step < cfg.ils_precision || s.used >= ils_cap()) end_ils(sid);
         else ils_poll(sid);
     }
 
     // ---- tree searches --------------------------------------------------------------------
-    std::uint32_t front(std::size_t level) const { return open_by_level[level].begin()->second; }
+    std::uint32_t front(std::size_t level) const { return open_by_level[level].begin()->cell; }
 
     std::uint32_t select() {
         const std::size_t levels = open_by_level.size();
         auto nonempty = [&](std::size_t h) { return h < levels && !open_by_level[h].empty(); };
         auto best_first = [&]() {
-            std::uint32_t bestc = no_cell;
-            std::pair<double, std::uint32_t> key{inf, no_cell};
+            const open_key* bestk = nullptr;
             for (std::size_t h = 0; h < levels; ++h)
-                if (nonempty(h) && *open_by_level[h].begin() < key) {
-                    key = *open_by_level[h].begin();
-                    bestc = key.second;
-                }
-            return bestc;
+                if (nonempty(h) && (bestk == nullptr || *open_by_level[h].begin() < *bestk))
+                    bestk = &*open_by_level[h].begin();
+            return bestk == nullptr ? no_cell : bestk->cell;
         };
         if (open_list.empty()) return no_cell;
         switch (cfg.search) {
@@ -564,10 +578,16 @@ struct fractal_optimizer::state {
                     if (nonempty(h)) return front(h);
                 return no_cell;
             case search_kind::depth_first:
-            case search_kind::move_up:
-                for (std::size_t h = levels; h-- > 0;)
-                    if (nonempty(h)) return front(h);
-                return no_cell;
+            case search_kind::move_up: {
+                // The deepest level with an informed cell; a blind one only when none is.
+                std::uint32_t blind = no_cell;
+                for (std::size_t h = levels; h-- > 0;) {
+                    if (!nonempty(h)) continue;
+                    if (!open_by_level[h].begin()->blind) return front(h);
+                    if (blind == no_cell) blind = front(h);
+                }
+                return blind;
+            }
             case search_kind::best_first:
                 return best_first();
             case search_kind::epsilon_greedy:
@@ -608,11 +628,11 @@ struct fractal_optimizer::state {
             const bool fresh = soo_level == 0;
             for (std::size_t h = soo_level; h < open_by_level.size(); ++h) {
                 if (open_by_level[h].empty()) continue;
-                const auto& [score, i] = *open_by_level[h].begin();
-                if (score <= soo_vmin) {
-                    soo_vmin = score;
+                const open_key& key = *open_by_level[h].begin();
+                if (key.score <= soo_vmin) {
+                    soo_vmin = key.score;
                     soo_level = h + 1;
-                    return i;
+                    return key.cell;
                 }
             }
             soo_level = 0;
@@ -638,8 +658,8 @@ struct fractal_optimizer::state {
         std::vector<group> groups;
         for (std::size_t h = 0; h < open_by_level.size(); ++h) {
             if (open_by_level[h].empty()) continue;
-            const auto& [value, first] = *open_by_level[h].begin();
-            const cell& c = cells[first];
+            const double value = open_by_level[h].begin()->score;
+            const cell& c = cells[open_by_level[h].begin()->cell];
             const double size = local ? half_longest_side(c.b) : half_diagonal(c.b);
             group* g = nullptr;
             for (auto& other : groups)
@@ -653,9 +673,9 @@ struct fractal_optimizer::state {
                 g->cells.clear();
             }
             if (value > g->value) continue;
-            for (const auto& [v, i] : open_by_level[h]) {
-                if (v > value) break;
-                g->cells.push_back(i);
+            for (const open_key& key : open_by_level[h]) {
+                if (key.score > value) break;
+                g->cells.push_back(key.cell);
                 if (local) break;  // DIRECT-L: one cell per size
             }
         }
