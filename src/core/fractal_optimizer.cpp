@@ -21,6 +21,7 @@ namespace {
 constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr std::uint32_t no_cell = std::numeric_limits<std::uint32_t>::max();
 constexpr double min_cell_size = 1e-12;  // cells this small are never split
+constexpr double max_ils_step = 0.25;    // an ILS step never grows beyond a quarter of the cube
 
 enum class cell_state : std::uint8_t { open, probing, expanded, exploiting, closed };
 enum class sample_kind : std::uint8_t { explore, probe, ils, fill };
@@ -172,6 +173,8 @@ void validate(const fractal_config& cfg, std::size_t dim) {
     if (cfg.exploitation == exploitation_kind::ils &&
         !(cfg.ils_step > 0.0 && cfg.ils_precision > 0.0 && cfg.ils_precision < 1.0))
         throw config_error("ils_step", "ILS needs a positive step and a precision in (0, 1).");
+    if (!(cfg.ils_expansion >= 1.0 && cfg.ils_expansion <= 10.0))
+        throw config_error("ils_expansion", "the ILS step expansion must be in [1, 10] (1: never grow).");
 }
 
 struct fractal_optimizer::state {
@@ -552,7 +555,10 @@ struct fractal_optimizer::state {
             s.fx = s.best;
             s.x = s.best_x;
         }
+        // Halve after a round that failed; grow after one that moved (Zellij's ILS only halves,
+        // which leaves a session started far from a minimum crawling at its first step).
         if (!improved) s.step *= 0.5;
+        else s.step = std::fmin(cfg.ils_expansion * s.step, max_ils_step);
         s.round_x = moving >= 2 ? next : s.x;
         if (s.step < cfg.ils_precision || s.used >= ils_cap()) end_ils(sid);
         else ils_poll(sid);

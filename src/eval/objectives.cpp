@@ -46,6 +46,7 @@ std::uint64_t point_seed(std::uint64_t seed, std::uint64_t salt, const core::poi
 
 constexpr std::uint64_t noisy_salt = 0x6e6f697379ULL;       // "noisy"
 constexpr std::uint64_t failing_salt = 0x6661696c696e67ULL;  // "failing"
+constexpr std::uint64_t optimum_salt = 0x6f7074696d756dULL;  // "optimum"
 
 // ---- the textbook functions g(z), minimum 0 at z* ------------------------------------------
 
@@ -165,7 +166,9 @@ class shifted_function final : public objective {
 public:
     shifted_function(const function_spec& spec, std::size_t dim, std::uint64_t seed)
         : objective(dim), spec_(spec), optimum_(dim) {
-        core::rng rng(seed);
+        // Salted: callers pass one seed to the objective and to the optimizer, and an unsalted
+        // stream would hand random search the optimum's own coordinates as its first point.
+        core::rng rng(mix(seed ^ mix(optimum_salt)));
         for (double& t : optimum_) {
             // Uniform on [0.1, 0.45) U [0.55, 0.9): the 0.7 of length, then the gap skipped.
             t = 0.1 + 0.7 * rng.uniform();

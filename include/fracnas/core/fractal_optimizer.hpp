@@ -66,6 +66,7 @@ struct fractal_config {
     exploitation_kind exploitation = exploitation_kind::none;  ///< at max_depth
     double ils_step = 1.0;              ///< ILS initial step, in units of the cell's half-size
     double ils_precision = 1e-7;        ///< ILS ends when its step falls below this
+    double ils_expansion = 2.0;         ///< ILS step factor after an improving round (1: Zellij's)
     std::size_t ils_budget = 0;         ///< evaluations per ILS session (0: until precision)
     bool fill_idle = true;  ///< offer uniform random points when the tree has nothing to offer
     bool record_expansions = false;  ///< keep expansions() (memory grows with the run)

@@ -123,8 +123,10 @@ std::vector<std::string> objective_names();
 /// Domains: sphere, ellipsoid, rastrigin [-5.12,5.12]; rosenbrock [-5,10]; ackley
 /// [-32.768,32.768]; griewank [-600,600]; schwefel [-500,500]. Each is f(x) = g(x - s) with g
 /// the textbook function; the unit-cube position of the optimum, coordinate i, is
-/// t = 0.1 + 0.7 * r_i, plus 0.1 when t >= 0.45, where r_i is the i-th uniform() of
-/// core::rng(seed): uniform over [0.1, 0.45) U [0.55, 0.9), never near the cube centre.
+/// t = 0.1 + 0.7 * r_i, plus 0.1 when t >= 0.45, where r_i is the i-th uniform() of a
+/// core::rng seeded with splitmix64(seed ^ splitmix64("optimum")): uniform over
+/// [0.1, 0.45) U [0.55, 0.9), never near the cube centre, and unrelated to the stream of an
+/// optimizer given the same seed.
 /// Conventions where the textbook is silent: ellipsoid weights are 10^(6 i/(d-1)), i from 0,
 /// and 1 when d = 1; rosenbrock with d = 1 is (1 - z)^2. Schwefel uses the exact constant
 /// 418.98288727... (= z* sin(sqrt z*), z* = 420.96874636) instead of the rounded 418.9829 so that
