@@ -260,6 +260,7 @@ struct fractal_optimizer::state {
                 values.push_back(samples[id].value);
                 xs.push_back(&samples[id].x);
             }
+        if (values.empty()) return inf;  // an expanded box gave its samples to its children
         score_context ctx;
         ctx.best_value = best_value;
         ctx.best_x = best_x.empty() ? nullptr : &best_x;
