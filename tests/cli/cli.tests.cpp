@@ -3,7 +3,10 @@
 // Runs stay a few hundred evaluations; speed is not asserted here (see benchmarks/).
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -288,4 +291,19 @@ TEST_CASE("wrappers, stopping rules and overrides reach the run", "[cli]") {
         CHECK(summary_field(o.out, "algorithm") == "random");
         CHECK_THAT(summary_field(o.out, "best point"), Contains(", ...]"));
     }
+}
+
+// The real executable, not cli::run: main() must pass the exit code and the one-line error on.
+TEST_CASE("the fracnas executable exits 2 with one line on stderr for a bad option", "[cli]") {
+    const std::string command = std::string(FRACNAS_BINARY) + " optimize --dim 0 2>&1 >/dev/null";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string err;
+    char buffer[256];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) err += buffer;
+    const int status = pclose(pipe);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 2);
+    REQUIRE_THAT(err, StartsWith("fracnas: error: --dim"));
+    REQUIRE(std::count(err.begin(), err.end(), '\n') == 1);
 }
