@@ -242,45 +242,40 @@ double objective::operator()(const core::point& u) const {
     return value(u);
 }
 
-// ---- noisy ----------------------------------------------------------------------------------
+// ---- wrappers -------------------------------------------------------------------------------
+
+wrapper::wrapper(std::unique_ptr<objective> inner, std::string prefix, std::uint64_t seed)
+    : objective(inner ? inner->dim() : 1), inner_(std::move(inner)), prefix_(std::move(prefix)),
+      seed_(seed) {
+    if (!inner_)
+        throw config_error(prefix_ + ".inner", prefix_ + " needs an inner objective, got null.");
+}
+
+std::string wrapper::name() const { return prefix_ + ":" + inner_->name(); }
+double wrapper::optimum_value() const { return inner_->optimum_value(); }
+core::point wrapper::optimum() const { return inner_->optimum(); }
 
 noisy::noisy(std::unique_ptr<objective> inner, double noise_sigma, std::uint64_t seed)
-    : objective(inner ? inner->dim() : 1), inner_(std::move(inner)), sigma_(noise_sigma),
-      seed_(seed) {
-    if (!inner_) throw config_error("noisy.inner", "noisy needs an inner objective, got null.");
+    : wrapper(std::move(inner), "noisy", seed), sigma_(noise_sigma) {
     check_noise_sigma(sigma_);
 }
 
-std::string noisy::name() const { return "noisy:" + inner_->name(); }
-double noisy::optimum_value() const { return inner_->optimum_value(); }
-core::point noisy::optimum() const { return inner_->optimum(); }
-
 double noisy::value(const core::point& u) const {
-    core::rng rng(point_seed(seed_, noisy_salt, u));
-    return (*inner_)(u) + sigma_ * rng.normal();
+    core::rng rng(point_seed(seed(), noisy_salt, u));
+    return inner()(u) + sigma_ * rng.normal();
 }
 
-// ---- failing --------------------------------------------------------------------------------
-
-failing::failing(std::unique_ptr<objective> inner, double failure_probability,
-                 std::uint64_t seed)
-    : objective(inner ? inner->dim() : 1), inner_(std::move(inner)),
-      probability_(failure_probability), seed_(seed) {
-    if (!inner_)
-        throw config_error("failing.inner", "failing needs an inner objective, got null.");
+failing::failing(std::unique_ptr<objective> inner, double failure_probability, std::uint64_t seed)
+    : wrapper(std::move(inner), "failing", seed), probability_(failure_probability) {
     check_failure_probability(probability_);
 }
 
-std::string failing::name() const { return "failing:" + inner_->name(); }
-double failing::optimum_value() const { return inner_->optimum_value(); }
-core::point failing::optimum() const { return inner_->optimum(); }
-
 double failing::value(const core::point& u) const {
-    core::rng rng(point_seed(seed_, failing_salt, u));
+    core::rng rng(point_seed(seed(), failing_salt, u));
     // uniform() is in [0, 1), so p = 0 never fails and p = 1 always does.
     if (rng.uniform() < probability_)
         throw evaluation_error("objective '" + name() + "' failed at this point on purpose.");
-    return (*inner_)(u);
+    return inner()(u);
 }
 
 // ---- factory and evaluate -------------------------------------------------------------------

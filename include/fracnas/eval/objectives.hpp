@@ -71,45 +71,55 @@ struct objective_options {
     double failure_probability = 0.1;  ///< chance that "failing:" throws at a point, in [0, 1]
 };
 
-/// Adds noise_sigma * N(0,1) to the inner objective. The deviate is a function of (seed, the
-/// bits of the point), so the same point always gives the same value; -0.0 counts as 0.0.
-class noisy final : public objective {
+/// Base of the wrappers: an inner objective whose dimension and optimum it keeps, and a seed.
+class wrapper : public objective {
 public:
-    /// Throws config_error when inner is null (field "noisy.inner") or noise_sigma is negative or
-    /// not finite (field "objective_options.noise_sigma").
-    noisy(std::unique_ptr<objective> inner, double noise_sigma, std::uint64_t seed);
+    /// "<prefix>:<inner name>", e.g. "noisy:sphere".
     std::string name() const override;
     double optimum_value() const override;
     core::point optimum() const override;
 
 protected:
-    double value(const core::point& u) const override;
+    /// Throws config_error (field "<prefix>.inner") when inner is null.
+    wrapper(std::unique_ptr<objective> inner, std::string prefix, std::uint64_t seed);
+    const objective& inner() const noexcept { return *inner_; }
+    std::uint64_t seed() const noexcept { return seed_; }
 
 private:
     std::unique_ptr<objective> inner_;
-    double sigma_;
+    std::string prefix_;
     std::uint64_t seed_;
+};
+
+/// Adds noise_sigma * N(0,1) to the inner objective. The deviate is a function of (seed, the
+/// bits of the point), so the same point always gives the same value; -0.0 counts as 0.0.
+class noisy final : public wrapper {
+public:
+    /// Throws config_error when inner is null (field "noisy.inner") or noise_sigma is negative or
+    /// not finite (field "objective_options.noise_sigma").
+    noisy(std::unique_ptr<objective> inner, double noise_sigma, std::uint64_t seed);
+
+protected:
+    double value(const core::point& u) const override;
+
+private:
+    double sigma_;
 };
 
 /// Throws evaluation_error at a point with probability failure_probability, before evaluating the
 /// inner objective; otherwise returns the inner value. Whether a point fails is a function of
 /// (seed, the bits of the point), so a point that failed once always fails. The optimum may fail.
-class failing final : public objective {
+class failing final : public wrapper {
 public:
     /// Throws config_error when inner is null (field "failing.inner") or failure_probability is
     /// outside [0, 1] (field "objective_options.failure_probability").
     failing(std::unique_ptr<objective> inner, double failure_probability, std::uint64_t seed);
-    std::string name() const override;
-    double optimum_value() const override;
-    core::point optimum() const override;
 
 protected:
     double value(const core::point& u) const override;
 
 private:
-    std::unique_ptr<objective> inner_;
     double probability_;
-    std::uint64_t seed_;
 };
 
 /// The base names make_objective() understands: sphere, ellipsoid, rosenbrock, rastrigin,
