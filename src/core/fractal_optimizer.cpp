@@ -679,7 +679,7 @@ struct fractal_optimizer::state {
                 g->value = value;
                 g->cells.clear();
             }
-            if (value > g->value) continue;
+            if (value > g->value || (local && !g->cells.empty())) continue;  // DIRECT-L: one per size
             for (const open_key& key : open_by_level[h]) {
                 if (key.score > value) break;
                 g->cells.push_back(key.cell);
