@@ -1,0 +1,134 @@
+// Architecture checks, canonical text and hash.
+#include "fracnas/nas/architecture.hpp"
+
+#include <charconv>
+#include <sstream>
+
+#include "fracnas/error.hpp"
+
+namespace fracnas::nas {
+
+namespace {
+
+constexpr std::uint32_t max_size = 1000000;
+constexpr std::uint32_t max_vocab = 10000000;
+
+std::string join(const std::vector<std::uint32_t>& v) {
+    std::string s;
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    return s;
+}
+
+std::uint32_t parse_uint(const std::string& field, const std::string& text) {
+    std::uint64_t v = 0;
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+    if (text.empty() || ec != std::errc() || ptr != end || v > 0xffffffffULL)
+        throw config_error(field, field + " must be a whole number, got '" + text + "'.");
+    return static_cast<std::uint32_t>(v);
+}
+
+std::vector<std::uint32_t> parse_list(const std::string& field, const std::string& text) {
+    std::vector<std::uint32_t> v;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = text.find(',', start);
+        v.push_back(parse_uint(field, text.substr(start, comma - start)));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return v;
+}
+
+void check_size(const std::string& field, std::uint32_t v, std::uint32_t limit) {
+    if (v == 0 || v > limit)
+        throw config_error(field, field + " must be in 1.." + std::to_string(limit) + ", got " +
+                                      std::to_string(v) + ".");
+}
+
+}  // namespace
+
+bool architecture::operator==(const architecture& o) const {
+    return n_layer == o.n_layer && d_model == o.d_model && d_inner == o.d_inner &&
+           n_head == o.n_head && vocab == o.vocab && context == o.context;
+}
+
+void validate(const architecture& a) {
+    check_size("n_layer", a.n_layer, max_size);
+    check_size("d_model", a.d_model, max_size);
+    check_size("vocab", a.vocab, max_vocab);
+    check_size("context", a.context, max_size);
+    for (const auto* list : {&a.d_inner, &a.n_head}) {
+        const std::string field = list == &a.d_inner ? "d_inner" : "n_head";
+        if (list->size() != a.n_layer)
+            throw config_error(field, field + " lists " + std::to_string(list->size()) +
+                                          " layers but n_layer is " + std::to_string(a.n_layer) + ".");
+        for (std::size_t l = 0; l < list->size(); ++l)
+            check_size(field + "[" + std::to_string(l) + "]", (*list)[l], max_size);
+    }
+    for (std::size_t l = 0; l < a.n_head.size(); ++l)
+        if (a.d_model % a.n_head[l] != 0)
+            throw config_error("n_head[" + std::to_string(l) + "]",
+                               "n_head[" + std::to_string(l) + "] = " + std::to_string(a.n_head[l]) +
+                                   " does not divide d_model = " + std::to_string(a.d_model) + ".");
+}
+
+std::string canonical(const architecture& a) {
+    return "n_layer=" + std::to_string(a.n_layer) + " d_model=" + std::to_string(a.d_model) +
+           " d_inner=" + join(a.d_inner) + " n_head=" + join(a.n_head) +
+           " vocab=" + std::to_string(a.vocab) + " context=" + std::to_string(a.context);
+}
+
+architecture parse_architecture(const std::string& text) {
+    architecture a;
+    a.d_inner.clear();
+    a.n_head.clear();
+    bool seen[6] = {false, false, false, false, false, false};
+    static const char* const names[] = {"n_layer", "d_model", "d_inner", "n_head", "vocab", "context"};
+    std::istringstream in(text);
+    std::string token;
+    while (in >> token) {
+        const std::size_t eq = token.find('=');
+        const std::string key = token.substr(0, eq);
+        int k = -1;
+        for (int i = 0; i < 6; ++i)
+            if (key == names[i]) k = i;
+        if (eq == std::string::npos || k < 0)
+            throw config_error("architecture", "'" + token + "' is not a field=value pair of an architecture "
+                                               "(n_layer, d_model, d_inner, n_head, vocab, context).");
+        if (seen[k]) throw config_error(key, key + " is given twice.");
+        seen[k] = true;
+        const std::string value = token.substr(eq + 1);
+        switch (k) {
+            case 0: a.n_layer = parse_uint(key, value); break;
+            case 1: a.d_model = parse_uint(key, value); break;
+            case 2: a.d_inner = parse_list(key, value); break;
+            case 3: a.n_head = parse_list(key, value); break;
+            case 4: a.vocab = parse_uint(key, value); break;
+            default: a.context = parse_uint(key, value); break;
+        }
+    }
+    for (int i = 0; i < 4; ++i)
+        if (!seen[i]) throw config_error(names[i], std::string("the architecture has no ") + names[i] + ".");
+    validate(a);
+    return a;
+}
+
+std::uint64_t hash(const architecture& a) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64
+    for (const char c : canonical(a)) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+architecture gpt2_small() {
+    return architecture{12, 768, std::vector<std::uint32_t>(12, 3072), std::vector<std::uint32_t>(12, 12), 50257, 1024};
+}
+
+architecture gpt2_medium() {
+    return architecture{24, 1024, std::vector<std::uint32_t>(24, 4096), std::vector<std::uint32_t>(24, 16), 50257, 1024};
+}
+
+}  // namespace fracnas::nas
