@@ -1,0 +1,62 @@
+// The default GPT search space (LiteTransformerSearch's heterogeneous space, widened) on top of
+// the space codec: a point of [0,1]^d decodes to an architecture that satisfies every
+// constraint by construction, and every architecture of the space encodes to one canonical point.
+// It does not rank, sample or evaluate architectures.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "fracnas/core/optimizer.hpp"
+#include "fracnas/nas/architecture.hpp"
+#include "fracnas/space/search_space.hpp"
+
+namespace fracnas::nas {
+
+/// Ranges of the space; the defaults are DESIGN section 1's preset.
+struct gpt_space_config {
+    std::uint32_t n_layer_min = 2, n_layer_max = 24;   ///< depth range
+    std::uint32_t d_model_min = 128, d_model_max = 2048;
+    std::uint32_t d_model_step = 64;                   ///< width grid
+    double d_inner_min_ratio = 1.7;  ///< d_inner_l > ratio * d_model (strictly)
+    double d_inner_max_ratio = 4.0;  ///< d_inner_l <= ratio * d_model
+    std::uint32_t d_inner_step = 64;                   ///< FFN width grid
+    /// Per-layer head choices: a head size s gives the largest head count <= d_model / s that
+    /// divides d_model; a head count c gives the largest divisor of d_model that is <= c.
+    std::vector<std::uint32_t> head_sizes = {64, 128};
+    std::vector<std::uint32_t> head_counts = {};       ///< e.g. LTS's {2, 4, 8}
+    std::uint32_t vocab = 50257, context = 1024;
+};
+
+class gpt_space {
+public:
+    /// Throws config_error naming the field when the ranges are empty or inconsistent (for
+    /// instance no 64-step FFN width between 1.7 and 4 times the smallest d_model).
+    explicit gpt_space(gpt_space_config cfg = {});
+
+    const gpt_space_config& config() const noexcept { return cfg_; }
+    /// The codec underneath: n_layer, d_model, d_inner (per layer, a fraction of the allowed
+    /// FFN grid for the decoded d_model) and n_head (per layer, one of the head choices).
+    const space::search_space& codec() const noexcept { return codec_; }
+    std::size_t dim() const noexcept { return codec_.dim(); }
+
+    /// The architecture x means. Throws config_error{"x"} as the codec does for a bad point.
+    architecture decode(const core::point& x) const;
+    /// The canonical point of a. Throws config_error naming the field when a is not in the
+    /// space (depth or width out of range, an FFN width off the grid, a head count no choice gives).
+    core::point encode(const architecture& a) const;
+    /// encode(decode(x)): equal for points that mean the same architecture; idempotent.
+    core::point canonical(const core::point& x) const;
+
+    /// The FFN widths allowed for a given d_model, in increasing order.
+    std::vector<std::uint32_t> d_inner_grid(std::uint32_t d_model) const;
+    /// The head count a choice gives for a given d_model.
+    std::uint32_t heads(std::size_t choice, std::uint32_t d_model) const;
+
+private:
+    gpt_space_config cfg_;
+    space::search_space codec_;
+    std::vector<std::string> head_choice_names_;
+};
+
+}  // namespace fracnas::nas
