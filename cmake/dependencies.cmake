@@ -14,9 +14,11 @@ if(FRACNAS_WITH_HDF5)
   message(STATUS "fracnas: HDF5 ${HDF5_VERSION}")
 endif()
 if(FRACNAS_WITH_TORCH)
+  # The Python that carries torch (cmake/dev.sh passes its venv's): it locates LibTorch and runs
+  # the Hugging Face reference of the model tests.
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
   if(NOT Torch_DIR AND NOT DEFINED ENV{Torch_DIR})
     # LibTorch ships inside the Python torch wheel; ask it where its CMake package is.
-    find_package(Python3 COMPONENTS Interpreter)
     if(Python3_Interpreter_FOUND)
       execute_process(
         COMMAND ${Python3_EXECUTABLE} -c "import torch.utils; print(torch.utils.cmake_prefix_path)"

@@ -8,6 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 torch_version=2.11.0   # the GPU image's LibTorch; the PyPI wheel carries the C++ library
+transformers_version=5.24.0  # the independent GPT-2 reference of the model tests
 venv=${FRACNAS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/torch-$torch_version}
 build=${FRACNAS_BUILD_DIR:-$root/build}
 apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev
@@ -33,13 +34,18 @@ deps() {
     "$venv/bin/python" -m pip install -q --upgrade pip
     "$venv/bin/python" -m pip install -q "torch==$torch_version"
   fi
+  if ! "$venv/bin/python" -c "import transformers, sys; sys.exit(transformers.__version__ != '$transformers_version')" 2>/dev/null; then
+    echo "dev.sh: installing transformers==$transformers_version into $venv"
+    "$venv/bin/python" -m pip install -q "transformers==$transformers_version"
+  fi
 }
 
 build() {
   local torch_prefix
   torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_PREFIX_PATH="$torch_prefix" -DFRACNAS_WERROR="${FRACNAS_WERROR:-ON}" >/dev/null
+        -DCMAKE_PREFIX_PATH="$torch_prefix" -DPython3_EXECUTABLE="$venv/bin/python" \
+        -DFRACNAS_WERROR="${FRACNAS_WERROR:-ON}" >/dev/null
   cmake --build "$build" -j "${FRACNAS_JOBS:-2}"
 }
 

@@ -1,0 +1,171 @@
+// The LibTorch GPT against an independent reference (Hugging Face transformers' GPT-2, same
+// weights, same logits), against itself (a KV-cached decode equals the full forward), and
+// against the analytic parameter count. CPU, fp32 unless stated.
+#include <catch2/catch.hpp>
+
+#ifdef FRACNAS_HAVE_TORCH
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
+#include "eval/torch/gpt_model.hpp"
+#include "fracnas/core/rng.hpp"
+#include "fracnas/nas/counts.hpp"
+#include "fracnas/nas/gpt_space.hpp"
+
+using namespace fracnas;
+using fracnas::eval::torch_model::Gpt;
+
+namespace {
+
+// Runs tests/eval/torch/hf_gpt2_reference.py once per test process and loads its output.
+const c10::Dict<c10::IValue, c10::IValue>& hf_reference() {
+    static const auto reference = [] {
+        // one file per process: CTest runs test cases in parallel processes
+        const std::string out = std::string(FRACNAS_TEST_TMP) + "/hf_gpt2_reference." + std::to_string(::getpid()) + ".pt";
+        const std::string command = std::string(FRACNAS_PYTHON) + " " + FRACNAS_SOURCE_DIR +
+                                    "/tests/eval/torch/hf_gpt2_reference.py " + out;
+        if (std::system(command.c_str()) != 0)
+            FAIL("the reference script failed (is transformers installed? cmake/dev.sh deps installs it): " << command);
+        std::ifstream in(out, std::ios::binary);
+        const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::remove(out.c_str());
+        return torch::pickle_load(bytes).toGenericDict();
+    }();
+    return reference;
+}
+
+struct reference_model {
+    nas::architecture arch;
+    Gpt model{nullptr};
+    torch::Tensor idx, logits;
+};
+
+reference_model load(const std::string& which) {
+    const auto entry = hf_reference().at(which).toGenericDict();
+    const auto a = entry.at("arch").toTensor();
+    reference_model r;
+    const auto layers = static_cast<std::uint32_t>(a[0].item<std::int64_t>());
+    r.arch.n_layer = layers;
+    r.arch.d_model = static_cast<std::uint32_t>(a[1].item<std::int64_t>());
+    r.arch.vocab = static_cast<std::uint32_t>(a[2].item<std::int64_t>());
+    r.arch.context = static_cast<std::uint32_t>(a[3].item<std::int64_t>());
+    for (std::uint32_t l = 0; l < layers; ++l) {
+        r.arch.d_inner.push_back(static_cast<std::uint32_t>(a[4 + l].item<std::int64_t>()));
+        r.arch.n_head.push_back(static_cast<std::uint32_t>(a[4 + layers + l].item<std::int64_t>()));
+    }
+    r.model = Gpt(r.arch);
+    r.model->eval();
+    const auto weights = entry.at("weights").toGenericDict();
+    torch::NoGradGuard no_grad;
+    std::size_t copied = 0;
+    for (auto& p : r.model->named_parameters()) {
+        INFO("parameter " << p.key());
+        const auto w = weights.at(p.key()).toTensor();
+        REQUIRE(w.sizes() == p.value().sizes());
+        p.value().copy_(w);
+        ++copied;
+    }
+    REQUIRE(copied == weights.size());  // every reference weight has a place, and no more
+    r.idx = entry.at("idx").toTensor();
+    r.logits = entry.at("logits").toTensor();
+    return r;
+}
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<double>();
+}
+
+nas::architecture small_random_architecture(core::rng& r) {
+    nas::gpt_space_config cfg;
+    cfg.n_layer_max = 6;
+    cfg.d_model_max = 512;
+    cfg.vocab = 1000;
+    cfg.context = 64;
+    const nas::gpt_space space(cfg);
+    core::point x(space.dim());
+    for (double& v : x) v = r.uniform();
+    return space.decode(x);
+}
+
+}  // namespace
+
+TEST_CASE("same weights, same logits as Hugging Face GPT-2 (homogeneous)", "[eval][torch]") {
+    auto r = load("homogeneous");
+    torch::NoGradGuard no_grad;
+    const auto logits = r.model->forward(r.idx);
+    REQUIRE(logits.sizes() == r.logits.sizes());
+    REQUIRE(max_abs_diff(logits, r.logits) < 1e-4);
+}
+
+TEST_CASE("same weights, same logits as a per-layer Hugging Face reference (heterogeneous)", "[eval][torch]") {
+    auto r = load("heterogeneous");
+    REQUIRE(r.arch.n_head == std::vector<std::uint32_t>{2, 8, 3});
+    torch::NoGradGuard no_grad;
+    const auto logits = r.model->forward(r.idx);
+    REQUIRE(max_abs_diff(logits, r.logits) < 1e-4);
+}
+
+TEST_CASE("a KV-cached prefill and decode give the full forward's logits", "[eval][torch]") {
+    torch::manual_seed(3);
+    core::rng r(7);
+    for (int trial = 0; trial < 3; ++trial) {
+        const auto arch = small_random_architecture(r);
+        INFO(nas::canonical(arch));
+        Gpt model(arch);
+        model->eval();
+        torch::NoGradGuard no_grad;
+        const auto idx = torch::randint(0, arch.vocab, {2, 20}, torch::kLong);
+        const auto full = model->forward(idx);                         // (2, 20, V)
+        auto cache = model->make_cache(2, torch::TensorOptions().dtype(torch::kFloat32));
+        const auto prefill = model->forward_cached(idx.narrow(1, 0, 12), cache, 0);
+        REQUIRE(max_abs_diff(prefill, full.narrow(1, 0, 12)) < 1e-4);
+        for (std::int64_t t = 12; t < 20; ++t) {
+            const auto step = model->forward_cached(idx.narrow(1, t, 1), cache, t);  // (2, 1, V)
+            REQUIRE(max_abs_diff(step, full.narrow(1, t, 1)) < 1e-4);
+        }
+        // a server's prefill: logits of the last position only
+        auto fresh = model->make_cache(2, torch::TensorOptions().dtype(torch::kFloat32));
+        const auto last = model->forward_cached(idx, fresh, 0, /*last_only=*/true);
+        REQUIRE(last.size(1) == 1);
+        REQUIRE(max_abs_diff(last, full.narrow(1, 19, 1)) < 1e-4);
+    }
+}
+
+TEST_CASE("the analytic decoder count equals the built model's", "[eval][torch]") {
+    core::rng r(9);
+    for (int trial = 0; trial < 10; ++trial) {
+        const auto arch = small_random_architecture(r);
+        INFO(nas::canonical(arch));
+        Gpt model(arch);
+        std::uint64_t decoder = 0, all = 0;
+        for (const auto& p : model->named_parameters()) {
+            const auto n = static_cast<std::uint64_t>(p.value().numel());
+            all += n;
+            if (p.key() != "wte.weight" && p.key() != "wpe.weight") decoder += n;
+        }
+        const auto counts = nas::count_parameters(arch);
+        REQUIRE(decoder == counts.decoder);
+        REQUIRE(all == counts.total);  // the output projection is tied: no extra weights
+    }
+}
+
+TEST_CASE("bf16 follows fp32 within bf16's precision", "[eval][torch]") {
+    torch::manual_seed(4);
+    core::rng r(11);
+    const auto arch = small_random_architecture(r);
+    Gpt model(arch);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const auto idx = torch::randint(0, arch.vocab, {1, 16}, torch::kLong);
+    const auto fp32 = model->forward(idx);
+    model->to(torch::kBFloat16);
+    const auto bf16 = model->forward(idx);
+    REQUIRE(bf16.scalar_type() == torch::kBFloat16);
+    const double scale = fp32.abs().max().item<double>();
+    REQUIRE(max_abs_diff(bf16, fp32) < 0.05 * scale);
+}
+#endif
