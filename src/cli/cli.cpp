@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/eval_command.hpp"
 #include "cli/optimize_command.hpp"
 #include "fracnas/app/optimize_config.hpp"
 #include "fracnas/error.hpp"
@@ -31,6 +32,7 @@ constexpr int exit_usage = 2;    // bad input; nothing was run
 
 void print_usage(std::ostream& out) {
     out << "usage: fracnas optimize [--function NAME] [--dim D] [--algorithm NAME] [--budget N] [--seed S] [options]\n"
+           "       fracnas eval (--arch TEXT | --preset NAME) [--device cpu|cuda] [--measure LIST] [options]\n"
            "       fracnas --help | --version\n"
            "Run 'fracnas --help' or 'fracnas optimize --help' for every option.\n";
 }
@@ -39,6 +41,8 @@ void print_help(std::ostream& out) {
     print_usage(out);
     out << "\nCommands:\n"
            "  optimize    minimise a synthetic function in-process with a fractal (or random) algorithm\n"
+           "  eval        build one GPT architecture in LibTorch and time prefill, decode, generation\n"
+           "              ('fracnas eval --help' lists its options)\n"
            "\nGlobal options:\n"
            "  -h [ --help ]    print this help and exit\n"
            "  --version        print the fracnas version (and LibTorch's, when built with it) and exit\n\n";
@@ -86,9 +90,18 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
         run_optimize(request.config, out);
         return exit_ok;
     }
+#ifdef FRACNAS_HAVE_TORCH
+    if (command == "eval") {
+        run_eval({args.begin() + 1, args.end()}, out);
+        return exit_ok;
+    }
+    const char* const subcommands = "optimize, eval";
+#else
+    const char* const subcommands = "optimize (eval needs a build with LibTorch)";
+#endif
     if (!command.empty() && command.front() == '-')
         return fail(err, exit_usage, "unknown option '" + command + "'; valid before a subcommand: --help, --version");
-    return fail(err, exit_usage, "unknown subcommand '" + command + "'; valid: optimize");
+    return fail(err, exit_usage, "unknown subcommand '" + command + "'; valid: " + subcommands);
 }
 
 }  // namespace

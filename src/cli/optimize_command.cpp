@@ -4,6 +4,8 @@
 // nor decides exit codes (cli.cpp does).
 #include "cli/optimize_command.hpp"
 
+#include "cli/parse.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -103,37 +105,6 @@ po::options_description optimize_options() {
         ("progress-every", text("N"), "print a progress line every N evaluations (default budget/10)")
         ("quiet", "print no progress lines, only the summary");
     return options;
-}
-
-// A whole number >= 0; the text must be digits only (no sign, no spaces, no fraction).
-std::uint64_t parse_count(const std::string& option, const std::string& text) {
-    std::uint64_t value = 0;
-    const char* first = text.data();
-    const char* last = first + text.size();
-    const auto [end, ec] = std::from_chars(first, last, value);
-    if (ec == std::errc::result_out_of_range)
-        throw config_error(option, "the value '" + text + "' is too large.");
-    if (text.empty() || ec != std::errc() || end != last)
-        throw config_error(option, "expected a non-negative whole number, got '" + text + "'.");
-    return value;
-}
-
-std::size_t parse_size(const std::string& option, const std::string& text) {
-    const std::uint64_t value = parse_count(option, text);
-    if (value > std::numeric_limits<std::size_t>::max())
-        throw config_error(option, "the value '" + text + "' is too large.");
-    return static_cast<std::size_t>(value);
-}
-
-// A finite decimal number such as 0.5, -3 or 1e-6.
-double parse_real(const std::string& option, const std::string& text) {
-    double value = 0.0;
-    const char* first = text.data();
-    const char* last = first + text.size();
-    const auto [end, ec] = std::from_chars(first, last, value);
-    if (text.empty() || ec != std::errc() || end != last || !std::isfinite(value))
-        throw config_error(option, "expected a finite number, got '" + text + "'.");
-    return value;
 }
 
 std::string format_general(double v, int digits) {

@@ -307,3 +307,27 @@ TEST_CASE("the fracnas executable exits 2 with one line on stderr for a bad opti
     REQUIRE_THAT(err, StartsWith("fracnas: error: --dim"));
     REQUIRE(std::count(err.begin(), err.end(), '\n') == 1);
 }
+
+#ifdef FRACNAS_HAVE_TORCH
+TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
+    check_usage_error({"eval"}, "give exactly one of --arch and --preset");
+    check_usage_error({"eval", "--preset", "gpt2-small", "--arch", "n_layer=1 d_model=64 d_inner=128 n_head=1"},
+                      "exactly one of --arch and --preset");
+    check_usage_error({"eval", "--preset", "gpt3"}, "unknown preset 'gpt3'; valid: gpt2-small, gpt2-medium");
+    check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128 n_head=1,1"}, "--arch: d_inner lists 1 layers but n_layer is 2");
+    check_usage_error({"eval", "--preset", "gpt2-small", "--measure", "prefill,train"}, "unknown measurement 'train'");
+    check_usage_error({"eval", "--preset", "gpt2-small", "--device", "tpu"}, "unknown device 'tpu'; valid: cpu, cuda");
+    check_usage_error({"eval", "--preset", "gpt2-small", "--tokens", "2000"}, "1..1024 tokens");
+}
+
+TEST_CASE("fracnas eval measures a small architecture on the CPU", "[cli]") {
+    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
+                               "--measure", "prefill,decode", "--warmup", "1", "--repeats", "3", "--json"});
+    INFO(o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("\"status\": \"ok\""));
+    REQUIRE_THAT(o.out, Contains("\"decoder_params\": 265216"));
+    REQUIRE_THAT(o.out, Contains("\"repeats\": 3"));
+    REQUIRE_THAT(o.out, Contains("\"prefill_tokens\": 64"));
+}
+#endif

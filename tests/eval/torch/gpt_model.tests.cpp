@@ -93,7 +93,7 @@ nas::architecture small_random_architecture(core::rng& r) {
 
 }  // namespace
 
-TEST_CASE("same weights, same logits as Hugging Face GPT-2 (homogeneous)", "[eval][torch]") {
+TEST_CASE("same weights, same logits as Hugging Face GPT-2 (homogeneous)", "[eval][torch][hf]") {
     auto r = load("homogeneous");
     torch::NoGradGuard no_grad;
     const auto logits = r.model->forward(r.idx);
@@ -101,7 +101,7 @@ TEST_CASE("same weights, same logits as Hugging Face GPT-2 (homogeneous)", "[eva
     REQUIRE(max_abs_diff(logits, r.logits) < 1e-4);
 }
 
-TEST_CASE("same weights, same logits as a per-layer Hugging Face reference (heterogeneous)", "[eval][torch]") {
+TEST_CASE("same weights, same logits as a per-layer Hugging Face reference (heterogeneous)", "[eval][torch][hf]") {
     auto r = load("heterogeneous");
     REQUIRE(r.arch.n_head == std::vector<std::uint32_t>{2, 8, 3});
     torch::NoGradGuard no_grad;

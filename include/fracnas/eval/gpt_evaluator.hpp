@@ -1,0 +1,60 @@
+// Evaluate one candidate architecture: build it in LibTorch on a CPU or a CUDA device, time a
+// prefill, a decode step at a fixed context and a generation scenario, read the allocator's
+// peak memory, and return everything as data. Nothing escapes: an invalid architecture, an
+// out-of-memory and anything LibTorch throws become a result with a status and a message.
+// This header is standard C++ only; the implementation lives in src/eval/torch/.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "fracnas/eval/latency.hpp"
+#include "fracnas/nas/architecture.hpp"
+#include "fracnas/nas/counts.hpp"
+
+namespace fracnas::eval {
+
+enum class device_kind { cpu, cuda };
+enum class dtype_kind { fp32, bf16 };
+
+/// What to measure and how; typical values in the comments (DESIGN section 7).
+struct gpt_measure_config {
+    device_kind device = device_kind::cpu;
+    int cuda_index = 0;                   ///< which visible CUDA device
+    dtype_kind dtype = dtype_kind::bf16;  ///< deployment precision on a GPU
+    bool prefill = true;                  ///< time a B x T prefill (last-position logits)
+    std::uint32_t prefill_batch = 1;      ///< B (1 or 8)
+    std::uint32_t prefill_tokens = 1024;  ///< T (<= context)
+    bool decode = true;                   ///< time one decode step with a pre-filled KV cache
+    std::uint32_t decode_context = 1023;  ///< tokens already in the cache (< context)
+    bool scenario = false;                ///< time a prompt of P tokens + G generated tokens
+    std::uint32_t prompt_tokens = 128, generated_tokens = 128;
+    std::uint32_t warmup = 5;             ///< untimed runs before timing
+    std::uint32_t repeats = 30;           ///< timed runs (median and IQR reported)
+    bool cuda_graphs = true;              ///< replay a captured CUDA graph (prefill and decode)
+    bool flush_l2 = true;                 ///< on CUDA, overwrite L2 before each timed run when the weights fit in it
+};
+
+enum class eval_status { ok, invalid, out_of_memory, error };
+const char* to_string(eval_status s);
+
+/// One candidate's measurements. Latencies are absent when not requested or when status != ok.
+struct gpt_evaluation {
+    eval_status status = eval_status::ok;
+    std::string message;                   ///< empty when ok; one sentence otherwise
+    nas::architecture arch;
+    nas::parameter_counts params;          ///< valid whenever the architecture is
+    std::optional<latency_stats> prefill, decode, scenario;
+    std::uint64_t peak_memory_bytes = 0;   ///< CUDA caching allocator's peak over the measurements; 0 on CPU
+    std::uint64_t weight_bytes = 0;        ///< parameters x element size
+    double wall_seconds = 0.0;             ///< the whole evaluation: build, warm up, measure
+    std::string device_name;               ///< e.g. "NVIDIA H200" or "cpu"
+    bool graphs_used = false;              ///< prefill and decode were timed by CUDA-graph replay
+};
+
+/// Never throws: every failure is in the returned status and message. Defined by the LibTorch
+/// adapter (fracnas_torch, FRACNAS_WITH_TORCH).
+gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_config& cfg) noexcept;
+
+}  // namespace fracnas::eval

@@ -1,0 +1,189 @@
+// `fracnas eval`: options, the measurement request, and the report (table or JSON). The
+// measuring is eval::evaluate_gpt's; this file only parses, checks and prints.
+#include "cli/eval_command.hpp"
+
+#ifdef FRACNAS_HAVE_TORCH
+#include <cstdio>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+
+#include "cli/parse.hpp"
+#include "fracnas/error.hpp"
+#include "fracnas/eval/gpt_evaluator.hpp"
+#include "fracnas/nas/counts.hpp"
+
+namespace fracnas::cli {
+
+namespace {
+
+namespace po = boost::program_options;
+
+po::options_description eval_options() {
+    po::options_description o("fracnas eval options");
+    auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
+    o.add_options()
+        ("help,h", "print this help and exit")
+        ("arch", text("TEXT"), "the architecture, canonical form: \"n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4\"")
+        ("preset", text("NAME"), "a reference model instead of --arch: gpt2-small, gpt2-medium")
+        ("device", text("NAME"), "cpu or cuda (default cpu)")
+        ("cuda-index", text("N"), "which visible CUDA device (default 0)")
+        ("dtype", text("NAME"), "fp32 or bf16 (default: bf16 on cuda, fp32 on cpu)")
+        ("measure", text("LIST"), "comma list of prefill, decode, scenario (default prefill,decode)")
+        ("batch", text("B"), "prefill batch (default 1)")
+        ("tokens", text("T"), "prefill tokens per sequence (default: the context, 1024)")
+        ("context", text("C"), "tokens in the KV cache for the decode step (default: context - 1)")
+        ("prompt", text("P"), "scenario prompt tokens (default 128)")
+        ("generate", text("G"), "scenario generated tokens (default 128)")
+        ("warmup", text("N"), "untimed runs before timing (default 5)")
+        ("repeats", text("N"), "timed runs; median and IQR are reported (default 30)")
+        ("eager", "on cuda, time eager execution instead of CUDA-graph replay")
+        ("no-flush", "on cuda, do not overwrite L2 between timed runs")
+        ("json", "print one JSON object instead of the table");
+    return o;
+}
+
+std::string ms(const eval::latency_stats& s) {
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(4) << "median " << s.median_ms << " ms  IQR " << s.q1_ms << "-" << s.q3_ms
+      << " ms  (" << s.repeats << " repeats)";
+    return o.str();
+}
+
+std::string json_stats(const std::optional<eval::latency_stats>& s) {
+    if (!s) return "null";
+    std::ostringstream o;
+    o << std::setprecision(9) << "{\"median_ms\": " << s->median_ms << ", \"q1_ms\": " << s->q1_ms
+      << ", \"q3_ms\": " << s->q3_ms << ", \"min_ms\": " << s->min_ms << ", \"max_ms\": " << s->max_ms
+      << ", \"repeats\": " << s->repeats << "}";
+    return o.str();
+}
+
+std::string quoted(const std::string& s) {
+    std::string q = "\"";
+    for (const char c : s) {
+        if (c == '"' || c == '\\') q += '\\';
+        if (c == '\n') { q += "\\n"; continue; }
+        q += c;
+    }
+    return q + "\"";
+}
+
+}  // namespace
+
+void run_eval(const std::vector<std::string>& args, std::ostream& out) {
+    const auto options = eval_options();
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    const auto parsed = po::command_line_parser(args).options(options).style(style).run();
+    for (const auto& o : parsed.options)
+        if (o.position_key >= 0)
+            throw config_error("", "unexpected argument '" + o.value.front() + "'; every eval setting is an option such as --preset gpt2-small.");
+    po::variables_map vm;
+    po::store(parsed, vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        out << options;
+        return;
+    }
+    auto get = [&](const char* name) -> const std::string* { return vm.count(name) ? &vm[name].as<std::string>() : nullptr; };
+
+    nas::architecture arch;
+    if (vm.count("arch") == vm.count("preset"))
+        throw config_error("--arch", "give exactly one of --arch and --preset.");
+    if (const auto* a = get("arch")) {
+        try {
+            arch = nas::parse_architecture(*a);
+        } catch (const config_error& e) {
+            throw config_error("--arch", e.what());
+        }
+    }
+    if (const auto* p = get("preset")) {
+        if (*p == "gpt2-small") arch = nas::gpt2_small();
+        else if (*p == "gpt2-medium") arch = nas::gpt2_medium();
+        else throw config_error("--preset", "unknown preset '" + *p + "'; valid: gpt2-small, gpt2-medium.");
+    }
+    eval::gpt_measure_config cfg;
+    const std::string device = get("device") ? *get("device") : "cpu";
+    if (device != "cpu" && device != "cuda") throw config_error("--device", "unknown device '" + device + "'; valid: cpu, cuda.");
+    cfg.device = device == "cuda" ? eval::device_kind::cuda : eval::device_kind::cpu;
+    const std::string dtype = get("dtype") ? *get("dtype") : (device == "cuda" ? "bf16" : "fp32");
+    if (dtype != "fp32" && dtype != "bf16") throw config_error("--dtype", "unknown dtype '" + dtype + "'; valid: fp32, bf16.");
+    cfg.dtype = dtype == "bf16" ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
+    if (const auto* v = get("cuda-index")) cfg.cuda_index = static_cast<int>(parse_count("--cuda-index", *v));
+    cfg.prefill = cfg.decode = cfg.scenario = false;
+    std::string list = get("measure") ? *get("measure") : "prefill,decode";
+    std::stringstream items(list);
+    std::string item;
+    while (std::getline(items, item, ',')) {
+        if (item == "prefill") cfg.prefill = true;
+        else if (item == "decode") cfg.decode = true;
+        else if (item == "scenario") cfg.scenario = true;
+        else throw config_error("--measure", "unknown measurement '" + item + "'; valid: prefill, decode, scenario.");
+    }
+    cfg.prefill_tokens = arch.context;
+    cfg.decode_context = arch.context - 1;
+    auto u32 = [&](const char* name, std::uint32_t& field) {
+        if (const auto* v = get(name)) {
+            const auto n = parse_count(std::string("--") + name, *v);
+            if (n > 100000000) throw config_error(std::string("--") + name, "the value " + *v + " is too large.");
+            field = static_cast<std::uint32_t>(n);
+        }
+    };
+    u32("batch", cfg.prefill_batch);
+    u32("tokens", cfg.prefill_tokens);
+    u32("context", cfg.decode_context);
+    u32("prompt", cfg.prompt_tokens);
+    u32("generate", cfg.generated_tokens);
+    u32("warmup", cfg.warmup);
+    u32("repeats", cfg.repeats);
+    cfg.cuda_graphs = vm.count("eager") == 0;
+    cfg.flush_l2 = vm.count("no-flush") == 0;
+
+    const auto r = eval::evaluate_gpt(arch, cfg);
+    if (r.status == eval::eval_status::invalid) throw config_error("", r.message);
+    const std::uint64_t elem = cfg.dtype == eval::dtype_kind::bf16 ? 2 : 4;
+    const auto pre = nas::prefill_flops(arch, cfg.prefill_batch, std::max<std::uint32_t>(1, std::min(cfg.prefill_tokens, arch.context)));
+    const auto dec = nas::decode_flops(arch, 1, std::min(cfg.decode_context, arch.context - 1));
+    // bytes one decode step must read: every weight it multiplies by (the tied output table
+    // included) and the keys and values of the cached tokens and the new one
+    const std::uint64_t decode_bytes =
+        (r.params.decoder + static_cast<std::uint64_t>(arch.vocab) * arch.d_model) * elem +
+        2ULL * arch.n_layer * (cfg.decode_context + 1ULL) * arch.d_model * elem;
+    if (vm.count("json")) {
+        out << std::setprecision(9) << "{\"status\": " << quoted(eval::to_string(r.status)) << ", \"message\": " << quoted(r.message)
+            << ", \"architecture\": " << quoted(nas::canonical(arch)) << ", \"hash\": " << quoted([&] {
+                   char b[19];
+                   std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(nas::hash(arch)));
+                   return std::string(b);
+               }())
+            << ", \"device\": " << quoted(r.device_name) << ", \"dtype\": " << quoted(dtype)
+            << ", \"cuda_graphs\": " << (r.graphs_used ? "true" : "false")
+            << ", \"decoder_params\": " << r.params.decoder << ", \"total_params\": " << r.params.total
+            << ", \"weight_bytes\": " << r.weight_bytes << ", \"prefill_batch\": " << cfg.prefill_batch
+            << ", \"prefill_tokens\": " << cfg.prefill_tokens << ", \"prefill_flops\": " << pre.total
+            << ", \"decode_context\": " << cfg.decode_context << ", \"decode_flops\": " << dec.total
+            << ", \"decode_bytes\": " << decode_bytes << ", \"prefill\": " << json_stats(r.prefill)
+            << ", \"decode\": " << json_stats(r.decode) << ", \"scenario\": " << json_stats(r.scenario)
+            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << r.wall_seconds << "}\n";
+    } else {
+        out << "architecture    " << nas::canonical(arch) << '\n'
+            << "device          " << r.device_name << ", " << dtype << (r.graphs_used ? ", CUDA-graph replay" : ", eager") << '\n'
+            << "parameters      decoder " << r.params.decoder << ", total " << r.params.total << " (" << r.weight_bytes << " bytes)\n";
+        if (r.prefill)
+            out << "prefill " << cfg.prefill_batch << "x" << cfg.prefill_tokens << "   " << ms(*r.prefill) << ", " << pre.total << " FLOPs\n";
+        if (r.decode)
+            out << "decode @" << cfg.decode_context << "    " << ms(*r.decode) << ", " << dec.total << " FLOPs, " << decode_bytes << " bytes\n";
+        if (r.scenario)
+            out << "scenario " << cfg.prompt_tokens << "+" << cfg.generated_tokens << "  " << ms(*r.scenario) << '\n';
+        out << "peak memory     " << r.peak_memory_bytes << " bytes\n"
+            << "wall time       " << std::setprecision(4) << r.wall_seconds << " s\n"
+            << "status          " << eval::to_string(r.status) << (r.message.empty() ? "" : ": " + r.message) << '\n';
+    }
+    if (r.status != eval::eval_status::ok)
+        throw error("the evaluation failed (" + std::string(eval::to_string(r.status)) + "): " + r.message);
+}
+
+}  // namespace fracnas::cli
+#endif

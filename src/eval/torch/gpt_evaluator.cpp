@@ -1,0 +1,210 @@
+// The candidate evaluator: build the GPT, warm up, time prefill / decode / generation with CUDA
+// events (or a steady clock on the CPU), optionally through CUDA-graph replay with L2 flushed,
+// and read the caching allocator's peak. Every exception stops here and becomes a status.
+#include "fracnas/eval/gpt_evaluator.hpp"
+
+#include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <functional>
+
+#include "fracnas/error.hpp"
+#include "gpt_model.hpp"
+
+namespace fracnas::eval {
+
+const char* to_string(eval_status s) {
+    switch (s) {
+        case eval_status::ok: return "ok";
+        case eval_status::invalid: return "invalid";
+        case eval_status::out_of_memory: return "out_of_memory";
+        case eval_status::error: return "error";
+    }
+    return "?";
+}
+
+namespace {
+
+using torch_model::Gpt;
+constexpr std::int64_t l2_flush_bytes = 256LL << 20;  // several times any current GPU's L2
+constexpr std::uint64_t l2_fit_bytes = 64ULL << 20;   // weights this small may stay in L2 between runs
+
+// Times `run` (warmup untimed runs, then repeats timed ones) and returns milliseconds.
+struct timer {
+    bool cuda;
+    torch::Tensor flush;  // defined when L2 must be overwritten before each timed run
+
+    std::vector<double> time(const std::function<void()>& run, std::uint32_t warmup, std::uint32_t repeats) const {
+        for (std::uint32_t i = 0; i < warmup; ++i) run();
+        std::vector<double> ms;
+        ms.reserve(repeats);
+        for (std::uint32_t i = 0; i < repeats; ++i) {
+            if (flush.defined()) flush.zero_();
+            if (cuda) {
+                at::cuda::CUDAEvent start(cudaEventDefault), stop(cudaEventDefault);
+                start.record();
+                run();
+                stop.record();
+                stop.synchronize();
+                ms.push_back(static_cast<double>(start.elapsed_time(stop)));
+            } else {
+                const auto t0 = std::chrono::steady_clock::now();
+                run();
+                ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            }
+        }
+        return ms;
+    }
+};
+
+// A captured replay of `step` (its inputs must stay at fixed addresses), or nothing on the CPU.
+struct graph_runner {
+    std::unique_ptr<at::cuda::CUDAGraph> graph;
+
+    std::function<void()> wrap(const std::function<void()>& step, bool use_graph) {
+        if (!use_graph) return step;
+        // Capture on a side stream after a warm-up there, as CUDA graphs require.
+        auto stream = c10::cuda::getStreamFromPool();
+        {
+            c10::cuda::CUDAStreamGuard guard(stream);
+            for (int i = 0; i < 3; ++i) step();
+            graph = std::make_unique<at::cuda::CUDAGraph>();
+            graph->capture_begin();
+            step();
+            graph->capture_end();
+        }
+        torch::cuda::synchronize();
+        at::cuda::CUDAGraph* g = graph.get();
+        return [g] { g->replay(); };
+    }
+};
+
+void check(const gpt_measure_config& cfg, const nas::architecture& a) {
+    if (cfg.repeats == 0) throw config_error("repeats", "at least one timed repeat is needed.");
+    if (cfg.prefill && (cfg.prefill_batch == 0 || cfg.prefill_tokens == 0 || cfg.prefill_tokens > a.context))
+        throw config_error("prefill", "a prefill needs a batch >= 1 and 1.." + std::to_string(a.context) + " tokens.");
+    if (cfg.decode && cfg.decode_context >= a.context)
+        throw config_error("decode_context", "the decode context must be below the model's context of " +
+                                                 std::to_string(a.context) + ".");
+    if (cfg.scenario && (cfg.prompt_tokens == 0 || cfg.prompt_tokens + cfg.generated_tokens > a.context))
+        throw config_error("scenario", "prompt + generated tokens must fit in the context of " +
+                                           std::to_string(a.context) + ", with a prompt of at least 1.");
+}
+
+void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_evaluation& out) {
+    const bool cuda = cfg.device == device_kind::cuda;
+    if (cuda && !torch::cuda::is_available())
+        throw config_error("device", "CUDA was requested but LibTorch sees no CUDA device.");
+    const torch::Device device = cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(cfg.cuda_index))
+                                      : torch::Device(torch::kCPU);
+    const auto dtype = cfg.dtype == dtype_kind::bf16 ? torch::kBFloat16 : torch::kFloat32;
+    std::optional<c10::cuda::CUDAGuard> guard;
+    if (cuda) {
+        guard.emplace(device.index());
+        out.device_name = at::cuda::getDeviceProperties(device.index())->name;
+        c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+    } else {
+        out.device_name = "cpu";
+    }
+    c10::InferenceMode inference;
+    Gpt model(arch);
+    model->eval();
+    model->to(device, dtype);
+    out.weight_bytes = out.params.total * (dtype == torch::kBFloat16 ? 2 : 4);
+
+    timer t{cuda, {}};
+    if (cuda && cfg.flush_l2 && out.weight_bytes <= l2_fit_bytes)
+        t.flush = torch::empty({l2_flush_bytes}, torch::TensorOptions().dtype(torch::kUInt8).device(device));
+    const bool graphs = cuda && cfg.cuda_graphs;
+    out.graphs_used = graphs;
+    const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(device);
+    const auto cache_opts = torch::TensorOptions().dtype(dtype).device(device);
+    graph_runner prefill_graph, decode_graph;
+
+    if (cfg.prefill) {
+        const auto idx = torch::randint(0, arch.vocab, {cfg.prefill_batch, cfg.prefill_tokens}, long_opts);
+        auto cache = model->make_cache(cfg.prefill_batch, cache_opts);
+        auto step = [&] { model->forward_cached(idx, cache, 0, /*last_only=*/true); };
+        out.prefill = summarise(t.time(prefill_graph.wrap(step, graphs), cfg.warmup, cfg.repeats));
+    }
+    if (cfg.decode) {
+        auto cache = model->make_cache(1, cache_opts);
+        if (cfg.decode_context > 0)
+            model->forward_cached(torch::randint(0, arch.vocab, {1, cfg.decode_context}, long_opts), cache, 0, true);
+        const auto token = torch::randint(0, arch.vocab, {1, 1}, long_opts);
+        const std::int64_t pos = cfg.decode_context;
+        auto step = [&] { model->forward_cached(token, cache, pos); };
+        out.decode = summarise(t.time(decode_graph.wrap(step, graphs), cfg.warmup, cfg.repeats));
+    }
+    if (cfg.scenario) {
+        // Eager greedy generation: the prompt's prefill, then one step per new token.
+        const auto prompt = torch::randint(0, arch.vocab, {1, cfg.prompt_tokens}, long_opts);
+        auto cache = model->make_cache(1, cache_opts);
+        auto run = [&] {
+            auto logits = model->forward_cached(prompt, cache, 0, true);
+            for (std::uint32_t g = 0; g < cfg.generated_tokens; ++g) {
+                const auto next = logits.argmax(-1);  // (1, 1)
+                logits = model->forward_cached(next, cache, cfg.prompt_tokens + g);
+            }
+        };
+        out.scenario = summarise(t.time(run, std::min<std::uint32_t>(cfg.warmup, 2), std::max<std::uint32_t>(cfg.repeats / 5, 3)));
+    }
+    if (cuda) {
+        torch::cuda::synchronize();
+        const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+        out.peak_memory_bytes = static_cast<std::uint64_t>(
+            stats.allocated_bytes[static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak);
+    }
+}
+
+}  // namespace
+
+gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_config& cfg) noexcept {
+    const auto start = std::chrono::steady_clock::now();
+    gpt_evaluation out;
+    try {
+        out.arch = arch;
+        out.params = nas::count_parameters(arch);  // validates
+        check(cfg, arch);
+    } catch (const std::exception& e) {
+        out.status = eval_status::invalid;
+        out.message = e.what();
+        return out;
+    }
+    try {
+        measure(arch, cfg, out);
+    } catch (const c10::OutOfMemoryError& e) {
+        out.status = eval_status::out_of_memory;
+        out.message = "out of memory: " + std::string(e.what_without_backtrace());
+    } catch (const c10::Error& e) {
+        out.status = eval_status::error;
+        out.message = e.what_without_backtrace();
+    } catch (const config_error& e) {
+        out.status = eval_status::invalid;
+        out.message = e.what();
+    } catch (const std::bad_alloc&) {
+        out.status = eval_status::out_of_memory;
+        out.message = "out of host memory while building or running the model.";
+    } catch (const std::exception& e) {
+        out.status = eval_status::error;
+        out.message = e.what();
+    } catch (...) {
+        out.status = eval_status::error;
+        out.message = "an unknown exception stopped the evaluation.";
+    }
+    if (out.status != eval_status::ok) out.prefill = out.decode = out.scenario = std::nullopt;
+    out.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (out.status == eval_status::ok) out.message.clear();
+    try {
+        if (cfg.device == device_kind::cuda && torch::cuda::is_available()) c10::cuda::CUDACachingAllocator::emptyCache();
+    } catch (...) {
+    }
+    return out;
+}
+
+}  // namespace fracnas::eval

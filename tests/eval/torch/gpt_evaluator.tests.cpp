@@ -1,0 +1,88 @@
+// The candidate evaluator on the CPU: measurements come back as data, failures as statuses.
+// Speed is not asserted (benchmarks and docs/results/ hold the timings).
+#include <catch2/catch.hpp>
+
+#ifdef FRACNAS_HAVE_TORCH
+#include <torch/torch.h>
+
+#include "fracnas/eval/gpt_evaluator.hpp"
+
+using namespace fracnas;
+
+namespace {
+
+nas::architecture small() { return nas::parse_architecture("n_layer=2 d_model=128 d_inner=256,384 n_head=2,4 vocab=1000 context=64"); }
+
+eval::gpt_measure_config quick() {
+    eval::gpt_measure_config cfg;
+    cfg.device = eval::device_kind::cpu;
+    cfg.dtype = eval::dtype_kind::fp32;
+    cfg.prefill_tokens = 32;
+    cfg.decode_context = 63;
+    cfg.warmup = 1;
+    cfg.repeats = 4;
+    return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("a CPU evaluation returns counts, latencies and the repeat counts asked for", "[eval][torch]") {
+    auto cfg = quick();
+    cfg.scenario = true;
+    cfg.prompt_tokens = 8;
+    cfg.generated_tokens = 4;
+    const auto r = eval::evaluate_gpt(small(), cfg);
+    INFO(r.message);
+    REQUIRE(r.status == eval::eval_status::ok);
+    REQUIRE(r.message.empty());
+    REQUIRE(r.params.decoder == nas::count_parameters(small()).decoder);
+    REQUIRE(r.weight_bytes == 4 * r.params.total);
+    REQUIRE(r.device_name == "cpu");
+    REQUIRE_FALSE(r.graphs_used);
+    for (const auto* s : {&r.prefill, &r.decode}) {
+        REQUIRE(s->has_value());
+        REQUIRE((*s)->repeats == 4);
+        REQUIRE((*s)->min_ms > 0.0);
+        REQUIRE((*s)->q1_ms <= (*s)->median_ms);
+        REQUIRE((*s)->median_ms <= (*s)->q3_ms);
+    }
+    REQUIRE(r.scenario.has_value());
+    REQUIRE(r.scenario->repeats == 3);  // a generation is long: max(repeats / 5, 3) runs
+    REQUIRE(r.wall_seconds > 0.0);
+    REQUIRE(r.peak_memory_bytes == 0);  // CPU: no caching-allocator statistics
+}
+
+TEST_CASE("only the requested measurements are made", "[eval][torch]") {
+    auto cfg = quick();
+    cfg.prefill = false;
+    const auto r = eval::evaluate_gpt(small(), cfg);
+    REQUIRE(r.status == eval::eval_status::ok);
+    REQUIRE_FALSE(r.prefill.has_value());
+    REQUIRE(r.decode.has_value());
+    REQUIRE_FALSE(r.scenario.has_value());
+}
+
+TEST_CASE("invalid architectures and requests are results, not exceptions", "[eval][torch]") {
+    nas::architecture bad = small();
+    bad.n_head[1] = 3;
+    eval::gpt_evaluation r;
+    REQUIRE_NOTHROW(r = eval::evaluate_gpt(bad, quick()));
+    REQUIRE(r.status == eval::eval_status::invalid);
+    REQUIRE_THAT(r.message, Catch::Contains("n_head[1] = 3 does not divide d_model = 128"));
+    REQUIRE_FALSE(r.decode.has_value());
+
+    auto cfg = quick();
+    cfg.decode_context = 64;  // the cache holds at most context - 1 tokens before the new one
+    r = eval::evaluate_gpt(small(), cfg);
+    REQUIRE(r.status == eval::eval_status::invalid);
+    REQUIRE_THAT(r.message, Catch::Contains("below the model's context of 64"));
+
+    if (!torch::cuda::is_available()) {
+        cfg = quick();
+        cfg.device = eval::device_kind::cuda;
+        r = eval::evaluate_gpt(small(), cfg);
+        REQUIRE(r.status == eval::eval_status::invalid);
+        REQUIRE_THAT(r.message, Catch::Contains("no CUDA device"));
+    }
+}
+#endif
