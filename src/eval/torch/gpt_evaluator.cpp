@@ -10,8 +10,12 @@
 #include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
 
+#include <cuda_runtime_api.h>
+
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 #include "fracnas/error.hpp"
 #include "gpt_model.hpp"
@@ -84,6 +88,30 @@ struct graph_runner {
     }
 };
 
+// An architecture that cannot fit is refused before anything is allocated (building a model that
+// needs more host memory than there is could end the process instead of raising an error).
+struct does_not_fit : error {
+    using error::error;
+};
+
+std::uint64_t host_available_bytes() {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    std::uint64_t kib = 0;
+    while (meminfo >> key >> kib) {
+        if (key == "MemAvailable:") return kib * 1024;
+        meminfo.ignore(256, '\n');
+    }
+    return UINT64_MAX;  // unknown: do not refuse
+}
+
+std::string gib(std::uint64_t bytes) {
+    std::ostringstream o;
+    o.precision(3);
+    o << static_cast<double>(bytes) / static_cast<double>(1ULL << 30) << " GiB";
+    return o.str();
+}
+
 void check(const gpt_measure_config& cfg, const nas::architecture& a) {
     if (cfg.repeats == 0) throw config_error("repeats", "at least one timed repeat is needed.");
     if (cfg.prefill && (cfg.prefill_batch == 0 || cfg.prefill_tokens == 0 || cfg.prefill_tokens > a.context))
@@ -107,15 +135,26 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
     if (cuda) {
         guard.emplace(device.index());
         out.device_name = at::cuda::getDeviceProperties(device.index())->name;
-        c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
     } else {
         out.device_name = "cpu";
+    }
+    out.weight_bytes = out.params.total * (dtype == torch::kBFloat16 ? 2 : 4);
+    const std::uint64_t build_bytes = out.params.total * 4;  // built in fp32 on the host, then moved
+    if (build_bytes > host_available_bytes())
+        throw does_not_fit("the model needs " + gib(build_bytes) + " of host memory to build; " +
+                           gib(host_available_bytes()) + " is available.");
+    if (cuda) {
+        std::size_t free_bytes = 0, total_bytes = 0;
+        if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess && out.weight_bytes > free_bytes)
+            throw does_not_fit("the weights need " + gib(out.weight_bytes) + " of device memory; " + gib(free_bytes) +
+                               " of " + gib(total_bytes) + " is free.");
     }
     c10::InferenceMode inference;
     Gpt model(arch);
     model->eval();
     model->to(device, dtype);
-    out.weight_bytes = out.params.total * (dtype == torch::kBFloat16 ? 2 : 4);
+    // after the first allocation (the allocator starts lazily); the weights stay counted
+    if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
 
     timer t{cuda, {}};
     if (cuda && cfg.flush_l2 && out.weight_bytes <= l2_fit_bytes)
@@ -178,6 +217,9 @@ gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_con
     }
     try {
         measure(arch, cfg, out);
+    } catch (const does_not_fit& e) {
+        out.status = eval_status::out_of_memory;
+        out.message = e.what();
     } catch (const c10::OutOfMemoryError& e) {
         out.status = eval_status::out_of_memory;
         out.message = "out of memory: " + std::string(e.what_without_backtrace());
