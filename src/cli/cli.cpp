@@ -12,6 +12,7 @@
 
 #include "cli/eval_command.hpp"
 #include "cli/optimize_command.hpp"
+#include "cli/search_command.hpp"
 #include "fracnas/app/optimize_config.hpp"
 #include "fracnas/error.hpp"
 #ifdef FRACNAS_HAVE_TORCH
@@ -33,6 +34,7 @@ constexpr int exit_usage = 2;    // bad input; nothing was run
 void print_usage(std::ostream& out) {
     out << "usage: fracnas optimize [--function NAME] [--dim D] [--algorithm NAME] [--budget N] [--seed S] [options]\n"
            "       fracnas eval (--arch TEXT | --preset NAME) [--device cpu|cuda] [--measure LIST] [options]\n"
+           "       fracnas search [--algorithm NAME] [--budget N] [--device cpu|cuda] [--out FILE] [options]\n"
            "       fracnas --help | --version\n"
            "Run 'fracnas --help' or 'fracnas optimize --help' for every option.\n";
 }
@@ -43,6 +45,8 @@ void print_help(std::ostream& out) {
            "  optimize    minimise a synthetic function in-process with a fractal (or random) algorithm\n"
            "  eval        build one GPT architecture in LibTorch and time prefill, decode, generation\n"
            "              ('fracnas eval --help' lists its options)\n"
+           "  search      search the GPT space for the fastest model with the reference's decoder parameters\n"
+           "              ('fracnas search --help' lists its options)\n"
            "\nGlobal options:\n"
            "  -h [ --help ]    print this help and exit\n"
            "  --version        print the fracnas version (and LibTorch's, when built with it) and exit\n\n";
@@ -95,9 +99,13 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
         run_eval({args.begin() + 1, args.end()}, out);
         return exit_ok;
     }
-    const char* const subcommands = "optimize, eval";
+    if (command == "search") {
+        run_search({args.begin() + 1, args.end()}, out);
+        return exit_ok;
+    }
+    const char* const subcommands = "optimize, eval, search";
 #else
-    const char* const subcommands = "optimize (eval needs a build with LibTorch)";
+    const char* const subcommands = "optimize (eval and search need a build with LibTorch)";
 #endif
     if (!command.empty() && command.front() == '-')
         return fail(err, exit_usage, "unknown option '" + command + "'; valid before a subcommand: --help, --version");

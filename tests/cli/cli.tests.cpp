@@ -4,9 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -87,7 +89,7 @@ TEST_CASE("no subcommand prints a short usage to err and exits 2", "[cli]") {
 }
 
 TEST_CASE("unknown subcommands and options", "[cli]") {
-    check_usage_error({"search"}, "unknown subcommand 'search'; valid: optimize");
+    check_usage_error({"train"}, "unknown subcommand 'train'; valid: optimize");
     check_usage_error({"--frob"}, "unknown option '--frob'");
     check_usage_error({"optimize", "--frob"}, "unknown option '--frob'");
     check_usage_error({"optimize", "--di", "3"}, "unknown option '--di'");  // no abbreviations
@@ -329,5 +331,44 @@ TEST_CASE("fracnas eval measures a small architecture on the CPU", "[cli]") {
     REQUIRE_THAT(o.out, Contains("\"decoder_params\": 265216"));
     REQUIRE_THAT(o.out, Contains("\"repeats\": 3"));
     REQUIRE_THAT(o.out, Contains("\"prefill_tokens\": 64"));
+}
+#endif
+
+#ifdef FRACNAS_HAVE_TORCH
+TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli]") {
+    check_usage_error({"search", "--algorithm", "simplex", "--device", "cpu"}, "unknown algorithm 'simplex'");
+    check_usage_error({"search", "--latency", "train"}, "unknown latency 'train'; valid: decode, prefill");
+    check_usage_error({"search", "--max-layers", "40"}, "--max-layers must be in 2..24");
+    check_usage_error({"search", "--max-width", "200"}, "multiple of 64 from 128");
+    check_usage_error({"search", "--budget", "0"}, "--budget must be in 1..10000000");
+    check_usage_error({"search", "--reference", "gpt3"}, "unknown reference 'gpt3'");
+}
+
+TEST_CASE("fracnas search on the CPU: one record per candidate, infeasible ones never measured", "[cli]") {
+    const std::string path = std::string(FRACNAS_TEST_TMP) + "/search." + std::to_string(::getpid()) + ".jsonl";
+    const outcome o = run_cli({"search", "--device", "cpu", "--budget", "25", "--max-layers", "3", "--max-width", "256",
+                               "--min-params", "1500000", "--context", "15", "--warmup", "0", "--repeats", "2",
+                               "--out", path, "--progress-every", "25"});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("subject to decoder parameters >= 1500000"));
+    REQUIRE_THAT(o.out, Contains("progress    25/25 candidates"));
+    std::ifstream in(path);
+    std::string line;
+    int lines = 0, infeasible = 0, cached = 0;
+    while (std::getline(in, line)) {
+        ++lines;
+        if (line.find("\"feasible\": false") != std::string::npos) {
+            ++infeasible;
+            REQUIRE(line.find("decode_median_ms") == std::string::npos);  // the proxy alone decided
+        }
+        if (line.find("\"cached\": true") != std::string::npos) {
+            ++cached;
+            REQUIRE(line.find("wall_seconds") == std::string::npos);  // answered from the cache
+        }
+    }
+    REQUIRE(lines == 25);
+    REQUIRE(infeasible + cached < 25);  // something was measured
+    std::remove(path.c_str());
 }
 #endif
