@@ -31,7 +31,7 @@ po::options_description eval_options() {
         ("device", text("NAME"), "cpu or cuda (default cpu)")
         ("cuda-index", text("N"), "which visible CUDA device (default 0)")
         ("dtype", text("NAME"), "fp32 or bf16 (default: bf16 on cuda, fp32 on cpu)")
-        ("measure", text("LIST"), "comma list of prefill, decode, scenario (default prefill,decode)")
+        ("measure", text("LIST"), "comma list of prefill, decode, scenario, grad-norm (default prefill,decode)")
         ("batch", text("B"), "prefill batch (default 1)")
         ("tokens", text("T"), "prefill tokens per sequence (default: the context, 1024)")
         ("context", text("C"), "tokens in the KV cache for the decode step (default: context - 1)")
@@ -120,7 +120,8 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         if (item == "prefill") cfg.prefill = true;
         else if (item == "decode") cfg.decode = true;
         else if (item == "scenario") cfg.scenario = true;
-        else throw config_error("--measure", "unknown measurement '" + item + "'; valid: prefill, decode, scenario.");
+        else if (item == "grad-norm") cfg.grad_norm = true;
+        else throw config_error("--measure", "unknown measurement '" + item + "'; valid: prefill, decode, scenario, grad-norm.");
     }
     cfg.prefill_tokens = arch.context;
     cfg.decode_context = arch.context - 1;
@@ -166,6 +167,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"decode_context\": " << cfg.decode_context << ", \"decode_flops\": " << dec.total
             << ", \"decode_bytes\": " << decode_bytes << ", \"prefill\": " << json_stats(r.prefill)
             << ", \"decode\": " << json_stats(r.decode) << ", \"scenario\": " << json_stats(r.scenario)
+            << ", \"grad_norm\": " << (r.grad_norm ? std::to_string(*r.grad_norm) : std::string("null"))
             << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << r.wall_seconds << "}\n";
     } else {
         out << "architecture    " << nas::canonical(arch) << '\n'
@@ -177,6 +179,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             out << "decode @" << cfg.decode_context << "    " << ms(*r.decode) << ", " << dec.total << " FLOPs, " << decode_bytes << " bytes\n";
         if (r.scenario)
             out << "scenario " << cfg.prompt_tokens << "+" << cfg.generated_tokens << "  " << ms(*r.scenario) << '\n';
+        if (r.grad_norm) out << "grad-norm       " << *r.grad_norm << " (at initialisation, random tokens)\n";
         out << "peak memory     " << r.peak_memory_bytes << " bytes\n"
             << "wall time       " << std::setprecision(4) << r.wall_seconds << " s\n"
             << "status          " << eval::to_string(r.status) << (r.message.empty() ? "" : ": " + r.message) << '\n';

@@ -34,6 +34,9 @@ struct gpt_measure_config {
     std::uint32_t repeats = 30;           ///< timed runs (median and IQR reported)
     bool cuda_graphs = true;              ///< replay a captured CUDA graph (prefill and decode)
     bool flush_l2 = true;                 ///< on CUDA, overwrite L2 before each timed run when the weights fit in it
+    bool grad_norm = false;               ///< compute the grad-norm proxy (fp32, at initialisation)
+    std::uint32_t grad_norm_batch = 4, grad_norm_tokens = 128;  ///< its random token batch (tokens capped at the context)
+    std::uint64_t seed = 0;               ///< initial weights and random tokens (torch::manual_seed)
 };
 
 enum class eval_status { ok, invalid, out_of_memory, error };
@@ -46,6 +49,9 @@ struct gpt_evaluation {
     nas::architecture arch;
     nas::parameter_counts params;          ///< valid whenever the architecture is
     std::optional<latency_stats> prefill, decode, scenario;
+    /// Training-free proxy: the L2 norm of the gradient of the next-token cross-entropy on random
+    /// tokens, at initialisation, over every parameter (Abdelfattah et al. 2021's grad_norm).
+    std::optional<double> grad_norm;
     std::uint64_t peak_memory_bytes = 0;   ///< CUDA caching allocator's peak over the measurements; 0 on CPU
     std::uint64_t weight_bytes = 0;        ///< parameters x element size
     double wall_seconds = 0.0;             ///< the whole evaluation: build, warm up, measure

@@ -13,6 +13,7 @@
 #include <cuda_runtime_api.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -149,9 +150,28 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
             throw does_not_fit("the weights need " + gib(out.weight_bytes) + " of device memory; " + gib(free_bytes) +
                                " of " + gib(total_bytes) + " is free.");
     }
-    c10::InferenceMode inference;
+    torch::manual_seed(cfg.seed);
     Gpt model(arch);
     model->eval();
+    if (cfg.grad_norm) {
+        // before inference mode and the dtype cast: fp32 gradients of the initial weights
+        const std::int64_t tokens = std::min<std::int64_t>(cfg.grad_norm_tokens, arch.context);  // capped at the context
+        if (tokens < 2 || cfg.grad_norm_batch == 0)
+            throw config_error("grad_norm", "the grad-norm batch needs at least 1 sequence of 2 tokens.");
+        model->to(device);
+        const auto idx = torch::randint(0, arch.vocab, {static_cast<std::int64_t>(cfg.grad_norm_batch), tokens},
+                                        torch::TensorOptions().dtype(torch::kLong).device(device));
+        const auto logits = model->forward(idx.narrow(1, 0, tokens - 1));  // (B, T-1, V)
+        const auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
+                                                               idx.narrow(1, 1, tokens - 1).reshape({-1}));
+        loss.backward();
+        double sum = 0.0;
+        for (const auto& p : model->parameters())
+            if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
+        out.grad_norm = std::sqrt(sum);
+        model->zero_grad(/*set_to_none=*/true);
+    }
+    c10::InferenceMode inference;
     model->to(device, dtype);
     // after the first allocation (the allocator starts lazily); the weights stay counted
     if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
@@ -239,7 +259,10 @@ gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_con
         out.status = eval_status::error;
         out.message = "an unknown exception stopped the evaluation.";
     }
-    if (out.status != eval_status::ok) out.prefill = out.decode = out.scenario = std::nullopt;
+    if (out.status != eval_status::ok) {
+        out.prefill = out.decode = out.scenario = std::nullopt;
+        out.grad_norm = std::nullopt;
+    }
     out.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (out.status == eval_status::ok) out.message.clear();
     try {

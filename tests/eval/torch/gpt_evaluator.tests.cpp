@@ -62,6 +62,21 @@ TEST_CASE("only the requested measurements are made", "[eval][torch]") {
     REQUIRE_FALSE(r.scenario.has_value());
 }
 
+TEST_CASE("the grad-norm proxy: positive, reproducible for a seed, absent unless asked", "[eval][torch]") {
+    auto cfg = quick();
+    cfg.prefill = cfg.decode = false;
+    REQUIRE_FALSE(eval::evaluate_gpt(small(), cfg).grad_norm.has_value());
+    cfg.grad_norm = true;
+    const auto a = eval::evaluate_gpt(small(), cfg);
+    INFO(a.message);
+    REQUIRE(a.status == eval::eval_status::ok);
+    REQUIRE(a.grad_norm.has_value());
+    REQUIRE(*a.grad_norm > 0.0);
+    REQUIRE(eval::evaluate_gpt(small(), cfg).grad_norm == a.grad_norm);  // same seed, same weights and tokens
+    cfg.seed = 1;
+    REQUIRE(eval::evaluate_gpt(small(), cfg).grad_norm != a.grad_norm);
+}
+
 TEST_CASE("invalid architectures and requests are results, not exceptions", "[eval][torch]") {
     nas::architecture bad = small();
     bad.n_head[1] = 3;
