@@ -10,6 +10,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "cli/options.hpp"
 #include "cli/parse.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/eval/gpt_evaluator.hpp"
@@ -75,14 +76,7 @@ std::string quoted(const std::string& s) {
 
 void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     const auto options = eval_options();
-    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    const auto parsed = po::command_line_parser(args).options(options).style(style).run();
-    for (const auto& o : parsed.options)
-        if (o.position_key >= 0)
-            throw config_error("", "unexpected argument '" + o.value.front() + "'; every eval setting is an option such as --preset gpt2-small.");
-    po::variables_map vm;
-    po::store(parsed, vm);
-    po::notify(vm);
+    const po::variables_map vm = parse_options(args, options, "eval", "--preset gpt2-small");
     if (vm.count("help")) {
         out << options;
         return;

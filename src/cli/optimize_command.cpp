@@ -4,6 +4,7 @@
 // nor decides exit codes (cli.cpp does).
 #include "cli/optimize_command.hpp"
 
+#include "cli/options.hpp"
 #include "cli/parse.hpp"
 
 #include <algorithm>
@@ -134,22 +135,7 @@ std::string format_point(const core::point& x) {
 }  // namespace
 
 optimize_request parse_optimize_args(const std::vector<std::string>& args) {
-    const po::options_description options = optimize_options();
-    // No guessing: "--dim" must not also answer to "--di".
-    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    const po::parsed_options parsed = po::command_line_parser(args).options(options).style(style).run();
-    // Boost keeps positional tokens in parsed and store() drops them silently: reject them here.
-    // It also takes "--budget" as the value of "--dim --budget 5"; report the missing value.
-    for (const auto& o : parsed.options) {
-        if (o.position_key >= 0)
-            throw config_error("", "unexpected argument '" + o.value.front() +
-                                       "'; every optimize setting is an option such as --dim 10.");
-        if (!o.value.empty() && o.value.front().rfind("--", 0) == 0)
-            throw config_error("--" + o.string_key, "missing value (got the option '" + o.value.front() + "' instead).");
-    }
-    po::variables_map vm;
-    po::store(parsed, vm);
-    po::notify(vm);
+    const po::variables_map vm = parse_options(args, optimize_options(), "optimize", "--dim 10");
 
     optimize_request request;
     request.help = vm.count("help") > 0;

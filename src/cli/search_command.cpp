@@ -15,6 +15,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "cli/options.hpp"
 #include "cli/parse.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/error.hpp"
@@ -94,14 +95,7 @@ std::string json_line(const candidate& c, const eval::gpt_evaluation* r) {
 
 void run_search(const std::vector<std::string>& args, std::ostream& out) {
     const auto options = search_options();
-    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    const auto parsed = po::command_line_parser(args).options(options).style(style).run();
-    for (const auto& o : parsed.options)
-        if (o.position_key >= 0)
-            throw config_error("", "unexpected argument '" + o.value.front() + "'; every search setting is an option such as --budget 300.");
-    po::variables_map vm;
-    po::store(parsed, vm);
-    po::notify(vm);
+    const po::variables_map vm = parse_options(args, options, "search", "--budget 300");
     if (vm.count("help")) {
         out << options;
         return;
