@@ -93,18 +93,9 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             throw config_error("--arch", e.what());
         }
     }
-    if (const auto* p = get("preset")) {
-        if (*p == "gpt2-small") arch = nas::gpt2_small();
-        else if (*p == "gpt2-medium") arch = nas::gpt2_medium();
-        else throw config_error("--preset", "unknown preset '" + *p + "'; valid: gpt2-small, gpt2-medium.");
-    }
+    if (const auto* p = get("preset")) arch = reference_model("--preset", *p);
     eval::gpt_measure_config cfg;
-    const std::string device = get("device") ? *get("device") : "cpu";
-    if (device != "cpu" && device != "cuda") throw config_error("--device", "unknown device '" + device + "'; valid: cpu, cuda.");
-    cfg.device = device == "cuda" ? eval::device_kind::cuda : eval::device_kind::cpu;
-    const std::string dtype = get("dtype") ? *get("dtype") : (device == "cuda" ? "bf16" : "fp32");
-    if (dtype != "fp32" && dtype != "bf16") throw config_error("--dtype", "unknown dtype '" + dtype + "'; valid: fp32, bf16.");
-    cfg.dtype = dtype == "bf16" ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
+    const std::string dtype = read_device_and_dtype(vm, "cpu", cfg);
     if (const auto* v = get("cuda-index")) cfg.cuda_index = static_cast<int>(parse_count("--cuda-index", *v));
     cfg.prefill = cfg.decode = cfg.scenario = false;
     std::string list = get("measure") ? *get("measure") : "prefill,decode";

@@ -27,4 +27,21 @@ po::variables_map parse_options(const std::vector<std::string>& args, const po::
     return vm;
 }
 
+std::string read_device_and_dtype(const po::variables_map& vm, const std::string& default_device,
+                                  eval::gpt_measure_config& cfg) {
+    const std::string device = vm.count("device") ? vm["device"].as<std::string>() : default_device;
+    if (device != "cpu" && device != "cuda") throw config_error("--device", "unknown device '" + device + "'; valid: cpu, cuda.");
+    const std::string dtype = vm.count("dtype") ? vm["dtype"].as<std::string>() : (device == "cuda" ? "bf16" : "fp32");
+    if (dtype != "fp32" && dtype != "bf16") throw config_error("--dtype", "unknown dtype '" + dtype + "'; valid: fp32, bf16.");
+    cfg.device = device == "cuda" ? eval::device_kind::cuda : eval::device_kind::cpu;
+    cfg.dtype = dtype == "bf16" ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
+    return dtype;
+}
+
+nas::architecture reference_model(const std::string& option, const std::string& name) {
+    if (name == "gpt2-small") return nas::gpt2_small();
+    if (name == "gpt2-medium") return nas::gpt2_medium();
+    throw config_error(option, "unknown " + option.substr(2) + " '" + name + "'; valid: gpt2-small, gpt2-medium.");
+}
+
 }  // namespace fracnas::cli

@@ -7,6 +7,9 @@
 
 #include <boost/program_options.hpp>
 
+#include "fracnas/eval/gpt_evaluator.hpp"
+#include "fracnas/nas/architecture.hpp"
+
 namespace fracnas::cli {
 
 /// Parses args against options. Throws config_error for a positional argument (naming
@@ -15,5 +18,13 @@ namespace fracnas::cli {
 boost::program_options::variables_map parse_options(const std::vector<std::string>& args,
                                                     const boost::program_options::options_description& options,
                                                     const std::string& subcommand, const std::string& example);
+
+/// Sets cfg.device and cfg.dtype from --device (default_device when absent) and --dtype (bf16 on
+/// cuda, fp32 on cpu when absent); returns the dtype's name. Throws config_error naming the option.
+std::string read_device_and_dtype(const boost::program_options::variables_map& vm, const std::string& default_device,
+                                  eval::gpt_measure_config& cfg);
+
+/// gpt2-small or gpt2-medium. Throws config_error(option) listing the valid names.
+nas::architecture reference_model(const std::string& option, const std::string& name);
 
 }  // namespace fracnas::cli

@@ -113,21 +113,14 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
     const std::string algorithm = get("algorithm", "soo");
     const std::uint64_t budget = count("budget", 300, 1, 10000000);
     const std::uint64_t seed = count("seed", 1, 0, UINT64_MAX);
-    const std::string device = get("device", "cuda");
-    if (device != "cpu" && device != "cuda") throw config_error("--device", "unknown device '" + device + "'; valid: cpu, cuda.");
-    const std::string dtype = get("dtype", device == "cuda" ? "bf16" : "fp32");
-    if (dtype != "fp32" && dtype != "bf16") throw config_error("--dtype", "unknown dtype '" + dtype + "'; valid: fp32, bf16.");
+    eval::gpt_measure_config measure;
+    const std::string dtype = read_device_and_dtype(vm, "cuda", measure);
     const std::string latency = get("latency", "decode");
     if (latency != "decode" && latency != "prefill")
         throw config_error("--latency", "unknown latency '" + latency + "'; valid: decode, prefill.");
     const std::string reference_name = get("reference", "gpt2-small");
-    if (reference_name != "gpt2-small" && reference_name != "gpt2-medium")
-        throw config_error("--reference", "unknown reference '" + reference_name + "'; valid: gpt2-small, gpt2-medium.");
-    const nas::architecture reference = reference_name == "gpt2-small" ? nas::gpt2_small() : nas::gpt2_medium();
+    const nas::architecture reference = reference_model("--reference", reference_name);
 
-    eval::gpt_measure_config measure;
-    measure.device = device == "cuda" ? eval::device_kind::cuda : eval::device_kind::cpu;
-    measure.dtype = dtype == "bf16" ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
     measure.decode = latency == "decode";
     measure.prefill = latency == "prefill";
     measure.decode_context = static_cast<std::uint32_t>(count("context", 1023, 0, 1023));
