@@ -1,5 +1,5 @@
-// The GPT search-space preset: codec variables, decoding with the FFN and head constraints, and
-// canonical encoding.
+// The GPT search-space preset: codec variables (per layer, or shared by all layers in the
+// homogeneous variant), decoding with the FFN and head constraints, and canonical encoding.
 #include "fracnas/nas/gpt_space.hpp"
 
 #include <algorithm>
@@ -46,8 +46,14 @@ gpt_space::gpt_space(gpt_space_config cfg) : cfg_(std::move(cfg)) {
     if (head_choice_names_.empty()) throw config_error("head_sizes", "the space needs at least one head choice.");
     codec_.add(space::int_range{"n_layer", c.n_layer_min, c.n_layer_max, 1});
     codec_.add(space::int_range{"d_model", c.d_model_min, c.d_model_max, c.d_model_step});
-    codec_.add(space::layer_array{"d_inner", "n_layer", space::real_range{"", 0.0, 1.0}});
-    codec_.add(space::layer_array{"n_head", "n_layer", space::categorical{"", head_choice_names_}});
+    if (c.homogeneous) {
+        // one FFN fraction and one head choice; decode() repeats them for every layer
+        codec_.add(space::real_range{"d_inner", 0.0, 1.0});
+        codec_.add(space::categorical{"n_head", head_choice_names_});
+    } else {
+        codec_.add(space::layer_array{"d_inner", "n_layer", space::real_range{"", 0.0, 1.0}});
+        codec_.add(space::layer_array{"n_head", "n_layer", space::categorical{"", head_choice_names_}});
+    }
 }
 
 std::vector<std::uint32_t> gpt_space::d_inner_grid(std::uint32_t d_model) const {
@@ -75,14 +81,21 @@ architecture gpt_space::decode(const core::point& x) const {
     a.context = cfg_.context;
     const auto grid = d_inner_grid(a.d_model);
     const double n = static_cast<double>(grid.size());
-    for (const double frac : v.get_reals("d_inner")) {
+    const auto ffn_width = [&](double frac) {
         const auto level = static_cast<std::size_t>(std::min(std::floor(frac * n), n - 1.0));
-        a.d_inner.push_back(grid[level]);
-    }
-    for (const auto& name : v.get_strings("n_head")) {
+        return grid[level];
+    };
+    const auto head_count = [&](const std::string& name) {
         std::size_t choice = 0;
         while (head_choice_names_[choice] != name) ++choice;
-        a.n_head.push_back(heads(choice, a.d_model));
+        return heads(choice, a.d_model);
+    };
+    if (cfg_.homogeneous) {
+        a.d_inner.assign(a.n_layer, ffn_width(v.get_real("d_inner")));
+        a.n_head.assign(a.n_layer, head_count(v.get_string("n_head")));
+    } else {
+        for (const double frac : v.get_reals("d_inner")) a.d_inner.push_back(ffn_width(frac));
+        for (const auto& name : v.get_strings("n_head")) a.n_head.push_back(head_count(name));
     }
     return a;
 }
@@ -92,6 +105,20 @@ core::point gpt_space::encode(const architecture& a) const {
     if (a.vocab != cfg_.vocab || a.context != cfg_.context)
         throw config_error("vocab", "the space fixes vocab = " + std::to_string(cfg_.vocab) + " and context = " +
                                         std::to_string(cfg_.context) + ".");
+    if (cfg_.homogeneous)
+        for (std::uint32_t l = 1; l < a.n_layer; ++l) {
+            const std::string layer = "[" + std::to_string(l) + "]";
+            if (a.d_inner[l] != a.d_inner[0])
+                throw config_error("d_inner" + layer,
+                                   "d_inner" + layer + " = " + std::to_string(a.d_inner[l]) +
+                                       " differs from d_inner[0] = " + std::to_string(a.d_inner[0]) +
+                                       ": the homogeneous space needs every layer to share one FFN width.");
+            if (a.n_head[l] != a.n_head[0])
+                throw config_error("n_head" + layer,
+                                   "n_head" + layer + " = " + std::to_string(a.n_head[l]) +
+                                       " differs from n_head[0] = " + std::to_string(a.n_head[0]) +
+                                       ": the homogeneous space needs every layer to share one head count.");
+        }
     const auto grid = d_inner_grid(a.d_model);
     std::vector<double> fractions;
     std::vector<std::string> choices;
@@ -115,8 +142,13 @@ core::point gpt_space::encode(const architecture& a) const {
     space::assignment v;
     v.set("n_layer", static_cast<std::int64_t>(a.n_layer));
     v.set("d_model", static_cast<std::int64_t>(a.d_model));
-    v.set("d_inner", fractions);
-    v.set("n_head", choices);
+    if (cfg_.homogeneous) {  // every layer is layer 0
+        v.set("d_inner", fractions.front());
+        v.set("n_head", choices.front());
+    } else {
+        v.set("d_inner", fractions);
+        v.set("n_head", choices);
+    }
     return codec_.encode(v);  // throws config_error{"n_layer"/"d_model"} out of range or off the grid
 }
 

@@ -2,6 +2,12 @@
 // constraints, canonical points, and the reference models inside the space.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "fracnas/core/rng.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/counts.hpp"
@@ -16,6 +22,23 @@ core::point random_point(std::size_t dim, core::rng& r) {
     core::point x(dim);
     for (double& v : x) v = r.uniform();
     return x;
+}
+
+gpt_space homogeneous_space() {
+    gpt_space_config cfg;
+    cfg.homogeneous = true;
+    return gpt_space(cfg);
+}
+
+// Runs encode(a) and returns the error it throws; fails the test when it throws none.
+config_error encode_error(const gpt_space& space, const architecture& a) {
+    try {
+        space.encode(a);
+    } catch (const config_error& e) {
+        return e;
+    }
+    FAIL("encode() accepted " << canonical(a));
+    return config_error("", "");
 }
 
 }  // namespace
@@ -104,5 +127,134 @@ TEST_CASE("architectures outside the space and bad ranges are refused by name", 
     for (int i = 0; i < 200; ++i) {
         const architecture b = lts.decode(random_point(lts.dim(), r));
         for (auto h : b.n_head) REQUIRE((h == 2 || h == 4 || h == 8));
+    }
+}
+
+TEST_CASE("every point of the homogeneous space decodes to a uniform architecture within its constraints",
+          "[nas]") {
+    const gpt_space space = homogeneous_space();
+    REQUIRE(space.dim() == 4);
+    REQUIRE(space.codec().coordinate_names() ==
+            std::vector<std::string>{"n_layer", "d_model", "d_inner", "n_head"});
+    core::rng r(5);
+    std::set<std::uint32_t> depths, widths;
+    for (int i = 0; i < 2000; ++i) {
+        const architecture a = space.decode(random_point(space.dim(), r));
+        REQUIRE_NOTHROW(validate(a));
+        REQUIRE((a.n_layer >= 2 && a.n_layer <= 24));
+        REQUIRE((a.d_model >= 128 && a.d_model <= 2048 && a.d_model % 64 == 0));
+        const auto grid = space.d_inner_grid(a.d_model);
+        REQUIRE(std::find(grid.begin(), grid.end(), a.d_inner[0]) != grid.end());
+        REQUIRE((a.n_head[0] == space.heads(0, a.d_model) || a.n_head[0] == space.heads(1, a.d_model)));
+        REQUIRE(a.d_inner == std::vector<std::uint32_t>(a.n_layer, a.d_inner[0]));
+        REQUIRE(a.n_head == std::vector<std::uint32_t>(a.n_layer, a.n_head[0]));
+        depths.insert(a.n_layer);
+        widths.insert(a.d_model);
+    }
+    REQUIRE(depths.size() == 23);  // every depth and width is reached
+    REQUIRE(widths.size() == 31);
+    // LiteTransformerSearch's head counts: still one categorical coordinate
+    gpt_space_config cfg;
+    cfg.homogeneous = true;
+    cfg.head_sizes.clear();
+    cfg.head_counts = {2, 4, 8};
+    const gpt_space lts(cfg);
+    REQUIRE(lts.dim() == 4);
+    for (int i = 0; i < 200; ++i) {
+        const architecture b = lts.decode(random_point(lts.dim(), r));
+        REQUIRE((b.n_head[0] == 2 || b.n_head[0] == 4 || b.n_head[0] == 8));
+        REQUIRE(b.n_head == std::vector<std::uint32_t>(b.n_layer, b.n_head[0]));
+    }
+}
+
+TEST_CASE("homogeneous canonical points: one per architecture, idempotent", "[nas]") {
+    const gpt_space space = homogeneous_space();
+    core::rng r(6);
+    for (int i = 0; i < 500; ++i) {
+        const core::point x = random_point(space.dim(), r);
+        const architecture a = space.decode(x);
+        const core::point c = space.encode(a);
+        REQUIRE(space.canonical(x) == c);
+        REQUIRE(space.decode(c) == a);
+        REQUIRE(space.canonical(c) == c);
+        // another point in the same FFN level and head choice has the same canonical point
+        const double ffn_levels = static_cast<double>(space.d_inner_grid(a.d_model).size());
+        core::point y = c;
+        y[2] = (std::floor(c[2] * ffn_levels) + 0.01) / ffn_levels;
+        y[3] = c[3] < 0.5 ? 0.0 : 0.99;
+        REQUIRE(space.canonical(y) == c);
+    }
+}
+
+TEST_CASE("GPT-2 small and medium are points of the homogeneous space", "[nas]") {
+    const gpt_space space = homogeneous_space();
+    REQUIRE(space.heads(0, 768) == 12);  // head size 64: 768 / 64
+    REQUIRE(space.heads(0, 1024) == 16);
+    const core::point small = space.encode(gpt2_small());
+    REQUIRE(small.size() == 4);
+    CHECK(small[0] == Approx(10.5 / 23));  // depth level 12 - 2 of 23
+    CHECK(small[1] == Approx(10.5 / 31));  // width level (768 - 128) / 64 of 31
+    CHECK(small[2] == Approx(27.5 / 28));  // 3072, the last of 1344..3072 step 64
+    CHECK(small[3] == Approx(0.25));       // the first of two head choices
+    for (const architecture& a : {gpt2_small(), gpt2_medium()}) {
+        INFO(canonical(a));
+        REQUIRE(space.decode(space.encode(a)) == a);
+    }
+}
+
+TEST_CASE("the homogeneous space refuses architectures whose layers differ, by name", "[nas]") {
+    const gpt_space space = homogeneous_space();
+    const gpt_space heterogeneous;
+    architecture a = gpt2_small();
+    a.d_inner[2] = 1344;  // on the grid: only the sharing rule refuses it
+    REQUIRE_NOTHROW(heterogeneous.encode(a));
+    config_error e = encode_error(space, a);
+    CHECK(e.field() == "d_inner[2]");
+    CHECK_THAT(e.what(),
+               Catch::Equals("d_inner[2] = 1344 differs from d_inner[0] = 3072: the homogeneous space "
+                             "needs every layer to share one FFN width."));
+    a = gpt2_small();
+    std::fill(a.n_head.begin() + 5, a.n_head.end(), 6u);  // 6 = head size 128, a choice of the space
+    REQUIRE_NOTHROW(heterogeneous.encode(a));
+    e = encode_error(space, a);
+    CHECK(e.field() == "n_head[5]");
+    CHECK_THAT(e.what(), Catch::Contains("n_head[5] = 6 differs from n_head[0] = 12") &&
+                             Catch::Contains("share one head count"));
+    // uniform but off the grid: the heterogeneous space's message
+    a = gpt2_small();
+    std::fill(a.d_inner.begin(), a.d_inner.end(), 3000u);
+    e = encode_error(space, a);
+    CHECK(e.field() == "d_inner[0]");
+    CHECK_THAT(e.what(), Catch::Contains("d_inner[0] = 3000 is not on the FFN grid for d_model = 768"));
+    a = gpt2_small();
+    a.n_layer = 25;  // uniform, one layer too deep
+    a.d_inner.assign(25, 3072);
+    a.n_head.assign(25, 12);
+    CHECK(encode_error(space, a).field() == "n_layer");
+}
+
+TEST_CASE("the homogeneous and heterogeneous spaces agree on uniform architectures", "[nas]") {
+    const gpt_space space = homogeneous_space();
+    const gpt_space heterogeneous;
+    // the corners decode to the same architectures
+    for (const double corner : {0.0, 1.0}) {
+        const architecture a = space.decode(core::point(space.dim(), corner));
+        REQUIRE(a == heterogeneous.decode(core::point(heterogeneous.dim(), corner)));
+    }
+    REQUIRE(canonical(space.decode(core::point(4, 0.0))) ==
+            "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=50257 context=1024");
+    // a homogeneous point means what the heterogeneous point with its coordinates in every layer means
+    core::rng r(7);
+    for (int i = 0; i < 500; ++i) {
+        const core::point x = random_point(space.dim(), r);
+        core::point y{x[0], x[1]};
+        y.insert(y.end(), 24, x[2]);
+        y.insert(y.end(), 24, x[3]);
+        const architecture a = space.decode(x);
+        REQUIRE(heterogeneous.decode(y) == a);
+        // and the canonical coordinates agree with the heterogeneous ones of layer 0
+        const core::point c = space.encode(a);
+        const core::point h = heterogeneous.encode(a);
+        REQUIRE(c == core::point{h[0], h[1], h[2], h[2 + 24]});
     }
 }

@@ -1,6 +1,7 @@
-// The default GPT search space (LiteTransformerSearch's heterogeneous space, widened) on top of
-// the space codec: a point of [0,1]^d decodes to an architecture that satisfies every
-// constraint by construction, and every architecture of the space encodes to one canonical point.
+// The default GPT search space (LiteTransformerSearch's heterogeneous space, widened, or a
+// homogeneous variant where all layers share one FFN width and head choice) on top of the space
+// codec: a point of [0,1]^d decodes to an architecture that satisfies every constraint by
+// construction, and every architecture of the space encodes to one canonical point.
 // It does not rank, sample or evaluate architectures.
 #pragma once
 
@@ -26,6 +27,10 @@ struct gpt_space_config {
     std::vector<std::uint32_t> head_sizes = {64, 128};
     std::vector<std::uint32_t> head_counts = {};       ///< e.g. LTS's {2, 4, 8}
     std::uint32_t vocab = 50257, context = 1024;
+    /// false: per-layer d_inner and n_head (2 + 2 n_layer_max coordinates, 50 by default);
+    /// true: one d_inner and one head choice shared by every layer (4 coordinates), so a search
+    /// spends its budget on depth and width, which dominate latency.
+    bool homogeneous = false;
 };
 
 class gpt_space {
@@ -35,15 +40,17 @@ public:
     explicit gpt_space(gpt_space_config cfg = {});
 
     const gpt_space_config& config() const noexcept { return cfg_; }
-    /// The codec underneath: n_layer, d_model, d_inner (per layer, a fraction of the allowed
-    /// FFN grid for the decoded d_model) and n_head (per layer, one of the head choices).
+    /// The codec underneath: n_layer, d_model, d_inner (a fraction of the allowed FFN grid for
+    /// the decoded d_model) and n_head (one of the head choices); d_inner and n_head are
+    /// per-layer arrays, or single variables shared by every layer when the space is homogeneous.
     const space::search_space& codec() const noexcept { return codec_; }
     std::size_t dim() const noexcept { return codec_.dim(); }
 
     /// The architecture x means. Throws config_error{"x"} as the codec does for a bad point.
     architecture decode(const core::point& x) const;
     /// The canonical point of a. Throws config_error naming the field when a is not in the
-    /// space (depth or width out of range, an FFN width off the grid, a head count no choice gives).
+    /// space (depth or width out of range, an FFN width off the grid, a head count no choice
+    /// gives, or, in the homogeneous space, a layer whose d_inner or n_head differs from layer 0's).
     core::point encode(const architecture& a) const;
     /// encode(decode(x)): equal for points that mean the same architecture; idempotent.
     core::point canonical(const core::point& x) const;
