@@ -5,8 +5,10 @@
 #ifdef FRACNAS_HAVE_TORCH
 #include <cstdio>
 #include <iomanip>
+#include <optional>
 #include <ostream>
 #include <sstream>
+#include <utility>
 
 #include <boost/program_options.hpp>
 
@@ -40,6 +42,7 @@ po::options_description eval_options() {
         ("generate", text("G"), "scenario generated tokens (default 128)")
         ("warmup", text("N"), "untimed runs before timing (default 5)")
         ("repeats", text("N"), "timed runs; median and IQR are reported (default 30)")
+        ("reference", text("NAME"), "also time gpt2-small or gpt2-medium with the same settings and report each latency's ratio to it")
         ("eager", "on cuda, time eager execution instead of CUDA-graph replay")
         ("no-flush", "on cuda, do not overwrite L2 between timed runs")
         ("json", "print one JSON object instead of the table");
@@ -59,6 +62,13 @@ std::string json_stats(const std::optional<eval::latency_stats>& s) {
     o << std::setprecision(9) << "{\"median_ms\": " << s->median_ms << ", \"q1_ms\": " << s->q1_ms
       << ", \"q3_ms\": " << s->q3_ms << ", \"min_ms\": " << s->min_ms << ", \"max_ms\": " << s->max_ms
       << ", \"repeats\": " << s->repeats << "}";
+    return o.str();
+}
+
+std::string json_number(const std::optional<double>& x) {
+    if (!x) return "null";
+    std::ostringstream o;
+    o << std::setprecision(9) << *x;
     return o.str();
 }
 
@@ -127,8 +137,24 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     cfg.cuda_graphs = vm.count("eager") == 0;
     cfg.flush_l2 = vm.count("no-flush") == 0;
 
+    std::optional<nas::architecture> reference;
+    if (const auto* name = get("reference")) reference = reference_model("--reference", *name);
+
     const auto r = eval::evaluate_gpt(arch, cfg);
     if (r.status == eval::eval_status::invalid) throw config_error("", r.message);
+    // the reference, timed by the same code with the same settings, right after the candidate
+    std::optional<eval::gpt_evaluation> ref;
+    eval::latency_ratios ratio;
+    if (reference && r.status == eval::eval_status::ok) {
+        eval::gpt_measure_config ref_cfg = cfg;
+        ref_cfg.grad_norm = false;
+        ref = eval::evaluate_gpt(*reference, ref_cfg);
+        if (ref->status == eval::eval_status::invalid)
+            throw config_error("--reference", "the reference " + *get("reference") + " cannot be measured with these settings: " + ref->message);
+        if (ref->status != eval::eval_status::ok)
+            throw error("the reference " + *get("reference") + " could not be measured (" + eval::to_string(ref->status) + "): " + ref->message);
+        ratio = eval::ratios(r, *ref);
+    }
     const std::uint64_t elem = cfg.dtype == eval::dtype_kind::bf16 ? 2 : 4;
     const auto pre = nas::prefill_flops(arch, cfg.prefill_batch, std::max<std::uint32_t>(1, std::min(cfg.prefill_tokens, arch.context)));
     const auto dec = nas::decode_flops(arch, 1, std::min(cfg.decode_context, arch.context - 1));
@@ -153,7 +179,15 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"decode_bytes\": " << decode_bytes << ", \"prefill\": " << json_stats(r.prefill)
             << ", \"decode\": " << json_stats(r.decode) << ", \"scenario\": " << json_stats(r.scenario)
             << ", \"grad_norm\": " << (r.grad_norm ? std::to_string(*r.grad_norm) : std::string("null"))
-            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << r.wall_seconds << "}\n";
+            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << r.wall_seconds;
+        if (ref)
+            out << ", \"reference\": {\"name\": " << quoted(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)
+                << ", \"decode\": " << json_stats(ref->decode) << ", \"scenario\": " << json_stats(ref->scenario)
+                << "}, \"ratio\": {\"prefill\": " << json_number(ratio.prefill) << ", \"decode\": " << json_number(ratio.decode)
+                << ", \"scenario\": " << json_number(ratio.scenario) << "}";
+        else
+            out << ", \"reference\": null, \"ratio\": null";
+        out << "}\n";
     } else {
         out << "architecture    " << nas::canonical(arch) << '\n'
             << "device          " << r.device_name << ", " << dtype << (r.graphs_used ? ", CUDA-graph replay" : ", eager") << '\n'
@@ -164,6 +198,15 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             out << "decode @" << cfg.decode_context << "    " << ms(*r.decode) << ", " << dec.total << " FLOPs, " << decode_bytes << " bytes\n";
         if (r.scenario)
             out << "scenario " << cfg.prompt_tokens << "+" << cfg.generated_tokens << "  " << ms(*r.scenario) << '\n';
+        if (ref) {
+            std::ostringstream line;
+            line << "reference       " << *get("reference") << " timed the same way:" << std::fixed << std::setprecision(3);
+            const std::pair<const char*, const std::optional<double>*> parts[] = {
+                {"prefill", &ratio.prefill}, {"decode", &ratio.decode}, {"scenario", &ratio.scenario}};
+            for (const auto& [name, x] : parts)
+                if (*x) line << "  " << name << " x" << **x;
+            out << line.str() << " (candidate / reference, medians)\n";
+        }
         if (r.grad_norm) out << "grad-norm       " << *r.grad_norm << " (at initialisation, random tokens)\n";
         out << "peak memory     " << r.peak_memory_bytes << " bytes\n"
             << "wall time       " << std::setprecision(4) << r.wall_seconds << " s\n"

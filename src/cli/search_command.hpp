@@ -1,6 +1,7 @@
 // `fracnas search`: the fractal optimizer over the GPT search space with in-process evaluation,
-// the constrained objective (minimise latency subject to decoder parameters >= the reference's),
-// a cache by canonical hash, one JSON line per evaluation, and a closing report. MPI workers and
+// the constrained objective (minimise latency subject to decoder parameters >= the reference's)
+// or the Pareto one (a constrained search per parameter floor), a cache by canonical hash, the
+// reference re-timed periodically, one JSON line per evaluation, and a closing report. MPI workers and
 // the HDF5 archive will sit behind the same loop (DESIGN sections 3 and 5). LibTorch builds only.
 #pragma once
 

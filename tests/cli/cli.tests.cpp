@@ -320,6 +320,51 @@ TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"eval", "--preset", "gpt2-small", "--measure", "prefill,train"}, "unknown measurement 'train'");
     check_usage_error({"eval", "--preset", "gpt2-small", "--device", "tpu"}, "unknown device 'tpu'; valid: cpu, cuda");
     check_usage_error({"eval", "--preset", "gpt2-small", "--tokens", "2000"}, "1..1024 tokens");
+    check_usage_error({"eval", "--preset", "gpt2-small", "--reference", "gpt3"}, "--reference: unknown reference 'gpt3'");
+    // the candidate fits its context of 2048, the reference's 1024 does not: named, not a crash
+    check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure",
+                       "decode", "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small"},
+                      "--reference: the reference gpt2-small cannot be measured with these settings");
+}
+
+// The number after `"key": ` in a JSON text (the first occurrence at or after `from`).
+double json_value(const std::string& text, const std::string& key, std::size_t from = 0) {
+    const auto at = text.find("\"" + key + "\": ", from);
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + key.size() + 4));
+}
+
+TEST_CASE("fracnas eval --reference: the reference timed the same way gives each latency's ratio", "[cli]") {
+    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
+                               "--measure", "decode", "--warmup", "1", "--repeats", "3", "--reference", "gpt2-small", "--json"});
+    INFO(o.err << o.out);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("\"reference\": {\"name\": \"gpt2-small\", \"prefill\": null, \"decode\": {"));
+    REQUIRE_THAT(o.out, Contains("\"ratio\": {\"prefill\": null, \"decode\": "));
+    const double candidate = json_value(o.out, "median_ms", o.out.find("\"decode\": {"));
+    const double reference = json_value(o.out, "median_ms", o.out.find("\"reference\": {"));
+    const double ratio = json_value(o.out, "decode", o.out.find("\"ratio\": {"));
+    REQUIRE(reference > 0.0);
+    REQUIRE(ratio == Approx(candidate / reference).epsilon(1e-6));
+    const outcome table = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
+                                   "--measure", "decode", "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small"});
+    REQUIRE(table.code == 0);
+    REQUIRE_THAT(table.out, Contains("reference       gpt2-small timed the same way:  decode x"));
+    const outcome plain = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
+                                   "--measure", "decode", "--warmup", "0", "--repeats", "1", "--json"});
+    REQUIRE_THAT(plain.out, Contains("\"reference\": null, \"ratio\": null"));
+}
+
+TEST_CASE("fracnas eval --measure scenario times a generation of the asked length", "[cli]") {
+    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
+                               "--measure", "scenario", "--prompt", "8", "--generate", "16", "--warmup", "1", "--repeats", "15", "--json"});
+    INFO(o.err << o.out);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("\"scenario\": {\"median_ms\": "));
+    REQUIRE(json_value(o.out, "repeats", o.out.find("\"scenario\": {")) == 3);  // repeats / 5
+    check_usage_error({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64", "--measure",
+                       "scenario", "--prompt", "60", "--generate", "8"},
+                      "prompt + generated tokens must fit in the context of 64");
 }
 
 TEST_CASE("fracnas eval measures a small architecture on the CPU", "[cli]") {
@@ -342,6 +387,11 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"search", "--max-width", "200"}, "multiple of 64 from 128");
     check_usage_error({"search", "--budget", "0"}, "--budget must be in 1..10000000");
     check_usage_error({"search", "--reference", "gpt3"}, "unknown reference 'gpt3'");
+    check_usage_error({"search", "--objective", "accuracy"}, "unknown objective 'accuracy'; valid: constrained, pareto");
+    check_usage_error({"search", "--levels", "1,2"}, "--levels applies to --objective pareto only");
+    check_usage_error({"search", "--objective", "pareto", "--levels", "1,-2"}, "each floor multiple must be in (0, 1000]");
+    check_usage_error({"search", "--objective", "pareto", "--levels", "1,2,3", "--budget", "2"}, "--levels has 3 floors but the budget is 2");
+    check_usage_error({"search", "--space", "flat"}, "unknown space 'flat'; valid: heterogeneous, homogeneous");
 }
 
 TEST_CASE("fracnas search on the CPU: one record per candidate, infeasible ones never measured", "[cli]") {
@@ -369,6 +419,61 @@ TEST_CASE("fracnas search on the CPU: one record per candidate, infeasible ones 
     }
     REQUIRE(lines == 25);
     REQUIRE(infeasible + cached < 25);  // something was measured
+    std::remove(path.c_str());
+}
+
+TEST_CASE("fracnas search --objective pareto: one phase per floor, the front over everything measured", "[cli]") {
+    const std::string path = std::string(FRACNAS_TEST_TMP) + "/pareto." + std::to_string(::getpid()) + ".jsonl";
+    const outcome o = run_cli({"search", "--device", "cpu", "--objective", "pareto", "--levels", "0.5,1,2", "--space", "homogeneous",
+                               "--budget", "30", "--max-layers", "4", "--max-width", "256", "--min-params", "1000000",
+                               "--context", "15", "--warmup", "0", "--repeats", "2", "--reference-every", "5", "--out", path});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("over the homogeneous space (4 coordinates)"));
+    REQUIRE_THAT(o.out, Contains("decoder parameters >= 500000 1000000 2000000 in turn"));
+    std::ifstream in(path);
+    std::string line;
+    std::vector<int> per_phase(3, 0);
+    std::vector<std::pair<double, double>> measured;  // (decoder params, latency) of every measured record
+    int retimed_refs = 0;
+    while (std::getline(in, line)) {
+        const int phase = static_cast<int>(json_value(line, "phase"));
+        REQUIRE((phase >= 0 && phase < 3));
+        ++per_phase[static_cast<std::size_t>(phase)];
+        const double floor = json_value(line, "min_params");
+        REQUIRE(floor == (phase == 0 ? 500000 : phase == 1 ? 1000000 : 2000000));
+        const bool feasible = line.find("\"feasible\": true") != std::string::npos;
+        REQUIRE(feasible == (json_value(line, "decoder_params") >= floor));
+        if (line.find("\"latency_ms\"") != std::string::npos) {
+            REQUIRE(feasible);
+            REQUIRE(json_value(line, "ratio") == Approx(json_value(line, "latency_ms") / json_value(line, "reference_ms")).epsilon(1e-6));
+            measured.emplace_back(json_value(line, "decoder_params"), json_value(line, "latency_ms"));
+        }
+    }
+    REQUIRE(per_phase == std::vector<int>{10, 10, 10});  // the budget split evenly
+    REQUIRE_FALSE(measured.empty());
+    // every front line is a measured architecture that no measured one dominates
+    std::istringstream report(o.out);
+    int front_rows = 0;
+    bool in_front = false;
+    while (std::getline(report, line)) {
+        if (line.rfind("front", 0) == 0) {
+            in_front = true;
+            continue;
+        }
+        if (in_front && line.rfind("  ", 0) == 0) {
+            ++front_rows;
+            const double ms = std::stod(line.substr(2));
+            const double params = std::stod(line.substr(line.find("  ", line.find(" x")) + 2));
+            for (const auto& [p, l] : measured) REQUIRE_FALSE((p >= params && l < ms - 1e-4));  // rows print 4 decimals
+            continue;
+        }
+        in_front = false;
+        if (line.find("re-timed after") != std::string::npos) ++retimed_refs;
+    }
+    REQUIRE(front_rows >= 1);
+    REQUIRE(retimed_refs >= 1);  // re-timed every 5 measurements
+    REQUIRE_THAT(o.out, Contains("timings of gpt2-small: median"));
     std::remove(path.c_str());
 }
 #endif

@@ -28,11 +28,11 @@ struct gpt_measure_config {
     std::uint32_t prefill_tokens = 1024;  ///< T (<= context)
     bool decode = true;                   ///< time one decode step with a pre-filled KV cache
     std::uint32_t decode_context = 1023;  ///< tokens already in the cache (< context)
-    bool scenario = false;                ///< time a prompt of P tokens + G generated tokens
+    bool scenario = false;                ///< time greedy generation: a P-token prompt's prefill, then G new tokens
     std::uint32_t prompt_tokens = 128, generated_tokens = 128;
     std::uint32_t warmup = 5;             ///< untimed runs before timing
     std::uint32_t repeats = 30;           ///< timed runs (median and IQR reported)
-    bool cuda_graphs = true;              ///< replay a captured CUDA graph (prefill and decode)
+    bool cuda_graphs = true;              ///< replay captured CUDA graphs (prefill, decode, and one per generation step)
     bool flush_l2 = true;                 ///< on CUDA, overwrite L2 before each timed run when the weights fit in it
     bool grad_norm = false;               ///< compute the grad-norm proxy (fp32, at initialisation)
     std::uint32_t grad_norm_batch = 4, grad_norm_tokens = 128;  ///< its random token batch (tokens capped at the context)
@@ -56,8 +56,15 @@ struct gpt_evaluation {
     std::uint64_t weight_bytes = 0;        ///< parameters x element size
     double wall_seconds = 0.0;             ///< the whole evaluation: build, warm up, measure
     std::string device_name;               ///< e.g. "NVIDIA H200" or "cpu"
-    bool graphs_used = false;              ///< prefill and decode were timed by CUDA-graph replay
+    bool graphs_used = false;              ///< the latencies were timed by CUDA-graph replay
 };
+
+/// Each latency of `r` over the same latency of `reference` (their medians), where both were
+/// measured: the candidate's speed relative to the reference model timed by the same code.
+struct latency_ratios {
+    std::optional<double> prefill, decode, scenario;
+};
+latency_ratios ratios(const gpt_evaluation& r, const gpt_evaluation& reference);
 
 /// Never throws: every failure is in the returned status and message. Defined by the LibTorch
 /// adapter (fracnas_torch, FRACNAS_WITH_TORCH).

@@ -67,25 +67,35 @@ struct timer {
     }
 };
 
-// A captured replay of `step` (its inputs must stay at fixed addresses), or nothing on the CPU.
+// Captured replays of `steps`, in order (their inputs must stay at fixed addresses), or the steps
+// themselves when graphs are off. The graphs share one memory pool, which is safe because they
+// always replay in the order they were captured and never concurrently.
 struct graph_runner {
-    std::unique_ptr<at::cuda::CUDAGraph> graph;
+    std::vector<std::unique_ptr<at::cuda::CUDAGraph>> graphs;
 
-    std::function<void()> wrap(const std::function<void()>& step, bool use_graph) {
-        if (!use_graph) return step;
+    std::function<void()> wrap(std::vector<std::function<void()>> steps, bool use_graph) {
+        if (!use_graph)
+            return [steps = std::move(steps)] {
+                for (const auto& step : steps) step();
+            };
         // Capture on a side stream after a warm-up there, as CUDA graphs require.
         auto stream = c10::cuda::getStreamFromPool();
         {
             c10::cuda::CUDAStreamGuard guard(stream);
-            for (int i = 0; i < 3; ++i) step();
-            graph = std::make_unique<at::cuda::CUDAGraph>();
-            graph->capture_begin();
-            step();
-            graph->capture_end();
+            for (int i = 0; i < 3; ++i)
+                for (const auto& step : steps) step();
+            const auto pool = at::cuda::graph_pool_handle();
+            for (const auto& step : steps) {
+                graphs.push_back(std::make_unique<at::cuda::CUDAGraph>());
+                graphs.back()->capture_begin(pool);
+                step();
+                graphs.back()->capture_end();
+            }
         }
         torch::cuda::synchronize();
-        at::cuda::CUDAGraph* g = graph.get();
-        return [g] { g->replay(); };
+        return [this] {
+            for (const auto& g : graphs) g->replay();
+        };
     }
 };
 
@@ -183,13 +193,13 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
     out.graphs_used = graphs;
     const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(device);
     const auto cache_opts = torch::TensorOptions().dtype(dtype).device(device);
-    graph_runner prefill_graph, decode_graph;
+    graph_runner prefill_graph, decode_graph, scenario_graphs;
 
     if (cfg.prefill) {
         const auto idx = torch::randint(0, arch.vocab, {cfg.prefill_batch, cfg.prefill_tokens}, long_opts);
         auto cache = model->make_cache(cfg.prefill_batch, cache_opts);
         auto step = [&] { model->forward_cached(idx, cache, 0, /*last_only=*/true); };
-        out.prefill = summarise(t.time(prefill_graph.wrap(step, graphs), cfg.warmup, cfg.repeats));
+        out.prefill = summarise(t.time(prefill_graph.wrap({step}, graphs), cfg.warmup, cfg.repeats));
     }
     if (cfg.decode) {
         auto cache = model->make_cache(1, cache_opts);
@@ -198,20 +208,27 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
         const auto token = torch::randint(0, arch.vocab, {1, 1}, long_opts);
         const std::int64_t pos = cfg.decode_context;
         auto step = [&] { model->forward_cached(token, cache, pos); };
-        out.decode = summarise(t.time(decode_graph.wrap(step, graphs), cfg.warmup, cfg.repeats));
+        out.decode = summarise(t.time(decode_graph.wrap({step}, graphs), cfg.warmup, cfg.repeats));
     }
     if (cfg.scenario) {
-        // Eager greedy generation: the prompt's prefill, then one step per new token.
+        // Greedy generation of G new tokens: the prompt's prefill gives the first, then G - 1
+        // decode steps at positions P .. P + G - 2 each feed the last token back. Under graphs
+        // every step is its own graph (positions differ), replayed in order; the token stays in
+        // one fixed buffer.
         const auto prompt = torch::randint(0, arch.vocab, {1, cfg.prompt_tokens}, long_opts);
         auto cache = model->make_cache(1, cache_opts);
-        auto run = [&] {
-            auto logits = model->forward_cached(prompt, cache, 0, true);
-            for (std::uint32_t g = 0; g < cfg.generated_tokens; ++g) {
-                const auto next = logits.argmax(-1);  // (1, 1)
-                logits = model->forward_cached(next, cache, cfg.prompt_tokens + g);
-            }
-        };
-        out.scenario = summarise(t.time(run, std::min<std::uint32_t>(cfg.warmup, 2), std::max<std::uint32_t>(cfg.repeats / 5, 3)));
+        auto next = torch::zeros({1, 1}, long_opts);
+        std::vector<std::function<void()>> steps;
+        if (cfg.generated_tokens > 0)
+            steps.emplace_back([&] { next.copy_(model->forward_cached(prompt, cache, 0, true).argmax(-1)); });
+        else
+            steps.emplace_back([&] { model->forward_cached(prompt, cache, 0, true); });
+        for (std::uint32_t g = 1; g < cfg.generated_tokens; ++g) {
+            const std::int64_t pos = cfg.prompt_tokens + g - 1;
+            steps.emplace_back([&, pos] { next.copy_(model->forward_cached(next, cache, pos).argmax(-1)); });
+        }
+        out.scenario = summarise(t.time(scenario_graphs.wrap(std::move(steps), graphs), std::min<std::uint32_t>(cfg.warmup, 2),
+                                        std::max<std::uint32_t>(cfg.repeats / 5, 3)));
     }
     if (cuda) {
         torch::cuda::synchronize();

@@ -1,0 +1,19 @@
+// Plain computations on evaluator results (standard C++ only; the measuring is in src/eval/torch/).
+#include "fracnas/eval/gpt_evaluator.hpp"
+
+namespace fracnas::eval {
+
+namespace {
+
+std::optional<double> ratio(const std::optional<latency_stats>& x, const std::optional<latency_stats>& ref) {
+    if (!x || !ref || !(ref->median_ms > 0.0)) return std::nullopt;
+    return x->median_ms / ref->median_ms;
+}
+
+}  // namespace
+
+latency_ratios ratios(const gpt_evaluation& r, const gpt_evaluation& reference) {
+    return {ratio(r.prefill, reference.prefill), ratio(r.decode, reference.decode), ratio(r.scenario, reference.scenario)};
+}
+
+}  // namespace fracnas::eval
