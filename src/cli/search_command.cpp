@@ -205,12 +205,15 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         reference_times.push_back(median_of(ref));
         return ref;
     };
+    auto floor_of = [&](std::size_t phase) {  // the decoder parameters phase `phase` requires
+        return static_cast<std::uint64_t>(std::llround(levels[phase] * static_cast<double>(min_params)));
+    };
     const auto ref = time_reference();
     out << "search      " << probe->name() << " over the "
         << space_name << " space (" << space.dim() << " coordinates), budget " << budget << ", seed " << seed << '\n';
     if (pareto) {
         out << "objective   pareto by floors: minimise " << latency << " latency subject to decoder parameters >=";
-        for (const double l : levels) out << ' ' << static_cast<std::uint64_t>(std::llround(l * static_cast<double>(min_params)));
+        for (std::size_t phase = 0; phase < levels.size(); ++phase) out << ' ' << floor_of(phase);
         out << " in turn, " << budget / levels.size() << "+ candidates each\n";
     } else {
         out << "objective   minimise " << latency << " latency subject to decoder parameters >= " << min_params << '\n';
@@ -223,7 +226,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
     std::vector<candidate> all;
     std::uint64_t measured = 0, hits = 0, failures = 0, since_reference = 0, told = 0;
     for (std::size_t phase = 0; phase < levels.size(); ++phase) {
-        const std::uint64_t floor = static_cast<std::uint64_t>(std::llround(levels[phase] * static_cast<double>(min_params)));
+        const std::uint64_t floor = floor_of(phase);
         const std::uint64_t phase_budget = budget / levels.size() + (phase < budget % levels.size() ? 1 : 0);
         auto optimizer = core::make_optimizer(algorithm, space.dim(), seed + phase, core::stopping{phase_budget});
         while (!optimizer->done()) {
@@ -293,7 +296,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
                                           })->latency_ms) + " ms";
                 const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 out << "progress    " << told << "/" << budget << " candidates, " << measured << " measured, " << hits << " cached, "
-                    << failures << " failed, " << (pareto ? "" : "best feasible ") << best                    << ", " << std::setprecision(1) << elapsed << " s\n"
+                    << failures << " failed, " << (pareto ? "" : "best feasible ") << best << ", " << std::setprecision(1) << elapsed << " s\n"
                     << std::setprecision(4);
             }
         }
@@ -311,7 +314,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         return o.str();
     };
     for (std::size_t phase = 0; phase < levels.size(); ++phase) {
-        const std::uint64_t floor = static_cast<std::uint64_t>(std::llround(levels[phase] * static_cast<double>(min_params)));
+        const std::uint64_t floor = floor_of(phase);
         std::vector<candidate> feasible;
         for (const auto& c : ok)
             if (c.decoder >= floor) feasible.push_back(c);
