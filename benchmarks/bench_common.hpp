@@ -56,6 +56,24 @@ inline std::uint64_t to_u64(const std::string& text, const std::string& flag, st
     return v;
 }
 
+/// "1,2,5-8" -> 1 2 5 6 7 8; throws usage_error naming the flag for a bad or empty list.
+inline std::vector<std::uint64_t> integers(const std::string& text, const std::string& flag) {
+    std::vector<std::uint64_t> values;
+    for (const auto& part : bench::split(text)) {
+        const auto dash = part.find('-');
+        if (dash == std::string::npos) {
+            values.push_back(bench::to_u64(part, flag));
+            continue;
+        }
+        const std::uint64_t lo = bench::to_u64(part.substr(0, dash), flag);
+        const std::uint64_t hi = bench::to_u64(part.substr(dash + 1), flag);
+        if (hi < lo || hi - lo > 100000) usage(flag + ": bad range '" + part + "'");
+        for (std::uint64_t v = lo; v <= hi; ++v) values.push_back(v);
+    }
+    if (values.empty()) usage(flag + " is empty");
+    return values;
+}
+
 /// A finite number in [lo, hi]; throws usage_error naming the flag otherwise.
 inline double to_double(const std::string& text, const std::string& flag, double lo, double hi) {
     std::size_t used = 0;

@@ -55,27 +55,9 @@ const char* const usage_text =
     "       [--outstanding 1,16,256] [--ils-expansions 1,2] [--large-seeds N] [--json FILE]\n"
     "  --mode all runs quality and offer; --mode ils defaults to the ILS presets (fda) at --dims 10\n";
 
-// "1,2,5-8" -> 1 2 5 6 7 8
-std::vector<std::uint64_t> integers(const std::string& text, const std::string& flag) {
-    std::vector<std::uint64_t> values;
-    for (const auto& part : bench::split(text)) {
-        const auto dash = part.find('-');
-        if (dash == std::string::npos) {
-            values.push_back(bench::to_u64(part, flag));
-            continue;
-        }
-        const std::uint64_t lo = bench::to_u64(part.substr(0, dash), flag);
-        const std::uint64_t hi = bench::to_u64(part.substr(dash + 1), flag);
-        if (hi < lo || hi - lo > 100000) usage(flag + ": bad range '" + part + "'");
-        for (std::uint64_t v = lo; v <= hi; ++v) values.push_back(v);
-    }
-    if (values.empty()) usage(flag + " is empty");
-    return values;
-}
-
 std::vector<std::size_t> sizes(const std::string& text, const std::string& flag) {
     std::vector<std::size_t> values;
-    for (const auto v : integers(text, flag)) {
+    for (const auto v : bench::integers(text, flag)) {
         if (v == 0) usage(flag + " values must be at least 1");
         values.push_back(static_cast<std::size_t>(v));
     }
@@ -103,8 +85,8 @@ options parse(int argc, char** argv) {
         else if (flag == "--algorithms") opt.algorithms = bench::split(value), opt.algorithms_given = true;
         else if (flag == "--functions") opt.functions = bench::split(value), opt.functions_given = true;
         else if (flag == "--dims") opt.dims = sizes(value, flag), opt.dims_given = true;
-        else if (flag == "--seeds") opt.seeds = integers(value, flag);
-        else if (flag == "--budgets") opt.budgets = integers(value, flag);
+        else if (flag == "--seeds") opt.seeds = bench::integers(value, flag);
+        else if (flag == "--budgets") opt.budgets = bench::integers(value, flag);
         else if (flag == "--outstanding") opt.outstanding = sizes(value, flag);
         else if (flag == "--large-seeds") opt.large_seeds = static_cast<std::size_t>(bench::to_u64(value, flag));
         else if (flag == "--json") opt.json = value;

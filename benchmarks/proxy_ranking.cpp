@@ -40,24 +40,6 @@ const char* const usage_text =
     "  FILE: LiteTransformerSearch's CSV (e.g. ../shared/data/lts_gpt2_wt103.csv,../shared/data/lts_gpt2_lm1b.csv)\n"
     "  the CSV goes to stdout after the machine header and, with --out, to FILE as well\n";
 
-// "0,1,5-8" -> 0 1 5 6 7 8
-std::vector<std::uint64_t> integers(const std::string& text, const std::string& flag) {
-    std::vector<std::uint64_t> values;
-    for (const auto& part : bench::split(text)) {
-        const auto dash = part.find('-');
-        if (dash == std::string::npos) {
-            values.push_back(bench::to_u64(part, flag));
-            continue;
-        }
-        const std::uint64_t lo = bench::to_u64(part.substr(0, dash), flag);
-        const std::uint64_t hi = bench::to_u64(part.substr(dash + 1), flag);
-        if (hi < lo || hi - lo > 100000) usage(flag + ": bad range '" + part + "'");
-        for (std::uint64_t v = lo; v <= hi; ++v) values.push_back(v);
-    }
-    if (values.empty()) usage(flag + " is empty");
-    return values;
-}
-
 std::uint32_t small_count(const std::string& text, const std::string& flag, std::uint64_t min) {
     const std::uint64_t v = bench::to_u64(text, flag, min);
     if (v > 1000000) usage(flag + " must be at most 1000000");
@@ -76,7 +58,7 @@ options parse(int argc, char** argv) {
             if (value == "cpu") opt.device = eval::device_kind::cpu;
             else if (value == "cuda") opt.device = eval::device_kind::cuda;
             else usage("--device is cpu or cuda, got '" + value + "'");
-        } else if (flag == "--seeds") opt.seeds = integers(value, flag);
+        } else if (flag == "--seeds") opt.seeds = bench::integers(value, flag);
         else if (flag == "--batch") opt.batch = small_count(value, flag, 1);
         else if (flag == "--tokens") opt.tokens = small_count(value, flag, 2);
         else if (flag == "--limit") opt.limit = small_count(value, flag, 1);
