@@ -12,14 +12,7 @@ runs=${3:-5}          # whole evaluations per configuration (the spread between 
 repeats=30            # timed repeats inside one evaluation (median and IQR)
 device=cuda
 # -------------------------------------------------------------------------------------------------
-list() { python3 -c "print(','.join(['$1']*$2))"; }
-archs=(
-  "preset gpt2-small"
-  "preset gpt2-medium"
-  "arch n_layer=7 d_model=1024 d_inner=$(list 4096 7) n_head=$(list 16 7)"
-  "arch n_layer=3 d_model=1536 d_inner=$(list 6144 3) n_head=$(list 24 3)"
-  "arch n_layer=2 d_model=1920 d_inner=$(list 7680 2) n_head=$(list 30 2)"
-)
+source "$(dirname "${BASH_SOURCE[0]}")/gpu_models.sh"   # list() and archs
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$out/gpu.txt"
 "$bin" --version >> "$out/gpu.txt"
 : > "$out/eval.jsonl"

@@ -11,14 +11,7 @@ out=${2:-.}
 repeats=25            # the scenario times repeats / 5 = 5 runs after 2 warm-ups
 device=cuda
 # -------------------------------------------------------------------------------------------------
-list() { python3 -c "print(','.join(['$1']*$2))"; }
-archs=(
-  "preset gpt2-small"
-  "preset gpt2-medium"
-  "arch n_layer=7 d_model=1024 d_inner=$(list 4096 7) n_head=$(list 16 7)"
-  "arch n_layer=3 d_model=1536 d_inner=$(list 6144 3) n_head=$(list 24 3)"
-  "arch n_layer=2 d_model=1920 d_inner=$(list 7680 2) n_head=$(list 30 2)"
-)
+source "$(dirname "${BASH_SOURCE[0]}")/gpu_models.sh"   # list() and archs
 : > "$out/scenario.jsonl"
 for a in "${archs[@]}"; do
   kind=${a%% *}; value=${a#* }
