@@ -28,7 +28,7 @@ for a in "${archs[@]}"; do
     done
   done
 done
-# generation scenario once per model (eager), and a request that cannot fit
+# generation scenario once per model (CUDA graphs since ad33c10; gpu_scenario.sh compares eager), and a request that cannot fit
 for a in "${archs[@]}"; do
   kind=${a%% *}; value=${a#* }
   "$bin" eval --"$kind" "$value" --device "$device" --dtype bf16 --measure scenario --prompt 128 --generate 128 \
