@@ -223,7 +223,6 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         << (reference_every > 0 ? ", re-timed every " + std::to_string(reference_every) + " measurements" : std::string()) << '\n';
 
     std::map<std::uint64_t, candidate> cache;  // canonical hash -> its measurement
-    std::vector<candidate> all;
     std::uint64_t measured = 0, hits = 0, failures = 0, since_reference = 0, told = 0;
     for (std::size_t phase = 0; phase < levels.size(); ++phase) {
         const std::uint64_t floor = floor_of(phase);
@@ -282,7 +281,6 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
             optimizer->tell({res});
             lines << json_line(c, measured_now) << '\n';
             lines.flush();
-            all.push_back(c);
             if (++told % every == 0) {
                 std::vector<candidate> ok;  // pareto: the front so far; constrained: the best feasible
                 for (const auto& [key, x] : cache)
@@ -333,7 +331,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
     const auto spread = eval::summarise(reference_times);
     out << "reference   " << reference_times.size() << " timing" << (reference_times.size() == 1 ? "" : "s") << " of " << reference_name
         << ": median " << std::setprecision(4) << spread.median_ms << " ms, range " << spread.min_ms << "-" << spread.max_ms << " ms\n";
-    out << "records     " << out_path << " (" << all.size() << " lines)\n";
+    out << "records     " << out_path << " (" << told << " lines)\n";
 }
 
 }  // namespace fracnas::cli
