@@ -12,10 +12,14 @@ import csv
 import itertools
 import json
 import math
+import os
 from collections import defaultdict
 
 import numpy as np
 from scipy.stats import spearmanr
+
+# LiteTransformerSearch's trained architectures, kept in the repository (tests/data/lts/README.md)
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "lts")
 
 
 def space_size():
@@ -39,7 +43,7 @@ def space_size():
 
 def proxies():
     for name in ("wt103", "lm1b"):
-        rows = list(csv.DictReader(open(f"../shared/data/lts_gpt2_{name}.csv")))
+        rows = list(csv.DictReader(open(os.path.join(DATA, f"lts_gpt2_{name}.csv"))))
         ppl = [float(r["valid_ppl"]) for r in rows]
         for col in ("nonembedding_params", "total_params", "attn_params", "ffn_params", "n_layer", "d_model"):
             rho = spearmanr([float(r[col]) for r in rows], ppl)[0]

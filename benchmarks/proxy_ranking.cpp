@@ -1,5 +1,5 @@
 // Proxy ranking: the grad-norm training-free proxy (eval::evaluate_gpt with only grad_norm on) of
-// each of LiteTransformerSearch's trained architectures (../shared/data/lts_gpt2_*.csv), for
+// each of LiteTransformerSearch's trained architectures (tests/data/lts/lts_gpt2_*.csv), for
 // several seeds, written as one CSV line per architecture and seed beside the authors' trained
 // valid_ppl. It times no inference and computes no correlation: benchmarks/analyze_problem.py
 // --grad-norm FILE ranks the CSV against perplexity and the decoder parameter count.
@@ -14,7 +14,7 @@
 
 #include "bench_common.hpp"
 #include "fracnas/eval/gpt_evaluator.hpp"
-#include "fracnas/eval/torch_info.hpp"
+#include "fracnas/torch/evaluator.hpp"
 #include "fracnas/nas/architecture.hpp"
 
 namespace {
@@ -37,7 +37,7 @@ struct options {
 const char* const usage_text =
     "usage: proxy_ranking --data FILE[,FILE] [--device cpu|cuda] [--seeds 0,1,2 | 0-2] [--batch 4]\n"
     "       [--tokens 128] [--limit N] [--out FILE]\n"
-    "  FILE: LiteTransformerSearch's CSV (e.g. ../shared/data/lts_gpt2_wt103.csv,../shared/data/lts_gpt2_lm1b.csv)\n"
+    "  FILE: LiteTransformerSearch's CSV (e.g. tests/data/lts/lts_gpt2_wt103.csv,tests/data/lts/lts_gpt2_lm1b.csv)\n"
     "  the CSV goes to stdout after the machine header and, with --out, to FILE as well\n";
 
 std::uint32_t small_count(const std::string& text, const std::string& flag, std::uint64_t min) {

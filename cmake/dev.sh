@@ -9,9 +9,10 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 torch_version=2.11.0   # the GPU image's LibTorch; the PyPI wheel carries the C++ library
 transformers_version=5.24.0  # the independent GPT-2 reference of the model tests
+h5py_version=3.16.0    # reads archives independently of fracnas (tests, docs/archive.md); wheels carry their HDF5
 venv=${FRACNAS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/torch-$torch_version}
 build=${FRACNAS_BUILD_DIR:-$root/build}
-apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev
+apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
               libboost-program-options-dev catch2)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -37,6 +38,10 @@ deps() {
   if ! "$venv/bin/python" -c "import transformers, sys; sys.exit(transformers.__version__ != '$transformers_version')" 2>/dev/null; then
     echo "dev.sh: installing transformers==$transformers_version into $venv"
     "$venv/bin/python" -m pip install -q "transformers==$transformers_version"
+  fi
+  if ! "$venv/bin/python" -c "import h5py, sys; sys.exit(h5py.__version__ != '$h5py_version')" 2>/dev/null; then
+    echo "dev.sh: installing h5py==$h5py_version into $venv"
+    "$venv/bin/python" -m pip install -q "h5py==$h5py_version"
   fi
 }
 

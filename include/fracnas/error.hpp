@@ -31,4 +31,25 @@ public:
     using error::error;
 };
 
+/// Reading or writing a run archive failed; path() names the file. A missing, damaged or
+/// foreign archive given as input is a config_error instead (bad input, exit 2).
+class storage_error : public error {
+public:
+    storage_error(std::string path, const std::string& message) : error(message), path_(std::move(path)) {}
+    const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+};
+
+/// An MPI call failed; code() is its error code (0 for a protocol violation between ranks).
+class mpi_error : public error {
+public:
+    mpi_error(int code, const std::string& message) : error(message), code_(code) {}
+    int code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
 }  // namespace fracnas

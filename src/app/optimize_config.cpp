@@ -105,6 +105,8 @@ void optimize_config::validate() const {
         throw config_error("--algorithm", "unknown algorithm '" + algorithm + "'; valid: " + join(algorithms) + ".");
     if (budget < 1) throw config_error("--budget", "the evaluation budget must be at least 1.");
     if (outstanding < 1) throw config_error("--outstanding", "at least 1 evaluation must be in flight.");
+    if (outstanding > 1000000)
+        throw config_error("--outstanding", "at most 1,000,000 evaluations can be in flight (one simulated worker each).");
     if (!(time_limit > 0.0) || std::isnan(time_limit))
         throw config_error("--time-limit", "the time limit must be a positive number of seconds.");
     if (target && !std::isfinite(*target))
@@ -140,7 +142,6 @@ eval::objective_options optimize_config::objective_options() const {
 core::stopping optimize_config::stopping(double optimum) const {
     core::stopping stop;
     stop.budget = budget;
-    stop.wall_seconds = time_limit;
     if (target) stop.target = optimum + *target;
     return stop;
 }

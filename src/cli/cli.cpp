@@ -1,22 +1,23 @@
 // The fracnas command line's top level: subcommand dispatch, --help, --version, and the only
 // catch of the program: bad input -> one line "fracnas: error: ..." and exit 2, a failed run ->
 // the same line and exit 1. Subcommands (optimize_command.cpp) parse and run; they never exit.
-#include "cli/cli.hpp"
+#include "fracnas/cli/cli.hpp"
 
 #include <boost/program_options/errors.hpp>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <ostream>
 #include <string>
 #include <vector>
 
-#include "cli/eval_command.hpp"
-#include "cli/optimize_command.hpp"
-#include "cli/search_command.hpp"
+#include "eval_command.hpp"
+#include "optimize_command.hpp"
+#include "search_command.hpp"
 #include "fracnas/app/optimize_config.hpp"
 #include "fracnas/error.hpp"
 #ifdef FRACNAS_HAVE_TORCH
-#include "fracnas/eval/torch_info.hpp"
+#include "fracnas/torch/evaluator.hpp"
 #endif
 
 #ifndef FRACNAS_VERSION
@@ -34,7 +35,7 @@ constexpr int exit_usage = 2;    // bad input; nothing was run
 void print_usage(std::ostream& out) {
     out << "usage: fracnas optimize [--function NAME] [--dim D] [--algorithm NAME] [--budget N] [--seed S] [options]\n"
            "       fracnas eval (--arch TEXT | --preset NAME) [--device cpu|cuda] [--measure LIST] [options]\n"
-           "       fracnas search [--algorithm NAME] [--budget N] [--device cpu|cuda] [--out FILE] [options]\n"
+           "       fracnas search [--config FILE] [--budget N] [--archive FILE | --resume FILE] [options]   (under mpirun/srun: master + workers)\n"
            "       fracnas --help | --version\n"
            "Run 'fracnas --help' or 'fracnas optimize --help' for every option.\n";
 }
@@ -60,8 +61,18 @@ void print_version(std::ostream& out) {
 #endif
 }
 
+// Under mpirun/srun every rank parses the same input and fails the same way: only the first says so.
+bool quiet_rank() {
+    for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
+        const char* v = std::getenv(name);
+        if (v != nullptr && *v != '\0') return std::string(v) != "0";
+    }
+    return false;
+}
+
 // Writes the one error line: the message on a single line, ending in a full stop.
 int fail(std::ostream& err, int code, std::string message) {
+    if (quiet_rank()) return code;
     for (char& c : message)
         if (c == '\n' || c == '\r') c = ' ';
     if (message.empty()) message = "unknown error";
@@ -99,14 +110,14 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
         run_eval({args.begin() + 1, args.end()}, out);
         return exit_ok;
     }
+    const char* const subcommands = "optimize, eval, search";
+#else
+    const char* const subcommands = "optimize, search (eval needs a build with LibTorch)";
+#endif
     if (command == "search") {
         run_search({args.begin() + 1, args.end()}, out);
         return exit_ok;
     }
-    const char* const subcommands = "optimize, eval, search";
-#else
-    const char* const subcommands = "optimize (eval and search need a build with LibTorch)";
-#endif
     if (!command.empty() && command.front() == '-')
         return fail(err, exit_usage, "unknown option '" + command + "'; valid before a subcommand: --help, --version");
     return fail(err, exit_usage, "unknown subcommand '" + command + "'; valid: " + subcommands);
@@ -123,7 +134,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         return fail(err, exit_usage, e.what());
     } catch (const config_error& e) {
         const std::string option = app::option_for_field(e.field());
-        return fail(err, exit_usage, option.empty() ? e.what() : option + ": " + e.what());
+        const std::string message = e.what();
+        const bool named = option.empty() || message.rfind(option, 0) == 0 ||
+                           message.find(option + ":") != std::string::npos;
+        return fail(err, exit_usage, named ? message : option + ": " + message);
     } catch (const error& e) {
         return fail(err, exit_failure, e.what());
     } catch (const std::exception& e) {

@@ -1,6 +1,6 @@
 // `fracnas eval`: options, the measurement request, and the report (table or JSON). The
 // measuring is eval::evaluate_gpt's; this file only parses, checks and prints.
-#include "cli/eval_command.hpp"
+#include "eval_command.hpp"
 
 #ifdef FRACNAS_HAVE_TORCH
 #include <cstdio>
@@ -12,10 +12,10 @@
 
 #include <boost/program_options.hpp>
 
-#include "cli/options.hpp"
-#include "cli/parse.hpp"
+#include "options.hpp"
+#include "parse.hpp"
 #include "fracnas/error.hpp"
-#include "fracnas/eval/gpt_evaluator.hpp"
+#include "fracnas/torch/evaluator.hpp"
 #include "fracnas/nas/counts.hpp"
 
 namespace fracnas::cli {

@@ -2,10 +2,10 @@
 // read as a string, because Boost wraps "-5" into a huge unsigned), and the simulated
 // asynchronous loop around the ask/tell optimizer. It neither validates the config (the app does)
 // nor decides exit codes (cli.cpp does).
-#include "cli/optimize_command.hpp"
+#include "optimize_command.hpp"
 
-#include "cli/options.hpp"
-#include "cli/parse.hpp"
+#include "options.hpp"
+#include "parse.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -30,6 +30,8 @@
 #include "fracnas/core/rng.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/eval/objectives.hpp"
+#include "fracnas/app/optimizer_loop.hpp"
+#include "fracnas/eval/model_evaluators.hpp"
 
 namespace fracnas::cli {
 
@@ -177,9 +179,10 @@ void run_optimize(const app::optimize_config& config, std::ostream& out) {
     };
 
     // Everything that can reject the configuration runs before the first line is printed.
-    const auto objective =
+    auto objective_owner =
         eval::make_objective(config.objective_name(), config.dim, config.seed, config.objective_options());
-    const double optimum = objective->optimum_value();
+    const eval::objective& objective = *objective_owner;
+    const double optimum = objective.optimum_value();
     const core::stopping stop = config.stopping(optimum);
     std::unique_ptr<core::optimizer> optimizer;
     if (config.algorithm == "random" || !config.has_overrides())
@@ -188,40 +191,22 @@ void run_optimize(const app::optimize_config& config, std::ostream& out) {
         optimizer = std::make_unique<core::fractal_optimizer>(config.dim, config.fractal(), config.seed, stop);
 
     const std::uint64_t every = config.progress_interval();
-    const std::size_t in_flight = static_cast<std::size_t>(config.outstanding);
-    // Completion order of the simulated workers: its own stream, so that it does not perturb the
-    // optimizer's or the objective's use of the same seed.
-    core::rng order(config.seed ^ 0x9e3779b97f4a7c15ULL);
-    std::vector<core::task> pending;
-    pending.reserve(std::min<std::size_t>(in_flight, 1 << 16));
-
-    while (!optimizer->done()) {
-        if (pending.size() < in_flight) {
-            auto more = optimizer->ask(in_flight - pending.size());
-            for (auto& t : more) pending.push_back(std::move(t));
-        }
-        if (pending.empty()) {
-            // Stopped with nothing in flight would have ended the loop: the algorithm stalled.
-            throw error("the algorithm " + optimizer->name() +
-                        " offered no point while no evaluation was in flight.");
-        }
-        const std::size_t pick = static_cast<std::size_t>(order.below(pending.size()));
-        std::swap(pending[pick], pending.back());
-        const core::task task = std::move(pending.back());
-        pending.pop_back();
-        optimizer->tell({eval::evaluate(*objective, task)});
-
-        if (!config.quiet && optimizer->told() % every == 0) {
-            const double elapsed = seconds_since_start();
-            const auto& best = optimizer->best();
-            out << "progress  " << optimizer->told() << "/" << config.budget << " evaluations  "
-                << format_fixed(elapsed > 0.0 ? static_cast<double>(optimizer->told()) / elapsed : 0.0, 0)
-                << " eval/s  best "
-                << (best ? format_value(best->value) : "none") << "  error "
-                << (best ? format_value(best->value - optimum) : "none") << "  outstanding "
-                << optimizer->outstanding() << "  failures " << optimizer->failures() << '\n';
-        }
-    }
+    // Simulated workers: `outstanding` in flight, the next to finish drawn uniformly from a stream
+    // of its own, so that it does not perturb the optimizer's or the objective's use of the seed.
+    eval::function_evaluator evaluator(std::shared_ptr<const eval::objective>(std::move(objective_owner)));
+    const auto workers = app::simulated_workers(evaluator, static_cast<std::size_t>(config.outstanding),
+                                                config.seed ^ 0x9e3779b97f4a7c15ULL);
+    app::drive(*optimizer, *workers, [&](const transport::job_result&) {
+        if (config.quiet || optimizer->told() % every != 0) return;
+        const double elapsed = seconds_since_start();
+        const auto& best = optimizer->best();
+        out << "progress  " << optimizer->told() << "/" << config.budget << " evaluations  "
+            << format_fixed(elapsed > 0.0 ? static_cast<double>(optimizer->told()) / elapsed : 0.0, 0)
+            << " eval/s  best "
+            << (best ? format_value(best->value) : "none") << "  error "
+            << (best ? format_value(best->value - optimum) : "none") << "  outstanding "
+            << optimizer->outstanding() << "  failures " << optimizer->failures() << '\n';
+    }, config.time_limit);
 
     const double wall = seconds_since_start();
     const auto& best = optimizer->best();
@@ -230,7 +215,7 @@ void run_optimize(const app::optimize_config& config, std::ostream& out) {
     else if (optimizer->asked() >= stop.budget) reason = "budget";
 
     out << "algorithm    " << optimizer->name() << '\n'
-        << "function     " << objective->name() << '\n'
+        << "function     " << objective.name() << '\n'
         << "dim          " << config.dim << '\n'
         << "evaluations  " << optimizer->told() << '\n'
         << "failures     " << optimizer->failures() << '\n'

@@ -1,5 +1,5 @@
 // Strict option parsing for the subcommands.
-#include "cli/options.hpp"
+#include "options.hpp"
 
 #include "fracnas/error.hpp"
 

@@ -1,5 +1,5 @@
 // Strict number parsing for option values.
-#include "cli/parse.hpp"
+#include "parse.hpp"
 
 #include <charconv>
 #include <cmath>

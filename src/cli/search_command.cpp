@@ -1,28 +1,46 @@
-// `fracnas search`: options, the ask/evaluate/tell loop over nas::gpt_space, the canonical-hash
-// cache, JSON lines, progress and the final report against the reference model. Measuring is
-// eval::evaluate_gpt's, searching core's; this file wires them in one process.
-#include "cli/search_command.hpp"
+// `fracnas search`: the option table (shared by the command line and the INI config file),
+// reading it into app::search_config, the input checks that come before any write, the choice of
+// dispatcher, and the printing. The loop is app::search_driver's; measuring is the workers'.
+#include "search_command.hpp"
 
-#ifdef FRACNAS_HAVE_TORCH
-#include <algorithm>
-#include <chrono>
+#include <unistd.h>
+
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
 #include <boost/program_options.hpp>
 
-#include "cli/options.hpp"
-#include "cli/parse.hpp"
-#include "fracnas/core/presets.hpp"
+#include "fracnas/app/search_driver.hpp"
 #include "fracnas/error.hpp"
-#include "fracnas/eval/gpt_evaluator.hpp"
-#include "fracnas/nas/counts.hpp"
-#include "fracnas/nas/gpt_space.hpp"
+#include "fracnas/eval/model_evaluators.hpp"
+#include "fracnas/transport/binding.hpp"
+#include "fracnas/transport/dry_run_dispatcher.hpp"
+#include "fracnas/transport/local_dispatcher.hpp"
+#include "options.hpp"
+#include "parse.hpp"
+#include "signals.hpp"
+#ifdef FRACNAS_HAVE_TORCH
+#include "fracnas/torch/evaluator.hpp"
+#endif
+#ifdef FRACNAS_HAVE_MPI
+#include "fracnas/mpi/mpi_dispatcher.hpp"
+#endif
+#ifdef FRACNAS_HAVE_HDF5
+#include "fracnas/hdf5/archive_file.hpp"
+#endif
+
+#ifndef FRACNAS_VERSION
+#define FRACNAS_VERSION "unknown"
+#endif
+#ifndef FRACNAS_GIT_COMMIT
+#define FRACNAS_GIT_COMMIT "unknown"
+#endif
 
 namespace fracnas::cli {
 
@@ -31,308 +49,461 @@ namespace {
 namespace po = boost::program_options;
 
 po::options_description search_options() {
-    po::options_description o("fracnas search options");
+    po::options_description o("fracnas search options (every option but config, archive, replace, resume and jsonl may also be "
+                              "a 'key = value' line of the --config file; the command line wins)", 160, 80);
     auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
     o.add_options()
         ("help,h", "print this help and exit")
+        ("config", text("FILE"), "read options from this INI file (key = value lines; # comments)")
+        // the problem
         ("algorithm", text("NAME"), "optimizer preset: soo, direct, direct-l, fda, random (default soo)")
-        ("objective", text("NAME"), "constrained (minimise latency subject to decoder parameters >= --min-params) or pareto "
-                                    "(one constrained search per --levels floor, sharing the budget and the cache; default constrained)")
-        ("levels", text("LIST"), "pareto: decoder-parameter floors as multiples of --min-params (default 0.5,0.75,1,1.5,2)")
-        ("budget", text("N"), "candidates asked at most, cached and infeasible ones included (default 300)")
+        ("objective", text("NAME"), "constrained (minimise latency with decoder parameters >= the floor) or pareto (one constrained search per --levels floor; default constrained)")
+        ("levels", text("LIST"), "pareto: floors as multiples of --min-params (default 0.5,0.75,1,1.5,2)")
+        ("budget", text("N"), "candidates asked, cached and infeasible ones included, 1..10000000 (default 300)")
         ("seed", text("S"), "optimizer seed (default 1; pareto floor k uses S + k)")
-        ("space", text("NAME"), "heterogeneous (per-layer FFN widths and heads) or homogeneous (every layer alike, 4 coordinates; default heterogeneous)")
-        ("device", text("NAME"), "cpu or cuda (default cuda)")
-        ("dtype", text("NAME"), "fp32 or bf16 (default: bf16 on cuda, fp32 on cpu)")
+        ("space", text("NAME"), "heterogeneous (per-layer FFN widths and heads) or homogeneous (default heterogeneous)")
+        ("max-layers", text("L"), "deepest model, 2..24 (default 24)")
+        ("max-width", text("D"), "widest d_model, a multiple of 64 in 128..2048 (default 2048)")
+        ("reference", text("NAME"), "the model to beat: gpt2-small or gpt2-medium (default gpt2-small)")
+        ("min-params", text("N"), "decoder-parameter floor (default: the reference's, 85056000 for gpt2-small)")
+        ("evaluator", text("NAME"), "torch (build and time each candidate in LibTorch) or model (an analytic latency model: tests, dry runs; default torch)")
+        ("device", text("NAME"), "auto (cuda when a GPU is visible, else cpu), cpu or cuda (default auto)")
+        ("dtype", text("NAME"), "auto (bf16 on cuda, fp32 on cpu), fp32 or bf16 (default auto)")
         ("latency", text("NAME"), "the latency minimised: decode (one step at --context cached tokens) or prefill (default decode)")
-        ("context", text("C"), "tokens in the KV cache for the decode step (default 1023)")
-        ("tokens", text("T"), "prefill tokens (default 1024)")
+        ("context", text("C"), "tokens in the KV cache for the decode step, 0..1023 (default 1023)")
+        ("tokens", text("T"), "prefill tokens, 1..1024 (default 1024)")
         ("warmup", text("N"), "untimed runs per candidate (default 3)")
         ("repeats", text("N"), "timed runs per candidate (default 10)")
-        ("min-params", text("N"), "decoder parameters a candidate needs (default: the reference's, 85056000 for gpt2-small)")
-        ("reference", text("NAME"), "the model to beat: gpt2-small or gpt2-medium (default gpt2-small)")
-        ("reference-every", text("N"), "re-time the reference after every N measured candidates; 0: only at the start (default 50)")
-        ("max-layers", text("L"), "search space: deepest model (default 24)")
-        ("max-width", text("D"), "search space: widest d_model, a multiple of 64 from 128 (default 2048)")
-        ("out", text("FILE"), "one JSON line per candidate (default fracnas_search.jsonl)")
-        ("top", text("K"), "best feasible architectures to report (default 5)")
-        ("progress-every", text("N"), "a progress line every N candidates (default budget/10)");
+        // how it runs
+        ("dispatcher", text("NAME"), "auto (mpi when started by mpirun/srun with 2+ ranks, else local), local, mpi or dry-run (default auto)")
+        ("reference-every", text("N"), "each worker re-times the reference after N candidates; 0: only at start (default 50)")
+        ("queued", text("N"), "jobs waiting behind each running one, 0 or 1 (default 0)")
+        ("task-deadline", text("SECONDS"), "a task running longer is re-queued on another worker and its worker leaves the pool (default 900)")
+        ("join-timeout", text("SECONDS"), "how long the master waits for every worker's first report (default 900)")
+        ("model-cost-ms", text("MS"), "evaluator model: wall time of each evaluation (default 0)")
+        ("inject", text("LIST"), "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE")
+        ("workers", text("N"), "dry run: simulated workers (default 4)")
+        ("cost", text("NAME"), "dry run: task-cost distribution fixed, uniform, exponential or lognormal (default fixed)")
+        ("cost-mean", text("SECONDS"), "dry run: mean (lognormal: median) task cost (default 1)")
+        ("cost-spread", text("X"), "dry run: uniform relative half-width or lognormal sigma (default 0)")
+        ("failure-rate", text("P"), "dry run: probability that a task fails (default 0)")
+        ("hang-rate", text("P"), "dry run: probability that a task never ends (default 0)")
+        ("time-limit", text("SECONDS"), "stop asking after this wall time, then drain (default none)")
+        ("grace", text("SECONDS"), "after a stop signal or the time limit, wait this long for results in flight (default 120)")
+        ("flush-seconds", text("SECONDS"), "flush the archive at most this often; 0: after every result (default 0)")
+        ("progress-every", text("N"), "a progress line every N answers (default budget/10)")
+        ("top", text("K"), "best feasible architectures in the report (default 5)")
+        // files
+        ("archive", text("FILE"), "write the run to this HDF5 archive (refused if it exists, unless --replace)")
+        ("replace", "replace an existing --archive")
+        ("resume", text("FILE"), "continue the run of this archive, in it; its configuration applies")
+        ("jsonl", text("FILE"), "also export every evaluation as a JSON line to FILE (refused if it exists)");
     return o;
 }
 
-// One candidate as asked, and how it was answered.
-struct candidate {
-    std::uint64_t id = 0;
-    std::size_t phase = 0;
-    std::uint64_t floor = 0;  // the decoder parameters this phase requires
-    nas::architecture arch;
-    std::uint64_t decoder = 0;
-    bool feasible = false, cached = false, measured = false;
-    eval::eval_status status = eval::eval_status::ok;
-    double latency_ms = 0.0;    // the minimised latency's median, when measured
-    double reference_ms = 0.0;  // the reference's latest timing when the candidate was measured
-    double value = 0.0;         // what the optimizer was told
-};
-
-std::string hex(std::uint64_t h) {
-    char b[17];
-    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(h));
-    return b;
+// Options that the config file may not set (they name this run's files or are switches).
+bool command_line_only(const std::string& key) {
+    return key == "help" || key == "config" || key == "archive" || key == "replace" || key == "resume" || key == "jsonl";
 }
 
-std::string json_line(const candidate& c, const eval::gpt_evaluation* r) {
-    std::ostringstream o;
-    o << std::setprecision(9) << "{\"id\": " << c.id << ", \"phase\": " << c.phase << ", \"min_params\": " << c.floor
-      << ", \"architecture\": \"" << nas::canonical(c.arch) << "\", \"hash\": \"" << hex(nas::hash(c.arch))
-      << "\", \"decoder_params\": " << c.decoder << ", \"feasible\": " << (c.feasible ? "true" : "false")
-      << ", \"cached\": " << (c.cached ? "true" : "false") << ", \"status\": \"" << eval::to_string(c.status) << "\", \"value\": " << c.value;
-    if (c.measured && c.status == eval::eval_status::ok)
-        o << ", \"latency_ms\": " << c.latency_ms << ", \"reference_ms\": " << c.reference_ms << ", \"ratio\": " << c.latency_ms / c.reference_ms;
-    if (r != nullptr) {
-        if (r->decode) o << ", \"decode_median_ms\": " << r->decode->median_ms << ", \"decode_iqr_ms\": " << r->decode->iqr_ms();
-        if (r->prefill) o << ", \"prefill_median_ms\": " << r->prefill->median_ms << ", \"prefill_iqr_ms\": " << r->prefill->iqr_ms();
-        o << ", \"peak_memory_bytes\": " << r->peak_memory_bytes << ", \"wall_seconds\": " << r->wall_seconds;
-        if (!r->message.empty()) {
-            std::string m = r->message;
-            std::replace(m.begin(), m.end(), '"', '\'');
-            std::replace(m.begin(), m.end(), '\n', ' ');
-            o << ", \"message\": \"" << m << "\"";
-        }
-    }
-    o << "}";
-    return o.str();
+double seconds_or_none(const std::string& option, const std::string& text) {
+    if (text == "none") return std::numeric_limits<double>::infinity();
+    return parse_real(option, text);
 }
 
 std::vector<double> parse_levels(const std::string& text) {
     std::vector<double> levels;
     std::stringstream items(text);
     std::string item;
-    while (std::getline(items, item, ',')) {
-        const double v = parse_real("--levels", item);
-        if (!(v > 0.0) || v > 1000.0) throw config_error("--levels", "--levels: each floor multiple must be in (0, 1000], not " + item + ".");
-        levels.push_back(v);
-    }
-    if (levels.empty()) throw config_error("--levels", "--levels needs at least one floor multiple, e.g. 0.5,1,2.");
-    return levels;
+    while (std::getline(items, item, ',')) levels.push_back(parse_real("--levels", item));
+    return levels;  // empty: the default floors
 }
 
-// The measured candidates no other dominates: more decoder parameters and less latency.
-std::vector<candidate> pareto_front(std::vector<candidate> measured) {
-    std::sort(measured.begin(), measured.end(), [](const candidate& a, const candidate& b) {
-        return a.decoder != b.decoder ? a.decoder > b.decoder : a.latency_ms < b.latency_ms;
-    });
-    std::vector<candidate> front;
-    for (const auto& c : measured)
-        if (front.empty() || c.latency_ms < front.back().latency_ms) front.push_back(c);
-    return front;
+std::uint32_t u32(const std::string& option, const std::string& text) {
+    const auto v = parse_count(option, text);
+    if (v > 0xffffffffULL) throw config_error(option, option + " is too large.");
+    return static_cast<std::uint32_t>(v);
+}
+
+// Sets one field from its option name and text. Throws config_error naming the option.
+void apply(app::search_config& c, const std::string& key, const std::string& v) {
+    const std::string o = "--" + key;
+    if (key == "algorithm") c.algorithm = v;
+    else if (key == "objective") c.objective = v;
+    else if (key == "levels") c.levels = parse_levels(v);
+    else if (key == "budget") c.budget = parse_count(o, v);
+    else if (key == "seed") c.seed = parse_count(o, v);
+    else if (key == "space") c.space = v;
+    else if (key == "max-layers") c.max_layers = u32(o, v);
+    else if (key == "max-width") c.max_width = u32(o, v);
+    else if (key == "reference") c.reference = v;
+    else if (key == "min-params") c.min_params = parse_count(o, v);
+    else if (key == "evaluator") c.evaluator = v;
+    else if (key == "device") c.device = v;
+    else if (key == "dtype") c.dtype = v;
+    else if (key == "latency") c.latency = v;
+    else if (key == "context") c.context = u32(o, v);
+    else if (key == "tokens") c.tokens = u32(o, v);
+    else if (key == "warmup") c.warmup = u32(o, v);
+    else if (key == "repeats") c.repeats = u32(o, v);
+    else if (key == "dispatcher") c.dispatcher = v;
+    else if (key == "reference-every") c.reference_every = parse_count(o, v);
+    else if (key == "queued") c.queued_per_worker = u32(o, v);
+    else if (key == "task-deadline") c.task_deadline = parse_real(o, v);
+    else if (key == "join-timeout") c.join_timeout = parse_real(o, v);
+    else if (key == "model-cost-ms") c.model_cost_ms = parse_real(o, v);
+    else if (key == "inject") c.inject = v;
+    else if (key == "workers") c.dry_run.workers = parse_size(o, v);
+    else if (key == "cost") c.dry_run.cost = transport::parse_cost_kind(v);
+    else if (key == "cost-mean") c.dry_run.cost_mean_seconds = parse_real(o, v);
+    else if (key == "cost-spread") c.dry_run.cost_spread = parse_real(o, v);
+    else if (key == "failure-rate") c.dry_run.failure_rate = parse_real(o, v);
+    else if (key == "hang-rate") c.dry_run.hang_rate = parse_real(o, v);
+    else if (key == "time-limit") c.time_limit = seconds_or_none(o, v);
+    else if (key == "grace") c.grace = parse_real(o, v);
+    else if (key == "flush-seconds") c.flush_seconds = parse_real(o, v);
+    else if (key == "progress-every") c.progress_every = parse_count(o, v);
+    else if (key == "top") c.top = parse_count(o, v);
+    else if (key == "archive") c.archive = v;
+    else if (key == "resume") c.resume = v;
+    else if (key == "jsonl") c.jsonl = v;
+    else throw config_error(o, "unknown option '" + o + "'.");
+}
+
+// One "key = value" of a config text with where it came from.
+struct setting {
+    std::string value;
+    std::string origin;  // "" for the command line, else "FILE:LINE"
+};
+
+// Reads an INI text: every non-blank, non-comment line must be "key = value" with a known key
+// the file may set, once. Errors name the origin's file and line.
+void read_ini(const std::string& text, const std::string& file, const po::options_description& options,
+              std::map<std::string, setting>& into, bool keep_existing) {
+    std::istringstream in(text);
+    std::string line;
+    std::map<std::string, int> seen;
+    for (int n = 1; std::getline(in, line); ++n) {
+        const auto a = line.find_first_not_of(" \t\r");
+        if (a == std::string::npos || line[a] == '#' || line[a] == ';') continue;
+        const std::string where = file + ":" + std::to_string(n);
+        const auto eq = line.find('=');
+        if (eq == std::string::npos)
+            throw config_error("--config", where + ": expected 'key = value', got '" + line.substr(a) + "'.");
+        auto trim = [](std::string s) {
+            const auto b = s.find_first_not_of(" \t\r");
+            const auto e = s.find_last_not_of(" \t\r");
+            return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+        };
+        const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+        if (options.find_nothrow(key, false) == nullptr)
+            throw config_error("--config", where + ": unknown key '" + key + "'; see 'fracnas search --help'.");
+        if (command_line_only(key)) throw config_error("--config", where + ": '" + key + "' can only be given on the command line.");
+        if (seen.count(key))
+            throw config_error("--config", where + ": '" + key + "' is set twice (first on line " + std::to_string(seen[key]) + ").");
+        seen[key] = n;
+        if (keep_existing && into.count(key)) continue;
+        into[key] = setting{value, where};
+    }
+}
+
+std::string read_file(const std::string& path, const char* option) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error(option, std::string(option) + ": cannot read '" + path + "'.");
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (in.bad()) throw config_error(option, std::string(option) + ": cannot read '" + path + "'.");
+    return s.str();
+}
+
+app::search_config build(const std::map<std::string, setting>& settings) {
+    app::search_config c;
+    for (const auto& [key, s] : settings) {
+        try {
+            apply(c, key, s.value);
+        } catch (const config_error& e) {
+            if (s.origin.empty()) throw;
+            throw config_error("--config", s.origin + ": " + key + ": " + e.what());
+        }
+    }
+    c.validate();
+    return c;
+}
+
+std::string host_name() {
+    char h[256] = {};
+    if (gethostname(h, sizeof h - 1) != 0) return "unknown";
+    return h;
+}
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char b[32];
+    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return b;
+}
+
+bool exists(const std::string& path) { return std::ifstream(path).good(); }
+
+#ifdef FRACNAS_HAVE_HDF5
+storage::archive_contents read_archive_checked(const std::string& path) { return hdf5::read_archive(path); }
+#endif
+
+// What a run reads before it writes anything.
+struct inputs {
+    app::search_config cfg;
+    std::optional<storage::archive_contents> resumed;
+    std::string command_line;
+};
+
+// The resolved device of a worker: "cpu" or "cuda" with its index.
+std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cfg, int rank) {
+    if (cfg.evaluator == "model") {
+        eval::latency_model_config m;
+        m.prefill = cfg.latency == "prefill";
+        m.context = cfg.latency == "prefill" ? cfg.tokens : cfg.context;
+        m.cost_ms = cfg.model_cost_ms;
+        m.reference = cfg.reference_arch();
+        m.faults = cfg.faults_for(rank);
+        return std::make_unique<eval::latency_model_evaluator>(m);
+    }
+#ifdef FRACNAS_HAVE_TORCH
+    const int visible = eval::cuda_device_count();
+    std::string device = cfg.device;
+    if (device == "auto") device = visible > 0 ? "cuda" : "cpu";
+    eval::gpt_measure_config m = cfg.measure_config(device);
+    if (device == "cuda") {
+        if (visible == 0) throw config_error("--device", "--device cuda: this process sees no CUDA device.");
+        m.cuda_index = transport::choose_gpu(visible, transport::local_rank());
+    }
+    return eval::make_gpt_job_evaluator(m, cfg.reference_arch());
+#else
+    throw config_error("--evaluator", "--evaluator torch needs a build with LibTorch; use --evaluator model.");
+#endif
+}
+
+void print_binding(const transport::dispatcher& d, std::ostream& out) {
+    out << "workers     " << d.pool_size() << " in the pool of " << d.workers().size() << ":\n";
+    for (const auto& w : d.workers()) {
+        out << "  rank " << w.rank << " on " << w.host << ": " << w.device.name;
+        if (w.device.index >= 0) out << " (cuda:" << w.device.index << ")";
+        if (!w.device.uuid.empty()) out << " " << w.device.uuid;
+        if (std::isfinite(w.reference_ms)) out << std::fixed << std::setprecision(4) << ", reference " << w.reference_ms << " ms";
+        if (!w.in_pool) out << ", NOT in the pool: " << w.left_reason;
+        out << '\n';
+    }
+    out << std::flush;
+}
+
+// The master's part: open the archive, replay, run, report.
+void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t ranks, const std::string& hosts, std::ostream& out) {
+    const app::search_config& cfg = in.cfg;
+    app::search_driver driver(cfg);
+    storage::run_header header;
+    header.fracnas_version = FRACNAS_VERSION;
+    header.git_commit = FRACNAS_GIT_COMMIT;
+    header.command_line = in.command_line;
+    header.config = cfg.to_ini();
+    header.dim = static_cast<std::uint32_t>(driver.space().dim());
+    header.ranks = ranks;
+    header.hosts = hosts;
+    header.created = utc_now();
+
+    std::unique_ptr<storage::archive_sink> sink;
+    std::string path = !cfg.resume.empty() ? cfg.resume : cfg.archive;
+#ifdef FRACNAS_HAVE_HDF5
+    if (!cfg.resume.empty()) {
+        storage::archive_contents now;
+        sink = hdf5::archive_file::resume(cfg.resume, now);
+        driver.replay(now);
+    } else if (!cfg.archive.empty()) {
+        sink = hdf5::archive_file::create(cfg.archive, header, cfg.replace);
+    }
+#endif
+    if (!sink) sink = std::make_unique<storage::memory_archive>(header);
+
+    const std::size_t replayed = driver.contents().evaluations.size();
+    out << "search      " << cfg.algorithm << " over the " << cfg.space << " space (" << driver.space().dim() << " coordinates), budget "
+        << cfg.budget << ", seed " << cfg.seed << '\n';
+    out << "objective   minimise " << cfg.latency << " latency (ratio to " << cfg.reference << " timed by the same worker) subject to decoder parameters >=";
+    for (std::size_t k = 0; k < cfg.floors().size(); ++k) out << ' ' << cfg.phase_floor(k);
+    out << (cfg.floors().size() > 1 ? " in turn\n" : "\n");
+    if (!path.empty()) out << "archive     " << path << (cfg.resume.empty() ? "" : " (resumed: " + std::to_string(replayed) + " answers replayed)") << '\n';
+    print_binding(dispatch, out);
+
+    install_stop_signals();
+    const auto result = driver.run(dispatch, *sink, out, stop_signals);
+    sink.reset();  // flushed and closed: the report reads what is on disk
+
+    storage::archive_contents archived = driver.contents();
+#ifdef FRACNAS_HAVE_HDF5
+    if (!path.empty()) archived = hdf5::read_archive(path);
+#endif
+    app::print_report(archived, cfg, out);
+    out << "ended by    " << result.ended_by << " after " << std::fixed << std::setprecision(1) << result.wall_seconds << " s: "
+        << result.answered << " answered in this session";
+    if (result.abandoned > 0) out << ", " << result.abandoned << " in flight left for a resume";
+    out << '\n';
+    if (!cfg.jsonl.empty()) {
+        std::ofstream lines(cfg.jsonl);
+        for (const auto& r : archived.evaluations) lines << app::json_line(r) << '\n';
+        lines.close();
+        if (!lines) throw storage_error(cfg.jsonl, "writing the JSON lines to '" + cfg.jsonl + "' failed (disk full?).");
+        out << "exported    " << archived.evaluations.size() << " JSON lines to " << cfg.jsonl << '\n';
+    }
+    out << std::flush;
+}
+
+// Checks everything the master reads before anything is written; returns the final inputs.
+void check_files(inputs& in) {
+    app::search_config& cfg = in.cfg;
+    if (!cfg.jsonl.empty() && exists(cfg.jsonl)) throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' exists; it is never overwritten.");
+#ifdef FRACNAS_HAVE_HDF5
+    if (!cfg.archive.empty()) hdf5::check_new_archive(cfg.archive, cfg.replace);
+#else
+    if (!cfg.archive.empty() || !cfg.resume.empty()) throw config_error("--archive", "archives need a build with HDF5.");
+#endif
 }
 
 }  // namespace
 
-void run_search(const std::vector<std::string>& args, std::ostream& out) {
+app::search_config parse_search_args(const std::vector<std::string>& args, bool& help) {
     const auto options = search_options();
     const po::variables_map vm = parse_options(args, options, "search", "--budget 300");
-    if (vm.count("help")) {
-        out << options;
+    help = vm.count("help") > 0;
+    std::map<std::string, setting> settings;
+    for (const auto& [key, value] : vm) {
+        if (key == "help" || key == "config" || key == "replace") continue;
+        settings[key] = setting{value.as<std::string>(), ""};
+    }
+    if (vm.count("config")) {
+        const std::string file = vm["config"].as<std::string>();
+        read_ini(read_file(file, "--config"), file, options, settings, true);
+    }
+    if (settings.count("resume")) {
+#ifdef FRACNAS_HAVE_HDF5
+        // the archive's configuration fills whatever the command line and the file left out; a
+        // problem key that differs from the archive's would make another search: refused
+        const std::string path = settings["resume"].value;
+        const storage::archive_contents archive = read_archive_checked(path);
+        std::map<std::string, setting> archived;
+        read_ini(archive.header.config, path + " (its configuration)", options, archived, false);
+        app::search_config from_archive = build(archived);
+        for (const auto& [k, s] : archived)
+            if (!settings.count(k)) settings[k] = s;
+        app::search_config c = build(settings);
+        c.replace = false;
+        const auto mine = app::ini_pairs(c.to_ini()), theirs = app::ini_pairs(from_archive.to_ini());
+        for (const auto& key : app::search_config::problem_keys()) {
+            auto value_of = [&](const std::vector<std::pair<std::string, std::string>>& kv) {
+                for (const auto& [k, v] : kv)
+                    if (k == key) return v;
+                return std::string();
+            };
+            if (value_of(mine) != value_of(theirs))
+                throw config_error("--resume", "--resume: " + path + " was made with " + key + " = " + value_of(theirs) +
+                                                   "; this run asks " + value_of(mine) + ", which would be another search.");
+        }
+        return c;
+#else
+        throw config_error("--resume", "--resume needs a build with HDF5.");
+#endif
+    }
+    app::search_config c = build(settings);
+    c.replace = vm.count("replace") > 0;
+    c.validate();
+    return c;
+}
+
+void run_search(const std::vector<std::string>& args, std::ostream& out) {
+    bool help = false;
+    inputs in;
+    in.cfg = parse_search_args(args, help);
+    if (help) {
+        out << search_options();
         return;
     }
-    auto get = [&](const char* name, const std::string& fallback) { return vm.count(name) ? vm[name].as<std::string>() : fallback; };
-    auto count = [&](const char* name, std::uint64_t fallback, std::uint64_t lo, std::uint64_t hi) {
-        if (!vm.count(name)) return fallback;
-        const std::string option = std::string("--") + name;
-        const auto v = parse_count(option, vm[name].as<std::string>());
-        if (v < lo || v > hi)
-            throw config_error(option, option + " must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ".");
-        return v;
-    };
+    in.command_line = "fracnas search";
+    for (const auto& a : args) in.command_line += " " + a;
+    app::search_config& cfg = in.cfg;
 
-    const std::string algorithm = get("algorithm", "soo");
-    const std::uint64_t budget = count("budget", 300, 1, 10000000);
-    const std::uint64_t seed = count("seed", 1, 0, UINT64_MAX - 1000);
-    const std::string objective = get("objective", "constrained");
-    if (objective != "constrained" && objective != "pareto")
-        throw config_error("--objective", "unknown objective '" + objective + "'; valid: constrained, pareto.");
-    const bool pareto = objective == "pareto";
-    if (!pareto && vm.count("levels")) throw config_error("--levels", "--levels applies to --objective pareto only.");
-    const std::vector<double> levels = pareto ? parse_levels(get("levels", "0.5,0.75,1,1.5,2")) : std::vector<double>{1.0};
-    if (levels.size() > budget)
-        throw config_error("--levels", "--levels has " + std::to_string(levels.size()) + " floors but the budget is " +
-                                           std::to_string(budget) + " candidates; each floor needs at least one.");
-    eval::gpt_measure_config measure;
-    const std::string dtype = read_device_and_dtype(vm, "cuda", measure);
-    const std::string latency = get("latency", "decode");
-    if (latency != "decode" && latency != "prefill")
-        throw config_error("--latency", "unknown latency '" + latency + "'; valid: decode, prefill.");
-    const std::string reference_name = get("reference", "gpt2-small");
-    const nas::architecture reference = reference_model("--reference", reference_name);
-    const std::uint64_t reference_every = count("reference-every", 50, 0, UINT64_MAX);
-
-    measure.decode = latency == "decode";
-    measure.prefill = latency == "prefill";
-    measure.decode_context = static_cast<std::uint32_t>(count("context", 1023, 0, 1023));
-    measure.prefill_tokens = static_cast<std::uint32_t>(count("tokens", 1024, 1, 1024));
-    measure.warmup = static_cast<std::uint32_t>(count("warmup", 3, 0, 1000));
-    measure.repeats = static_cast<std::uint32_t>(count("repeats", 10, 1, 100000));
-    const std::uint64_t min_params = count("min-params", nas::count_parameters(reference).decoder, 0, UINT64_MAX / 1000);
-    nas::gpt_space_config space_cfg;
-    const std::string space_name = get("space", "heterogeneous");
-    if (space_name != "heterogeneous" && space_name != "homogeneous")
-        throw config_error("--space", "unknown space '" + space_name + "'; valid: heterogeneous, homogeneous.");
-    space_cfg.homogeneous = space_name == "homogeneous";
-    space_cfg.n_layer_max = static_cast<std::uint32_t>(count("max-layers", 24, 2, 24));
-    space_cfg.d_model_max = static_cast<std::uint32_t>(count("max-width", 2048, 128, 2048));
-    if ((space_cfg.d_model_max - space_cfg.d_model_min) % space_cfg.d_model_step != 0)
-        throw config_error("--max-width", "--max-width must be a multiple of 64 from 128.");
-    const nas::gpt_space space(space_cfg);
-    const std::uint64_t top = count("top", 5, 1, 1000);
-    const std::uint64_t every = count("progress-every", std::max<std::uint64_t>(1, budget / 10), 1, UINT64_MAX);
-    const std::string out_path = get("out", "fracnas_search.jsonl");
-    const auto probe = core::make_optimizer(algorithm, space.dim(), seed, core::stopping{1});  // a bad name fails before any measurement
-    std::ofstream lines(out_path);
-    if (!lines) throw config_error("--out", "cannot write '" + out_path + "'.");
-
-    const auto start = std::chrono::steady_clock::now();
-    auto median_of = [&](const eval::gpt_evaluation& r) {
-        return (latency == "decode" ? r.decode : r.prefill)->median_ms;
-    };
-    std::vector<double> reference_times;  // every timing of the reference, in order
-    auto time_reference = [&]() {
-        const auto ref = eval::evaluate_gpt(reference, measure);
-        if (ref.status == eval::eval_status::invalid)  // e.g. --device cuda where LibTorch sees none
-            throw config_error("--device", "the reference " + reference_name + " cannot be measured: " + ref.message);
-        if (ref.status != eval::eval_status::ok)
-            throw error("the reference " + reference_name + " could not be measured: " + ref.message);
-        reference_times.push_back(median_of(ref));
-        return ref;
-    };
-    auto floor_of = [&](std::size_t phase) {  // the decoder parameters phase `phase` requires
-        return static_cast<std::uint64_t>(std::llround(levels[phase] * static_cast<double>(min_params)));
-    };
-    const auto ref = time_reference();
-    out << "search      " << probe->name() << " over the "
-        << space_name << " space (" << space.dim() << " coordinates), budget " << budget << ", seed " << seed << '\n';
-    if (pareto) {
-        out << "objective   pareto by floors: minimise " << latency << " latency subject to decoder parameters >=";
-        for (std::size_t phase = 0; phase < levels.size(); ++phase) out << ' ' << floor_of(phase);
-        out << " in turn, " << budget / levels.size() << "+ candidates each\n";
-    } else {
-        out << "objective   minimise " << latency << " latency subject to decoder parameters >= " << min_params << '\n';
-    }
-    out << "reference   " << reference_name << " on " << ref.device_name << " (" << dtype << "): " << std::fixed
-        << std::setprecision(4) << reference_times.back() << " ms, " << ref.params.decoder << " decoder parameters"
-        << (reference_every > 0 ? ", re-timed every " + std::to_string(reference_every) + " measurements" : std::string()) << '\n';
-
-    std::map<std::uint64_t, candidate> cache;  // canonical hash -> its measurement
-    std::uint64_t measured = 0, hits = 0, failures = 0, since_reference = 0, told = 0;
-    for (std::size_t phase = 0; phase < levels.size(); ++phase) {
-        const std::uint64_t floor = floor_of(phase);
-        const std::uint64_t phase_budget = budget / levels.size() + (phase < budget % levels.size() ? 1 : 0);
-        auto optimizer = core::make_optimizer(algorithm, space.dim(), seed + phase, core::stopping{phase_budget});
-        while (!optimizer->done()) {
-            const auto tasks = optimizer->ask(1);
-            if (tasks.empty()) throw error("the optimizer offered no candidate while none was in flight.");
-            candidate c;
-            c.id = told;
-            c.phase = phase;
-            c.floor = floor;
-            c.arch = space.decode(tasks[0].x);
-            c.decoder = nas::count_parameters(c.arch).decoder;
-            c.feasible = c.decoder >= floor;
-            const auto h = nas::hash(c.arch);
-            core::result res{tasks[0].id, 0.0, core::eval_status::ok};
-            eval::gpt_evaluation r;
-            const eval::gpt_evaluation* measured_now = nullptr;
-            if (!c.feasible) {
-                // the proxy is exact and free: an infeasible candidate is never measured; its value
-                // is worse than any latency and shrinks with the parameter deficit
-                c.value = 1e6 * (2.0 - static_cast<double>(c.decoder) / static_cast<double>(std::max<std::uint64_t>(1, floor)));
-            } else if (const auto it = cache.find(h); it != cache.end()) {
-                c.measured = c.cached = true;
-                c.status = it->second.status;
-                c.latency_ms = it->second.latency_ms;
-                c.reference_ms = it->second.reference_ms;
-                c.value = c.latency_ms;
-                ++hits;
-            } else {
-                if (reference_every > 0 && since_reference >= reference_every) {
-                    time_reference();
-                    since_reference = 0;
-                    out << "reference   re-timed after " << measured << " measurements: " << std::setprecision(4)
-                        << reference_times.back() << " ms\n";
-                }
-                r = eval::evaluate_gpt(c.arch, measure);
-                measured_now = &r;
-                c.measured = true;
-                ++measured;
-                ++since_reference;
-                c.status = r.status;
-                c.reference_ms = reference_times.back();
-                if (r.status == eval::eval_status::ok) {
-                    c.latency_ms = median_of(r);
-                    c.value = c.latency_ms;
-                }
-                cache.emplace(h, c);
+    std::string mode = cfg.dispatcher;
+#ifdef FRACNAS_HAVE_MPI
+    if (mode == "auto") mode = mpi::launched_by_mpi() ? "mpi" : "local";
+    if (mode == "mpi") {
+        static char arg0[] = "fracnas";
+        static char* argv0[] = {arg0, nullptr};
+        int argc = 1;
+        char** argv = argv0;
+        mpi::environment env(argc, argv);
+        if (env.size() < 2) throw config_error("--dispatcher", "--dispatcher mpi needs at least 2 ranks (a master and a worker); use local.");
+        const std::vector<std::string> hosts = env.hosts();
+        std::string host_list;
+        for (const auto& h : hosts)
+            if (host_list.find(h) == std::string::npos) host_list += (host_list.empty() ? "" : ",") + h;
+        if (env.rank() != 0) {
+            install_stop_signals();  // a worker ignores stop signals: the master drains and stops it
+            if (env.broadcast_verdict(0) != 0) return;  // the master refused the input and said why
+            const std::string ini = env.broadcast_text("");
+            app::search_config wcfg;
+            std::string problem;  // reported through the hello, so that the master's table shows it
+            try {
+                std::map<std::string, setting> settings;
+                read_ini(ini, "the master's configuration", search_options(), settings, false);
+                wcfg = build(settings);
+            } catch (const std::exception& e) {
+                problem = e.what();
             }
-            if (c.status != eval::eval_status::ok) {
-                res.status = core::eval_status::failed;
-                if (!c.cached) ++failures;
-            }
-            res.value = c.value;
-            optimizer->tell({res});
-            lines << json_line(c, measured_now) << '\n';
-            lines.flush();
-            if (++told % every == 0) {
-                std::vector<candidate> ok;  // pareto: the front so far; constrained: the best feasible
-                for (const auto& [key, x] : cache)
-                    if (x.status == eval::eval_status::ok && (pareto || x.decoder >= min_params)) ok.push_back(x);
-                std::string best = "none";
-                if (pareto)
-                    best = std::to_string(pareto_front(ok).size()) + " on the front";
-                else if (!ok.empty())
-                    best = std::to_string(std::min_element(ok.begin(), ok.end(), [](const candidate& a, const candidate& b) {
-                                              return a.latency_ms < b.latency_ms;
-                                          })->latency_ms) + " ms";
-                const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                out << "progress    " << told << "/" << budget << " candidates, " << measured << " measured, " << hits << " cached, "
-                    << failures << " failed, " << (pareto ? "" : "best feasible ") << best << ", " << std::setprecision(1) << elapsed << " s\n"
-                    << std::setprecision(4);
-            }
+            const int rank = env.rank();
+            mpi::serve(env, [&] {
+                if (!problem.empty()) throw error("the worker could not read the master's configuration: " + problem);
+                return make_evaluator(wcfg, rank);
+            }, wcfg.reference_every);
+            return;
         }
+        try {
+            check_files(in);
+        } catch (...) {
+            env.broadcast_verdict(2);
+            throw;
+        }
+        env.broadcast_verdict(0);
+        env.broadcast_text(cfg.to_ini());
+        mpi::mpi_dispatcher dispatch(env, cfg.policy(), cfg.join_timeout);
+        bool stopped = false;
+        try {
+            run_master(in, dispatch, static_cast<std::uint32_t>(env.size()), host_list, out);
+        } catch (...) {
+            stopped = dispatch.stop_workers(std::min(cfg.grace, 10.0));
+            if (!stopped) env.abort(1);
+            throw;
+        }
+        if (!dispatch.stop_workers(cfg.grace)) {
+            out << "warning     some worker did not stop within " << cfg.grace << " s (hung); ending the job with MPI_Abort\n" << std::flush;
+            env.abort(0);
+        }
+        return;
     }
-
-    // every distinct architecture measured successfully
-    std::vector<candidate> ok;
-    for (const auto& [h, c] : cache)
-        if (c.status == eval::eval_status::ok) ok.push_back(c);
-    auto by_latency = [](const candidate& a, const candidate& b) { return a.latency_ms < b.latency_ms; };
-    auto row = [&](const candidate& c) {
-        std::ostringstream o;
-        o << std::fixed << std::setprecision(4) << c.latency_ms << " ms  x" << std::setprecision(3) << c.latency_ms / c.reference_ms
-          << "  " << c.decoder << " params  " << nas::canonical(c.arch);
-        return o.str();
-    };
-    for (std::size_t phase = 0; phase < levels.size(); ++phase) {
-        const std::uint64_t floor = floor_of(phase);
-        std::vector<candidate> feasible;
-        for (const auto& c : ok)
-            if (c.decoder >= floor) feasible.push_back(c);
-        std::sort(feasible.begin(), feasible.end(), by_latency);
-        const std::size_t shown = pareto ? std::min<std::size_t>(1, feasible.size()) : std::min<std::size_t>(top, feasible.size());
-        out << "best        " << shown << " of " << feasible.size() << " distinct architectures measured with decoder parameters >= "
-            << floor << " (" << latency << " ms, ratio to " << reference_name << "):\n";
-        for (std::size_t i = 0; i < shown; ++i) out << "  " << row(feasible[i]) << '\n';
+#else
+    if (mode == "auto") mode = "local";
+    if (mode == "mpi") throw config_error("--dispatcher", "--dispatcher mpi needs a build with MPI.");
+#endif
+    check_files(in);
+    if (mode == "dry-run") {
+        auto evaluator = make_evaluator(cfg, 0);
+        transport::dry_run_config d = cfg.dry_run;
+        d.seed = cfg.seed;
+        transport::dry_run_dispatcher dispatch(*evaluator, d, cfg.policy());
+        run_master(in, dispatch, 1, host_name(), out);
+        return;
     }
-    std::vector<candidate> eligible;  // constrained: the front of the feasible; pareto: of all measured
-    for (const auto& c : ok)
-        if (pareto || c.decoder >= min_params) eligible.push_back(c);
-    const auto front = pareto_front(eligible);
-    out << "front       " << front.size() << " architectures (decoder parameters up, latency down):\n";
-    for (const auto& c : front) out << "  " << row(c) << '\n';
-    const auto spread = eval::summarise(reference_times);
-    out << "reference   " << reference_times.size() << " timing" << (reference_times.size() == 1 ? "" : "s") << " of " << reference_name
-        << ": median " << std::setprecision(4) << spread.median_ms << " ms, range " << spread.min_ms << "-" << spread.max_ms << " ms\n";
-    out << "records     " << out_path << " (" << told << " lines)\n";
+    auto evaluator = make_evaluator(cfg, 0);  // a CUDA device that is not there is refused here
+    transport::local_dispatcher dispatch(*evaluator, cfg.policy(), host_name());
+    if (dispatch.pool_size() == 0)
+        throw config_error("--device", "the reference " + cfg.reference + " cannot be measured: " + dispatch.workers().front().left_reason);
+    run_master(in, dispatch, 1, host_name(), out);
 }
 
 }  // namespace fracnas::cli
-#endif

@@ -1,17 +1,24 @@
-// `fracnas search`: the fractal optimizer over the GPT search space with in-process evaluation,
-// the constrained objective (minimise latency subject to decoder parameters >= the reference's)
-// or the Pareto one (a constrained search per parameter floor), a cache by canonical hash, the
-// reference re-timed periodically, one JSON line per evaluation, and a closing report. MPI workers and
-// the HDF5 archive will sit behind the same loop (DESIGN sections 3 and 5). LibTorch builds only.
+// `fracnas search`: reads the command line and an optional INI config file into
+// app::search_config (the command line wins; a resumed archive's configuration fills the rest),
+// checks every input before any file is written, picks the dispatcher (in-process, dry run, or
+// MPI master and workers), opens the HDF5 archive, runs app::search_driver and prints the
+// report from the archive. Parsing, wiring and printing only; the search is app/'s.
 #pragma once
 
 #include <iosfwd>
 #include <string>
 #include <vector>
 
+#include "fracnas/app/search_config.hpp"
+
 namespace fracnas::cli {
 
-/// Parses and runs `fracnas search` args (without "search"). Throws config_error for bad input.
+/// Parses `fracnas search` args (without "search"): the command line over --config FILE over
+/// (with --resume) the archive's configuration. Sets help when --help was given. Throws
+/// config_error naming the option, or for a config file its path, line and key.
+app::search_config parse_search_args(const std::vector<std::string>& args, bool& help);
+
+/// Parses and runs. Throws config_error for bad input (nothing written), error for a failure.
 void run_search(const std::vector<std::string>& args, std::ostream& out);
 
 }  // namespace fracnas::cli

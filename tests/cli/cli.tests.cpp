@@ -13,41 +13,16 @@
 #include <string>
 #include <vector>
 
-#include "cli/cli.hpp"
+#include "cli_support.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/eval/objectives.hpp"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
+using namespace fracnas::test;
+
 namespace {
-
-struct outcome {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-outcome run_cli(const std::vector<std::string>& args) {
-    std::ostringstream out, err;
-    outcome o;
-    o.code = fracnas::cli::run(args, out, err);
-    o.out = out.str();
-    o.err = err.str();
-    return o;
-}
-
-// Bad input: exit 2, exactly one "fracnas: error: " line on err naming the problem, out empty.
-void check_usage_error(const std::vector<std::string>& args, const std::string& fragment) {
-    const outcome o = run_cli(args);
-    INFO("err: " << o.err);
-    CHECK(o.code == 2);
-    CHECK(o.out.empty());
-    CHECK_THAT(o.err, StartsWith("fracnas: error: "));
-    CHECK(std::count(o.err.begin(), o.err.end(), '\n') == 1);
-    CHECK(o.err.back() == '\n');
-    CHECK_THAT(o.err, Contains(fragment));
-}
 
 // The value of the summary line that starts with label, e.g. "best error".
 std::string summary_field(const std::string& out, const std::string& label) {
@@ -123,6 +98,7 @@ TEST_CASE("values out of range", "[cli]") {
     check_usage_error({"optimize", "--dim", "10001"}, "--dim: the dimension must be in [1, 10000]");
     check_usage_error({"optimize", "--budget", "0"}, "--budget: the evaluation budget must be at least 1");
     check_usage_error({"optimize", "--outstanding", "0"}, "--outstanding:");
+    check_usage_error({"optimize", "--outstanding", "1000000000"}, "at most 1,000,000 evaluations");
     check_usage_error({"optimize", "--time-limit", "0"}, "--time-limit: the time limit must be a positive");
     check_usage_error({"optimize", "--noise", "-1"}, "--noise: the noise sigma must be");
     check_usage_error({"optimize", "--failure-rate", "2"}, "--failure-rate: the failure rate must be a probability");
@@ -376,104 +352,5 @@ TEST_CASE("fracnas eval measures a small architecture on the CPU", "[cli]") {
     REQUIRE_THAT(o.out, Contains("\"decoder_params\": 265216"));
     REQUIRE_THAT(o.out, Contains("\"repeats\": 3"));
     REQUIRE_THAT(o.out, Contains("\"prefill_tokens\": 64"));
-}
-#endif
-
-#ifdef FRACNAS_HAVE_TORCH
-TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli]") {
-    check_usage_error({"search", "--algorithm", "simplex", "--device", "cpu"}, "unknown algorithm 'simplex'");
-    check_usage_error({"search", "--latency", "train"}, "unknown latency 'train'; valid: decode, prefill");
-    check_usage_error({"search", "--max-layers", "40"}, "--max-layers must be in 2..24");
-    check_usage_error({"search", "--max-width", "200"}, "multiple of 64 from 128");
-    check_usage_error({"search", "--budget", "0"}, "--budget must be in 1..10000000");
-    check_usage_error({"search", "--reference", "gpt3"}, "unknown reference 'gpt3'");
-    check_usage_error({"search", "--objective", "accuracy"}, "unknown objective 'accuracy'; valid: constrained, pareto");
-    check_usage_error({"search", "--levels", "1,2"}, "--levels applies to --objective pareto only");
-    check_usage_error({"search", "--objective", "pareto", "--levels", "1,-2"}, "each floor multiple must be in (0, 1000]");
-    check_usage_error({"search", "--objective", "pareto", "--levels", "1,2,3", "--budget", "2"}, "--levels has 3 floors but the budget is 2");
-    check_usage_error({"search", "--space", "flat"}, "unknown space 'flat'; valid: heterogeneous, homogeneous");
-}
-
-TEST_CASE("fracnas search on the CPU: one record per candidate, infeasible ones never measured", "[cli]") {
-    const std::string path = std::string(FRACNAS_TEST_TMP) + "/search." + std::to_string(::getpid()) + ".jsonl";
-    const outcome o = run_cli({"search", "--device", "cpu", "--budget", "25", "--max-layers", "3", "--max-width", "256",
-                               "--min-params", "1500000", "--context", "15", "--warmup", "0", "--repeats", "2",
-                               "--out", path, "--progress-every", "25"});
-    INFO(o.out << o.err);
-    REQUIRE(o.code == 0);
-    REQUIRE_THAT(o.out, Contains("subject to decoder parameters >= 1500000"));
-    REQUIRE_THAT(o.out, Contains("progress    25/25 candidates"));
-    std::ifstream in(path);
-    std::string line;
-    int lines = 0, infeasible = 0, cached = 0;
-    while (std::getline(in, line)) {
-        ++lines;
-        if (line.find("\"feasible\": false") != std::string::npos) {
-            ++infeasible;
-            REQUIRE(line.find("decode_median_ms") == std::string::npos);  // the proxy alone decided
-        }
-        if (line.find("\"cached\": true") != std::string::npos) {
-            ++cached;
-            REQUIRE(line.find("wall_seconds") == std::string::npos);  // answered from the cache
-        }
-    }
-    REQUIRE(lines == 25);
-    REQUIRE(infeasible + cached < 25);  // something was measured
-    std::remove(path.c_str());
-}
-
-TEST_CASE("fracnas search --objective pareto: one phase per floor, the front over everything measured", "[cli]") {
-    const std::string path = std::string(FRACNAS_TEST_TMP) + "/pareto." + std::to_string(::getpid()) + ".jsonl";
-    const outcome o = run_cli({"search", "--device", "cpu", "--objective", "pareto", "--levels", "0.5,1,2", "--space", "homogeneous",
-                               "--budget", "30", "--max-layers", "4", "--max-width", "256", "--min-params", "1000000",
-                               "--context", "15", "--warmup", "0", "--repeats", "2", "--reference-every", "5", "--out", path});
-    INFO(o.out << o.err);
-    REQUIRE(o.code == 0);
-    REQUIRE_THAT(o.out, Contains("over the homogeneous space (4 coordinates)"));
-    REQUIRE_THAT(o.out, Contains("decoder parameters >= 500000 1000000 2000000 in turn"));
-    std::ifstream in(path);
-    std::string line;
-    std::vector<int> per_phase(3, 0);
-    std::vector<std::pair<double, double>> measured;  // (decoder params, latency) of every measured record
-    int retimed_refs = 0;
-    while (std::getline(in, line)) {
-        const int phase = static_cast<int>(json_value(line, "phase"));
-        REQUIRE((phase >= 0 && phase < 3));
-        ++per_phase[static_cast<std::size_t>(phase)];
-        const double floor = json_value(line, "min_params");
-        REQUIRE(floor == (phase == 0 ? 500000 : phase == 1 ? 1000000 : 2000000));
-        const bool feasible = line.find("\"feasible\": true") != std::string::npos;
-        REQUIRE(feasible == (json_value(line, "decoder_params") >= floor));
-        if (line.find("\"latency_ms\"") != std::string::npos) {
-            REQUIRE(feasible);
-            REQUIRE(json_value(line, "ratio") == Approx(json_value(line, "latency_ms") / json_value(line, "reference_ms")).epsilon(1e-6));
-            measured.emplace_back(json_value(line, "decoder_params"), json_value(line, "latency_ms"));
-        }
-    }
-    REQUIRE(per_phase == std::vector<int>{10, 10, 10});  // the budget split evenly
-    REQUIRE_FALSE(measured.empty());
-    // every front line is a measured architecture that no measured one dominates
-    std::istringstream report(o.out);
-    int front_rows = 0;
-    bool in_front = false;
-    while (std::getline(report, line)) {
-        if (line.rfind("front", 0) == 0) {
-            in_front = true;
-            continue;
-        }
-        if (in_front && line.rfind("  ", 0) == 0) {
-            ++front_rows;
-            const double ms = std::stod(line.substr(2));
-            const double params = std::stod(line.substr(line.find("  ", line.find(" x")) + 2));
-            for (const auto& [p, l] : measured) REQUIRE_FALSE((p >= params && l < ms - 1e-4));  // rows print 4 decimals
-            continue;
-        }
-        in_front = false;
-        if (line.find("re-timed after") != std::string::npos) ++retimed_refs;
-    }
-    REQUIRE(front_rows >= 1);
-    REQUIRE(retimed_refs >= 1);  // re-timed every 5 measurements
-    REQUIRE_THAT(o.out, Contains("timings of gpt2-small: median"));
-    std::remove(path.c_str());
 }
 #endif

@@ -32,9 +32,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
     return out;
 }
 
-// ../shared/data/lts_gpt2_wt103.csv: the authors' counts for 200 trained architectures.
+// tests/data/lts/lts_gpt2_wt103.csv: the authors' counts for 200 trained architectures.
 std::vector<lts_row> read_lts(const std::string& file) {
-    const std::string path = std::string(FRACNAS_SHARED_DATA) + "/" + file;
+    const std::string path = std::string(FRACNAS_DATA) + "/" + file;
     std::ifstream in(path);
     INFO("reading " << path);
     REQUIRE(in.good());

@@ -24,7 +24,7 @@ struct optimize_config {
     std::string algorithm = "soo";       ///< a preset name (core::preset_names())
     std::uint64_t budget = 10000;        ///< evaluations at most, >= 1 (typical 1e3..1e6)
     std::uint64_t seed = 1;              ///< seeds the function's optimum, the optimizer and the completion order
-    std::uint64_t outstanding = 1;       ///< evaluations kept in flight, >= 1 (1: sequential)
+    std::uint64_t outstanding = 1;       ///< evaluations kept in flight, 1..1,000,000 (1: sequential)
     double time_limit = std::numeric_limits<double>::infinity();  ///< wall seconds, > 0
     std::optional<double> target;        ///< stop once best - f* <= target (finite, typical 1e-6)
     double noise = 0.0;                  ///< > 0 wraps the function in noisy: with this sigma

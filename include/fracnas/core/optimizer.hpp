@@ -3,7 +3,6 @@
 // It does not know where or how points are evaluated (see transport/ and eval/).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -33,10 +32,10 @@ struct result {
     eval_status status = eval_status::ok;
 };
 
-/// When a run ends; the first rule met wins.
+/// When a run ends; the first rule met wins. Wall time is the driver's to watch, not the
+/// optimizer's: what it proposes depends only on its seed and the asks and tells (resume replays them).
 struct stopping {
     std::uint64_t budget = 1000;  ///< evaluations asked at most (typical: 1e3..1e6)
-    double wall_seconds = std::numeric_limits<double>::infinity();  ///< from construction
     double target = -std::numeric_limits<double>::infinity();  ///< stop once best <= target
 };
 
@@ -88,7 +87,6 @@ protected:
 private:
     std::size_t dim_;
     stopping stop_;
-    std::chrono::steady_clock::time_point start_;
     std::uint64_t asked_ = 0, told_ = 0, failures_ = 0;
     std::vector<point> points_;       // by id; cleared once told
     std::vector<std::uint8_t> state_; // by id: 1 outstanding, 2 told

@@ -2,7 +2,8 @@
 // prefill, a decode step at a fixed context and a generation scenario, read the allocator's
 // peak memory, and return everything as data. Nothing escapes: an invalid architecture, an
 // out-of-memory and anything LibTorch throws become a result with a status and a message.
-// This header is standard C++ only; the implementation lives in src/eval/torch/.
+// This header holds the plain types only; the measuring is the LibTorch adapter's
+// (fracnas/torch/evaluator.hpp, target fracnas_torch).
 #pragma once
 
 #include <cstdint>
@@ -65,9 +66,5 @@ struct latency_ratios {
     std::optional<double> prefill, decode, scenario;
 };
 latency_ratios ratios(const gpt_evaluation& r, const gpt_evaluation& reference);
-
-/// Never throws: every failure is in the returned status and message. Defined by the LibTorch
-/// adapter (fracnas_torch, FRACNAS_WITH_TORCH).
-gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_config& cfg) noexcept;
 
 }  // namespace fracnas::eval

@@ -1,7 +1,7 @@
 // The candidate evaluator: build the GPT, warm up, time prefill / decode / generation with CUDA
 // events (or a steady clock on the CPU), optionally through CUDA-graph replay with L2 flushed,
 // and read the caching allocator's peak. Every exception stops here and becomes a status.
-#include "fracnas/eval/gpt_evaluator.hpp"
+#include "fracnas/torch/evaluator.hpp"
 
 #include <ATen/cuda/CUDAEvent.h>
 #include <ATen/cuda/CUDAGraph.h>

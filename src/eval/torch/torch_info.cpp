@@ -1,6 +1,6 @@
 // LibTorch version and smoke check. One of the only files that include LibTorch
 // (src/eval/torch/); the GPT evaluator will live beside it.
-#include "fracnas/eval/torch_info.hpp"
+#include "fracnas/torch/evaluator.hpp"
 
 #include <torch/torch.h>
 

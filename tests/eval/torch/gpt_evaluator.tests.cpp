@@ -5,7 +5,7 @@
 #ifdef FRACNAS_HAVE_TORCH
 #include <torch/torch.h>
 
-#include "fracnas/eval/gpt_evaluator.hpp"
+#include "fracnas/torch/evaluator.hpp"
 
 using namespace fracnas;
 

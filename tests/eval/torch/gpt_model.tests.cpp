@@ -11,7 +11,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "eval/torch/gpt_model.hpp"
+#include "gpt_model.hpp"
 #include "fracnas/core/rng.hpp"
 #include "fracnas/nas/counts.hpp"
 #include "fracnas/nas/gpt_space.hpp"

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #ifdef FRACNAS_HAVE_TORCH
-#include "fracnas/eval/torch_info.hpp"
+#include "fracnas/torch/evaluator.hpp"
 
 TEST_CASE("LibTorch is the pinned version and computes on the CPU", "[eval][torch]") {
     REQUIRE(fracnas::eval::torch_version() == "2.11.0");

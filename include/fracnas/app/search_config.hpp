@@ -1,0 +1,93 @@
+// The configuration of one `fracnas search` run: what to search, how each candidate is measured,
+// where it runs (in-process, a dry run, MPI), when it stops, and what it writes. A plain struct,
+// filled by the command line and an INI config file (src/cli/), validated once by validate()
+// before any rank works or any file is opened. Standard library only; runs nothing.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "fracnas/eval/gpt_evaluator.hpp"
+#include "fracnas/eval/model_evaluators.hpp"
+#include "fracnas/nas/architecture.hpp"
+#include "fracnas/nas/gpt_space.hpp"
+#include "fracnas/transport/dispatcher.hpp"
+#include "fracnas/transport/dry_run_dispatcher.hpp"
+
+namespace fracnas::app {
+
+struct search_config {
+    // ---- the problem (all of these must match an archive that is resumed)
+    std::string algorithm = "soo";          ///< core::preset_names()
+    std::string objective = "constrained";  ///< constrained | pareto (one constrained search per floor)
+    std::vector<double> levels;             ///< pareto floors as multiples of min_params (default 0.5,0.75,1,1.5,2)
+    std::uint64_t budget = 300;             ///< candidates asked, 1..10,000,000 (cached and infeasible ones count)
+    std::uint64_t seed = 1;                 ///< optimizer seed; pareto floor k uses seed + k
+    std::string space = "heterogeneous";    ///< heterogeneous | homogeneous
+    std::uint32_t max_layers = 24;          ///< 2..24
+    std::uint32_t max_width = 2048;         ///< 128..2048, a multiple of 64
+    std::string reference = "gpt2-small";   ///< gpt2-small | gpt2-medium
+    std::uint64_t min_params = 0;           ///< decoder-parameter floor; 0: the reference's
+    std::string evaluator = "torch";        ///< torch (LibTorch, measured) | model (analytic latency, no device)
+    std::string device = "auto";            ///< auto (cuda when visible, else cpu) | cpu | cuda
+    std::string dtype = "auto";             ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
+    std::string latency = "decode";         ///< decode | prefill: the latency minimised
+    std::uint32_t context = 1023;           ///< cached tokens of the decode step, 0..1023
+    std::uint32_t tokens = 1024;            ///< prefill tokens, 1..1024
+    std::uint32_t warmup = 3;               ///< untimed runs per candidate, 0..1000
+    std::uint32_t repeats = 10;             ///< timed runs per candidate, 1..100000
+
+    // ---- how it runs (may change on resume)
+    std::string dispatcher = "auto";        ///< auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
+    std::uint64_t reference_every = 50;     ///< each worker re-times the reference after N candidates (0: at start only)
+    std::uint32_t queued_per_worker = 0;    ///< 0 or 1 job waiting behind each running one
+    double task_deadline = 900.0;           ///< seconds a task may run before it is re-queued elsewhere, > 0
+    double join_timeout = 900.0;            ///< seconds the master waits for every worker's first report
+    double model_cost_ms = 0.0;             ///< evaluator=model: wall time each evaluation takes (tests, benchmarks)
+    std::string inject;                     ///< evaluator=model faults, tests only: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE
+    transport::dry_run_config dry_run;      ///< dispatcher=dry-run: simulated workers and task costs
+    double time_limit = std::numeric_limits<double>::infinity();  ///< stop asking after these seconds, > 0
+    double grace = 120.0;                   ///< seconds to wait for results in flight after a stop signal or the time limit
+    double flush_seconds = 0.0;             ///< flush the archive when this long since the last flush (0: after every result)
+    std::uint64_t progress_every = 0;       ///< a progress line every N answers (0: budget / 10)
+    std::uint64_t top = 5;                  ///< best feasible architectures in the report, 1..1000
+
+    // ---- files
+    std::string archive;                    ///< the HDF5 archive to create; empty: none (the report still prints)
+    bool replace = false;                   ///< allow replacing an existing archive
+    std::string resume;                     ///< an archive to continue (the configuration comes from it)
+    std::string jsonl;                      ///< also export every record as JSON lines here (refuses an existing file)
+
+    /// Throws config_error whose field is the command-line option ("--budget", ...) with one
+    /// sentence; checks ranges (none can overflow or exhaust memory), names and combinations.
+    void validate() const;
+
+    /// The pareto floors, or {1.0} for the constrained objective.
+    std::vector<double> floors() const;
+    /// min_params, or the reference's decoder parameters when it is 0.
+    std::uint64_t decoder_floor() const;
+    /// The decoder parameters phase k requires: round(floors()[k] * decoder_floor()).
+    std::uint64_t phase_floor(std::size_t phase) const;
+    /// The budget of phase k: budget split evenly over the floors, the remainder to the first.
+    std::uint64_t phase_budget(std::size_t phase) const;
+    nas::architecture reference_arch() const;
+    nas::gpt_space_config space_config() const;
+    /// The measurement settings for a resolved device ("cpu" or "cuda").
+    eval::gpt_measure_config measure_config(const std::string& resolved_device) const;
+    transport::dispatch_policy policy() const;
+    /// The faults `inject` plans for the worker of this rank (the in-process worker is rank 0).
+    eval::fault_plan faults_for(int rank) const;
+
+    /// Every setting as "key = value" lines (INI), the keys being the long option names; the
+    /// archive stores it and a resume compares it.
+    std::string to_ini() const;
+    /// The keys that define the search (the first group above): a resume refuses to change them.
+    static const std::vector<std::string>& problem_keys();
+};
+
+/// "key = value" lines of an INI text as pairs, in order (comments and blank lines skipped).
+std::vector<std::pair<std::string, std::string>> ini_pairs(const std::string& ini);
+
+}  // namespace fracnas::app

@@ -1,0 +1,74 @@
+// The search loop as a library: it owns the optimizers (one per Pareto floor), decodes points
+// into architectures, answers infeasible points (the proxy is free) and cache hits at once,
+// never sends an architecture already in flight, hands the rest to a dispatcher, tells the
+// optimizer each result as a ratio to the measuring worker's reference, and writes every
+// evaluation and every ask/tell to the archive, whose log replays into a fresh driver (resume).
+// It neither parses options nor knows MPI, LibTorch or HDF5; cli/ wires those in.
+#pragma once
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fracnas/app/search_config.hpp"
+#include "fracnas/core/optimizer.hpp"
+#include "fracnas/nas/gpt_space.hpp"
+#include "fracnas/storage/archive.hpp"
+#include "fracnas/transport/dispatcher.hpp"
+
+namespace fracnas::app {
+
+/// How a run ended.
+struct search_outcome {
+    std::string ended_by;          ///< budget, time limit, signal, second signal
+    std::uint64_t answered = 0;    ///< candidates answered in this session (replayed ones excluded)
+    std::uint64_t abandoned = 0;   ///< asked but unanswered when it ended (a resume re-dispatches them)
+    double wall_seconds = 0.0;
+};
+
+class search_driver {
+public:
+    /// cfg must be valid (validate()). Builds the space and one optimizer per floor.
+    explicit search_driver(const search_config& cfg);
+    ~search_driver();
+
+    /// Replays an archive's ask/tell log into the fresh optimizers and rebuilds the cache and the
+    /// counters from its evaluations. Throws error when the log does not replay (another
+    /// configuration, or a damaged log). Call before run(), at most once.
+    void replay(const storage::archive_contents& archive);
+
+    /// Runs until the budget is spent and every answer is in, the time limit passes, or a stop
+    /// signal arrives (signals() returns how many so far: the first stops asking and waits up to
+    /// cfg.grace for results in flight, the second ends at once). Writes the workers, every
+    /// evaluation, every ask/tell and the session record to sink, flushing per cfg.flush_seconds;
+    /// progress lines go to progress. Throws storage_error when the archive fails (what was
+    /// flushed stays), error when the optimizer stalls or no worker is left.
+    search_outcome run(transport::dispatcher& dispatch, storage::archive_sink& sink, std::ostream& progress,
+                       const std::function<int()>& signals);
+
+    /// Everything written so far (replayed content included): the report's input.
+    const storage::archive_contents& contents() const noexcept;
+    const nas::gpt_space& space() const noexcept;
+
+    struct state;
+private:
+    std::unique_ptr<state> s_;
+};
+
+/// The closing report from an archive's content: counts by status, the best feasible
+/// architectures per floor against the reference, the front (decoder parameters up, latency
+/// down), the workers and their reference timings.
+void print_report(const storage::archive_contents& archive, const search_config& cfg, std::ostream& out);
+
+/// The measured candidates with status ok no other one dominates (more or equal decoder
+/// parameters and lower or equal latency, one strictly), sorted by decoder parameters, largest
+/// first. Only first measurements (not cache hits) and only those with decoder params >= floor.
+std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::evaluation_record>& records,
+                                                     std::uint64_t floor);
+
+/// One evaluation as a JSON object on one line (the JSON-lines export).
+std::string json_line(const storage::evaluation_record& r);
+
+}  // namespace fracnas::app

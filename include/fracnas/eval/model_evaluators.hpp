@@ -1,0 +1,67 @@
+// Job evaluators that need no device: a synthetic function of the point (the optimizer's test
+// functions), and an analytic latency model of a GPT architecture with injectable faults (slow
+// tasks, failures, a hang, a lost device), so that the search, its dispatchers and resume are
+// exercised in milliseconds without a GPU. They measure nothing real.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "fracnas/eval/objectives.hpp"
+#include "fracnas/eval/outcome.hpp"
+#include "fracnas/nas/architecture.hpp"
+
+namespace fracnas::eval {
+
+/// value = f(x); a failing objective gives status error. The spec is ignored.
+class function_evaluator final : public job_evaluator {
+public:
+    explicit function_evaluator(std::shared_ptr<const objective> f);
+    outcome evaluate(const core::point& x, const std::string& spec) noexcept override;
+    outcome time_reference() noexcept override;  ///< status ok, reference_ms NaN: no reference
+    device_binding binding() const override;
+
+private:
+    std::shared_ptr<const objective> f_;
+};
+
+/// Faults a latency_model_evaluator injects, counted in its own evaluate() calls (from 1);
+/// 0 disables each. Test and dry-run use only.
+struct fault_plan {
+    std::uint64_t hang_on_call = 0;         ///< this call sleeps hang_seconds before answering
+    double hang_seconds = 0.0;              ///< typical: longer than the master's task deadline
+    std::uint64_t device_lost_on_call = 0;  ///< this call and every later one: status device_lost
+    double failure_rate = 0.0;              ///< each call fails (status error) with this probability
+    std::uint64_t seed = 0;                 ///< of the failure draws
+};
+
+/// The decode (or prefill) latency of a GPT architecture from the linear fit of docs/problem.md,
+/// ms = 0.020 + 0.0448 L + 0.292 GB read per step (bf16 weights, the KV cache at `context`), and
+/// a prefill fit of the same form; deterministic in the architecture. cost_ms > 0 makes each
+/// evaluate() really take that long (sleeping), for MPI tests of utilisation and deadlines.
+struct latency_model_config {
+    bool prefill = false;          ///< model the prefill instead of one decode step
+    std::uint32_t context = 1023;  ///< cached tokens of the decode step / prefill tokens
+    double cost_ms = 0.0;          ///< wall time each evaluate() takes, >= 0
+    nas::architecture reference = nas::gpt2_small();
+    fault_plan faults;
+};
+
+class latency_model_evaluator final : public job_evaluator {
+public:
+    explicit latency_model_evaluator(latency_model_config cfg);
+    /// Parses spec as a canonical architecture (status invalid when it is not one).
+    outcome evaluate(const core::point& x, const std::string& spec) noexcept override;
+    outcome time_reference() noexcept override;
+    device_binding binding() const override;
+    /// The modelled latency of a (ms), without faults or sleeping.
+    double model_ms(const nas::architecture& a) const;
+
+private:
+    latency_model_config cfg_;
+    std::uint64_t calls_ = 0;
+    std::uint64_t draws_;
+};
+
+}  // namespace fracnas::eval

@@ -1,0 +1,64 @@
+// What a worker sends back for one evaluation, flat and fixed so that it crosses MPI and lands in
+// the archive unchanged, and the interface of whatever computes it (a synthetic function, an
+// analytic latency model, or the LibTorch GPT evaluator behind its adapter).
+// It does not schedule, cache or store anything: transport/ and app/ do.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "fracnas/core/optimizer.hpp"
+
+namespace fracnas::eval {
+
+/// How an evaluation ended. Everything but ok is a failure the search records and goes past.
+enum class outcome_status : std::uint8_t {
+    ok = 0,             ///< value holds the objective
+    invalid = 1,        ///< the candidate cannot be built (bad shape, unknown text)
+    out_of_memory = 2,  ///< it does not fit on the device
+    error = 3,          ///< anything else the evaluator threw
+    timeout = 4,        ///< the master's deadline passed; the task went to another worker
+    device_lost = 5,    ///< the device is unusable (a sticky CUDA error): the worker leaves the pool
+};
+const char* to_string(outcome_status s);
+/// Parses to_string()'s names; throws config_error("status") for anything else.
+outcome_status parse_outcome_status(const std::string& name);
+
+/// One evaluation's result. Latencies are milliseconds; NaN marks "not measured".
+struct outcome {
+    static constexpr double none = std::numeric_limits<double>::quiet_NaN();
+    outcome_status status = outcome_status::ok;
+    std::string message;          ///< empty when ok; one sentence otherwise
+    double value = none;          ///< the minimised quantity: the chosen latency's median (NAS) or f(x)
+    double reference_ms = none;   ///< the worker's latest timing of the reference model (same latency)
+    double decode_ms = none, decode_iqr_ms = none;    ///< one decode step: median and IQR
+    double prefill_ms = none, prefill_iqr_ms = none;  ///< the prefill: median and IQR
+    std::uint32_t repeats = 0;    ///< timed runs behind each median
+    std::uint64_t peak_memory_bytes = 0;  ///< allocator peak (0 on a CPU)
+    double wall_seconds = 0.0;    ///< the whole evaluation on the worker: build, warm-up, timing
+};
+
+/// Where a worker measures: printed at start and stored in the archive's workers table.
+struct device_binding {
+    std::string kind = "cpu";   ///< cpu, cuda or model (an analytic latency model, no device)
+    int index = -1;             ///< the CUDA device index inside this process (-1: none)
+    std::string name = "cpu";   ///< e.g. "NVIDIA H200"
+    std::string uuid;           ///< the GPU's UUID ("GPU-..."), empty on a CPU
+};
+
+/// Evaluates jobs on one worker. Implementations never throw from evaluate(): a failure is an
+/// outcome. Not thread-safe; one per worker process.
+class job_evaluator {
+public:
+    virtual ~job_evaluator() = default;
+    /// The job's point x and its description spec (a canonical architecture for NAS jobs,
+    /// empty for synthetic functions).
+    virtual outcome evaluate(const core::point& x, const std::string& spec) noexcept = 0;
+    /// Times the reference model with the same settings; NaN when there is none (synthetic
+    /// functions). A failure is reported through the outcome's status.
+    virtual outcome time_reference() noexcept = 0;
+    virtual device_binding binding() const = 0;
+};
+
+}  // namespace fracnas::eval

@@ -1,0 +1,115 @@
+// The one interface through which a search reaches its evaluators, wherever they run: in this
+// process (local_dispatcher), on simulated workers with a simulated clock (dry_run_dispatcher),
+// or on MPI ranks each bound to one GPU (the MPI adapter). The driver submits jobs when slots are
+// free and waits for results; the dispatcher owns the workers, deadlines and re-queueing.
+// It knows nothing of optimizers, caches or archives (app/ does), and nothing of MPI.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "fracnas/core/optimizer.hpp"
+#include "fracnas/eval/outcome.hpp"
+
+namespace fracnas::transport {
+
+/// One evaluation to run on some worker.
+struct job {
+    std::uint64_t id = 0;  ///< unique within a run (the driver's evaluation id)
+    core::point x;         ///< the point of the unit cube
+    std::string spec;      ///< what to build: a canonical architecture (NAS) or empty (synthetic)
+};
+
+/// One evaluation's answer with where and when it ran. Times are seconds on the dispatcher's
+/// clock (now()): dispatched when the master sent it, started/ended as the worker saw them.
+struct job_result {
+    std::uint64_t id = 0;
+    eval::outcome out;
+    int worker = 0;  ///< the rank that measured it (0: the master itself)
+    double dispatched = 0.0, started = 0.0, ended = 0.0;
+};
+
+/// A worker as it reported itself when it joined.
+struct worker_info {
+    int rank = 0;
+    std::string host;
+    eval::device_binding device;
+    double reference_ms = eval::outcome::none;  ///< its first timing of the reference model
+    bool in_pool = true;                        ///< false once it hung, lost its device or failed to start
+    std::string left_reason;                    ///< why it left, one sentence
+};
+
+/// What happened to the workers, for the archive and the progress line.
+struct worker_event {
+    enum class kind : std::uint8_t {
+        joined = 0,          ///< bound to its device and calibrated (reference_ms)
+        calibrated = 1,      ///< re-timed the reference (reference_ms)
+        left_hung = 2,       ///< missed a task deadline: its task was re-queued, it gets no more work
+        left_device = 3,     ///< its device is unusable (or it could not start): it left the pool
+        late_result = 4,     ///< a result arrived after its deadline and was ignored
+    };
+    kind what = kind::joined;
+    int worker = 0;
+    double time = 0.0;
+    double reference_ms = eval::outcome::none;
+    std::string message;
+};
+const char* to_string(worker_event::kind k);
+
+/// How jobs are handed out; the same for every dispatcher.
+struct dispatch_policy {
+    std::size_t queued_per_worker = 0;  ///< 0: one task in flight per worker; 1: one more waits on it
+    double task_deadline_seconds = std::numeric_limits<double>::infinity();  ///< per task, from its start
+    std::uint64_t calibrate_every = 50;  ///< a worker re-times the reference after this many jobs (0: at start only)
+};
+
+class dispatcher {
+public:
+    virtual ~dispatcher() = default;
+    /// Every worker that ever joined (in_pool tells who still takes work).
+    virtual const std::vector<worker_info>& workers() const = 0;
+    /// How many jobs submit() takes now: free slots over the workers in the pool.
+    virtual std::size_t free_slots() const = 0;
+    /// Jobs submitted and not yet returned by wait().
+    virtual std::size_t in_flight() const = 0;
+    /// Hands a job to a worker (or its queue). Throws protocol_error when free_slots() == 0 or
+    /// the id is already in flight.
+    virtual void submit(job j) = 0;
+    /// Returns the results that arrived, waiting up to max_seconds for the first one (0: poll).
+    /// A task whose deadline passed is re-queued on another worker and not returned; when no
+    /// worker is left in the pool, every job still in flight comes back with status timeout or
+    /// device_lost. Never returns a job twice.
+    virtual std::vector<job_result> wait(double max_seconds) = 0;
+    /// Worker events since the last call, in the order they happened.
+    virtual std::vector<worker_event> take_events() = 0;
+    /// Seconds since the dispatcher started, on its clock (simulated for a dry run).
+    virtual double now() const = 0;
+    /// Tells every worker to stop; jobs in flight are dropped. Idempotent; never throws.
+    virtual void shutdown() noexcept = 0;
+    /// Number of workers still taking work.
+    std::size_t pool_size() const;
+};
+
+/// A worker's side of calibration: times the reference at start and again after every
+/// `calibrate_every` jobs, and stamps each outcome with the latest reference timing.
+class worker_session {
+public:
+    worker_session(eval::job_evaluator& evaluator, std::uint64_t calibrate_every);
+    /// The first timing of the reference (its outcome: ok, or why the worker cannot start).
+    eval::outcome start();
+    /// Evaluates one job; re-times the reference first when due (recalibrated is then true and
+    /// reference_ms() the new timing).
+    eval::outcome run(const core::point& x, const std::string& spec, bool& recalibrated);
+    double reference_ms() const noexcept { return reference_ms_; }
+    eval::job_evaluator& evaluator() noexcept { return evaluator_; }
+
+private:
+    eval::job_evaluator& evaluator_;
+    std::uint64_t every_, since_ = 0;
+    double reference_ms_ = eval::outcome::none;
+};
+
+}  // namespace fracnas::transport

@@ -1,0 +1,37 @@
+// The in-process dispatcher: the master measures each job itself, one at a time, when wait() is
+// called (a single-rank run, or a laptop). Deadlines cannot interrupt a job run in-process, so a
+// slow job is simply late; it never re-queues.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "fracnas/transport/dispatcher.hpp"
+
+namespace fracnas::transport {
+
+class local_dispatcher final : public dispatcher {
+public:
+    /// Times the reference at construction (the worker joins or, on failure, is out of the pool
+    /// with its reason). host names the machine in the worker table.
+    local_dispatcher(eval::job_evaluator& evaluator, dispatch_policy policy, std::string host);
+    const std::vector<worker_info>& workers() const override { return workers_; }
+    std::size_t free_slots() const override;
+    std::size_t in_flight() const override { return pending_.size(); }
+    void submit(job j) override;
+    std::vector<job_result> wait(double max_seconds) override;
+    std::vector<worker_event> take_events() override;
+    double now() const override;
+    void shutdown() noexcept override { pending_.clear(); }
+
+private:
+    worker_session session_;
+    dispatch_policy policy_;
+    std::chrono::steady_clock::time_point start_;
+    std::vector<worker_info> workers_;
+    std::vector<worker_event> events_;
+    std::vector<std::pair<job, double>> pending_;  // with its dispatch time
+};
+
+}  // namespace fracnas::transport

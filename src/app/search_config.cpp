@@ -1,0 +1,241 @@
+// Validation and derived values of the search configuration, and its INI form (archived, and
+// compared on resume). Field names in errors are the command-line options.
+#include "fracnas/app/search_config.hpp"
+
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "fracnas/core/presets.hpp"
+#include "fracnas/error.hpp"
+#include "fracnas/nas/counts.hpp"
+
+namespace fracnas::app {
+
+namespace {
+
+void require(bool ok, const char* option, const std::string& message) {
+    if (!ok) throw config_error(option, std::string(option) + " " + message);
+}
+
+void one_of(const std::string& value, const char* option, std::initializer_list<const char*> valid) {
+    std::string names;
+    for (const char* v : valid) {
+        if (value == v) return;
+        names += (names.empty() ? "" : ", ") + std::string(v);
+    }
+    throw config_error(option, std::string("unknown ") + (option + 2) + " '" + value + "'; valid: " + names + ".");
+}
+
+void seconds(double v, const char* option, double hi) {
+    require(v > 0.0 && v <= hi, option, "must be a number of seconds in (0, " + std::to_string(static_cast<long long>(hi)) + "].");
+}
+
+std::string number(double v) {
+    std::ostringstream o;
+    o << std::setprecision(17) << v;
+    return o.str();
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+    std::vector<std::string> parts;
+    std::stringstream in(text);
+    std::string part;
+    while (std::getline(in, part, sep)) parts.push_back(part);
+    return parts;
+}
+
+std::uint64_t to_count(const std::string& text) {
+    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+        throw config_error("--inject", "--inject wants whole numbers, got '" + text + "'.");
+    return std::stoull(text);
+}
+
+}  // namespace
+
+void search_config::validate() const {
+    const auto presets = core::preset_names();
+    bool known = false;
+    std::string names;
+    for (const auto& p : presets) {
+        known = known || p == algorithm;
+        names += (names.empty() ? "" : ", ") + p;
+    }
+    if (!known) throw config_error("--algorithm", "unknown algorithm '" + algorithm + "'; valid: " + names + ".");
+    one_of(objective, "--objective", {"constrained", "pareto"});
+    if (objective != "pareto") require(levels.empty(), "--levels", "applies to --objective pareto only.");
+    for (double l : levels) require(l > 0.0 && l <= 1000.0, "--levels", "floor multiples must be in (0, 1000].");
+    require(budget >= 1 && budget <= 10000000, "--budget", "must be in 1..10000000.");
+    require(floors().size() <= budget, "--levels", "has more floors than the budget has candidates; each floor needs one.");
+    require(seed <= UINT64_MAX - 1000, "--seed", "is too large.");
+    one_of(space, "--space", {"heterogeneous", "homogeneous"});
+    require(max_layers >= 2 && max_layers <= 24, "--max-layers", "must be in 2..24.");
+    require(max_width >= 128 && max_width <= 2048 && max_width % 64 == 0, "--max-width", "must be a multiple of 64 in 128..2048.");
+    one_of(reference, "--reference", {"gpt2-small", "gpt2-medium"});
+    require(min_params <= 100000000000ULL, "--min-params", "must be at most 1e11.");
+    one_of(evaluator, "--evaluator", {"torch", "model"});
+    one_of(device, "--device", {"auto", "cpu", "cuda"});
+    one_of(dtype, "--dtype", {"auto", "fp32", "bf16"});
+    one_of(latency, "--latency", {"decode", "prefill"});
+    require(context <= 1023, "--context", "must be in 0..1023.");
+    require(tokens >= 1 && tokens <= 1024, "--tokens", "must be in 1..1024.");
+    require(warmup <= 1000, "--warmup", "must be in 0..1000.");
+    require(repeats >= 1 && repeats <= 100000, "--repeats", "must be in 1..100000.");
+
+    one_of(dispatcher, "--dispatcher", {"auto", "local", "mpi", "dry-run"});
+    require(reference_every <= 1000000000, "--reference-every", "must be in 0..1e9.");
+    require(queued_per_worker <= 1, "--queued", "must be 0 or 1.");
+    seconds(task_deadline, "--task-deadline", 1e7);
+    seconds(join_timeout, "--join-timeout", 1e7);
+    require(model_cost_ms >= 0.0 && model_cost_ms <= 1e7, "--model-cost-ms", "must be in 0..1e7 ms.");
+    require(model_cost_ms == 0.0 || evaluator == "model", "--model-cost-ms", "applies to --evaluator model only.");
+    require(inject.empty() || evaluator == "model", "--inject", "applies to --evaluator model only.");
+    (void)faults_for(0);  // parses inject
+    if (dispatcher == "dry-run") {
+        require(evaluator == "model", "--evaluator", "must be model for a dry run (nothing is measured).");
+        try {
+            dry_run.validate();
+        } catch (const config_error& e) {
+            const std::string f = e.field();
+            const char* option = f == "workers" ? "--workers" : f == "cost" ? "--cost" : f == "cost_mean_seconds" ? "--cost-mean"
+                               : f == "cost_spread" ? "--cost-spread" : f == "failure_rate" ? "--failure-rate" : "--hang-rate";
+            throw config_error(option, std::string(option) + ": " + e.what());
+        }
+    }
+    require(std::isinf(time_limit) || (time_limit > 0.0 && time_limit <= 1e9), "--time-limit", "must be a number of seconds in (0, 1e9].");
+    require(grace >= 0.0 && grace <= 1e7, "--grace", "must be in 0..1e7 seconds.");
+    require(flush_seconds >= 0.0 && flush_seconds <= 3600.0, "--flush-seconds", "must be in 0..3600.");
+    require(progress_every <= 10000000, "--progress-every", "must be in 0..10000000.");
+    require(top >= 1 && top <= 1000, "--top", "must be in 1..1000.");
+    require(!(replace && archive.empty()), "--replace", "needs --archive.");
+    require(resume.empty() || archive.empty(), "--resume", "continues its own archive; do not give --archive too.");
+    require(resume.empty() || !replace, "--replace", "cannot be used with --resume.");
+    (void)space_config();
+}
+
+std::vector<double> search_config::floors() const {
+    if (objective != "pareto") return {1.0};
+    return levels.empty() ? std::vector<double>{0.5, 0.75, 1.0, 1.5, 2.0} : levels;
+}
+
+std::uint64_t search_config::decoder_floor() const {
+    return min_params > 0 ? min_params : nas::count_parameters(reference_arch()).decoder;
+}
+
+std::uint64_t search_config::phase_floor(std::size_t phase) const {
+    return static_cast<std::uint64_t>(std::llround(floors().at(phase) * static_cast<double>(decoder_floor())));
+}
+
+std::uint64_t search_config::phase_budget(std::size_t phase) const {
+    const std::uint64_t n = floors().size();
+    return budget / n + (phase == 0 ? budget % n : 0);
+}
+
+nas::architecture search_config::reference_arch() const {
+    return reference == "gpt2-medium" ? nas::gpt2_medium() : nas::gpt2_small();
+}
+
+nas::gpt_space_config search_config::space_config() const {
+    nas::gpt_space_config c;
+    c.homogeneous = space == "homogeneous";
+    c.n_layer_max = max_layers;
+    c.d_model_max = max_width;
+    return c;
+}
+
+eval::gpt_measure_config search_config::measure_config(const std::string& resolved_device) const {
+    eval::gpt_measure_config m;
+    m.device = resolved_device == "cuda" ? eval::device_kind::cuda : eval::device_kind::cpu;
+    const std::string d = dtype != "auto" ? dtype : (resolved_device == "cuda" ? "bf16" : "fp32");
+    m.dtype = d == "bf16" ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
+    m.decode = latency == "decode";
+    m.prefill = latency == "prefill";
+    m.decode_context = context;
+    m.prefill_tokens = tokens;
+    m.warmup = warmup;
+    m.repeats = repeats;
+    m.seed = seed;
+    return m;
+}
+
+transport::dispatch_policy search_config::policy() const {
+    transport::dispatch_policy p;
+    p.queued_per_worker = queued_per_worker;
+    p.task_deadline_seconds = task_deadline;
+    p.calibrate_every = reference_every;
+    return p;
+}
+
+eval::fault_plan search_config::faults_for(int rank) const {
+    eval::fault_plan plan;
+    plan.seed = seed;
+    for (const auto& item : split(inject, ',')) {
+        if (item.empty()) continue;
+        const auto f = split(item, ':');
+        if (f[0] == "hang" && f.size() == 4) {
+            if (to_count(f[1]) == static_cast<std::uint64_t>(rank)) {
+                plan.hang_on_call = to_count(f[2]);
+                plan.hang_seconds = static_cast<double>(to_count(f[3]));
+            }
+        } else if (f[0] == "device-lost" && f.size() == 3) {
+            if (to_count(f[1]) == static_cast<std::uint64_t>(rank)) plan.device_lost_on_call = to_count(f[2]);
+        } else if (f[0] == "fail" && f.size() == 2) {
+            char* end = nullptr;
+            plan.failure_rate = std::strtod(f[1].c_str(), &end);
+            if (end == f[1].c_str() || *end != '\0' || !(plan.failure_rate >= 0.0 && plan.failure_rate <= 1.0))
+                throw config_error("--inject", "--inject fail:RATE wants a rate in [0, 1], got '" + f[1] + "'.");
+        } else {
+            throw config_error("--inject", "--inject: unknown fault '" + item +
+                                               "'; valid: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE.");
+        }
+    }
+    return plan;
+}
+
+std::string search_config::to_ini() const {
+    std::ostringstream o;
+    std::string lv;
+    for (double l : levels) lv += (lv.empty() ? "" : ",") + number(l);  // empty: the default floors
+    o << "# fracnas search: the problem (a resume must not change these)\n"
+      << "algorithm = " << algorithm << "\nobjective = " << objective << "\nlevels = " << lv << "\nbudget = " << budget
+      << "\nseed = " << seed << "\nspace = " << space << "\nmax-layers = " << max_layers << "\nmax-width = " << max_width
+      << "\nreference = " << reference << "\nmin-params = " << decoder_floor() << "\nevaluator = " << evaluator
+      << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency << "\ncontext = " << context
+      << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
+      << "# how it runs\n"
+      << "dispatcher = " << dispatcher << "\nreference-every = " << reference_every << "\nqueued = " << queued_per_worker
+      << "\ntask-deadline = " << number(task_deadline) << "\njoin-timeout = " << number(join_timeout)
+      << "\nmodel-cost-ms = " << number(model_cost_ms) << "\ninject = " << inject << "\nworkers = " << dry_run.workers
+      << "\ncost = " << transport::to_string(dry_run.cost) << "\ncost-mean = " << number(dry_run.cost_mean_seconds)
+      << "\ncost-spread = " << number(dry_run.cost_spread) << "\nfailure-rate = " << number(dry_run.failure_rate)
+      << "\nhang-rate = " << number(dry_run.hang_rate) << "\ntime-limit = " << (std::isinf(time_limit) ? std::string("none") : number(time_limit))
+      << "\ngrace = " << number(grace) << "\nflush-seconds = " << number(flush_seconds) << "\nprogress-every = " << progress_every
+      << "\ntop = " << top << '\n';
+    return o.str();
+}
+
+const std::vector<std::string>& search_config::problem_keys() {
+    static const std::vector<std::string> keys = {"algorithm", "objective", "levels", "budget", "seed", "space",
+                                                  "max-layers", "max-width", "reference", "min-params", "evaluator",
+                                                  "device", "dtype", "latency", "context", "tokens", "warmup", "repeats"};
+    return keys;
+}
+
+std::vector<std::pair<std::string, std::string>> ini_pairs(const std::string& ini) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto trim = [](std::string s) {
+        const auto a = s.find_first_not_of(" \t\r");
+        const auto b = s.find_last_not_of(" \t\r");
+        return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+    };
+    for (const auto& line : split(ini, '\n')) {
+        const std::string t = trim(line);
+        if (t.empty() || t[0] == '#' || t[0] == ';' || t[0] == '[') continue;
+        const auto eq = t.find('=');
+        if (eq == std::string::npos) continue;
+        out.emplace_back(trim(t.substr(0, eq)), trim(t.substr(eq + 1)));
+    }
+    return out;
+}
+
+}  // namespace fracnas::app

@@ -1,0 +1,548 @@
+// The search driver: ask, decode, answer what is free, dispatch the rest, tell, archive; replay
+// of an archive's log for resume; the closing report. One thread; the dispatcher does the waiting.
+#include "fracnas/app/search_driver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <map>
+#include <ostream>
+#include <sstream>
+#include <unordered_map>
+
+#include "fracnas/core/presets.hpp"
+#include "fracnas/error.hpp"
+#include "fracnas/nas/counts.hpp"
+
+namespace fracnas::app {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// An asked point, decoded, waiting for its answer.
+struct asked {
+    std::uint64_t eval = 0;
+    std::uint32_t phase = 0;
+    std::uint64_t task = 0;
+    core::point x;
+    nas::architecture arch;
+    std::uint64_t hash = 0, decoder = 0, total = 0, floor = 0;
+    bool feasible = false;
+};
+
+// A job in the dispatcher and every asked point waiting for its measurement (the first is the one sent).
+struct flight {
+    std::vector<asked> waiting;
+    double dispatched = 0.0;
+};
+
+bool cacheable(eval::outcome_status s) {
+    // a timeout or a lost device says nothing about the architecture; everything else does
+    return s != eval::outcome_status::timeout && s != eval::outcome_status::device_lost;
+}
+
+}  // namespace
+
+struct search_driver::state {
+    search_config cfg;
+    nas::gpt_space space;
+    std::vector<std::unique_ptr<core::optimizer>> opts;
+    storage::archive_contents mirror;
+    std::uint64_t next_eval = 0;
+    std::unordered_map<std::uint64_t, std::size_t> cache;      // hash -> index of its measurement in mirror.evaluations
+    std::unordered_map<std::uint64_t, flight> flights;         // job id -> flight
+    std::unordered_map<std::uint64_t, std::uint64_t> by_hash;  // hash -> job id in flight
+    std::map<std::pair<std::uint32_t, std::uint64_t>, asked> pending;  // replayed asks without their tell
+    std::size_t phase = 0;  // the optimizer asked now; earlier ones have spent their budget
+    bool replayed = false;
+    std::size_t unsynced = 0;  // mirror.events from here on were made by replay and are not in the archive yet
+    double time_offset = 0.0;  // this session's clock starts where the archive's ended
+    storage::archive_sink* sink = nullptr;
+    transport::dispatcher* dispatch = nullptr;
+    std::uint64_t answered = 0;
+
+    explicit state(const search_config& c) : cfg(c), space(c.space_config()) {
+        for (std::size_t k = 0; k < cfg.floors().size(); ++k)
+            opts.push_back(core::make_optimizer(cfg.algorithm, space.dim(), cfg.seed + k, core::stopping{cfg.phase_budget(k)}));
+    }
+
+    double now() const { return time_offset + (dispatch ? dispatch->now() : 0.0); }
+
+    asked decode(std::uint32_t ph, const core::task& t) {
+        asked a;
+        a.eval = next_eval++;
+        a.phase = ph;
+        a.task = t.id;
+        a.x = t.x;
+        a.arch = space.decode(t.x);
+        a.hash = nas::hash(a.arch);
+        const auto counts = nas::count_parameters(a.arch);
+        a.decoder = counts.decoder;
+        a.total = counts.total;
+        a.floor = cfg.phase_floor(ph);
+        a.feasible = a.decoder >= a.floor;
+        return a;
+    }
+
+    void log(const storage::event_record& e) {
+        mirror.events.push_back(e);
+        if (sink) sink->append(e);
+    }
+
+    std::vector<core::task> ask(std::uint32_t ph, std::size_t n) {
+        auto tasks = opts[ph]->ask(n);
+        storage::event_record e;
+        e.what = storage::event_record::kind::ask;
+        e.phase = ph;
+        e.requested = n;
+        e.first = tasks.empty() ? opts[ph]->asked() : tasks.front().id;
+        e.count = tasks.size();
+        e.time = now();
+        log(e);
+        return tasks;
+    }
+
+    void tell(std::uint32_t ph, std::uint64_t task, double value, bool failed) {
+        opts[ph]->tell({core::result{task, failed ? 0.0 : value, failed ? core::eval_status::failed : core::eval_status::ok}});
+        storage::event_record e;
+        e.what = storage::event_record::kind::tell;
+        e.phase = ph;
+        e.first = task;
+        e.value = value;
+        e.failed = failed ? 1 : 0;
+        e.time = now();
+        log(e);
+        ++answered;
+    }
+
+    // Records the answer to `a` and tells its optimizer.
+    void answer(const asked& a, storage::evaluation_record r) {
+        r.id = a.eval;
+        r.phase = a.phase;
+        r.task = a.task;
+        r.x = a.x;
+        r.arch = nas::canonical(a.arch);
+        r.hash = a.hash;
+        r.decoder_params = a.decoder;
+        r.total_params = a.total;
+        r.min_params = a.floor;
+        r.feasible = a.feasible;
+        bool failed = false;
+        if (!a.feasible) {
+            // worse than any latency ratio, and less bad the closer it is to the floor
+            r.told = 1e3 * (2.0 - static_cast<double>(a.decoder) / static_cast<double>(std::max<std::uint64_t>(1, a.floor)));
+        } else if (r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value)) {
+            r.ratio = std::isfinite(r.out.reference_ms) && r.out.reference_ms > 0.0 ? r.out.value / r.out.reference_ms : eval::outcome::none;
+            r.told = std::isfinite(r.ratio) ? r.ratio : r.out.value;
+        } else {
+            failed = true;
+            r.told = 0.0;
+        }
+        mirror.evaluations.push_back(r);
+        if (sink) sink->append(r);
+        if (!r.cached && a.feasible && cacheable(r.out.status)) cache.emplace(a.hash, mirror.evaluations.size() - 1);
+        tell(a.phase, a.task, r.told, failed);
+    }
+
+    void answer_infeasible(const asked& a) {
+        storage::evaluation_record r;
+        r.out.status = eval::outcome_status::ok;
+        r.worker = -1;
+        r.dispatched = r.started = r.ended = now();
+        answer(a, r);
+    }
+
+    // From the measurement at index i of mirror.evaluations.
+    void answer_cached(const asked& a, std::size_t i) {
+        storage::evaluation_record r;
+        r.out = mirror.evaluations[i].out;
+        r.cached = true;
+        r.worker = -1;
+        r.dispatched = r.started = r.ended = now();
+        answer(a, r);
+    }
+
+    // Decides what to do with a freshly asked (or replayed, unanswered) point.
+    void route(asked a) {
+        if (!a.feasible) return answer_infeasible(a);
+        if (const auto c = cache.find(a.hash); c != cache.end()) return answer_cached(a, c->second);
+        if (const auto f = by_hash.find(a.hash); f != by_hash.end()) {
+            flights[f->second].waiting.push_back(std::move(a));  // one measurement answers both
+            return;
+        }
+        transport::job j{a.eval, a.x, nas::canonical(a.arch)};
+        by_hash.emplace(a.hash, a.eval);
+        flight& fl = flights[a.eval];
+        fl.dispatched = now();
+        fl.waiting.push_back(std::move(a));
+        dispatch->submit(std::move(j));
+    }
+
+    void receive(const transport::job_result& res) {
+        const auto it = flights.find(res.id);
+        if (it == flights.end()) throw protocol_error("a result came back for job " + std::to_string(res.id) + ", which is not in flight.");
+        flight fl = std::move(it->second);
+        flights.erase(it);
+        by_hash.erase(fl.waiting.front().hash);
+        storage::evaluation_record first;
+        first.out = res.out;
+        first.worker = res.worker;
+        first.dispatched = time_offset + res.dispatched;
+        first.started = time_offset + res.started;
+        first.ended = time_offset + res.ended;
+        answer(fl.waiting.front(), first);
+        for (std::size_t k = 1; k < fl.waiting.size(); ++k) {
+            storage::evaluation_record r;
+            r.out = res.out;
+            r.cached = true;
+            r.worker = -1;
+            r.dispatched = r.started = r.ended = now();
+            answer(fl.waiting[k], r);
+        }
+    }
+
+    void record_worker_events() {
+        for (const auto& e : dispatch->take_events()) {
+            storage::worker_event_record r;
+            r.kind = static_cast<std::uint8_t>(e.what);
+            r.worker = e.worker;
+            r.time = time_offset + e.time;
+            r.reference_ms = e.reference_ms;
+            r.message = e.message;
+            r.session = sink ? sink->session() : 0;
+            mirror.worker_events.push_back(r);
+            if (sink) sink->append(r);
+        }
+    }
+
+    bool all_asked() const {
+        for (const auto& o : opts)
+            if (!o->stopped()) return false;
+        return true;
+    }
+};
+
+search_driver::search_driver(const search_config& cfg) : s_(std::make_unique<state>(cfg)) {}
+search_driver::~search_driver() = default;
+
+const storage::archive_contents& search_driver::contents() const noexcept { return s_->mirror; }
+const nas::gpt_space& search_driver::space() const noexcept { return s_->space; }
+
+void search_driver::replay(const storage::archive_contents& archive) {
+    state& s = *s_;
+    if (s.replayed || !s.mirror.events.empty()) throw protocol_error("replay: call it once, before run().");
+    s.replayed = true;
+    s.mirror = archive;
+    s.unsynced = archive.events.size();
+    std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> recorded;  // (phase, task) -> its evaluation
+    for (std::size_t i = 0; i < archive.evaluations.size(); ++i) recorded[{archive.evaluations[i].phase, archive.evaluations[i].task}] = i;
+    for (const auto& e : archive.events) {
+        if (e.phase >= s.opts.size())
+            throw error("the archive's log names optimizer " + std::to_string(e.phase) + ", which this configuration does not have.");
+        auto& opt = *s.opts[e.phase];
+        if (e.what == storage::event_record::kind::ask) {
+            const auto tasks = opt.ask(static_cast<std::size_t>(e.requested));
+            if (tasks.size() != e.count || (!tasks.empty() && tasks.front().id != e.first))
+                throw error("the archive's log does not replay: an ask of optimizer " + std::to_string(e.phase) +
+                            " returned other points than it recorded.");
+            for (const auto& t : tasks) {
+                asked a = s.decode(e.phase, t);
+                // the same point and architecture as recorded, or this is another search
+                if (const auto r = recorded.find({e.phase, t.id}); r != recorded.end()) {
+                    const auto& rec = archive.evaluations[r->second];
+                    if (rec.x != t.x || rec.arch != nas::canonical(a.arch))
+                        throw error("the archive's log does not replay: task " + std::to_string(t.id) + " of optimizer " +
+                                    std::to_string(e.phase) + " is another point than the one recorded (another configuration?).");
+                }
+                s.pending.emplace(std::make_pair(e.phase, t.id), std::move(a));
+            }
+        } else {
+            const auto p = s.pending.find({e.phase, e.first});
+            if (p == s.pending.end()) throw error("the archive's log tells task " + std::to_string(e.first) + " before asking it.");
+            opt.tell({core::result{e.first, e.failed ? 0.0 : e.value, e.failed ? core::eval_status::failed : core::eval_status::ok}});
+            s.pending.erase(p);
+        }
+        s.time_offset = std::max(s.time_offset, e.time);
+    }
+    // which optimizer asks next
+    while (s.phase + 1 < s.opts.size() && s.opts[s.phase]->stopped()) ++s.phase;
+    // the cache, and the answers recorded whose tell did not reach the log before the run ended
+    for (std::size_t i = 0; i < archive.evaluations.size(); ++i) {
+        const auto& r = archive.evaluations[i];
+        s.time_offset = std::max(s.time_offset, r.ended);
+        if (!r.cached && r.feasible && cacheable(r.out.status)) s.cache.emplace(r.hash, i);
+    }
+    for (const auto& w : archive.worker_events) s.time_offset = std::max(s.time_offset, w.time);
+    for (auto it = s.pending.begin(); it != s.pending.end();) {
+        const auto rec = recorded.find(it->first);
+        if (rec == recorded.end()) {
+            ++it;
+            continue;
+        }
+        const auto& r = archive.evaluations[rec->second];
+        s.tell(r.phase, r.task, r.told, !r.feasible ? false : !(r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value)));
+        --s.answered;  // not this session's work
+        it = s.pending.erase(it);
+    }
+}
+
+search_outcome search_driver::run(transport::dispatcher& dispatch, storage::archive_sink& sink, std::ostream& progress,
+                                  const std::function<int()>& signals) {
+    state& s = *s_;
+    s.sink = &sink;
+    s.dispatch = &dispatch;
+    const auto wall0 = clock_type::now();
+    const std::uint32_t session = sink.session();
+    const double session_start = s.now();
+
+    for (const auto& w : dispatch.workers()) {
+        storage::worker_record r;
+        r.rank = w.rank;
+        r.host = w.host;
+        r.device = w.device;
+        r.reference_ms = w.reference_ms;
+        r.joined = s.now();
+        r.session = session;
+        s.mirror.workers.push_back(r);
+        sink.append(r);
+    }
+    s.record_worker_events();
+    for (std::size_t i = s.unsynced; i < s.mirror.events.size(); ++i) sink.append(s.mirror.events[i]);  // tells replay completed
+    s.unsynced = s.mirror.events.size();
+    sink.flush();
+    if (dispatch.pool_size() == 0) throw error("no worker could start: " + dispatch.workers().front().left_reason);
+
+    // re-dispatch what was asked but never answered before the archive's run ended
+    {
+        auto left = std::move(s.pending);
+        s.pending.clear();
+        for (auto& [key, a] : left) {
+            while (dispatch.free_slots() == 0 && a.feasible && !s.cache.count(a.hash) && !s.by_hash.count(a.hash))
+                for (const auto& r : dispatch.wait(1.0)) s.receive(r);
+            s.route(std::move(a));
+        }
+    }
+
+    const std::uint64_t every = s.cfg.progress_every > 0 ? s.cfg.progress_every : std::max<std::uint64_t>(1, s.cfg.budget / 10);
+    std::uint64_t total_budget = s.cfg.budget, answered_total = 0;
+    for (const auto& o : s.opts) answered_total += o->told();
+    (void)total_budget;
+    std::uint64_t next_progress = (answered_total / every + 1) * every;
+    auto last_flush = clock_type::now();
+    const double limit = s.cfg.time_limit;
+    std::string ended_by = "budget";
+    bool stop_asking = false;
+    double drain_until = std::numeric_limits<double>::infinity();  // wall seconds since wall0
+
+    auto elapsed = [&] { return std::chrono::duration<double>(clock_type::now() - wall0).count(); };
+    auto print_progress = [&] {
+        std::uint64_t told = 0, measured = 0, cached = 0, infeasible = 0, failed = 0;
+        for (const auto& o : s.opts) told += o->told();
+        double best = std::numeric_limits<double>::infinity();
+        double best_ms = 0.0;
+        for (const auto& r : s.mirror.evaluations) {
+            if (!r.feasible) { ++infeasible; continue; }
+            if (r.cached) ++cached; else ++measured;
+            if (r.out.status != eval::outcome_status::ok) { if (!r.cached) ++failed; continue; }
+            if (r.min_params >= s.cfg.decoder_floor() && r.told < best) { best = r.told; best_ms = r.out.value; }
+        }
+        const double t = elapsed();
+        const double rate = t > 0.0 ? static_cast<double>(s.answered) / t : 0.0;
+        const std::uint64_t left = s.cfg.budget > told ? s.cfg.budget - told : 0;
+        std::size_t busy = std::min(dispatch.in_flight(), dispatch.pool_size());
+        const auto front = pareto_front(s.mirror.evaluations, s.cfg.objective == "pareto" ? 0 : s.cfg.decoder_floor());
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(1) << "progress    " << told << "/" << s.cfg.budget << " answered ("
+          << measured << " measured, " << cached << " cached, " << infeasible << " infeasible, " << failed << " failed), "
+          << rate << "/s, " << busy << "/" << dispatch.pool_size() << " workers busy, best feasible ";
+        if (std::isfinite(best)) o << std::setprecision(4) << "x" << best << " (" << best_ms << " ms)";
+        else o << "none";
+        o << ", front " << front.size() << ", ETA ";
+        if (rate > 0.0) o << std::setprecision(0) << static_cast<double>(left) / rate << " s";
+        else o << "unknown";
+        progress << o.str() << '\n' << std::flush;
+    };
+
+    auto maybe_progress = [&] {
+        std::uint64_t told = 0;
+        for (const auto& o : s.opts) told += o->told();
+        if (told < next_progress) return;
+        print_progress();
+        next_progress = (told / every + 1) * every;
+    };
+
+    while (true) {
+        maybe_progress();
+        const int sig = signals ? signals() : 0;
+        if (sig >= 2) { ended_by = "second signal"; break; }
+        if (sig == 1 && !stop_asking) {
+            stop_asking = true;
+            ended_by = "signal";
+            drain_until = elapsed() + s.cfg.grace;
+            progress << "signal      stop asking; waiting up to " << s.cfg.grace << " s for " << dispatch.in_flight() << " results in flight\n" << std::flush;
+        }
+        if (!stop_asking && elapsed() >= limit) {
+            stop_asking = true;
+            ended_by = "time limit";
+            drain_until = elapsed() + s.cfg.grace;
+        }
+        // ask while a worker slot is free; free answers do not take a slot
+        while (!stop_asking && dispatch.free_slots() > 0 && dispatch.pool_size() > 0) {
+            if (s.opts[s.phase]->stopped()) {
+                if (s.phase + 1 < s.opts.size()) { ++s.phase; continue; }
+                break;
+            }
+            const auto ph = static_cast<std::uint32_t>(s.phase);
+            const auto tasks = s.ask(ph, dispatch.free_slots());
+            if (tasks.empty()) break;  // it waits for results
+            for (const auto& t : tasks) s.route(s.decode(ph, t));
+        }
+        if (dispatch.in_flight() == 0) {
+            if (stop_asking || s.all_asked()) break;
+            if (dispatch.pool_size() == 0) throw error("every worker left the pool; the search cannot go on (resume it from its archive).");
+            // nothing in flight, nothing offered: ask again once; a second empty ask is a stall
+            const auto ph = static_cast<std::uint32_t>(s.phase);
+            const auto tasks = s.ask(ph, 1);
+            if (tasks.empty()) throw error("the optimizer " + s.opts[ph]->name() + " offered no candidate while none was in flight.");
+            for (const auto& t : tasks) s.route(s.decode(ph, t));
+            continue;
+        }
+        if (stop_asking && elapsed() >= drain_until) break;
+        const double wait_for = stop_asking ? std::min(0.25, std::max(0.0, drain_until - elapsed())) : 0.25;
+        const auto results = dispatch.wait(wait_for);
+        for (const auto& r : results) s.receive(r);
+        s.record_worker_events();
+        if (!results.empty() &&
+            (s.cfg.flush_seconds <= 0.0 || std::chrono::duration<double>(clock_type::now() - last_flush).count() >= s.cfg.flush_seconds)) {
+            sink.flush();
+            last_flush = clock_type::now();
+        }
+        maybe_progress();
+    }
+    maybe_progress();
+    search_outcome out;
+    out.ended_by = ended_by;
+    out.answered = s.answered;
+    out.abandoned = dispatch.in_flight();
+    for (const auto& [id, fl] : s.flights) out.abandoned += fl.waiting.size() - 1;
+    out.wall_seconds = elapsed();
+    s.record_worker_events();
+    storage::session_record rec;
+    rec.session = session;
+    rec.wall_seconds = out.wall_seconds;
+    rec.ended_by = ended_by;
+    (void)session_start;
+    s.mirror.sessions.push_back(rec);
+    sink.append(rec);
+    sink.flush();
+    return out;
+}
+
+std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::evaluation_record>& records, std::uint64_t floor) {
+    std::vector<storage::evaluation_record> ok;
+    for (const auto& r : records)
+        if (!r.cached && r.feasible && r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value) && r.decoder_params >= floor)
+            ok.push_back(r);
+    std::sort(ok.begin(), ok.end(), [](const auto& a, const auto& b) {
+        return a.decoder_params != b.decoder_params ? a.decoder_params > b.decoder_params : a.out.value < b.out.value;
+    });
+    std::vector<storage::evaluation_record> front;
+    for (const auto& r : ok)
+        if (front.empty() || r.out.value < front.back().out.value) front.push_back(r);
+    return front;
+}
+
+std::string json_line(const storage::evaluation_record& r) {
+    auto num = [](double v) {
+        if (!std::isfinite(v)) return std::string("null");
+        std::ostringstream o;
+        o << std::setprecision(17) << v;
+        return o.str();
+    };
+    auto quoted = [](const std::string& t) {
+        std::string q = "\"";
+        for (const char c : t) {
+            if (c == '"' || c == '\\') q += '\\';
+            if (c == '\n') { q += "\\n"; continue; }
+            if (static_cast<unsigned char>(c) < 0x20) continue;
+            q += c;
+        }
+        return q + "\"";
+    };
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(r.hash));
+    std::ostringstream o;
+    o << "{\"id\": " << r.id << ", \"phase\": " << r.phase << ", \"task\": " << r.task << ", \"architecture\": " << quoted(r.arch)
+      << ", \"hash\": \"" << hash << "\", \"decoder_params\": " << r.decoder_params << ", \"total_params\": " << r.total_params
+      << ", \"min_params\": " << r.min_params << ", \"feasible\": " << (r.feasible ? "true" : "false")
+      << ", \"cached\": " << (r.cached ? "true" : "false") << ", \"status\": \"" << eval::to_string(r.out.status) << "\""
+      << ", \"message\": " << quoted(r.out.message) << ", \"latency_ms\": " << num(r.out.value)
+      << ", \"reference_ms\": " << num(r.out.reference_ms) << ", \"ratio\": " << num(r.ratio) << ", \"told\": " << num(r.told)
+      << ", \"decode_ms\": " << num(r.out.decode_ms) << ", \"prefill_ms\": " << num(r.out.prefill_ms)
+      << ", \"peak_memory_bytes\": " << r.out.peak_memory_bytes << ", \"worker\": " << r.worker
+      << ", \"dispatched\": " << num(r.dispatched) << ", \"started\": " << num(r.started) << ", \"ended\": " << num(r.ended) << "}";
+    return o.str();
+}
+
+void print_report(const storage::archive_contents& a, const search_config& cfg, std::ostream& out) {
+    std::uint64_t measured = 0, cached = 0, infeasible = 0;
+    std::map<std::string, std::uint64_t> by_status;
+    for (const auto& r : a.evaluations) {
+        if (!r.feasible) { ++infeasible; continue; }
+        if (r.cached) { ++cached; continue; }
+        ++measured;
+        ++by_status[eval::to_string(r.out.status)];
+    }
+    out << "answered    " << a.evaluations.size() << " candidates: " << measured << " measured, " << cached << " from the cache, "
+        << infeasible << " infeasible (decoder parameters below the floor, never measured)\n";
+    out << "statuses   ";
+    for (const auto& [k, v] : by_status) out << ' ' << k << ' ' << v;
+    out << '\n';
+    auto row = [&](const storage::evaluation_record& r) {
+        std::ostringstream o;
+        o << std::fixed << std::setprecision(4) << r.out.value << " ms  x" << std::setprecision(3) << r.ratio << "  "
+          << r.decoder_params << " params  worker " << r.worker << "  " << r.arch;
+        return o.str();
+    };
+    const auto floors = cfg.floors();
+    for (std::size_t k = 0; k < floors.size(); ++k) {
+        const std::uint64_t floor = cfg.phase_floor(k);
+        std::vector<storage::evaluation_record> ok;
+        for (const auto& r : a.evaluations)
+            if (!r.cached && r.feasible && r.decoder_params >= floor && r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value))
+                ok.push_back(r);
+        std::sort(ok.begin(), ok.end(), [](const auto& x, const auto& y) {
+            const double rx = std::isfinite(x.ratio) ? x.ratio : x.out.value, ry = std::isfinite(y.ratio) ? y.ratio : y.out.value;
+            return rx < ry;
+        });
+        const std::size_t shown = std::min<std::size_t>(floors.size() > 1 ? 1 : cfg.top, ok.size());
+        out << "best        " << shown << " of " << ok.size() << " distinct architectures measured with decoder parameters >= " << floor
+            << " (" << cfg.latency << " ms, ratio to " << cfg.reference << " on the same worker):\n";
+        for (std::size_t i = 0; i < shown; ++i) out << "  " << row(ok[i]) << '\n';
+    }
+    const auto front = pareto_front(a.evaluations, cfg.objective == "pareto" ? 0 : cfg.decoder_floor());
+    out << "front       " << front.size() << " architectures (decoder parameters up, latency down):\n";
+    for (const auto& r : front) out << "  " << row(r) << '\n';
+    out << "workers     " << a.workers.size() << " joined:\n";
+    for (const auto& w : a.workers) {
+        std::vector<double> refs;
+        if (std::isfinite(w.reference_ms)) refs.push_back(w.reference_ms);
+        for (const auto& e : a.worker_events)
+            if (e.worker == w.rank && e.session == w.session && e.kind == 1 && std::isfinite(e.reference_ms)) refs.push_back(e.reference_ms);
+        out << "  rank " << w.rank << " on " << w.host << ", " << w.device.name << (w.device.uuid.empty() ? "" : " " + w.device.uuid)
+            << " (session " << w.session << ")";
+        if (!refs.empty()) {
+            const auto [lo, hi] = std::minmax_element(refs.begin(), refs.end());
+            out << std::fixed << std::setprecision(4) << ": reference " << refs.size() << " timing" << (refs.size() == 1 ? "" : "s")
+                << ", " << *lo << "-" << *hi << " ms";
+        }
+        out << '\n';
+    }
+    for (const auto& e : a.worker_events)
+        if (e.kind == 2 || e.kind == 3) out << "  rank " << e.worker << " left the pool: " << e.message << '\n';
+}
+
+}  // namespace fracnas::app

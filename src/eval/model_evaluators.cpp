@@ -1,0 +1,112 @@
+// The device-free job evaluators: a synthetic function of the point, and the analytic GPT latency
+// model with injected faults. Sleeping (cost_ms, hangs) is real wall time: MPI tests use it.
+#include "fracnas/eval/model_evaluators.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <thread>
+
+#include "fracnas/core/rng.hpp"
+#include "fracnas/error.hpp"
+#include "fracnas/nas/counts.hpp"
+
+namespace fracnas::eval {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void sleep_ms(double ms) {
+    if (ms > 0.0) std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
+}
+
+}  // namespace
+
+function_evaluator::function_evaluator(std::shared_ptr<const objective> f) : f_(std::move(f)) {
+    if (!f_) throw config_error("objective", "a function evaluator needs an objective.");
+}
+
+outcome function_evaluator::evaluate(const core::point& x, const std::string&) noexcept {
+    outcome o;
+    try {
+        const auto r = eval::evaluate(*f_, core::task{0, x});
+        if (r.status == core::eval_status::ok) {
+            o.value = r.value;
+        } else {
+            o.status = outcome_status::error;
+            o.message = "the function failed at this point.";
+        }
+    } catch (...) {  // evaluate() does not throw; a bad_alloc copying x might
+        o.status = outcome_status::error;
+        o.message = "the function evaluation threw.";
+    }
+    return o;
+}
+
+outcome function_evaluator::time_reference() noexcept { return outcome{}; }
+
+device_binding function_evaluator::binding() const { return device_binding{"model", -1, "function " + f_->name(), ""}; }
+
+latency_model_evaluator::latency_model_evaluator(latency_model_config cfg)
+    : cfg_(std::move(cfg)), draws_(cfg_.faults.seed ^ 0x6c8e9cf570932bd5ULL) {
+    if (!(cfg_.cost_ms >= 0.0) || !std::isfinite(cfg_.cost_ms)) throw config_error("cost_ms", "the model's cost must be a finite number of ms >= 0.");
+    if (!(cfg_.faults.failure_rate >= 0.0 && cfg_.faults.failure_rate <= 1.0))
+        throw config_error("failure_rate", "the failure rate must be in [0, 1].");
+    if (!(cfg_.faults.hang_seconds >= 0.0)) throw config_error("hang_seconds", "the hang must be >= 0 seconds.");
+    validate(cfg_.reference);
+}
+
+double latency_model_evaluator::model_ms(const nas::architecture& a) const {
+    const auto p = nas::count_parameters(a);
+    const double layers = static_cast<double>(a.n_layer);
+    if (cfg_.prefill) {
+        const auto f = nas::prefill_flops(a, 1, std::max<std::uint32_t>(1, std::min(cfg_.context, a.context)));
+        return 0.05 + 0.1 * layers + static_cast<double>(f.total) / 4e11;  // ~400 TFLOP/s sustained, in ms
+    }
+    // bf16 weights (the output projection reuses the token table) and the K and V caches
+    const double kv = 2.0 * 2.0 * layers * static_cast<double>(std::min(cfg_.context, a.context - 1)) * a.d_model;
+    const double gb = (2.0 * static_cast<double>(p.total) + kv) / 1e9;
+    return 0.020 + 0.0448 * layers + 0.292 * gb;
+}
+
+outcome latency_model_evaluator::evaluate(const core::point&, const std::string& spec) noexcept {
+    const auto t0 = std::chrono::steady_clock::now();
+    outcome o;
+    const std::uint64_t call = ++calls_;
+    try {
+        const nas::architecture a = nas::parse_architecture(spec);
+        sleep_ms(cfg_.cost_ms);
+        if (cfg_.faults.hang_on_call != 0 && call == cfg_.faults.hang_on_call) sleep_ms(1000.0 * cfg_.faults.hang_seconds);
+        core::rng draw(draws_ ^ (call * 0x9e3779b97f4a7c15ULL));
+        if (cfg_.faults.device_lost_on_call != 0 && call >= cfg_.faults.device_lost_on_call) {
+            o.status = outcome_status::device_lost;
+            o.message = "injected fault: the device is unusable.";
+        } else if (cfg_.faults.failure_rate > 0.0 && draw.uniform() < cfg_.faults.failure_rate) {
+            o.status = outcome_status::error;
+            o.message = "injected fault: the evaluation failed.";
+        } else {
+            o.value = model_ms(a);
+            (cfg_.prefill ? o.prefill_ms : o.decode_ms) = o.value;
+            (cfg_.prefill ? o.prefill_iqr_ms : o.decode_iqr_ms) = 0.0;
+            o.repeats = 1;
+        }
+    } catch (const std::exception& e) {
+        o.status = outcome_status::invalid;
+        o.message = e.what();
+    }
+    o.wall_seconds = seconds_since(t0);
+    return o;
+}
+
+outcome latency_model_evaluator::time_reference() noexcept {
+    outcome o;
+    o.value = o.reference_ms = model_ms(cfg_.reference);
+    return o;
+}
+
+device_binding latency_model_evaluator::binding() const { return device_binding{"model", -1, "latency model", ""}; }
+
+}  // namespace fracnas::eval

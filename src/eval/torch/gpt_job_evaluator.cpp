@@ -1,0 +1,138 @@
+// The search worker's evaluator on LibTorch: a job's spec (canonical architecture) measured by
+// evaluate_gpt, flattened into an outcome; the reference timed the same way; the device's name and
+// UUID for the binding; and a probe after a CUDA error that tells a lost device (sticky error)
+// from a failed candidate.
+#include "fracnas/torch/evaluator.hpp"
+
+#include <c10/cuda/CUDAGuard.h>
+#include <torch/torch.h>
+
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "fracnas/error.hpp"
+
+namespace fracnas::eval {
+
+namespace {
+
+std::string uuid_text(const cudaUUID_t& u) {
+    const auto* b = reinterpret_cast<const unsigned char*>(u.bytes);
+    char s[64];
+    std::snprintf(s, sizeof s, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+                  b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    return s;
+}
+
+class gpt_job_evaluator final : public job_evaluator {
+public:
+    gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference) : cfg_(cfg), reference_(reference) {
+        if (cfg_.device == device_kind::cuda) {
+            const int n = cuda_device_count();
+            if (n == 0) throw config_error("--device", "CUDA was requested but LibTorch sees no CUDA device in this process.");
+            if (cfg_.cuda_index < 0 || cfg_.cuda_index >= n)
+                throw config_error("--device", "CUDA device " + std::to_string(cfg_.cuda_index) + " does not exist; this process sees " +
+                                                   std::to_string(n) + ".");
+            cudaDeviceProp p{};
+            if (cudaGetDeviceProperties(&p, cfg_.cuda_index) == cudaSuccess) {
+                binding_ = {"cuda", cfg_.cuda_index, p.name, uuid_text(p.uuid)};
+            } else {
+                binding_ = {"cuda", cfg_.cuda_index, "cuda device", ""};
+            }
+        }
+    }
+
+    outcome evaluate(const core::point&, const std::string& spec) noexcept override {
+        outcome o;
+        nas::architecture a;
+        try {
+            a = nas::parse_architecture(spec);
+        } catch (const std::exception& e) {
+            o.status = outcome_status::invalid;
+            o.message = e.what();
+            return o;
+        }
+        return measure(a);
+    }
+
+    outcome time_reference() noexcept override {
+        outcome o = measure(reference_);
+        if (o.status == outcome_status::ok) o.reference_ms = o.value;
+        return o;
+    }
+
+    device_binding binding() const override { return binding_; }
+
+private:
+    outcome measure(const nas::architecture& a) noexcept {
+        outcome o;
+        if (lost_) {
+            o.status = outcome_status::device_lost;
+            o.message = "the device was lost earlier: " + lost_reason_;
+            return o;
+        }
+        const gpt_evaluation r = evaluate_gpt(a, cfg_);
+        o.wall_seconds = r.wall_seconds;
+        o.peak_memory_bytes = r.peak_memory_bytes;
+        o.message = r.message;
+        switch (r.status) {
+            case eval_status::ok: o.status = outcome_status::ok; break;
+            case eval_status::invalid: o.status = outcome_status::invalid; break;
+            case eval_status::out_of_memory: o.status = outcome_status::out_of_memory; break;
+            case eval_status::error: o.status = outcome_status::error; break;
+        }
+        if (r.decode) {
+            o.decode_ms = r.decode->median_ms;
+            o.decode_iqr_ms = r.decode->iqr_ms();
+            o.repeats = static_cast<std::uint32_t>(r.decode->repeats);
+        }
+        if (r.prefill) {
+            o.prefill_ms = r.prefill->median_ms;
+            o.prefill_iqr_ms = r.prefill->iqr_ms();
+            o.repeats = static_cast<std::uint32_t>(r.prefill->repeats);
+        }
+        if (o.status == outcome_status::ok) o.value = cfg_.decode ? o.decode_ms : o.prefill_ms;
+        if (o.status == outcome_status::error && cfg_.device == device_kind::cuda && !device_usable()) {
+            lost_ = true;
+            lost_reason_ = o.message;
+            o.status = outcome_status::device_lost;
+        }
+        return o;
+    }
+
+    // After a CUDA error: a sticky error makes every later call fail, which a tiny kernel shows.
+    bool device_usable() noexcept {
+        try {
+            c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(cfg_.cuda_index));
+            const auto t = torch::ones({8}, torch::TensorOptions().device(torch::kCUDA, static_cast<c10::DeviceIndex>(cfg_.cuda_index)));
+            const double s = t.sum().item<double>();
+            return s == 8.0 && cudaDeviceSynchronize() == cudaSuccess;
+        } catch (...) {
+            return false;
+        }
+    }
+
+    gpt_measure_config cfg_;
+    nas::architecture reference_;
+    device_binding binding_;
+    bool lost_ = false;
+    std::string lost_reason_;
+};
+
+}  // namespace
+
+std::unique_ptr<job_evaluator> make_gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference) {
+    return std::make_unique<gpt_job_evaluator>(cfg, reference);
+}
+
+int cuda_device_count() {
+    try {
+        return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+}  // namespace fracnas::eval

@@ -1,0 +1,919 @@
+// The run archive on the HDF5 C API (archive_file.hpp; the schema is docs/archive.md): one table
+// per record type, each a 1-D chunked compound dataset that the master extends in SWMR mode, and
+// the reader that loads a whole archive back. It stores no variable-length data (SWMR cannot), uses
+// no parallel HDF5, and keeps nothing in memory but the rows appended since the last flush.
+#include "fracnas/hdf5/archive_file.hpp"
+
+#include <hdf5.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "fracnas/error.hpp"
+#include "run_lock.hpp"
+
+// Checks an HDF5 call (a negative hid_t, herr_t or htri_t is a failure): throws storage_error
+// naming the archive, the call, and this file and line, with HDF5's own description.
+#define FRACNAS_H5_OR_THROW(path, call) ::fracnas::hdf5::checked((call), #call, (path), __FILE__, __LINE__)
+
+namespace fracnas::hdf5 {
+namespace {
+
+std::string in_quotes(const std::string& path) {
+    return "'" + path + "'";
+}
+
+// HDF5 prints its error stack to stderr by default; fracnas reports errors itself. The setting
+// is per thread in a thread-safe HDF5 build, so every entry point calls this.
+void quiet_hdf5() {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+}
+
+herr_t innermost_error(unsigned n, const H5E_error2_t* e, void* out) {
+    if (n == 0 && e != nullptr && e->desc != nullptr) *static_cast<std::string*>(out) = e->desc;
+    return 0;
+}
+
+// The most specific message on HDF5's error stack (walked upward it comes first), then clears it.
+std::string hdf5_reason() {
+    std::string reason;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, &reason);
+    H5Eclear2(H5E_DEFAULT);
+    while (!reason.empty() && (reason.back() == '.' || reason.back() == ' ')) reason.pop_back();
+    return reason.empty() ? "no reason given" : reason;
+}
+
+template <class T>
+T checked(T result, const char* call, const std::string& path, const char* file, int line) {
+    if (result >= 0) return result;
+    std::string name(call);
+    name = name.substr(0, name.find('('));
+    const std::string where = std::filesystem::path(file).filename().string() + ":" + std::to_string(line);
+    throw storage_error(path, "HDF5 call " + name + " failed on archive " + in_quotes(path) + " (" + where +
+                                  "): " + hdf5_reason() + ".");
+}
+
+// ---- handles: every hid_t is closed exactly once, also when an exception leaves a scope.
+class h5id {
+public:
+    h5id() = default;
+    h5id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+    h5id(h5id&& o) noexcept : id_(std::exchange(o.id_, -1)), close_(o.close_) {}
+    h5id& operator=(h5id&& o) noexcept {
+        if (this != &o) {
+            reset();
+            id_ = std::exchange(o.id_, -1);
+            close_ = o.close_;
+        }
+        return *this;
+    }
+    h5id(const h5id&) = delete;
+    h5id& operator=(const h5id&) = delete;
+    ~h5id() { reset(); }
+    hid_t get() const noexcept { return id_; }
+    void reset() noexcept {
+        if (id_ >= 0 && close_ != nullptr)
+            close_(id_);  // a failed close is left on the (cleared) error stack
+        id_ = -1;
+    }
+
+private:
+    hid_t id_ = -1;
+    herr_t (*close_)(hid_t) = nullptr;
+};
+
+// ---- fixed sizes of the string members (bytes, including the terminating NUL)
+namespace width {
+constexpr std::size_t arch = 1024, message = 256, host = 64, device_kind = 16, device_name = 128, uuid = 64,
+                      timestamp = 40, ended_by = 64, command_line = 4096;
+}
+
+constexpr const char* marker_name = "fracnas_archive";
+constexpr const char* marker_value = "fracnas run archive";
+constexpr unsigned deflate_level = 4;
+constexpr std::size_t chunk_bytes = 512 * 1024;  // target size of one uncompressed chunk
+
+// Copies s into a fixed string member of width bytes: at most width - 1 bytes, cut before a UTF-8
+// continuation byte so that a multi-byte character is never split, NUL-padded (dst is zeroed).
+void put_text(unsigned char* dst, std::size_t width_bytes, const std::string& s) {
+    std::size_t n = std::min(s.size(), width_bytes - 1);
+    while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0U) == 0x80U) --n;
+    std::memcpy(dst, s.data(), n);
+}
+
+std::string get_text(const unsigned char* src, std::size_t width_bytes) {
+    const char* p = reinterpret_cast<const char*>(src);
+    return std::string(p, static_cast<std::size_t>(std::find(p, p + width_bytes, '\0') - p));
+}
+
+// ---- a table's schema: members in order, each with its HDF5 kind and how to copy it to and from a
+// packed row of bytes. The memory and file compound types share that packed layout.
+enum class kind { u8, u32, u64, i32, f64, text, f64_array, status, event_what };
+
+template <class R>
+struct field {
+    const char* name;
+    kind type;
+    std::size_t size;  // bytes in a row
+    std::function<void(const R&, unsigned char*)> put;
+    std::function<void(R&, const unsigned char*)> get;
+    std::size_t offset = 0;
+};
+
+template <class T>
+constexpr kind kind_of() {
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+        return kind::u8;
+    } else if constexpr (std::is_same_v<T, std::uint32_t>) {
+        return kind::u32;
+    } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+        return kind::u64;
+    } else if constexpr (std::is_same_v<T, std::int32_t>) {
+        return kind::i32;
+    } else {
+        static_assert(std::is_same_v<T, double>, "a member type the archive has no HDF5 type for");
+        return kind::f64;
+    }
+}
+
+// A numeric member of type T read by get(record) and written back by set(record, T).
+template <class R, class T, class Get, class Set>
+field<R> number(const char* name, Get get, Set set, kind type = kind_of<T>()) {
+    return field<R>{name, type, sizeof(T),
+                    [get](const R& r, unsigned char* p) {
+                        const T v = static_cast<T>(get(r));
+                        std::memcpy(p, &v, sizeof v);
+                    },
+                    [set](R& r, const unsigned char* p) {
+                        T v{};
+                        std::memcpy(&v, p, sizeof v);
+                        set(r, v);
+                    }};
+}
+
+template <class R, class T>
+field<R> member(const char* name, T R::*m) {
+    return number<R, T>(
+        name, [m](const R& r) { return r.*m; }, [m](R& r, T v) { r.*m = v; });
+}
+
+template <class R>
+field<R> flag(const char* name, bool R::*m) {
+    return number<R, std::uint8_t>(
+        name, [m](const R& r) { return r.*m ? 1 : 0; }, [m](R& r, std::uint8_t v) { r.*m = v != 0; });
+}
+
+template <class R>
+field<R> text(const char* name, std::size_t width_bytes, std::string R::*m) {
+    return field<R>{name, kind::text, width_bytes,
+                    [m, width_bytes](const R& r, unsigned char* p) { put_text(p, width_bytes, r.*m); },
+                    [m, width_bytes](R& r, const unsigned char* p) { r.*m = get_text(p, width_bytes); }};
+}
+
+// A member of the evaluation's outcome, flattened into the evaluations row.
+template <class T>
+field<storage::evaluation_record> outcome_member(const char* name, T eval::outcome::*m) {
+    using R = storage::evaluation_record;
+    return number<R, T>(
+        name, [m](const R& r) { return r.out.*m; }, [m](R& r, T v) { r.out.*m = v; });
+}
+
+std::vector<field<storage::evaluation_record>> evaluation_fields(std::uint32_t dim) {
+    using R = storage::evaluation_record;
+    std::vector<field<R>> f;
+    f.push_back(member("id", &R::id));
+    f.push_back(member("phase", &R::phase));
+    f.push_back(member("task", &R::task));
+    if (dim > 0) {
+        const std::size_t n = dim;
+        f.push_back(
+            field<R>{"x", kind::f64_array, n * sizeof(double),
+                     [n](const R& r, unsigned char* p) { std::memcpy(p, r.x.data(), n * sizeof(double)); },
+                     [n](R& r, const unsigned char* p) {
+                         r.x.resize(n);
+                         std::memcpy(r.x.data(), p, n * sizeof(double));
+                     }});
+    }
+    f.push_back(text("arch", width::arch, &R::arch));
+    f.push_back(member("hash", &R::hash));
+    f.push_back(member("decoder_params", &R::decoder_params));
+    f.push_back(member("total_params", &R::total_params));
+    f.push_back(member("min_params", &R::min_params));
+    f.push_back(flag("feasible", &R::feasible));
+    f.push_back(flag("cached", &R::cached));
+    f.push_back(number<R, std::uint8_t>(
+        "status", [](const R& r) { return static_cast<std::uint8_t>(r.out.status); },
+        [](R& r, std::uint8_t v) { r.out.status = static_cast<eval::outcome_status>(v); }, kind::status));
+    f.push_back(field<R>{"message", kind::text, width::message,
+                         [](const R& r, unsigned char* p) { put_text(p, width::message, r.out.message); },
+                         [](R& r, const unsigned char* p) { r.out.message = get_text(p, width::message); }});
+    f.push_back(outcome_member("value", &eval::outcome::value));
+    f.push_back(outcome_member("reference_ms", &eval::outcome::reference_ms));
+    f.push_back(outcome_member("decode_ms", &eval::outcome::decode_ms));
+    f.push_back(outcome_member("decode_iqr_ms", &eval::outcome::decode_iqr_ms));
+    f.push_back(outcome_member("prefill_ms", &eval::outcome::prefill_ms));
+    f.push_back(outcome_member("prefill_iqr_ms", &eval::outcome::prefill_iqr_ms));
+    f.push_back(outcome_member("repeats", &eval::outcome::repeats));
+    f.push_back(outcome_member("peak_memory_bytes", &eval::outcome::peak_memory_bytes));
+    f.push_back(outcome_member("wall_seconds", &eval::outcome::wall_seconds));
+    f.push_back(member("ratio", &R::ratio));
+    f.push_back(member("told", &R::told));
+    f.push_back(member("worker", &R::worker));
+    f.push_back(member("dispatched", &R::dispatched));
+    f.push_back(member("started", &R::started));
+    f.push_back(member("ended", &R::ended));
+    return f;
+}
+
+std::vector<field<storage::event_record>> event_fields() {
+    using R = storage::event_record;
+    std::vector<field<R>> f;
+    f.push_back(number<R, std::uint8_t>(
+        "what", [](const R& r) { return static_cast<std::uint8_t>(r.what); },
+        [](R& r, std::uint8_t v) { r.what = static_cast<R::kind>(v); }, kind::event_what));
+    f.push_back(member("phase", &R::phase));
+    f.push_back(member("requested", &R::requested));
+    f.push_back(member("first", &R::first));
+    f.push_back(member("count", &R::count));
+    f.push_back(member("value", &R::value));
+    f.push_back(member("failed", &R::failed));
+    f.push_back(member("time", &R::time));
+    return f;
+}
+
+std::vector<field<storage::worker_record>> worker_fields() {
+    using R = storage::worker_record;
+    std::vector<field<R>> f;
+    f.push_back(member("rank", &R::rank));
+    f.push_back(text("host", width::host, &R::host));
+    f.push_back(
+        field<R>{"device_kind", kind::text, width::device_kind,
+                 [](const R& r, unsigned char* p) { put_text(p, width::device_kind, r.device.kind); },
+                 [](R& r, const unsigned char* p) { r.device.kind = get_text(p, width::device_kind); }});
+    f.push_back(number<R, std::int32_t>(
+        "device_index", [](const R& r) { return r.device.index; },
+        [](R& r, std::int32_t v) { r.device.index = v; }));
+    f.push_back(
+        field<R>{"device_name", kind::text, width::device_name,
+                 [](const R& r, unsigned char* p) { put_text(p, width::device_name, r.device.name); },
+                 [](R& r, const unsigned char* p) { r.device.name = get_text(p, width::device_name); }});
+    f.push_back(field<R>{"device_uuid", kind::text, width::uuid,
+                         [](const R& r, unsigned char* p) { put_text(p, width::uuid, r.device.uuid); },
+                         [](R& r, const unsigned char* p) { r.device.uuid = get_text(p, width::uuid); }});
+    f.push_back(member("reference_ms", &R::reference_ms));
+    f.push_back(member("joined", &R::joined));
+    f.push_back(member("session", &R::session));
+    return f;
+}
+
+std::vector<field<storage::worker_event_record>> worker_event_fields() {
+    using R = storage::worker_event_record;
+    std::vector<field<R>> f;
+    f.push_back(member("kind", &R::kind));
+    f.push_back(member("worker", &R::worker));
+    f.push_back(member("time", &R::time));
+    f.push_back(member("reference_ms", &R::reference_ms));
+    f.push_back(text("message", width::message, &R::message));
+    f.push_back(member("session", &R::session));
+    return f;
+}
+
+std::vector<field<storage::session_record>> session_fields() {
+    using R = storage::session_record;
+    std::vector<field<R>> f;
+    f.push_back(member("session", &R::session));
+    f.push_back(text("started", width::timestamp, &R::started));
+    f.push_back(member("wall_seconds", &R::wall_seconds));
+    f.push_back(text("ended_by", width::ended_by, &R::ended_by));
+    f.push_back(text("command_line", width::command_line, &R::command_line));
+    return f;
+}
+
+// ---- a table: its schema, and the writer's state (dataset, rows on disk, rows waiting)
+template <class R>
+struct table {
+    const char* name;
+    std::vector<field<R>> fields;
+    std::size_t row_size = 0;
+    hsize_t chunk_rows = 0;
+    h5id dataset, memory_type;
+    hsize_t on_disk = 0;                 // rows in the dataset (written and flushed, or being flushed)
+    std::vector<unsigned char> pending;  // rows appended since, packed
+    hsize_t pending_rows = 0;
+
+    table(const char* table_name, std::vector<field<R>> members)
+        : name(table_name), fields(std::move(members)) {
+        for (auto& f : fields) {
+            f.offset = row_size;
+            row_size += f.size;
+        }
+        // the largest power of two of rows that keeps a chunk within chunk_bytes, in [64, 1024]
+        chunk_rows = 1024;
+        while (chunk_rows > 64 && chunk_rows * row_size > chunk_bytes) chunk_rows /= 2;
+    }
+
+    void append(const R& r) {
+        const std::size_t at = pending.size();
+        pending.resize(at + row_size);  // zero-filled: strings are NUL-padded, no byte is left undefined
+        for (const auto& f : fields) f.put(r, pending.data() + at + f.offset);
+        ++pending_rows;
+    }
+};
+
+struct tables {
+    table<storage::evaluation_record> evaluations;
+    table<storage::event_record> events;
+    table<storage::worker_record> workers;
+    table<storage::worker_event_record> worker_events;
+    table<storage::session_record> sessions;
+
+    explicit tables(std::uint32_t dim)
+        : evaluations("evaluations", evaluation_fields(dim)),
+          events("events", event_fields()),
+          workers("workers", worker_fields()),
+          worker_events("worker_events", worker_event_fields()),
+          sessions("sessions", session_fields()) {}
+
+    // Every table, in the order flush() writes them: a reader that loads them in the reverse order
+    // never sees a tell (events) before its evaluation, nor an evaluation before its worker.
+    template <class F>
+    void each_in_write_order(F&& f) {
+        f(workers);
+        f(worker_events);
+        f(evaluations);
+        f(events);
+        f(sessions);
+    }
+};
+
+// ---- HDF5 types
+h5id status_enum(const std::string& path) {
+    h5id t{FRACNAS_H5_OR_THROW(path, H5Tenum_create(H5T_STD_U8LE)), H5Tclose};
+    // every value eval::to_string names, so that a status added there is stored without a change here
+    for (unsigned v = 0; v <= std::numeric_limits<std::uint8_t>::max(); ++v) {
+        const std::string name = eval::to_string(static_cast<eval::outcome_status>(v));
+        if (name == "unknown") continue;
+        const auto value = static_cast<std::uint8_t>(v);
+        FRACNAS_H5_OR_THROW(path, H5Tenum_insert(t.get(), name.c_str(), &value));
+    }
+    return t;
+}
+
+h5id event_what_enum(const std::string& path) {
+    h5id t{FRACNAS_H5_OR_THROW(path, H5Tenum_create(H5T_STD_U8LE)), H5Tclose};
+    const auto ask = static_cast<std::uint8_t>(storage::event_record::kind::ask);
+    const auto tell = static_cast<std::uint8_t>(storage::event_record::kind::tell);
+    FRACNAS_H5_OR_THROW(path, H5Tenum_insert(t.get(), "ask", &ask));
+    FRACNAS_H5_OR_THROW(path, H5Tenum_insert(t.get(), "tell", &tell));
+    return t;
+}
+
+h5id fixed_string(std::size_t size, const std::string& path) {
+    h5id t{FRACNAS_H5_OR_THROW(path, H5Tcopy(H5T_C_S1)), H5Tclose};
+    FRACNAS_H5_OR_THROW(path, H5Tset_size(t.get(), size));
+    FRACNAS_H5_OR_THROW(path, H5Tset_strpad(t.get(), H5T_STR_NULLTERM));
+    FRACNAS_H5_OR_THROW(path, H5Tset_cset(t.get(), H5T_CSET_UTF8));
+    return t;
+}
+
+// A member's type: little-endian in the file, native in memory (the same bytes on x86_64).
+h5id member_type(kind type, std::size_t size, bool in_file, const std::string& path) {
+    auto copy = [&](hid_t file_type, hid_t memory_type) {
+        return h5id{FRACNAS_H5_OR_THROW(path, H5Tcopy(in_file ? file_type : memory_type)), H5Tclose};
+    };
+    switch (type) {
+        case kind::u8:
+            return copy(H5T_STD_U8LE, H5T_NATIVE_UINT8);
+        case kind::u32:
+            return copy(H5T_STD_U32LE, H5T_NATIVE_UINT32);
+        case kind::u64:
+            return copy(H5T_STD_U64LE, H5T_NATIVE_UINT64);
+        case kind::i32:
+            return copy(H5T_STD_I32LE, H5T_NATIVE_INT32);
+        case kind::f64:
+            return copy(H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE);
+        case kind::text:
+            return fixed_string(size, path);
+        case kind::status:
+            return status_enum(path);
+        case kind::event_what:
+            return event_what_enum(path);
+        case kind::f64_array: {
+            const hsize_t n = size / sizeof(double);
+            return h5id{FRACNAS_H5_OR_THROW(
+                            path, H5Tarray_create2(in_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE, 1, &n)),
+                        H5Tclose};
+        }
+    }
+    throw storage_error(path, "archive " + in_quotes(path) + ": unknown member kind (a fracnas bug).");
+}
+
+template <class R>
+h5id row_type(const table<R>& t, bool in_file, const std::string& path) {
+    h5id c{FRACNAS_H5_OR_THROW(path, H5Tcreate(H5T_COMPOUND, t.row_size)), H5Tclose};
+    for (const auto& f : t.fields) {
+        const h5id m = member_type(f.type, f.size, in_file, path);
+        FRACNAS_H5_OR_THROW(path, H5Tinsert(c.get(), f.name, f.offset, m.get()));
+    }
+    return c;
+}
+
+bool deflate_available() {
+    unsigned info = 0;
+    const bool ok = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
+                    H5Zget_filter_info(H5Z_FILTER_DEFLATE, &info) >= 0 &&
+                    (info & H5Z_FILTER_CONFIG_ENCODE_ENABLED) != 0;
+    H5Eclear2(H5E_DEFAULT);
+    return ok;
+}
+
+// The file access of every open: format bounds of HDF5 1.10 (what SWMR needs; readable by any
+// HDF5 >= 1.10 whichever library wrote it), and no HDF5 file locking: the run lock keeps writers
+// apart, and HDF5's own flock would make a reader (h5py, HDFView) block a resume.
+h5id file_access(const std::string& path, bool clear_status_flags) {
+    h5id fapl{FRACNAS_H5_OR_THROW(path, H5Pcreate(H5P_FILE_ACCESS)), H5Pclose};
+    FRACNAS_H5_OR_THROW(path, H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_V110));
+#if H5_VERSION_GE(1, 10, 7)
+    FRACNAS_H5_OR_THROW(path, H5Pset_file_locking(fapl.get(), false, true));
+#endif
+    if (clear_status_flags) {
+        // A run killed while writing leaves "open for write" flags in the superblock, and HDF5 then
+        // refuses to open the file for writing (h5clear resets them). Only callers that hold the
+        // run lock, or have checked that nobody does, set this: no writer is alive then. The
+        // property is the one h5clear sets; HDF5 1.10 registers it on file access lists, else add it.
+        const char* name = "clear_status_flags";
+        hbool_t yes = true;
+        if (FRACNAS_H5_OR_THROW(path, H5Pexist(fapl.get(), name)) > 0)
+            FRACNAS_H5_OR_THROW(path, H5Pset(fapl.get(), name, &yes));
+        else
+            FRACNAS_H5_OR_THROW(path, H5Pinsert2(fapl.get(), name, sizeof yes, &yes, nullptr, nullptr,
+                                                 nullptr, nullptr, nullptr, nullptr));
+    }
+    return fapl;
+}
+
+// ---- root attributes
+void write_text_attribute(hid_t object, const char* name, const std::string& value, const std::string& path) {
+    const h5id type = fixed_string(value.size() + 1, path);
+    const h5id space{FRACNAS_H5_OR_THROW(path, H5Screate(H5S_SCALAR)), H5Sclose};
+    const h5id a{FRACNAS_H5_OR_THROW(
+                     path, H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT)),
+                 H5Aclose};
+    FRACNAS_H5_OR_THROW(path, H5Awrite(a.get(), type.get(), value.c_str()));
+}
+
+void write_u32_attribute(hid_t object, const char* name, std::uint32_t value, const std::string& path) {
+    const h5id space{FRACNAS_H5_OR_THROW(path, H5Screate(H5S_SCALAR)), H5Sclose};
+    const h5id a{FRACNAS_H5_OR_THROW(
+                     path, H5Acreate2(object, name, H5T_STD_U32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT)),
+                 H5Aclose};
+    FRACNAS_H5_OR_THROW(path, H5Awrite(a.get(), H5T_NATIVE_UINT32, &value));
+}
+
+config_error damaged(const std::string& path, const std::string& what) {
+    return config_error("--archive", "archive " + in_quotes(path) + " is damaged: " + what + ".");
+}
+
+bool has_attribute(hid_t object, const char* name, const std::string& path) {
+    return FRACNAS_H5_OR_THROW(path, H5Aexists(object, name)) > 0;
+}
+
+std::string read_text_attribute(hid_t object, const char* name, const std::string& path) {
+    if (!has_attribute(object, name, path))
+        throw damaged(path, std::string("it has no root attribute '") + name + "'");
+    const h5id a{FRACNAS_H5_OR_THROW(path, H5Aopen(object, name, H5P_DEFAULT)), H5Aclose};
+    const h5id type{FRACNAS_H5_OR_THROW(path, H5Aget_type(a.get())), H5Tclose};
+    if (H5Tget_class(type.get()) != H5T_STRING)
+        throw damaged(path, std::string("its root attribute '") + name + "' is not text");
+    if (FRACNAS_H5_OR_THROW(path, H5Tis_variable_str(type.get())) >
+        0) {  // fracnas writes fixed strings; others may not
+        const h5id memory = fixed_string(1, path);
+        FRACNAS_H5_OR_THROW(path, H5Tset_size(memory.get(), H5T_VARIABLE));
+        char* chars = nullptr;
+        FRACNAS_H5_OR_THROW(path, H5Aread(a.get(), memory.get(), &chars));
+        std::string value = chars != nullptr ? chars : "";
+        H5free_memory(chars);
+        return value;
+    }
+    const std::size_t size = H5Tget_size(type.get());
+    std::vector<unsigned char> buffer(size + 1, 0);
+    FRACNAS_H5_OR_THROW(path, H5Aread(a.get(), type.get(), buffer.data()));
+    return get_text(buffer.data(), size);
+}
+
+std::uint32_t read_u32_attribute(hid_t object, const char* name, const std::string& path) {
+    if (!has_attribute(object, name, path))
+        throw damaged(path, std::string("it has no root attribute '") + name + "'");
+    const h5id a{FRACNAS_H5_OR_THROW(path, H5Aopen(object, name, H5P_DEFAULT)), H5Aclose};
+    const h5id type{FRACNAS_H5_OR_THROW(path, H5Aget_type(a.get())), H5Tclose};
+    if (H5Tget_class(type.get()) != H5T_INTEGER)
+        throw damaged(path, std::string("its root attribute '") + name + "' is not an integer");
+    std::uint32_t value = 0;
+    FRACNAS_H5_OR_THROW(path, H5Aread(a.get(), H5T_NATIVE_UINT32, &value));
+    return value;
+}
+
+void write_header(hid_t file, const storage::run_header& h, const std::string& path) {
+    write_text_attribute(file, marker_name, marker_value, path);
+    write_u32_attribute(file, "schema_version", h.schema, path);
+    write_text_attribute(file, "fracnas_version", h.fracnas_version, path);
+    write_text_attribute(file, "git_commit", h.git_commit, path);
+    write_text_attribute(file, "command_line", h.command_line, path);
+    write_text_attribute(file, "config", h.config, path);
+    write_u32_attribute(file, "dim", h.dim, path);
+    write_u32_attribute(file, "ranks", h.ranks, path);
+    write_text_attribute(file, "hosts", h.hosts, path);
+    write_text_attribute(file, "created", h.created, path);
+}
+
+// Whether the root carries the fracnas marker (a foreign file's attribute of that name may be anything).
+bool is_marked(hid_t file, const std::string& path) {
+    if (!has_attribute(file, marker_name, path)) return false;
+    try {
+        return read_text_attribute(file, marker_name, path) == marker_value;
+    } catch (const error&) {
+        return false;
+    }
+}
+
+storage::run_header read_header(hid_t file, const std::string& path) {
+    if (!is_marked(file, path))
+        throw config_error("--archive", "file " + in_quotes(path) +
+                                            " is an HDF5 file but not a fracnas run archive (it has no '" +
+                                            marker_name + "' root attribute).");
+    storage::run_header h;
+    h.schema = read_u32_attribute(file, "schema_version", path);
+    if (h.schema != storage::schema_version)
+        throw config_error("--archive", "archive " + in_quotes(path) + " has schema version " +
+                                            std::to_string(h.schema) + ", and this fracnas reads version " +
+                                            std::to_string(storage::schema_version) + " only.");
+    h.fracnas_version = read_text_attribute(file, "fracnas_version", path);
+    h.git_commit = read_text_attribute(file, "git_commit", path);
+    h.command_line = read_text_attribute(file, "command_line", path);
+    h.config = read_text_attribute(file, "config", path);
+    h.dim = read_u32_attribute(file, "dim", path);
+    h.ranks = read_u32_attribute(file, "ranks", path);
+    h.hosts = read_text_attribute(file, "hosts", path);
+    h.created = read_text_attribute(file, "created", path);
+    return h;
+}
+
+// ---- datasets
+template <class R>
+void create_dataset(hid_t file, const table<R>& t, bool deflate, const std::string& path) {
+    const h5id type = row_type(t, true, path);
+    const hsize_t empty = 0, unlimited = H5S_UNLIMITED;
+    const h5id space{FRACNAS_H5_OR_THROW(path, H5Screate_simple(1, &empty, &unlimited)), H5Sclose};
+    const h5id dcpl{FRACNAS_H5_OR_THROW(path, H5Pcreate(H5P_DATASET_CREATE)), H5Pclose};
+    FRACNAS_H5_OR_THROW(path, H5Pset_chunk(dcpl.get(), 1, &t.chunk_rows));
+    if (deflate) FRACNAS_H5_OR_THROW(path, H5Pset_deflate(dcpl.get(), deflate_level));
+    const h5id d{FRACNAS_H5_OR_THROW(path, H5Dcreate2(file, t.name, type.get(), space.get(), H5P_DEFAULT,
+                                                      dcpl.get(), H5P_DEFAULT)),
+                 H5Dclose};
+}
+
+// Rows in a 1-D dataset.
+hsize_t rows_of(hid_t dataset, const char* name, const std::string& path) {
+    const h5id space{FRACNAS_H5_OR_THROW(path, H5Dget_space(dataset)), H5Sclose};
+    if (FRACNAS_H5_OR_THROW(path, H5Sget_simple_extent_ndims(space.get())) != 1)
+        throw damaged(path, std::string("its dataset '") + name + "' is not a table of rows");
+    hsize_t rows = 0;
+    FRACNAS_H5_OR_THROW(path, H5Sget_simple_extent_dims(space.get(), &rows, nullptr));
+    return rows;
+}
+
+h5id open_dataset(hid_t file, const char* name, const std::string& path) {
+    if (FRACNAS_H5_OR_THROW(path, H5Lexists(file, name, H5P_DEFAULT)) <= 0)
+        throw damaged(path, std::string("it has no dataset '") + name + "'");
+    return h5id{FRACNAS_H5_OR_THROW(path, H5Dopen2(file, name, H5P_DEFAULT)), H5Dclose};
+}
+
+template <class R>
+std::vector<R> read_rows(hid_t file, const table<R>& t, const std::string& path) {
+    const h5id d = open_dataset(file, t.name, path);
+    const hsize_t rows = rows_of(d.get(), t.name, path);
+    if (rows > std::numeric_limits<std::size_t>::max() / t.row_size)
+        throw damaged(path, std::string("its dataset '") + t.name + "' claims an impossible number of rows");
+    std::vector<R> out;
+    if (rows == 0) return out;
+    out.resize(static_cast<std::size_t>(rows));
+    const h5id type = row_type(t, false, path);
+    const h5id file_space{FRACNAS_H5_OR_THROW(path, H5Dget_space(d.get())), H5Sclose};
+    // a few chunks at a time: the packed rows never need as much memory again as the records
+    const hsize_t block = t.chunk_rows * 8;
+    std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min(block, rows)) * t.row_size);
+    for (hsize_t start = 0; start < rows; start += block) {
+        const hsize_t count = std::min(block, rows - start);
+        FRACNAS_H5_OR_THROW(
+            path, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr));
+        const h5id memory_space{FRACNAS_H5_OR_THROW(path, H5Screate_simple(1, &count, nullptr)), H5Sclose};
+        std::fill(buffer.begin(), buffer.end(), 0);
+        FRACNAS_H5_OR_THROW(path, H5Dread(d.get(), type.get(), memory_space.get(), file_space.get(),
+                                          H5P_DEFAULT, buffer.data()));
+        for (hsize_t i = 0; i < count; ++i) {
+            R& r = out[static_cast<std::size_t>(start + i)];
+            for (const auto& f : t.fields)
+                f.get(r, buffer.data() + static_cast<std::size_t>(i) * t.row_size + f.offset);
+        }
+    }
+    return out;
+}
+
+// Writes a table's pending rows at its end and flushes the dataset: true when there were any.
+template <class R>
+bool write_pending(table<R>& t, const std::string& path) {
+    if (t.pending_rows == 0) return false;
+    const hsize_t total = t.on_disk + t.pending_rows;
+    FRACNAS_H5_OR_THROW(path, H5Dset_extent(t.dataset.get(), &total));
+    const h5id file_space{FRACNAS_H5_OR_THROW(path, H5Dget_space(t.dataset.get())), H5Sclose};
+    const hsize_t start = t.on_disk, count = t.pending_rows;
+    FRACNAS_H5_OR_THROW(
+        path, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr));
+    const h5id memory_space{FRACNAS_H5_OR_THROW(path, H5Screate_simple(1, &count, nullptr)), H5Sclose};
+    FRACNAS_H5_OR_THROW(path, H5Dwrite(t.dataset.get(), t.memory_type.get(), memory_space.get(),
+                                       file_space.get(), H5P_DEFAULT, t.pending.data()));
+    // raw data, then the dataset's metadata (its new extent): a SWMR reader sees the rows whole
+    FRACNAS_H5_OR_THROW(path, H5Dflush(t.dataset.get()));
+    t.on_disk = total;
+    t.pending.clear();
+    t.pending_rows = 0;
+    return true;
+}
+
+// ---- opening an archive for reading
+std::string folder_of(const std::string& path) {
+    const std::string parent = std::filesystem::path(path).parent_path().string();
+    return parent.empty() ? "." : parent;
+}
+
+void check_folder(const std::string& path) {
+    if (path.empty()) throw config_error("--archive", "the archive's file name is empty.");
+    const std::string folder = folder_of(path);
+    struct stat st {};
+    if (::stat(folder.c_str(), &st) != 0)
+        throw config_error("--archive", "cannot create archive " + in_quotes(path) + ": its folder " +
+                                            in_quotes(folder) + " does not exist.");
+    if (!S_ISDIR(st.st_mode))
+        throw config_error("--archive", "cannot create archive " + in_quotes(path) + ": " +
+                                            in_quotes(folder) + " is not a folder.");
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+        throw config_error("--archive", "cannot create archive " + in_quotes(path) + ": its folder " +
+                                            in_quotes(folder) + " is not writable.");
+}
+
+// Whether path exists; a folder there is refused.
+bool archive_exists(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return false;
+    if (S_ISDIR(st.st_mode))
+        throw config_error("--archive", "archive " + in_quotes(path) + " is a folder, not a file.");
+    return true;
+}
+
+// Opens path read-only: as a SWMR reader first (a run may be writing it; a finished archive opens
+// that way too), then plainly (a foreign HDF5 file of an older format). A file whose write flags a
+// killed run left set opens only with may_clear_flags (nobody holds the run lock). Input problems
+// are config_errors.
+h5id open_for_reading(const std::string& path, bool may_clear_flags) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT)
+            throw config_error("--archive", "archive " + in_quotes(path) + " does not exist.");
+        throw config_error("--archive",
+                           "cannot read archive " + in_quotes(path) + ": " + std::strerror(errno) + ".");
+    }
+    if (S_ISDIR(st.st_mode))
+        throw config_error("--archive", "archive " + in_quotes(path) + " is a folder, not a file.");
+    if (::access(path.c_str(), R_OK) != 0)
+        throw config_error("--archive",
+                           "cannot read archive " + in_quotes(path) + ": " + std::strerror(errno) + ".");
+    const h5id fapl = file_access(path, false);
+#if H5_VERSION_GE(1, 12, 0)
+    const htri_t is_hdf5 = H5Fis_accessible(path.c_str(), fapl.get());
+#else
+    const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
+#endif
+    if (is_hdf5 <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        throw config_error(
+            "--archive", "file " + in_quotes(path) + " is not an HDF5 file (so not a fracnas run archive).");
+    }
+    std::string reason;  // of the last failed attempt, taken at once: any later HDF5 call clears it
+    auto attempt = [&](unsigned flags, hid_t access) {
+        const hid_t id = H5Fopen(path.c_str(), flags, access);
+        if (id < 0) reason = hdf5_reason();
+        return id;
+    };
+    hid_t id = attempt(H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
+    if (id < 0) id = attempt(H5F_ACC_RDONLY, fapl.get());
+    if (id < 0 && may_clear_flags) id = attempt(H5F_ACC_RDONLY, file_access(path, true).get());
+    if (id < 0) throw damaged(path, "HDF5 cannot open it (" + reason + ")");
+    return h5id{id, H5Fclose};
+}
+
+storage::archive_contents read_whole(const std::string& path, bool may_clear_flags) {
+    const h5id file = open_for_reading(path, may_clear_flags);
+    storage::archive_contents c;
+    c.header = read_header(file.get(), path);
+    tables t(c.header.dim);
+    // the reverse of the write order (see tables): a table read later is never older than one read before
+    c.sessions = read_rows(file.get(), t.sessions, path);
+    c.events = read_rows(file.get(), t.events, path);
+    c.evaluations = read_rows(file.get(), t.evaluations, path);
+    c.worker_events = read_rows(file.get(), t.worker_events, path);
+    c.workers = read_rows(file.get(), t.workers, path);
+    return c;
+}
+
+}  // namespace
+
+// ---- the writer
+struct archive_file::impl {
+    std::string path;
+    std::unique_ptr<run_lock> lock;  // declared first: released after the file is closed
+    h5id file;
+    std::uint32_t session = 0;
+    std::uint32_t dim = 0;
+    tables rows;
+    bool unflushed = false;  // rows written to HDF5 whose file flush has not succeeded yet
+
+    impl(std::string archive_path, std::unique_ptr<run_lock> held, std::uint32_t coordinates)
+        : path(std::move(archive_path)), lock(std::move(held)), dim(coordinates), rows(coordinates) {}
+
+    ~impl() {
+        // the datasets and types first, then the file: HDF5 closes a file only when nothing in it is open
+        rows.each_in_write_order([](auto& t) {
+            t.dataset.reset();
+            t.memory_type.reset();
+        });
+        file.reset();
+    }
+
+    // After H5Fstart_swmr_write: opens each dataset for appending at its end.
+    void open_tables() {
+        rows.each_in_write_order([this](auto& t) {
+            t.dataset = open_dataset(file.get(), t.name, path);
+            t.on_disk = rows_of(t.dataset.get(), t.name, path);
+            t.memory_type = row_type(t, false, path);
+        });
+    }
+
+    void start_swmr() { FRACNAS_H5_OR_THROW(path, H5Fstart_swmr_write(file.get())); }
+};
+
+void check_new_archive(const std::string& path, bool replace) {
+    check_folder(path);
+    const std::string holder = run_lock::holder(path);
+    if (!holder.empty())
+        throw config_error("--archive", "archive " + in_quotes(path) + " is being written by another run (" +
+                                            holder + "); wait for it to end or choose another file.");
+    if (archive_exists(path) && !replace)
+        throw config_error("--archive",
+                           "archive " + in_quotes(path) +
+                               " exists; pass --replace to overwrite it, or --resume to continue it.");
+}
+
+storage::archive_contents read_archive(const std::string& path) {
+    quiet_hdf5();
+    return read_whole(path, run_lock::holder(path).empty());
+}
+
+archive_file::archive_file(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+std::unique_ptr<archive_file> archive_file::create(const std::string& path, const storage::run_header& header,
+                                                   bool replace) {
+    quiet_hdf5();
+    check_folder(path);
+    auto lock = std::make_unique<run_lock>(path);  // before looking at the file: a running run is named
+    if (archive_exists(path)) {
+        if (!replace)
+            throw config_error("--archive",
+                               "archive " + in_quotes(path) +
+                                   " exists; pass --replace to overwrite it, or --resume to continue it.");
+        // a new file rather than a truncated one: a reader that still has the old one open keeps it
+        if (::unlink(path.c_str()) != 0)
+            throw config_error("--archive", "cannot remove archive " + in_quotes(path) +
+                                                " to replace it: " + std::strerror(errno) + ".");
+    }
+    auto p = std::make_unique<impl>(path, std::move(lock), header.dim);
+    try {
+        const h5id fapl = file_access(path, false);
+        p->file =
+            h5id{FRACNAS_H5_OR_THROW(path, H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get())),
+                 H5Fclose};
+        write_header(p->file.get(), header, path);
+        const bool deflate = deflate_available();
+        p->rows.each_in_write_order([&](auto& t) { create_dataset(p->file.get(), t, deflate, path); });
+        p->start_swmr();  // only datasets may be open then: none is
+        p->open_tables();
+    } catch (...) {
+        // a half-made archive would only be refused by the next create: remove it (the lock is still held)
+        p->rows.each_in_write_order([](auto& t) { t.dataset.reset(); });
+        p->file.reset();
+        ::unlink(path.c_str());
+        throw;
+    }
+    return std::unique_ptr<archive_file>(new archive_file(std::move(p)));
+}
+
+std::unique_ptr<archive_file> archive_file::resume(const std::string& path,
+                                                   storage::archive_contents& contents) {
+    quiet_hdf5();
+    auto lock = std::make_unique<run_lock>(path);  // before reading: nobody writes while we read
+    contents = read_whole(path, true);
+    // the next session: one past the largest number any table holds; 1 when the first run (session
+    // 0) was killed before it wrote a single numbered record
+    std::uint64_t next = 1;
+    for (const auto& s : contents.sessions)
+        next = std::max<std::uint64_t>(next, std::uint64_t{s.session} + 1);
+    for (const auto& w : contents.workers) next = std::max<std::uint64_t>(next, std::uint64_t{w.session} + 1);
+    for (const auto& e : contents.worker_events)
+        next = std::max<std::uint64_t>(next, std::uint64_t{e.session} + 1);
+    if (next > std::numeric_limits<std::uint32_t>::max())
+        throw damaged(path, "its session numbers are exhausted");
+
+    auto p = std::make_unique<impl>(path, std::move(lock), contents.header.dim);
+    p->session = static_cast<std::uint32_t>(next);
+    // we hold the run lock, so write flags left in the superblock are a killed run's: clear them
+    const h5id fapl = file_access(path, true);
+    p->file = h5id{FRACNAS_H5_OR_THROW(path, H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get())), H5Fclose};
+    // a killed SWMR writer may have left data past the end of file the superblock records: never
+    // allocate over it
+    FRACNAS_H5_OR_THROW(path, H5Fincrement_filesize(p->file.get(), 0));
+    p->start_swmr();
+    p->open_tables();
+    return std::unique_ptr<archive_file>(new archive_file(std::move(p)));
+}
+
+archive_file::~archive_file() {
+    if (!impl_) return;
+    quiet_hdf5();
+    try {
+        flush();
+    } catch (...) {
+        // a destructor cannot report it; what was flushed before stays readable
+    }
+    impl_.reset();
+}
+
+void archive_file::append(const storage::evaluation_record& r) {
+    if (r.x.size() != impl_->dim)
+        throw storage_error(impl_->path, "evaluation " + std::to_string(r.id) + " has " +
+                                             std::to_string(r.x.size()) + " coordinates, but archive " +
+                                             in_quotes(impl_->path) + " stores " +
+                                             std::to_string(impl_->dim) + ".");
+    impl_->rows.evaluations.append(r);
+}
+void archive_file::append(const storage::event_record& r) {
+    impl_->rows.events.append(r);
+}
+void archive_file::append(const storage::worker_record& r) {
+    impl_->rows.workers.append(r);
+}
+void archive_file::append(const storage::worker_event_record& r) {
+    impl_->rows.worker_events.append(r);
+}
+void archive_file::append(const storage::session_record& r) {
+    impl_->rows.sessions.append(r);
+}
+
+void archive_file::flush() {
+    quiet_hdf5();
+    impl& s = *impl_;
+    // Each table is written and flushed whole before the next: a failure leaves the tables before it
+    // flushed, its own and later rows pending (a later flush retries them), and older rows intact.
+    s.rows.each_in_write_order([&s](auto& t) {
+        if (write_pending(t, s.path)) s.unflushed = true;
+    });
+    if (!s.unflushed) return;
+    // the superblock's end of file, and the bytes on the disk itself (a flushed row survives a
+    // crash of the node, not only of the process)
+    FRACNAS_H5_OR_THROW(s.path, H5Fflush(s.file.get(), H5F_SCOPE_LOCAL));
+    void* handle = nullptr;
+    FRACNAS_H5_OR_THROW(s.path, H5Fget_vfd_handle(s.file.get(), H5P_DEFAULT, &handle));
+    if (handle != nullptr && ::fsync(*static_cast<int*>(handle)) != 0)
+        throw storage_error(s.path, "syncing archive " + in_quotes(s.path) +
+                                        " to disk failed: " + std::strerror(errno) + ".");
+    s.unflushed = false;
+}
+
+std::uint32_t archive_file::session() const {
+    return impl_->session;
+}
+
+const std::string& archive_file::path() const noexcept {
+    return impl_->path;
+}
+
+}  // namespace fracnas::hdf5

@@ -1,0 +1,56 @@
+// The run archive as one HDF5 file (schema: docs/archive.md): created with its whole schema up
+// front, appended by the master alone, flushed so that a reader (h5py, h5dump, `fracnas analyze`)
+// sees every flushed record while the run goes on (SWMR), locked against a second writer, and read
+// back whole for resume. This header does not include hdf5.h; only src/storage/hdf5/ does.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "fracnas/storage/archive.hpp"
+
+namespace fracnas::hdf5 {
+
+/// Checks, without creating anything, that a new archive can be written at path: its folder
+/// exists and is writable, and the file does not exist unless replace is set. Throws
+/// config_error("--archive") with one sentence otherwise.
+void check_new_archive(const std::string& path, bool replace);
+
+/// Reads a whole archive (also one that a run is still writing). Throws config_error("--archive")
+/// naming the file when it is missing, not HDF5, not a fracnas archive, or of another schema
+/// version; storage_error when a read fails midway.
+storage::archive_contents read_archive(const std::string& path);
+
+/// The archive a run writes. Every HDF5 call is checked: a failure throws storage_error naming
+/// the file and the call, and what was flushed before stays readable.
+class archive_file final : public storage::archive_sink {
+public:
+    /// Creates path with the whole schema and header, takes the run lock, and starts SWMR
+    /// writing. Refuses an existing file unless replace (config_error("--archive")), and a file
+    /// another run holds the lock on (config_error naming that run's host and process).
+    /// header.schema is stored as the schema version: leave it at storage::schema_version.
+    static std::unique_ptr<archive_file> create(const std::string& path, const storage::run_header& header,
+                                                bool replace);
+    /// Opens an existing archive to continue it: takes the lock, reads everything into contents,
+    /// and appends from there in the next session: one past the largest session number in the
+    /// sessions, workers and worker_events tables, and at least 1. Refuses what read_archive
+    /// refuses, and a file another run holds the lock on.
+    static std::unique_ptr<archive_file> resume(const std::string& path, storage::archive_contents& contents);
+
+    ~archive_file() override;  ///< flushes (errors swallowed), closes and releases the lock
+    void append(const storage::evaluation_record& r) override;
+    void append(const storage::event_record& r) override;
+    void append(const storage::worker_record& r) override;
+    void append(const storage::worker_event_record& r) override;
+    void append(const storage::session_record& r) override;
+    void flush() override;
+    std::uint32_t session() const override;
+    const std::string& path() const noexcept;
+
+    struct impl;
+private:
+    explicit archive_file(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace fracnas::hdf5

@@ -1,0 +1,72 @@
+// The MPI adapter: rank 0 is the master, ranks 1..N-1 are workers. mpi_dispatcher is the
+// master's transport::dispatcher (non-blocking sends, a probe loop over every worker, a deadline
+// per task); serve() is a worker's loop. Messages are transport::wire's (docs/protocol.md).
+// This header does not include mpi.h; only src/transport/mpi/ does.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "fracnas/transport/dispatcher.hpp"
+
+namespace fracnas::mpi {
+
+/// True when this process was started by mpirun/mpiexec/srun (their environment variables).
+bool launched_by_mpi();
+
+/// MPI_Init_thread on construction (MPI_THREAD_FUNNELED), MPI_Finalize on destruction. Errors
+/// are returned (MPI_ERRORS_RETURN) and thrown as mpi_error.
+class environment {
+public:
+    environment(int& argc, char**& argv);
+    ~environment();
+    environment(const environment&) = delete;
+    environment& operator=(const environment&) = delete;
+    int rank() const noexcept { return rank_; }
+    int size() const noexcept { return size_; }
+    /// Every rank learns rank 0's verdict (0: go on); collective.
+    int broadcast_verdict(int verdict) const;
+    /// Every rank gets rank 0's text (the effective configuration); collective. Defined in
+    /// broadcast_text.cpp.
+    std::string broadcast_text(const std::string& text) const;
+    /// Every rank's host name, in rank order; collective.
+    std::vector<std::string> hosts() const;
+    /// Ends the job at once (MPI_Abort) with code: for a master that cannot wait for a hung worker.
+    [[noreturn]] void abort(int code) const noexcept;
+
+private:
+    int rank_ = 0, size_ = 1;
+};
+
+/// The master's side. The constructor waits up to join_seconds for every worker's hello (a
+/// worker that reports a failure, or none at all, is not in the pool; no worker at all throws
+/// error). Results, deadlines and re-queueing as transport::dispatcher says.
+class mpi_dispatcher final : public transport::dispatcher {
+public:
+    mpi_dispatcher(const environment& env, transport::dispatch_policy policy, double join_seconds);
+    ~mpi_dispatcher() override;
+    const std::vector<transport::worker_info>& workers() const override;
+    std::size_t free_slots() const override;
+    std::size_t in_flight() const override;
+    void submit(transport::job j) override;
+    std::vector<transport::job_result> wait(double max_seconds) override;
+    std::vector<transport::worker_event> take_events() override;
+    double now() const override;
+    /// Sends stop to every worker and waits up to grace_seconds for their bye; returns false when
+    /// some worker did not answer (hung: the caller may then abort the job).
+    bool stop_workers(double grace_seconds) noexcept;
+    void shutdown() noexcept override { stop_workers(5.0); }
+
+    struct impl;
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+/// A worker's loop: sends hello (binding and the first reference timing), then evaluates each
+/// task it receives and sends the result, until the master sends stop. make_evaluator runs once,
+/// after binding; when it throws, hello carries the reason and the worker waits for stop.
+void serve(const environment& env, const std::function<std::unique_ptr<eval::job_evaluator>()>& make_evaluator,
+           std::uint64_t calibrate_every);
+
+}  // namespace fracnas::mpi

@@ -1,0 +1,546 @@
+// The master's side of the MPI adapter: the join (hellos, duplicate GPUs), the slot policy,
+// non-blocking task sends, a probe loop over every worker with a spin-then-sleep backoff, the
+// per-task deadline with re-queueing, device loss, and stop/bye. It never blocks on one worker
+// and never evaluates anything itself; what a result means is the driver's business (app/).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+#include "fracnas/error.hpp"
+#include "fracnas/mpi/mpi_dispatcher.hpp"
+#include "mpi_check.hpp"
+
+namespace fracnas::mpi {
+
+namespace wire = transport::wire;
+using transport::worker_event;
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::string seconds_text(double s) {
+    std::ostringstream o;
+    o << s;
+    return o.str();
+}
+
+// Master polling: spin 50 us (a zero-cost result comes back within microseconds), then naps
+// doubling from 10 us to at most 1 ms.
+detail::backoff master_backoff() {
+    return detail::backoff(50e-6, 10e-6, 1e-3);
+}
+
+}  // namespace
+
+struct mpi_dispatcher::impl {
+    // A job submitted and not yet returned by wait().
+    struct flight {
+        transport::job j;
+        double dispatched = 0.0;  // master clock at submit (kept when re-queued)
+        int worker = 0;           // the rank it was sent to last (kept while it waits to be re-queued)
+        eval::outcome_status orphaned = eval::outcome_status::timeout;  // if no worker is left
+        std::string why;  // and why it was taken from its last worker
+    };
+    enum class gone : std::uint8_t { no, never_joined, hung, device };
+    struct worker_state {
+        std::deque<std::uint64_t> assigned;  // sent, unanswered, in the order sent (the worker's order)
+        double running_since = 0.0;          // when the master believes assigned.front() started
+        double offset = std::numeric_limits<double>::infinity();  // master clock - worker clock, upper bound
+        gone left = gone::never_joined;
+        bool said_hello = false, said_bye = false;
+    };
+
+    const environment& env;
+    transport::dispatch_policy policy;
+    std::size_t cap;  // tasks per worker: one running plus queued_per_worker
+    clock::time_point t0 = clock::now();
+    std::vector<transport::worker_info> infos;  // index rank - 1
+    std::vector<worker_state> states;           // index rank - 1
+    std::unordered_map<std::uint64_t, flight> flights;
+    std::deque<std::uint64_t> requeue;  // taken from a worker that left; sent before any new job
+    std::size_t free_count = 0;         // free slots over the workers in the pool
+    std::size_t pool = 0;               // workers in the pool
+    std::size_t cursor = 0;             // where the next search for a worker starts (round robin)
+    std::vector<worker_event> events;
+    // Tasks on their way out: each buffer lives until its MPI_Isend completes.
+    std::vector<MPI_Request> send_requests;
+    std::vector<std::vector<char>> send_buffers;
+    std::vector<int> done_indices;
+    std::vector<char> rbuf;
+    bool stopped = false, stop_verdict = false;
+
+    impl(const environment& e, transport::dispatch_policy p)
+        : env(e), policy(p), cap(1 + std::min<std::size_t>(p.queued_per_worker, 1)) {}
+
+    ~impl() {
+        if (!stopped) stop_workers(5.0);
+        release_sends();
+    }
+
+    double now() const { return std::chrono::duration<double>(clock::now() - t0).count(); }
+    worker_state& state(int rank) { return states[static_cast<std::size_t>(rank - 1)]; }
+    transport::worker_info& info(int rank) { return infos[static_cast<std::size_t>(rank - 1)]; }
+    int workers_n() const { return static_cast<int>(states.size()); }
+
+    void event(worker_event::kind k, int rank, double ref, std::string message) {
+        worker_event e;
+        e.what = k;
+        e.worker = rank;
+        e.time = now();
+        e.reference_ms = ref;
+        e.message = std::move(message);
+        events.push_back(std::move(e));
+    }
+
+    // ---- join
+
+    void join(double join_seconds) {
+        const int n = env.size() - 1;
+        infos.resize(static_cast<std::size_t>(std::max(n, 0)));
+        states.resize(infos.size());
+        for (int r = 1; r <= n; ++r) info(r).rank = r;
+        if (n < 1)
+            throw error(
+                "there is no worker rank to dispatch to: run with at least 2 MPI ranks (rank 0 is the "
+                "master).");
+
+        std::vector<std::optional<wire::hello_msg>> hellos(static_cast<std::size_t>(n));
+        int heard = 0;
+        const double limit_s = std::isfinite(join_seconds) ? std::max(join_seconds, 0.0) : 1e9;
+        const auto limit = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                              std::chrono::duration<double>(limit_s));
+        auto pace = master_backoff();
+        detail::incoming in;
+        while (heard < n) {
+            if (detail::try_receive(MPI_ANY_SOURCE, rbuf, in)) {
+                pace.reset();
+                check_source(in.source);
+                if (in.head.what != wire::kind::hello)
+                    continue;  // a stale message from an earlier dispatcher
+                auto& slot = hellos[static_cast<std::size_t>(in.source - 1)];
+                if (slot) throw mpi_error(0, "rank " + std::to_string(in.source) + " said hello twice.");
+                slot = wire::decode_hello(rbuf.data(), wire::header_bytes + in.head.payload);
+                state(in.source).said_hello = true;
+                ++heard;
+                continue;
+            }
+            if (clock::now() >= limit) break;
+            pace.pause(limit);
+        }
+
+        // Decide in rank order, so that of two workers on one GPU the lower rank measures.
+        for (int r = 1; r <= n; ++r) {
+            auto& w = info(r);
+            auto& s = state(r);
+            const auto& h = hellos[static_cast<std::size_t>(r - 1)];
+            if (!h) {
+                w.in_pool = false;
+                w.left_reason = "it did not say hello within " + seconds_text(limit_s) + " s.";
+                event(worker_event::kind::left_device, r, eval::outcome::none, w.left_reason);
+                continue;
+            }
+            w.host = h->host;
+            w.device = h->device;
+            w.reference_ms = h->calibration.reference_ms;
+            if (h->calibration.status != eval::outcome_status::ok) {
+                w.in_pool = false;
+                w.left_reason = std::string("it could not start (") + eval::to_string(h->calibration.status) +
+                                "): " + h->calibration.message;
+                event(worker_event::kind::left_device, r, w.reference_ms, w.left_reason);
+                continue;
+            }
+            const transport::worker_info* twin = nullptr;
+            if (!w.device.uuid.empty())
+                for (int q = 1; q < r && !twin; ++q)
+                    if (info(q).in_pool && info(q).host == w.host && info(q).device.uuid == w.device.uuid)
+                        twin = &info(q);
+            if (twin) {
+                w.in_pool = false;
+                w.left_reason = "it was bound to the GPU " + w.device.uuid + " on " + w.host +
+                                ", which rank " + std::to_string(twin->rank) + " already measures on.";
+                event(worker_event::kind::left_device, r, w.reference_ms, w.left_reason);
+                continue;
+            }
+            w.in_pool = true;
+            s.left = gone::no;
+            ++pool;
+            free_count += cap;
+            event(worker_event::kind::joined, r, w.reference_ms, "");
+        }
+        if (pool == 0) {
+            std::string why = "no worker can take work";
+            for (const auto& w : infos) {
+                why += "; rank " + std::to_string(w.rank) + ": " + w.left_reason;
+                if (!why.empty() && why.back() == '.') why.pop_back();
+            }
+            stop_workers(5.0);  // let the workers end cleanly before the master reports it
+            throw error(why + ".");
+        }
+    }
+
+    void check_source(int source) const {
+        if (source < 1 || source > workers_n())
+            throw mpi_error(
+                0, "a fracnas message came from rank " + std::to_string(source) + ", which is no worker.");
+    }
+
+    // ---- sending
+
+    void isend(int rank, std::vector<char> msg) {
+        if (msg.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+            throw mpi_error(
+                0, "a task of " + std::to_string(msg.size()) + " bytes is too large for one MPI send.");
+        MPI_Request req = MPI_REQUEST_NULL;
+        // the buffer's heap block does not move when the vector object is moved into the list
+        FRACNAS_MPI_CHECK(MPI_Isend(msg.data(), static_cast<int>(msg.size()), MPI_BYTE, rank,
+                                    static_cast<int>(wire::kind::task), MPI_COMM_WORLD, &req));
+        send_requests.push_back(req);
+        send_buffers.push_back(std::move(msg));
+    }
+
+    // Completes the sends that are done and frees their buffers.
+    void progress_sends() {
+        if (send_requests.empty()) return;
+        done_indices.resize(send_requests.size());
+        int done = 0;
+        FRACNAS_MPI_CHECK(MPI_Testsome(static_cast<int>(send_requests.size()), send_requests.data(), &done,
+                                       done_indices.data(), MPI_STATUSES_IGNORE));
+        if (done == MPI_UNDEFINED || done == 0) return;
+        // completed requests are now MPI_REQUEST_NULL: compact both lists
+        std::size_t keep = 0;
+        for (std::size_t i = 0; i < send_requests.size(); ++i) {
+            if (send_requests[i] == MPI_REQUEST_NULL) continue;
+            if (keep != i) {
+                send_requests[keep] = send_requests[i];
+                send_buffers[keep] = std::move(send_buffers[i]);
+            }
+            ++keep;
+        }
+        send_requests.resize(keep);
+        send_buffers.resize(keep);
+    }
+
+    // At destruction: a send still pending is let go, and its buffer with it (on purpose: MPI may
+    // still read it; small task messages are eager, so this is practically never reached).
+    void release_sends() noexcept {
+        int finalized = 1;
+        if (MPI_Finalized(&finalized) != MPI_SUCCESS || finalized) return;
+        for (std::size_t i = 0; i < send_requests.size(); ++i) {
+            int flag = 0;
+            if (MPI_Test(&send_requests[i], &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && flag) continue;
+            if (MPI_Request_free(&send_requests[i]) == MPI_SUCCESS)
+                new std::vector<char>(std::move(send_buffers[i]));  // NOLINT: deliberately leaked
+        }
+        send_requests.clear();
+        send_buffers.clear();
+    }
+
+    // ---- slots
+
+    // A worker of the pool with a free slot: an idle one first, else one with room in its queue;
+    // round robin among equals. 0 when none.
+    int pick_worker() {
+        const std::size_t n = states.size();
+        for (std::size_t level = 0; level < cap; ++level)
+            for (std::size_t k = 0; k < n; ++k) {
+                const std::size_t i = (cursor + k) % n;
+                if (states[i].left == gone::no && states[i].assigned.size() == level) {
+                    cursor = (i + 1) % n;
+                    return static_cast<int>(i) + 1;
+                }
+            }
+        return 0;
+    }
+
+    void send_to(int rank, std::uint64_t id, flight& f) {
+        isend(rank, wire::encode_task(f.j));
+        auto& s = state(rank);
+        if (s.assigned.empty()) s.running_since = now();  // idle: it starts on arrival
+        s.assigned.push_back(id);
+        --free_count;
+        f.worker = rank;
+    }
+
+    void flush_requeue() {
+        while (!requeue.empty() && free_count > 0) {
+            const std::uint64_t id = requeue.front();
+            const auto it = flights.find(id);
+            if (it != flights.end()) {
+                const int rank = pick_worker();
+                if (rank == 0) return;  // cannot happen while free_count > 0; keep the job queued
+                send_to(rank, id, it->second);
+            }
+            requeue.pop_front();
+        }
+    }
+
+    std::size_t free_slots() const {
+        if (stopped) return 0;
+        return free_count > requeue.size() ? free_count - requeue.size() : 0;
+    }
+
+    // A worker leaves the pool: its unanswered tasks go back to the front of the queue (in the
+    // order it had them), and it gets no more work.
+    void leave(int rank, gone why, const std::string& reason, eval::outcome_status orphaned) {
+        auto& s = state(rank);
+        auto& w = info(rank);
+        if (s.left != gone::no) return;
+        s.left = why;
+        w.in_pool = false;
+        w.left_reason = reason;
+        --pool;
+        free_count -= cap - s.assigned.size();
+        for (auto it = s.assigned.rbegin(); it != s.assigned.rend(); ++it) {
+            auto f = flights.find(*it);
+            if (f == flights.end()) continue;
+            f->second.orphaned = orphaned;
+            f->second.why = reason;
+            requeue.push_front(*it);
+        }
+        s.assigned.clear();
+        event(why == gone::hung ? worker_event::kind::left_hung : worker_event::kind::left_device, rank,
+              eval::outcome::none, reason);
+    }
+
+    void check_deadlines() {
+        const double deadline = policy.task_deadline_seconds;
+        if (!(deadline < std::numeric_limits<double>::infinity())) return;
+        const double t = now();
+        for (int r = 1; r <= workers_n(); ++r) {
+            auto& s = state(r);
+            if (s.left != gone::no || s.assigned.empty() || t - s.running_since <= deadline) continue;
+            leave(r, gone::hung,
+                  "it did not return job " + std::to_string(s.assigned.front()) + " within its " +
+                      seconds_text(deadline) + " s deadline.",
+                  eval::outcome_status::timeout);
+        }
+    }
+
+    // No worker left in the pool: everything in flight comes back failed, in id order.
+    void orphan_all(std::vector<transport::job_result>& out) {
+        std::vector<std::uint64_t> ids;
+        ids.reserve(flights.size());
+        for (const auto& kv : flights) ids.push_back(kv.first);
+        std::sort(ids.begin(), ids.end());
+        const double t = now();
+        for (std::uint64_t id : ids) {
+            const flight& f = flights.find(id)->second;
+            transport::job_result r;
+            r.id = id;
+            r.out.status = f.orphaned;
+            r.out.message = "no worker is left in the pool to run it" +
+                            (f.why.empty() ? std::string(".") : "; its last worker left because " + f.why);
+            r.worker = f.worker;
+            r.dispatched = f.dispatched;
+            r.started = r.ended = t;
+            out.push_back(std::move(r));
+        }
+        flights.clear();
+        requeue.clear();
+    }
+
+    // ---- receiving
+
+    void on_result(int rank, std::uint64_t id, std::size_t size, std::vector<transport::job_result>& out) {
+        const wire::result_msg m = wire::decode_result(rbuf.data(), size);
+        auto& s = state(rank);
+        if (s.left != gone::no) {
+            // a worker that left: its tasks were re-queued, so whatever it answers is ignored
+            if (s.left == gone::hung)
+                event(worker_event::kind::late_result, rank, m.out.reference_ms,
+                      "the late result of job " + std::to_string(id) + " was ignored.");
+            return;
+        }
+        const auto pos = std::find(s.assigned.begin(), s.assigned.end(), id);
+        if (pos == s.assigned.end())
+            throw mpi_error(0, "rank " + std::to_string(rank) + " sent a result for job " +
+                                   std::to_string(id) + ", which it was not given.");
+        s.assigned.erase(pos);
+        ++free_count;
+        const double t = now();
+        if (!s.assigned.empty()) s.running_since = t;  // its queued task starts now
+        // the worker's clock onto ours: the tightest bound seen so far (docs/protocol.md, "Clocks")
+        if (std::isfinite(m.ended)) s.offset = std::min(s.offset, t - m.ended);
+        auto f = flights.find(id);
+        transport::job_result r;
+        r.id = id;
+        r.out = m.out;
+        r.worker = rank;
+        r.dispatched = f->second.dispatched;
+        r.started = m.started + s.offset;
+        r.ended = m.ended + s.offset;
+        flights.erase(f);
+        if (m.recalibrated) event(worker_event::kind::calibrated, rank, m.out.reference_ms, "");
+        if (m.out.status == eval::outcome_status::device_lost)
+            leave(rank, gone::device, "its device became unusable: " + m.out.message,
+                  eval::outcome_status::device_lost);
+        out.push_back(std::move(r));
+    }
+
+    // Takes every message that has arrived.
+    void drain(std::vector<transport::job_result>& out) {
+        detail::incoming in;
+        while (detail::try_receive(MPI_ANY_SOURCE, rbuf, in)) {
+            check_source(in.source);
+            const std::size_t size = wire::header_bytes + in.head.payload;
+            switch (in.head.what) {
+                case wire::kind::result:
+                    on_result(in.source, in.head.job, size, out);
+                    break;
+                case wire::kind::hello:  // after the join: that worker stays out of the pool
+                    state(in.source).said_hello = true;
+                    break;
+                case wire::kind::bye:
+                    state(in.source).said_bye = true;
+                    if (state(in.source).left == gone::no)
+                        leave(in.source, gone::device, "it said bye before it was told to stop.",
+                              eval::outcome_status::timeout);
+                    break;
+                case wire::kind::task:
+                case wire::kind::stop:
+                    throw mpi_error(
+                        0, "rank " + std::to_string(in.source) +
+                               " sent the master a task or stop message, which only the master sends.");
+            }
+        }
+    }
+
+    void poll(std::vector<transport::job_result>& out) {
+        progress_sends();
+        drain(out);
+        check_deadlines();
+        flush_requeue();
+        if (pool == 0 && !flights.empty()) orphan_all(out);
+    }
+
+    std::vector<transport::job_result> wait(double max_seconds) {
+        std::vector<transport::job_result> out;
+        if (stopped) return out;
+        const double span = max_seconds > 0.0 ? std::min(max_seconds, 1e9) : 0.0;  // NaN, < 0: poll
+        const auto limit =
+            clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(span));
+        auto pace = master_backoff();
+        for (;;) {
+            poll(out);
+            if (!out.empty() || flights.empty() || span == 0.0) return out;
+            if (clock::now() >= limit) return out;
+            pace.pause(limit);
+        }
+    }
+
+    void submit(transport::job j) {
+        if (stopped) throw protocol_error("submit: the dispatcher was shut down.");
+        progress_sends();
+        flush_requeue();
+        if (free_slots() == 0)
+            throw protocol_error("submit: no worker has a free slot (call wait() until free_slots() > 0).");
+        if (flights.count(j.id) != 0)
+            throw protocol_error("submit: job " + std::to_string(j.id) + " is already in flight.");
+        const int rank = pick_worker();
+        const std::uint64_t id = j.id;
+        flight f;
+        f.j = std::move(j);
+        f.dispatched = now();
+        auto it = flights.emplace(id, std::move(f)).first;
+        try {
+            send_to(rank, id, it->second);
+        } catch (...) {
+            flights.erase(it);
+            throw;
+        }
+    }
+
+    bool stop_workers(double grace_seconds) noexcept {
+        if (stopped) return stop_verdict;
+        stopped = true;
+        stop_verdict = false;
+        int finalized = 1;
+        if (MPI_Finalized(&finalized) != MPI_SUCCESS || finalized) return false;  // outlived its environment
+        try {
+            flights.clear();
+            requeue.clear();
+            const int n = workers_n();
+            std::vector<MPI_Request> reqs;
+            for (int r = 1; r <= n; ++r) {
+                if (state(r).said_bye) continue;
+                MPI_Request req = MPI_REQUEST_NULL;
+                // one buffer for every stop, never freed: MPI-3 lets concurrent sends share it
+                static const std::vector<char> stop_message = wire::encode_control(wire::kind::stop);
+                FRACNAS_MPI_CHECK(MPI_Isend(stop_message.data(), static_cast<int>(stop_message.size()),
+                                            MPI_BYTE, r, static_cast<int>(wire::kind::stop), MPI_COMM_WORLD,
+                                            &req));
+                send_requests.push_back(req);
+                send_buffers.emplace_back();  // the stop buffer is static: nothing to keep here
+            }
+            const double span = grace_seconds > 0.0 ? std::min(grace_seconds, 1e9) : 0.0;
+            const auto limit = clock::now() + std::chrono::duration_cast<clock::duration>(
+                                                  std::chrono::duration<double>(span));
+            auto pace = master_backoff();
+            detail::incoming in;
+            const auto all_bye = [&] {
+                for (int r = 1; r <= n; ++r)
+                    if (!state(r).said_bye) return false;
+                return true;
+            };
+            while (!all_bye()) {
+                progress_sends();
+                if (detail::try_receive(MPI_ANY_SOURCE, rbuf, in)) {
+                    pace.reset();
+                    // late results and hellos are dropped: only bye matters now
+                    if (in.source >= 1 && in.source <= n && in.head.what == wire::kind::bye)
+                        state(in.source).said_bye = true;
+                    continue;
+                }
+                if (clock::now() >= limit) break;
+                pace.pause(limit);
+            }
+            progress_sends();
+            stop_verdict = all_bye();
+        } catch (...) {
+            stop_verdict = false;
+        }
+        return stop_verdict;
+    }
+};
+
+mpi_dispatcher::mpi_dispatcher(const environment& env, transport::dispatch_policy policy, double join_seconds)
+    : impl_(std::make_unique<impl>(env, policy)) {
+    impl_->join(join_seconds);
+}
+
+mpi_dispatcher::~mpi_dispatcher() = default;
+
+const std::vector<transport::worker_info>& mpi_dispatcher::workers() const {
+    return impl_->infos;
+}
+std::size_t mpi_dispatcher::free_slots() const {
+    return impl_->free_slots();
+}
+std::size_t mpi_dispatcher::in_flight() const {
+    return impl_->flights.size();
+}
+void mpi_dispatcher::submit(transport::job j) {
+    impl_->submit(std::move(j));
+}
+std::vector<transport::job_result> mpi_dispatcher::wait(double max_seconds) {
+    return impl_->wait(max_seconds);
+}
+std::vector<transport::worker_event> mpi_dispatcher::take_events() {
+    std::vector<transport::worker_event> out;
+    out.swap(impl_->events);
+    return out;
+}
+double mpi_dispatcher::now() const {
+    return impl_->now();
+}
+bool mpi_dispatcher::stop_workers(double grace_seconds) noexcept {
+    return impl_->stop_workers(grace_seconds);
+}
+
+}  // namespace fracnas::mpi

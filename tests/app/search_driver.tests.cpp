@@ -1,0 +1,226 @@
+// Tests of the search driver under the in-process and dry-run dispatchers with the analytic
+// latency model: the budget, one measurement per architecture, infeasible points never measured,
+// the told value is the ratio to the worker's reference, the archive's log replays exactly
+// (resume after a cut at many points), stop signals, and the report. No device, no MPI, no HDF5.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "fracnas/app/search_driver.hpp"
+#include "fracnas/error.hpp"
+#include "fracnas/eval/model_evaluators.hpp"
+#include "fracnas/transport/dry_run_dispatcher.hpp"
+#include "fracnas/transport/local_dispatcher.hpp"
+
+using namespace fracnas;
+using Catch::Matchers::Contains;
+
+namespace {
+
+app::search_config small_config(std::uint64_t budget) {
+    app::search_config c;
+    c.evaluator = "model";
+    c.space = "homogeneous";
+    c.max_layers = 8;
+    c.max_width = 1280;
+    c.budget = budget;
+    c.progress_every = 1000000;
+    c.validate();
+    return c;
+}
+
+eval::latency_model_config model_of(const app::search_config& c) {
+    eval::latency_model_config m;
+    m.reference = c.reference_arch();
+    return m;
+}
+
+struct run_result {
+    storage::archive_contents contents;
+    app::search_outcome outcome;
+};
+
+run_result run_local(const app::search_config& c, const storage::archive_contents* resume = nullptr,
+                     std::function<int()> signals = {}) {
+    eval::latency_model_evaluator model(model_of(c));
+    transport::local_dispatcher d(model, c.policy(), "test");
+    app::search_driver driver(c);
+    if (resume) driver.replay(*resume);
+    storage::memory_archive sink({}, resume ? 1 : 0);
+    std::ostringstream progress;
+    run_result r;
+    r.outcome = driver.run(d, sink, progress, signals);
+    r.contents = driver.contents();
+    return r;
+}
+
+// The invariants every finished run keeps.
+void check_complete(const storage::archive_contents& a, const app::search_config& c) {
+    REQUIRE(a.evaluations.size() == c.budget);
+    std::uint64_t asked = 0, told = 0;
+    for (const auto& e : a.events) {
+        if (e.what == storage::event_record::kind::ask) asked += e.count;
+        else ++told;
+    }
+    REQUIRE(asked == c.budget);
+    REQUIRE(told == c.budget);
+    std::set<std::uint64_t> measured, ids;
+    for (const auto& r : a.evaluations) {
+        REQUIRE(ids.insert(r.id).second);
+        if (!r.feasible) {
+            REQUIRE(r.worker == -1);  // the free proxy decided: never measured
+            REQUIRE(std::isnan(r.out.value));
+            REQUIRE(r.told > 1000.0);
+            continue;
+        }
+        if (r.cached) {
+            REQUIRE(measured.count(r.hash) == 1);  // answered from an earlier measurement
+            continue;
+        }
+        REQUIRE(measured.insert(r.hash).second);  // each architecture measured once
+        REQUIRE(r.out.status == eval::outcome_status::ok);
+        REQUIRE(r.ratio == Approx(r.out.value / r.out.reference_ms));
+        REQUIRE(r.told == r.ratio);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("driver in-process: budget, one measurement per architecture, infeasible never measured", "[app]") {
+    const auto c = small_config(60);
+    const auto r = run_local(c);
+    check_complete(r.contents, c);
+    REQUIRE(r.outcome.ended_by == "budget");
+    REQUIRE(r.outcome.abandoned == 0);
+    REQUIRE(r.contents.workers.size() == 1);
+    REQUIRE(r.contents.sessions.size() == 1);
+    std::ostringstream report;
+    app::print_report(r.contents, c, report);
+    REQUIRE_THAT(report.str(), Contains("answered    60 candidates"));
+    REQUIRE_THAT(report.str(), Contains("front       "));
+}
+
+TEST_CASE("driver on 64 dry-run workers: the same invariants with many jobs in flight", "[app]") {
+    auto c = small_config(400);
+    c.dispatcher = "dry-run";
+    c.dry_run.workers = 64;
+    c.dry_run.cost = transport::cost_kind::lognormal;
+    c.dry_run.cost_spread = 0.5;
+    eval::latency_model_evaluator model(model_of(c));
+    transport::dry_run_dispatcher d(model, c.dry_run, c.policy());
+    app::search_driver driver(c);
+    storage::memory_archive sink({});
+    std::ostringstream progress;
+    const auto out = driver.run(d, sink, progress, {});
+    check_complete(driver.contents(), c);
+    REQUIRE(out.ended_by == "budget");
+    // what the sink received is what the driver reports
+    REQUIRE(sink.contents().evaluations.size() == driver.contents().evaluations.size());
+    REQUIRE(sink.contents().events.size() == driver.contents().events.size());
+    REQUIRE(sink.flushes() > 0);
+}
+
+TEST_CASE("driver: the Pareto objective splits the budget over its floors", "[app]") {
+    auto c = small_config(30);
+    c.objective = "pareto";
+    c.levels = {0.5, 1.0, 2.0};
+    c.validate();
+    const auto r = run_local(c);
+    check_complete(r.contents, c);
+    std::map<std::uint32_t, int> per_phase;
+    for (const auto& e : r.contents.evaluations) {
+        ++per_phase[e.phase];
+        REQUIRE(e.min_params == c.phase_floor(e.phase));
+        REQUIRE(e.feasible == (e.decoder_params >= e.min_params));
+    }
+    REQUIRE(per_phase == std::map<std::uint32_t, int>{{0, 10}, {1, 10}, {2, 10}});
+}
+
+TEST_CASE("driver: a run cut at any point and resumed from its log ends exactly as an uninterrupted one", "[app][resume]") {
+    const auto c = small_config(40);
+    const auto whole = run_local(c).contents;
+    const auto& ev = whole.events;
+    for (std::size_t cut : {std::size_t{1}, std::size_t{2}, ev.size() / 5, ev.size() / 3, ev.size() / 2, ev.size() - 2}) {
+        for (bool record_without_tell : {false, true}) {
+            // what a kill leaves: the events up to the cut, the evaluations whose tell is among
+            // them, and perhaps one more evaluation flushed before its tell
+            storage::archive_contents part;
+            part.header = whole.header;
+            part.events.assign(ev.begin(), ev.begin() + static_cast<std::ptrdiff_t>(cut));
+            std::set<std::pair<std::uint32_t, std::uint64_t>> told;
+            for (const auto& e : part.events)
+                if (e.what == storage::event_record::kind::tell) told.insert({e.phase, e.first});
+            bool extra = false;
+            for (const auto& r : whole.evaluations) {
+                if (told.count({r.phase, r.task})) part.evaluations.push_back(r);
+                else if (record_without_tell && !extra && r.id >= part.evaluations.size()) {
+                    bool asked = false;  // only a record whose ask is in the log can have been flushed
+                    for (const auto& e : part.events)
+                        asked = asked || (e.what == storage::event_record::kind::ask && e.phase == r.phase && r.task >= e.first && r.task < e.first + e.count);
+                    if (asked) {
+                        part.evaluations.push_back(r);
+                        extra = true;
+                    }
+                }
+            }
+            INFO("cut after " << cut << " of " << ev.size() << " events, record without tell: " << record_without_tell);
+            const auto resumed = run_local(c, &part).contents;
+            check_complete(resumed, c);
+            std::map<std::uint64_t, const storage::evaluation_record*> by_id;
+            for (const auto& r : resumed.evaluations) by_id[r.id] = &r;
+            REQUIRE(by_id.size() == whole.evaluations.size());
+            for (const auto& r : whole.evaluations) {  // the same candidates, the same answers
+                REQUIRE(by_id.count(r.id) == 1);
+                REQUIRE(by_id[r.id]->arch == r.arch);
+                REQUIRE(by_id[r.id]->told == r.told);
+            }
+        }
+    }
+}
+
+TEST_CASE("driver: a log from another configuration does not replay", "[app][resume]") {
+    const auto a = run_local(small_config(20)).contents;
+    auto other = small_config(20);
+    other.algorithm = "random";
+    app::search_driver driver(other);
+    REQUIRE_THROWS_WITH(driver.replay(a), Contains("does not replay"));
+}
+
+TEST_CASE("driver: a stop signal ends asking, drains, and the rest is left for a resume", "[app][resume]") {
+    auto c = small_config(200);
+    c.dispatcher = "dry-run";
+    c.dry_run.workers = 8;
+    eval::latency_model_evaluator model(model_of(c));
+    transport::dry_run_dispatcher d(model, c.dry_run, c.policy());
+    app::search_driver driver(c);
+    storage::memory_archive sink({});
+    std::ostringstream progress;
+    int calls = 0;
+    const auto out = driver.run(d, sink, progress, [&] { return ++calls > 3 ? 1 : 0; });
+    REQUIRE(out.ended_by == "signal");
+    REQUIRE(driver.contents().evaluations.size() < 200);
+    REQUIRE(out.abandoned == 0);  // simulated results arrive within the grace period
+    REQUIRE_THAT(progress.str(), Contains("signal      stop asking"));
+    // the resumed run finishes the budget
+    const auto rest = run_local(c, &driver.contents());
+    check_complete(rest.contents, c);
+}
+
+TEST_CASE("driver: a second signal ends at once with jobs still in flight", "[app][resume]") {
+    auto c = small_config(200);
+    c.dry_run.workers = 8;
+    eval::latency_model_evaluator model(model_of(c));
+    transport::dry_run_dispatcher d(model, c.dry_run, c.policy());
+    app::search_driver driver(c);
+    storage::memory_archive sink({});
+    std::ostringstream progress;
+    int calls = 0;
+    const auto out = driver.run(d, sink, progress, [&] { return ++calls > 3 ? 2 : 0; });
+    REQUIRE(out.ended_by == "second signal");
+    REQUIRE(out.abandoned > 0);
+    const auto rest = run_local(c, &driver.contents());  // the abandoned ones are re-dispatched
+    check_complete(rest.contents, c);
+}

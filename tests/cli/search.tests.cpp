@@ -1,0 +1,386 @@
+// Tests of `fracnas search` as a user runs it: every class of bad input (one line, exit 2,
+// nothing written), the config file, runs with the analytic latency model and with LibTorch on
+// the CPU, the archive against the printed report, the lock, stop signals, resume after SIGKILL
+// at several moments, and the MPI master with two workers under mpiexec (a hung worker included).
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli_support.hpp"
+#include "fracnas/error.hpp"
+#include "fracnas/storage/archive.hpp"
+#ifdef FRACNAS_HAVE_HDF5
+#include "fracnas/hdf5/archive_file.hpp"
+#endif
+
+using namespace fracnas::test;
+using Catch::Matchers::Contains;
+namespace storage = fracnas::storage;
+
+namespace {
+
+std::string temp_path(const std::string& name) {
+    return std::string(FRACNAS_TEST_TMP) + "/" + name + "." + std::to_string(::getpid());
+}
+
+#ifdef FRACNAS_HAVE_HDF5
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+#endif
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream(path) << text;
+}
+
+// A quick search over a small space with the analytic latency model: no device needed.
+std::vector<std::string> model_search(const std::string& budget) {
+    return {"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width", "1280",
+            "--budget", budget, "--progress-every", "1000"};
+}
+
+#ifdef FRACNAS_HAVE_HDF5
+// The invariants of a finished archive: the budget answered once each, each architecture
+// measured once, infeasible ones never measured.
+void check_archive(const storage::archive_contents& a, std::size_t budget) {
+    REQUIRE(a.evaluations.size() == budget);
+    std::set<std::uint64_t> ids, measured;
+    for (const auto& r : a.evaluations) {
+        REQUIRE(ids.insert(r.id).second);
+        if (!r.feasible) {
+            REQUIRE(r.worker == -1);
+        } else if (!r.cached) {
+            REQUIRE(measured.insert(r.hash).second);
+        }
+    }
+    std::uint64_t asked = 0, told = 0;
+    for (const auto& e : a.events) {
+        if (e.what == storage::event_record::kind::ask) asked += e.count;
+        else ++told;
+    }
+    REQUIRE(asked == budget);
+    REQUIRE(told == budget);
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
+    check_usage_error({"search", "--algorithm", "simplex"}, "unknown algorithm 'simplex'");
+    check_usage_error({"search", "--latency", "train"}, "unknown latency 'train'; valid: decode, prefill");
+    check_usage_error({"search", "--max-layers", "40"}, "--max-layers must be in 2..24");
+    check_usage_error({"search", "--max-width", "200"}, "multiple of 64 in 128..2048");
+    check_usage_error({"search", "--budget", "0"}, "--budget must be in 1..10000000");
+    check_usage_error({"search", "--budget", "99999999999999999999999"}, "--budget");
+    check_usage_error({"search", "--reference", "gpt3"}, "unknown reference 'gpt3'");
+    check_usage_error({"search", "--objective", "accuracy"}, "unknown objective 'accuracy'; valid: constrained, pareto");
+    check_usage_error({"search", "--levels", "1,2"}, "--levels applies to --objective pareto only");
+    check_usage_error({"search", "--objective", "pareto", "--levels", "1,-2"}, "floor multiples must be in (0, 1000]");
+    check_usage_error({"search", "--objective", "pareto", "--levels", "1,2,3", "--budget", "2"}, "more floors than the budget");
+    check_usage_error({"search", "--space", "flat"}, "unknown space 'flat'; valid: heterogeneous, homogeneous");
+    check_usage_error({"search", "--queued", "1000000000"}, "--queued must be 0 or 1");
+    check_usage_error({"search", "--task-deadline", "0"}, "--task-deadline must be a number of seconds");
+    check_usage_error({"search", "--dispatcher", "dry-run"}, "must be model for a dry run");
+    check_usage_error({"search", "--evaluator", "model", "--inject", "explode:1"}, "unknown fault 'explode:1'");
+    check_usage_error({"search", "--replace"}, "--replace needs --archive");
+    check_usage_error({"search", "--help", "--bogus"}, "bogus");  // --help does not hide a bad argument
+    check_usage_error({"search", "--budget", "5", "stray"}, "unexpected argument 'stray'");
+}
+
+TEST_CASE("fracnas search --config: errors name the file, the line and the key; the command line wins", "[cli][search]") {
+    const std::string ini = temp_path("search.ini");
+    write_file(ini, "# a comment\nbudget = 12\nbugdet = 3\n");
+    check_usage_error({"search", "--config", ini}, ini + ":3: unknown key 'bugdet'");
+    write_file(ini, "evaluator = model\nbudget = -4\n");
+    check_usage_error({"search", "--config", ini}, ini + ":2: budget:");
+    write_file(ini, "evaluator = model\nbudget\n");
+    check_usage_error({"search", "--config", ini}, ini + ":2: expected 'key = value'");
+    write_file(ini, "budget = 5\nbudget = 6\n");
+    check_usage_error({"search", "--config", ini}, ini + ":2: 'budget' is set twice");
+    write_file(ini, "archive = x.h5\n");
+    check_usage_error({"search", "--config", ini}, "can only be given on the command line");
+    check_usage_error({"search", "--config", ini + ".missing"}, "cannot read '" + ini + ".missing'");
+
+    write_file(ini, "evaluator = model\nspace = homogeneous\nmax-layers = 8\nmax-width = 1280\nbudget = 500\nprogress-every = 1000\n");
+    const outcome o = run_cli({"search", "--config", ini, "--budget", "14"});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("budget 14,"));                    // the command line won
+    REQUIRE_THAT(o.out, Contains("over the homogeneous space (4"));  // the file filled the rest
+    REQUIRE_THAT(o.out, Contains("answered    14 candidates"));
+    std::remove(ini.c_str());
+}
+
+TEST_CASE("fracnas search with the latency model in-process: report, progress, JSON lines", "[cli][search]") {
+    const std::string lines = temp_path("model.jsonl");
+    auto args = model_search("40");
+    args.back() = "20";  // --progress-every
+    args.insert(args.end(), {"--jsonl", lines});
+    const outcome o = run_cli(args);
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("workers     1 in the pool of 1"));
+    REQUIRE_THAT(o.out, Contains("/40 answered ("));  // a line at the first answer past 20
+    REQUIRE_THAT(o.out, Contains("progress    40/40 answered"));
+    REQUIRE_THAT(o.out, Contains("ended by    budget"));
+    REQUIRE_THAT(o.out, Contains("exported    40 JSON lines"));
+    std::ifstream in(lines);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        REQUIRE_THAT(line, Contains("\"architecture\": \"n_layer="));
+    }
+    REQUIRE(n == 40);
+    check_usage_error({"search", "--evaluator", "model", "--jsonl", lines}, "exists; it is never overwritten");
+    std::remove(lines.c_str());
+}
+
+TEST_CASE("fracnas search --dispatcher dry-run: 256 simulated workers", "[cli][search]") {
+    auto args = model_search("600");
+    args.insert(args.end(), {"--dispatcher", "dry-run", "--workers", "256", "--cost", "lognormal", "--cost-spread", "0.5"});
+    const outcome o = run_cli(args);
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("workers     256 in the pool of 256"));
+    REQUIRE_THAT(o.out, Contains("answered    600 candidates"));
+}
+
+#ifdef FRACNAS_HAVE_TORCH
+TEST_CASE("fracnas search on the CPU with LibTorch: infeasible candidates are never measured", "[cli][search]") {
+    const std::string lines = temp_path("torch.jsonl");
+    const outcome o = run_cli({"search", "--device", "cpu", "--budget", "16", "--max-layers", "3", "--max-width", "256",
+                               "--min-params", "1500000", "--context", "15", "--warmup", "0", "--repeats", "2",
+                               "--jsonl", lines, "--progress-every", "16", "--dispatcher", "local"});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("subject to decoder parameters >= 1500000"));
+    REQUIRE_THAT(o.out, Contains("rank 0 on "));
+    REQUIRE_THAT(o.out, Contains(": cpu, reference "));
+    std::ifstream in(lines);
+    std::string line;
+    int n = 0, measured = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        if (line.find("\"feasible\": false") != std::string::npos) REQUIRE_THAT(line, Contains("\"latency_ms\": null"));
+        if (line.find("\"worker\": 0") != std::string::npos) {
+            ++measured;
+            REQUIRE_THAT(line, Contains("\"status\": \"ok\""));
+        }
+    }
+    REQUIRE(n == 16);
+    REQUIRE(measured > 0);
+    std::remove(lines.c_str());
+}
+#endif
+
+#ifdef FRACNAS_HAVE_HDF5
+TEST_CASE("fracnas search --archive: refused when it exists; its report is what the archive holds", "[cli][search][hdf5]") {
+    const std::string h5 = temp_path("run.h5");
+    std::remove(h5.c_str());
+    auto args = model_search("30");
+    args.insert(args.end(), {"--archive", h5});
+    const outcome o = run_cli(args);
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    const auto a = fracnas::hdf5::read_archive(h5);
+    check_archive(a, 30);
+    REQUIRE(a.sessions.size() == 1);
+    REQUIRE(a.sessions[0].ended_by == "budget");
+    REQUIRE_THAT(a.header.config, Contains("budget = 30"));
+    REQUIRE_THAT(a.header.command_line, Contains("--archive " + h5));
+    // the best row printed is the best row archived
+    double best = 1e300;
+    for (const auto& r : a.evaluations)
+        if (!r.cached && r.feasible && r.out.status == fracnas::eval::outcome_status::ok) best = std::min(best, r.ratio);
+    char text[32];
+    std::snprintf(text, sizeof text, " x%.3f ", best);
+    REQUIRE_THAT(o.out, Contains(text));
+
+    const auto before = a.evaluations.size();
+    check_usage_error(args, "exists");  // never overwritten
+    REQUIRE(fracnas::hdf5::read_archive(h5).evaluations.size() == before);
+    auto replace = args;
+    replace.push_back("--replace");
+    REQUIRE(run_cli(replace).code == 0);
+
+    check_usage_error({"search", "--resume", h5 + ".missing"}, h5 + ".missing");
+    const std::string text_file = temp_path("not-an-archive.h5");
+    write_file(text_file, "hello\n");
+    check_usage_error({"search", "--resume", text_file}, text_file);
+    check_usage_error({"search", "--resume", h5, "--budget", "31"}, "was made with budget = 30; this run asks 31");
+    std::remove(text_file.c_str());
+    std::remove(h5.c_str());
+}
+
+namespace {
+
+// Starts the real executable with args, output to log; returns its pid.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        std::FILE* f = std::freopen(log.c_str(), "w", stdout);
+        (void)f;
+        std::FILE* g = std::freopen(log.c_str(), "a", stderr);
+        (void)g;
+        std::vector<char*> argv;
+        std::string binary = FRACNAS_BINARY;
+        argv.push_back(binary.data());
+        std::vector<std::string> copy = args;
+        for (auto& a : copy) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(binary.c_str(), argv.data());
+        ::_exit(127);
+    }
+    return pid;
+}
+
+int wait_exit(pid_t pid) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::size_t measured_rows(const storage::archive_contents& a) {
+    std::size_t n = 0;
+    for (const auto& r : a.evaluations) n += r.feasible && !r.cached;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or measured again", "[cli][search][hdf5][resume]") {
+    const std::string h5 = temp_path("killed.h5"), log = temp_path("killed.log");
+    for (int delay_ms : {150, 400, 700, 1000, 1400}) {
+        std::remove(h5.c_str());
+        auto args = model_search("70");
+        args.insert(args.end(), {"--model-cost-ms", "25", "--archive", h5, "--dispatcher", "local"});
+        const pid_t pid = spawn(args, log);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        ::kill(pid, SIGKILL);
+        wait_exit(pid);
+        INFO("killed after " << delay_ms << " ms");
+        if (!exists(h5)) continue;  // killed before it created the archive: nothing to resume
+        storage::archive_contents flushed;
+        try {
+            flushed = fracnas::hdf5::read_archive(h5);
+        } catch (const fracnas::config_error& e) {
+            FAIL("a killed run left an archive that does not open: " << e.what());
+        }
+        const outcome o = run_shell(std::string(FRACNAS_BINARY) + " search --resume " + h5 + " 2>&1");
+        INFO(o.out);
+        REQUIRE(o.code == 0);
+        const auto done = fracnas::hdf5::read_archive(h5);
+        check_archive(done, 70);
+        // every flushed record is still there, unchanged, and was not measured again
+        std::map<std::uint64_t, const storage::evaluation_record*> by_id;
+        for (const auto& r : done.evaluations) by_id[r.id] = &r;
+        for (const auto& r : flushed.evaluations) {
+            REQUIRE(by_id.count(r.id) == 1);
+            REQUIRE(by_id[r.id]->arch == r.arch);
+            REQUIRE(by_id[r.id]->told == r.told);
+            REQUIRE(by_id[r.id]->worker == r.worker);
+        }
+        REQUIRE(measured_rows(done) >= measured_rows(flushed));
+        REQUIRE(done.events.size() >= flushed.events.size());
+        for (std::size_t i = 0; i < flushed.events.size(); ++i) REQUIRE(done.events[i].first == flushed.events[i].first);
+        bool resumed = false;
+        for (const auto& s : done.sessions) resumed = resumed || s.session >= 1;
+        REQUIRE(resumed);
+#ifdef FRACNAS_PYTHON
+        const outcome py = run_shell(std::string(FRACNAS_PYTHON) + " -c \"import h5py,sys; f=h5py.File(sys.argv[1],'r'); "
+                                     "print(len(f['evaluations']), len(f['events']))\" " + h5 + " 2>&1");
+        INFO(py.out);
+        REQUIRE(py.code == 0);
+        REQUIRE(py.out == "70 " + std::to_string(done.events.size()) + "\n");
+#endif
+    }
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
+}
+
+TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0; a second run on the archive is refused while it runs", "[cli][search][hdf5]") {
+    const std::string h5 = temp_path("term.h5"), log = temp_path("term.log");
+    std::remove(h5.c_str());
+    std::vector<std::string> args = {"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width",
+                                     "1280", "--budget", "400", "--model-cost-ms", "30", "--archive", h5, "--dispatcher", "local"};
+    const pid_t pid = spawn(args, log);
+    for (int i = 0; i < 100 && !exists(h5); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const outcome second = run_shell(std::string(FRACNAS_BINARY) + " search --resume " + h5 + " 2>&1");
+    REQUIRE(second.code == 2);
+    REQUIRE_THAT(second.out, Contains("fracnas: error:"));
+    REQUIRE_THAT(second.out, Contains(h5));
+    ::kill(pid, SIGTERM);
+    REQUIRE(wait_exit(pid) == 0);
+    std::ifstream in(log);
+    const std::string printed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    INFO(printed);
+    REQUIRE_THAT(printed, Contains("signal      stop asking"));
+    REQUIRE_THAT(printed, Contains("ended by    signal"));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE(a.sessions.size() == 1);
+    REQUIRE(a.sessions[0].ended_by == "signal");
+    REQUIRE(a.evaluations.size() < 400);
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
+}
+
+#ifdef FRACNAS_HAVE_MPI
+TEST_CASE("mpiexec -n 3: a master and two workers; the archive holds what the master reported", "[cli][search][mpi]") {
+    const std::string h5 = temp_path("mpi.h5");
+    std::remove(h5.c_str());
+    const outcome o = run_shell(std::string(FRACNAS_MPIEXEC) + " -n 3 --oversubscribe " + FRACNAS_BINARY +
+                                " search --evaluator model --model-cost-ms 10 --space homogeneous --max-layers 8 --max-width 1280"
+                                " --budget 80 --archive " + h5 + " 2>&1");
+    INFO(o.out);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("workers     2 in the pool of 2"));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    check_archive(a, 80);
+    REQUIRE(a.header.ranks == 3);
+    std::set<int> ranks;
+    for (const auto& r : a.evaluations)
+        if (r.feasible && !r.cached) ranks.insert(r.worker);
+    REQUIRE(ranks == std::set<int>{1, 2});  // both workers measured
+    REQUIRE(a.workers.size() == 2);
+    REQUIRE_THAT(o.out, Contains("answered    " + std::to_string(a.evaluations.size()) + " candidates"));
+    std::remove(h5.c_str());
+}
+
+TEST_CASE("mpiexec -n 3: a hung worker's task is re-queued, the worker leaves the pool, the search ends", "[cli][search][mpi]") {
+    const std::string h5 = temp_path("hung.h5");
+    std::remove(h5.c_str());
+    const outcome o = run_shell(std::string(FRACNAS_MPIEXEC) + " -n 3 --oversubscribe " + FRACNAS_BINARY +
+                                " search --evaluator model --model-cost-ms 5 --space homogeneous --max-layers 8 --max-width 1280"
+                                " --budget 40 --inject hang:1:2:4 --task-deadline 1 --grace 10 --archive " + h5 + " 2>&1");
+    INFO(o.out);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("rank 1 left the pool"));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    check_archive(a, 40);
+    bool hung = false;
+    for (const auto& e : a.worker_events) hung = hung || (e.kind == 2 && e.worker == 1);
+    REQUIRE(hung);
+    std::size_t by_one = 0;
+    for (const auto& r : a.evaluations) by_one += r.worker == 1;
+    REQUIRE(by_one <= 1);  // one answer before it hung; its late answer was ignored
+    std::remove(h5.c_str());
+}
+#endif
+#endif

@@ -1,0 +1,804 @@
+// The HDF5 run archive (src/storage/hdf5, schema docs/archive.md): every table round-trips bit for
+// bit over several flushes and chunks, strings are cut safely, writers are locked out, readers see
+// the flushed rows while a run writes (in this process, in another one, and from h5py), resume
+// continues the tables, and a SIGKILLed writer loses nothing it flushed. Not the search writing it.
+#include "fracnas/hdf5/archive_file.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "fracnas/error.hpp"
+
+// Files that are HDF5 but not archives are made with the C API where its header can be found.
+#if __has_include(<hdf5.h>)
+#include <hdf5.h>
+#define FRACNAS_TEST_HAS_HDF5_API 1
+#elif __has_include(<hdf5/serial/hdf5.h>)
+#include <hdf5/serial/hdf5.h>
+#define FRACNAS_TEST_HAS_HDF5_API 1
+#endif
+
+using namespace fracnas;
+using Catch::Matchers::Contains;
+using fracnas::hdf5::archive_file;
+using fracnas::hdf5::check_new_archive;
+using fracnas::hdf5::read_archive;
+
+namespace {
+
+// A fresh path for one test case (CTest runs test cases in parallel processes: names differ).
+std::string fresh(const std::string& name) {
+    const std::string folder = std::string(FRACNAS_TEST_TMP) + "/hdf5_archive";
+    std::filesystem::create_directories(folder);
+    const std::string path = folder + "/" + name;
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + ".lock");
+    return path;
+}
+
+std::uint64_t bits(double v) {
+    std::uint64_t b = 0;
+    std::memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+double from_bits(std::uint64_t b) {
+    double v = 0;
+    std::memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+std::string bits_text(double v) {
+    char text[40];
+    std::snprintf(text, sizeof text, "bits:0x%016llx", static_cast<unsigned long long>(bits(v)));
+    return text;
+}
+
+// Doubles that a lossy path would change: NaN payloads, -0, subnormals, infinities, odd fractions.
+double tricky(std::uint64_t i, std::uint64_t k) {
+    switch ((i + k) % 8) {
+        case 0:
+            return from_bits(0x7ff8000000000000ULL | (i + 1));  // a quiet NaN carrying i
+        case 1:
+            return -0.0;
+        case 2:
+            return std::numeric_limits<double>::denorm_min() * static_cast<double>(i + 1);
+        case 3:
+            return (i % 2 ? -1 : 1) * std::numeric_limits<double>::infinity();
+        case 4:
+            return static_cast<double>(i) / 3.0;
+        case 5:
+            return -1e300 * static_cast<double>(i);
+        case 6:
+            return std::nextafter(1.0, 2.0) + static_cast<double>(i);
+        default:
+            return std::numeric_limits<double>::quiet_NaN();
+    }
+}
+
+// What a fixed string member of width bytes keeps: at most width - 1 bytes, not splitting UTF-8.
+std::string cut(const std::string& s, std::size_t width) {
+    std::size_t n = std::min(s.size(), width - 1);
+    while (n > 0 && n < s.size() && (static_cast<unsigned char>(s[n]) & 0xC0U) == 0x80U) --n;
+    return s.substr(0, n);
+}
+
+storage::run_header header(std::uint32_t dim) {
+    storage::run_header h;
+    h.fracnas_version = "0.1.0";
+    h.git_commit = "0123456789abcdef0123456789abcdef01234567";
+    h.command_line = "fracnas search --budget 300 --archive run.h5";
+    for (int i = 0; i < 200; ++i)
+        h.config += "key_" + std::to_string(i) + " = value " + std::to_string(i * 7) + "\n";
+    h.dim = dim;
+    h.ranks = 3;
+    h.hosts = "node1,node2";
+    h.created = "2025-01-02T03:04:05Z";
+    return h;
+}
+
+storage::evaluation_record evaluation(std::uint64_t i, std::uint32_t dim) {
+    storage::evaluation_record r;
+    r.id = i;
+    r.phase = static_cast<std::uint32_t>(i % 3);
+    r.task = 1000000 + i;
+    for (std::uint32_t k = 0; k < dim; ++k) r.x.push_back(tricky(i, k));
+    r.arch = "n_layer=" + std::to_string(2 + i % 23) +
+             " d_model=512 d_inner=1024,1536 n_head=8,4 vocab=50257 context=1024";
+    if (i % 50 == 7) r.arch = std::string(1500, 'a') + std::to_string(i);  // longer than its member
+    r.hash = 0x9e3779b97f4a7c15ULL * (i + 1);
+    r.decoder_params = i * 1000 + 1;
+    r.total_params = std::numeric_limits<std::uint64_t>::max() - i;
+    r.min_params = 5;
+    r.feasible = i % 2 == 0;
+    r.cached = i % 3 == 0;
+    r.out.status = static_cast<eval::outcome_status>(i % 6);
+    r.out.message = i % 6 == 0 ? "" : "evaluation " + std::to_string(i) + " failed: été ünïcode";
+    r.out.value = tricky(i, 11);
+    r.out.reference_ms = tricky(i, 12);
+    r.out.decode_ms = tricky(i, 13);
+    r.out.decode_iqr_ms = tricky(i, 14);
+    r.out.prefill_ms = tricky(i, 15);
+    r.out.prefill_iqr_ms = tricky(i, 16);
+    r.out.repeats = static_cast<std::uint32_t>(i * 3);
+    r.out.peak_memory_bytes = (1ULL << 40) + i;
+    r.out.wall_seconds = static_cast<double>(i) * 0.25;
+    r.ratio = tricky(i, 17);
+    r.told = tricky(i, 18);
+    r.worker = static_cast<std::int32_t>(i % 5) - 1;
+    r.dispatched = static_cast<double>(i) + 0.1;
+    r.started = static_cast<double>(i) + 0.2;
+    r.ended = static_cast<double>(i) + 0.3;
+    return r;
+}
+
+storage::event_record event(std::uint64_t i) {
+    storage::event_record e;
+    e.what = i % 2 ? storage::event_record::kind::tell : storage::event_record::kind::ask;
+    e.phase = static_cast<std::uint32_t>(i % 4);
+    e.requested = i % 7;
+    e.first = i * 2;
+    e.count = i % 5;
+    e.value = tricky(i, 3);
+    e.failed = static_cast<std::uint8_t>(i % 3 == 0);
+    e.time = static_cast<double>(i) * 0.5;
+    return e;
+}
+
+storage::worker_record worker(std::uint64_t i, std::uint32_t session) {
+    storage::worker_record w;
+    w.rank = static_cast<std::int32_t>(i + 1);
+    w.host = "node" + std::to_string(i % 9) + (i % 40 == 3 ? std::string(300, 'h') : "");
+    const bool gpu = i % 8 != 0;
+    w.device.kind = gpu ? "cuda" : "cpu";
+    w.device.index = gpu ? static_cast<int>(i % 8) : -1;
+    w.device.name = gpu ? "NVIDIA H200" : "cpu";
+    w.device.uuid = gpu ? "GPU-12345678-abcd-ef01-2345-" + std::to_string(i) : "";
+    w.reference_ms = tricky(i, 5);
+    w.joined = static_cast<double>(i) / 7.0;
+    w.session = session;
+    return w;
+}
+
+storage::worker_event_record worker_event(std::uint64_t i, std::uint32_t session) {
+    storage::worker_event_record e;
+    e.kind = static_cast<std::uint8_t>(i % 5);
+    e.worker = static_cast<std::int32_t>(i % 17);
+    e.time = static_cast<double>(i) * 1.5;
+    e.reference_ms = tricky(i, 6);
+    e.message = i % 5 == 2 ? "missed its deadline of " + std::to_string(i) + " s" : "";
+    e.session = session;
+    return e;
+}
+
+storage::session_record session_row(std::uint32_t s) {
+    storage::session_record r;
+    r.session = s;
+    r.started = "2025-01-02T03:04:" + std::to_string(10 + s % 50) + "Z";
+    r.wall_seconds = tricky(s, 9);
+    r.ended_by = s % 2 ? "budget" : "signal";
+    r.command_line = "fracnas search --resume run.h5 " + std::string(s % 10 == 4 ? 5000 : 10, 'c');
+    return r;
+}
+
+// The first member that differs ("" when none), strings compared with what their member keeps.
+std::string diff(const storage::evaluation_record& want, const storage::evaluation_record& got) {
+    if (want.id != got.id) return "id";
+    if (want.phase != got.phase) return "phase";
+    if (want.task != got.task) return "task";
+    if (want.x.size() != got.x.size()) return "x size";
+    for (std::size_t k = 0; k < want.x.size(); ++k)
+        if (bits(want.x[k]) != bits(got.x[k])) return "x[" + std::to_string(k) + "]";
+    if (cut(want.arch, 1024) != got.arch) return "arch";
+    if (want.hash != got.hash) return "hash";
+    if (want.decoder_params != got.decoder_params) return "decoder_params";
+    if (want.total_params != got.total_params) return "total_params";
+    if (want.min_params != got.min_params) return "min_params";
+    if (want.feasible != got.feasible) return "feasible";
+    if (want.cached != got.cached) return "cached";
+    if (want.out.status != got.out.status) return "status";
+    if (cut(want.out.message, 256) != got.out.message) return "message";
+    const std::pair<double, double> doubles[] = {{want.out.value, got.out.value},
+                                                 {want.out.reference_ms, got.out.reference_ms},
+                                                 {want.out.decode_ms, got.out.decode_ms},
+                                                 {want.out.decode_iqr_ms, got.out.decode_iqr_ms},
+                                                 {want.out.prefill_ms, got.out.prefill_ms},
+                                                 {want.out.prefill_iqr_ms, got.out.prefill_iqr_ms},
+                                                 {want.out.wall_seconds, got.out.wall_seconds},
+                                                 {want.ratio, got.ratio},
+                                                 {want.told, got.told},
+                                                 {want.dispatched, got.dispatched},
+                                                 {want.started, got.started},
+                                                 {want.ended, got.ended}};
+    for (std::size_t k = 0; k < std::size(doubles); ++k)
+        if (bits(doubles[k].first) != bits(doubles[k].second)) return "double member " + std::to_string(k);
+    if (want.out.repeats != got.out.repeats) return "repeats";
+    if (want.out.peak_memory_bytes != got.out.peak_memory_bytes) return "peak_memory_bytes";
+    if (want.worker != got.worker) return "worker";
+    return "";
+}
+
+std::string diff(const storage::event_record& want, const storage::event_record& got) {
+    if (want.what != got.what) return "what";
+    if (want.phase != got.phase || want.requested != got.requested || want.first != got.first ||
+        want.count != got.count)
+        return "phase/requested/first/count";
+    if (bits(want.value) != bits(got.value)) return "value";
+    if (want.failed != got.failed) return "failed";
+    if (bits(want.time) != bits(got.time)) return "time";
+    return "";
+}
+
+std::string diff(const storage::worker_record& want, const storage::worker_record& got) {
+    if (want.rank != got.rank) return "rank";
+    if (cut(want.host, 64) != got.host) return "host";
+    if (want.device.kind != got.device.kind || want.device.index != got.device.index)
+        return "device kind/index";
+    if (want.device.name != got.device.name || want.device.uuid != got.device.uuid) return "device name/uuid";
+    if (bits(want.reference_ms) != bits(got.reference_ms) || bits(want.joined) != bits(got.joined))
+        return "times";
+    if (want.session != got.session) return "session";
+    return "";
+}
+
+std::string diff(const storage::worker_event_record& want, const storage::worker_event_record& got) {
+    if (want.kind != got.kind || want.worker != got.worker || want.session != got.session)
+        return "kind/worker/session";
+    if (bits(want.time) != bits(got.time) || bits(want.reference_ms) != bits(got.reference_ms))
+        return "times";
+    if (want.message != got.message) return "message";
+    return "";
+}
+
+std::string diff(const storage::session_record& want, const storage::session_record& got) {
+    if (want.session != got.session || want.started != got.started || want.ended_by != got.ended_by)
+        return "session/started/ended_by";
+    if (bits(want.wall_seconds) != bits(got.wall_seconds)) return "wall_seconds";
+    if (cut(want.command_line, 4096) != got.command_line) return "command_line";
+    return "";
+}
+
+template <class R>
+void require_rows(const std::vector<R>& want, const std::vector<R>& got, const char* table) {
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        INFO(table << " row " << i);
+        REQUIRE(diff(want[i], got[i]) == "");
+    }
+}
+
+void require_header(const storage::run_header& want, const storage::run_header& got) {
+    CHECK(got.schema == storage::schema_version);
+    CHECK(got.fracnas_version == want.fracnas_version);
+    CHECK(got.git_commit == want.git_commit);
+    CHECK(got.command_line == want.command_line);
+    CHECK(got.config == want.config);
+    CHECK(got.dim == want.dim);
+    CHECK(got.ranks == want.ranks);
+    CHECK(got.hosts == want.hosts);
+    CHECK(got.created == want.created);
+}
+
+// Runs f, which must throw config_error("--archive"); returns its message.
+template <class F>
+std::string config_message(F&& f) {
+    try {
+        f();
+    } catch (const config_error& e) {
+        CHECK(e.field() == "--archive");
+        return e.what();
+    } catch (const std::exception& e) {
+        FAIL("expected a config_error, got: " << e.what());
+    }
+    FAIL("expected a config_error, nothing was thrown");
+    return "";
+}
+
+// ---- h5py, through tests/storage/hdf5/read_archive.py
+bool have_h5py() {
+    static const bool have =
+        std::system((std::string(FRACNAS_PYTHON) + " -c 'import h5py' >/dev/null 2>&1").c_str()) == 0;
+    return have;
+}
+
+// Runs the script on path with args; returns its exit status and output.
+std::pair<int, std::string> h5py_check(const std::string& path, const std::string& args) {
+    const std::string command = std::string(FRACNAS_PYTHON) + " " + FRACNAS_SOURCE_DIR +
+                                "/tests/storage/hdf5/read_archive.py '" + path + "' " + args + " 2>&1";
+    std::string output;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) return {-1, "popen failed: " + command};
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, command + "\n" + output};
+}
+
+bool warn_without_h5py() {
+    if (have_h5py()) return false;
+    WARN("h5py is not importable by " << FRACNAS_PYTHON
+                                      << ": the h5py checks are skipped (cmake/dev.sh deps installs it)");
+    return true;
+}
+
+// A full set of rows: several chunks per table (chunks are 64 to 1024 rows), flushed in batches.
+struct rows {
+    std::vector<storage::evaluation_record> evaluations;
+    std::vector<storage::event_record> events;
+    std::vector<storage::worker_record> workers;
+    std::vector<storage::worker_event_record> worker_events;
+    std::vector<storage::session_record> sessions;
+};
+
+rows write_rows(archive_file& a, std::uint32_t dim, std::uint64_t n, std::uint32_t session) {
+    rows r;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        r.evaluations.push_back(evaluation(i, dim));
+        a.append(r.evaluations.back());
+        for (int k = 0; k < 2; ++k) {
+            r.events.push_back(event(2 * i + static_cast<std::uint64_t>(k)));
+            a.append(r.events.back());
+        }
+        if (i % 4 == 0) {
+            r.workers.push_back(worker(i, session));
+            a.append(r.workers.back());
+        }
+        if (i % 3 == 0) {
+            r.worker_events.push_back(worker_event(i, session));
+            a.append(r.worker_events.back());
+        }
+        if (i % 10 == 0) {
+            r.sessions.push_back(session_row(static_cast<std::uint32_t>(i / 10)));
+            a.append(r.sessions.back());
+        }
+        if (i % 97 == 96) a.flush();
+    }
+    a.flush();
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("every table round-trips bit for bit over several flushes and chunks", "[hdf5]") {
+    const std::string path = fresh("round_trip.h5");
+    const std::uint32_t dim = 7;
+    rows written;
+    {
+        auto a = archive_file::create(path, header(dim), false);
+        CHECK(a->session() == 0);
+        CHECK(a->path() == path);
+        // 2200 evaluations (9 chunks; read back in two blocks), 4400 events, 550 workers, 734 worker
+        // events, 220 sessions (4 chunks)
+        written = write_rows(*a, dim, 2200, 0);
+    }
+    const auto c = read_archive(path);
+    require_header(header(dim), c.header);
+    require_rows(written.evaluations, c.evaluations, "evaluations");
+    require_rows(written.events, c.events, "events");
+    require_rows(written.workers, c.workers, "workers");
+    require_rows(written.worker_events, c.worker_events, "worker_events");
+    require_rows(written.sessions, c.sessions, "sessions");
+    CHECK_FALSE(std::filesystem::exists(path + ".lock"));  // removed with the lock
+}
+
+TEST_CASE(
+    "strings longer than their member are cut, whole characters only, without touching their neighbours",
+    "[hdf5]") {
+    const std::string path = fresh("long_strings.h5");
+    storage::evaluation_record r = evaluation(1, 2);
+    r.arch = std::string(5000, 'a');
+    r.out.message = std::string(254, 'm') + "\xC3\xA9" + "tail";  // é straddles the 255-byte limit
+    r.hash = 0xfedcba9876543210ULL;
+    storage::worker_record w = worker(1, 0);
+    w.host = std::string(100, 'h');
+    w.device.uuid = std::string(100, 'u');
+    storage::session_record s = session_row(0);
+    s.command_line = std::string(9000, 'c');
+    s.wall_seconds = 12.5;
+    {
+        auto a = archive_file::create(path, header(2), false);
+        a->append(r);
+        a->append(w);
+        a->append(s);
+    }  // the destructor flushes
+    const auto c = read_archive(path);
+    REQUIRE(c.evaluations.size() == 1);
+    CHECK(c.evaluations[0].arch == std::string(1023, 'a'));
+    CHECK(c.evaluations[0].out.message == std::string(254, 'm'));
+    CHECK(c.evaluations[0].hash == 0xfedcba9876543210ULL);
+    CHECK(bits(c.evaluations[0].out.value) == bits(r.out.value));
+    REQUIRE(c.workers.size() == 1);
+    CHECK(c.workers[0].host == std::string(63, 'h'));
+    CHECK(c.workers[0].device.uuid == std::string(63, 'u'));
+    CHECK(c.workers[0].device.name == w.device.name);
+    REQUIRE(c.sessions.size() == 1);
+    CHECK(c.sessions[0].command_line == std::string(4095, 'c'));
+    CHECK(c.sessions[0].wall_seconds == 12.5);
+}
+
+TEST_CASE("an evaluation whose point has the wrong dimension is refused", "[hdf5]") {
+    const std::string path = fresh("wrong_dim.h5");
+    auto a = archive_file::create(path, header(3), false);
+    REQUIRE_THROWS_AS(a->append(evaluation(0, 4)), storage_error);
+    REQUIRE_THROWS_WITH(a->append(evaluation(0, 2)), Contains("has 2 coordinates") && Contains(path));
+}
+
+TEST_CASE("create refuses an existing file, and replaces it when asked", "[hdf5]") {
+    const std::string path = fresh("existing.h5");
+    {
+        auto a = archive_file::create(path, header(2), false);
+        a->append(evaluation(0, 2));
+    }
+    const std::string refused = config_message([&] { archive_file::create(path, header(2), false); });
+    CHECK_THAT(refused, Contains(path) && Contains("exists") && Contains("--replace"));
+    CHECK_THAT(config_message([&] { check_new_archive(path, false); }), Contains(path) && Contains("exists"));
+    CHECK(read_archive(path).evaluations.size() == 1);  // untouched
+
+    CHECK_NOTHROW(check_new_archive(path, true));
+    {
+        auto a = archive_file::create(path, header(5), true);
+        a->append(evaluation(9, 5));
+        a->append(evaluation(10, 5));
+    }
+    const auto c = read_archive(path);
+    CHECK(c.header.dim == 5);
+    REQUIRE(c.evaluations.size() == 2);
+    CHECK(c.evaluations[0].id == 9);
+}
+
+TEST_CASE("check_new_archive validates the place without creating anything", "[hdf5]") {
+    const std::string path = fresh("checked.h5");
+    CHECK_NOTHROW(check_new_archive(path, false));
+    CHECK_FALSE(std::filesystem::exists(path));
+    CHECK_FALSE(std::filesystem::exists(path + ".lock"));
+    const std::string missing = std::string(FRACNAS_TEST_TMP) + "/no_such_folder/run.h5";
+    CHECK_THAT(config_message([&] { check_new_archive(missing, false); }),
+               Contains(missing) && Contains("does not exist"));
+    CHECK_THAT(config_message([&] { archive_file::create(missing, header(1), false); }), Contains(missing));
+    const std::string folder = std::string(FRACNAS_TEST_TMP) + "/hdf5_archive";
+    CHECK_THAT(config_message([&] { check_new_archive(folder, true); }), Contains("is a folder"));
+}
+
+TEST_CASE("a second writer is refused while the first holds the run lock, naming it", "[hdf5]") {
+    const std::string path = fresh("locked.h5");
+    char host[256] = {};
+    (void)::gethostname(host, sizeof host - 1);
+    const std::string holder = "process " + std::to_string(::getpid()) + " on " + host;
+    {
+        auto a = archive_file::create(path, header(2), false);
+        a->append(evaluation(0, 2));
+        a->flush();
+        // flock locks belong to an open file description: a second open in this process is refused too
+        CHECK_THAT(config_message([&] { archive_file::create(path, header(2), true); }),
+                   Contains(path) && Contains(holder));
+        storage::archive_contents c;
+        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }),
+                   Contains(path) && Contains(holder));
+        CHECK_THAT(config_message([&] { check_new_archive(path, true); }), Contains(holder));
+        a->append(evaluation(1, 2));
+    }
+    CHECK_FALSE(std::filesystem::exists(path + ".lock"));
+    storage::archive_contents c;
+    auto b = archive_file::resume(path, c);  // free again
+    CHECK(c.evaluations.size() == 2);
+}
+
+TEST_CASE("a reader sees exactly the flushed rows while the writer is open", "[hdf5]") {
+    const std::string path = fresh("live.h5");
+    const std::uint32_t dim = 4;
+    auto a = archive_file::create(path, header(dim), false);
+    CHECK(read_archive(path).evaluations.empty());
+    std::vector<storage::evaluation_record> flushed;
+    for (std::uint64_t i = 0; i < 300; ++i) flushed.push_back(evaluation(i, dim));
+    for (const auto& r : flushed) a->append(r);
+    a->append(event(0));
+    a->flush();
+    for (std::uint64_t i = 300; i < 310; ++i) a->append(evaluation(i, dim));  // appended, not flushed
+    a->append(event(1));
+
+    const auto c = read_archive(path);
+    require_rows(flushed, c.evaluations, "evaluations");
+    CHECK(c.events.size() == 1);
+    require_header(header(dim), c.header);
+
+    if (!warn_without_h5py()) {
+        // another process, through another HDF5 (h5py's own), as a SWMR reader
+        const auto [status, output] = h5py_check(
+            path,
+            "--swmr --rows evaluations=300 events=1 workers=0 sessions=0 --value evaluations 299 id 299 "
+            "--value evaluations 5 told " +
+                bits_text(flushed[5].told));
+        INFO(output);
+        CHECK(status == 0);
+    }
+    a->flush();
+    CHECK(read_archive(path).evaluations.size() == 310);
+    if (!warn_without_h5py()) {
+        const auto [status, output] = h5py_check(path, "--swmr --rows evaluations=310 events=2");
+        INFO(output);
+        CHECK(status == 0);
+    }
+}
+
+TEST_CASE("h5py reads a finished archive: rows, attributes, enums and bit-exact values", "[hdf5]") {
+    if (warn_without_h5py()) return;
+    const std::string path = fresh("h5py.h5");
+    const std::uint32_t dim = 3;
+    rows written;
+    {
+        auto a = archive_file::create(path, header(dim), false);
+        written = write_rows(*a, dim, 400, 0);
+    }
+    const auto& e = written.evaluations[123];
+    std::string x;
+    for (double v : e.x) x += (x.empty() ? "" : ",") + bits_text(v);
+    const std::string args =
+        "--rows evaluations=400 events=800 workers=100 worker_events=134 sessions=40"
+        " --attr schema_version=" +
+        std::to_string(storage::schema_version) +
+        " dim=3 ranks=3 hosts=node1,node2"
+        " git_commit=" +
+        header(dim).git_commit + " --value evaluations 123 id 123 --value evaluations 123 x " + x +
+        " --value evaluations 123 status " + eval::to_string(e.out.status) +
+        " --value evaluations 123 told " + bits_text(e.told) + " --value evaluations 123 value " +
+        bits_text(e.out.value) + " --value evaluations 123 arch '" + e.arch + "'" +
+        " --value evaluations 123 total_params " + std::to_string(e.total_params) +
+        " --value events 7 what tell --value events 8 what ask" + " --value workers 1 device_name '" +
+        written.workers[1].device.name + "' --value workers 1 device_uuid '" +
+        written.workers[1].device.uuid + "' --value workers 1 device_index " +
+        std::to_string(written.workers[1].device.index) + " --value sessions 3 ended_by budget";
+    const auto [status, output] = h5py_check(path, args);
+    INFO(output);
+    CHECK(status == 0);
+}
+
+TEST_CASE("resume continues every table at its end in the next session", "[hdf5]") {
+    const std::string path = fresh("resume.h5");
+    const std::uint32_t dim = 2;
+    rows first;
+    {
+        auto a = archive_file::create(path, header(dim), false);
+        first = write_rows(*a, dim, 300, 0);
+    }
+    std::vector<storage::evaluation_record> all = first.evaluations;
+    {
+        storage::archive_contents c;
+        auto a = archive_file::resume(path, c);
+        // the first run wrote sessions 0..29 (write_rows numbers them i / 10): one past the largest
+        CHECK(a->session() == 30);
+        require_header(header(dim), c.header);
+        require_rows(first.evaluations, c.evaluations, "evaluations");
+        require_rows(first.events, c.events, "events");
+        for (std::uint64_t i = 300; i < 700; ++i) {
+            all.push_back(evaluation(i, dim));
+            a->append(all.back());
+        }
+        a->append(worker(1, a->session()));
+        a->append(session_row(a->session()));
+    }
+    const auto c = read_archive(path);
+    require_rows(all, c.evaluations, "evaluations");
+    CHECK(c.events.size() == first.events.size());
+    REQUIRE(c.sessions.size() == first.sessions.size() + 1);
+    CHECK(c.sessions.back().session == 30);
+    storage::archive_contents again;
+    CHECK(archive_file::resume(path, again)->session() == 31);
+}
+
+TEST_CASE("resume after a first run that wrote no session record numbers the next session 1", "[hdf5]") {
+    const std::string path = fresh("no_session.h5");
+    {
+        auto a = archive_file::create(path, header(1), false);
+        a->append(evaluation(0, 1));
+    }
+    storage::archive_contents c;
+    {
+        auto a = archive_file::resume(path, c);
+        CHECK(a->session() == 1);  // nothing numbered: the killed first run was session 0
+        a->append(worker(0, 1));
+        a->append(worker_event(0, 1));
+    }
+    CHECK(archive_file::resume(path, c)->session() == 2);  // its workers say session 1 ran, unfinished
+    CHECK(c.workers.size() == 1);
+    CHECK(c.sessions.empty());
+}
+
+TEST_CASE("input that is not a readable archive is a config_error naming the file", "[hdf5]") {
+    SECTION("a missing file") {
+        const std::string path = fresh("missing.h5");
+        CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("does not exist"));
+        storage::archive_contents c;
+        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }),
+                   Contains(path) && Contains("does not exist"));
+        CHECK_FALSE(std::filesystem::exists(path + ".lock"));
+    }
+    SECTION("a text file") {
+        const std::string path = fresh("text.h5");
+        std::ofstream(path) << "not an archive\n";
+        CHECK_THAT(config_message([&] { read_archive(path); }),
+                   Contains(path) && Contains("not an HDF5 file"));
+    }
+    SECTION("an empty file") {
+        const std::string path = fresh("empty.h5");
+        std::ofstream{path};
+        CHECK_THAT(config_message([&] { read_archive(path); }),
+                   Contains(path) && Contains("not an HDF5 file"));
+    }
+    SECTION("a folder") {
+        const std::string path = fresh("folder.h5");
+        std::filesystem::create_directories(path);
+        CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("folder"));
+        std::filesystem::remove(path);
+    }
+    SECTION("an archive of another schema version") {
+        const std::string path = fresh("schema.h5");
+        storage::run_header h = header(2);
+        h.schema = storage::schema_version + 1;
+        archive_file::create(path, h, false);
+        CHECK_THAT(
+            config_message([&] { read_archive(path); }),
+            Contains(path) && Contains("schema version " + std::to_string(storage::schema_version + 1)));
+        storage::archive_contents c;
+        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }),
+                   Contains(path) && Contains("schema version"));
+    }
+    SECTION("an HDF5 file that is not a fracnas archive") {
+        const std::string path = fresh("foreign.h5");
+#ifdef FRACNAS_TEST_HAS_HDF5_API
+        // HDF5's default format (superblock 0): also no SWMR reader can open it
+        const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        REQUIRE(f >= 0);
+        const hid_t space = H5Screate(H5S_SCALAR);
+        const hid_t a = H5Acreate2(f, "something_else", H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT);
+        const int one = 1;
+        H5Awrite(a, H5T_NATIVE_INT, &one);
+        H5Aclose(a);
+        H5Sclose(space);
+        H5Fclose(f);
+#else
+        if (warn_without_h5py()) return;
+        const std::string make = std::string(FRACNAS_PYTHON) + " -c \"import h5py; h5py.File('" + path +
+                                 "', 'w').attrs['x'] = 1\"";
+        REQUIRE(std::system(make.c_str()) == 0);
+#endif
+        CHECK_THAT(config_message([&] { read_archive(path); }),
+                   Contains(path) && Contains("not a fracnas run archive"));
+        storage::archive_contents c;
+        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }),
+                   Contains("not a fracnas run archive"));
+    }
+}
+
+TEST_CASE("a damaged archive is a config_error, a failing HDF5 read a storage_error naming the call",
+          "[hdf5]") {
+    SECTION("a truncated file") {
+        const std::string path = fresh("truncated.h5");
+        {
+            auto a = archive_file::create(path, header(2), false);
+            for (std::uint64_t i = 0; i < 300; ++i) a->append(evaluation(i, 2));
+        }
+        std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+        CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("damaged"));
+    }
+#ifdef FRACNAS_TEST_HAS_HDF5_API
+    const std::string path = fresh("damaged.h5");
+    archive_file::create(path, header(2), false);
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    REQUIRE(H5Ldelete(f, "events", H5P_DEFAULT) >= 0);
+    SECTION("a missing table") {
+        H5Fclose(f);
+        CHECK_THAT(config_message([&] { read_archive(path); }),
+                   Contains(path) && Contains("no dataset 'events'"));
+    }
+    SECTION("a table of another type") {
+        const hsize_t three = 3;
+        const hid_t space = H5Screate_simple(1, &three, nullptr);
+        const hid_t d = H5Dcreate2(f, "events", H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        const int values[3] = {1, 2, 3};
+        H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+        H5Dclose(d);
+        H5Sclose(space);
+        H5Fclose(f);
+        try {
+            read_archive(path);
+            FAIL("a table of integers was read as events");
+        } catch (const storage_error& e) {
+            CHECK(e.path() == path);
+            CHECK_THAT(e.what(),
+                       Contains("HDF5 call H5Dread failed on archive '" + path + "' (archive_file.cpp:"));
+        }
+    }
+#endif
+}
+
+TEST_CASE("a writer killed by SIGKILL loses nothing it flushed, and its lock is free", "[hdf5]") {
+    const std::string path = fresh("killed.h5");
+    const std::uint32_t dim = 3;
+    int ready[2];
+    REQUIRE(::pipe(ready) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {  // the run: flushes 500 evaluations, appends 50 more, and waits to be killed
+        ::close(ready[0]);
+        int code = 1;
+        try {
+            auto a = archive_file::create(path, header(dim), false);
+            for (std::uint64_t i = 0; i < 500; ++i) a->append(evaluation(i, dim));
+            a->append(worker(0, 0));
+            a->flush();
+            for (std::uint64_t i = 500; i < 550; ++i) a->append(evaluation(i, dim));
+            const char byte = 'r';
+            if (::write(ready[1], &byte, 1) == 1)
+                for (;;) ::pause();
+        } catch (...) {
+        }
+        ::_exit(code);
+    }
+    struct reaper {  // a failed check must not leave the child waiting forever
+        pid_t pid;
+        ~reaper() {
+            if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+        }
+    } reap{child};
+    ::close(ready[1]);
+    char byte = 0;
+    const bool started = ::read(ready[0], &byte, 1) == 1;
+    ::close(ready[0]);
+    REQUIRE(started);
+
+    std::vector<storage::evaluation_record> flushed;
+    for (std::uint64_t i = 0; i < 500; ++i) flushed.push_back(evaluation(i, dim));
+    // while it runs: another process reads it (SWMR), and a second writer is refused, naming it
+    require_rows(flushed, read_archive(path).evaluations, "evaluations");
+    CHECK_THAT(config_message([&] { archive_file::create(path, header(dim), true); }),
+               Contains("process " + std::to_string(child)));
+
+    REQUIRE(::kill(child, SIGKILL) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    reap.pid = 0;
+    CHECK(WIFSIGNALED(status));
+
+    CHECK_NOTHROW(check_new_archive(path, true));  // the kernel released the lock with the process
+    const auto c = read_archive(path);
+    require_header(header(dim), c.header);
+    require_rows(flushed, c.evaluations, "evaluations");
+    CHECK(c.workers.size() == 1);
+    if (!warn_without_h5py()) {
+        const auto [code, output] = h5py_check(path, "--swmr --rows evaluations=500 workers=1");
+        INFO(output);
+        CHECK(code == 0);
+    }
+    {
+        storage::archive_contents now;
+        auto a = archive_file::resume(path, now);
+        CHECK(a->session() == 1);
+        require_rows(flushed, now.evaluations, "evaluations");
+        for (std::uint64_t i = 500; i < 520; ++i) {
+            flushed.push_back(evaluation(i, dim));
+            a->append(flushed.back());
+        }
+    }
+    require_rows(flushed, read_archive(path).evaluations, "evaluations");
+    if (!warn_without_h5py()) {
+        const auto [code, output] =
+            h5py_check(path, "--rows evaluations=520 workers=1");  // closed cleanly: a plain reader
+        INFO(output);
+        CHECK(code == 0);
+    }
+}
