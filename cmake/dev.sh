@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian machine: installs what is missing, builds, runs or tests.
-#   cmake/dev.sh run [fracnas arguments]   install deps, build, run `fracnas` (default: optimize)
+#   cmake/dev.sh run [fracnas arguments]   install deps, build, run `fracnas` (default: a search under mpirun)
 #   cmake/dev.sh test                      install deps, build with -Werror, run every test (ctest)
 #   cmake/dev.sh deps | build              just that step
 # Idempotent: each step checks before it installs. It does not touch anything outside the
@@ -59,7 +59,18 @@ cmd=${1:-}
 case "$cmd" in
   deps)  deps ;;
   build) deps; build ;;
-  run)   deps; build; exec "$build/fracnas" "${@:-optimize}" ;;
+  run)   deps; build
+         if [ $# -gt 0 ]; then exec "$build/fracnas" "$@"; fi
+         # The default job: a search under mpirun (a master and one worker per GPU, or one CPU
+         # worker), written to runs/search-<time>.h5. Without a GPU it is shrunk to finish in
+         # about two minutes on two cores: the homogeneous space up to 12 layers, decode at a
+         # 127-token context, 60 candidates.
+         if [ "$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)" -gt 0 ]; then
+           default=(--budget 300 --space homogeneous)
+         else
+           default=(--budget 60 --space homogeneous --max-layers 12 --context 127 --warmup 1 --repeats 5)
+         fi
+         FRACNAS="$build/fracnas" exec "$root/mpi_launch/search_local.sh" "${default[@]}" ;;
   test)  deps; build; ctest --test-dir "$build" --output-on-failure -j "${FRACNAS_JOBS:-2}" ;;
   *) echo "usage: cmake/dev.sh run [fracnas arguments] | test | deps | build" >&2; exit 2 ;;
 esac

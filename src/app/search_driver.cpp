@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <map>
+#include <set>
 #include <ostream>
 #include <sstream>
 #include <unordered_map>
@@ -56,6 +57,9 @@ struct search_driver::state {
     std::unordered_map<std::uint64_t, flight> flights;         // job id -> flight
     std::unordered_map<std::uint64_t, std::uint64_t> by_hash;  // hash -> job id in flight
     std::map<std::pair<std::uint32_t, std::uint64_t>, asked> pending;  // replayed asks without their tell
+    // archived evaluations whose ask and tell never reached the log (a kill between the two
+    // tables' flushes): the re-asked task is answered from them, never measured again
+    std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> orphans;
     std::size_t phase = 0;  // the optimizer asked now; earlier ones have spent their budget
     bool replayed = false;
     std::size_t unsynced = 0;  // mirror.events from here on were made by replay and are not in the archive yet
@@ -165,6 +169,24 @@ struct search_driver::state {
         answer(a, r);
     }
 
+    // Tells the optimizer what an archived evaluation said, without recording it again.
+    void tell_recorded(const storage::evaluation_record& r) {
+        const bool failed = r.feasible && !(r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value));
+        tell(r.phase, r.task, r.told, failed);
+    }
+
+    // A freshly asked point: answered from an orphaned record of the archive, or routed.
+    void take(std::uint32_t ph, const core::task& t) {
+        asked a = decode(ph, t);
+        const auto o = orphans.find({ph, t.id});
+        if (o == orphans.end()) return route(std::move(a));
+        const auto& r = mirror.evaluations[o->second];
+        if (r.x != t.x || r.arch != nas::canonical(a.arch))
+            throw error("the archive does not replay: its evaluation " + std::to_string(r.id) + " is another point than the one asked again.");
+        tell_recorded(r);
+        orphans.erase(o);
+    }
+
     // Decides what to do with a freshly asked (or replayed, unanswered) point.
     void route(asked a) {
         if (!a.feasible) return answer_infeasible(a);
@@ -239,7 +261,9 @@ void search_driver::replay(const storage::archive_contents& archive) {
     s.unsynced = archive.events.size();
     std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> recorded;  // (phase, task) -> its evaluation
     for (std::size_t i = 0; i < archive.evaluations.size(); ++i) recorded[{archive.evaluations[i].phase, archive.evaluations[i].task}] = i;
+    std::set<std::pair<std::uint32_t, std::uint64_t>> told;
     for (const auto& e : archive.events) {
+        if (e.what == storage::event_record::kind::tell) told.insert({e.phase, e.first});
         if (e.phase >= s.opts.size())
             throw error("the archive's log names optimizer " + std::to_string(e.phase) + ", which this configuration does not have.");
         auto& opt = *s.opts[e.phase];
@@ -282,11 +306,12 @@ void search_driver::replay(const storage::archive_contents& archive) {
             ++it;
             continue;
         }
-        const auto& r = archive.evaluations[rec->second];
-        s.tell(r.phase, r.task, r.told, !r.feasible ? false : !(r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value)));
+        s.tell_recorded(archive.evaluations[rec->second]);
         --s.answered;  // not this session's work
         it = s.pending.erase(it);
     }
+    for (const auto& [key, i] : recorded)
+        if (!told.count(key) && !s.pending.count(key)) s.orphans.emplace(key, i);
 }
 
 search_outcome search_driver::run(transport::dispatcher& dispatch, storage::archive_sink& sink, std::ostream& progress,
@@ -398,7 +423,7 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
             const auto ph = static_cast<std::uint32_t>(s.phase);
             const auto tasks = s.ask(ph, dispatch.free_slots());
             if (tasks.empty()) break;  // it waits for results
-            for (const auto& t : tasks) s.route(s.decode(ph, t));
+            for (const auto& t : tasks) s.take(ph, t);
         }
         if (dispatch.in_flight() == 0) {
             if (stop_asking || s.all_asked()) break;
@@ -407,7 +432,7 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
             const auto ph = static_cast<std::uint32_t>(s.phase);
             const auto tasks = s.ask(ph, 1);
             if (tasks.empty()) throw error("the optimizer " + s.opts[ph]->name() + " offered no candidate while none was in flight.");
-            for (const auto& t : tasks) s.route(s.decode(ph, t));
+            for (const auto& t : tasks) s.take(ph, t);
             continue;
         }
         if (stop_asking && elapsed() >= drain_until) break;

@@ -480,8 +480,10 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
             if (!stopped) env.abort(1);
             throw;
         }
-        if (!dispatch.stop_workers(cfg.grace)) {
-            out << "warning     some worker did not stop within " << cfg.grace << " s (hung); ending the job with MPI_Abort\n" << std::flush;
+        const double wait_for = stop_signals() >= 2 ? std::min(cfg.grace, 2.0) : cfg.grace;  // a second signal: at once
+        if (!dispatch.stop_workers(wait_for)) {
+            out << "warning     some worker did not stop within " << wait_for << " s (busy or hung); the archive is complete, "
+                << "ending the job with MPI_Abort\n" << std::flush;
             env.abort(0);
         }
         return;

@@ -33,7 +33,7 @@ std::string seconds_text(double s) {
 // Master polling: spin 50 us (a zero-cost result comes back within microseconds), then naps
 // doubling from 10 us to at most 1 ms.
 detail::backoff master_backoff() {
-    return detail::backoff(50e-6, 10e-6, 1e-3);
+    return detail::backoff(50e-6, 10e-6, 100e-6);  // a result waits at most ~0.1 ms to be seen
 }
 
 }  // namespace

@@ -50,7 +50,7 @@ void serve(const environment& env,
     detail::incoming in;
     // An idle worker polls (about 200 us) for the next task, then sleeps in growing naps of at
     // most 1 ms, so that waiting workers leave the CPU to the ones that measure.
-    detail::backoff idle(200e-6, 20e-6, 1e-3);
+    detail::backoff idle(200e-6, 20e-6, 100e-6);  // a task waits at most ~0.1 ms to be seen
     const auto forever = std::chrono::steady_clock::time_point::max();
     for (;;) {
         if (!detail::try_receive(0, buf, in)) {

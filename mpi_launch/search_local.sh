@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One fracnas search on this machine under mpirun: rank 0 is the master (it owns the fractal tree
+# and the archive, and measures nothing), then one worker rank per GPU, or a single CPU worker
+# when there is no GPU (two workers timing on one CPU would disturb each other's latencies).
+# Every argument after the script's goes to `fracnas search` (e.g. --budget 500 --config run.ini).
+set -euo pipefail
+
+# ---- change these for your system ------------------------------------------------------------
+FRACNAS=${FRACNAS:-build/fracnas}                     # the fracnas executable
+MPIRUN=${MPIRUN:-mpirun}                              # mpirun or mpiexec of the MPI fracnas was built with
+GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)}  # GPUs to use (0: a CPU worker)
+WORKERS=${WORKERS:-$(( GPUS > 0 ? GPUS : 1 ))}        # measuring workers: one per GPU
+RUNS=${RUNS:-runs}                                    # where archives go
+ARCHIVE=${ARCHIVE:-$RUNS/search-$(date -u +%Y%m%dT%H%M%SZ).h5}  # this run's archive (never overwritten)
+MPI_FLAGS=${MPI_FLAGS:---bind-to none}                # a worker's LibTorch may use every core it sees
+# -------------------------------------------------------------------------------------------------
+
+[ -x "$FRACNAS" ] || { echo "search_local.sh: no executable at $FRACNAS (build first: cmake/dev.sh build)" >&2; exit 2; }
+ranks=$(( WORKERS + 1 ))
+flags=($MPI_FLAGS)
+# Open MPI: more ranks than cores is fine here (the master mostly waits); as root it wants consent
+if "$MPIRUN" --version 2>/dev/null | grep -q "Open MPI"; then
+  flags+=(--oversubscribe)
+  if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+fi
+device=cpu
+[ "$GPUS" -gt 0 ] && device=cuda
+archive=(--archive "$ARCHIVE")
+for a in "$@"; do [ "$a" = --resume ] && archive=(); done  # a resumed run continues its own archive
+if [ ${#archive[@]} -gt 0 ]; then mkdir -p "$(dirname "$ARCHIVE")"; fi
+echo "search_local.sh: $ranks ranks (master + $WORKERS worker(s) on $device)${archive[1]:+, archive $ARCHIVE}"
+exec "$MPIRUN" -n "$ranks" "${flags[@]}" "$FRACNAS" search --device "$device" "${archive[@]}" "$@"
