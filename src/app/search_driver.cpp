@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <iomanip>
 #include <map>
 #include <set>
@@ -39,6 +40,15 @@ struct flight {
     std::vector<asked> waiting;
     double dispatched = 0.0;
 };
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char b[32];
+    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return b;
+}
 
 bool cacheable(eval::outcome_status s) {
     // a timeout or a lost device says nothing about the architecture; everything else does
@@ -321,7 +331,7 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
     s.dispatch = &dispatch;
     const auto wall0 = clock_type::now();
     const std::uint32_t session = sink.session();
-    const double session_start = s.now();
+    const std::string started = utc_now();
 
     for (const auto& w : dispatch.workers()) {
         storage::worker_record r;
@@ -352,9 +362,8 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
     }
 
     const std::uint64_t every = s.cfg.progress_every > 0 ? s.cfg.progress_every : std::max<std::uint64_t>(1, s.cfg.budget / 10);
-    std::uint64_t total_budget = s.cfg.budget, answered_total = 0;
+    std::uint64_t answered_total = 0;
     for (const auto& o : s.opts) answered_total += o->told();
-    (void)total_budget;
     std::uint64_t next_progress = (answered_total / every + 1) * every;
     auto last_flush = clock_type::now();
     const double limit = s.cfg.time_limit;
@@ -399,6 +408,17 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
         next_progress = (told / every + 1) * every;
     };
 
+    auto close_session = [&](const std::string& why) {
+        storage::session_record rec;
+        rec.session = session;
+        rec.started = started;
+        rec.wall_seconds = elapsed();
+        rec.ended_by = why;
+        s.mirror.sessions.push_back(rec);
+        sink.append(rec);
+        sink.flush();
+    };
+    try {
     while (true) {
         maybe_progress();
         const int sig = signals ? signals() : 0;
@@ -447,6 +467,15 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
         }
         maybe_progress();
     }
+    } catch (const std::exception& e) {
+        // what was answered stays in the archive; the session says why it ended
+        try {
+            s.record_worker_events();
+            close_session(std::string("error: ") + e.what());
+        } catch (...) {  // the archive itself failed: the first error is the one to report
+        }
+        throw;
+    }
     maybe_progress();
     search_outcome out;
     out.ended_by = ended_by;
@@ -455,14 +484,7 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
     for (const auto& [id, fl] : s.flights) out.abandoned += fl.waiting.size() - 1;
     out.wall_seconds = elapsed();
     s.record_worker_events();
-    storage::session_record rec;
-    rec.session = session;
-    rec.wall_seconds = out.wall_seconds;
-    rec.ended_by = ended_by;
-    (void)session_start;
-    s.mirror.sessions.push_back(rec);
-    sink.append(rec);
-    sink.flush();
+    close_session(ended_by);
     return out;
 }
 

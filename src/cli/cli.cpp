@@ -4,7 +4,6 @@
 #include "fracnas/cli/cli.hpp"
 
 #include <boost/program_options/errors.hpp>
-#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <ostream>
@@ -13,6 +12,7 @@
 
 #include "eval_command.hpp"
 #include "optimize_command.hpp"
+#include "options.hpp"
 #include "search_command.hpp"
 #include "fracnas/app/optimize_config.hpp"
 #include "fracnas/error.hpp"
@@ -61,18 +61,9 @@ void print_version(std::ostream& out) {
 #endif
 }
 
-// Under mpirun/srun every rank parses the same input and fails the same way: only the first says so.
-bool quiet_rank() {
-    for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
-        const char* v = std::getenv(name);
-        if (v != nullptr && *v != '\0') return std::string(v) != "0";
-    }
-    return false;
-}
-
 // Writes the one error line: the message on a single line, ending in a full stop.
 int fail(std::ostream& err, int code, std::string message) {
-    if (quiet_rank()) return code;
+    if (launched_as_worker()) return code;  // every rank fails the same way: rank 0 says so
     for (char& c : message)
         if (c == '\n' || c == '\r') c = ' ';
     if (message.empty()) message = "unknown error";

@@ -1,6 +1,8 @@
 // Strict option parsing for the subcommands.
 #include "options.hpp"
 
+#include <cstdlib>
+
 #include "fracnas/error.hpp"
 
 namespace fracnas::cli {
@@ -36,6 +38,14 @@ std::string read_device_and_dtype(const po::variables_map& vm, const std::string
     cfg.device = device == "cuda" ? eval::device_kind::cuda : eval::device_kind::cpu;
     cfg.dtype = dtype == "bf16" ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
     return dtype;
+}
+
+bool launched_as_worker() {
+    for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
+        const char* v = std::getenv(name);
+        if (v != nullptr && *v != '\0') return std::string(v) != "0";
+    }
+    return false;
 }
 
 nas::architecture reference_model(const std::string& option, const std::string& name) {

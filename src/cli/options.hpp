@@ -24,6 +24,11 @@ boost::program_options::variables_map parse_options(const std::vector<std::strin
 std::string read_device_and_dtype(const boost::program_options::variables_map& vm, const std::string& default_device,
                                   eval::gpt_measure_config& cfg);
 
+/// True in a process that an MPI launcher (mpirun, srun) started with a rank other than 0, read
+/// from the launcher's environment before MPI starts: a worker prints no input error (rank 0
+/// prints it) and never reads a resumed archive (the master sends it the configuration).
+bool launched_as_worker();
+
 /// gpt2-small or gpt2-medium. Throws config_error(option) listing the valid names.
 nas::architecture reference_model(const std::string& option, const std::string& name);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -247,6 +248,7 @@ std::string utc_now() {
 
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
 
+
 #ifdef FRACNAS_HAVE_HDF5
 storage::archive_contents read_archive_checked(const std::string& path) { return hdf5::read_archive(path); }
 #endif
@@ -382,7 +384,7 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         const std::string file = vm["config"].as<std::string>();
         read_ini(read_file(file, "--config"), file, options, settings, true);
     }
-    if (settings.count("resume")) {
+    if (settings.count("resume") && !launched_as_worker()) {  // a worker gets the master's configuration
 #ifdef FRACNAS_HAVE_HDF5
         // the archive's configuration fills whatever the command line and the file left out; a
         // problem key that differs from the archive's would make another search: refused

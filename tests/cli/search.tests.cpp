@@ -104,7 +104,7 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     check_usage_error({"search", "--budget", "5", "stray"}, "unexpected argument 'stray'");
 }
 
-TEST_CASE("fracnas search --config: errors name the file, the line and the key; the command line wins", "[cli][search]") {
+TEST_CASE("fracnas search --config: errors name the file, the line and the key, and the command line wins", "[cli][search]") {
     const std::string ini = temp_path("search.ini");
     write_file(ini, "# a comment\nbudget = 12\nbugdet = 3\n");
     check_usage_error({"search", "--config", ini}, ini + ":3: unknown key 'bugdet'");
@@ -192,7 +192,7 @@ TEST_CASE("fracnas search on the CPU with LibTorch: infeasible candidates are ne
 #endif
 
 #ifdef FRACNAS_HAVE_HDF5
-TEST_CASE("fracnas search --archive: refused when it exists; its report is what the archive holds", "[cli][search][hdf5]") {
+TEST_CASE("fracnas search --archive: refused when it exists, and its report is what the archive holds", "[cli][search][hdf5]") {
     const std::string h5 = temp_path("run.h5");
     std::remove(h5.c_str());
     auto args = model_search("30");
@@ -273,7 +273,7 @@ TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or meas
     for (int delay_ms : {150, 400, 700, 1000, 1400}) {
         std::remove(h5.c_str());
         auto args = model_search("70");
-        args.insert(args.end(), {"--model-cost-ms", "25", "--archive", h5, "--dispatcher", "local"});
+        args.insert(args.end(), {"--model-cost-ms", "40", "--archive", h5, "--dispatcher", "local"});
         const pid_t pid = spawn(args, log);
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
         ::kill(pid, SIGKILL);
@@ -318,11 +318,11 @@ TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or meas
     std::remove(log.c_str());
 }
 
-TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0; a second run on the archive is refused while it runs", "[cli][search][hdf5]") {
+TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, and a second run on the archive is refused while it runs", "[cli][search][hdf5]") {
     const std::string h5 = temp_path("term.h5"), log = temp_path("term.log");
     std::remove(h5.c_str());
     std::vector<std::string> args = {"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width",
-                                     "1280", "--budget", "400", "--model-cost-ms", "30", "--archive", h5, "--dispatcher", "local"};
+                                     "1280", "--budget", "2000", "--algorithm", "random", "--model-cost-ms", "20", "--archive", h5, "--dispatcher", "local"};
     const pid_t pid = spawn(args, log);
     for (int i = 0; i < 100 && !exists(h5); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -340,16 +340,23 @@ TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0; a second run on th
     const auto a = fracnas::hdf5::read_archive(h5);
     REQUIRE(a.sessions.size() == 1);
     REQUIRE(a.sessions[0].ended_by == "signal");
-    REQUIRE(a.evaluations.size() < 400);
+    REQUIRE(a.evaluations.size() < 2000);
     std::remove(h5.c_str());
     std::remove(log.c_str());
 }
 
 #ifdef FRACNAS_HAVE_MPI
-TEST_CASE("mpiexec -n 3: a master and two workers; the archive holds what the master reported", "[cli][search][mpi]") {
+namespace {
+// mpiexec for the tests: as root (CI) Open MPI wants its consent in the environment.
+std::string mpiexec() {
+    return std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + FRACNAS_MPIEXEC;
+}
+}  // namespace
+
+TEST_CASE("mpiexec -n 3: a master and two workers, and the archive holds what the master reported", "[cli][search][mpi]") {
     const std::string h5 = temp_path("mpi.h5");
     std::remove(h5.c_str());
-    const outcome o = run_shell(std::string(FRACNAS_MPIEXEC) + " -n 3 --oversubscribe " + FRACNAS_BINARY +
+    const outcome o = run_shell(mpiexec() + " -n 3 --oversubscribe " + FRACNAS_BINARY +
                                 " search --evaluator model --model-cost-ms 10 --space homogeneous --max-layers 8 --max-width 1280"
                                 " --budget 80 --archive " + h5 + " 2>&1");
     INFO(o.out);
@@ -370,7 +377,7 @@ TEST_CASE("mpiexec -n 3: a master and two workers; the archive holds what the ma
 TEST_CASE("mpiexec -n 3: a hung worker's task is re-queued, the worker leaves the pool, the search ends", "[cli][search][mpi]") {
     const std::string h5 = temp_path("hung.h5");
     std::remove(h5.c_str());
-    const outcome o = run_shell(std::string(FRACNAS_MPIEXEC) + " -n 3 --oversubscribe " + FRACNAS_BINARY +
+    const outcome o = run_shell(mpiexec() + " -n 3 --oversubscribe " + FRACNAS_BINARY +
                                 " search --evaluator model --model-cost-ms 5 --space homogeneous --max-layers 8 --max-width 1280"
                                 " --budget 40 --inject hang:1:2:4 --task-deadline 1 --grace 10 --archive " + h5 + " 2>&1");
     INFO(o.out);
