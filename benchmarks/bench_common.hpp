@@ -1,6 +1,7 @@
 // What the benchmarks share: the command-line helpers, the machine/version header every run prints
 // first, timing and order statistics, JSON numbers, and the simulated workers (K evaluations always
-// in flight, completed in a seeded uniformly random order; K = 1 is the sequential loop).
+// in flight on the dry-run dispatcher, completed in a seeded uniformly random order; K = 1 is the
+// sequential loop).
 // Header-only (each benchmarks/*.cpp is its own executable); standard library and fracnas headers
 // only. It measures nothing by itself and models no evaluation time, noise or failure.
 #pragma once
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "fracnas/app/optimizer_loop.hpp"
 #include "fracnas/core/optimizer.hpp"
 #include "fracnas/core/rng.hpp"
 
@@ -201,56 +203,23 @@ inline std::uint64_t order_seed(std::uint64_t seed, std::size_t outstanding) {
     return seed * 0x9e3779b97f4a7c15ULL + 0x5851f42d4c957f2dULL * (outstanding + 1);
 }
 
-/// Tasks in flight on simulated workers; the one completed next is drawn uniformly (a seeded
-/// core::rng), which models evaluations of equal, memoryless duration.
-class workers {
-public:
-    explicit workers(std::uint64_t order_seed) : order_(order_seed) {}
-
-    std::size_t size() const noexcept { return flight_.size(); }
-    bool empty() const noexcept { return flight_.empty(); }
-    void reserve(std::size_t n) { flight_.reserve(n); }
-
-    void submit(std::vector<core::task>&& tasks) {
-        for (auto& t : tasks) flight_.push_back(std::move(t));
-    }
-
-    /// Takes a uniformly random in-flight task out (swap with the last: O(1)). Requires !empty().
-    core::task complete() {
-        const std::size_t pick = flight_.size() == 1 ? 0 : static_cast<std::size_t>(order_.below(flight_.size()));
-        core::task t = std::move(flight_[pick]);
-        if (pick + 1 != flight_.size()) flight_[pick] = std::move(flight_.back());
-        flight_.pop_back();
-        return t;
-    }
-
-private:
-    std::vector<core::task> flight_;
-    core::rng order_;
-};
-
-/// Drives opt to done() with `outstanding` evaluations kept in flight: whenever fewer are in flight
-/// and the run has not stopped, ask(outstanding - in flight); then complete one task (workers::
-/// complete), tell evaluate(task) and call after_tell(). Returns the asks that came back empty
-/// (starved). Stops early, without throwing, when nothing is offered and nothing is in flight.
+/// Drives opt to done() with `outstanding` evaluations kept in flight on simulated workers
+/// (app::drive over app::simulated_workers: a dry-run dispatcher with exponential task costs, so
+/// the next to finish is drawn uniformly among those in flight, from a stream seeded by `order`):
+/// whenever fewer are in flight and the run has not stopped, it asks for the difference; each
+/// result is told, then after_tell() runs. evaluate(task) gives the result (a failed status is
+/// told as a failure). Returns the asks that came back empty (starved). Stops early, without
+/// throwing, when nothing is offered and nothing is in flight.
 template <class Evaluate, class AfterTell>
 std::size_t drive(core::optimizer& opt, std::size_t outstanding, std::uint64_t order, Evaluate&& evaluate,
                   AfterTell&& after_tell) {
-    workers pool(order);
-    pool.reserve(outstanding);
-    std::size_t starved = 0;
-    while (!opt.done()) {
-        if (pool.size() < outstanding && !opt.stopped()) {
-            auto tasks = opt.ask(outstanding - pool.size());
-            if (tasks.empty()) ++starved;
-            pool.submit(std::move(tasks));
-        }
-        if (pool.empty()) break;  // nothing offered and nothing in flight: the run cannot go on
-        const core::task t = pool.complete();
-        opt.tell({evaluate(t)});
-        after_tell();
-    }
-    return starved;
+    const auto evaluator = app::function_of([&](const core::point& x) {
+        const core::result r = evaluate(core::task{0, x});
+        if (r.status != core::eval_status::ok) throw std::runtime_error("the evaluation failed");
+        return r.value;
+    });
+    const auto workers = app::simulated_workers(*evaluator, outstanding, order);
+    return app::drive(opt, *workers, [&](const transport::job_result&) { after_tell(); }).starved;
 }
 
 }  // namespace fracnas::bench

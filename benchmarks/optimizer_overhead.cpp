@@ -2,8 +2,10 @@
 // destruction, divided by the evaluations), in microseconds, for each preset and random search at
 // d = 10 with 1 and 256 evaluations in flight, on a zero-cost objective (value = sum of coordinates);
 // a warm-up run, then repeats: median, IQR, min and max; and the peak resident memory of each cell.
-// The driver, statistics and machine header are bench_common.hpp's. It does not measure solution
-// quality (optimizer_quality.cpp does), evaluations, transports or threads.
+// The driver (app::drive over the dry-run dispatcher, whose bookkeeping is included: 0.1-1 us per
+// evaluation, docs/results/optimizer.md), statistics and machine header are bench_common.hpp's. It
+// does not measure solution quality (optimizer_quality.cpp does), evaluations, real transports
+// (mpi_dispatch.cpp does) or threads.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>

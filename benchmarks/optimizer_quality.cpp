@@ -446,28 +446,39 @@ offer_run run_offer(const std::string& algorithm, const std::string& function, s
     core::fractal_config cfg = core::preset_config(algorithm, dim, budget);
     cfg.fill_idle = false;
     core::fractal_optimizer opt(dim, cfg, seed, stop, algorithm);
-    bench::workers pool(bench::order_seed(seed, desired));
+    // `desired` simulated workers (the dry-run dispatcher, exponential costs: the next result is a
+    // uniformly random one of those in flight)
+    const auto evaluator = app::function_of([&](const core::point& x) {
+        const core::result r = eval::evaluate(*f, core::task{0, x});
+        if (r.status != core::eval_status::ok) throw std::runtime_error("the evaluation failed");
+        return r.value;
+    });
+    const auto pool = app::simulated_workers(*evaluator, desired, bench::order_seed(seed, desired));
     offer_run run;
     while (!opt.done()) {
-        if (!opt.stopped() && pool.size() < desired) {
+        if (!opt.stopped() && pool->free_slots() > 0) {
             // Ask only for what the budget still allows, so the last asks do not count as short.
             const std::size_t want = static_cast<std::size_t>(
-                std::min<std::uint64_t>(desired - pool.size(), budget - opt.asked()));
-            auto tasks = opt.ask(want);
+                std::min<std::uint64_t>(pool->free_slots(), budget - opt.asked()));
+            const auto tasks = opt.ask(want);
             ++run.asks;
             run.points += tasks.size();
             if (tasks.size() < want) ++run.short_asks;
-            pool.submit(std::move(tasks));
-            run.inflight_sum += static_cast<double>(pool.size());
-            if (!pool.empty()) run.inverse_sum += 1.0 / static_cast<double>(pool.size());
+            for (const auto& t : tasks) pool->submit(transport::job{t.id, t.x, {}});
+            const std::size_t flying = pool->in_flight();
+            run.inflight_sum += static_cast<double>(flying);
+            if (flying > 0) run.inverse_sum += 1.0 / static_cast<double>(flying);
             ++run.inflight_samples;
-            run.inflight_max = std::max<std::uint64_t>(run.inflight_max, pool.size());
+            run.inflight_max = std::max<std::uint64_t>(run.inflight_max, flying);
         }
-        if (pool.empty()) {
+        if (pool->in_flight() == 0) {
             run.stalled = !opt.stopped();
             break;
         }
-        opt.tell({eval::evaluate(*f, pool.complete())});
+        for (const auto& r : pool->wait(1e9)) {
+            const bool ok = r.out.status == eval::outcome_status::ok;
+            opt.tell({core::result{r.id, ok ? r.out.value : 0.0, ok ? core::eval_status::ok : core::eval_status::failed}});
+        }
     }
     run.told = opt.told();
     if (opt.best()) run.error = opt.best()->value - f->optimum_value();

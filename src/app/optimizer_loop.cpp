@@ -38,25 +38,25 @@ private:
 
 }  // namespace
 
-std::size_t drive(core::optimizer& opt, transport::dispatcher& d, const std::function<void(const transport::job_result&)>& on_told,
-                  double wall_seconds) {
+drive_result drive(core::optimizer& opt, transport::dispatcher& d, const std::function<void(const transport::job_result&)>& on_told,
+                   double wall_seconds) {
     const auto start = std::chrono::steady_clock::now();
     const bool timed = std::isfinite(wall_seconds);
     auto out_of_time = [&] {
         return timed && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= wall_seconds;
     };
-    std::size_t starved = 0;
+    drive_result out;
     while (!opt.done()) {
         const bool asking = !opt.stopped() && !out_of_time();
         if (!asking && d.in_flight() == 0) break;
         if (asking && d.free_slots() > 0) {
             const auto tasks = opt.ask(d.free_slots());
-            if (tasks.empty()) ++starved;
+            if (tasks.empty()) ++out.starved;
             for (const auto& t : tasks) d.submit(transport::job{t.id, t.x, {}});
         }
         if (d.in_flight() == 0) {
-            if (opt.done()) break;
-            throw error("the algorithm " + opt.name() + " offered no point while no evaluation was in flight.");
+            out.stalled = !opt.done();
+            break;
         }
         for (const auto& r : d.wait(1e9)) {
             const bool ok = r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value);
@@ -64,7 +64,7 @@ std::size_t drive(core::optimizer& opt, transport::dispatcher& d, const std::fun
             if (on_told) on_told(r);
         }
     }
-    return starved;
+    return out;
 }
 
 std::unique_ptr<eval::job_evaluator> function_of(std::function<double(const core::point&)> f) {

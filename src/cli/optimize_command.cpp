@@ -196,7 +196,7 @@ void run_optimize(const app::optimize_config& config, std::ostream& out) {
     eval::function_evaluator evaluator(std::shared_ptr<const eval::objective>(std::move(objective_owner)));
     const auto workers = app::simulated_workers(evaluator, static_cast<std::size_t>(config.outstanding),
                                                 config.seed ^ 0x9e3779b97f4a7c15ULL);
-    app::drive(*optimizer, *workers, [&](const transport::job_result&) {
+    const auto drove = app::drive(*optimizer, *workers, [&](const transport::job_result&) {
         if (config.quiet || optimizer->told() % every != 0) return;
         const double elapsed = seconds_since_start();
         const auto& best = optimizer->best();
@@ -207,6 +207,8 @@ void run_optimize(const app::optimize_config& config, std::ostream& out) {
             << (best ? format_value(best->value - optimum) : "none") << "  outstanding "
             << optimizer->outstanding() << "  failures " << optimizer->failures() << '\n';
     }, config.time_limit);
+    if (drove.stalled)
+        throw error("the algorithm " + optimizer->name() + " offered no point while no evaluation was in flight.");
 
     const double wall = seconds_since_start();
     const auto& best = optimizer->best();

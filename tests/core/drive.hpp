@@ -18,7 +18,7 @@ inline std::size_t drive(core::optimizer& opt, const objective_fn& f, std::size_
                          std::uint64_t order_seed = 1) {
     const auto evaluator = app::function_of(f);
     const auto workers = app::simulated_workers(*evaluator, outstanding, order_seed);
-    return app::drive(opt, *workers);
+    return app::drive(opt, *workers).starved;
 }
 
 }  // namespace fracnas::test

@@ -17,13 +17,18 @@
 
 namespace fracnas::app {
 
+/// How a drive() ended.
+struct drive_result {
+    std::size_t starved = 0;  ///< asks that came back empty while slots were free and the run went on
+    bool stalled = false;     ///< it ended early: nothing offered while nothing was in flight
+};
+
 /// Runs opt until done() through d, or until wall_seconds of real time have passed (then it stops
-/// asking and waits for what is in flight); on_told (may be empty) runs after each tell. Returns
-/// how many asks came back empty while slots were free and the optimizer had not stopped
-/// (starvation). Throws error when the optimizer offers nothing while nothing is in flight.
-std::size_t drive(core::optimizer& opt, transport::dispatcher& d,
-                  const std::function<void(const transport::job_result&)>& on_told = {},
-                  double wall_seconds = std::numeric_limits<double>::infinity());
+/// asking and waits for what is in flight), or until it stalls; on_told (may be empty) runs after
+/// each tell.
+drive_result drive(core::optimizer& opt, transport::dispatcher& d,
+                   const std::function<void(const transport::job_result&)>& on_told = {},
+                   double wall_seconds = std::numeric_limits<double>::infinity());
 
 /// A job evaluator over any function of the point (tests, benchmarks); a throw or a non-finite
 /// value is a failed evaluation.
