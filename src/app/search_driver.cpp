@@ -38,8 +38,14 @@ struct asked {
 // A job in the dispatcher and every asked point waiting for its measurement (the first is the one sent).
 struct flight {
     std::vector<asked> waiting;
-    double dispatched = 0.0;
 };
+
+bool cacheable(eval::outcome_status s) {
+    // a timeout or a lost device says nothing about the architecture; everything else does
+    return s != eval::outcome_status::timeout && s != eval::outcome_status::device_lost;
+}
+
+}  // namespace
 
 std::string utc_now() {
     const std::time_t t = std::time(nullptr);
@@ -49,13 +55,6 @@ std::string utc_now() {
     std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return b;
 }
-
-bool cacheable(eval::outcome_status s) {
-    // a timeout or a lost device says nothing about the architecture; everything else does
-    return s != eval::outcome_status::timeout && s != eval::outcome_status::device_lost;
-}
-
-}  // namespace
 
 struct search_driver::state {
     search_config cfg;
@@ -207,9 +206,7 @@ struct search_driver::state {
         }
         transport::job j{a.eval, a.x, nas::canonical(a.arch)};
         by_hash.emplace(a.hash, a.eval);
-        flight& fl = flights[a.eval];
-        fl.dispatched = now();
-        fl.waiting.push_back(std::move(a));
+        flights[a.eval].waiting.push_back(std::move(a));
         dispatch->submit(std::move(j));
     }
 

@@ -177,34 +177,41 @@ struct setting {
     std::string origin;  // "" for the command line, else "FILE:LINE"
 };
 
-// Reads an INI text: every non-blank, non-comment line must be "key = value" with a known key
-// the file may set, once. Errors name the origin's file and line.
+// Reads an INI text with Boost.Program_options' config-file parser, after a scan of our own that
+// refuses, naming the file and the line, what that parser would report without a line: a line
+// that is not "key = value" (# starts a comment), a section, an unknown key, a key the file may
+// not set, a key set twice.
 void read_ini(const std::string& text, const std::string& file, const po::options_description& options,
               std::map<std::string, setting>& into, bool keep_existing) {
-    std::istringstream in(text);
+    auto trim = [](const std::string& t) {
+        const auto b = t.find_first_not_of(" \t\r");
+        const auto e = t.find_last_not_of(" \t\r");
+        return b == std::string::npos ? std::string() : t.substr(b, e - b + 1);
+    };
+    std::istringstream scan(text);
     std::string line;
-    std::map<std::string, int> seen;
-    for (int n = 1; std::getline(in, line); ++n) {
-        const auto a = line.find_first_not_of(" \t\r");
-        if (a == std::string::npos || line[a] == '#' || line[a] == ';') continue;
+    std::map<std::string, int> line_of;
+    for (int n = 1; std::getline(scan, line); ++n) {
+        const std::string t = trim(line.substr(0, line.find('#')));
+        if (t.empty()) continue;
         const std::string where = file + ":" + std::to_string(n);
-        const auto eq = line.find('=');
-        if (eq == std::string::npos)
-            throw config_error("--config", where + ": expected 'key = value', got '" + line.substr(a) + "'.");
-        auto trim = [](std::string s) {
-            const auto b = s.find_first_not_of(" \t\r");
-            const auto e = s.find_last_not_of(" \t\r");
-            return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-        };
-        const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+        if (t.front() == '[') throw config_error("--config", where + ": sections are not used; write 'key = value' lines only.");
+        const auto eq = t.find('=');
+        if (eq == std::string::npos) throw config_error("--config", where + ": expected 'key = value', got '" + t + "'.");
+        const std::string key = trim(t.substr(0, eq));
         if (options.find_nothrow(key, false) == nullptr)
             throw config_error("--config", where + ": unknown key '" + key + "'; see 'fracnas search --help'.");
         if (command_line_only(key)) throw config_error("--config", where + ": '" + key + "' can only be given on the command line.");
-        if (seen.count(key))
-            throw config_error("--config", where + ": '" + key + "' is set twice (first on line " + std::to_string(seen[key]) + ").");
-        seen[key] = n;
-        if (keep_existing && into.count(key)) continue;
-        into[key] = setting{value, where};
+        if (line_of.count(key))
+            throw config_error("--config", where + ": '" + key + "' is set twice (first on line " + std::to_string(line_of[key]) + ").");
+        line_of[key] = n;
+    }
+    std::istringstream in(text);
+    const po::parsed_options parsed = po::parse_config_file(in, options, false);
+    for (const auto& o : parsed.options) {
+        if (keep_existing && into.count(o.string_key)) continue;  // the command line wins
+        into[o.string_key] = setting{o.value.empty() ? std::string() : trim(o.value.front()),
+                                     file + ":" + std::to_string(line_of[o.string_key])};
     }
 }
 
@@ -235,15 +242,6 @@ std::string host_name() {
     char h[256] = {};
     if (gethostname(h, sizeof h - 1) != 0) return "unknown";
     return h;
-}
-
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char b[32];
-    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return b;
 }
 
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
@@ -311,7 +309,7 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     header.dim = static_cast<std::uint32_t>(driver.space().dim());
     header.ranks = ranks;
     header.hosts = hosts;
-    header.created = utc_now();
+    header.created = app::utc_now();
 
     std::unique_ptr<storage::archive_sink> sink;
     std::string path = !cfg.resume.empty() ? cfg.resume : cfg.archive;

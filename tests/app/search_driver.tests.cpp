@@ -185,38 +185,44 @@ TEST_CASE("driver: a log from another configuration does not replay", "[app][res
     REQUIRE_THROWS_WITH(driver.replay(a), Contains("does not replay"));
 }
 
-TEST_CASE("driver: a stop signal ends asking, drains, and the rest is left for a resume", "[app][resume]") {
-    auto c = small_config(200);
-    c.dispatcher = "dry-run";
-    c.dry_run.workers = 8;
-    eval::latency_model_evaluator model(model_of(c));
-    transport::dry_run_dispatcher d(model, c.dry_run, c.policy());
-    app::search_driver driver(c);
+// A 200-candidate run on 8 dry-run workers that receives `level` stop signals after 3 polls.
+struct signalled {
+    app::search_config cfg;
+    app::search_outcome outcome;
+    storage::archive_contents contents;
+    std::string progress;
+};
+
+signalled run_signalled(int level) {
+    signalled r;
+    r.cfg = small_config(200);
+    r.cfg.dry_run.workers = 8;
+    eval::latency_model_evaluator model(model_of(r.cfg));
+    transport::dry_run_dispatcher d(model, r.cfg.dry_run, r.cfg.policy());
+    app::search_driver driver(r.cfg);
     storage::memory_archive sink({});
     std::ostringstream progress;
     int calls = 0;
-    const auto out = driver.run(d, sink, progress, [&] { return ++calls > 3 ? 1 : 0; });
-    REQUIRE(out.ended_by == "signal");
-    REQUIRE(driver.contents().evaluations.size() < 200);
-    REQUIRE(out.abandoned == 0);  // simulated results arrive within the grace period
-    REQUIRE_THAT(progress.str(), Contains("signal      stop asking"));
-    // the resumed run finishes the budget
-    const auto rest = run_local(c, &driver.contents());
-    check_complete(rest.contents, c);
+    r.outcome = driver.run(d, sink, progress, [&] { return ++calls > 3 ? level : 0; });
+    r.contents = driver.contents();
+    r.progress = progress.str();
+    return r;
+}
+
+TEST_CASE("driver: a stop signal ends asking, drains, and the rest is left for a resume", "[app][resume]") {
+    const auto r = run_signalled(1);
+    REQUIRE(r.outcome.ended_by == "signal");
+    REQUIRE(r.contents.evaluations.size() < 200);
+    REQUIRE(r.outcome.abandoned == 0);  // simulated results arrive within the grace period
+    REQUIRE_THAT(r.progress, Contains("signal      stop asking"));
+    const auto rest = run_local(r.cfg, &r.contents);  // the resumed run finishes the budget
+    check_complete(rest.contents, r.cfg);
 }
 
 TEST_CASE("driver: a second signal ends at once with jobs still in flight", "[app][resume]") {
-    auto c = small_config(200);
-    c.dry_run.workers = 8;
-    eval::latency_model_evaluator model(model_of(c));
-    transport::dry_run_dispatcher d(model, c.dry_run, c.policy());
-    app::search_driver driver(c);
-    storage::memory_archive sink({});
-    std::ostringstream progress;
-    int calls = 0;
-    const auto out = driver.run(d, sink, progress, [&] { return ++calls > 3 ? 2 : 0; });
-    REQUIRE(out.ended_by == "second signal");
-    REQUIRE(out.abandoned > 0);
-    const auto rest = run_local(c, &driver.contents());  // the abandoned ones are re-dispatched
-    check_complete(rest.contents, c);
+    const auto r = run_signalled(2);
+    REQUIRE(r.outcome.ended_by == "second signal");
+    REQUIRE(r.outcome.abandoned > 0);
+    const auto rest = run_local(r.cfg, &r.contents);  // the abandoned ones are re-dispatched
+    check_complete(rest.contents, r.cfg);
 }

@@ -114,6 +114,8 @@ TEST_CASE("fracnas search --config: errors name the file, the line and the key, 
     check_usage_error({"search", "--config", ini}, ini + ":2: expected 'key = value'");
     write_file(ini, "budget = 5\nbudget = 6\n");
     check_usage_error({"search", "--config", ini}, ini + ":2: 'budget' is set twice");
+    write_file(ini, "[search]\nbudget = 5\n");
+    check_usage_error({"search", "--config", ini}, ini + ":1: sections are not used");
     write_file(ini, "archive = x.h5\n");
     check_usage_error({"search", "--config", ini}, "can only be given on the command line");
     check_usage_error({"search", "--config", ini + ".missing"}, "cannot read '" + ini + ".missing'");

@@ -68,6 +68,9 @@ void print_report(const storage::archive_contents& archive, const search_config&
 std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::evaluation_record>& records,
                                                      std::uint64_t floor);
 
+/// The current time, UTC, ISO 8601 ("2026-11-28T22:50:28Z"): archive headers and sessions.
+std::string utc_now();
+
 /// One evaluation as a JSON object on one line (the JSON-lines export).
 std::string json_line(const storage::evaluation_record& r);
 
