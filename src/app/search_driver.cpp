@@ -424,7 +424,9 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
             stop_asking = true;
             ended_by = "signal";
             drain_until = elapsed() + s.cfg.grace;
-            progress << "signal      stop asking; waiting up to " << s.cfg.grace << " s for " << dispatch.in_flight() << " results in flight\n" << std::flush;
+            std::ostringstream o;  // its own stream: the caller's may be left in fixed notation
+            o << "signal      stop asking; waiting up to " << s.cfg.grace << " s for " << dispatch.in_flight() << " results in flight\n";
+            progress << o.str() << std::flush;
         }
         if (!stop_asking && elapsed() >= limit) {
             stop_asking = true;
