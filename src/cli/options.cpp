@@ -1,6 +1,7 @@
 // Strict option parsing for the subcommands.
 #include "options.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "fracnas/error.hpp"
@@ -46,6 +47,16 @@ bool launched_as_worker() {
         if (v != nullptr && *v != '\0') return std::string(v) != "0";
     }
     return false;
+}
+
+int launched_ranks() {
+    for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"}) {
+        const char* v = std::getenv(name);
+        if (v == nullptr || *v == '\0' || std::string(v).find_first_not_of("0123456789") != std::string::npos) continue;
+        if (std::string(v).size() > 9) return 1;
+        return std::max(1, std::stoi(v));
+    }
+    return 1;
 }
 
 nas::architecture reference_model(const std::string& option, const std::string& name) {

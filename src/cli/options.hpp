@@ -28,6 +28,9 @@ std::string read_device_and_dtype(const boost::program_options::variables_map& v
 /// from the launcher's environment before MPI starts: a worker prints no input error (rank 0
 /// prints it) and never reads a resumed archive (the master sends it the configuration).
 bool launched_as_worker();
+/// The number of ranks an MPI launcher started (OMPI_COMM_WORLD_SIZE, PMIX/PMI_SIZE,
+/// SLURM_NTASKS), or 1 when none says: `--dispatcher auto` uses MPI only for 2 or more.
+int launched_ranks();
 
 /// gpt2-small or gpt2-medium. Throws config_error(option) listing the valid names.
 nas::architecture reference_model(const std::string& option, const std::string& name);

@@ -431,7 +431,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
 
     std::string mode = cfg.dispatcher;
 #ifdef FRACNAS_HAVE_MPI
-    if (mode == "auto") mode = mpi::launched_by_mpi() ? "mpi" : "local";
+    if (mode == "auto") mode = mpi::launched_by_mpi() && launched_ranks() > 1 ? "mpi" : "local";  // one rank measures itself
     if (mode == "mpi") {
         static char arg0[] = "fracnas";
         static char* argv0[] = {arg0, nullptr};
