@@ -172,6 +172,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
                }())
             << ", \"device\": " << quoted(r.device_name) << ", \"dtype\": " << quoted(dtype)
             << ", \"cuda_graphs\": " << (r.graphs_used ? "true" : "false")
+            << ", \"prefill_attention\": " << quoted(r.prefill_attention) << ", \"decode_attention\": " << quoted(r.decode_attention)
             << ", \"decoder_params\": " << r.params.decoder << ", \"total_params\": " << r.params.total
             << ", \"weight_bytes\": " << r.weight_bytes << ", \"prefill_batch\": " << cfg.prefill_batch
             << ", \"prefill_tokens\": " << cfg.prefill_tokens << ", \"prefill_flops\": " << pre.total
@@ -191,6 +192,8 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     } else {
         out << "architecture    " << nas::canonical(arch) << '\n'
             << "device          " << r.device_name << ", " << dtype << (r.graphs_used ? ", CUDA-graph replay" : ", eager") << '\n'
+            << "attention       prefill " << (r.prefill_attention.empty() ? "-" : r.prefill_attention) << ", decode "
+            << (r.decode_attention.empty() ? "-" : r.decode_attention) << " (SDPA kernels)\n"
             << "parameters      decoder " << r.params.decoder << ", total " << r.params.total << " (" << r.weight_bytes << " bytes)\n";
         if (r.prefill)
             out << "prefill " << cfg.prefill_batch << "x" << cfg.prefill_tokens << "   " << ms(*r.prefill) << ", " << pre.total << " FLOPs\n";

@@ -58,6 +58,10 @@ struct gpt_evaluation {
     double wall_seconds = 0.0;             ///< the whole evaluation: build, warm up, measure
     std::string device_name;               ///< e.g. "NVIDIA H200" or "cpu"
     bool graphs_used = false;              ///< the latencies were timed by CUDA-graph replay
+    /// The scaled-dot-product-attention kernel PyTorch's dispatcher picks for the prefill (causal,
+    /// no mask) and for a decode step (one query, the cached keys) at the measured shapes and
+    /// dtype: "flash", "efficient", "cudnn", "math" or "overrideable"; empty when not measured.
+    std::string prefill_attention, decode_attention;
 };
 
 /// Each latency of `r` over the same latency of `reference` (their medians), where both were

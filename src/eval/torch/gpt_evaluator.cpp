@@ -16,6 +16,8 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <optional>
+#include <vector>
 #include <sstream>
 
 #include "fracnas/error.hpp"
@@ -67,6 +69,28 @@ struct timer {
     }
 };
 
+// The SDPA backend PyTorch's dispatcher chooses for these inputs (at::_fused_sdp_choice, the
+// function scaled_dot_product_attention itself consults).
+std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal) {
+    switch (at::_fused_sdp_choice(q, k, v, {}, 0.0, causal)) {
+        case 0: return "math";
+        case 1: return "flash";
+        case 2: return "efficient";
+        case 3: return "cudnn";
+        case 4: return "overrideable";
+        default: return "none";
+    }
+}
+
+// One capture stream per device for the whole process (see graph_runner::wrap).
+c10::cuda::CUDAStream capture_stream() {
+    static std::vector<std::optional<c10::cuda::CUDAStream>> streams(64);
+    const auto device = c10::cuda::current_device();
+    auto& s = streams.at(static_cast<std::size_t>(device));
+    if (!s) s = c10::cuda::getStreamFromPool(false, device);
+    return *s;
+}
+
 // Captured replays of `steps`, in order (their inputs must stay at fixed addresses), or the steps
 // themselves when graphs are off. The graphs share one memory pool, which is safe because they
 // always replay in the order they were captured and never concurrently.
@@ -78,9 +102,15 @@ struct graph_runner {
             return [steps = std::move(steps)] {
                 for (const auto& step : steps) step();
             };
-        // Capture on a side stream after a warm-up there, as CUDA graphs require.
-        auto stream = c10::cuda::getStreamFromPool();
+        // Capture on a side stream after a warm-up there, as CUDA graphs require. The side stream
+        // first waits for what is queued on the current one (the random tokens, the cache prefill).
+        // It is the same stream for every candidate of the process: each new stream would get a
+        // cuBLAS workspace of its own from the caching allocator, held for the process's life.
+        auto stream = capture_stream();
         {
+            at::cuda::CUDAEvent queued;
+            queued.record(c10::cuda::getCurrentCUDAStream());
+            queued.block(stream);
             c10::cuda::CUDAStreamGuard guard(stream);
             for (int i = 0; i < 3; ++i)
                 for (const auto& step : steps) step();
@@ -88,7 +118,17 @@ struct graph_runner {
             for (const auto& step : steps) {
                 graphs.push_back(std::make_unique<at::cuda::CUDAGraph>());
                 graphs.back()->capture_begin(pool);
-                step();
+                try {
+                    step();
+                } catch (...) {
+                    // close the capture, or every later CUDA call of the process fails
+                    try {
+                        graphs.back()->capture_end();
+                    } catch (...) {
+                    }
+                    graphs.pop_back();
+                    throw;
+                }
                 graphs.back()->capture_end();
             }
         }
@@ -183,18 +223,40 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
     }
     c10::InferenceMode inference;
     model->to(device, dtype);
-    // after the first allocation (the allocator starts lazily); the weights stay counted
-    if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
-
+    constexpr auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    auto allocated_now = [&] {
+        return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[aggregate].current;
+    };
     timer t{cuda, {}};
-    if (cuda && cfg.flush_l2 && out.weight_bytes <= l2_fit_bytes)
+    std::int64_t scaffolding = 0;  // bytes of the L2-flush buffer, held through every measurement
+    if (cuda && cfg.flush_l2 && out.weight_bytes <= l2_fit_bytes) {
+        const std::int64_t before = allocated_now();
         t.flush = torch::empty({l2_flush_bytes}, torch::TensorOptions().dtype(torch::kUInt8).device(device));
+        scaffolding = allocated_now() - before;
+    }
+    // after the first allocation (the allocator starts lazily): the weights stay counted; the
+    // flush buffer is subtracted from the peak below, so that the peak is the model's own
+    if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
     const bool graphs = cuda && cfg.cuda_graphs;
     out.graphs_used = graphs;
     const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(device);
     const auto cache_opts = torch::TensorOptions().dtype(dtype).device(device);
     graph_runner prefill_graph, decode_graph, scenario_graphs;
 
+    {
+        // which attention kernel each phase gets, at its shapes (head size of layer 0)
+        const std::int64_t nh = arch.n_head[0], hs = arch.d_model / arch.n_head[0];
+        const auto opts = torch::TensorOptions().dtype(dtype).device(device);
+        if (cfg.prefill) {
+            const auto q = torch::empty({cfg.prefill_batch, nh, cfg.prefill_tokens, hs}, opts);
+            out.prefill_attention = sdpa_backend(q, q, q, true);
+        }
+        if (cfg.decode) {
+            const auto q = torch::empty({1, nh, 1, hs}, opts);
+            const auto kv = torch::empty({1, nh, static_cast<std::int64_t>(cfg.decode_context) + 1, hs}, opts);
+            out.decode_attention = sdpa_backend(q, kv, kv, false);
+        }
+    }
     if (cfg.prefill) {
         const auto idx = torch::randint(0, arch.vocab, {cfg.prefill_batch, cfg.prefill_tokens}, long_opts);
         auto cache = model->make_cache(cfg.prefill_batch, cache_opts);
@@ -233,8 +295,7 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
     if (cuda) {
         torch::cuda::synchronize();
         const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-        out.peak_memory_bytes = static_cast<std::uint64_t>(
-            stats.allocated_bytes[static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE)].peak);
+        out.peak_memory_bytes = static_cast<std::uint64_t>(stats.allocated_bytes[aggregate].peak - scaffolding);
     }
 }
 

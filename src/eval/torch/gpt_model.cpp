@@ -26,6 +26,9 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache,
         const auto values = cache->v.narrow(2, 0, pos + T);          // (B, nh, pos+T, hs)
         if (T == 1) {
             y = at::scaled_dot_product_attention(q, keys, values);   // one query sees every key
+        } else if (pos == 0) {
+            // a prefill: the block's own keys, causal form (no mask tensor, flash-eligible)
+            y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);  // (B, nh, T, hs)
         } else {
             // query i (position pos + i) sees keys 0 .. pos + i
             const auto rows = torch::arange(T, torch::TensorOptions().device(x.device())).unsqueeze(1) + pos;
