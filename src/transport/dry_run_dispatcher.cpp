@@ -133,7 +133,7 @@ std::vector<job_result> dry_run_dispatcher::wait(double max_seconds) {
         while (!ends_.empty() && stale(ends_.top())) ends_.pop();
         while (!deadlines_.empty() && stale(deadlines_.top())) deadlines_.pop();
         if (pool_ == 0) {  // nobody can run what is left
-            for (auto& [j, at] : requeue_) out.push_back(fail_all_in_flight(std::move(j), at, eval::outcome_status::timeout));
+            for (auto& [j, at] : requeue_) out.push_back(unanswered(std::move(j), at, eval::outcome_status::timeout));
             requeue_.clear();
             in_flight_ = 0;
             break;
@@ -193,7 +193,7 @@ std::vector<job_result> dry_run_dispatcher::wait(double max_seconds) {
     return out;
 }
 
-job_result dry_run_dispatcher::fail_all_in_flight(job j, double dispatched, eval::outcome_status why) {
+job_result dry_run_dispatcher::unanswered(job j, double dispatched, eval::outcome_status why) {
     job_result r;
     r.id = j.id;
     r.worker = 0;

@@ -72,7 +72,7 @@ private:
     void place(job j, double dispatched);     // on the least-loaded pool worker (idle first)
     void start_front(std::size_t w);          // jobs[0] of w starts now
     void leave(std::size_t w, worker_event::kind why, const std::string& message);
-    job_result fail_all_in_flight(job j, double dispatched, eval::outcome_status why);
+    job_result unanswered(job j, double dispatched, eval::outcome_status why);  // when no worker is left
 
     eval::job_evaluator& evaluator_;
     dry_run_config cfg_;
