@@ -58,6 +58,25 @@ inline std::uint64_t to_u64(const std::string& text, const std::string& flag, st
     return v;
 }
 
+/// A decimal integer in [min, max] that fits 32 bits; throws usage_error naming the flag otherwise.
+inline std::uint32_t to_u32(const std::string& text, const std::string& flag, std::uint64_t min, std::uint64_t max) {
+    const std::uint64_t v = to_u64(text, flag, min);
+    if (v > max || v > UINT32_MAX) usage(flag + " must be at most " + std::to_string(std::min<std::uint64_t>(max, UINT32_MAX)));
+    return static_cast<std::uint32_t>(v);
+}
+
+/// Calls handle(flag, value) for each "--flag value" pair of the command line; -h and --help
+/// throw usage_error("help"), a flag without a value throws naming it.
+template <class Handle>
+void for_each_flag(int argc, char** argv, Handle&& handle) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string flag = argv[i];
+        if (flag == "-h" || flag == "--help") usage("help");
+        if (i + 1 >= argc) usage(flag + " needs a value");
+        handle(flag, std::string(argv[++i]));
+    }
+}
+
 /// "1,2,5-8" -> 1 2 5 6 7 8; throws usage_error naming the flag for a bad or empty list.
 inline std::vector<std::uint64_t> integers(const std::string& text, const std::string& flag) {
     std::vector<std::uint64_t> values;

@@ -45,11 +45,7 @@ const char* const usage_text =
 
 options parse(int argc, char** argv) {
     options opt;
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (flag == "-h" || flag == "--help") usage("help");
-        if (i + 1 >= argc) usage(flag + " needs a value");
-        const std::string value = argv[++i];
+    bench::for_each_flag(argc, argv, [&](const std::string& flag, const std::string& value) {
         if (flag == "--algorithms") {
             opt.algorithms = bench::split(value);
         } else if (flag == "--sizes") {
@@ -69,7 +65,7 @@ options parse(int argc, char** argv) {
         } else {
             usage("unknown option " + flag);
         }
-    }
+    });
     if (opt.sizes.empty() || opt.outstanding.empty() || opt.algorithms.empty()) usage("empty list");
     std::sort(opt.sizes.begin(), opt.sizes.end());
     return opt;

@@ -40,31 +40,21 @@ const char* const usage_text =
     "  FILE: LiteTransformerSearch's CSV (e.g. tests/data/lts/lts_gpt2_wt103.csv,tests/data/lts/lts_gpt2_lm1b.csv)\n"
     "  the CSV goes to stdout after the machine header and, with --out, to FILE as well\n";
 
-std::uint32_t small_count(const std::string& text, const std::string& flag, std::uint64_t min) {
-    const std::uint64_t v = bench::to_u64(text, flag, min);
-    if (v > 1000000) usage(flag + " must be at most 1000000");
-    return static_cast<std::uint32_t>(v);
-}
-
 options parse(int argc, char** argv) {
     options opt;
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (flag == "-h" || flag == "--help") usage("help");
-        if (i + 1 >= argc) usage(flag + " needs a value");
-        const std::string value = argv[++i];
+    bench::for_each_flag(argc, argv, [&](const std::string& flag, const std::string& value) {
         if (flag == "--data") opt.data = bench::split(value);
         else if (flag == "--device") {
             if (value == "cpu") opt.device = eval::device_kind::cpu;
             else if (value == "cuda") opt.device = eval::device_kind::cuda;
             else usage("--device is cpu or cuda, got '" + value + "'");
         } else if (flag == "--seeds") opt.seeds = bench::integers(value, flag);
-        else if (flag == "--batch") opt.batch = small_count(value, flag, 1);
-        else if (flag == "--tokens") opt.tokens = small_count(value, flag, 2);
-        else if (flag == "--limit") opt.limit = small_count(value, flag, 1);
+        else if (flag == "--batch") opt.batch = bench::to_u32(value, flag, 1, 1000000);
+        else if (flag == "--tokens") opt.tokens = bench::to_u32(value, flag, 2, 1000000);
+        else if (flag == "--limit") opt.limit = bench::to_u32(value, flag, 1, 1000000);
         else if (flag == "--out") opt.out = value;
         else usage("unknown option " + flag);
-    }
+    });
     if (opt.data.empty()) usage("--data FILE[,FILE] is required");
     if (opt.device == eval::device_kind::cuda && !eval::torch_cuda_available())
         usage("--device cuda: LibTorch sees no CUDA device");

@@ -43,8 +43,10 @@ po::options_description eval_options() {
         ("warmup", text("N"), "untimed runs before timing (default 5)")
         ("repeats", text("N"), "timed runs; median and IQR are reported (default 30)")
         ("reference", text("NAME"), "also time gpt2-small or gpt2-medium with the same settings and report each latency's ratio to it")
+        ("attention", text("NAME"), "scaled-dot-product-attention kernel: auto (PyTorch chooses; default), flash, efficient, cudnn, math")
         ("eager", "on cuda, time eager execution instead of CUDA-graph replay")
         ("no-flush", "on cuda, do not overwrite L2 between timed runs")
+        ("kernels", "on cuda with graphs, also list what the captured prefill and decode graphs launch, node by node")
         ("json", "print one JSON object instead of the table");
     return o;
 }
@@ -136,6 +138,11 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     u32("repeats", cfg.repeats);
     cfg.cuda_graphs = vm.count("eager") == 0;
     cfg.flush_l2 = vm.count("no-flush") == 0;
+    if (const auto* v = get("attention")) {
+        if (*v != "auto" && *v != "flash" && *v != "efficient" && *v != "cudnn" && *v != "math")
+            throw config_error("--attention", "unknown attention kernel '" + *v + "'; valid: auto, flash, efficient, cudnn, math.");
+        cfg.attention = *v;
+    }
 
     std::optional<nas::architecture> reference;
     if (const auto* name = get("reference")) reference = reference_model("--reference", *name);
@@ -180,7 +187,11 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"decode_bytes\": " << decode_bytes << ", \"prefill\": " << json_stats(r.prefill)
             << ", \"decode\": " << json_stats(r.decode) << ", \"scenario\": " << json_stats(r.scenario)
             << ", \"grad_norm\": " << (r.grad_norm ? std::to_string(*r.grad_norm) : std::string("null"))
-            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << r.wall_seconds;
+            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << r.wall_seconds
+            << ", \"prefill_graph_nodes\": " << r.prefill_nodes.size() << ", \"decode_graph_nodes\": " << r.decode_nodes.size()
+            << ", \"phases\": {\"build\": " << r.phases.build << ", \"proxy\": " << r.phases.proxy
+            << ", \"warmup\": " << r.phases.warmup << ", \"capture\": " << r.phases.capture << ", \"timing\": " << r.phases.timing
+            << "}";
         if (ref)
             out << ", \"reference\": {\"name\": " << quoted(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)
                 << ", \"decode\": " << json_stats(ref->decode) << ", \"scenario\": " << json_stats(ref->scenario)
@@ -210,9 +221,19 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
                 if (*x) line << "  " << name << " x" << **x;
             out << line.str() << " (candidate / reference, medians)\n";
         }
+        if (r.graphs_used)
+            out << "graph nodes     prefill " << r.prefill_nodes.size() << ", decode " << r.decode_nodes.size()
+                << " (launches per timed run)\n";
+        if (vm.count("kernels"))
+            for (const auto* nodes : {&r.prefill_nodes, &r.decode_nodes}) {
+                out << (nodes == &r.prefill_nodes ? "prefill nodes:" : "decode nodes:") << '\n';
+                for (std::size_t i = 0; i < nodes->size(); ++i) out << "  " << i << "  " << (*nodes)[i] << '\n';
+            }
         if (r.grad_norm) out << "grad-norm       " << *r.grad_norm << " (at initialisation, random tokens)\n";
         out << "peak memory     " << r.peak_memory_bytes << " bytes\n"
-            << "wall time       " << std::setprecision(4) << r.wall_seconds << " s\n"
+            << "wall time       " << std::setprecision(4) << r.wall_seconds << " s: build " << r.phases.build << ", proxy "
+            << r.phases.proxy << ", warm-up " << r.phases.warmup << ", capture " << r.phases.capture << ", timing "
+            << r.phases.timing << "\n"
             << "status          " << eval::to_string(r.status) << (r.message.empty() ? "" : ": " + r.message) << '\n';
     }
     if (r.status != eval::eval_status::ok)

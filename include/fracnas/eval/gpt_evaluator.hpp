@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fracnas/eval/latency.hpp"
 #include "fracnas/nas/architecture.hpp"
@@ -38,6 +39,10 @@ struct gpt_measure_config {
     bool grad_norm = false;               ///< compute the grad-norm proxy (fp32, at initialisation)
     std::uint32_t grad_norm_batch = 4, grad_norm_tokens = 128;  ///< its random token batch (tokens capped at the context)
     std::uint64_t seed = 0;               ///< initial weights and random tokens (torch::manual_seed)
+    /// The scaled-dot-product-attention kernel: "auto" (PyTorch's dispatcher chooses) or one of
+    /// "flash", "efficient", "cudnn", "math" (only that one is allowed; an input it cannot take is
+    /// an error result). Applies to every phase of the evaluation.
+    std::string attention = "auto";
 };
 
 enum class eval_status { ok, invalid, out_of_memory, error };
@@ -56,12 +61,23 @@ struct gpt_evaluation {
     std::uint64_t peak_memory_bytes = 0;   ///< CUDA caching allocator's peak over the measurements; 0 on CPU
     std::uint64_t weight_bytes = 0;        ///< parameters x element size
     double wall_seconds = 0.0;             ///< the whole evaluation: build, warm up, measure
+    /// Where wall_seconds went (each phase ends with a device synchronisation, so the split is
+    /// the device's too): building the model on the device and its caches, the grad-norm proxy,
+    /// untimed runs (the graphs' warm-up and the timer's), graph capture, the timed runs.
+    /// The rest of wall_seconds is checks, kernel choice queries and releasing memory.
+    struct phase_seconds {
+        double build = 0.0, proxy = 0.0, warmup = 0.0, capture = 0.0, timing = 0.0;
+    } phases;
     std::string device_name;               ///< e.g. "NVIDIA H200" or "cpu"
     bool graphs_used = false;              ///< the latencies were timed by CUDA-graph replay
     /// The scaled-dot-product-attention kernel PyTorch's dispatcher picks for the prefill (causal,
     /// no mask) and for a decode step (one query, the cached keys) at the measured shapes and
     /// dtype: "flash", "efficient", "cudnn", "math" or "overrideable"; empty when not measured.
     std::string prefill_attention, decode_attention;
+    /// The nodes of the captured prefill and decode graphs (what one timed run launches): each
+    /// kernel's name where the CUDA runtime knows it, "?" for kernels launched through the driver
+    /// (cuBLAS, cuDNN), "memcpy", "memset". Empty when graphs were not used.
+    std::vector<std::string> prefill_nodes, decode_nodes;
 };
 
 /// Each latency of `r` over the same latency of `reference` (their medians), where both were

@@ -12,6 +12,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -22,6 +24,7 @@
 
 #include "fracnas/error.hpp"
 #include "gpt_model.hpp"
+#include "graph_runner.hpp"
 
 namespace fracnas::eval {
 
@@ -38,16 +41,24 @@ const char* to_string(eval_status s) {
 namespace {
 
 using torch_model::Gpt;
+using torch_graphs::graph_runner;
+using torch_graphs::phase_timer;
 constexpr std::int64_t l2_flush_bytes = 256LL << 20;  // several times any current GPU's L2
 constexpr std::uint64_t l2_fit_bytes = 64ULL << 20;   // weights this small may stay in L2 between runs
 
-// Times `run` (warmup untimed runs, then repeats timed ones) and returns milliseconds.
+// Times `run` (warmup untimed runs, then repeats timed ones) and returns milliseconds; the wall
+// time of both goes into the evaluation's phases.
 struct timer {
     bool cuda;
     torch::Tensor flush;  // defined when L2 must be overwritten before each timed run
+    gpt_evaluation::phase_seconds* phases;
 
     std::vector<double> time(const std::function<void()>& run, std::uint32_t warmup, std::uint32_t repeats) const {
-        for (std::uint32_t i = 0; i < warmup; ++i) run();
+        {
+            phase_timer p(cuda, phases->warmup);
+            for (std::uint32_t i = 0; i < warmup; ++i) run();
+        }
+        phase_timer p(cuda, phases->timing);
         std::vector<double> ms;
         ms.reserve(repeats);
         for (std::uint32_t i = 0; i < repeats; ++i) {
@@ -82,61 +93,31 @@ std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const t
     }
 }
 
-// One capture stream per device for the whole process (see graph_runner::wrap).
-c10::cuda::CUDAStream capture_stream() {
-    static std::vector<std::optional<c10::cuda::CUDAStream>> streams(64);
-    const auto device = c10::cuda::current_device();
-    auto& s = streams.at(static_cast<std::size_t>(device));
-    if (!s) s = c10::cuda::getStreamFromPool(false, device);
-    return *s;
-}
-
-// Captured replays of `steps`, in order (their inputs must stay at fixed addresses), or the steps
-// themselves when graphs are off. The graphs share one memory pool, which is safe because they
-// always replay in the order they were captured and never concurrently.
-struct graph_runner {
-    std::vector<std::unique_ptr<at::cuda::CUDAGraph>> graphs;
-
-    std::function<void()> wrap(std::vector<std::function<void()>> steps, bool use_graph) {
-        if (!use_graph)
-            return [steps = std::move(steps)] {
-                for (const auto& step : steps) step();
-            };
-        // Capture on a side stream after a warm-up there, as CUDA graphs require. The side stream
-        // first waits for what is queued on the current one (the random tokens, the cache prefill).
-        // It is the same stream for every candidate of the process: each new stream would get a
-        // cuBLAS workspace of its own from the caching allocator, held for the process's life.
-        auto stream = capture_stream();
-        {
-            at::cuda::CUDAEvent queued;
-            queued.record(c10::cuda::getCurrentCUDAStream());
-            queued.block(stream);
-            c10::cuda::CUDAStreamGuard guard(stream);
-            for (int i = 0; i < 3; ++i)
-                for (const auto& step : steps) step();
-            const auto pool = at::cuda::graph_pool_handle();
-            for (const auto& step : steps) {
-                graphs.push_back(std::make_unique<at::cuda::CUDAGraph>());
-                graphs.back()->capture_begin(pool);
-                try {
-                    step();
-                } catch (...) {
-                    // close the capture, or every later CUDA call of the process fails
-                    try {
-                        graphs.back()->capture_end();
-                    } catch (...) {
-                    }
-                    graphs.pop_back();
-                    throw;
-                }
-                graphs.back()->capture_end();
-            }
-        }
-        torch::cuda::synchronize();
-        return [this] {
-            for (const auto& g : graphs) g->replay();
-        };
+// Allows only the SDPA kernel `name` ("auto": all of them) for its lifetime, then restores the
+// process's settings (the choice is made when a graph is captured, so it lasts in the graph).
+class attention_choice {
+public:
+    explicit attention_choice(const std::string& name) {
+        auto& c = at::globalContext();
+        saved_ = {c.userEnabledFlashSDP(), c.userEnabledMemEfficientSDP(), c.userEnabledCuDNNSDP(), c.userEnabledMathSDP()};
+        if (name == "auto") return;
+        if (name != "flash" && name != "efficient" && name != "cudnn" && name != "math")
+            throw config_error("attention", "unknown attention kernel '" + name + "'; valid: auto, flash, efficient, cudnn, math.");
+        set({name == "flash", name == "efficient", name == "cudnn", name == "math"});
     }
+    ~attention_choice() { set(saved_); }
+    attention_choice(const attention_choice&) = delete;
+    attention_choice& operator=(const attention_choice&) = delete;
+
+private:
+    static void set(const std::array<bool, 4>& on) {
+        auto& c = at::globalContext();
+        c.setSDPUseFlash(on[0]);
+        c.setSDPUseMemEfficient(on[1]);
+        c.setSDPUseCuDNN(on[2]);
+        c.setSDPUseMath(on[3]);
+    }
+    std::array<bool, 4> saved_{};
 };
 
 // An architecture that cannot fit is refused before anything is allocated (building a model that
@@ -185,30 +166,46 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
     std::optional<c10::cuda::CUDAGuard> guard;
     if (cuda) {
         guard.emplace(device.index());
+        at::globalContext().lazyInitDevice(at::kCUDA);  // the caching allocator's statistics exist from here on
         out.device_name = at::cuda::getDeviceProperties(device.index())->name;
     } else {
         out.device_name = "cpu";
     }
     out.weight_bytes = out.params.total * (dtype == torch::kBFloat16 ? 2 : 4);
-    const std::uint64_t build_bytes = out.params.total * 4;  // built in fp32 on the host, then moved
-    if (build_bytes > host_available_bytes())
-        throw does_not_fit("the model needs " + gib(build_bytes) + " of host memory to build; " +
-                           gib(host_available_bytes()) + " is available.");
+    // the grad-norm proxy builds the model in fp32 (then casts it where it is); else it is built in dtype
+    const std::uint64_t build_bytes = cfg.grad_norm ? out.params.total * 4 : out.weight_bytes;
+    if (!cuda && build_bytes > host_available_bytes())
+        throw does_not_fit("the model needs " + gib(build_bytes) + " of host memory; " + gib(host_available_bytes()) +
+                           " is available.");
     if (cuda) {
         std::size_t free_bytes = 0, total_bytes = 0;
-        if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess && out.weight_bytes > free_bytes)
-            throw does_not_fit("the weights need " + gib(out.weight_bytes) + " of device memory; " + gib(free_bytes) +
-                               " of " + gib(total_bytes) + " is free.");
+        if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+            // memory the caching allocator holds but does not use is free for this model too
+            const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+            constexpr auto all = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+            const auto cached = stats.reserved_bytes[all].current - stats.allocated_bytes[all].current;
+            const std::uint64_t usable = free_bytes + static_cast<std::uint64_t>(std::max<std::int64_t>(cached, 0));
+            if (build_bytes > usable)
+                throw does_not_fit("the weights need " + gib(build_bytes) + " of device memory; " + gib(usable) + " of " +
+                                   gib(total_bytes) + " is free.");
+        }
     }
+    const attention_choice attention(cfg.attention);
+    auto& phases = out.phases;
     torch::manual_seed(cfg.seed);
-    Gpt model(arch);
-    model->eval();
+    Gpt model{nullptr};
+    {
+        // built and drawn where it runs: no host copy of the weights
+        phase_timer p(cuda, phases.build);
+        model = Gpt(arch, torch::TensorOptions().device(device).dtype(cfg.grad_norm ? torch::kFloat32 : dtype));
+        model->eval();
+    }
     if (cfg.grad_norm) {
+        phase_timer proxy_time(cuda, phases.proxy);
         // before inference mode and the dtype cast: fp32 gradients of the initial weights
         const std::int64_t tokens = std::min<std::int64_t>(cfg.grad_norm_tokens, arch.context);  // capped at the context
         if (tokens < 2 || cfg.grad_norm_batch == 0)
             throw config_error("grad_norm", "the grad-norm batch needs at least 1 sequence of 2 tokens.");
-        model->to(device);
         const auto idx = torch::randint(0, arch.vocab, {static_cast<std::int64_t>(cfg.grad_norm_batch), tokens},
                                         torch::TensorOptions().dtype(torch::kLong).device(device));
         const auto logits = model->forward(idx.narrow(1, 0, tokens - 1));  // (B, T-1, V)
@@ -222,12 +219,15 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
         model->zero_grad(/*set_to_none=*/true);
     }
     c10::InferenceMode inference;
-    model->to(device, dtype);
+    if (cfg.grad_norm && dtype != torch::kFloat32) {
+        phase_timer p(cuda, phases.build);
+        model->to(dtype);  // on the device
+    }
     constexpr auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
     auto allocated_now = [&] {
         return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[aggregate].current;
     };
-    timer t{cuda, {}};
+    timer t{cuda, {}, &phases};
     std::int64_t scaffolding = 0;  // bytes of the L2-flush buffer, held through every measurement
     if (cuda && cfg.flush_l2 && out.weight_bytes <= l2_fit_bytes) {
         const std::int64_t before = allocated_now();
@@ -244,33 +244,42 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
     graph_runner prefill_graph, decode_graph, scenario_graphs;
 
     {
-        // which attention kernel each phase gets, at its shapes (head size of layer 0)
-        const std::int64_t nh = arch.n_head[0], hs = arch.d_model / arch.n_head[0];
+        // which attention kernel each phase gets, at its shapes and strides (layer 0): queries,
+        // keys and values are views of the fused projection's output, cached ones of the cache
+        const std::int64_t nh = arch.n_head[0], C = arch.d_model, hs = C / nh;
         const auto opts = torch::TensorOptions().dtype(dtype).device(device);
+        auto heads = [&](const torch::Tensor& qkv, std::int64_t i) {
+            return qkv.narrow(2, i * C, C).view({qkv.size(0), qkv.size(1), nh, hs}).transpose(1, 2);
+        };
         if (cfg.prefill) {
-            const auto q = torch::empty({cfg.prefill_batch, nh, cfg.prefill_tokens, hs}, opts);
-            out.prefill_attention = sdpa_backend(q, q, q, true);
+            const auto qkv = torch::empty({cfg.prefill_batch, cfg.prefill_tokens, 3 * C}, opts);
+            out.prefill_attention = sdpa_backend(heads(qkv, 0), heads(qkv, 1), heads(qkv, 2), true);
         }
         if (cfg.decode) {
-            const auto q = torch::empty({1, nh, 1, hs}, opts);
-            const auto kv = torch::empty({1, nh, static_cast<std::int64_t>(cfg.decode_context) + 1, hs}, opts);
-            out.decode_attention = sdpa_backend(q, kv, kv, false);
+            const auto qkv = torch::empty({1, 1, 3 * C}, opts);
+            const torch_model::layer_cache cache{torch::empty({1, static_cast<std::int64_t>(arch.context), 2, C}, opts)};
+            const auto n = static_cast<std::int64_t>(cfg.decode_context) + 1;
+            out.decode_attention = sdpa_backend(heads(qkv, 0), cache.keys(nh, n), cache.values(nh, n), false);
         }
     }
     if (cfg.prefill) {
         const auto idx = torch::randint(0, arch.vocab, {cfg.prefill_batch, cfg.prefill_tokens}, long_opts);
         auto cache = model->make_cache(cfg.prefill_batch, cache_opts);
         auto step = [&] { model->forward_cached(idx, cache, 0, /*last_only=*/true); };
-        out.prefill = summarise(t.time(prefill_graph.wrap({step}, graphs), cfg.warmup, cfg.repeats));
+        out.prefill = summarise(t.time(prefill_graph.wrap({step}, graphs, phases.warmup, phases.capture), cfg.warmup, cfg.repeats));
+        out.prefill_nodes = prefill_graph.nodes();
     }
     if (cfg.decode) {
         auto cache = model->make_cache(1, cache_opts);
-        if (cfg.decode_context > 0)
+        if (cfg.decode_context > 0) {
+            phase_timer p(cuda, phases.warmup);  // the cache's prefill
             model->forward_cached(torch::randint(0, arch.vocab, {1, cfg.decode_context}, long_opts), cache, 0, true);
+        }
         const auto token = torch::randint(0, arch.vocab, {1, 1}, long_opts);
         const std::int64_t pos = cfg.decode_context;
         auto step = [&] { model->forward_cached(token, cache, pos); };
-        out.decode = summarise(t.time(decode_graph.wrap({step}, graphs), cfg.warmup, cfg.repeats));
+        out.decode = summarise(t.time(decode_graph.wrap({step}, graphs, phases.warmup, phases.capture), cfg.warmup, cfg.repeats));
+        out.decode_nodes = decode_graph.nodes();
     }
     if (cfg.scenario) {
         // Greedy generation of G new tokens: the prompt's prefill gives the first, then G - 1
@@ -289,7 +298,7 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
             const std::int64_t pos = cfg.prompt_tokens + g - 1;
             steps.emplace_back([&, pos] { next.copy_(model->forward_cached(next, cache, pos).argmax(-1)); });
         }
-        out.scenario = summarise(t.time(scenario_graphs.wrap(std::move(steps), graphs), std::min<std::uint32_t>(cfg.warmup, 2),
+        out.scenario = summarise(t.time(scenario_graphs.wrap(std::move(steps), graphs, phases.warmup, phases.capture), std::min<std::uint32_t>(cfg.warmup, 2),
                                         std::max<std::uint32_t>(cfg.repeats / 5, 3)));
     }
     if (cuda) {
@@ -343,9 +352,13 @@ gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_con
     }
     out.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (out.status == eval_status::ok) out.message.clear();
-    try {
-        if (cfg.device == device_kind::cuda && torch::cuda::is_available()) c10::cuda::CUDACachingAllocator::emptyCache();
-    } catch (...) {
+    // The allocator keeps its pool for the next candidate; after a failure it is emptied, so that
+    // an out-of-memory leaves the device as the next candidate expects to find it.
+    if (out.status != eval_status::ok) {
+        try {
+            if (cfg.device == device_kind::cuda && torch::cuda::is_available()) c10::cuda::CUDACachingAllocator::emptyCache();
+        } catch (...) {
+        }
     }
     return out;
 }

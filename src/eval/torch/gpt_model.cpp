@@ -1,18 +1,71 @@
-// The LibTorch GPT: attention with fused SDPA and an optional KV cache, MLP, blocks, model.
+// The LibTorch GPT: attention with fused SDPA and an optional KV cache, MLP, blocks, model; every
+// parameter created and drawn on the model's device in its dtype.
 #include "gpt_model.hpp"
+
+#include <cmath>
 
 namespace fracnas::eval::torch_model {
 
 namespace F = torch::nn::functional;
 
-AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t n_head_) : n_head(n_head_) {
-    c_attn = register_module("c_attn", torch::nn::Linear(d_model, 3 * d_model));
-    c_proj = register_module("c_proj", torch::nn::Linear(d_model, d_model));
+namespace {
+
+// (B, positions, C) slice `which` (0 keys, 1 values) of a (B, context, 2, C) cache, as (B, nh, positions, hs)
+torch::Tensor heads(const torch::Tensor& kv, std::int64_t which, std::int64_t n_head, std::int64_t positions) {
+    const auto B = kv.size(0), C = kv.size(3);
+    return kv.narrow(1, 0, positions).select(2, which).view({B, positions, n_head, C / n_head}).transpose(1, 2);
+}
+
+}  // namespace
+
+torch::Tensor layer_cache::keys(std::int64_t n_head, std::int64_t positions) const { return heads(kv, 0, n_head, positions); }
+torch::Tensor layer_cache::values(std::int64_t n_head, std::int64_t positions) const { return heads(kv, 1, n_head, positions); }
+
+DenseImpl::DenseImpl(std::int64_t in, std::int64_t out, double std, const torch::TensorOptions& options) {
+    torch::NoGradGuard no_grad;
+    weight = register_parameter("weight", torch::empty({out, in}, options).normal_(0.0, std));
+    bias = register_parameter("bias", torch::zeros({out}, options));
+}
+
+torch::Tensor DenseImpl::forward(const torch::Tensor& x) { return at::linear(x, weight, bias); }
+
+torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
+    // the fused op has no derivative: a forward that autograd records (the grad-norm proxy)
+    // takes the two-step path
+    const bool recorded = torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || bias.requires_grad());
+    if (x.is_cuda() && !recorded) {
+        const auto in = x.size(-1);
+        const auto rows = x.numel() / in;
+        // cuBLASLt's GELU epilogue is the tanh approximation, GPT-2's gelu_new
+        auto sizes = x.sizes().vec();
+        sizes.back() = weight.size(0);
+        return at::_addmm_activation(bias, x.reshape({rows, in}), weight.t(), 1, 1, /*use_gelu=*/true).view(sizes);
+    }
+    return F::gelu(forward(x), F::GELUFuncOptions().approximate("tanh"));
+}
+
+NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options) {
+    weight = register_parameter("weight", torch::ones({d}, options));
+    bias = register_parameter("bias", torch::zeros({d}, options));
+}
+
+torch::Tensor NormImpl::forward(const torch::Tensor& x) { return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5); }
+
+TableImpl::TableImpl(std::int64_t rows, std::int64_t d, double std, const torch::TensorOptions& options) {
+    torch::NoGradGuard no_grad;
+    weight = register_parameter("weight", torch::empty({rows, d}, options).normal_(0.0, std));
+}
+
+AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t n_head_, double proj_std, const torch::TensorOptions& options)
+    : n_head(n_head_) {
+    c_attn = register_module("c_attn", Dense(d_model, 3 * d_model, 0.02, options));
+    c_proj = register_module("c_proj", Dense(d_model, d_model, proj_std, options));
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos) {
     const auto B = x.size(0), T = x.size(1), C = x.size(2), hs = C / n_head;
-    auto qkv = c_attn(x).split(C, /*dim=*/2);                        // 3 x (B, T, C)
+    const auto qkv_out = c_attn(x);                                  // (B, T, 3C)
+    auto qkv = qkv_out.split(C, /*dim=*/2);                          // 3 x (B, T, C)
     auto q = qkv[0].view({B, T, n_head, hs}).transpose(1, 2);        // (B, nh, T, hs)
     auto k = qkv[1].view({B, T, n_head, hs}).transpose(1, 2);        // (B, nh, T, hs)
     auto v = qkv[2].view({B, T, n_head, hs}).transpose(1, 2);        // (B, nh, T, hs)
@@ -20,10 +73,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache,
     if (cache == nullptr) {
         y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);  // (B, nh, T, hs)
     } else {
-        cache->k.narrow(2, pos, T).copy_(k);
-        cache->v.narrow(2, pos, T).copy_(v);
-        const auto keys = cache->k.narrow(2, 0, pos + T);            // (B, nh, pos+T, hs)
-        const auto values = cache->v.narrow(2, 0, pos + T);          // (B, nh, pos+T, hs)
+        // one copy writes this block's keys and values: q|k|v's last 2C columns are k|v
+        cache->kv.narrow(1, pos, T).view({B, T, 2 * C}).copy_(qkv_out.narrow(2, C, 2 * C));
+        const auto keys = cache->keys(n_head, pos + T);              // (B, nh, pos+T, hs)
+        const auto values = cache->values(n_head, pos + T);          // (B, nh, pos+T, hs)
         if (T == 1) {
             y = at::scaled_dot_product_attention(q, keys, values);   // one query sees every key
         } else if (pos == 0) {
@@ -37,24 +90,23 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache,
             y = at::scaled_dot_product_attention(q, keys, values, allowed);
         }
     }
-    y = y.transpose(1, 2).contiguous().view({B, T, C});              // (B, T, C)
+    y = y.transpose(1, 2).reshape({B, T, C});                         // (B, T, C)
     return c_proj(y);
 }
 
-MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner) {
-    c_fc = register_module("c_fc", torch::nn::Linear(d_model, d_inner));
-    c_proj = register_module("c_proj", torch::nn::Linear(d_inner, d_model));
+MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options) {
+    c_fc = register_module("c_fc", Dense(d_model, d_inner, 0.02, options));
+    c_proj = register_module("c_proj", Dense(d_inner, d_model, proj_std, options));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-    return c_proj(F::gelu(c_fc(x), F::GELUFuncOptions().approximate("tanh")));  // GPT-2's gelu_new
-}
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return c_proj(c_fc->forward_gelu(x)); }
 
-BlockImpl::BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head) {
-    ln_1 = register_module("ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model}).eps(1e-5)));
-    attn = register_module("attn", Attention(d_model, n_head));
-    ln_2 = register_module("ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d_model}).eps(1e-5)));
-    mlp = register_module("mlp", Mlp(d_model, d_inner));
+BlockImpl::BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std,
+                     const torch::TensorOptions& options) {
+    ln_1 = register_module("ln_1", Norm(d_model, options));
+    attn = register_module("attn", Attention(d_model, n_head, proj_std, options));
+    ln_2 = register_module("ln_2", Norm(d_model, options));
+    mlp = register_module("mlp", Mlp(d_model, d_inner, proj_std, options));
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos) {
@@ -62,25 +114,25 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std
     return y + mlp(ln_2(y));
 }
 
-GptImpl::GptImpl(const nas::architecture& arch) : arch_(arch) {
+GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& options) : arch_(arch) {
     nas::validate(arch_);
     const std::int64_t d = arch_.d_model;
-    wte = register_module("wte", torch::nn::Embedding(arch_.vocab, d));
-    wpe = register_module("wpe", torch::nn::Embedding(arch_.context, d));
+    const double proj_std = 0.02 / std::sqrt(2.0 * arch_.n_layer);  // GPT-2's scaled residual projections
+    wte = register_module("wte", Table(arch_.vocab, d, 0.02, options));
+    wpe = register_module("wpe", Table(arch_.context, d, 0.01, options));
     h = register_module("h", torch::nn::ModuleList());
-    for (std::uint32_t l = 0; l < arch_.n_layer; ++l) h->push_back(Block(d, arch_.d_inner[l], arch_.n_head[l]));
-    ln_f = register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-5)));
+    for (std::uint32_t l = 0; l < arch_.n_layer; ++l)
+        h->push_back(Block(d, arch_.d_inner[l], arch_.n_head[l], proj_std, options));
+    ln_f = register_module("ln_f", Norm(d, options));
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx) { return run(idx, nullptr, 0, false); }
 
 std::vector<layer_cache> GptImpl::make_cache(std::int64_t batch, torch::TensorOptions options) const {
     std::vector<layer_cache> cache;
-    for (std::uint32_t l = 0; l < arch_.n_layer; ++l) {
-        const std::int64_t nh = arch_.n_head[l], hs = arch_.d_model / arch_.n_head[l];
-        cache.push_back({torch::zeros({batch, nh, arch_.context, hs}, options),    // (B, nh, T, hs)
-                         torch::zeros({batch, nh, arch_.context, hs}, options)});  // (B, nh, T, hs)
-    }
+    for (std::uint32_t l = 0; l < arch_.n_layer; ++l)
+        cache.push_back({torch::zeros({batch, static_cast<std::int64_t>(arch_.context), 2, static_cast<std::int64_t>(arch_.d_model)},
+                                      options)});  // (B, context, 2, C)
     return cache;
 }
 
@@ -94,8 +146,7 @@ torch::Tensor GptImpl::run(const torch::Tensor& idx, std::vector<layer_cache>* c
     const auto T = idx.size(1);
     TORCH_CHECK(pos >= 0 && pos + T <= static_cast<std::int64_t>(arch_.context),
                 "positions ", pos, "..", pos + T, " exceed the context of ", arch_.context);
-    const auto positions = torch::arange(pos, pos + T, torch::TensorOptions().dtype(torch::kLong).device(idx.device()));
-    auto x = wte(idx) + wpe(positions);                               // (B, T, d)
+    auto x = at::embedding(wte->weight, idx) + wpe->weight.narrow(0, pos, T);  // (B, T, d): positions are a slice
     for (std::size_t l = 0; l < h->size(); ++l)
         x = h[l]->as<Block>()->forward(x, cache ? &(*cache)[l] : nullptr, pos);
     if (last_only) x = x.narrow(1, T - 1, 1);                         // (B, 1, d)

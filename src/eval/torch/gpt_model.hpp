@@ -2,6 +2,9 @@
 // positions, pre-LayerNorm blocks, tanh-GELU MLP, tied output projection, fused scaled-dot-
 // product attention and a preallocated KV cache for decoding. Private to src/eval/torch/:
 // nothing outside this folder includes LibTorch. It does not time or train anything.
+//
+// Every parameter is created where the model will run, in the dtype it will run in, and drawn
+// there (GPT-2's initialisation): a candidate on a GPU never passes through host memory.
 #pragma once
 
 #include <torch/torch.h>
@@ -10,48 +13,88 @@
 
 namespace fracnas::eval::torch_model {
 
-/// Keys and values of one layer for every position decoded so far: (B, n_head, context, head).
+/// Keys and values of one layer for every position: kv is (B, context, 2, d_model), a position's
+/// key then its value, so that one copy writes both from the fused q|k|v projection. keys() and
+/// values() are (B, n_head, positions, head) views of the first `positions`.
 struct layer_cache {
-    torch::Tensor k, v;
+    torch::Tensor kv;
+    torch::Tensor keys(std::int64_t n_head, std::int64_t positions) const;
+    torch::Tensor values(std::int64_t n_head, std::int64_t positions) const;
 };
+
+/// y = x W^T + b with W (out, in), drawn from N(0, std^2); b zero.
+class DenseImpl : public torch::nn::Module {
+public:
+    DenseImpl(std::int64_t in, std::int64_t out, double std, const torch::TensorOptions& options);
+    torch::Tensor forward(const torch::Tensor& x);
+    /// gelu_tanh(x W^T + b): on CUDA one cuBLASLt call with the bias and GELU (the tanh form) in
+    /// its epilogue (at::_addmm_activation); on the CPU, or when autograd records the forward (the
+    /// fused op has no derivative), the linear map, then the GELU.
+    torch::Tensor forward_gelu(const torch::Tensor& x);
+    torch::Tensor weight, bias;
+};
+TORCH_MODULE(Dense);
+
+/// LayerNorm over the last dimension, eps 1e-5, weight one and bias zero at initialisation.
+class NormImpl : public torch::nn::Module {
+public:
+    NormImpl(std::int64_t d, const torch::TensorOptions& options);
+    torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor weight, bias;
+};
+TORCH_MODULE(Norm);
+
+/// An embedding table (rows, d) drawn from N(0, std^2); rows are looked up, or sliced for positions.
+class TableImpl : public torch::nn::Module {
+public:
+    TableImpl(std::int64_t rows, std::int64_t d, double std, const torch::TensorOptions& options);
+    torch::Tensor weight;
+};
+TORCH_MODULE(Table);
 
 class AttentionImpl : public torch::nn::Module {
 public:
-    AttentionImpl(std::int64_t d_model, std::int64_t n_head);
+    AttentionImpl(std::int64_t d_model, std::int64_t n_head, double proj_std, const torch::TensorOptions& options);
     /// x: (B, T, d). Without a cache: causal attention over x. With a cache: x holds positions
     /// [pos, pos + T); their keys and values are written into the cache, and each query attends
     /// to every cached position up to itself.
     torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos);
 
-    torch::nn::Linear c_attn{nullptr}, c_proj{nullptr};  // d -> 3d (q, k, v), d -> d
+    Dense c_attn{nullptr}, c_proj{nullptr};  // d -> 3d (q, k, v), d -> d
     std::int64_t n_head;
 };
 TORCH_MODULE(Attention);
 
 class MlpImpl : public torch::nn::Module {
 public:
-    MlpImpl(std::int64_t d_model, std::int64_t d_inner);
+    MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options);
     torch::Tensor forward(const torch::Tensor& x);
-    torch::nn::Linear c_fc{nullptr}, c_proj{nullptr};  // d -> d_inner, d_inner -> d
+    Dense c_fc{nullptr}, c_proj{nullptr};  // d -> d_inner, d_inner -> d
 };
 TORCH_MODULE(Mlp);
 
 class BlockImpl : public torch::nn::Module {
 public:
-    BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head);
+    BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std,
+              const torch::TensorOptions& options);
     torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos);
-    torch::nn::LayerNorm ln_1{nullptr}, ln_2{nullptr};
+    Norm ln_1{nullptr}, ln_2{nullptr};
     Attention attn{nullptr};
     Mlp mlp{nullptr};
 };
 TORCH_MODULE(Block);
 
-/// Parameter names follow Hugging Face's GPT2Model ("h.3.attn.c_attn.weight"), with
-/// nn::Linear's (out, in) weight layout (Hugging Face's Conv1D stores (in, out)).
+/// Parameter names follow Hugging Face's GPT2Model ("h.3.attn.c_attn.weight"), with a linear
+/// map's weight stored (out, in) (Hugging Face's Conv1D stores (in, out)).
 class GptImpl : public torch::nn::Module {
 public:
-    /// Throws config_error (from nas::validate) for an invalid architecture.
-    explicit GptImpl(const nas::architecture& arch);
+    /// Builds the model on options' device and dtype (CPU fp32 by default) with GPT-2's
+    /// initialisation, drawn from the generator of that device (torch::manual_seed seeds it):
+    /// linear maps and token embeddings N(0, 0.02^2), positions N(0, 0.01^2), the residual
+    /// projections (attention and MLP c_proj) N(0, (0.02 / sqrt(2 n_layer))^2), biases zero,
+    /// LayerNorms the identity. Throws config_error (from nas::validate) for an invalid
+    /// architecture.
+    explicit GptImpl(const nas::architecture& arch, const torch::TensorOptions& options = {});
 
     /// Logits (B, T, vocab) for token ids idx (B, T), T <= context, no cache.
     torch::Tensor forward(const torch::Tensor& idx);
@@ -67,9 +110,9 @@ public:
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 
-    torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+    Table wte{nullptr}, wpe{nullptr};  // token (vocab, d) and position (context, d) embeddings
     torch::nn::ModuleList h{nullptr};
-    torch::nn::LayerNorm ln_f{nullptr};
+    Norm ln_f{nullptr};
 
 private:
     torch::Tensor run(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only);

@@ -1,25 +1,36 @@
 // [gpu] tests of the evaluator's CUDA path: the peak is the model's own (not the L2-flush
 // buffer's), the prefill runs a fused attention kernel, a long-lived worker does not grow its
-// memory over many candidates, a model that cannot fit is a result. Without a CUDA device each
-// case prints so and checks nothing, and CTest reports it as skipped (tests/CMakeLists.txt).
+// memory over many candidates, a model that cannot fit is a result, an out-of-memory while
+// running is a result, graph replay gives the eager logits, the capture stream waits for the
+// current stream, a failed capture leaves the device usable, the model is built on the device in
+// its dtype. Without a CUDA device each case prints so and checks nothing, and CTest reports it
+// as skipped (tests/CMakeLists.txt).
 #include <catch2/catch.hpp>
 
 #ifdef FRACNAS_HAVE_TORCH
+#include <ATen/cuda/Sleep.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "fracnas/torch/evaluator.hpp"
+#include "gpt_model.hpp"
+#include "graph_runner.hpp"
 
 using namespace fracnas;
 
 namespace {
 
 bool have_cuda() {
-    if (eval::torch_cuda_available()) return true;
+    if (eval::torch_cuda_available()) {
+        at::globalContext().lazyInitDevice(at::kCUDA);  // the allocator's statistics exist from here on
+        return true;
+    }
     std::cout << "no CUDA device: this [gpu] case checks nothing here" << std::endl;  // CTest reports it skipped
     return false;
 }
@@ -44,9 +55,13 @@ nas::architecture layers_of(std::uint32_t n, std::uint32_t d) {
     return a;
 }
 
-std::int64_t allocated_now() {
-    constexpr auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
-    return c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[aggregate].current;
+constexpr auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+
+std::int64_t allocated_now() { return c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[aggregate].current; }
+std::int64_t reserved_now() { return c10::cuda::CUDACachingAllocator::getDeviceStats(0).reserved_bytes[aggregate].current; }
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<double>();
 }
 
 }  // namespace
@@ -95,7 +110,7 @@ TEST_CASE("gpu: a long-lived worker measures 50 different candidates without gro
     const auto worker = eval::make_gpt_job_evaluator(cfg, nas::gpt2_small());
     REQUIRE(worker->binding().kind == "cuda");
     REQUIRE(worker->binding().uuid.rfind("GPU-", 0) == 0);
-    std::int64_t first = -1;
+    std::int64_t first = -1, reserved_early = 0;
     for (std::uint32_t i = 0; i < 50; ++i) {
         const auto a = layers_of(2 + i % 4, 256 + 64 * (i % 7));
         const auto o = worker->evaluate({}, nas::canonical(a));
@@ -106,6 +121,10 @@ TEST_CASE("gpu: a long-lived worker measures 50 different candidates without gro
         if (first < 0) first = now;
         CAPTURE(first, now);
         REQUIRE(now <= first + (8 << 20));  // nothing held over from one candidate to the next
+        // the allocator's pool is kept and reused: after every size has been seen once (28
+        // candidates), it does not keep growing
+        if (i < 28) reserved_early = std::max(reserved_early, reserved_now());
+        else REQUIRE(reserved_now() <= 2 * reserved_early);
     }
 }
 
@@ -115,6 +134,143 @@ TEST_CASE("gpu: a model that cannot fit is a result, and the device stays usable
     const auto r = eval::evaluate_gpt(huge, on_gpu());
     REQUIRE(r.status == eval::eval_status::out_of_memory);
     REQUIRE_FALSE(r.message.empty());
+    REQUIRE(eval::evaluate_gpt(layers_of(2, 256), on_gpu()).status == eval::eval_status::ok);
+}
+
+TEST_CASE("gpu: running out of device memory mid-run is a result, and the memory comes back", "[gpu][eval]") {
+    if (!have_cuda()) return;
+    auto cfg = on_gpu();
+    cfg.decode = false;
+    cfg.prefill_batch = 4096;  // 4,096 x 1,024 tokens of width 4,096: hundreds of GiB of activations
+    const std::int64_t before = allocated_now();
+    const auto r = eval::evaluate_gpt(layers_of(2, 4096), cfg);  // 1.2 GiB of weights: passes the up-front check
+    INFO(r.message);
+    REQUIRE(r.status == eval::eval_status::out_of_memory);
+    REQUIRE_FALSE(r.prefill.has_value());
+    REQUIRE(allocated_now() <= before);
+    REQUIRE(eval::evaluate_gpt(layers_of(2, 256), on_gpu()).status == eval::eval_status::ok);
+}
+
+TEST_CASE("gpu: the model is built on the device in its dtype, and graph replay gives the eager logits", "[gpu][eval]") {
+    if (!have_cuda()) return;
+    namespace tm = eval::torch_model;
+    torch::manual_seed(5);
+    const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
+    tm::Gpt model(layers_of(3, 512), opts);
+    for (const auto& p : model->named_parameters()) {
+        INFO(p.key());
+        REQUIRE(p.value().is_cuda());
+        REQUIRE(p.value().scalar_type() == torch::kBFloat16);
+    }
+    c10::InferenceMode inference;
+    const auto arch = model->architecture();
+    const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(torch::kCUDA, 0);
+    const auto prompt = torch::randint(0, arch.vocab, {2, 64}, long_opts);
+    const auto token = torch::randint(0, arch.vocab, {2, 1}, long_opts);
+
+    // eager: a prefill of 64 tokens, then one decode step at position 64
+    auto cache = model->make_cache(2, opts);
+    const auto eager_prefill = model->forward_cached(prompt, cache, 0, true).clone();
+    const auto eager_decode = model->forward_cached(token, cache, 64).clone();
+
+    // the same two steps captured, then replayed into fixed output buffers from a fresh cache
+    auto graph_cache = model->make_cache(2, opts);
+    torch::Tensor prefill_out = torch::empty_like(eager_prefill), decode_out = torch::empty_like(eager_decode);
+    double warmup = 0.0, capture = 0.0;
+    eval::torch_graphs::graph_runner runner;
+    const auto replay = runner.wrap({[&] { prefill_out.copy_(model->forward_cached(prompt, graph_cache, 0, true)); },
+                                     [&] { decode_out.copy_(model->forward_cached(token, graph_cache, 64)); }},
+                                    true, warmup, capture);
+    prefill_out.zero_();
+    decode_out.zero_();
+    for (auto& c : graph_cache) c.kv.zero_();
+    replay();
+    torch::cuda::synchronize();
+    const double scale = eager_decode.abs().max().item<double>();
+    CAPTURE(scale, max_abs_diff(prefill_out, eager_prefill), max_abs_diff(decode_out, eager_decode));
+    REQUIRE(scale > 0.0);
+    // the same kernels on the same inputs: within a bf16 rounding of the logits' scale (a stale
+    // cache or a wrong position differs by the scale itself)
+    REQUIRE(max_abs_diff(prefill_out, eager_prefill) <= 4e-3 * scale);
+    REQUIRE(max_abs_diff(decode_out, eager_decode) <= 4e-3 * scale);
+    REQUIRE(warmup > 0.0);
+    REQUIRE(capture > 0.0);
+}
+
+TEST_CASE("gpu: the fused bias and GELU epilogue computes GPT-2's tanh GELU, for one row and for many", "[gpu][eval]") {
+    if (!have_cuda()) return;
+    namespace tm = eval::torch_model;
+    const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kFloat32);
+    tm::Dense dense(256, 256, 0.02, opts);
+    {
+        torch::NoGradGuard no_grad;
+        dense->weight.copy_(torch::eye(256, opts));          // the identity: the epilogue sees x + b
+        dense->bias.copy_(torch::linspace(-0.5, 0.5, 256, opts));
+    }
+    for (const std::int64_t rows : {1, 7}) {
+        const auto x = torch::linspace(-3.5, 3.5, rows * 256, opts).view({1, rows, 256});
+        const auto fused = dense->forward_gelu(x).cpu();
+        const auto pre = (x + dense->bias).cpu();
+        namespace F = torch::nn::functional;
+        const double to_tanh = max_abs_diff(fused, F::gelu(pre, F::GELUFuncOptions().approximate("tanh")));
+        const double to_exact = max_abs_diff(fused, F::gelu(pre));
+        CAPTURE(rows, to_tanh, to_exact);
+        // the two GELUs differ by up to 5e-4 on [-4, 4]; fp32 rounding is far below that
+        REQUIRE(to_tanh < 5e-5);
+        REQUIRE(to_exact > 1e-4);
+    }
+}
+
+TEST_CASE("gpu: the grad-norm proxy runs on the device (the fused epilogue has no derivative)", "[gpu][eval]") {
+    if (!have_cuda()) return;
+    auto cfg = on_gpu();
+    cfg.grad_norm = true;
+    cfg.prefill = cfg.decode = false;
+    const auto r = eval::evaluate_gpt(layers_of(3, 256), cfg);
+    INFO(r.message);
+    REQUIRE(r.status == eval::eval_status::ok);
+    REQUIRE(r.grad_norm.has_value());
+    REQUIRE(std::isfinite(*r.grad_norm));
+    REQUIRE(*r.grad_norm > 0.0);
+    REQUIRE(r.phases.proxy > 0.0);
+}
+
+TEST_CASE("gpu: the capture stream waits for work queued on the current stream", "[gpu][eval]") {
+    if (!have_cuda()) return;
+    const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kFloat32);
+    auto x = torch::zeros({1024}, opts), acc = torch::zeros({1024}, opts);
+    torch::cuda::synchronize();
+    at::cuda::sleep(200'000'000);  // about 0.1 s of device time queued before x becomes 1
+    x.fill_(1.0);
+    double warmup = 0.0, capture = 0.0;
+    eval::torch_graphs::graph_runner runner;
+    const auto replay = runner.wrap({[&] { acc.add_(x); }}, true, warmup, capture, /*warmups=*/3);
+    torch::cuda::synchronize();
+    // three warm-ups on the capture stream, each after x became 1 (an unordered stream reads 0)
+    REQUIRE(acc.min().item<float>() == 3.0f);
+    REQUIRE(acc.max().item<float>() == 3.0f);
+    replay();
+    torch::cuda::synchronize();
+    REQUIRE(acc.min().item<float>() == 4.0f);
+}
+
+TEST_CASE("gpu: a capture that fails is closed, and the device stays usable", "[gpu][eval]") {
+    if (!have_cuda()) return;
+    const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kFloat32);
+    auto x = torch::ones({16}, opts);
+    double warmup = 0.0, capture = 0.0;
+    {
+        eval::torch_graphs::graph_runner runner;
+        // reading a value back to the host is not allowed while a stream captures
+        REQUIRE_THROWS(runner.wrap({[&] { (void)x.sum().item<float>(); }}, true, warmup, capture));
+    }
+    REQUIRE(x.sum().item<float>() == 16.0f);
+    eval::torch_graphs::graph_runner again;
+    auto y = torch::zeros({16}, opts);
+    const auto replay = again.wrap({[&] { y.add_(x); }}, true, warmup, capture, /*warmups=*/0);
+    replay();
+    torch::cuda::synchronize();
+    REQUIRE(y.sum().item<float>() == 16.0f);
     REQUIRE(eval::evaluate_gpt(layers_of(2, 256), on_gpu()).status == eval::eval_status::ok);
 }
 #endif

@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""What a good deployment of the same architecture achieves, next to `fracnas eval`.
+
+For each model (GPT-2 small, GPT-2 medium and three shallow-wide ones by default), in one
+process on one GPU, bf16, batch 1:
+  - the same GPT in plain PyTorch (learned positions, pre-LayerNorm blocks, tanh-GELU MLP, tied
+    output projection, a static KV cache of the full context), timed for the two things
+    `fracnas eval` times: a prefill of T tokens that returns the last position's logits, and
+    one decode step at context C (the cache holds C tokens; logits of the new one);
+  - eager, under a hand-captured CUDA graph, and under torch.compile (each mode asked for, then
+    replayed through a hand-captured CUDA graph so that launch overhead is the same as ours);
+  - `fracnas eval --json` on the same architecture, run as a child process in the same run;
+  - the floors: the bytes a step must read over the measured copy bandwidth, and its matrix
+    FLOPs over the measured bf16 GEMM rate (a 2 GiB device-to-device copy and an
+    8192 x 8192 x 8192 bf16 matmul, timed here), next to the H200's nominal 4.8 TB/s and
+    989 TFLOP/s.
+Writes one JSON object per line (--out) and prints a table. Timings: CUDA events around each
+run, `--warmup` untimed runs then `--repeats` timed ones; median and IQR. Nothing here is
+asserted: docs/results/gpu_worker.md reads the output.
+
+Usage (on the GPU machine, after building fracnas):
+  python3 benchmarks/deployment_anchor.py --fracnas build-gpu/fracnas --out anchor.jsonl
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MODELS = {
+    "gpt2-small": "n_layer=12 d_model=768 d_inner=3072 n_head=12",
+    "gpt2-medium": "n_layer=24 d_model=1024 d_inner=4096 n_head=16",
+    "3x1728": "n_layer=3 d_model=1728 d_inner=5184 n_head=27",
+    "2x2048": "n_layer=2 d_model=2048 d_inner=8192 n_head=16",
+    "4x1536": "n_layer=4 d_model=1536 d_inner=6144 n_head=12",
+}
+NOMINAL_BANDWIDTH = 4.8e12  # H200 HBM3e, bytes/s (NVIDIA's figure)
+NOMINAL_BF16 = 989e12       # H200 dense bf16 tensor-core FLOP/s (NVIDIA's figure, no sparsity)
+
+
+def parse_arch(text, vocab, context):
+    """The homogeneous canonical form fracnas prints, one value per key (or one per layer)."""
+    kv = dict(item.split("=") for item in text.split())
+    n = int(kv["n_layer"])
+    per_layer = lambda key: [int(v) for v in kv[key].split(",")] * (n if "," not in kv[key] else 1)
+    a = dict(n_layer=n, d_model=int(kv["d_model"]), d_inner=per_layer("d_inner"), n_head=per_layer("n_head"),
+             vocab=int(kv.get("vocab", vocab)), context=int(kv.get("context", context)))
+    assert len(a["d_inner"]) == n and len(a["n_head"]) == n, text
+    return a
+
+
+def spec(a):
+    """fracnas's --arch form of the architecture."""
+    return "n_layer={} d_model={} d_inner={} n_head={} vocab={} context={}".format(
+        a["n_layer"], a["d_model"], ",".join(map(str, a["d_inner"])), ",".join(map(str, a["n_head"])),
+        a["vocab"], a["context"])
+
+
+class Block(nn.Module):
+    def __init__(self, d, d_inner, n_head, context, dtype, device):
+        super().__init__()
+        kw = dict(dtype=dtype, device=device)
+        self.n_head, self.hs = n_head, d // n_head
+        self.ln_1 = nn.LayerNorm(d, eps=1e-5, **kw)
+        self.c_attn = nn.Linear(d, 3 * d, **kw)
+        self.attn_proj = nn.Linear(d, d, **kw)
+        self.ln_2 = nn.LayerNorm(d, eps=1e-5, **kw)
+        self.c_fc = nn.Linear(d, d_inner, **kw)
+        self.mlp_proj = nn.Linear(d_inner, d, **kw)
+        shape = (1, n_head, context, self.hs)
+        self.register_buffer("k_cache", torch.zeros(shape, **kw), persistent=False)
+        self.register_buffer("v_cache", torch.zeros(shape, **kw), persistent=False)
+
+    def forward(self, x, pos):
+        B, T, C = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, self.hs).transpose(1, 2) for t in (q, k, v))
+        self.k_cache[:, :, pos:pos + T] = k
+        self.v_cache[:, :, pos:pos + T] = v
+        if pos == 0:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:  # one new token (T = 1) sees every cached position
+            y = F.scaled_dot_product_attention(q, self.k_cache[:, :, :pos + T], self.v_cache[:, :, :pos + T])
+        x = x + self.attn_proj(y.transpose(1, 2).reshape(B, T, C))
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+class Gpt(nn.Module):
+    def __init__(self, a, dtype, device):
+        super().__init__()
+        kw = dict(dtype=dtype, device=device)
+        d = a["d_model"]
+        self.wte = nn.Embedding(a["vocab"], d, **kw)
+        self.wpe = nn.Embedding(a["context"], d, **kw)
+        self.h = nn.ModuleList(Block(d, a["d_inner"][l], a["n_head"][l], a["context"], dtype, device)
+                               for l in range(a["n_layer"]))
+        self.ln_f = nn.LayerNorm(d, eps=1e-5, **kw)
+        for p in self.parameters():  # GPT-2's initialisation scale; latency does not depend on it
+            if p.dim() == 2:
+                nn.init.normal_(p, std=0.02)
+
+    def forward(self, idx, pos):
+        T = idx.size(1)
+        x = self.wte(idx) + self.wpe.weight[pos:pos + T]
+        for block in self.h:
+            x = block(x, pos)
+        x = self.ln_f(x[:, -1:, :])
+        return x @ self.wte.weight.t()  # (B, 1, vocab): the last position's logits
+
+
+def time_runs(fn, warmup, repeats):
+    """Median and IQR in ms over `repeats` CUDA-event-timed runs after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    ms = []
+    for _ in range(repeats):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        ms.append(start.elapsed_time(stop))
+    q = statistics.quantiles(ms, n=4)
+    return {"median_ms": statistics.median(ms), "iqr_ms": q[2] - q[0], "min_ms": min(ms), "repeats": repeats}
+
+
+def graphed(fn, warmups=3):
+    """A hand-captured CUDA graph of fn (warm-up on a side stream, as torch.cuda.graph requires)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmups):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        fn()
+    return g.replay
+
+
+def measure_floors(repeats):
+    n = 1 << 30  # 2 GiB of bf16
+    a = torch.empty(n, dtype=torch.bfloat16, device="cuda").normal_()
+    b = torch.empty_like(a)
+    copy = time_runs(lambda: b.copy_(a), 5, repeats)
+    bandwidth = 2 * a.numel() * a.element_size() / (copy["median_ms"] * 1e-3)
+    del a, b
+    m = 8192
+    x = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
+    y = torch.randn(m, m, dtype=torch.bfloat16, device="cuda")
+    gemm = time_runs(lambda: x @ y, 5, repeats)
+    rate = 2 * m ** 3 / (gemm["median_ms"] * 1e-3)
+    return {"copy_bytes": 2 * n * 2, "copy": copy, "bandwidth_bytes_per_s": bandwidth,
+            "gemm_n": m, "gemm": gemm, "bf16_flops_per_s": rate,
+            "nominal_bandwidth_bytes_per_s": NOMINAL_BANDWIDTH, "nominal_bf16_flops_per_s": NOMINAL_BF16}
+
+
+def model_floors(a, tokens, context, floors):
+    """Bytes each step must read and matrix FLOPs it must do, and the time each takes at the measured
+    and the nominal rates. Decode reads every weight once (the output projection is the embedding)
+    and the cache's C + 1 keys and values; a prefill reads the weights once and does 2 x weights x T
+    matrix FLOPs plus causal attention (the output projection for one position)."""
+    d, n, V = a["d_model"], a["n_layer"], a["vocab"]
+    layer_w = sum(4 * d * d + 2 * d * a["d_inner"][l] for l in range(n))
+    weight_bytes = 2 * (layer_w + V * d)
+    kv_bytes = 2 * 2 * n * (context + 1) * d
+    decode_flops = 2 * (layer_w + V * d) + 4 * n * (context + 1) * d
+    prefill_flops = 2 * layer_w * tokens + 2 * n * tokens * tokens * d + 2 * V * d  # causal QK^T and PV: half of 4 n T^2 d
+    out = {"weight_bytes": weight_bytes, "decode_bytes": weight_bytes + kv_bytes, "decode_flops": decode_flops,
+           "prefill_flops": prefill_flops}
+    for tag, bw, rate in (("measured", floors["bandwidth_bytes_per_s"], floors["bf16_flops_per_s"]),
+                          ("nominal", NOMINAL_BANDWIDTH, NOMINAL_BF16)):
+        out["decode_floor_ms_" + tag] = 1e3 * max((weight_bytes + kv_bytes) / bw, decode_flops / rate)
+        out["prefill_floor_ms_" + tag] = 1e3 * max(weight_bytes / bw, prefill_flops / rate)
+    return out
+
+
+def fracnas_eval(binary, a, tokens, context, warmup, repeats, attention="auto"):
+    cmd = [binary, "eval", "--arch", spec(a), "--device", "cuda", "--tokens", str(tokens), "--context", str(context),
+           "--warmup", str(warmup), "--repeats", str(repeats), "--attention", attention, "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr or r.stdout).strip()[-500:]}
+    j = json.loads(r.stdout)
+    return {"prefill": j["prefill"], "decode": j["decode"], "prefill_attention": j.get("prefill_attention"),
+            "decode_attention": j.get("decode_attention"), "peak_memory_bytes": j.get("peak_memory_bytes")}
+
+
+def run_model(name, a, args, floors):
+    torch.manual_seed(0)
+    row = {"model": name, "architecture": spec(a), "tokens": args.tokens, "context": args.context}
+    row.update(model_floors(a, args.tokens, args.context, floors))
+    model = Gpt(a, torch.bfloat16, "cuda").eval()
+    prompt = torch.randint(0, a["vocab"], (1, args.tokens), device="cuda")
+    token = torch.randint(0, a["vocab"], (1, 1), device="cuda")
+    with torch.inference_mode():
+        model(torch.randint(0, a["vocab"], (1, args.context), device="cuda"), 0)  # fill the cache for decode
+        steps = {"prefill": lambda: model(prompt, 0), "decode": lambda: model(token, args.context)}
+        for phase, fn in steps.items():
+            row[phase] = {"eager": time_runs(fn, args.warmup, args.repeats),
+                          "graph": time_runs(graphed(fn), args.warmup, args.repeats)}
+        # which SDPA kernel PyTorch picks at each phase's shapes (layer 0), and the graph timed with
+        # each kernel allowed alone
+        nh, hs = a["n_head"][0], a["d_model"] // a["n_head"][0]
+        q = torch.empty(1, nh, args.tokens, hs, dtype=torch.bfloat16, device="cuda")
+        kv = torch.empty(1, nh, args.context + 1, hs, dtype=torch.bfloat16, device="cuda")
+        names = {0: "math", 1: "flash", 2: "efficient", 3: "cudnn", 4: "overrideable"}
+        row["prefill"]["sdpa_default"] = names.get(torch._fused_sdp_choice(q, q, q, is_causal=True), "?")
+        row["decode"]["sdpa_default"] = names.get(torch._fused_sdp_choice(q[:, :, :1], kv, kv), "?")
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        kernels = {"flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,
+                   "cudnn": SDPBackend.CUDNN_ATTENTION}
+        for kernel in args.attention:
+            for phase, fn in steps.items():
+                try:
+                    with sdpa_kernel([kernels[kernel]]):
+                        runner = graphed(fn)
+                    row[phase]["graph:" + kernel] = time_runs(runner, args.warmup, args.repeats)
+                except Exception as e:  # noqa: BLE001 - a kernel that cannot take these inputs
+                    row[phase]["graph:" + kernel] = {"error": "{}: {}".format(type(e).__name__, str(e)[:200])}
+        for mode in args.compile_modes:
+            if mode == "none":
+                continue
+            for phase, fn in steps.items():
+                key = "compile:" + mode
+                try:
+                    torch._dynamo.reset()
+                    t0 = time.perf_counter()
+                    compiled = torch.compile(fn, mode=mode, fullgraph=True)
+                    for _ in range(3):
+                        compiled()
+                    torch.cuda.synchronize()
+                    compile_s = time.perf_counter() - t0
+                    runner = compiled if "no-cudagraphs" not in mode and mode != "default" else graphed(compiled)
+                    row[phase][key] = dict(time_runs(runner, args.warmup, args.repeats), compile_seconds=compile_s,
+                                           hand_graph=runner is not compiled)
+                except Exception as e:  # noqa: BLE001 - recorded as data, the table says so
+                    row[phase][key] = {"error": "{}: {}".format(type(e).__name__, str(e)[:300])}
+    del model
+    torch.cuda.empty_cache()
+    if args.fracnas:
+        row["fracnas"] = fracnas_eval(args.fracnas, a, args.tokens, args.context, args.warmup, args.repeats)
+        for kernel in args.attention:
+            row["fracnas:" + kernel] = fracnas_eval(args.fracnas, a, args.tokens, args.context, args.warmup,
+                                                    args.repeats, kernel)
+    return row
+
+
+def best_compiled(phase_row):
+    ok = [(v["median_ms"], k) for k, v in phase_row.items() if k.startswith("compile:") and "median_ms" in v]
+    return min(ok) if ok else (math.nan, "-")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--fracnas", help="the fracnas binary; its `eval --json` is run on each model")
+    p.add_argument("--models", default=",".join(MODELS), help="comma list of: " + ", ".join(MODELS))
+    p.add_argument("--compile-modes", default="max-autotune-no-cudagraphs",
+                   help="comma list of torch.compile modes, or none (a mode without CUDA graphs is replayed "
+                        "through a hand-captured graph)")
+    p.add_argument("--attention", default="flash,efficient,cudnn",
+                   help="also time the graph and fracnas with each of these SDPA kernels alone (comma list, or none)")
+    p.add_argument("--tokens", type=int, default=1024, help="prefill tokens (default 1024)")
+    p.add_argument("--context", type=int, default=1023, help="tokens in the cache for the decode step (default 1023)")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=50)
+    p.add_argument("--out", help="JSON lines: the machine, the floors, one line per model")
+    args = p.parse_args()
+    args.compile_modes = args.compile_modes.split(",")
+    args.attention = [] if args.attention == "none" else args.attention.split(",")
+    if any(k not in ("flash", "efficient", "cudnn") for k in args.attention):
+        p.error("--attention takes flash, efficient and cudnn")
+    names = args.models.split(",")
+    for n in names:
+        if n not in MODELS:
+            p.error("unknown model '{}'; known: {}".format(n, ", ".join(MODELS)))
+    if not torch.cuda.is_available():
+        p.error("no CUDA device: this benchmark times a GPU")
+    if args.context + 1 > 1024 or args.tokens > 1024:
+        p.error("--tokens must be at most 1024 and --context at most 1023 (the models' context)")
+    out = open(args.out, "w") if args.out else None
+    machine = {"host": platform.node(), "gpu": torch.cuda.get_device_name(), "torch": torch.__version__,
+               "cuda": torch.version.cuda, "python": platform.python_version(),
+               "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "command": " ".join(sys.argv)}
+    print(json.dumps(machine))
+    floors = measure_floors(args.repeats)
+    print("floors: copy {:.3f} TB/s (nominal 4.8), bf16 GEMM {:.1f} TFLOP/s (nominal 989)".format(
+        floors["bandwidth_bytes_per_s"] / 1e12, floors["bf16_flops_per_s"] / 1e12))
+    if out:
+        out.write(json.dumps({"machine": machine, "floors": floors}) + "\n")
+    print("{:12s} {:8s} {:>9s} {:>9s} {:>9s} {:>9s} {:>7s} {:>9s} {:>9s}  {}".format(
+        "model", "phase", "eager", "graph", "compiled", "fracnas", "ours/c", "floor(m)", "floor(n)", "best compile mode"))
+    for name in names:
+        a = parse_arch(MODELS[name], 50257, 1024)
+        row = run_model(name, a, args, floors)
+        if out:
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+        for phase in ("prefill", "decode"):
+            best, mode = best_compiled(row[phase])
+            ours = row.get("fracnas", {}).get(phase, {}) or {}
+            ours_ms = ours.get("median_ms", math.nan)
+            print("{:12s} {:8s} {:9.4f} {:9.4f} {:9.4f} {:9.4f} {:7.3f} {:9.4f} {:9.4f}  {}".format(
+                name, phase, row[phase]["eager"]["median_ms"], row[phase]["graph"]["median_ms"], best, ours_ms,
+                ours_ms / best if best == best else math.nan, row[phase + "_floor_ms_measured"],
+                row[phase + "_floor_ms_nominal"], mode), flush=True)
+        if "error" in row.get("fracnas", {}):
+            print("  fracnas eval failed:", row["fracnas"]["error"])
+        for phase in ("prefill", "decode"):
+            parts = ["default " + row[phase]["sdpa_default"]]
+            for kernel in args.attention:
+                g = row[phase].get("graph:" + kernel, {})
+                f = (row.get("fracnas:" + kernel, {}) or {}).get(phase) or {}
+                parts.append("{} graph {} fracnas {}".format(
+                    kernel, "{:.4f}".format(g["median_ms"]) if "median_ms" in g else "-",
+                    "{:.4f}".format(f["median_ms"]) if "median_ms" in f else "-"))
+            print("  {:8s} SDPA: {}".format(phase, "; ".join(parts)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# On the lent GPU machine, from the repository root with .devdeps carried (../shared/device/README.md):
+# build fracnas, its tests and worker_throughput once, then run the stages named in $STAGES
+# (default: all of them, in this order), each writing under $OUT:
+#   tests       the [gpu] test cases             -> gpu_tests.txt
+#   throughput  worker_throughput, 60 GPT-2-small-sized candidates, GPT-2 small re-timed every 10
+#                                                -> throughput.txt, throughput.jsonl
+#   anchor      benchmarks/deployment_anchor.py  -> anchor.txt, anchor.jsonl ($ANCHOR_ARGS passed on)
+#   search      a 300-candidate search (homogeneous space) through mpirun, the reference re-timed
+#               every 10 candidates, and the spread of those timings (h5py)
+#                                                -> search.txt, search.h5
+#   profile     where nsys exists: the kernels of `fracnas eval --preset gpt2-small` (prefill, then
+#               decode, graph nodes traced), and of the plain PyTorch model's graph in
+#               deployment_anchor.py                -> profile.txt
+# Results: docs/results/gpu_worker.md.
+set -u
+source .devdeps/gpu-env.sh
+STAGES=${STAGES:-tests throughput anchor}
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release > $OUT/configure.log 2>&1 \
+  && cmake --build build-gpu --target fracnas fracnas_tests worker_throughput -j 16 > $OUT/build.log 2>&1 \
+  || { tail -30 $OUT/build.log; exit 1; }
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv > $OUT/gpu.txt 2>&1
+for stage in $STAGES; do
+  case $stage in
+    tests) build-gpu/tests/fracnas_tests "[gpu]" -d yes > $OUT/gpu_tests.txt 2>&1; echo "tests exit $?" >> $OUT/gpu_tests.txt ;;
+    throughput) build-gpu/benchmarks/worker_throughput --candidates 60 --reference-every 10 --out $OUT/throughput.jsonl \
+                  > $OUT/throughput.txt 2>&1; echo "throughput exit $?" >> $OUT/throughput.txt ;;
+    anchor) TORCHINDUCTOR_CACHE_DIR=/tmp/inductor python3 benchmarks/deployment_anchor.py --fracnas build-gpu/fracnas \
+              --out $OUT/anchor.jsonl ${ANCHOR_ARGS:-} > $OUT/anchor.txt 2>&1; echo "anchor exit $?" >> $OUT/anchor.txt ;;
+    search) mpirun -n 2 --bind-to none build-gpu/fracnas search --device cuda --space homogeneous --budget 300 \
+              --reference-every 10 --archive $OUT/search.h5 --replace > $OUT/search.txt 2>&1; echo "search exit $?" >> $OUT/search.txt
+            python3 - >> $OUT/search.txt 2>&1 <<'PY'
+import h5py, os, statistics
+f = h5py.File(os.environ["OUT"] + "/search.h5", "r")
+w = f["worker_events"][:]
+ref = [float(x) for x in w["reference_ms"][(w["kind"] == 0) | (w["kind"] == 1)]]
+e = f["evaluations"][:]
+print("evaluations", len(e), "reference timings", len(ref), ["%.4f" % x for x in ref])
+m = statistics.median(ref)
+print("reference median %.4f ms, min %.4f, max %.4f, (max - min) / median %.2f%%, stdev / median %.2f%%" % (
+    m, min(ref), max(ref), 100 * (max(ref) - min(ref)) / m, 100 * statistics.stdev(ref) / m))
+PY
+            ;;
+    profile) if command -v nsys > /dev/null; then
+               for what in prefill decode; do
+                 nsys profile -o /tmp/prof_$what --force-overwrite true --cuda-graph-trace=node \
+                   build-gpu/fracnas eval --preset gpt2-small --device cuda --measure $what --repeats 30 > /dev/null 2>&1
+                 echo "== fracnas eval gpt2-small $what (35 warm-up/timed replays + 3 eager warm-ups)" >> $OUT/profile.txt
+                 nsys stats --report cuda_gpu_kern_sum --format csv /tmp/prof_$what.nsys-rep 2>/dev/null | head -40 >> $OUT/profile.txt
+               done
+               nsys profile -o /tmp/prof_py --force-overwrite true --cuda-graph-trace=node python3 benchmarks/deployment_anchor.py \
+                 --models gpt2-small --compile-modes none --attention none --repeats 30 > /dev/null 2>&1
+               echo "== deployment_anchor.py gpt2-small, eager and graph, prefill and decode" >> $OUT/profile.txt
+               nsys stats --report cuda_gpu_kern_sum --format csv /tmp/prof_py.nsys-rep 2>/dev/null | head -50 >> $OUT/profile.txt
+             else echo "no nsys on this machine" > $OUT/profile.txt; fi ;;
+    *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
+for f in $OUT/*.txt; do echo "== $f"; tail -n 3 $f; done
