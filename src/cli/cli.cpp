@@ -13,6 +13,7 @@
 #include "eval_command.hpp"
 #include "optimize_command.hpp"
 #include "options.hpp"
+#include "analyze_command.hpp"
 #include "search_command.hpp"
 #include "fracnas/app/optimize_config.hpp"
 #include "fracnas/error.hpp"
@@ -36,6 +37,7 @@ void print_usage(std::ostream& out) {
     out << "usage: fracnas optimize [--function NAME] [--dim D] [--algorithm NAME] [--budget N] [--seed S] [options]\n"
            "       fracnas eval (--arch TEXT | --preset NAME) [--device cpu|cuda] [--measure LIST] [options]\n"
            "       fracnas search [--config FILE] [--budget N] [--archive FILE | --resume FILE] [options]   (under mpirun/srun: master + workers)\n"
+           "       fracnas analyze ARCHIVE [ARCHIVE...] [--objectives LIST] [--csv PREFIX] [--json FILE]\n"
            "       fracnas --help | --version\n"
            "Run 'fracnas --help' or 'fracnas optimize --help' for every option.\n";
 }
@@ -48,6 +50,8 @@ void print_help(std::ostream& out) {
            "              ('fracnas eval --help' lists its options)\n"
            "  search      search the GPT space for the fastest model with the reference's decoder parameters\n"
            "              ('fracnas search --help' lists its options)\n"
+           "  analyze     summarise search archives: counts, best architectures, front and hypervolume, growth,\n"
+           "              workers; CSV and JSON export ('fracnas analyze --help' lists its options)\n"
            "\nGlobal options:\n"
            "  -h [ --help ]    print this help and exit\n"
            "  --version        print the fracnas version (and LibTorch's, when built with it) and exit\n\n";
@@ -101,12 +105,16 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
         run_eval({args.begin() + 1, args.end()}, out);
         return exit_ok;
     }
-    const char* const subcommands = "optimize, eval, search";
+    const char* const subcommands = "optimize, eval, search, analyze";
 #else
-    const char* const subcommands = "optimize, search (eval needs a build with LibTorch)";
+    const char* const subcommands = "optimize, search, analyze (eval needs a build with LibTorch)";
 #endif
     if (command == "search") {
         run_search({args.begin() + 1, args.end()}, out);
+        return exit_ok;
+    }
+    if (command == "analyze") {
+        run_analyze({args.begin() + 1, args.end()}, out);
         return exit_ok;
     }
     if (!command.empty() && command.front() == '-')

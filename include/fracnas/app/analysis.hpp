@@ -1,0 +1,88 @@
+// Offline analysis of a search archive (`fracnas analyze`): what ran, what it found, how the
+// front and its hypervolume grew over evaluations and time, and how busy each worker was. Works
+// on storage::archive_contents, so that it knows nothing of HDF5; the CLI reads the file.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fracnas/storage/archive.hpp"
+
+namespace fracnas::app {
+
+/// What the front is made of. Each objective reads one number per measured evaluation:
+///   ratio   the latency over the worker's reference timing (minimised)
+///   ms      the latency in milliseconds (minimised)
+///   params  the decoder parameters, in millions (maximised)
+///   memory  the allocator's peak, in GiB (minimised)
+struct analysis_options {
+    std::vector<std::string> objectives = {"ratio", "params"};
+    /// The hypervolume's reference point, one value per objective in the units above; empty: the
+    /// default of each objective (ratio 1, ms the median reference timing, params 0, memory the
+    /// largest peak measured).
+    std::vector<double> reference_point;
+    std::size_t top = 10;          ///< best feasible architectures listed
+    std::size_t checkpoints = 10;  ///< rows of the printed growth table (the CSV has every step)
+};
+
+/// Throws config_error naming the option for an unknown objective, a repeated one, more than 3,
+/// or a reference point of the wrong length.
+void validate(const analysis_options& o);
+
+struct worker_usage {
+    std::int32_t rank = 0;
+    std::string host, device;
+    std::uint64_t measured = 0, failed = 0;
+    double busy_seconds = 0.0;  ///< the sum of its evaluations' end - start
+    double utilisation = 0.0;   ///< busy / the run's wall time
+};
+
+/// The front and its hypervolume after the first `answered` evaluations (by end time).
+struct growth_point {
+    std::uint64_t answered = 0;
+    double time = 0.0;  ///< seconds since the run started (the answer's end time)
+    std::uint64_t front_size = 0;
+    double hypervolume = 0.0;
+    double best_ratio = 0.0;  ///< the best feasible latency ratio so far (NaN before the first)
+};
+
+struct run_analysis {
+    std::string path;
+    storage::run_header header;
+    std::uint64_t answered = 0, measured = 0, cached = 0, infeasible = 0;
+    std::map<std::string, std::uint64_t> by_status;  ///< measured evaluations by outcome status
+    double wall_seconds = 0.0;                       ///< the sessions' wall time, summed
+    std::uint32_t sessions = 0;
+    std::vector<std::string> objectives;
+    std::vector<double> reference_point;              ///< in the objectives' units
+    std::vector<storage::evaluation_record> front;    ///< distinct measured architectures no other dominates
+    std::vector<std::vector<double>> front_values;    ///< their objective values, in the objectives' units
+    double hypervolume = 0.0;
+    std::vector<growth_point> growth;                 ///< one point per answered evaluation
+    std::vector<storage::evaluation_record> best;     ///< feasible, measured ok, lowest ratio first
+    std::vector<worker_usage> workers;
+    double utilisation = 0.0;                         ///< all workers' busy time / (workers x wall)
+    double evaluations_per_second() const { return wall_seconds > 0.0 ? static_cast<double>(answered) / wall_seconds : 0.0; }
+};
+
+/// Analyses one archive's contents (path is only reported). Throws config_error for bad options.
+run_analysis analyse(const storage::archive_contents& archive, const std::string& path, const analysis_options& options);
+
+/// The report of one run: summary, best architectures, the front, growth checkpoints, workers.
+void print_analysis(const run_analysis& a, const analysis_options& options, std::ostream& out);
+
+/// One row per run, side by side: ranks, workers, answered, wall, evaluations/s, utilisation,
+/// best ratio, front size, hypervolume (a scaling study, or optimizers compared).
+void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out);
+
+/// Writes <prefix>evaluations.csv (every record of the archive), front.csv, growth.csv (one row
+/// per answer) and workers.csv. Throws error naming a file that cannot be written.
+void write_csv(const run_analysis& a, const storage::archive_contents& archive, const std::string& prefix);
+
+/// The analysis as one JSON object (summary, reference point, front, growth checkpoints, workers).
+std::string to_json(const run_analysis& a, const analysis_options& options);
+
+}  // namespace fracnas::app

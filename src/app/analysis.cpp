@@ -1,0 +1,434 @@
+// `fracnas analyze`'s computations: counts, the front over the chosen objectives and its exact
+// hypervolume, their growth in answer order, the best architectures, per-worker utilisation; and
+// the report, comparison table, CSV and JSON writers.
+#include "fracnas/app/analysis.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <limits>
+#include <numeric>
+#include <ostream>
+#include <set>
+#include <sstream>
+
+#include "fracnas/core/pareto.hpp"
+#include "fracnas/error.hpp"
+
+namespace fracnas::app {
+
+namespace {
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+const std::vector<std::string> known = {"ratio", "ms", "params", "memory"};
+
+bool maximised(const std::string& objective) { return objective == "params"; }
+
+std::string unit_of(const std::string& objective) {
+    if (objective == "ratio") return "ratio (min)";
+    if (objective == "ms") return "ms (min)";
+    if (objective == "params") return "M decoder params (max)";
+    return "GiB peak (min)";
+}
+
+double value_of(const std::string& objective, const storage::evaluation_record& r) {
+    if (objective == "ratio") return r.ratio;
+    if (objective == "ms") return r.out.value;
+    if (objective == "params") return static_cast<double>(r.decoder_params) / 1e6;
+    return static_cast<double>(r.out.peak_memory_bytes) / static_cast<double>(1ULL << 30);
+}
+
+bool measured_ok(const storage::evaluation_record& r) {
+    return r.feasible && !r.cached && r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value);
+}
+
+double median(std::vector<double> v) {
+    v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+    if (v.empty()) return nan;
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// The objective values of r in their units, and in the minimised form the front uses.
+struct scored {
+    std::vector<double> values, minimised;
+    bool finite = true;
+};
+
+scored score(const std::vector<std::string>& objectives, const storage::evaluation_record& r) {
+    scored s;
+    for (const auto& o : objectives) {
+        const double v = value_of(o, r);
+        s.finite = s.finite && std::isfinite(v);
+        s.values.push_back(v);
+        s.minimised.push_back(maximised(o) ? -v : v);
+    }
+    return s;
+}
+
+std::string hex(std::uint64_t h) {
+    std::ostringstream o;
+    o << std::hex << std::setw(16) << std::setfill('0') << h;
+    return o.str();
+}
+
+std::string csv_text(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string num(double v, int digits = 9) {
+    if (!std::isfinite(v)) return "";
+    std::ostringstream o;
+    o << std::setprecision(digits) << v;
+    return o.str();
+}
+
+std::string json_num(double v) {
+    const std::string s = num(v, 12);
+    return s.empty() ? "null" : s;
+}
+
+std::string json_text(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) {
+            out += ' ';
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::ofstream open_for_writing(const std::string& path) {
+    std::ofstream f(path);
+    if (!f) throw error("cannot write " + path + ": check that its folder exists and is writable.");
+    f << std::setprecision(12);
+    return f;
+}
+
+// The growth rows printed: about `n` evenly spaced ones, always the last.
+std::vector<std::size_t> checkpoints(std::size_t size, std::size_t n) {
+    std::vector<std::size_t> rows;
+    if (size == 0 || n == 0) return rows;
+    for (std::size_t k = 1; k <= n; ++k) {
+        const std::size_t i = (size * k + n - 1) / n - 1;
+        if (rows.empty() || rows.back() != i) rows.push_back(std::min(i, size - 1));
+    }
+    return rows;
+}
+
+}  // namespace
+
+void validate(const analysis_options& o) {
+    if (o.objectives.empty() || o.objectives.size() > 3)
+        throw config_error("--objectives", "give 1 to 3 objectives (exact hypervolume), got " + std::to_string(o.objectives.size()) + ".");
+    std::set<std::string> seen;
+    for (const auto& name : o.objectives) {
+        if (std::find(known.begin(), known.end(), name) == known.end())
+            throw config_error("--objectives", "unknown objective '" + name + "'; valid: ratio, ms, params, memory.");
+        if (!seen.insert(name).second) throw config_error("--objectives", "objective '" + name + "' is given twice.");
+    }
+    if (!o.reference_point.empty() && o.reference_point.size() != o.objectives.size())
+        throw config_error("--reference-point", "give one value per objective (" + std::to_string(o.objectives.size()) +
+                                                    "), got " + std::to_string(o.reference_point.size()) + ".");
+    for (double v : o.reference_point)
+        if (!std::isfinite(v)) throw config_error("--reference-point", "the reference point's values must be finite numbers.");
+}
+
+run_analysis analyse(const storage::archive_contents& archive, const std::string& path, const analysis_options& options) {
+    validate(options);
+    run_analysis a;
+    a.path = path;
+    a.header = archive.header;
+    a.objectives = options.objectives;
+    a.sessions = static_cast<std::uint32_t>(archive.sessions.size());
+    for (const auto& s : archive.sessions) a.wall_seconds += s.wall_seconds;
+    double last_end = 0.0;
+    for (const auto& r : archive.evaluations) last_end = std::max(last_end, std::isfinite(r.ended) ? r.ended : 0.0);
+    if (archive.sessions.empty()) a.wall_seconds = last_end;  // a run still being written, or killed
+
+    // counts
+    a.answered = archive.evaluations.size();
+    for (const auto& r : archive.evaluations) {
+        if (!r.feasible) ++a.infeasible;
+        else if (r.cached) ++a.cached;
+        else {
+            ++a.measured;
+            ++a.by_status[eval::to_string(r.out.status)];
+        }
+    }
+
+    // the reference point, in the objectives' units
+    a.reference_point = options.reference_point;
+    if (a.reference_point.empty()) {
+        for (const auto& o : options.objectives) {
+            if (o == "ratio") a.reference_point.push_back(1.0);
+            else if (o == "params") a.reference_point.push_back(0.0);
+            else if (o == "ms") {
+                std::vector<double> refs;
+                for (const auto& w : archive.workers) refs.push_back(w.reference_ms);
+                for (const auto& e : archive.worker_events) refs.push_back(e.reference_ms);
+                a.reference_point.push_back(median(refs));
+            } else {
+                double worst = 0.0;
+                for (const auto& r : archive.evaluations)
+                    if (measured_ok(r)) worst = std::max(worst, value_of("memory", r));
+                a.reference_point.push_back(worst);
+            }
+        }
+    }
+    std::vector<double> ref_min;
+    for (std::size_t i = 0; i < options.objectives.size(); ++i)
+        ref_min.push_back(maximised(options.objectives[i]) ? -a.reference_point[i] : a.reference_point[i]);
+    for (double v : ref_min)
+        if (!std::isfinite(v)) ref_min.assign(ref_min.size(), nan);  // no reference timing: no hypervolume
+
+    // answers in the order they ended; the front grows with them
+    std::vector<const storage::evaluation_record*> order;
+    for (const auto& r : archive.evaluations) order.push_back(&r);
+    std::stable_sort(order.begin(), order.end(), [](const auto* x, const auto* y) {
+        return x->ended != y->ended ? x->ended < y->ended : x->id < y->id;
+    });
+    std::vector<const storage::evaluation_record*> front;
+    std::vector<std::vector<double>> front_min;
+    double hv = 0.0, best_ratio = nan;
+    auto volume = [&](const std::vector<std::vector<double>>& pts) {
+        return std::isfinite(ref_min.empty() ? nan : ref_min[0]) ? core::hypervolume(pts, ref_min) : nan;
+    };
+    for (const auto* r : order) {
+        if (measured_ok(*r)) {
+            const auto s = score(options.objectives, *r);
+            if (s.finite) {
+                bool dominated = false;
+                for (const auto& f : front_min) dominated = dominated || core::dominates(f, s.minimised) || f == s.minimised;
+                if (!dominated) {
+                    std::vector<const storage::evaluation_record*> kept;
+                    std::vector<std::vector<double>> kept_min;
+                    for (std::size_t i = 0; i < front.size(); ++i)
+                        if (!core::dominates(s.minimised, front_min[i])) {
+                            kept.push_back(front[i]);
+                            kept_min.push_back(front_min[i]);
+                        }
+                    kept.push_back(r);
+                    kept_min.push_back(s.minimised);
+                    front = std::move(kept);
+                    front_min = std::move(kept_min);
+                    hv = volume(front_min);
+                }
+            }
+        }
+        if (r->feasible && r->out.status == eval::outcome_status::ok && std::isfinite(r->ratio) &&
+            !(r->ratio >= best_ratio))
+            best_ratio = r->ratio;
+        a.growth.push_back({a.growth.size() + 1, r->ended, front.size(), hv, best_ratio});
+    }
+    a.hypervolume = hv;
+    std::sort(front.begin(), front.end(), [&](const auto* x, const auto* y) {
+        const auto sx = score(options.objectives, *x).minimised, sy = score(options.objectives, *y).minimised;
+        return sx < sy;
+    });
+    for (const auto* r : front) {
+        a.front.push_back(*r);
+        a.front_values.push_back(score(options.objectives, *r).values);
+    }
+
+    // the best feasible architectures by latency ratio (one per architecture)
+    std::vector<const storage::evaluation_record*> ok;
+    for (const auto& r : archive.evaluations)
+        if (measured_ok(r) && std::isfinite(r.ratio)) ok.push_back(&r);
+    std::sort(ok.begin(), ok.end(), [](const auto* x, const auto* y) { return x->ratio < y->ratio; });
+    for (std::size_t i = 0; i < ok.size() && i < options.top; ++i) a.best.push_back(*ok[i]);
+
+    // workers: busy time from the records they measured
+    std::map<std::int32_t, worker_usage> by_rank;
+    for (const auto& w : archive.workers) {
+        auto& u = by_rank[w.rank];
+        u.rank = w.rank;
+        u.host = w.host;
+        u.device = w.device.name + (w.device.index >= 0 ? " cuda:" + std::to_string(w.device.index) : "") +
+                   (w.device.uuid.empty() ? "" : " " + w.device.uuid);
+    }
+    for (const auto& r : archive.evaluations) {
+        if (r.cached || !r.feasible || r.worker < 0) continue;
+        auto& u = by_rank[r.worker];
+        u.rank = r.worker;
+        ++u.measured;
+        if (r.out.status != eval::outcome_status::ok) ++u.failed;
+        if (std::isfinite(r.started) && std::isfinite(r.ended) && r.ended > r.started) u.busy_seconds += r.ended - r.started;
+    }
+    double busy = 0.0;
+    for (auto& [rank, u] : by_rank) {
+        u.utilisation = a.wall_seconds > 0.0 ? u.busy_seconds / a.wall_seconds : 0.0;
+        busy += u.busy_seconds;
+        a.workers.push_back(u);
+    }
+    if (!a.workers.empty() && a.wall_seconds > 0.0) a.utilisation = busy / (static_cast<double>(a.workers.size()) * a.wall_seconds);
+    return a;
+}
+
+void print_analysis(const run_analysis& a, const analysis_options& options, std::ostream& out) {
+    const auto& h = a.header;
+    out << std::fixed;
+    out << "archive     " << a.path << " (schema " << h.schema << ", fracnas " << h.fracnas_version << ", commit "
+        << h.git_commit << ", created " << h.created << ")\n"
+        << "command     " << h.command_line << '\n'
+        << "ranks       " << h.ranks << " on " << (h.hosts.empty() ? "-" : h.hosts) << ", " << a.workers.size()
+        << " worker(s) recorded\n"
+        << "sessions    " << a.sessions << ", wall " << std::setprecision(1) << a.wall_seconds << " s"
+        << (a.sessions == 0 ? " (no session closed: in progress or killed; wall = the last answer's end)" : "") << '\n'
+        << "answered    " << a.answered << ": " << a.measured << " measured (";
+    bool first = true;
+    for (const auto& [status, n] : a.by_status) {
+        out << (first ? "" : ", ") << status << ' ' << n;
+        first = false;
+    }
+    out << (first ? "none" : "") << "), " << a.cached << " from the cache, " << a.infeasible << " infeasible; "
+        << std::setprecision(2) << a.evaluations_per_second() << " answers/s\n";
+    out << "workers     ";
+    if (a.workers.empty()) out << "none recorded\n";
+    for (std::size_t i = 0; i < a.workers.size(); ++i) {
+        const auto& w = a.workers[i];
+        out << (i ? "            " : "") << "rank " << w.rank << " " << (w.host.empty() ? "-" : w.host) << " "
+            << (w.device.empty() ? "-" : w.device) << ": " << w.measured << " measured, " << w.failed << " failed, busy "
+            << std::setprecision(2) << w.busy_seconds << " s, " << std::setprecision(1) << 100.0 * w.utilisation << "%\n";
+    }
+    if (!a.workers.empty())
+        out << "            all: " << std::setprecision(1) << 100.0 * a.utilisation << "% busy (busy / (workers x wall))\n";
+    out << "best        " << a.best.size() << " feasible architecture(s) by latency ratio:\n";
+    for (const auto& r : a.best)
+        out << "  " << std::setprecision(4) << "x" << r.ratio << "  " << r.out.value << " ms  " << r.decoder_params
+            << " params  worker " << r.worker << "  " << r.arch << '\n';
+    out << "front       " << a.front.size() << " architecture(s) over";
+    for (const auto& o : options.objectives) out << " " << unit_of(o) << (o == options.objectives.back() ? "" : ",");
+    out << "; hypervolume " << std::setprecision(6) << a.hypervolume << " against (";
+    for (std::size_t i = 0; i < a.reference_point.size(); ++i) out << (i ? ", " : "") << num(a.reference_point[i], 6);
+    out << ")\n";
+    for (std::size_t i = 0; i < a.front.size(); ++i) {
+        out << " ";
+        for (const double v : a.front_values[i]) out << " " << std::setprecision(4) << std::setw(10) << v;
+        out << "  " << a.front[i].arch << '\n';
+    }
+    out << "growth      answered    time s  front   hypervolume  best ratio\n";
+    for (const auto i : checkpoints(a.growth.size(), options.checkpoints)) {
+        const auto& g = a.growth[i];
+        out << "            " << std::setw(8) << g.answered << std::setw(10) << std::setprecision(1) << g.time << std::setw(7)
+            << g.front_size << std::setw(14) << std::setprecision(6) << g.hypervolume << std::setw(12) << std::setprecision(4)
+            << g.best_ratio << '\n';
+    }
+    out << std::defaultfloat;
+}
+
+void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out) {
+    out << "runs side by side:\n"
+        << "  ranks workers  answered  measured    wall s  answers/s  busy %  best ratio  front   hypervolume  archive\n"
+        << std::fixed;
+    for (const auto& a : runs) {
+        double best = nan;
+        for (const auto& r : a.best) best = std::isfinite(best) ? std::min(best, r.ratio) : r.ratio;
+        out << "  " << std::setw(5) << a.header.ranks << std::setw(8) << a.workers.size() << std::setw(10) << a.answered
+            << std::setw(10) << a.measured << std::setw(10) << std::setprecision(1) << a.wall_seconds << std::setw(11)
+            << std::setprecision(2) << a.evaluations_per_second() << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation
+            << std::setw(12) << std::setprecision(4) << best << std::setw(7) << a.front.size() << std::setw(14)
+            << std::setprecision(6) << a.hypervolume << "  " << a.path << '\n';
+    }
+    out << std::defaultfloat;
+}
+
+void write_csv(const run_analysis& a, const storage::archive_contents& archive, const std::string& prefix) {
+    {
+        auto f = open_for_writing(prefix + "evaluations.csv");
+        f << "id,phase,worker,feasible,cached,status,value,ratio,reference_ms,decode_ms,prefill_ms,decoder_params,"
+             "total_params,min_params,peak_memory_bytes,dispatched,started,ended,wall_seconds,hash,architecture,message\n";
+        for (const auto& r : archive.evaluations)
+            f << r.id << ',' << r.phase << ',' << r.worker << ',' << r.feasible << ',' << r.cached << ','
+              << (r.feasible ? eval::to_string(r.out.status) : "infeasible") << ',' << num(r.out.value, 12) << ','
+              << num(r.ratio, 12) << ',' << num(r.out.reference_ms, 12) << ',' << num(r.out.decode_ms, 12) << ','
+              << num(r.out.prefill_ms, 12) << ',' << r.decoder_params << ',' << r.total_params << ',' << r.min_params << ','
+              << r.out.peak_memory_bytes << ',' << num(r.dispatched, 12) << ',' << num(r.started, 12) << ','
+              << num(r.ended, 12) << ',' << num(r.out.wall_seconds, 12) << ',' << hex(r.hash) << ',' << csv_text(r.arch)
+              << ',' << csv_text(r.out.message) << '\n';
+    }
+    {
+        auto f = open_for_writing(prefix + "front.csv");
+        for (const auto& o : a.objectives) f << o << ',';
+        f << "decoder_params,worker,hash,architecture\n";
+        for (std::size_t i = 0; i < a.front.size(); ++i) {
+            for (const double v : a.front_values[i]) f << num(v, 12) << ',';
+            f << a.front[i].decoder_params << ',' << a.front[i].worker << ',' << hex(a.front[i].hash) << ','
+              << csv_text(a.front[i].arch) << '\n';
+        }
+    }
+    {
+        auto f = open_for_writing(prefix + "growth.csv");
+        f << "answered,time,front_size,hypervolume,best_ratio\n";
+        for (const auto& g : a.growth)
+            f << g.answered << ',' << num(g.time, 12) << ',' << g.front_size << ',' << num(g.hypervolume, 12) << ','
+              << num(g.best_ratio, 12) << '\n';
+    }
+    {
+        auto f = open_for_writing(prefix + "workers.csv");
+        f << "rank,host,device,measured,failed,busy_seconds,utilisation\n";
+        for (const auto& w : a.workers)
+            f << w.rank << ',' << csv_text(w.host) << ',' << csv_text(w.device) << ',' << w.measured << ',' << w.failed << ','
+              << num(w.busy_seconds, 12) << ',' << num(w.utilisation, 12) << '\n';
+    }
+}
+
+std::string to_json(const run_analysis& a, const analysis_options& options) {
+    std::ostringstream o;
+    o << "{\"archive\": " << json_text(a.path) << ", \"schema\": " << a.header.schema << ", \"fracnas_version\": "
+      << json_text(a.header.fracnas_version) << ", \"git_commit\": " << json_text(a.header.git_commit)
+      << ", \"command_line\": " << json_text(a.header.command_line) << ", \"ranks\": " << a.header.ranks
+      << ", \"hosts\": " << json_text(a.header.hosts) << ", \"sessions\": " << a.sessions << ", \"wall_seconds\": "
+      << json_num(a.wall_seconds) << ", \"answered\": " << a.answered << ", \"measured\": " << a.measured
+      << ", \"cached\": " << a.cached << ", \"infeasible\": " << a.infeasible << ", \"by_status\": {";
+    bool first = true;
+    for (const auto& [status, n] : a.by_status) {
+        o << (first ? "" : ", ") << json_text(status) << ": " << n;
+        first = false;
+    }
+    o << "}, \"answers_per_second\": " << json_num(a.evaluations_per_second()) << ", \"utilisation\": " << json_num(a.utilisation)
+      << ", \"objectives\": [";
+    for (std::size_t i = 0; i < a.objectives.size(); ++i) o << (i ? ", " : "") << json_text(a.objectives[i]);
+    o << "], \"reference_point\": [";
+    for (std::size_t i = 0; i < a.reference_point.size(); ++i) o << (i ? ", " : "") << json_num(a.reference_point[i]);
+    o << "], \"hypervolume\": " << json_num(a.hypervolume) << ", \"front\": [";
+    for (std::size_t i = 0; i < a.front.size(); ++i) {
+        o << (i ? ", " : "") << "{\"values\": [";
+        for (std::size_t k = 0; k < a.front_values[i].size(); ++k) o << (k ? ", " : "") << json_num(a.front_values[i][k]);
+        o << "], \"architecture\": " << json_text(a.front[i].arch) << ", \"worker\": " << a.front[i].worker << "}";
+    }
+    o << "], \"best\": [";
+    for (std::size_t i = 0; i < a.best.size(); ++i)
+        o << (i ? ", " : "") << "{\"ratio\": " << json_num(a.best[i].ratio) << ", \"ms\": " << json_num(a.best[i].out.value)
+          << ", \"decoder_params\": " << a.best[i].decoder_params << ", \"architecture\": " << json_text(a.best[i].arch) << "}";
+    o << "], \"growth\": [";
+    first = true;
+    for (const auto i : checkpoints(a.growth.size(), options.checkpoints)) {
+        const auto& g = a.growth[i];
+        o << (first ? "" : ", ") << "{\"answered\": " << g.answered << ", \"time\": " << json_num(g.time)
+          << ", \"front_size\": " << g.front_size << ", \"hypervolume\": " << json_num(g.hypervolume)
+          << ", \"best_ratio\": " << json_num(g.best_ratio) << "}";
+        first = false;
+    }
+    o << "], \"workers\": [";
+    for (std::size_t i = 0; i < a.workers.size(); ++i) {
+        const auto& w = a.workers[i];
+        o << (i ? ", " : "") << "{\"rank\": " << w.rank << ", \"host\": " << json_text(w.host) << ", \"device\": "
+          << json_text(w.device) << ", \"measured\": " << w.measured << ", \"failed\": " << w.failed
+          << ", \"busy_seconds\": " << json_num(w.busy_seconds) << ", \"utilisation\": " << json_num(w.utilisation) << "}";
+    }
+    o << "]}";
+    return o.str();
+}
+
+}  // namespace fracnas::app

@@ -1,0 +1,188 @@
+// app::analyse on a hand-built archive: counts, the front and its hypervolume, growth in answer
+// order, the best architectures, per-worker utilisation, CSV and JSON; every figure by hand.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "fracnas/app/analysis.hpp"
+#include "fracnas/error.hpp"
+
+using namespace fracnas;
+using Catch::Matchers::Contains;
+
+namespace {
+
+storage::evaluation_record measured(std::uint64_t id, double ratio, std::uint64_t params, std::int32_t worker, double started,
+                                    double ended) {
+    storage::evaluation_record r;
+    r.id = id;
+    r.arch = "arch" + std::to_string(id);
+    r.hash = id;
+    r.decoder_params = params;
+    r.feasible = true;
+    r.worker = worker;
+    r.out.reference_ms = 0.5;
+    r.out.value = ratio * 0.5;
+    r.ratio = ratio;
+    r.out.peak_memory_bytes = params * 2;
+    r.started = started;
+    r.ended = ended;
+    return r;
+}
+
+// A: (0.8, 100 M), B: (0.9, 120 M), C: (0.85, 90 M) dominated by A, D: A again from the cache,
+// E: infeasible, F: failed on worker 2, G: (1.2, 200 M) on the front but beyond the reference.
+storage::archive_contents hand_archive() {
+    storage::archive_contents a;
+    a.header.ranks = 3;
+    a.header.hosts = "node1";
+    a.evaluations.push_back(measured(0, 0.8, 100'000'000, 1, 0.0, 2.0));   // A
+    a.evaluations.push_back(measured(1, 0.9, 120'000'000, 2, 0.0, 3.0));   // B
+    a.evaluations.push_back(measured(2, 0.85, 90'000'000, 1, 2.0, 4.0));   // C
+    auto d = a.evaluations[0];
+    d.id = 3;
+    d.cached = true;
+    d.worker = -1;
+    d.started = d.ended = 4.5;
+    a.evaluations.push_back(d);                                              // D
+    storage::evaluation_record e;
+    e.id = 4;
+    e.feasible = false;
+    e.ended = 0.1;
+    a.evaluations.push_back(e);                                              // E
+    auto f = measured(5, 0.0, 150'000'000, 2, 3.0, 5.0);
+    f.out.status = eval::outcome_status::error;
+    f.out.value = f.ratio = std::nan("");
+    a.evaluations.push_back(f);                                              // F
+    a.evaluations.push_back(measured(6, 1.2, 200'000'000, 1, 4.0, 6.0));   // G
+    for (std::int32_t rank : {1, 2}) {
+        storage::worker_record w;
+        w.rank = rank;
+        w.host = "node1";
+        w.device.name = "GPU" + std::to_string(rank);
+        a.workers.push_back(w);
+    }
+    storage::session_record s;
+    s.wall_seconds = 10.0;
+    s.ended_by = "budget";
+    a.sessions.push_back(s);
+    return a;
+}
+
+std::size_t lines_of(const std::string& path) {
+    std::ifstream in(path);
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("analyse: counts, front, hypervolume, best, workers", "[app][analysis]") {
+    const auto archive = hand_archive();
+    const app::analysis_options opt;  // ratio (min), params (max); reference point (1, 0)
+    const auto a = app::analyse(archive, "hand.h5", opt);
+    REQUIRE(a.answered == 7);
+    REQUIRE(a.measured == 5);
+    REQUIRE(a.cached == 1);
+    REQUIRE(a.infeasible == 1);
+    REQUIRE(a.by_status.at("ok") == 4);
+    REQUIRE(a.by_status.at("error") == 1);
+    REQUIRE(a.wall_seconds == 10.0);
+    REQUIRE(a.evaluations_per_second() == Approx(0.7));
+
+    // the front: A, B, G (C is dominated by A; D is A again); sorted by ratio
+    REQUIRE(a.front.size() == 3);
+    REQUIRE(a.front[0].arch == "arch0");
+    REQUIRE(a.front[1].arch == "arch1");
+    REQUIRE(a.front[2].arch == "arch6");
+    REQUIRE(a.front_values[1] == std::vector<double>{0.9, 120.0});
+    // against (1, 0): A's box (1 - 0.8) x 100 = 20, B adds (1 - 0.9) x (120 - 100) = 2; G is beyond ratio 1
+    REQUIRE(a.reference_point == std::vector<double>{1.0, 0.0});
+    REQUIRE(a.hypervolume == Approx(22.0));
+
+    // the best feasible architectures by ratio, each once
+    REQUIRE(a.best.size() == 4);
+    REQUIRE(a.best[0].arch == "arch0");
+    REQUIRE(a.best[1].arch == "arch2");
+    REQUIRE(a.best[3].arch == "arch6");
+
+    // worker 1 was busy 2 + 2 + 2 s, worker 2 3 + 2 s (its failure included) of 10 s
+    REQUIRE(a.workers.size() == 2);
+    REQUIRE(a.workers[0].busy_seconds == Approx(6.0));
+    REQUIRE(a.workers[0].utilisation == Approx(0.6));
+    REQUIRE(a.workers[1].measured == 2);
+    REQUIRE(a.workers[1].failed == 1);
+    REQUIRE(a.workers[1].utilisation == Approx(0.5));
+    REQUIRE(a.utilisation == Approx(0.55));
+}
+
+TEST_CASE("analyse: the front and hypervolume grow in the order answers ended", "[app][analysis]") {
+    const auto a = app::analyse(hand_archive(), "hand.h5", {});
+    // ended: E 0.1, A 2, B 3, C 4, D 4.5, F 5, G 6
+    REQUIRE(a.growth.size() == 7);
+    const std::vector<std::uint64_t> sizes = {0, 1, 2, 2, 2, 2, 3};
+    const std::vector<double> volumes = {0, 20, 22, 22, 22, 22, 22};
+    for (std::size_t i = 0; i < 7; ++i) {
+        INFO(i);
+        REQUIRE(a.growth[i].answered == i + 1);
+        REQUIRE(a.growth[i].front_size == sizes[i]);
+        REQUIRE(a.growth[i].hypervolume == Approx(volumes[i]));
+    }
+    REQUIRE(std::isnan(a.growth[0].best_ratio));
+    REQUIRE(a.growth[1].best_ratio == 0.8);
+    REQUIRE(a.growth[6].time == 6.0);
+}
+
+TEST_CASE("analyse: other objectives and reference points", "[app][analysis]") {
+    app::analysis_options one;
+    one.objectives = {"ratio"};
+    const auto a = app::analyse(hand_archive(), "hand.h5", one);
+    REQUIRE(a.front.size() == 1);
+    REQUIRE(a.hypervolume == Approx(0.2));  // 1 - 0.8
+
+    app::analysis_options three;
+    three.objectives = {"ms", "params", "memory"};
+    three.reference_point = {0.5, 95.0, 1.0};  // ms, M params, GiB: C (90 M) and G (0.6 ms) add nothing
+    const auto b = app::analyse(hand_archive(), "hand.h5", three);
+    // memory is 2 bytes per parameter: A 2e8 B, B 2.4e8 B
+    const double gib = static_cast<double>(1ULL << 30);
+    const double a_mem = 2e8 / gib, b_mem = 2.4e8 / gib;
+    // A's box 0.1 ms x 5 M x (1 - a_mem) GiB; B's 0.05 x 25 x (1 - b_mem); they share 0.05 x 5 x (1 - b_mem)
+    const double expected = 0.1 * 5 * (1 - a_mem) + 0.05 * 25 * (1 - b_mem) - 0.05 * 5 * (1 - b_mem);
+    REQUIRE(b.hypervolume == Approx(expected));
+
+    app::analysis_options bad;
+    bad.objectives = {"ratio", "speed"};
+    REQUIRE_THROWS_AS(app::validate(bad), config_error);
+    bad.objectives = {"ratio", "ratio"};
+    REQUIRE_THROWS_AS(app::validate(bad), config_error);
+    bad.objectives = {"ratio", "ms", "params", "memory"};
+    REQUIRE_THROWS_AS(app::validate(bad), config_error);
+    bad.objectives = {"ratio", "params"};
+    bad.reference_point = {1.0};
+    REQUIRE_THROWS_AS(app::validate(bad), config_error);
+}
+
+TEST_CASE("analyse: CSV and JSON exports hold every row", "[app][analysis]") {
+    const auto archive = hand_archive();
+    const app::analysis_options opt;
+    const auto a = app::analyse(archive, "hand.h5", opt);
+    const std::string prefix = std::string(FRACNAS_TEST_TMP) + "/analysis." + std::to_string(::getpid()) + ".";
+    app::write_csv(a, archive, prefix);
+    REQUIRE(lines_of(prefix + "evaluations.csv") == 1 + 7);
+    REQUIRE(lines_of(prefix + "front.csv") == 1 + 3);
+    REQUIRE(lines_of(prefix + "growth.csv") == 1 + 7);
+    REQUIRE(lines_of(prefix + "workers.csv") == 1 + 2);
+    for (const char* name : {"evaluations.csv", "front.csv", "growth.csv", "workers.csv"}) std::remove((prefix + name).c_str());
+    const std::string json = app::to_json(a, opt);
+    REQUIRE_THAT(json, Contains("\"hypervolume\": 22,"));
+    REQUIRE_THAT(json, Contains("\"answered\": 7,"));
+    REQUIRE_THAT(json, Contains("\"utilisation\": 0.55,"));
+    REQUIRE_THROWS_AS(app::write_csv(a, archive, "/nonexistent-folder/x."), error);
+}
