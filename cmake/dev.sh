@@ -2,6 +2,7 @@
 # One entry point for a fresh Debian machine: installs what is missing, builds, runs or tests.
 #   cmake/dev.sh run [fracnas arguments]   install deps, build, run `fracnas` (default: a search under mpirun)
 #   cmake/dev.sh test                      install deps, build with -Werror, run every test (ctest)
+#   cmake/dev.sh plot ARCHIVE... [--out D]  install deps, draw the archives' PNG plots (src/python/fracnas_plots)
 #   cmake/dev.sh deps | build              just that step
 # Idempotent: each step checks before it installs. It does not touch anything outside the
 # Debian package set, a Python virtual environment in the user cache, and build/.
@@ -10,6 +11,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 torch_version=2.11.0   # the GPU image's LibTorch; the PyPI wheel carries the C++ library
 transformers_version=5.24.0  # the independent GPT-2 reference of the model tests
 h5py_version=3.16.0    # reads archives independently of fracnas (tests, docs/archive.md); wheels carry their HDF5
+pandas_version=3.0.6    # the plots package (src/python/fracnas_plots)
+matplotlib_version=3.11.2
 venv=${FRACNAS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/torch-$torch_version}
 build=${FRACNAS_BUILD_DIR:-$root/build}
 apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
@@ -43,6 +46,10 @@ deps() {
     echo "dev.sh: installing h5py==$h5py_version into $venv"
     "$venv/bin/python" -m pip install -q "h5py==$h5py_version"
   fi
+  if ! "$venv/bin/python" -c "import pandas, matplotlib, sys; sys.exit(pandas.__version__ != '$pandas_version' or matplotlib.__version__ != '$matplotlib_version')" 2>/dev/null; then
+    echo "dev.sh: installing pandas==$pandas_version and matplotlib==$matplotlib_version into $venv"
+    "$venv/bin/python" -m pip install -q "pandas==$pandas_version" "matplotlib==$matplotlib_version"
+  fi
 }
 
 build() {
@@ -71,6 +78,7 @@ case "$cmd" in
            default=(--budget 60 --space homogeneous --max-layers 12 --context 127 --warmup 1 --repeats 5)
          fi
          FRACNAS="$build/fracnas" exec "$root/mpi_launch/search_local.sh" "${default[@]}" ;;
+  plot)  deps; PYTHONPATH="$root/src/python" exec "$venv/bin/python" -m fracnas_plots "$@" ;;
   test)  deps; build; ctest --test-dir "$build" --output-on-failure -j "${FRACNAS_JOBS:-2}" ;;
-  *) echo "usage: cmake/dev.sh run [fracnas arguments] | test | deps | build" >&2; exit 2 ;;
+  *) echo "usage: cmake/dev.sh run [fracnas arguments] | test | plot ARCHIVE... | deps | build" >&2; exit 2 ;;
 esac

@@ -154,7 +154,9 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     for (const auto& s : archive.sessions) a.wall_seconds += s.wall_seconds;
     double last_end = 0.0;
     for (const auto& r : archive.evaluations) last_end = std::max(last_end, std::isfinite(r.ended) ? r.ended : 0.0);
-    if (archive.sessions.empty()) a.wall_seconds = last_end;  // a run still being written, or killed
+    // a run still being written or killed has no closed session; a dry run's answers carry
+    // simulated times, later than its real wall time: the run's time is the later of the two
+    a.wall_seconds = std::max(a.wall_seconds, last_end);
 
     // counts
     a.answered = archive.evaluations.size();
@@ -284,7 +286,7 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
         << "ranks       " << h.ranks << " on " << (h.hosts.empty() ? "-" : h.hosts) << ", " << a.workers.size()
         << " worker(s) recorded\n"
         << "sessions    " << a.sessions << ", wall " << std::setprecision(1) << a.wall_seconds << " s"
-        << (a.sessions == 0 ? " (no session closed: in progress or killed; wall = the last answer's end)" : "") << '\n'
+        << (a.sessions == 0 ? " (no session closed: in progress or killed)" : "") << '\n'
         << "answered    " << a.answered << ": " << a.measured << " measured (";
     bool first = true;
     for (const auto& [status, n] : a.by_status) {
@@ -329,14 +331,15 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
 
 void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out) {
     out << "runs side by side:\n"
-        << "  ranks workers  answered  measured    wall s  answers/s  busy %  best ratio  front   hypervolume  archive\n"
+        << "  ranks workers  answered  measured    wall s  answers/s  measured/s  busy %  best ratio  front   hypervolume  archive\n"
         << std::fixed;
     for (const auto& a : runs) {
         double best = nan;
         for (const auto& r : a.best) best = std::isfinite(best) ? std::min(best, r.ratio) : r.ratio;
         out << "  " << std::setw(5) << a.header.ranks << std::setw(8) << a.workers.size() << std::setw(10) << a.answered
             << std::setw(10) << a.measured << std::setw(10) << std::setprecision(1) << a.wall_seconds << std::setw(11)
-            << std::setprecision(2) << a.evaluations_per_second() << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation
+            << std::setprecision(2) << a.evaluations_per_second() << std::setw(12)
+            << (a.wall_seconds > 0.0 ? static_cast<double>(a.measured) / a.wall_seconds : 0.0) << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation
             << std::setw(12) << std::setprecision(4) << best << std::setw(7) << a.front.size() << std::setw(14)
             << std::setprecision(6) << a.hypervolume << "  " << a.path << '\n';
     }

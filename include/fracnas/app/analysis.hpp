@@ -54,7 +54,7 @@ struct run_analysis {
     storage::run_header header;
     std::uint64_t answered = 0, measured = 0, cached = 0, infeasible = 0;
     std::map<std::string, std::uint64_t> by_status;  ///< measured evaluations by outcome status
-    double wall_seconds = 0.0;                       ///< the sessions' wall time, summed
+    double wall_seconds = 0.0;                       ///< the sessions' wall time summed, or the last answer's end when later
     std::uint32_t sessions = 0;
     std::vector<std::string> objectives;
     std::vector<double> reference_point;              ///< in the objectives' units

@@ -1,0 +1,143 @@
+"""Reading a fracnas archive into pandas, and the 2-objective front and hypervolume.
+
+The front and hypervolume are computed here independently of `fracnas analyze` (the C++
+`core::hypervolume`); the tests check that both agree on the same archive.
+"""
+import math
+import re
+from dataclasses import dataclass, field
+
+import h5py
+import numpy as np
+import pandas as pd
+
+STATUS = {0: "ok", 1: "invalid", 2: "out_of_memory", 3: "error", 4: "timeout", 5: "device_lost"}
+MARK = "fracnas run archive"
+
+
+class ArchiveError(Exception):
+    """The file is missing, not HDF5, not a fracnas archive, or of another schema version."""
+
+
+def _text(v):
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+
+
+@dataclass
+class Archive:
+    path: str
+    attrs: dict
+    evaluations: pd.DataFrame
+    workers: pd.DataFrame
+    sessions: pd.DataFrame
+    worker_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def wall_seconds(self):
+        """The run's time: the sessions' wall time summed, or the last answer's end when that is
+        later (a run without a closed session; a dry run, whose answers carry simulated times)."""
+        wall = float(self.sessions["wall_seconds"].sum()) if len(self.sessions) else 0.0
+        last = float(np.nanmax(self.evaluations["ended"])) if len(self.evaluations) else 0.0
+        return max(wall, last)
+
+    @property
+    def measured(self):
+        """First measurements (not cache hits, not infeasible), every status."""
+        e = self.evaluations
+        return e[(e["feasible"] == 1) & (e["cached"] == 0)]
+
+    @property
+    def ok(self):
+        m = self.measured
+        return m[(m["status"] == "ok") & np.isfinite(m["value"])]
+
+
+def _table(f, name):
+    if name not in f:
+        return pd.DataFrame()
+    data = f[name][:]
+    columns = {}
+    for member in data.dtype.names:
+        col = data[member]
+        if col.dtype.kind == "S":
+            columns[member] = [_text(v) for v in col]
+        elif col.ndim > 1:
+            columns[member] = list(col)
+        else:
+            columns[member] = col
+    return pd.DataFrame(columns)
+
+
+def read_archive(path):
+    """The archive's attributes and tables. Raises ArchiveError with one sentence naming the file."""
+    try:
+        f = h5py.File(path, "r", swmr=True)
+    except FileNotFoundError:
+        raise ArchiveError("{}: no such file".format(path)) from None
+    except OSError as e:
+        raise ArchiveError("{}: not an HDF5 file or damaged ({})".format(path, str(e).split("(")[0].strip())) from None
+    with f:
+        attrs = {k: (_text(v) if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+        if attrs.get("fracnas_archive") != MARK:
+            raise ArchiveError("{}: not a fracnas archive (no 'fracnas_archive' mark)".format(path))
+        if int(attrs.get("schema_version", -1)) != 1:
+            raise ArchiveError("{}: schema version {}, this reader knows 1".format(path, attrs.get("schema_version")))
+        try:
+            e = _table(f, "evaluations")
+            workers = _table(f, "workers")
+            sessions = _table(f, "sessions")
+            events = _table(f, "worker_events")
+        except (OSError, KeyError, ValueError) as err:
+            raise ArchiveError("{}: damaged ({})".format(path, err)) from None
+    if len(e):
+        e["status"] = [STATUS.get(int(s), str(s)) for s in e["status"]]
+        dims = [_depth_width(a) for a in e["arch"]]
+        e["n_layer"] = [d[0] for d in dims]
+        e["d_model"] = [d[1] for d in dims]
+    return Archive(path, attrs, e, workers, sessions, events)
+
+
+def _depth_width(arch):
+    n = re.search(r"n_layer=(\d+)", arch)
+    d = re.search(r"d_model=(\d+)", arch)
+    return (int(n.group(1)) if n else math.nan, int(d.group(1)) if d else math.nan)
+
+
+def front_2d(xs, ys):
+    """Indices of the points (x minimised, y maximised) no other point dominates, by x ascending.
+    Equal points: the first one only."""
+    order = sorted(range(len(xs)), key=lambda i: (xs[i], -ys[i], i))
+    front, best_y = [], -math.inf
+    for i in order:
+        if ys[i] > best_y:
+            front.append(i)
+            best_y = ys[i]
+    return front
+
+
+def hypervolume_2d(xs, ys, ref_x, ref_y):
+    """The area dominated by the points (x minimised, y maximised) and bounded by (ref_x, ref_y)."""
+    pts = sorted((x, y) for x, y in zip(xs, ys) if x < ref_x and y > ref_y)
+    area, best_y = 0.0, ref_y
+    for x, y in pts:
+        if y > best_y:
+            area += (ref_x - x) * (y - best_y)
+            best_y = y
+    return area
+
+
+def growth(archive, ref_ratio=1.0, ref_params=0.0):
+    """One row per answer, in the order answers ended: answered, time, best feasible ratio so far,
+    the front's size and its hypervolume over (ratio min, decoder params in millions max)."""
+    e = archive.evaluations.sort_values(["ended", "id"], kind="stable")
+    rows, front, hv, best = [], [], 0.0, math.nan
+    for r in e.itertuples(index=False):
+        if r.feasible == 1 and r.cached == 0 and r.status == "ok" and math.isfinite(r.value) and math.isfinite(r.ratio):
+            p = (r.ratio, r.decoder_params / 1e6)
+            if not any(f[0] <= p[0] and f[1] >= p[1] for f in front):  # dominated or equal: no change
+                front = [f for f in front if not (p[0] <= f[0] and p[1] >= f[1])] + [p]
+                hv = hypervolume_2d([f[0] for f in front], [f[1] for f in front], ref_ratio, ref_params)
+        if r.feasible == 1 and r.status == "ok" and math.isfinite(r.ratio) and not r.ratio >= best:
+            best = r.ratio
+        rows.append((len(rows) + 1, r.ended, best, len(front), hv))
+    return pd.DataFrame(rows, columns=["answered", "time", "best_ratio", "front_size", "hypervolume"])
