@@ -16,7 +16,7 @@ matplotlib_version=3.11.2
 venv=${FRACNAS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/torch-$torch_version}
 build=${FRACNAS_BUILD_DIR:-$root/build}
 apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
-              libboost-program-options-dev catch2)
+              libboost-program-options-dev catch2 procps)  # procps: pkill, in the launch scripts' test
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The launch scripts, run against stand-ins for srun, sbatch, scontrol, scancel and mpirun that
+# record what they are asked: shell syntax, the exact command lines each script builds, the
+# multi-node host layout, resume when the archive exists, the time-limit warning passed on and
+# the job requeued, the scaling series submitted; then `scaling.sh collect` on real archives.
+#   tests/launch/launch_test.sh FRACNAS_BINARY PYTHON
+set -u
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+fracnas=$1
+python=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() {  # check "what" expected actual
+  if [ "$2" == "$3" ]; then echo "ok    $1"; else echo "FAIL  $1"; echo "  expected: $2"; echo "  actual:   $3"; fails=$((fails + 1)); fi
+}
+
+# ---- stand-ins: each appends one line to $LOG ----------------------------------------------------
+bin=$tmp/bin
+mkdir -p "$bin"
+cat > "$bin/srun" <<'S'
+#!/usr/bin/env bash
+echo "srun $*" >> "$LOG"
+[ -n "${SLURM_HOSTFILE:-}" ] && echo "hostfile $(tr '\n' ' ' < "$SLURM_HOSTFILE")" >> "$LOG"
+if [ -n "${SRUN_SLEEP:-}" ]; then   # a long search: ends when the USR1 warning reaches it
+  trap 'echo "task got USR1" >> "$LOG"; kill $! 2>/dev/null; exit 0' USR1
+  sleep "$SRUN_SLEEP" & wait
+fi
+exit 0
+S
+cat > "$bin/sbatch" <<'S'
+#!/usr/bin/env bash
+echo "sbatch $* | ARCHIVE=$ARCHIVE SEARCH_ARGS=$SEARCH_ARGS" >> "$LOG"
+S
+cat > "$bin/scontrol" <<'S'
+#!/usr/bin/env bash
+if [ "$1 $2" = "show hostnames" ]; then printf 'gpu1\ngpu2\ngpu3\n'; exit 0; fi
+echo "scontrol $*" >> "$LOG"
+S
+cat > "$bin/scancel" <<'S'
+#!/usr/bin/env bash
+echo "scancel $*" >> "$LOG"
+pkill -USR1 -f "$(dirname "$0")/srun"   # the steps' tasks: here, the stand-in srun
+S
+cat > "$bin/mpirun" <<'S'
+#!/usr/bin/env bash
+[ "$1" = --version ] && { echo "stand-in mpirun"; exit 0; }
+echo "mpirun $*" >> "$LOG"
+S
+chmod +x "$bin"/*
+export PATH="$bin:$PATH" LOG=$tmp/log
+runs=$tmp/runs
+reset() { : > "$LOG"; }
+
+# ---- syntax ---------------------------------------------------------------------------------------
+for f in "$root"/slurm/*.sbatch "$root"/slurm/*.sh "$root"/mpi_launch/*.sh "$root"/cmake/dev.sh; do
+  bash -n "$f"; check "syntax of ${f#$root/}" 0 $?
+done
+
+# ---- one node -------------------------------------------------------------------------------------
+export SLURM_JOB_ID=42 SLURM_JOB_NAME=fracnas SLURM_NTASKS=5 FRACNAS=/opt/fracnas RUNS=$runs
+reset; bash "$root/slurm/one_node.sbatch" > /dev/null
+check "one_node: a new run" "srun --cpu-bind=none /opt/fracnas search --device cuda --archive $runs/fracnas-42.h5 --budget 1000" "$(cat "$LOG")"
+touch "$runs/fracnas-42.h5"
+reset; bash "$root/slurm/one_node.sbatch" > /dev/null
+check "one_node: the archive exists, so it resumes" "srun --cpu-bind=none /opt/fracnas search --resume $runs/fracnas-42.h5" "$(cat "$LOG")"
+rm "$runs/fracnas-42.h5"
+reset; CONFIG=run.ini SEARCH_ARGS="--budget 50 --seed 3" bash "$root/slurm/one_node.sbatch" > /dev/null
+check "one_node: config file and flags" "srun --cpu-bind=none /opt/fracnas search --device cuda --archive $runs/fracnas-42.h5 --config run.ini --budget 50 --seed 3" "$(cat "$LOG")"
+
+# ---- several nodes: the master's node gets G + 1 tasks --------------------------------------------
+reset; SLURM_JOB_NODELIST="gpu[1-3]" GPUS=2 bash "$root/slurm/multi_node.sbatch" > /dev/null
+check "multi_node: srun" "srun --distribution=arbitrary -n 7 --cpu-bind=none /opt/fracnas search --device cuda --archive $runs/fracnas-42.h5 --budget 4000" "$(head -1 "$LOG")"
+check "multi_node: host layout" "hostfile gpu1 gpu1 gpu1 gpu2 gpu2 gpu3 gpu3 " "$(sed -n 2p "$LOG")"
+
+# ---- a master without a GPU ------------------------------------------------------------------------
+reset; bash "$root/slurm/master_no_gpu.sbatch" > /dev/null
+check "master_no_gpu: one srun over both components" "srun --het-group=0,1 --cpu-bind=none /opt/fracnas search --device cuda --archive $runs/fracnas-42.h5 --budget 4000" "$(cat "$LOG")"
+
+# ---- a long search: warned, passed on, requeued; then one that ends by itself ----------------------
+reset
+SRUN_SLEEP=30 SLURM_RESTART_COUNT=0 bash "$root/slurm/long_requeue.sbatch" > /dev/null &
+job=$!
+sleep 1; kill -USR1 $job; wait $job
+status=$?
+check "long_requeue: exit status after the warning" 0 "$status"
+check "long_requeue: warning passed on, the task stopped, the job requeued" \
+  "srun --cpu-bind=none /opt/fracnas search --device cuda --archive $runs/fracnas-42.h5 --budget 20000|scancel --signal=USR1 42|task got USR1|scontrol requeue 42" \
+  "$(paste -sd'|' "$LOG")"
+reset; SLURM_RESTART_COUNT=0 bash "$root/slurm/long_requeue.sbatch" > /dev/null
+check "long_requeue: a run that ends without the warning is not requeued" 1 "$(wc -l < "$LOG")"
+
+# ---- one machine under mpirun -------------------------------------------------------------------------
+reset; (cd "$tmp" && GPUS=2 FRACNAS=$fracnas ARCHIVE=$runs/local.h5 bash "$root/mpi_launch/search_local.sh" --budget 10 > /dev/null)
+check "search_local: 2 GPUs" "mpirun -n 3 --bind-to none $fracnas search --device cuda --archive $runs/local.h5 --budget 10" "$(cat "$LOG")"
+reset; (cd "$tmp" && GPUS=0 FRACNAS=$fracnas bash "$root/mpi_launch/search_local.sh" --resume r.h5 > /dev/null)
+check "search_local: CPU worker, resume" "mpirun -n 2 --bind-to none $fracnas search --device cpu --resume r.h5" "$(cat "$LOG")"
+
+# ---- the scaling series ---------------------------------------------------------------------------------
+reset; (cd "$root" && WORKERS_LIST="1 4 8" GPUS_PER_NODE=4 SBATCH_FLAGS="--account=x" bash slurm/scaling.sh submit > /dev/null)
+check "scaling submit: 2 series x 3 sizes" 6 "$(wc -l < "$LOG")"
+check "scaling submit: strong, 1 worker" \
+  "sbatch --account=x --job-name=scal-strong-1 --nodes=1 --ntasks=2 --gpus-per-node=1 slurm/one_node.sbatch | ARCHIVE=$runs/scaling/strong-1.h5 SEARCH_ARGS=--budget 2000 --space heterogeneous --seed 1" \
+  "$(sed -n 1p "$LOG")"
+check "scaling submit: weak, 8 workers on 2 nodes" \
+  "sbatch --account=x --job-name=scal-weak-8 --nodes=2 --ntasks-per-node=5 --gpus-per-node=4 slurm/multi_node.sbatch | ARCHIVE=$runs/scaling/weak-8.h5 SEARCH_ARGS=--budget 2000 --space heterogeneous --seed 1" \
+  "$(sed -n 6p "$LOG")"
+(cd "$root" && WORKERS_LIST="6" GPUS_PER_NODE=4 bash slurm/scaling.sh submit > /dev/null 2>&1)
+check "scaling submit: 6 workers do not fill nodes of 4: refused" 2 $?
+
+# ---- scaling collect on real archives (dry runs of 2 and 8 simulated workers) ---------------------------
+mkdir -p "$runs/scaling"
+for n in 2 8; do
+  "$fracnas" search --evaluator model --space homogeneous --budget 80 --dispatcher dry-run --workers $n \
+    --archive "$runs/scaling/strong-$n.h5" > /dev/null || check "dry run $n" 0 1
+done
+(cd "$root" && WORKERS_LIST="2 8" SERIES=strong FRACNAS=$fracnas PLOT="$python -m fracnas_plots" bash slurm/scaling.sh collect > /dev/null)
+check "scaling collect: exit status" 0 $?
+check "scaling collect: the side-by-side table" 1 "$(grep -c '^runs side by side:' "$runs/scaling/strong.txt")"
+check "scaling collect: CSV per run" 8 "$(ls "$runs/scaling"/strong_*.csv | wc -l)"
+check "scaling collect: the scaling plot" 1 "$(ls "$runs/scaling/strong-plots/scaling.png" 2>/dev/null | wc -l)"
+
+echo "$fails check(s) failed"
+[ "$fails" -eq 0 ]
