@@ -610,12 +610,18 @@ struct fractal_optimizer::state {
                 }
                 return no_cell;
             case search_kind::beam:
-                if (beam_used.size() < levels) beam_used.resize(levels, 0);
-                for (std::size_t h = 0; h < levels; ++h)
-                    if (nonempty(h) && beam_used[h] < cfg.beam_width) {
-                        ++beam_used[h];
-                        return front(h);
-                    }
+                // a pass expands the beam_width best cells of each level, top down; when it has
+                // used every level's beam, the next pass starts again from the top
+                for (int pass = 0; pass < 2; ++pass) {
+                    if (beam_used.size() < levels) beam_used.resize(levels, 0);
+                    for (std::size_t h = 0; h < levels; ++h)
+                        if (nonempty(h) && beam_used[h] < cfg.beam_width) {
+                            ++beam_used[h];
+                            return front(h);
+                        }
+                    if (std::all_of(beam_used.begin(), beam_used.end(), [](std::uint32_t u) { return u == 0; })) break;
+                    std::fill(beam_used.begin(), beam_used.end(), 0u);
+                }
                 return no_cell;
             case search_kind::soo:
                 return select_soo();

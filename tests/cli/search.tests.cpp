@@ -320,7 +320,7 @@ TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or meas
     std::remove(log.c_str());
 }
 
-TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, and a second run on the archive is refused while it runs", "[cli][search][hdf5]") {
+TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, a second run on the archive is refused while it runs, analyze reads it", "[cli][search][hdf5]") {
     const std::string h5 = temp_path("term.h5"), log = temp_path("term.log");
     std::remove(h5.c_str());
     std::vector<std::string> args = {"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width",
@@ -332,6 +332,12 @@ TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, and a second run o
     REQUIRE(second.code == 2);
     REQUIRE_THAT(second.out, Contains("fracnas: error:"));
     REQUIRE_THAT(second.out, Contains(h5));
+    // fracnas analyze reads the archive while the run writes it (SWMR): no session closed yet
+    const outcome live = run_shell(std::string(FRACNAS_BINARY) + " analyze " + h5 + " 2>&1");
+    INFO(live.out);
+    REQUIRE(live.code == 0);
+    REQUIRE_THAT(live.out, Contains("sessions    0, wall"));
+    REQUIRE_THAT(live.out, Contains("(no session closed: in progress or killed)"));
     ::kill(pid, SIGTERM);
     REQUIRE(wait_exit(pid) == 0);
     std::ifstream in(log);

@@ -108,16 +108,25 @@ TEST_CASE("cyclic best-first visits the levels in turn", "[core][fractal]") {
     REQUIRE(wraps > 5);
 }
 
-TEST_CASE("beam expands at most beam_width cells per level, then fills idle workers", "[core][fractal]") {
+TEST_CASE("beam expands at most beam_width cells per level in each top-down pass, then starts another pass", "[core][fractal]") {
     auto cfg = base(search_kind::beam, 10);
     cfg.beam_width = 2;
     fractal_optimizer opt(2, cfg, 1, stopping{300});
     test::drive(opt, [](const point& x) { return x[0] + 2 * x[1]; });
-    std::map<std::uint32_t, int> per_level;
-    for (auto h : depths(opt)) ++per_level[h];
-    for (const auto& [level, count] : per_level) REQUIRE(count <= 2);
-    REQUIRE(opt.told() == 300);            // the budget is still used
-    REQUIRE(opt.stats().fill_points > 0);  // by uniform points once the beam is spent
+    // a pass goes down the levels: a shallower expansion than the one before starts the next pass
+    std::vector<std::map<std::uint32_t, int>> passes(1);
+    std::uint32_t previous = 0;
+    for (auto h : depths(opt)) {
+        if (h < previous) passes.emplace_back();
+        ++passes.back()[h];
+        previous = h;
+    }
+    for (const auto& pass : passes)
+        for (const auto& [level, count] : pass) REQUIRE(count <= 2);
+    REQUIRE(passes.size() >= 2);
+    REQUIRE(opt.told() == 300);
+    REQUIRE(opt.stats().fill_points == 0);  // the tree, not uniform filling, spends the budget
+    REQUIRE(opt.best()->value < 0.01);
 }
 
 TEST_CASE("epsilon-greedy: epsilon 0 is best-first, epsilon 1 explores", "[core][fractal]") {
