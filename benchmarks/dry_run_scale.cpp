@@ -36,11 +36,7 @@ int main(int argc, char** argv) {
     double cost = 1.0, spread = 0.0;
     std::string space = "heterogeneous";
     try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string a = argv[i];
-            if (a == "--help" || a == "-h") bench::usage("help");
-            if (i + 1 >= argc) bench::usage(a + " needs a value");
-            const std::string v = argv[++i];
+        bench::for_each_flag(argc, argv, [&](const std::string& a, const std::string& v) {
             if (a == "--workers") workers = bench::integers(v, a);
             else if (a == "--algorithms") algorithms = bench::split(v);
             else if (a == "--budget-per-worker") per_worker = bench::to_u64(v, a, 1);
@@ -48,7 +44,7 @@ int main(int argc, char** argv) {
             else if (a == "--spread") spread = bench::to_double(v, a, 0.0, 10.0);
             else if (a == "--space") space = v;
             else bench::usage("unknown option " + a);
-        }
+        });
     } catch (const std::exception& e) {
         return bench::usage_exit_code(argv[0], e, usage_text);
     }

@@ -96,11 +96,7 @@ int main(int argc, char** argv) {
     std::uint64_t repeats = 5, queued = 0;
     std::string algorithm = "random", out_path;
     try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string a = argv[i];
-            if (a == "--help" || a == "-h") bench::usage("help");
-            if (i + 1 >= argc) bench::usage(a + " needs a value");
-            const std::string v = argv[++i];
+        bench::for_each_flag(argc, argv, [&](const std::string& a, const std::string& v) {
             if (a == "--cost-ms") costs = bench::integers(v, a);
             else if (a == "--evaluations") evaluations = bench::integers(v, a);
             else if (a == "--repeats") repeats = bench::to_u64(v, a, 1);
@@ -108,7 +104,7 @@ int main(int argc, char** argv) {
             else if (a == "--algorithm") algorithm = v;
             else if (a == "--out") out_path = v;
             else bench::usage("unknown option " + a);
-        }
+        });
         if (env.size() < 2) bench::usage("run it under mpirun with at least 2 ranks");
         if (queued > 1) bench::usage("--queued is 0 or 1");
         if (!evaluations.empty() && evaluations.size() != costs.size()) bench::usage("--evaluations needs one count per cost");

@@ -189,43 +189,38 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         }
     }
     std::vector<double> ref_min;
-    for (std::size_t i = 0; i < options.objectives.size(); ++i)
+    bool have_reference = true;  // without a reference timing (ms) there is no hypervolume
+    for (std::size_t i = 0; i < options.objectives.size(); ++i) {
         ref_min.push_back(maximised(options.objectives[i]) ? -a.reference_point[i] : a.reference_point[i]);
-    for (double v : ref_min)
-        if (!std::isfinite(v)) ref_min.assign(ref_min.size(), nan);  // no reference timing: no hypervolume
+        have_reference = have_reference && std::isfinite(ref_min.back());
+    }
 
-    // answers in the order they ended; the front grows with them
+    // answers in the order they ended; the front (each member scored once) grows with them
     std::vector<const storage::evaluation_record*> order;
     for (const auto& r : archive.evaluations) order.push_back(&r);
     std::stable_sort(order.begin(), order.end(), [](const auto* x, const auto* y) {
         return x->ended != y->ended ? x->ended < y->ended : x->id < y->id;
     });
-    std::vector<const storage::evaluation_record*> front;
-    std::vector<std::vector<double>> front_min;
-    double hv = 0.0, best_ratio = nan;
-    auto volume = [&](const std::vector<std::vector<double>>& pts) {
-        return std::isfinite(ref_min.empty() ? nan : ref_min[0]) ? core::hypervolume(pts, ref_min) : nan;
+    struct member {
+        const storage::evaluation_record* record;
+        scored s;
     };
+    std::vector<member> front;
+    double hv = 0.0, best_ratio = nan;
     for (const auto* r : order) {
         if (measured_ok(*r)) {
-            const auto s = score(options.objectives, *r);
-            if (s.finite) {
-                bool dominated = false;
-                for (const auto& f : front_min) dominated = dominated || core::dominates(f, s.minimised) || f == s.minimised;
-                if (!dominated) {
-                    std::vector<const storage::evaluation_record*> kept;
-                    std::vector<std::vector<double>> kept_min;
-                    for (std::size_t i = 0; i < front.size(); ++i)
-                        if (!core::dominates(s.minimised, front_min[i])) {
-                            kept.push_back(front[i]);
-                            kept_min.push_back(front_min[i]);
-                        }
-                    kept.push_back(r);
-                    kept_min.push_back(s.minimised);
-                    front = std::move(kept);
-                    front_min = std::move(kept_min);
-                    hv = volume(front_min);
-                }
+            auto s = score(options.objectives, *r);
+            const bool covered = std::any_of(front.begin(), front.end(), [&](const member& m) {
+                return m.s.minimised == s.minimised || core::dominates(m.s.minimised, s.minimised);
+            });
+            if (s.finite && !covered) {
+                front.erase(std::remove_if(front.begin(), front.end(),
+                                           [&](const member& m) { return core::dominates(s.minimised, m.s.minimised); }),
+                            front.end());
+                front.push_back({r, std::move(s)});
+                std::vector<std::vector<double>> points;
+                for (const auto& m : front) points.push_back(m.s.minimised);
+                hv = have_reference ? core::hypervolume(points, ref_min) : nan;
             }
         }
         if (r->feasible && r->out.status == eval::outcome_status::ok && std::isfinite(r->ratio) &&
@@ -234,13 +229,10 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         a.growth.push_back({a.growth.size() + 1, r->ended, front.size(), hv, best_ratio});
     }
     a.hypervolume = hv;
-    std::sort(front.begin(), front.end(), [&](const auto* x, const auto* y) {
-        const auto sx = score(options.objectives, *x).minimised, sy = score(options.objectives, *y).minimised;
-        return sx < sy;
-    });
-    for (const auto* r : front) {
-        a.front.push_back(*r);
-        a.front_values.push_back(score(options.objectives, *r).values);
+    std::sort(front.begin(), front.end(), [](const member& x, const member& y) { return x.s.minimised < y.s.minimised; });
+    for (const auto& m : front) {
+        a.front.push_back(*m.record);
+        a.front_values.push_back(m.s.values);
     }
 
     // the best feasible architectures by latency ratio (one per architecture)

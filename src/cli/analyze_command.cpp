@@ -9,6 +9,7 @@
 
 #include "fracnas/app/analysis.hpp"
 #include "fracnas/error.hpp"
+#include "options.hpp"
 #include "parse.hpp"
 
 #ifdef FRACNAS_HAVE_HDF5
@@ -54,18 +55,7 @@ std::string stem(const std::string& path) {
 
 void run_analyze(const std::vector<std::string>& args, std::ostream& out) {
     const auto options = analyze_options();
-    po::options_description all;
-    all.add(options).add_options()("archive", po::value<std::vector<std::string>>(), "");
-    po::positional_options_description positional;
-    positional.add("archive", -1);
-    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    const auto parsed = po::command_line_parser(args).options(all).positional(positional).style(style).run();
-    for (const auto& o : parsed.options)
-        if (o.position_key < 0 && !o.value.empty() && o.value.front().rfind("--", 0) == 0)
-            throw config_error("--" + o.string_key, "missing value (got the option '" + o.value.front() + "' instead).");
-    po::variables_map vm;
-    po::store(parsed, vm);
-    po::notify(vm);
+    const po::variables_map vm = parse_options(args, options, "analyze", "run.h5 --csv out/", "archive");
     if (vm.count("help")) {
         out << options;
         return;

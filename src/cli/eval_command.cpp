@@ -139,8 +139,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     cfg.cuda_graphs = vm.count("eager") == 0;
     cfg.flush_l2 = vm.count("no-flush") == 0;
     if (const auto* v = get("attention")) {
-        if (*v != "auto" && *v != "flash" && *v != "efficient" && *v != "cudnn" && *v != "math")
-            throw config_error("--attention", "unknown attention kernel '" + *v + "'; valid: auto, flash, efficient, cudnn, math.");
+        eval::check_attention(*v, "--attention");
         cfg.attention = *v;
     }
 

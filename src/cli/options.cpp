@@ -11,16 +11,30 @@ namespace fracnas::cli {
 namespace po = boost::program_options;
 
 po::variables_map parse_options(const std::vector<std::string>& args, const po::options_description& options,
-                                const std::string& subcommand, const std::string& example) {
+                                const std::string& subcommand, const std::string& example, const std::string& positional) {
     // No guessing: "--dim" must not also answer to "--di".
     const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    const po::parsed_options parsed = po::command_line_parser(args).options(options).style(style).run();
-    // Boost keeps positional tokens in parsed and store() drops them silently: reject them here.
-    // It also takes "--budget" as the value of "--dim --budget 5"; report the missing value.
+    po::options_description all;
+    all.add(options);
+    po::positional_options_description where;
+    if (!positional.empty()) {
+        all.add_options()(positional.c_str(), po::value<std::vector<std::string>>(), "");
+        where.add(positional.c_str(), -1);
+    }
+    po::command_line_parser parser(args);
+    parser.options(all).style(style);
+    if (!positional.empty()) parser.positional(where);  // an empty one would refuse every positional token
+    const po::parsed_options parsed = parser.run();
+    // Without a positional name, Boost keeps positional tokens in parsed and store() drops them
+    // silently: reject them here. It also takes "--budget" as the value of "--dim --budget 5";
+    // report the missing value.
     for (const auto& o : parsed.options) {
-        if (o.position_key >= 0)
-            throw config_error("", "unexpected argument '" + o.value.front() + "'; every " + subcommand +
-                                       " setting is an option such as " + example + ".");
+        if (o.position_key >= 0) {
+            if (positional.empty())
+                throw config_error("", "unexpected argument '" + o.value.front() + "'; every " + subcommand +
+                                           " setting is an option such as " + example + ".");
+            continue;
+        }
         if (!o.value.empty() && o.value.front().rfind("--", 0) == 0)
             throw config_error("--" + o.string_key, "missing value (got the option '" + o.value.front() + "' instead).");
     }

@@ -14,11 +14,12 @@ namespace fracnas::cli {
 
 /// Parses args against options. Throws config_error for a positional argument (naming
 /// `example`, e.g. "--dim 10") or an option whose value is another option; Boost's own errors
-/// (unknown option, missing or repeated value) propagate.
+/// (unknown option, missing or repeated value) propagate. With a `positional` name, positional
+/// arguments are accepted instead and stored under it, as a std::vector<std::string>.
 boost::program_options::variables_map parse_options(const std::vector<std::string>& args,
                                                     const boost::program_options::options_description& options,
-                                                    const std::string& subcommand, const std::string& example);
-
+                                                    const std::string& subcommand, const std::string& example,
+                                                    const std::string& positional = "");
 /// Sets cfg.device and cfg.dtype from --device (default_device when absent) and --dtype (bf16 on
 /// cuda, fp32 on cpu when absent); returns the dtype's name. Throws config_error naming the option.
 std::string read_device_and_dtype(const boost::program_options::variables_map& vm, const std::string& default_device,

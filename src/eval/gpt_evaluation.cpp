@@ -1,5 +1,7 @@
-// Plain computations on evaluator results (standard C++ only; the measuring is in src/eval/torch/).
+// Plain computations on evaluator requests and results (standard C++ only; the measuring is in src/eval/torch/).
 #include "fracnas/eval/gpt_evaluator.hpp"
+
+#include "fracnas/error.hpp"
 
 namespace fracnas::eval {
 
@@ -14,6 +16,12 @@ std::optional<double> ratio(const std::optional<latency_stats>& x, const std::op
 
 latency_ratios ratios(const gpt_evaluation& r, const gpt_evaluation& reference) {
     return {ratio(r.prefill, reference.prefill), ratio(r.decode, reference.decode), ratio(r.scenario, reference.scenario)};
+}
+
+void check_attention(const std::string& name, const std::string& option) {
+    for (const char* valid : {"auto", "flash", "efficient", "cudnn", "math"})
+        if (name == valid) return;
+    throw config_error(option, "unknown attention kernel '" + name + "'; valid: auto, flash, efficient, cudnn, math.");
 }
 
 }  // namespace fracnas::eval

@@ -359,14 +359,19 @@ namespace {
 std::string mpiexec() {
     return std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + FRACNAS_MPIEXEC;
 }
+
+// A model search of a small homogeneous space on a master and two workers, archived to h5.
+outcome mpi_search(const std::string& h5, const std::string& flags) {
+    std::remove(h5.c_str());
+    return run_shell(mpiexec() + " -n 3 --oversubscribe " + FRACNAS_BINARY +
+                     " search --evaluator model --space homogeneous --max-layers 8 --max-width 1280 " + flags +
+                     " --archive " + h5 + " 2>&1");
+}
 }  // namespace
 
 TEST_CASE("mpiexec -n 3: a master and two workers, and the archive holds what the master reported", "[cli][search][mpi]") {
     const std::string h5 = temp_path("mpi.h5");
-    std::remove(h5.c_str());
-    const outcome o = run_shell(mpiexec() + " -n 3 --oversubscribe " + FRACNAS_BINARY +
-                                " search --evaluator model --model-cost-ms 10 --space homogeneous --max-layers 8 --max-width 1280"
-                                " --budget 80 --archive " + h5 + " 2>&1");
+    const outcome o = mpi_search(h5, "--model-cost-ms 10 --budget 80");
     INFO(o.out);
     REQUIRE(o.code == 0);
     REQUIRE_THAT(o.out, Contains("workers     2 in the pool of 2"));
@@ -384,10 +389,7 @@ TEST_CASE("mpiexec -n 3: a master and two workers, and the archive holds what th
 
 TEST_CASE("mpiexec -n 3: a hung worker's task is re-queued, the worker leaves the pool, the search ends", "[cli][search][mpi]") {
     const std::string h5 = temp_path("hung.h5");
-    std::remove(h5.c_str());
-    const outcome o = run_shell(mpiexec() + " -n 3 --oversubscribe " + FRACNAS_BINARY +
-                                " search --evaluator model --model-cost-ms 5 --space homogeneous --max-layers 8 --max-width 1280"
-                                " --budget 40 --inject hang:1:2:4 --task-deadline 1 --grace 10 --archive " + h5 + " 2>&1");
+    const outcome o = mpi_search(h5, "--model-cost-ms 5 --budget 40 --inject hang:1:2:4 --task-deadline 1 --grace 10");
     INFO(o.out);
     REQUIRE(o.code == 0);
     REQUIRE_THAT(o.out, Contains("rank 1 left the pool"));

@@ -80,6 +80,10 @@ struct gpt_evaluation {
     std::vector<std::string> prefill_nodes, decode_nodes;
 };
 
+/// Checks a gpt_measure_config::attention value: throws config_error(option) naming the valid
+/// ones (auto, flash, efficient, cudnn, math) for any other.
+void check_attention(const std::string& name, const std::string& option);
+
 /// Each latency of `r` over the same latency of `reference` (their medians), where both were
 /// measured: the candidate's speed relative to the reference model timed by the same code.
 struct latency_ratios {

@@ -4,10 +4,8 @@
 #include "fracnas/torch/evaluator.hpp"
 
 #include <ATen/cuda/CUDAEvent.h>
-#include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
 
 #include <cuda_runtime_api.h>
@@ -45,6 +43,7 @@ using torch_graphs::graph_runner;
 using torch_graphs::phase_timer;
 constexpr std::int64_t l2_flush_bytes = 256LL << 20;  // several times any current GPU's L2
 constexpr std::uint64_t l2_fit_bytes = 64ULL << 20;   // weights this small may stay in L2 between runs
+constexpr auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);  // allocator stats: all pools
 
 // Times `run` (warmup untimed runs, then repeats timed ones) and returns milliseconds; the wall
 // time of both goes into the evaluation's phases.
@@ -100,9 +99,8 @@ public:
     explicit attention_choice(const std::string& name) {
         auto& c = at::globalContext();
         saved_ = {c.userEnabledFlashSDP(), c.userEnabledMemEfficientSDP(), c.userEnabledCuDNNSDP(), c.userEnabledMathSDP()};
+        check_attention(name, "attention");
         if (name == "auto") return;
-        if (name != "flash" && name != "efficient" && name != "cudnn" && name != "math")
-            throw config_error("attention", "unknown attention kernel '" + name + "'; valid: auto, flash, efficient, cudnn, math.");
         set({name == "flash", name == "efficient", name == "cudnn", name == "math"});
     }
     ~attention_choice() { set(saved_); }
@@ -174,16 +172,17 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
     out.weight_bytes = out.params.total * (dtype == torch::kBFloat16 ? 2 : 4);
     // the grad-norm proxy builds the model in fp32 (then casts it where it is); else it is built in dtype
     const std::uint64_t build_bytes = cfg.grad_norm ? out.params.total * 4 : out.weight_bytes;
-    if (!cuda && build_bytes > host_available_bytes())
-        throw does_not_fit("the model needs " + gib(build_bytes) + " of host memory; " + gib(host_available_bytes()) +
-                           " is available.");
+    if (!cuda) {
+        const std::uint64_t available = host_available_bytes();
+        if (build_bytes > available)
+            throw does_not_fit("the model needs " + gib(build_bytes) + " of host memory; " + gib(available) + " is available.");
+    }
     if (cuda) {
         std::size_t free_bytes = 0, total_bytes = 0;
         if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
             // memory the caching allocator holds but does not use is free for this model too
             const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-            constexpr auto all = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
-            const auto cached = stats.reserved_bytes[all].current - stats.allocated_bytes[all].current;
+            const auto cached = stats.reserved_bytes[aggregate].current - stats.allocated_bytes[aggregate].current;
             const std::uint64_t usable = free_bytes + static_cast<std::uint64_t>(std::max<std::int64_t>(cached, 0));
             if (build_bytes > usable)
                 throw does_not_fit("the weights need " + gib(build_bytes) + " of device memory; " + gib(usable) + " of " +
@@ -223,7 +222,6 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
         phase_timer p(cuda, phases.build);
         model->to(dtype);  // on the device
     }
-    constexpr auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
     auto allocated_now = [&] {
         return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[aggregate].current;
     };
