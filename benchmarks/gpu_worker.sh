@@ -9,15 +9,20 @@
 #   search      a 300-candidate search (homogeneous space) through mpirun, the reference re-timed
 #               every 10 candidates, and the spread of those timings (h5py)
 #                                                -> search.txt, search.h5
+#   kernels     the captured graphs' nodes of `fracnas eval --kernels`, GPT-2 small and 3 x 1728
+#                                                -> kernels.txt
+#   gradnorm    benchmarks/proxy_ranking on LiteTransformerSearch's 400 models, seeds 0, 1 and 2
+#               side by side on the GPU         -> gradnorm_s0.csv .. gradnorm_s2.csv
 #   profile     where nsys exists: the kernels of `fracnas eval --preset gpt2-small` (prefill, then
 #               decode, graph nodes traced), and of the plain PyTorch model's graph in
 #               deployment_anchor.py                -> profile.txt
+# At the end every output is packed into $OUT/gpu_worker.tgz (the device returns few files).
 # Results: docs/results/gpu_worker.md.
 set -u
 source .devdeps/gpu-env.sh
 STAGES=${STAGES:-tests throughput anchor}
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release > $OUT/configure.log 2>&1 \
-  && cmake --build build-gpu --target fracnas fracnas_tests worker_throughput -j 16 > $OUT/build.log 2>&1 \
+  && cmake --build build-gpu --target fracnas fracnas_tests worker_throughput proxy_ranking -j 16 > $OUT/build.log 2>&1 \
   || { tail -30 $OUT/build.log; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv > $OUT/gpu.txt 2>&1
 for stage in $STAGES; do
@@ -41,6 +46,14 @@ print("reference median %.4f ms, min %.4f, max %.4f, (max - min) / median %.2f%%
     m, min(ref), max(ref), 100 * (max(ref) - min(ref)) / m, 100 * statistics.stdev(ref) / m))
 PY
             ;;
+    kernels) echo "== fracnas eval --preset gpt2-small --device cuda --kernels" > $OUT/kernels.txt
+             build-gpu/fracnas eval --preset gpt2-small --device cuda --kernels >> $OUT/kernels.txt 2>&1
+             a="n_layer=3 d_model=1728 d_inner=5184,5184,5184 n_head=27,27,27"
+             echo "== fracnas eval --arch \"$a\" --device cuda --kernels" >> $OUT/kernels.txt
+             build-gpu/fracnas eval --arch "$a" --device cuda --kernels >> $OUT/kernels.txt 2>&1 ;;
+    gradnorm) for s in 0 1 2; do OMP_NUM_THREADS=5 build-gpu/benchmarks/proxy_ranking --device cuda --seeds $s \
+                --data tests/data/lts/lts_gpt2_wt103.csv,tests/data/lts/lts_gpt2_lm1b.csv --out $OUT/gradnorm_s$s.csv \
+                > $OUT/gradnorm_s$s.txt 2>&1 & done; wait ;;
     profile) if command -v nsys > /dev/null; then
                for what in prefill decode; do
                  nsys profile -o /tmp/prof_$what --force-overwrite true --cuda-graph-trace=node \
@@ -57,3 +70,4 @@ PY
   esac
 done
 for f in $OUT/*.txt; do echo "== $f"; tail -n 3 $f; done
+(cd $OUT && tar czf gpu_worker.tgz --exclude gpu_worker.tgz . && find . -type f ! -name gpu_worker.tgz -delete)

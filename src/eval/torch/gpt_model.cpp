@@ -2,6 +2,8 @@
 // parameter created and drawn on the model's device in its dtype.
 #include "gpt_model.hpp"
 
+#include "fused_linear.hpp"
+
 #include <cmath>
 
 namespace fracnas::eval::torch_model {
@@ -44,6 +46,10 @@ torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
     return F::gelu(forward(x), F::GELUFuncOptions().approximate("tanh"));
 }
 
+torch::Tensor DenseImpl::forward_add(const torch::Tensor& x, const torch::Tensor& residual) {
+    return torch_fused::linear_residual(x, weight, bias, residual);
+}
+
 NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options) {
     weight = register_parameter("weight", torch::ones({d}, options));
     bias = register_parameter("bias", torch::zeros({d}, options));
@@ -62,7 +68,8 @@ AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t n_head_, double 
     c_proj = register_module("c_proj", Dense(d_model, d_model, proj_std, options));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos) {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos,
+                                     const torch::Tensor& residual) {
     const auto B = x.size(0), T = x.size(1), C = x.size(2), hs = C / n_head;
     const auto qkv_out = c_attn(x);                                  // (B, T, 3C)
     auto qkv = qkv_out.split(C, /*dim=*/2);                          // 3 x (B, T, C)
@@ -91,7 +98,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache,
         }
     }
     y = y.transpose(1, 2).reshape({B, T, C});                         // (B, T, C)
-    return c_proj(y);
+    return c_proj->forward_add(y, residual);
 }
 
 MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options) {
@@ -99,7 +106,9 @@ MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, co
     c_proj = register_module("c_proj", Dense(d_inner, d_model, proj_std, options));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return c_proj(c_fc->forward_gelu(x)); }
+torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+    return c_proj->forward_add(c_fc->forward_gelu(x), residual);
+}
 
 BlockImpl::BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std,
                      const torch::TensorOptions& options) {
@@ -110,8 +119,8 @@ BlockImpl::BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos) {
-    auto y = x + attn(ln_1(x), cache, pos);  // pre-LayerNorm residual blocks
-    return y + mlp(ln_2(y));
+    const auto y = attn(ln_1(x), cache, pos, x);  // pre-LayerNorm residual blocks: x + attn(ln_1(x))
+    return mlp(ln_2(y), y);                        // y + mlp(ln_2(y))
 }
 
 GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& options) : arch_(arch) {

@@ -31,6 +31,9 @@ public:
     /// its epilogue (at::_addmm_activation); on the CPU, or when autograd records the forward (the
     /// fused op has no derivative), the linear map, then the GELU.
     torch::Tensor forward_gelu(const torch::Tensor& x);
+    /// residual + x W^T + b: on CUDA one cuBLASLt call (torch_fused::linear_residual), the residual
+    /// as the GEMM's C; otherwise the linear map, then the add.
+    torch::Tensor forward_add(const torch::Tensor& x, const torch::Tensor& residual);
     torch::Tensor weight, bias;
 };
 TORCH_MODULE(Dense);
@@ -57,8 +60,8 @@ public:
     AttentionImpl(std::int64_t d_model, std::int64_t n_head, double proj_std, const torch::TensorOptions& options);
     /// x: (B, T, d). Without a cache: causal attention over x. With a cache: x holds positions
     /// [pos, pos + T); their keys and values are written into the cache, and each query attends
-    /// to every cached position up to itself.
-    torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos);
+    /// to every cached position up to itself. Returns residual + the block's attention output.
+    torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos, const torch::Tensor& residual);
 
     Dense c_attn{nullptr}, c_proj{nullptr};  // d -> 3d (q, k, v), d -> d
     std::int64_t n_head;
@@ -68,7 +71,8 @@ TORCH_MODULE(Attention);
 class MlpImpl : public torch::nn::Module {
 public:
     MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options);
-    torch::Tensor forward(const torch::Tensor& x);
+    /// residual + the MLP of x
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
     Dense c_fc{nullptr}, c_proj{nullptr};  // d -> d_inner, d_inner -> d
 };
 TORCH_MODULE(Mlp);

@@ -17,8 +17,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <tuple>
 
 #include "fracnas/torch/evaluator.hpp"
+#include "fused_linear.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
 
@@ -219,6 +221,42 @@ TEST_CASE("gpu: the fused bias and GELU epilogue computes GPT-2's tanh GELU, for
         REQUIRE(to_tanh < 5e-5);
         REQUIRE(to_exact > 1e-4);
     }
+}
+
+TEST_CASE("gpu: the residual projection is one cuBLASLt call equal to the GEMM, the bias and the add", "[gpu][eval]") {
+    if (!have_cuda()) return;
+    namespace tf = eval::torch_fused;
+    torch::manual_seed(7);
+    for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+        const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(dtype);
+        for (const auto& [rows, in, out] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{1, 768, 768},
+                                            {7, 3072, 768}, {1024, 1024, 1024}, {3, 200, 136}}) {
+            const auto x = torch::randn({1, rows, in}, opts);
+            const auto w = torch::randn({out, in}, opts) * 0.02;
+            const auto b = torch::randn({out}, opts);              // a bias far from zero: its epilogue is seen
+            const auto r = torch::randn({1, rows, out}, opts);
+            const auto before = tf::fused_calls();
+            const auto fused = tf::linear_residual(x, w, b, r);
+            const auto fused_ran = tf::fused_calls() - before;
+            // the reference in fp32 from the same (rounded) inputs
+            const auto expected = (r.to(torch::kFloat32) + at::linear(x.to(torch::kFloat32), w.to(torch::kFloat32),
+                                                                      b.to(torch::kFloat32)));
+            const double err = max_abs_diff(fused.to(torch::kFloat32).cpu(), expected.cpu());
+            const double scale = expected.abs().max().item<double>();
+            CAPTURE(rows, in, out, dtype, err, scale);
+            REQUIRE(fused_ran == 1);
+            REQUIRE(fused.sizes() == r.sizes());
+            REQUIRE(err <= (dtype == torch::kFloat32 ? 2e-3 : 2e-2) * scale);  // TF32 or bf16 output rounding
+        }
+    }
+    // a recorded forward (the grad-norm proxy) takes the unfused path and has gradients
+    const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kFloat32);
+    const auto w = torch::randn({64, 32}, opts).requires_grad_();
+    const auto before = tf::fused_calls();
+    const auto y = tf::linear_residual(torch::randn({4, 32}, opts), w, torch::zeros({64}, opts), torch::randn({4, 64}, opts));
+    y.sum().backward();
+    REQUIRE(tf::fused_calls() == before);
+    REQUIRE(w.grad().defined());
 }
 
 TEST_CASE("gpu: the grad-norm proxy runs on the device (the fused epilogue has no derivative)", "[gpu][eval]") {
