@@ -108,6 +108,20 @@ check "scaling submit: weak, 8 workers on 2 nodes" \
 (cd "$root" && WORKERS_LIST="6" GPUS_PER_NODE=4 bash slurm/scaling.sh submit > /dev/null 2>&1)
 check "scaling submit: 6 workers do not fill nodes of 4: refused" 2 $?
 
+# ---- a scaling study on one machine (stand-in mpirun: no archives, so collect finds none) -------------
+reset; (cd "$root" && WORKERS_LIST="1 2" GPUS=2 STRONG_BUDGET=40 WEAK_PER_WORKER=10 SEARCH_FLAGS="--seed 4" FRACNAS=$fracnas \
+        RUNS=$tmp/local bash mpi_launch/scaling_local.sh > /dev/null)
+check "scaling_local: exit status" 0 $?
+check "scaling_local: strong then weak, one worker per GPU" \
+  "mpirun -n 2 --bind-to none $fracnas search --device cuda --archive $tmp/local/scaling/strong-1.h5 --budget 40 --seed 4|mpirun -n 3 --bind-to none $fracnas search --device cuda --archive $tmp/local/scaling/strong-2.h5 --budget 40 --seed 4|mpirun -n 2 --bind-to none $fracnas search --device cuda --archive $tmp/local/scaling/weak-1.h5 --budget 10 --seed 4|mpirun -n 3 --bind-to none $fracnas search --device cuda --archive $tmp/local/scaling/weak-2.h5 --budget 20 --seed 4" \
+  "$(paste -sd'|' "$LOG")"
+reset; (cd "$root" && WORKERS_LIST="2" SERIES=strong STRONG_BUDGET=40 FRACNAS=$fracnas RUNS=$tmp/local2 bash mpi_launch/scaling_local.sh > /dev/null)
+check "scaling_local: CPU workers bound to cores, the model evaluator by default" \
+  "mpirun -n 3 --bind-to core $fracnas search --device cpu --archive $tmp/local2/scaling/strong-2.h5 --budget 40 --evaluator model --model-cost-ms 10 --algorithm random --seed 1 --queued 1" \
+  "$(cat "$LOG")"
+reset; (cd "$root" && WORKERS_LIST="4" GPUS=2 FRACNAS=$fracnas RUNS=$tmp/local3 bash mpi_launch/scaling_local.sh > /dev/null 2>&1)
+check "scaling_local: more workers than GPUs: refused" 2 $?
+
 # ---- scaling collect on real archives (dry runs of 2 and 8 simulated workers) ---------------------------
 mkdir -p "$runs/scaling"
 for n in 2 8; do

@@ -145,9 +145,14 @@ def plot_scaling(archives, path):
     ax2.set_ylim(0, max(1.1, float(np.nanmax(efficiency)) * 1.1))
     ax2.set_xlabel("workers")
     ax2.set_ylabel("parallel efficiency")
+    ax1.set_yscale("log", base=2)  # log-log: the ideal is the diagonal
     for ax in (ax1, ax2):
         ax.set_xscale("log", base=2)
+        ax.set_xticks(n)
+        ax.set_xticklabels(["{:g}".format(v) for v in n])
         ax.grid(alpha=0.3)
+    ax1.set_yticks(n / n0)
+    ax1.set_yticklabels(["{:g}".format(v) for v in n / n0])
     ax1.legend(fontsize=8)
     fig.suptitle("scaling: {}".format(", ".join(r[2] for r in rows)))
     return _save(fig, path)
