@@ -62,6 +62,7 @@ void search_config::validate() const {
         names += (names.empty() ? "" : ", ") + p;
     }
     if (!known) throw config_error("--algorithm", "unknown algorithm '" + algorithm + "'; valid: " + names + ".");
+    one_of(tree, "--tree", {"space-aware", "plain"});
     one_of(objective, "--objective", {"constrained", "pareto"});
     if (objective != "pareto") require(levels.empty(), "--levels", "applies to --objective pareto only.");
     for (double l : levels) require(l > 0.0 && l <= 1000.0, "--levels", "floor multiples must be in (0, 1000].");
@@ -197,7 +198,7 @@ std::string search_config::to_ini() const {
     std::string lv;
     for (double l : levels) lv += (lv.empty() ? "" : ",") + number(l);  // empty: the default floors
     o << "# fracnas search: the problem (a resume must not change these)\n"
-      << "algorithm = " << algorithm << "\nobjective = " << objective << "\nlevels = " << lv << "\nbudget = " << budget
+      << "algorithm = " << algorithm << "\ntree = " << tree << "\nobjective = " << objective << "\nlevels = " << lv << "\nbudget = " << budget
       << "\nseed = " << seed << "\nspace = " << space << "\nmax-layers = " << max_layers << "\nmax-width = " << max_width
       << "\nreference = " << reference << "\nmin-params = " << decoder_floor() << "\nevaluator = " << evaluator
       << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency << "\ncontext = " << context
@@ -215,7 +216,7 @@ std::string search_config::to_ini() const {
 }
 
 const std::vector<std::string>& search_config::problem_keys() {
-    static const std::vector<std::string> keys = {"algorithm", "objective", "levels", "budget", "seed", "space",
+    static const std::vector<std::string> keys = {"algorithm", "tree", "objective", "levels", "budget", "seed", "space",
                                                   "max-layers", "max-width", "reference", "min-params", "evaluator",
                                                   "device", "dtype", "latency", "context", "tokens", "warmup", "repeats"};
     return keys;

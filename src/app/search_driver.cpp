@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "fracnas/core/presets.hpp"
+#include "fracnas/nas/gpt_structure.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/counts.hpp"
 
@@ -78,8 +79,12 @@ struct search_driver::state {
     std::uint64_t answered = 0;
 
     explicit state(const search_config& c) : cfg(c), space(c.space_config()) {
-        for (std::size_t k = 0; k < cfg.floors().size(); ++k)
-            opts.push_back(core::make_optimizer(cfg.algorithm, space.dim(), cfg.seed + k, core::stopping{cfg.phase_budget(k)}));
+        for (std::size_t k = 0; k < cfg.floors().size(); ++k) {
+            std::shared_ptr<const core::cube_structure> structure;
+            if (cfg.tree == "space-aware") structure = std::make_shared<nas::gpt_structure>(space, cfg.phase_floor(k));
+            opts.push_back(core::make_optimizer(cfg.algorithm, space.dim(), cfg.seed + k, core::stopping{cfg.phase_budget(k)},
+                                                std::move(structure)));
+        }
     }
 
     double now() const { return time_offset + (dispatch ? dispatch->now() : 0.0); }

@@ -58,6 +58,7 @@ po::options_description search_options() {
         ("config", text("FILE"), "read options from this INI file (key = value lines; # comments)")
         // the problem
         ("algorithm", text("NAME"), "optimizer preset: soo, direct, direct-l, fda, random (default soo)")
+        ("tree", text("NAME"), "fractal presets: space-aware (cells split on decoded values, one-architecture cells measured once, cells below the parameter floor pruned) or plain (default space-aware)")
         ("objective", text("NAME"), "constrained (minimise latency with decoder parameters >= the floor) or pareto (one constrained search per --levels floor; default constrained)")
         ("levels", text("LIST"), "pareto: floors as multiples of --min-params (default 0.5,0.75,1,1.5,2)")
         ("budget", text("N"), "candidates asked, cached and infeasible ones included, 1..10000000 (default 300)")
@@ -130,6 +131,7 @@ std::uint32_t u32(const std::string& option, const std::string& text) {
 void apply(app::search_config& c, const std::string& key, const std::string& v) {
     const std::string o = "--" + key;
     if (key == "algorithm") c.algorithm = v;
+    else if (key == "tree") c.tree = v;
     else if (key == "objective") c.objective = v;
     else if (key == "levels") c.levels = parse_levels(v);
     else if (key == "budget") c.budget = parse_count(o, v);
@@ -390,6 +392,7 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         const storage::archive_contents archive = read_archive_checked(path);
         std::map<std::string, setting> archived;
         read_ini(archive.header.config, path + " (its configuration)", options, archived, false);
+        if (!archived.count("tree")) archived["tree"] = setting{"plain", ""};  // archives from before --tree ran the plain tree
         app::search_config from_archive = build(archived);
         for (const auto& [k, s] : archived)
             if (!settings.count(k)) settings[k] = s;

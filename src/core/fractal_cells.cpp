@@ -42,6 +42,8 @@ void fractal_optimizer::state::explore(std::uint32_t i) {
                 double gap = 0.0;
                 for (std::size_t k = 0; k < dim; ++k) gap = std::fmax(gap, std::fabs(samples[id].x[k] - mid[k]));
                 if (gap <= 1e-9 * (size_of(c) + 1e-300)) have = true;
+                // with the space's structure: a held sample that decodes like the centre
+                if (structure && is_box() && same_decoded(c.b, samples[id].x, mid, *structure)) have = true;
             }
             if (!have) pts.push_back(mid);
             break;
@@ -108,6 +110,11 @@ void fractal_optimizer::state::finish_children(std::uint32_t parent) {
     for (std::uint32_t k = 0; k < p.children; ++k) {
         const std::uint32_t i = p.first_child + k;
         if (cells[i].told > 0) cells[i].score = own_score(i);
+        if (structure && !structure->may_be_feasible(sampling_box(cells[i]))) {
+            cells[i].st = cell_state::closed;  // nothing feasible inside: never sampled
+            ++stats.pruned;
+            continue;
+        }
         open_insert(i);
         explore(i);
     }
@@ -118,8 +125,14 @@ void fractal_optimizer::state::split(std::uint32_t i) {
     const std::uint32_t next = c.level + 1;
     switch (cfg.geometry) {
         case geometry_kind::k_section: {
-            auto boxes = k_section(c.b, cfg.sections);
-            make_children_boxes(i, std::move(boxes), std::vector<std::uint32_t>(cfg.sections, next));
+            auto boxes = structure ? structured_section(c.b, cfg.sections, *structure) : k_section(c.b, cfg.sections);
+            if (boxes.empty()) {  // a leaf (open_insert closes them; this one was the root)
+                c.st = cell_state::closed;
+                ++stats.leaves;
+                break;
+            }
+            const std::size_t n = boxes.size();
+            make_children_boxes(i, std::move(boxes), std::vector<std::uint32_t>(n, next));
             break;
         }
         case geometry_kind::bisection: {

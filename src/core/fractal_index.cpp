@@ -16,6 +16,11 @@ void fractal_optimizer::state::open_insert(std::uint32_t i) {
         c.st = cell_state::closed;  // final leaf: nothing to do with it
         return;
     }
+    if (leaf(c)) {
+        c.st = cell_state::closed;  // one decoded point: sampled once, never split
+        ++stats.leaves;
+        return;
+    }
     if (open_by_level.size() <= c.level) open_by_level.resize(c.level + 1);
     c.keyed_blind = c.told == 0;
     open_by_level[c.level].insert(open_key{c.keyed_blind, c.score, i});

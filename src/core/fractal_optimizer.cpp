@@ -72,7 +72,7 @@ void fractal_optimizer::state::fill() {
 }
 
 fractal_optimizer::fractal_optimizer(std::size_t dim, const fractal_config& cfg, std::uint64_t seed,
-                                     stopping stop, std::string name)
+                                     stopping stop, std::string name, std::shared_ptr<const cube_structure> structure)
     : optimizer(dim, stop) {
     validate(cfg, dim);
     if (name.empty())
@@ -80,6 +80,7 @@ fractal_optimizer::fractal_optimizer(std::size_t dim, const fractal_config& cfg,
                to_string(cfg.sampler) + "/" + to_string(cfg.scoring) + "/" + to_string(cfg.exploitation) + ")";
     s_ = std::make_unique<state>(dim, cfg, seed, std::move(name));
     state& s = *s_;
+    s.structure = std::move(structure);
     const std::uint32_t root = s.add_cell(no_cell, 0);
     if (s.is_box()) s.cells[root].b = box{point(dim, 0.0), point(dim, 1.0)};
     else s.cells[root].s = sphere{point(dim, 0.5), 0.5};

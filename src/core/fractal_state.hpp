@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <limits>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -97,6 +98,7 @@ using namespace fractal_detail;  // the fractal_*.cpp files and the state below 
 
 struct fractal_optimizer::state {
     fractal_config cfg;
+    std::shared_ptr<const cube_structure> structure;  // the space's, or none
     std::string name;
     std::size_t dim;
     rng random;
@@ -126,6 +128,13 @@ struct fractal_optimizer::state {
     point centre_of(const cell& c) const { return is_box() ? centre(c.b) : c.s.centre; }
     bool terminal(const cell& c) const {
         return c.depth >= cfg.max_depth || size_of(c) < min_cell_size;
+    }
+    // every point of the box cell decodes to one point of the space
+    bool leaf(const cell& c) const {
+        if (!structure || !is_box()) return false;
+        for (std::size_t i = 0; i < dim; ++i)
+            if (split_priority(c.b, i, *structure) > 0.0) return false;
+        return true;
     }
 
     // ---- the open-cell index (fractal_index.cpp) ------------------------

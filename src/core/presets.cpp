@@ -51,9 +51,10 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
 }
 
 std::unique_ptr<optimizer> make_optimizer(const std::string& name, std::size_t dim, std::uint64_t seed,
-                                          const stopping& stop) {
+                                          const stopping& stop, std::shared_ptr<const cube_structure> structure) {
     if (name == "random") return std::make_unique<random_search>(dim, seed, stop);
-    return std::make_unique<fractal_optimizer>(dim, preset_config(name, dim, stop.budget), seed, stop, name);
+    return std::make_unique<fractal_optimizer>(dim, preset_config(name, dim, stop.budget), seed, stop, name,
+                                               std::move(structure));
 }
 
 }  // namespace fracnas::core

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "fracnas/core/cube_structure.hpp"
 #include "fracnas/error.hpp"
 
 namespace fracnas::space {
@@ -32,16 +33,9 @@ std::uint64_t levels(const int_range& r) {
 }
 std::uint64_t levels(const categorical& c) { return c.choices.size(); }
 
-// The largest k < n with double(k)/double(n) <= x, for x in [0, 1].
-std::uint64_t decode_level(double x, std::uint64_t n) {
-    const double nd = static_cast<double>(n);
-    std::uint64_t k = static_cast<std::uint64_t>(std::floor(x * nd));
-    if (k > n - 1) k = n - 1;
-    // x*n can land one ulp on the wrong side of an integer; the boundaries are the quotients.
-    while (k + 1 < n && static_cast<double>(k + 1) / nd <= x) ++k;
-    while (k > 0 && static_cast<double>(k) / nd > x) --k;
-    return k;
-}
+// The largest k < n with double(k)/double(n) <= x, for x in [0, 1] (the cube structure's
+// level arithmetic: one rule for the codec and the tree).
+std::uint64_t decode_level(double x, std::uint64_t n) { return core::level_of(x, n); }
 
 double level_centre(std::uint64_t k, std::uint64_t n) {
     return (static_cast<double>(k) + 0.5) / static_cast<double>(n);

@@ -4,7 +4,10 @@
 // (resume after a cut at many points), stop signals, and the report. No device, no MPI, no HDF5.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -12,6 +15,7 @@
 #include "fracnas/app/search_driver.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
+#include "fracnas/nas/architecture.hpp"
 #include "fracnas/transport/dry_run_dispatcher.hpp"
 #include "fracnas/transport/local_dispatcher.hpp"
 
@@ -225,4 +229,44 @@ TEST_CASE("driver: a second signal ends at once with jobs still in flight", "[ap
     REQUIRE(r.outcome.abandoned > 0);
     const auto rest = run_local(r.cfg, &r.contents);  // the abandoned ones are re-dispatched
     check_complete(rest.contents, r.cfg);
+}
+
+TEST_CASE("the space-aware tree measures distinct architectures with per-layer choices; the plain tree repeats itself",
+          "[app][search][structure]") {
+    // issue 11: at 250 candidates of the heterogeneous space, SOO on the unit cube answered 112
+    // from the cache and split only the first coordinates, so every layer got one head size
+    auto measure = [](const std::string& tree) {
+        app::search_config c;
+        c.evaluator = "model";
+        c.algorithm = "soo";
+        c.tree = tree;
+        c.budget = 250;
+        c.progress_every = 1000000;
+        c.validate();
+        return run_local(c).contents;
+    };
+    struct tally {
+        std::size_t measured = 0, cached = 0, mixed_heads = 0;
+        double best = std::numeric_limits<double>::infinity();
+    };
+    auto count = [](const storage::archive_contents& a) {
+        tally t;
+        for (const auto& r : a.evaluations) {
+            if (r.cached) ++t.cached;
+            if (!r.feasible || r.cached) continue;
+            ++t.measured;
+            const auto arch = nas::parse_architecture(r.arch);
+            if (std::adjacent_find(arch.n_head.begin(), arch.n_head.end(), std::not_equal_to<>()) != arch.n_head.end())
+                ++t.mixed_heads;
+            t.best = std::min(t.best, r.told);
+        }
+        return t;
+    };
+    const tally aware = count(measure("space-aware")), plain = count(measure("plain"));
+    CAPTURE(aware.measured, aware.cached, aware.mixed_heads, aware.best, plain.measured, plain.cached, plain.mixed_heads, plain.best);
+    REQUIRE(plain.cached >= 50);           // the unit-cube tree asks for architectures it measured before
+    REQUIRE(aware.cached * 10 <= plain.cached);
+    REQUIRE(aware.measured > plain.measured);
+    REQUIRE(aware.mixed_heads > 0);        // layers with different head counts were measured
+    REQUIRE(aware.best <= plain.best);
 }

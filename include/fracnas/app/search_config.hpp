@@ -21,6 +21,7 @@ namespace fracnas::app {
 struct search_config {
     // ---- the problem (all of these must match an archive that is resumed)
     std::string algorithm = "soo";          ///< core::preset_names()
+    std::string tree = "space-aware";       ///< fractal presets: space-aware (nas::gpt_structure) | plain
     std::string objective = "constrained";  ///< constrained | pareto (one constrained search per floor)
     std::vector<double> levels;             ///< pareto floors as multiples of min_params (default 0.5,0.75,1,1.5,2)
     std::uint64_t budget = 300;             ///< candidates asked, 1..10,000,000 (cached and infeasible ones count)

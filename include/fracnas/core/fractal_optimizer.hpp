@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "fracnas/core/cube_structure.hpp"
 #include "fracnas/core/geometry.hpp"
 #include "fracnas/core/optimizer.hpp"
 #include "fracnas/core/scoring.hpp"
@@ -101,6 +102,8 @@ struct fractal_stats {
     std::uint64_t ils_sessions = 0;    ///< exploitation sessions started
     std::uint64_t ils_points = 0;      ///< points proposed by exploitation
     std::uint64_t fill_points = 0;     ///< random points offered because the tree had none
+    std::uint64_t leaves = 0;          ///< cells closed because all their points decode alike
+    std::uint64_t pruned = 0;          ///< cells closed unsampled: no feasible point inside
     std::uint64_t queued = 0;          ///< points generated but not yet asked
     std::uint32_t deepest = 0;         ///< the deepest cell's depth
 };
@@ -126,9 +129,13 @@ struct cell_view {
 
 class fractal_optimizer final : public optimizer {
 public:
-    /// Throws config_error when cfg is invalid for dim (see validate).
+    /// Throws config_error when cfg is invalid for dim (see validate). With a structure (the
+    /// search space's, cube_structure.hpp): a cell whose points all decode to one point is
+    /// sampled once and never split; a cell that cannot hold a feasible point is closed without
+    /// a sample; and a k-section splits on level boundaries along the coordinate with most left
+    /// to decide (structured_section) instead of the longest side.
     fractal_optimizer(std::size_t dim, const fractal_config& cfg, std::uint64_t seed, stopping stop,
-                      std::string name = "");
+                      std::string name = "", std::shared_ptr<const cube_structure> structure = nullptr);
     ~fractal_optimizer() override;
 
     std::string name() const override;

@@ -18,9 +18,10 @@ std::vector<std::string> preset_names();
 /// Throws config_error("algorithm") for an unknown name or for "random" (not a fractal).
 fractal_config preset_config(const std::string& name, std::size_t dim, std::uint64_t budget);
 
-/// A ready optimizer for a preset name (fractal presets and "random").
+/// A ready optimizer for a preset name (fractal presets and "random"); a fractal preset uses
+/// `structure` when given (fractal_optimizer's constructor), random search ignores it.
 /// Throws config_error naming the field on any invalid argument.
 std::unique_ptr<optimizer> make_optimizer(const std::string& name, std::size_t dim, std::uint64_t seed,
-                                          const stopping& stop);
+                                          const stopping& stop, std::shared_ptr<const cube_structure> structure = nullptr);
 
 }  // namespace fracnas::core

@@ -1,0 +1,37 @@
+// The GPT space's cube structure for a search under a decoder-parameter floor (issue 11): the
+// codec's (a layer's coordinates inactive beyond every depth a cell allows), FFN fractions
+// discrete on the FFN grid of the widest d_model in the cell, the coordinates that set every
+// layer (depth, width, and the shared FFN and head choice of the homogeneous space) weighted by
+// the number of layers, and a cell pruned when even its largest architecture is below the floor.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "fracnas/nas/gpt_space.hpp"
+#include "fracnas/space/codec_structure.hpp"
+
+namespace fracnas::nas {
+
+class gpt_structure final : public space::codec_structure {
+public:
+    /// floor: the decoder-parameter floor of the search (0: every cell may be feasible).
+    gpt_structure(const gpt_space& space, std::uint64_t floor);
+    /// The codec's levels; an FFN fraction: the size of the FFN grid of the widest d_model in b.
+    std::uint64_t levels(std::size_t i, const core::box& b) const override;
+    /// n_layer_max for a coordinate that sets every layer, 1 for one layer's.
+    double weight(std::size_t i) const override;
+    /// Whether the architecture of b's top corner (every coordinate at its highest value in b)
+    /// has at least `floor` decoder parameters. Decoder parameters grow with depth, width and
+    /// each FFN width and do not depend on heads, so no point of b has more.
+    bool may_be_feasible(const core::box& b) const override;
+    /// The architecture of b's top corner.
+    architecture top_corner(const core::box& b) const;
+
+private:
+    gpt_space space_;
+    std::uint64_t floor_;
+    std::vector<bool> ffn_;  // per coordinate: an FFN fraction
+};
+
+}  // namespace fracnas::nas

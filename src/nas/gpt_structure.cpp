@@ -1,0 +1,49 @@
+// The GPT space's cube structure: FFN grids per width, layer weights, pruning by the top corner.
+#include "fracnas/nas/gpt_structure.hpp"
+
+#include <cmath>
+
+#include "fracnas/nas/counts.hpp"
+
+namespace fracnas::nas {
+
+namespace {
+constexpr std::size_t d_model_coordinate = 1;  // gpt_space declares n_layer, then d_model
+}
+
+gpt_structure::gpt_structure(const gpt_space& space, std::uint64_t floor)
+    : codec_structure(space.codec()), space_(space), floor_(floor) {
+    for (const auto& name : space.codec().coordinate_names()) ffn_.push_back(name.rfind("d_inner", 0) == 0);
+}
+
+std::uint64_t gpt_structure::levels(std::size_t i, const core::box& b) const {
+    if (!ffn_.at(i)) return codec_structure::levels(i, b);
+    const auto& c = space_.config();
+    const std::uint64_t widths = (c.d_model_max - c.d_model_min) / c.d_model_step + 1;
+    const std::uint64_t top = core::level_span(b.lo[d_model_coordinate], b.hi[d_model_coordinate], widths).second;
+    return space_.d_inner_grid(static_cast<std::uint32_t>(c.d_model_min + top * c.d_model_step)).size();
+}
+
+double gpt_structure::weight(std::size_t i) const {
+    return layer(i) >= 0 ? 1.0 : static_cast<double>(space_.config().n_layer_max);
+}
+
+architecture gpt_structure::top_corner(const core::box& b) const {
+    core::point x(b.lo.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const std::uint64_t n = levels(i, b);
+        if (n == 0) {
+            x[i] = b.hi[i];
+        } else {
+            const std::uint64_t top = core::level_span(b.lo[i], b.hi[i], n).second;
+            x[i] = (static_cast<double>(top) + 0.5) / static_cast<double>(n);  // the top level's centre
+        }
+    }
+    return space_.decode(x);
+}
+
+bool gpt_structure::may_be_feasible(const core::box& b) const {
+    return floor_ == 0 || count_parameters(top_corner(b)).decoder >= floor_;
+}
+
+}  // namespace fracnas::nas
