@@ -6,8 +6,9 @@
 #   throughput  worker_throughput, 60 GPT-2-small-sized candidates, GPT-2 small re-timed every 10
 #                                                -> throughput.txt, throughput.jsonl
 #   anchor      benchmarks/deployment_anchor.py  -> anchor.txt, anchor.jsonl ($ANCHOR_ARGS passed on)
-#   search      a 300-candidate search (homogeneous space) through mpirun, the reference re-timed
-#               every 10 candidates, and the spread of those timings (h5py)
+#   search      a search through mpirun ($SEARCH_ARGS, default a 300-candidate search of the
+#               homogeneous space), the reference re-timed every 10 candidates, and the spread of
+#               those timings (h5py)
 #                                                -> search.txt, search.h5
 #   kernels     the captured graphs' nodes of `fracnas eval --kernels`, GPT-2 small and 3 x 1728
 #                                                -> kernels.txt
@@ -32,7 +33,7 @@ for stage in $STAGES; do
                   > $OUT/throughput.txt 2>&1; echo "throughput exit $?" >> $OUT/throughput.txt ;;
     anchor) TORCHINDUCTOR_CACHE_DIR=/tmp/inductor python3 benchmarks/deployment_anchor.py --fracnas build-gpu/fracnas \
               --out $OUT/anchor.jsonl ${ANCHOR_ARGS:-} > $OUT/anchor.txt 2>&1; echo "anchor exit $?" >> $OUT/anchor.txt ;;
-    search) mpirun -n 2 --bind-to none build-gpu/fracnas search --device cuda --space homogeneous --budget 300 \
+    search) mpirun -n 2 --bind-to none build-gpu/fracnas search --device cuda ${SEARCH_ARGS:---space homogeneous --budget 300} \
               --reference-every 10 --archive $OUT/search.h5 --replace > $OUT/search.txt 2>&1; echo "search exit $?" >> $OUT/search.txt
             python3 - >> $OUT/search.txt 2>&1 <<'PY'
 import h5py, os, statistics
