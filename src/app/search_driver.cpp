@@ -15,9 +15,9 @@
 #include <unordered_map>
 
 #include "fracnas/core/presets.hpp"
-#include "fracnas/nas/gpt_structure.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/counts.hpp"
+#include "fracnas/nas/gpt_structure.hpp"
 
 namespace fracnas::app {
 

@@ -19,7 +19,7 @@ gpt_structure::gpt_structure(const gpt_space& space, std::uint64_t floor)
 std::uint64_t gpt_structure::levels(std::size_t i, const core::box& b) const {
     if (!ffn_.at(i)) return codec_structure::levels(i, b);
     const auto& c = space_.config();
-    const std::uint64_t widths = (c.d_model_max - c.d_model_min) / c.d_model_step + 1;
+    const std::uint64_t widths = codec_structure::levels(d_model_coordinate, b);
     const std::uint64_t top = core::level_span(b.lo[d_model_coordinate], b.hi[d_model_coordinate], widths).second;
     return space_.d_inner_grid(static_cast<std::uint32_t>(c.d_model_min + top * c.d_model_step)).size();
 }

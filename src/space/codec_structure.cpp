@@ -2,28 +2,9 @@
 // array's length variable can reach them.
 #include "fracnas/space/codec_structure.hpp"
 
-#include <type_traits>
 #include <variant>
 
 namespace fracnas::space {
-
-namespace {
-
-std::uint64_t levels_of(const scalar& v) {
-    return std::visit(
-        [](const auto& u) -> std::uint64_t {
-            using T = std::decay_t<decltype(u)>;
-            if constexpr (std::is_same_v<T, int_range>)
-                return static_cast<std::uint64_t>((u.hi - u.lo) / u.step) + 1;
-            else if constexpr (std::is_same_v<T, categorical>)
-                return u.choices.size();
-            else
-                return 0;  // real_range: continuous
-        },
-        v);
-}
-
-}  // namespace
 
 codec_structure::codec_structure(const search_space& space) {
     std::vector<std::size_t> first;  // each variable's first coordinate
@@ -33,15 +14,10 @@ codec_structure::codec_structure(const search_space& space) {
             std::size_t len = 0;  // the length variable: declared earlier, an int_range
             while (name_of(space.variables()[len]) != a->length_of) ++len;
             const auto& r = std::get<int_range>(space.variables()[len]);
-            for (std::int64_t l = 0; l < r.hi; ++l) coords_.push_back(coordinate{levels_of(a->element), l, first[len]});
+            for (std::int64_t l = 0; l < r.hi; ++l)
+                coords_.push_back(coordinate{space.levels(coords_.size()), l, first[len]});
         } else {
-            const scalar s = std::visit(
-                [](const auto& u) -> scalar {
-                    if constexpr (std::is_same_v<std::decay_t<decltype(u)>, layer_array>) return u.element;  // not reached
-                    else return u;
-                },
-                v);
-            coords_.push_back(coordinate{levels_of(s), -1, 0});
+            coords_.push_back(coordinate{space.levels(coords_.size()), -1, 0});
         }
         const auto* r = std::get_if<int_range>(&v);
         while (lo_.size() < coords_.size()) {

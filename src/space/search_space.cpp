@@ -386,6 +386,20 @@ std::vector<double> search_space::encode(const assignment& a) const {
     return y;
 }
 
+std::uint64_t search_space::levels(std::size_t coordinate) const {
+    if (coordinate >= dim()) throw config_error("coordinate", "coordinate " + std::to_string(coordinate) + " is outside the space.");
+    std::size_t v = 0;
+    while (v + 1 < vars_.size() && offsets_[v + 1] <= coordinate) ++v;
+    const auto of = [](const auto& u) -> std::uint64_t {
+        using T = std::decay_t<decltype(u)>;
+        if constexpr (std::is_same_v<T, real_range>) return 0;
+        else if constexpr (std::is_same_v<T, layer_array>) return 0;  // not a scalar: handled below
+        else return space::levels(u);
+    };
+    if (const auto* a = std::get_if<layer_array>(&vars_[v])) return std::visit(of, a->element);
+    return std::visit(of, vars_[v]);
+}
+
 std::vector<double> search_space::canonical(const std::vector<double>& x) const {
     return encode(decode(x));
 }

@@ -458,3 +458,13 @@ TEST_CASE("encode rejects values the space cannot represent", "[space]") {
         CHECK(e.field() == "d_inner");
     }
 }
+
+TEST_CASE("levels per coordinate: integers and choices count theirs, array items their element's, reals 0", "[space]") {
+    const search_space s({int_range{"n_layer", 1, 3, 1}, real_range{"dropout", 0.0, 0.3},
+                          layer_array{"d_inner", "n_layer", int_range{"", 256, 1024, 256}},
+                          layer_array{"act", "n_layer", categorical{"", {"gelu", "relu"}}}});
+    REQUIRE(s.dim() == 8);
+    const std::vector<std::uint64_t> expected = {3, 0, 4, 4, 4, 2, 2, 2};
+    for (std::size_t i = 0; i < s.dim(); ++i) REQUIRE(s.levels(i) == expected[i]);
+    REQUIRE_THROWS_AS(s.levels(8), fracnas::config_error);
+}

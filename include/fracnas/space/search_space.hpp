@@ -69,6 +69,10 @@ public:
     /// encode(decode(x)): equal for any two points that decode to equal assignments, and
     /// idempotent. Throws as decode() does.
     std::vector<double> canonical(const std::vector<double>& x) const;
+    /// A coordinate's level count n (level k decodes from [k/n, (k+1)/n)): an int_range's or a
+    /// categorical's, an array item's element's; 0 for a real. Throws config_error{"coordinate"}
+    /// when coordinate >= dim().
+    std::uint64_t levels(std::size_t coordinate) const;
 
 private:
     std::vector<variable> vars_;

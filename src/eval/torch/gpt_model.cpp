@@ -2,9 +2,9 @@
 // parameter created and drawn on the model's device in its dtype.
 #include "gpt_model.hpp"
 
-#include "fused_linear.hpp"
-
 #include <cmath>
+
+#include "fused_linear.hpp"
 
 namespace fracnas::eval::torch_model {
 
