@@ -185,9 +185,10 @@ inline double quantile(std::vector<double> v, double q) {
 
 struct summary {
     double median = nan_value, min = nan_value, max = nan_value;
+    double stdev = nan_value;  ///< the sample standard deviation (NaN below 2 values)
 };
 
-/// Median, min and max of the non-NaN values (all NaN when there are none).
+/// Median, min, max and standard deviation of the non-NaN values (all NaN when there are none).
 inline summary summarise(std::vector<double> v) {
     v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
     summary s;
@@ -195,6 +196,13 @@ inline summary summarise(std::vector<double> v) {
     s.median = quantile(v, 0.5);
     s.min = *std::min_element(v.begin(), v.end());
     s.max = *std::max_element(v.begin(), v.end());
+    if (v.size() >= 2) {
+        double mean = 0.0, sq = 0.0;
+        for (const double x : v) mean += x;
+        mean /= static_cast<double>(v.size());
+        for (const double x : v) sq += (x - mean) * (x - mean);
+        s.stdev = std::sqrt(sq / static_cast<double>(v.size() - 1));
+    }
     return s;
 }
 

@@ -116,21 +116,40 @@ class Gpt(nn.Module):
         return x @ self.wte.weight.t()  # (B, 1, vocab): the last position's logits
 
 
-def time_runs(fn, warmup, repeats):
-    """Median and IQR in ms over `repeats` CUDA-event-timed runs after `warmup` untimed ones."""
+def time_runs(fn, warmup, repeats, queued=True):
+    """Median and IQR in ms over `repeats` CUDA-event-timed runs after `warmup` untimed ones. Queued
+    (graph replays and the floors' kernels), as fracnas times graphs: the runs are queued behind a
+    spin kernel and run back to back, so that the host's launch latency is not in the timings; when
+    the spin ended before the last run was queued, they are timed again behind a spin twice as long
+    (at most 4 times). Not queued (eager): each run launched and timed on its own, the host's
+    launches included, since they are an eager model's cost."""
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
-    ms = []
-    for _ in range(repeats):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        ms.append(start.elapsed_time(stop))
+    cycles = 2_000_000
+    for attempt in range(5 if queued else 1):
+        if queued:
+            torch.cuda._sleep(cycles)
+        spun = torch.cuda.Event()
+        spun.record()
+        pairs = []
+        for _ in range(repeats):
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            stop.record()
+            if not queued:
+                stop.synchronize()
+            pairs.append((start, stop))
+        covered = queued and not spun.query()
+        pairs[-1][1].synchronize()
+        if covered:
+            break
+        cycles *= 2
+    ms = [start.elapsed_time(stop) for start, stop in pairs]
     q = statistics.quantiles(ms, n=4)
-    return {"median_ms": statistics.median(ms), "iqr_ms": q[2] - q[0], "min_ms": min(ms), "repeats": repeats}
+    return {"median_ms": statistics.median(ms), "iqr_ms": q[2] - q[0], "min_ms": min(ms), "repeats": repeats,
+            "queued": covered}
 
 
 def graphed(fn, warmups=3):
@@ -206,7 +225,7 @@ def run_model(name, a, args, floors):
         model(torch.randint(0, a["vocab"], (1, args.context), device="cuda"), 0)  # fill the cache for decode
         steps = {"prefill": lambda: model(prompt, 0), "decode": lambda: model(token, args.context)}
         for phase, fn in steps.items():
-            row[phase] = {"eager": time_runs(fn, args.warmup, args.repeats),
+            row[phase] = {"eager": time_runs(fn, args.warmup, args.repeats, queued=False),
                           "graph": time_runs(graphed(fn), args.warmup, args.repeats)}
         # which SDPA kernel PyTorch picks at each phase's shapes (layer 0), and the graph timed with
         # each kernel allowed alone

@@ -36,6 +36,11 @@ struct gpt_measure_config {
     std::uint32_t repeats = 30;           ///< timed runs (median and IQR reported)
     bool cuda_graphs = true;              ///< replay captured CUDA graphs (prefill, decode, and one per generation step)
     bool flush_l2 = true;                 ///< on CUDA, overwrite L2 before each timed run when the weights fit in it
+    /// With CUDA graphs, the timed replays are queued behind a spin kernel and run back to back,
+    /// so that each timing is the device's alone: the host's launch latency and its jitter (a busy
+    /// or preempted host core) stay out. Off, and for eager runs (whose cost is the host's
+    /// launches): each run is launched and timed on its own, the launch included.
+    bool queue_timed_runs = true;
     bool grad_norm = false;               ///< compute the grad-norm proxy (fp32, at initialisation)
     std::uint32_t grad_norm_batch = 4, grad_norm_tokens = 128;  ///< its random token batch (tokens capped at the context)
     std::uint64_t seed = 0;               ///< initial weights and random tokens (torch::manual_seed)
@@ -58,7 +63,10 @@ struct gpt_evaluation {
     /// Training-free proxy: the L2 norm of the gradient of the next-token cross-entropy on random
     /// tokens, at initialisation, over every parameter (Abdelfattah et al. 2021's grad_norm).
     std::optional<double> grad_norm;
-    std::uint64_t peak_memory_bytes = 0;   ///< CUDA caching allocator's peak over the measurements; 0 on CPU
+    /// The CUDA caching allocator's peak over the measurements, above what the process held when
+    /// the evaluation began (a resident reference, cuBLAS's workspaces), without the L2-flush
+    /// buffer: the model's own. 0 on CPU.
+    std::uint64_t peak_memory_bytes = 0;
     std::uint64_t weight_bytes = 0;        ///< parameters x element size
     double wall_seconds = 0.0;             ///< the whole evaluation: build, warm up, measure
     /// Where wall_seconds went (each phase ends with a device synchronisation, so the split is

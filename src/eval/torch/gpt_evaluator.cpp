@@ -3,9 +3,12 @@
 // and read the caching allocator's peak. Every exception stops here and becomes a status.
 #include "fracnas/torch/evaluator.hpp"
 
+#include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/Sleep.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <torch/torch.h>
 
 #include <cuda_runtime_api.h>
@@ -16,9 +19,12 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
-#include <vector>
+#include <set>
 #include <sstream>
+#include <vector>
 
 #include "fracnas/error.hpp"
 #include "gpt_model.hpp"
@@ -51,6 +57,7 @@ struct timer {
     bool cuda;
     torch::Tensor flush;  // defined when L2 must be overwritten before each timed run
     gpt_evaluation::phase_seconds* phases;
+    bool queued = true;   // gpt_measure_config::queue_timed_runs, for graph replays
 
     std::vector<double> time(const std::function<void()>& run, std::uint32_t warmup, std::uint32_t repeats) const {
         {
@@ -58,6 +65,7 @@ struct timer {
             for (std::uint32_t i = 0; i < warmup; ++i) run();
         }
         phase_timer p(cuda, phases->timing);
+        if (cuda && queued) return queued_runs(run, repeats);
         std::vector<double> ms;
         ms.reserve(repeats);
         for (std::uint32_t i = 0; i < repeats; ++i) {
@@ -76,6 +84,37 @@ struct timer {
             }
         }
         return ms;
+    }
+
+    // The device spins while the host queues every timed run (flush, start event, run, stop event),
+    // then runs them back to back: each run starts as soon as the device reaches it, not when the
+    // host gets to launching it. If the spin ended before the last run was queued (the host was
+    // slower than the spin: many launches, or a preempted core), the device may have waited on the
+    // host inside a timed run, and the runs are timed again behind a spin twice as long.
+    std::vector<double> queued_runs(const std::function<void()>& run, std::uint32_t repeats) const {
+        std::int64_t spin_cycles = 2'000'000;  // about 1 ms at 2 GHz
+        for (int attempt = 0;; ++attempt, spin_cycles *= 2) {
+            std::vector<at::cuda::CUDAEvent> starts, stops;
+            starts.reserve(repeats);
+            stops.reserve(repeats);
+            at::cuda::sleep(spin_cycles);
+            at::cuda::CUDAEvent spun(cudaEventDisableTiming);
+            spun.record();
+            for (std::uint32_t i = 0; i < repeats; ++i) {
+                if (flush.defined()) flush.zero_();
+                starts.emplace_back(cudaEventDefault).record();
+                run();
+                stops.emplace_back(cudaEventDefault).record();
+            }
+            const bool covered = !spun.query();  // still spinning once everything was queued
+            stops.back().synchronize();
+            if (covered || attempt == 4) {
+                std::vector<double> ms;
+                ms.reserve(repeats);
+                for (std::uint32_t i = 0; i < repeats; ++i) ms.push_back(static_cast<double>(starts[i].elapsed_time(stops[i])));
+                return ms;
+            }
+        }
     }
 };
 
@@ -154,34 +193,173 @@ void check(const gpt_measure_config& cfg, const nas::architecture& a) {
                                            std::to_string(a.context) + ", with a prompt of at least 1.");
 }
 
-void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_evaluation& out) {
-    const bool cuda = cfg.device == device_kind::cuda;
-    if (cuda && !torch::cuda::is_available())
+// cuBLAS and cuBLASLt draw one workspace per handle and stream from the caching allocator on their
+// first use and hold it for the process's life: created (on the current and the capture stream)
+// before a candidate's peak starts counting, they are the process's, not its first candidate's.
+void hold_blas_workspaces(c10::DeviceIndex device) {
+    static std::mutex m;
+    static std::set<c10::DeviceIndex> done;
+    const std::lock_guard<std::mutex> lock(m);
+    if (!done.insert(device).second) return;
+    for (const auto& stream : {c10::cuda::getCurrentCUDAStream(device), torch_graphs::capture_stream()}) {
+        const c10::cuda::CUDAStreamGuard on(stream);
+        at::cuda::getCurrentCUDABlasHandle();
+        at::cuda::getCUDABlasLtWorkspace();
+    }
+}
+
+// A candidate built on its device, with each requested phase's inputs and (captured) run. It is
+// built and timed once by evaluate_gpt; a resident_gpt keeps it and times it again, replaying the
+// same graphs over the same buffers.
+class measurement {
+public:
+    /// Builds the model (and the grad-norm proxy), then prepares and times every phase into
+    /// `out`; with keep, every phase's buffers and graphs stay for retime(), else each goes once
+    /// timed (the next phase's peak does not hold it).
+    measurement(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_evaluation& out, bool keep);
+
+    /// Times every phase again (the timer's warm-up, then the timed runs) into `out`'s latencies
+    /// and phases.
+    void retime(gpt_evaluation& out);
+
+private:
+    struct phase {
+        std::vector<torch_model::layer_cache> cache;
+        torch::Tensor tokens, next;
+        graph_runner graphs;
+        std::function<void()> run;
+        std::uint32_t warmup = 0, repeats = 0;
+    };
+    void build(gpt_evaluation& out);
+    std::unique_ptr<phase> prefill(gpt_evaluation& out);
+    std::unique_ptr<phase> decode(gpt_evaluation& out);
+    std::unique_ptr<phase> scenario(gpt_evaluation& out);
+    // Wraps p's steps (captured under graphs) into p->run, timed with `warmup` and `repeats` runs.
+    std::unique_ptr<phase> ready(std::unique_ptr<phase> p, std::vector<std::function<void()>> steps, gpt_evaluation& out,
+                                 std::uint32_t warmup, std::uint32_t repeats) const {
+        p->run = p->graphs.wrap(std::move(steps), out.graphs_used, out.phases.warmup, out.phases.capture);
+        p->warmup = warmup;
+        p->repeats = repeats;
+        return p;
+    }
+    torch::TensorOptions tokens_on_device() const { return torch::TensorOptions().dtype(torch::kLong).device(device_); }
+    std::vector<torch_model::layer_cache> cache_of(std::int64_t batch) const {
+        return model_->make_cache(batch, torch::TensorOptions().dtype(dtype_).device(device_));
+    }
+    latency_stats time(const phase& p, gpt_evaluation& out) const {
+        timer t{cuda_, flush_, &out.phases, cfg_.queue_timed_runs && out.graphs_used};
+        return summarise(t.time(p.run, p.warmup, p.repeats));
+    }
+    std::int64_t allocated_now() const {
+        return c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index()).allocated_bytes[aggregate].current;
+    }
+
+    nas::architecture arch_;
+    gpt_measure_config cfg_;
+    bool cuda_;
+    torch::Device device_;
+    torch::ScalarType dtype_;
+    Gpt model_{nullptr};
+    torch::Tensor flush_;  // defined when L2 must be overwritten before each timed run
+    std::unique_ptr<phase> prefill_, decode_, scenario_;
+};
+
+measurement::measurement(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_evaluation& out, bool keep)
+    : arch_(arch),
+      cfg_(cfg),
+      cuda_(cfg.device == device_kind::cuda),
+      device_(cuda_ ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(cfg.cuda_index)) : torch::Device(torch::kCPU)),
+      dtype_(cfg.dtype == dtype_kind::bf16 ? torch::kBFloat16 : torch::kFloat32) {
+    if (cuda_ && !torch::cuda::is_available())
         throw config_error("device", "CUDA was requested but LibTorch sees no CUDA device.");
-    const torch::Device device = cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(cfg.cuda_index))
-                                      : torch::Device(torch::kCPU);
-    const auto dtype = cfg.dtype == dtype_kind::bf16 ? torch::kBFloat16 : torch::kFloat32;
     std::optional<c10::cuda::CUDAGuard> guard;
-    if (cuda) {
-        guard.emplace(device.index());
+    if (cuda_) {
+        guard.emplace(device_.index());
         at::globalContext().lazyInitDevice(at::kCUDA);  // the caching allocator's statistics exist from here on
-        out.device_name = at::cuda::getDeviceProperties(device.index())->name;
+        out.device_name = at::cuda::getDeviceProperties(device_.index())->name;
     } else {
         out.device_name = "cpu";
     }
-    out.weight_bytes = out.params.total * (dtype == torch::kBFloat16 ? 2 : 4);
+    // what this process already holds on the device (a resident reference, cuBLAS workspaces)
+    // is not the candidate's: the peak counts from here
+    if (cuda_) hold_blas_workspaces(device_.index());
+    const std::int64_t held = cuda_ ? allocated_now() : 0;
+    const attention_choice attention(cfg_.attention);
+    build(out);
+    c10::InferenceMode inference;
+    std::int64_t scaffolding = 0;  // bytes of the L2-flush buffer, held through every measurement
+    if (cuda_ && cfg_.flush_l2 && out.weight_bytes <= l2_fit_bytes) {
+        const std::int64_t before = allocated_now();
+        flush_ = torch::empty({l2_flush_bytes}, torch::TensorOptions().dtype(torch::kUInt8).device(device_));
+        scaffolding = allocated_now() - before;
+    }
+    // after the first allocation (the allocator starts lazily): the weights stay counted; the
+    // flush buffer and what was held before are subtracted from the peak below, so that the peak
+    // is the model's own
+    if (cuda_) c10::cuda::CUDACachingAllocator::resetPeakStats(device_.index());
+    out.graphs_used = cuda_ && cfg_.cuda_graphs;
+    {
+        // which attention kernel each phase gets, at its shapes and strides (layer 0): queries,
+        // keys and values are views of the fused projection's output, cached ones of the cache
+        const std::int64_t nh = arch_.n_head[0], C = arch_.d_model, hs = C / nh;
+        const auto opts = torch::TensorOptions().dtype(dtype_).device(device_);
+        auto heads = [&](const torch::Tensor& qkv, std::int64_t i) {
+            return qkv.narrow(2, i * C, C).view({qkv.size(0), qkv.size(1), nh, hs}).transpose(1, 2);
+        };
+        if (cfg_.prefill) {
+            const auto qkv = torch::empty({cfg_.prefill_batch, cfg_.prefill_tokens, 3 * C}, opts);
+            out.prefill_attention = sdpa_backend(heads(qkv, 0), heads(qkv, 1), heads(qkv, 2), true);
+        }
+        if (cfg_.decode) {
+            const auto qkv = torch::empty({1, 1, 3 * C}, opts);
+            const torch_model::layer_cache cache{torch::empty({1, static_cast<std::int64_t>(arch_.context), 2, C}, opts)};
+            const auto n = static_cast<std::int64_t>(cfg_.decode_context) + 1;
+            out.decode_attention = sdpa_backend(heads(qkv, 0), cache.keys(nh, n), cache.values(nh, n), false);
+        }
+    }
+    auto done = [&](std::unique_ptr<phase>& p, std::unique_ptr<phase>& keep_in) {
+        if (keep) keep_in = std::move(p);
+        p.reset();
+    };
+    if (cfg_.prefill) {
+        auto p = prefill(out);
+        out.prefill = time(*p, out);
+        out.prefill_nodes = p->graphs.nodes();
+        done(p, prefill_);
+    }
+    if (cfg_.decode) {
+        auto p = decode(out);
+        out.decode = time(*p, out);
+        out.decode_nodes = p->graphs.nodes();
+        done(p, decode_);
+    }
+    if (cfg_.scenario) {
+        auto p = scenario(out);
+        out.scenario = time(*p, out);
+        done(p, scenario_);
+    }
+    if (cuda_) {
+        torch::cuda::synchronize();
+        const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index());
+        const std::int64_t own = stats.allocated_bytes[aggregate].peak - scaffolding - held;
+        out.peak_memory_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(own, 0));
+    }
+}
+
+void measurement::build(gpt_evaluation& out) {
+    out.weight_bytes = out.params.total * (dtype_ == torch::kBFloat16 ? 2 : 4);
     // the grad-norm proxy builds the model in fp32 (then casts it where it is); else it is built in dtype
-    const std::uint64_t build_bytes = cfg.grad_norm ? out.params.total * 4 : out.weight_bytes;
-    if (!cuda) {
+    const std::uint64_t build_bytes = cfg_.grad_norm ? out.params.total * 4 : out.weight_bytes;
+    if (!cuda_) {
         const std::uint64_t available = host_available_bytes();
         if (build_bytes > available)
             throw does_not_fit("the model needs " + gib(build_bytes) + " of host memory; " + gib(available) + " is available.");
     }
-    if (cuda) {
+    if (cuda_) {
         std::size_t free_bytes = 0, total_bytes = 0;
         if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
             // memory the caching allocator holds but does not use is free for this model too
-            const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+            const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index());
             const auto cached = stats.reserved_bytes[aggregate].current - stats.allocated_bytes[aggregate].current;
             const std::uint64_t usable = free_bytes + static_cast<std::uint64_t>(std::max<std::int64_t>(cached, 0));
             if (build_bytes > usable)
@@ -189,139 +367,100 @@ void measure(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
                                    gib(total_bytes) + " is free.");
         }
     }
-    const attention_choice attention(cfg.attention);
     auto& phases = out.phases;
-    torch::manual_seed(cfg.seed);
-    Gpt model{nullptr};
+    torch::manual_seed(cfg_.seed);
     {
         // built and drawn where it runs: no host copy of the weights
-        phase_timer p(cuda, phases.build);
-        model = Gpt(arch, torch::TensorOptions().device(device).dtype(cfg.grad_norm ? torch::kFloat32 : dtype));
-        model->eval();
+        phase_timer p(cuda_, phases.build);
+        model_ = Gpt(arch_, torch::TensorOptions().device(device_).dtype(cfg_.grad_norm ? torch::kFloat32 : dtype_));
+        model_->eval();
     }
-    if (cfg.grad_norm) {
-        phase_timer proxy_time(cuda, phases.proxy);
+    if (cfg_.grad_norm) {
+        phase_timer proxy_time(cuda_, phases.proxy);
         // before inference mode and the dtype cast: fp32 gradients of the initial weights
-        const std::int64_t tokens = std::min<std::int64_t>(cfg.grad_norm_tokens, arch.context);  // capped at the context
-        if (tokens < 2 || cfg.grad_norm_batch == 0)
+        const std::int64_t tokens = std::min<std::int64_t>(cfg_.grad_norm_tokens, arch_.context);  // capped at the context
+        if (tokens < 2 || cfg_.grad_norm_batch == 0)
             throw config_error("grad_norm", "the grad-norm batch needs at least 1 sequence of 2 tokens.");
-        const auto idx = torch::randint(0, arch.vocab, {static_cast<std::int64_t>(cfg.grad_norm_batch), tokens},
-                                        torch::TensorOptions().dtype(torch::kLong).device(device));
-        const auto logits = model->forward(idx.narrow(1, 0, tokens - 1));  // (B, T-1, V)
+        const auto idx = torch::randint(0, arch_.vocab, {static_cast<std::int64_t>(cfg_.grad_norm_batch), tokens},
+                                        torch::TensorOptions().dtype(torch::kLong).device(device_));
+        const auto logits = model_->forward(idx.narrow(1, 0, tokens - 1));  // (B, T-1, V)
         const auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
                                                                idx.narrow(1, 1, tokens - 1).reshape({-1}));
         loss.backward();
         double sum = 0.0;
-        for (const auto& p : model->parameters())
+        for (const auto& p : model_->parameters())
             if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
         out.grad_norm = std::sqrt(sum);
-        model->zero_grad(/*set_to_none=*/true);
+        model_->zero_grad(/*set_to_none=*/true);
     }
-    c10::InferenceMode inference;
-    if (cfg.grad_norm && dtype != torch::kFloat32) {
-        phase_timer p(cuda, phases.build);
-        model->to(dtype);  // on the device
-    }
-    auto allocated_now = [&] {
-        return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[aggregate].current;
-    };
-    timer t{cuda, {}, &phases};
-    std::int64_t scaffolding = 0;  // bytes of the L2-flush buffer, held through every measurement
-    if (cuda && cfg.flush_l2 && out.weight_bytes <= l2_fit_bytes) {
-        const std::int64_t before = allocated_now();
-        t.flush = torch::empty({l2_flush_bytes}, torch::TensorOptions().dtype(torch::kUInt8).device(device));
-        scaffolding = allocated_now() - before;
-    }
-    // after the first allocation (the allocator starts lazily): the weights stay counted; the
-    // flush buffer is subtracted from the peak below, so that the peak is the model's own
-    if (cuda) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
-    const bool graphs = cuda && cfg.cuda_graphs;
-    out.graphs_used = graphs;
-    const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(device);
-    const auto cache_opts = torch::TensorOptions().dtype(dtype).device(device);
-    graph_runner prefill_graph, decode_graph, scenario_graphs;
-
-    {
-        // which attention kernel each phase gets, at its shapes and strides (layer 0): queries,
-        // keys and values are views of the fused projection's output, cached ones of the cache
-        const std::int64_t nh = arch.n_head[0], C = arch.d_model, hs = C / nh;
-        const auto opts = torch::TensorOptions().dtype(dtype).device(device);
-        auto heads = [&](const torch::Tensor& qkv, std::int64_t i) {
-            return qkv.narrow(2, i * C, C).view({qkv.size(0), qkv.size(1), nh, hs}).transpose(1, 2);
-        };
-        if (cfg.prefill) {
-            const auto qkv = torch::empty({cfg.prefill_batch, cfg.prefill_tokens, 3 * C}, opts);
-            out.prefill_attention = sdpa_backend(heads(qkv, 0), heads(qkv, 1), heads(qkv, 2), true);
-        }
-        if (cfg.decode) {
-            const auto qkv = torch::empty({1, 1, 3 * C}, opts);
-            const torch_model::layer_cache cache{torch::empty({1, static_cast<std::int64_t>(arch.context), 2, C}, opts)};
-            const auto n = static_cast<std::int64_t>(cfg.decode_context) + 1;
-            out.decode_attention = sdpa_backend(heads(qkv, 0), cache.keys(nh, n), cache.values(nh, n), false);
-        }
-    }
-    if (cfg.prefill) {
-        const auto idx = torch::randint(0, arch.vocab, {cfg.prefill_batch, cfg.prefill_tokens}, long_opts);
-        auto cache = model->make_cache(cfg.prefill_batch, cache_opts);
-        auto step = [&] { model->forward_cached(idx, cache, 0, /*last_only=*/true); };
-        out.prefill = summarise(t.time(prefill_graph.wrap({step}, graphs, phases.warmup, phases.capture), cfg.warmup, cfg.repeats));
-        out.prefill_nodes = prefill_graph.nodes();
-    }
-    if (cfg.decode) {
-        auto cache = model->make_cache(1, cache_opts);
-        if (cfg.decode_context > 0) {
-            phase_timer p(cuda, phases.warmup);  // the cache's prefill
-            model->forward_cached(torch::randint(0, arch.vocab, {1, cfg.decode_context}, long_opts), cache, 0, true);
-        }
-        const auto token = torch::randint(0, arch.vocab, {1, 1}, long_opts);
-        const std::int64_t pos = cfg.decode_context;
-        auto step = [&] { model->forward_cached(token, cache, pos); };
-        out.decode = summarise(t.time(decode_graph.wrap({step}, graphs, phases.warmup, phases.capture), cfg.warmup, cfg.repeats));
-        out.decode_nodes = decode_graph.nodes();
-    }
-    if (cfg.scenario) {
-        // Greedy generation of G new tokens: the prompt's prefill gives the first, then G - 1
-        // decode steps at positions P .. P + G - 2 each feed the last token back. Under graphs
-        // every step is its own graph (positions differ), replayed in order; the token stays in
-        // one fixed buffer.
-        const auto prompt = torch::randint(0, arch.vocab, {1, cfg.prompt_tokens}, long_opts);
-        auto cache = model->make_cache(1, cache_opts);
-        auto next = torch::zeros({1, 1}, long_opts);
-        std::vector<std::function<void()>> steps;
-        if (cfg.generated_tokens > 0)
-            steps.emplace_back([&] { next.copy_(model->forward_cached(prompt, cache, 0, true).argmax(-1)); });
-        else
-            steps.emplace_back([&] { model->forward_cached(prompt, cache, 0, true); });
-        for (std::uint32_t g = 1; g < cfg.generated_tokens; ++g) {
-            const std::int64_t pos = cfg.prompt_tokens + g - 1;
-            steps.emplace_back([&, pos] { next.copy_(model->forward_cached(next, cache, pos).argmax(-1)); });
-        }
-        out.scenario = summarise(t.time(scenario_graphs.wrap(std::move(steps), graphs, phases.warmup, phases.capture), std::min<std::uint32_t>(cfg.warmup, 2),
-                                        std::max<std::uint32_t>(cfg.repeats / 5, 3)));
-    }
-    if (cuda) {
-        torch::cuda::synchronize();
-        const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
-        out.peak_memory_bytes = static_cast<std::uint64_t>(stats.allocated_bytes[aggregate].peak - scaffolding);
+    if (cfg_.grad_norm && dtype_ != torch::kFloat32) {
+        c10::InferenceMode inference;
+        phase_timer p(cuda_, phases.build);
+        model_->to(dtype_);  // on the device
     }
 }
 
-}  // namespace
+std::unique_ptr<measurement::phase> measurement::prefill(gpt_evaluation& out) {
+    auto p = std::make_unique<phase>();
+    p->tokens = torch::randint(0, arch_.vocab, {cfg_.prefill_batch, cfg_.prefill_tokens}, tokens_on_device());
+    p->cache = cache_of(cfg_.prefill_batch);
+    auto step = [model = model_.ptr(), q = p.get()] { model->forward_cached(q->tokens, q->cache, 0, /*last_only=*/true); };
+    return ready(std::move(p), {step}, out, cfg_.warmup, cfg_.repeats);
+}
 
-gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_config& cfg) noexcept {
-    const auto start = std::chrono::steady_clock::now();
-    gpt_evaluation out;
-    try {
-        out.arch = arch;
-        out.params = nas::count_parameters(arch);  // validates
-        check(cfg, arch);
-    } catch (const std::exception& e) {
-        out.status = eval_status::invalid;
-        out.message = e.what();
-        return out;
+std::unique_ptr<measurement::phase> measurement::decode(gpt_evaluation& out) {
+    auto p = std::make_unique<phase>();
+    p->cache = cache_of(1);
+    if (cfg_.decode_context > 0) {
+        phase_timer t(cuda_, out.phases.warmup);  // the cache's prefill
+        model_->forward_cached(torch::randint(0, arch_.vocab, {1, cfg_.decode_context}, tokens_on_device()), p->cache, 0, true);
     }
+    p->tokens = torch::randint(0, arch_.vocab, {1, 1}, tokens_on_device());
+    const std::int64_t pos = cfg_.decode_context;
+    auto step = [model = model_.ptr(), q = p.get(), pos] { model->forward_cached(q->tokens, q->cache, pos); };
+    return ready(std::move(p), {step}, out, cfg_.warmup, cfg_.repeats);
+}
+
+std::unique_ptr<measurement::phase> measurement::scenario(gpt_evaluation& out) {
+    // Greedy generation of G new tokens: the prompt's prefill gives the first, then G - 1 decode
+    // steps at positions P .. P + G - 2 each feed the last token back. Under graphs every step is
+    // its own graph (positions differ), replayed in order; the token stays in one fixed buffer.
+    auto p = std::make_unique<phase>();
+    p->tokens = torch::randint(0, arch_.vocab, {1, cfg_.prompt_tokens}, tokens_on_device());
+    p->cache = cache_of(1);
+    p->next = torch::zeros({1, 1}, tokens_on_device());
+    std::vector<std::function<void()>> steps;
+    auto* q = p.get();
+    const auto model = model_.ptr();  // shared with the kept measurement
+    if (cfg_.generated_tokens > 0)
+        steps.emplace_back([model, q] { q->next.copy_(model->forward_cached(q->tokens, q->cache, 0, true).argmax(-1)); });
+    else
+        steps.emplace_back([model, q] { model->forward_cached(q->tokens, q->cache, 0, true); });
+    for (std::uint32_t g = 1; g < cfg_.generated_tokens; ++g) {
+        const std::int64_t pos = cfg_.prompt_tokens + g - 1;
+        steps.emplace_back([model, q, pos] { q->next.copy_(model->forward_cached(q->next, q->cache, pos).argmax(-1)); });
+    }
+    // a generation is long: at most 2 untimed runs, and max(repeats / 5, 3) timed ones
+    return ready(std::move(p), std::move(steps), out, std::min<std::uint32_t>(cfg_.warmup, 2),
+                 std::max<std::uint32_t>(cfg_.repeats / 5, 3));
+}
+
+void measurement::retime(gpt_evaluation& out) {
+    std::optional<c10::cuda::CUDAGuard> guard;
+    if (cuda_) guard.emplace(device_.index());
+    const attention_choice attention(cfg_.attention);  // for eager runs; a graph keeps its capture's choice
+    c10::InferenceMode inference;
+    if (prefill_) out.prefill = time(*prefill_, out);
+    if (decode_) out.decode = time(*decode_, out);
+    if (scenario_) out.scenario = time(*scenario_, out);
+    if (cuda_) torch::cuda::synchronize();
+}
+
+// Runs `f`, turning every exception into out's status and message.
+template <class F>
+void guarded(gpt_evaluation& out, F&& f) noexcept {
     try {
-        measure(arch, cfg, out);
+        f();
     } catch (const does_not_fit& e) {
         out.status = eval_status::out_of_memory;
         out.message = e.what();
@@ -344,20 +483,82 @@ gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_con
         out.status = eval_status::error;
         out.message = "an unknown exception stopped the evaluation.";
     }
+}
+
+// What every evaluation does once it has ended: a failure keeps no latency, and the allocator,
+// which otherwise keeps its pool for the next candidate, is emptied after one, so that an
+// out-of-memory leaves the device as the next candidate expects to find it.
+void finish(gpt_evaluation& out, const gpt_measure_config& cfg, std::chrono::steady_clock::time_point start) {
     if (out.status != eval_status::ok) {
         out.prefill = out.decode = out.scenario = std::nullopt;
         out.grad_norm = std::nullopt;
     }
     out.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (out.status == eval_status::ok) out.message.clear();
-    // The allocator keeps its pool for the next candidate; after a failure it is emptied, so that
-    // an out-of-memory leaves the device as the next candidate expects to find it.
     if (out.status != eval_status::ok) {
         try {
             if (cfg.device == device_kind::cuda && torch::cuda::is_available()) c10::cuda::CUDACachingAllocator::emptyCache();
         } catch (...) {
         }
     }
+}
+
+// The checks before anything is built: a bad architecture or configuration is `invalid`.
+bool checked(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_evaluation& out) noexcept {
+    try {
+        out.arch = arch;
+        out.params = nas::count_parameters(arch);  // validates
+        check(cfg, arch);
+        return true;
+    } catch (const std::exception& e) {
+        out.status = eval_status::invalid;
+        out.message = e.what();
+        return false;
+    }
+}
+
+}  // namespace
+
+gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_config& cfg) noexcept {
+    const auto start = std::chrono::steady_clock::now();
+    gpt_evaluation out;
+    if (!checked(arch, cfg, out)) return out;
+    guarded(out, [&] { const measurement once(arch, cfg, out, /*keep=*/false); });
+    finish(out, cfg, start);
+    return out;
+}
+
+struct resident_gpt::impl {
+    std::unique_ptr<measurement> kept;
+    gpt_evaluation first;  // what a re-timing does not change: the architecture, counts, nodes, peak
+};
+
+resident_gpt::resident_gpt(nas::architecture arch, gpt_measure_config cfg)
+    : arch_(std::move(arch)), cfg_(std::move(cfg)), impl_(std::make_unique<impl>()) {}
+
+resident_gpt::~resident_gpt() = default;
+
+bool resident_gpt::built() const noexcept { return impl_->kept != nullptr; }
+
+gpt_evaluation resident_gpt::time() noexcept {
+    const auto start = std::chrono::steady_clock::now();
+    gpt_evaluation out;
+    if (impl_->kept) {
+        out = impl_->first;
+        out.prefill = out.decode = out.scenario = std::nullopt;
+        out.phases = {};
+        guarded(out, [&] { impl_->kept->retime(out); });
+    } else {
+        if (!checked(arch_, cfg_, out)) return out;
+        guarded(out, [&] {
+            auto m = std::make_unique<measurement>(arch_, cfg_, out, /*keep=*/true);
+            impl_->kept = std::move(m);
+        });
+        if (out.status == eval_status::ok) impl_->first = out;
+    }
+    // a failed re-timing (a CUDA error) lets the model go: the next call builds it again
+    if (out.status != eval_status::ok) impl_->kept.reset();
+    finish(out, cfg_, start);
     return out;
 }
 

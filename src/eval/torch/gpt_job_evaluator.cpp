@@ -58,8 +58,11 @@ public:
     }
 
     outcome time_reference() noexcept override {
-        // A process's first measurement on a GPU runs on a device that has just started (clocks,
-        // kernel selection, first captures): it warms the device and is not kept.
+        // Rebuilt for every timing, as each candidate is: a model kept resident and re-timed right
+        // after a candidate runs slower in about half of its timings on the H200 (by 9.5% decode,
+        // docs/results/gpu_worker.md), while a rebuilt one is measured in the candidates' own state.
+        // A process's first timing on a GPU runs on a device that has just started (clocks, kernel
+        // selection, first captures): it warms the device and is not kept.
         if (!reference_warmed_ && cfg_.device == device_kind::cuda) {
             reference_warmed_ = true;
             measure(reference_);
@@ -73,13 +76,21 @@ public:
 
 private:
     outcome measure(const nas::architecture& a) noexcept {
+        if (lost_) return lost();
+        return flatten(evaluate_gpt(a, cfg_));
+    }
+
+    outcome lost() const {
         outcome o;
-        if (lost_) {
-            o.status = outcome_status::device_lost;
-            o.message = "the device was lost earlier: " + lost_reason_;
-            return o;
-        }
-        const gpt_evaluation r = evaluate_gpt(a, cfg_);
+        o.status = outcome_status::device_lost;
+        o.message = "the device was lost earlier: " + lost_reason_;
+        return o;
+    }
+
+    // An evaluation as a job's outcome; after a CUDA error, a probe tells a lost device from a
+    // failed candidate.
+    outcome flatten(const gpt_evaluation& r) noexcept {
+        outcome o;
         o.wall_seconds = r.wall_seconds;
         o.peak_memory_bytes = r.peak_memory_bytes;
         o.message = r.message;

@@ -77,6 +77,46 @@ TEST_CASE("the grad-norm proxy: positive, reproducible for a seed, absent unless
     REQUIRE(eval::evaluate_gpt(small(), cfg).grad_norm != a.grad_norm);
 }
 
+TEST_CASE("a resident model is built and timed once, then timed again without a rebuild", "[eval][torch]") {
+    auto cfg = quick();
+    cfg.scenario = true;
+    cfg.prompt_tokens = 8;
+    cfg.generated_tokens = 4;
+    cfg.grad_norm = true;
+    eval::resident_gpt m(small(), cfg);
+    REQUIRE_FALSE(m.built());
+    const auto first = m.time();
+    INFO(first.message);
+    REQUIRE(first.status == eval::eval_status::ok);
+    REQUIRE(m.built());
+    REQUIRE(first.phases.build > 0.0);
+    REQUIRE(first.grad_norm.has_value());
+    for (int i = 0; i < 2; ++i) {
+        const auto again = m.time();
+        INFO(again.message);
+        REQUIRE(again.status == eval::eval_status::ok);
+        REQUIRE(again.params.total == first.params.total);
+        REQUIRE(again.grad_norm == first.grad_norm);   // the same model: the first call's proxy
+        REQUIRE(again.phases.build == 0.0);            // nothing built, nothing captured
+        REQUIRE(again.phases.capture == 0.0);
+        REQUIRE(again.phases.timing > 0.0);
+        REQUIRE(again.decode.has_value());
+        REQUIRE(again.decode->repeats == 4);
+        REQUIRE(again.prefill.has_value());
+        REQUIRE(again.scenario.has_value());
+        REQUIRE(again.scenario->repeats == 3);
+        REQUIRE(again.decode->median_ms > 0.0);
+    }
+    nas::architecture bad = small();
+    bad.n_head[0] = 3;
+    eval::resident_gpt broken(bad, cfg);
+    eval::gpt_evaluation r;
+    REQUIRE_NOTHROW(r = broken.time());
+    REQUIRE(r.status == eval::eval_status::invalid);
+    REQUIRE_FALSE(broken.built());
+    REQUIRE_FALSE(r.decode.has_value());
+}
+
 TEST_CASE("invalid architectures and requests are results, not exceptions", "[eval][torch]") {
     nas::architecture bad = small();
     bad.n_head[1] = 3;

@@ -3,8 +3,8 @@
 // memory over many candidates, a model that cannot fit is a result, an out-of-memory while
 // running is a result, graph replay gives the eager logits, the capture stream waits for the
 // current stream, a failed capture leaves the device usable, the model is built on the device in
-// its dtype. Without a CUDA device each case prints so and checks nothing, and CTest reports it
-// as skipped (tests/CMakeLists.txt).
+// its dtype, a resident reference is re-timed without allocating. Without a CUDA device each case
+// prints so and checks nothing, and CTest reports it as skipped (tests/CMakeLists.txt).
 #include <catch2/catch.hpp>
 
 #ifdef FRACNAS_HAVE_TORCH
@@ -128,6 +128,37 @@ TEST_CASE("gpu: a long-lived worker measures 50 different candidates without gro
         if (i < 28) reserved_early = std::max(reserved_early, reserved_now());
         else REQUIRE(reserved_now() <= 2 * reserved_early);
     }
+}
+
+TEST_CASE("gpu: a resident reference is re-timed from its graphs without allocating, and is not in a candidate's peak",
+          "[gpu][eval]") {
+    if (!have_cuda()) return;
+    const auto cfg = on_gpu();
+    const auto candidate = layers_of(4, 512);
+    eval::evaluate_gpt(candidate, cfg);  // the process's kernels and workspaces, before the figures compared
+    const auto alone = eval::evaluate_gpt(candidate, cfg);
+    REQUIRE(alone.status == eval::eval_status::ok);
+    eval::resident_gpt reference(nas::gpt2_small(), cfg);
+    const auto first = reference.time();
+    INFO(first.message);
+    REQUIRE(first.status == eval::eval_status::ok);
+    REQUIRE(reference.built());
+    const std::int64_t held = allocated_now();
+    REQUIRE(held >= static_cast<std::int64_t>(first.weight_bytes));  // the model stays on the device
+    const auto again = reference.time();
+    INFO(again.message);
+    REQUIRE(again.status == eval::eval_status::ok);
+    REQUIRE(again.phases.capture == 0.0);
+    REQUIRE(again.decode.has_value());
+    REQUIRE(again.decode->median_ms > 0.0);
+    REQUIRE(again.decode_nodes == first.decode_nodes);
+    CAPTURE(held, allocated_now());
+    REQUIRE(allocated_now() == held);  // replays of the kept graphs over the kept buffers
+    const auto beside = eval::evaluate_gpt(candidate, cfg);
+    REQUIRE(beside.status == eval::eval_status::ok);
+    CAPTURE(alone.peak_memory_bytes, beside.peak_memory_bytes);
+    const auto diff = static_cast<std::int64_t>(beside.peak_memory_bytes) - static_cast<std::int64_t>(alone.peak_memory_bytes);
+    REQUIRE(std::abs(diff) <= (64 << 10));
 }
 
 TEST_CASE("gpu: a model that cannot fit is a result, and the device stays usable", "[gpu][eval]") {

@@ -15,9 +15,39 @@ namespace fracnas::eval {
 /// Never throws: every failure is in the returned status and message.
 gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_config& cfg) noexcept;
 
+/// A model built once on its device and kept there with its inputs and captured graphs, to be
+/// timed again: its re-timings replay the same graphs over the same buffers, so they leave out
+/// what varies between two builds of one architecture (where its weights, cache and buffers land
+/// in memory). Holds the model's memory for its life. A search does not time its reference this
+/// way: re-timed right after a candidate, such a model runs slower in about half of its timings
+/// on the H200, where a rebuilt one is measured in the same state as the candidates
+/// (docs/results/gpu_worker.md, benchmarks/worker_throughput.cpp).
+class resident_gpt {
+public:
+    resident_gpt(nas::architecture arch, gpt_measure_config cfg);
+    ~resident_gpt();
+    resident_gpt(const resident_gpt&) = delete;
+    resident_gpt& operator=(const resident_gpt&) = delete;
+
+    /// The first call (or the first after a failure) builds, times and keeps the model, as
+    /// evaluate_gpt would measure it; later calls time the kept model again (untimed warm-up runs,
+    /// then the timed ones), and report the first call's peak. Never throws: a failure is in the
+    /// status, and lets the model go, so that the next call builds it again.
+    gpt_evaluation time() noexcept;
+    /// Whether a model is kept (the last call succeeded).
+    bool built() const noexcept;
+
+private:
+    struct impl;
+    nas::architecture arch_;
+    gpt_measure_config cfg_;
+    std::unique_ptr<impl> impl_;
+};
+
 /// A search worker's evaluator: a job's spec is a canonical architecture, measured with cfg; its
 /// outcome's value is the decode latency's median (or the prefill's when cfg.decode is off), and
-/// time_reference() measures `reference` the same way. Throws config_error("--device") when cfg
+/// time_reference() measures `reference` the same way, rebuilt for each timing as a candidate is
+/// (on a GPU, the process's first timing is made once untimed first). Throws config_error("--device") when cfg
 /// asks for a CUDA device this process does not see.
 std::unique_ptr<job_evaluator> make_gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference);
 
