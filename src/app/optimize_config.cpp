@@ -72,9 +72,9 @@ bool optimize_config::has_overrides() const {
 }
 
 core::fractal_config optimize_config::fractal() const {
-    if (algorithm == "random")
+    if (!core::is_fractal_preset(algorithm))
         throw config_error("--algorithm",
-                           "'random' is not a fractal algorithm, so --geometry, --search, --sampler, "
+                           "'" + algorithm + "' is not a fractal algorithm, so --geometry, --search, --sampler, "
                            "--scoring, --exploitation, --max-depth, --sections and --samples-per-cell "
                            "do not apply to it.");
     return as_option_error([&] {
@@ -122,7 +122,7 @@ void optimize_config::validate() const {
     if (sections && *sections < 2) throw config_error("--sections", "the k-section needs at least 2 sections.");
     if (samples_per_cell && *samples_per_cell < 1)
         throw config_error("--samples-per-cell", "a new cell needs at least 1 sample.");
-    if (algorithm != "random" || has_overrides()) (void)fractal();
+    if (core::is_fractal_preset(algorithm) || has_overrides()) (void)fractal();
 }
 
 std::string optimize_config::objective_name() const {

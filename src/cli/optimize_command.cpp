@@ -185,7 +185,7 @@ void run_optimize(const app::optimize_config& config, std::ostream& out) {
     const double optimum = objective.optimum_value();
     const core::stopping stop = config.stopping(optimum);
     std::unique_ptr<core::optimizer> optimizer;
-    if (config.algorithm == "random" || !config.has_overrides())
+    if (!core::is_fractal_preset(config.algorithm) || !config.has_overrides())
         optimizer = core::make_optimizer(config.algorithm, config.dim, config.seed, stop);
     else  // an empty name makes the optimizer describe its overridden configuration
         optimizer = std::make_unique<core::fractal_optimizer>(config.dim, config.fractal(), config.seed, stop);

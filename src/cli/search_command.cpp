@@ -57,7 +57,7 @@ po::options_description search_options() {
         ("help,h", "print this help and exit")
         ("config", text("FILE"), "read options from this INI file (key = value lines; # comments)")
         // the problem
-        ("algorithm", text("NAME"), "optimizer preset: soo, direct, direct-l, fda, random (default soo)")
+        ("algorithm", text("NAME"), "optimizer preset: soo, direct, direct-l, fda, evolution (LiteTransformerSearch's), random (default soo)")
         ("tree", text("NAME"), "fractal presets: space-aware (cells split on decoded values, one-architecture cells measured once, cells below the parameter floor pruned) or plain (default space-aware)")
         ("objective", text("NAME"), "constrained (minimise latency with decoder parameters >= the floor) or pareto (one constrained search per --levels floor; default constrained)")
         ("levels", text("LIST"), "pareto: floors as multiples of --min-params (default 0.5,0.75,1,1.5,2)")

@@ -3,12 +3,17 @@
 
 #include <cmath>
 
+#include "fracnas/core/evolution.hpp"
 #include "fracnas/core/random_search.hpp"
 #include "fracnas/error.hpp"
 
 namespace fracnas::core {
 
-std::vector<std::string> preset_names() { return {"soo", "direct", "direct-l", "fda", "random"}; }
+std::vector<std::string> preset_names() { return {"soo", "direct", "direct-l", "fda", "evolution", "random"}; }
+
+bool is_fractal_preset(const std::string& name) {
+    return name == "soo" || name == "direct" || name == "direct-l" || name == "fda";
+}
 
 fractal_config preset_config(const std::string& name, std::size_t dim, std::uint64_t budget) {
     (void)dim;
@@ -43,8 +48,8 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
     } else {
         std::string valid;
         for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
-        throw config_error("algorithm", name == "random"
-                                            ? std::string("'random' is not a fractal preset.")
+        throw config_error("algorithm", name == "random" || name == "evolution"
+                                            ? "'" + name + "' is not a fractal preset."
                                             : "unknown algorithm '" + name + "'; valid: " + valid + ".");
     }
     return cfg;
@@ -53,6 +58,7 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
 std::unique_ptr<optimizer> make_optimizer(const std::string& name, std::size_t dim, std::uint64_t seed,
                                           const stopping& stop, std::shared_ptr<const cube_structure> structure) {
     if (name == "random") return std::make_unique<random_search>(dim, seed, stop);
+    if (name == "evolution") return std::make_unique<evolution>(dim, evolution_config{}, seed, stop, std::move(structure));
     return std::make_unique<fractal_optimizer>(dim, preset_config(name, dim, stop.budget), seed, stop, name,
                                                std::move(structure));
 }

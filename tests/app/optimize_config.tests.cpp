@@ -64,7 +64,7 @@ TEST_CASE("validate names the option and the problem", "[app]") {
         c.algorithm = "cmaes";
         const auto e = validate_error(c);
         CHECK(e.field() == "--algorithm");
-        CHECK_THAT(e.what(), Contains("unknown algorithm 'cmaes'") && Contains("soo, direct, direct-l, fda, random"));
+        CHECK_THAT(e.what(), Contains("unknown algorithm 'cmaes'") && Contains("soo, direct, direct-l, fda, evolution, random"));
     }
     SECTION("budget 0") {
         c.budget = 0;

@@ -109,7 +109,7 @@ TEST_CASE("unknown names list the valid ones", "[cli]") {
     check_usage_error({"optimize", "--function", "cube"},
                       "--function: unknown function 'cube'; valid: sphere, ellipsoid, rosenbrock, rastrigin");
     check_usage_error({"optimize", "--algorithm", "cmaes"},
-                      "--algorithm: unknown algorithm 'cmaes'; valid: soo, direct, direct-l, fda, random");
+                      "--algorithm: unknown algorithm 'cmaes'; valid: soo, direct, direct-l, fda, evolution, random");
     check_usage_error({"optimize", "--geometry", "cube"},
                       "--geometry: unknown geometry 'cube'; valid: k-section, direct, bisection, hypersphere");
     check_usage_error({"optimize", "--search", "x"}, "--search: unknown search 'x'; valid: breadth-first");

@@ -96,7 +96,7 @@ TEST_CASE("asynchronous runs still converge on the sphere", "[core][presets]") {
 
 TEST_CASE("preset names are checked", "[core][presets]") {
     REQUIRE_THROWS_WITH(core::make_optimizer("simplex", 2, 1, core::stopping{}),
-                        Catch::Contains("unknown algorithm 'simplex'; valid: soo, direct, direct-l, fda, random"));
+                        Catch::Contains("unknown algorithm 'simplex'; valid: soo, direct, direct-l, fda, evolution, random"));
     REQUIRE(core::make_optimizer("fda", 3, 1, core::stopping{})->name() == "fda");
     REQUIRE(core::preset_config("soo", 4, 10000).max_depth == 100);
 }

@@ -30,7 +30,7 @@ struct optimize_config {
     double noise = 0.0;                  ///< > 0 wraps the function in noisy: with this sigma
     double failure_rate = 0.0;           ///< > 0 wraps the function in failing:, in [0, 1]
 
-    // Overrides of the fractal preset (not allowed with "random"); empty keeps the preset's value.
+    // Overrides of the fractal preset (not allowed with "evolution" or "random"); empty keeps the preset's value.
     std::optional<std::string> geometry;      ///< core::parse_geometry names
     std::optional<std::string> search;        ///< core::parse_search names
     std::optional<std::string> sampler;       ///< core::parse_sampler names
@@ -51,7 +51,7 @@ struct optimize_config {
     bool has_overrides() const;
 
     /// The preset's fractal configuration for (dim, budget) with the overrides applied, checked by
-    /// core::validate. Throws config_error naming the option; "--algorithm" for "random".
+    /// core::validate. Throws config_error naming the option; "--algorithm" for a baseline (evolution, random).
     core::fractal_config fractal() const;
 
     /// The name for eval::make_objective: function, wrapped in noisy: when noise > 0, then in
