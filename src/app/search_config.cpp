@@ -68,6 +68,10 @@ void search_config::validate() const {
     for (double l : levels) require(l > 0.0 && l <= 1000.0, "--levels", "floor multiples must be in (0, 1000].");
     require(budget >= 1 && budget <= 10000000, "--budget", "must be in 1..10000000.");
     require(floors().size() <= budget, "--levels", "has more floors than the budget has candidates; each floor needs one.");
+    require(measurements <= budget, "--measurements",
+            "is more than --budget (" + std::to_string(budget) + "), which caps every answer, measured or not; raise --budget.");
+    require(measurements == 0 || objective != "pareto", "--measurements",
+            "applies to --objective constrained only (a Pareto search splits --budget over its floors).");
     require(seed <= UINT64_MAX - 1000, "--seed", "is too large.");
     one_of(space, "--space", {"heterogeneous", "homogeneous"});
     require(max_layers >= 2 && max_layers <= 24, "--max-layers", "must be in 2..24.");
@@ -204,7 +208,7 @@ std::string search_config::to_ini() const {
       << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency << "\ncontext = " << context
       << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
       << "# how it runs\n"
-      << "dispatcher = " << dispatcher << "\nreference-every = " << reference_every << "\nqueued = " << queued_per_worker
+      << "measurements = " << measurements << "\ndispatcher = " << dispatcher << "\nreference-every = " << reference_every << "\nqueued = " << queued_per_worker
       << "\ntask-deadline = " << number(task_deadline) << "\njoin-timeout = " << number(join_timeout)
       << "\nmodel-cost-ms = " << number(model_cost_ms) << "\ninject = " << inject << "\nworkers = " << dry_run.workers
       << "\ncost = " << transport::to_string(dry_run.cost) << "\ncost-mean = " << number(dry_run.cost_mean_seconds)

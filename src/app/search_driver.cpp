@@ -77,6 +77,7 @@ struct search_driver::state {
     storage::archive_sink* sink = nullptr;
     transport::dispatcher* dispatch = nullptr;
     std::uint64_t answered = 0;
+    std::uint64_t sent = 0;  // candidates sent to workers (cfg.measurements), the archive's included
 
     explicit state(const search_config& c) : cfg(c), space(c.space_config()) {
         for (std::size_t k = 0; k < cfg.floors().size(); ++k) {
@@ -213,6 +214,7 @@ struct search_driver::state {
         by_hash.emplace(a.hash, a.eval);
         flights[a.eval].waiting.push_back(std::move(a));
         dispatch->submit(std::move(j));
+        ++sent;
     }
 
     void receive(const transport::job_result& res) {
@@ -310,6 +312,7 @@ void search_driver::replay(const storage::archive_contents& archive) {
         const auto& r = archive.evaluations[i];
         s.time_offset = std::max(s.time_offset, r.ended);
         if (!r.cached && r.feasible && cacheable(r.out.status)) s.cache.emplace(r.hash, i);
+        if (!r.cached && r.feasible) ++s.sent;  // measured (or failed) on a worker
     }
     for (const auto& w : archive.worker_events) s.time_offset = std::max(s.time_offset, w.time);
     for (auto it = s.pending.begin(); it != s.pending.end();) {
@@ -438,6 +441,10 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
             ended_by = "time limit";
             drain_until = elapsed() + s.cfg.grace;
         }
+        if (!stop_asking && s.cfg.measurements > 0 && s.sent >= s.cfg.measurements) {
+            stop_asking = true;  // then wait for every measurement in flight
+            ended_by = "measurements";
+        }
         // ask while a worker slot is free; free answers do not take a slot
         while (!stop_asking && dispatch.free_slots() > 0 && dispatch.pool_size() > 0) {
             if (s.opts[s.phase]->stopped()) {
@@ -445,7 +452,12 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
                 break;
             }
             const auto ph = static_cast<std::uint32_t>(s.phase);
-            const auto tasks = s.ask(ph, dispatch.free_slots());
+            std::size_t n = dispatch.free_slots();
+            if (s.cfg.measurements > 0) {  // never more sent than the measurements left
+                if (s.sent >= s.cfg.measurements) break;
+                n = static_cast<std::size_t>(std::min<std::uint64_t>(n, s.cfg.measurements - s.sent));
+            }
+            const auto tasks = s.ask(ph, n);
             if (tasks.empty()) break;  // it waits for results
             for (const auto& t : tasks) s.take(ph, t);
         }

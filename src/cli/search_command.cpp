@@ -62,6 +62,7 @@ po::options_description search_options() {
         ("objective", text("NAME"), "constrained (minimise latency with decoder parameters >= the floor) or pareto (one constrained search per --levels floor; default constrained)")
         ("levels", text("LIST"), "pareto: floors as multiples of --min-params (default 0.5,0.75,1,1.5,2)")
         ("budget", text("N"), "candidates asked, cached and infeasible ones included, 1..10000000 (default 300)")
+        ("measurements", text("N"), "also stop once N candidates were sent to workers (cached and infeasible ones not counted); at most --budget (default 0: no such limit)")
         ("seed", text("S"), "optimizer seed (default 1; pareto floor k uses S + k)")
         ("space", text("NAME"), "heterogeneous (per-layer FFN widths and heads) or homogeneous (default heterogeneous)")
         ("max-layers", text("L"), "deepest model, 2..24 (default 24)")
@@ -135,6 +136,7 @@ void apply(app::search_config& c, const std::string& key, const std::string& v) 
     else if (key == "objective") c.objective = v;
     else if (key == "levels") c.levels = parse_levels(v);
     else if (key == "budget") c.budget = parse_count(o, v);
+    else if (key == "measurements") c.measurements = parse_count(o, v);
     else if (key == "seed") c.seed = parse_count(o, v);
     else if (key == "space") c.space = v;
     else if (key == "max-layers") c.max_layers = u32(o, v);

@@ -61,6 +61,27 @@ run_result run_local(const app::search_config& c, const storage::archive_content
     return r;
 }
 
+// A run on c.dry_run's simulated workers; the sink's contents too.
+struct dry_result {
+    app::search_outcome outcome;
+    storage::archive_contents contents, sunk;
+    std::size_t flushes = 0;
+};
+
+dry_result run_dry(const app::search_config& c) {
+    eval::latency_model_evaluator model(model_of(c));
+    transport::dry_run_dispatcher d(model, c.dry_run, c.policy());
+    app::search_driver driver(c);
+    storage::memory_archive sink({});
+    std::ostringstream progress;
+    dry_result r;
+    r.outcome = driver.run(d, sink, progress, {});
+    r.contents = driver.contents();
+    r.sunk = sink.contents();
+    r.flushes = sink.flushes();
+    return r;
+}
+
 // The invariants every finished run keeps.
 void check_complete(const storage::archive_contents& a, const app::search_config& c) {
     REQUIRE(a.evaluations.size() == c.budget);
@@ -113,18 +134,13 @@ TEST_CASE("driver on 64 dry-run workers: the same invariants with many jobs in f
     c.dry_run.workers = 64;
     c.dry_run.cost = transport::cost_kind::lognormal;
     c.dry_run.cost_spread = 0.5;
-    eval::latency_model_evaluator model(model_of(c));
-    transport::dry_run_dispatcher d(model, c.dry_run, c.policy());
-    app::search_driver driver(c);
-    storage::memory_archive sink({});
-    std::ostringstream progress;
-    const auto out = driver.run(d, sink, progress, {});
-    check_complete(driver.contents(), c);
-    REQUIRE(out.ended_by == "budget");
+    const auto r = run_dry(c);
+    check_complete(r.contents, c);
+    REQUIRE(r.outcome.ended_by == "budget");
     // what the sink received is what the driver reports
-    REQUIRE(sink.contents().evaluations.size() == driver.contents().evaluations.size());
-    REQUIRE(sink.contents().events.size() == driver.contents().events.size());
-    REQUIRE(sink.flushes() > 0);
+    REQUIRE(r.sunk.evaluations.size() == r.contents.evaluations.size());
+    REQUIRE(r.sunk.events.size() == r.contents.events.size());
+    REQUIRE(r.flushes > 0);
 }
 
 TEST_CASE("driver: the Pareto objective splits the budget over its floors", "[app]") {
@@ -179,6 +195,54 @@ TEST_CASE("driver: a run cut at any point and resumed from its log ends exactly 
             }
         }
     }
+}
+
+TEST_CASE("driver: --measurements stops at N candidates sent to workers, cached and infeasible ones aside", "[app][resume]") {
+    auto measured_in = [](const storage::archive_contents& a) {
+        std::size_t n = 0, free = 0;
+        for (const auto& r : a.evaluations) {
+            if (r.feasible && !r.cached) {
+                ++n;
+                REQUIRE(r.worker >= 0);
+            } else {
+                ++free;
+            }
+        }
+        return std::make_pair(n, free);
+    };
+    for (const std::uint64_t workers : {1ULL, 16ULL}) {
+        auto c = small_config(1000);
+        c.measurements = 45;
+        c.validate();
+        INFO(workers << " dry-run workers");
+        c.dispatcher = "dry-run";
+        c.dry_run.workers = workers;
+        const auto r = run_dry(c);
+        REQUIRE(r.outcome.ended_by == "measurements");
+        const auto [n, free] = measured_in(r.contents);
+        REQUIRE(n == 45);
+        REQUIRE(free > 0);  // the small space's floor and cache answer some without a worker
+        REQUIRE(r.contents.evaluations.size() == 45 + free);
+        REQUIRE(r.contents.evaluations.size() < c.budget);
+    }
+    // cut after 20 measurements and resumed to 45: the same candidates as one run to 45
+    auto c = small_config(1000);
+    c.measurements = 45;
+    const auto whole = run_local(c).contents;
+    auto first = c;
+    first.measurements = 20;
+    const auto part = run_local(first).contents;
+    REQUIRE(measured_in(part).first == 20);
+    const auto resumed = run_local(c, &part).contents;
+    REQUIRE(measured_in(resumed).first == 45);
+    REQUIRE(resumed.evaluations.size() == whole.evaluations.size());
+    for (std::size_t i = 0; i < whole.evaluations.size(); ++i) REQUIRE(resumed.evaluations[i].arch == whole.evaluations[i].arch);
+
+    c.measurements = 1001;
+    REQUIRE_THROWS_WITH(c.validate(), Contains("--measurements is more than --budget (1000)"));
+    c.measurements = 10;
+    c.objective = "pareto";
+    REQUIRE_THROWS_WITH(c.validate(), Contains("--measurements applies to --objective constrained only"));
 }
 
 TEST_CASE("driver: a log from another configuration does not replay", "[app][resume]") {

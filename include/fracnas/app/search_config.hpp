@@ -25,6 +25,9 @@ struct search_config {
     std::string objective = "constrained";  ///< constrained | pareto (one constrained search per floor)
     std::vector<double> levels;             ///< pareto floors as multiples of min_params (default 0.5,0.75,1,1.5,2)
     std::uint64_t budget = 300;             ///< candidates asked, 1..10,000,000 (cached and infeasible ones count)
+    /// Candidates sent to workers (measured, or failed there), at most; cached and infeasible
+    /// answers do not count. 0: no such limit (--budget caps the answers either way).
+    std::uint64_t measurements = 0;
     std::uint64_t seed = 1;                 ///< optimizer seed; pareto floor k uses seed + k
     std::string space = "heterogeneous";    ///< heterogeneous | homogeneous
     std::uint32_t max_layers = 24;          ///< 2..24
