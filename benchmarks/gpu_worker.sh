@@ -30,6 +30,13 @@
 set -u
 source .devdeps/gpu-env.sh
 STAGES=${STAGES:-tests throughput anchor}
+# nvidia-smi's clocks, power, temperature and clock-event reasons every 100 ms into $1, in the
+# background (its pid in clocks_pid); older drivers name the reasons clocks_throttle_reasons
+log_clocks() {
+  local q=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active
+  nvidia-smi --query-gpu=$q --format=csv -i 0 > /dev/null 2>&1 || q=${q/clocks_event/clocks_throttle}
+  nvidia-smi --query-gpu=$q --format=csv -i 0 -lms 100 > "$1" 2>&1 & clocks_pid=$!
+}
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release > $OUT/configure.log 2>&1 \
   && cmake --build build-gpu --target fracnas fracnas_tests worker_throughput proxy_ranking -j 16 > $OUT/build.log 2>&1 \
   || { tail -30 $OUT/build.log; exit 1; }
@@ -37,21 +44,17 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max
 for stage in $STAGES; do
   case $stage in
     tests) build-gpu/tests/fracnas_tests "[gpu]" -d yes > $OUT/gpu_tests.txt 2>&1; echo "tests exit $?" >> $OUT/gpu_tests.txt ;;
-    throughput) q=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active
-                nvidia-smi --query-gpu=$q --format=csv -i 0 > /dev/null 2>&1 || q=${q/clocks_event/clocks_throttle}
-                nvidia-smi --query-gpu=$q --format=csv -i 0 -lms 100 > $OUT/clocks.csv 2>&1 & smi=$!
+    throughput) log_clocks $OUT/clocks.csv
                 build-gpu/benchmarks/worker_throughput ${THROUGHPUT_ARGS:---candidates 60 --reference-every 10} \
                   --out $OUT/throughput.jsonl > $OUT/throughput.txt 2>&1; echo "throughput exit $?" >> $OUT/throughput.txt
-                kill $smi ;;
+                kill $clocks_pid ;;
     anchor) TORCHINDUCTOR_CACHE_DIR=/tmp/inductor python3 benchmarks/deployment_anchor.py --fracnas build-gpu/fracnas \
               --out $OUT/anchor.jsonl ${ANCHOR_ARGS:-} > $OUT/anchor.txt 2>&1; echo "anchor exit $?" >> $OUT/anchor.txt ;;
-    search) q=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active
-            nvidia-smi --query-gpu=$q --format=csv -i 0 > /dev/null 2>&1 || q=${q/clocks_event/clocks_throttle}
-            nvidia-smi --query-gpu=$q --format=csv -i 0 -lms 100 > $OUT/search_clocks.csv 2>&1 & smi=$!
+    search) log_clocks $OUT/search_clocks.csv
             (sleep 8; nvidia-smi --query-compute-apps=pid,process_name,used_memory --format=csv > $OUT/search_processes.csv 2>&1) &
             mpirun -n 2 --bind-to none build-gpu/fracnas search --device cuda ${SEARCH_ARGS:---space homogeneous --budget 300} \
               --reference-every 10 --archive $OUT/search.h5 --replace > $OUT/search.txt 2>&1; echo "search exit $?" >> $OUT/search.txt
-            kill $smi
+            kill $clocks_pid
             python3 - >> $OUT/search.txt 2>&1 <<'PY'
 import h5py, os, statistics
 f = h5py.File(os.environ["OUT"] + "/search.h5", "r")

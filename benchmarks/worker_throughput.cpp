@@ -1,17 +1,16 @@
 // Worker throughput: one long-lived process measures N different GPT-2-small-sized candidates the
 // way a search worker does (eval::evaluate_gpt with the search's defaults: 3 warm-up and 10 timed
 // runs of the prefill and of the decode step, CUDA graphs), and re-times GPT-2 small every K
-// candidates, both ways: rebuilt (evaluate_gpt, as every candidate is measured) and resident (one
-// eval::resident_gpt re-timed, as a search worker's reference is; a second one timed without
-// queueing, each replay launched and timed on its own; a third built halfway through the run),
-// followed by a resident probe
-// (3 x 1728, the shape searches find) whose ratio to the resident reference is what a search
-// would record. It reports candidates per second, the split of a candidate's wall time (build,
+// candidates several ways: rebuilt (evaluate_gpt, as every candidate and a search worker's
+// reference are measured) and resident (eval::resident_gpt re-timed right after a candidate; a
+// second one timed without queueing, each replay launched and timed on its own; a third built
+// halfway through the run), followed by a resident probe (3 x 1728, the shape searches find) and
+// its ratio to the first resident reference. It reports candidates per second, the split of a candidate's wall time (build,
 // warm-up, capture, timing, the rest) and the spread of each series over the run. One JSON line
 // per evaluation with --out, with its Unix time (to match a clock log such as nvidia-smi's).
+#include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -152,19 +151,19 @@ int run(const options& opt) {
     eval::resident_gpt resident(reference, cfg), launched(reference, launched_cfg),
         probe(nas::parse_architecture("n_layer=3 d_model=1728 d_inner=5184,5184,5184 n_head=27,27,27"), cfg);
     for (auto* m : {&resident, &launched, &probe}) {
-        const auto built = m->time();  // the build's timing is not kept, as a search worker's reference
+        const auto built = m->time();  // the build's own timing is not kept (the device's start-up)
         if (built.status != eval::eval_status::ok) throw std::runtime_error("a resident model failed: " + built.message);
     }
     phase_sums cand;
     series rebuilt, kept, kept_launched, kept_late, probed, ratio;
-    // a second resident reference, built once half the candidates have been through the
+    // a third resident reference, built once half the candidates have been through the
     // allocator's pool: whether where a build lands (a fresh pool or a used one) shows
     std::unique_ptr<eval::resident_gpt> late;
     std::uint32_t failed = 0;
     const auto loop = bench::clock_type::now();
     for (std::uint32_t i = 0; i < count; ++i) {
         if (i % opt.reference_every == 0) {
-            // the resident first, right after a candidate, where a search worker re-times its reference
+            // the resident first, right after a candidate (where a search worker re-times its reference)
             const auto res = resident.time();
             kept.add(res);
             if (out) out << line("resident", i, res) << '\n';

@@ -208,7 +208,8 @@ std::string search_config::to_ini() const {
       << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency << "\ncontext = " << context
       << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
       << "# how it runs\n"
-      << "measurements = " << measurements << "\ndispatcher = " << dispatcher << "\nreference-every = " << reference_every << "\nqueued = " << queued_per_worker
+      << "measurements = " << measurements << "\ndispatcher = " << dispatcher << "\nreference-every = " << reference_every
+      << "\nqueued = " << queued_per_worker
       << "\ntask-deadline = " << number(task_deadline) << "\njoin-timeout = " << number(join_timeout)
       << "\nmodel-cost-ms = " << number(model_cost_ms) << "\ninject = " << inject << "\nworkers = " << dry_run.workers
       << "\ncost = " << transport::to_string(dry_run.cost) << "\ncost-mean = " << number(dry_run.cost_mean_seconds)

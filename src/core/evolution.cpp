@@ -95,8 +95,7 @@ struct evolution::state {
         point x;
         for (std::size_t t = 0; t < cfg.max_tries; ++t) {
             x = make();
-            std::string k = key(x);
-            if (feasible(x) && seen.insert(std::move(k)).second) return x;
+            if (feasible(x) && seen.insert(key(x)).second) return x;
         }
         ++forced;
         seen.insert(key(x));

@@ -1,6 +1,7 @@
 // Preset configurations with the published defaults, and the factory the CLI uses.
 #include "fracnas/core/presets.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "fracnas/core/evolution.hpp"
@@ -48,7 +49,8 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
     } else {
         std::string valid;
         for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
-        throw config_error("algorithm", name == "random" || name == "evolution"
+        const auto names = preset_names();
+        throw config_error("algorithm", std::find(names.begin(), names.end(), name) != names.end()
                                             ? "'" + name + "' is not a fractal preset."
                                             : "unknown algorithm '" + name + "'; valid: " + valid + ".");
     }

@@ -382,7 +382,7 @@ void measurement::build(gpt_evaluation& out) {
         if (tokens < 2 || cfg_.grad_norm_batch == 0)
             throw config_error("grad_norm", "the grad-norm batch needs at least 1 sequence of 2 tokens.");
         const auto idx = torch::randint(0, arch_.vocab, {static_cast<std::int64_t>(cfg_.grad_norm_batch), tokens},
-                                        torch::TensorOptions().dtype(torch::kLong).device(device_));
+                                        tokens_on_device());
         const auto logits = model_->forward(idx.narrow(1, 0, tokens - 1));  // (B, T-1, V)
         const auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
                                                                idx.narrow(1, 1, tokens - 1).reshape({-1}));

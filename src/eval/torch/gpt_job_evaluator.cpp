@@ -59,7 +59,7 @@ public:
 
     outcome time_reference() noexcept override {
         // Rebuilt for every timing, as each candidate is: a model kept resident and re-timed right
-        // after a candidate runs slower in about half of its timings on the H200 (by 9.5% decode,
+        // after a candidate runs slower in about half of its timings on the H200 (by about 10% decode,
         // docs/results/gpu_worker.md), while a rebuilt one is measured in the candidates' own state.
         // A process's first timing on a GPU runs on a device that has just started (clocks, kernel
         // selection, first captures): it warms the device and is not kept.
@@ -76,15 +76,13 @@ public:
 
 private:
     outcome measure(const nas::architecture& a) noexcept {
-        if (lost_) return lost();
+        if (lost_) {
+            outcome o;
+            o.status = outcome_status::device_lost;
+            o.message = "the device was lost earlier: " + lost_reason_;
+            return o;
+        }
         return flatten(evaluate_gpt(a, cfg_));
-    }
-
-    outcome lost() const {
-        outcome o;
-        o.status = outcome_status::device_lost;
-        o.message = "the device was lost earlier: " + lost_reason_;
-        return o;
     }
 
     // An evaluation as a job's outcome; after a CUDA error, a probe tells a lost device from a
