@@ -109,4 +109,5 @@ PY
   esac
 done
 for f in $OUT/*.txt; do echo "== $f"; tail -n 3 $f; done
-(cd $OUT && tar czf gpu_worker.tgz --exclude gpu_worker.tgz . && find . -type f ! -name gpu_worker.tgz -delete)
+# packed outside $OUT first (tar complains about a directory that changes while it reads it)
+tar czf /tmp/gpu_worker.tgz -C $OUT . && find $OUT -type f -delete && mv /tmp/gpu_worker.tgz $OUT/gpu_worker.tgz

@@ -89,6 +89,7 @@ void search_config::validate() const {
 
     one_of(dispatcher, "--dispatcher", {"auto", "local", "mpi", "dry-run"});
     require(reference_every <= 1000000000, "--reference-every", "must be in 0..1e9.");
+    require(reference_builds >= 1 && reference_builds <= 16, "--reference-builds", "must be in 1..16.");
     require(queued_per_worker <= 1, "--queued", "must be 0 or 1.");
     seconds(task_deadline, "--task-deadline", 1e7);
     seconds(join_timeout, "--join-timeout", 1e7);
@@ -209,6 +210,7 @@ std::string search_config::to_ini() const {
       << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
       << "# how it runs\n"
       << "measurements = " << measurements << "\ndispatcher = " << dispatcher << "\nreference-every = " << reference_every
+      << "\nreference-builds = " << reference_builds
       << "\nqueued = " << queued_per_worker
       << "\ntask-deadline = " << number(task_deadline) << "\njoin-timeout = " << number(join_timeout)
       << "\nmodel-cost-ms = " << number(model_cost_ms) << "\ninject = " << inject << "\nworkers = " << dry_run.workers

@@ -80,6 +80,7 @@ po::options_description search_options() {
         // how it runs
         ("dispatcher", text("NAME"), "auto (mpi when started by mpirun/srun with 2+ ranks, else local), local, mpi or dry-run (default auto)")
         ("reference-every", text("N"), "each worker re-times the reference after N candidates; 0: only at start (default 50)")
+        ("reference-builds", text("N"), "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median, 1..16 (default 2)")
         ("queued", text("N"), "jobs waiting behind each running one, 0 or 1 (default 0)")
         ("task-deadline", text("SECONDS"), "a task running longer is re-queued on another worker and its worker leaves the pool (default 900)")
         ("join-timeout", text("SECONDS"), "how long the master waits for every worker's first report (default 900)")
@@ -153,6 +154,7 @@ void apply(app::search_config& c, const std::string& key, const std::string& v) 
     else if (key == "repeats") c.repeats = u32(o, v);
     else if (key == "dispatcher") c.dispatcher = v;
     else if (key == "reference-every") c.reference_every = parse_count(o, v);
+    else if (key == "reference-builds") c.reference_builds = u32(o, v);
     else if (key == "queued") c.queued_per_worker = u32(o, v);
     else if (key == "task-deadline") c.task_deadline = parse_real(o, v);
     else if (key == "join-timeout") c.join_timeout = parse_real(o, v);
@@ -282,7 +284,7 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
         if (visible == 0) throw config_error("--device", "--device cuda: this process sees no CUDA device.");
         m.cuda_index = transport::choose_gpu(visible, transport::local_rank());
     }
-    return eval::make_gpt_job_evaluator(m, cfg.reference_arch());
+    return eval::make_gpt_job_evaluator(m, cfg.reference_arch(), cfg.reference_builds);
 #else
     throw config_error("--evaluator", "--evaluator torch needs a build with LibTorch; use --evaluator model.");
 #endif

@@ -1,6 +1,10 @@
 // Names of outcome statuses (archive, messages, progress) and their parser.
 #include "fracnas/eval/outcome.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
 #include "fracnas/error.hpp"
 
 namespace fracnas::eval {
@@ -22,6 +26,30 @@ outcome_status parse_outcome_status(const std::string& name) {
                    outcome_status::timeout, outcome_status::device_lost})
         if (name == to_string(s)) return s;
     throw config_error("status", "unknown evaluation status '" + name + "'.");
+}
+
+outcome median_outcome(const std::vector<outcome>& all) {
+    if (all.empty()) throw std::invalid_argument("median_outcome: no outcomes");
+    outcome o = all.front();
+    const auto median_of = [&](double outcome::*field) {
+        std::vector<double> v;
+        for (const auto& x : all)
+            if (!std::isnan(x.*field)) v.push_back(x.*field);  // not measured in that one
+        if (v.empty()) return outcome::none;
+        std::sort(v.begin(), v.end());
+        const std::size_t n = v.size();
+        return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    };
+    for (double outcome::*f : {&outcome::value, &outcome::decode_ms, &outcome::decode_iqr_ms, &outcome::prefill_ms, &outcome::prefill_iqr_ms})
+        o.*f = median_of(f);
+    o.repeats = 0;
+    o.wall_seconds = 0.0;
+    for (const auto& x : all) {
+        o.repeats += x.repeats;
+        o.wall_seconds += x.wall_seconds;
+        o.peak_memory_bytes = std::max(o.peak_memory_bytes, x.peak_memory_bytes);
+    }
+    return o;
 }
 
 }  // namespace fracnas::eval

@@ -46,6 +46,7 @@ struct search_config {
     // ---- how it runs (may change on resume)
     std::string dispatcher = "auto";        ///< auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
     std::uint64_t reference_every = 50;     ///< each worker re-times the reference after N candidates (0: at start only)
+    std::uint32_t reference_builds = 2;     ///< evaluator=torch: builds per re-timing of the reference (their median), 1..16
     std::uint32_t queued_per_worker = 0;    ///< 0 or 1 job waiting behind each running one
     double task_deadline = 900.0;           ///< seconds a task may run before it is re-queued elsewhere, > 0
     double join_timeout = 900.0;            ///< seconds the master waits for every worker's first report

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "fracnas/core/optimizer.hpp"
 
@@ -38,6 +39,12 @@ struct outcome {
     std::uint64_t peak_memory_bytes = 0;  ///< allocator peak (0 on a CPU)
     double wall_seconds = 0.0;    ///< the whole evaluation on the worker: build, warm-up, timing
 };
+
+/// Several successful measurements of one model as one (a reference timed over several builds):
+/// every latency, IQR and the value are the medians over `all` of the measured ones (the mean of
+/// the middle two for an even count; none when none measured it), `repeats` and `wall_seconds` the sums, the peak the largest; the rest is the first
+/// one's. Throws std::invalid_argument when `all` is empty.
+outcome median_outcome(const std::vector<outcome>& all);
 
 /// Where a worker measures: printed at start and stored in the archive's workers table.
 struct device_binding {

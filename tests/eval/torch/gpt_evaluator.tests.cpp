@@ -117,6 +117,31 @@ TEST_CASE("a resident model is built and timed once, then timed again without a 
     REQUIRE_FALSE(r.decode.has_value());
 }
 
+TEST_CASE("a worker's reference timing is the median over its builds, with every build's timed runs", "[eval][torch]") {
+    const auto cfg = quick();
+    for (std::uint32_t builds : {1u, 2u, 3u}) {
+        CAPTURE(builds);
+        const auto worker = eval::make_gpt_job_evaluator(cfg, small(), builds);
+        const auto r = worker->time_reference();
+        INFO(r.message);
+        REQUIRE(r.status == eval::outcome_status::ok);
+        REQUIRE(r.repeats == builds * cfg.repeats);
+        REQUIRE(r.reference_ms == r.value);
+        REQUIRE(r.value == r.decode_ms);  // decode is the searched latency when both are timed
+        REQUIRE(r.decode_ms > 0.0);
+        REQUIRE(r.prefill_ms > 0.0);
+        REQUIRE(r.wall_seconds > 0.0);
+        // a candidate is still measured once
+        const auto c = worker->evaluate({}, nas::canonical(small()));
+        REQUIRE(c.status == eval::outcome_status::ok);
+        REQUIRE(c.repeats == cfg.repeats);
+        REQUIRE(std::isnan(c.reference_ms));
+    }
+    // a failing reference comes back as its failure, not as a median of nothing
+    const auto bad = eval::make_gpt_job_evaluator(cfg, nas::parse_architecture("n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=16"), 3);
+    REQUIRE(bad->time_reference().status == eval::outcome_status::invalid);
+}
+
 TEST_CASE("invalid architectures and requests are results, not exceptions", "[eval][torch]") {
     nas::architecture bad = small();
     bad.n_head[1] = 3;

@@ -3,6 +3,7 @@
 // only (no LibTorch include): callers link fracnas_torch, the one target that defines these.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -46,10 +47,13 @@ private:
 
 /// A search worker's evaluator: a job's spec is a canonical architecture, measured with cfg; its
 /// outcome's value is the decode latency's median (or the prefill's when cfg.decode is off), and
-/// time_reference() measures `reference` the same way, rebuilt for each timing as a candidate is
-/// (on a GPU, the process's first timing is made once untimed first). Throws config_error("--device") when cfg
-/// asks for a CUDA device this process does not see.
-std::unique_ptr<job_evaluator> make_gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference);
+/// time_reference() measures `reference` the same way, rebuilt for each timing as a candidate is,
+/// `reference_builds` times (at least 1): its latencies are the medians over those builds, its
+/// `repeats` the timed runs behind them all (on a GPU, the process's first timing is made once
+/// untimed first). Throws config_error("--device") when cfg asks for a CUDA device this process
+/// does not see.
+std::unique_ptr<job_evaluator> make_gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference,
+                                                      std::uint32_t reference_builds = 1);
 
 /// The LibTorch version the adapter was compiled with, e.g. "2.11.0".
 std::string torch_version();
