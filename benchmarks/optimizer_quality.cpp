@@ -352,16 +352,26 @@ void print_compact(const options& opt, const std::vector<variant>& cols, const s
         std::printf("\n## Asynchrony @ %llu: geometric mean over function x d of median error at K over median error "
                     "at K=%zu (errors under %.0e count as %.0e); rows won (* above)\n\n| algorithm |",
                     budget, opt.outstanding.front(), floor_error, floor_error);
-        for (const std::size_t k : opt.outstanding) std::printf(" ratio K=%zu | wins K=%zu |", k, k);
+        // Issue 11's measure of asynchrony: the loss at K (log10 of the ratio above) as a share of
+        // the gap between random search and the column at K=1 (log10 of their geometric ratio).
+        const bool gap = std::find_if(cols.begin(), cols.end(), [](const variant& v) { return v.label == "random"; }) != cols.end();
+        for (const std::size_t k : opt.outstanding) std::printf(" ratio K=%zu | wins K=%zu |%s", k, k, gap ? " loss / gap |" : "");
         std::printf("\n|---|");
-        for (std::size_t i = 0; i < opt.outstanding.size(); ++i) std::printf("---|---|");
+        for (std::size_t i = 0; i < opt.outstanding.size(); ++i) std::printf(gap ? "---|---|---|" : "---|---|");
         std::printf("\n");
         for (const auto& c : cols) {
             std::printf("| %s |", c.label.c_str());
-            for (const std::size_t k : opt.outstanding)
-                std::printf(" %s | %d |",
-                            number(geometric_ratio(opt, ix, b, c.label, k, c.label, opt.outstanding.front())).c_str(),
-                            wins[{c.label, k}]);
+            const std::size_t k1 = opt.outstanding.front();
+            const double random_gap = std::log(geometric_ratio(opt, ix, b, "random", k1, c.label, k1));
+            for (const std::size_t k : opt.outstanding) {
+                const double ratio = geometric_ratio(opt, ix, b, c.label, k, c.label, k1);
+                std::printf(" %s | %d |", number(ratio).c_str(), wins[{c.label, k}]);
+                if (gap) {
+                    char share[32];
+                    std::snprintf(share, sizeof share, "%.1f%%", 100.0 * std::log(ratio) / random_gap);
+                    std::printf(" %s |", c.label == "random" || !(random_gap > 0.0) ? "-" : share);
+                }
+            }
             std::printf("\n");
         }
 

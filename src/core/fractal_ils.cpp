@@ -13,92 +13,136 @@ void fractal_optimizer::state::start_ils(std::uint32_t i) {
     const cell& c = cells[i];
     ils_session s;
     s.cell = i;
-    s.step = cfg.ils_step * size_of(c);
+    const double step = cfg.ils_step * size_of(c);
     s.x = centre_of(c);
     for (const std::uint32_t id : c.samples)
         if (samples[id].told && samples[id].value < s.fx) {
             s.fx = samples[id].value;
             s.x = samples[id].x;
         }
-    s.round_x = s.x;
     sessions.push_back(std::move(s));
     ++stats.ils_sessions;
-    ils_poll(static_cast<std::uint32_t>(sessions.size() - 1));
+    const auto sid = static_cast<std::uint32_t>(sessions.size() - 1);
+    live_sessions.push_back(sid);
+    const point centre = sessions[sid].x;
+    ils_round_at(sid, centre, step, !std::isfinite(sessions[sid].fx));
+    if (sessions[sid].outstanding == 0) end_ils(sid);
 }
 
-void fractal_optimizer::state::ils_push(std::uint32_t sid, point y) {
+void fractal_optimizer::state::ils_push(std::uint32_t sid, std::uint32_t round, point y) {
     ils_session& s = sessions[sid];
     ++s.used;
     ++s.outstanding;
+    ++s.rounds[round].outstanding;
     ++stats.ils_points;
-    queue.push_back(queued_point{std::move(y), sid, sample_kind::ils});
+    queue.push_back(queued_point{std::move(y), sid, sample_kind::ils, round});
 }
 
-// ILS polls centre -/+ step e_k for every k in one round (2d points at once, where the
-// sequential ILS tries one coordinate after the other). The next round's centre is the
-// composite of every improving coordinate move, evaluated together with its own polls
-// (speculatively), so a session keeps 2d + 1 workers busy with no one-point phase. The
-// session keeps the best point it has seen; the step halves after a round that did not
-// improve on it.
-void fractal_optimizer::state::ils_poll(std::uint32_t sid) {
+// A round polls centre -/+ step e_k for every k at once (2d points, where the sequential ILS
+// tries one coordinate after the other), and the centre itself when asked (a composite not yet
+// evaluated); it becomes the session's latest round.
+void fractal_optimizer::state::ils_round_at(std::uint32_t sid, point centre, double step, bool with_centre) {
     ils_session& s = sessions[sid];
-    s.best = inf;
-    s.outstanding = 0;
-    s.best_poll.assign(dim, inf);
+    ils_round r;
+    r.centre = std::move(centre);
+    r.step = step;
+    r.ref = s.fx;
+    s.rounds.push_back(std::move(r));
+    const auto id = static_cast<std::uint32_t>(s.rounds.size() - 1);
+    s.latest = id;
     std::vector<point> pts;
-    if (!std::isfinite(s.fx) || s.round_x != s.x) pts.push_back(s.round_x);  // not yet evaluated
+    const point& c = s.rounds[id].centre;
+    if (with_centre) pts.push_back(c);
     for (std::size_t k = 0; k < dim; ++k)
         for (const double sign : {-1.0, 1.0}) {
-            point y = s.round_x;
-            y[k] = std::fmin(1.0, std::fmax(0.0, y[k] + sign * s.step));
-            if (y[k] != s.round_x[k]) pts.push_back(std::move(y));
+            point y = c;
+            y[k] = std::fmin(1.0, std::fmax(0.0, y[k] + sign * step));
+            if (y[k] != c[k]) pts.push_back(std::move(y));
         }
     for (auto& y : pts) {
         if (s.used >= ils_cap()) break;
-        ils_push(sid, std::move(y));
+        ils_push(sid, id, std::move(y));
     }
-    if (s.outstanding == 0) end_ils(sid);
+}
+
+// The round after the latest: centred on the composite of every improving coordinate move the
+// latest has been told of (evaluated with its own polls, speculatively) or on the session's best
+// point; its step grows (ils_expansion, at most max_ils_step) from the step of the round that
+// improved and halves when none did (Zellij's ILS only halves, which leaves a session started
+// far from a minimum crawling at its first step). `early`: the latest round still has points
+// in flight (asynchronous asks, below); the session then does not end on a step it has not
+// seen fail. False when no round follows now (the session ends when it is not early).
+bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
+    ils_session& s = sessions[sid];
+    ils_round& r = s.rounds[s.latest];
+    const double ref = std::isfinite(r.centre_value) ? r.centre_value : r.ref;
+    point next = r.centre;
+    std::vector<double> best_poll(dim, inf);
+    std::size_t moving = 0;
+    for (const auto& p : r.polls)
+        if (p.value < ref && p.value < best_poll[p.dim]) {
+            if (!std::isfinite(best_poll[p.dim])) ++moving;
+            best_poll[p.dim] = p.value;
+            next[p.dim] = p.coord;
+        }
+    double step = 0.5 * r.step;
+    if (r.best < r.ref) step = std::fmin(cfg.ils_expansion * r.step, max_ils_step);
+    else if (s.fx < r.ref) step = std::fmin(cfg.ils_expansion * s.best_step, max_ils_step);  // by an earlier round's late poll
+    const bool composite = moving >= 2;
+    if (step < cfg.ils_precision || s.used >= ils_cap()) {
+        if (!early) end_ils(sid);
+        return false;
+    }
+    r.polls.clear();
+    r.polls.shrink_to_fit();
+    ils_round_at(sid, composite ? next : s.x, step, composite);
+    return true;
+}
+
+// Asynchronous rounds. Asked for a point while every queued point is out, the session with the
+// best point whose latest round has all its points asked and at least one told starts its next
+// round now, from what that round has told so far, instead of leaving the workers to the tree
+// (new sessions started on little information, or cells the sequential search would expand
+// only after this session). Rounds then overlap; a round's late results still move the
+// session's best point. Sequentially every round is told before the next ask, so this never
+// happens there.
+bool fractal_optimizer::state::ils_early() {
+    live_sessions.erase(std::remove_if(live_sessions.begin(), live_sessions.end(), [&](std::uint32_t sid) { return sessions[sid].ended; }),
+                        live_sessions.end());
+    std::uint32_t chosen = no_cell;
+    for (const std::uint32_t sid : live_sessions) {
+        const ils_session& s = sessions[sid];
+        const ils_round& r = s.rounds[s.latest];
+        if (r.outstanding == 0 || r.told == 0) continue;
+        if (chosen == no_cell || s.fx < sessions[chosen].fx) chosen = sid;
+    }
+    return chosen != no_cell && ils_next_round(chosen, true);
 }
 
 void fractal_optimizer::state::ils_told(std::uint32_t sid, const sample& smp) {
     ils_session& s = sessions[sid];
-    if (smp.value < s.best) {
-        s.best = smp.value;
-        s.best_x = smp.x;
+    ils_round& r = s.rounds[smp.round];
+    --s.outstanding;
+    --r.outstanding;
+    ++r.told;
+    r.best = std::fmin(r.best, smp.value);
+    if (s.ended) return;
+    if (smp.value < s.fx) {
+        s.fx = smp.value;
+        s.x = smp.x;
+        s.best_step = r.step;
     }
+    if (smp.round != s.latest) return;  // a round already followed: only its best point counts
     std::size_t moved_dim = dim, moves = 0;
     for (std::size_t k = 0; k < dim && moves < 2; ++k)
-        if (smp.x[k] != s.round_x[k]) {
+        if (smp.x[k] != r.centre[k]) {
             moved_dim = k;
             ++moves;
         }
-    if (moves == 1) s.polls.push_back({moved_dim, smp.x[moved_dim], smp.value});
-    else if (moves == 0) s.centre_value = smp.value;
-    if (--s.outstanding > 0) return;
-    // The reference for "improving": the round centre when it was evaluated, else the best.
-    const double ref = std::isfinite(s.centre_value) ? s.centre_value : s.fx;
-    point next = s.round_x;
-    std::size_t moving = 0;
-    for (const auto& p : s.polls)
-        if (p.value < ref && p.value < s.best_poll[p.dim]) {
-            if (!std::isfinite(s.best_poll[p.dim])) ++moving;
-            s.best_poll[p.dim] = p.value;
-            next[p.dim] = p.coord;
-        }
-    s.polls.clear();
-    s.centre_value = inf;
-    const bool improved = s.best < s.fx;
-    if (improved) {
-        s.fx = s.best;
-        s.x = s.best_x;
-    }
-    // Halve after a round that failed; grow after one that moved (Zellij's ILS only halves,
-    // which leaves a session started far from a minimum crawling at its first step).
-    if (!improved) s.step *= 0.5;
-    else s.step = std::fmin(cfg.ils_expansion * s.step, max_ils_step);
-    s.round_x = moving >= 2 ? next : s.x;
-    if (s.step < cfg.ils_precision || s.used >= ils_cap()) end_ils(sid);
-    else ils_poll(sid);
+    if (moves == 1) r.polls.push_back({moved_dim, smp.x[moved_dim], smp.value});
+    else if (moves == 0) r.centre_value = smp.value;
+    if (r.outstanding > 0) return;
+    if (!ils_next_round(sid, false) && s.outstanding == 0) end_ils(sid);
 }
 
 }  // namespace fracnas::core

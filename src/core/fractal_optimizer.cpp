@@ -116,7 +116,7 @@ fractal_stats fractal_optimizer::stats() const {
 void fractal_optimizer::propose(std::size_t n, std::vector<point>& out) {
     state& s = *s_;
     while (out.size() < n) {
-        if (s.queue.empty() && !s.grow()) {
+        if (s.queue.empty() && !s.ils_early() && !s.grow()) {
             if (!s.cfg.fill_idle) break;
             s.fill();
         }
@@ -125,7 +125,7 @@ void fractal_optimizer::propose(std::size_t n, std::vector<point>& out) {
         for (double& v : q.x) v = std::fmin(1.0, std::fmax(0.0, v));
         const std::uint64_t id = asked() + out.size();
         if (s.samples.size() != id) throw protocol_error("internal: sample ids out of step with the optimizer.");
-        s.samples.push_back(sample{q.x, inf, q.owner, q.kind, false});
+        s.samples.push_back(sample{q.x, inf, q.owner, q.kind, false, q.round});
         if (q.kind != sample_kind::ils && q.owner != no_cell) s.cells[q.owner].samples.push_back(static_cast<std::uint32_t>(id));
         out.push_back(std::move(q.x));
     }

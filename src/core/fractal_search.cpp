@@ -83,15 +83,30 @@ std::uint32_t fractal_optimizer::state::select_soo() {
         const bool fresh = soo_level == 0;
         for (std::size_t h = soo_level; h < open_by_level.size(); ++h) {
             if (open_by_level[h].empty()) continue;
-            const open_key& key = *open_by_level[h].begin();
+            const open_key* pick = nullptr;
+            for (const open_key& key : open_by_level[h]) {
+                const cell& c = cells[key.cell];
+                if (c.parent != no_cell && c.parent == soo_last) {
+                    bool waiting = false;
+                    for (std::uint32_t k = 0; k < cells[c.parent].children && !waiting; ++k)
+                        waiting = cells[cells[c.parent].first_child + k].pending > 0;
+                    if (waiting) continue;
+                }
+                pick = &key;
+                break;
+            }
+            if (pick == nullptr) continue;
+            const open_key& key = *pick;
             if (key.score <= soo_vmin) {
                 soo_vmin = key.score;
                 soo_level = h + 1;
+                soo_last = key.cell;
                 return key.cell;
             }
         }
         soo_level = 0;
         soo_vmin = inf;
+        soo_last = no_cell;
         if (fresh) break;
     }
     return no_cell;

@@ -65,31 +65,42 @@ struct sample {
     std::uint32_t owner = no_cell;    // cell, or ILS session for sample_kind::ils
     sample_kind kind = sample_kind::explore;
     bool told = false;
+    std::uint32_t round = 0;          // sample_kind::ils: the session's round
 };
 
 struct queued_point {
     point x;
     std::uint32_t owner;
     sample_kind kind;
+    std::uint32_t round = 0;
 };
 
-struct ils_session {
-    std::uint32_t cell = 0;
-    point x;                 // the best point the session has seen (value fx)
-    point round_x;           // this round's centre: x, or the composite of the last round's moves
-    double fx = inf;
+// One round of an ILS session: its centre's polls at one step (fractal_ils.cpp).
+struct ils_round {
+    point centre;
     double step = 0.0;
+    double ref = inf;          // the session's best value when the round began
     std::uint32_t outstanding = 0;
     struct poll {
         std::size_t dim;
         double coord, value;
     };
-    std::vector<poll> polls;   // this round's single-coordinate moves, as they are told
-    double centre_value = inf; // the round centre's value when this round evaluated it
-    point best_x;            // the best point told in this round
-    double best = inf;
-    std::vector<double> best_poll;  // per dimension: the best improving poll value, or inf
+    std::vector<poll> polls;   // single-coordinate moves, as they are told
+    double centre_value = inf; // the centre's value when this round evaluated it
+    std::uint32_t told = 0;    // its points told so far
+    double best = inf;         // the best value told so far
+};
+
+struct ils_session {
+    std::uint32_t cell = 0;
+    point x;                 // the best point the session has been told (value fx)
+    double fx = inf;
+    double best_step = 0.0;  // the step of the round that found x
+    std::vector<ils_round> rounds;  // every round, by index
+    std::uint32_t latest = 0;       // the round the next one follows
+    std::uint32_t outstanding = 0;
     std::uint64_t used = 0;
+    bool ended = false;
 };
 
 }  // namespace fractal_detail
@@ -106,6 +117,7 @@ struct fractal_optimizer::state {
     std::vector<sample> samples;  // by evaluation id
     std::deque<queued_point> queue;
     std::vector<ils_session> sessions;
+    std::vector<std::uint32_t> live_sessions;  // sessions not ended (ended ones leave it lazily)
     // Open cells by level, ordered by (score, index): the index every tree search reads.
     std::vector<std::set<open_key>> open_by_level;
     std::vector<std::uint32_t> open_list, open_pos;  // uniform access for epsilon-greedy
@@ -113,6 +125,7 @@ struct fractal_optimizer::state {
     std::size_t cyclic_level = 0;
     std::size_t soo_level = 0;
     double soo_vmin = inf;
+    std::uint32_t soo_last = no_cell;  // the cell this sweep expanded last
     std::vector<std::uint32_t> direct_batch;  // potentially optimal cells still to expand
     bool rescore = false;                     // the best moved and the score depends on it
     double best_value = inf;
@@ -166,9 +179,14 @@ struct fractal_optimizer::state {
     std::uint64_t ils_cap() const {
         return cfg.ils_budget == 0 ? std::numeric_limits<std::uint64_t>::max() : cfg.ils_budget;
     }
-    void ils_push(std::uint32_t sid, point y);
-    void ils_poll(std::uint32_t sid);
-    void end_ils(std::uint32_t sid) { cells[sessions[sid].cell].st = cell_state::closed; }
+    void ils_push(std::uint32_t sid, std::uint32_t round, point y);
+    void ils_round_at(std::uint32_t sid, point centre, double step, bool with_centre);
+    bool ils_next_round(std::uint32_t sid, bool early);
+    bool ils_early();
+    void end_ils(std::uint32_t sid) {
+        sessions[sid].ended = true;
+        cells[sessions[sid].cell].st = cell_state::closed;
+    }
     void ils_told(std::uint32_t sid, const sample& smp);
 
     // ---- tree searches (fractal_search.cpp) -----------------------------

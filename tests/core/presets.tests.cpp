@@ -94,6 +94,29 @@ TEST_CASE("asynchronous runs still converge on the sphere", "[core][presets]") {
     }
 }
 
+TEST_CASE("soo with 16 evaluations in flight keeps its sequential precision", "[core][presets]") {
+    // A sweep does not expand a child of the cell it expanded just before while that family
+    // waits for results (docs/core.md). Before, the sweep went on down the middle child, which
+    // holds its parent's stale value: 8.8e-7 median over seeds 1-10 of
+    // benchmarks/optimizer_quality on the 10-d sphere at K = 16, against 2.5e-8 sequentially.
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        CAPTURE(seed);
+        const double sequential = final_error("soo", "sphere", 10, 10000, seed, 1);
+        REQUIRE(final_error("soo", "sphere", 10, 10000, seed, 16) <= 2.0 * sequential);
+    }
+}
+
+TEST_CASE("fda's exploitation keeps its precision with 256 evaluations in flight", "[core][presets]") {
+    // Overlapping ILS rounds (docs/core.md): a session asked for points while its round is
+    // out starts the next round from what it has been told. Before, those points went to new
+    // sessions and tree cells, and fda ended at 0.59-1.9 here (seeds 1-10 of
+    // benchmarks/optimizer_quality, 10-d sphere, K = 256); sequentially it reaches 1e-16.
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        CAPTURE(seed);
+        REQUIRE(final_error("fda", "sphere", 10, 10000, seed, 256) < 1e-6);
+    }
+}
+
 TEST_CASE("preset names are checked", "[core][presets]") {
     REQUIRE_THROWS_WITH(core::make_optimizer("simplex", 2, 1, core::stopping{}),
                         Catch::Contains("unknown algorithm 'simplex'; valid: soo, direct, direct-l, fda, evolution, random"));
