@@ -25,7 +25,7 @@ for a in $ALGORITHMS; do
     for s in $(seq 1 "$SEEDS"); do
       # shellcheck disable=SC2086  # SEARCH_FLAGS is a list of options
       best=$("$FRACNAS" search $SEARCH_FLAGS --budget 1000000 --measurements "$m" --algorithm "$a" --seed "$s" \
-               --archive "$work/run.h5" --replace --top 1 | awk '/^best /{getline; print $1; exit}')
+               --archive "$work/run.h5" --replace --top 1 | awk '/^best /{getline; if (!done) print $1; done = 1}')
       echo "$a $m $s ${best:-none}" >> "$OUT_FILE"
     done
   done

@@ -36,8 +36,9 @@ void fractal_optimizer::state::explore(std::uint32_t i) {
     std::vector<point> pts;
     switch (cfg.sampler) {
         case sampler_kind::centre: {
-            const point mid = centre_of(c);
-            bool have = false;
+            const bool representatives = structure && is_box() && structure->has_representatives();
+            const point mid = representatives ? structure->representative(c.b) : centre_of(c);
+            bool have = representatives && !c.samples.empty();
             for (const std::uint32_t id : c.samples) {
                 double gap = 0.0;
                 for (std::size_t k = 0; k < dim; ++k) gap = std::fmax(gap, std::fabs(samples[id].x[k] - mid[k]));

@@ -46,4 +46,29 @@ bool gpt_structure::may_be_feasible(const core::box& b) const {
     return floor_ == 0 || count_parameters(top_corner(b)).decoder >= floor_;
 }
 
+core::point gpt_structure::representative(const core::box& b) const {
+    const core::point mid = core::centre(b);
+    if (floor_ == 0) return mid;
+    // the diagonal, kept inside b's half-open faces
+    const auto at = [&](double t) {
+        core::point x(b.lo.size());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            const double span = b.hi[i] - b.lo[i];
+            x[i] = b.lo[i] + std::fmin(t, 1.0 - 1e-9) * span;
+        }
+        return x;
+    };
+    const auto feasible = [&](double t) { return count_parameters(space_.decode(at(t))).decoder >= floor_; };
+    double lo = 0.0, hi = 1.0;  // the smallest feasible t on the diagonal lies in (lo, hi]
+    if (feasible(0.5)) hi = 0.5;
+    else if (!feasible(1.0)) return mid;  // nothing feasible on the diagonal
+    else lo = 0.5;
+    if (lo == 0.0 && feasible(0.0)) return at(0.0);
+    for (int k = 0; k < 40; ++k) {
+        const double t = 0.5 * (lo + hi);
+        (feasible(t) ? hi : lo) = t;
+    }
+    return at(hi);
+}
+
 }  // namespace fracnas::nas

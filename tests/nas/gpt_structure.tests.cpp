@@ -117,3 +117,45 @@ TEST_CASE("gpt structure: a cell is pruned exactly when none of its points reach
         REQUIRE(kept > 0);
     }
 }
+
+TEST_CASE("gpt structure: a cell's representative is feasible, in the cell, and on the floor along its diagonal", "[nas][structure]") {
+    for (const bool homogeneous : {true, false}) {
+        const auto space = small_space(homogeneous);
+        const std::size_t dim = space.dim();
+        core::rng r(homogeneous ? 7 : 8);
+        const std::uint64_t floor = 3000000;
+        const gpt_structure s(space, floor);
+        REQUIRE(s.has_representatives());
+        REQUIRE_FALSE(gpt_structure(space, 0).has_representatives());
+        int on_floor = 0, at_bottom = 0;
+        for (int trial = 0; trial < 200; ++trial) {
+            const core::box b = random_box(s, dim, r);
+            if (!s.may_be_feasible(b)) continue;
+            const core::point x = s.representative(b);
+            CAPTURE(homogeneous, trial);
+            for (std::size_t i = 0; i < dim; ++i) {
+                REQUIRE(x[i] >= b.lo[i]);
+                REQUIRE(x[i] < b.hi[i]);
+            }
+            const std::uint64_t here = count_parameters(space.decode(x)).decoder;
+            REQUIRE(here >= floor);
+            // a little further down the diagonal (towards the lowest corner) is below the floor,
+            // unless the representative is that corner
+            core::point lower = x;
+            bool moved = false;
+            for (std::size_t i = 0; i < dim; ++i) {
+                lower[i] = std::max(b.lo[i], x[i] - 1e-6 * (b.hi[i] - b.lo[i]));
+                moved = moved || lower[i] < x[i];
+            }
+            if (moved && count_parameters(space.decode(lower)).decoder < floor) ++on_floor;
+            if (!moved) ++at_bottom;
+            REQUIRE((!moved || count_parameters(space.decode(lower)).decoder <= here));
+        }
+        REQUIRE(on_floor > 20);  // most cells meet the floor inside; those whose bottom corner is feasible sample it
+        CAPTURE(at_bottom);
+    }
+    // without a floor: the centre
+    const auto space = small_space(false);
+    const core::box b{core::point(space.dim(), 0.25), core::point(space.dim(), 0.75)};
+    REQUIRE(gpt_structure(space, 0).representative(b) == core::centre(b));
+}

@@ -36,6 +36,13 @@ public:
         (void)b;
         return true;
     }
+    /// The point of b that a tree samples for it (the centre sampler): b's centre by default. A
+    /// space whose constraint is monotone can answer a point on the constraint's boundary, where
+    /// a constrained optimum lies (nas::gpt_structure). Must lie in b.
+    virtual point representative(const box& b) const { return centre(b); }
+    /// Whether representative() is more than the centre: a cell that holds any sample then is
+    /// not sampled again (its sample tells about it as much as a new one would).
+    virtual bool has_representatives() const { return false; }
 };
 
 /// The level of a discrete coordinate of n levels at x in [0, 1]: the largest k < n with

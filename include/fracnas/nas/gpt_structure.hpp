@@ -27,6 +27,13 @@ public:
     bool may_be_feasible(const core::box& b) const override;
     /// The architecture of b's top corner.
     architecture top_corner(const core::box& b) const;
+    /// With a floor: the point of b's main diagonal (from its lowest to its highest corner)
+    /// closest to the centre among those whose decoder parameters are at least the floor, as
+    /// close to the floor as the diagonal allows: decoder parameters grow along it, and at equal
+    /// shape a model above the floor is slower than one at it, so the constrained optimum lies
+    /// on the floor. b's centre without a floor or when b cannot be feasible.
+    core::point representative(const core::box& b) const override;
+    bool has_representatives() const override { return floor_ > 0; }
 
 private:
     gpt_space space_;
