@@ -82,6 +82,16 @@ dry_result run_dry(const app::search_config& c) {
     return r;
 }
 
+// SOO on the analytic latency model, in-process, quiet; validate() after the caller's changes.
+app::search_config model_soo(std::uint64_t budget) {
+    app::search_config c;
+    c.evaluator = "model";
+    c.algorithm = "soo";
+    c.budget = budget;
+    c.progress_every = 1000000;
+    return c;
+}
+
 // The invariants every finished run keeps.
 void check_complete(const storage::archive_contents& a, const app::search_config& c) {
     REQUIRE(a.evaluations.size() == c.budget);
@@ -300,12 +310,8 @@ TEST_CASE("the space-aware tree measures distinct architectures with per-layer c
     // issue 11: at 250 candidates of the heterogeneous space, SOO on the unit cube answered 112
     // from the cache and split only the first coordinates, so every layer got one head size
     auto measure = [](const std::string& tree) {
-        app::search_config c;
-        c.evaluator = "model";
-        c.algorithm = "soo";
+        app::search_config c = model_soo(250);
         c.tree = tree;
-        c.budget = 250;
-        c.progress_every = 1000000;
         c.validate();
         return run_local(c).contents;
     };
@@ -342,13 +348,9 @@ TEST_CASE("the space-aware SOO samples each cell on the parameter floor and find
     // any search found (docs/results/optimizer.md, "Samples on the parameter floor")
     for (const std::string space : {"heterogeneous", "homogeneous"}) {
         CAPTURE(space);
-        app::search_config c;
-        c.evaluator = "model";
-        c.algorithm = "soo";
+        app::search_config c = model_soo(100000);
         c.space = space;
-        c.budget = 100000;
         c.measurements = 100;
-        c.progress_every = 1000000;
         c.validate();
         const auto a = run_local(c).contents;
         double best = std::numeric_limits<double>::infinity();
