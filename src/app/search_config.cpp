@@ -79,6 +79,12 @@ void search_config::validate() const {
     one_of(reference, "--reference", {"gpt2-small", "gpt2-medium"});
     require(min_params <= 100000000000ULL, "--min-params", "must be at most 1e11.");
     one_of(evaluator, "--evaluator", {"torch", "model"});
+    one_of(latency_model, "--latency-model", {"analytic", "h200"});
+    if (latency_model == "h200") {
+        require(evaluator == "model", "--latency-model", "applies to --evaluator model only.");
+        require(latency == "decode" && context == 1023, "--latency-model",
+                "h200 models one decode step at a 1,023-token cache only (--latency decode --context 1023).");
+    }
     one_of(device, "--device", {"auto", "cpu", "cuda"});
     one_of(dtype, "--dtype", {"auto", "fp32", "bf16"});
     one_of(latency, "--latency", {"decode", "prefill"});
@@ -205,7 +211,7 @@ std::string search_config::to_ini() const {
     o << "# fracnas search: the problem (a resume must not change these)\n"
       << "algorithm = " << algorithm << "\ntree = " << tree << "\nobjective = " << objective << "\nlevels = " << lv << "\nbudget = " << budget
       << "\nseed = " << seed << "\nspace = " << space << "\nmax-layers = " << max_layers << "\nmax-width = " << max_width
-      << "\nreference = " << reference << "\nmin-params = " << decoder_floor() << "\nevaluator = " << evaluator
+      << "\nreference = " << reference << "\nmin-params = " << decoder_floor() << "\nevaluator = " << evaluator << "\nlatency-model = " << latency_model
       << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency << "\ncontext = " << context
       << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
       << "# how it runs\n"
@@ -224,7 +230,7 @@ std::string search_config::to_ini() const {
 
 const std::vector<std::string>& search_config::problem_keys() {
     static const std::vector<std::string> keys = {"algorithm", "tree", "objective", "levels", "budget", "seed", "space",
-                                                  "max-layers", "max-width", "reference", "min-params", "evaluator",
+                                                  "max-layers", "max-width", "reference", "min-params", "evaluator", "latency-model",
                                                   "device", "dtype", "latency", "context", "tokens", "warmup", "repeats"};
     return keys;
 }

@@ -70,6 +70,7 @@ po::options_description search_options() {
         ("reference", text("NAME"), "the model to beat: gpt2-small or gpt2-medium (default gpt2-small)")
         ("min-params", text("N"), "decoder-parameter floor (default: the reference's, 85056000 for gpt2-small)")
         ("evaluator", text("NAME"), "torch (build and time each candidate in LibTorch) or model (an analytic latency model: tests, dry runs; default torch)")
+        ("latency-model", text("NAME"), "with --evaluator model: analytic, or h200 (the test bed fitted to H200 decode measurements at a 1,023-token cache; default analytic)")
         ("device", text("NAME"), "auto (cuda when a GPU is visible, else cpu), cpu or cuda (default auto)")
         ("dtype", text("NAME"), "auto (bf16 on cuda, fp32 on cpu), fp32 or bf16 (default auto)")
         ("latency", text("NAME"), "the latency minimised: decode (one step at --context cached tokens) or prefill (default decode)")
@@ -134,6 +135,7 @@ void apply(app::search_config& c, const std::string& key, const std::string& v) 
     const std::string o = "--" + key;
     if (key == "algorithm") c.algorithm = v;
     else if (key == "tree") c.tree = v;
+    else if (key == "latency-model") c.latency_model = v;
     else if (key == "objective") c.objective = v;
     else if (key == "levels") c.levels = parse_levels(v);
     else if (key == "budget") c.budget = parse_count(o, v);
@@ -268,6 +270,7 @@ struct inputs {
 std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cfg, int rank) {
     if (cfg.evaluator == "model") {
         eval::latency_model_config m;
+        m.testbed = cfg.latency_model == "h200";
         m.prefill = cfg.latency == "prefill";
         m.context = cfg.latency == "prefill" ? cfg.tokens : cfg.context;
         m.cost_ms = cfg.model_cost_ms;
@@ -397,6 +400,7 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         std::map<std::string, setting> archived;
         read_ini(archive.header.config, path + " (its configuration)", options, archived, false);
         if (!archived.count("tree")) archived["tree"] = setting{"plain", ""};  // archives from before --tree ran the plain tree
+        if (!archived.count("latency-model")) archived["latency-model"] = setting{"analytic", ""};  // and the analytic model
         app::search_config from_archive = build(archived);
         for (const auto& [k, s] : archived)
             if (!settings.count(k)) settings[k] = s;

@@ -60,6 +60,7 @@ latency_model_evaluator::latency_model_evaluator(latency_model_config cfg)
 }
 
 double latency_model_evaluator::model_ms(const nas::architecture& a) const {
+    if (cfg_.testbed) return testbed_decode_ms(a);
     const auto p = nas::count_parameters(a);
     const double layers = static_cast<double>(a.n_layer);
     if (cfg_.prefill) {
@@ -107,6 +108,8 @@ outcome latency_model_evaluator::time_reference() noexcept {
     return o;
 }
 
-device_binding latency_model_evaluator::binding() const { return device_binding{"model", -1, "latency model", ""}; }
+device_binding latency_model_evaluator::binding() const {
+    return device_binding{"model", -1, cfg_.testbed ? "H200 test bed" : "latency model", ""};
+}
 
 }  // namespace fracnas::eval

@@ -38,6 +38,7 @@ app::search_config small_config(std::uint64_t budget) {
 
 eval::latency_model_config model_of(const app::search_config& c) {
     eval::latency_model_config m;
+    m.testbed = c.latency_model == "h200";
     m.reference = c.reference_arch();
     return m;
 }

@@ -35,6 +35,7 @@ struct search_config {
     std::string reference = "gpt2-small";   ///< gpt2-small | gpt2-medium
     std::uint64_t min_params = 0;           ///< decoder-parameter floor; 0: the reference's
     std::string evaluator = "torch";        ///< torch (LibTorch, measured) | model (analytic latency, no device)
+    std::string latency_model = "analytic"; ///< evaluator=model: analytic | h200 (the test bed fitted to H200 decode measurements)
     std::string device = "auto";            ///< auto (cuda when visible, else cpu) | cpu | cuda
     std::string dtype = "auto";             ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
     std::string latency = "decode";         ///< decode | prefill: the latency minimised

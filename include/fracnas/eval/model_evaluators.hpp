@@ -40,7 +40,15 @@ struct fault_plan {
 /// ms = 0.020 + 0.0448 L + 0.292 GB read per step (bf16 weights, the KV cache at `context`), and
 /// a prefill fit of the same form; deterministic in the architecture. cost_ms > 0 makes each
 /// evaluate() really take that long (sleeping), for MPI tests of utilisation and deadlines.
+/// The latency test bed: one decode step's milliseconds on the H200 at a 1,023-token cache (bf16,
+/// CUDA graphs), fitted to 1,400 architectures measured there; held-out error 2.3-2.6% rms,
+/// at most 11% (src/eval/testbed.cpp, benchmarks/fit_latency_testbed.py, docs/eval.md).
+double testbed_decode_ms(const nas::architecture& a);
+
 struct latency_model_config {
+    /// The H200 test bed (testbed_decode_ms; decode at a 1,023-token cache only) instead of the
+    /// analytic model.
+    bool testbed = false;
     bool prefill = false;          ///< model the prefill instead of one decode step
     std::uint32_t context = 1023;  ///< cached tokens of the decode step / prefill tokens
     double cost_ms = 0.0;          ///< wall time each evaluate() takes, >= 0
