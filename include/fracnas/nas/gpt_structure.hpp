@@ -27,11 +27,11 @@ public:
     bool may_be_feasible(const core::box& b) const override;
     /// The architecture of b's top corner.
     architecture top_corner(const core::box& b) const;
-    /// With a floor: the point of b's main diagonal (from its lowest to its highest corner)
-    /// closest to the centre among those whose decoder parameters are at least the floor, as
-    /// close to the floor as the diagonal allows: decoder parameters grow along it, and at equal
-    /// shape a model above the floor is slower than one at it, so the constrained optimum lies
-    /// on the floor. b's centre without a floor or when b cannot be feasible.
+    /// With a floor: the first point of b's main diagonal, from its lowest corner to its highest,
+    /// whose decoder parameters reach the floor (found by bisection: they only grow along it; the
+    /// lowest corner when it already does). At equal shape a model above the floor is slower
+    /// than one at it, so the constrained optimum lies on the floor. b's centre without a floor,
+    /// or when no point of the diagonal is feasible.
     core::point representative(const core::box& b) const override;
     bool has_representatives() const override { return floor_ > 0; }
 
