@@ -132,7 +132,10 @@ void fractal_optimizer::state::ils_told(std::uint32_t sid, const sample& smp) {
         s.x = smp.x;
         s.best_step = r.step;
     }
-    if (smp.round != s.latest) return;  // a round already followed: only its best point counts
+    if (smp.round != s.latest) {  // a round already followed: only its best point counts
+        if (r.outstanding == 0) retire(r);
+        return;
+    }
     std::size_t moved_dim = dim, moves = 0;
     for (std::size_t k = 0; k < dim && moves < 2; ++k)
         if (smp.x[k] != r.centre[k]) {
@@ -143,6 +146,7 @@ void fractal_optimizer::state::ils_told(std::uint32_t sid, const sample& smp) {
     else if (moves == 0) r.centre_value = smp.value;
     if (r.outstanding > 0) return;
     if (!ils_next_round(sid, false) && s.outstanding == 0) end_ils(sid);
+    retire(s.rounds[smp.round]);  // told and followed (ils_next_round may have moved the rounds)
 }
 
 }  // namespace fracnas::core

@@ -188,6 +188,11 @@ struct fractal_optimizer::state {
         cells[sessions[sid].cell].st = cell_state::closed;
     }
     void ils_told(std::uint32_t sid, const sample& smp);
+    // A round told in full and followed keeps only its counters (a session's rounds stay indexed).
+    static void retire(ils_round& r) {
+        r.centre = point();
+        r.polls = {};
+    }
 
     // ---- tree searches (fractal_search.cpp) -----------------------------
     std::uint32_t front(std::size_t level) const { return open_by_level[level].begin()->cell; }

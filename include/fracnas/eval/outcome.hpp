@@ -42,8 +42,9 @@ struct outcome {
 
 /// Several successful measurements of one model as one (a reference timed over several builds):
 /// every latency, IQR and the value are the medians over `all` of the measured ones (the mean of
-/// the middle two for an even count; none when none measured it), `repeats` and `wall_seconds` the sums, the peak the largest; the rest is the first
-/// one's. Throws std::invalid_argument when `all` is empty.
+/// the middle two for an even count; none when none measured it), `repeats` and `wall_seconds`
+/// the sums, the peak the largest; the rest is the first one's. Throws std::invalid_argument
+/// when `all` is empty.
 outcome median_outcome(const std::vector<outcome>& all);
 
 /// Where a worker measures: printed at start and stored in the archive's workers table.
