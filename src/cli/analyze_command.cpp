@@ -44,7 +44,7 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
-std::string stem(const std::string& path) {
+[[maybe_unused]] std::string stem(const std::string& path) {
     const auto slash = path.find_last_of('/');
     std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
     const auto dot = name.find_last_of('.');
