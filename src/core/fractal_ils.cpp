@@ -89,7 +89,12 @@ bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
     if (r.best < r.ref) step = std::fmin(cfg.ils_expansion * r.step, max_ils_step);
     else if (s.fx < r.ref) step = std::fmin(cfg.ils_expansion * s.best_step, max_ils_step);  // by an earlier round's late poll
     const bool composite = moving >= 2;
-    if (step < cfg.ils_precision || s.used >= ils_cap()) {
+    // Only the session holding the best point refines to ils_precision: one at a worse local
+    // minimum ends at ils_local_precision, where refining it further cannot change the result
+    // (issue 11: on the 2-d Rastrigin, ~300 evaluations per session went to minima worse than
+    // the best, and fda lost to random search).
+    const double floor = s.fx > best_value ? std::fmax(cfg.ils_precision, cfg.ils_local_precision) : cfg.ils_precision;
+    if (step < floor || s.used >= ils_cap()) {
         if (!early) end_ils(sid);
         return false;
     }

@@ -93,6 +93,8 @@ void validate(const fractal_config& cfg, std::size_t dim) {
     if (cfg.exploitation == exploitation_kind::ils &&
         !(cfg.ils_step > 0.0 && cfg.ils_precision > 0.0 && cfg.ils_precision < 1.0))
         throw config_error("ils_step", "ILS needs a positive step and a precision in (0, 1).");
+    if (!(cfg.ils_local_precision >= 0.0 && cfg.ils_local_precision < 1.0))
+        throw config_error("ils_local_precision", "the ILS precision away from the best must be in [0, 1) (0: off).");
     if (!(cfg.ils_expansion >= 1.0 && cfg.ils_expansion <= 10.0))
         throw config_error("ils_expansion", "the ILS step expansion must be in [1, 10] (1: never grow).");
 }

@@ -69,6 +69,7 @@ struct fractal_config {
     double ils_precision = 1e-7;        ///< ILS ends when its step falls below this
     double ils_expansion = 2.0;         ///< ILS step factor after an improving round (1: Zellij's)
     std::size_t ils_budget = 0;         ///< evaluations per ILS session (0: until precision)
+    double ils_local_precision = 0.0;   ///< a session worse than the best found ends below this step (0: off; FDA: 3e-4)
     bool fill_idle = true;  ///< offer uniform random points when the tree has nothing to offer
     bool record_expansions = false;  ///< keep expansions() (memory grows with the run)
 };
