@@ -225,7 +225,8 @@ void run_optimize(const app::optimize_config& config, std::ostream& out) {
         << "best value   " << (best ? format_value(best->value) : "none (every evaluation failed)") << '\n'
         << "best error   " << (best ? format_value(best->value - optimum) : "none") << '\n'
         << "wall time    " << format_general(wall, 3) << " s\n"
-        << "best point   " << (best ? format_point(best->x) : "none") << '\n';
+        << "best point   " << (best ? format_point(best->x) : "none") << '\n'
+        << "optimum      " << format_point(objective.optimum()) << '\n';
 }
 
 }  // namespace fracnas::cli

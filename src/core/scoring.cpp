@@ -27,8 +27,11 @@ double score_cell(scoring_kind kind, const std::vector<double>& values,
             return 0.5 * (*std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)) + upper);
         }
         case scoring_kind::distance_to_best: {
-            // Small when the cell holds good points close to the best one: a cell holding the
-            // best scores 0, the lowest possible.
+            // The lowest (f - f*) / |x - x*| of the cell's points: small when it holds a point
+            // nearly as good as the best one, the more so the farther from it (another basin); a
+            // cell holding the best scores 0, the lowest possible. Zellij's
+            // DistanceToTheBestCentered scores -max of the same ratio; tried here, it lost on the
+            // 10- and 30-d Rastrigin sequentially (docs/results/optimizer.md, 2026-11-29).
             double s = inf;
             for (std::size_t i = 0; i < values.size(); ++i) {
                 if (!std::isfinite(values[i])) continue;

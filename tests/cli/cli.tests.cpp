@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -191,6 +192,15 @@ TEST_CASE("a small DIRECT run on the sphere finds the optimum", "[cli]") {
     CHECK(error >= 0.0);
     CHECK(error < 1e-3);
     CHECK_THAT(summary_field(o.out, "best point"), StartsWith("[") && !Contains("..."));
+    // the optimum is where the function was moved to, and the best point lies next to it
+    const std::string optimum = summary_field(o.out, "optimum");
+    REQUIRE_THAT(optimum, StartsWith("[") && !Contains("..."));
+    double u0 = 0.0, u1 = 0.0, b0 = 0.0, b1 = 0.0;
+    REQUIRE(std::sscanf(optimum.c_str(), "[%lf, %lf]", &u0, &u1) == 2);
+    REQUIRE(std::sscanf(summary_field(o.out, "best point").c_str(), "[%lf, %lf]", &b0, &b1) == 2);
+    CHECK(std::abs(u0 - b0) < 1e-3);
+    CHECK(std::abs(u1 - b1) < 1e-3);
+    CHECK((std::abs(u0 - 0.5) > 0.05 || std::abs(u1 - 0.5) > 0.05));
 }
 
 TEST_CASE("16 evaluations in flight spend exactly the budget", "[cli]") {
