@@ -81,6 +81,10 @@ core::fractal_config optimize_config::fractal() const {
         core::fractal_config cfg = core::preset_config(algorithm, dim, budget);
         if (geometry) cfg.geometry = core::parse_geometry(*geometry);
         if (search) cfg.search = core::parse_search(*search);
+        if (cfg.search != core::search_kind::soo) {  // SOO's asynchronous form (docs/core.md)
+            cfg.depth_quota = 0;
+            cfg.exploit_idle = false;
+        }
         if (sampler) cfg.sampler = core::parse_sampler(*sampler);
         if (scoring) cfg.scoring = core::parse_scoring(*scoring);
         if (exploitation) cfg.exploitation = core::parse_exploitation(*exploitation);

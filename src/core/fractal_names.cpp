@@ -90,7 +90,11 @@ void validate(const fractal_config& cfg, std::size_t dim) {
         throw config_error("belief_gamma", "the belief weight gamma must be in [0, 1].");
     if (cfg.max_depth == 0 || cfg.max_depth > 100000)
         throw config_error("max_depth", "the maximum depth must be in 1..100000.");
-    if (cfg.exploitation == exploitation_kind::ils &&
+    if (cfg.depth_quota > 0 && cfg.search != search_kind::soo)
+        throw config_error("depth_quota", "a depth quota applies to the soo tree search only.");
+    if (cfg.depth_quota > 100000)
+        throw config_error("depth_quota", "the depth quota must be in 0..100000 (0: no limit).");
+    if ((cfg.exploitation == exploitation_kind::ils || cfg.exploit_idle) &&
         !(cfg.ils_step > 0.0 && cfg.ils_precision > 0.0 && cfg.ils_precision < 1.0))
         throw config_error("ils_step", "ILS needs a positive step and a precision in (0, 1).");
     if (!(cfg.ils_local_precision >= 0.0 && cfg.ils_local_precision < 1.0))

@@ -33,7 +33,15 @@ bool fractal_optimizer::state::grow() {
         } else {
             open_erase(i, cell_state::expanded);
             ++stats.expansions;
+            const std::size_t queued = queue.size();
             split(i);
+            if (cfg.depth_quota > 0 && queue.size() > queued) {
+                // the expansion waits at its depth until the points it created are told
+                for (std::size_t k = queued; k < queue.size(); ++k) queue[k].family = i;
+                cells[i].new_pending = static_cast<std::uint32_t>(queue.size() - queued);
+                if (waiting_by_level.size() <= cells[i].level) waiting_by_level.resize(cells[i].level + 1, 0);
+                ++waiting_by_level[cells[i].level];
+            }
         }
         if (!queue.empty()) return true;
     }
@@ -46,6 +54,33 @@ void fractal_optimizer::state::close_open_siblings(std::uint32_t i) {
         const std::uint32_t sib = cells[parent].first_child + k;
         if (cells[sib].st == cell_state::open) open_erase(sib, cell_state::closed);
     }
+}
+
+// Workers the tree does not use under its depth quota: an ILS session from the best point,
+// its first step ils_step x the half-size of the cell holding that point. One at a time; it
+// ends at ils_precision, and the next starts from the best point then (the tree's cells are
+// deeper by then, so its first step is smaller). False when the live one has nothing to offer,
+// and on a space with structure (the NAS spaces): there most polls of a shrinking step decode
+// to the architecture already measured (dry_run_scale at 256 workers: 4,562 cached answers of
+// 5,120), so the tree goes over its quota instead.
+bool fractal_optimizer::state::exploit_idle() {
+    if (!cfg.exploit_idle || structure || !std::isfinite(best_value)) return false;
+    if (idle_session != no_cell && !sessions[idle_session].ended) return false;
+    const sample& b = samples[best_id];
+    std::uint32_t cell = b.kind == sample_kind::ils ? sessions[b.owner].cell : b.owner;
+    if (cell == no_cell) cell = 0;
+    ils_session session;
+    session.cell = cell;
+    session.x = b.x;
+    session.fx = b.value;
+    session.keeps_cell = true;
+    sessions.push_back(std::move(session));
+    ++stats.ils_sessions;
+    idle_session = static_cast<std::uint32_t>(sessions.size() - 1);
+    live_sessions.push_back(idle_session);
+    ils_round_at(idle_session, b.x, cfg.ils_step * size_of(cells[cell]), false);
+    if (sessions[idle_session].outstanding == 0) end_ils(idle_session);
+    return !queue.empty();
 }
 
 // A uniform point, held by the box leaf that contains it (it then counts in that cell's
@@ -116,7 +151,7 @@ fractal_stats fractal_optimizer::stats() const {
 void fractal_optimizer::propose(std::size_t n, std::vector<point>& out) {
     state& s = *s_;
     while (out.size() < n) {
-        if (s.queue.empty() && !s.ils_early() && !s.grow()) {
+        if (s.queue.empty() && !s.ils_early() && !s.grow() && !s.exploit_idle() && !s.grow_over_quota()) {
             if (!s.cfg.fill_idle) break;
             s.fill();
         }
@@ -125,7 +160,7 @@ void fractal_optimizer::propose(std::size_t n, std::vector<point>& out) {
         for (double& v : q.x) v = std::fmin(1.0, std::fmax(0.0, v));
         const std::uint64_t id = asked() + out.size();
         if (s.samples.size() != id) throw protocol_error("internal: sample ids out of step with the optimizer.");
-        s.samples.push_back(sample{q.x, inf, q.owner, q.kind, false, q.round});
+        s.samples.push_back(sample{q.x, inf, q.owner, q.kind, false, q.round, q.family});
         if (q.kind != sample_kind::ils && q.owner != no_cell) s.cells[q.owner].samples.push_back(static_cast<std::uint32_t>(id));
         out.push_back(std::move(q.x));
     }
@@ -136,7 +171,10 @@ void fractal_optimizer::observe(std::uint64_t id, const point& /*x*/, double val
     sample& smp = s.samples[id];
     smp.value = value;
     smp.told = true;
+    if (smp.family != no_cell && --s.cells[smp.family].new_pending == 0)
+        --s.waiting_by_level[s.cells[smp.family].level];
     if (value < s.best_value) {
+        s.best_id = id;
         s.best_value = value;
         s.best_x = smp.x;
         if (depends_on_best(s.cfg.scoring)) s.rescore = true;

@@ -77,12 +77,16 @@ std::uint32_t fractal_optimizer::state::select() {
 // SOO (Munos 2011): a sweep visits depths 0, 1, ...; at depth h it expands the best open
 // cell only when it is at least as good as every cell expanded at a shallower depth in this
 // sweep (v_min). Sweeps follow each other without waiting: pending cells carry the score
-// they impute from their parent.
+// they impute from their parent. With depth_quota a depth whose quota of expansions waits for
+// results is passed over (docs/core.md, "The asynchronous form of each part").
 std::uint32_t fractal_optimizer::state::select_soo() {
     for (int attempt = 0; attempt < 2; ++attempt) {
         const bool fresh = soo_level == 0;
         for (std::size_t h = soo_level; h < open_by_level.size(); ++h) {
             if (open_by_level[h].empty()) continue;
+            if (cfg.depth_quota > 0 && !over_quota && h < waiting_by_level.size() &&
+                waiting_by_level[h] >= cfg.depth_quota)
+                continue;
             const open_key* pick = nullptr;
             for (const open_key& key : open_by_level[h]) {
                 const cell& c = cells[key.cell];

@@ -44,6 +44,7 @@ struct cell {
     double score = inf;               // own score once told > 0, else imputed from the parent
     cell_state st = cell_state::open;
     bool keyed_blind = false;         // the blind flag of its key in the open index
+    std::uint32_t new_pending = 0;    // expanded: the points its split created, not yet told
 };
 
 // The key of the open-cell index: informed cells (something told) before blind ones (score
@@ -66,6 +67,7 @@ struct sample {
     sample_kind kind = sample_kind::explore;
     bool told = false;
     std::uint32_t round = 0;          // sample_kind::ils: the session's round
+    std::uint32_t family = no_cell;   // the expanded cell whose split created it (depth_quota)
 };
 
 struct queued_point {
@@ -73,6 +75,7 @@ struct queued_point {
     std::uint32_t owner;
     sample_kind kind;
     std::uint32_t round = 0;
+    std::uint32_t family = no_cell;
 };
 
 // One round of an ILS session: its centre's polls at one step (fractal_ils.cpp).
@@ -101,6 +104,7 @@ struct ils_session {
     std::uint32_t outstanding = 0;
     std::uint64_t used = 0;
     bool ended = false;
+    bool keeps_cell = false;        // started for idle workers (exploit_idle): the cell stays as it is
 };
 
 }  // namespace fractal_detail
@@ -126,6 +130,10 @@ struct fractal_optimizer::state {
     std::size_t soo_level = 0;
     double soo_vmin = inf;
     std::uint32_t soo_last = no_cell;  // the cell this sweep expanded last
+    std::vector<std::uint32_t> waiting_by_level;  // expansions whose new points are all out
+    bool over_quota = false;           // grow() may pass depth_quota (nothing else to offer)
+    std::uint32_t idle_session = no_cell;  // the exploit_idle session, while it lives
+    std::uint64_t best_id = 0;         // the sample holding best_value
     std::vector<std::uint32_t> direct_batch;  // potentially optimal cells still to expand
     bool rescore = false;                     // the best moved and the score depends on it
     double best_value = inf;
@@ -176,6 +184,7 @@ struct fractal_optimizer::state {
 
     // ---- exploitation (fractal_ils.cpp) ---------------------------------
     void start_ils(std::uint32_t i);
+    bool exploit_idle();
     std::uint64_t ils_cap() const {
         return cfg.ils_budget == 0 ? std::numeric_limits<std::uint64_t>::max() : cfg.ils_budget;
     }
@@ -185,7 +194,7 @@ struct fractal_optimizer::state {
     bool ils_early();
     void end_ils(std::uint32_t sid) {
         sessions[sid].ended = true;
-        cells[sessions[sid].cell].st = cell_state::closed;
+        if (!sessions[sid].keeps_cell) cells[sessions[sid].cell].st = cell_state::closed;
     }
     void ils_told(std::uint32_t sid, const sample& smp);
     // A round told in full and followed keeps only its counters (a session's rounds stay indexed).
@@ -202,6 +211,13 @@ struct fractal_optimizer::state {
 
     // ---- proposing (fractal_optimizer.cpp) ------------------------------
     bool grow();
+    bool grow_over_quota() {
+        if (cfg.depth_quota == 0) return false;
+        over_quota = true;
+        const bool grew = grow();
+        over_quota = false;
+        return grew;
+    }
     void close_open_siblings(std::uint32_t i);
     void fill();
 };

@@ -27,6 +27,10 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
         cfg.sampler = sampler_kind::centre;
         cfg.scoring = scoring_kind::best;
         cfg.max_depth = static_cast<std::size_t>(std::max(1.0, std::floor(std::sqrt(static_cast<double>(budget)))));
+        // Many in flight: at most two expansions per depth wait for results, and the workers
+        // left go to ILS rounds around the best point (docs/core.md; never binds sequentially).
+        cfg.depth_quota = 2;
+        cfg.exploit_idle = true;
     } else if (name == "direct" || name == "direct-l") {
         cfg.geometry = geometry_kind::direct;
         cfg.search = name == "direct" ? search_kind::direct : search_kind::direct_local;

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "drive.hpp"
@@ -113,6 +114,49 @@ TEST_CASE("soo with 16 evaluations in flight keeps its sequential precision", "[
         const double sequential = final_error("soo", "sphere", 10, 10000, seed, 1);
         REQUIRE(final_error("soo", "sphere", 10, 10000, seed, 16) <= 2.0 * sequential);
     }
+}
+
+TEST_CASE("soo with 256 evaluations in flight keeps its sequential precision", "[core][presets]") {
+    // At most two expansions per depth wait for results, and the workers left go to ILS rounds
+    // around the best point (docs/core.md). Before, the sweeps spent them on the second, third,
+    // ... best cell of each shallow depth and reached depth 62 instead of 100: 3.7e-4 median over
+    // seeds 1-10 of benchmarks/optimizer_quality on the 10-d sphere at K = 256, and 2.1e-3,
+    // 1.5e-3 and 3.5e-4 on seeds 1-3 here (`fracnas optimize --function sphere --dim 10
+    // --budget 10000 --outstanding 256 --seed S`), against 2.5e-8 sequentially; now ~1e-12.
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        CAPTURE(seed);
+        REQUIRE(final_error("soo", "sphere", 10, 10000, seed, 256) < 1e-6);
+    }
+}
+
+TEST_CASE("soo's depth quota and idle exploitation never act sequentially", "[core][presets]") {
+    // One point in flight: an expansion's new points are told before the next ask reaches the
+    // tree, so no depth is ever at its quota and no worker is idle.
+    auto plain = core::preset_config("soo", 10, 3000);
+    plain.depth_quota = 0;
+    plain.exploit_idle = false;
+    const auto f = eval::make_objective("rastrigin", 10, 3);
+    auto run = [&](const core::fractal_config& cfg, std::size_t outstanding) {
+        auto opt = std::make_unique<core::fractal_optimizer>(10, cfg, 3, core::stopping{3000}, "soo");
+        test::drive(*opt, [&](const core::point& x) { return (*f)(x); }, outstanding, 3);
+        return opt;
+    };
+    const auto with = run(core::preset_config("soo", 10, 3000), 1), without = run(plain, 1);
+    REQUIRE(with->best()->value == without->best()->value);
+    REQUIRE(with->best()->x == without->best()->x);
+    REQUIRE(with->stats().expansions == without->stats().expansions);
+    REQUIRE(with->stats().ils_points == 0);
+    // with 256 in flight the quota binds and idle workers poll around the best point
+    REQUIRE(run(core::preset_config("soo", 10, 3000), 256)->stats().ils_points > 0);
+}
+
+TEST_CASE("a depth quota needs the soo tree search", "[core][presets]") {
+    auto cfg = core::preset_config("soo", 4, 1000);
+    REQUIRE_NOTHROW(core::validate(cfg, 4));
+    cfg.search = core::search_kind::best_first;
+    REQUIRE_THROWS_WITH(core::validate(cfg, 4), Catch::Contains("soo tree search only"));
+    cfg.depth_quota = 0;
+    REQUIRE_NOTHROW(core::validate(cfg, 4));
 }
 
 TEST_CASE("fda's exploitation keeps its precision with 256 evaluations in flight", "[core][presets]") {

@@ -70,6 +70,13 @@ struct fractal_config {
     double ils_expansion = 2.0;         ///< ILS step factor after an improving round (1: Zellij's)
     std::size_t ils_budget = 0;         ///< evaluations per ILS session (0: until precision)
     double ils_local_precision = 0.0;   ///< a session worse than the best found ends below this step (0: off; FDA: 3e-4)
+    /// soo: at most this many expansions per depth whose new points are all still in flight
+    /// (0: no limit). The SOO preset: 2. A sweep passes over a depth at its quota.
+    std::size_t depth_quota = 0;
+    /// Asked for points the tree does not offer under depth_quota: ILS rounds around the best
+    /// point (ils_* settings, first step ils_step x its cell's half-size) before the tree expands
+    /// beyond the quota. The SOO preset: on. Sequentially the quota never binds: no effect.
+    bool exploit_idle = false;
     bool fill_idle = true;  ///< offer uniform random points when the tree has nothing to offer
     bool record_expansions = false;  ///< keep expansions() (memory grows with the run)
 };
