@@ -47,6 +47,7 @@ void fractal_optimizer::state::ils_round_at(std::uint32_t sid, point centre, dou
     r.centre = std::move(centre);
     r.step = step;
     r.ref = s.fx;
+    r.with_centre = with_centre;
     s.rounds.push_back(std::move(r));
     const auto id = static_cast<std::uint32_t>(s.rounds.size() - 1);
     s.latest = id;
@@ -85,6 +86,35 @@ bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
             best_poll[p.dim] = p.value;
             next[p.dim] = p.coord;
         }
+    // A round where no poll improved (ils_vertex): the vertex of the parabola through each
+    // coordinate's two polls and the centre, where it curves upwards and lies within one step,
+    // is evaluated as one extra point of the next round. It moves the session's best point when
+    // it is better, but never centres a round: a vertex fitted to ripples (Ackley's, at a
+    // large step) led the walk astray when it did (docs/results/optimizer.md).
+    point vertex_point;
+    if (cfg.ils_vertex && moving == 0 && std::isfinite(ref) && (!r.with_centre || std::isfinite(r.centre_value))) {
+        std::vector<double> lo_x(dim, 0.0), lo_f(dim, inf), hi_x(dim, 0.0), hi_f(dim, inf);
+        for (const auto& p : r.polls) {
+            if (p.coord < r.centre[p.dim]) { lo_x[p.dim] = p.coord; lo_f[p.dim] = p.value; }
+            else if (p.coord > r.centre[p.dim]) { hi_x[p.dim] = p.coord; hi_f[p.dim] = p.value; }
+        }
+        point v = r.centre;
+        std::size_t fitted = 0;
+        for (std::size_t k = 0; k < dim; ++k) {
+            if (!std::isfinite(lo_f[k]) || !std::isfinite(hi_f[k])) continue;
+            const double h1 = r.centre[k] - lo_x[k], h2 = hi_x[k] - r.centre[k];
+            const double s1 = (ref - lo_f[k]) / h1, s2 = (hi_f[k] - ref) / h2;
+            const double curvature = (s2 - s1) / (0.5 * (h1 + h2));
+            if (!(curvature > 0.0)) continue;
+            const double vertex = -((s1 * h2 + s2 * h1) / (h1 + h2)) / curvature;
+            if (!(std::fabs(vertex) <= r.step)) continue;
+            const double x = std::fmin(1.0, std::fmax(0.0, r.centre[k] + vertex));
+            if (x == r.centre[k]) continue;
+            v[k] = x;
+            ++fitted;
+        }
+        if (fitted >= 2) vertex_point = std::move(v);  // one coordinate alone would read as a poll
+    }
     double step = 0.5 * r.step;
     if (r.best < r.ref) step = std::fmin(cfg.ils_expansion * r.step, max_ils_step);
     else if (s.fx < r.ref) step = std::fmin(cfg.ils_expansion * s.best_step, max_ils_step);  // by an earlier round's late poll
@@ -101,6 +131,7 @@ bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
     r.polls.clear();
     r.polls.shrink_to_fit();
     ils_round_at(sid, composite ? next : s.x, step, composite);
+    if (!vertex_point.empty() && s.used < ils_cap()) ils_push(sid, s.latest, std::move(vertex_point));
     return true;
 }
 

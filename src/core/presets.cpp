@@ -41,7 +41,8 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
     } else if (name == "fda") {
         // Hyperspheres inflated 1.75x, PHS exploration, distance-to-the-best scoring, move-up
         // search to depth 5, ILS with step halving at the deepest level; only the session at the
-        // best refines to 1e-9 (issue 11, docs/core.md "ILS precision away from the best").
+        // best refines to 1e-9 (issue 11, docs/core.md "ILS precision away from the best"); a
+        // failed round's parabola vertex is tried (docs/core.md, "ILS vertex").
         cfg.geometry = geometry_kind::hypersphere;
         cfg.inflation = 1.75;
         cfg.search = search_kind::move_up;
@@ -52,6 +53,7 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
         cfg.ils_step = 1.0;
         cfg.ils_precision = 1e-9;
         cfg.ils_local_precision = 3e-4;
+        cfg.ils_vertex = true;
     } else {
         std::string valid;
         for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;

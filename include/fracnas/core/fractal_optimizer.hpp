@@ -69,6 +69,10 @@ struct fractal_config {
     double ils_precision = 1e-7;        ///< ILS ends when its step falls below this
     double ils_expansion = 2.0;         ///< ILS step factor after an improving round (1: Zellij's)
     std::size_t ils_budget = 0;         ///< evaluations per ILS session (0: until precision)
+    /// After an ILS round where no poll improved: the vertex of each coordinate's parabola
+    /// through its two polls and the centre (where it curves upwards, within one step) is
+    /// evaluated as one extra point of the next round (FDA: on).
+    bool ils_vertex = false;
     double ils_local_precision = 0.0;   ///< a session worse than the best found ends below this step (0: off; FDA: 3e-4)
     /// soo: at most this many expansions per depth whose new points are all still in flight
     /// (0: no limit). The SOO preset: 2. A sweep passes over a depth at its quota.
