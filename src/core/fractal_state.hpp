@@ -131,7 +131,7 @@ struct fractal_optimizer::state {
     std::size_t soo_level = 0;
     double soo_vmin = inf;
     std::uint32_t soo_last = no_cell;  // the cell this sweep expanded last
-    std::vector<std::uint32_t> waiting_by_level;  // expansions whose new points are all out
+    std::vector<std::uint32_t> waiting_by_level;  // per level: expansions with new points not all told
     bool over_quota = false;           // grow() may pass depth_quota (nothing else to offer)
     std::uint32_t idle_session = no_cell;  // the exploit_idle session, while it lives
     std::uint64_t best_id = 0;         // the sample holding best_value
