@@ -59,12 +59,12 @@ void fractal_optimizer::state::close_open_siblings(std::uint32_t i) {
 // Workers the tree does not use under its depth quota: an ILS session from the best point,
 // its first step ils_step x the half-size of the cell holding that point. One at a time; it
 // ends at ils_precision, and the next starts from the best point then (the tree's cells are
-// deeper by then, so its first step is smaller). False when the live one has nothing to offer,
-// and on a space with structure (the NAS spaces): there most polls of a shrinking step decode
+// deeper by then, so its first step is smaller). False when the live one has nothing to offer.
+// Off on a space with structure (the constructor): there most polls of a shrinking step decode
 // to the architecture already measured (dry_run_scale at 256 workers: 4,562 cached answers of
-// 5,120), so the tree goes over its quota instead.
+// 5,120).
 bool fractal_optimizer::state::exploit_idle() {
-    if (!cfg.exploit_idle || structure || !std::isfinite(best_value)) return false;
+    if (!cfg.exploit_idle || !std::isfinite(best_value)) return false;
     if (idle_session != no_cell && !sessions[idle_session].ended) return false;
     const sample& b = samples[best_id];
     std::uint32_t cell = b.kind == sample_kind::ils ? sessions[b.owner].cell : b.owner;
@@ -116,6 +116,13 @@ fractal_optimizer::fractal_optimizer(std::size_t dim, const fractal_config& cfg,
     s_ = std::make_unique<state>(dim, cfg, seed, std::move(name));
     state& s = *s_;
     s.structure = std::move(structure);
+    if (s.structure) {
+        // On a space with structure (the NAS spaces) the idle ILS polls decode to architectures
+        // already measured, and the quota alone only reorders the sweep, for the worse
+        // (docs/results/optimizer.md): both are off there.
+        s.cfg.depth_quota = 0;
+        s.cfg.exploit_idle = false;
+    }
     const std::uint32_t root = s.add_cell(no_cell, 0);
     if (s.is_box()) s.cells[root].b = box{point(dim, 0.0), point(dim, 1.0)};
     else s.cells[root].s = sphere{point(dim, 0.5), 0.5};

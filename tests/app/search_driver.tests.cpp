@@ -155,9 +155,10 @@ TEST_CASE("driver on 64 dry-run workers: the same invariants with many jobs in f
 }
 
 TEST_CASE("driver on 256 dry-run workers: SOO on the NAS space measures what it asks", "[app]") {
-    // SOO's idle exploitation (ILS around the best point) stays off on a space with structure:
-    // its shrinking steps decode to the architecture already measured. With it on, 4,562 of
-    // 5,120 answers here were cached (dry_run_scale --workers 256 --algorithms soo).
+    // SOO's depth quota and idle exploitation (ILS around the best point) stay off on a space
+    // with structure: the ILS's shrinking steps decode to the architecture already measured.
+    // With them on, 4,562 of 5,120 answers here were cached (dry_run_scale --workers 256
+    // --algorithms soo); off, 76.
     auto c = model_soo(5120);
     c.dispatcher = "dry-run";
     c.dry_run.workers = 256;

@@ -80,6 +80,7 @@ struct fractal_config {
     /// Asked for points the tree does not offer under depth_quota: ILS rounds around the best
     /// point (ils_* settings, first step ils_step x its cell's half-size) before the tree expands
     /// beyond the quota. The SOO preset: on. Sequentially the quota never binds: no effect.
+    /// Both are off on a space with structure (a cube_structure given to the optimizer).
     bool exploit_idle = false;
     bool fill_idle = true;  ///< offer uniform random points when the tree has nothing to offer
     bool record_expansions = false;  ///< keep expansions() (memory grows with the run)
