@@ -20,6 +20,7 @@
 # whitespace-normalised.
 
 import argparse
+import bz2
 import glob
 import gzip
 import hashlib
@@ -358,10 +359,30 @@ def janeausten_text(root):
         rec = rdb[off:off + size]
         kind = rec[4:5]
         raw = (lzma.decompress(rec[5:]) if kind == b"X" else
-               __import__("bz2").decompress(rec[5:]) if kind == b"2" else
+               bz2.decompress(rec[5:]) if kind == b"2" else
                zlib.decompress(rec[5:]) if kind == b"Z" else zlib.decompress(rec[4:]))
         books.append("\n".join(s or "" for s in _RUnserialize(raw).top()))
     return "\n\n".join(books)
+
+
+# Packages read from one glob of one format: (format, pattern with DOC/ for usr/share/doc/,
+# excluded paths or None).
+SIMPLE_SOURCES = {
+    "debian-reference-en": ("html", "usr/share/debian-reference/*.en.html", r"/index\.en\.html$"),
+    "debian-handbook": ("html", "DOC/debian-handbook/html/en-US/*.html", r"/index\.html$"),
+    "debian-policy": ("rst", "DOC/debian-policy/policy.html/_sources/*.rst.txt", None),
+    "developers-reference": ("rst", "usr/share/developers-reference/_sources/*.rst.txt", None),
+    "maint-guide": ("html", "DOC/maint-guide/html/*.en.html", r"/index\.en\.html$"),
+    "postgresql-doc-15": ("html", "DOC/postgresql-doc-15/html/*.html", None),
+    "perl-doc": ("pod", "usr/share/perl/*/pod/*.pod", None),
+    "vim-doc": ("html", "DOC/vim/html/*.html", None),
+    "git-doc": ("html", "DOC/git-doc/**/*.html", None),
+    "bash-doc": ("html", "DOC/bash/bashref.html", None),
+    "abs-guide": ("html", "DOC/abs-guide/html/*.html", None),
+    "gnu-standards": ("plain", "usr/share/info/*.info.gz", None),
+    "manpages": ("roff", "usr/share/man/**/*.gz", None),
+    "cfi-en": ("html", "DOC/cfi-en/**/*.htm*", None),
+}
 
 
 # package -> list of (format, raw text) ; "raw" is what the chosen source files contain
@@ -385,34 +406,9 @@ def extract(pkg, root, work):
         out = fmt_files("rst", base + "**/*.rst.gz", ex) + fmt_files("rst", base + "**/*.rst", ex)
         out += fmt_files("plain", base + "**/*.txt.gz", ex) + fmt_files("plain", base + "**/*.txt", ex)
         return out
-    if pkg == "debian-reference-en":
-        return fmt_files("html", "usr/share/debian-reference/*.en.html", r"/index\.en\.html$")
-    if pkg == "debian-handbook":
-        return fmt_files("html", doc + "debian-handbook/html/en-US/*.html", r"/index\.html$")
-    if pkg == "debian-policy":
-        return fmt_files("rst", doc + "debian-policy/policy.html/_sources/*.rst.txt")
-    if pkg == "developers-reference":
-        return fmt_files("rst", "usr/share/developers-reference/_sources/*.rst.txt")
-    if pkg == "maint-guide":
-        return fmt_files("html", doc + "maint-guide/html/*.en.html", r"/index\.en\.html$")
-    if pkg == "postgresql-doc-15":
-        return fmt_files("html", doc + "postgresql-doc-15/html/*.html")
-    if pkg == "perl-doc":
-        return fmt_files("pod", "usr/share/perl/*/pod/*.pod")
-    if pkg == "vim-doc":
-        return fmt_files("html", doc + "vim/html/*.html")
-    if pkg == "git-doc":
-        return fmt_files("html", doc + "git-doc/**/*.html")
-    if pkg == "bash-doc":
-        return fmt_files("html", doc + "bash/bashref.html")
-    if pkg == "abs-guide":
-        return fmt_files("html", doc + "abs-guide/html/*.html")
-    if pkg == "gnu-standards":
-        return fmt_files("plain", "usr/share/info/*.info.gz")
-    if pkg == "manpages":
-        return fmt_files("roff", "usr/share/man/**/*.gz")
-    if pkg == "cfi-en":
-        return fmt_files("html", doc + "cfi-en/**/*.htm*")
+    if pkg in SIMPLE_SOURCES:
+        fmt, pattern, exclude = SIMPLE_SOURCES[pkg]
+        return fmt_files(fmt, pattern.replace("DOC/", doc), exclude)
     if pkg == "jargon-text":
         return fmt_files("plain", doc + "jargon-text/jargon.txt.gz") or \
             fmt_files("plain", doc + "jargon-text/*.gz", r"changelog|copyright")

@@ -44,12 +44,14 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
-[[maybe_unused]] std::string stem(const std::string& path) {
+#ifdef FRACNAS_HAVE_HDF5  // only the archive-reading path names files after their runs
+std::string stem(const std::string& path) {
     const auto slash = path.find_last_of('/');
     std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
     const auto dot = name.find_last_of('.');
     return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
 }
+#endif
 
 }  // namespace
 

@@ -11,22 +11,32 @@ namespace fracnas::core {
 
 void fractal_optimizer::state::start_ils(std::uint32_t i) {
     const cell& c = cells[i];
+    point x = centre_of(c);
+    double fx = inf;
+    for (const std::uint32_t id : c.samples)
+        if (samples[id].told && samples[id].value < fx) {
+            fx = samples[id].value;
+            x = samples[id].x;
+        }
+    open_session(i, std::move(x), fx, false);
+}
+
+// A session at cell i from x (value fx, or not yet evaluated when infinite: its first round
+// evaluates it), first step ils_step x the cell's half-size.
+std::uint32_t fractal_optimizer::state::open_session(std::uint32_t i, point x, double fx, bool keeps_cell) {
     ils_session s;
     s.cell = i;
-    const double step = cfg.ils_step * size_of(c);
-    s.x = centre_of(c);
-    for (const std::uint32_t id : c.samples)
-        if (samples[id].told && samples[id].value < s.fx) {
-            s.fx = samples[id].value;
-            s.x = samples[id].x;
-        }
+    s.x = std::move(x);
+    s.fx = fx;
+    s.keeps_cell = keeps_cell;
     sessions.push_back(std::move(s));
     ++stats.ils_sessions;
     const auto sid = static_cast<std::uint32_t>(sessions.size() - 1);
     live_sessions.push_back(sid);
     const point centre = sessions[sid].x;
-    ils_round_at(sid, centre, step, !std::isfinite(sessions[sid].fx));
+    ils_round_at(sid, centre, cfg.ils_step * size_of(cells[i]), !std::isfinite(fx));
     if (sessions[sid].outstanding == 0) end_ils(sid);
+    return sid;
 }
 
 void fractal_optimizer::state::ils_push(std::uint32_t sid, std::uint32_t round, point y) {

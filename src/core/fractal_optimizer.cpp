@@ -69,17 +69,7 @@ bool fractal_optimizer::state::exploit_idle() {
     const sample& b = samples[best_id];
     std::uint32_t cell = b.kind == sample_kind::ils ? sessions[b.owner].cell : b.owner;
     if (cell == no_cell) cell = 0;
-    ils_session session;
-    session.cell = cell;
-    session.x = b.x;
-    session.fx = b.value;
-    session.keeps_cell = true;
-    sessions.push_back(std::move(session));
-    ++stats.ils_sessions;
-    idle_session = static_cast<std::uint32_t>(sessions.size() - 1);
-    live_sessions.push_back(idle_session);
-    ils_round_at(idle_session, b.x, cfg.ils_step * size_of(cells[cell]), false);
-    if (sessions[idle_session].outstanding == 0) end_ils(idle_session);
+    idle_session = open_session(cell, b.x, b.value, true);
     return !queue.empty();
 }
 

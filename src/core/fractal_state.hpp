@@ -185,6 +185,7 @@ struct fractal_optimizer::state {
 
     // ---- exploitation (fractal_ils.cpp) ---------------------------------
     void start_ils(std::uint32_t i);
+    std::uint32_t open_session(std::uint32_t i, point x, double fx, bool keeps_cell);
     bool exploit_idle();
     std::uint64_t ils_cap() const {
         return cfg.ils_budget == 0 ? std::numeric_limits<std::uint64_t>::max() : cfg.ils_budget;
