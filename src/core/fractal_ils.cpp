@@ -2,12 +2,26 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "fracnas/error.hpp"
 #include "fractal_state.hpp"
 
 namespace fracnas::core {
+
+namespace {
+
+// The offset from the centre of the vertex of the parabola through (-h1, lo), (0, ref), (h2, hi);
+// NaN where it does not curve upwards.
+double vertex_offset(double h1, double h2, double lo, double ref, double hi) {
+    const double s1 = (ref - lo) / h1, s2 = (hi - ref) / h2;
+    const double curvature = (s2 - s1) / (0.5 * (h1 + h2));
+    if (!(curvature > 0.0)) return std::numeric_limits<double>::quiet_NaN();
+    return -((s1 * h2 + s2 * h1) / (h1 + h2)) / curvature;
+}
+
+}  // namespace
 
 void fractal_optimizer::state::start_ils(std::uint32_t i) {
     const cell& c = cells[i];
@@ -112,11 +126,7 @@ bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
         std::size_t fitted = 0;
         for (std::size_t k = 0; k < dim; ++k) {
             if (!std::isfinite(lo_f[k]) || !std::isfinite(hi_f[k])) continue;
-            const double h1 = r.centre[k] - lo_x[k], h2 = hi_x[k] - r.centre[k];
-            const double s1 = (ref - lo_f[k]) / h1, s2 = (hi_f[k] - ref) / h2;
-            const double curvature = (s2 - s1) / (0.5 * (h1 + h2));
-            if (!(curvature > 0.0)) continue;
-            const double vertex = -((s1 * h2 + s2 * h1) / (h1 + h2)) / curvature;
+            const double vertex = vertex_offset(r.centre[k] - lo_x[k], hi_x[k] - r.centre[k], lo_f[k], ref, hi_f[k]);
             if (!(std::fabs(vertex) <= r.step)) continue;
             const double x = std::fmin(1.0, std::fmax(0.0, r.centre[k] + vertex));
             if (x == r.centre[k]) continue;
@@ -138,9 +148,31 @@ bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
         if (!early) end_ils(sid);
         return false;
     }
-    r.polls.clear();
-    r.polls.shrink_to_fit();
-    ils_round_at(sid, composite ? next : s.x, step, composite);
+    if (!cfg.ils_async_vertex) {  // else its late polls still fit vertices; retire() frees them
+        r.polls.clear();
+        r.polls.shrink_to_fit();
+    }
+    // Asynchronous vertices (ils_async_vertex; only in a round started early, so never with one
+    // point in flight): with 256 in flight a round is followed after ~5 of its 60 polls, so no
+    // round is told in full and the vertex above never fires. Every round's two polls on a
+    // coordinate, told late or not, fit that coordinate's vertex (fit_vertex); the next early
+    // round tries the vertices of the coordinates still where they were fitted, together, as
+    // one extra point. A session whose best point beats every improving poll of the round
+    // (a vertex point, a late poll) centres there instead of on the round's composite.
+    const bool to_best = early && cfg.ils_async_vertex && composite && s.fx < *std::min_element(best_poll.begin(), best_poll.end());
+    point base = composite && !to_best ? next : s.x;
+    if (early && cfg.ils_async_vertex && !s.vtx.empty()) {
+        point v = base;
+        std::size_t fitted = 0;
+        for (std::size_t k = 0; k < dim; ++k)
+            if (std::isfinite(s.vtx[k]) && s.vtx_from[k] == base[k] && s.vtx[k] != base[k]) {
+                v[k] = s.vtx[k];
+                s.vtx[k] = std::numeric_limits<double>::quiet_NaN();
+                ++fitted;
+            }
+        if (fitted >= 2) vertex_point = std::move(v);
+    }
+    ils_round_at(sid, std::move(base), step, composite && !to_best);
     if (!vertex_point.empty() && s.used < ils_cap()) ils_push(sid, s.latest, std::move(vertex_point));
     return true;
 }
@@ -165,6 +197,29 @@ bool fractal_optimizer::state::ils_early() {
     return chosen != no_cell && ils_next_round(chosen, true);
 }
 
+// Coordinate k's vertex from round r's two polls and centre, once all three are told, kept with
+// the centre coordinate it was fitted at (it stays valid while k does not move).
+void fractal_optimizer::state::fit_vertex(ils_session& s, const ils_round& r, std::size_t k) {
+    if (r.with_centre && !std::isfinite(r.centre_value)) return;
+    const double ref = std::isfinite(r.centre_value) ? r.centre_value : r.ref;
+    if (!std::isfinite(ref)) return;
+    double lo_x = 0, lo_f = inf, hi_x = 0, hi_f = inf;
+    for (const auto& p : r.polls) {
+        if (p.dim != k) continue;
+        if (p.coord < r.centre[k]) { lo_x = p.coord; lo_f = p.value; }
+        else if (p.coord > r.centre[k]) { hi_x = p.coord; hi_f = p.value; }
+    }
+    if (!std::isfinite(lo_f) || !std::isfinite(hi_f)) return;
+    const double vertex = vertex_offset(r.centre[k] - lo_x, hi_x - r.centre[k], lo_f, ref, hi_f);
+    if (!(std::fabs(vertex) <= r.step)) return;
+    if (s.vtx.empty()) {
+        s.vtx.assign(dim, std::numeric_limits<double>::quiet_NaN());
+        s.vtx_from.assign(dim, std::numeric_limits<double>::quiet_NaN());
+    }
+    s.vtx[k] = std::fmin(1.0, std::fmax(0.0, r.centre[k] + vertex));
+    s.vtx_from[k] = r.centre[k];
+}
+
 void fractal_optimizer::state::ils_told(std::uint32_t sid, const sample& smp) {
     ils_session& s = sessions[sid];
     ils_round& r = s.rounds[smp.round];
@@ -178,7 +233,8 @@ void fractal_optimizer::state::ils_told(std::uint32_t sid, const sample& smp) {
         s.x = smp.x;
         s.best_step = r.step;
     }
-    if (smp.round != s.latest) {  // a round already followed: only its best point counts
+    const bool late = smp.round != s.latest;
+    if (late && !cfg.ils_async_vertex) {  // a round already followed: only its best point counts
         if (r.outstanding == 0) retire(r);
         return;
     }
@@ -190,6 +246,14 @@ void fractal_optimizer::state::ils_told(std::uint32_t sid, const sample& smp) {
         }
     if (moves == 1) r.polls.push_back({moved_dim, smp.x[moved_dim], smp.value});
     else if (moves == 0) r.centre_value = smp.value;
+    if (cfg.ils_async_vertex) {
+        if (moves == 1) fit_vertex(s, r, moved_dim);
+        else if (moves == 0) for (std::size_t k = 0; k < dim; ++k) fit_vertex(s, r, k);
+    }
+    if (late) {
+        if (r.outstanding == 0) retire(r);
+        return;
+    }
     if (r.outstanding > 0) return;
     if (!ils_next_round(sid, false) && s.outstanding == 0) end_ils(sid);
     retire(s.rounds[smp.round]);  // told and followed (ils_next_round may have moved the rounds)

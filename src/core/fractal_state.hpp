@@ -106,6 +106,9 @@ struct ils_session {
     std::uint64_t used = 0;
     bool ended = false;
     bool keeps_cell = false;        // started for idle workers (exploit_idle): the cell stays as it is
+    // Per coordinate, the latest parabola vertex fitted from a round's two polls and centre, and
+    // the centre coordinate it was fitted at (NaN: none).
+    std::vector<double> vtx, vtx_from;
 };
 
 }  // namespace fractal_detail
@@ -199,6 +202,7 @@ struct fractal_optimizer::state {
         if (!sessions[sid].keeps_cell) cells[sessions[sid].cell].st = cell_state::closed;
     }
     void ils_told(std::uint32_t sid, const sample& smp);
+    void fit_vertex(ils_session& s, const ils_round& r, std::size_t k);
     // A round told in full and followed keeps only its counters (a session's rounds stay indexed).
     static void retire(ils_round& r) {
         r.centre = point();

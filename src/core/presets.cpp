@@ -54,6 +54,7 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
         cfg.ils_precision = 1e-9;
         cfg.ils_local_precision = 3e-4;
         cfg.ils_vertex = true;
+        cfg.ils_async_vertex = true;
     } else {
         std::string valid;
         for (const auto& n : preset_names()) valid += (valid.empty() ? "" : ", ") + n;
