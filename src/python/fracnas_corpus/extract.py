@@ -38,9 +38,13 @@ def read_text(path):
 
 
 def files(root, pattern, exclude=None):
-    """Regular files (no links) under root matching the recursive glob, sorted, minus exclude."""
+    """Regular files under root matching the recursive glob, sorted, minus exclude. Links are
+    skipped, and so are files reached through a linked folder (an installed perl has
+    usr/share/perl/5.36 -> 5.36.0), so that no file is read twice."""
+    real_root = os.path.realpath(root)
     out = sorted(glob.glob(os.path.join(root, pattern), recursive=True))
-    out = [p for p in out if os.path.isfile(p) and not os.path.islink(p)]
+    out = [p for p in out if os.path.isfile(p) and not os.path.islink(p) and
+           os.path.realpath(p) == os.path.join(real_root, os.path.relpath(p, root))]
     if exclude:
         rx = re.compile(exclude)
         out = [p for p in out if not rx.search(p)]
@@ -348,11 +352,13 @@ def kernel_source(pkg):
             for fmt, pattern, exclude in SOURCES["linux-doc-6.1"]]
 
 
-def documents(pkg, root, source=None):
+def documents(pkg, root, source=None, owned=None):
     """The documents of an installed package under root, sorted by name.
 
     A file's name is its path relative to root; janeaustenr's and the WEB's are their books'.
-    Raises FileNotFoundError when the package's source has no file under root.
+    owned, when given, is the set of the package's own paths ('/usr/...', dpkg -L): files that
+    another package put in the same folder are skipped (perl-modules' perldiag.pod is not
+    perl-doc's). Raises FileNotFoundError when the package's source has no file under root.
     """
     source = source or SOURCES[pkg]
     if source == "janeausten":
@@ -363,7 +369,9 @@ def documents(pkg, root, source=None):
         docs = []
         for fmt, pattern, exclude in source:
             for path in files(root, pattern.replace("DOC/", _DOC), exclude):
-                docs.append(Document(os.path.relpath(path, root).replace(os.sep, "/"), fmt, read_text(path)))
+                name = os.path.relpath(path, root).replace(os.sep, "/")
+                if owned is None or "/" + name in owned:
+                    docs.append(Document(name, fmt, read_text(path)))
     if not docs:
         raise FileNotFoundError("%s: no source file under %s" % (pkg, root))
     return sorted(docs, key=lambda d: d.name)
