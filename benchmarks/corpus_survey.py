@@ -12,28 +12,27 @@
 # clean words (whitespace split), estimated tokens (= 1.3 x words, a GPT-2-BPE-like ESTIMATE,
 # no tokenizer is run), prose share (clean chars / raw chars), and the .deb's sha256.
 #
-# Cleaning (deterministic): format-specific markup removal (HTML: html.parser, dropping
-# script/style/nav/pre/head, sidebars; rst: literal blocks, directives, roles, tables; pod:
-# verbatim blocks, X<> codes; roff: macros and escapes), then a paragraph filter that keeps
-# a paragraph only if it has >= 4 words and >= 3 words a line, >= 75% "alphabetic" words,
-# at least one English function word, and <= 5% non-ASCII characters. Kept paragraphs are
+# Cleaning (deterministic): the extraction and cleaning of the corpus D's packages, and the
+# paragraph filter, are fracnas_corpus.extract's (src/python), which prepares D from the same
+# code; roff (macros and escapes) and fortune files are cleaned here. The filter keeps a
+# paragraph only if it has >= 4 words and >= 3 words a line, >= 75% "alphabetic" words, at
+# least one English function word, and <= 5% non-ASCII characters; kept paragraphs are
 # whitespace-normalised.
 
 import argparse
-import bz2
 import glob
-import gzip
 import hashlib
-import html.parser
-import lzma
 import os
 import re
-import struct
 import subprocess
 import sys
-import textwrap
 import zipfile
-import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "python"))
+from fracnas_corpus.extract import (SOURCES, clean_paragraphs, documents, files,  # noqa: E402
+                                    janeausten_books, kernel_source, paragraphs_plain, read_text,
+                                    sword_books)
+from fracnas_corpus import extract as corpus_extract  # noqa: E402
 
 # ---- candidates -------------------------------------------------------------------------
 # package -> (extractor, description of the chosen source). License strings are read by hand
@@ -67,157 +66,12 @@ LICENSES = {
     "miscfiles": "GPL-2+ / public domain / Unicode",
 }
 
-EN_FUNCTION_WORDS = frozenset(
-    "the of and to is that for with this are be it you from by which not was his he shall "
-    "unto will can have has should there their they we when what if or an as at on".split())
-ALPHA_WORD = re.compile(r"^[\"'(\[]*[A-Za-z][A-Za-z'\-]*[.,;:!?\"')\]]*$")
-
 
 def run(cmd, cwd=None):
     return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def read_text(path):
-    """File contents as text; .gz/.dz decompressed; undecodable bytes replaced."""
-    data = open(path, "rb").read()
-    if path.endswith((".gz", ".dz")):
-        data = gzip.decompress(data)
-    return data.decode("utf-8", "replace")
-
-
-def files(root, pattern, exclude=None):
-    out = sorted(glob.glob(os.path.join(root, pattern), recursive=True))
-    out = [p for p in out if os.path.isfile(p) and not os.path.islink(p)]
-    if exclude:
-        rx = re.compile(exclude)
-        out = [p for p in out if not rx.search(p)]
-    return out
-
-
 # ---- format cleaners: raw text -> list of paragraphs (strings) ---------------------------
-def paragraphs_plain(text):
-    return [p for p in re.split(r"\n\s*\n", text) if p.strip()]
-
-
-class _HtmlText(html.parser.HTMLParser):
-    SKIP = {"script", "style", "nav", "pre", "head", "header", "footer", "title", "svg"}
-    SKIP_CLASS = re.compile(r"sphinxsidebar|related|footer|navheader|navfooter|toc|headerlink")
-    BLOCK = {"p", "div", "li", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr",
-             "td", "th", "table", "section", "blockquote", "ul", "ol", "dl", "hr", "body"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.out, self.skip_stack = [], []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if self.skip_stack:
-            if tag == self.skip_stack[-1][0]:
-                self.skip_stack[-1][1] += 1
-            return
-        cls = (a.get("class") or "") + " " + (a.get("role") or "")
-        if tag in self.SKIP or (tag in ("div", "a", "span", "ul") and self.SKIP_CLASS.search(cls)):
-            if tag not in ("br", "hr"):
-                self.skip_stack.append([tag, 1])
-            return
-        if tag in self.BLOCK:
-            self.out.append("\n\n")
-
-    def handle_endtag(self, tag):
-        if self.skip_stack:
-            if tag == self.skip_stack[-1][0]:
-                self.skip_stack[-1][1] -= 1
-                if self.skip_stack[-1][1] == 0:
-                    self.skip_stack.pop()
-            return
-        if tag in self.BLOCK:
-            self.out.append("\n\n")
-
-    def handle_data(self, data):
-        if not self.skip_stack:
-            self.out.append(data.replace("\n", " "))
-
-
-def paragraphs_html(text):
-    p = _HtmlText()
-    p.feed(text)
-    p.close()
-    return paragraphs_plain("".join(p.out))
-
-
-RST_CODE_DIRECTIVES = frozenset(
-    "code code-block sourcecode literalinclude highlight doctest testcode testoutput testsetup "
-    "productionlist math raw image figure toctree csv-table list-table table index include "
-    "kernel-doc kernel-include kernel-abi kernel-feat flat-table c cpp graphviz "
-    "only ifconfig".split())
-
-
-def _rst_lines(lines):
-    """rst lines -> prose lines; directive bodies are dedented and processed recursively."""
-    keep, i = [], 0
-    while i < len(lines):
-        line = lines[i]
-        s = line.strip()
-        # directive ('.. name::'): keep the indented body of prose directives (function,
-        # note, ...), drop code-like ones; a comment ('..' without '::') is dropped whole
-        if s.startswith(".."):
-            m = re.match(r"\.\.\s+([\w:-]+)::", s)
-            drop_body = not m or m.group(1).split(":")[-1] in RST_CODE_DIRECTIVES
-            i += 1
-            body = []
-            while i < len(lines) and (not lines[i].strip() or lines[i][:1] in " \t"):
-                if not re.match(r"\s+:[\w -]+:", lines[i]):  # directive options
-                    body.append(lines[i])
-                i += 1
-            keep.append("")
-            if not drop_body:
-                keep.extend(_rst_lines(textwrap.dedent("\n".join(body)).split("\n")))
-            keep.append("")
-            continue
-        # literal block after a line ending in '::': drop the indented body
-        if s.endswith("::"):
-            keep.append(line[:-1] if not s == "::" else "")
-            i += 1
-            while i < len(lines) and (not lines[i].strip() or lines[i][:1] in " \t"):
-                i += 1
-            keep.append("")
-            continue
-        # heading underlines / transitions, grid tables
-        if re.fullmatch(r"([=\-~^\"'`#*+_:.])\1{2,}", s) or s.startswith(("+-", "+=", "|")):
-            keep.append("")
-            i += 1
-            continue
-        keep.append(line)
-        i += 1
-    return keep
-
-
-def paragraphs_rst(text):
-    text = "\n".join(_rst_lines(text.split("\n")))
-    text = re.sub(r":[\w:+-]+:`([^`<]*?)(?:\s*<[^>]*>)?`", r"\1", text)  # :role:`text <tgt>`
-    text = re.sub(r"`([^`<]+?)\s*<[^>]+>`_+", r"\1", text)  # `text <url>`_
-    text = re.sub(r"``([^`]+)``", r"\1", text)
-    text = re.sub(r"`([^`]+)`_*", r"\1", text)
-    text = re.sub(r"\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*", lambda m: m.group(1) or m.group(2), text)
-    return paragraphs_plain(text)
-
-
-def paragraphs_pod(text):
-    keep = []
-    for para in paragraphs_plain(text):
-        if para[:1] in " \t":  # verbatim (code) paragraph
-            continue
-        if para.startswith("="):
-            m = re.match(r"=(head\d|item)\s+(.*)", para, re.S)
-            if not m:
-                continue
-            para = m.group(2)
-        for _ in range(3):  # nested formatting codes
-            para = re.sub(r"[A-Z]<+\s*([^<>]*?)\s*>+", r"\1", para)
-        keep.append(para)
-    return keep
-
-
 def paragraphs_roff(text):
     keep = []
     for line in text.split("\n"):
@@ -262,110 +116,8 @@ def kjv_text(root, work):
     return re.sub(r"(?m)^\s*\d+ ", "", out)  # drop verse numbers; chapters stay paragraphs
 
 
-def sword_text(root):
-    """SWORD zText: zlib blocks (.bzs index) + verse index (.bzv: block u32, off u32, len u16)."""
-    texts = []
-    for testament in ("ot", "nt"):
-        base = glob.glob(os.path.join(root, "usr/share/sword/modules/texts/ztext/*/"))[0] + testament
-        bzs, bzz, bzv = (open(base + e, "rb").read() for e in (".bzs", ".bzz", ".bzv"))
-        blocks = []
-        for k in range(len(bzs) // 12):
-            off, size, _ = struct.unpack_from("<III", bzs, 12 * k)
-            blocks.append(zlib.decompress(bzz[off:off + size]) if size else b"")
-        book = []
-        for k in range(len(bzv) // 10):
-            blk, off, size = struct.unpack_from("<IIH", bzv, 10 * k)
-            if size and blk < len(blocks):
-                book.append((blk, blocks[blk][off:off + size].decode("utf-8", "replace")))
-        cur, buf = None, []
-        for blk, verse in book:  # one paragraph per block (= per book)
-            if blk != cur and buf:
-                texts.append(" ".join(buf))
-                buf = []
-            cur = blk
-            v = re.sub(r"<note\b.*?</note>", " ", verse, flags=re.S)
-            buf.append(re.sub(r"<[^>]+>", " ", v))
-        if buf:
-            texts.append(" ".join(buf))
-    return "\n\n".join(texts)
-
-
-class _RUnserialize:
-    """Minimal reader of R's XDR serialization: enough for character vectors (janeaustenr)."""
-
-    def __init__(self, b):
-        self.b, self.p, self.refs = b, 0, []
-
-    def i(self):
-        self.p += 4
-        return struct.unpack_from(">i", self.b, self.p - 4)[0]
-
-    def top(self):
-        assert self.b[:2] == b"X\n"
-        self.p = 2
-        version = self.i()
-        self.i(); self.i()
-        if version == 3:
-            n = self.i()  # length of the native encoding name, then the name
-            self.p += n
-        return self.obj()
-
-    def obj(self):
-        f = self.i()
-        t, has_attr, has_tag = f & 0xFF, f & (1 << 9), f & (1 << 10)
-        if t in (242, 251, 253, 254):
-            return None
-        if t == 255:
-            return self.refs[(f >> 8) - 1]
-        if t == 1:  # SYMSXP
-            v = self.obj()
-            self.refs.append(v)
-            return v
-        if t == 9:  # CHARSXP
-            n = self.i()
-            if n == -1:
-                return None
-            self.p += n
-            return self.b[self.p - n:self.p].decode("utf-8", "replace")
-        if t == 2:  # pairlist
-            if has_attr:
-                self.obj()
-            tag = self.obj() if has_tag else None
-            car, cdr = self.obj(), self.obj()
-            return [(tag, car)] + (cdr if isinstance(cdr, list) else [])
-        if t in (16, 19, 20):
-            v = [self.obj() for _ in range(self.i())]
-        elif t in (10, 13):
-            n = self.i()
-            v = list(struct.unpack_from(">%di" % n, self.b, self.p))
-            self.p += 4 * n
-        elif t == 14:
-            n = self.i()
-            v = list(struct.unpack_from(">%dd" % n, self.b, self.p))
-            self.p += 8 * n
-        else:
-            raise ValueError("unsupported R SEXP type %d" % t)
-        if has_attr:
-            self.obj()
-        return v
-
-
-def janeausten_text(root):
-    d = glob.glob(os.path.join(root, "usr/lib/R/site-library/janeaustenr/data/"))[0]
-    index = _RUnserialize(gzip.decompress(open(d + "Rdata.rdx", "rb").read())).top()
-    rdb = open(d + "Rdata.rdb", "rb").read()
-    books = []
-    for off, size in index[0]:
-        rec = rdb[off:off + size]
-        kind = rec[4:5]
-        raw = (lzma.decompress(rec[5:]) if kind == b"X" else
-               bz2.decompress(rec[5:]) if kind == b"2" else
-               zlib.decompress(rec[5:]) if kind == b"Z" else zlib.decompress(rec[4:]))
-        books.append("\n".join(s or "" for s in _RUnserialize(raw).top()))
-    return "\n\n".join(books)
-
-
-# Packages read from one glob of one format: (format, pattern with DOC/ for usr/share/doc/,
+# The packages of the corpus D are read by fracnas_corpus.extract (SOURCES), which prepares D
+# from the same code. Other packages read from one glob of one format: (format, pattern with DOC/ for usr/share/doc/,
 # excluded paths or None).
 SIMPLE_SOURCES = {
     "debian-reference-en": ("html", "usr/share/debian-reference/*.en.html", r"/index\.en\.html$"),
@@ -373,8 +125,6 @@ SIMPLE_SOURCES = {
     "debian-policy": ("rst", "DOC/debian-policy/policy.html/_sources/*.rst.txt", None),
     "developers-reference": ("rst", "usr/share/developers-reference/_sources/*.rst.txt", None),
     "maint-guide": ("html", "DOC/maint-guide/html/*.en.html", r"/index\.en\.html$"),
-    "postgresql-doc-15": ("html", "DOC/postgresql-doc-15/html/*.html", None),
-    "perl-doc": ("pod", "usr/share/perl/*/pod/*.pod", None),
     "vim-doc": ("html", "DOC/vim/html/*.html", None),
     "git-doc": ("html", "DOC/git-doc/**/*.html", None),
     "bash-doc": ("html", "DOC/bash/bashref.html", None),
@@ -394,18 +144,12 @@ def extract(pkg, root, work):
     if pkg == "bible-kjv-text":
         return [("plain", kjv_text(root, work))]
     if pkg == "sword-text-web":
-        return [("plain", sword_text(root))]
+        return [("plain", "\n\n".join(text for _, text in sword_books(root)))]
     if pkg == "r-cran-janeaustenr":
-        return [("plain", janeausten_text(root))]
-    if pkg == "python3.11-doc":
-        return fmt_files("rst", doc + "python3.11/html/_sources/**/*.rst.txt")
-    if pkg.startswith("linux-doc-"):
-        ver = pkg[len("linux-doc-"):]
-        base = doc + "linux-doc-%s/Documentation/" % ver
-        ex = r"/Documentation/(translations|devicetree/bindings)/"
-        out = fmt_files("rst", base + "**/*.rst.gz", ex) + fmt_files("rst", base + "**/*.rst", ex)
-        out += fmt_files("plain", base + "**/*.txt.gz", ex) + fmt_files("plain", base + "**/*.txt", ex)
-        return out
+        return [("plain", "\n\n".join(text for _, text in janeausten_books(root)))]
+    if pkg in SOURCES or pkg.startswith("linux-doc-"):
+        source = SOURCES.get(pkg) or kernel_source(pkg)
+        return [(d.fmt, d.text) for d in documents(pkg, root, source)]
     if pkg in SIMPLE_SOURCES:
         fmt, pattern, exclude = SIMPLE_SOURCES[pkg]
         return fmt_files(fmt, pattern.replace("DOC/", doc), exclude)
@@ -421,20 +165,7 @@ def extract(pkg, root, work):
     raise KeyError(pkg)
 
 
-CLEANERS = {"plain": paragraphs_plain, "html": paragraphs_html, "rst": paragraphs_rst,
-            "pod": paragraphs_pod, "roff": paragraphs_roff, "fortune": paragraphs_fortune}
-
-
-def keep_paragraph(words, nlines):
-    if len(words) < 4 or len(words) < 3 * nlines:  # word lists: one word a line
-        return False
-    alpha = sum(1 for w in words if ALPHA_WORD.match(w))
-    if alpha < 0.75 * len(words):
-        return False
-    if not any(w.strip(".,;:!?\"'()").lower() in EN_FUNCTION_WORDS for w in words):
-        return False
-    text = " ".join(words)
-    return sum(1 for c in text if ord(c) > 127) <= 0.05 * len(text)
+CLEANERS = dict(corpus_extract.CLEANERS, roff=paragraphs_roff, fortune=paragraphs_fortune)
 
 
 def survey(pkg, work, keep_text):
@@ -455,14 +186,11 @@ def survey(pkg, work, keep_text):
     for fmt, text in extract(pkg, root, work):
         nfiles += 1
         raw_chars += len(text)
-        for para in CLEANERS[fmt](text):
-            words = para.split()
-            if keep_paragraph(words, para.strip().count("\n") + 1):
-                clean = " ".join(words)
-                clean_words += len(words)
-                clean_chars += len(clean) + 2  # + paragraph separator
-                if sink:
-                    sink.write(clean + "\n\n")
+        for clean in clean_paragraphs(fmt, text, CLEANERS):
+            clean_words += len(clean.split())
+            clean_chars += len(clean) + 2  # + paragraph separator
+            if sink:
+                sink.write(clean + "\n\n")
     if sink:
         sink.close()
     return dict(pkg=pkg, version=version, isize_mb=isize_kb / 1024, files=nfiles,

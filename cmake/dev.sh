@@ -3,9 +3,11 @@
 #   cmake/dev.sh run [fracnas arguments]   install deps, build, run `fracnas` (default: a search under mpirun)
 #   cmake/dev.sh test                      install deps, build with -Werror, run every test (ctest)
 #   cmake/dev.sh plot ARCHIVE... [--out D]  install deps, draw the archives' PNG plots (src/python/fracnas_plots)
+#   cmake/dev.sh corpus [--out D] [...]    install deps and D's six Debian packages, prepare the training
+#                                          corpus into data/corpus-v<recipe> (docs/data.md); skipped when up to date
 #   cmake/dev.sh deps | build              just that step
 # Idempotent: each step checks before it installs. It does not touch anything outside the
-# Debian package set, a Python virtual environment in the user cache, and build/.
+# Debian package set, a Python virtual environment in the user cache, build/ and data/.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 torch_version=2.11.0   # the GPU image's LibTorch; the PyPI wheel carries the C++ library
@@ -13,25 +15,33 @@ transformers_version=5.24.0  # the independent GPT-2 reference of the model test
 h5py_version=3.16.0    # reads archives independently of fracnas (tests, docs/archive.md); wheels carry their HDF5
 pandas_version=3.0.6    # the plots package (src/python/fracnas_plots)
 matplotlib_version=3.11.2
+sentencepiece_version=0.2.3  # the corpus's tokenizer (src/python/fracnas_corpus): the token files depend on it
 venv=${FRACNAS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/torch-$torch_version}
 build=${FRACNAS_BUILD_DIR:-$root/build}
 apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
               libboost-program-options-dev catch2 procps)  # procps: pkill, in the launch scripts' test
+# the training corpus D (docs/data.md), in its order; `cmake/dev.sh corpus` installs them
+corpus_packages=(r-cran-janeaustenr sword-text-web linux-doc-6.1 python3.11-doc perl-doc postgresql-doc-15)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-deps() {
+apt_install_missing() {  # the Debian packages given, those not installed yet
   local missing=() p
-  for p in "${apt_packages[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
-  command -v python3 >/dev/null || missing+=(python3)
-  python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "dev.sh: installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
+}
+
+deps() {
+  local extra=()
+  command -v python3 >/dev/null || extra+=(python3)
+  python3 -m venv --help >/dev/null 2>&1 || extra+=(python3-venv)
+  apt_install_missing "${apt_packages[@]}" "${extra[@]}"
   if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" 2>/dev/null; then
     echo "dev.sh: installing torch==$torch_version (LibTorch) into $venv"
     python3 -m venv "$venv"
@@ -50,6 +60,29 @@ deps() {
     echo "dev.sh: installing pandas==$pandas_version and matplotlib==$matplotlib_version into $venv"
     "$venv/bin/python" -m pip install -q "pandas==$pandas_version" "matplotlib==$matplotlib_version"
   fi
+  if ! "$venv/bin/python" -c "import sentencepiece, sys; sys.exit(sentencepiece.__version__ != '$sentencepiece_version')" 2>/dev/null; then
+    echo "dev.sh: installing sentencepiece==$sentencepiece_version into $venv"
+    "$venv/bin/python" -m pip install -q "sentencepiece==$sentencepiece_version"
+  fi
+}
+
+# Prepares D from the installed packages (python -m fracnas_corpus prepare): the tokenizer,
+# train.tokens, val.tokens and manifest.json in data/corpus-v<recipe> or --out; any other
+# argument goes to prepare (--vocab-size, --validation-share, --force). Skipped when the
+# folder's manifest matches the installed packages, the options and its files.
+corpus() {
+  local out="" args=() recipe
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --out) out=${2:?--out needs a folder}; shift 2 ;;
+      --out=*) out=${1#--out=}; shift ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  apt_install_missing "${corpus_packages[@]}"
+  recipe=$(PYTHONPATH="$root/src/python" "$venv/bin/python" -c 'from fracnas_corpus.prepare import RECIPE_VERSION as v; print(v)')
+  PYTHONPATH="$root/src/python" exec "$venv/bin/python" -m fracnas_corpus prepare \
+    --out "${out:-$root/data/corpus-v$recipe}" "${args[@]}"
 }
 
 build() {
@@ -80,6 +113,7 @@ case "$cmd" in
          fi
          FRACNAS="$build/fracnas" exec "$root/mpi_launch/search_local.sh" "${default[@]}" ;;
   plot)  deps; PYTHONPATH="$root/src/python" exec "$venv/bin/python" -m fracnas_plots "$@" ;;
+  corpus) deps; corpus "$@" ;;
   test)  deps; build; ctest --test-dir "$build" --output-on-failure -j "${FRACNAS_JOBS:-2}" ;;
-  *) echo "usage: cmake/dev.sh run [fracnas arguments] | test | plot ARCHIVE... | deps | build" >&2; exit 2 ;;
+  *) echo "usage: cmake/dev.sh run [fracnas arguments] | test | plot ARCHIVE... | corpus [--out DIR] | deps | build" >&2; exit 2 ;;
 esac
