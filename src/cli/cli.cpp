@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "eval_command.hpp"
+#include "train_command.hpp"
 #include "optimize_command.hpp"
 #include "options.hpp"
 #include "analyze_command.hpp"
@@ -36,6 +37,7 @@ constexpr int exit_usage = 2;    // bad input; nothing was run
 void print_usage(std::ostream& out) {
     out << "usage: fracnas optimize [--function NAME] [--dim D] [--algorithm NAME] [--budget N] [--seed S] [options]\n"
            "       fracnas eval (--arch TEXT | --preset NAME) [--device cpu|cuda] [--measure LIST] [options]\n"
+           "       fracnas train (--arch TEXT | --preset NAME) --data DIR [--tokens N] [--device cpu|cuda] [options]\n"
            "       fracnas search [--config FILE] [--budget N] [--archive FILE | --resume FILE] [options]   (under mpirun/srun: master + workers)\n"
            "       fracnas analyze ARCHIVE [ARCHIVE...] [--objectives LIST] [--csv PREFIX] [--json FILE]\n"
            "       fracnas --help | --version\n"
@@ -48,6 +50,8 @@ void print_help(std::ostream& out) {
            "  optimize    minimise a synthetic function in-process with a fractal (or random) algorithm\n"
            "  eval        build one GPT architecture in LibTorch and time prefill, decode, generation\n"
            "              ('fracnas eval --help' lists its options)\n"
+           "  train       train one GPT architecture in LibTorch on the prepared corpus with recipe A and report\n"
+           "              its validation perplexity ('fracnas train --help' lists its options)\n"
            "  search      search the GPT space for the fastest model with the reference's decoder parameters\n"
            "              ('fracnas search --help' lists its options)\n"
            "  analyze     summarise search archives: counts, best architectures, front and hypervolume, growth,\n"
@@ -105,9 +109,13 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
         run_eval({args.begin() + 1, args.end()}, out);
         return exit_ok;
     }
-    const char* const subcommands = "optimize, eval, search, analyze";
+    if (command == "train") {
+        run_train({args.begin() + 1, args.end()}, out);
+        return exit_ok;
+    }
+    const char* const subcommands = "optimize, eval, train, search, analyze";
 #else
-    const char* const subcommands = "optimize, search, analyze (eval needs a build with LibTorch)";
+    const char* const subcommands = "optimize, search, analyze (eval and train need a build with LibTorch)";
 #endif
     if (command == "search") {
         run_search({args.begin() + 1, args.end()}, out);

@@ -74,16 +74,6 @@ std::string json_number(const std::optional<double>& x) {
     return o.str();
 }
 
-std::string quoted(const std::string& s) {
-    std::string q = "\"";
-    for (const char c : s) {
-        if (c == '"' || c == '\\') q += '\\';
-        if (c == '\n') { q += "\\n"; continue; }
-        q += c;
-    }
-    return q + "\"";
-}
-
 }  // namespace
 
 void run_eval(const std::vector<std::string>& args, std::ostream& out) {
@@ -93,19 +83,9 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         out << options;
         return;
     }
-    auto get = [&](const char* name) -> const std::string* { return vm.count(name) ? &vm[name].as<std::string>() : nullptr; };
+    auto get = [&](const char* name) { return option_text(vm, name); };
 
-    nas::architecture arch;
-    if (vm.count("arch") == vm.count("preset"))
-        throw config_error("--arch", "give exactly one of --arch and --preset.");
-    if (const auto* a = get("arch")) {
-        try {
-            arch = nas::parse_architecture(*a);
-        } catch (const config_error& e) {
-            throw config_error("--arch", e.what());
-        }
-    }
-    if (const auto* p = get("preset")) arch = reference_model("--preset", *p);
+    const nas::architecture arch = read_architecture(vm);
     eval::gpt_measure_config cfg;
     const std::string dtype = read_device_and_dtype(vm, "cpu", cfg);
     if (const auto* v = get("cuda-index")) cfg.cuda_index = static_cast<int>(parse_count("--cuda-index", *v));
@@ -170,15 +150,15 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         (r.params.decoder + static_cast<std::uint64_t>(arch.vocab) * arch.d_model) * elem +
         2ULL * arch.n_layer * (cfg.decode_context + 1ULL) * arch.d_model * elem;
     if (vm.count("json")) {
-        out << std::setprecision(9) << "{\"status\": " << quoted(eval::to_string(r.status)) << ", \"message\": " << quoted(r.message)
-            << ", \"architecture\": " << quoted(nas::canonical(arch)) << ", \"hash\": " << quoted([&] {
+        out << std::setprecision(9) << "{\"status\": " << json_quoted(eval::to_string(r.status)) << ", \"message\": " << json_quoted(r.message)
+            << ", \"architecture\": " << json_quoted(nas::canonical(arch)) << ", \"hash\": " << json_quoted([&] {
                    char b[19];
                    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(nas::hash(arch)));
                    return std::string(b);
                }())
-            << ", \"device\": " << quoted(r.device_name) << ", \"dtype\": " << quoted(dtype)
+            << ", \"device\": " << json_quoted(r.device_name) << ", \"dtype\": " << json_quoted(dtype)
             << ", \"cuda_graphs\": " << (r.graphs_used ? "true" : "false")
-            << ", \"prefill_attention\": " << quoted(r.prefill_attention) << ", \"decode_attention\": " << quoted(r.decode_attention)
+            << ", \"prefill_attention\": " << json_quoted(r.prefill_attention) << ", \"decode_attention\": " << json_quoted(r.decode_attention)
             << ", \"decoder_params\": " << r.params.decoder << ", \"total_params\": " << r.params.total
             << ", \"weight_bytes\": " << r.weight_bytes << ", \"prefill_batch\": " << cfg.prefill_batch
             << ", \"prefill_tokens\": " << cfg.prefill_tokens << ", \"prefill_flops\": " << pre.total
@@ -192,7 +172,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"warmup\": " << r.phases.warmup << ", \"capture\": " << r.phases.capture << ", \"timing\": " << r.phases.timing
             << "}";
         if (ref)
-            out << ", \"reference\": {\"name\": " << quoted(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)
+            out << ", \"reference\": {\"name\": " << json_quoted(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)
                 << ", \"decode\": " << json_stats(ref->decode) << ", \"scenario\": " << json_stats(ref->scenario)
                 << "}, \"ratio\": {\"prefill\": " << json_number(ratio.prefill) << ", \"decode\": " << json_number(ratio.decode)
                 << ", \"scenario\": " << json_number(ratio.scenario) << "}";

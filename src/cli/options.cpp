@@ -79,4 +79,18 @@ nas::architecture reference_model(const std::string& option, const std::string& 
     throw config_error(option, "unknown " + option.substr(2) + " '" + name + "'; valid: gpt2-small, gpt2-medium.");
 }
 
+const std::string* option_text(const po::variables_map& vm, const char* name) {
+    return vm.count(name) ? &vm[name].as<std::string>() : nullptr;
+}
+
+nas::architecture read_architecture(const po::variables_map& vm) {
+    if (vm.count("arch") == vm.count("preset")) throw config_error("--arch", "give exactly one of --arch and --preset.");
+    if (vm.count("preset")) return reference_model("--preset", vm["preset"].as<std::string>());
+    try {
+        return nas::parse_architecture(vm["arch"].as<std::string>());
+    } catch (const config_error& e) {
+        throw config_error("--arch", e.what());
+    }
+}
+
 }  // namespace fracnas::cli

@@ -36,4 +36,11 @@ int launched_ranks();
 /// gpt2-small or gpt2-medium. Throws config_error(option) listing the valid names.
 nas::architecture reference_model(const std::string& option, const std::string& name);
 
+/// The text of option `name` (without "--"), or nullptr when it was not given.
+const std::string* option_text(const boost::program_options::variables_map& vm, const char* name);
+
+/// The architecture of --arch (canonical text) or --preset (a reference model): exactly one of
+/// them. Throws config_error naming the option.
+nas::architecture read_architecture(const boost::program_options::variables_map& vm);
+
 }  // namespace fracnas::cli

@@ -65,7 +65,7 @@ TEST_CASE("no subcommand prints a short usage to err and exits 2", "[cli]") {
 }
 
 TEST_CASE("unknown subcommands and options", "[cli]") {
-    check_usage_error({"train"}, "unknown subcommand 'train'; valid: optimize");
+    check_usage_error({"frobnicate"}, "unknown subcommand 'frobnicate'; valid: optimize");
     check_usage_error({"--frob"}, "unknown option '--frob'");
     check_usage_error({"optimize", "--frob"}, "unknown option '--frob'");
     check_usage_error({"optimize", "--di", "3"}, "unknown option '--di'");  // no abbreviations

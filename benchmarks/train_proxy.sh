@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The proxy study of issue 12: trains every architecture of a list with recipe A (`fracnas train`,
+# the same tokens for all) and measures its grad-norm proxy and latencies (`fracnas eval`),
+# one JSON file each, then benchmarks/train_report.py tabulates them. On a GPU machine:
+#   FRACNAS=build/fracnas DATA=data/corpus-v1 TOKENS=10000000 ONLY="gpt2_small l2_d1920" \
+#     bash benchmarks/train_proxy.sh benchmarks/train_models.txt OUTDIR
+# ONLY (optional): names to run, in the list's order. SEED (default 1), EXTRA (more train options),
+# DEVICE (the eval's, default cuda).
+set -euo pipefail
+list=${1:?usage: train_proxy.sh LIST OUTDIR}
+out=${2:?usage: train_proxy.sh LIST OUTDIR}
+fracnas=${FRACNAS:-build/fracnas}
+data=${DATA:-data/corpus-v1}
+tokens=${TOKENS:-10000000}
+seed=${SEED:-1}
+mkdir -p "$out"
+repeat() { local s="$1" i; for ((i = 1; i < $2; i++)); do s+=",$1"; done; echo "$s"; }
+while read -r name layers width inner head; do
+  case "$name" in ''|'#'*) continue ;; esac
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
+  arch="n_layer=$layers d_model=$width d_inner=$(repeat "$inner" "$layers") n_head=$(repeat $((width / head)) "$layers") vocab=32768"
+  echo "== $name: $arch" >&2
+  # decode and prefill latency under CUDA graphs (at this vocabulary) and grad-norm at initialisation
+  "$fracnas" eval --arch "$arch" --device "${DEVICE:-cuda}" --measure grad-norm,prefill,decode --json \
+    > "$out/eval_$name.json" || true
+  # a failed training (out of memory, diverged) still writes its JSON; the loop goes on
+  "$fracnas" train --arch "$arch" --data "$data" --tokens "$tokens" --seed "$seed" ${EXTRA:-} --json \
+    > "$out/train_$name.json" || echo "== $name: training failed (see its JSON)" >&2
+done < "$list"
