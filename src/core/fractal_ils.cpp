@@ -173,6 +173,7 @@ bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
         if (fitted >= 2) vertex_point = std::move(v);
     }
     ils_round_at(sid, std::move(base), step, composite && !to_best);
+    s.rounds[s.latest].early = early;
     if (!vertex_point.empty() && s.used < ils_cap()) ils_push(sid, s.latest, std::move(vertex_point));
     return true;
 }
@@ -226,12 +227,20 @@ void fractal_optimizer::state::ils_told(std::uint32_t sid, const sample& smp) {
     --s.outstanding;
     --r.outstanding;
     ++r.told;
-    r.best = std::fmin(r.best, smp.value);
+    // A vertex point of a round started early (it moves two or more coordinates of the centre)
+    // says the minimum along them lies within the round's step: it does not count as the
+    // round's improvement, which would double the next step, and when it is the session's
+    // best, a later round grows from half the step (ils_async_vertex; sequentially no round
+    // starts early).
+    std::size_t off = 0;
+    for (std::size_t k = 0; k < dim && off < 2; ++k) off += smp.x[k] != r.centre[k] ? 1 : 0;
+    const bool early_vertex = r.early && off >= 2;
+    if (!early_vertex) r.best = std::fmin(r.best, smp.value);
     if (s.ended) return;
     if (smp.value < s.fx) {
         s.fx = smp.value;
         s.x = smp.x;
-        s.best_step = r.step;
+        s.best_step = early_vertex ? 0.5 * r.step : r.step;
     }
     const bool late = smp.round != s.latest;
     if (late && !cfg.ils_async_vertex) {  // a round already followed: only its best point counts

@@ -91,6 +91,7 @@ struct ils_round {
     std::vector<poll> polls;   // single-coordinate moves, as they are told
     double centre_value = inf; // the centre's value when this round evaluated it
     bool with_centre = false;  // the round evaluates its centre (else it is the session's point, of value ref)
+    bool early = false;        // started before its predecessor was told in full
     std::uint32_t told = 0;    // its points told so far
     double best = inf;         // the best value told so far
 };
