@@ -74,8 +74,16 @@ void search_config::validate() const {
             "applies to --objective constrained only (a Pareto search splits --budget over its floors).");
     require(seed <= UINT64_MAX - 1000, "--seed", "is too large.");
     one_of(space, "--space", {"heterogeneous", "homogeneous"});
-    require(max_layers >= 2 && max_layers <= 24, "--max-layers", "must be in 2..24.");
-    require(max_width >= 128 && max_width <= 2048 && max_width % 64 == 0, "--max-width", "must be a multiple of 64 in 128..2048.");
+    require(max_layers >= 2 && max_layers <= 48, "--max-layers", "must be in 2..48.");
+    require(min_layers >= 1 && min_layers <= max_layers, "--min-layers", "must be in 1..--max-layers (" + std::to_string(max_layers) + ").");
+    require(max_width >= 128 && max_width <= 4096 && max_width % 64 == 0, "--max-width", "must be a multiple of 64 in 128..4096.");
+    require(max_ffn_ratio >= 2.0 && max_ffn_ratio <= 16.0, "--max-ffn-ratio", "must be in 2..16.");
+    for (std::size_t i = 0; i < embed_widths.size(); ++i) {
+        require(embed_widths[i] == 0 || (embed_widths[i] >= 64 && embed_widths[i] <= 4096), "--embed-widths",
+                "lists " + std::to_string(embed_widths[i]) + "; each width must be 0 (the tied table) or in 64..4096.");
+        for (std::size_t j = 0; j < i; ++j)
+            require(embed_widths[j] != embed_widths[i], "--embed-widths", "lists " + std::to_string(embed_widths[i]) + " twice.");
+    }
     one_of(reference, "--reference", {"gpt2-small", "gpt2-medium"});
     require(min_params <= 100000000000ULL, "--min-params", "must be at most 1e11.");
     one_of(evaluator, "--evaluator", {"torch", "model"});
@@ -150,8 +158,11 @@ nas::architecture search_config::reference_arch() const {
 nas::gpt_space_config search_config::space_config() const {
     nas::gpt_space_config c;
     c.homogeneous = space == "homogeneous";
+    c.n_layer_min = min_layers;
     c.n_layer_max = max_layers;
     c.d_model_max = max_width;
+    c.d_inner_max_ratio = max_ffn_ratio;
+    c.embed_widths = embed_widths;
     return c;
 }
 
@@ -208,9 +219,12 @@ std::string search_config::to_ini() const {
     std::ostringstream o;
     std::string lv;
     for (double l : levels) lv += (lv.empty() ? "" : ",") + number(l);  // empty: the default floors
+    std::string ew;
+    for (const auto e : embed_widths) ew += (ew.empty() ? "" : ",") + std::to_string(e);  // empty: none
     o << "# fracnas search: the problem (a resume must not change these)\n"
       << "algorithm = " << algorithm << "\ntree = " << tree << "\nobjective = " << objective << "\nlevels = " << lv << "\nbudget = " << budget
-      << "\nseed = " << seed << "\nspace = " << space << "\nmax-layers = " << max_layers << "\nmax-width = " << max_width
+      << "\nseed = " << seed << "\nspace = " << space << "\nmin-layers = " << min_layers << "\nmax-layers = " << max_layers
+      << "\nmax-width = " << max_width << "\nmax-ffn-ratio = " << number(max_ffn_ratio) << "\nembed-widths = " << ew
       << "\nreference = " << reference << "\nmin-params = " << decoder_floor() << "\nevaluator = " << evaluator << "\nlatency-model = " << latency_model
       << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency << "\ncontext = " << context
       << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
@@ -230,7 +244,7 @@ std::string search_config::to_ini() const {
 
 const std::vector<std::string>& search_config::problem_keys() {
     static const std::vector<std::string> keys = {"algorithm", "tree", "objective", "levels", "budget", "seed", "space",
-                                                  "max-layers", "max-width", "reference", "min-params", "evaluator", "latency-model",
+                                                  "min-layers", "max-layers", "max-width", "max-ffn-ratio", "embed-widths", "reference", "min-params", "evaluator", "latency-model",
                                                   "device", "dtype", "latency", "context", "tokens", "warmup", "repeats"};
     return keys;
 }

@@ -144,10 +144,12 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     const std::uint64_t elem = cfg.dtype == eval::dtype_kind::bf16 ? 2 : 4;
     const auto pre = nas::prefill_flops(arch, cfg.prefill_batch, std::max<std::uint32_t>(1, std::min(cfg.prefill_tokens, arch.context)));
     const auto dec = nas::decode_flops(arch, 1, std::min(cfg.decode_context, arch.context - 1));
-    // bytes one decode step must read: every weight it multiplies by (the tied output table
-    // included) and the keys and values of the cached tokens and the new one
+    // bytes one decode step must read: every weight it multiplies by (the tied output table and,
+    // with d_embed, both projections included) and the keys and values of the cached tokens and
+    // the new one
+    const std::uint64_t e = nas::embed_width(arch), d = arch.d_model;
     const std::uint64_t decode_bytes =
-        (r.params.decoder + static_cast<std::uint64_t>(arch.vocab) * arch.d_model) * elem +
+        (r.params.decoder + static_cast<std::uint64_t>(arch.vocab) * e + (e != d ? 2 * e * d : 0)) * elem +
         2ULL * arch.n_layer * (cfg.decode_context + 1ULL) * arch.d_model * elem;
     if (vm.count("json")) {
         out << std::setprecision(9) << "{\"status\": " << json_quoted(eval::to_string(r.status)) << ", \"message\": " << json_quoted(r.message)

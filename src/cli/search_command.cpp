@@ -65,8 +65,11 @@ po::options_description search_options() {
         ("measurements", text("N"), "also stop once N candidates were sent to workers (cached and infeasible ones not counted); at most --budget (default 0: no such limit)")
         ("seed", text("S"), "optimizer seed (default 1; pareto floor k uses S + k)")
         ("space", text("NAME"), "heterogeneous (per-layer FFN widths and heads) or homogeneous (default heterogeneous)")
-        ("max-layers", text("L"), "deepest model, 2..24 (default 24)")
-        ("max-width", text("D"), "widest d_model, a multiple of 64 in 128..2048 (default 2048)")
+        ("min-layers", text("L"), "shallowest model, 1..--max-layers (default 2)")
+        ("max-layers", text("L"), "deepest model, 2..48 (default 24)")
+        ("max-width", text("D"), "widest d_model, a multiple of 64 in 128..4096 (default 2048)")
+        ("max-ffn-ratio", text("X"), "widest FFN as a multiple of d_model, 2..16 (default 4)")
+        ("embed-widths", text("LIST"), "embedding widths e the space may choose (d_embed: token table and tied output of width e, projected to and from d_model); 0 is the tied table at d_model (default: none, e = d_model)")
         ("reference", text("NAME"), "the model to beat: gpt2-small or gpt2-medium (default gpt2-small)")
         ("min-params", text("N"), "decoder-parameter floor (default: the reference's, 85056000 for gpt2-small)")
         ("evaluator", text("NAME"), "torch (build and time each candidate in LibTorch) or model (an analytic latency model: tests, dry runs; default torch)")
@@ -130,6 +133,15 @@ std::uint32_t u32(const std::string& option, const std::string& text) {
     return static_cast<std::uint32_t>(v);
 }
 
+// "0,256,512": whole numbers; empty text, no widths.
+std::vector<std::uint32_t> parse_widths(const std::string& option, const std::string& text) {
+    std::vector<std::uint32_t> widths;
+    std::stringstream items(text);
+    std::string item;
+    while (std::getline(items, item, ',')) widths.push_back(u32(option, item));
+    return widths;
+}
+
 // Sets one field from its option name and text. Throws config_error naming the option.
 void apply(app::search_config& c, const std::string& key, const std::string& v) {
     const std::string o = "--" + key;
@@ -142,8 +154,11 @@ void apply(app::search_config& c, const std::string& key, const std::string& v) 
     else if (key == "measurements") c.measurements = parse_count(o, v);
     else if (key == "seed") c.seed = parse_count(o, v);
     else if (key == "space") c.space = v;
+    else if (key == "min-layers") c.min_layers = u32(o, v);
     else if (key == "max-layers") c.max_layers = u32(o, v);
     else if (key == "max-width") c.max_width = u32(o, v);
+    else if (key == "max-ffn-ratio") c.max_ffn_ratio = parse_real(o, v);
+    else if (key == "embed-widths") c.embed_widths = parse_widths(o, v);
     else if (key == "reference") c.reference = v;
     else if (key == "min-params") c.min_params = parse_count(o, v);
     else if (key == "evaluator") c.evaluator = v;

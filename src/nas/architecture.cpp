@@ -50,14 +50,17 @@ void check_size(const std::string& field, std::uint32_t v, std::uint32_t limit) 
 
 bool architecture::operator==(const architecture& o) const {
     return n_layer == o.n_layer && d_model == o.d_model && d_inner == o.d_inner &&
-           n_head == o.n_head && vocab == o.vocab && context == o.context;
+           n_head == o.n_head && vocab == o.vocab && context == o.context && embed_width(*this) == embed_width(o);
 }
+
+std::uint32_t embed_width(const architecture& a) noexcept { return a.d_embed == 0 ? a.d_model : a.d_embed; }
 
 void validate(const architecture& a) {
     check_size("n_layer", a.n_layer, max_size);
     check_size("d_model", a.d_model, max_size);
     check_size("vocab", a.vocab, max_vocab);
     check_size("context", a.context, max_size);
+    if (a.d_embed != 0) check_size("d_embed", a.d_embed, max_size);
     for (const auto* list : {&a.d_inner, &a.n_head}) {
         const std::string field = list == &a.d_inner ? "d_inner" : "n_head";
         if (list->size() != a.n_layer)
@@ -76,26 +79,27 @@ void validate(const architecture& a) {
 std::string canonical(const architecture& a) {
     return "n_layer=" + std::to_string(a.n_layer) + " d_model=" + std::to_string(a.d_model) +
            " d_inner=" + join(a.d_inner) + " n_head=" + join(a.n_head) +
-           " vocab=" + std::to_string(a.vocab) + " context=" + std::to_string(a.context);
+           " vocab=" + std::to_string(a.vocab) + " context=" + std::to_string(a.context) +
+           (embed_width(a) != a.d_model ? " d_embed=" + std::to_string(a.d_embed) : "");
 }
 
 architecture parse_architecture(const std::string& text) {
     architecture a;
     a.d_inner.clear();
     a.n_head.clear();
-    bool seen[6] = {false, false, false, false, false, false};
-    static const char* const names[] = {"n_layer", "d_model", "d_inner", "n_head", "vocab", "context"};
+    bool seen[7] = {false, false, false, false, false, false, false};
+    static const char* const names[] = {"n_layer", "d_model", "d_inner", "n_head", "vocab", "context", "d_embed"};
     std::istringstream in(text);
     std::string token;
     while (in >> token) {
         const std::size_t eq = token.find('=');
         const std::string key = token.substr(0, eq);
         int k = -1;
-        for (int i = 0; i < 6; ++i)
+        for (int i = 0; i < 7; ++i)
             if (key == names[i]) k = i;
         if (eq == std::string::npos || k < 0)
             throw config_error("architecture", "'" + token + "' is not a field=value pair of an architecture "
-                                               "(n_layer, d_model, d_inner, n_head, vocab, context).");
+                                               "(n_layer, d_model, d_inner, n_head, vocab, context, d_embed).");
         if (seen[k]) throw config_error(key, key + " is given twice.");
         seen[k] = true;
         const std::string value = token.substr(eq + 1);
@@ -105,9 +109,14 @@ architecture parse_architecture(const std::string& text) {
             case 2: a.d_inner = parse_list(key, value); break;
             case 3: a.n_head = parse_list(key, value); break;
             case 4: a.vocab = parse_uint(key, value); break;
-            default: a.context = parse_uint(key, value); break;
+            case 5: a.context = parse_uint(key, value); break;
+            default:
+                a.d_embed = parse_uint(key, value);
+                if (a.d_embed == 0) throw config_error(key, "d_embed must be in 1..1000000, got 0.");
+                break;
         }
     }
+    if (a.d_embed == a.d_model) a.d_embed = 0;  // the same model as without it
     for (int i = 0; i < 4; ++i)
         if (!seen[i]) throw config_error(names[i], std::string("the architecture has no ") + names[i] + ".");
     validate(a);

@@ -19,7 +19,9 @@ parameter_counts count_parameters(const architecture& a) {
     }
     c.layer_norm += 2 * d;  // ln_f
     c.decoder = c.attention + c.ffn + c.layer_norm;
-    c.embedding = (static_cast<std::uint64_t>(a.vocab) + a.context) * d;
+    const std::uint64_t e = embed_width(a);
+    c.embedding = static_cast<std::uint64_t>(a.vocab) * e + static_cast<std::uint64_t>(a.context) * d;
+    if (e != d) c.embedding += 2 * e * d + e + d;  // the e -> d and d -> e projections, with biases
     c.total = c.decoder + c.embedding;
     return c;
 }
@@ -32,6 +34,18 @@ std::uint64_t linear_per_token(const architecture& a) {
     std::uint64_t f = 0;
     for (std::uint32_t l = 0; l < a.n_layer; ++l) f += 2 * (4 * d * d + 2 * d * a.d_inner[l]);
     return f;
+}
+
+// Per token: the e -> d projection of its embedding (none when e = d).
+std::uint64_t projection_in(const architecture& a) {
+    const std::uint64_t d = a.d_model, e = embed_width(a);
+    return e == d ? 0 : 2 * e * d;
+}
+
+// Per sequence, its last position: the d -> e projection (none when e = d) and the e x vocab table.
+std::uint64_t logits_per_position(const architecture& a) {
+    const std::uint64_t d = a.d_model, e = embed_width(a);
+    return (e == d ? 0 : 2 * d * e) + 2 * e * a.vocab;
 }
 
 void check_batch(std::uint64_t batch) {
@@ -48,9 +62,9 @@ flop_counts prefill_flops(const architecture& a, std::uint64_t batch, std::uint6
                                          std::to_string(tokens) + ".");
     const std::uint64_t d = a.d_model, layers = a.n_layer;
     flop_counts f;
-    f.linear = batch * tokens * linear_per_token(a);
+    f.linear = batch * tokens * (linear_per_token(a) + projection_in(a));
     f.attention = batch * layers * 2 * d * tokens * (tokens + 1);  // sum over t of 4 d t
-    f.logits = batch * 2 * d * a.vocab;
+    f.logits = batch * logits_per_position(a);
     f.total = f.linear + f.attention + f.logits;
     return f;
 }
@@ -63,9 +77,9 @@ flop_counts decode_flops(const architecture& a, std::uint64_t batch, std::uint64
                                          " tokens, got " + std::to_string(cached) + ".");
     const std::uint64_t d = a.d_model, layers = a.n_layer;
     flop_counts f;
-    f.linear = batch * linear_per_token(a);
+    f.linear = batch * (linear_per_token(a) + projection_in(a));
     f.attention = batch * layers * 4 * d * (cached + 1);
-    f.logits = batch * 2 * d * a.vocab;
+    f.logits = batch * logits_per_position(a);
     f.total = f.linear + f.attention + f.logits;
     return f;
 }

@@ -44,6 +44,13 @@ gpt_space::gpt_space(gpt_space_config cfg) : cfg_(std::move(cfg)) {
         head_choice_names_.push_back("count" + std::to_string(h));
     }
     if (head_choice_names_.empty()) throw config_error("head_sizes", "the space needs at least one head choice.");
+    for (std::size_t i = 0; i < c.embed_widths.size(); ++i) {
+        if (c.embed_widths[i] > 1000000) throw config_error("embed_widths", "an embedding width must be at most 1,000,000.");
+        for (std::size_t j = 0; j < i; ++j)
+            if (c.embed_widths[j] == c.embed_widths[i])
+                throw config_error("embed_widths", "the embedding width " + std::to_string(c.embed_widths[i]) + " is listed twice.");
+        embed_names_.push_back(c.embed_widths[i] == 0 ? "tied" : "e" + std::to_string(c.embed_widths[i]));
+    }
     codec_.add(space::int_range{"n_layer", c.n_layer_min, c.n_layer_max, 1});
     codec_.add(space::int_range{"d_model", c.d_model_min, c.d_model_max, c.d_model_step});
     if (c.homogeneous) {
@@ -54,6 +61,7 @@ gpt_space::gpt_space(gpt_space_config cfg) : cfg_(std::move(cfg)) {
         codec_.add(space::layer_array{"d_inner", "n_layer", space::real_range{"", 0.0, 1.0}});
         codec_.add(space::layer_array{"n_head", "n_layer", space::categorical{"", head_choice_names_}});
     }
+    if (!embed_names_.empty()) codec_.add(space::categorical{"d_embed", embed_names_});
 }
 
 std::vector<std::uint32_t> gpt_space::d_inner_grid(std::uint32_t d_model) const {
@@ -97,6 +105,12 @@ architecture gpt_space::decode(const core::point& x) const {
         for (const double frac : v.get_reals("d_inner")) a.d_inner.push_back(ffn_width(frac));
         for (const auto& name : v.get_strings("n_head")) a.n_head.push_back(head_count(name));
     }
+    if (!embed_names_.empty()) {
+        const std::string name = v.get_string("d_embed");
+        std::size_t k = 0;
+        while (embed_names_[k] != name) ++k;
+        a.d_embed = cfg_.embed_widths[k] == a.d_model ? 0 : cfg_.embed_widths[k];
+    }
     return a;
 }
 
@@ -139,6 +153,18 @@ core::point gpt_space::encode(const architecture& a) const {
                                    " is not a head count the space gives for d_model = " + std::to_string(a.d_model) + ".");
         choices.push_back(head_choice_names_[choice]);
     }
+    std::string embed;
+    if (!embed_names_.empty()) {
+        // e = d_model is the tied table: listed as 0, or as that width itself
+        for (std::size_t k = 0; k < embed_names_.size() && embed.empty(); ++k) {
+            const std::uint32_t e = cfg_.embed_widths[k] == 0 ? a.d_model : cfg_.embed_widths[k];
+            if (e == embed_width(a)) embed = embed_names_[k];
+        }
+        if (embed.empty())
+            throw config_error("d_embed", "d_embed = " + std::to_string(embed_width(a)) + " is not an embedding width of the space.");
+    } else if (embed_width(a) != a.d_model) {
+        throw config_error("d_embed", "the space has no embedding widths: d_embed must equal d_model (" + std::to_string(a.d_model) + ").");
+    }
     space::assignment v;
     v.set("n_layer", static_cast<std::int64_t>(a.n_layer));
     v.set("d_model", static_cast<std::int64_t>(a.d_model));
@@ -149,6 +175,7 @@ core::point gpt_space::encode(const architecture& a) const {
         v.set("d_inner", fractions);
         v.set("n_head", choices);
     }
+    if (!embed.empty()) v.set("d_embed", embed);
     return codec_.encode(v);  // throws config_error{"n_layer"/"d_model"} out of range or off the grid
 }
 

@@ -85,8 +85,13 @@ void check_archive(const storage::archive_contents& a, std::size_t budget) {
 TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     check_usage_error({"search", "--algorithm", "simplex"}, "unknown algorithm 'simplex'");
     check_usage_error({"search", "--latency", "train"}, "unknown latency 'train'; valid: decode, prefill");
-    check_usage_error({"search", "--max-layers", "40"}, "--max-layers must be in 2..24");
-    check_usage_error({"search", "--max-width", "200"}, "multiple of 64 in 128..2048");
+    check_usage_error({"search", "--max-layers", "60"}, "--max-layers must be in 2..48");
+    check_usage_error({"search", "--max-width", "200"}, "multiple of 64 in 128..4096");
+    check_usage_error({"search", "--min-layers", "0"}, "--min-layers must be in 1..--max-layers (24)");
+    check_usage_error({"search", "--max-ffn-ratio", "1.5"}, "--max-ffn-ratio must be in 2..16");
+    check_usage_error({"search", "--embed-widths", "0,256,0"}, "--embed-widths lists 0 twice");
+    check_usage_error({"search", "--embed-widths", "32"}, "each width must be 0 (the tied table) or in 64..4096");
+    check_usage_error({"search", "--embed-widths", "256,x"}, "--embed-widths");
     check_usage_error({"search", "--budget", "0"}, "--budget must be in 1..10000000");
     check_usage_error({"search", "--budget", "99999999999999999999999"}, "--budget");
     check_usage_error({"search", "--reference", "gpt3"}, "unknown reference 'gpt3'");

@@ -58,6 +58,25 @@ TEST_CASE("hashes are equal for equal architectures and differ otherwise", "[nas
     REQUIRE(hash(gpt2_small()) == 0xae7f1f2b9cfeefcbULL);
 }
 
+TEST_CASE("d_embed: in the text only when it differs from d_model, so older hashes stand", "[nas]") {
+    architecture a{2, 512, {1024, 1536}, {8, 4}, 50257, 1024, 256};
+    REQUIRE(canonical(a) == "n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4 vocab=50257 context=1024 d_embed=256");
+    REQUIRE(parse_architecture(canonical(a)) == a);
+    REQUIRE(embed_width(a) == 256);
+    architecture same = a;
+    same.d_embed = 512;  // e = d: GPT-2's tied table, the model without d_embed
+    architecture plain = a;
+    plain.d_embed = 0;
+    REQUIRE(same == plain);
+    REQUIRE(canonical(same) == canonical(plain));
+    REQUIRE(hash(same) == hash(plain));
+    REQUIRE(parse_architecture(canonical(plain) + " d_embed=512") == plain);
+    REQUIRE(hash(a) != hash(plain));
+    REQUIRE(hash(gpt2_small()) == 0xae7f1f2b9cfeefcbULL);  // the value before d_embed existed
+    REQUIRE_THROWS_WITH(parse_architecture("n_layer=1 d_model=64 d_inner=128 n_head=1 d_embed=0"),
+                        "d_embed must be in 1..1000000, got 0.");
+}
+
 TEST_CASE("invalid architectures name the field in one sentence", "[nas]") {
     architecture a = gpt2_small();
     a.n_head[3] = 7;

@@ -93,6 +93,22 @@ TEST_CASE("the decoder count reproduces LiteTransformerSearch's for all 200 Wiki
     REQUIRE(test::spearman(proxy, ppl) == Approx(-0.967).margin(0.0005));
 }
 
+TEST_CASE("d_embed moves the table to width e and adds the two projections to the embedding", "[nas]") {
+    architecture a = gpt2_small();
+    const auto tied = count_parameters(a);
+    a.d_embed = 256;
+    const auto narrow = count_parameters(a);
+    REQUIRE(narrow.decoder == tied.decoder);  // the proxy counts the blocks only
+    REQUIRE(narrow.embedding == 50257ULL * 256 + 1024ULL * 768 + 2ULL * 256 * 768 + 256 + 768);
+    REQUIRE(narrow.total == narrow.decoder + narrow.embedding);
+    // one decode step: the table product shrinks from 2 d V to 2 e V, plus d -> e and e -> d
+    const auto f_tied = decode_flops(gpt2_small(), 1, 100), f_narrow = decode_flops(a, 1, 100);
+    REQUIRE(f_narrow.logits == 2ULL * 256 * 50257 + 2ULL * 768 * 256);
+    REQUIRE(f_narrow.linear == f_tied.linear + 2ULL * 256 * 768);
+    REQUIRE(f_narrow.attention == f_tied.attention);
+    REQUIRE(prefill_flops(a, 2, 10).linear == prefill_flops(gpt2_small(), 2, 10).linear + 2ULL * 10 * 2 * 256 * 768);
+}
+
 TEST_CASE("FLOP counts obey the identities that tie them to the parameters", "[nas]") {
     core::rng r(11);
     for (int trial = 0; trial < 100; ++trial) {

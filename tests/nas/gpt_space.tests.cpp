@@ -258,3 +258,37 @@ TEST_CASE("the homogeneous and heterogeneous spaces agree on uniform architectur
         REQUIRE(c == core::point{h[0], h[1], h[2], h[2 + 24]});
     }
 }
+
+TEST_CASE("embedding widths add one coordinate; every point decodes to a listed width", "[nas]") {
+    gpt_space_config cfg;
+    cfg.embed_widths = {0, 256, 512};
+    const gpt_space space(cfg), plain;
+    REQUIRE(space.dim() == plain.dim() + 1);
+    core::rng r(11);
+    std::set<std::uint32_t> seen;
+    for (int i = 0; i < 500; ++i) {
+        const auto x = random_point(space.dim(), r);
+        const architecture a = space.decode(x);
+        const std::uint32_t e = embed_width(a);
+        REQUIRE((e == a.d_model || e == 256 || e == 512));
+        seen.insert(a.d_embed == 0 ? 0 : e);
+        REQUIRE(space.decode(space.encode(a)) == a);
+        REQUIRE(space.canonical(space.canonical(x)) == space.canonical(x));
+        // the decoder proxy does not see e: the same point with the tied table counts the same
+        core::point tied = x;
+        tied.back() = 0.1;  // the first choice, 0
+        REQUIRE(count_parameters(space.decode(tied)).decoder == count_parameters(a).decoder);
+    }
+    REQUIRE(seen == std::set<std::uint32_t>{0, 256, 512});
+    REQUIRE(space.decode(space.encode(gpt2_small())) == gpt2_small());  // 0: the tied table
+    architecture narrow = gpt2_small();
+    narrow.d_embed = 384;
+    REQUIRE(std::string(encode_error(space, narrow).what()) == "d_embed = 384 is not an embedding width of the space.");
+    narrow.d_embed = 256;
+    REQUIRE(space.decode(space.encode(narrow)) == narrow);
+    REQUIRE(std::string(encode_error(plain, narrow).what()) ==
+            "the space has no embedding widths: d_embed must equal d_model (768).");
+    gpt_space_config twice;
+    twice.embed_widths = {256, 256};
+    REQUIRE_THROWS_WITH(gpt_space(twice), "the embedding width 256 is listed twice.");
+}

@@ -30,8 +30,13 @@ struct search_config {
     std::uint64_t measurements = 0;
     std::uint64_t seed = 1;                 ///< optimizer seed; pareto floor k uses seed + k
     std::string space = "heterogeneous";    ///< heterogeneous | homogeneous
-    std::uint32_t max_layers = 24;          ///< 2..24
-    std::uint32_t max_width = 2048;         ///< 128..2048, a multiple of 64
+    std::uint32_t min_layers = 2;           ///< 1..max_layers
+    std::uint32_t max_layers = 24;          ///< 2..48
+    std::uint32_t max_width = 2048;         ///< 128..4096, a multiple of 64
+    double max_ffn_ratio = 4.0;             ///< d_inner <= ratio x d_model, 2..16
+    /// Embedding widths the space may choose (d_embed; 0: the tied table at d_model, GPT-2's);
+    /// empty: none, every candidate has e = d_model.
+    std::vector<std::uint32_t> embed_widths;
     std::string reference = "gpt2-small";   ///< gpt2-small | gpt2-medium
     std::uint64_t min_params = 0;           ///< decoder-parameter floor; 0: the reference's
     std::string evaluator = "torch";        ///< torch (LibTorch, measured) | model (analytic latency, no device)

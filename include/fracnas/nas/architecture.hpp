@@ -10,6 +10,7 @@
 namespace fracnas::nas {
 
 /// A GPT-2-style decoder (learned positions, pre-LayerNorm blocks, GELU MLP, tied output).
+/// Aggregate order: n_layer, d_model, d_inner, n_head, vocab, context, d_embed.
 struct architecture {
     std::uint32_t n_layer = 12;           ///< decoder blocks (default space: 2..24)
     std::uint32_t d_model = 768;          ///< residual width (default space: 128..2048 step 64)
@@ -17,6 +18,10 @@ struct architecture {
     std::vector<std::uint32_t> n_head;    ///< attention heads per layer; each divides d_model
     std::uint32_t vocab = 50257;          ///< vocabulary (GPT-2's BPE)
     std::uint32_t context = 1024;         ///< positions (GPT-2's context)
+    /// Width e of the token embedding and of the tied output table, with d -> e and e -> d
+    /// projections between them and the residual stream (LiteTransformerSearch's d_embed);
+    /// 0 or d_model: GPT-2's model, the table at the residual width and no projections.
+    std::uint32_t d_embed = 0;
 
     bool operator==(const architecture& o) const;
     bool operator!=(const architecture& o) const { return !(*this == o); }
@@ -28,16 +33,22 @@ struct architecture {
 void validate(const architecture& a);
 
 /// "n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4 vocab=50257 context=1024": every field,
-/// in this order, no spaces inside a value. parse_architecture(canonical(a)) == a.
+/// in this order, no spaces inside a value, and " d_embed=E" last only when the embedding width
+/// differs from d_model (so that every architecture without one keeps its text and hash).
+/// parse_architecture(canonical(a)) == a.
 std::string canonical(const architecture& a);
 
-/// Parses canonical() text (fields in any order, separated by spaces; vocab and context may be
-/// omitted and default to GPT-2's) and validates it. Throws config_error naming the field.
+/// Parses canonical() text (fields in any order, separated by spaces; vocab, context and d_embed
+/// may be omitted and default to GPT-2's and d_model) and validates it. Throws config_error
+/// naming the field.
 architecture parse_architecture(const std::string& text);
 
 /// 64-bit FNV-1a of canonical(a): equal architectures, equal hashes; stable across runs and
 /// machines (it keys the result cache and the archive).
 std::uint64_t hash(const architecture& a);
+
+/// The embedding width e: d_embed, or d_model when d_embed is 0.
+std::uint32_t embed_width(const architecture& a) noexcept;
 
 /// The reference models: GPT-2 small (12 x 768, 12 heads) and medium (24 x 1024, 16 heads).
 architecture gpt2_small();

@@ -27,6 +27,9 @@ struct gpt_space_config {
     std::vector<std::uint32_t> head_sizes = {64, 128};
     std::vector<std::uint32_t> head_counts = {};       ///< e.g. LTS's {2, 4, 8}
     std::uint32_t vocab = 50257, context = 1024;
+    /// The embedding widths e the space may choose (architecture::d_embed), 0 meaning e = d_model
+    /// (GPT-2's tied table); empty: no such coordinate, every architecture has e = d_model.
+    std::vector<std::uint32_t> embed_widths = {};
     /// false: per-layer d_inner and n_head (2 + 2 n_layer_max coordinates, 50 by default);
     /// true: one d_inner and one head choice shared by every layer (4 coordinates), so a search
     /// spends its budget on depth and width, which dominate latency.
@@ -42,7 +45,8 @@ public:
     const gpt_space_config& config() const noexcept { return cfg_; }
     /// The codec underneath: n_layer, d_model, d_inner (a fraction of the allowed FFN grid for
     /// the decoded d_model) and n_head (one of the head choices); d_inner and n_head are
-    /// per-layer arrays, or single variables shared by every layer when the space is homogeneous.
+    /// per-layer arrays, or single variables shared by every layer when the space is homogeneous;
+    /// then d_embed (one of embed_widths) when the space has embedding widths.
     const space::search_space& codec() const noexcept { return codec_; }
     std::size_t dim() const noexcept { return codec_.dim(); }
 
@@ -64,6 +68,7 @@ private:
     gpt_space_config cfg_;
     space::search_space codec_;
     std::vector<std::string> head_choice_names_;
+    std::vector<std::string> embed_names_;  // "tied" for 0, "e<width>" otherwise
 };
 
 }  // namespace fracnas::nas

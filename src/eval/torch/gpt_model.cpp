@@ -127,8 +127,13 @@ GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& opti
     nas::validate(arch_);
     const std::int64_t d = arch_.d_model;
     const double proj_std = 0.02 / std::sqrt(2.0 * arch_.n_layer);  // GPT-2's scaled residual projections
-    wte = register_module("wte", Table(arch_.vocab, d, 0.02, options));
+    const std::int64_t e = nas::embed_width(arch_);
+    wte = register_module("wte", Table(arch_.vocab, e, 0.02, options));
     wpe = register_module("wpe", Table(arch_.context, d, 0.01, options));
+    if (e != d) {
+        proj_in = register_module("proj_in", Dense(e, d, 0.02, options));
+        proj_out = register_module("proj_out", Dense(d, e, 0.02, options));
+    }
     h = register_module("h", torch::nn::ModuleList());
     for (std::uint32_t l = 0; l < arch_.n_layer; ++l)
         h->push_back(Block(d, arch_.d_inner[l], arch_.n_head[l], proj_std, options));
@@ -155,11 +160,14 @@ torch::Tensor GptImpl::run(const torch::Tensor& idx, std::vector<layer_cache>* c
     const auto T = idx.size(1);
     TORCH_CHECK(pos >= 0 && pos + T <= static_cast<std::int64_t>(arch_.context),
                 "positions ", pos, "..", pos + T, " exceed the context of ", arch_.context);
-    auto x = at::embedding(wte->weight, idx) + wpe->weight.narrow(0, pos, T);  // (B, T, d): positions are a slice
+    auto x = at::embedding(wte->weight, idx);                         // (B, T, e)
+    if (proj_in) x = proj_in(x);                                      // (B, T, d)
+    x = x + wpe->weight.narrow(0, pos, T);                            // positions are a slice
     for (std::size_t l = 0; l < h->size(); ++l)
         x = h[l]->as<Block>()->forward(x, cache ? &(*cache)[l] : nullptr, pos);
     if (last_only) x = x.narrow(1, T - 1, 1);                         // (B, 1, d)
     x = ln_f(x);
+    if (proj_out) x = proj_out(x);                                    // (B, T, e)
     return torch::matmul(x, wte->weight.t());                         // tied output: (B, T, vocab)
 }
 

@@ -96,8 +96,9 @@ public:
     /// initialisation, drawn from the generator of that device (torch::manual_seed seeds it):
     /// linear maps and token embeddings N(0, 0.02^2), positions N(0, 0.01^2), the residual
     /// projections (attention and MLP c_proj) N(0, (0.02 / sqrt(2 n_layer))^2), biases zero,
-    /// LayerNorms the identity. Throws config_error (from nas::validate) for an invalid
-    /// architecture.
+    /// LayerNorms the identity; with an embedding width e != d (arch.d_embed), the token table is
+    /// (vocab, e) and the e -> d and d -> e projections N(0, 0.02^2). Throws config_error (from
+    /// nas::validate) for an invalid architecture.
     explicit GptImpl(const nas::architecture& arch, const torch::TensorOptions& options = {});
 
     /// Logits (B, T, vocab) for token ids idx (B, T), T <= context, no cache.
@@ -114,7 +115,8 @@ public:
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 
-    Table wte{nullptr}, wpe{nullptr};  // token (vocab, d) and position (context, d) embeddings
+    Table wte{nullptr}, wpe{nullptr};  // token (vocab, e) and position (context, d) embeddings
+    Dense proj_in{nullptr}, proj_out{nullptr};  // e -> d and d -> e when e != d (d_embed), else null
     torch::nn::ModuleList h{nullptr};
     Norm ln_f{nullptr};
 

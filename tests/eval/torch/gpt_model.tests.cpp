@@ -112,8 +112,9 @@ TEST_CASE("same weights, same logits as a per-layer Hugging Face reference (hete
 TEST_CASE("a KV-cached prefill and decode give the full forward's logits", "[eval][torch]") {
     torch::manual_seed(3);
     core::rng r(7);
-    for (int trial = 0; trial < 3; ++trial) {
-        const auto arch = small_random_architecture(r);
+    for (int trial = 0; trial < 4; ++trial) {
+        auto arch = small_random_architecture(r);
+        if (trial >= 2) arch.d_embed = 48;  // a decoupled embedding width: table (V, 48), projections
         INFO(nas::canonical(arch));
         Gpt model(arch);
         model->eval();
@@ -140,15 +141,17 @@ TEST_CASE("a KV-cached prefill and decode give the full forward's logits", "[eva
 
 TEST_CASE("the analytic decoder count equals the built model's", "[eval][torch]") {
     core::rng r(9);
-    for (int trial = 0; trial < 10; ++trial) {
-        const auto arch = small_random_architecture(r);
+    for (int trial = 0; trial < 14; ++trial) {
+        auto arch = small_random_architecture(r);
+        if (trial >= 10) arch.d_embed = static_cast<std::uint32_t>(32 * (1 + r.below(8)));  // e < d, e = d or e > d
         INFO(nas::canonical(arch));
         Gpt model(arch);
         std::uint64_t decoder = 0, all = 0;
         for (const auto& p : model->named_parameters()) {
             const auto n = static_cast<std::uint64_t>(p.value().numel());
             all += n;
-            if (p.key() != "wte.weight" && p.key() != "wpe.weight") decoder += n;
+            const bool embedding = p.key() == "wte.weight" || p.key() == "wpe.weight" || p.key().rfind("proj_", 0) == 0;
+            if (!embedding) decoder += n;
         }
         const auto counts = nas::count_parameters(arch);
         REQUIRE(decoder == counts.decoder);
