@@ -3,8 +3,11 @@
 #include "train_command.hpp"
 
 #ifdef FRACNAS_HAVE_TORCH
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iomanip>
+#include <map>
 #include <ostream>
 #include <sstream>
 
@@ -16,6 +19,12 @@
 #include "fracnas/error.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
+#include "fracnas/app/search_driver.hpp"
+#include "fracnas/nas/architecture.hpp"
+#ifdef FRACNAS_HAVE_HDF5
+#include "fracnas/hdf5/archive_file.hpp"
+#include "fracnas/storage/archive.hpp"
+#endif
 
 namespace fracnas::cli {
 
@@ -36,6 +45,8 @@ po::options_description train_options() {
         ("help,h", "print this help and exit")
         ("arch", text("TEXT"), "the architecture, canonical form (its vocab is replaced by the data's)")
         ("preset", text("NAME"), "a reference model instead of --arch: gpt2-small, gpt2-medium")
+        ("from", text("ARCHIVE"), "instead of --arch: train the --top fastest feasible architectures a search measured in ARCHIVE, one after the other, each result written back to its 'trainings' table")
+        ("top", text("K"), "with --from: how many (default 3)")
         ("data", text("DIR"), "the prepared corpus: DIR/train.tokens and DIR/val.tokens (cmake/dev.sh corpus; docs/data.md)")
         ("tokens", text("N"), ("training tokens (default " + dflt(default_train_tokens) + ")").c_str())
         ("batch", text("B"), ("sequences per step (default " + dflt(a.batch) + ")").c_str())
@@ -55,6 +66,89 @@ po::options_description train_options() {
     return o;
 }
 
+// The recipe and corpus in one line (the table's "recipe" line, and the archive's record).
+std::string recipe_line(const eval::train_recipe& r, const std::string& dir, std::uint32_t vocab) {
+    const std::uint64_t steps = std::max<std::uint64_t>(1, r.tokens / (std::uint64_t{r.batch} * r.seq_len));
+    std::ostringstream o;
+    o << r.tokens << " tokens, " << r.batch << " x " << r.seq_len << " per step (" << steps << " steps), AdamW lr " << r.lr
+      << " (warm-up " << r.warmup_share << ", cosine to x" << r.min_lr_ratio << "), weight decay " << r.weight_decay << ", clip "
+      << r.clip << ", seed " << r.seed << "; data " << dir << ", vocab " << vocab;
+    return o.str();
+}
+
+void report(std::ostream& out, const eval::train_result& r, const eval::train_recipe& recipe, const std::string& dir,
+            std::size_t train_tokens, std::uint64_t scored, std::uint32_t vocab, const std::string& dtype, bool json) {
+    if (json) {
+        out << std::setprecision(9) << "{\"status\": " << json_quoted(eval::to_string(r.status)) << ", \"message\": " << json_quoted(r.message)
+            << ", \"architecture\": " << json_quoted(nas::canonical(r.arch)) << ", \"decoder_params\": " << r.params.decoder
+            << ", \"total_params\": " << r.params.total << ", \"data\": " << json_quoted(dir) << ", \"vocab\": " << vocab
+            << ", \"train_tokens_available\": " << train_tokens << ", \"val_tokens_scored\": " << scored
+            << ", \"device\": " << json_quoted(r.device_name) << ", \"dtype\": " << json_quoted(dtype)
+            << ", \"recipe\": {\"tokens\": " << recipe.tokens << ", \"batch\": " << recipe.batch << ", \"seq_len\": " << recipe.seq_len
+            << ", \"lr\": " << recipe.lr << ", \"min_lr_ratio\": " << recipe.min_lr_ratio << ", \"warmup\": " << recipe.warmup_share
+            << ", \"weight_decay\": " << recipe.weight_decay << ", \"clip\": " << recipe.clip << ", \"seed\": " << recipe.seed
+            << "}, \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << r.tokens_per_second
+            << ", \"wall_seconds\": " << r.wall_seconds << ", \"checkpoints\": [";
+        for (std::size_t i = 0; i < r.checkpoints.size(); ++i) {
+            const auto& c = r.checkpoints[i];
+            out << (i ? ", " : "") << "{\"step\": " << c.step << ", \"tokens\": " << c.tokens << ", \"train_loss\": " << c.train_loss
+                << ", \"val_loss\": " << c.val_loss << ", \"val_perplexity\": " << c.val_perplexity << ", \"seconds\": " << c.seconds << "}";
+        }
+        out << "], \"final_val_perplexity\": ";
+        if (r.status == eval::train_status::ok && !r.checkpoints.empty()) out << r.checkpoints.back().val_perplexity;
+        else out << "null";
+        out << "}\n";
+        return;
+    }
+    const std::string recipe_text = recipe_line(recipe, dir, vocab);
+    out << "architecture    " << nas::canonical(r.arch) << '\n'
+        << "parameters      decoder " << r.params.decoder << ", total " << r.params.total << '\n'
+        << "data            " << dir << ": " << train_tokens << " training tokens, " << scored << " validation tokens scored, vocab "
+        << vocab << '\n'
+        << "recipe          " << recipe_text.substr(0, recipe_text.find("; data")) << '\n'
+        << "device          " << r.device_name << ", " << (recipe.device == eval::device_kind::cuda && recipe.bf16 ? "bf16 autocast" : "fp32") << '\n'
+        << "checkpoint      step      tokens  train loss  val loss  val ppl  seconds\n";
+    for (const auto& c : r.checkpoints) {
+        char line[160];
+        std::snprintf(line, sizeof line, "                %6llu  %10llu  %10.4f  %8.4f  %7.2f  %7.1f\n",
+                      static_cast<unsigned long long>(c.step), static_cast<unsigned long long>(c.tokens), c.train_loss, c.val_loss,
+                      c.val_perplexity, c.seconds);
+        out << line;
+    }
+    out << std::fixed << std::setprecision(0) << "throughput      " << r.tokens_per_second << " tokens/s (training steps only)\n"
+        << std::setprecision(2) << "wall time       " << r.wall_seconds << " s\n"
+        << "status          " << eval::to_string(r.status) << (r.message.empty() ? "" : ": " + r.message) << '\n';
+    out.unsetf(std::ios::floatfield);
+    out << std::setprecision(6);
+}
+
+// The k fastest feasible architectures a search measured in the archive (by the value it
+// minimised, one per hash, cache answers included once), fastest first.
+std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint64_t k) {
+    if (k == 0) throw config_error("--top", "--top must be at least 1.");
+#ifdef FRACNAS_HAVE_HDF5
+    const storage::archive_contents c = hdf5::read_archive(path);
+    std::map<std::uint64_t, const storage::evaluation_record*> best;
+    for (const auto& e : c.evaluations) {
+        if (!e.feasible || e.out.status != eval::outcome_status::ok || !std::isfinite(e.out.value)) continue;
+        auto& b = best[e.hash];
+        if (b == nullptr || e.out.value < b->out.value) b = &e;
+    }
+    std::vector<const storage::evaluation_record*> order;
+    for (const auto& [hash, e] : best) order.push_back(e);
+    std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+        return a->out.value != b->out.value ? a->out.value < b->out.value : a->hash < b->hash;
+    });
+    if (order.empty()) throw config_error("--from", "archive '" + path + "' holds no measured feasible architecture to train.");
+    std::vector<nas::architecture> archs;
+    for (std::size_t i = 0; i < order.size() && i < k; ++i) archs.push_back(nas::parse_architecture(order[i]->arch));
+    return archs;
+#else
+    (void)path;
+    throw config_error("--from", "--from needs a build with HDF5.");
+#endif
+}
+
 }  // namespace
 
 void run_train(const std::vector<std::string>& args, std::ostream& out) {
@@ -65,7 +159,15 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         return;
     }
     auto get = [&](const char* name) { return option_text(vm, name); };
-    const nas::architecture arch = read_architecture(vm);
+    std::vector<nas::architecture> archs;
+    const std::string* archive = get("from");
+    if (archive) {
+        if (vm.count("arch") || vm.count("preset")) throw config_error("--from", "give --from or one of --arch and --preset, not both.");
+        archs = top_of_archive(*archive, get("top") ? parse_count("--top", *get("top")) : 3);
+    } else {
+        if (vm.count("top")) throw config_error("--top", "--top goes with --from.");
+        archs.push_back(read_architecture(vm));
+    }
     if (!get("data")) throw config_error("--data", "give the prepared corpus directory (cmake/dev.sh corpus writes one; docs/data.md).");
 
     eval::train_recipe recipe;
@@ -107,54 +209,44 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
                                          std::to_string(train.header.vocab_size) + " and " + std::to_string(val.header.vocab_size) + ").");
     const std::uint32_t vocab = train.header.vocab_size;
 
-    const auto r = eval::train_gpt(arch, vocab, {train.tokens.data(), train.tokens.size()}, {val.tokens.data(), val.tokens.size()}, recipe);
-    if (r.status == eval::train_status::invalid) throw config_error("", r.message);
-    const std::uint64_t scored = std::min<std::uint64_t>(val.tokens.size(), recipe.val_tokens);
-    const std::uint64_t steps_planned = std::max<std::uint64_t>(1, recipe.tokens / (std::uint64_t{recipe.batch} * recipe.seq_len));
-    if (vm.count("json")) {
-        out << std::setprecision(9) << "{\"status\": " << json_quoted(eval::to_string(r.status)) << ", \"message\": " << json_quoted(r.message)
-            << ", \"architecture\": " << json_quoted(nas::canonical(r.arch)) << ", \"decoder_params\": " << r.params.decoder
-            << ", \"total_params\": " << r.params.total << ", \"data\": " << json_quoted(dir) << ", \"vocab\": " << vocab
-            << ", \"train_tokens_available\": " << train.tokens.size() << ", \"val_tokens_scored\": " << scored
-            << ", \"device\": " << json_quoted(r.device_name) << ", \"dtype\": " << json_quoted(dtype)
-            << ", \"recipe\": {\"tokens\": " << recipe.tokens << ", \"batch\": " << recipe.batch << ", \"seq_len\": " << recipe.seq_len
-            << ", \"lr\": " << recipe.lr << ", \"min_lr_ratio\": " << recipe.min_lr_ratio << ", \"warmup\": " << recipe.warmup_share
-            << ", \"weight_decay\": " << recipe.weight_decay << ", \"clip\": " << recipe.clip << ", \"seed\": " << recipe.seed
-            << "}, \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << r.tokens_per_second
-            << ", \"wall_seconds\": " << r.wall_seconds << ", \"checkpoints\": [";
-        for (std::size_t i = 0; i < r.checkpoints.size(); ++i) {
-            const auto& c = r.checkpoints[i];
-            out << (i ? ", " : "") << "{\"step\": " << c.step << ", \"tokens\": " << c.tokens << ", \"train_loss\": " << c.train_loss
-                << ", \"val_loss\": " << c.val_loss << ", \"val_perplexity\": " << c.val_perplexity << ", \"seconds\": " << c.seconds << "}";
+    std::size_t failed = 0;
+    std::string last_failure;
+    for (const auto& arch : archs) {
+        const std::string started = app::utc_now();
+        const auto r = eval::train_gpt(arch, vocab, {train.tokens.data(), train.tokens.size()},
+                                       {val.tokens.data(), val.tokens.size()}, recipe);
+        if (r.status == eval::train_status::invalid && !archive) throw config_error("", r.message);
+        const std::uint64_t scored = std::min<std::uint64_t>(val.tokens.size(), recipe.val_tokens);
+        report(out, r, recipe, dir, train.tokens.size(), scored, vocab, dtype, vm.count("json") > 0);
+#ifdef FRACNAS_HAVE_HDF5
+        if (archive) {
+            storage::training_record t;
+            t.arch = nas::canonical(arch);  // as the search measured it (the vocabulary it timed)
+            t.hash = nas::hash(arch);
+            t.status = eval::to_string(r.status);
+            t.message = r.message;
+            t.tokens = r.tokens;
+            t.steps = r.steps;
+            if (r.status == eval::train_status::ok && !r.checkpoints.empty()) {
+                t.val_loss = r.checkpoints.back().val_loss;
+                t.val_perplexity = r.checkpoints.back().val_perplexity;
+            }
+            t.tokens_per_second = r.tokens_per_second;
+            t.wall_seconds = r.wall_seconds;
+            t.recipe = recipe_line(recipe, dir, vocab);
+            t.device = r.device_name;
+            t.started = started;
+            hdf5::append_training(*archive, t);
         }
-        out << "], \"final_val_perplexity\": ";
-        if (r.status == eval::train_status::ok && !r.checkpoints.empty()) out << r.checkpoints.back().val_perplexity;
-        else out << "null";
-        out << "}\n";
-    } else {
-        out << "architecture    " << nas::canonical(r.arch) << '\n'
-            << "parameters      decoder " << r.params.decoder << ", total " << r.params.total << '\n'
-            << "data            " << dir << ": " << train.tokens.size() << " training tokens, " << scored
-            << " validation tokens scored, vocab " << vocab << '\n'
-            << "recipe          " << recipe.tokens << " tokens, " << recipe.batch << " x " << recipe.seq_len << " per step ("
-            << steps_planned << " steps), AdamW lr " << recipe.lr << " (warm-up " << recipe.warmup_share << ", cosine to x"
-            << recipe.min_lr_ratio << "), weight decay " << recipe.weight_decay << ", clip " << recipe.clip << ", seed "
-            << recipe.seed << '\n'
-            << "device          " << r.device_name << ", " << (recipe.device == eval::device_kind::cuda && recipe.bf16 ? "bf16 autocast" : "fp32") << '\n'
-            << "checkpoint      step      tokens  train loss  val loss  val ppl  seconds\n";
-        for (const auto& c : r.checkpoints) {
-            char line[160];
-            std::snprintf(line, sizeof line, "                %6llu  %10llu  %10.4f  %8.4f  %7.2f  %7.1f\n",
-                          static_cast<unsigned long long>(c.step), static_cast<unsigned long long>(c.tokens), c.train_loss,
-                          c.val_loss, c.val_perplexity, c.seconds);
-            out << line;
+#endif
+        if (r.status != eval::train_status::ok) {
+            ++failed;
+            last_failure = "(" + std::string(eval::to_string(r.status)) + "): " + r.message;
         }
-        out << std::fixed << std::setprecision(0) << "throughput      " << r.tokens_per_second << " tokens/s (training steps only)\n"
-            << std::setprecision(2) << "wall time       " << r.wall_seconds << " s\n"
-            << "status          " << eval::to_string(r.status) << (r.message.empty() ? "" : ": " + r.message) << '\n';
     }
-    if (r.status != eval::train_status::ok)
-        throw error("the training failed (" + std::string(eval::to_string(r.status)) + "): " + r.message);
+    if (failed == 1 && archs.size() == 1) throw error("the training failed " + last_failure);
+    if (failed > 0)
+        throw error(std::to_string(failed) + " of " + std::to_string(archs.size()) + " trainings failed; the last " + last_failure);
 }
 
 }  // namespace fracnas::cli

@@ -10,8 +10,16 @@
 #include <string>
 #include <vector>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+
 #include "cli_support.hpp"
 #include "fracnas/data/token_file.hpp"
+#include "fracnas/nas/architecture.hpp"
+#ifdef FRACNAS_HAVE_HDF5
+#include "fracnas/hdf5/archive_file.hpp"
+#endif
 
 using namespace fracnas;
 using fracnas::test::check_usage_error;
@@ -72,4 +80,57 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
     }
     check_usage_error({"train", "--arch", tiny, "--data", cut, "--device", "cpu"}, "val.tokens");
 }
+
+#ifdef FRACNAS_HAVE_HDF5
+TEST_CASE("fracnas train --from: the fastest feasible architectures of a search, trained and written back", "[cli][train][hdf5]") {
+    const std::string dir = corpus("from");
+    const std::string h5 = std::string(FRACNAS_TEST_TMP) + "/train_from.h5";
+    const outcome s = run_cli({"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "2", "--max-width", "256",
+                               "--min-params", "200000", "--budget", "30", "--progress-every", "1000", "--archive", h5, "--replace"});
+    INFO(s.out << s.err);
+    REQUIRE(s.code == 0);
+    // the two fastest feasible, one per architecture, from the archive itself
+    const auto before = hdf5::read_archive(h5);
+    REQUIRE(before.trainings.empty());
+    std::map<std::uint64_t, std::pair<double, std::string>> best;
+    for (const auto& e : before.evaluations)
+        if (e.feasible && e.out.status == eval::outcome_status::ok) {
+            auto it = best.find(e.hash);
+            if (it == best.end() || e.out.value < it->second.first) best[e.hash] = {e.out.value, e.arch};
+        }
+    std::vector<std::pair<double, std::string>> ranked;
+    for (const auto& [h, v] : best) ranked.push_back(v);
+    std::sort(ranked.begin(), ranked.end());
+    REQUIRE(ranked.size() >= 2);
+    const std::vector<std::string> args = {"train", "--from", h5, "--top", "2", "--data", dir, "--tokens", "256", "--batch", "2",
+                                           "--seq-len", "32", "--checkpoints", "1", "--device", "cpu"};
+    const outcome t = run_cli(args);
+    INFO(t.out << t.err);
+    REQUIRE(t.code == 0);
+    const auto after = hdf5::read_archive(h5);
+    REQUIRE(after.evaluations.size() == before.evaluations.size());
+    REQUIRE(after.trainings.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto& r = after.trainings[i];
+        REQUIRE(r.arch == ranked[i].second);  // fastest first, as the search measured it
+        REQUIRE(r.hash == nas::hash(nas::parse_architecture(r.arch)));
+        REQUIRE(r.status == "ok");
+        REQUIRE(r.tokens == 256);
+        REQUIRE(std::isfinite(r.val_perplexity));
+        REQUIRE(r.val_perplexity == Approx(std::exp(r.val_loss)));
+        REQUIRE_THAT(r.recipe, Catch::Matchers::Contains("256 tokens, 2 x 32 per step (4 steps)"));
+        REQUIRE(r.device == "cpu");
+    }
+    // a second run appends; the search's resume and analyze still read the archive
+    REQUIRE(run_cli(args).code == 0);
+    REQUIRE(hdf5::read_archive(h5).trainings.size() == 4);
+    REQUIRE(run_cli({"analyze", h5}).code == 0);
+    // bad input, nothing trained
+    check_usage_error({"train", "--from", h5, "--arch", tiny, "--data", dir}, "give --from or one of --arch and --preset, not both");
+    check_usage_error({"train", "--arch", tiny, "--top", "2", "--data", dir}, "--top goes with --from");
+    check_usage_error({"train", "--from", h5, "--top", "0", "--data", dir}, "--top must be at least 1");
+    check_usage_error({"train", "--from", h5 + ".none", "--data", dir}, "does not exist");
+    REQUIRE(hdf5::read_archive(h5).trainings.size() == 4);
+}
+#endif
 #endif

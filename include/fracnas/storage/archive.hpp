@@ -89,6 +89,21 @@ struct session_record {
     std::string command_line;
 };
 
+/// One architecture trained by `fracnas train --from ARCHIVE` (the third fidelity, issue 12):
+/// written after its search, in an optional table the search never writes.
+struct training_record {
+    std::string arch;                 ///< canonical architecture text, as the search measured it
+    std::uint64_t hash = 0;           ///< nas::hash of arch (the evaluations' key)
+    std::string status;               ///< ok, invalid, out_of_memory, diverged, error
+    std::string message;              ///< empty when ok
+    std::uint64_t tokens = 0, steps = 0;  ///< trained (fewer than asked when it failed)
+    double val_loss = eval::outcome::none, val_perplexity = eval::outcome::none;  ///< at the end
+    double tokens_per_second = 0.0, wall_seconds = 0.0;
+    std::string recipe;               ///< the recipe and corpus, as `fracnas train` prints them
+    std::string device;
+    std::string started;              ///< UTC, ISO 8601
+};
+
 /// Everything an archive holds, in order.
 struct archive_contents {
     run_header header;
@@ -97,6 +112,7 @@ struct archive_contents {
     std::vector<worker_record> workers;
     std::vector<worker_event_record> worker_events;
     std::vector<session_record> sessions;
+    std::vector<training_record> trainings;  ///< empty when nothing was trained from the archive
 };
 
 /// Where the search writes. Appends are buffered by the implementation and made durable by

@@ -100,6 +100,7 @@ constexpr std::size_t arch = 1024, message = 256, host = 64, device_kind = 16, d
 }
 
 constexpr const char* marker_name = "fracnas_archive";
+constexpr const char* training_table = "trainings";  // optional: written by fracnas train --from
 constexpr const char* marker_value = "fracnas run archive";
 constexpr unsigned deflate_level = 4;
 constexpr std::size_t chunk_bytes = 512 * 1024;  // target size of one uncompressed chunk
@@ -297,6 +298,25 @@ std::vector<field<storage::session_record>> session_fields() {
     f.push_back(member("wall_seconds", &R::wall_seconds));
     f.push_back(text("ended_by", width::ended_by, &R::ended_by));
     f.push_back(text("command_line", width::command_line, &R::command_line));
+    return f;
+}
+
+std::vector<field<storage::training_record>> training_fields() {
+    using R = storage::training_record;
+    std::vector<field<R>> f;
+    f.push_back(text("arch", width::arch, &R::arch));
+    f.push_back(member("hash", &R::hash));
+    f.push_back(text("status", width::ended_by, &R::status));
+    f.push_back(text("message", width::message, &R::message));
+    f.push_back(member("tokens", &R::tokens));
+    f.push_back(member("steps", &R::steps));
+    f.push_back(member("val_loss", &R::val_loss));
+    f.push_back(member("val_perplexity", &R::val_perplexity));
+    f.push_back(member("tokens_per_second", &R::tokens_per_second));
+    f.push_back(member("wall_seconds", &R::wall_seconds));
+    f.push_back(text("recipe", width::command_line, &R::recipe));
+    f.push_back(text("device", width::device_name, &R::device));
+    f.push_back(text("started", width::timestamp, &R::started));
     return f;
 }
 
@@ -651,6 +671,16 @@ bool write_pending(table<R>& t, const std::string& path) {
     return true;
 }
 
+// The superblock's end of file, and the bytes on the disk itself (a flushed row survives a crash
+// of the node, not only of the process).
+void sync_file(hid_t file, const std::string& path) {
+    FRACNAS_H5_OR_THROW(path, H5Fflush(file, H5F_SCOPE_LOCAL));
+    void* handle = nullptr;
+    FRACNAS_H5_OR_THROW(path, H5Fget_vfd_handle(file, H5P_DEFAULT, &handle));
+    if (handle != nullptr && ::fsync(*static_cast<int*>(handle)) != 0)
+        throw storage_error(path, "syncing archive " + in_quotes(path) + " to disk failed: " + std::strerror(errno) + ".");
+}
+
 // ---- opening an archive for reading
 std::string folder_of(const std::string& path) {
     const std::string parent = std::filesystem::path(path).parent_path().string();
@@ -733,6 +763,9 @@ storage::archive_contents read_whole(const std::string& path, bool may_clear_fla
     c.evaluations = read_rows(file.get(), t.evaluations, path);
     c.worker_events = read_rows(file.get(), t.worker_events, path);
     c.workers = read_rows(file.get(), t.workers, path);
+    const table<storage::training_record> trainings(training_table, training_fields());
+    if (FRACNAS_H5_OR_THROW(path, H5Lexists(file.get(), training_table, H5P_DEFAULT)) > 0)
+        c.trainings = read_rows(file.get(), trainings, path);
     return c;
 }
 
@@ -787,6 +820,27 @@ void check_new_archive(const std::string& path, bool replace) {
 storage::archive_contents read_archive(const std::string& path) {
     quiet_hdf5();
     return read_whole(path, run_lock::holder(path).empty());
+}
+
+void append_training(const std::string& path, const storage::training_record& r) {
+    quiet_hdf5();
+    const run_lock lock(path);  // no search writes it meanwhile
+    read_whole(path, true);     // what read_archive refuses, refused here with the same sentence
+    table<storage::training_record> t(training_table, training_fields());
+    // we hold the run lock, so write flags left in the superblock are a killed run's: clear them
+    const h5id fapl = file_access(path, true);
+    const h5id file{FRACNAS_H5_OR_THROW(path, H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get())), H5Fclose};
+    FRACNAS_H5_OR_THROW(path, H5Fincrement_filesize(file.get(), 0));
+    if (FRACNAS_H5_OR_THROW(path, H5Lexists(file.get(), training_table, H5P_DEFAULT)) <= 0)
+        create_dataset(file.get(), t, deflate_available(), path);
+    t.dataset = open_dataset(file.get(), training_table, path);
+    t.on_disk = rows_of(t.dataset.get(), training_table, path);
+    t.memory_type = row_type(t, false, path);
+    t.append(r);
+    write_pending(t, path);
+    t.dataset.reset();
+    t.memory_type.reset();
+    sync_file(file.get(), path);
 }
 
 archive_file::archive_file(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -897,14 +951,7 @@ void archive_file::flush() {
         if (write_pending(t, s.path)) s.unflushed = true;
     });
     if (!s.unflushed) return;
-    // the superblock's end of file, and the bytes on the disk itself (a flushed row survives a
-    // crash of the node, not only of the process)
-    FRACNAS_H5_OR_THROW(s.path, H5Fflush(s.file.get(), H5F_SCOPE_LOCAL));
-    void* handle = nullptr;
-    FRACNAS_H5_OR_THROW(s.path, H5Fget_vfd_handle(s.file.get(), H5P_DEFAULT, &handle));
-    if (handle != nullptr && ::fsync(*static_cast<int*>(handle)) != 0)
-        throw storage_error(s.path, "syncing archive " + in_quotes(s.path) +
-                                        " to disk failed: " + std::strerror(errno) + ".");
+    sync_file(s.file.get(), s.path);
     s.unflushed = false;
 }
 

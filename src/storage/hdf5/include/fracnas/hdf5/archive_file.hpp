@@ -21,6 +21,11 @@ void check_new_archive(const std::string& path, bool replace);
 /// version; storage_error when a read fails midway.
 storage::archive_contents read_archive(const std::string& path);
 
+/// Appends one training result to the archive's "trainings" table, creating the table when it
+/// has none, and makes it durable. Takes the run lock for the while: refuses (config_error
+/// naming that run) an archive a search is writing, and what read_archive refuses.
+void append_training(const std::string& path, const storage::training_record& r);
+
 /// The archive a run writes. Every HDF5 call is checked: a failure throws storage_error naming
 /// the file and the call, and what was flushed before stays readable.
 class archive_file final : public storage::archive_sink {
