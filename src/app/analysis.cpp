@@ -266,6 +266,15 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         a.workers.push_back(u);
     }
     if (!a.workers.empty() && a.wall_seconds > 0.0) a.utilisation = busy / (static_cast<double>(a.workers.size()) * a.wall_seconds);
+    for (const auto& t : archive.trainings) {
+        trained_architecture x{t, nan, nan};
+        for (const auto& r : archive.evaluations)
+            if (r.hash == t.hash && r.out.status == eval::outcome_status::ok && !(r.out.value >= x.latency_ms)) {
+                x.latency_ms = r.out.value;
+                x.ratio = r.ratio;
+            }
+        a.trained.push_back(std::move(x));
+    }
     return a;
 }
 
@@ -317,6 +326,12 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
         out << "            " << std::setw(8) << g.answered << std::setw(10) << std::setprecision(1) << g.time << std::setw(7)
             << g.front_size << std::setw(14) << std::setprecision(6) << g.hypervolume << std::setw(12) << std::setprecision(4)
             << g.best_ratio << '\n';
+    }
+    if (!a.trained.empty()) {
+        out << "trained     " << a.trained.size() << " architecture(s) (fracnas train --from): val ppl, latency ratio, ms, tokens, status\n";
+        for (const auto& x : a.trained)
+            out << "  " << std::setprecision(2) << std::setw(9) << x.training.val_perplexity << "  x" << std::setprecision(4) << x.ratio
+                << "  " << x.latency_ms << " ms  " << x.training.tokens << "  " << x.training.status << "  " << x.training.arch << '\n';
     }
     out << std::defaultfloat;
 }
@@ -421,6 +436,14 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
         o << (i ? ", " : "") << "{\"rank\": " << w.rank << ", \"host\": " << json_text(w.host) << ", \"device\": "
           << json_text(w.device) << ", \"measured\": " << w.measured << ", \"failed\": " << w.failed
           << ", \"busy_seconds\": " << json_num(w.busy_seconds) << ", \"utilisation\": " << json_num(w.utilisation) << "}";
+    }
+    o << "], \"trained\": [";
+    for (std::size_t i = 0; i < a.trained.size(); ++i) {
+        const auto& x = a.trained[i];
+        o << (i ? ", " : "") << "{\"architecture\": " << json_text(x.training.arch) << ", \"status\": " << json_text(x.training.status)
+          << ", \"tokens\": " << x.training.tokens << ", \"val_perplexity\": " << json_num(x.training.val_perplexity)
+          << ", \"latency_ms\": " << json_num(x.latency_ms) << ", \"ratio\": " << json_num(x.ratio)
+          << ", \"recipe\": " << json_text(x.training.recipe) << "}";
     }
     o << "]}";
     return o.str();

@@ -124,7 +124,13 @@ TEST_CASE("fracnas train --from: the fastest feasible architectures of a search,
     // a second run appends; the search's resume and analyze still read the archive
     REQUIRE(run_cli(args).code == 0);
     REQUIRE(hdf5::read_archive(h5).trainings.size() == 4);
-    REQUIRE(run_cli({"analyze", h5}).code == 0);
+    const outcome a = run_cli({"analyze", h5});
+    REQUIRE(a.code == 0);
+    REQUIRE_THAT(a.out, Catch::Matchers::Contains("trained     4 architecture(s) (fracnas train --from)"));
+    REQUIRE_THAT(a.out, Catch::Matchers::Contains("  " + ranked[0].second));
+    const outcome j = run_cli({"analyze", h5, "--json", "-"});
+    REQUIRE(j.code == 0);
+    REQUIRE_THAT(j.out, Catch::Matchers::Contains("\"trained\": [{\"architecture\": \"" + ranked[0].second + "\", \"status\": \"ok\""));
     // bad input, nothing trained
     check_usage_error({"train", "--from", h5, "--arch", tiny, "--data", dir}, "give --from or one of --arch and --preset, not both");
     check_usage_error({"train", "--arch", tiny, "--top", "2", "--data", dir}, "--top goes with --from");

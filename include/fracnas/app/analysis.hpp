@@ -49,6 +49,14 @@ struct growth_point {
     double best_ratio = 0.0;  ///< the best feasible latency ratio so far (NaN before the first)
 };
 
+/// An architecture trained from the archive (`fracnas train --from`), with what the search
+/// measured of it.
+struct trained_architecture {
+    storage::training_record training;
+    double latency_ms = 0.0;  ///< the best value the search measured for its hash (NaN if none)
+    double ratio = 0.0;       ///< that latency over the reference's (NaN if none)
+};
+
 struct run_analysis {
     std::string path;
     storage::run_header header;
@@ -65,13 +73,15 @@ struct run_analysis {
     std::vector<storage::evaluation_record> best;     ///< feasible, measured ok, lowest ratio first
     std::vector<worker_usage> workers;
     double utilisation = 0.0;                         ///< all workers' busy time / (workers x wall)
+    std::vector<trained_architecture> trained;        ///< the archive's trainings, in order
     double evaluations_per_second() const { return wall_seconds > 0.0 ? static_cast<double>(answered) / wall_seconds : 0.0; }
 };
 
 /// Analyses one archive's contents (path is only reported). Throws config_error for bad options.
 run_analysis analyse(const storage::archive_contents& archive, const std::string& path, const analysis_options& options);
 
-/// The report of one run: summary, best architectures, the front, growth checkpoints, workers.
+/// The report of one run: summary, best architectures, the front, growth checkpoints, workers,
+/// and the trained architectures when the archive has any.
 void print_analysis(const run_analysis& a, const analysis_options& options, std::ostream& out);
 
 /// One row per run, side by side: ranks, workers, answered, wall, evaluations/s, utilisation,
@@ -82,7 +92,8 @@ void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out);
 /// per answer) and workers.csv. Throws error naming a file that cannot be written.
 void write_csv(const run_analysis& a, const storage::archive_contents& archive, const std::string& prefix);
 
-/// The analysis as one JSON object (summary, reference point, front, growth checkpoints, workers).
+/// The analysis as one JSON object (summary, reference point, front, growth checkpoints, workers,
+/// trained: an empty array when nothing was trained).
 std::string to_json(const run_analysis& a, const analysis_options& options);
 
 }  // namespace fracnas::app
