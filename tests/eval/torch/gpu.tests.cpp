@@ -3,8 +3,9 @@
 // memory over many candidates, a model that cannot fit is a result, an out-of-memory while
 // running is a result, graph replay gives the eager logits, the capture stream waits for the
 // current stream, a failed capture leaves the device usable, the model is built on the device in
-// its dtype, a resident reference is re-timed without allocating. Without a CUDA device each case
-// prints so and checks nothing, and CTest reports it as skipped (tests/CMakeLists.txt).
+// its dtype, a resident reference is re-timed without allocating, recipe A trains under bf16
+// autocast. Without a CUDA device each case prints so and checks nothing, and CTest reports it as
+// skipped (tests/CMakeLists.txt).
 #include <catch2/catch.hpp>
 
 #ifdef FRACNAS_HAVE_TORCH
@@ -20,6 +21,7 @@
 #include <tuple>
 
 #include "fracnas/torch/evaluator.hpp"
+#include "fracnas/torch/trainer.hpp"
 #include "fused_linear.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
@@ -341,5 +343,33 @@ TEST_CASE("gpu: a capture that fails is closed, and the device stays usable", "[
     torch::cuda::synchronize();
     REQUIRE(y.sum().item<float>() == 16.0f);
     REQUIRE(eval::evaluate_gpt(layers_of(2, 256), on_gpu()).status == eval::eval_status::ok);
+}
+TEST_CASE("gpu: recipe A trains under bf16 autocast on the device, and its loss falls", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    // each token the previous one plus one (mod 64) 9 times in 10: 4.16 nats untrained, 0.73 the floor
+    std::vector<std::uint32_t> ids(20000);
+    std::uint64_t s = 1;
+    for (std::size_t i = 1; i < ids.size(); ++i) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        ids[i] = (s >> 33) % 10 == 0 ? static_cast<std::uint32_t>((s >> 40) % 64) : (ids[i - 1] + 1) % 64;
+    }
+    eval::train_recipe r;
+    r.device = eval::device_kind::cuda;
+    r.tokens = 8 * 64 * 200;
+    r.batch = 8;
+    r.seq_len = 64;
+    r.lr = 3e-3;
+    r.checkpoints = 2;
+    for (const std::uint32_t e : {0u, 32u}) {
+        auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
+        arch.d_embed = e;
+        const auto out = eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, r);
+        INFO(out.message);
+        REQUIRE(out.status == eval::train_status::ok);
+        REQUIRE(out.device_name.find("NVIDIA") != std::string::npos);
+        REQUIRE(out.checkpoints.size() == 2);
+        REQUIRE(out.checkpoints.back().val_loss < out.checkpoints.front().val_loss);
+        REQUIRE(out.checkpoints.back().val_loss < 3.0);  // far below 4.16 (the CPU tests reach 0.89 and 2.37)
+    }
 }
 #endif
