@@ -75,8 +75,9 @@ struct fractal_config {
     bool ils_vertex = false;
     /// A round started while its predecessor still has points in flight tries, as one extra
     /// point, the parabola vertices fitted from any round's two polls and centre on coordinates
-    /// not moved since, and centres on the session's best point when neither an improving poll
-    /// nor the composite is better (FDA: on; never acts with one point in flight).
+    /// not moved since, and centres on the session's best point when that point beats every
+    /// improving poll of the round; such a vertex point does not double the next step (FDA: on;
+    /// never acts with one point in flight).
     bool ils_async_vertex = false;
     double ils_local_precision = 0.0;   ///< a session worse than the best found ends below this step (0: off; FDA: 3e-4)
     /// soo: at most this many expansions per depth whose new points are all still in flight
