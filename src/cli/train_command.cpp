@@ -66,13 +66,12 @@ po::options_description train_options() {
     return o;
 }
 
-// The recipe and corpus in one line (the table's "recipe" line, and the archive's record).
-std::string recipe_line(const eval::train_recipe& r, const std::string& dir, std::uint32_t vocab) {
-    const std::uint64_t steps = std::max<std::uint64_t>(1, r.tokens / (std::uint64_t{r.batch} * r.seq_len));
+// The recipe in one line (the table's "recipe" line; with the corpus, the archive's record).
+std::string recipe_text(const eval::train_recipe& r) {
     std::ostringstream o;
-    o << r.tokens << " tokens, " << r.batch << " x " << r.seq_len << " per step (" << steps << " steps), AdamW lr " << r.lr
-      << " (warm-up " << r.warmup_share << ", cosine to x" << r.min_lr_ratio << "), weight decay " << r.weight_decay << ", clip "
-      << r.clip << ", seed " << r.seed << "; data " << dir << ", vocab " << vocab;
+    o << r.tokens << " tokens, " << r.batch << " x " << r.seq_len << " per step (" << eval::planned_steps(r)
+      << " steps), AdamW lr " << r.lr << " (warm-up " << r.warmup_share << ", cosine to x" << r.min_lr_ratio
+      << "), weight decay " << r.weight_decay << ", clip " << r.clip << ", seed " << r.seed;
     return o.str();
 }
 
@@ -100,12 +99,11 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
         out << "}\n";
         return;
     }
-    const std::string recipe_text = recipe_line(recipe, dir, vocab);
     out << "architecture    " << nas::canonical(r.arch) << '\n'
         << "parameters      decoder " << r.params.decoder << ", total " << r.params.total << '\n'
         << "data            " << dir << ": " << train_tokens << " training tokens, " << scored << " validation tokens scored, vocab "
         << vocab << '\n'
-        << "recipe          " << recipe_text.substr(0, recipe_text.find("; data")) << '\n'
+        << "recipe          " << recipe_text(recipe) << '\n'
         << "device          " << r.device_name << ", " << (recipe.device == eval::device_kind::cuda && recipe.bf16 ? "bf16 autocast" : "fp32") << '\n'
         << "checkpoint      step      tokens  train loss  val loss  val ppl  seconds\n";
     for (const auto& c : r.checkpoints) {
@@ -123,7 +121,7 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
 }
 
 // The k fastest feasible architectures a search measured in the archive (by the value it
-// minimised, one per hash, cache answers included once), fastest first.
+// minimised, one per hash, cache answers included once), fastest first, ties by their text.
 std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint64_t k) {
     if (k == 0) throw config_error("--top", "--top must be at least 1.");
 #ifdef FRACNAS_HAVE_HDF5
@@ -137,7 +135,7 @@ std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint
     std::vector<const storage::evaluation_record*> order;
     for (const auto& [hash, e] : best) order.push_back(e);
     std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-        return a->out.value != b->out.value ? a->out.value < b->out.value : a->hash < b->hash;
+        return a->out.value != b->out.value ? a->out.value < b->out.value : a->arch < b->arch;
     });
     if (order.empty()) throw config_error("--from", "archive '" + path + "' holds no measured feasible architecture to train.");
     std::vector<nas::architecture> archs;
@@ -209,6 +207,7 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
                                          std::to_string(train.header.vocab_size) + " and " + std::to_string(val.header.vocab_size) + ").");
     const std::uint32_t vocab = train.header.vocab_size;
 
+    const std::uint64_t scored = std::min<std::uint64_t>(val.tokens.size(), recipe.val_tokens);
     std::size_t failed = 0;
     std::string last_failure;
     for (const auto& arch : archs) {
@@ -216,7 +215,6 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         const auto r = eval::train_gpt(arch, vocab, {train.tokens.data(), train.tokens.size()},
                                        {val.tokens.data(), val.tokens.size()}, recipe);
         if (r.status == eval::train_status::invalid && !archive) throw config_error("", r.message);
-        const std::uint64_t scored = std::min<std::uint64_t>(val.tokens.size(), recipe.val_tokens);
         report(out, r, recipe, dir, train.tokens.size(), scored, vocab, dtype, vm.count("json") > 0);
 #ifdef FRACNAS_HAVE_HDF5
         if (archive) {
@@ -233,7 +231,7 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
             }
             t.tokens_per_second = r.tokens_per_second;
             t.wall_seconds = r.wall_seconds;
-            t.recipe = recipe_line(recipe, dir, vocab);
+            t.recipe = recipe_text(recipe) + "; data " + dir + ", vocab " + std::to_string(vocab);
             t.device = r.device_name;
             t.started = started;
             hdf5::append_training(*archive, t);

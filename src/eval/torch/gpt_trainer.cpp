@@ -32,6 +32,11 @@ const char* to_string(train_status s) {
     return "error";
 }
 
+std::uint64_t planned_steps(const train_recipe& r) noexcept {
+    const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
+    return per_step == 0 ? 1 : std::max<std::uint64_t>(1, r.tokens / per_step);
+}
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -60,6 +65,8 @@ void check(const train_recipe& r, const nas::architecture& arch, std::uint32_t v
     if (std::min<std::uint64_t>(val.size, r.val_tokens) < need)
         throw config_error("data", "the validation tokens scored (" + std::to_string(std::min<std::uint64_t>(val.size, r.val_tokens)) +
                                        ") are fewer than one sequence of " + std::to_string(need) + ".");
+    // read_token_file checks this too, but train_gpt takes any span: on CUDA an id outside the
+    // table would be a device-side assert, which leaves the device unusable for the process
     for (const token_span s : {train, val})
         for (std::size_t i = 0; i < s.size; ++i)
             if (s.data[i] >= vocab)
@@ -162,7 +169,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     const torch::Tensor val_ids = to_device(val, std::min<std::uint64_t>(val.size, r.val_tokens), device);
     const std::int64_t B = r.batch, T = r.seq_len;
     const std::uint64_t per_step = static_cast<std::uint64_t>(B) * static_cast<std::uint64_t>(T);
-    const std::uint64_t steps = std::max<std::uint64_t>(1, r.tokens / per_step);
+    const std::uint64_t steps = planned_steps(r);
     const std::uint64_t warm = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(r.warmup_share * static_cast<double>(steps))));
     std::mt19937_64 order(r.seed * 0x9e3779b97f4a7c15ULL + 0x7f4a7c15ULL);
     std::uniform_int_distribution<std::int64_t> offset(0, static_cast<std::int64_t>(train.size) - T - 1);

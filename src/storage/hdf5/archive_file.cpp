@@ -825,7 +825,9 @@ storage::archive_contents read_archive(const std::string& path) {
 void append_training(const std::string& path, const storage::training_record& r) {
     quiet_hdf5();
     const run_lock lock(path);  // no search writes it meanwhile
-    read_whole(path, true);     // what read_archive refuses, refused here with the same sentence
+    // a missing, foreign or other-schema file refused with read_archive's sentence; the tables
+    // themselves are not read
+    read_header(open_for_reading(path, true).get(), path);
     table<storage::training_record> t(training_table, training_fields());
     // we hold the run lock, so write flags left in the superblock are a killed run's: clear them
     const h5id fapl = file_access(path, true);

@@ -68,6 +68,9 @@ struct train_result {
     std::string device_name;
 };
 
+/// The optimiser steps a recipe takes: tokens / (batch x seq_len), at least 1.
+std::uint64_t planned_steps(const train_recipe& r) noexcept;
+
 /// Trains `arch` with its vocab replaced by `vocab` (the tokenizer's) on `train`, scoring
 /// `val`. Never throws: an invalid recipe or architecture, an out-of-memory, a divergence and any
 /// other failure are in the result's status and message, with what was done until then.
