@@ -4,6 +4,8 @@
 # one JSON file each, then benchmarks/train_report.py tabulates them. On a GPU machine:
 #   FRACNAS=build/fracnas DATA=data/corpus-v1 TOKENS=10000000 ONLY="gpt2_small l2_d1920" \
 #     bash benchmarks/train_proxy.sh benchmarks/train_models.txt OUTDIR
+# A list line: NAME N_LAYER D_MODEL D_INNER HEAD_DIM [D_EMBED] (homogeneous; D_EMBED, when given and
+# not D_MODEL, narrows the token table and tied output, docs/nas.md).
 # ONLY (optional): names to run, in the list's order. SEED (default 1), EXTRA (more train options),
 # DEVICE (the eval's, default cuda).
 set -euo pipefail
@@ -15,10 +17,10 @@ tokens=${TOKENS:-10000000}
 seed=${SEED:-1}
 mkdir -p "$out"
 repeat() { local s="$1" i; for ((i = 1; i < $2; i++)); do s+=",$1"; done; echo "$s"; }
-while read -r name layers width inner head; do
+while read -r name layers width inner head embed; do
   case "$name" in ''|'#'*) continue ;; esac
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then continue; fi
-  arch="n_layer=$layers d_model=$width d_inner=$(repeat "$inner" "$layers") n_head=$(repeat $((width / head)) "$layers") vocab=32768"
+  arch="n_layer=$layers d_model=$width d_inner=$(repeat "$inner" "$layers") n_head=$(repeat $((width / head)) "$layers") vocab=32768${embed:+ d_embed=$embed}"
   echo "== $name: $arch" >&2
   # decode and prefill latency under CUDA graphs (at this vocabulary) and grad-norm at initialisation
   "$fracnas" eval --arch "$arch" --device "${DEVICE:-cuda}" --measure grad-norm,prefill,decode --json \

@@ -131,8 +131,13 @@ GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& opti
     wte = register_module("wte", Table(arch_.vocab, e, 0.02, options));
     wpe = register_module("wpe", Table(arch_.context, d, 0.01, options));
     if (e != d) {
-        proj_in = register_module("proj_in", Dense(e, d, 0.02, options));
-        proj_out = register_module("proj_out", Dense(d, e, 0.02, options));
+        // variance-preserving projections: at initialisation the residual stream gets token
+        // vectors of the table's scale (0.02) and the tied table gets ln_f's unit scale, as in
+        // the e = d model. With std 0.02 here (an earlier choice) the token signal entered
+        // 0.02 * sqrt(e) times smaller, below the position table's, and the e < d models trained
+        // far slower (docs/results/training.md)
+        proj_in = register_module("proj_in", Dense(e, d, 1.0 / std::sqrt(static_cast<double>(e)), options));
+        proj_out = register_module("proj_out", Dense(d, e, 1.0 / std::sqrt(static_cast<double>(d)), options));
     }
     h = register_module("h", torch::nn::ModuleList());
     for (std::uint32_t l = 0; l < arch_.n_layer; ++l)

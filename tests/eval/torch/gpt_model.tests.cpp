@@ -159,6 +159,33 @@ TEST_CASE("the analytic decoder count equals the built model's", "[eval][torch]"
     }
 }
 
+TEST_CASE("a narrow embedding width starts at the scales of the tied table", "[eval][torch]") {
+    // the token vectors that enter the residual stream, and the vectors the tied table scores,
+    // have the same spread at initialisation with e < d, e = d and e > d
+    torch::manual_seed(6);
+    nas::architecture arch = nas::gpt2_small();
+    arch.n_layer = 1;
+    arch.d_inner = {256};
+    arch.n_head = {4};
+    arch.d_model = 256;
+    arch.vocab = 4096;
+    arch.context = 64;
+    torch::NoGradGuard no_grad;
+    const auto spread = [](const torch::Tensor& t) { return t.std().item<double>(); };
+    for (const std::uint32_t e : {64u, 0u, 1024u}) {  // 0: the tied table at d
+        arch.d_embed = e;
+        INFO("d_embed " << e);
+        Gpt model(arch);
+        auto tokens = model->wte->weight;                                                  // (vocab, e)
+        if (model->proj_in) tokens = at::linear(tokens, model->proj_in->weight);           // (vocab, d)
+        REQUIRE(tokens.size(1) == 256);
+        REQUIRE(spread(tokens) == Approx(0.02).epsilon(0.1));
+        auto scored = torch::randn({4096, 256});                                          // ln_f's output scale
+        if (model->proj_out) scored = at::linear(scored, model->proj_out->weight);        // (rows, e)
+        REQUIRE(spread(scored) == Approx(1.0).epsilon(0.1));
+    }
+}
+
 TEST_CASE("bf16 follows fp32 within bf16's precision", "[eval][torch]") {
     torch::manual_seed(4);
     core::rng r(11);
