@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tabulates a proxy study (benchmarks/train_proxy.sh's output folder): per architecture the
 decoder parameters, the grad-norm at initialisation, decode and prefill latency, tokens per
-second and the validation perplexity at each checkpoint; then Spearman's rank correlation of
+second, the validation perplexity at each checkpoint and the last checkpoint's validation minus
+training loss (how much the model overfits); then Spearman's rank correlation of
 each proxy with the final validation perplexity, over all models and by depth band.
 
     python3 benchmarks/train_report.py OUTDIR [OUTDIR...]
@@ -58,6 +59,10 @@ def load(folders):
             fields = dict(kv.split("=") for kv in t["architecture"].split())
             row["layers"] = int(fields["n_layer"])
             row["width"] = int(fields["d_model"])
+            row["embed"] = int(fields.get("d_embed", fields["d_model"]))
+            last = t["checkpoints"][-1] if t["checkpoints"] else {}
+            if "train_loss" in last and "val_loss" in last:
+                row["gap"] = last["val_loss"] - last["train_loss"]  # overfitting, in nats
             ev = os.path.join(folder, "eval_" + name + ".json")
             if os.path.exists(ev):
                 with open(ev) as f:
@@ -81,13 +86,14 @@ def main():
     rows = load(sys.argv[1:])
     done = [r for r in rows if r.get("status") == "ok" and r.get("ppl")]
     done.sort(key=lambda r: r["ppl"])
-    print("| model | layers | width | decoder params (M) | grad-norm | decode ms | prefill ms | tokens/s | "
-          "val ppl at each checkpoint | final val ppl |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | layers | width | e | decoder params (M) | grad-norm | decode ms | prefill ms | tokens/s | "
+          "val ppl at each checkpoint | val - train loss | final val ppl |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in done:
         curve = " / ".join(format(c["val_perplexity"], ".1f") for c in r["checkpoints"])
-        print(f"| {r['name']} | {r['layers']} | {r['width']} | {r['decoder'] / 1e6:.1f} | {fmt(r.get('grad_norm'), '.3g')} | "
-              f"{fmt(r.get('decode_ms'), '.4f')} | {fmt(r.get('prefill_ms'), '.3f')} | {r['tps']:.0f} | {curve} | {r['ppl']:.2f} |")
+        print(f"| {r['name']} | {r['layers']} | {r['width']} | {r['embed']} | {r['decoder'] / 1e6:.1f} | "
+              f"{fmt(r.get('grad_norm'), '.3g')} | {fmt(r.get('decode_ms'), '.4f')} | {fmt(r.get('prefill_ms'), '.3f')} | "
+              f"{r['tps']:.0f} | {curve} | {fmt(r.get('gap'), '.2f')} | {r['ppl']:.2f} |")
     for r in rows:
         if r not in done:
             print(f"| {r['name']} | failed: {r.get('status')} {r.get('message', '')} |")
