@@ -144,6 +144,23 @@ void validate(const analysis_options& o) {
         if (!std::isfinite(v)) throw config_error("--reference-point", "the reference point's values must be finite numbers.");
 }
 
+std::vector<storage::evaluation_record> best_feasible(const storage::archive_contents& archive, std::size_t k) {
+    std::map<std::uint64_t, const storage::evaluation_record*> by_hash;  // each architecture's lowest ratio
+    for (const auto& r : archive.evaluations) {
+        if (!measured_ok(r) || !std::isfinite(r.ratio)) continue;
+        auto& b = by_hash[r.hash];
+        if (b == nullptr || r.ratio < b->ratio) b = &r;
+    }
+    std::vector<const storage::evaluation_record*> order;
+    for (const auto& [hash, r] : by_hash) order.push_back(r);
+    std::sort(order.begin(), order.end(), [](const auto* x, const auto* y) {
+        return x->ratio != y->ratio ? x->ratio < y->ratio : x->arch < y->arch;
+    });
+    std::vector<storage::evaluation_record> best;
+    for (std::size_t i = 0; i < order.size() && i < k; ++i) best.push_back(*order[i]);
+    return best;
+}
+
 run_analysis analyse(const storage::archive_contents& archive, const std::string& path, const analysis_options& options) {
     validate(options);
     run_analysis a;
@@ -235,12 +252,7 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         a.front_values.push_back(m.s.values);
     }
 
-    // the best feasible architectures by latency ratio (one per architecture)
-    std::vector<const storage::evaluation_record*> ok;
-    for (const auto& r : archive.evaluations)
-        if (measured_ok(r) && std::isfinite(r.ratio)) ok.push_back(&r);
-    std::sort(ok.begin(), ok.end(), [](const auto* x, const auto* y) { return x->ratio < y->ratio; });
-    for (std::size_t i = 0; i < ok.size() && i < options.top; ++i) a.best.push_back(*ok[i]);
+    a.best = best_feasible(archive, options.top);
 
     // workers: busy time from the records they measured
     std::map<std::int32_t, worker_usage> by_rank;

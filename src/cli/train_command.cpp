@@ -19,6 +19,7 @@
 #include "fracnas/error.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
+#include "fracnas/app/analysis.hpp"
 #include "fracnas/app/search_driver.hpp"
 #include "fracnas/nas/architecture.hpp"
 #ifdef FRACNAS_HAVE_HDF5
@@ -45,7 +46,7 @@ po::options_description train_options() {
         ("help,h", "print this help and exit")
         ("arch", text("TEXT"), "the architecture, canonical form (its vocab is replaced by the data's)")
         ("preset", text("NAME"), "a reference model instead of --arch: gpt2-small, gpt2-medium")
-        ("from", text("ARCHIVE"), "instead of --arch: train the --top fastest feasible architectures a search measured in ARCHIVE, one after the other, each result written back to its 'trainings' table")
+        ("from", text("ARCHIVE"), "instead of --arch: train the --top best feasible architectures a search measured in ARCHIVE (lowest latency ratio, as analyze lists them), one after the other, each result written back to its 'trainings' table")
         ("top", text("K"), "with --from: how many (default 3)")
         ("data", text("DIR"), "the prepared corpus: DIR/train.tokens and DIR/val.tokens (cmake/dev.sh corpus; docs/data.md)")
         ("tokens", text("N"), ("training tokens (default " + dflt(default_train_tokens) + ")").c_str())
@@ -120,26 +121,15 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
     out << std::setprecision(6);
 }
 
-// The k fastest feasible architectures a search measured in the archive (by the value it
-// minimised, one per hash, cache answers included once), fastest first, ties by their text.
+// The k best feasible architectures a search measured in the archive: analyze's "best"
+// (app::best_feasible: lowest latency ratio first, one per architecture).
 std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint64_t k) {
     if (k == 0) throw config_error("--top", "--top must be at least 1.");
 #ifdef FRACNAS_HAVE_HDF5
-    const storage::archive_contents c = hdf5::read_archive(path);
-    std::map<std::uint64_t, const storage::evaluation_record*> best;
-    for (const auto& e : c.evaluations) {
-        if (!e.feasible || e.out.status != eval::outcome_status::ok || !std::isfinite(e.out.value)) continue;
-        auto& b = best[e.hash];
-        if (b == nullptr || e.out.value < b->out.value) b = &e;
-    }
-    std::vector<const storage::evaluation_record*> order;
-    for (const auto& [hash, e] : best) order.push_back(e);
-    std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-        return a->out.value != b->out.value ? a->out.value < b->out.value : a->arch < b->arch;
-    });
-    if (order.empty()) throw config_error("--from", "archive '" + path + "' holds no measured feasible architecture to train.");
+    const auto best = app::best_feasible(hdf5::read_archive(path), static_cast<std::size_t>(k));
+    if (best.empty()) throw config_error("--from", "archive '" + path + "' holds no measured feasible architecture to train.");
     std::vector<nas::architecture> archs;
-    for (std::size_t i = 0; i < order.size() && i < k; ++i) archs.push_back(nas::parse_architecture(order[i]->arch));
+    for (const auto& r : best) archs.push_back(nas::parse_architecture(r.arch));
     return archs;
 #else
     (void)path;

@@ -122,6 +122,39 @@ TEST_CASE("analyse: counts, front, hypervolume, best, workers", "[app][analysis]
     REQUIRE(a.utilisation == Approx(0.55));
 }
 
+TEST_CASE("best_feasible: by the ratio to each worker's reference, one per architecture, ties by the text", "[app][analysis]") {
+    storage::archive_contents a;
+    // P on a slow GPU: 0.6 ms against its reference's 1.0 (ratio 0.6); Q on a fast GPU: 0.4 ms
+    // against 0.5 (ratio 0.8). The milliseconds would put Q first; the search minimised the ratio.
+    auto p = measured(0, 0.6, 100'000'000, 1, 0.0, 1.0);
+    p.out.reference_ms = 1.0;
+    p.out.value = 0.6;
+    auto q = measured(1, 0.8, 100'000'000, 2, 0.0, 1.0);
+    q.out.value = 0.4;
+    auto p_again = measured(2, 0.7, 100'000'000, 2, 1.0, 2.0);  // P re-measured (a resumed run): its best counts
+    p_again.arch = p.arch;
+    p_again.hash = p.hash;
+    auto r = measured(3, 0.8, 100'000'000, 1, 1.0, 2.0);       // R ties with Q: "arch1" < "arch3"
+    auto cached = q;                                            // answers from the cache are not measurements
+    cached.id = 4;
+    cached.cached = true;
+    cached.ratio = 0.1;
+    auto failed = measured(5, 0.05, 100'000'000, 1, 2.0, 3.0);
+    failed.out.status = eval::outcome_status::out_of_memory;
+    auto infeasible = measured(6, 0.01, 1'000, 1, 3.0, 4.0);
+    infeasible.feasible = false;
+    for (const auto& e : {r, p_again, cached, q, failed, infeasible, p}) a.evaluations.push_back(e);
+
+    const auto best = app::best_feasible(a, 10);
+    REQUIRE(best.size() == 3);
+    REQUIRE(best[0].arch == "arch0");
+    REQUIRE(best[0].ratio == 0.6);
+    REQUIRE(best[1].arch == "arch1");
+    REQUIRE(best[2].arch == "arch3");
+    REQUIRE(app::best_feasible(a, 2).size() == 2);
+    REQUIRE(app::best_feasible(storage::archive_contents{}, 5).empty());
+}
+
 TEST_CASE("analyse: the front and hypervolume grow in the order answers ended", "[app][analysis]") {
     const auto a = app::analyse(hand_archive(), "hand.h5", {});
     // ended: E 0.1, A 2, B 3, C 4, D 4.5, F 5, G 6

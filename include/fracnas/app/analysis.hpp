@@ -70,12 +70,18 @@ struct run_analysis {
     std::vector<std::vector<double>> front_values;    ///< their objective values, in the objectives' units
     double hypervolume = 0.0;
     std::vector<growth_point> growth;                 ///< one point per answered evaluation
-    std::vector<storage::evaluation_record> best;     ///< feasible, measured ok, lowest ratio first
+    std::vector<storage::evaluation_record> best;     ///< best_feasible(archive, top)
     std::vector<worker_usage> workers;
     double utilisation = 0.0;                         ///< all workers' busy time / (workers x wall)
     std::vector<trained_architecture> trained;        ///< the archive's trainings, in order
     double evaluations_per_second() const { return wall_seconds > 0.0 ? static_cast<double>(answered) / wall_seconds : 0.0; }
 };
+
+/// The k best feasible architectures the run measured (ok, finite ratio), one record per
+/// architecture (its lowest ratio), lowest latency ratio first, ties by the architecture's text.
+/// The ratio is what a search minimises (latency over the reference timed by the same worker), so
+/// `analyze`'s "best" and `train --from`'s choice agree on archives from several GPUs.
+std::vector<storage::evaluation_record> best_feasible(const storage::archive_contents& archive, std::size_t k);
 
 /// Analyses one archive's contents (path is only reported). Throws config_error for bad options.
 run_analysis analyse(const storage::archive_contents& archive, const std::string& path, const analysis_options& options);
