@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "fracnas/error.hpp"
+#include "failures.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
 
@@ -464,24 +465,9 @@ void guarded(gpt_evaluation& out, F&& f) noexcept {
     } catch (const does_not_fit& e) {
         out.status = eval_status::out_of_memory;
         out.message = e.what();
-    } catch (const c10::OutOfMemoryError& e) {
-        out.status = eval_status::out_of_memory;
-        out.message = "out of memory: " + std::string(e.what_without_backtrace());
-    } catch (const c10::Error& e) {
-        out.status = eval_status::error;
-        out.message = e.what_without_backtrace();
-    } catch (const config_error& e) {
-        out.status = eval_status::invalid;
-        out.message = e.what();
-    } catch (const std::bad_alloc&) {
-        out.status = eval_status::out_of_memory;
-        out.message = "out of host memory while building or running the model.";
-    } catch (const std::exception& e) {
-        out.status = eval_status::error;
-        out.message = e.what();
     } catch (...) {
-        out.status = eval_status::error;
-        out.message = "an unknown exception stopped the evaluation.";
+        torch_failures::record<eval_status>(out, torch_failures::current("out of host memory while building or running the model.",
+                                                                         "an unknown exception stopped the evaluation."));
     }
 }
 
@@ -495,12 +481,7 @@ void finish(gpt_evaluation& out, const gpt_measure_config& cfg, std::chrono::ste
     }
     out.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (out.status == eval_status::ok) out.message.clear();
-    if (out.status != eval_status::ok) {
-        try {
-            if (cfg.device == device_kind::cuda && torch::cuda::is_available()) c10::cuda::CUDACachingAllocator::emptyCache();
-        } catch (...) {
-        }
-    }
+    if (out.status != eval_status::ok) torch_failures::release_device_cache(cfg.device);
 }
 
 // The checks before anything is built: a bad architecture or configuration is `invalid`.

@@ -5,7 +5,6 @@
 
 #include <ATen/autocast_mode.h>
 #include <ATen/cuda/CUDAContext.h>
-#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/torch.h>
 
@@ -17,6 +16,7 @@
 #include <string>
 
 #include "fracnas/error.hpp"
+#include "failures.hpp"
 #include "gpt_model.hpp"
 
 namespace fracnas::eval {
@@ -237,31 +237,11 @@ train_result train_gpt(const nas::architecture& arch, std::uint32_t vocab, token
     const auto start = clock_type::now();
     try {
         train_into(out, arch, vocab, train, val, recipe);
-    } catch (const c10::OutOfMemoryError& e) {
-        out.status = train_status::out_of_memory;
-        out.message = "out of memory: " + std::string(e.what_without_backtrace());
-    } catch (const c10::Error& e) {
-        out.status = train_status::error;
-        out.message = e.what_without_backtrace();
-    } catch (const config_error& e) {
-        out.status = train_status::invalid;
-        out.message = e.what();
-    } catch (const std::bad_alloc&) {
-        out.status = train_status::out_of_memory;
-        out.message = "out of host memory while training.";
-    } catch (const std::exception& e) {
-        out.status = train_status::error;
-        out.message = e.what();
     } catch (...) {
-        out.status = train_status::error;
-        out.message = "an unknown exception stopped the training.";
+        torch_failures::record<train_status>(
+            out, torch_failures::current("out of host memory while training.", "an unknown exception stopped the training."));
     }
-    if (out.status != train_status::ok && out.status != train_status::diverged) {
-        try {
-            if (recipe.device == device_kind::cuda && torch::cuda::is_available()) c10::cuda::CUDACachingAllocator::emptyCache();
-        } catch (...) {
-        }
-    }
+    if (out.status != train_status::ok && out.status != train_status::diverged) torch_failures::release_device_cache(recipe.device);
     out.wall_seconds = since(start);
     return out;
 }
