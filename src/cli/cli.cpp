@@ -136,7 +136,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     try {
         return dispatch(args, out, err);
     } catch (const boost::program_options::unknown_option& e) {
-        return fail(err, exit_usage, "unknown option '" + e.get_option_name() + "'; see 'fracnas optimize --help'");
+        // only a subcommand's parser throws this (the first argument is checked by dispatch)
+        return fail(err, exit_usage, "unknown option '" + e.get_option_name() + "'; see 'fracnas " + args.front() + " --help'");
     } catch (const boost::program_options::error& e) {
         return fail(err, exit_usage, e.what());
     } catch (const config_error& e) {

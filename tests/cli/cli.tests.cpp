@@ -67,7 +67,9 @@ TEST_CASE("no subcommand prints a short usage to err and exits 2", "[cli]") {
 TEST_CASE("unknown subcommands and options", "[cli]") {
     check_usage_error({"frobnicate"}, "unknown subcommand 'frobnicate'; valid: optimize");
     check_usage_error({"--frob"}, "unknown option '--frob'");
-    check_usage_error({"optimize", "--frob"}, "unknown option '--frob'");
+    check_usage_error({"optimize", "--frob"}, "unknown option '--frob'; see 'fracnas optimize --help'");
+    check_usage_error({"search", "--frob"}, "unknown option '--frob'; see 'fracnas search --help'");  // each names its own
+    check_usage_error({"analyze", "run.h5", "--frob"}, "unknown option '--frob'; see 'fracnas analyze --help'");
     check_usage_error({"optimize", "--di", "3"}, "unknown option '--di'");  // no abbreviations
     check_usage_error({"optimize", "-x"}, "unknown option '-x'");
     check_usage_error({"optimize", "stray"}, "unexpected argument 'stray'");

@@ -65,6 +65,7 @@ TEST_CASE("fracnas train: a tiny model on a tiny corpus reports each checkpoint"
 TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad options are one line and exit 2", "[cli][train]") {
     const std::string dir = corpus("bad");
     check_usage_error({"train", "--data", dir}, "give exactly one of --arch and --preset");
+    check_usage_error({"train", "--vocab", "5"}, "unknown option '--vocab'; see 'fracnas train --help'");
     check_usage_error({"train", "--preset", "gpt2-small"}, "--data: give the prepared corpus directory");
     check_usage_error({"train", "--arch", tiny, "--data", dir + "/nowhere"}, "nowhere/train.tokens does not exist");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--dtype", "bf16"}, "--dtype: bf16 autocast is for cuda");
