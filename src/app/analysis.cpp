@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "fracnas/app/json.hpp"
 #include "fracnas/core/pareto.hpp"
 #include "fracnas/error.hpp"
 
@@ -93,19 +94,6 @@ std::string num(double v, int digits = 9) {
 std::string json_num(double v) {
     const std::string s = num(v, 12);
     return s.empty() ? "null" : s;
-}
-
-std::string json_text(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) {
-            out += ' ';
-            continue;
-        }
-        out += c;
-    }
-    return out + "\"";
 }
 
 std::ofstream open_for_writing(const std::string& path) {
@@ -407,32 +395,32 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
 
 std::string to_json(const run_analysis& a, const analysis_options& options) {
     std::ostringstream o;
-    o << "{\"archive\": " << json_text(a.path) << ", \"schema\": " << a.header.schema << ", \"fracnas_version\": "
-      << json_text(a.header.fracnas_version) << ", \"git_commit\": " << json_text(a.header.git_commit)
-      << ", \"command_line\": " << json_text(a.header.command_line) << ", \"ranks\": " << a.header.ranks
-      << ", \"hosts\": " << json_text(a.header.hosts) << ", \"sessions\": " << a.sessions << ", \"wall_seconds\": "
+    o << "{\"archive\": " << json_string(a.path) << ", \"schema\": " << a.header.schema << ", \"fracnas_version\": "
+      << json_string(a.header.fracnas_version) << ", \"git_commit\": " << json_string(a.header.git_commit)
+      << ", \"command_line\": " << json_string(a.header.command_line) << ", \"ranks\": " << a.header.ranks
+      << ", \"hosts\": " << json_string(a.header.hosts) << ", \"sessions\": " << a.sessions << ", \"wall_seconds\": "
       << json_num(a.wall_seconds) << ", \"answered\": " << a.answered << ", \"measured\": " << a.measured
       << ", \"cached\": " << a.cached << ", \"infeasible\": " << a.infeasible << ", \"by_status\": {";
     bool first = true;
     for (const auto& [status, n] : a.by_status) {
-        o << (first ? "" : ", ") << json_text(status) << ": " << n;
+        o << (first ? "" : ", ") << json_string(status) << ": " << n;
         first = false;
     }
     o << "}, \"answers_per_second\": " << json_num(a.evaluations_per_second()) << ", \"utilisation\": " << json_num(a.utilisation)
       << ", \"objectives\": [";
-    for (std::size_t i = 0; i < a.objectives.size(); ++i) o << (i ? ", " : "") << json_text(a.objectives[i]);
+    for (std::size_t i = 0; i < a.objectives.size(); ++i) o << (i ? ", " : "") << json_string(a.objectives[i]);
     o << "], \"reference_point\": [";
     for (std::size_t i = 0; i < a.reference_point.size(); ++i) o << (i ? ", " : "") << json_num(a.reference_point[i]);
     o << "], \"hypervolume\": " << json_num(a.hypervolume) << ", \"front\": [";
     for (std::size_t i = 0; i < a.front.size(); ++i) {
         o << (i ? ", " : "") << "{\"values\": [";
         for (std::size_t k = 0; k < a.front_values[i].size(); ++k) o << (k ? ", " : "") << json_num(a.front_values[i][k]);
-        o << "], \"architecture\": " << json_text(a.front[i].arch) << ", \"worker\": " << a.front[i].worker << "}";
+        o << "], \"architecture\": " << json_string(a.front[i].arch) << ", \"worker\": " << a.front[i].worker << "}";
     }
     o << "], \"best\": [";
     for (std::size_t i = 0; i < a.best.size(); ++i)
         o << (i ? ", " : "") << "{\"ratio\": " << json_num(a.best[i].ratio) << ", \"ms\": " << json_num(a.best[i].out.value)
-          << ", \"decoder_params\": " << a.best[i].decoder_params << ", \"architecture\": " << json_text(a.best[i].arch) << "}";
+          << ", \"decoder_params\": " << a.best[i].decoder_params << ", \"architecture\": " << json_string(a.best[i].arch) << "}";
     o << "], \"growth\": [";
     first = true;
     for (const auto i : checkpoints(a.growth.size(), options.checkpoints)) {
@@ -445,17 +433,17 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
     o << "], \"workers\": [";
     for (std::size_t i = 0; i < a.workers.size(); ++i) {
         const auto& w = a.workers[i];
-        o << (i ? ", " : "") << "{\"rank\": " << w.rank << ", \"host\": " << json_text(w.host) << ", \"device\": "
-          << json_text(w.device) << ", \"measured\": " << w.measured << ", \"failed\": " << w.failed
+        o << (i ? ", " : "") << "{\"rank\": " << w.rank << ", \"host\": " << json_string(w.host) << ", \"device\": "
+          << json_string(w.device) << ", \"measured\": " << w.measured << ", \"failed\": " << w.failed
           << ", \"busy_seconds\": " << json_num(w.busy_seconds) << ", \"utilisation\": " << json_num(w.utilisation) << "}";
     }
     o << "], \"trained\": [";
     for (std::size_t i = 0; i < a.trained.size(); ++i) {
         const auto& x = a.trained[i];
-        o << (i ? ", " : "") << "{\"architecture\": " << json_text(x.training.arch) << ", \"status\": " << json_text(x.training.status)
+        o << (i ? ", " : "") << "{\"architecture\": " << json_string(x.training.arch) << ", \"status\": " << json_string(x.training.status)
           << ", \"tokens\": " << x.training.tokens << ", \"val_perplexity\": " << json_num(x.training.val_perplexity)
           << ", \"latency_ms\": " << json_num(x.latency_ms) << ", \"ratio\": " << json_num(x.ratio)
-          << ", \"recipe\": " << json_text(x.training.recipe) << "}";
+          << ", \"recipe\": " << json_string(x.training.recipe) << "}";
     }
     o << "]}";
     return o.str();

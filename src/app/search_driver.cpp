@@ -14,6 +14,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "fracnas/app/json.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/counts.hpp"
@@ -525,24 +526,14 @@ std::string json_line(const storage::evaluation_record& r) {
         o << std::setprecision(17) << v;
         return o.str();
     };
-    auto quoted = [](const std::string& t) {
-        std::string q = "\"";
-        for (const char c : t) {
-            if (c == '"' || c == '\\') q += '\\';
-            if (c == '\n') { q += "\\n"; continue; }
-            if (static_cast<unsigned char>(c) < 0x20) continue;
-            q += c;
-        }
-        return q + "\"";
-    };
     char hash[17];
     std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(r.hash));
     std::ostringstream o;
-    o << "{\"id\": " << r.id << ", \"phase\": " << r.phase << ", \"task\": " << r.task << ", \"architecture\": " << quoted(r.arch)
+    o << "{\"id\": " << r.id << ", \"phase\": " << r.phase << ", \"task\": " << r.task << ", \"architecture\": " << json_string(r.arch)
       << ", \"hash\": \"" << hash << "\", \"decoder_params\": " << r.decoder_params << ", \"total_params\": " << r.total_params
       << ", \"min_params\": " << r.min_params << ", \"feasible\": " << (r.feasible ? "true" : "false")
       << ", \"cached\": " << (r.cached ? "true" : "false") << ", \"status\": \"" << eval::to_string(r.out.status) << "\""
-      << ", \"message\": " << quoted(r.out.message) << ", \"latency_ms\": " << num(r.out.value)
+      << ", \"message\": " << json_string(r.out.message) << ", \"latency_ms\": " << num(r.out.value)
       << ", \"reference_ms\": " << num(r.out.reference_ms) << ", \"ratio\": " << num(r.ratio) << ", \"told\": " << num(r.told)
       << ", \"decode_ms\": " << num(r.out.decode_ms) << ", \"prefill_ms\": " << num(r.out.prefill_ms)
       << ", \"peak_memory_bytes\": " << r.out.peak_memory_bytes << ", \"worker\": " << r.worker

@@ -14,6 +14,7 @@
 
 #include "options.hpp"
 #include "parse.hpp"
+#include "fracnas/app/json.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/nas/counts.hpp"
@@ -152,15 +153,15 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         (r.params.decoder + static_cast<std::uint64_t>(arch.vocab) * e + (e != d ? 2 * e * d : 0)) * elem +
         2ULL * arch.n_layer * (cfg.decode_context + 1ULL) * arch.d_model * elem;
     if (vm.count("json")) {
-        out << std::setprecision(9) << "{\"status\": " << json_quoted(eval::to_string(r.status)) << ", \"message\": " << json_quoted(r.message)
-            << ", \"architecture\": " << json_quoted(nas::canonical(arch)) << ", \"hash\": " << json_quoted([&] {
+        out << std::setprecision(9) << "{\"status\": " << app::json_string(eval::to_string(r.status)) << ", \"message\": " << app::json_string(r.message)
+            << ", \"architecture\": " << app::json_string(nas::canonical(arch)) << ", \"hash\": " << app::json_string([&] {
                    char b[19];
                    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(nas::hash(arch)));
                    return std::string(b);
                }())
-            << ", \"device\": " << json_quoted(r.device_name) << ", \"dtype\": " << json_quoted(dtype)
+            << ", \"device\": " << app::json_string(r.device_name) << ", \"dtype\": " << app::json_string(dtype)
             << ", \"cuda_graphs\": " << (r.graphs_used ? "true" : "false")
-            << ", \"prefill_attention\": " << json_quoted(r.prefill_attention) << ", \"decode_attention\": " << json_quoted(r.decode_attention)
+            << ", \"prefill_attention\": " << app::json_string(r.prefill_attention) << ", \"decode_attention\": " << app::json_string(r.decode_attention)
             << ", \"decoder_params\": " << r.params.decoder << ", \"total_params\": " << r.params.total
             << ", \"weight_bytes\": " << r.weight_bytes << ", \"prefill_batch\": " << cfg.prefill_batch
             << ", \"prefill_tokens\": " << cfg.prefill_tokens << ", \"prefill_flops\": " << pre.total
@@ -174,7 +175,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"warmup\": " << r.phases.warmup << ", \"capture\": " << r.phases.capture << ", \"timing\": " << r.phases.timing
             << "}";
         if (ref)
-            out << ", \"reference\": {\"name\": " << json_quoted(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)
+            out << ", \"reference\": {\"name\": " << app::json_string(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)
                 << ", \"decode\": " << json_stats(ref->decode) << ", \"scenario\": " << json_stats(ref->scenario)
                 << "}, \"ratio\": {\"prefill\": " << json_number(ratio.prefill) << ", \"decode\": " << json_number(ratio.decode)
                 << ", \"scenario\": " << json_number(ratio.scenario) << "}";

@@ -39,17 +39,4 @@ double parse_real(const std::string& option, const std::string& text) {
     return value;
 }
 
-std::string json_quoted(const std::string& s) {
-    std::string q = "\"";
-    for (const char c : s) {
-        if (c == '"' || c == '\\') q += '\\';
-        if (c == '\n') {
-            q += "\\n";
-            continue;
-        }
-        q += c;
-    }
-    return q + "\"";
-}
-
 }  // namespace fracnas::cli

@@ -15,7 +15,4 @@ std::size_t parse_size(const std::string& option, const std::string& text);
 /// A finite decimal number such as 0.5, -3 or 1e-6. Throws config_error(option).
 double parse_real(const std::string& option, const std::string& text);
 
-/// s as a JSON string literal: quotes, with '"', '\\' and newlines escaped.
-std::string json_quoted(const std::string& s);
-
 }  // namespace fracnas::cli

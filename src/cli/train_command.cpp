@@ -16,6 +16,7 @@
 #include "options.hpp"
 #include "parse.hpp"
 #include "fracnas/data/token_file.hpp"
+#include "fracnas/app/json.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
@@ -79,11 +80,11 @@ std::string recipe_text(const eval::train_recipe& r) {
 void report(std::ostream& out, const eval::train_result& r, const eval::train_recipe& recipe, const std::string& dir,
             std::size_t train_tokens, std::uint64_t scored, std::uint32_t vocab, const std::string& dtype, bool json) {
     if (json) {
-        out << std::setprecision(9) << "{\"status\": " << json_quoted(eval::to_string(r.status)) << ", \"message\": " << json_quoted(r.message)
-            << ", \"architecture\": " << json_quoted(nas::canonical(r.arch)) << ", \"decoder_params\": " << r.params.decoder
-            << ", \"total_params\": " << r.params.total << ", \"data\": " << json_quoted(dir) << ", \"vocab\": " << vocab
+        out << std::setprecision(9) << "{\"status\": " << app::json_string(eval::to_string(r.status)) << ", \"message\": " << app::json_string(r.message)
+            << ", \"architecture\": " << app::json_string(nas::canonical(r.arch)) << ", \"decoder_params\": " << r.params.decoder
+            << ", \"total_params\": " << r.params.total << ", \"data\": " << app::json_string(dir) << ", \"vocab\": " << vocab
             << ", \"train_tokens_available\": " << train_tokens << ", \"val_tokens_scored\": " << scored
-            << ", \"device\": " << json_quoted(r.device_name) << ", \"dtype\": " << json_quoted(dtype)
+            << ", \"device\": " << app::json_string(r.device_name) << ", \"dtype\": " << app::json_string(dtype)
             << ", \"recipe\": {\"tokens\": " << recipe.tokens << ", \"batch\": " << recipe.batch << ", \"seq_len\": " << recipe.seq_len
             << ", \"lr\": " << recipe.lr << ", \"min_lr_ratio\": " << recipe.min_lr_ratio << ", \"warmup\": " << recipe.warmup_share
             << ", \"weight_decay\": " << recipe.weight_decay << ", \"clip\": " << recipe.clip << ", \"seed\": " << recipe.seed
