@@ -56,13 +56,10 @@ std::string stem(const std::string& path) {
 }  // namespace
 
 void run_analyze(const std::vector<std::string>& args, std::ostream& out) {
-    const auto options = analyze_options();
-    const po::variables_map vm = parse_options(args, options, "analyze", "run.h5 --csv out/", "archive");
-    if (vm.count("help")) {
-        out << options;
-        return;
-    }
-    auto get = [&](const char* name) -> const std::string* { return vm.count(name) ? &vm[name].as<std::string>() : nullptr; };
+    const auto parsed = parse_or_print_help(args, analyze_options(), "analyze", "run.h5 --csv out/", out, "archive");
+    if (!parsed) return;
+    const po::variables_map& vm = *parsed;
+    auto get = [&](const char* name) { return option_text(vm, name); };
     app::analysis_options opt;
     if (const auto* v = get("objectives")) opt.objectives = split_list(*v);
     if (const auto* v = get("reference-point"))

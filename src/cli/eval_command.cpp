@@ -78,12 +78,9 @@ std::string json_number(const std::optional<double>& x) {
 }  // namespace
 
 void run_eval(const std::vector<std::string>& args, std::ostream& out) {
-    const auto options = eval_options();
-    const po::variables_map vm = parse_options(args, options, "eval", "--preset gpt2-small");
-    if (vm.count("help")) {
-        out << options;
-        return;
-    }
+    const auto parsed = parse_or_print_help(args, eval_options(), "eval", "--preset gpt2-small", out);
+    if (!parsed) return;
+    const po::variables_map& vm = *parsed;
     auto get = [&](const char* name) { return option_text(vm, name); };
 
     const nas::architecture arch = read_architecture(vm);

@@ -142,9 +142,7 @@ optimize_request parse_optimize_args(const std::vector<std::string>& args) {
     optimize_request request;
     request.help = vm.count("help") > 0;
     app::optimize_config& c = request.config;
-    const auto get = [&](const char* name) -> const std::string* {
-        return vm.count(name) ? &vm[name].as<std::string>() : nullptr;
-    };
+    const auto get = [&](const char* name) { return option_text(vm, name); };
     const auto option = [](const char* name) { return std::string("--") + name; };
     if (const auto* v = get("function")) c.function = *v;
     if (const auto* v = get("dim")) c.dim = parse_size(option("dim"), *v);

@@ -44,6 +44,17 @@ po::variables_map parse_options(const std::vector<std::string>& args, const po::
     return vm;
 }
 
+std::optional<po::variables_map> parse_or_print_help(const std::vector<std::string>& args, const po::options_description& options,
+                                                     const std::string& subcommand, const std::string& example, std::ostream& out,
+                                                     const std::string& positional) {
+    po::variables_map vm = parse_options(args, options, subcommand, example, positional);
+    if (vm.count("help")) {
+        out << options;
+        return std::nullopt;
+    }
+    return vm;
+}
+
 std::string read_device_and_dtype(const po::variables_map& vm, const std::string& default_device,
                                   eval::gpt_measure_config& cfg) {
     const std::string device = vm.count("device") ? vm["device"].as<std::string>() : default_device;

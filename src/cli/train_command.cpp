@@ -141,12 +141,9 @@ std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint
 }  // namespace
 
 void run_train(const std::vector<std::string>& args, std::ostream& out) {
-    const auto options = train_options();
-    const po::variables_map vm = parse_options(args, options, "train", "--preset gpt2-small --data DIR");
-    if (vm.count("help")) {
-        out << options;
-        return;
-    }
+    const auto parsed = parse_or_print_help(args, train_options(), "train", "--preset gpt2-small --data DIR", out);
+    if (!parsed) return;
+    const po::variables_map& vm = *parsed;
     auto get = [&](const char* name) { return option_text(vm, name); };
     std::vector<nas::architecture> archs;
     const std::string* archive = get("from");
