@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Tabulates a proxy study (benchmarks/train_proxy.sh's output folder): per architecture the
 decoder parameters, the grad-norm at initialisation, decode and prefill latency, tokens per
-second, the validation perplexity at each checkpoint and the last checkpoint's validation minus
-training loss (how much the model overfits); then Spearman's rank correlation of
+second, the validation perplexity at each checkpoint and the last checkpoint's validation loss
+minus its training loss (the mean since the previous checkpoint): how much the model overfits; then Spearman's rank correlation of
 each proxy with the final validation perplexity, over all models and by depth band.
 
     python3 benchmarks/train_report.py OUTDIR [OUTDIR...]
