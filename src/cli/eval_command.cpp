@@ -145,9 +145,8 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     // bytes one decode step must read: every weight it multiplies by (the tied output table and,
     // with d_embed, both projections included) and the keys and values of the cached tokens and
     // the new one
-    const std::uint64_t e = nas::embed_width(arch), d = arch.d_model;
     const std::uint64_t decode_bytes =
-        (r.params.decoder + static_cast<std::uint64_t>(arch.vocab) * e + (e != d ? 2 * e * d : 0)) * elem +
+        (r.params.decoder + nas::embedding_matmul_weights(arch)) * elem +
         2ULL * arch.n_layer * (cfg.decode_context + 1ULL) * arch.d_model * elem;
     if (vm.count("json")) {
         out << std::setprecision(9) << "{\"status\": " << app::json_string(eval::to_string(r.status)) << ", \"message\": " << app::json_string(r.message)

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fracnas/nas/counts.hpp"
+
 namespace fracnas::eval {
 
 namespace {
@@ -27,12 +29,12 @@ constexpr double per_head_dim[3] = {0.00779694843, 0.00846403513, 0.0110651969};
 
 double testbed_decode_ms(const nas::architecture& a) {
     const double d = a.d_model;
-    const double e = nas::embed_width(a);  // fitted on e = d only: narrower tables are extrapolated
     double weights = 0.0;
     for (const auto f : a.d_inner) weights += 4.0 * d * d + 2.0 * d * static_cast<double>(f);
     const double layers = static_cast<double>(a.n_layer);
     double ms = base[0] + base[1] * layers + base[2] * weights * 2.0 / 1e9 + base[3] * 2.0 * 2.0 * 1023.0 * d * layers / 1e9 +
-                base[4] * (static_cast<double>(a.vocab) * e + (e != d ? 2.0 * e * d : 0.0)) * 2.0 / 1e9;
+                // fitted on e = d only: narrower tables and their projections are extrapolated
+                base[4] * static_cast<double>(nas::embedding_matmul_weights(a)) * 2.0 / 1e9;
     // widths between the fitted ones take the nearest; outside, the nearest end
     const double k = std::round((d - 128.0) / 64.0);
     ms += layers * per_width[static_cast<std::size_t>(std::clamp(k, 0.0, 30.0))];

@@ -54,6 +54,11 @@ void check_batch(std::uint64_t batch) {
 
 }  // namespace
 
+std::uint64_t embedding_matmul_weights(const architecture& a) {
+    validate(a);
+    return (projection_in(a) + logits_per_position(a)) / 2;  // 2 FLOPs per weight
+}
+
 flop_counts prefill_flops(const architecture& a, std::uint64_t batch, std::uint64_t tokens) {
     validate(a);
     check_batch(batch);

@@ -107,6 +107,9 @@ TEST_CASE("d_embed moves the table to width e and adds the two projections to th
     REQUIRE(f_narrow.linear == f_tied.linear + 2ULL * 256 * 768);
     REQUIRE(f_narrow.attention == f_tied.attention);
     REQUIRE(prefill_flops(a, 2, 10).linear == prefill_flops(gpt2_small(), 2, 10).linear + 2ULL * 10 * 2 * 256 * 768);
+    // what a decode step reads besides the decoder: the table, and the projections when e != d
+    REQUIRE(embedding_matmul_weights(gpt2_small()) == 50257ULL * 768);
+    REQUIRE(embedding_matmul_weights(a) == 50257ULL * 256 + 2ULL * 256 * 768);
 }
 
 TEST_CASE("FLOP counts obey the identities that tie them to the parameters", "[nas]") {

@@ -22,6 +22,11 @@ struct parameter_counts {
 /// Validates `a` (config_error) and counts its parameters.
 parameter_counts count_parameters(const architecture& a);
 
+/// The embedding-side weights one token's forward multiplies by: the tied output table (vocab x e)
+/// and, when e != d, both projection matrices (2ed); the position table is a row lookup. With the
+/// decoder's weights, what a decode step must read.
+std::uint64_t embedding_matmul_weights(const architecture& a);
+
 /// Forward FLOPs (2 per multiply-accumulate) of the matrix products; LayerNorm, GELU, softmax and
 /// other elementwise work are not counted. Attention is causal: a query at position t reads t keys.
 struct flop_counts {
