@@ -58,6 +58,13 @@ po::options_description train_options() {
         ("warmup", text("X"), ("share of the steps in linear warm-up (default " + dflt(a.warmup_share) + ")").c_str())
         ("weight-decay", text("X"), ("AdamW weight decay on matrices and embeddings (default " + dflt(a.weight_decay) + ")").c_str())
         ("clip", text("X"), ("gradient-norm clip, 0 for none (default " + dflt(a.clip) + ")").c_str())
+        ("schedule", text("NAME"), "cosine (recipe A: warm-up, cosine to the floor at the last step) or wsd (warm-up, constant, linear decay over the last --decay share: continues to a larger budget) (default cosine)")
+        ("decay", text("X"), ("with wsd: share of the steps in the final decay (default " + dflt(a.decay_share) + ")").c_str())
+        ("warmup-tokens", text("N"), ("with wsd: warm-up length in tokens, whatever the budget (default " + dflt(a.warmup_tokens) + ")").c_str())
+        ("state-dir", text("DIR"), "save the training state in DIR (latest.pt; stable.pt at wsd's decay start) and continue from it when DIR holds one of this training: a killed run resumes, a wsd run continues to a larger --tokens")
+        ("save-every", text("N"), "with --state-dir: steps between saved states (default: only at the end and at wsd's decay start)")
+        ("speed", text("LIST"), "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default), none (recipe A's first loop), or a comma list of async, fused_adamw, fused_loss, cuda_graph; the training is the same up to rounding")
+        ("stop-after-steps", text("N"), "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")
         ("seed", text("S"), "initialisation and the order of training windows (default 1)")
         ("checkpoints", text("N"), ("validation evaluations, evenly spaced in tokens (default " + dflt(a.checkpoints) + ")").c_str())
         ("val-tokens", text("N"), ("validation tokens scored, the split's first (default " + dflt(a.val_tokens) + ")").c_str())
@@ -71,9 +78,14 @@ po::options_description train_options() {
 // The recipe in one line (the table's "recipe" line; with the corpus, the archive's record).
 std::string recipe_text(const eval::train_recipe& r) {
     std::ostringstream o;
-    o << r.tokens << " tokens, " << r.batch << " x " << r.seq_len << " per step (" << eval::planned_steps(r)
-      << " steps), AdamW lr " << r.lr << " (warm-up " << r.warmup_share << ", cosine to x" << r.min_lr_ratio
+    o << r.tokens << " tokens, " << r.batch << " x " << r.seq_len << " per step (" << eval::planned_steps(r) << " steps), AdamW lr "
+      << r.lr;
+    if (r.schedule == eval::lr_schedule::cosine) o << " (warm-up " << r.warmup_share << ", cosine to x" << r.min_lr_ratio;
+    else o << " (linear decay to x" << r.min_lr_ratio;
+    o
       << "), weight decay " << r.weight_decay << ", clip " << r.clip << ", seed " << r.seed;
+    if (r.schedule == eval::lr_schedule::wsd)
+        o << ", schedule wsd (warm-up " << r.warmup_tokens << " tokens, decay " << r.decay_share << ")";
     return o.str();
 }
 
@@ -88,7 +100,10 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
             << ", \"recipe\": {\"tokens\": " << recipe.tokens << ", \"batch\": " << recipe.batch << ", \"seq_len\": " << recipe.seq_len
             << ", \"lr\": " << recipe.lr << ", \"min_lr_ratio\": " << recipe.min_lr_ratio << ", \"warmup\": " << recipe.warmup_share
             << ", \"weight_decay\": " << recipe.weight_decay << ", \"clip\": " << recipe.clip << ", \"seed\": " << recipe.seed
-            << "}, \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << r.tokens_per_second
+            << ", \"schedule\": " << app::json_string(eval::to_string(recipe.schedule)) << ", \"decay\": " << recipe.decay_share
+            << ", \"warmup_tokens\": " << recipe.warmup_tokens << "}, \"resumed_from_step\": " << r.resumed_from_step
+            << ", \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << r.tokens_per_second
+            << ", \"steady_tokens_per_second\": " << r.steady_tokens_per_second
             << ", \"wall_seconds\": " << r.wall_seconds << ", \"checkpoints\": [";
         for (std::size_t i = 0; i < r.checkpoints.size(); ++i) {
             const auto& c = r.checkpoints[i];
@@ -115,11 +130,31 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
                       c.val_perplexity, c.seconds);
         out << line;
     }
-    out << std::fixed << std::setprecision(0) << "throughput      " << r.tokens_per_second << " tokens/s (training steps only)\n"
+    if (r.resumed_from_step > 0) out << "resumed         from step " << r.resumed_from_step << " (its saved state)\n";
+    out << std::fixed << std::setprecision(0) << "throughput      " << r.tokens_per_second << " tokens/s (training steps only; "
+        << r.steady_tokens_per_second << " after the first steps)\n"
         << std::setprecision(2) << "wall time       " << r.wall_seconds << " s\n"
         << "status          " << eval::to_string(r.status) << (r.message.empty() ? "" : ": " + r.message) << '\n';
     out.unsetf(std::ios::floatfield);
     out << std::setprecision(6);
+}
+
+// --speed: all, none, or the settings named (the others off).
+eval::train_speed parse_speed(const std::string& text) {
+    eval::train_speed s;
+    if (text == "all") return s;
+    s.async = s.fused_adamw = s.fused_loss = s.cuda_graph = false;
+    if (text == "none") return s;
+    std::stringstream in(text);
+    std::string name;
+    while (std::getline(in, name, ',')) {
+        if (name == "async") s.async = true;
+        else if (name == "fused_adamw") s.fused_adamw = true;
+        else if (name == "fused_loss") s.fused_loss = true;
+        else if (name == "cuda_graph") s.cuda_graph = true;
+        else throw config_error("--speed", "unknown speed setting '" + name + "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph.");
+    }
+    return s;
 }
 
 // The k best feasible architectures a search measured in the archive: analyze's "best"
@@ -186,6 +221,20 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     real("warmup", recipe.warmup_share);
     real("weight-decay", recipe.weight_decay);
     real("clip", recipe.clip);
+    real("decay", recipe.decay_share);
+    if (const auto* v = get("warmup-tokens")) recipe.warmup_tokens = parse_count("--warmup-tokens", *v);
+    if (const auto* v = get("schedule")) {
+        if (*v == "cosine") recipe.schedule = eval::lr_schedule::cosine;
+        else if (*v == "wsd") recipe.schedule = eval::lr_schedule::wsd;
+        else throw config_error("--schedule", "unknown schedule '" + *v + "': cosine or wsd.");
+    }
+    if (const auto* v = get("state-dir")) recipe.state_dir = *v;
+    if (const auto* v = get("speed")) recipe.speed = parse_speed(*v);
+    if (const auto* v = get("stop-after-steps")) recipe.stop_after_steps = parse_count("--stop-after-steps", *v);
+    if (const auto* v = get("save-every")) {
+        if (!get("state-dir")) throw config_error("--save-every", "--save-every goes with --state-dir.");
+        recipe.save_every = parse_count("--save-every", *v);
+    }
 
     const std::string dir = *get("data");
     const auto train = data::read_token_file(dir + "/train.tokens", "--data");
@@ -200,8 +249,14 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     std::string last_failure;
     for (const auto& arch : archs) {
         const std::string started = app::utc_now();
+        eval::train_recipe each = recipe;
+        if (archive && !recipe.state_dir.empty()) {  // one state folder per architecture, named by its hash
+            char name[20];
+            std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(nas::hash(arch)));
+            each.state_dir += std::string("/") + name;
+        }
         const auto r = eval::train_gpt(arch, vocab, {train.tokens.data(), train.tokens.size()},
-                                       {val.tokens.data(), val.tokens.size()}, recipe);
+                                       {val.tokens.data(), val.tokens.size()}, each);
         if (r.status == eval::train_status::invalid && !archive) throw config_error("", r.message);
         report(out, r, recipe, dir, train.tokens.size(), scored, vocab, dtype, vm.count("json") > 0);
 #ifdef FRACNAS_HAVE_HDF5
@@ -225,7 +280,7 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
             hdf5::append_training(*archive, t);
         }
 #endif
-        if (r.status != eval::train_status::ok) {
+        if (r.status != eval::train_status::ok && r.status != eval::train_status::stopped) {
             ++failed;
             last_failure = "(" + std::string(eval::to_string(r.status)) + "): " + r.message;
         }

@@ -147,6 +147,8 @@ GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& opti
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx) { return run(idx, nullptr, 0, false); }
 
+torch::Tensor GptImpl::features(const torch::Tensor& idx) { return trunk(idx, nullptr, 0, false); }
+
 std::vector<layer_cache> GptImpl::make_cache(std::int64_t batch, torch::TensorOptions options) const {
     std::vector<layer_cache> cache;
     for (std::uint32_t l = 0; l < arch_.n_layer; ++l)
@@ -162,6 +164,11 @@ torch::Tensor GptImpl::forward_cached(const torch::Tensor& idx, std::vector<laye
 
 torch::Tensor GptImpl::run(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos,
                            bool last_only) {
+    return torch::matmul(trunk(idx, cache, pos, last_only), wte->weight.t());  // tied output: (B, T, vocab)
+}
+
+torch::Tensor GptImpl::trunk(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos,
+                             bool last_only) {
     const auto T = idx.size(1);
     TORCH_CHECK(pos >= 0 && pos + T <= static_cast<std::int64_t>(arch_.context),
                 "positions ", pos, "..", pos + T, " exceed the context of ", arch_.context);
@@ -173,7 +180,7 @@ torch::Tensor GptImpl::run(const torch::Tensor& idx, std::vector<layer_cache>* c
     if (last_only) x = x.narrow(1, T - 1, 1);                         // (B, 1, d)
     x = ln_f(x);
     if (proj_out) x = proj_out(x);                                    // (B, T, e)
-    return torch::matmul(x, wte->weight.t());                         // tied output: (B, T, vocab)
+    return x;
 }
 
 }  // namespace fracnas::eval::torch_model

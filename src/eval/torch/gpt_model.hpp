@@ -104,6 +104,11 @@ public:
     /// Logits (B, T, vocab) for token ids idx (B, T), T <= context, no cache.
     torch::Tensor forward(const torch::Tensor& idx);
 
+    /// What the tied output table multiplies: (B, T, e) after ln_f (and the d -> e projection),
+    /// so that forward(idx) == features(idx) wte^T. The trainer forms its loss from it without
+    /// the logits (train_loss.hpp).
+    torch::Tensor features(const torch::Tensor& idx);
+
     /// One cache per layer for `batch` sequences of up to `context` positions.
     std::vector<layer_cache> make_cache(std::int64_t batch, torch::TensorOptions options) const;
 
@@ -122,6 +127,7 @@ public:
 
 private:
     torch::Tensor run(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only);
+    torch::Tensor trunk(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only);
     nas::architecture arch_;
 };
 TORCH_MODULE(Gpt);

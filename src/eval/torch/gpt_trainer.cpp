@@ -5,19 +5,29 @@
 
 #include <ATen/autocast_mode.h>
 #include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cerrno>
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <random>
 #include <string>
+
+#include <sys/stat.h>
 
 #include "fracnas/error.hpp"
 #include "failures.hpp"
 #include "gpt_model.hpp"
+#include "graph_runner.hpp"
+#include "train_loss.hpp"
+#include "train_state.hpp"
 
 namespace fracnas::eval {
 
@@ -28,13 +38,45 @@ const char* to_string(train_status s) {
         case train_status::out_of_memory: return "out_of_memory";
         case train_status::diverged: return "diverged";
         case train_status::error: return "error";
+        case train_status::stopped: return "stopped";
     }
     return "error";
 }
 
+const char* to_string(lr_schedule s) { return s == lr_schedule::wsd ? "wsd" : "cosine"; }
+
 std::uint64_t planned_steps(const train_recipe& r) noexcept {
     const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
     return per_step == 0 ? 1 : std::max<std::uint64_t>(1, r.tokens / per_step);
+}
+
+double learning_rate(const train_recipe& r, std::uint64_t step) noexcept {
+    const std::uint64_t steps = planned_steps(r);
+    const double floor = r.lr * r.min_lr_ratio;
+    if (r.schedule == lr_schedule::wsd) {
+        const std::uint64_t per_step = std::max<std::uint64_t>(1, std::uint64_t{r.batch} * r.seq_len);
+        const std::uint64_t warm = std::max<std::uint64_t>(1, (r.warmup_tokens + per_step / 2) / per_step);
+        const std::uint64_t decay = static_cast<std::uint64_t>(std::llround(r.decay_share * static_cast<double>(steps)));
+        if (step < warm) return r.lr * static_cast<double>(step + 1) / static_cast<double>(warm);
+        if (decay == 0 || step < steps - decay) return r.lr;
+        const double progress = std::min(1.0, static_cast<double>(step - (steps - decay) + 1) / static_cast<double>(decay));
+        return r.lr - progress * (r.lr - floor);  // linear, the floor at the last step
+    }
+    // linear warm-up over a share of the steps, then cosine down to the floor at the last step
+    const std::uint64_t warm =
+        std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(r.warmup_share * static_cast<double>(steps))));
+    if (step < warm) return r.lr * static_cast<double>(step + 1) / static_cast<double>(warm);
+    const double span = static_cast<double>(std::max<std::uint64_t>(1, steps - warm));
+    const double progress = std::min(1.0, static_cast<double>(step - warm) / span);
+    const double pi = std::acos(-1.0);
+    return floor + 0.5 * (1.0 + std::cos(pi * progress)) * (r.lr - floor);
+}
+
+double training_flops_per_token(const nas::architecture& arch, std::uint32_t seq_len) {
+    const auto counts = nas::count_parameters(arch);
+    double attention = 0.0;
+    attention = 12.0 * arch.n_layer * static_cast<double>(arch.d_model) * seq_len;
+    return 6.0 * static_cast<double>(counts.decoder + nas::embedding_matmul_weights(arch)) + attention;
 }
 
 namespace {
@@ -57,6 +99,8 @@ void check(const train_recipe& r, const nas::architecture& arch, std::uint32_t v
         throw config_error("warmup", "the warm-up share must be at least 0 and below 1.");
     if (!(r.weight_decay >= 0.0) || !(r.clip >= 0.0)) throw config_error("weight-decay", "weight decay and clipping must not be negative.");
     if (r.checkpoints == 0) throw config_error("checkpoints", "at least one validation checkpoint is needed.");
+    if (!(r.decay_share >= 0.0 && r.decay_share <= 1.0)) throw config_error("decay", "the decay share must be between 0 and 1.");
+    if (r.speed.sync_every == 0) throw config_error("sync-every", "the losses must be read at least every step (sync_every >= 1).");
     if (vocab == 0) throw config_error("vocab", "the data's vocabulary is empty.");
     const std::size_t need = static_cast<std::size_t>(r.seq_len) + 1;
     if (train.size < need)
@@ -80,34 +124,39 @@ torch::Tensor to_device(token_span s, std::size_t n, const torch::Device& device
     return torch::from_blob(ids.data(), {static_cast<std::int64_t>(n)}, torch::kInt32).to(device, torch::kInt64);
 }
 
-// bf16 autocast on CUDA for the scope's forward passes; the backward runs outside it.
+// bf16 autocast on CUDA for the scope's forward passes; the backward runs outside it. Its cast
+// cache is off: each weight is cast once per forward anyway, and a cached cast made before a
+// graph capture would be read, stale, by every replay.
 class autocast_scope {
 public:
     explicit autocast_scope(bool on) : on_(on) {
         if (!on_) return;
+        cache_ = at::autocast::is_autocast_cache_enabled();
+        at::autocast::set_autocast_cache_enabled(false);
         at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
         at::autocast::set_autocast_enabled(at::kCUDA, true);
     }
     ~autocast_scope() {
         if (!on_) return;
         at::autocast::set_autocast_enabled(at::kCUDA, false);
-        at::autocast::clear_cache();
+        at::autocast::set_autocast_cache_enabled(cache_);
     }
     autocast_scope(const autocast_scope&) = delete;
     autocast_scope& operator=(const autocast_scope&) = delete;
 
 private:
     bool on_;
+    bool cache_ = true;
 };
 
-// Linear warm-up over `warm` steps, then cosine from lr down to lr x min_lr_ratio at the last step.
-double lr_at(std::uint64_t step, std::uint64_t steps, std::uint64_t warm, const train_recipe& r) {
-    if (step < warm) return r.lr * static_cast<double>(step + 1) / static_cast<double>(warm);
-    const double span = static_cast<double>(std::max<std::uint64_t>(1, steps - warm));
-    const double progress = std::min(1.0, static_cast<double>(step - warm) / span);
-    const double floor = r.lr * r.min_lr_ratio;
-    const double pi = std::acos(-1.0);
-    return floor + 0.5 * (1.0 + std::cos(pi * progress)) * (r.lr - floor);
+// The windows of every step, drawn from the seed's stream step by step: step s's B offsets are
+// draws s B .. s B + B - 1, so a resumed training draws what the uninterrupted one drew.
+std::vector<std::int64_t> window_offsets(const train_recipe& r, std::uint64_t steps, std::size_t train_size) {
+    std::mt19937_64 order(r.seed * 0x9e3779b97f4a7c15ULL + 0x7f4a7c15ULL);
+    std::uniform_int_distribution<std::int64_t> offset(0, static_cast<std::int64_t>(train_size) - static_cast<std::int64_t>(r.seq_len) - 1);
+    std::vector<std::int64_t> out(static_cast<std::size_t>(steps) * r.batch);
+    for (auto& o : out) o = offset(order);
+    return out;
 }
 
 // Mean next-token cross-entropy (nats) over the non-overlapping windows of `val`.
@@ -119,18 +168,142 @@ double validation_loss(torch_model::Gpt& model, const torch::Tensor& val, const 
     for (std::int64_t w0 = 0; w0 < windows; w0 += r.batch) {
         const std::int64_t n = std::min<std::int64_t>(r.batch, windows - w0);
         const auto x = val.narrow(0, w0 * T, n * T).view({n, T});
-        const auto y = val.narrow(0, w0 * T + 1, n * T).view({n, T});
+        const auto y = val.narrow(0, w0 * T + 1, n * T).view({n * T});
+        if (r.speed.fused_loss) {
+            torch::Tensor h;
+            {
+                autocast_scope scope(autocast);
+                h = model->features(x);  // (n, T, e)
+            }
+            const auto hf = h.reshape({n * T, -1});
+            sum += torch_train::linear_cross_entropy(hf, model->wte->weight, y, torch_train::loss_chunk_rows(n * T, model->wte->weight.size(0)),
+                                                     autocast ? at::kBFloat16 : hf.scalar_type())
+                       .item<double>() * static_cast<double>(n * T);
+            continue;
+        }
         torch::Tensor logits;
         {
             autocast_scope scope(autocast);
             logits = model->forward(x);
         }
-        sum += torch::nn::functional::cross_entropy(logits.reshape({n * T, -1}).to(torch::kFloat32), y.reshape({n * T}),
+        sum += torch::nn::functional::cross_entropy(logits.reshape({n * T, -1}).to(torch::kFloat32), y,
                                                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                    .item<double>();
     }
     model->train();
     return sum / static_cast<double>(windows * T);
+}
+
+// AdamW with two groups (decay on matrices and tables, none on biases and norms) as
+// at::_fused_adamw_ computes it, its state kept here so that it can be saved and restored.
+class fused_adamw {
+public:
+    fused_adamw(std::vector<torch::Tensor> decay, std::vector<torch::Tensor> no_decay, const train_recipe& r) : r_(r) {
+        groups_[0] = std::move(decay);
+        groups_[1] = std::move(no_decay);
+        for (const auto& g : groups_)
+            for (const auto& p : g) {
+                exp_avg.push_back(torch::zeros_like(p));
+                exp_avg_sq.push_back(torch::zeros_like(p));
+                steps.push_back(torch::zeros({}, p.options().dtype(torch::kFloat32)));
+            }
+    }
+    // lr: a 0-d fp32 tensor on the parameters' device (read there: no host value in a graph)
+    void step(const torch::Tensor& lr) {
+        std::size_t k = 0;
+        for (int g = 0; g < 2; ++g) {
+            std::vector<torch::Tensor> p, grad, m, v, s;
+            for (const auto& t : groups_[g]) {
+                if (t.grad().defined()) {
+                    p.push_back(t);
+                    grad.push_back(t.grad());
+                    m.push_back(exp_avg[k]);
+                    v.push_back(exp_avg_sq[k]);
+                    s.push_back(steps[k]);
+                }
+                ++k;
+            }
+            if (p.empty()) continue;
+            at::_foreach_add_(s, 1.0);
+            const double wd = g == 0 ? r_.weight_decay : 0.0;
+            if (lr.is_cuda())
+                at::_fused_adamw_(p, grad, m, v, {}, s, lr, r_.beta1, r_.beta2, wd, r_.adam_eps, false, false);
+            else
+                at::_fused_adamw_(p, grad, m, v, {}, s, lr.item<double>(), r_.beta1, r_.beta2, wd, r_.adam_eps, false, false);
+        }
+    }
+    std::vector<torch::Tensor> exp_avg, exp_avg_sq, steps;  // parameter order: decay group, then the other
+
+private:
+    train_recipe r_;
+    std::vector<torch::Tensor> groups_[2];
+};
+
+// torch::nn::utils::clip_grad_norm_'s rule (scale by max_norm / (norm + 1e-6) when below one)
+// with the norm left on the device.
+void clip_on_device(const std::vector<torch::Tensor>& params, double max_norm) {
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : params)
+        if (p.grad().defined()) grads.push_back(p.grad());
+    if (grads.empty()) return;
+    const auto total = at::linalg_vector_norm(at::stack(at::_foreach_norm(grads)), 2);
+    at::_foreach_mul_(grads, at::clamp_max(at::reciprocal(total + 1e-6) * max_norm, 1.0));
+}
+
+// The divergence rule on one more step's loss: non-finite, or the ~10-step mean above the first
+// step's loss plus the recipe's margin.
+struct divergence_watch {
+    double ema = 0.0;
+    bool check(const std::vector<double>& curve, const train_recipe& r) {
+        const double l = curve.back();
+        ema = curve.size() == 1 ? l : 0.9 * ema + 0.1 * l;
+        return !std::isfinite(l) || ema > curve.front() + r.divergence_nats;
+    }
+};
+
+// mkdir -p, with POSIX calls: the process's std::filesystem may resolve to the copy LibTorch
+// exports, whose remove_all crashed here (LibTorch 2.11 on Debian 12's libstdc++)
+bool make_directories(const std::string& path) {
+    for (std::size_t i = 1; i <= path.size(); ++i) {
+        if (i < path.size() && path[i] != '/') continue;
+        const std::string prefix = path.substr(0, i);
+        if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) return false;
+    }
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Where the state goes: latest.pt (every save) and stable.pt (under wsd, the decay start).
+std::string state_path(const train_recipe& r, const char* name) { return r.state_dir + "/" + name; }
+
+std::uint64_t decay_start(const train_recipe& r, std::uint64_t steps) {
+    if (r.schedule != lr_schedule::wsd) return steps;
+    return steps - static_cast<std::uint64_t>(std::llround(r.decay_share * static_cast<double>(steps)));
+}
+
+// Why `s` cannot continue this training ("" when it can).
+std::string cannot_continue(const torch_train::saved_state& s, const std::string& id, const train_recipe& r, std::uint64_t steps) {
+    if (s.identity != id) {
+        // name the first line that differs: the architecture, a split, or the recipe
+        std::istringstream a(s.identity), b(id);
+        std::string la, lb;
+        while (std::getline(a, la) && std::getline(b, lb))
+            if (la != lb) return "it holds another training (saved '" + la + "', asked '" + lb + "')";
+        return "it holds another training";
+    }
+    if (s.step > steps) return "it is at step " + std::to_string(s.step) + ", beyond this budget's " + std::to_string(steps) + " steps";
+    if (s.budget == r.tokens) return "";
+    if (r.schedule != lr_schedule::wsd)
+        return "it was saved by a training of " + std::to_string(s.budget) +
+               " tokens, and the cosine schedule depends on the budget (--schedule wsd continues to a larger one)";
+    const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
+    train_recipe old = r;
+    old.tokens = s.budget;
+    const std::uint64_t old_steps = std::max<std::uint64_t>(1, s.budget / per_step);
+    if (s.step > decay_start(old, old_steps) || s.step > decay_start(r, steps))
+        return "it was saved in the decay of a " + std::to_string(s.budget) + "-token training, which a training of " +
+               std::to_string(r.tokens) + " tokens does not share";
+    return "";
 }
 
 void train_into(train_result& out, const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val,
@@ -150,83 +323,278 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         out.device_name = "cpu";
     }
     const bool autocast = cuda && r.bf16;
+    const train_speed& speed = r.speed;
+    const bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
+    const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
+    const std::uint64_t steps = planned_steps(r);
+
+    // a state to continue from, checked before anything is built
+    const std::string id = torch_train::identity(out.arch, train, val, r);
+    std::optional<torch_train::saved_state> resume;
+    if (!r.state_dir.empty()) {
+        if (!speed.fused_adamw) throw config_error("state-dir", "saving a training state needs the fused AdamW (train_speed::fused_adamw).");
+        if (!make_directories(r.state_dir)) throw config_error("state-dir", "cannot create the state folder " + r.state_dir + ".");
+        std::string why;
+        for (const char* name : {"latest.pt", "stable.pt"}) {
+            auto s = torch_train::load_state(state_path(r, name), device);
+            if (!s) continue;
+            const auto reason = cannot_continue(*s, id, r, steps);
+            if (reason.empty()) {
+                resume = std::move(s);
+                break;
+            }
+            if (why.empty()) why = state_path(r, name) + " cannot continue this training: " + reason + ".";
+        }
+        if (!resume && !why.empty()) throw config_error("state-dir", why);
+    }
 
     torch::manual_seed(r.seed);  // the initialisation, on every device's generator
     torch_model::Gpt model(out.arch, torch::TensorOptions().device(device).dtype(torch::kFloat32));
     model->train();
     std::vector<torch::Tensor> decay, no_decay;
     for (const auto& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
-    torch::optim::AdamWOptions options(r.lr);
-    options.betas({r.beta1, r.beta2}).eps(r.adam_eps).weight_decay(r.weight_decay);
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options));
-    auto no_decay_options = std::make_unique<torch::optim::AdamWOptions>(options);
-    no_decay_options->weight_decay(0.0);
-    groups.emplace_back(no_decay, std::move(no_decay_options));
-    torch::optim::AdamW optimizer(std::move(groups), options);
+    const auto all_params = model->parameters();
+
+    std::optional<fused_adamw> fused;
+    std::optional<torch::optim::AdamW> legacy;
+    if (speed.fused_adamw) {
+        fused.emplace(decay, no_decay, r);
+    } else {
+        torch::optim::AdamWOptions options(r.lr);
+        options.betas({r.beta1, r.beta2}).eps(r.adam_eps).weight_decay(r.weight_decay);
+        std::vector<torch::optim::OptimizerParamGroup> groups;
+        groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options));
+        auto no_decay_options = std::make_unique<torch::optim::AdamWOptions>(options);
+        no_decay_options->weight_decay(0.0);
+        groups.emplace_back(no_decay, std::move(no_decay_options));
+        legacy.emplace(std::move(groups), options);
+    }
+
+    std::uint64_t first = 0;
+    double earlier_seconds = 0.0;
+    divergence_watch watch;
+    if (resume) {
+        torch::NoGradGuard no_grad;
+        const auto named = model->named_parameters();
+        if (resume->model.size() != named.size() || resume->exp_avg.size() != fused->exp_avg.size())
+            throw config_error("state-dir", "the saved state does not fit the model it names.");
+        for (const auto& [name, value] : resume->model) {
+            const auto* p = named.find(name);
+            if (p == nullptr || !p->sizes().equals(value.sizes()))
+                throw config_error("state-dir", "the saved state's parameter " + name + " does not fit the model.");
+            p->copy_(value);
+        }
+        for (std::size_t i = 0; i < fused->exp_avg.size(); ++i) {
+            fused->exp_avg[i].copy_(resume->exp_avg[i]);
+            fused->exp_avg_sq[i].copy_(resume->exp_avg_sq[i]);
+            fused->steps[i].copy_(resume->steps[i]);
+        }
+        first = resume->step;
+        earlier_seconds = resume->training_seconds;
+        out.loss_curve = resume->loss_curve;
+        for (const auto& c : resume->checkpoints)
+            if (c.step <= first) out.checkpoints.push_back(c);
+        for (std::size_t i = 0; i < out.loss_curve.size(); ++i) {
+            std::vector<double> prefix(out.loss_curve.begin(), out.loss_curve.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+            watch.check(prefix, r);
+        }
+        out.resumed_from_step = first;
+        out.steps = first;
+        out.tokens = first * per_step;
+        resume.reset();
+    }
+
+    // on CUDA the whole training runs on one side stream, where the graph is captured
+    if (cuda) torch::cuda::synchronize(device.index());
+    std::optional<c10::cuda::CUDAStreamGuard> on_side_stream;
+    if (cuda) on_side_stream.emplace(torch_graphs::capture_stream());
 
     const torch::Tensor train_ids = to_device(train, train.size, device);
     const torch::Tensor val_ids = to_device(val, std::min<std::uint64_t>(val.size, r.val_tokens), device);
     const std::int64_t B = r.batch, T = r.seq_len;
-    const std::uint64_t per_step = static_cast<std::uint64_t>(B) * static_cast<std::uint64_t>(T);
-    const std::uint64_t steps = planned_steps(r);
-    const std::uint64_t warm = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(r.warmup_share * static_cast<double>(steps))));
-    std::mt19937_64 order(r.seed * 0x9e3779b97f4a7c15ULL + 0x7f4a7c15ULL);
-    std::uniform_int_distribution<std::int64_t> offset(0, static_cast<std::int64_t>(train.size) - T - 1);
+    const auto offsets = window_offsets(r, steps, train.size);
     const auto window = torch::arange(T + 1, torch::TensorOptions().dtype(torch::kInt64));
+    std::vector<float> lrs(static_cast<std::size_t>(steps));
+    for (std::uint64_t s = 0; s < steps; ++s) lrs[s] = static_cast<float>(learning_rate(r, s));
+    // the device's copies for the asynchronous step: offsets (steps, B), rates, losses, the step
+    const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
+    torch::Tensor offsets_dev, lr_dev, loss_dev, step_dev, window_dev;
+    if (speed.async) {
+        offsets_dev = torch::from_blob(const_cast<std::int64_t*>(offsets.data()), {static_cast<std::int64_t>(steps), B}, torch::kInt64).to(device);
+        lr_dev = torch::from_blob(lrs.data(), {static_cast<std::int64_t>(steps)}, torch::kFloat32).to(device);
+        loss_dev = torch::zeros({static_cast<std::int64_t>(steps)}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+        step_dev = torch::full({1}, static_cast<std::int64_t>(first), i64);
+        window_dev = window.to(device).unsqueeze(0);  // (1, T + 1)
+    }
 
-    const auto start = clock_type::now();
-    double training_seconds = 0.0, ema = 0.0, since_checkpoint = 0.0;
-    std::uint64_t in_checkpoint = 0, next_checkpoint = 1;
-    const auto checkpoint_step = [&](std::uint64_t c) { return (c * steps + r.checkpoints - 1) / r.checkpoints; };
-    for (std::uint64_t step = 0; step < steps; ++step) {
-        const auto t0 = clock_type::now();
-        const double lr = lr_at(step, steps, warm, r);
-        for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-        std::vector<std::int64_t> starts(static_cast<std::size_t>(B));
-        for (auto& s : starts) s = offset(order);
-        const auto idx = (torch::tensor(starts, torch::kInt64).unsqueeze(1) + window).to(device);  // (B, T + 1)
-        const auto rows = train_ids.index_select(0, idx.reshape({-1})).view({B, T + 1});
-        const auto x = rows.narrow(1, 0, T), y = rows.narrow(1, 1, T);
-        torch::Tensor logits;
+    // one optimiser step; the same operations eagerly and under capture
+    const auto compute = autocast ? at::kBFloat16 : at::kFloat;
+    const auto chunk = torch_train::loss_chunk_rows(B * T, vocab);
+    const auto forward_backward = [&](const torch::Tensor& x, const torch::Tensor& y) {
+        for (auto& p : all_params) p.mutable_grad() = torch::Tensor();  // set to none: the backward allocates them
+        torch::Tensor loss;
         {
             autocast_scope scope(autocast);
-            logits = model->forward(x);
+            if (speed.fused_loss) {
+                const auto h = model->features(x).reshape({B * T, -1});  // (B T, e)
+                loss = torch_train::linear_cross_entropy(h, model->wte->weight, y, chunk, compute);
+            } else {
+                const auto logits = model->forward(x);  // (B, T, vocab)
+                loss = torch::nn::functional::cross_entropy(logits.reshape({B * T, -1}).to(torch::kFloat32), y);
+            }
         }
-        const auto loss = torch::nn::functional::cross_entropy(logits.reshape({B * T, -1}).to(torch::kFloat32), y.reshape({B * T}));
-        optimizer.zero_grad();
         loss.backward();
-        if (r.clip > 0.0) torch::nn::utils::clip_grad_norm_(model->parameters(), r.clip);
-        optimizer.step();
-        const double l = loss.item<double>();  // synchronises: the step's time is complete
-        training_seconds += since(t0);
-        out.loss_curve.push_back(l);
-        out.steps = step + 1;
-        out.tokens = out.steps * per_step;
-        since_checkpoint += l;
-        ++in_checkpoint;
-        ema = step == 0 ? l : 0.9 * ema + 0.1 * l;
-        if (!std::isfinite(l) || ema > out.loss_curve.front() + r.divergence_nats) {
-            out.status = train_status::diverged;
-            out.message = "training diverged at step " + std::to_string(step + 1) + " (loss " + std::to_string(l) +
-                          ", first step " + std::to_string(out.loss_curve.front()) + ").";
-            break;
+        return loss;
+    };
+    const auto async_step = [&] {
+        const auto starts = offsets_dev.index_select(0, step_dev).view({B, 1});            // (B, 1)
+        const auto rows = train_ids.index_select(0, (starts + window_dev).view({-1})).view({B, T + 1});  // (B, T + 1)
+        const auto loss = forward_backward(rows.narrow(1, 0, T), rows.narrow(1, 1, T).reshape({B * T}));
+        if (r.clip > 0.0) clip_on_device(all_params, r.clip);
+        fused->step(lr_dev.index_select(0, step_dev).squeeze());
+        loss_dev.index_copy_(0, step_dev, loss.detach().view({1}));
+        step_dev.add_(1);
+    };
+    const auto sync_step = [&](std::uint64_t step) {
+        const auto idx = (torch::from_blob(const_cast<std::int64_t*>(offsets.data()) + step * static_cast<std::uint64_t>(B), {B, 1}, torch::kInt64) +
+                          window).to(device);  // (B, T + 1)
+        const auto rows = train_ids.index_select(0, idx.reshape({-1})).view({B, T + 1});
+        const auto loss = forward_backward(rows.narrow(1, 0, T), rows.narrow(1, 1, T).reshape({B * T}));
+        if (fused) {
+            if (r.clip > 0.0) clip_on_device(all_params, r.clip);
+            fused->step(torch::full({}, lrs[step], torch::TensorOptions().dtype(torch::kFloat32).device(device)));
+        } else {
+            for (auto& g : legacy->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lrs[step]);
+            if (r.clip > 0.0) torch::nn::utils::clip_grad_norm_(all_params, r.clip);
+            legacy->step();
         }
-        if (step + 1 == checkpoint_step(next_checkpoint)) {
+        return loss.item<double>();  // synchronises
+    };
+
+    const auto save = [&](const char* name, std::uint64_t done, double seconds) {
+        torch_train::saved_state s;
+        s.identity = id;
+        s.budget = r.tokens;
+        s.step = done;
+        s.training_seconds = seconds;
+        s.loss_curve = out.loss_curve;
+        s.checkpoints = out.checkpoints;
+        for (const auto& p : model->named_parameters()) s.model.emplace_back(p.key(), p.value());
+        s.exp_avg = fused->exp_avg;
+        s.exp_avg_sq = fused->exp_avg_sq;
+        s.steps = fused->steps;
+        torch_train::save_state(s, state_path(r, name));
+    };
+
+    std::unique_ptr<at::cuda::CUDAGraph> graph;
+    const std::uint64_t eager_steps = 3;  // before the capture: lazy initialisation, cuBLAS workspaces
+    const auto start = clock_type::now();
+    double paused = 0.0;                  // validation and saving, not training
+    double steady_start = -1.0;
+    std::uint64_t steady_from = 0, read_upto = first;
+    const auto checkpoint_step = [&](std::uint64_t c) { return (c * steps + r.checkpoints - 1) / r.checkpoints; };
+    std::uint64_t next_checkpoint = 1;
+    while (next_checkpoint <= r.checkpoints && checkpoint_step(next_checkpoint) <= first) ++next_checkpoint;
+    const std::uint64_t branch = decay_start(r, steps);
+    const auto training_time = [&] { return since(start) - paused; };
+
+    // reads the losses of steps [read_upto, upto) and applies the divergence rule; false when it stopped the run
+    const auto take_losses = [&](std::uint64_t upto, const std::vector<double>& values) {
+        for (std::uint64_t s = read_upto; s < upto; ++s) {
+            out.loss_curve.push_back(values[s - read_upto]);
+            if (watch.check(out.loss_curve, r)) {
+                out.status = train_status::diverged;
+                out.steps = s + 1;
+                out.tokens = out.steps * per_step;
+                out.message = "training diverged at step " + std::to_string(s + 1) + " (loss " + std::to_string(out.loss_curve.back()) +
+                              ", first step " + std::to_string(out.loss_curve.front()) + ").";
+                return false;
+            }
+        }
+        read_upto = upto;
+        out.steps = upto;
+        out.tokens = upto * per_step;
+        return true;
+    };
+
+    for (std::uint64_t step = first; step < steps; ++step) {
+        double l = 0.0;
+        if (!speed.async) {
+            l = sync_step(step);
+        } else if (use_graph && step >= first + eager_steps) {
+            if (!graph) {
+                c10::cuda::CUDACachingAllocator::emptyCache();  // the eager steps' blocks are not the graph's pool
+                graph = std::make_unique<at::cuda::CUDAGraph>();
+                graph->capture_begin();
+                try {
+                    async_step();
+                } catch (...) {
+                    try {
+                        graph->capture_end();
+                    } catch (...) {
+                    }
+                    throw;
+                }
+                graph->capture_end();
+            }
+            graph->replay();
+        } else {
+            async_step();
+        }
+        const std::uint64_t done = step + 1;
+        const bool at_checkpoint = next_checkpoint <= r.checkpoints && done == checkpoint_step(next_checkpoint);
+        const bool at_stop = r.stop_after_steps > 0 && done == r.stop_after_steps && done < steps;
+        const bool at_save = !r.state_dir.empty() && (done == steps || at_stop || (done == branch && done > first) ||
+                                                     (r.save_every > 0 && done % r.save_every == 0));
+        const bool at_steady = steady_start < 0.0 && done >= first + 16;
+        if (!speed.async) {
+            if (!take_losses(done, {l})) break;
+        } else if (at_checkpoint || at_save || at_stop || at_steady || done == steps || (done - first) % speed.sync_every == 0) {
+            const auto values = loss_dev.narrow(0, static_cast<std::int64_t>(read_upto), static_cast<std::int64_t>(done - read_upto))
+                                    .to(torch::kCPU, torch::kFloat64);
+            if (!take_losses(done, std::vector<double>(values.data_ptr<double>(), values.data_ptr<double>() + values.numel()))) break;
+        }
+        if (at_steady) {
+            steady_start = training_time();
+            steady_from = done;
+        }
+        if (at_checkpoint) {
+            const auto t0 = clock_type::now();
             train_checkpoint c;
-            c.step = out.steps;
-            c.tokens = out.tokens;
-            c.train_loss = since_checkpoint / static_cast<double>(in_checkpoint);
+            const std::uint64_t since_step = out.checkpoints.empty() ? 0 : out.checkpoints.back().step;
+            c.step = done;
+            c.tokens = done * per_step;
+            double sum = 0.0;
+            for (std::uint64_t s = since_step; s < done; ++s) sum += out.loss_curve[s];
+            c.train_loss = sum / static_cast<double>(done - since_step);
             c.val_loss = validation_loss(model, val_ids, r, autocast);
             c.val_perplexity = std::exp(c.val_loss);
-            c.seconds = since(start);
+            c.seconds = earlier_seconds + since(start);
             out.checkpoints.push_back(c);
-            since_checkpoint = 0.0;
-            in_checkpoint = 0;
-            while (next_checkpoint <= r.checkpoints && checkpoint_step(next_checkpoint) <= step + 1) ++next_checkpoint;
+            while (next_checkpoint <= r.checkpoints && checkpoint_step(next_checkpoint) <= done) ++next_checkpoint;
+            paused += since(t0);
+        }
+        if (at_save) {
+            const auto t0 = clock_type::now();
+            if (cuda) torch::cuda::synchronize(device.index());
+            const double seconds = earlier_seconds + training_time();
+            if (done == branch && r.schedule == lr_schedule::wsd) save("stable.pt", done, seconds);
+            save("latest.pt", done, seconds);
+            paused += since(t0);
+        }
+        if (at_stop) {
+            out.status = train_status::stopped;
+            out.message = "stopped after step " + std::to_string(done) + " of " + std::to_string(steps) +
+                          (r.state_dir.empty() ? " (no state saved)." : "; its state is in " + state_path(r, "latest.pt") + ".");
+            break;
         }
     }
-    out.tokens_per_second = training_seconds > 0.0 ? static_cast<double>(out.tokens) / training_seconds : 0.0;
+    if (cuda) torch::cuda::synchronize(device.index());
+    const double trained = training_time();
+    const std::uint64_t new_tokens = (out.steps - first) * per_step;
+    out.tokens_per_second = trained > 0.0 ? static_cast<double>(new_tokens) / trained : 0.0;
+    if (steady_start >= 0.0 && out.steps > steady_from && trained > steady_start)
+        out.steady_tokens_per_second = static_cast<double>((out.steps - steady_from) * per_step) / (trained - steady_start);
 }
 
 }  // namespace

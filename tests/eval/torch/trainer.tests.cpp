@@ -5,8 +5,14 @@
 #ifdef FRACNAS_HAVE_TORCH
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <random>
+#include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "fracnas/torch/trainer.hpp"
 
@@ -52,6 +58,33 @@ const std::vector<std::uint32_t>& val_ids() {
 
 eval::train_result run(const eval::train_recipe& r, const nas::architecture& arch = tiny()) {
     return eval::train_gpt(arch, vocab, {train_ids().data(), train_ids().size()}, {val_ids().data(), val_ids().size()}, r);
+}
+
+// rm -rf through the shell: std::filesystem::remove_all resolved to LibTorch's exported copy
+// and crashed in this binary
+void remove_tree(const std::string& dir) { REQUIRE(std::system(("rm -rf '" + dir + "'").c_str()) == 0); }
+
+// A fresh, empty folder's name under /tmp (the trainer creates it).
+std::string fresh_dir(const std::string& name) {
+    const std::string dir = "/tmp/fracnas-trainer-" + name + "-" + std::to_string(::getpid());
+    remove_tree(dir);
+    return dir;
+}
+
+bool exists(const std::string& path) { return std::ifstream(path).good(); }
+
+// Cuts the file to half its size.
+void truncate_half(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
+}
+
+double max_difference(const std::vector<double>& a, const std::vector<double>& b) {
+    REQUIRE(a.size() == b.size());
+    double d = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
+    return d;
 }
 
 }  // namespace
@@ -126,5 +159,134 @@ TEST_CASE("an invalid recipe or data is a result with one sentence", "[eval][tor
     const auto z = eval::train_gpt(tiny(), vocab, {outside.data(), outside.size()}, {val_ids().data(), val_ids().size()}, quick());
     REQUIRE(z.status == eval::train_status::invalid);
     REQUIRE_THAT(z.message, Catch::Matchers::Contains("token id 64 is outside the vocabulary of 64"));
+}
+
+TEST_CASE("every speed setting trains the same model: the loss curves agree to rounding", "[eval][torch][train]") {
+    auto r = quick();
+    r.tokens = 8 * 32 * 40;
+    const auto fast = run(r);
+    r.speed.async = r.speed.fused_adamw = r.speed.fused_loss = r.speed.cuda_graph = false;
+    const auto first_loop = run(r);  // recipe A's first loop: torch::optim::AdamW, full logits, a read per step
+    REQUIRE(fast.status == eval::train_status::ok);
+    REQUIRE(first_loop.status == eval::train_status::ok);
+    REQUIRE(fast.loss_curve.front() == Approx(first_loop.loss_curve.front()).epsilon(1e-6));
+    REQUIRE(max_difference(fast.loss_curve, first_loop.loss_curve) < 1e-3);
+    REQUIRE(fast.checkpoints.back().val_loss == Approx(first_loop.checkpoints.back().val_loss).epsilon(1e-4));
+    r.speed.fused_loss = true;  // one change at a time agrees too
+    REQUIRE(max_difference(run(r).loss_curve, first_loop.loss_curve) < 1e-3);
+}
+
+TEST_CASE("the wsd schedule: warm-up in tokens, the peak, a linear decay to the floor at the last step", "[eval][torch][train]") {
+    eval::train_recipe r = quick();  // 150 steps of 256 tokens
+    r.schedule = eval::lr_schedule::wsd;
+    r.warmup_tokens = 2560;          // 10 steps
+    r.decay_share = 0.2;             // the last 30 steps
+    REQUIRE(eval::learning_rate(r, 0) == Approx(r.lr / 10));
+    REQUIRE(eval::learning_rate(r, 9) == Approx(r.lr));
+    REQUIRE(eval::learning_rate(r, 119) == Approx(r.lr));
+    REQUIRE(eval::learning_rate(r, 120) < r.lr);
+    REQUIRE(eval::learning_rate(r, 149) == Approx(r.lr * r.min_lr_ratio));
+    // the rate before the decay does not depend on the budget: what lets a state continue
+    auto longer = r;
+    longer.tokens *= 4;
+    for (std::uint64_t s = 0; s < 120; ++s) REQUIRE(eval::learning_rate(longer, s) == eval::learning_rate(r, s));
+    // cosine is recipe A's: 5% warm-up (8 steps), the floor at the last step, the midpoint halfway
+    r.schedule = eval::lr_schedule::cosine;
+    REQUIRE(eval::learning_rate(r, 7) == Approx(r.lr));
+    REQUIRE(eval::learning_rate(r, 149) == Approx(r.lr * r.min_lr_ratio).epsilon(0.01));  // the floor one step later
+    REQUIRE(eval::learning_rate(r, 8 + 71) == Approx(r.lr * (r.min_lr_ratio + 1.0) / 2.0).epsilon(0.01));
+}
+
+TEST_CASE("a stopped training continued from its state gives the uninterrupted loss curve", "[eval][torch][train]") {
+    auto r = quick();
+    r.tokens = 8 * 32 * 60;
+    const auto whole = run(r);
+    REQUIRE(whole.status == eval::train_status::ok);
+    r.state_dir = fresh_dir("resume");
+    r.stop_after_steps = 23;  // mid-way, between two checkpoints (20 and 40)
+    const auto part = run(r);
+    INFO(part.message);
+    REQUIRE(part.status == eval::train_status::stopped);
+    REQUIRE(part.steps == 23);
+    REQUIRE(exists(r.state_dir + "/latest.pt"));
+    r.stop_after_steps = 0;
+    const auto rest = run(r);
+    INFO(rest.message);
+    REQUIRE(rest.status == eval::train_status::ok);
+    REQUIRE(rest.resumed_from_step == 23);
+    REQUIRE(rest.loss_curve == whole.loss_curve);
+    REQUIRE(rest.checkpoints.size() == whole.checkpoints.size());
+    for (std::size_t i = 0; i < rest.checkpoints.size(); ++i) {
+        REQUIRE(rest.checkpoints[i].step == whole.checkpoints[i].step);
+        REQUIRE(rest.checkpoints[i].val_loss == whole.checkpoints[i].val_loss);
+        REQUIRE(rest.checkpoints[i].train_loss == whole.checkpoints[i].train_loss);
+    }
+    // the finished state is the end: the same call again trains nothing more
+    const auto again = run(r);
+    REQUIRE(again.status == eval::train_status::ok);
+    REQUIRE(again.resumed_from_step == 60);
+    REQUIRE(again.loss_curve == whole.loss_curve);
+    remove_tree(r.state_dir);
+}
+
+TEST_CASE("a wsd training continues from its decay start to a larger budget unchanged", "[eval][torch][train]") {
+    auto r = quick();
+    r.schedule = eval::lr_schedule::wsd;
+    r.warmup_tokens = 8 * 32 * 5;
+    r.tokens = 8 * 32 * 80;
+    const auto whole = run(r);  // 80 steps, decay over the last 16
+    REQUIRE(whole.status == eval::train_status::ok);
+    auto small = r;
+    small.tokens = 8 * 32 * 40;  // 40 steps, decay from step 32
+    small.state_dir = fresh_dir("promote");
+    const auto rung = run(small);
+    REQUIRE(rung.status == eval::train_status::ok);
+    REQUIRE(exists(small.state_dir + "/stable.pt"));
+    REQUIRE(rung.checkpoints.back().val_loss < rung.checkpoints.front().val_loss);
+    auto big = r;
+    big.state_dir = small.state_dir;
+    const auto promoted = run(big);
+    INFO(promoted.message);
+    REQUIRE(promoted.status == eval::train_status::ok);
+    REQUIRE(promoted.resumed_from_step == 32);  // latest.pt is in the small run's decay; stable.pt is not
+    REQUIRE(promoted.loss_curve == whole.loss_curve);
+    REQUIRE(promoted.checkpoints.back().val_loss == whole.checkpoints.back().val_loss);
+    // a cosine training does not continue to another budget
+    auto cosine = quick();
+    cosine.tokens = 8 * 32 * 20;
+    cosine.state_dir = fresh_dir("cosine");
+    REQUIRE(run(cosine).status == eval::train_status::ok);
+    cosine.tokens *= 2;
+    const auto refused = run(cosine);
+    REQUIRE(refused.status == eval::train_status::invalid);
+    REQUIRE_THAT(refused.message, Catch::Matchers::Contains("the cosine schedule depends on the budget"));
+    remove_tree(small.state_dir);
+    remove_tree(cosine.state_dir);
+}
+
+TEST_CASE("a corrupt or mismatched state is one sentence, and nothing is trained", "[eval][torch][train]") {
+    auto r = quick();
+    r.tokens = 8 * 32 * 10;
+    r.state_dir = fresh_dir("bad");
+    REQUIRE(run(r).status == eval::train_status::ok);
+    // another architecture in the same folder
+    const auto other = run(r, nas::parse_architecture("n_layer=1 d_model=32 d_inner=64 n_head=2 context=64"));
+    REQUIRE(other.status == eval::train_status::invalid);
+    REQUIRE_THAT(other.message, Catch::Matchers::Contains("latest.pt cannot continue this training: it holds another training (saved 'arch n_layer=2"));
+    REQUIRE(other.steps == 0);
+    // another seed is another training too
+    auto seeded = r;
+    seeded.seed = 2;
+    REQUIRE_THAT(run(seeded).message, Catch::Matchers::Contains("seed 1"));
+    // a damaged file
+    const auto state = r.state_dir + "/latest.pt";
+    truncate_half(state);
+    const auto cut = run(r);
+    REQUIRE(cut.status == eval::train_status::invalid);
+    REQUIRE_THAT(cut.message, Catch::Matchers::Contains("latest.pt is not a readable fracnas training state ("));
+    REQUIRE(cut.message.find('\n') == std::string::npos);
+    std::ofstream(state, std::ios::binary) << "not a state";
+    REQUIRE_THAT(run(r).message, Catch::Matchers::Contains("is not a readable fracnas training state"));
+    remove_tree(r.state_dir);
 }
 #endif

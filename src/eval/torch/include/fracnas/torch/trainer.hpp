@@ -13,6 +13,35 @@
 
 namespace fracnas::eval {
 
+/// The learning-rate schedule after the linear warm-up. cosine: recipe A's, down to min_lr_ratio x
+/// lr at the last step; it depends on the budget, so a training cannot continue to a larger one.
+/// wsd (warm-up, stable, decay): the peak rate until the last decay_share of the budget's steps,
+/// then linear down to min_lr_ratio x lr; its warm-up is warmup_tokens long whatever the budget,
+/// so a state saved in the stable phase continues to any larger budget unchanged.
+enum class lr_schedule { cosine, wsd };
+const char* to_string(lr_schedule s);
+
+/// How fast a step runs, not what it computes: every setting gives the same training up to the
+/// rounding of floating-point sums (docs/training.md, "Speed"). All on by default; the
+/// benchmark (benchmarks/train_speed.cpp) turns them on one after the other.
+struct train_speed {
+    /// No host synchronisation per step: the windows are drawn on the device from offsets
+    /// precomputed from the seed, and the losses are read back every sync_every steps (the
+    /// divergence check runs then, on every step's loss). Off: recipe A's first loop, which read
+    /// each step's loss at once.
+    bool async = true;
+    /// at::_fused_adamw_ and a global-norm clip with no host synchronisation; off: torch::optim::AdamW
+    /// and torch::nn::utils::clip_grad_norm_ (which reads the norm back).
+    bool fused_adamw = true;
+    /// The loss from features and the tied table a chunk of rows at a time (train_loss.hpp); off:
+    /// the full logits, cast to fp32, then cross_entropy.
+    bool fused_loss = true;
+    /// On CUDA, with async and fused_adamw: the whole step (windows, forward, backward, clip,
+    /// AdamW) captured once into a CUDA graph and replayed; the first steps run eagerly.
+    bool cuda_graph = true;
+    std::uint32_t sync_every = 64;        ///< with async: steps between reads of the losses
+};
+
 /// Recipe A (docs/training.md): AdamW, linear warm-up then cosine decay to min_lr_ratio x lr,
 /// gradient clipping by global norm, bf16 autocast on CUDA (fp32 master weights), random
 /// windows of seq_len + 1 tokens from the training split, a fixed budget of training tokens.
@@ -36,6 +65,18 @@ struct train_recipe {
     /// Divergence: a non-finite loss, or a smoothed training loss above the initial loss plus
     /// this many nats, ends the run with status diverged.
     double divergence_nats = 2.0;
+    lr_schedule schedule = lr_schedule::cosine;
+    double decay_share = 0.2;             ///< wsd: share of the budget's steps in the final decay
+    std::uint64_t warmup_tokens = 1u << 20;  ///< wsd: warm-up length in tokens (cosine uses warmup_share)
+    /// Resumable training (docs/training.md, "Resuming"): a folder where the state (model,
+    /// optimiser, data position, RNG, what was measured so far) is saved, and from which a
+    /// training with the same architecture, data and recipe continues. Empty: nothing saved.
+    std::string state_dir;
+    std::uint64_t save_every = 0;         ///< with state_dir: steps between saved states (0: only the end and, under wsd, the decay start)
+    /// Stop after this many steps in all (0: never), saving the state when state_dir is set, as
+    /// a job whose time is up: status stopped, and the same call again continues.
+    std::uint64_t stop_after_steps = 0;
+    train_speed speed;
 };
 
 /// A contiguous run of token ids (each < vocab), not owned.
@@ -52,7 +93,8 @@ struct train_checkpoint {
     double seconds = 0.0;                 ///< wall time since training began (validation included)
 };
 
-enum class train_status { ok, invalid, out_of_memory, diverged, error };
+/// stopped: ended by stop_after_steps before its budget, its state saved (when state_dir is set).
+enum class train_status { ok, invalid, out_of_memory, diverged, error, stopped };
 const char* to_string(train_status s);
 
 struct train_result {
@@ -64,12 +106,25 @@ struct train_result {
     std::vector<double> loss_curve;       ///< training loss of every step
     std::vector<train_checkpoint> checkpoints;
     double tokens_per_second = 0.0;       ///< training tokens over training time (validation excluded)
+    /// Tokens per second after the first sync point at or past step 16 (warm-up and graph
+    /// capture excluded); 0 when the run was shorter.
+    double steady_tokens_per_second = 0.0;
+    std::uint64_t resumed_from_step = 0;  ///< the step of the state it continued from (0: from initialisation)
     double wall_seconds = 0.0;
     std::string device_name;
 };
 
 /// The optimiser steps a recipe takes: tokens / (batch x seq_len), at least 1.
 std::uint64_t planned_steps(const train_recipe& r) noexcept;
+
+/// The learning rate of step `step` (from 0) of a recipe's planned steps.
+double learning_rate(const train_recipe& r, std::uint64_t step) noexcept;
+
+/// Model FLOPs per training token (PaLM's convention, as nanoGPT and llm.c count MFU): 6 x the
+/// weights of every matrix product (the decoder's, the tied output table and the d_embed
+/// projections) + 12 x n_layer x d_model x seq_len for the attention scores and values,
+/// forward and backward, the causal half not discounted. Validates arch (config_error).
+double training_flops_per_token(const nas::architecture& arch, std::uint32_t seq_len);
 
 /// Trains `arch` with its vocab replaced by `vocab` (the tokenizer's) on `train`, scoring
 /// `val`. Never throws: an invalid recipe or architecture, an out-of-memory, a divergence and any

@@ -1,0 +1,88 @@
+// The chunked linear cross-entropy with its gradient formed in the forward (the form of the
+// "fused linear cross-entropy" of Liger and of llm.c's classifier): per chunk one GEMM for the
+// logits, one log-softmax into fp32, one exp into the gradient's dtype, and two GEMMs for the
+// gradients of h and w. Autocast is switched off inside: every dtype here is chosen explicitly.
+#include "train_loss.hpp"
+
+#include <c10/core/impl/LocalDispatchKeySet.h>
+
+#include <algorithm>
+
+namespace fracnas::eval::torch_train {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct linear_ce : torch::autograd::Function<linear_ce> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& y,
+                                 std::int64_t chunk_rows, at::ScalarType compute) {
+        c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+        const bool need_grad = h.requires_grad() || w.requires_grad();
+        const auto hc = h.to(compute).contiguous(), wc = w.to(compute).contiguous();  // (N, e), (V, e)
+        const auto N = hc.size(0), V = wc.size(0);
+        const double inv_n = 1.0 / static_cast<double>(N);
+        const bool lowp = compute != at::kFloat && compute != at::kDouble;
+        auto loss = torch::zeros({}, hc.options().dtype(at::kFloat));
+        torch::Tensor grad_h, grad_w;
+        if (need_grad) {
+            grad_h = torch::empty_like(hc);                                       // (N, e)
+            grad_w = torch::zeros({V, wc.size(1)}, wc.options().dtype(lowp ? at::kFloat : compute));  // (V, e)
+        }
+        for (std::int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
+            const auto n = std::min(chunk_rows, N - r0);
+            const auto hx = hc.narrow(0, r0, n);                                  // (n, e)
+            const auto target = y.narrow(0, r0, n).unsqueeze(1);                  // (n, 1)
+            const auto logits = at::mm(hx, wc.t());                               // (n, V) in compute
+            const auto logp = at::_log_softmax(logits, 1, /*half_to_float=*/lowp);  // (n, V) fp32
+            loss.sub_(logp.gather(1, target).sum());
+            if (!need_grad) continue;
+            // d(mean loss)/d logits = (softmax - onehot) / N; the 1/N is the GEMMs' alpha
+            auto g = torch::empty_like(logits);                                   // (n, V) in compute
+            at::exp_out(g, logp);
+            g.scatter_add_(1, target, torch::full({n, 1}, -1.0, g.options()));
+            auto gh = grad_h.narrow(0, r0, n);                                    // (n, e), contiguous rows
+            at::addmm_out(gh, gh, g, wc, /*beta=*/0.0, /*alpha=*/inv_n);
+            if (lowp && g.is_cuda())
+                at::addmm_out(grad_w, grad_w, g.t(), hx, at::kFloat, 1.0, inv_n);  // fp32 accumulation across chunks
+            else if (lowp)
+                grad_w.add_(at::mm(g.t(), hx).to(at::kFloat), inv_n);
+            else
+                at::addmm_out(grad_w, grad_w, g.t(), hx, 1.0, inv_n);
+        }
+        ctx->saved_data["grad_h"] = grad_h;
+        ctx->saved_data["grad_w"] = grad_w;
+        ctx->saved_data["h_dtype"] = static_cast<std::int64_t>(h.scalar_type());
+        ctx->saved_data["w_dtype"] = static_cast<std::int64_t>(w.scalar_type());
+        return loss.mul_(inv_n);
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        const auto scale = grad_out[0].to(at::kFloat);  // 0-d: 1 for loss.backward()
+        const auto h_dtype = static_cast<at::ScalarType>(ctx->saved_data["h_dtype"].toInt());
+        const auto w_dtype = static_cast<at::ScalarType>(ctx->saved_data["w_dtype"].toInt());
+        const auto grad_h = ctx->saved_data["grad_h"].toTensor();
+        const auto grad_w = ctx->saved_data["grad_w"].toTensor();
+        return {grad_h.defined() ? (grad_h * scale).to(h_dtype) : torch::Tensor(),
+                grad_w.defined() ? (grad_w * scale).to(w_dtype) : torch::Tensor(), torch::Tensor(), torch::Tensor(),
+                torch::Tensor()};
+    }
+};
+
+}  // namespace
+
+torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& y,
+                                   std::int64_t chunk_rows, at::ScalarType compute) {
+    TORCH_CHECK(h.dim() == 2 && w.dim() == 2 && y.dim() == 1 && h.size(0) == y.size(0) && h.size(1) == w.size(1),
+                "linear_cross_entropy: h (N, e), w (V, e) and y (N) disagree");
+    TORCH_CHECK(chunk_rows > 0, "linear_cross_entropy: chunk_rows must be positive");
+    return linear_ce::apply(h, w, y, chunk_rows, compute);
+}
+
+std::int64_t loss_chunk_rows(std::int64_t rows, std::int64_t vocab) {
+    const std::int64_t per_chunk = std::int64_t{1} << 27;
+    return std::clamp<std::int64_t>(per_chunk / std::max<std::int64_t>(vocab, 1), 1, std::max<std::int64_t>(rows, 1));
+}
+
+}  // namespace fracnas::eval::torch_train
