@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -80,6 +81,57 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
         f << "FNTOKENS";  // the header cut short
     }
     check_usage_error({"train", "--arch", tiny, "--data", cut, "--device", "cpu"}, "val.tokens");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "warp"},
+                      "--speed: unknown speed setting 'warp'");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "linear"},
+                      "--schedule: unknown schedule 'linear': cosine or wsd.");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--save-every", "5"}, "--save-every goes with --state-dir");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--schedule", "wsd", "--decay", "1.5"},
+                      "the decay share must be between 0 and 1");
+}
+
+TEST_CASE("fracnas train --state-dir: a stopped run continues with the same command; a corrupt state is exit 2", "[cli][train]") {
+    const std::string dir = corpus("state");
+    const std::string state = std::string(FRACNAS_TEST_TMP) + "/train_state_dir";
+    REQUIRE(std::system(("rm -rf '" + state + "'").c_str()) == 0);
+    const std::vector<std::string> base = {"train", "--arch", tiny, "--data", dir, "--tokens", "4096", "--batch", "4", "--seq-len", "32",
+                                           "--lr", "3e-3", "--checkpoints", "2", "--device", "cpu", "--json"};
+    const outcome whole = run_cli(base);
+    REQUIRE(whole.code == 0);
+    auto with = [&](std::vector<std::string> extra) {
+        auto a = base;
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    };
+    const outcome stopped = run_cli(with({"--state-dir", state, "--stop-after-steps", "10"}));
+    INFO(stopped.err);
+    REQUIRE(stopped.code == 0);
+    REQUIRE_THAT(stopped.out, Catch::Matchers::Contains("\"status\": \"stopped\", \"message\": \"stopped after step 10 of 32"));
+    const outcome rest = run_cli(with({"--state-dir", state}));
+    REQUIRE(rest.code == 0);
+    REQUIRE_THAT(rest.out, Catch::Matchers::Contains("\"resumed_from_step\": 10"));
+    // the same checkpoints as the uninterrupted run, to the last printed digit
+    const auto checkpoints = [](const std::string& json) { return json.substr(json.find("\"checkpoints\"")); };
+    const auto strip_seconds = [](std::string s) {
+        std::string out;
+        for (std::size_t i = 0; i < s.size();) {
+            const auto at = s.find("\"seconds\": ", i);
+            if (at == std::string::npos) {
+                out += s.substr(i);
+                break;
+            }
+            out += s.substr(i, at - i);
+            i = s.find('}', at);
+        }
+        return out;
+    };
+    REQUIRE(strip_seconds(checkpoints(rest.out)) == strip_seconds(checkpoints(whole.out)));
+    {
+        std::ofstream f(state + "/latest.pt", std::ios::binary | std::ios::trunc);
+        f << "damaged";
+    }
+    check_usage_error(with({"--state-dir", state}), "latest.pt is not a readable fracnas training state");
+    REQUIRE(std::system(("rm -rf '" + state + "'").c_str()) == 0);
 }
 
 #ifdef FRACNAS_HAVE_HDF5
