@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
                     break;
                 }
                 rate.push_back(res.steady_tokens_per_second);
+                if (!res.engine_note.empty() && k == 0) std::printf("  note (%s, %s): %s\n", text.c_str(), s.name.c_str(), res.engine_note.c_str());
             }
             if (!failure.empty()) {
                 std::printf("%-44s %-12s failed (%s)\n", text.c_str(), s.name.c_str(), failure.c_str());

@@ -103,7 +103,7 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
             << ", \"schedule\": " << app::json_string(eval::to_string(recipe.schedule)) << ", \"decay\": " << recipe.decay_share
             << ", \"warmup_tokens\": " << recipe.warmup_tokens << "}, \"resumed_from_step\": " << r.resumed_from_step
             << ", \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << r.tokens_per_second
-            << ", \"steady_tokens_per_second\": " << r.steady_tokens_per_second
+            << ", \"steady_tokens_per_second\": " << r.steady_tokens_per_second << ", \"engine_note\": " << app::json_string(r.engine_note)
             << ", \"wall_seconds\": " << r.wall_seconds << ", \"checkpoints\": [";
         for (std::size_t i = 0; i < r.checkpoints.size(); ++i) {
             const auto& c = r.checkpoints[i];

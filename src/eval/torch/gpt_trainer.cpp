@@ -7,6 +7,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <cuda_runtime_api.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/torch.h>
 
@@ -324,7 +325,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     }
     const bool autocast = cuda && r.bf16;
     const train_speed& speed = r.speed;
-    const bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
+    bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
     const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
     const std::uint64_t steps = planned_steps(r);
 
@@ -527,17 +528,23 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
                 graph = std::make_unique<at::cuda::CUDAGraph>();
                 graph->capture_begin();
                 try {
-                    async_step();
-                } catch (...) {
+                    async_step();  // recorded, not run: the replay below runs it
+                    graph->capture_end();
+                } catch (const std::exception& e) {
+                    // an operation that cannot be captured: close the capture, run the steps eagerly
                     try {
                         graph->capture_end();
                     } catch (...) {
                     }
-                    throw;
+                    graph.reset();
+                    use_graph = false;
+                    (void)cudaGetLastError();
+                    const std::string what = e.what();
+                    out.engine_note = "the CUDA graph capture failed (" + what.substr(0, what.find('\n')) + "); the steps ran eagerly.";
                 }
-                graph->capture_end();
             }
-            graph->replay();
+            if (graph) graph->replay();
+            else async_step();
         } else {
             async_step();
         }

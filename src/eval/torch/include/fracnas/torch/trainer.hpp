@@ -110,6 +110,7 @@ struct train_result {
     /// capture excluded); 0 when the run was shorter.
     double steady_tokens_per_second = 0.0;
     std::uint64_t resumed_from_step = 0;  ///< the step of the state it continued from (0: from initialisation)
+    std::string engine_note;              ///< empty, or why a speed setting could not be used (the CUDA graph's capture failed)
     double wall_seconds = 0.0;
     std::string device_name;
 };
