@@ -11,6 +11,8 @@ tokens=${TOKENS:-10000000}              # the loss-curve comparison's budget
 steps=${STEPS:-60}                      # train_speed: steps per run
 repeats=${REPEATS:-3}                   # train_speed: runs per setting
 archs=${ARCHS:-}                        # train_speed --arch (default: its three)
+profile=${PROFILE:-}                    # train_speed --profile SETTING (empty: none)
+curves=${CURVES:-all none}              # the --speed values trained on D
 set -uo pipefail
 out=${1:?usage: gpu_train_speed.sh OUT}
 mkdir -p "$out"
@@ -22,8 +24,8 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release > "$out/build.log" 2>
 echo "build: $(( $(date +%s) - start )) s" | tee -a "$out/machine.txt"
 "$build/tests/fracnas_tests" "[gpu]" > "$out/gpu_tests.txt" 2>&1; echo "gpu tests: exit $?" | tee -a "$out/machine.txt"
 tail -3 "$out/gpu_tests.txt"
-"$build/benchmarks/train_speed" --steps "$steps" --repeats "$repeats" ${archs:+--arch "$archs"} 2>&1 | tee "$out/train_speed.txt"
-for speed in all none; do
+"$build/benchmarks/train_speed" --steps "$steps" --repeats "$repeats" ${archs:+--arch "$archs"} ${profile:+--profile "$profile"} 2>&1 | tee "$out/train_speed.txt"
+for speed in $curves; do
   "$build/fracnas" train --preset gpt2-small --data "$data" --tokens "$tokens" --seed 1 --speed "$speed" --json \
     > "$out/curve_$speed.json" 2> "$out/curve_$speed.err"
   echo "curve $speed: exit $?"; head -c 1200 "$out/curve_$speed.json"; echo

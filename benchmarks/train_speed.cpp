@@ -4,7 +4,10 @@
 // It trains on random tokens (speed does not depend on their values) and asserts nothing.
 #include <ATen/cuda/CUDAContext.h>
 #include <torch/torch.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/version.h>
+
+#include <map>
 
 #include <cstdio>
 #include <random>
@@ -26,7 +29,9 @@ const char* usage_text =
     "  --steps    optimiser steps per run (default 80; the first 16 are not counted)\n"
     "  --repeats  runs per architecture and setting (default 3): median, min and max\n"
     "  --ladder   settings, cumulative, comma-separated (default baseline,async,fused_adamw,fused_loss,cuda_graph)\n"
-    "  --gemm     the side of the square bf16 matmul whose rate is the reference (default 8192; 0: skip)\n";
+    "  --gemm     the side of the square bf16 matmul whose rate is the reference (default 8192; 0: skip)\n"
+    "  --profile  SETTING: also train the first architecture once with the ladder up to SETTING under the\n"
+    "             Kineto profiler and print its GPU kernel time per step by kind (eager settings: no graph)\n";
 
 struct setting {
     std::string name;
@@ -72,6 +77,54 @@ double gemm_tflops(std::int64_t n, const torch::Device& device) {
     return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / bench::quantile(t, 0.5) / 1e12;
 }
 
+// The kind of a CUDA kernel, from its name.
+std::string kernel_kind(const std::string& n) {
+    const auto has = [&](const char* s) { return n.find(s) != std::string::npos; };
+    if (has("flash") || has("fmha") || has("attention") || has("cudnn")) return "attention";
+    if (has("gemm") || has("nvjet") || has("cutlass") || has("xmma") || has("sm90")) return "gemm";
+    if (has("adam")) return "adamw";
+    if (has("layer_norm") || has("LayerNorm")) return "layer_norm";
+    if (has("softmax") || has("Softmax")) return "softmax";
+    if (has("reduce") || has("Reduce") || has("norm")) return "reduce";
+    if (has("copy") || has("Copy") || has("cast")) return "copy/cast";
+    if (has("gelu") || has("GeluCUDA")) return "gelu";
+    if (has("elementwise") || has("vectorized") || has("Elementwise") || has("foreach")) return "elementwise";
+    if (has("index") || has("gather") || has("scatter") || has("embedding") || has("Embedding")) return "index/gather";
+    return "other";
+}
+
+// Trains once under the profiler; prints GPU kernel milliseconds per step by kind and the top kernels.
+void profile(const nas::architecture& arch, std::uint32_t vocab, const std::vector<std::uint32_t>& train,
+             const std::vector<std::uint32_t>& val, eval::train_recipe r) {
+    namespace prof = torch::profiler::impl;
+    const prof::ProfilerConfig config(prof::ProfilerState::KINETO);
+    const std::set<prof::ActivityType> activities{prof::ActivityType::CPU, prof::ActivityType::CUDA};
+    torch::autograd::profiler::prepareProfiler(config, activities);
+    torch::autograd::profiler::enableProfiler(config, activities);
+    const auto start = bench::clock_type::now();
+    const auto res = eval::train_gpt(arch, vocab, {train.data(), train.size()}, {val.data(), val.size()}, r);
+    const double wall = bench::seconds_since(start);
+    const auto result = torch::autograd::profiler::disableProfiler();
+    std::map<std::string, double> by_kind, by_name;
+    double total = 0.0;
+    for (const auto& e : result->events()) {
+        if (e.deviceType() != c10::DeviceType::CUDA) continue;
+        const double ms = static_cast<double>(e.durationNs()) / 1e6;
+        by_kind[kernel_kind(e.name())] += ms;
+        by_name[e.name().substr(0, 90)] += ms;
+        total += ms;
+    }
+    const double steps = static_cast<double>(std::max<std::uint64_t>(res.steps, 1));
+    std::printf("profile (%s): %llu steps, wall %.1f ms per step (validation and set-up included), GPU kernels %.2f ms per step\n",
+                eval::to_string(res.status), static_cast<unsigned long long>(res.steps), 1e3 * wall / steps, total / steps);
+    for (const auto& [kind, ms] : by_kind) std::printf("  %-14s %8.3f ms per step  %5.1f%%\n", kind.c_str(), ms / steps, 100.0 * ms / total);
+    std::vector<std::pair<double, std::string>> top;
+    for (const auto& [name, ms] : by_name) top.emplace_back(ms, name);
+    std::sort(top.rbegin(), top.rend());
+    for (std::size_t i = 0; i < std::min<std::size_t>(top.size(), 25); ++i)
+        std::printf("  %8.3f ms  %s\n", top[i].first / steps, top[i].second.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +135,7 @@ int main(int argc, char** argv) {
     std::uint64_t steps = 80, repeats = 3, gemm = 8192;
     std::uint32_t batch = 32, seq_len = 512, vocab = 32768;
     std::vector<std::string> names = {"baseline", "async", "fused_adamw", "fused_loss", "cuda_graph"};
+    std::string profile_setting;
     try {
         for (int i = 1; i < argc; ++i) {
             const std::string a = argv[i];
@@ -108,6 +162,8 @@ int main(int argc, char** argv) {
                 vocab = bench::to_u32(v, a, 8, 1 << 20);
             } else if (a == "--ladder") {
                 names = bench::split(v);
+            } else if (a == "--profile") {
+                profile_setting = v;
             } else if (a == "--gemm") {
                 gemm = bench::to_u64(v, a, 0);
             } else {
@@ -132,6 +188,24 @@ int main(int argc, char** argv) {
     for (auto& t : train) t = id(rng);
     for (auto& t : val) t = id(rng);
 
+    if (!profile_setting.empty()) {
+        std::vector<std::string> upto;
+        for (const auto& n : names) {
+            upto.push_back(n);
+            if (n == profile_setting) break;
+        }
+        auto arch = nas::parse_architecture(archs.front());
+        arch.vocab = vocab;
+        eval::train_recipe r;
+        r.tokens = steps * batch * seq_len;
+        r.batch = batch;
+        r.seq_len = seq_len;
+        r.checkpoints = 1;
+        r.val_tokens = seq_len + 1;
+        r.device = cuda ? eval::device_kind::cuda : eval::device_kind::cpu;
+        r.speed = ladder(upto).back().speed;
+        profile(arch, vocab, train, val, r);
+    }
     std::printf("%-44s %-12s %14s %14s %14s %10s %10s\n", "architecture", "setting", "tokens/s med", "min", "max", "TFLOP/s", "of matmul");
     for (const auto& text : archs) {
         auto arch = nas::parse_architecture(text);

@@ -44,10 +44,8 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
             g.scatter_add_(1, target, torch::full({n, 1}, -1.0, g.options()));
             auto gh = grad_h.narrow(0, r0, n);                                    // (n, e), contiguous rows
             at::addmm_out(gh, gh, g, wc, /*beta=*/0.0, /*alpha=*/inv_n);
-            if (lowp && g.is_cuda())
-                at::addmm_out(grad_w, grad_w, g.t(), hx, at::kFloat, 1.0, inv_n);  // fp32 accumulation across chunks
-            else if (lowp)
-                grad_w.add_(at::mm(g.t(), hx).to(at::kFloat), inv_n);
+            if (lowp)  // each chunk's product in the low precision, their sum in fp32 (addmm's fp32 out_dtype is for fp16 only)
+                grad_w.add_(at::mm(g.t(), hx), inv_n);
             else
                 at::addmm_out(grad_w, grad_w, g.t(), hx, 1.0, inv_n);
         }
