@@ -1,7 +1,7 @@
 // The chunked linear cross-entropy with its gradient formed in the forward (the form of the
 // "fused linear cross-entropy" of Liger and of llm.c's classifier): per chunk one GEMM for the
-// logits, one log-softmax into fp32, one exp into the gradient's dtype, and two GEMMs for the
-// gradients of h and w. Autocast is switched off inside: every dtype here is chosen explicitly.
+// logits, one log-softmax into fp32 (after a cast: half_to_float is fp16-only), one exp into the
+// gradient's dtype, and two GEMMs for the gradients of h and w. Autocast is switched off inside: every dtype here is chosen explicitly.
 #include "train_loss.hpp"
 
 #include <c10/core/impl/LocalDispatchKeySet.h>
@@ -35,7 +35,7 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
             const auto hx = hc.narrow(0, r0, n);                                  // (n, e)
             const auto target = y.narrow(0, r0, n).unsqueeze(1);                  // (n, 1)
             const auto logits = at::mm(hx, wc.t());                               // (n, V) in compute
-            const auto logp = at::_log_softmax(logits, 1, /*half_to_float=*/lowp);  // (n, V) fp32
+            const auto logp = at::log_softmax(logits, 1, at::kFloat);            // (n, V) fp32
             loss.sub_(logp.gather(1, target).sum());
             if (!need_grad) continue;
             // d(mean loss)/d logits = (softmax - onehot) / N; the 1/N is the GEMMs' alpha
