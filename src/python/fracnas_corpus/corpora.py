@@ -69,12 +69,35 @@ LARGE_SOURCES = collections.OrderedDict(list(extract.SOURCES.items()) + [
     ("sqlite3-doc", [("html", _DOC + "sqlite3/**/*.html", None)]),
     ("ghc-doc", [("html", _DOC + "ghc-doc/html/**/*.html", r"/(src|_sources|_static)/|/doc-index")]),
     ("kicad-doc-en", [("html", _DOC + "kicad/help/en/**/*.html", None)]),
+    ("cppreference-doc-en-html", [("html", "usr/share/cppreference/doc/html/en/**/*.html", None)]),
+    ("libstdc++-12-doc", [("html", _DOC + "gcc-12-base/libstdc++/**/*.html", None)]),
+    ("libgtk-3-doc", [("html", "usr/share/gtk-doc/html/*/*.html", None)]),
+    ("libglib2.0-doc", [("html", "usr/share/gtk-doc/html/*/*.html", None)]),
+    ("libssl-doc", [("roff", "usr/share/man/man[1-8]/*.gz", None)]),
+    ("llvm-14-doc", [("rst", _DOC + "llvm-14-doc/html/_sources/**/*.txt", None)]),
+    ("clang-14-doc", [("rst", _DOC + "clang-14/html/_sources/**/*.txt", None)]),
+    ("guile-3.0-doc", [("plain", "usr/share/info/guile-3.0/*.gz", None)]),
+    ("gnuplot-doc", [("html", _DOC + "gnuplot/htmldocs/*.html", None)]),
+    ("maxima-doc", [("html", _DOC + "maxima-doc/html/*.html", None)]),
+    ("doxygen-doc", [("html", _DOC + "doxygen/html/*.html", None)]),
+    ("vim-runtime", [("plain", "usr/share/vim/vim90/doc/*.txt", None)]),
+    ("zsh-doc", [("html", _DOC + "zsh*/html/*.html", None)]),
+    ("python-sklearn-doc", [("html", _DOC + "python-sklearn-doc/html/**/*.html", _SPHINX_EXCLUDE)]),
+    ("python-statsmodels-doc", [("html", _DOC + "python-statsmodels-doc/html/**/*.html", _SPHINX_EXCLUDE)]),
+    ("python-astropy-doc", [("html", _DOC + "python-astropy-doc/html/**/*.html", _SPHINX_EXCLUDE)]),
+    ("python-sympy-doc", [("html", _DOC + "python-sympy-doc/html/**/*.html", _SPHINX_EXCLUDE)]),
+    ("python-sqlalchemy-doc", [("html", _DOC + "python-sqlalchemy-doc/html/**/*.html", _SPHINX_EXCLUDE)]),
+    ("python-dask-doc", [("html", _DOC + "python-dask-doc/html/**/*.html", _SPHINX_EXCLUDE)]),
+    ("python-xarray-doc", [("html", _DOC + "python-xarray-doc/html/**/*.html", _SPHINX_EXCLUDE)]),
+    ("python-biopython-doc", [("html", _DOC + "python-biopython-doc/**/*.html", _SPHINX_EXCLUDE)]),
     # fill: dictionaries (entries, definitions and citations rather than running prose)
     ("dict-foldoc", [("plain", "usr/share/dictd/foldoc.dict.dz", None)]),
     ("dict-devil", [("plain", "usr/share/dictd/devil.dict.dz", None)]),
     ("dict-gcide", [("plain", "usr/share/dictd/gcide.dict.dz", None)]),
+    # fill: source code, the Go standard library (blocks between blank lines, no English test)
+    ("golang-1.19-src", [("code", "usr/share/go-1.19/src/**/*.go", r"/(testdata|vendor)/|_test\.go$")]),
 ])
-_FILL = ("dict-foldoc", "dict-devil", "dict-gcide")
+_FILL = ("dict-foldoc", "dict-devil", "dict-gcide", "golang-1.19-src")
 
 LARGE = Corpus(key="large", name="D-large", folder="corpus-large-v1", recipe_version=1,
                sources=LARGE_SOURCES,

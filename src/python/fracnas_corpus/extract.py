@@ -295,12 +295,29 @@ def keep_paragraph(words, nlines):
     return sum(1 for c in text if ord(c) > 127) <= 0.05 * len(text)
 
 
+def paragraphs_code(text):
+    """Source code (D-large's fill): blocks of lines between blank lines, as they are."""
+    return paragraphs_plain(text)
+
+
+def keep_code(words, nlines):
+    """A code block is kept when it has >= 4 tokens and <= 5% non-ASCII characters: no English
+    test (it is code), and only the block-size and encoding tests of keep_paragraph."""
+    text = " ".join(words)
+    return len(words) >= 4 and sum(1 for c in text if ord(c) > 127) <= 0.05 * len(text)
+
+
+CLEANERS["code"] = paragraphs_code
+FILTERS = {"code": keep_code}  # format -> paragraph filter; keep_paragraph for the others
+
+
 def clean_paragraphs(fmt, text, cleaners=None):
     """The kept paragraphs of one text of format fmt, each whitespace-normalised (one space)."""
     out = []
+    keep = FILTERS.get(fmt, keep_paragraph)
     for para in (cleaners or CLEANERS)[fmt](text):
         words = para.split()
-        if keep_paragraph(words, para.strip().count("\n") + 1):
+        if keep(words, para.strip().count("\n") + 1):
             out.append(" ".join(words))
     return out
 

@@ -286,7 +286,7 @@ def prepare(out, root="/", vocab_size=VOCAB_SIZE, share=VALIDATION_SHARE, force=
     manifest["token_file"] = dict(format_version=token_file.VERSION, eos_id=eos,
                                   bytes_per_token=token_file.token_bytes(vocab_size))
     if corpus.kinds:
-        total = sum(manifest["tokens"].values())
+        total = sum(p["tokens"]["train"] + p["tokens"]["val"] for p in packages)  # without eos
         manifest["composition"] = {kind: dict(
             packages=[p["name"] for p in packages if p["kind"] == kind],
             words=sum(p["clean_words"] for p in packages if p["kind"] == kind),

@@ -38,7 +38,7 @@ def _ranges(data, limit, preset):
     compresses too large is halved. Deterministic for given bytes."""
     probe = data[:8 << 20]
     ratio = max(len(_compress(probe, preset)) / max(len(probe), 1), 0.01)
-    step = max(1 << 20, int(limit / ratio * 0.95) >> 20 << 20)  # whole MiB
+    step = max(1 << 12, int(limit / ratio * 0.95) >> 12 << 12)  # whole 4 KiB pages
     out, offset = [], 0
     while True:
         size = min(step, len(data) - offset)
