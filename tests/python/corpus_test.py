@@ -14,6 +14,7 @@ missing package or a bad option is one error line and exit 2. Exit 0 when every 
 """
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zlib
 
@@ -209,6 +211,7 @@ def build_fixture(root, extra_doc=False, versions=None, large=False):
 
 # ---- D-large's further packages: one tiny file per package in its format, at a path its glob finds
 DUPLICATE = paragraph(7777)  # in fortunes and again in jargon-text: D-large keeps the first only
+C_CODE = "/* fixture */\nstatic int twice_c(int x)\n{\n\treturn x * 2 + 0;\n}\n"
 GO = "package fixture\n\n// Twice returns x + x.\nfunc Twice(x int) int {\n\treturn x + x\n}\n\nfunc f() {}\n"
 
 
@@ -259,6 +262,18 @@ def sword_commentary(put, pkg, module, testaments, chapters, base):
 def build_large(put):
     for seed, (pkg, source) in enumerate(corpora.LARGE_SOURCES.items()):
         if pkg in extract.SOURCES:
+            continue
+        if isinstance(source, str) and source.startswith("tar:"):  # a source tree in a tarball
+            _, fmt, path, member = source.split(":", 3)
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w:xz") as tar:
+                for name, text in (("linux-source-6.1/kernel/fixture.c", C_CODE),
+                                   ("linux-source-6.1/drivers/left_out.c", "int left_out_of_the_corpus = 1;\n" * 3),
+                                   ("linux-source-6.1/Documentation/left_out.rst", paragraph(31))):
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mtime = len(text.encode()), 0
+                    tar.addfile(info, io.BytesIO(text.encode()))
+            put(pkg, path, buf.getvalue())
             continue
         if isinstance(source, str):  # a SWORD commentary
             module = source.split(":", 1)[1]
@@ -430,9 +445,9 @@ def check_large(tmp):
     check(all(joined.count(paragraph(bases[p])) == 1 for p in ("sword-comm-mhcc", "sword-comm-tdavid"))
           and paragraph(bases["sword-comm-scofield"] + 50 + 10 + 2 + 1) in joined,
           "SWORD commentaries (zCom, zCom4 by chapter): every entry once, an entry on two verses once")
-    check("return x + x" in joined and "roff bold words are kept" in joined and "int y = 2" not in joined
+    check("return x + x" in joined and "return x * 2 + 0" in joined and "left_out" not in joined and "roff bold words are kept" in joined and "int y = 2" not in joined
           and "a comment" not in joined and "\\fB" not in joined,
-          "code kept without the English test; roff text kept, its requests and escapes dropped; <pre> and code blocks dropped")
+          "code kept without the English test (Go files, C in a tarball, its other folders left out); roff text kept, its requests and escapes dropped; <pre> and code blocks dropped")
     with open(os.path.join(a, "manifest.json")) as f:
         m = json.load(f)
     pk = {p["name"]: p for p in m["packages"]}

@@ -26,6 +26,8 @@ D = Corpus(key="d", name="D", folder="corpus-v1", recipe_version=1, sources=extr
            kinds=None, tokenizer_sample=1.0, dedup=False)
 
 _DOC = "DOC/"  # usr/share/doc/, as in extract.SOURCES
+_KERNEL_CORE = (r"^linux-source-6\.1/((kernel|mm|lib|block|ipc|init|security|crypto|net/core|net/ipv4|fs/ext4)/"
+                r"[^ ]*|fs/[^/ ]*)\.[ch]$")  # about 41 MB of C
 _SPHINX_EXCLUDE = r"/(_modules|_sources|_static|_images)/|/(genindex|search|py-modindex)\.html$"
 
 # D-large: D's six packages first (their text, same extractors), then further English prose and
@@ -96,8 +98,10 @@ LARGE_SOURCES = collections.OrderedDict(list(extract.SOURCES.items()) + [
     ("dict-gcide", [("plain", "usr/share/dictd/gcide.dict.dz", None)]),
     # fill: source code, the Go standard library (blocks between blank lines, no English test)
     ("golang-1.19-src", [("code", "usr/share/go-1.19/src/**/*.go", r"/(testdata|vendor)/|_test\.go$")]),
+    # and the Linux kernel's core C (not drivers, not arch, not Documentation: linux-doc-6.1 is D's)
+    ("linux-source-6.1", "tar:code:usr/src/linux-source-6.1.tar.xz:" + _KERNEL_CORE),
 ])
-_FILL = ("dict-foldoc", "dict-devil", "dict-gcide", "golang-1.19-src")
+_FILL = ("dict-foldoc", "dict-devil", "dict-gcide", "golang-1.19-src", "linux-source-6.1")
 
 LARGE = Corpus(key="large", name="D-large", folder="corpus-large-v1", recipe_version=1,
                sources=LARGE_SOURCES,

@@ -408,6 +408,21 @@ def _entries_fit(bzv, blocks, record, width):
     return True
 
 
+def tar_members(root, path, member):
+    """The regular files of the tarball root/path (xz, gz or plain, read by tarfile) whose
+    member name matches the regex member, as (path/member name, text), in name order.
+    For packages that ship a source tree as one tarball (linux-source-6.1)."""
+    import tarfile
+    rx, out = re.compile(member), []
+    with tarfile.open(os.path.join(root, path)) as tar:
+        for info in tar:
+            if info.isfile() and rx.search(info.name):
+                out.append((path + "/" + info.name, tar.extractfile(info).read().decode("utf-8", "replace")))
+    if not out:
+        raise FileNotFoundError("no member matching %s in %s" % (member, os.path.join(root, path)))
+    return sorted(out)
+
+
 def janeausten_books(root):
     """Jane Austen's six novels from janeaustenr's lazy-load R data, as (name, text).
 
@@ -462,7 +477,8 @@ def documents(pkg, root, source=None, owned=None):
     """The documents of an installed package under root, sorted by name.
 
     source is a list of (format, pattern, exclude) or a special reader's name: "janeausten",
-    "sword" (the WEB's zText), "sword-commentary:<module path>" (see sword_entries). A file's
+    "sword" (the WEB's zText), "sword-commentary:<module path>" (see sword_entries),
+    "tar:<format>:<tarball>:<member regex>" (see tar_members). A file's
     name is its path relative to root; janeaustenr's, the WEB's and a commentary's are their
     books' (or chapters').
     owned, when given, is the set of the package's own paths ('/usr/...', dpkg -L): files that
@@ -477,6 +493,9 @@ def documents(pkg, root, source=None, owned=None):
     elif isinstance(source, str) and source.startswith("sword-commentary:"):
         module = source.split(":", 1)[1]
         docs = [Document(name, "plain", text) for name, text in sword_entries(root, module)]
+    elif isinstance(source, str) and source.startswith("tar:"):
+        _, fmt, path, member = source.split(":", 3)
+        docs = [Document(name, fmt, text) for name, text in tar_members(root, path, member)]
     else:
         docs = []
         for fmt, pattern, exclude in source:
