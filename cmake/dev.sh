@@ -5,7 +5,7 @@
 #   cmake/dev.sh plot ARCHIVE... [--out D]  install deps, draw the archives' PNG plots (src/python/fracnas_plots)
 #   cmake/dev.sh corpus [--out D] [...]    install deps and D's six Debian packages, prepare the training
 #                                          corpus into data/corpus-v<recipe> (docs/data.md); skipped when up to date
-#   cmake/dev.sh corpus --large [...]      the same for D-large (its 65 packages) into data/corpus-large-v<recipe>
+#   cmake/dev.sh corpus --large [...]      the same for D-large (its packages: corpora.py) into data/corpus-large-v<recipe>
 #   cmake/dev.sh deps | build              just that step
 # Idempotent: each step checks before it installs. It does not touch anything outside the
 # Debian package set, a Python virtual environment in the user cache, build/ and data/.
