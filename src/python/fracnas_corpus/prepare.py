@@ -12,10 +12,14 @@ import array
 import hashlib
 import io
 import json
+import lzma
 import os
 import platform
+import struct
 import subprocess
+import tarfile
 import time
+import zlib
 
 from . import corpora, extract, token_file
 
@@ -203,7 +207,10 @@ def prepare(out, root="/", vocab_size=VOCAB_SIZE, share=VALIDATION_SHARE, force=
         pkg = entry["name"]
         try:
             docs = extract.documents(pkg, root, corpus.sources[pkg], owned=package_files(pkg, root))
-        except (OSError, KeyError, ValueError) as e:
+        except (OSError, KeyError, ValueError, EOFError, lzma.LZMAError, zlib.error, struct.error,
+                tarfile.TarError) as e:  # a damaged file of the package: one sentence
+            if pool:
+                pool.terminate()
             raise PrepareError("%s: cannot read its files under %s: %s" % (pkg, root, e))
         stats = dict(entry, documents=len(docs), raw_chars=0, clean_paragraphs=0, clean_chars=0,
                      clean_words=0, pieces=dict(train=0, val=0), words=dict(train=0, val=0),
