@@ -1,4 +1,4 @@
-"""Tests of the corpus preparation (src/python/fracnas_corpus) on a fixture tree of the six packages.
+"""Tests of the corpus preparation (src/python/fracnas_corpus) on fixture trees of D's and D-large's packages.
 
     python tests/python/corpus_test.py [--update]
 
@@ -10,7 +10,9 @@ equals the committed tests/data/corpus/val.tokens (which the C++ reader's test r
 rewrites it); train and validation are disjoint, cover every clean paragraph once, and a piece
 stays on its side when a document is added or the share grows; the manifest's counts, versions
 and sha256s are right; an up-to-date preparation is skipped and a changed version redone; a
-missing package or a bad option is one error line and exit 2. Exit 0 when every check passes.
+missing package or a bad option is one error line and exit 2. Then D-large (corpora.LARGE) on a
+fixture of all its packages, one tiny file each in its format (check_large), and pack/unpack of
+D's prepared fixture in parts (check_transfer). Exit 0 when every check passes.
 """
 import gzip
 import hashlib
