@@ -7,6 +7,11 @@
 #
 # Run:   python3 benchmarks/corpus_survey.py [--work /tmp/corpus_survey] [--only PKG,PKG]
 #        (Python 3 standard library only; needs apt-get, dpkg-deb and pip on PATH.)
+#        python3 benchmarks/corpus_survey.py --installed large [--jobs 2]
+#        D-large's packages (or --installed PKG,PKG of them) as INSTALLED, read by D-large's own
+#        definition (fracnas_corpus.corpora) and cleaned by the preparation's code: documents,
+#        raw and clean size, clean words, seconds to clean, the licenses named in the package's
+#        DEP-5 copyright file (issue 22; no dedup across packages, which the preparation adds).
 # Prints a Markdown table: package, version, license (from the package copyright file, by
 # hand, see LICENSES), Installed-Size, raw chars of the chosen source files, clean chars,
 # clean words (whitespace split), estimated tokens (= 1.3 x words, a GPT-2-BPE-like ESTIMATE,
@@ -20,6 +25,8 @@
 # whitespace-normalised.
 
 import argparse
+import multiprocessing
+import time
 import glob
 import hashlib
 import os
@@ -30,9 +37,8 @@ import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "python"))
 from fracnas_corpus.extract import (SOURCES, clean_paragraphs, documents, files,  # noqa: E402
-                                    janeausten_books, kernel_source, paragraphs_plain, read_text,
-                                    sword_books)
-from fracnas_corpus import extract as corpus_extract  # noqa: E402
+                                    janeausten_books, kernel_source, read_text, sword_books)
+from fracnas_corpus import corpora, extract as corpus_extract, prepare  # noqa: E402
 
 # ---- candidates -------------------------------------------------------------------------
 # package -> (extractor, description of the chosen source). License strings are read by hand
@@ -71,35 +77,7 @@ def run(cmd, cwd=None):
     return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-# ---- format cleaners: raw text -> list of paragraphs (strings) ---------------------------
-def paragraphs_roff(text):
-    keep = []
-    for line in text.split("\n"):
-        if line.startswith((".\\\"", "'\\\"")):
-            continue
-        if line.startswith((".", "'")):
-            m = re.match(r"[.'](B|I|BR|BI|IR|IB|RB|RI|SM|SB)\s+(.*)", line)
-            if m:
-                line = m.group(2).replace('"', "")
-            elif re.match(r"[.'](PP|P|LP|SH|SS|TP|IP|HP|sp|br)\b", line):
-                m2 = re.match(r"[.'](SH|SS)\s+(.*)", line)
-                keep.append("")
-                if m2:
-                    keep.append(m2.group(2).replace('"', ""))
-                    keep.append("")
-                continue
-            else:
-                continue
-        keep.append(line)
-    text = "\n".join(keep)
-    text = re.sub(r"\\f(\[[^\]]*\]|\(..|.)", "", text)
-    text = re.sub(r"\\\(..|\\\[[^\]]*\]", " ", text)
-    text = text.replace("\\-", "-").replace("\\&", "").replace("\\e", "\\")
-    return paragraphs_plain(text)
-
-
-def paragraphs_fortune(text):
-    return [p for p in re.split(r"\n%\n", text) if p.strip()]
+# The roff (man pages) and fortune cleaners are fracnas_corpus.extract's (D-large uses them).
 
 
 # ---- special extractors ------------------------------------------------------------------
@@ -165,7 +143,7 @@ def extract(pkg, root, work):
     raise KeyError(pkg)
 
 
-CLEANERS = dict(corpus_extract.CLEANERS, roff=paragraphs_roff, fortune=paragraphs_fortune)
+CLEANERS = corpus_extract.CLEANERS
 
 
 def survey(pkg, work, keep_text):
@@ -215,12 +193,51 @@ def pypi_probe(name, work):
     return new[0], os.path.getsize(f), biggest
 
 
+def licenses(pkg):
+    """The distinct License: names of an installed package's DEP-5 copyright file, or '?'."""
+    try:
+        text = open("/usr/share/doc/%s/copyright" % pkg, errors="replace").read()
+    except OSError:
+        return "?"
+    names = []
+    for name in re.findall(r"(?m)^License:\s*(\S.*)$", text):
+        if name.strip() not in names:
+            names.append(name.strip())
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "") if names else "(not DEP-5: read by hand)"
+
+
+def survey_installed(pkg):
+    started = time.monotonic()
+    docs = documents(pkg, "/", corpora.LARGE_SOURCES[pkg], owned=prepare.package_files(pkg, "/"))
+    raw = sum(len(d.text) for d in docs)
+    clean = [p for d in docs for p in clean_paragraphs(d.fmt, d.text)]
+    return dict(pkg=pkg, version=prepare.package_version(pkg, "/"), docs=len(docs), raw=raw,
+                chars=sum(len(p) + 1 for p in clean), words=sum(len(p.split()) for p in clean),
+                seconds=time.monotonic() - started, license=licenses(pkg))
+
+
+def main_installed(which, jobs):
+    pkgs = list(corpora.LARGE_SOURCES) if which == "large" else which.split(",")
+    print("| package | version | kind | license (DEP-5 copyright) | documents | raw chars | clean chars | clean words |"
+          " prose share | clean s |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+    with multiprocessing.Pool(jobs) as pool:
+        for r in pool.imap(survey_installed, pkgs):
+            print("| %s | %s | %s | %s | %d | %d | %d | %d | %.2f | %.0f |" % (
+                r["pkg"], r["version"], corpora.LARGE.kinds[r["pkg"]], r["license"], r["docs"], r["raw"],
+                r["chars"], r["words"], r["chars"] / r["raw"] if r["raw"] else 0.0, r["seconds"]), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--work", default="/tmp/corpus_survey")
     ap.add_argument("--only", default="")
     ap.add_argument("--keep-text", action="store_true", help="write <pkg>.clean.txt files")
+    ap.add_argument("--installed", default="", help="'large' or PKG,PKG: survey D-large's installed packages")
+    ap.add_argument("--jobs", type=int, default=1, help="with --installed: packages surveyed at once")
     args = ap.parse_args()
+    if args.installed:
+        return main_installed(args.installed, args.jobs)
     pkgs = [p for p in LICENSES if not args.only or p in args.only.split(",")]
     rows = []
     for p in pkgs:

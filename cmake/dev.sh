@@ -5,6 +5,7 @@
 #   cmake/dev.sh plot ARCHIVE... [--out D]  install deps, draw the archives' PNG plots (src/python/fracnas_plots)
 #   cmake/dev.sh corpus [--out D] [...]    install deps and D's six Debian packages, prepare the training
 #                                          corpus into data/corpus-v<recipe> (docs/data.md); skipped when up to date
+#   cmake/dev.sh corpus --large [...]      the same for D-large (its packages: corpora.py) into data/corpus-large-v<recipe>
 #   cmake/dev.sh deps | build              just that step
 # Idempotent: each step checks before it installs. It does not touch anything outside the
 # Debian package set, a Python virtual environment in the user cache, build/ and data/.
@@ -66,23 +67,34 @@ deps() {
   fi
 }
 
-# Prepares D from the installed packages (python -m fracnas_corpus prepare): the tokenizer,
-# train.tokens, val.tokens and manifest.json in data/corpus-v<recipe> or --out; any other
-# argument goes to prepare (--vocab-size, --validation-share, --force). Skipped when the
-# folder's manifest matches the installed packages, the options and its files.
+# Prepares D (or with --large D-large) from the installed packages (python -m fracnas_corpus
+# prepare): the tokenizer, train.tokens, val.tokens and manifest.json in data/corpus-v<recipe>
+# (data/corpus-large-v<recipe>) or --out; any other argument goes to prepare (--vocab-size,
+# --validation-share, --force, --jobs). Skipped when the folder's manifest matches the installed
+# packages, the options and its files. D-large's package list is its definition's
+# (src/python/fracnas_corpus/corpora.py); it is cleaned and encoded with one job per core.
 corpus() {
-  local out="" args=() recipe
+  local out="" args=() key=d folder packages
   while [ $# -gt 0 ]; do
     case "$1" in
       --out) out=${2:?--out needs a folder}; shift 2 ;;
       --out=*) out=${1#--out=}; shift ;;
+      --large) key=large; shift ;;
       *) args+=("$1"); shift ;;
     esac
   done
-  apt_install_missing "${corpus_packages[@]}"
-  recipe=$(PYTHONPATH="$root/src/python" "$venv/bin/python" -c 'from fracnas_corpus.prepare import RECIPE_VERSION as v; print(v)')
-  PYTHONPATH="$root/src/python" exec "$venv/bin/python" -m fracnas_corpus prepare \
-    --out "${out:-$root/data/corpus-v$recipe}" "${args[@]}"
+  if [ "$key" = d ]; then
+    apt_install_missing "${corpus_packages[@]}"
+  else
+    read -r -a packages < <(PYTHONPATH="$root/src/python" "$venv/bin/python" -c \
+      'from fracnas_corpus.corpora import LARGE; print(" ".join(LARGE.sources))')
+    apt_install_missing "${packages[@]}"
+    args=(--jobs "$(nproc)" "${args[@]}")
+  fi
+  folder=$(PYTHONPATH="$root/src/python" "$venv/bin/python" -c \
+    "from fracnas_corpus.corpora import CORPORA; print(CORPORA['$key'].folder)")
+  PYTHONPATH="$root/src/python" exec "$venv/bin/python" -m fracnas_corpus prepare --corpus "$key" \
+    --out "${out:-$root/data/$folder}" "${args[@]}"
 }
 
 build() {
@@ -115,5 +127,5 @@ case "$cmd" in
   plot)  deps; PYTHONPATH="$root/src/python" exec "$venv/bin/python" -m fracnas_plots "$@" ;;
   corpus) deps; corpus "$@" ;;
   test)  deps; build; ctest --test-dir "$build" --output-on-failure -j "${FRACNAS_JOBS:-2}" ;;
-  *) echo "usage: cmake/dev.sh run [fracnas arguments] | test | plot ARCHIVE... | corpus [--out DIR] | deps | build" >&2; exit 2 ;;
+  *) echo "usage: cmake/dev.sh run [fracnas arguments] | test | plot ARCHIVE... | corpus [--large] [--out DIR] | deps | build" >&2; exit 2 ;;
 esac

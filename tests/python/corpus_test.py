@@ -1,4 +1,4 @@
-"""Tests of the corpus preparation (src/python/fracnas_corpus) on a fixture tree of the six packages.
+"""Tests of the corpus preparation (src/python/fracnas_corpus) on fixture trees of D's and D-large's packages.
 
     python tests/python/corpus_test.py [--update]
 
@@ -10,15 +10,21 @@ equals the committed tests/data/corpus/val.tokens (which the C++ reader's test r
 rewrites it); train and validation are disjoint, cover every clean paragraph once, and a piece
 stays on its side when a document is added or the share grows; the manifest's counts, versions
 and sha256s are right; an up-to-date preparation is skipped and a changed version redone; a
-missing package or a bad option is one error line and exit 2. Exit 0 when every check passes.
+missing package or a bad option is one error line and exit 2. Then D-large (corpora.LARGE) on a
+fixture of all its packages, one tiny file each in its format (check_large), and pack/unpack of
+D's prepared fixture in parts (check_transfer). Exit 0 when every check passes.
 """
 import gzip
 import hashlib
+import io
 import json
 import os
+import re
+import shutil
 import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zlib
 
@@ -29,7 +35,7 @@ sys.path.insert(0, PACKAGE)
 
 import sentencepiece as spm  # noqa: E402
 
-from fracnas_corpus import extract, prepare, token_file  # noqa: E402
+from fracnas_corpus import corpora, extract, prepare, token_file, transfer  # noqa: E402
 
 VOCAB = 400
 SHARE = "0.3"
@@ -109,8 +115,9 @@ def write(path, data):
 
 
 # ---- the fixture tree ---------------------------------------------------------------------------
-def build_fixture(root, extra_doc=False, versions=None):
-    owned = {p: [] for p in extract.SOURCES}
+def build_fixture(root, extra_doc=False, versions=None, large=False):
+    """D's six packages; with large, every other package of D-large too (build_large)."""
+    owned = {p: [] for p in (corpora.LARGE_SOURCES if large else extract.SOURCES)}
 
     def put(pkg, rel, data):
         write(os.path.join(root, rel), data)
@@ -188,12 +195,15 @@ def build_fixture(root, extra_doc=False, versions=None):
             "<html><head><title>t</title></head><body><div class=\"navheader\">Prev Next Up</div>"
             "<p>%s</p><pre>SELECT 1;</pre><p>%s</p></body></html>" % (paragraph(5000 + 2 * k), paragraph(5001 + 2 * k)))
 
+    if large:
+        build_large(put)
+
     # dpkg's database: status and every package's file list
     dpkg = os.path.join(root, "var/lib/dpkg")
     os.makedirs(os.path.join(dpkg, "info"), exist_ok=True)
     versions = versions or {}
     with open(os.path.join(dpkg, "status"), "w") as f:
-        for pkg in extract.SOURCES:
+        for pkg in owned:
             f.write("Package: %s\nStatus: install ok installed\nVersion: %s\nArchitecture: all\n"
                     "Maintainer: fixture <fixture@example.org>\nDescription: fixture\n\n"
                     % (pkg, versions.get(pkg, "1.0-fixture")))
@@ -201,7 +211,92 @@ def build_fixture(root, extra_doc=False, versions=None):
         write(os.path.join(dpkg, "info", pkg + ".list"), "/.\n/usr\n" + "\n".join(paths) + "\n")
 
 
+# ---- D-large's further packages: one tiny file per package in its format, at a path its glob finds
+DUPLICATE = paragraph(7777)  # in fortunes and again in jargon-text: D-large keeps the first only
+C_CODE = "/* fixture */\nstatic int twice_c(int x)\n{\n\treturn x * 2 + 0;\n}\n"
+GO = "package fixture\n\n// Twice returns x + x.\nfunc Twice(x int) int {\n\treturn x + x\n}\n\nfunc f() {}\n"
+
+
+def fixture_text(fmt, seed, pkg):
+    p1, p2 = paragraph(seed), paragraph(seed + 1)
+    if pkg == "fortunes":
+        p2 = DUPLICATE
+    if pkg == "jargon-text":
+        p1 = DUPLICATE
+    if fmt == "html":
+        return "<html><head><title>t</title></head><body><p>%s</p><pre>int y = 2;</pre><p>%s</p></body></html>" % (p1, p2)
+    if fmt == "rst":
+        return "Title\n=====\n\n%s\n\n.. code-block:: c\n\n   int y = 2;\n\n%s\n" % (p1, p2)
+    if fmt == "roff":
+        return ('.\\" a comment\n.TH PAGE 3\n.SH DESCRIPTION\n.B roff bold words are kept\n%s\n.PP\n'
+                "\\fB%s\\fR\n" % (p1, p2))
+    if fmt == "fortune":
+        return "%s\n%%\n%s\n%%\n" % (p1, p2)
+    if fmt == "code":
+        return GO
+    return "%s\n\n%s\n" % (p1, p2)
+
+
+def sword_commentary(put, pkg, module, testaments, chapters, base):
+    """A zCom module (10-byte entry index, blocks per book: .bz?) or a zCom4 one (12-byte index,
+    blocks per chapter: .cz?), whose first entry is indexed twice (an entry on two verses)."""
+    k, width = ("c", 12) if chapters else ("b", 10)
+    for t, testament in enumerate(testaments):
+        zs = zz = zv = b""
+        for blk in range(2):
+            entries = ["<div><p>%s</p><p>%s</p></div>" % (paragraph(base + 10 * t + 2 * blk + e),
+                                                          paragraph(base + 50 + 10 * t + 2 * blk + e))
+                       for e in range(2)]
+            block, off = "".join(entries).encode("utf-8"), 0
+            for e, entry in enumerate(entries):
+                size = len(entry.encode("utf-8"))
+                rec = struct.pack("<III" if chapters else "<IIH", blk, off, size)
+                zv += rec + (rec if e == 0 else b"")  # the first entry covers two verses
+                off += size
+            z = zlib.compress(block)
+            zs += struct.pack("<III", len(zz), len(z), len(block))
+            zz += z
+        assert len(zv) % width == 0
+        for ext, blob in (("zs", zs), ("zz", zz), ("zv", zv)):
+            put(pkg, "usr/share/sword/modules/%s/%s.%s%s" % (module, testament, k, ext), blob)
+
+
+def build_large(put):
+    for seed, (pkg, source) in enumerate(corpora.LARGE_SOURCES.items()):
+        if pkg in extract.SOURCES:
+            continue
+        if isinstance(source, str) and source.startswith("tar:"):  # a source tree in a tarball
+            _, fmt, path, member = source.split(":", 3)
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w:xz") as tar:
+                for name, text in (("linux-source-6.1/kernel/fixture.c", C_CODE),
+                                   ("linux-source-6.1/drivers/left_out.c", "int left_out_of_the_corpus = 1;\n" * 3),
+                                   ("linux-source-6.1/Documentation/left_out.rst", paragraph(31))):
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mtime = len(text.encode()), 0
+                    tar.addfile(info, io.BytesIO(text.encode()))
+            put(pkg, path, buf.getvalue())
+            continue
+        if isinstance(source, str):  # a SWORD commentary
+            module = source.split(":", 1)[1]
+            sword_commentary(put, pkg, module, ("ot",) if pkg == "sword-comm-tdavid" else ("ot", "nt"),
+                             chapters=pkg == "sword-comm-tdavid", base=9000 + 100 * seed)
+            continue
+        fmt, pattern, exclude = source[0]
+        stem = pkg.replace(".", "_")
+        rel = (pattern.replace("DOC/", "usr/share/doc/").replace("**/", "sub/").replace("[1-8]", "1")
+               .replace("*", stem, 1).replace("*", "page"))
+        assert not exclude or not re.search(exclude, "/" + rel), rel
+        text = fixture_text(fmt, 6000 + 10 * seed, pkg).encode("utf-8")
+        put(pkg, rel, gzip.compress(text, mtime=0) if rel.endswith((".gz", ".dz")) else text)
+
+
 # ---- helpers ------------------------------------------------------------------------------------
+def run_module(*args):
+    env = dict(os.environ, PYTHONPATH=PACKAGE)
+    return subprocess.run([sys.executable, "-m", "fracnas_corpus"] + list(args), capture_output=True, text=True, env=env)
+
+
 def run_prepare(root, out, *extra):
     env = dict(os.environ, PYTHONPATH=PACKAGE)
     return subprocess.run([sys.executable, "-m", "fracnas_corpus", "prepare", "--out", out, "--source-root", root,
@@ -327,8 +422,107 @@ def main():
                   "bad input %s: exit 2 and one line (%r)" % (" ".join(args) or "(a missing package)", line))
         r = run_prepare(os.path.join(tmp, "nowhere"), os.path.join(tmp, "e"))
         check(r.returncode == 2 and r.stderr.count("\n") == 1 and "is not a directory" in r.stderr, "a missing root: exit 2, one line")
+        check_large(tmp)
+        check_transfer(tmp, a)
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
+
+
+def check_large(tmp):
+    """D-large on a fixture of all its packages: deterministic, disjoint, its manifest, errors."""
+    root, a, b = (os.path.join(tmp, d) for d in ("large-root", "large-a", "large-b"))
+    build_fixture(root, large=True)
+    runs = [run_prepare(root, out, "--corpus", "large", "--jobs", jobs) for out, jobs in ((a, "1"), (b, "2"))]
+    check(all(r.returncode == 0 for r in runs), "D-large prepares on a fixture of its %d packages: %s"
+          % (len(corpora.LARGE_SOURCES), runs[0].stderr[-300:] + runs[1].stderr[-300:]))
+    if any(r.returncode for r in runs):
+        return
+    check(all(sha(os.path.join(a, n)) == sha(os.path.join(b, n)) for n in prepare.OUTPUTS + ("manifest.json",)),
+          "two D-large preparations (--jobs 1 and 2) give byte-identical files")
+    train, val = piece_texts(a, "train"), piece_texts(a, "val")
+    check(val and not set(train) & set(val), "D-large: both sides have pieces, none in both (%d, %d)" % (len(train), len(val)))
+    joined = " ".join(train + val)
+    check(joined.count(DUPLICATE) == 1, "a paragraph seen in an earlier package is dropped (dedup)")
+    bases = {pkg: 9000 + 100 * seed for seed, pkg in enumerate(corpora.LARGE_SOURCES)}
+    check(all(joined.count(paragraph(bases[p])) == 1 for p in ("sword-comm-mhcc", "sword-comm-tdavid"))
+          and paragraph(bases["sword-comm-scofield"] + 50 + 10 + 2 + 1) in joined,
+          "SWORD commentaries (zCom, zCom4 by chapter): every entry once, an entry on two verses once")
+    check("return x + x" in joined and "return x * 2 + 0" in joined and "left_out" not in joined and "roff bold words are kept" in joined and "int y = 2" not in joined
+          and "a comment" not in joined and "\\fB" not in joined,
+          "code kept without the English test (Go files, C in a tarball, its other folders left out); roff text kept, its requests and escapes dropped; <pre> and code blocks dropped")
+    with open(os.path.join(a, "manifest.json")) as f:
+        m = json.load(f)
+    pk = {p["name"]: p for p in m["packages"]}
+    check([p["name"] for p in m["packages"]] == list(corpora.LARGE_SOURCES) and m["corpus"]["name"] == "D-large"
+          and m["corpus"]["tokenizer_sample"]["share"] == corpora.LARGE.tokenizer_sample,
+          "the manifest lists D-large's packages in order, its name and the tokenizer's sample")
+    check(all(pk[p]["documents"] >= 1 and pk[p]["clean_words"] > 0 for p in pk),
+          "every package of D-large has a document and clean words on the fixture")
+    check(pk["jargon-text"]["duplicate_paragraphs"] == 1 and pk["golang-1.19-src"]["kind"] == "fill"
+          and pk["sword-comm-mhcc"]["kind"] == "prose", "per package: its kind and its dropped duplicates")
+    comp = m["composition"]
+    check(abs(comp["prose"]["share_of_tokens"] + comp["fill"]["share_of_tokens"] - 1) < 2e-4
+          and sum(comp[k]["tokens"]["train"] for k in comp) + sum(p["pieces"]["train"] for p in m["packages"]) == m["tokens"]["train"],
+          "the composition's prose and fill shares add up to the token files")
+    r = run_prepare(root, a, "--corpus", "large")
+    check(r.returncode == 0 and "up to date" in r.stdout, "an up-to-date D-large is skipped")
+    os.remove(os.path.join(root, "var/lib/dpkg/info/dict-gcide.list"))
+    with open(os.path.join(root, "var/lib/dpkg/status")) as f:
+        status = f.read()
+    with open(os.path.join(root, "var/lib/dpkg/status"), "w") as f:
+        f.write(status.replace("Package: dict-gcide\n", "Package: dict-gcide-gone\n"))
+    r = run_prepare(root, os.path.join(tmp, "large-e"), "--corpus", "large")
+    check(r.returncode == 2 and r.stderr.strip() == "fracnas_corpus: error: dict-gcide is not installed under %s "
+          "(cmake/dev.sh corpus --large installs it)." % root, "D-large with a missing package: exit 2, one line (%r)" % r.stderr)
+
+
+def check_transfer(tmp, corpus_dir):
+    """pack a prepared corpus into small parts; unpack them in two batches; refuse a bad part."""
+    parts, dest, batch = (os.path.join(tmp, d) for d in ("parts", "dest", "batch"))
+    r = run_module("pack", corpus_dir, parts, "--part-mib", "0.004")
+    check(r.returncode == 0, "pack writes parts: " + r.stderr[-300:])
+    with open(os.path.join(parts, "index.json")) as f:
+        index = json.load(f)
+    names = [p["name"] for p in index["parts"]]
+    check(len(names) >= 5 and all(p["compressed_bytes"] <= 0.004 * 2 ** 20 for p in index["parts"])
+          and sum(1 for p in index["parts"] if p["file"] == "train.tokens") >= 2,
+          "pack: %d parts, none over --part-mib, train.tokens in several" % len(names))
+
+    def stage(subset):
+        shutil.rmtree(batch, ignore_errors=True)
+        os.makedirs(batch)
+        shutil.copy(os.path.join(parts, "index.json"), batch)
+        for n in subset:
+            shutil.copy(os.path.join(parts, n), batch)
+        return run_module("unpack", batch, dest)
+
+    half = len(names) // 2
+    r = stage(names[:half])
+    check(r.returncode == 0 and "%d still missing" % (len(names) - half) in r.stdout
+          and not os.path.exists(os.path.join(dest, "train.tokens")), "unpack of half the parts: the rest is missing, nothing assembled")
+    r = stage(names[:half])
+    check(r.returncode == 0 and "%d still missing" % (len(names) - half) in r.stdout, "unpack again with the same parts: no harm")
+    r = stage(names[half:])
+    check(r.returncode == 0 and "is complete" in r.stdout and all(
+        sha(os.path.join(dest, n)) == sha(os.path.join(corpus_dir, n)) for n in prepare.OUTPUTS + ("manifest.json",))
+        and not os.path.exists(os.path.join(dest, transfer.STAGING)),
+        "unpack of the other half: the files are byte-identical to the prepared ones")
+    r = stage(names)
+    check(r.returncode == 0 and "is complete" in r.stdout, "unpack of a complete corpus again: nothing to do")
+    shutil.rmtree(dest)
+    stage([])
+    with open(os.path.join(batch, names[-1]), "wb") as f:
+        with open(os.path.join(parts, names[-1]), "rb") as g:
+            f.write(g.read()[:-3] + b"abc")
+    r = run_module("unpack", batch, dest)
+    check(r.returncode == 2 and r.stderr.count("\n") == 1 and "is corrupt or foreign" in r.stderr,
+          "a corrupt part: exit 2, one sentence (%r)" % r.stderr.strip())
+    os.remove(os.path.join(batch, names[-1]))
+    with open(os.path.join(batch, "train.tokens.999.xz"), "wb") as f:
+        f.write(b"not a part")
+    r = run_module("unpack", batch, dest)
+    check(r.returncode == 2 and r.stderr.count("\n") == 1 and "not a part of this pack" in r.stderr,
+          "a foreign part: exit 2, one sentence (%r)" % r.stderr.strip())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import bz2
 import collections
 import glob
 import gzip
+import html
 import html.parser
 import lzma
 import os
@@ -244,8 +245,42 @@ class _RUnserialize:
         return v
 
 
+def paragraphs_roff(text):
+    """man(7) roff: comments and unknown requests dropped, font macros (.B, .IR, ...) reduced to
+    their words, paragraph and section macros (.PP, .SH, .TP, ...) break paragraphs, escapes
+    (\\fB, \\(em, \\-) removed or replaced."""
+    keep = []
+    for line in text.split("\n"):
+        if line.startswith((".\\\"", "'\\\"")):
+            continue
+        if line.startswith((".", "'")):
+            m = re.match(r"[.'](B|I|BR|BI|IR|IB|RB|RI|SM|SB)\s+(.*)", line)
+            if m:
+                line = m.group(2).replace('"', "")
+            elif re.match(r"[.'](PP|P|LP|SH|SS|TP|IP|HP|sp|br)\b", line):
+                m2 = re.match(r"[.'](SH|SS)\s+(.*)", line)
+                keep.append("")
+                if m2:
+                    keep.append(m2.group(2).replace('"', ""))
+                    keep.append("")
+                continue
+            else:
+                continue
+        keep.append(line)
+    text = "\n".join(keep)
+    text = re.sub(r"\\f(\[[^\]]*\]|\(..|.)", "", text)
+    text = re.sub(r"\\\(..|\\\[[^\]]*\]", " ", text)
+    text = text.replace("\\-", "-").replace("\\&", "").replace("\\e", "\\")
+    return paragraphs_plain(text)
+
+
+def paragraphs_fortune(text):
+    """fortune(6) data: one quotation a paragraph, separated by lines holding only '%'."""
+    return [p for p in re.split(r"\n%\n", text) if p.strip()]
+
+
 CLEANERS = {"plain": paragraphs_plain, "html": paragraphs_html, "rst": paragraphs_rst,
-            "pod": paragraphs_pod}
+            "pod": paragraphs_pod, "roff": paragraphs_roff, "fortune": paragraphs_fortune}
 
 
 def keep_paragraph(words, nlines):
@@ -260,12 +295,29 @@ def keep_paragraph(words, nlines):
     return sum(1 for c in text if ord(c) > 127) <= 0.05 * len(text)
 
 
+def paragraphs_code(text):
+    """Source code (D-large's fill): blocks of lines between blank lines, as they are."""
+    return paragraphs_plain(text)
+
+
+def keep_code(words, nlines):
+    """A code block is kept when it has >= 4 tokens and <= 5% non-ASCII characters: no English
+    test (it is code), and only the block-size and encoding tests of keep_paragraph."""
+    text = " ".join(words)
+    return len(words) >= 4 and sum(1 for c in text if ord(c) > 127) <= 0.05 * len(text)
+
+
+CLEANERS["code"] = paragraphs_code
+FILTERS = {"code": keep_code}  # format -> paragraph filter; keep_paragraph for the others
+
+
 def clean_paragraphs(fmt, text, cleaners=None):
     """The kept paragraphs of one text of format fmt, each whitespace-normalised (one space)."""
     out = []
+    keep = FILTERS.get(fmt, keep_paragraph)
     for para in (cleaners or CLEANERS)[fmt](text):
         words = para.split()
-        if keep_paragraph(words, para.strip().count("\n") + 1):
+        if keep(words, para.strip().count("\n") + 1):
             out.append(" ".join(words))
     return out
 
@@ -300,6 +352,75 @@ def sword_books(root):
         for blk in sorted(verses):
             books.append(("%s/%03d" % (testament, blk), " ".join(verses[blk])))
     return books
+
+
+def sword_entries(root, module):
+    """A SWORD commentary's entries (zCom or zCom4, e.g. module 'comments/zcom/mhcc'), as
+    (name, text), one document per compressed block (a book or a chapter, by the module's
+    BlockType), named ot/NNN or nt/NNN by block number.
+
+    Same files as zText (.bzs block index, .bzz zlib blocks, .bzv entry index; .czs, .czz,
+    .czv when the blocks are chapters), but a zCom4
+    entry's size is a u32 (12-byte .bzv records) where zCom's is a u16 (10 bytes); the two are
+    told apart by which record size divides the index and decodes in-bounds entries. Entries
+    are commentary paragraphs in OSIS/ThML markup: tags dropped, <p>, <br> and </div> become
+    paragraph breaks, entries are separated by blank lines. An entry that covers a range of
+    verses is indexed under each of them and read once.
+    """
+    base = os.path.join(root, "usr/share/sword/modules", module)
+    docs = []
+    for testament in ("ot", "nt"):
+        stem = os.path.join(base, testament)
+        kind = next((k for k in "bc" if os.path.isfile(stem + ".%czs" % k) and os.path.getsize(stem + ".%czs" % k)),
+                    None)
+        if kind is None:  # no such testament (a module of the Psalms only)
+            continue
+        bzs, bzz, bzv = (open(stem + "." + kind + e, "rb").read() for e in ("zs", "zz", "zv"))
+        blocks = []
+        for k in range(len(bzs) // 12):
+            off, size, _ = struct.unpack_from("<III", bzs, 12 * k)
+            blocks.append(zlib.decompress(bzz[off:off + size]) if size else b"")
+        wide = len(bzv) % 12 == 0 and (len(bzv) % 10 != 0 or _entries_fit(bzv, blocks, "<III", 12))
+        record, width = ("<III", 12) if wide else ("<IIH", 10)
+        entries, seen = collections.defaultdict(list), set()
+        for k in range(len(bzv) // width):
+            blk, off, size = struct.unpack_from(record, bzv, width * k)
+            # an entry on a range of verses is indexed once per verse: read it once
+            if size and blk < len(blocks) and (blk, off) not in seen:
+                seen.add((blk, off))
+                entry = blocks[blk][off:off + size].decode("utf-8", "replace")
+                entry = re.sub(r"<note\b.*?</note>", " ", entry, flags=re.S)
+                entry = re.sub(r"<(p|br|lb|/p|/div|div)\b[^>]*>", "\n\n", entry)
+                entries[blk].append(html.unescape(re.sub(r"<[^>]+>", " ", entry)))
+        for blk in sorted(entries):
+            docs.append(("%s/%03d" % (testament, blk), "\n\n".join(entries[blk])))
+    if not docs:
+        raise FileNotFoundError("no SWORD commentary under " + base)
+    return docs
+
+
+def _entries_fit(bzv, blocks, record, width):
+    """True when every record of the entry index, read with this layout, lies inside its block."""
+    for k in range(len(bzv) // width):
+        blk, off, size = struct.unpack_from(record, bzv, width * k)
+        if size and (blk >= len(blocks) or off + size > len(blocks[blk])):
+            return False
+    return True
+
+
+def tar_members(root, path, member):
+    """The regular files of the tarball root/path (xz, gz or plain, read by tarfile) whose
+    member name matches the regex member, as (path/member name, text), in name order.
+    For packages that ship a source tree as one tarball (linux-source-6.1)."""
+    import tarfile
+    rx, out = re.compile(member), []
+    with tarfile.open(os.path.join(root, path)) as tar:
+        for info in tar:
+            if info.isfile() and rx.search(info.name):
+                out.append((path + "/" + info.name, tar.extractfile(info).read().decode("utf-8", "replace")))
+    if not out:
+        raise FileNotFoundError("no member matching %s in %s" % (member, os.path.join(root, path)))
+    return sorted(out)
 
 
 def janeausten_books(root):
@@ -355,7 +476,11 @@ def kernel_source(pkg):
 def documents(pkg, root, source=None, owned=None):
     """The documents of an installed package under root, sorted by name.
 
-    A file's name is its path relative to root; janeaustenr's and the WEB's are their books'.
+    source is a list of (format, pattern, exclude) or a special reader's name: "janeausten",
+    "sword" (the WEB's zText), "sword-commentary:<module path>" (see sword_entries),
+    "tar:<format>:<tarball>:<member regex>" (see tar_members). A file's
+    name is its path relative to root; janeaustenr's, the WEB's and a commentary's are their
+    books' (or chapters').
     owned, when given, is the set of the package's own paths ('/usr/...', dpkg -L): files that
     another package put in the same folder are skipped (perl-modules' perldiag.pod is not
     perl-doc's). Raises FileNotFoundError when the package's source has no file under root.
@@ -365,6 +490,12 @@ def documents(pkg, root, source=None, owned=None):
         docs = [Document(name, "plain", text) for name, text in janeausten_books(root)]
     elif source == "sword":
         docs = [Document(name, "plain", text) for name, text in sword_books(root)]
+    elif isinstance(source, str) and source.startswith("sword-commentary:"):
+        module = source.split(":", 1)[1]
+        docs = [Document(name, "plain", text) for name, text in sword_entries(root, module)]
+    elif isinstance(source, str) and source.startswith("tar:"):
+        _, fmt, path, member = source.split(":", 3)
+        docs = [Document(name, fmt, text) for name, text in tar_members(root, path, member)]
     else:
         docs = []
         for fmt, pattern, exclude in source:

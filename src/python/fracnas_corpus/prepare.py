@@ -1,6 +1,7 @@
-"""Prepare the corpus D: clean the installed packages, split, train the tokenizer, write tokens.
+"""Prepare a corpus (D or D-large): clean the installed packages, split, train the tokenizer, write tokens.
 
-prepare(out, ...) reads the six packages of D (extract.SOURCES) under a source root, cuts every
+prepare(out, ..., corpus=corpora.D) reads the packages of a corpus definition (corpora.py; D's
+six are extract.SOURCES) under a source root, cuts every
 document's clean paragraphs into pieces of about PIECE_CHARS characters, sends each piece to
 train or validation by a hash of its name, trains a SentencePiece BPE tokenizer on the train
 split only, and writes into out: tokenizer.model, train.tokens, val.tokens (token_file format)
@@ -11,14 +12,18 @@ import array
 import hashlib
 import io
 import json
+import lzma
 import os
 import platform
+import struct
 import subprocess
+import tarfile
 import time
+import zlib
 
-from . import extract, token_file
+from . import corpora, extract, token_file
 
-RECIPE_VERSION = 1        # bump when cleaning, splitting or tokenizer options change the bytes
+RECIPE_VERSION = corpora.D.recipe_version  # D's; each corpus definition carries its own
 PIECE_CHARS = 8192        # a piece ends at the first segment end past this many characters
 SEGMENT_CHARS = 2048      # a longer paragraph is cut at a sentence end (else a space) below this
 VALIDATION_SHARE = 0.02   # the expected share of pieces in validation (docs/data.md: why 2%)
@@ -84,7 +89,7 @@ def in_validation(name, share):
     return h < int(share * 2 ** 64)
 
 
-def package_version(pkg, root):
+def package_version(pkg, root, installer="cmake/dev.sh corpus"):
     """The installed version of pkg under root, from dpkg's database (root/var/lib/dpkg)."""
     admindir = os.path.join(root, "var/lib/dpkg")
     try:
@@ -94,7 +99,7 @@ def package_version(pkg, root):
         raise PrepareError("dpkg-query is not on PATH: the corpus is read from installed Debian packages")
     version, _, status = r.stdout.partition(" ")
     if r.returncode != 0 or not status.endswith("installed") or status.endswith("not-installed"):
-        raise PrepareError("%s is not installed under %s (cmake/dev.sh corpus installs it)" % (pkg, root))
+        raise PrepareError("%s is not installed under %s (%s installs it)" % (pkg, root, installer))
     return version
 
 
@@ -107,6 +112,11 @@ def package_files(pkg, root):
     return set(r.stdout.splitlines())
 
 
+def _clean(fmt_text):
+    """extract.clean_paragraphs of one (format, text), for a worker process."""
+    return extract.clean_paragraphs(*fmt_text)
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -115,17 +125,36 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def settings(root, vocab_size, share):
+def in_tokenizer_sample(name, sample):
+    """True when the train piece named name is among the lines the tokenizer learns from: bytes
+    8-15 of the SHA-256 of its name (independent of the split's bytes 0-7), as a big-endian
+    integer, below sample x 2^64. Every piece when sample is 1."""
+    if sample >= 1:
+        return True
+    h = int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[8:16], "big")
+    return h < int(sample * 2 ** 64)
+
+
+def settings(root, vocab_size, share, corpus=corpora.D):
     """What the outputs are a function of, besides the packages' files: compared with a
-    manifest's to skip an up-to-date preparation."""
+    manifest's to skip an up-to-date preparation. D's keeps its original keys (no "corpus")."""
     import sentencepiece as spm
-    return dict(
-        recipe_version=RECIPE_VERSION,
-        packages=[dict(name=pkg, version=package_version(pkg, root)) for pkg in extract.SOURCES],
+    wanted = dict(
+        recipe_version=corpus.recipe_version,
+        packages=[dict(name=pkg, version=package_version(
+            pkg, root, "cmake/dev.sh corpus" + ("" if corpus is corpora.D else " --" + corpus.key)))
+            for pkg in corpus.sources],
         split=dict(method="sha256(piece name)[:8] < share * 2^64", validation_share=share,
                    piece_chars=PIECE_CHARS, segment_chars=SEGMENT_CHARS),
         tokenizer=dict(library="sentencepiece", version=spm.__version__, options=spm_options(vocab_size)),
         vocab_size=vocab_size)
+    if corpus is not corpora.D:
+        wanted["corpus"] = dict(
+            name=corpus.name, dedup="a clean paragraph equal to an earlier one of the corpus is dropped"
+            if corpus.dedup else "none",
+            tokenizer_sample=dict(share=corpus.tokenizer_sample,
+                                  method="train pieces with sha256(piece name)[8:16] < share * 2^64"))
+    return wanted
 
 
 def up_to_date(out, wanted):
@@ -146,16 +175,18 @@ def up_to_date(out, wanted):
     return True
 
 
-def prepare(out, root="/", vocab_size=VOCAB_SIZE, share=VALIDATION_SHARE, force=False, log=print):
-    """Prepare D into out (created if needed); returns the manifest (a dict). Skips the work
-    and returns the existing manifest when it is up to date, unless force."""
+def prepare(out, root="/", vocab_size=VOCAB_SIZE, share=VALIDATION_SHARE, force=False, log=print,
+            corpus=corpora.D, jobs=1):
+    """Prepare corpus (D by default) into out (created if needed); returns the manifest (a
+    dict). Skips the work and returns the existing manifest when it is up to date, unless
+    force. jobs processes clean documents and threads encode; the bytes do not depend on it."""
     if not 2 < vocab_size <= 1 << 31:
         raise PrepareError("--vocab-size must be between 3 and 2^31, not %d" % vocab_size)
     if not 0 < share < 1:
         raise PrepareError("--validation-share must be strictly between 0 and 1, not %g" % share)
     if not os.path.isdir(root):
         raise PrepareError("the source root %s is not a directory" % root)
-    wanted = settings(root, vocab_size, share)
+    wanted = settings(root, vocab_size, share, corpus)
     if not force and up_to_date(out, wanted):
         log("fracnas_corpus: %s is up to date (manifest.json matches the packages and options)" % out)
         with open(os.path.join(out, "manifest.json")) as f:
@@ -163,61 +194,94 @@ def prepare(out, root="/", vocab_size=VOCAB_SIZE, share=VALIDATION_SHARE, force=
 
     import sentencepiece as spm
     started = time.monotonic()
-    # 1. documents -> clean paragraphs -> pieces -> split, in D's fixed order
+    # 1. documents -> clean paragraphs -> pieces -> split, in the corpus's fixed order
     split = {"train": [], "val": []}  # lists of (package index, piece: list of segments)
+    sample = []  # the train pieces the tokenizer learns from
+    seen = set()  # with corpus.dedup: 8-byte digests of the clean paragraphs so far
     packages = []
+    pool = None
+    if jobs > 1:
+        import multiprocessing
+        pool = multiprocessing.Pool(jobs)
     for index, entry in enumerate(wanted["packages"]):
         pkg = entry["name"]
         try:
-            docs = extract.documents(pkg, root, owned=package_files(pkg, root))
-        except (OSError, KeyError, ValueError) as e:
+            docs = extract.documents(pkg, root, corpus.sources[pkg], owned=package_files(pkg, root))
+        except (OSError, KeyError, ValueError, EOFError, lzma.LZMAError, zlib.error, struct.error,
+                tarfile.TarError) as e:  # a damaged file of the package: one sentence
+            if pool:
+                pool.terminate()
             raise PrepareError("%s: cannot read its files under %s: %s" % (pkg, root, e))
         stats = dict(entry, documents=len(docs), raw_chars=0, clean_paragraphs=0, clean_chars=0,
                      clean_words=0, pieces=dict(train=0, val=0), words=dict(train=0, val=0),
                      tokens=dict(train=0, val=0))
-        for doc in docs:
+        if corpus.kinds:
+            stats.update(kind=corpus.kinds[pkg], duplicate_paragraphs=0)
+        cleaned = (pool.imap(_clean, ((d.fmt, d.text) for d in docs), chunksize=4) if pool
+                   else (extract.clean_paragraphs(d.fmt, d.text) for d in docs))
+        for doc, paragraphs in zip(docs, cleaned):
             stats["raw_chars"] += len(doc.text)
-            paragraphs = extract.clean_paragraphs(doc.fmt, doc.text)
+            if corpus.dedup:
+                unique = []
+                for p in paragraphs:
+                    digest = hashlib.blake2b(p.encode("utf-8"), digest_size=8).digest()
+                    if digest not in seen:
+                        seen.add(digest)
+                        unique.append(p)
+                stats["duplicate_paragraphs"] += len(paragraphs) - len(unique)
+                paragraphs = unique
             stats["clean_paragraphs"] += len(paragraphs)
             stats["clean_chars"] += sum(len(p) + 1 for p in paragraphs)
             stats["clean_words"] += sum(len(p.split()) for p in paragraphs)
             for k, piece in enumerate(pieces(paragraphs)):
-                side = "val" if in_validation("%s/%s#%d" % (pkg, doc.name, k), share) else "train"
+                name = "%s/%s#%d" % (pkg, doc.name, k)
+                side = "val" if in_validation(name, share) else "train"
                 split[side].append((index, piece))
+                if side == "train" and in_tokenizer_sample(name, corpus.tokenizer_sample):
+                    sample.append(piece)
                 stats["pieces"][side] += 1
                 stats["words"][side] += sum(len(s.split()) for s in piece)
         packages.append(stats)
         log("fracnas_corpus: %s %s: %d documents, %d clean words (%.0f s)"
             % (pkg, entry["version"], len(docs), stats["clean_words"], time.monotonic() - started))
+        del docs, cleaned  # the raw text of a package is not kept
+    if pool:
+        pool.close()
     if not split["train"] or not split["val"]:
         raise PrepareError("the split left %s empty: too little text or a --validation-share too extreme"
                            % ("train" if not split["train"] else "validation"))
 
-    # 2. the tokenizer, trained on the train split only, one segment a line, in order
+    # 2. the tokenizer, trained on the train split only (or its sample), one segment a line, in order
     os.makedirs(out, exist_ok=True)
     options = spm_options(vocab_size)
     model = io.BytesIO()
     spm.set_random_generator_seed(1)  # BPE does not sample with these options; fixed anyway
     try:
         spm.SentencePieceTrainer.train(
-            sentence_iterator=(s for _, piece in split["train"] for s in piece), model_writer=model, **options)
+            sentence_iterator=(s for piece in sample for s in piece), model_writer=model, **options)
     except RuntimeError as e:
         raise PrepareError("SentencePiece could not train a %d-token vocabulary: %s" % (vocab_size, e))
     with open(os.path.join(out, "tokenizer.model"), "wb") as f:
         f.write(model.getvalue())
-    log("fracnas_corpus: tokenizer trained (%.0f s)" % (time.monotonic() - started))
+    log("fracnas_corpus: tokenizer trained on %d of %d train pieces (%.0f s)"
+        % (len(sample), len(split["train"]), time.monotonic() - started))
+    del sample
 
     # 3. tokens: every piece's segments encoded and concatenated, then eos
     sp = spm.SentencePieceProcessor(model_proto=model.getvalue())
     eos = sp.eos_id()
     for side in ("train", "val"):
         ids = array.array("I")
-        for index, piece in split[side]:
-            before = len(ids)
-            for seg in sp.encode(piece):
-                ids.extend(seg)
-            packages[index]["tokens"][side] += len(ids) - before
-            ids.append(eos)
+        batch = 4096  # pieces encoded in one call: each segment is encoded alone, so the ids do not depend on it
+        for start in range(0, len(split[side]), batch):
+            chunk = split[side][start:start + batch]
+            encoded = iter(sp.encode([s for _, piece in chunk for s in piece], num_threads=jobs))
+            for index, piece in chunk:
+                before = len(ids)
+                for _ in piece:
+                    ids.extend(next(encoded))
+                packages[index]["tokens"][side] += len(ids) - before
+                ids.append(eos)
         token_file.write(os.path.join(out, side + ".tokens"), ids, sp.get_piece_size(), eos)
         log("fracnas_corpus: %s.tokens: %d tokens (%.0f s)" % (side, len(ids), time.monotonic() - started))
 
@@ -228,6 +292,14 @@ def prepare(out, root="/", vocab_size=VOCAB_SIZE, share=VALIDATION_SHARE, force=
                           for side in ("train", "val")}
     manifest["token_file"] = dict(format_version=token_file.VERSION, eos_id=eos,
                                   bytes_per_token=token_file.token_bytes(vocab_size))
+    if corpus.kinds:
+        total = sum(p["tokens"]["train"] + p["tokens"]["val"] for p in packages)  # without eos
+        manifest["composition"] = {kind: dict(
+            packages=[p["name"] for p in packages if p["kind"] == kind],
+            words=sum(p["clean_words"] for p in packages if p["kind"] == kind),
+            tokens={side: sum(p["tokens"][side] for p in packages if p["kind"] == kind) for side in ("train", "val")},
+            share_of_tokens=round(sum(p["tokens"]["train"] + p["tokens"]["val"] for p in packages if p["kind"] == kind)
+                                  / total, 4)) for kind in ("prose", "fill")}
     manifest["python"] = platform.python_version()
     manifest["files"] = {name: dict(bytes=os.path.getsize(os.path.join(out, name)),
                                     sha256=sha256_file(os.path.join(out, name))) for name in OUTPUTS}
