@@ -59,6 +59,7 @@ po::options_description train_options() {
         ("weight-decay", text("X"), ("AdamW weight decay on matrices and embeddings (default " + dflt(a.weight_decay) + ")").c_str())
         ("clip", text("X"), ("gradient-norm clip, 0 for none (default " + dflt(a.clip) + ")").c_str())
         ("schedule", text("NAME"), "cosine (recipe A: warm-up, cosine to the floor at the last step) or wsd (warm-up, constant, linear decay over the last --decay share: continues to a larger budget) (default cosine)")
+        ("sampling", text("NAME"), "random (recipe A: uniform window offsets) or epoch (the non-overlapping windows in a seeded order, each once per epoch: a budget up to one epoch repeats no token) (default random)")
         ("decay", text("X"), ("with wsd: share of the steps in the final decay (default " + dflt(a.decay_share) + ")").c_str())
         ("warmup-tokens", text("N"), ("with wsd: warm-up length in tokens, whatever the budget (default " + dflt(a.warmup_tokens) + ")").c_str())
         ("state-dir", text("DIR"), "save the training state in DIR (latest.pt; stable.pt at wsd's decay start) and continue from it when DIR holds one of this training: a killed run resumes, a wsd run continues to a larger --tokens")
@@ -84,6 +85,7 @@ std::string recipe_text(const eval::train_recipe& r) {
     else o << " (linear decay to x" << r.min_lr_ratio;
     o
       << "), weight decay " << r.weight_decay << ", clip " << r.clip << ", seed " << r.seed;
+    if (r.sampling == eval::window_sampling::epoch) o << ", epoch sampling";
     if (r.schedule == eval::lr_schedule::wsd)
         o << ", schedule wsd (warm-up " << r.warmup_tokens << " tokens, decay " << r.decay_share << ")";
     return o.str();
@@ -100,7 +102,8 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
             << ", \"recipe\": {\"tokens\": " << recipe.tokens << ", \"batch\": " << recipe.batch << ", \"seq_len\": " << recipe.seq_len
             << ", \"lr\": " << recipe.lr << ", \"min_lr_ratio\": " << recipe.min_lr_ratio << ", \"warmup\": " << recipe.warmup_share
             << ", \"weight_decay\": " << recipe.weight_decay << ", \"clip\": " << recipe.clip << ", \"seed\": " << recipe.seed
-            << ", \"schedule\": " << app::json_string(eval::to_string(recipe.schedule)) << ", \"decay\": " << recipe.decay_share
+            << ", \"schedule\": " << app::json_string(eval::to_string(recipe.schedule))
+            << ", \"sampling\": " << app::json_string(eval::to_string(recipe.sampling)) << ", \"decay\": " << recipe.decay_share
             << ", \"warmup_tokens\": " << recipe.warmup_tokens << "}, \"resumed_from_step\": " << r.resumed_from_step
             << ", \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << r.tokens_per_second
             << ", \"steady_tokens_per_second\": " << r.steady_tokens_per_second << ", \"engine_note\": " << app::json_string(r.engine_note)
@@ -227,6 +230,11 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         if (*v == "cosine") recipe.schedule = eval::lr_schedule::cosine;
         else if (*v == "wsd") recipe.schedule = eval::lr_schedule::wsd;
         else throw config_error("--schedule", "unknown schedule '" + *v + "': cosine or wsd.");
+    }
+    if (const auto* v = get("sampling")) {
+        if (*v == "random") recipe.sampling = eval::window_sampling::random;
+        else if (*v == "epoch") recipe.sampling = eval::window_sampling::epoch;
+        else throw config_error("--sampling", "unknown sampling '" + *v + "': random or epoch.");
     }
     if (const auto* v = get("state-dir")) recipe.state_dir = *v;
     if (const auto* v = get("speed")) recipe.speed = parse_speed(*v);

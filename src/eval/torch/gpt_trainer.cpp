@@ -51,6 +51,33 @@ std::uint64_t planned_steps(const train_recipe& r) noexcept {
     return per_step == 0 ? 1 : std::max<std::uint64_t>(1, r.tokens / per_step);
 }
 
+const char* to_string(window_sampling s) { return s == window_sampling::epoch ? "epoch" : "random"; }
+
+std::vector<std::int64_t> training_windows(const train_recipe& r, std::uint64_t steps, std::size_t train_size) {
+    std::mt19937_64 order(r.seed * 0x9e3779b97f4a7c15ULL + 0x7f4a7c15ULL);
+    std::vector<std::int64_t> out(static_cast<std::size_t>(steps) * r.batch);
+    const auto T = static_cast<std::int64_t>(r.seq_len);
+    if (r.sampling == window_sampling::random) {
+        // step s's B offsets are draws s B .. s B + B - 1 of one stream (recipe A's order)
+        std::uniform_int_distribution<std::int64_t> offset(0, static_cast<std::int64_t>(train_size) - T - 1);
+        for (auto& o : out) o = offset(order);
+        return out;
+    }
+    // every window [kT, kT + T + 1) that fits, in a new Fisher-Yates order each epoch
+    std::vector<std::int64_t> windows(static_cast<std::size_t>((static_cast<std::int64_t>(train_size) - 1) / T));
+    for (std::size_t k = 0; k < windows.size(); ++k) windows[k] = static_cast<std::int64_t>(k) * T;
+    std::size_t next = windows.size();
+    for (auto& o : out) {
+        if (next == windows.size()) {
+            for (std::size_t i = windows.size(); i > 1; --i)
+                std::swap(windows[i - 1], windows[std::uniform_int_distribution<std::size_t>(0, i - 1)(order)]);
+            next = 0;
+        }
+        o = windows[next++];
+    }
+    return out;
+}
+
 double learning_rate(const train_recipe& r, std::uint64_t step) noexcept {
     const std::uint64_t steps = planned_steps(r);
     const double floor = r.lr * r.min_lr_ratio;
@@ -149,16 +176,6 @@ private:
     bool on_;
     bool cache_ = true;
 };
-
-// The windows of every step, drawn from the seed's stream step by step: step s's B offsets are
-// draws s B .. s B + B - 1, so a resumed training draws what the uninterrupted one drew.
-std::vector<std::int64_t> window_offsets(const train_recipe& r, std::uint64_t steps, std::size_t train_size) {
-    std::mt19937_64 order(r.seed * 0x9e3779b97f4a7c15ULL + 0x7f4a7c15ULL);
-    std::uniform_int_distribution<std::int64_t> offset(0, static_cast<std::int64_t>(train_size) - static_cast<std::int64_t>(r.seq_len) - 1);
-    std::vector<std::int64_t> out(static_cast<std::size_t>(steps) * r.batch);
-    for (auto& o : out) o = offset(order);
-    return out;
-}
 
 // Mean next-token cross-entropy (nats) over the non-overlapping windows of `val`.
 double validation_loss(torch_model::Gpt& model, const torch::Tensor& val, const train_recipe& r, bool autocast) {
@@ -413,7 +430,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     const torch::Tensor train_ids = to_device(train, train.size, device);
     const torch::Tensor val_ids = to_device(val, std::min<std::uint64_t>(val.size, r.val_tokens), device);
     const std::int64_t B = r.batch, T = r.seq_len;
-    const auto offsets = window_offsets(r, steps, train.size);
+    const auto offsets = training_windows(r, steps, train.size);
     const auto window = torch::arange(T + 1, torch::TensorOptions().dtype(torch::kInt64));
     std::vector<float> lrs(static_cast<std::size_t>(steps));
     for (std::uint64_t s = 0; s < steps; ++s) lrs[s] = static_cast<float>(learning_rate(r, s));

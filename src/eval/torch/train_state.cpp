@@ -55,6 +55,7 @@ std::string identity(const nas::architecture& arch, token_span train, token_span
       << " warmup_share " << r.warmup_share << " weight_decay " << r.weight_decay << " betas " << r.beta1 << ' ' << r.beta2
       << " eps " << r.adam_eps << " clip " << r.clip << " seed " << r.seed << " val_tokens " << r.val_tokens << " bf16 "
       << (r.device == device_kind::cuda && r.bf16) << " schedule " << to_string(r.schedule);
+    if (r.sampling != window_sampling::random) o << " sampling " << to_string(r.sampling);
     if (r.schedule == lr_schedule::wsd) o << " decay_share " << r.decay_share << " warmup_tokens " << r.warmup_tokens;
     return o.str();
 }

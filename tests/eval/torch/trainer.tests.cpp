@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #ifdef FRACNAS_HAVE_TORCH
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -195,6 +196,34 @@ TEST_CASE("the wsd schedule: warm-up in tokens, the peak, a linear decay to the 
     REQUIRE(eval::learning_rate(r, 7) == Approx(r.lr));
     REQUIRE(eval::learning_rate(r, 149) == Approx(r.lr * r.min_lr_ratio).epsilon(0.01));  // the floor one step later
     REQUIRE(eval::learning_rate(r, 8 + 71) == Approx(r.lr * (r.min_lr_ratio + 1.0) / 2.0).epsilon(0.01));
+}
+
+TEST_CASE("epoch sampling reads every non-overlapping window once before any again; random is recipe A's", "[eval][torch][train]") {
+    auto r = quick();  // batch 8, windows of 32 + 1 tokens
+    r.sampling = eval::window_sampling::epoch;
+    const std::size_t size = 32 * 40 + 1;  // exactly 40 windows: 5 steps an epoch
+    const auto w = eval::training_windows(r, 12, size);
+    REQUIRE(w.size() == 12 * 8);
+    for (std::size_t e = 0; e < 2; ++e) {
+        std::vector<std::int64_t> epoch(w.begin() + static_cast<std::ptrdiff_t>(e * 40), w.begin() + static_cast<std::ptrdiff_t>(e * 40 + 40));
+        std::sort(epoch.begin(), epoch.end());
+        for (std::size_t k = 0; k < 40; ++k) REQUIRE(epoch[k] == static_cast<std::int64_t>(k * 32));
+    }
+    REQUIRE(!std::equal(w.begin(), w.begin() + 40, w.begin() + 40));  // a new order each epoch
+    REQUIRE(eval::training_windows(r, 12, size) == w);                // a function of the seed
+    r.seed = 2;
+    REQUIRE(eval::training_windows(r, 12, size) != w);
+    // the random sampler draws uniform offsets, windows overlapping
+    r.sampling = eval::window_sampling::random;
+    const auto u = eval::training_windows(r, 12, size);
+    REQUIRE(std::any_of(u.begin(), u.end(), [](std::int64_t o) { return o % 32 != 0; }));
+    REQUIRE(*std::max_element(u.begin(), u.end()) <= static_cast<std::int64_t>(size) - 33);
+    // and epoch sampling trains
+    r = quick();
+    r.sampling = eval::window_sampling::epoch;
+    const auto trained = run(r);
+    REQUIRE(trained.status == eval::train_status::ok);
+    REQUIRE(trained.checkpoints.back().val_loss < 1.2);
 }
 
 TEST_CASE("a stopped training continued from its state gives the uninterrupted loss curve", "[eval][torch][train]") {

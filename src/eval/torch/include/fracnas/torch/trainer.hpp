@@ -21,6 +21,13 @@ namespace fracnas::eval {
 enum class lr_schedule { cosine, wsd };
 const char* to_string(lr_schedule s);
 
+/// Where a step's windows start. random: recipe A's, uniform offsets drawn from the seed (a
+/// window may overlap another and a token be seen twice before others once). epoch: the
+/// non-overlapping windows of the split in a seeded random order, each once, then in a new order:
+/// a budget up to one epoch repeats no token.
+enum class window_sampling { random, epoch };
+const char* to_string(window_sampling s);
+
 /// How fast a step runs, not what it computes: every setting gives the same training up to the
 /// rounding of floating-point sums (docs/training.md, "Speed"). All on by default; the
 /// benchmark (benchmarks/train_speed.cpp) turns them on one after the other.
@@ -66,6 +73,7 @@ struct train_recipe {
     /// this many nats, ends the run with status diverged.
     double divergence_nats = 2.0;
     lr_schedule schedule = lr_schedule::cosine;
+    window_sampling sampling = window_sampling::random;
     double decay_share = 0.2;             ///< wsd: share of the budget's steps in the final decay
     std::uint64_t warmup_tokens = 1u << 20;  ///< wsd: warm-up length in tokens (cosine uses warmup_share)
     /// Resumable training (docs/training.md, "Resuming"): a folder where the state (model,
@@ -117,6 +125,11 @@ struct train_result {
 
 /// The optimiser steps a recipe takes: tokens / (batch x seq_len), at least 1.
 std::uint64_t planned_steps(const train_recipe& r) noexcept;
+
+/// The first token of every window of `steps` steps (steps x batch offsets into a split of
+/// `train_size` tokens, step by step): a function of the seed and the sampling alone, so a
+/// resumed training reads what the uninterrupted one read.
+std::vector<std::int64_t> training_windows(const train_recipe& r, std::uint64_t steps, std::size_t train_size);
 
 /// The learning rate of step `step` (from 0) of a recipe's planned steps.
 double learning_rate(const train_recipe& r, std::uint64_t step) noexcept;
