@@ -187,7 +187,18 @@ int main(int argc, char** argv) {
     std::vector<std::uint32_t> train(std::max<std::size_t>(1 << 22, std::size_t{2} * batch * seq_len)), val(seq_len + 1);
     for (auto& t : train) t = id(rng);
     for (auto& t : val) t = id(rng);
-
+    // recipe A's optimiser and batch, one validation window at the end (not timed)
+    const auto recipe = [&](const eval::train_speed& speed) {
+        eval::train_recipe r;
+        r.tokens = steps * batch * seq_len;
+        r.batch = batch;
+        r.seq_len = seq_len;
+        r.checkpoints = 1;
+        r.val_tokens = seq_len + 1;
+        r.device = cuda ? eval::device_kind::cuda : eval::device_kind::cpu;
+        r.speed = speed;
+        return r;
+    };
     if (!profile_setting.empty()) {
         std::vector<std::string> upto;
         for (const auto& n : names) {
@@ -196,14 +207,7 @@ int main(int argc, char** argv) {
         }
         auto arch = nas::parse_architecture(archs.front());
         arch.vocab = vocab;
-        eval::train_recipe r;
-        r.tokens = steps * batch * seq_len;
-        r.batch = batch;
-        r.seq_len = seq_len;
-        r.checkpoints = 1;
-        r.val_tokens = seq_len + 1;
-        r.device = cuda ? eval::device_kind::cuda : eval::device_kind::cpu;
-        r.speed = ladder(upto).back().speed;
+        const auto r = recipe(ladder(upto).back().speed);
         profile(arch, vocab, train, val, r);
     }
     std::printf("%-44s %-12s %14s %14s %14s %10s %10s\n", "architecture", "setting", "tokens/s med", "min", "max", "TFLOP/s", "of matmul");
@@ -212,14 +216,7 @@ int main(int argc, char** argv) {
         arch.vocab = vocab;
         const double flops = eval::training_flops_per_token(arch, seq_len);
         for (const auto& s : settings) {
-            eval::train_recipe r;
-            r.tokens = steps * batch * seq_len;
-            r.batch = batch;
-            r.seq_len = seq_len;
-            r.checkpoints = 1;
-            r.val_tokens = seq_len + 1;
-            r.device = cuda ? eval::device_kind::cuda : eval::device_kind::cpu;
-            r.speed = s.speed;
+            const auto r = recipe(s.speed);
             std::vector<double> rate;
             std::string failure;
             for (std::uint64_t k = 0; k < repeats; ++k) {
