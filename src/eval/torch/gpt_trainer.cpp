@@ -272,9 +272,11 @@ void clip_on_device(const std::vector<torch::Tensor>& params, double max_norm) {
 // step's loss plus the recipe's margin.
 struct divergence_watch {
     double ema = 0.0;
-    bool check(const std::vector<double>& curve, const train_recipe& r) {
-        const double l = curve.back();
-        ema = curve.size() == 1 ? l : 0.9 * ema + 0.1 * l;
+    // the curve's last loss is the newest; true when the run diverged there
+    bool check(const std::vector<double>& curve, const train_recipe& r) { return check(curve, curve.size() - 1, r); }
+    bool check(const std::vector<double>& curve, std::size_t i, const train_recipe& r) {
+        const double l = curve[i];
+        ema = i == 0 ? l : 0.9 * ema + 0.1 * l;
         return !std::isfinite(l) || ema > curve.front() + r.divergence_nats;
     }
 };
@@ -403,6 +405,9 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
             p->copy_(value);
         }
         for (std::size_t i = 0; i < fused->exp_avg.size(); ++i) {
+            if (!fused->exp_avg[i].sizes().equals(resume->exp_avg[i].sizes()) ||
+                !fused->exp_avg_sq[i].sizes().equals(resume->exp_avg_sq[i].sizes()) || resume->steps[i].numel() != 1)
+                throw config_error("state-dir", "the saved state's optimiser moments do not fit the model.");
             fused->exp_avg[i].copy_(resume->exp_avg[i]);
             fused->exp_avg_sq[i].copy_(resume->exp_avg_sq[i]);
             fused->steps[i].copy_(resume->steps[i]);
@@ -412,10 +417,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         out.loss_curve = resume->loss_curve;
         for (const auto& c : resume->checkpoints)
             if (c.step <= first) out.checkpoints.push_back(c);
-        for (std::size_t i = 0; i < out.loss_curve.size(); ++i) {
-            std::vector<double> prefix(out.loss_curve.begin(), out.loss_curve.begin() + static_cast<std::ptrdiff_t>(i) + 1);
-            watch.check(prefix, r);
-        }
+        for (std::size_t i = 0; i < out.loss_curve.size(); ++i) watch.check(out.loss_curve, i, r);  // the smoothed loss as it was
         out.resumed_from_step = first;
         out.steps = first;
         out.tokens = first * per_step;
