@@ -14,7 +14,8 @@
 namespace fracnas::eval {
 
 /// The learning-rate schedule after the linear warm-up. cosine: recipe A's, down to min_lr_ratio x
-/// lr at the last step; it depends on the budget, so a training cannot continue to a larger one.
+/// lr (reached one step after the last); it depends on the budget, so a training cannot continue
+/// to a larger one.
 /// wsd (warm-up, stable, decay): the peak rate until the last decay_share of the budget's steps,
 /// then linear down to min_lr_ratio x lr; its warm-up is warmup_tokens long whatever the budget,
 /// so a state saved in the stable phase continues to any larger budget unchanged.
