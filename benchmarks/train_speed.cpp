@@ -24,7 +24,7 @@ namespace {
 
 const char* usage_text =
     "usage: train_speed [--arch TEXT;TEXT...] [--device cuda|cpu] [--steps N] [--repeats R] [--batch B] [--seq-len T]\n"
-    "                   [--vocab V] [--ladder NAMES] [--gemm N]\n"
+    "                   [--vocab V] [--ladder NAMES] [--gemm N] [--profile SETTING]\n"
     "  --arch     architectures in canonical form, ';'-separated (default: GPT-2 small's shape, 10 x 768, 2 x 1920)\n"
     "  --steps    optimiser steps per run (default 80; the first 16 are not counted)\n"
     "  --repeats  runs per architecture and setting (default 3): median, min and max\n"
@@ -40,21 +40,9 @@ struct setting {
 
 std::vector<setting> ladder(const std::vector<std::string>& names) {
     std::vector<setting> out;
-    eval::train_speed s;
-    s.async = s.fused_adamw = s.fused_loss = s.cuda_graph = false;
+    auto s = eval::no_speed_settings();
     for (const auto& n : names) {
-        if (n == "baseline") {
-        } else if (n == "async") {
-            s.async = true;
-        } else if (n == "fused_adamw") {
-            s.fused_adamw = true;
-        } else if (n == "fused_loss") {
-            s.fused_loss = true;
-        } else if (n == "cuda_graph") {
-            s.cuda_graph = true;
-        } else {
-            bench::usage("unknown --ladder setting '" + n + "'");
-        }
+        if (n != "baseline" && !eval::enable_speed_setting(s, n)) bench::usage("unknown --ladder setting '" + n + "'");
         out.push_back({n, s});
     }
     return out;
@@ -136,6 +124,7 @@ int main(int argc, char** argv) {
     std::uint32_t batch = 32, seq_len = 512, vocab = 32768;
     std::vector<std::string> names = {"baseline", "async", "fused_adamw", "fused_loss", "cuda_graph"};
     std::string profile_setting;
+    std::vector<setting> settings;
     try {
         for (int i = 1; i < argc; ++i) {
             const std::string a = argv[i];
@@ -171,10 +160,10 @@ int main(int argc, char** argv) {
             }
         }
         if (device_name != "cuda" && device_name != "cpu") bench::usage("--device is cuda or cpu");
+        settings = ladder(names);
     } catch (const std::exception& e) {
         return bench::usage_exit_code("train_speed", e, usage_text);
     }
-    const auto settings = ladder(names);
     bench::print_header(argc, argv);
     const bool cuda = device_name == "cuda";
     std::printf("device: %s | LibTorch %s\n", cuda ? at::cuda::getDeviceProperties(0)->name : "cpu", TORCH_VERSION);

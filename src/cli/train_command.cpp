@@ -144,19 +144,14 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
 
 // --speed: all, none, or the settings named (the others off).
 eval::train_speed parse_speed(const std::string& text) {
-    eval::train_speed s;
-    if (text == "all") return s;
-    s.async = s.fused_adamw = s.fused_loss = s.cuda_graph = false;
+    if (text == "all") return {};
+    auto s = eval::no_speed_settings();
     if (text == "none") return s;
     std::stringstream in(text);
     std::string name;
-    while (std::getline(in, name, ',')) {
-        if (name == "async") s.async = true;
-        else if (name == "fused_adamw") s.fused_adamw = true;
-        else if (name == "fused_loss") s.fused_loss = true;
-        else if (name == "cuda_graph") s.cuda_graph = true;
-        else throw config_error("--speed", "unknown speed setting '" + name + "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph.");
-    }
+    while (std::getline(in, name, ','))
+        if (!eval::enable_speed_setting(s, name))
+            throw config_error("--speed", "unknown speed setting '" + name + "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph.");
     return s;
 }
 

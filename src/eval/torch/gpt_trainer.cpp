@@ -7,18 +7,18 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDACachingAllocator.h>
-#include <cuda_runtime_api.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <cuda_runtime_api.h>
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cerrno>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include <sys/stat.h>
@@ -45,6 +45,22 @@ const char* to_string(train_status s) {
 }
 
 const char* to_string(lr_schedule s) { return s == lr_schedule::wsd ? "wsd" : "cosine"; }
+
+train_speed no_speed_settings() noexcept {
+    train_speed s;
+    s.async = s.fused_adamw = s.fused_loss = s.cuda_graph = false;
+    return s;
+}
+
+bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept {
+    bool* field = name == "async"         ? &speed.async
+                  : name == "fused_adamw" ? &speed.fused_adamw
+                  : name == "fused_loss"  ? &speed.fused_loss
+                  : name == "cuda_graph"  ? &speed.cuda_graph
+                                          : nullptr;
+    if (field != nullptr) *field = true;
+    return field != nullptr;
+}
 
 std::uint64_t planned_steps(const train_recipe& r) noexcept {
     const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
@@ -78,16 +94,27 @@ std::vector<std::int64_t> training_windows(const train_recipe& r, std::uint64_t 
     return out;
 }
 
+namespace {
+
+// The first step of wsd's decay (the steps themselves for cosine, which has no stable phase).
+std::uint64_t decay_start(const train_recipe& r) noexcept {
+    const std::uint64_t steps = planned_steps(r);
+    if (r.schedule != lr_schedule::wsd) return steps;
+    return steps - static_cast<std::uint64_t>(std::llround(r.decay_share * static_cast<double>(steps)));
+}
+
+}  // namespace
+
 double learning_rate(const train_recipe& r, std::uint64_t step) noexcept {
     const std::uint64_t steps = planned_steps(r);
     const double floor = r.lr * r.min_lr_ratio;
     if (r.schedule == lr_schedule::wsd) {
         const std::uint64_t per_step = std::max<std::uint64_t>(1, std::uint64_t{r.batch} * r.seq_len);
         const std::uint64_t warm = std::max<std::uint64_t>(1, (r.warmup_tokens + per_step / 2) / per_step);
-        const std::uint64_t decay = static_cast<std::uint64_t>(std::llround(r.decay_share * static_cast<double>(steps)));
+        const std::uint64_t start = decay_start(r);
         if (step < warm) return r.lr * static_cast<double>(step + 1) / static_cast<double>(warm);
-        if (decay == 0 || step < steps - decay) return r.lr;
-        const double progress = std::min(1.0, static_cast<double>(step - (steps - decay) + 1) / static_cast<double>(decay));
+        if (step < start) return r.lr;
+        const double progress = std::min(1.0, static_cast<double>(step - start + 1) / static_cast<double>(steps - start));
         return r.lr - progress * (r.lr - floor);  // linear, the floor at the last step
     }
     // linear warm-up over a share of the steps, then cosine down to the floor at the last step
@@ -101,10 +128,8 @@ double learning_rate(const train_recipe& r, std::uint64_t step) noexcept {
 }
 
 double training_flops_per_token(const nas::architecture& arch, std::uint32_t seq_len) {
-    const auto counts = nas::count_parameters(arch);
-    double attention = 0.0;
-    attention = 12.0 * arch.n_layer * static_cast<double>(arch.d_model) * seq_len;
-    return 6.0 * static_cast<double>(counts.decoder + nas::embedding_matmul_weights(arch)) + attention;
+    const double matmul_weights = static_cast<double>(nas::count_parameters(arch).decoder + nas::embedding_matmul_weights(arch));
+    return 6.0 * matmul_weights + 12.0 * arch.n_layer * static_cast<double>(arch.d_model) * seq_len;
 }
 
 namespace {
@@ -177,6 +202,22 @@ private:
     bool cache_ = true;
 };
 
+// Mean next-token cross-entropy of windows x (n, T) against their targets y (n T): with
+// fused_loss from the features and the tied table a chunk at a time (train_loss.hpp), else from
+// the full logits cast to fp32. The forward under bf16 autocast when `autocast`.
+torch::Tensor next_token_loss(torch_model::Gpt& model, const torch::Tensor& x, const torch::Tensor& y, bool fused_loss, bool autocast) {
+    const auto rows = y.size(0);
+    autocast_scope scope(autocast);
+    if (fused_loss) {
+        const auto h = model->features(x).reshape({rows, -1});  // (n T, e)
+        const auto vocab = model->wte->weight.size(0);
+        return torch_train::linear_cross_entropy(h, model->wte->weight, y, torch_train::loss_chunk_rows(rows, vocab),
+                                                 autocast ? at::kBFloat16 : h.scalar_type());
+    }
+    const auto logits = model->forward(x);  // (n, T, vocab)
+    return torch::nn::functional::cross_entropy(logits.reshape({rows, -1}).to(torch::kFloat32), y);
+}
+
 // Mean next-token cross-entropy (nats) over the non-overlapping windows of `val`.
 double validation_loss(torch_model::Gpt& model, const torch::Tensor& val, const train_recipe& r, bool autocast) {
     torch::NoGradGuard no_grad;
@@ -187,26 +228,7 @@ double validation_loss(torch_model::Gpt& model, const torch::Tensor& val, const 
         const std::int64_t n = std::min<std::int64_t>(r.batch, windows - w0);
         const auto x = val.narrow(0, w0 * T, n * T).view({n, T});
         const auto y = val.narrow(0, w0 * T + 1, n * T).view({n * T});
-        if (r.speed.fused_loss) {
-            torch::Tensor h;
-            {
-                autocast_scope scope(autocast);
-                h = model->features(x);  // (n, T, e)
-            }
-            const auto hf = h.reshape({n * T, -1});
-            sum += torch_train::linear_cross_entropy(hf, model->wte->weight, y, torch_train::loss_chunk_rows(n * T, model->wte->weight.size(0)),
-                                                     autocast ? at::kBFloat16 : hf.scalar_type())
-                       .item<double>() * static_cast<double>(n * T);
-            continue;
-        }
-        torch::Tensor logits;
-        {
-            autocast_scope scope(autocast);
-            logits = model->forward(x);
-        }
-        sum += torch::nn::functional::cross_entropy(logits.reshape({n * T, -1}).to(torch::kFloat32), y,
-                                                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                   .item<double>();
+        sum += next_token_loss(model, x, y, r.speed.fused_loss, autocast).item<double>() * static_cast<double>(n * T);
     }
     model->train();
     return sum / static_cast<double>(windows * T);
@@ -296,11 +318,6 @@ bool make_directories(const std::string& path) {
 // Where the state goes: latest.pt (every save) and stable.pt (under wsd, the decay start).
 std::string state_path(const train_recipe& r, const char* name) { return r.state_dir + "/" + name; }
 
-std::uint64_t decay_start(const train_recipe& r, std::uint64_t steps) {
-    if (r.schedule != lr_schedule::wsd) return steps;
-    return steps - static_cast<std::uint64_t>(std::llround(r.decay_share * static_cast<double>(steps)));
-}
-
 // Why `s` cannot continue this training ("" when it can).
 std::string cannot_continue(const torch_train::saved_state& s, const std::string& id, const train_recipe& r, std::uint64_t steps) {
     if (s.identity != id) {
@@ -316,11 +333,9 @@ std::string cannot_continue(const torch_train::saved_state& s, const std::string
     if (r.schedule != lr_schedule::wsd)
         return "it was saved by a training of " + std::to_string(s.budget) +
                " tokens, and the cosine schedule depends on the budget (--schedule wsd continues to a larger one)";
-    const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
     train_recipe old = r;
     old.tokens = s.budget;
-    const std::uint64_t old_steps = std::max<std::uint64_t>(1, s.budget / per_step);
-    if (s.step > decay_start(old, old_steps) || s.step > decay_start(r, steps))
+    if (s.step > decay_start(old) || s.step > decay_start(r))
         return "it was saved in the decay of a " + std::to_string(s.budget) + "-token training, which a training of " +
                std::to_string(r.tokens) + " tokens does not share";
     return "";
@@ -448,21 +463,9 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     }
 
     // one optimiser step; the same operations eagerly and under capture
-    const auto compute = autocast ? at::kBFloat16 : at::kFloat;
-    const auto chunk = torch_train::loss_chunk_rows(B * T, vocab);
     const auto forward_backward = [&](const torch::Tensor& x, const torch::Tensor& y) {
         for (auto& p : all_params) p.mutable_grad() = torch::Tensor();  // set to none: the backward allocates them
-        torch::Tensor loss;
-        {
-            autocast_scope scope(autocast);
-            if (speed.fused_loss) {
-                const auto h = model->features(x).reshape({B * T, -1});  // (B T, e)
-                loss = torch_train::linear_cross_entropy(h, model->wte->weight, y, chunk, compute);
-            } else {
-                const auto logits = model->forward(x);  // (B, T, vocab)
-                loss = torch::nn::functional::cross_entropy(logits.reshape({B * T, -1}).to(torch::kFloat32), y);
-            }
-        }
+        const auto loss = next_token_loss(model, x, y, speed.fused_loss, autocast);
         loss.backward();
         return loss;
     };
@@ -515,7 +518,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     const auto checkpoint_step = [&](std::uint64_t c) { return (c * steps + r.checkpoints - 1) / r.checkpoints; };
     std::uint64_t next_checkpoint = 1;
     while (next_checkpoint <= r.checkpoints && checkpoint_step(next_checkpoint) <= first) ++next_checkpoint;
-    const std::uint64_t branch = decay_start(r, steps);
+    const std::uint64_t branch = decay_start(r);
     const auto training_time = [&] { return since(start) - paused; };
 
     // reads the losses of steps [read_upto, upto) and applies the divergence rule; false when it stopped the run

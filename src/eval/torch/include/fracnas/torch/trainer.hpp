@@ -50,6 +50,13 @@ struct train_speed {
     std::uint32_t sync_every = 64;        ///< with async: steps between reads of the losses
 };
 
+/// Every setting of train_speed off: recipe A's first loop.
+train_speed no_speed_settings() noexcept;
+
+/// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph); false when there is
+/// no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
+bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
+
 /// Recipe A (docs/training.md): AdamW, linear warm-up then cosine decay to min_lr_ratio x lr,
 /// gradient clipping by global norm, bf16 autocast on CUDA (fp32 master weights), random
 /// windows of seq_len + 1 tokens from the training split, a fixed budget of training tokens.
