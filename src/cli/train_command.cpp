@@ -64,6 +64,7 @@ po::options_description train_options() {
         ("warmup-tokens", text("N"), ("with wsd: warm-up length in tokens, whatever the budget (default " + dflt(a.warmup_tokens) + ")").c_str())
         ("state-dir", text("DIR"), "save the training state in DIR (latest.pt; stable.pt at wsd's decay start) and continue from it when DIR holds one of this training: a killed run resumes, a wsd run continues to a larger --tokens")
         ("save-every", text("N"), "with --state-dir: steps between saved states (default: only at the end and at wsd's decay start)")
+        ("budgets", text("LIST"), "with wsd: smaller budgets (a comma list of token counts) measured on the way by the same training: at each one's decay start the state is kept, its decay run and validated, then the training goes on (docs/training.md, 'Budgets on the way')")
         ("speed", text("LIST"), "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default), none (recipe A's first loop), or a comma list of async, fused_adamw, fused_loss, cuda_graph; the training is the same up to rounding")
         ("stop-after-steps", text("N"), "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")
         ("seed", text("S"), "initialisation and the order of training windows (default 1)")
@@ -113,6 +114,13 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
             out << (i ? ", " : "") << "{\"step\": " << c.step << ", \"tokens\": " << c.tokens << ", \"train_loss\": " << c.train_loss
                 << ", \"val_loss\": " << c.val_loss << ", \"val_perplexity\": " << c.val_perplexity << ", \"seconds\": " << c.seconds << "}";
         }
+        out << "], \"budgets\": [";
+        for (std::size_t i = 0; i < r.budgets.size(); ++i) {
+            const auto& b = r.budgets[i];
+            out << (i ? ", " : "") << "{\"budget\": " << b.budget << ", \"steps\": " << b.steps << ", \"tokens\": " << b.tokens
+                << ", \"train_loss\": " << b.train_loss << ", \"val_loss\": " << b.val_loss << ", \"val_perplexity\": " << b.val_perplexity
+                << ", \"seconds\": " << b.seconds << "}";
+        }
         out << "], \"final_val_perplexity\": ";
         if (r.status == eval::train_status::ok && !r.checkpoints.empty()) out << r.checkpoints.back().val_perplexity;
         else out << "null";
@@ -126,13 +134,15 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
         << "recipe          " << recipe_text(recipe) << '\n'
         << "device          " << r.device_name << ", " << (recipe.device == eval::device_kind::cuda && recipe.bf16 ? "bf16 autocast" : "fp32") << '\n'
         << "checkpoint      step      tokens  train loss  val loss  val ppl  seconds\n";
-    for (const auto& c : r.checkpoints) {
+    const auto row = [&out](std::uint64_t step, std::uint64_t tokens, double train_loss, double val_loss, double ppl, double seconds) {
         char line[160];
         std::snprintf(line, sizeof line, "                %6llu  %10llu  %10.4f  %8.4f  %7.2f  %7.1f\n",
-                      static_cast<unsigned long long>(c.step), static_cast<unsigned long long>(c.tokens), c.train_loss, c.val_loss,
-                      c.val_perplexity, c.seconds);
+                      static_cast<unsigned long long>(step), static_cast<unsigned long long>(tokens), train_loss, val_loss, ppl, seconds);
         out << line;
-    }
+    };
+    for (const auto& c : r.checkpoints) row(c.step, c.tokens, c.train_loss, c.val_loss, c.val_perplexity, c.seconds);
+    if (!r.budgets.empty()) out << "budget          step      tokens  decay loss  val loss  val ppl  seconds\n";
+    for (const auto& b : r.budgets) row(b.steps, b.tokens, b.train_loss, b.val_loss, b.val_perplexity, b.seconds);
     if (r.resumed_from_step > 0) out << "resumed         from step " << r.resumed_from_step << " (its saved state)\n";
     out << std::fixed << std::setprecision(0) << "throughput      " << r.tokens_per_second << " tokens/s (training steps only; "
         << r.steady_tokens_per_second << " after the first steps)\n"
@@ -230,6 +240,12 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         if (*v == "random") recipe.sampling = eval::window_sampling::random;
         else if (*v == "epoch") recipe.sampling = eval::window_sampling::epoch;
         else throw config_error("--sampling", "unknown sampling '" + *v + "': random or epoch.");
+    }
+    if (const auto* v = get("budgets")) {
+        std::stringstream in(*v);
+        std::string item;
+        while (std::getline(in, item, ',')) recipe.budgets.push_back(parse_count("--budgets", item));
+        if (recipe.budgets.empty()) throw config_error("--budgets", "give at least one token count.");
     }
     if (const auto* v = get("state-dir")) recipe.state_dir = *v;
     if (const auto* v = get("speed")) recipe.speed = parse_speed(*v);

@@ -88,6 +88,31 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--save-every", "5"}, "--save-every goes with --state-dir");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--schedule", "wsd", "--decay", "1.5"},
                       "the decay share must be between 0 and 1");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--tokens", "4096", "--budgets", "1024"},
+                      "smaller budgets on the way need the wsd schedule");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--tokens", "4096", "--schedule", "wsd",
+                       "--budgets", "1024,4096"},
+                      "the budget 4096 must be at least one step");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "wsd", "--budgets", "1024,many"}, "--budgets");
+}
+
+TEST_CASE("fracnas train --budgets: the smaller budgets' results in the JSON and the table", "[cli][train]") {
+    const std::string dir = corpus("budgets");
+    const std::vector<std::string> args = {"train", "--arch", tiny, "--data", dir, "--tokens", "4096", "--batch", "4", "--seq-len", "32",
+                                           "--lr", "3e-3", "--device", "cpu", "--schedule", "wsd", "--warmup-tokens", "256",
+                                           "--budgets", "2048,1024"};
+    auto json = args;
+    json.push_back("--json");
+    const outcome o = run_cli(json);
+    INFO(o.err);
+    REQUIRE(o.code == 0);
+    // smallest first, whatever the order asked: 1,024 tokens are 8 steps of 4 x 32
+    REQUIRE_THAT(o.out, Catch::Matchers::Contains("\"budgets\": [{\"budget\": 1024, \"steps\": 8, \"tokens\": 1024, \"train_loss\": "));
+    REQUIRE_THAT(o.out, Catch::Matchers::Contains("}, {\"budget\": 2048, \"steps\": 16, \"tokens\": 2048, \"train_loss\": "));
+    const outcome table = run_cli(args);
+    REQUIRE(table.code == 0);
+    REQUIRE_THAT(table.out, Catch::Matchers::Contains("budget          step      tokens  decay loss  val loss  val ppl  seconds\n"
+                                                      "                     8        1024"));
 }
 
 TEST_CASE("fracnas train --state-dir: a stopped run continues with the same command; a corrupt state is exit 2", "[cli][train]") {

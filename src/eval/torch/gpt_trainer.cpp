@@ -154,6 +154,16 @@ void check(const train_recipe& r, const nas::architecture& arch, std::uint32_t v
     if (r.checkpoints == 0) throw config_error("checkpoints", "at least one validation checkpoint is needed.");
     if (!(r.decay_share >= 0.0 && r.decay_share <= 1.0)) throw config_error("decay", "the decay share must be between 0 and 1.");
     if (r.speed.sync_every == 0) throw config_error("sync-every", "the losses must be read at least every step (sync_every >= 1).");
+    if (!r.budgets.empty() && r.schedule != lr_schedule::wsd)
+        throw config_error("budgets", "smaller budgets on the way need the wsd schedule (cosine's decay depends on the budget).");
+    for (const auto b : r.budgets) {
+        train_recipe small = r;
+        small.tokens = b;
+        if (b < std::uint64_t{r.batch} * r.seq_len || planned_steps(small) >= planned_steps(r))
+            throw config_error("budgets", "the budget " + std::to_string(b) + " must be at least one step (" +
+                                              std::to_string(std::uint64_t{r.batch} * r.seq_len) + " tokens) and fewer steps than the training's " +
+                                              std::to_string(planned_steps(r)) + ".");
+    }
     if (vocab == 0) throw config_error("vocab", "the data's vocabulary is empty.");
     const std::size_t need = static_cast<std::size_t>(r.seq_len) + 1;
     if (train.size < need)
@@ -366,6 +376,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     // a state to continue from, checked before anything is built
     const std::string id = torch_train::identity(out.arch, train, val, r);
     std::optional<torch_train::saved_state> resume;
+    if (!r.budgets.empty() && !speed.fused_adamw)
+        throw config_error("budgets", "smaller budgets on the way need the fused AdamW (train_speed::fused_adamw), whose state is kept.");
     if (!r.state_dir.empty()) {
         if (!speed.fused_adamw) throw config_error("state-dir", "saving a training state needs the fused AdamW (train_speed::fused_adamw).");
         if (!make_directories(r.state_dir)) throw config_error("state-dir", "cannot create the state folder " + r.state_dir + ".");
@@ -433,10 +445,34 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         for (const auto& c : resume->checkpoints)
             if (c.step <= first) out.checkpoints.push_back(c);
         for (std::size_t i = 0; i < out.loss_curve.size(); ++i) watch.check(out.loss_curve, i, r);  // the smoothed loss as it was
+        out.budgets = resume->budgets;
         out.resumed_from_step = first;
         out.steps = first;
         out.tokens = first * per_step;
         resume.reset();
+    }
+
+    // the smaller budgets still to measure, by decay start: each branches off there (run_branch)
+    struct pending_budget {
+        train_recipe recipe;
+        std::uint64_t start, steps;
+    };
+    std::vector<pending_budget> pending;
+    {
+        auto budgets = r.budgets;
+        std::sort(budgets.begin(), budgets.end());
+        budgets.erase(std::unique(budgets.begin(), budgets.end()), budgets.end());
+        for (const auto b : budgets) {
+            if (std::any_of(out.budgets.begin(), out.budgets.end(), [b](const budget_result& d) { return d.budget == b; })) continue;
+            train_recipe small = r;
+            small.tokens = b;
+            small.budgets.clear();
+            const std::uint64_t start = decay_start(small);
+            if (start < first)
+                throw config_error("budgets", "the budget " + std::to_string(b) + " decays from step " + std::to_string(start) +
+                                                  ", before the saved state's step " + std::to_string(first) + ": it cannot be measured from that state.");
+            pending.push_back({small, start, planned_steps(small)});
+        }
     }
 
     // on CUDA the whole training runs on one side stream, where the graph is captured
@@ -502,6 +538,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         s.training_seconds = seconds;
         s.loss_curve = out.loss_curve;
         s.checkpoints = out.checkpoints;
+        s.budgets = out.budgets;
         for (const auto& p : model->named_parameters()) s.model.emplace_back(p.key(), p.value());
         s.exp_avg = fused->exp_avg;
         s.exp_avg_sq = fused->exp_avg_sq;
@@ -512,14 +549,71 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     std::unique_ptr<at::cuda::CUDAGraph> graph;
     const std::uint64_t eager_steps = 3;  // before the capture: lazy initialisation, cuBLAS workspaces
     const auto start = clock_type::now();
-    double paused = 0.0;                  // validation and saving, not training
+    double paused = 0.0;                  // validation, saving and the budgets' decays, not this training
+    const auto training_time = [&] { return since(start) - paused; };
+
+    // A smaller budget's decay from its decay start, where the training stands now (step_dev and
+    // the windows are the step's): the model and AdamW's state are kept, the budget's rates put in
+    // the steps' places, its steps run (replayed when the graph is captured) and validated, then
+    // everything is put back as it was.
+    const auto run_branch = [&](const pending_budget& b) {
+        const auto t0 = clock_type::now();
+        if (cuda) torch::cuda::synchronize(device.index());
+        const double before = earlier_seconds + training_time();
+        std::vector<torch::Tensor> kept;
+        {
+            torch::NoGradGuard no_grad;
+            for (const auto& p : all_params) kept.push_back(p.detach().clone());
+            for (const auto* group : {&fused->exp_avg, &fused->exp_avg_sq, &fused->steps})
+                for (const auto& t : *group) kept.push_back(t.clone());
+        }
+        const auto n = static_cast<std::int64_t>(b.steps - b.start);
+        std::vector<float> rates(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) rates[static_cast<std::size_t>(i)] = static_cast<float>(learning_rate(b.recipe, b.start + i));
+        std::vector<double> losses;
+        torch::Tensor main_rates;  // a copy: on the CPU lr_dev is lrs' own memory (to() returned it)
+        if (speed.async) {
+            main_rates = lr_dev.narrow(0, static_cast<std::int64_t>(b.start), n).clone();
+            lr_dev.narrow(0, static_cast<std::int64_t>(b.start), n).copy_(torch::from_blob(rates.data(), {n}, torch::kFloat32));
+            for (std::int64_t i = 0; i < n; ++i) graph ? graph->replay() : async_step();
+            const auto values = loss_dev.narrow(0, static_cast<std::int64_t>(b.start), n).to(torch::kCPU, torch::kFloat64);
+            losses.assign(values.data_ptr<double>(), values.data_ptr<double>() + n);
+        } else {
+            std::vector<float> kept_rates(lrs.begin() + static_cast<std::ptrdiff_t>(b.start), lrs.begin() + static_cast<std::ptrdiff_t>(b.start + n));
+            std::copy(rates.begin(), rates.end(), lrs.begin() + static_cast<std::ptrdiff_t>(b.start));
+            for (std::int64_t i = 0; i < n; ++i) losses.push_back(sync_step(b.start + i));
+            std::copy(kept_rates.begin(), kept_rates.end(), lrs.begin() + static_cast<std::ptrdiff_t>(b.start));
+        }
+        if (cuda) torch::cuda::synchronize(device.index());
+        budget_result d;
+        d.budget = b.recipe.tokens;
+        d.steps = b.steps;
+        d.tokens = b.steps * per_step;
+        d.seconds = before + since(t0);
+        for (const double l : losses) d.train_loss += l / static_cast<double>(n);
+        d.val_loss = validation_loss(model, val_ids, r, autocast);
+        d.val_perplexity = std::exp(d.val_loss);
+        out.budgets.push_back(d);
+        {
+            torch::NoGradGuard no_grad;
+            std::size_t k = 0;
+            for (auto& p : all_params) p.detach().copy_(kept[k++]);
+            for (auto* group : {&fused->exp_avg, &fused->exp_avg_sq, &fused->steps})
+                for (auto& t : *group) t.copy_(kept[k++]);
+        }
+        if (speed.async) {
+            lr_dev.narrow(0, static_cast<std::int64_t>(b.start), n).copy_(main_rates);
+            step_dev.fill_(static_cast<std::int64_t>(b.start));
+        }
+        paused += since(t0);
+    };
+    std::size_t next_branch = 0;
     double steady_start = -1.0;
     std::uint64_t steady_from = 0, read_upto = first;
     const auto checkpoint_step = [&](std::uint64_t c) { return (c * steps + r.checkpoints - 1) / r.checkpoints; };
     std::uint64_t next_checkpoint = 1;
     while (next_checkpoint <= r.checkpoints && checkpoint_step(next_checkpoint) <= first) ++next_checkpoint;
     const std::uint64_t branch = decay_start(r);
-    const auto training_time = [&] { return since(start) - paused; };
 
     // reads the losses of steps [read_upto, upto) and applies the divergence rule; false when it stopped the run
     const auto take_losses = [&](std::uint64_t upto, const std::vector<double>& values) {
@@ -541,6 +635,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     };
 
     for (std::uint64_t step = first; step < steps; ++step) {
+        while (next_branch < pending.size() && pending[next_branch].start == step) run_branch(pending[next_branch++]);
         double l = 0.0;
         if (!speed.async) {
             l = sync_step(step);

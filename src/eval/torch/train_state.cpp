@@ -71,6 +71,11 @@ void save_state(const saved_state& s, const std::string& path) {
     for (const auto& k : s.checkpoints)
         c.insert(c.end(), {static_cast<double>(k.step), static_cast<double>(k.tokens), k.train_loss, k.val_loss, k.val_perplexity, k.seconds});
     a.write("checkpoints", doubles(c));
+    std::vector<double> b;
+    for (const auto& k : s.budgets)
+        b.insert(b.end(), {static_cast<double>(k.budget), static_cast<double>(k.steps), static_cast<double>(k.tokens), k.train_loss,
+                           k.val_loss, k.val_perplexity, k.seconds});
+    a.write("budgets", doubles(b));
     a.write("model_count", torch::tensor(static_cast<std::int64_t>(s.model.size())));
     for (std::size_t i = 0; i < s.model.size(); ++i) {
         a.write("model_name." + std::to_string(i), text_tensor(s.model[i].first));
@@ -117,6 +122,14 @@ std::optional<saved_state> load_state(const std::string& path, const torch::Devi
         for (std::size_t i = 0; i < c.size(); i += 6)
             s.checkpoints.push_back({static_cast<std::uint64_t>(c[i]), static_cast<std::uint64_t>(c[i + 1]), c[i + 2], c[i + 3], c[i + 4],
                                      c[i + 5]});
+        torch::Tensor budgets;  // absent from the states written before train_recipe::budgets
+        if (a.try_read("budgets", budgets)) {
+            const auto v = from_doubles(budgets);
+            if (v.size() % 7 != 0) throw std::runtime_error("its budget table is damaged");
+            for (std::size_t i = 0; i < v.size(); i += 7)
+                s.budgets.push_back({static_cast<std::uint64_t>(v[i]), static_cast<std::uint64_t>(v[i + 1]),
+                                     static_cast<std::uint64_t>(v[i + 2]), v[i + 3], v[i + 4], v[i + 5], v[i + 6]});
+        }
         if (s.loss_curve.size() != s.step) throw std::runtime_error("its loss curve does not match its step");
         const auto n = read("model_count").item<std::int64_t>();
         for (std::int64_t i = 0; i < n; ++i)

@@ -25,6 +25,7 @@ struct saved_state {
     double training_seconds = 0.0;        ///< summed over the processes that trained it
     std::vector<double> loss_curve;       ///< one per step done
     std::vector<train_checkpoint> checkpoints;
+    std::vector<budget_result> budgets;   ///< smaller budgets measured on the way (train_recipe::budgets)
     std::vector<std::pair<std::string, torch::Tensor>> model;  ///< named parameters
     std::vector<torch::Tensor> exp_avg, exp_avg_sq, steps;    ///< AdamW's state, parameter order
 };

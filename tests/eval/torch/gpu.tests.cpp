@@ -344,15 +344,21 @@ TEST_CASE("gpu: a capture that fails is closed, and the device stays usable", "[
     REQUIRE(y.sum().item<float>() == 16.0f);
     REQUIRE(eval::evaluate_gpt(layers_of(2, 256), on_gpu()).status == eval::eval_status::ok);
 }
-TEST_CASE("gpu: recipe A trains under bf16 autocast on the device, and its loss falls", "[gpu][eval][train]") {
-    if (!have_cuda()) return;
-    // each token the previous one plus one (mod 64) 9 times in 10: 4.16 nats untrained, 0.73 the floor
+namespace {
+// 20,000 ids, each the previous one plus one (mod 64) 9 times in 10: 4.16 nats untrained, 0.73 the floor
+std::vector<std::uint32_t> counting_stream(std::uint64_t s) {
     std::vector<std::uint32_t> ids(20000);
-    std::uint64_t s = 1;
     for (std::size_t i = 1; i < ids.size(); ++i) {
         s = s * 6364136223846793005ULL + 1442695040888963407ULL;
         ids[i] = (s >> 33) % 10 == 0 ? static_cast<std::uint32_t>((s >> 40) % 64) : (ids[i - 1] + 1) % 64;
     }
+    return ids;
+}
+}  // namespace
+
+TEST_CASE("gpu: recipe A trains under bf16 autocast on the device, and its loss falls", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    const auto ids = counting_stream(1);
     eval::train_recipe r;
     r.device = eval::device_kind::cuda;
     r.tokens = 8 * 64 * 200;
@@ -371,5 +377,36 @@ TEST_CASE("gpu: recipe A trains under bf16 autocast on the device, and its loss 
         REQUIRE(out.checkpoints.back().val_loss < out.checkpoints.front().val_loss);
         REQUIRE(out.checkpoints.back().val_loss < 3.0);  // far below 4.16 (the CPU tests reach 0.89 and 2.37)
     }
+}
+
+TEST_CASE("gpu: smaller budgets branch off a graph-replayed wsd training and are put back", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    const auto ids = counting_stream(7);
+    eval::train_recipe r;
+    r.device = eval::device_kind::cuda;
+    r.tokens = 8 * 64 * 120;
+    r.batch = 8;
+    r.seq_len = 64;
+    r.lr = 3e-3;
+    r.schedule = eval::lr_schedule::wsd;
+    r.warmup_tokens = 8 * 64 * 10;
+    const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
+    const auto train = [&](const eval::train_recipe& x) { return eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, x); };
+    const auto whole = train(r);
+    auto small = r;
+    small.tokens = 8 * 64 * 40;
+    const auto alone = train(small);
+    r.budgets = {small.tokens};
+    const auto with = train(r);
+    INFO(with.message);
+    REQUIRE(with.status == eval::train_status::ok);
+    REQUIRE(with.engine_note.empty());  // the steps were replayed from the graph, the branch's too
+    REQUIRE(with.budgets.size() == 1);
+    // the device's sums are not deterministic: the same training up to rounding
+    REQUIRE(with.budgets[0].steps == alone.steps);
+    REQUIRE(with.budgets[0].val_loss == Approx(alone.checkpoints.back().val_loss).epsilon(0.02));
+    REQUIRE(with.budgets[0].val_loss > with.checkpoints.back().val_loss);
+    REQUIRE(with.checkpoints.back().val_loss == Approx(whole.checkpoints.back().val_loss).epsilon(0.02));
+    REQUIRE(with.loss_curve.size() == whole.loss_curve.size());
 }
 #endif

@@ -293,6 +293,85 @@ TEST_CASE("a wsd training continues from its decay start to a larger budget unch
     remove_tree(cosine.state_dir);
 }
 
+TEST_CASE("smaller budgets on the way give each budget's own wsd training and leave the full one unchanged", "[eval][torch][train]") {
+    auto r = quick();
+    r.schedule = eval::lr_schedule::wsd;
+    r.warmup_tokens = 8 * 32 * 5;
+    r.tokens = 8 * 32 * 60;  // decay from step 48
+    const std::uint64_t small = 8 * 32 * 20, middle = 8 * 32 * 40;  // decays from steps 16 and 32
+    auto fused_sync = eval::no_speed_settings();
+    fused_sync.fused_adamw = true;
+    for (const auto& speed : {eval::train_speed{}, fused_sync}) {  // the asynchronous step and the synchronous one
+        r.speed = speed;
+        r.budgets.clear();
+        const auto whole = run(r);
+        REQUIRE(whole.status == eval::train_status::ok);
+        REQUIRE(whole.budgets.empty());
+        r.budgets = {middle, small};
+        const auto with = run(r);
+        INFO(with.message);
+        REQUIRE(with.status == eval::train_status::ok);
+        REQUIRE(with.loss_curve == whole.loss_curve);  // the branches were put back exactly
+        REQUIRE(with.checkpoints.back().val_loss == whole.checkpoints.back().val_loss);
+        REQUIRE(with.budgets.size() == 2);
+        for (std::size_t i = 0; i < 2; ++i) {
+            auto alone = r;
+            alone.budgets.clear();
+            alone.tokens = i == 0 ? small : middle;
+            const auto a = run(alone);
+            REQUIRE(a.status == eval::train_status::ok);
+            const auto& b = with.budgets[i];
+            REQUIRE(b.budget == alone.tokens);
+            REQUIRE(b.steps == a.steps);
+            REQUIRE(b.tokens == a.tokens);
+            REQUIRE(b.val_loss == a.checkpoints.back().val_loss);
+            REQUIRE(b.val_perplexity == Approx(std::exp(b.val_loss)));
+            const std::size_t start = a.steps - a.steps / 5;
+            double mean = 0.0;
+            for (std::size_t s = start; s < a.steps; ++s) mean += a.loss_curve[s] / static_cast<double>(a.steps - start);
+            REQUIRE(b.train_loss == Approx(mean).epsilon(1e-12));
+        }
+        REQUIRE(with.budgets[0].val_loss > with.budgets[1].val_loss);
+    }
+    // stopped between the two decay starts: the first budget's result comes back from the state
+    r.speed = {};
+    r.budgets = {small, middle};
+    const auto whole = run(r);
+    r.state_dir = fresh_dir("budgets");
+    r.stop_after_steps = 25;
+    const auto part = run(r);
+    REQUIRE(part.status == eval::train_status::stopped);
+    REQUIRE(part.budgets.size() == 1);
+    r.stop_after_steps = 0;
+    const auto rest = run(r);
+    INFO(rest.message);
+    REQUIRE(rest.status == eval::train_status::ok);
+    REQUIRE(rest.resumed_from_step == 25);
+    REQUIRE(rest.loss_curve == whole.loss_curve);
+    REQUIRE(rest.budgets.size() == 2);
+    for (std::size_t i = 0; i < 2; ++i) REQUIRE(rest.budgets[i].val_loss == whole.budgets[i].val_loss);
+    // a budget whose decay start the saved state has passed cannot be measured from it
+    auto late = r;
+    late.budgets = {8 * 32 * 10};
+    late.tokens = 8 * 32 * 70;  // a promotion, from stable.pt at step 48
+    const auto refused = run(late);
+    REQUIRE(refused.status == eval::train_status::invalid);
+    REQUIRE_THAT(refused.message, Catch::Matchers::Contains("the budget 2560 decays from step 8, before the saved state's step 48"));
+    remove_tree(r.state_dir);
+    // what cannot branch
+    auto cosine = quick();
+    cosine.budgets = {8 * 32 * 10};
+    REQUIRE_THAT(run(cosine).message, Catch::Matchers::Contains("need the wsd schedule"));
+    auto over = r;
+    over.state_dir.clear();
+    over.budgets = {r.tokens + 5};
+    REQUIRE_THAT(run(over).message, Catch::Matchers::Contains("fewer steps than the training's 60"));
+    auto legacy = over;
+    legacy.budgets = {small};
+    legacy.speed = eval::no_speed_settings();
+    REQUIRE_THAT(run(legacy).message, Catch::Matchers::Contains("need the fused AdamW"));
+}
+
 TEST_CASE("a corrupt or mismatched state is one sentence, and nothing is trained", "[eval][torch][train]") {
     auto r = quick();
     r.tokens = 8 * 32 * 10;

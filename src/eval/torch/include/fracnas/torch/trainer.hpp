@@ -92,6 +92,13 @@ struct train_recipe {
     /// Stop after this many steps in all (0: never), saving the state when state_dir is set, as
     /// a job whose time is up: status stopped, and the same call again continues.
     std::uint64_t stop_after_steps = 0;
+    /// With wsd: smaller budgets (training tokens, each below `tokens`) measured on the way by
+    /// the same training, as promotion through states would (docs/training.md, "Budgets on the
+    /// way"). At a budget's decay start the model and optimiser are kept, its decay is run and
+    /// validated, then they are put back and the training goes on at the peak rate: each one's
+    /// result is that of a wsd training of that budget, for the extra cost of its decay steps.
+    /// Needs fused_adamw.
+    std::vector<std::uint64_t> budgets;
     train_speed speed;
 };
 
@@ -109,6 +116,16 @@ struct train_checkpoint {
     double seconds = 0.0;                 ///< wall time since training began (validation included)
 };
 
+/// A smaller budget of train_recipe::budgets, measured on the way.
+struct budget_result {
+    std::uint64_t budget = 0;             ///< as asked, in tokens
+    std::uint64_t steps = 0, tokens = 0;  ///< its steps (planned_steps at that budget) and tokens trained
+    double train_loss = 0.0;              ///< mean training loss over its decay steps
+    double val_loss = 0.0;                ///< at its last step, nats per token
+    double val_perplexity = 0.0;          ///< exp(val_loss)
+    double seconds = 0.0;                 ///< training seconds up to its decay start plus its decay's (validation excluded)
+};
+
 /// stopped: ended by stop_after_steps before its budget, its state saved (when state_dir is set).
 enum class train_status { ok, invalid, out_of_memory, diverged, error, stopped };
 const char* to_string(train_status s);
@@ -121,7 +138,8 @@ struct train_result {
     std::uint64_t steps = 0, tokens = 0;  ///< done (fewer than planned when it failed)
     std::vector<double> loss_curve;       ///< training loss of every step
     std::vector<train_checkpoint> checkpoints;
-    double tokens_per_second = 0.0;       ///< training tokens over training time (validation excluded)
+    std::vector<budget_result> budgets;   ///< the recipe's smaller budgets reached, smallest first
+    double tokens_per_second = 0.0;       ///< training tokens over training time (validation and the budgets' decays excluded)
     /// Tokens per second after the first sync point at or past step 16 (warm-up and graph
     /// capture excluded); 0 when the run was shorter.
     double steady_tokens_per_second = 0.0;
