@@ -6,13 +6,13 @@
 # small's shape with a second seed, and cosine (recipe A's schedule) at the full budget for three
 # shapes: what wsd costs. Tabulate with benchmarks/budget_report.py OUT/wsd_seed1 OUT/wsd_seed2 OUT/cosine.
 #   FRACNAS=build-gpu/fracnas bash benchmarks/gpu_dlarge_study.sh OUT
-# TOKENS (default 20,000,000: 0.28 of an epoch) and BUDGETS (default 1.25, 2.5, 5 and 10 M) set
+# TOKENS (default 16,000,000: 0.22 of an epoch) and BUDGETS (default 1, 2, 4 and 8 M) set
 # the budgets. Re-running the same command skips what is done (train_proxy.sh).
 set -euo pipefail
 out=${1:?usage: gpu_dlarge_study.sh OUT}
 here=$(dirname "$0")
-export FRACNAS=${FRACNAS:-build/fracnas} DATA=${DATA:-data/corpus-large-v1} TOKENS=${TOKENS:-20000000}
-budgets=${BUDGETS:-1250000,2500000,5000000,10000000}
+export FRACNAS=${FRACNAS:-build/fracnas} DATA=${DATA:-data/corpus-large-v1} TOKENS=${TOKENS:-16000000}
+budgets=${BUDGETS:-1000000,2000000,4000000,8000000}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.max.mem --format=csv > "$out/machine.txt" 2>&1 || true
 wsd="--sampling epoch --schedule wsd --budgets $budgets"
