@@ -520,12 +520,7 @@ std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::
 }
 
 std::string json_line(const storage::evaluation_record& r) {
-    auto num = [](double v) {
-        if (!std::isfinite(v)) return std::string("null");
-        std::ostringstream o;
-        o << std::setprecision(17) << v;
-        return o.str();
-    };
+    const auto num = [](double v) { return json_number(v); };
     char hash[17];
     std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(r.hash));
     std::ostringstream o;

@@ -62,17 +62,15 @@ std::string ms(const eval::latency_stats& s) {
 std::string json_stats(const std::optional<eval::latency_stats>& s) {
     if (!s) return "null";
     std::ostringstream o;
-    o << std::setprecision(9) << "{\"median_ms\": " << s->median_ms << ", \"q1_ms\": " << s->q1_ms
-      << ", \"q3_ms\": " << s->q3_ms << ", \"min_ms\": " << s->min_ms << ", \"max_ms\": " << s->max_ms
+    const auto num = [](double v) { return app::json_number(v, 9); };
+    o << "{\"median_ms\": " << num(s->median_ms) << ", \"q1_ms\": " << num(s->q1_ms)
+      << ", \"q3_ms\": " << num(s->q3_ms) << ", \"min_ms\": " << num(s->min_ms) << ", \"max_ms\": " << num(s->max_ms)
       << ", \"repeats\": " << s->repeats << "}";
     return o.str();
 }
 
 std::string json_number(const std::optional<double>& x) {
-    if (!x) return "null";
-    std::ostringstream o;
-    o << std::setprecision(9) << *x;
-    return o.str();
+    return x ? app::json_number(*x, 9) : "null";
 }
 
 }  // namespace
@@ -164,11 +162,12 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"decode_context\": " << cfg.decode_context << ", \"decode_flops\": " << dec.total
             << ", \"decode_bytes\": " << decode_bytes << ", \"prefill\": " << json_stats(r.prefill)
             << ", \"decode\": " << json_stats(r.decode) << ", \"scenario\": " << json_stats(r.scenario)
-            << ", \"grad_norm\": " << (r.grad_norm ? std::to_string(*r.grad_norm) : std::string("null"))
-            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << r.wall_seconds
+            << ", \"grad_norm\": " << (r.grad_norm ? app::json_number(*r.grad_norm, 9) : std::string("null"))
+            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << app::json_number(r.wall_seconds, 9)
             << ", \"prefill_graph_nodes\": " << r.prefill_nodes.size() << ", \"decode_graph_nodes\": " << r.decode_nodes.size()
-            << ", \"phases\": {\"build\": " << r.phases.build << ", \"proxy\": " << r.phases.proxy
-            << ", \"warmup\": " << r.phases.warmup << ", \"capture\": " << r.phases.capture << ", \"timing\": " << r.phases.timing
+            << ", \"phases\": {\"build\": " << app::json_number(r.phases.build, 9)
+            << ", \"proxy\": " << app::json_number(r.phases.proxy, 9) << ", \"warmup\": " << app::json_number(r.phases.warmup, 9)
+            << ", \"capture\": " << app::json_number(r.phases.capture, 9) << ", \"timing\": " << app::json_number(r.phases.timing, 9)
             << "}";
         if (ref)
             out << ", \"reference\": {\"name\": " << app::json_string(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)

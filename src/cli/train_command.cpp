@@ -95,34 +95,35 @@ std::string recipe_text(const eval::train_recipe& r) {
 void report(std::ostream& out, const eval::train_result& r, const eval::train_recipe& recipe, const std::string& dir,
             std::size_t train_tokens, std::uint64_t scored, std::uint32_t vocab, const std::string& dtype, bool json) {
     if (json) {
-        out << std::setprecision(9) << "{\"status\": " << app::json_string(eval::to_string(r.status)) << ", \"message\": " << app::json_string(r.message)
+        const auto num = [](double v) { return app::json_number(v, 9); };  // null for a diverged run's NaN
+        out << "{\"status\": " << app::json_string(eval::to_string(r.status)) << ", \"message\": " << app::json_string(r.message)
             << ", \"architecture\": " << app::json_string(nas::canonical(r.arch)) << ", \"decoder_params\": " << r.params.decoder
             << ", \"total_params\": " << r.params.total << ", \"data\": " << app::json_string(dir) << ", \"vocab\": " << vocab
             << ", \"train_tokens_available\": " << train_tokens << ", \"val_tokens_scored\": " << scored
             << ", \"device\": " << app::json_string(r.device_name) << ", \"dtype\": " << app::json_string(dtype)
             << ", \"recipe\": {\"tokens\": " << recipe.tokens << ", \"batch\": " << recipe.batch << ", \"seq_len\": " << recipe.seq_len
-            << ", \"lr\": " << recipe.lr << ", \"min_lr_ratio\": " << recipe.min_lr_ratio << ", \"warmup\": " << recipe.warmup_share
-            << ", \"weight_decay\": " << recipe.weight_decay << ", \"clip\": " << recipe.clip << ", \"seed\": " << recipe.seed
+            << ", \"lr\": " << num(recipe.lr) << ", \"min_lr_ratio\": " << num(recipe.min_lr_ratio) << ", \"warmup\": " << num(recipe.warmup_share)
+            << ", \"weight_decay\": " << num(recipe.weight_decay) << ", \"clip\": " << num(recipe.clip) << ", \"seed\": " << recipe.seed
             << ", \"schedule\": " << app::json_string(eval::to_string(recipe.schedule))
-            << ", \"sampling\": " << app::json_string(eval::to_string(recipe.sampling)) << ", \"decay\": " << recipe.decay_share
+            << ", \"sampling\": " << app::json_string(eval::to_string(recipe.sampling)) << ", \"decay\": " << num(recipe.decay_share)
             << ", \"warmup_tokens\": " << recipe.warmup_tokens << "}, \"resumed_from_step\": " << r.resumed_from_step
-            << ", \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << r.tokens_per_second
-            << ", \"steady_tokens_per_second\": " << r.steady_tokens_per_second << ", \"engine_note\": " << app::json_string(r.engine_note)
-            << ", \"wall_seconds\": " << r.wall_seconds << ", \"checkpoints\": [";
+            << ", \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << num(r.tokens_per_second)
+            << ", \"steady_tokens_per_second\": " << num(r.steady_tokens_per_second) << ", \"engine_note\": " << app::json_string(r.engine_note)
+            << ", \"wall_seconds\": " << num(r.wall_seconds) << ", \"checkpoints\": [";
         for (std::size_t i = 0; i < r.checkpoints.size(); ++i) {
             const auto& c = r.checkpoints[i];
-            out << (i ? ", " : "") << "{\"step\": " << c.step << ", \"tokens\": " << c.tokens << ", \"train_loss\": " << c.train_loss
-                << ", \"val_loss\": " << c.val_loss << ", \"val_perplexity\": " << c.val_perplexity << ", \"seconds\": " << c.seconds << "}";
+            out << (i ? ", " : "") << "{\"step\": " << c.step << ", \"tokens\": " << c.tokens << ", \"train_loss\": " << num(c.train_loss)
+                << ", \"val_loss\": " << num(c.val_loss) << ", \"val_perplexity\": " << num(c.val_perplexity) << ", \"seconds\": " << num(c.seconds) << "}";
         }
         out << "], \"budgets\": [";
         for (std::size_t i = 0; i < r.budgets.size(); ++i) {
             const auto& b = r.budgets[i];
             out << (i ? ", " : "") << "{\"budget\": " << b.budget << ", \"steps\": " << b.steps << ", \"tokens\": " << b.tokens
-                << ", \"train_loss\": " << b.train_loss << ", \"val_loss\": " << b.val_loss << ", \"val_perplexity\": " << b.val_perplexity
-                << ", \"seconds\": " << b.seconds << "}";
+                << ", \"train_loss\": " << num(b.train_loss) << ", \"val_loss\": " << num(b.val_loss) << ", \"val_perplexity\": " << num(b.val_perplexity)
+                << ", \"seconds\": " << num(b.seconds) << "}";
         }
         out << "], \"final_val_perplexity\": ";
-        if (r.status == eval::train_status::ok && !r.checkpoints.empty()) out << r.checkpoints.back().val_perplexity;
+        if (r.status == eval::train_status::ok && !r.checkpoints.empty()) out << num(r.checkpoints.back().val_perplexity);
         else out << "null";
         out << "}\n";
         return;

@@ -63,6 +63,25 @@ TEST_CASE("fracnas train: a tiny model on a tiny corpus reports each checkpoint"
     REQUIRE_THAT(table.out, Catch::Matchers::Contains("status          ok"));
 }
 
+TEST_CASE("fracnas train --json: a diverged run is valid JSON, its non-finite numbers null", "[cli][train]") {
+    const std::string dir = corpus("diverged");
+    const outcome o = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "19200", "--batch", "4", "--seq-len", "32",
+                               "--lr", "30", "--clip", "0", "--warmup", "0", "--checkpoints", "150", "--device", "cpu", "--json"});
+    INFO(o.out);
+    REQUIRE_THAT(o.out, Catch::Matchers::Contains("\"status\": \"diverged\""));
+    // outside the strings (the message may quote the loss), no number is nan or inf
+    std::string numbers;
+    bool in_string = false;
+    for (std::size_t i = 0; i < o.out.size(); ++i) {
+        if (in_string && o.out[i] == '\\') ++i;
+        else if (o.out[i] == '"') in_string = !in_string;
+        else if (!in_string) numbers += o.out[i];
+    }
+    REQUIRE(numbers.find("nan") == std::string::npos);
+    REQUIRE(numbers.find("inf") == std::string::npos);
+    REQUIRE_THAT(o.out, Catch::Matchers::Contains("\"final_val_perplexity\": null"));
+}
+
 TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad options are one line and exit 2", "[cli][train]") {
     const std::string dir = corpus("bad");
     check_usage_error({"train", "--data", dir}, "give exactly one of --arch and --preset");
