@@ -91,10 +91,7 @@ std::string num(double v, int digits = 9) {
     return o.str();
 }
 
-std::string json_num(double v) {
-    const std::string s = num(v, 12);
-    return s.empty() ? "null" : s;
-}
+std::string json_num(double v) { return json_number(v, 12); }
 
 std::ofstream open_for_writing(const std::string& path) {
     std::ofstream f(path);
