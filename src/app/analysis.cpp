@@ -3,6 +3,8 @@
 // the report, comparison table, CSV and JSON writers.
 #include "fracnas/app/analysis.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -93,17 +95,12 @@ std::string num(double v, int digits = 9) {
 
 std::string json_num(double v) { return json_number(v, 12); }
 
-std::ofstream open_for_writing(const std::string& path) {
-    std::ofstream f(path);
-    if (!f) throw error("cannot write " + path + ": check that its folder exists and is writable.");
-    f << std::setprecision(12);
-    return f;
-}
 
 // The growth rows printed: about `n` evenly spaced ones, always the last.
 std::vector<std::size_t> checkpoints(std::size_t size, std::size_t n) {
     std::vector<std::size_t> rows;
     if (size == 0 || n == 0) return rows;
+    n = std::min(n, size);  // more rows than answers is every row (a huge N is not a huge loop)
     for (std::size_t k = 1; k <= n; ++k) {
         const std::size_t i = (size * k + n - 1) / n - 1;
         if (rows.empty() || rows.back() != i) rows.push_back(std::min(i, size - 1));
@@ -112,6 +109,18 @@ std::vector<std::size_t> checkpoints(std::size_t size, std::size_t n) {
 }
 
 }  // namespace
+
+void write_file(const std::string& path, const std::string& text) {
+    // its folders, one level at a time (POSIX mkdir: std::filesystem's operations may resolve to
+    // the copies inside libtorch.so, and its remove_all crashes there)
+    for (auto slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+        ::mkdir(path.substr(0, slash).c_str(), 0777);  // one that exists, or cannot be made, shows below
+    std::ofstream f(path, std::ios::binary);
+    if (!f) throw error("cannot write " + path + ": check that its folder exists or can be made, and is writable.");
+    f << text;
+    f.close();
+    if (!f) throw error("cannot write " + path + ": the write failed (is the disk full?).");
+}
 
 void validate(const analysis_options& o) {
     if (o.objectives.empty() || o.objectives.size() > 3)
@@ -352,7 +361,8 @@ void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out) 
 
 void write_csv(const run_analysis& a, const storage::archive_contents& archive, const std::string& prefix) {
     {
-        auto f = open_for_writing(prefix + "evaluations.csv");
+        std::ostringstream f;
+        f << std::setprecision(12);
         f << "id,phase,worker,feasible,cached,status,value,ratio,reference_ms,decode_ms,prefill_ms,decoder_params,"
              "total_params,min_params,peak_memory_bytes,dispatched,started,ended,wall_seconds,hash,architecture,message\n";
         for (const auto& r : archive.evaluations)
@@ -363,9 +373,11 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
               << r.out.peak_memory_bytes << ',' << num(r.dispatched, 12) << ',' << num(r.started, 12) << ','
               << num(r.ended, 12) << ',' << num(r.out.wall_seconds, 12) << ',' << hex(r.hash) << ',' << csv_text(r.arch)
               << ',' << csv_text(r.out.message) << '\n';
+        write_file(prefix + "evaluations.csv", f.str());
     }
     {
-        auto f = open_for_writing(prefix + "front.csv");
+        std::ostringstream f;
+        f << std::setprecision(12);
         for (const auto& o : a.objectives) f << o << ',';
         f << "decoder_params,worker,hash,architecture\n";
         for (std::size_t i = 0; i < a.front.size(); ++i) {
@@ -373,20 +385,25 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
             f << a.front[i].decoder_params << ',' << a.front[i].worker << ',' << hex(a.front[i].hash) << ','
               << csv_text(a.front[i].arch) << '\n';
         }
+        write_file(prefix + "front.csv", f.str());
     }
     {
-        auto f = open_for_writing(prefix + "growth.csv");
+        std::ostringstream f;
+        f << std::setprecision(12);
         f << "answered,time,front_size,hypervolume,best_ratio\n";
         for (const auto& g : a.growth)
             f << g.answered << ',' << num(g.time, 12) << ',' << g.front_size << ',' << num(g.hypervolume, 12) << ','
               << num(g.best_ratio, 12) << '\n';
+        write_file(prefix + "growth.csv", f.str());
     }
     {
-        auto f = open_for_writing(prefix + "workers.csv");
+        std::ostringstream f;
+        f << std::setprecision(12);
         f << "rank,host,device,measured,failed,busy_seconds,utilisation\n";
         for (const auto& w : a.workers)
             f << w.rank << ',' << csv_text(w.host) << ',' << csv_text(w.device) << ',' << w.measured << ',' << w.failed << ','
               << num(w.busy_seconds, 12) << ',' << num(w.utilisation, 12) << '\n';
+        write_file(prefix + "workers.csv", f.str());
     }
 }
 

@@ -96,6 +96,8 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         else if (item == "grad-norm") cfg.grad_norm = true;
         else throw config_error("--measure", "unknown measurement '" + item + "'; valid: prefill, decode, scenario, grad-norm.");
     }
+    if (!cfg.prefill && !cfg.decode && !cfg.scenario && !cfg.grad_norm)
+        throw config_error("--measure", "--measure names no measurement; valid: prefill, decode, scenario, grad-norm.");
     cfg.prefill_tokens = arch.context;
     cfg.decode_context = arch.context - 1;
     auto u32 = [&](const char* name, std::uint32_t& field) {

@@ -3,6 +3,7 @@
 // dispatcher, and the printing. The loop is app::search_driver's; measuring is the workers'.
 #include "search_command.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -188,9 +189,11 @@ void apply(app::search_config& c, const std::string& key, const std::string& v) 
     else if (key == "flush-seconds") c.flush_seconds = parse_real(o, v);
     else if (key == "progress-every") c.progress_every = parse_count(o, v);
     else if (key == "top") c.top = parse_count(o, v);
-    else if (key == "archive") c.archive = v;
-    else if (key == "resume") c.resume = v;
-    else if (key == "jsonl") c.jsonl = v;
+    else if (key == "archive" || key == "resume" || key == "jsonl") {
+        // an empty name would silently mean "none": the option is left out for that
+        if (v.empty()) throw config_error(o, o + " needs a file name (leave the option out for none).");
+        (key == "archive" ? c.archive : key == "resume" ? c.resume : c.jsonl) = v;
+    }
     else throw config_error(o, "unknown option '" + o + "'.");
 }
 
@@ -239,6 +242,9 @@ void read_ini(const std::string& text, const std::string& file, const po::option
 }
 
 std::string read_file(const std::string& path, const char* option) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))  // opens on Linux, then reads nothing: an empty file's settings
+        throw config_error(option, std::string(option) + ": '" + path + "' is a folder, not a file.");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw config_error(option, std::string(option) + ": cannot read '" + path + "'.");
     std::ostringstream s;
@@ -380,10 +386,25 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     out << std::flush;
 }
 
+// `path` with its folder resolved (".", "..", symbolic links), or as given when the folder does
+// not exist: two names of one file, existing or not, compare equal (POSIX realpath, not
+// std::filesystem, whose operations may resolve to libtorch.so's copies).
+std::string resolved(const std::string& path) {
+    const auto slash = path.rfind('/');
+    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    char* real = ::realpath(folder.c_str(), nullptr);
+    if (real == nullptr) return path;
+    std::string r(real);
+    std::free(real);
+    return r + "/" + (slash == std::string::npos ? path : path.substr(slash + 1));
+}
+
 // Checks everything the master reads before anything is written; returns the final inputs.
 void check_files(inputs& in) {
     app::search_config& cfg = in.cfg;
     if (!cfg.jsonl.empty() && exists(cfg.jsonl)) throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' exists; it is never overwritten.");
+    if (!cfg.jsonl.empty() && !cfg.archive.empty() && resolved(cfg.jsonl) == resolved(cfg.archive))
+        throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' is the --archive's path; give the export another file.");
 #ifdef FRACNAS_HAVE_HDF5
     if (!cfg.archive.empty()) hdf5::check_new_archive(cfg.archive, cfg.replace);
 #else
@@ -406,6 +427,10 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         const std::string file = vm["config"].as<std::string>();
         read_ini(read_file(file, "--config"), file, options, settings, true);
     }
+    if (settings.count("resume") && settings["resume"].value.empty())  // before it is read (apply says the same)
+        throw config_error("--resume", "--resume needs a file name (leave the option out for none).");
+    if (settings.count("resume") && vm.count("replace"))  // it would be ignored: a resumed run writes into its archive
+        throw config_error("--replace", "--replace does not go with --resume, which continues the archive it names.");
     if (settings.count("resume") && !launched_as_worker()) {  // a worker gets the master's configuration
 #ifdef FRACNAS_HAVE_HDF5
         // the archive's configuration fills whatever the command line and the file left out; a

@@ -76,6 +76,43 @@ TEST_CASE("fracnas analyze: the report of an archive agrees with the archive", "
     for (std::string line; std::getline(csv, line);) ++lines;
     REQUIRE(lines == 41);
     for (const char* name : {"evaluations.csv", "front.csv", "growth.csv", "workers.csv"}) std::remove((prefix + name).c_str());
+
+    // a folder that does not exist yet is made; a write that fails (a full disk) is exit 1 naming
+    // the file, not an empty file and success
+    const std::string folder = temp_path("analyze_out");
+    const outcome made = run_cli({"analyze", h5, "--csv", folder + "/nested/run.", "--json", folder + "/nested/run.json"});
+    INFO(made.err);
+    REQUIRE(made.code == 0);
+    std::ifstream again(folder + "/nested/run.evaluations.csv");
+    lines = 0;
+    for (std::string line; std::getline(again, line);) ++lines;
+    REQUIRE(lines == 41);
+    std::ifstream json_file(folder + "/nested/run.json");
+    std::string first;
+    REQUIRE(std::getline(json_file, first));
+    REQUIRE_THAT(first, StartsWith("{\"archive\": "));
+    for (const char* name : {"evaluations.csv", "front.csv", "growth.csv", "workers.csv", "json"})
+        std::remove((folder + "/nested/run." + name).c_str());
+    ::rmdir((folder + "/nested").c_str());
+    ::rmdir(folder.c_str());
+    // more growth rows than answers is every answer's row, even for the largest N
+    const outcome rows = run_cli({"analyze", h5, "--json", "-", "--checkpoints", "18446744073709551615"});
+    REQUIRE(rows.code == 0);
+    const std::string growth = rows.out.substr(rows.out.find("\"growth\": ["));
+    std::size_t answered = 0;
+    for (auto at = growth.find("{\"answered\": "); at != std::string::npos && at < growth.find("\"workers\""); at = growth.find("{\"answered\": ", at + 1))
+        ++answered;
+    REQUIRE(answered == 40);
+
+    // an output that is the archive itself is refused, and the archive is intact
+    check_usage_error({"analyze", h5, "--json", h5}, "is the archive " + h5 + "; give another file");
+    REQUIRE(fracnas::hdf5::read_archive(h5).evaluations.size() == archive.evaluations.size());
+    std::ifstream full("/dev/full");
+    if (full) {
+        const outcome f = run_cli({"analyze", h5, "--json", "/dev/full"});
+        REQUIRE(f.code == 1);
+        REQUIRE_THAT(f.err, Contains("cannot write /dev/full: the write failed"));
+    }
     std::remove(h5.c_str());
 }
 

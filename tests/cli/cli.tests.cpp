@@ -306,6 +306,7 @@ TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"eval", "--preset", "gpt3"}, "unknown preset 'gpt3'; valid: gpt2-small, gpt2-medium");
     check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128 n_head=1,1"}, "--arch: d_inner lists 1 layers but n_layer is 2");
     check_usage_error({"eval", "--preset", "gpt2-small", "--measure", "prefill,train"}, "unknown measurement 'train'");
+    check_usage_error({"eval", "--preset", "gpt2-small", "--measure", ""}, "--measure names no measurement; valid: prefill");
     check_usage_error({"eval", "--preset", "gpt2-small", "--device", "tpu"}, "unknown device 'tpu'; valid: cpu, cuda");
     check_usage_error({"eval", "--preset", "gpt2-small", "--tokens", "2000"}, "1..1024 tokens");
     check_usage_error({"eval", "--preset", "gpt2-small", "--reference", "gpt3"}, "--reference: unknown reference 'gpt3'");

@@ -105,6 +105,18 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     check_usage_error({"search", "--dispatcher", "dry-run"}, "must be model for a dry run");
     check_usage_error({"search", "--evaluator", "model", "--inject", "explode:1"}, "unknown fault 'explode:1'");
     check_usage_error({"search", "--replace"}, "--replace needs --archive");
+    check_usage_error({"search", "--archive", ""}, "--archive needs a file name (leave the option out for none)");
+    check_usage_error({"search", "--jsonl", ""}, "--jsonl needs a file name");
+    check_usage_error({"search", "--resume", ""}, "--resume needs a file name");
+    check_usage_error({"search", "--resume", "x.h5", "--replace"}, "--replace does not go with --resume");
+    {
+        const std::string both = std::string(FRACNAS_TEST_TMP) + "/same_export.h5";
+        check_usage_error({"search", "--evaluator", "model", "--archive", both, "--jsonl", std::string(FRACNAS_TEST_TMP) + "/./same_export.h5"},
+                          "is the --archive's path; give the export another file");
+        std::ifstream none(both);
+        REQUIRE_FALSE(none);  // refused before anything was written
+    }
+    check_usage_error({"search", "--config", FRACNAS_TEST_TMP}, std::string("--config: '") + FRACNAS_TEST_TMP + "' is a folder, not a file");
     check_usage_error({"search", "--help", "--bogus"}, "bogus");  // --help does not hide a bad argument
     check_usage_error({"search", "--budget", "5", "stray"}, "unexpected argument 'stray'");
 }

@@ -94,8 +94,12 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
 /// best ratio, front size, hypervolume (a scaling study, or optimizers compared).
 void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out);
 
+/// Writes `text` to `path` whole, creating its folder if missing. A write that fails (a folder that
+/// cannot be made or written, a full disk) throws error naming the file: never a short file and success.
+void write_file(const std::string& path, const std::string& text);
+
 /// Writes <prefix>evaluations.csv (every record of the archive), front.csv, growth.csv (one row
-/// per answer) and workers.csv. Throws error naming a file that cannot be written.
+/// per answer) and workers.csv (write_file: their folder made if missing).
 void write_csv(const run_analysis& a, const storage::archive_contents& archive, const std::string& prefix);
 
 /// The analysis as one JSON object (summary, reference point, front, growth checkpoints, workers,
