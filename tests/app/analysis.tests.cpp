@@ -217,5 +217,9 @@ TEST_CASE("analyse: CSV and JSON exports hold every row", "[app][analysis]") {
     REQUIRE_THAT(json, Contains("\"hypervolume\": 22,"));
     REQUIRE_THAT(json, Contains("\"answered\": 7,"));
     REQUIRE_THAT(json, Contains("\"utilisation\": 0.55,"));
-    REQUIRE_THROWS_AS(app::write_csv(a, archive, "/nonexistent-folder/x."), error);
+    // a folder that cannot be made (a file stands in its way) is an error naming the file
+    const std::string blocker = prefix + "blocker";
+    std::ofstream(blocker) << "a file, not a folder\n";
+    REQUIRE_THROWS_WITH(app::write_csv(a, archive, blocker + "/x."), Contains("cannot write " + blocker + "/x.evaluations.csv"));
+    std::remove(blocker.c_str());
 }
