@@ -60,6 +60,7 @@ std::string utc_now() {
 
 struct search_driver::state {
     search_config cfg;
+    std::string command_line;  // this session's, for its sessions row
     nas::gpt_space space;
     std::vector<std::unique_ptr<core::optimizer>> opts;
     storage::archive_contents mirror;
@@ -268,6 +269,8 @@ search_driver::~search_driver() = default;
 const storage::archive_contents& search_driver::contents() const noexcept { return s_->mirror; }
 const nas::gpt_space& search_driver::space() const noexcept { return s_->space; }
 
+void search_driver::set_command_line(std::string line) { s_->command_line = std::move(line); }
+
 void search_driver::replay(const storage::archive_contents& archive) {
     state& s = *s_;
     if (s.replayed || !s.mirror.events.empty()) throw protocol_error("replay: call it once, before run().");
@@ -420,6 +423,7 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
         rec.started = started;
         rec.wall_seconds = elapsed();
         rec.ended_by = why;
+        rec.command_line = s.command_line;
         s.mirror.sessions.push_back(rec);
         sink.append(rec);
         sink.flush();

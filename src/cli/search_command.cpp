@@ -331,6 +331,7 @@ void print_binding(const transport::dispatcher& d, std::ostream& out) {
 void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t ranks, const std::string& hosts, std::ostream& out) {
     const app::search_config& cfg = in.cfg;
     app::search_driver driver(cfg);
+    driver.set_command_line(in.command_line);
     storage::run_header header;
     header.fracnas_version = FRACNAS_VERSION;
     header.git_commit = FRACNAS_GIT_COMMIT;

@@ -223,6 +223,10 @@ TEST_CASE("fracnas search --archive: refused when it exists, and its report is w
     check_archive(a, 30);
     REQUIRE(a.sessions.size() == 1);
     REQUIRE(a.sessions[0].ended_by == "budget");
+    std::string typed = "fracnas";
+    for (const auto& arg : std::vector<std::string>(args.begin(), args.end())) typed += " " + arg;
+    REQUIRE(a.sessions[0].command_line == typed);  // the session's own command, as docs/archive.md says
+    REQUIRE(a.header.command_line == typed);
     REQUIRE_THAT(a.header.config, Contains("budget = 30"));
     REQUIRE_THAT(a.header.command_line, Contains("--archive " + h5));
     // the best row printed is the best row archived

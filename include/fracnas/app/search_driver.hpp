@@ -48,6 +48,10 @@ public:
     search_outcome run(transport::dispatcher& dispatch, storage::archive_sink& sink, std::ostream& progress,
                        const std::function<int()>& signals);
 
+    /// The command that started this session, written in its row of the sessions table (a resumed
+    /// run's own command, not the first run's, which the header keeps). Empty unless set.
+    void set_command_line(std::string line);
+
     /// Everything written so far (replayed content included): the report's input.
     const storage::archive_contents& contents() const noexcept;
     const nas::gpt_space& space() const noexcept;

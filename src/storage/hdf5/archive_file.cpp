@@ -752,10 +752,29 @@ h5id open_for_reading(const std::string& path, bool may_clear_flags) {
     return h5id{id, H5Fclose};
 }
 
+// The header's `dim` against the coordinates its evaluations hold: a corrupt attribute would
+// otherwise size every row by it (4e9 coordinates: bad_alloc, not "damaged").
+void check_dim(hid_t file, std::uint32_t dim, const std::string& path) {
+    const h5id d = open_dataset(file, "evaluations", path);
+    const h5id type{FRACNAS_H5_OR_THROW(path, H5Dget_type(d.get())), H5Tclose};
+    std::size_t stored = 0;
+    if (H5Tget_class(type.get()) == H5T_COMPOUND) {
+        const int x = H5Tget_member_index(type.get(), "x");  // negative when absent (a dim of 0)
+        if (x >= 0) {
+            const h5id member{FRACNAS_H5_OR_THROW(path, H5Tget_member_type(type.get(), static_cast<unsigned>(x))), H5Tclose};
+            stored = H5Tget_size(member.get()) / sizeof(double);
+        }
+    }
+    if (stored != dim)
+        throw damaged(path, "its 'dim' attribute says " + std::to_string(dim) + " coordinates, its evaluations hold " +
+                                std::to_string(stored));
+}
+
 storage::archive_contents read_whole(const std::string& path, bool may_clear_flags) {
     const h5id file = open_for_reading(path, may_clear_flags);
     storage::archive_contents c;
     c.header = read_header(file.get(), path);
+    check_dim(file.get(), c.header.dim, path);
     tables t(c.header.dim);
     // the reverse of the write order (see tables): a table read later is never older than one read before
     c.sessions = read_rows(file.get(), t.sessions, path);

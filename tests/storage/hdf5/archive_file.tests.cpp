@@ -726,6 +726,30 @@ TEST_CASE("a damaged archive is a config_error, a failing HDF5 read a storage_er
 #endif
 }
 
+#ifdef FRACNAS_TEST_HAS_HDF5_API
+TEST_CASE("a corrupt 'dim' attribute is a damaged archive, not an allocation of its size", "[hdf5]") {
+    const std::string path = fresh("dim.h5");
+    {
+        auto a = archive_file::create(path, header(2), false);
+        for (std::uint64_t i = 0; i < 3; ++i) a->append(evaluation(i, 2));
+    }
+    REQUIRE(read_archive(path).evaluations.size() == 3);
+    for (const std::uint32_t dim : {4000000000u, 3u, 0u}) {
+        const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+        REQUIRE(f >= 0);
+        const hid_t attribute = H5Aopen(f, "dim", H5P_DEFAULT);
+        REQUIRE(attribute >= 0);
+        REQUIRE(H5Awrite(attribute, H5T_NATIVE_UINT32, &dim) >= 0);
+        H5Aclose(attribute);
+        H5Fclose(f);
+        INFO("dim " << dim);
+        CHECK_THAT(config_message([&] { read_archive(path); }),
+                   Contains(path) && Contains("damaged: its 'dim' attribute says " + std::to_string(dim) +
+                                              " coordinates, its evaluations hold 2"));
+    }
+}
+#endif
+
 TEST_CASE("a writer killed by SIGKILL loses nothing it flushed, and its lock is free", "[hdf5]") {
     const std::string path = fresh("killed.h5");
     const std::uint32_t dim = 3;
