@@ -95,7 +95,6 @@ std::string num(double v, int digits = 9) {
 
 std::string json_num(double v) { return json_number(v, 12); }
 
-
 // The growth rows printed: about `n` evenly spaced ones, always the last.
 std::vector<std::size_t> checkpoints(std::size_t size, std::size_t n) {
     std::vector<std::size_t> rows;
