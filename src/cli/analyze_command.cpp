@@ -1,8 +1,6 @@
 // `fracnas analyze ARCHIVE...`: app::analyse on each archive read by the HDF5 adapter.
 #include "analyze_command.hpp"
 
-#include <sys/stat.h>
-
 #include <ostream>
 #include <sstream>
 
@@ -85,22 +83,23 @@ void run_analyze(const std::vector<std::string>& args, std::ostream& out) {
         }
         runs.push_back(app::analyse(contents.back(), path, opt));
     }
-    // an output that is one of the archives read would overwrite it: refused before anything is written
+    // the CSV prefix of run i; an output that is one of the archives read would overwrite it:
+    // refused before anything is written
+    const auto csv_prefix = [&](const std::string& prefix, std::size_t i) {
+        return runs.size() == 1 ? prefix : prefix + stem(paths[i]) + "_";
+    };
     const auto refuse_archive = [&](const char* option, const std::string& output) {
-        struct stat out_st {}, in_st {};
-        if (::stat(output.c_str(), &out_st) != 0) return;  // a new file is none of the archives
         for (const auto& path : paths)
-            if (::stat(path.c_str(), &in_st) == 0 && in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino)
+            if (same_file(output, path))
                 throw config_error(option, std::string(option) + ": '" + output + "' is the archive " + path + "; give another file.");
     };
     if (const auto* prefix = get("csv"))
         for (std::size_t i = 0; i < runs.size(); ++i)
             for (const char* name : {"evaluations.csv", "front.csv", "growth.csv", "workers.csv"})
-                refuse_archive("--csv", (runs.size() == 1 ? *prefix : *prefix + stem(paths[i]) + "_") + name);
+                refuse_archive("--csv", csv_prefix(*prefix, i) + name);
     if (const auto* json = get("json"); json && *json != "-") refuse_archive("--json", *json);
     if (const auto* prefix = get("csv"))
-        for (std::size_t i = 0; i < runs.size(); ++i)
-            app::write_csv(runs[i], contents[i], runs.size() == 1 ? *prefix : *prefix + stem(paths[i]) + "_");
+        for (std::size_t i = 0; i < runs.size(); ++i) app::write_csv(runs[i], contents[i], csv_prefix(*prefix, i));
     const std::string* json = get("json");
     if (json) {
         std::ostringstream text;

@@ -59,10 +59,12 @@ std::string ms(const eval::latency_stats& s) {
     return o.str();
 }
 
+// The eval JSON's numbers: 9 significant digits, null when not finite.
+std::string num(double v) { return app::json_number(v, 9); }
+
 std::string json_stats(const std::optional<eval::latency_stats>& s) {
     if (!s) return "null";
     std::ostringstream o;
-    const auto num = [](double v) { return app::json_number(v, 9); };
     o << "{\"median_ms\": " << num(s->median_ms) << ", \"q1_ms\": " << num(s->q1_ms)
       << ", \"q3_ms\": " << num(s->q3_ms) << ", \"min_ms\": " << num(s->min_ms) << ", \"max_ms\": " << num(s->max_ms)
       << ", \"repeats\": " << s->repeats << "}";
@@ -70,7 +72,7 @@ std::string json_stats(const std::optional<eval::latency_stats>& s) {
 }
 
 std::string json_number(const std::optional<double>& x) {
-    return x ? app::json_number(*x, 9) : "null";
+    return x ? num(*x) : "null";
 }
 
 }  // namespace
@@ -164,12 +166,12 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"decode_context\": " << cfg.decode_context << ", \"decode_flops\": " << dec.total
             << ", \"decode_bytes\": " << decode_bytes << ", \"prefill\": " << json_stats(r.prefill)
             << ", \"decode\": " << json_stats(r.decode) << ", \"scenario\": " << json_stats(r.scenario)
-            << ", \"grad_norm\": " << (r.grad_norm ? app::json_number(*r.grad_norm, 9) : std::string("null"))
-            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << app::json_number(r.wall_seconds, 9)
+            << ", \"grad_norm\": " << (r.grad_norm ? num(*r.grad_norm) : std::string("null"))
+            << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << num(r.wall_seconds)
             << ", \"prefill_graph_nodes\": " << r.prefill_nodes.size() << ", \"decode_graph_nodes\": " << r.decode_nodes.size()
-            << ", \"phases\": {\"build\": " << app::json_number(r.phases.build, 9)
-            << ", \"proxy\": " << app::json_number(r.phases.proxy, 9) << ", \"warmup\": " << app::json_number(r.phases.warmup, 9)
-            << ", \"capture\": " << app::json_number(r.phases.capture, 9) << ", \"timing\": " << app::json_number(r.phases.timing, 9)
+            << ", \"phases\": {\"build\": " << num(r.phases.build)
+            << ", \"proxy\": " << num(r.phases.proxy) << ", \"warmup\": " << num(r.phases.warmup)
+            << ", \"capture\": " << num(r.phases.capture) << ", \"timing\": " << num(r.phases.timing)
             << "}";
         if (ref)
             out << ", \"reference\": {\"name\": " << app::json_string(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)

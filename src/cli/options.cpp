@@ -1,6 +1,8 @@
 // Strict option parsing for the subcommands.
 #include "options.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdlib>
 
@@ -102,6 +104,27 @@ nas::architecture read_architecture(const po::variables_map& vm) {
     } catch (const config_error& e) {
         throw config_error("--arch", e.what());
     }
+}
+
+namespace {
+
+// `path` with its folder resolved, or as given when the folder does not exist.
+std::string resolved(const std::string& path) {
+    const auto slash = path.rfind('/');
+    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    char* real = ::realpath(folder.c_str(), nullptr);
+    if (real == nullptr) return path;
+    std::string r(real);
+    std::free(real);
+    return r + "/" + (slash == std::string::npos ? path : path.substr(slash + 1));
+}
+
+}  // namespace
+
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa {}, sb {};
+    if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return resolved(a) == resolved(b);
 }
 
 }  // namespace fracnas::cli

@@ -40,6 +40,11 @@ bool launched_as_worker();
 /// SLURM_NTASKS), or 1 when none says: `--dispatcher auto` uses MPI only for 2 or more.
 int launched_ranks();
 
+/// True when paths a and b name one file: the same device and inode when both exist, else the
+/// same path once the existing folder is resolved (".", "..", symbolic links). POSIX calls, not
+/// std::filesystem, whose operations may resolve to libtorch.so's copies (its remove_all crashes).
+bool same_file(const std::string& a, const std::string& b);
+
 /// gpt2-small or gpt2-medium. Throws config_error(option) listing the valid names.
 nas::architecture reference_model(const std::string& option, const std::string& name);
 

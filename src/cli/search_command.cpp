@@ -144,6 +144,12 @@ std::vector<std::uint32_t> parse_widths(const std::string& option, const std::st
 }
 
 // Sets one field from its option name and text. Throws config_error naming the option.
+// The value of --archive, --resume or --jsonl: an empty one would silently mean "none".
+const std::string& file_name(const std::string& option, const std::string& v) {
+    if (v.empty()) throw config_error(option, option + " needs a file name (leave the option out for none).");
+    return v;
+}
+
 void apply(app::search_config& c, const std::string& key, const std::string& v) {
     const std::string o = "--" + key;
     if (key == "algorithm") c.algorithm = v;
@@ -189,11 +195,9 @@ void apply(app::search_config& c, const std::string& key, const std::string& v) 
     else if (key == "flush-seconds") c.flush_seconds = parse_real(o, v);
     else if (key == "progress-every") c.progress_every = parse_count(o, v);
     else if (key == "top") c.top = parse_count(o, v);
-    else if (key == "archive" || key == "resume" || key == "jsonl") {
-        // an empty name would silently mean "none": the option is left out for that
-        if (v.empty()) throw config_error(o, o + " needs a file name (leave the option out for none).");
-        (key == "archive" ? c.archive : key == "resume" ? c.resume : c.jsonl) = v;
-    }
+    else if (key == "archive") c.archive = file_name(o, v);
+    else if (key == "resume") c.resume = file_name(o, v);
+    else if (key == "jsonl") c.jsonl = file_name(o, v);
     else throw config_error(o, "unknown option '" + o + "'.");
 }
 
@@ -387,24 +391,11 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     out << std::flush;
 }
 
-// `path` with its folder resolved (".", "..", symbolic links), or as given when the folder does
-// not exist: two names of one file, existing or not, compare equal (POSIX realpath, not
-// std::filesystem, whose operations may resolve to libtorch.so's copies).
-std::string resolved(const std::string& path) {
-    const auto slash = path.rfind('/');
-    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-    char* real = ::realpath(folder.c_str(), nullptr);
-    if (real == nullptr) return path;
-    std::string r(real);
-    std::free(real);
-    return r + "/" + (slash == std::string::npos ? path : path.substr(slash + 1));
-}
-
 // Checks everything the master reads before anything is written; returns the final inputs.
 void check_files(inputs& in) {
     app::search_config& cfg = in.cfg;
     if (!cfg.jsonl.empty() && exists(cfg.jsonl)) throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' exists; it is never overwritten.");
-    if (!cfg.jsonl.empty() && !cfg.archive.empty() && resolved(cfg.jsonl) == resolved(cfg.archive))
+    if (!cfg.jsonl.empty() && !cfg.archive.empty() && same_file(cfg.jsonl, cfg.archive))
         throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' is the --archive's path; give the export another file.");
 #ifdef FRACNAS_HAVE_HDF5
     if (!cfg.archive.empty()) hdf5::check_new_archive(cfg.archive, cfg.replace);
@@ -428,15 +419,13 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         const std::string file = vm["config"].as<std::string>();
         read_ini(read_file(file, "--config"), file, options, settings, true);
     }
-    if (settings.count("resume") && settings["resume"].value.empty())  // before it is read (apply says the same)
-        throw config_error("--resume", "--resume needs a file name (leave the option out for none).");
     if (settings.count("resume") && vm.count("replace"))  // it would be ignored: a resumed run writes into its archive
         throw config_error("--replace", "--replace does not go with --resume, which continues the archive it names.");
     if (settings.count("resume") && !launched_as_worker()) {  // a worker gets the master's configuration
 #ifdef FRACNAS_HAVE_HDF5
         // the archive's configuration fills whatever the command line and the file left out; a
         // problem key that differs from the archive's would make another search: refused
-        const std::string path = settings["resume"].value;
+        const std::string path = file_name("--resume", settings["resume"].value);
         const storage::archive_contents archive = read_archive_checked(path);
         std::map<std::string, setting> archived;
         read_ini(archive.header.config, path + " (its configuration)", options, archived, false);
