@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,8 @@ const char* usage_text =
     "  --arch     architectures in canonical form, ';'-separated (default: GPT-2 small's shape, 10 x 768, 2 x 1920)\n"
     "  --steps    optimiser steps per run (default 80; the first 16 are not counted)\n"
     "  --repeats  runs per architecture and setting (default 3): median, min and max\n"
-    "  --ladder   settings, cumulative, comma-separated (default baseline,async,fused_adamw,fused_loss,cuda_graph)\n"
+    "  --ladder   settings, cumulative, comma-separated, several in one rung joined by '+' (default\n"
+    "             baseline,async,fused_adamw,fused_loss,cuda_graph; bf16_weights is a further rung)\n"
     "  --gemm     the side of the square bf16 matmul whose rate is the reference (default 8192; 0: skip)\n"
     "  --profile  SETTING: also train the first architecture once with the ladder up to SETTING under the\n"
     "             Kineto profiler and print its GPU kernel time per step by kind (eager settings: no graph)\n";
@@ -38,11 +40,15 @@ struct setting {
     eval::train_speed speed;
 };
 
+// Each rung turns on its settings (several joined by '+') on top of the rungs before it.
 std::vector<setting> ladder(const std::vector<std::string>& names) {
     std::vector<setting> out;
     auto s = eval::no_speed_settings();
     for (const auto& n : names) {
-        if (n != "baseline" && !eval::enable_speed_setting(s, n)) bench::usage("unknown --ladder setting '" + n + "'");
+        std::stringstream parts(n);
+        std::string part;
+        while (std::getline(parts, part, '+'))
+            if (part != "baseline" && !eval::enable_speed_setting(s, part)) bench::usage("unknown --ladder setting '" + part + "'");
         out.push_back({n, s});
     }
     return out;

@@ -102,6 +102,8 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
     check_usage_error({"train", "--arch", tiny, "--data", cut, "--device", "cpu"}, "val.tokens");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "warp"},
                       "--speed: unknown speed setting 'warp'");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "bf16_weights"},
+                      "--speed: bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "linear"},
                       "--schedule: unknown schedule 'linear': cosine or wsd.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--save-every", "5"}, "--save-every goes with --state-dir");

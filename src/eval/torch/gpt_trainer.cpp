@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -57,6 +58,7 @@ bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept 
                   : name == "fused_adamw" ? &speed.fused_adamw
                   : name == "fused_loss"  ? &speed.fused_loss
                   : name == "cuda_graph"  ? &speed.cuda_graph
+                  : name == "bf16_weights" ? &speed.bf16_weights
                                           : nullptr;
     if (field != nullptr) *field = true;
     return field != nullptr;
@@ -367,8 +369,9 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     } else {
         out.device_name = "cpu";
     }
-    const bool autocast = cuda && r.bf16;
     const train_speed& speed = r.speed;
+    const bool bf16_weights = speed.bf16_weights && r.bf16;  // else autocast on CUDA, fp32 on the CPU
+    const bool autocast = cuda && r.bf16 && !bf16_weights;
     bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
     const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
     const std::uint64_t steps = planned_steps(r);
@@ -378,6 +381,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     std::optional<torch_train::saved_state> resume;
     if (!r.budgets.empty() && !speed.fused_adamw)
         throw config_error("budgets", "smaller budgets on the way need the fused AdamW (train_speed::fused_adamw), whose state is kept.");
+    if (bf16_weights && !speed.fused_adamw)
+        throw config_error("speed", "bf16 weights need the fused AdamW (train_speed::fused_adamw), which updates their fp32 masters.");
     if (!r.state_dir.empty()) {
         if (!speed.fused_adamw) throw config_error("state-dir", "saving a training state needs the fused AdamW (train_speed::fused_adamw).");
         if (!make_directories(r.state_dir)) throw config_error("state-dir", "cannot create the state folder " + r.state_dir + ".");
@@ -398,9 +403,26 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     torch::manual_seed(r.seed);  // the initialisation, on every device's generator
     torch_model::Gpt model(out.arch, torch::TensorOptions().device(device).dtype(torch::kFloat32));
     model->train();
-    std::vector<torch::Tensor> decay, no_decay;
-    for (const auto& p : model->parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
     const auto all_params = model->parameters();
+    // bf16 weights: AdamW steps fp32 masters (the parameters as drawn), the model holds their
+    // rounding; `updated` is what AdamW steps, in the model's parameter order either way
+    std::vector<torch::Tensor> masters;
+    if (bf16_weights) {
+        torch::NoGradGuard no_grad;
+        for (const auto& p : all_params) masters.push_back(p.detach().clone());
+        model->to(torch::kBFloat16);
+    }
+    const std::vector<torch::Tensor>& updated = bf16_weights ? masters : all_params;
+    // the model's bf16 weights from the masters (after each AdamW step and each restore)
+    const auto round_into_model = [&] {
+        if (!bf16_weights) return;
+        torch::NoGradGuard no_grad;
+        std::vector<torch::Tensor> weights;
+        for (const auto& p : all_params) weights.push_back(p.detach());
+        at::_foreach_copy_(weights, masters);
+    };
+    std::vector<torch::Tensor> decay, no_decay;
+    for (const auto& p : updated) (p.dim() >= 2 ? decay : no_decay).push_back(p);
 
     std::optional<fused_adamw> fused;
     std::optional<torch::optim::AdamW> legacy;
@@ -423,14 +445,17 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     if (resume) {
         torch::NoGradGuard no_grad;
         const auto named = model->named_parameters();
+        std::map<std::string, std::size_t> index;  // a name's place in all_params (and masters)
+        for (std::size_t i = 0; i < named.size(); ++i) index[named[i].key()] = i;
         if (resume->model.size() != named.size() || resume->exp_avg.size() != fused->exp_avg.size())
             throw config_error("state-dir", "the saved state does not fit the model it names.");
         for (const auto& [name, value] : resume->model) {
             const auto* p = named.find(name);
             if (p == nullptr || !p->sizes().equals(value.sizes()))
                 throw config_error("state-dir", "the saved state's parameter " + name + " does not fit the model.");
-            p->copy_(value);
+            (bf16_weights ? masters[index.at(name)] : *p).copy_(value);
         }
+        round_into_model();
         for (std::size_t i = 0; i < fused->exp_avg.size(); ++i) {
             if (!fused->exp_avg[i].sizes().equals(resume->exp_avg[i].sizes()) ||
                 !fused->exp_avg_sq[i].sizes().equals(resume->exp_avg_sq[i].sizes()) || resume->steps[i].numel() != 1)
@@ -505,12 +530,23 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         loss.backward();
         return loss;
     };
+    // the clip and the fused AdamW on what it updates; with bf16 weights the masters take the
+    // model's gradients cast to fp32 first, and the model their rounding after
+    const auto fused_update = [&](const torch::Tensor& lr) {
+        if (bf16_weights)
+            for (std::size_t i = 0; i < masters.size(); ++i) {
+                const auto& g = all_params[i].grad();
+                masters[i].mutable_grad() = g.defined() ? g.to(torch::kFloat32) : torch::Tensor();
+            }
+        if (r.clip > 0.0) clip_on_device(updated, r.clip);
+        fused->step(lr);
+        round_into_model();
+    };
     const auto async_step = [&] {
         const auto starts = offsets_dev.index_select(0, step_dev).view({B, 1});            // (B, 1)
         const auto rows = train_ids.index_select(0, (starts + window_dev).view({-1})).view({B, T + 1});  // (B, T + 1)
         const auto loss = forward_backward(rows.narrow(1, 0, T), rows.narrow(1, 1, T).reshape({B * T}));
-        if (r.clip > 0.0) clip_on_device(all_params, r.clip);
-        fused->step(lr_dev.index_select(0, step_dev).squeeze());
+        fused_update(lr_dev.index_select(0, step_dev).squeeze());
         loss_dev.index_copy_(0, step_dev, loss.detach().view({1}));
         step_dev.add_(1);
     };
@@ -520,8 +556,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         const auto rows = train_ids.index_select(0, idx.reshape({-1})).view({B, T + 1});
         const auto loss = forward_backward(rows.narrow(1, 0, T), rows.narrow(1, 1, T).reshape({B * T}));
         if (fused) {
-            if (r.clip > 0.0) clip_on_device(all_params, r.clip);
-            fused->step(torch::full({}, lrs[step], torch::TensorOptions().dtype(torch::kFloat32).device(device)));
+            fused_update(torch::full({}, lrs[step], torch::TensorOptions().dtype(torch::kFloat32).device(device)));
         } else {
             for (auto& g : legacy->param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lrs[step]);
             if (r.clip > 0.0) torch::nn::utils::clip_grad_norm_(all_params, r.clip);
@@ -539,7 +574,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         s.loss_curve = out.loss_curve;
         s.checkpoints = out.checkpoints;
         s.budgets = out.budgets;
-        for (const auto& p : model->named_parameters()) s.model.emplace_back(p.key(), p.value());
+        std::size_t k = 0;  // the masters when the model holds bf16 weights
+        for (const auto& p : model->named_parameters()) s.model.emplace_back(p.key(), updated[k++]);
         s.exp_avg = fused->exp_avg;
         s.exp_avg_sq = fused->exp_avg_sq;
         s.steps = fused->steps;
@@ -563,7 +599,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         std::vector<torch::Tensor> kept;
         {
             torch::NoGradGuard no_grad;
-            for (const auto& p : all_params) kept.push_back(p.detach().clone());
+            for (const auto& p : updated) kept.push_back(p.detach().clone());
             for (const auto* group : {&fused->exp_avg, &fused->exp_avg_sq, &fused->steps})
                 for (const auto& t : *group) kept.push_back(t.clone());
         }
@@ -597,10 +633,11 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         {
             torch::NoGradGuard no_grad;
             std::size_t k = 0;
-            for (auto& p : all_params) p.detach().copy_(kept[k++]);
+            for (auto& p : updated) p.detach().copy_(kept[k++]);
             for (auto* group : {&fused->exp_avg, &fused->exp_avg_sq, &fused->steps})
                 for (auto& t : *group) t.copy_(kept[k++]);
         }
+        round_into_model();
         if (speed.async) {
             lr_dev.narrow(0, static_cast<std::int64_t>(b.start), n).copy_(main_rates);
             step_dev.fill_(static_cast<std::int64_t>(b.start));

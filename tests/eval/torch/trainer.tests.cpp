@@ -372,6 +372,48 @@ TEST_CASE("smaller budgets on the way give each budget's own wsd training and le
     REQUIRE_THAT(run(legacy).message, Catch::Matchers::Contains("need the fused AdamW"));
 }
 
+TEST_CASE("bf16 weights with fp32 masters train like fp32 to bf16's rounding; a state and a branch keep the masters", "[eval][torch][train]") {
+    auto r = quick();  // on the CPU: fp32, or bf16 weights (the setting's own path, as on CUDA)
+    const auto fp32 = run(r);
+    r.speed.bf16_weights = true;
+    const auto bf16 = run(r);
+    INFO(bf16.message);
+    REQUIRE(bf16.status == eval::train_status::ok);
+    REQUIRE(bf16.loss_curve != fp32.loss_curve);  // it really rounds
+    REQUIRE(bf16.loss_curve.front() == Approx(fp32.loss_curve.front()).margin(0.02));  // ln 64 to bf16's 3 digits
+    REQUIRE(max_difference(bf16.loss_curve, fp32.loss_curve) < 0.05);  // 0.0013 measured
+    REQUIRE(bf16.checkpoints.back().val_loss < 1.2);  // learned the +1 rule as fp32 did (0.89)
+    REQUIRE(bf16.checkpoints.back().val_loss == Approx(fp32.checkpoints.back().val_loss).epsilon(0.02));  // 0.885067 and 0.885062
+    // stopped and continued: the saved state holds the fp32 masters, not their bf16 rounding
+    r.tokens = 8 * 32 * 40;
+    const auto whole = run(r);
+    r.state_dir = fresh_dir("bf16");
+    r.stop_after_steps = 13;
+    REQUIRE(run(r).status == eval::train_status::stopped);
+    r.stop_after_steps = 0;
+    const auto rest = run(r);
+    INFO(rest.message);
+    REQUIRE(rest.resumed_from_step == 13);
+    REQUIRE(rest.loss_curve == whole.loss_curve);
+    REQUIRE(rest.checkpoints.back().val_loss == whole.checkpoints.back().val_loss);
+    remove_tree(r.state_dir);
+    r.state_dir.clear();
+    // a budget's branch puts the masters (and so the weights) back exactly
+    r.schedule = eval::lr_schedule::wsd;
+    r.warmup_tokens = 8 * 32 * 5;
+    const auto plain = run(r);
+    r.budgets = {8 * 32 * 20};
+    const auto with = run(r);
+    REQUIRE(with.status == eval::train_status::ok);
+    REQUIRE(with.loss_curve == plain.loss_curve);
+    REQUIRE(with.budgets.size() == 1);
+    // the masters need the fused AdamW
+    auto legacy = quick();
+    legacy.speed = eval::no_speed_settings();
+    legacy.speed.bf16_weights = true;
+    REQUIRE_THAT(run(legacy).message, Catch::Matchers::Contains("bf16 weights need the fused AdamW"));
+}
+
 TEST_CASE("a corrupt or mismatched state is one sentence, and nothing is trained", "[eval][torch][train]") {
     auto r = quick();
     r.tokens = 8 * 32 * 10;

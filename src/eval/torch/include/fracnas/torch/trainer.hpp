@@ -47,13 +47,21 @@ struct train_speed {
     /// On CUDA, with async and fused_adamw: the whole step (windows, forward, backward, clip,
     /// AdamW) captured once into a CUDA graph and replayed; the first steps run eagerly.
     bool cuda_graph = true;
+    /// With a bf16 recipe (train_recipe::bf16) and fused_adamw: the model's weights, activations
+    /// and gradients in bf16, AdamW updating fp32 master weights (the parameters as drawn; the
+    /// gradients cast up, the masters rounded into the model after each step), instead of bf16
+    /// autocast over fp32 weights: no casts per forward, a bf16 residual stream. It rounds more
+    /// than the others (llm.c's and most trainers' mixed precision), so it is off by default and
+    /// not in the CLI's "all" until its loss curve is measured against autocast's on a GPU. The
+    /// saved state holds the fp32 masters, as the autocast training's holds its weights.
+    bool bf16_weights = false;
     std::uint32_t sync_every = 64;        ///< with async: steps between reads of the losses
 };
 
 /// Every setting of train_speed off: recipe A's first loop.
 train_speed no_speed_settings() noexcept;
 
-/// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph); false when there is
+/// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights); false when there is
 /// no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
 
@@ -76,7 +84,7 @@ struct train_recipe {
     std::uint64_t val_tokens = 1u << 20;  ///< validation tokens scored each time (the split's first; fewer if it is smaller)
     device_kind device = device_kind::cpu;
     int cuda_index = 0;
-    bool bf16 = true;                     ///< bf16 autocast on CUDA (ignored on the CPU: fp32)
+    bool bf16 = true;                     ///< bf16 autocast on CUDA (ignored on the CPU: fp32), or bf16 weights on either with train_speed::bf16_weights
     /// Divergence: a non-finite loss, or a smoothed training loss above the initial loss plus
     /// this many nats, ends the run with status diverged.
     double divergence_nats = 2.0;
