@@ -10,8 +10,9 @@ export FRACNAS=/tmp/fracnas DATA=data/corpus-large-v1
 o=/tmp/study b=/tmp/bench
 mkdir -p $o && nvidia-smi --query-gpu=name,driver_version --format=csv > $o/machine.txt 2>&1
 wsd16="--sampling epoch --schedule wsd --budgets 1000000,2000000,4000000,8000000"
-# bf16 weights (fp32 masters) against autocast: speed, then the 16 M study's run of two shapes
-/tmp/train_speed --steps 60 --repeats 3 --ladder async+fused_adamw+fused_loss+cuda_graph,bf16_weights > $o/train_speed.txt 2>&1
+# bf16 weights (fp32 masters) against autocast, then the flash attention: speed; then bf16 weights in
+# the 16 M study's run of two shapes
+/tmp/train_speed --steps 60 --repeats 3 --ladder async+fused_adamw+fused_loss+cuda_graph,bf16_weights,flash_attention > $o/train_speed.txt 2>&1
 SEEDS=1 ONLY="gpt2_small l2_d1024" bash $b/gpu_dlarge_epoch.sh $o
 EXTRA="--speed async,fused_adamw,fused_loss,cuda_graph,bf16_weights $wsd16" TOKENS=16000000 SEED=1 EVAL=0 \
   ONLY="gpt2_small l2_d1024" bash $b/train_proxy.sh $b/train_dlarge.txt $o/bf16w_seed1

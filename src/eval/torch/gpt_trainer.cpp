@@ -59,6 +59,7 @@ bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept 
                   : name == "fused_loss"  ? &speed.fused_loss
                   : name == "cuda_graph"  ? &speed.cuda_graph
                   : name == "bf16_weights" ? &speed.bf16_weights
+                  : name == "flash_attention" ? &speed.flash_attention
                                           : nullptr;
     if (field != nullptr) *field = true;
     return field != nullptr;
@@ -212,6 +213,25 @@ public:
 private:
     bool on_;
     bool cache_ = true;
+};
+
+// cuDNN's attention off for the scope (SDPA then takes its flash kernel), as it was after.
+class no_cudnn_attention {
+public:
+    explicit no_cudnn_attention(bool on) : on_(on) {
+        if (!on_) return;
+        was_ = at::globalContext().userEnabledCuDNNSDP();
+        at::globalContext().setSDPUseCuDNN(false);
+    }
+    ~no_cudnn_attention() {
+        if (on_) at::globalContext().setSDPUseCuDNN(was_);
+    }
+    no_cudnn_attention(const no_cudnn_attention&) = delete;
+    no_cudnn_attention& operator=(const no_cudnn_attention&) = delete;
+
+private:
+    bool on_;
+    bool was_ = true;
 };
 
 // Mean next-token cross-entropy of windows x (n, T) against their targets y (n T): with
@@ -372,6 +392,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     const train_speed& speed = r.speed;
     const bool bf16_weights = speed.bf16_weights && r.bf16;  // else autocast on CUDA, fp32 on the CPU
     const bool autocast = cuda && r.bf16 && !bf16_weights;
+    const no_cudnn_attention flash(cuda && speed.flash_attention);
     bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
     const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
     const std::uint64_t steps = planned_steps(r);

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
@@ -408,5 +409,34 @@ TEST_CASE("gpu: smaller budgets branch off a graph-replayed wsd training and are
     REQUIRE(with.budgets[0].val_loss > with.checkpoints.back().val_loss);
     REQUIRE(with.checkpoints.back().val_loss == Approx(whole.checkpoints.back().val_loss).epsilon(0.02));
     REQUIRE(with.loss_curve.size() == whole.loss_curve.size());
+}
+TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training's curve, graph-replayed", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    const auto ids = counting_stream(3);
+    eval::train_recipe r;
+    r.device = eval::device_kind::cuda;
+    r.tokens = 8 * 64 * 200;
+    r.batch = 8;
+    r.seq_len = 64;
+    r.lr = 3e-3;
+    r.checkpoints = 2;
+    const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
+    const auto train = [&](const eval::train_recipe& x) { return eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, x); };
+    const bool cudnn_attention = at::globalContext().userEnabledCuDNNSDP();
+    const auto autocast = train(r);
+    REQUIRE(autocast.status == eval::train_status::ok);
+    for (const auto& [bf16, flash] : {std::pair{true, false}, std::pair{false, true}, std::pair{true, true}}) {
+        auto x = r;
+        x.speed.bf16_weights = bf16;
+        x.speed.flash_attention = flash;
+        const auto out = train(x);
+        INFO(out.message << " bf16_weights " << bf16 << " flash_attention " << flash);
+        REQUIRE(out.status == eval::train_status::ok);
+        REQUIRE(out.engine_note.empty());  // captured and replayed
+        REQUIRE(out.loss_curve.front() == Approx(autocast.loss_curve.front()).margin(0.05));
+        REQUIRE(out.checkpoints.back().val_loss == Approx(autocast.checkpoints.back().val_loss).epsilon(0.1));
+        REQUIRE(out.checkpoints.back().val_loss < 3.0);
+    }
+    REQUIRE(at::globalContext().userEnabledCuDNNSDP() == cudnn_attention);  // as it was before the training
 }
 #endif

@@ -55,13 +55,18 @@ struct train_speed {
     /// not in the CLI's "all" until its loss curve is measured against autocast's on a GPU. The
     /// saved state holds the fp32 masters, as the autocast training's holds its weights.
     bool bf16_weights = false;
+    /// On CUDA: the training's attention by SDPA's flash kernel, cuDNN's turned off for the
+    /// training's duration (LibTorch prefers cuDNN's on the H200). The same attention; which one
+    /// is faster with the copies around it is measured, so it too is off by default and not in "all".
+    bool flash_attention = false;
     std::uint32_t sync_every = 64;        ///< with async: steps between reads of the losses
 };
 
 /// Every setting of train_speed off: recipe A's first loop.
 train_speed no_speed_settings() noexcept;
 
-/// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights); false when there is
+/// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights,
+/// flash_attention); false when there is
 /// no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
 
