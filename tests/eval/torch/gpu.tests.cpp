@@ -355,17 +355,23 @@ std::vector<std::uint32_t> counting_stream(std::uint64_t s) {
     }
     return ids;
 }
+
+// A small recipe on the device: `steps` steps of 8 x 64 tokens at a high learning rate.
+eval::train_recipe device_recipe(std::uint64_t steps) {
+    eval::train_recipe r;
+    r.device = eval::device_kind::cuda;
+    r.tokens = 8 * 64 * steps;
+    r.batch = 8;
+    r.seq_len = 64;
+    r.lr = 3e-3;
+    return r;
+}
 }  // namespace
 
 TEST_CASE("gpu: recipe A trains under bf16 autocast on the device, and its loss falls", "[gpu][eval][train]") {
     if (!have_cuda()) return;
     const auto ids = counting_stream(1);
-    eval::train_recipe r;
-    r.device = eval::device_kind::cuda;
-    r.tokens = 8 * 64 * 200;
-    r.batch = 8;
-    r.seq_len = 64;
-    r.lr = 3e-3;
+    auto r = device_recipe(200);
     r.checkpoints = 2;
     for (const std::uint32_t e : {0u, 32u}) {
         auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
@@ -383,12 +389,7 @@ TEST_CASE("gpu: recipe A trains under bf16 autocast on the device, and its loss 
 TEST_CASE("gpu: smaller budgets branch off a graph-replayed wsd training and are put back", "[gpu][eval][train]") {
     if (!have_cuda()) return;
     const auto ids = counting_stream(7);
-    eval::train_recipe r;
-    r.device = eval::device_kind::cuda;
-    r.tokens = 8 * 64 * 120;
-    r.batch = 8;
-    r.seq_len = 64;
-    r.lr = 3e-3;
+    auto r = device_recipe(120);
     r.schedule = eval::lr_schedule::wsd;
     r.warmup_tokens = 8 * 64 * 10;
     const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
@@ -413,12 +414,7 @@ TEST_CASE("gpu: smaller budgets branch off a graph-replayed wsd training and are
 TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training's curve, graph-replayed", "[gpu][eval][train]") {
     if (!have_cuda()) return;
     const auto ids = counting_stream(3);
-    eval::train_recipe r;
-    r.device = eval::device_kind::cuda;
-    r.tokens = 8 * 64 * 200;
-    r.batch = 8;
-    r.seq_len = 64;
-    r.lr = 3e-3;
+    auto r = device_recipe(200);
     r.checkpoints = 2;
     const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
     const auto train = [&](const eval::train_recipe& x) { return eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, x); };
