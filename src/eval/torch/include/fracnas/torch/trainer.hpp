@@ -51,13 +51,14 @@ struct train_speed {
     /// and gradients in bf16, AdamW updating fp32 master weights (the parameters as drawn; the
     /// gradients cast up, the masters rounded into the model after each step), instead of bf16
     /// autocast over fp32 weights: no casts per forward, a bf16 residual stream. It rounds more
-    /// than the others (llm.c's and most trainers' mixed precision), so it is off by default and
-    /// not in the CLI's "all" until its loss curve is measured against autocast's on a GPU. The
+    /// than the others (llm.c's and most trainers' mixed precision): off in these defaults, which
+    /// the CPU tests compare to the bit; the CLI's "all" turns it on with a bf16 dtype (on the H200
+    /// 9% more tokens/s than autocast and the same perplexity, docs/results/training.md). The
     /// saved state holds the fp32 masters, as the autocast training's holds its weights.
     bool bf16_weights = false;
     /// On CUDA: the training's attention by SDPA's flash kernel, cuDNN's turned off for the
-    /// training's duration (LibTorch prefers cuDNN's on the H200). The same attention; which one
-    /// is faster with the copies around it is measured, so it too is off by default and not in "all".
+    /// training's duration (LibTorch prefers cuDNN's on the H200). The same attention, 2-3% slower
+    /// there (docs/results/training.md): off, and not in the CLI's "all".
     bool flash_attention = false;
     std::uint32_t sync_every = 64;        ///< with async: steps between reads of the losses
 };
