@@ -3,10 +3,14 @@
 per architecture), one folder per seed or schedule, and answers which budget ranks the architectures
 as the full budget does and which architectures come within 3% of the reference's perplexity, faster.
 
-    python3 benchmarks/budget_report.py [--reference NAME] FOLDER [FOLDER...]
+    python3 benchmarks/budget_report.py [--reference NAME] [--tokens N] FOLDER [FOLDER...]
 
 Runs are grouped by (recipe.schedule, recipe.tokens); a run without recipe.schedule is cosine. The
-report covers the wsd group with the most architectures (else the largest group of any schedule):
+report covers the wsd group with the most architectures (else the largest group of any schedule), or
+the group whose recipe.tokens is N (--tokens). Under wsd, a smaller budget's own trainings of the same
+seed are the larger training up to their decay (the same windows, the same rates): the other wsd
+groups' results, their branches included, count as smaller budgets of the architectures they share.
+An architecture's eval JSON is taken from its own folder, else from any folder given.
   1. per architecture (mean over seeds): shape, parameters, training FLOPs per token, grad-norm,
      latencies, steady tokens/s, the validation perplexity at each smaller budget (the train JSON's
      `budgets`, decays branched off the same wsd run) and at the full budget; the failed runs;
@@ -31,7 +35,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from train_report import spearman  # noqa: E402
 
-USAGE = "usage: budget_report.py [--reference NAME] FOLDER [FOLDER...]: give the folders benchmarks/train_proxy.sh wrote."
+USAGE = "usage: budget_report.py [--reference NAME] [--tokens N] FOLDER [FOLDER...]: give the folders benchmarks/train_proxy.sh wrote."
 NEAR = 1.03  # "within 3% of the reference"
 NAN = float("nan")
 
@@ -68,7 +72,7 @@ def read_json(path):
     return (obj, "") if isinstance(obj, dict) else (None, "not a JSON object")
 
 
-def parse(name, folder, t):
+def parse(name, folder, t, evals=None):
     shape = dict(kv.split("=", 1) for kv in t["architecture"].split())
     recipe = t.get("recipe") or {}
     layers, width = int(shape["n_layer"]), int(shape["d_model"])
@@ -84,7 +88,8 @@ def parse(name, folder, t):
            "tps": t.get("steady_tokens_per_second", t.get("tokens_per_second")), "ppl": t["final_val_perplexity"],
            "at": {b["tokens"]: b["val_perplexity"] for b in t.get("budgets") or []
                   if finite(b.get("val_perplexity")) and b["tokens"] < (t.get("tokens") or math.inf)}}
-    e = read_json(os.path.join(folder, f"eval_{name}.json"))[0] or {}
+    own = os.path.join(folder, f"eval_{name}.json")
+    e = read_json(own if os.path.exists(own) else (evals or {}).get(name, own))[0] or {}
     run["grad_norm"] = e.get("grad_norm")
     run["decode_ms"] = (e.get("decode") or {}).get("median_ms")
     run["prefill_ms"] = (e.get("prefill") or {}).get("median_ms")
@@ -93,6 +98,10 @@ def parse(name, folder, t):
 
 def load(folders):
     runs, failed = [], []
+    evals = {}  # an architecture's eval JSON in any folder: latency and grad-norm do not depend on the training
+    for folder in folders:
+        for path in sorted(glob.glob(os.path.join(folder, "eval_*.json"))):
+            evals.setdefault(os.path.basename(path)[len("eval_"):-len(".json")], path)
     for folder in folders:
         names = sorted({os.path.basename(p)[len("train_"):-len(".json")] for p in glob.glob(os.path.join(folder, "train_*.json"))} |
                        {os.path.basename(p)[len("eval_"):-len(".json")] for p in glob.glob(os.path.join(folder, "eval_*.json"))})
@@ -104,7 +113,7 @@ def load(folders):
                 why = "no final validation perplexity"
             if not why:
                 try:
-                    runs.append(parse(name, folder, t))
+                    runs.append(parse(name, folder, t, evals))
                     continue
                 except (KeyError, ValueError, TypeError, AttributeError) as e:
                     why = f"unexpected train JSON ({e!r})"
@@ -126,6 +135,24 @@ def aggregate(runs):
         a["seeds"] = sorted(((r["seed"], r["ppl"]) for r in rs), key=lambda s: (s[0] is None, s[0] or 0))
         archs.append(a)
     return sorted(archs, key=lambda a: a["ppl"])
+
+
+def fold_in_smaller(archs, smaller_groups):
+    """A smaller wsd budget's own trainings (and their branches) as budgets on the way of the same
+    architectures' larger wsd trainings: the same seed reads the same windows at the same rates up to
+    the smaller budget's decay, so each is the branch the larger training would have measured there."""
+    for rs in smaller_groups:
+        for a in archs:
+            mine = [r for r in rs if r["name"] == a["name"]]
+            if not mine:
+                continue
+            at = {}
+            for r in mine:
+                for b, p in list(r["at"].items()) + [(r["tokens"], r["ppl"])]:
+                    at.setdefault(b, []).append(p)
+            for b, ps in at.items():
+                a["at"].setdefault(b, mean(ps))
+            a["at"] = dict(sorted(a["at"].items()))
 
 
 def kendall(xs, ys):
@@ -288,11 +315,17 @@ def versus(wsd, groups):
 
 
 def main(argv):
-    reference, folders = "gpt2_small", []
+    reference, folders, tokens = "gpt2_small", [], None
     args = iter(argv)
     for arg in args:
         if arg == "--reference":
             reference = next(args, None)
+        elif arg == "--tokens":
+            value = next(args, "")
+            if not value.isdigit():
+                sys.stderr.write(f"budget_report.py: --tokens takes a token count, not '{value}'.\n")
+                return 2
+            tokens = int(value)
         elif arg in ("-h", "--help"):
             print(__doc__)
             return 0
@@ -319,8 +352,16 @@ def main(argv):
     if not groups:
         per_arch([], [], failed)
         return 0
+    if tokens is not None:
+        pool = sorted((k for k in groups if k[1] == tokens), key=lambda k: k[0] != "wsd")[:1]
+        if not pool:
+            sys.stderr.write(f"budget_report.py: no finished run has recipe.tokens {tokens} (those there: "
+                             f"{', '.join(str(b) for b in sorted({k[1] for k in groups if k[1] is not None}))}).\n")
+            return 2
     key = max(pool, key=lambda k: (len({r["name"] for r in groups[k]}), k[1] or 0))
     archs = aggregate(groups[key])
+    if key[0] == "wsd":
+        fold_in_smaller(archs, [groups[k] for k in groups if k[0] == "wsd" and (k[1] or 0) < (key[1] or 0)])
     budgets = sorted({b for a in archs for b in a["at"]})
     print(f"# {key[0]} runs at {mtok(key[1])} tokens" + ("" if key[0] == "wsd" else " (no wsd runs: the largest group)") + "\n")
     per_arch(archs, budgets, failed)

@@ -9,8 +9,9 @@ with an empty train JSON, one with only train_proxy.sh's .tmp file) and a cosine
 budget. Checks: the Spearman and Kendall's tau of the two budgets (-1 and 1), the agreement of the
 "within 3%" verdicts, the training FLOPs per token, the one inversion of the decoder-parameter
 proxy, the fastest architecture within 3% of the reference and its speed-ups, the seed noise, wsd
-against cosine, the failed run listed, the usage error (exit 2, one line) and the old train JSON
-format (no schedule, no budgets) of docs/results. Exit 0 when all pass.
+against cosine, the failed run listed, the usage error (exit 2, one line), the old train JSON
+format (no schedule, no budgets) of docs/results, and a longer wsd training of two architectures
+chosen by --tokens, the 10 M trainings folded in as its smaller budgets. Exit 0 when all pass.
 """
 import json
 import os
@@ -42,12 +43,12 @@ def arch_string(layers, width, embed):
             f"n_head={','.join([str(width // 64)] * layers)} vocab={VOCAB} context=1024" + (f" d_embed={embed}" if embed != width else ""))
 
 
-def train_json(name, seed, schedule, ppl, budgets):
+def train_json(name, seed, schedule, ppl, budgets, budget=10000000, tokens=FULL):
     layers, width, embed, decoder = ARCHS[name][:4]
     total = decoder + VOCAB * embed + (2 * embed * width if embed != width else 0)
-    recipe = {"tokens": 10000000, "batch": 32, "seq_len": SEQ, "lr": 0.0006, "seed": seed, "schedule": schedule}
+    recipe = {"tokens": budget, "batch": 32, "seq_len": SEQ, "lr": 0.0006, "seed": seed, "schedule": schedule}
     return {"status": "ok", "message": "", "architecture": arch_string(layers, width, embed), "decoder_params": decoder,
-            "total_params": total, "vocab": VOCAB, "recipe": recipe, "steps": 611, "tokens": FULL,
+            "total_params": total, "vocab": VOCAB, "recipe": recipe, "steps": tokens // (32 * SEQ), "tokens": tokens,
             "tokens_per_second": 400000.0, "steady_tokens_per_second": 410000.0,
             "checkpoints": [{"step": 611, "tokens": FULL, "train_loss": 5.0, "val_loss": 5.0, "val_perplexity": ppl, "seconds": 30.0}],
             "final_val_perplexity": ppl,
@@ -101,6 +102,11 @@ class BudgetReport(unittest.TestCase):
         write(os.path.join(folders[1], "train_l8_d512.json.tmp"), None)  # killed under train_proxy.sh's .tmp file
         write(os.path.join(folders[1], "eval_l8_d512.json"), eval_json("l8_d512"))
         write(os.path.join(folders[2], "train_gpt2_small.json"), train_json("gpt2_small", 1, "cosine", 155.0, []))
+        # two architectures trained further (20 M tokens, no eval JSON of their own), in reverse order
+        cls.longer = os.path.join(cls.tmp.name, "longer")
+        os.mkdir(cls.longer)
+        for name, ppl in (("gpt2_small", 100.0), ("l4_d1024", 110.0)):
+            write(os.path.join(cls.longer, f"train_{name}.json"), train_json(name, 1, "wsd", ppl, [], 20000000, 2 * FULL))
         r = run(*folders)
         cls.rc, cls.out, cls.err = r.returncode, r.stdout, r.stderr
 
@@ -165,6 +171,26 @@ class BudgetReport(unittest.TestCase):
         r = run("--reference", "l2_d1920", os.path.join(self.tmp.name, "seed1"), os.path.join(self.tmp.name, "seed2"))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("within 3% of l2_d1920", r.stdout)
+
+    def test_larger_budget(self):
+        # --tokens picks the group; the 10 M trainings (and their branches) are its smaller budgets
+        folders = [os.path.join(self.tmp.name, d) for d in ("seed1", "seed2", "longer")]
+        r = run("--tokens", "20000000", *folders)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("# wsd runs at 20M tokens", r.stdout)
+        rows = {row["model"]: row for row in table(r.stdout, "model | layers")}
+        self.assertEqual(list(rows), ["gpt2_small", "l4_d1024"])
+        self.assertEqual((rows["gpt2_small"]["ppl @ 10M"], rows["gpt2_small"]["ppl @ 2.51M"]), ("151.50", "300.00"))
+        self.assertEqual(rows["l4_d1024"]["ppl @ 10M"], "155.00")
+        self.assertEqual(rows["l4_d1024"]["decode ms"], "0.1500")  # its eval JSON is in the 10 M study's folder
+        ranks = {row["budget"]: row for row in table(r.stdout, "budget")}
+        self.assertEqual(ranks["10M"]["models"], "2")
+        self.assertEqual(ranks["10M"]["mean abs(ratio(b) - ratio(full))"], f"{abs(155 / 151.5 - 110 / 100):.4f}")
+        for bad in ("7", "abc"):
+            r = run("--tokens", bad, *folders)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("those there: 10000000, 20000000", run("--tokens", "7", *folders).stderr)
 
     def test_usage(self):
         for args in ((), ("--reference", "gpt2_small"), (os.path.join(self.tmp.name, "missing"),)):
