@@ -75,6 +75,7 @@ int fail(std::ostream& err, int code, std::string message) {
     for (char& c : message)
         if (c == '\n' || c == '\r') c = ' ';
     if (message.empty()) message = "unknown error";
+    message = bounded(message, 1000);  // whatever a message echoes of the input, the line stays readable
     if (message.back() != '.') message += '.';
     err << "fracnas: error: " << message << '\n';
     return code;
@@ -86,7 +87,10 @@ int dispatch(const std::vector<std::string>& args, std::ostream& out, std::ostre
         return exit_usage;
     }
     const std::string& command = args.front();
-    if (command == "--help" || command == "-h") {
+    const bool help = command == "--help" || command == "-h";
+    if ((help || command == "--version") && args.size() > 1)
+        return fail(err, exit_usage, command + " takes no other arguments; got '" + bounded(args[1]) + "' as well");
+    if (help) {
         print_help(out);
         return exit_ok;
     }

@@ -40,6 +40,13 @@ po::variables_map parse_options(const std::vector<std::string>& args, const po::
         if (!o.value.empty() && o.value.front().rfind("--", 0) == 0)
             throw config_error("--" + o.string_key, "missing value (got the option '" + o.value.front() + "' instead).");
     }
+    // --help with valid options prints the help; with an argument (analyze's archives) the command
+    // line is not what the user meant
+    const auto is_help = [](const po::option& o) { return o.position_key < 0 && o.string_key == "help"; };
+    if (std::any_of(parsed.options.begin(), parsed.options.end(), is_help))
+        for (const auto& o : parsed.options)
+            if (o.position_key >= 0)
+                throw config_error("", "--help takes no argument; got '" + bounded(o.value.empty() ? o.string_key : o.value.front()) + "' as well.");
     po::variables_map vm;
     po::store(parsed, vm);
     po::notify(vm);
@@ -125,6 +132,16 @@ bool same_file(const std::string& a, const std::string& b) {
     struct stat sa {}, sb {};
     if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     return resolved(a) == resolved(b);
+}
+
+std::string bounded(const std::string& text, std::size_t limit) {
+    if (text.size() <= limit) return text;
+    // the cuts move to character boundaries: no UTF-8 sequence is split
+    const auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80; };
+    std::size_t head = limit * 2 / 3, from = text.size() - (limit - head);
+    while (head > 0 && continuation(head)) --head;
+    while (from < text.size() && continuation(from)) ++from;
+    return text.substr(0, head) + " [... " + std::to_string(from - head) + " bytes left out ...] " + text.substr(from);
 }
 
 }  // namespace fracnas::cli

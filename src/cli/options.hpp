@@ -45,6 +45,11 @@ int launched_ranks();
 /// std::filesystem, whose operations may resolve to libtorch.so's copies (its remove_all crashes).
 bool same_file(const std::string& a, const std::string& b);
 
+/// `text` whole when it has at most `limit` characters, else its first and last parts around a
+/// note of how many were left out: what an error line echoes of the user's input stays readable
+/// (a 100 kB --arch is not printed back whole).
+std::string bounded(const std::string& text, std::size_t limit = 200);
+
 /// gpt2-small or gpt2-medium. Throws config_error(option) listing the valid names.
 nas::architecture reference_model(const std::string& option, const std::string& name);
 

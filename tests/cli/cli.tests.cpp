@@ -20,6 +20,7 @@
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
+using Catch::Matchers::EndsWith;
 
 using namespace fracnas::test;
 
@@ -175,6 +176,37 @@ TEST_CASE("the version flag prints the fracnas version", "[cli]") {
 #ifdef FRACNAS_HAVE_TORCH
     CHECK_THAT(o.out, Contains("LibTorch "));
 #endif
+}
+
+TEST_CASE("--help and --version before a subcommand stand alone; a subcommand's --help takes no argument", "[cli]") {
+    check_usage_error({"--help", "extra"}, "--help takes no other arguments; got 'extra' as well.");
+    check_usage_error({"-h", "optimize"}, "-h takes no other arguments; got 'optimize' as well.");
+    check_usage_error({"--version", "--bogus=3"}, "--version takes no other arguments; got '--bogus=3' as well.");
+    for (const std::string sub : {"optimize", "search", "analyze"}) {
+        INFO(sub);
+        check_usage_error({sub, "--help", "stray"}, sub == "analyze" ? "--help takes no argument; got 'stray' as well."
+                                                                     : "unexpected argument 'stray'");
+        check_usage_error({sub, "--help", "--bogus"}, "unknown option '--bogus'");
+        check_usage_error({sub, "--version"}, "unknown option '--version'");
+        const outcome alone = run_cli({sub, "--help"});
+        CHECK(alone.code == 0);
+        CHECK(alone.err.empty());
+        CHECK_THAT(alone.out, Contains("--help"));
+    }
+}
+
+TEST_CASE("an error line echoes at most about a kilobyte of a huge input", "[cli]") {
+    const std::string huge(100000, 'x');
+    const outcome o = run_cli({"optimize", "--function", huge});
+    INFO(o.err.substr(0, 300));
+    CHECK(o.code == 2);
+    CHECK(std::count(o.err.begin(), o.err.end(), '\n') == 1);
+    CHECK(o.err.size() < 1100);
+    CHECK_THAT(o.err, StartsWith("fracnas: error: "));
+    CHECK_THAT(o.err, Contains("bytes left out ...]"));
+    CHECK_THAT(o.err, EndsWith(".\n"));
+    // an input of ordinary length is echoed whole
+    CHECK_THAT(run_cli({"optimize", "--function", "spherre"}).err, Contains("'spherre'"));
 }
 
 TEST_CASE("a small DIRECT run on the sphere finds the optimum", "[cli]") {
