@@ -272,6 +272,18 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     const std::uint32_t vocab = train.header.vocab_size;
 
     const std::uint64_t scored = std::min<std::uint64_t>(val.tokens.size(), recipe.val_tokens);
+    if (archive) {
+        // every cheap check before the first training: a refused run trains nothing and appends nothing
+#ifdef FRACNAS_HAVE_HDF5
+        hdf5::check_appendable(*archive, "--from");
+#endif
+        for (const auto& arch : archs) try {
+                eval::check_training(arch, vocab, {train.tokens.data(), train.tokens.size()}, {val.tokens.data(), val.tokens.size()}, recipe);
+            } catch (const config_error& e) {  // the trainer names its recipe fields, the options' names without "--"
+                const std::string field = e.field();
+                throw config_error(field.empty() || field.rfind("--", 0) == 0 ? field : "--" + field, e.what());
+            }
+    }
     std::size_t failed = 0;
     std::string last_failure;
     for (const auto& arch : archs) {

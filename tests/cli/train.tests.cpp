@@ -235,6 +235,15 @@ TEST_CASE("fracnas train --from: the best feasible architectures of a search, tr
     check_usage_error({"train", "--arch", tiny, "--top", "2", "--data", dir}, "--top goes with --from");
     check_usage_error({"train", "--from", h5, "--top", "0", "--data", dir}, "--top must be at least 1");
     check_usage_error({"train", "--from", h5 + ".none", "--data", dir}, "does not exist");
+    // refused before the first training: a recipe that fits no architecture, an archive a run holds
+    auto too_long = args;
+    too_long[std::find(too_long.begin(), too_long.end(), "--seq-len") - too_long.begin() + 1] = "4096";
+    check_usage_error(too_long, "--seq-len: the sequence length must be between 1 and the architecture's context");
+    {
+        storage::archive_contents contents;
+        const auto held = hdf5::archive_file::resume(h5, contents);  // a search writing it
+        check_usage_error(args, "--from: archive '" + h5 + "' is being written by another run (process ");
+    }
     REQUIRE(hdf5::read_archive(h5).trainings.size() == 4);
 }
 #endif

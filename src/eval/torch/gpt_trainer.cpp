@@ -167,6 +167,12 @@ void check(const train_recipe& r, const nas::architecture& arch, std::uint32_t v
                                               std::to_string(std::uint64_t{r.batch} * r.seq_len) + " tokens) and fewer steps than the training's " +
                                               std::to_string(planned_steps(r)) + ".");
     }
+    if (!r.budgets.empty() && !r.speed.fused_adamw)
+        throw config_error("budgets", "smaller budgets on the way need the fused AdamW (train_speed::fused_adamw), whose state is kept.");
+    if (r.speed.bf16_weights && r.bf16 && !r.speed.fused_adamw)
+        throw config_error("speed", "bf16 weights need the fused AdamW (train_speed::fused_adamw), which updates their fp32 masters.");
+    if (!r.state_dir.empty() && !r.speed.fused_adamw)
+        throw config_error("state-dir", "saving a training state needs the fused AdamW (train_speed::fused_adamw).");
     if (vocab == 0) throw config_error("vocab", "the data's vocabulary is empty.");
     const std::size_t need = static_cast<std::size_t>(r.seq_len) + 1;
     if (train.size < need)
@@ -400,12 +406,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     // a state to continue from, checked before anything is built
     const std::string id = torch_train::identity(out.arch, train, val, r);
     std::optional<torch_train::saved_state> resume;
-    if (!r.budgets.empty() && !speed.fused_adamw)
-        throw config_error("budgets", "smaller budgets on the way need the fused AdamW (train_speed::fused_adamw), whose state is kept.");
-    if (bf16_weights && !speed.fused_adamw)
-        throw config_error("speed", "bf16 weights need the fused AdamW (train_speed::fused_adamw), which updates their fp32 masters.");
     if (!r.state_dir.empty()) {
-        if (!speed.fused_adamw) throw config_error("state-dir", "saving a training state needs the fused AdamW (train_speed::fused_adamw).");
         if (!make_directories(r.state_dir)) throw config_error("state-dir", "cannot create the state folder " + r.state_dir + ".");
         std::string why;
         for (const char* name : {"latest.pt", "stable.pt"}) {
@@ -780,6 +781,14 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
 }
 
 }  // namespace
+
+void check_training(const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val,
+                    const train_recipe& recipe) {
+    auto a = arch;
+    a.vocab = vocab;
+    nas::validate(a);
+    check(recipe, a, vocab, train, val);
+}
 
 train_result train_gpt(const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val,
                        const train_recipe& recipe) noexcept {

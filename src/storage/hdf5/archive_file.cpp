@@ -864,6 +864,18 @@ void append_training(const std::string& path, const storage::training_record& r)
     sync_file(file.get(), path);
 }
 
+void check_appendable(const std::string& path, const std::string& option) {
+    quiet_hdf5();
+    const std::string holder = run_lock::holder(path);
+    if (!holder.empty())
+        throw config_error(option, "archive " + in_quotes(path) + " is being written by another run (" + holder +
+                                       "); the trainings could not be recorded in it: wait for that run to end.");
+    read_header(open_for_reading(path, true).get(), path);  // a missing, foreign or damaged file: read_archive's sentence
+    if (::access(path.c_str(), W_OK) != 0)
+        throw config_error(option, "archive " + in_quotes(path) + " is not writable (" + std::strerror(errno) +
+                                       "); the trainings could not be recorded in it.");
+}
+
 archive_file::archive_file(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 std::unique_ptr<archive_file> archive_file::create(const std::string& path, const storage::run_header& header,

@@ -180,6 +180,12 @@ double learning_rate(const train_recipe& r, std::uint64_t step) noexcept;
 /// forward and backward, the causal half not discounted. Validates arch (config_error).
 double training_flops_per_token(const nas::architecture& arch, std::uint32_t seq_len);
 
+/// Throws config_error naming the field when `recipe` or the data cannot train `arch` (its vocab
+/// replaced by `vocab`): the checks train_gpt makes before building anything, for a caller that
+/// must refuse a whole list of trainings before the first one (fracnas train --from).
+void check_training(const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val,
+                    const train_recipe& recipe);
+
 /// Trains `arch` with its vocab replaced by `vocab` (the tokenizer's) on `train`, scoring
 /// `val`. Never throws: an invalid recipe or architecture, an out-of-memory, a divergence and any
 /// other failure are in the result's status and message, with what was done until then.

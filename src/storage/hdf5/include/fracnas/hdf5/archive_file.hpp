@@ -26,6 +26,11 @@ storage::archive_contents read_archive(const std::string& path);
 /// naming that run) an archive a search is writing, and what read_archive refuses.
 void append_training(const std::string& path, const storage::training_record& r);
 
+/// Checks, before any training, that append_training could write to path now: no run holds its
+/// lock, the file is writable and read_archive's header checks pass. Throws config_error(option)
+/// with one sentence otherwise; writes nothing.
+void check_appendable(const std::string& path, const std::string& option);
+
 /// The archive a run writes. Every HDF5 call is checked: a failure throws storage_error naming
 /// the file and the call, and what was flushed before stays readable.
 class archive_file final : public storage::archive_sink {
