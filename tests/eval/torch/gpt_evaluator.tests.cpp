@@ -110,8 +110,8 @@ TEST_CASE("a resident model is built and timed once, then timed again without a 
     nas::architecture bad = small();
     bad.n_head[0] = 3;
     eval::resident_gpt broken(bad, cfg);
-    eval::gpt_evaluation r;
-    REQUIRE_NOTHROW(r = broken.time());
+    static_assert(noexcept(broken.time()), "a failure is a result, never an exception");
+    const eval::gpt_evaluation r = broken.time();
     REQUIRE(r.status == eval::eval_status::invalid);
     REQUIRE_FALSE(broken.built());
     REQUIRE_FALSE(r.decode.has_value());
@@ -145,8 +145,9 @@ TEST_CASE("a worker's reference timing is the median over its builds, with every
 TEST_CASE("invalid architectures and requests are results, not exceptions", "[eval][torch]") {
     nas::architecture bad = small();
     bad.n_head[1] = 3;
-    eval::gpt_evaluation r;
-    REQUIRE_NOTHROW(r = eval::evaluate_gpt(bad, quick()));
+    const auto quick_cfg = quick();
+    static_assert(noexcept(eval::evaluate_gpt(bad, quick_cfg)), "a failure is a result, never an exception");
+    eval::gpt_evaluation r = eval::evaluate_gpt(bad, quick_cfg);
     REQUIRE(r.status == eval::eval_status::invalid);
     REQUIRE_THAT(r.message, Catch::Contains("n_head[1] = 3 does not divide d_model = 128"));
     REQUIRE_FALSE(r.decode.has_value());
