@@ -124,7 +124,15 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     }
 
     std::optional<nas::architecture> reference;
-    if (const auto* name = get("reference")) reference = reference_model("--reference", *name);
+    if (const auto* name = get("reference")) {
+        reference = reference_model("--reference", *name);
+        // both refused before either is measured
+        if (const auto why = eval::measurement_problem(arch, cfg); !why.empty()) throw config_error("", why);
+        eval::gpt_measure_config ref_cfg = cfg;
+        ref_cfg.grad_norm = false;
+        if (const auto why = eval::measurement_problem(*reference, ref_cfg); !why.empty())
+            throw config_error("--reference", "the reference " + *name + " cannot be measured with these settings: " + why);
+    }
 
     const auto r = eval::evaluate_gpt(arch, cfg);
     if (r.status == eval::eval_status::invalid) throw config_error("", r.message);

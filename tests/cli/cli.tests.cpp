@@ -346,6 +346,11 @@ TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure",
                        "decode", "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small"},
                       "--reference: the reference gpt2-small cannot be measured with these settings");
+    // refused before the candidate is measured: on a machine without CUDA the candidate's measurement
+    // would fail first, and on one with CUDA it would be spent for nothing
+    check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure",
+                       "prefill", "--tokens", "2048", "--device", "cuda", "--reference", "gpt2-small"},
+                      "--reference: the reference gpt2-small cannot be measured with these settings: a prefill needs a batch >= 1 and 1..1024 tokens.");
 }
 
 // The number after `"key": ` in a JSON text (the first occurrence at or after `from`).

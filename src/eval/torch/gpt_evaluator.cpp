@@ -500,6 +500,11 @@ bool checked(const nas::architecture& arch, const gpt_measure_config& cfg, gpt_e
 
 }  // namespace
 
+std::string measurement_problem(const nas::architecture& arch, const gpt_measure_config& cfg) {
+    gpt_evaluation out;
+    return checked(arch, cfg, out) ? std::string() : out.message;
+}
+
 gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_config& cfg) noexcept {
     const auto start = std::chrono::steady_clock::now();
     gpt_evaluation out;

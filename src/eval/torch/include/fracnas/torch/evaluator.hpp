@@ -16,6 +16,11 @@ namespace fracnas::eval {
 /// Never throws: every failure is in the returned status and message.
 gpt_evaluation evaluate_gpt(const nas::architecture& arch, const gpt_measure_config& cfg) noexcept;
 
+/// The checks evaluate_gpt makes before building anything ("" when they pass, else the sentence
+/// of its `invalid` result): for a caller that measures several models with one configuration
+/// and must refuse it before the first (fracnas eval --reference).
+std::string measurement_problem(const nas::architecture& arch, const gpt_measure_config& cfg);
+
 /// A model built once on its device and kept there with its inputs and captured graphs, to be
 /// timed again: its re-timings replay the same graphs over the same buffers, so they leave out
 /// what varies between two builds of one architecture (where its weights, cache and buffers land
