@@ -514,12 +514,15 @@ std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::
     for (const auto& r : records)
         if (!r.cached && r.feasible && r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value) && r.decoder_params >= floor)
             ok.push_back(r);
-    std::sort(ok.begin(), ok.end(), [](const auto& a, const auto& b) {
-        return a.decoder_params != b.decoder_params ? a.decoder_params > b.decoder_params : a.out.value < b.out.value;
+    // ranked by the latency ratio, as analyze and the user guide rank (the latency itself where no
+    // reference was timed: the objective functions)
+    const auto latency = [](const storage::evaluation_record& r) { return std::isfinite(r.ratio) ? r.ratio : r.out.value; };
+    std::sort(ok.begin(), ok.end(), [&](const auto& a, const auto& b) {
+        return a.decoder_params != b.decoder_params ? a.decoder_params > b.decoder_params : latency(a) < latency(b);
     });
     std::vector<storage::evaluation_record> front;
     for (const auto& r : ok)
-        if (front.empty() || r.out.value < front.back().out.value) front.push_back(r);
+        if (front.empty() || latency(r) < latency(front.back())) front.push_back(r);
     return front;
 }
 
@@ -577,7 +580,7 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
         for (std::size_t i = 0; i < shown; ++i) out << "  " << row(ok[i]) << '\n';
     }
     const auto front = pareto_front(a.evaluations, cfg.objective == "pareto" ? 0 : cfg.decoder_floor());
-    out << "front       " << front.size() << " architectures (decoder parameters up, latency down):\n";
+    out << "front       " << front.size() << " architectures (decoder parameters up, latency ratio down, as analyze ranks them):\n";
     for (const auto& r : front) out << "  " << row(r) << '\n';
     out << "workers     " << a.workers.size() << " joined:\n";
     for (const auto& w : a.workers) {

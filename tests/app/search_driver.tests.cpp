@@ -385,3 +385,27 @@ TEST_CASE("the space-aware SOO samples each cell on the parameter floor and find
         REQUIRE(best <= 1.05 * 0.2214);
     }
 }
+
+TEST_CASE("the closing front ranks by the latency ratio, as analyze does; by the latency where no reference was timed", "[app]") {
+    const auto record = [](std::uint64_t id, std::uint64_t params, double ms, double ratio) {
+        storage::evaluation_record r;
+        r.id = id;
+        r.feasible = true;
+        r.decoder_params = params;
+        r.out.status = eval::outcome_status::ok;
+        r.out.value = ms;
+        r.ratio = ratio;
+        return r;
+    };
+    // the larger model ran on a worker with a slow reference: slower in ms, faster as a ratio
+    const std::vector<storage::evaluation_record> timed = {record(0, 200, 0.30, 0.5), record(1, 100, 0.20, 0.6)};
+    const auto front = app::pareto_front(timed, 0);
+    REQUIRE(front.size() == 1);
+    REQUIRE(front[0].id == 0);  // by milliseconds both would be on the front
+    auto untimed = timed;
+    for (auto& r : untimed) r.ratio = std::numeric_limits<double>::quiet_NaN();
+    const auto by_ms = app::pareto_front(untimed, 0);
+    REQUIRE(by_ms.size() == 2);
+    REQUIRE(app::pareto_front(timed, 150).size() == 1);  // the floor
+    REQUIRE(app::pareto_front(untimed, 150)[0].id == 0);
+}

@@ -67,8 +67,9 @@ private:
 void print_report(const storage::archive_contents& archive, const search_config& cfg, std::ostream& out);
 
 /// The measured candidates with status ok no other one dominates (more or equal decoder
-/// parameters and lower or equal latency, one strictly), sorted by decoder parameters, largest
-/// first. Only first measurements (not cache hits) and only those with decoder params >= floor.
+/// parameters and lower or equal latency ratio, one strictly; the latency where no reference
+/// was timed), sorted by decoder parameters, largest first: analyze's default front. Only first
+/// measurements (not cache hits) and only those with decoder params >= floor.
 std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::evaluation_record>& records,
                                                      std::uint64_t floor);
 
