@@ -18,8 +18,9 @@ struct failure {
 };
 
 /// Call from a catch block only: classifies the exception being handled. A LibTorch
-/// out-of-memory and std::bad_alloc are out_of_memory (`host_oom` is the latter's sentence), a
-/// config_error is invalid, anything else an error (`unknown` when it is no std::exception).
+/// out-of-memory, std::bad_alloc and LibTorch's CPU allocator failing are out_of_memory
+/// (`host_oom` is the sentence of the last two, with the size asked when the allocator says it),
+/// a config_error is invalid, anything else an error (`unknown` when it is no std::exception).
 failure current(const char* host_oom, const char* unknown) noexcept;
 
 /// The failure as a status of the caller's enum (eval_status, train_status: each has invalid,
