@@ -267,7 +267,15 @@ app::search_config build(const std::map<std::string, setting>& settings) {
             throw config_error("--config", s.origin + ": " + key + ": " + e.what());
         }
     }
-    c.validate();
+    try {
+        c.validate();
+    } catch (const config_error& e) {
+        // a value out of range that a config file set: named with its file and line
+        const std::string field = e.field();
+        const auto it = field.rfind("--", 0) == 0 ? settings.find(field.substr(2)) : settings.end();
+        if (it == settings.end() || it->second.origin.empty()) throw;
+        throw config_error("--config", it->second.origin + ": " + e.what());
+    }
     return c;
 }
 

@@ -136,6 +136,10 @@ TEST_CASE("fracnas search --config: errors name the file, the line and the key, 
     write_file(ini, "archive = x.h5\n");
     check_usage_error({"search", "--config", ini}, "can only be given on the command line");
     check_usage_error({"search", "--config", ini + ".missing"}, "cannot read '" + ini + ".missing'");
+    // a value out of its range, found by the whole configuration's check, names its line too
+    write_file(ini, "# layers\nevaluator = model\nmax-layers = 999\n");
+    check_usage_error({"search", "--config", ini}, "--config: " + ini + ":3: --max-layers must be in 2..48.");
+    check_usage_error({"search", "--config", ini, "--max-layers", "99"}, "fracnas: error: --max-layers must be in 2..48.");  // the command line's
 
     write_file(ini, "evaluator = model\nspace = homogeneous\nmax-layers = 8\nmax-width = 1280\nbudget = 500\nprogress-every = 1000\n");
     const outcome o = run_cli({"search", "--config", ini, "--budget", "14"});
