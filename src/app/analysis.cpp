@@ -239,6 +239,19 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         a.growth.push_back({a.growth.size() + 1, r->ended, front.size(), hv, best_ratio});
     }
     a.hypervolume = hv;
+    if (!front.empty() && !have_reference) {
+        a.hypervolume_note = "the reference point is not finite (no worker recorded a reference timing for ms); give --reference-point";
+    } else if (!front.empty() && !(hv > 0.0)) {
+        // say why, naming the objective that no front member improves on the reference point
+        for (std::size_t i = 0; i < options.objectives.size() && a.hypervolume_note.empty(); ++i) {
+            const bool none_better = std::none_of(front.begin(), front.end(), [&](const member& m) { return m.s.minimised[i] < ref_min[i]; });
+            if (!none_better) continue;
+            const auto& o = options.objectives[i];
+            a.hypervolume_note = "no front member improves on the reference point's " + o + " (" + num(a.reference_point[i], 6) + ")";
+            if (o == "memory" && a.reference_point[i] == 0.0)
+                a.hypervolume_note += ": no evaluation recorded a peak memory (the latency model and CPU workers record none); leave memory out of --objectives";
+        }
+    }
     std::sort(front.begin(), front.end(), [](const member& x, const member& y) { return x.s.minimised < y.s.minimised; });
     for (const auto& m : front) {
         a.front.push_back(*m.record);
@@ -320,6 +333,8 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
     out << "; hypervolume " << std::setprecision(6) << a.hypervolume << " against (";
     for (std::size_t i = 0; i < a.reference_point.size(); ++i) out << (i ? ", " : "") << num(a.reference_point[i], 6);
     out << ")\n";
+    if (!a.hypervolume_note.empty())
+        out << "            note: the hypervolume is " << (std::isnan(a.hypervolume) ? "not defined" : "0") << ": " << a.hypervolume_note << ".\n";
     for (std::size_t i = 0; i < a.front.size(); ++i) {
         out << " ";
         for (const double v : a.front_values[i]) out << " " << std::setprecision(4) << std::setw(10) << v;
@@ -424,7 +439,8 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
     for (std::size_t i = 0; i < a.objectives.size(); ++i) o << (i ? ", " : "") << json_string(a.objectives[i]);
     o << "], \"reference_point\": [";
     for (std::size_t i = 0; i < a.reference_point.size(); ++i) o << (i ? ", " : "") << json_num(a.reference_point[i]);
-    o << "], \"hypervolume\": " << json_num(a.hypervolume) << ", \"front\": [";
+    o << "], \"hypervolume\": " << json_num(a.hypervolume) << ", \"hypervolume_note\": " << json_string(a.hypervolume_note)
+      << ", \"front\": [";
     for (std::size_t i = 0; i < a.front.size(); ++i) {
         o << (i ? ", " : "") << "{\"values\": [";
         for (std::size_t k = 0; k < a.front_values[i].size(); ++k) o << (k ? ", " : "") << json_num(a.front_values[i][k]);

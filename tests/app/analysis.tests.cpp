@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "fracnas/app/analysis.hpp"
@@ -189,6 +190,26 @@ TEST_CASE("analyse: other objectives and reference points", "[app][analysis]") {
     // A's box 0.1 ms x 5 M x (1 - a_mem) GiB; B's 0.05 x 25 x (1 - b_mem); they share 0.05 x 5 x (1 - b_mem)
     const double expected = 0.1 * 5 * (1 - a_mem) + 0.05 * 25 * (1 - b_mem) - 0.05 * 5 * (1 - b_mem);
     REQUIRE(b.hypervolume == Approx(expected));
+
+    REQUIRE(b.hypervolume_note.empty());
+    // a memory objective no evaluator recorded (the latency model, CPU workers): a hypervolume of 0, said why
+    auto no_memory = hand_archive();
+    for (auto& r : no_memory.evaluations) r.out.peak_memory_bytes = 0;
+    app::analysis_options with_memory;
+    with_memory.objectives = {"ratio", "memory"};
+    const auto m = app::analyse(no_memory, "hand.h5", with_memory);
+    REQUIRE(m.hypervolume == 0.0);
+    REQUIRE_THAT(m.hypervolume_note, Contains("no front member improves on the reference point's memory (0): no evaluation recorded a peak memory"));
+    std::ostringstream report;
+    app::print_analysis(m, with_memory, report);
+    REQUIRE_THAT(report.str(), Contains("note: the hypervolume is 0: no front member improves"));
+    REQUIRE(app::analyse(hand_archive(), "hand.h5", with_memory).hypervolume_note.empty());  // memory recorded: a volume
+    // no reference timing for ms: no hypervolume, said why
+    app::analysis_options ms;
+    ms.objectives = {"ms"};
+    const auto t = app::analyse(hand_archive(), "hand.h5", ms);
+    REQUIRE(std::isnan(t.hypervolume));
+    REQUIRE_THAT(t.hypervolume_note, Contains("the reference point is not finite"));
 
     app::analysis_options bad;
     bad.objectives = {"ratio", "speed"};

@@ -69,6 +69,9 @@ struct run_analysis {
     std::vector<storage::evaluation_record> front;    ///< distinct measured architectures no other dominates
     std::vector<std::vector<double>> front_values;    ///< their objective values, in the objectives' units
     double hypervolume = 0.0;
+    /// Why the hypervolume is 0 or missing when it is (an objective no candidate improves on the
+    /// reference point, such as a memory that no evaluator recorded; no reference timing); else empty.
+    std::string hypervolume_note;
     std::vector<growth_point> growth;                 ///< one point per answered evaluation
     std::vector<storage::evaluation_record> best;     ///< best_feasible(archive, top)
     std::vector<worker_usage> workers;
