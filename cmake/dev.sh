@@ -98,11 +98,17 @@ corpus() {
 }
 
 build() {
-  local torch_prefix
-  torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_PREFIX_PATH="$torch_prefix" -DPython3_EXECUTABLE="$venv/bin/python" \
-        -DFRACNAS_WERROR="${FRACNAS_WERROR:-ON}" >/dev/null
+  # Configure a new build folder, or one made with another Python or -Werror setting, only:
+  # `cmake --build` re-runs CMake by itself when a CMakeLists.txt changes, and each configure
+  # spends 10-30 s finding LibTorch (and prints its warnings) before anything runs.
+  local torch_prefix cache="$build/CMakeCache.txt"
+  if [ ! -f "$cache" ] || ! grep -q "^Python3_EXECUTABLE:[A-Z]*=$venv/bin/python\$" "$cache" ||
+     ! grep -q "^FRACNAS_WERROR:[A-Z]*=${FRACNAS_WERROR:-ON}\$" "$cache"; then
+    torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+          -DCMAKE_PREFIX_PATH="$torch_prefix" -DPython3_EXECUTABLE="$venv/bin/python" \
+          -DFRACNAS_WERROR="${FRACNAS_WERROR:-ON}" >/dev/null
+  fi
   cmake --build "$build" -j "${FRACNAS_JOBS:-2}"
 }
 
