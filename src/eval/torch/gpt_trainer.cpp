@@ -1,6 +1,7 @@
 // Training one GPT candidate with recipe A (trainer.hpp, docs/training.md): the model is the
 // evaluator's (gpt_model.hpp), built in fp32 on its device; on CUDA its forward runs under bf16
-// autocast. Everything that fails becomes the result's status and message.
+// autocast, or the model is held in bf16 with fp32 masters for AdamW (train_speed::bf16_weights).
+// Everything that fails becomes the result's status and message.
 #include "fracnas/torch/trainer.hpp"
 
 #include <ATen/autocast_mode.h>
