@@ -120,10 +120,10 @@ case "$cmd" in
   run)   deps; build
          if [ $# -gt 0 ]; then exec "$build/fracnas" "$@"; fi
          # The default job: a search under mpirun (a master and one worker per GPU, or one CPU
-         # worker), written to runs/search-<time>.h5. Without a GPU it is shrunk to finish within
-         # three minutes on two cores (131 s measured, 46 of the 60 candidates measured by the
-         # space-aware tree): the homogeneous space up to 12 layers, decode at a 127-token
-         # context, 60 candidates.
+         # worker), written to runs/search-<time>.h5. Without a GPU it is shrunk to finish in about
+         # three and a half minutes on two cores (206 s measured on 2026-12-03, the search 187 s, all
+         # 60 candidates measured by the space-aware tree): the homogeneous space up to 12 layers,
+         # decode at a 127-token context, 60 candidates.
          if [ "$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)" -gt 0 ]; then
            default=(--budget 300 --space homogeneous)
          else
