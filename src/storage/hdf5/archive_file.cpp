@@ -824,12 +824,21 @@ struct archive_file::impl {
     void start_swmr() { FRACNAS_H5_OR_THROW(path, H5Fstart_swmr_write(file.get())); }
 };
 
-void check_new_archive(const std::string& path, bool replace) {
-    check_folder(path);
+namespace {
+
+// Refuses (config_error(option)) an archive whose run lock another run holds, naming it; `then`
+// says what the user can do.
+void refuse_if_held(const std::string& path, const std::string& option, const std::string& then) {
     const std::string holder = run_lock::holder(path);
     if (!holder.empty())
-        throw config_error("--archive", "archive " + in_quotes(path) + " is being written by another run (" +
-                                            holder + "); wait for it to end or choose another file.");
+        throw config_error(option, "archive " + in_quotes(path) + " is being written by another run (" + holder + "); " + then);
+}
+
+}  // namespace
+
+void check_new_archive(const std::string& path, bool replace) {
+    check_folder(path);
+    refuse_if_held(path, "--archive", "wait for it to end or choose another file.");
     if (archive_exists(path) && !replace)
         throw config_error("--archive",
                            "archive " + in_quotes(path) +
@@ -866,10 +875,7 @@ void append_training(const std::string& path, const storage::training_record& r)
 
 void check_appendable(const std::string& path, const std::string& option) {
     quiet_hdf5();
-    const std::string holder = run_lock::holder(path);
-    if (!holder.empty())
-        throw config_error(option, "archive " + in_quotes(path) + " is being written by another run (" + holder +
-                                       "); the trainings could not be recorded in it: wait for that run to end.");
+    refuse_if_held(path, option, "the trainings could not be recorded in it: wait for that run to end.");
     read_header(open_for_reading(path, true).get(), path);  // a missing, foreign or damaged file: read_archive's sentence
     if (::access(path.c_str(), W_OK) != 0)
         throw config_error(option, "archive " + in_quotes(path) + " is not writable (" + std::strerror(errno) +
