@@ -8,7 +8,8 @@
 #   cmake/dev.sh corpus --large [...]      the same for D-large (its packages: corpora.py) into data/corpus-large-v<recipe>
 #   cmake/dev.sh deps | build              just that step
 # Idempotent: each step checks before it installs. It does not touch anything outside the
-# Debian package set, a Python virtual environment in the user cache, build/ and data/.
+# Debian package set, a Python virtual environment and staged corpus packages in the user cache,
+# build/ and data/.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 torch_version=2.11.0   # the GPU image's LibTorch; the PyPI wheel carries the C++ library
@@ -18,6 +19,7 @@ pandas_version=3.0.6    # the plots package (src/python/fracnas_plots)
 matplotlib_version=3.11.2
 sentencepiece_version=0.2.3  # the corpus's tokenizer (src/python/fracnas_corpus): the token files depend on it
 venv=${FRACNAS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/torch-$torch_version}
+staged=${FRACNAS_STAGED_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/debian-staged}  # corpus packages apt cannot install here
 build=${FRACNAS_BUILD_DIR:-$root/build}
 apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
               libboost-program-options-dev catch2 procps)  # procps: pkill, in the launch scripts' test
@@ -34,8 +36,48 @@ apt_install_missing() {  # the Debian packages given, those not installed yet
   if [ ${#missing[@]} -gt 0 ]; then
     echo "dev.sh: installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # --no-remove: apt stops rather than remove a package of the machine to make room
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-remove --no-install-recommends "${missing[@]}"
   fi
+}
+
+# The corpus's packages: those not installed yet with apt; a package that apt cannot install beside
+# what the machine has (NodeSource's nodejs conflicts with Debian's nodejs-doc) is staged instead:
+# its .deb (the version apt would install) is downloaded and unpacked under $staged, with a dpkg
+# database of its own there (status and file list), and the corpus reads its files from there
+# (prepare --staged-root). Nothing installed on the machine changes for it.
+corpus_install() {
+  local missing=() installable=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "dev.sh: installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  # --no-remove: never remove a package of the machine (apt would remove NodeSource's nodejs for nodejs-doc)
+  if DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-remove --no-install-recommends "${missing[@]}"; then return 0; fi
+  local stage=()
+  for p in "${missing[@]}"; do
+    if apt-get install -s -qq --no-remove --no-install-recommends "$p" >/dev/null 2>&1; then installable+=("$p"); else stage+=("$p"); fi
+  done
+  if [ ${#installable[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-remove --no-install-recommends "${installable[@]}"
+  fi
+  for p in "${stage[@]}"; do stage_package "$p"; done
+}
+
+stage_package() {  # PACKAGE: its candidate .deb unpacked under $staged, registered in $staged/var/lib/dpkg
+  local p=$1 deb tmp
+  mkdir -p "$staged/debs" "$staged/var/lib/dpkg/info"
+  if dpkg-query --admindir="$staged/var/lib/dpkg" -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then return 0; fi
+  echo "dev.sh: $p cannot be installed beside this machine's packages; staging it under $staged"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "$p" 2>/dev/null) || { rm -rf "$tmp"; echo "dev.sh: error: cannot download $p with apt-get" >&2; exit 2; }
+  deb=$(ls "$tmp"/*.deb) && mv "$deb" "$staged/debs/" && rm -rf "$tmp"
+  deb="$staged/debs/$(basename "$deb")"
+  dpkg-deb -x "$deb" "$staged"
+  dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -e 's|^\./|/|' -e 's|/$||' -e 's|^$|/.|' > "$staged/var/lib/dpkg/info/$p.list"
+  { dpkg-deb -f "$deb" | sed '1a Status: install ok installed'; echo; } >> "$staged/var/lib/dpkg/status"
 }
 
 deps() {
@@ -84,15 +126,16 @@ corpus() {
     esac
   done
   if [ "$key" = d ]; then
-    apt_install_missing "${corpus_packages[@]}"
+    corpus_install "${corpus_packages[@]}"
   else
     read -r -a packages < <(PYTHONPATH="$root/src/python" "$venv/bin/python" -c \
       'from fracnas_corpus.corpora import LARGE; print(" ".join(LARGE.sources))')
-    apt_install_missing "${packages[@]}"
+    corpus_install "${packages[@]}"
     args=(--jobs "$(nproc)" "${args[@]}")
   fi
   folder=$(PYTHONPATH="$root/src/python" "$venv/bin/python" -c \
     "from fracnas_corpus.corpora import CORPORA; print(CORPORA['$key'].folder)")
+  [ -d "$staged/var/lib/dpkg" ] && args=(--staged-root "$staged" "${args[@]}")
   PYTHONPATH="$root/src/python" exec "$venv/bin/python" -m fracnas_corpus prepare --corpus "$key" \
     --out "${out:-$root/data/$folder}" "${args[@]}"
 }

@@ -292,6 +292,28 @@ def build_large(put):
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+def stage_package(root, staged, pkg):
+    """Moves pkg's files and its dpkg entries from root's database into staged's, as cmake/dev.sh
+    stages a package that apt cannot install beside the machine's."""
+    src_db, dst_db = os.path.join(root, "var/lib/dpkg"), os.path.join(staged, "var/lib/dpkg")
+    os.makedirs(os.path.join(dst_db, "info"))
+    with open(os.path.join(src_db, "info", pkg + ".list")) as f:
+        paths = f.read().splitlines()
+    for path in paths:
+        src = os.path.join(root, path.lstrip("/"))
+        if os.path.isfile(src) and not os.path.islink(src):
+            os.makedirs(os.path.dirname(os.path.join(staged, path.lstrip("/"))), exist_ok=True)
+            os.rename(src, os.path.join(staged, path.lstrip("/")))
+    os.rename(os.path.join(src_db, "info", pkg + ".list"), os.path.join(dst_db, "info", pkg + ".list"))
+    with open(os.path.join(src_db, "status")) as f:
+        stanzas = f.read().split("\n\n")
+    mine = [st for st in stanzas if st.startswith("Package: %s\n" % pkg)]
+    with open(os.path.join(src_db, "status"), "w") as f:
+        f.write("\n\n".join(st for st in stanzas if st not in mine))
+    with open(os.path.join(dst_db, "status"), "w") as f:
+        f.write("\n\n".join(mine) + "\n\n")
+
+
 def run_module(*args):
     env = dict(os.environ, PYTHONPATH=PACKAGE)
     return subprocess.run([sys.executable, "-m", "fracnas_corpus"] + list(args), capture_output=True, text=True, env=env)
@@ -395,6 +417,21 @@ def main():
                   for n in prepare.OUTPUTS), "the manifest's sha256 and size of every output are right")
         check(m["tokenizer"]["version"] == spm.__version__ and m["tokenizer"]["options"]["model_type"] == "bpe"
               and m["split"]["validation_share"] == float(SHARE), "the manifest names the tokenizer, its options and the split")
+
+        # a package apt could not install here, staged by cmake/dev.sh under a second root with a
+        # dpkg database of its own: the same bytes, read from there
+        root5, staged, e = (os.path.join(tmp, d) for d in ("root5", "staged", "e5"))
+        build_fixture(root5)
+        stage_package(root5, staged, "perl-doc")
+        r = run_prepare(root5, e, "--staged-root", staged)
+        check(r.returncode == 0 and all(sha(os.path.join(a, n)) == sha(os.path.join(e, n)) for n in prepare.OUTPUTS),
+              "a package read from the staged root gives the same files: " + r.stderr[-300:])
+        r = run_prepare(root5, e, "--force")
+        check(r.returncode == 2 and "perl-doc is not installed under %s" % root5 in r.stderr,
+              "without --staged-root the staged package is missing: exit 2 (%r)" % r.stderr.strip())
+        r = run_prepare(root5, e, "--staged-root", os.path.join(tmp, "nowhere"))
+        check(r.returncode == 2 and r.stderr.strip() == "fracnas_corpus: error: the staged root %s has no dpkg database "
+              "(var/lib/dpkg)." % os.path.join(tmp, "nowhere"), "a staged root without dpkg's database: exit 2, one line")
 
         # idempotent: skipped when up to date, redone when a version changes
         before = os.stat(os.path.join(a, "train.tokens")).st_mtime_ns

@@ -20,6 +20,9 @@ def main(argv=None):
                    help="tokenizer vocabulary (default %d)" % prep.VOCAB_SIZE)
     a.add_argument("--source-root", default="/",
                    help="where the packages are installed (default /; the tests use a fixture tree)")
+    a.add_argument("--staged-root", default=None,
+                   help="a second root for packages not installed under the source root, with its own dpkg "
+                        "database (cmake/dev.sh stages there a package apt cannot install beside the machine's)")
     a.add_argument("--validation-share", type=float, default=prep.VALIDATION_SHARE,
                    help="expected share of pieces in validation (default %g)" % prep.VALIDATION_SHARE)
     a.add_argument("--jobs", type=int, default=1,
@@ -38,7 +41,7 @@ def main(argv=None):
             if args.jobs < 1:
                 raise prep.PrepareError("--jobs must be at least 1, not %d" % args.jobs)
             prep.prepare(args.out, args.source_root, args.vocab_size, args.validation_share, args.force,
-                         corpus=corpora.CORPORA[args.corpus], jobs=args.jobs)
+                         corpus=corpora.CORPORA[args.corpus], jobs=args.jobs, staged=args.staged_root)
         elif args.command == "pack":
             transfer.pack(args.corpus_dir, args.parts_dir, args.part_mib)
         else:

@@ -103,6 +103,26 @@ def package_version(pkg, root, installer="cmake/dev.sh corpus"):
     return version
 
 
+def installed(pkg, root):
+    """True when dpkg's database under root has pkg installed."""
+    try:
+        r = subprocess.run(["dpkg-query", "--admindir=" + os.path.join(root, "var/lib/dpkg"), "-W", "-f", "${Status}", pkg],
+                           capture_output=True, text=True)
+    except FileNotFoundError:
+        raise PrepareError("dpkg-query is not on PATH: the corpus is read from installed Debian packages")
+    return r.returncode == 0 and r.stdout.endswith(" installed") and not r.stdout.endswith("not-installed")
+
+
+def package_root(pkg, root, staged=None):
+    """Where pkg's files are read: root when it is installed there, else the staged root (a
+    package that cmake/dev.sh unpacked with a dpkg database of its own, because apt could not
+    install it beside the machine's packages) when it is there, else root (whose error names the
+    installer). Document names are relative to the root, so the corpus is the same either way."""
+    if staged and not installed(pkg, root) and installed(pkg, staged):
+        return staged
+    return root
+
+
 def package_files(pkg, root):
     """The paths that pkg installed ('/usr/...'), from dpkg's database under root."""
     r = subprocess.run(["dpkg-query", "--admindir=" + os.path.join(root, "var/lib/dpkg"), "-L", pkg],
@@ -135,14 +155,14 @@ def in_tokenizer_sample(name, sample):
     return h < int(sample * 2 ** 64)
 
 
-def settings(root, vocab_size, share, corpus=corpora.D):
+def settings(root, vocab_size, share, corpus=corpora.D, staged=None):
     """What the outputs are a function of, besides the packages' files: compared with a
     manifest's to skip an up-to-date preparation. D's keeps its original keys (no "corpus")."""
     import sentencepiece as spm
     wanted = dict(
         recipe_version=corpus.recipe_version,
         packages=[dict(name=pkg, version=package_version(
-            pkg, root, "cmake/dev.sh corpus" + ("" if corpus is corpora.D else " --" + corpus.key)))
+            pkg, package_root(pkg, root, staged), "cmake/dev.sh corpus" + ("" if corpus is corpora.D else " --" + corpus.key)))
             for pkg in corpus.sources],
         split=dict(method="sha256(piece name)[:8] < share * 2^64", validation_share=share,
                    piece_chars=PIECE_CHARS, segment_chars=SEGMENT_CHARS),
@@ -176,17 +196,20 @@ def up_to_date(out, wanted):
 
 
 def prepare(out, root="/", vocab_size=VOCAB_SIZE, share=VALIDATION_SHARE, force=False, log=print,
-            corpus=corpora.D, jobs=1):
+            corpus=corpora.D, jobs=1, staged=None):
     """Prepare corpus (D by default) into out (created if needed); returns the manifest (a
     dict). Skips the work and returns the existing manifest when it is up to date, unless
-    force. jobs processes clean documents and threads encode; the bytes do not depend on it."""
+    force. jobs processes clean documents and threads encode; the bytes do not depend on it.
+    staged: a second root for the packages not installed under root (package_root)."""
     if not 2 < vocab_size <= 1 << 31:
         raise PrepareError("--vocab-size must be between 3 and 2^31, not %d" % vocab_size)
     if not 0 < share < 1:
         raise PrepareError("--validation-share must be strictly between 0 and 1, not %g" % share)
     if not os.path.isdir(root):
         raise PrepareError("the source root %s is not a directory" % root)
-    wanted = settings(root, vocab_size, share, corpus)
+    if staged is not None and not os.path.isdir(os.path.join(staged, "var/lib/dpkg")):
+        raise PrepareError("the staged root %s has no dpkg database (var/lib/dpkg)" % staged)
+    wanted = settings(root, vocab_size, share, corpus, staged)
     if not force and up_to_date(out, wanted):
         log("fracnas_corpus: %s is up to date (manifest.json matches the packages and options)" % out)
         with open(os.path.join(out, "manifest.json")) as f:
@@ -205,13 +228,14 @@ def prepare(out, root="/", vocab_size=VOCAB_SIZE, share=VALIDATION_SHARE, force=
         pool = multiprocessing.Pool(jobs)
     for index, entry in enumerate(wanted["packages"]):
         pkg = entry["name"]
+        pkg_root = package_root(pkg, root, staged)
         try:
-            docs = extract.documents(pkg, root, corpus.sources[pkg], owned=package_files(pkg, root))
+            docs = extract.documents(pkg, pkg_root, corpus.sources[pkg], owned=package_files(pkg, pkg_root))
         except (OSError, KeyError, ValueError, EOFError, lzma.LZMAError, zlib.error, struct.error,
                 tarfile.TarError) as e:  # a damaged file of the package: one sentence
             if pool:
                 pool.terminate()
-            raise PrepareError("%s: cannot read its files under %s: %s" % (pkg, root, e))
+            raise PrepareError("%s: cannot read its files under %s: %s" % (pkg, pkg_root, e))
         stats = dict(entry, documents=len(docs), raw_chars=0, clean_paragraphs=0, clean_chars=0,
                      clean_words=0, pieces=dict(train=0, val=0), words=dict(train=0, val=0),
                      tokens=dict(train=0, val=0))
