@@ -56,6 +56,13 @@ TEST_CASE("fracnas train: a tiny model on a tiny corpus reports each checkpoint"
     REQUIRE_THAT(o.out, Catch::Matchers::Contains("\"steps\": 32"));
     REQUIRE_THAT(o.out, Catch::Matchers::Contains("{\"step\": 16, \"tokens\": 2048"));
     REQUIRE_THAT(o.out, Catch::Matchers::Contains("{\"step\": 32, \"tokens\": 4096"));
+    // the result records how it was trained: `all` on the CPU (fp32: no bf16 weights), or the list given
+    REQUIRE_THAT(o.out, Catch::Matchers::Contains("\"speed\": [\"async\", \"fused_adamw\", \"fused_loss\", \"cuda_graph\"]}"));
+    const outcome some = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "1024", "--batch", "4", "--seq-len", "32",
+                                  "--device", "cpu", "--speed", "fused_dense,fused_loss", "--json"});
+    INFO(some.err);
+    REQUIRE(some.code == 0);
+    REQUIRE_THAT(some.out, Catch::Matchers::Contains("\"speed\": [\"fused_loss\", \"fused_dense\"]}"));
     const outcome table = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "1024", "--batch", "4", "--seq-len", "32",
                                    "--device", "cpu"});
     REQUIRE(table.code == 0);

@@ -10,6 +10,7 @@
 #include <cublasLt.h>
 #include <dlfcn.h>
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -20,6 +21,13 @@ namespace fracnas::eval::torch_fused {
 namespace {
 
 std::atomic<std::uint64_t> fused_count{0};
+
+static_assert(static_cast<int>(epilogue::none) == CUBLASLT_EPILOGUE_DEFAULT && static_cast<int>(epilogue::bias) == CUBLASLT_EPILOGUE_BIAS &&
+              static_cast<int>(epilogue::gelu_aux_bias) == CUBLASLT_EPILOGUE_GELU_AUX_BIAS &&
+              static_cast<int>(epilogue::dgelu) == CUBLASLT_EPILOGUE_DGELU &&
+              static_cast<int>(epilogue::dgelu_bgrad) == CUBLASLT_EPILOGUE_DGELU_BGRAD &&
+              static_cast<int>(epilogue::bgradb) == CUBLASLT_EPILOGUE_BGRADB,
+              "fracnas's epilogue values are cuBLASLt's");
 
 // the cuBLASLt entry points this file uses, from the library LibTorch loaded
 struct lt_api {
@@ -81,11 +89,11 @@ std::uint32_t alignment(const void* p) {
     return align;
 }
 
-// One shape's descriptors and algorithm, in column-major terms: D (out, rows) = op(A) B + C with
-// A = W stored (in, out) and transposed, B = x^T (in, rows), C = D's layout.
+// One GEMM's descriptors and algorithm: column-major D (m, n) = op(A) op(B) [+ C] with an
+// epilogue, chosen once per shapes, leading dimensions, epilogue, dtype and pointer alignments.
 struct plan {
     cublasLtMatmulDesc_t op = nullptr;
-    cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+    cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
     cublasLtMatmulAlgo_t algo{};
     bool usable = false;
 
@@ -93,32 +101,40 @@ struct plan {
     plan(const plan&) = delete;
     plan& operator=(const plan&) = delete;
     ~plan() {
-        if (c) lt().cublasLtMatrixLayoutDestroy(c);
+        if (d) lt().cublasLtMatrixLayoutDestroy(d);
         if (b) lt().cublasLtMatrixLayoutDestroy(b);
         if (a) lt().cublasLtMatrixLayoutDestroy(a);
         if (op) lt().cublasLtMatmulDescDestroy(op);
     }
 };
 
-// rows, in, out, dtype, tf32, the four alignments, the device
-using plan_key = std::tuple<std::int64_t, std::int64_t, std::int64_t, int, bool, std::uint32_t, std::uint32_t,
-                            std::uint32_t, std::uint32_t, c10::DeviceIndex>;
+// the gemm's shape and layout, its epilogue, dtype, tf32, whether C is read, the six alignments
+// (A, B, C, D, bias, aux), the device
+using plan_key = std::tuple<bool, bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                            std::int64_t, int, int, bool, bool, std::array<std::uint32_t, 6>, c10::DeviceIndex>;
 
-bool make_plan(plan& p, std::int64_t rows, std::int64_t in, std::int64_t out, cudaDataType_t type, bool tf32,
-               const std::uint32_t (&align)[4], cublasLtHandle_t handle, std::size_t workspace) {
+bool make_plan(plan& p, const gemm& g, cudaDataType_t type, bool tf32, const std::array<std::uint32_t, 6>& align,
+               cublasLtHandle_t handle, std::size_t workspace) {
     const auto compute = type == CUDA_R_32F && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     if (lt().cublasLtMatmulDescCreate(&p.op, compute, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS) return false;
-    const cublasOperation_t transa = CUBLAS_OP_T, transb = CUBLAS_OP_N;
-    const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
-    if (lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSA, &transa, sizeof transa) != CUBLAS_STATUS_SUCCESS ||
-        lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_TRANSB, &transb, sizeof transb) != CUBLAS_STATUS_SUCCESS ||
-        lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue) !=
-            CUBLAS_STATUS_SUCCESS)
+    const cublasOperation_t transa = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, transb = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const auto lt_epilogue = static_cast<cublasLtEpilogue_t>(g.kind);
+    const auto set = [&](cublasLtMatmulDescAttributes_t attr, const void* value, std::size_t size) {
+        return lt().cublasLtMatmulDescSetAttribute(p.op, attr, value, size) == CUBLAS_STATUS_SUCCESS;
+    };
+    if (!set(CUBLASLT_MATMUL_DESC_TRANSA, &transa, sizeof transa) || !set(CUBLASLT_MATMUL_DESC_TRANSB, &transb, sizeof transb) ||
+        !set(CUBLASLT_MATMUL_DESC_EPILOGUE, &lt_epilogue, sizeof lt_epilogue))
+        return false;
+    // the pointers' values set the alignments the heuristic assumes; each call sets its own
+    if (g.bias != nullptr && !set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias, sizeof g.bias)) return false;
+    if (g.aux != nullptr && (!set(CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &g.aux, sizeof g.aux) ||
+                             !set(CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &g.ld_aux, sizeof g.ld_aux)))
         return false;
     const auto u = [](std::int64_t v) { return static_cast<std::uint64_t>(v); };
-    if (lt().cublasLtMatrixLayoutCreate(&p.a, type, u(in), u(out), in) != CUBLAS_STATUS_SUCCESS ||
-        lt().cublasLtMatrixLayoutCreate(&p.b, type, u(in), u(rows), in) != CUBLAS_STATUS_SUCCESS ||
-        lt().cublasLtMatrixLayoutCreate(&p.c, type, u(out), u(rows), out) != CUBLAS_STATUS_SUCCESS)
+    // stored shapes: A is (m, k) or, transposed, (k, m); B is (k, n) or (n, k)
+    if (lt().cublasLtMatrixLayoutCreate(&p.a, type, u(g.trans_a ? g.k : g.m), u(g.trans_a ? g.m : g.k), g.lda) != CUBLAS_STATUS_SUCCESS ||
+        lt().cublasLtMatrixLayoutCreate(&p.b, type, u(g.trans_b ? g.n : g.k), u(g.trans_b ? g.k : g.n), g.ldb) != CUBLAS_STATUS_SUCCESS ||
+        lt().cublasLtMatrixLayoutCreate(&p.d, type, u(g.m), u(g.n), g.ldd) != CUBLAS_STATUS_SUCCESS)
         return false;
     cublasLtMatmulPreference_t pref = nullptr;
     if (lt().cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS) return false;
@@ -128,10 +144,11 @@ bool make_plan(plan& p, std::int64_t rows, std::int64_t in, std::int64_t out, cu
     bool ok = lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
                                                    sizeof workspace) == CUBLAS_STATUS_SUCCESS;
     for (int i = 0; ok && i < 4; ++i)
-        ok = lt().cublasLtMatmulPreferenceSetAttribute(pref, align_attr[i], &align[i], sizeof align[i]) == CUBLAS_STATUS_SUCCESS;
+        ok = lt().cublasLtMatmulPreferenceSetAttribute(pref, align_attr[i], &align[static_cast<std::size_t>(i)],
+                                                       sizeof align[0]) == CUBLAS_STATUS_SUCCESS;
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    ok = ok && lt().cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.c, p.c, pref, 1, &result, &found) ==
+    ok = ok && lt().cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.d, p.d, pref, 1, &result, &found) ==
                    CUBLAS_STATUS_SUCCESS &&
          found > 0;
     lt().cublasLtMatmulPreferenceDestroy(pref);
@@ -166,11 +183,29 @@ torch::Tensor linear_residual(const torch::Tensor& x, const torch::Tensor& weigh
         return unfused(x, weight, bias, residual);
 
     auto result = torch::empty_like(residual);
+    // column-major: D (out, rows) = W^T (W stored (in, out), transposed) x^T + C, C the residual
+    gemm g;
+    g.trans_a = true;
+    g.m = out, g.n = rows, g.k = in;
+    g.a = weight.data_ptr(), g.lda = in;
+    g.b = x.data_ptr(), g.ldb = in;
+    g.c = residual.data_ptr();
+    g.d = result.data_ptr(), g.ldd = out;
+    g.kind = epilogue::bias;
+    g.bias = bias.data_ptr();
+    if (!run(g, dtype, x.device().index())) return unfused(x, weight, bias, residual);
+    ++fused_count;
+    return result;
+}
+
+bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
+    cudaDataType_t type{};
+    if (!lt().complete || !lt_type(dtype, type)) return false;
     const bool tf32 = at::globalContext().allowTF32CuBLAS();
-    const std::uint32_t align[4] = {alignment(weight.data_ptr()), alignment(x.data_ptr()), alignment(residual.data_ptr()),
-                                    alignment(result.data_ptr())};
-    const auto device = x.device().index();
-    const plan_key key{rows, in, out, static_cast<int>(dtype), tf32, align[0], align[1], align[2], align[3], device};
+    const std::array<std::uint32_t, 6> align = {alignment(g.a), alignment(g.b), g.c ? alignment(g.c) : 16u, alignment(g.d),
+                                                g.bias ? alignment(g.bias) : 16u, g.aux ? alignment(g.aux) : 16u};
+    const plan_key key{g.trans_a, g.trans_b, g.m, g.n, g.k, g.lda, g.ldb, g.ldd, g.ld_aux, static_cast<int>(g.kind), static_cast<int>(dtype),
+                       tf32, g.c != nullptr, align, device};
 
     static std::mutex mutex;
     static std::map<plan_key, plan> plans;
@@ -179,21 +214,23 @@ torch::Tensor linear_residual(const torch::Tensor& x, const torch::Tensor& weigh
     const auto workspace_bytes = at::cuda::getCUDABlasLtWorkspaceSize();
     auto [it, fresh] = plans.try_emplace(key);
     plan& p = it->second;
-    if (fresh) p.usable = make_plan(p, rows, in, out, type, tf32, align, handle, workspace_bytes);
-    if (!p.usable) return unfused(x, weight, bias, residual);
+    if (fresh) p.usable = make_plan(p, g, type, tf32, align, handle, workspace_bytes);
+    if (!p.usable) return false;
 
-    const void* bias_ptr = bias.data_ptr();
-    if (lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_ptr, sizeof bias_ptr) !=
-        CUBLAS_STATUS_SUCCESS)
-        return unfused(x, weight, bias, residual);
-    const float one = 1.0f;
-    const auto status = lt().cublasLtMatmul(handle, p.op, &one, weight.data_ptr(), p.a, x.data_ptr(), p.b, &one,
-                                       residual.data_ptr(), p.c, result.data_ptr(), p.c, &p.algo,
-                                       at::cuda::getCUDABlasLtWorkspace(), workspace_bytes,
-                                       c10::cuda::getCurrentCUDAStream(device).stream());
-    TORCH_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt residual projection failed: ", lt().cublasLtGetStatusString(status));
-    ++fused_count;
-    return result;
+    if (g.bias != nullptr && lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias, sizeof g.bias) !=
+                                 CUBLAS_STATUS_SUCCESS)
+        return false;
+    if (g.aux != nullptr && lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &g.aux,
+                                                                sizeof g.aux) != CUBLAS_STATUS_SUCCESS)
+        return false;
+    const float one = 1.0f, zero = 0.0f;
+    // without C, beta 0 and D passed in its place (cuBLASLt reads no C then)
+    const auto status = lt().cublasLtMatmul(handle, p.op, &one, g.a, p.a, g.b, p.b, g.c ? &one : &zero, g.c ? g.c : g.d, p.d,
+                                            g.d, p.d, &p.algo, at::cuda::getCUDABlasLtWorkspace(), workspace_bytes,
+                                            c10::cuda::getCurrentCUDAStream(device).stream());
+    TORCH_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt matmul (epilogue ", static_cast<int>(g.kind), ") failed: ",
+                lt().cublasLtGetStatusString(status));
+    return true;
 }
 
 }  // namespace fracnas::eval::torch_fused

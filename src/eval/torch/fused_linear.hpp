@@ -1,7 +1,8 @@
 // A residual projection in one cuBLASLt call: residual + x W^T + b, the bias through cuBLASLt's
 // epilogue and the residual as its C matrix (beta 1). A pre-LayerNorm block ends both halves this
 // way (attention and MLP c_proj), so a decode step saves two kernels per layer against a GEMM and
-// a separate add. Private to src/eval/torch/.
+// a separate add. Below it, the one cuBLASLt GEMM with an epilogue that this and the training's
+// fused layers (fused_train.hpp) run. Private to src/eval/torch/.
 #pragma once
 
 #include <torch/torch.h>
@@ -17,6 +18,38 @@ namespace fracnas::eval::torch_fused {
 /// cuBLASLt). Returns a new tensor.
 torch::Tensor linear_residual(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                               const torch::Tensor& residual);
+
+/// cuBLASLt epilogues the GEMMs below use (the values of cublasLtEpilogue_t, checked where
+/// cublasLt.h is included).
+enum class epilogue : int { none = 1, bias = 4, gelu_aux_bias = 164, dgelu = 192, dgelu_bgrad = 208, bgradb = 512 };
+
+/// One cuBLASLt GEMM in column-major terms: D (m, n) = op(A) op(B) [+ C], op transposing when
+/// asked, every matrix of one dtype with the leading dimensions given, C (optional, read with
+/// beta 1) in D's layout. bias: the bias read (bias, gelu_aux_bias) or the bias gradient written
+/// (dgelu_bgrad: over D's columns, m entries; bgradb: over B's k rows, n entries); aux: GELU's
+/// input, written by gelu_aux_bias and read by dgelu and dgelu_bgrad, (m, n) with leading
+/// dimension ld_aux (a multiple of 8).
+struct gemm {
+    bool trans_a = false, trans_b = false;
+    std::int64_t m = 0, n = 0, k = 0;
+    const void* a = nullptr;
+    std::int64_t lda = 0;
+    const void* b = nullptr;
+    std::int64_t ldb = 0;
+    const void* c = nullptr;
+    void* d = nullptr;
+    std::int64_t ldd = 0;
+    epilogue kind = epilogue::none;
+    void* bias = nullptr;
+    void* aux = nullptr;
+    std::int64_t ld_aux = 0;
+};
+
+/// Runs g on the device's current stream with a plan (descriptors and algorithm) made once per
+/// shape, layout, epilogue, dtype and pointer alignments. False, with nothing written, when the
+/// process has no cuBLASLt, the dtype is not fp32, fp16 or bf16, or cuBLASLt offers no algorithm:
+/// the caller then computes the same with LibTorch's operators. A failing call throws.
+bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device);
 
 /// How many linear_residual calls of this process took the one-call cuBLASLt path (tests).
 std::uint64_t fused_calls() noexcept;

@@ -2,9 +2,12 @@
 // parameter created and drawn on the model's device in its dtype.
 #include "gpt_model.hpp"
 
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
 
 #include "fused_linear.hpp"
+#include "fused_train.hpp"
 
 namespace fracnas::eval::torch_model {
 
@@ -18,6 +21,13 @@ torch::Tensor heads(const torch::Tensor& kv, std::int64_t which, std::int64_t n_
     return kv.narrow(1, 0, positions).select(2, which).view({B, positions, n_head, C / n_head}).transpose(1, 2);
 }
 
+// the training's fused layers take a forward that autograd records outside autocast (whose casts
+// they would skip)
+bool fused_training(const DenseImpl& dense, const torch::Tensor& x) {
+    return dense.fused_train && torch::GradMode::is_enabled() && (x.requires_grad() || dense.weight.requires_grad()) &&
+           !at::autocast::is_autocast_enabled(x.device().type());
+}
+
 }  // namespace
 
 torch::Tensor layer_cache::keys(std::int64_t n_head, std::int64_t positions) const { return heads(kv, 0, n_head, positions); }
@@ -29,7 +39,10 @@ DenseImpl::DenseImpl(std::int64_t in, std::int64_t out, double std, const torch:
     bias = register_parameter("bias", torch::zeros({out}, options));
 }
 
-torch::Tensor DenseImpl::forward(const torch::Tensor& x) { return at::linear(x, weight, bias); }
+torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
+    if (fused_training(*this, x)) return torch_fused::linear_train(x, weight, bias, {});
+    return at::linear(x, weight, bias);
+}
 
 torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
     // the fused op has no derivative: a forward that autograd records (the grad-norm proxy)
@@ -47,6 +60,7 @@ torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
 }
 
 torch::Tensor DenseImpl::forward_add(const torch::Tensor& x, const torch::Tensor& residual) {
+    if (fused_training(*this, x)) return torch_fused::linear_train(x, weight, bias, residual);
     return torch_fused::linear_residual(x, weight, bias, residual);
 }
 
@@ -107,6 +121,8 @@ MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, co
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+    if (fused_training(*c_fc, x))
+        return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
     return c_proj->forward_add(c_fc->forward_gelu(x), residual);
 }
 
@@ -146,6 +162,11 @@ GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& opti
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx) { return run(idx, nullptr, 0, false); }
+
+void GptImpl::use_fused_dense(bool on) {
+    for (const auto& m : modules())
+        if (auto dense = std::dynamic_pointer_cast<DenseImpl>(m)) dense->fused_train = on;
+}
 
 torch::Tensor GptImpl::features(const torch::Tensor& idx) { return trunk(idx, nullptr, 0, false); }
 

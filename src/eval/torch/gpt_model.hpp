@@ -34,6 +34,9 @@ public:
     /// residual + x W^T + b: on CUDA one cuBLASLt call (torch_fused::linear_residual), the residual
     /// as the GEMM's C; otherwise the linear map, then the add.
     torch::Tensor forward_add(const torch::Tensor& x, const torch::Tensor& residual);
+    /// When autograd records the forward outside autocast: forward, forward_add and the MLP take
+    /// the training's fused layers (fused_train.hpp; GptImpl::use_fused_dense).
+    bool fused_train = false;
     torch::Tensor weight, bias;
 };
 TORCH_MODULE(Dense);
@@ -117,6 +120,11 @@ public:
     /// position only, (B, 1, vocab), as a server computes them.
     torch::Tensor forward_cached(const torch::Tensor& idx, std::vector<layer_cache>& cache, std::int64_t pos,
                                  bool last_only = false);
+
+    /// The training's linear layers with their bias gradients, GELU and residual adds in cuBLASLt
+    /// epilogues (train_speed::fused_dense): the same gradients, fewer kernels. Changes only the
+    /// forwards autograd records outside autocast.
+    void use_fused_dense(bool on);
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 

@@ -22,6 +22,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <sys/stat.h>
 
@@ -54,16 +55,31 @@ train_speed no_speed_settings() noexcept {
     return s;
 }
 
+namespace {
+
+// the settings' names, in the order the benchmark's ladder turns them on
+constexpr std::pair<const char*, bool train_speed::*> speed_names[] = {
+    {"async", &train_speed::async},           {"fused_adamw", &train_speed::fused_adamw},
+    {"fused_loss", &train_speed::fused_loss}, {"cuda_graph", &train_speed::cuda_graph},
+    {"bf16_weights", &train_speed::bf16_weights}, {"flash_attention", &train_speed::flash_attention},
+    {"fused_dense", &train_speed::fused_dense}};
+
+}  // namespace
+
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept {
-    bool* field = name == "async"         ? &speed.async
-                  : name == "fused_adamw" ? &speed.fused_adamw
-                  : name == "fused_loss"  ? &speed.fused_loss
-                  : name == "cuda_graph"  ? &speed.cuda_graph
-                  : name == "bf16_weights" ? &speed.bf16_weights
-                  : name == "flash_attention" ? &speed.flash_attention
-                                          : nullptr;
-    if (field != nullptr) *field = true;
-    return field != nullptr;
+    for (const auto& [n, field] : speed_names)
+        if (name == n) {
+            speed.*field = true;
+            return true;
+        }
+    return false;
+}
+
+std::vector<std::string> speed_setting_names(const train_speed& speed) {
+    std::vector<std::string> out;
+    for (const auto& [n, field] : speed_names)
+        if (speed.*field) out.emplace_back(n);
+    return out;
 }
 
 std::uint64_t planned_steps(const train_recipe& r) noexcept {
@@ -435,6 +451,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         for (const auto& p : all_params) masters.push_back(p.detach().clone());
         model->to(torch::kBFloat16);
     }
+    model->use_fused_dense(speed.fused_dense);
     const std::vector<torch::Tensor>& updated = bf16_weights ? masters : all_params;
     // the model's bf16 weights from the masters (after each AdamW step and each restore)
     const auto round_into_model = [&] {

@@ -20,10 +20,12 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
 #include "fused_linear.hpp"
+#include "fused_train.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
 
@@ -434,5 +436,69 @@ TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training
         REQUIRE(out.checkpoints.back().val_loss < 3.0);
     }
     REQUIRE(at::globalContext().userEnabledCuDNNSDP() == cudnn_attention);  // as it was before the training
+    // the fused linear layers with bf16 weights, graph-replayed: the same curve, their GEMMs taken
+    auto x = r;
+    x.speed.bf16_weights = x.speed.fused_dense = true;
+    const auto before = eval::torch_fused::epilogue_gemms();
+    const auto fused = train(x);
+    INFO(fused.message);
+    REQUIRE(fused.status == eval::train_status::ok);
+    REQUIRE(fused.engine_note.empty());
+    REQUIRE(eval::torch_fused::epilogue_gemms() > before);
+    REQUIRE(fused.loss_curve.front() == Approx(autocast.loss_curve.front()).margin(0.05));
+    REQUIRE(fused.checkpoints.back().val_loss == Approx(autocast.checkpoints.back().val_loss).epsilon(0.1));
+}
+
+TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and give the unfused gradients", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    namespace tf = eval::torch_fused;
+    torch::manual_seed(21);
+    const auto bf = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
+    // GPT-2 small's MLP at a batch of 4 x 128, an FFN width cuBLASLt's GELU input cannot take (not a
+    // multiple of 8: the node's LibTorch steps), and the attention's projections
+    for (const auto& [rows, d, f] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{512, 768, 3072}, {96, 64, 204}}) {
+        const std::vector<torch::Tensor> v = {torch::randn({4, rows / 4, d}, bf), torch::randn({f, d}, bf) * 0.05, torch::randn({f}, bf) * 0.1,
+                                              torch::randn({d, f}, bf) * 0.05, torch::randn({d}, bf) * 0.1, torch::randn({4, rows / 4, d}, bf)};
+        const auto probe = torch::randn({4, rows / 4, d}, bf);
+        const auto grads = [&](bool fused) {
+            std::vector<torch::Tensor> in;
+            for (const auto& t : v) in.push_back((fused ? t : t.to(torch::kFloat32)).detach().clone().requires_grad_(true));
+            const auto y = fused ? tf::mlp_train(in[0], in[1], in[2], in[3], in[4], in[5])
+                                 : in[5] + at::linear(at::gelu(at::linear(in[0], in[1], in[2]), "tanh"), in[3], in[4]);
+            (y * probe.to(y.scalar_type())).sum().backward();
+            std::vector<torch::Tensor> out = {y.detach().to(torch::kFloat32)};
+            for (const auto& t : in) out.push_back(t.grad().to(torch::kFloat32));
+            return out;
+        };
+        const auto before = tf::epilogue_gemms();
+        const auto fused = grads(true);
+        const auto gemms = tf::epilogue_gemms() - before;
+        const auto reference = grads(false);  // fp32 from the same bf16 inputs
+        CAPTURE(rows, d, f, gemms);
+        if (f % 8 == 0)
+            REQUIRE(gemms == 3u);  // GELU_AUX_BIAS, DGELU_BGRAD, BGRADB
+        else
+            REQUIRE(gemms <= 1u);  // GELU's input needs a leading dimension of 8k: BGRADB at most
+        for (std::size_t i = 0; i < fused.size(); ++i) {
+            const double err = (fused[i] - reference[i]).norm().item<double>() / reference[i].norm().item<double>();
+            CAPTURE(i, err);
+            REQUIRE(err < 2e-2);  // bf16 products and outputs against fp32
+        }
+    }
+    const std::vector<torch::Tensor> v = {torch::randn({8, 64, 768}, bf), torch::randn({2304, 768}, bf) * 0.05, torch::randn({2304}, bf)};
+    std::vector<torch::Tensor> in, ref;
+    for (const auto& t : v) {
+        in.push_back(t.detach().clone().requires_grad_(true));
+        ref.push_back(t.to(torch::kFloat32).detach().clone().requires_grad_(true));
+    }
+    const auto before = tf::epilogue_gemms();
+    tf::linear_train(in[0], in[1], in[2], {}).sum().backward();
+    REQUIRE(tf::epilogue_gemms() - before == 1u);  // the weight gradient's GEMM with BGRADB
+    at::linear(ref[0], ref[1], ref[2]).sum().backward();
+    for (std::size_t i = 0; i < 3; ++i) {
+        const double err = (in[i].grad().to(torch::kFloat32) - ref[i].grad()).norm().item<double>() / ref[i].grad().norm().item<double>();
+        CAPTURE(i, err);
+        REQUIRE(err < 2e-2);
+    }
 }
 #endif

@@ -175,6 +175,9 @@ TEST_CASE("every speed setting trains the same model: the loss curves agree to r
     REQUIRE(fast.checkpoints.back().val_loss == Approx(first_loop.checkpoints.back().val_loss).epsilon(1e-4));
     r.speed.fused_loss = true;  // one change at a time agrees too
     REQUIRE(max_difference(run(r).loss_curve, first_loop.loss_curve) < 1e-3);
+    r.speed.fused_loss = false;
+    r.speed.fused_dense = true;  // the fused linear layers (fp32 here: no autocast on the CPU)
+    REQUIRE(max_difference(run(r).loss_curve, first_loop.loss_curve) < 1e-3);
 }
 
 TEST_CASE("the wsd schedule: warm-up in tokens, the peak, a linear decay to the floor at the last step", "[eval][torch][train]") {
@@ -384,6 +387,13 @@ TEST_CASE("bf16 weights with fp32 masters train like fp32 to bf16's rounding; a 
     REQUIRE(max_difference(bf16.loss_curve, fp32.loss_curve) < 0.05);  // 0.0013 measured
     REQUIRE(bf16.checkpoints.back().val_loss < 1.2);  // learned the +1 rule as fp32 did (0.89)
     REQUIRE(bf16.checkpoints.back().val_loss == Approx(fp32.checkpoints.back().val_loss).epsilon(0.02));  // 0.885067 and 0.885062
+    r.speed.fused_dense = true;  // the fused linear layers in bf16 (their LibTorch steps on the CPU)
+    const auto fused = run(r);
+    INFO(fused.message);
+    REQUIRE(fused.status == eval::train_status::ok);
+    REQUIRE(max_difference(fused.loss_curve, fp32.loss_curve) < 0.05);
+    REQUIRE(fused.checkpoints.back().val_loss == Approx(fp32.checkpoints.back().val_loss).epsilon(0.02));
+    r.speed.fused_dense = false;
     // stopped and continued: the saved state holds the fp32 masters, not their bf16 rounding
     r.tokens = 8 * 32 * 40;
     const auto whole = run(r);

@@ -60,6 +60,12 @@ struct train_speed {
     /// training's duration (LibTorch prefers cuDNN's on the H200). The same attention, 2-3% slower
     /// there (docs/results/training.md): off, and not in the CLI's "all".
     bool flash_attention = false;
+    /// With bf16 weights (or fp32 on the CPU; not under autocast, whose casts it would skip): the
+    /// linear layers' element-wise work in cuBLASLt epilogues: the bias gradients formed by the
+    /// weight gradients' GEMMs, the MLP's GELU and its derivative by its GEMMs, the residual adds
+    /// by the projections (eval/torch/fused_train.hpp). The same gradients to rounding, fewer
+    /// kernels; not in the CLI's "all" until measured.
+    bool fused_dense = false;
     std::uint32_t sync_every = 64;        ///< with async: steps between reads of the losses
 };
 
@@ -67,9 +73,13 @@ struct train_speed {
 train_speed no_speed_settings() noexcept;
 
 /// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights,
-/// flash_attention); false when there is
+/// flash_attention, fused_dense); false when there is
 /// no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
+
+/// The names of the settings turned on, in enable_speed_setting's order (a result's record of
+/// how it was trained; empty: recipe A's first loop).
+std::vector<std::string> speed_setting_names(const train_speed& speed);
 
 /// Recipe A (docs/training.md): AdamW, linear warm-up then cosine decay to min_lr_ratio x lr,
 /// gradient clipping by global norm, bf16 autocast on CUDA (fp32 master weights), random

@@ -1,0 +1,188 @@
+// The training's fused linear layers (fused_train.hpp). Row-major tensors are column-major
+// transposes for cuBLASLt: a (rows, cols) tensor is a (cols, rows) column-major matrix with
+// leading dimension cols, which is how each gemm below is written.
+#include "fused_train.hpp"
+
+#include <atomic>
+#include <initializer_list>
+
+#include "fused_linear.hpp"
+
+namespace fracnas::eval::torch_fused {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+std::atomic<std::uint64_t> epilogue_count{0};
+
+// every tensor on one CUDA device, of one dtype, contiguous: what the cuBLASLt paths take
+bool lt_ready(std::initializer_list<const torch::Tensor*> ts) {
+    const auto& first = *ts.begin();
+    if (!first->is_cuda()) return false;
+    for (const auto* t : ts)
+        if (!t->defined() || !t->is_cuda() || t->device() != first->device() || t->scalar_type() != first->scalar_type() ||
+            !t->is_contiguous())
+            return false;
+    return true;
+}
+
+bool run_counted(const gemm& g, const torch::Tensor& like) {
+    if (!run(g, like.scalar_type(), like.device().index())) return false;
+    ++epilogue_count;
+    return true;
+}
+
+// dW = dy^T x (out, in) and db = the column sums of dy (out), from dy (rows, out) and x (rows, in):
+// one GEMM with the BGRADB epilogue (column-major: dW^T (in, out) = x^T dy, the bias gradient
+// reduced over dy's rows, the GEMM's k)
+std::pair<torch::Tensor, torch::Tensor> weight_and_bias_grad(const torch::Tensor& dy, const torch::Tensor& x) {
+    const auto rows = dy.size(0), out = dy.size(1), in = x.size(1);
+    if (lt_ready({&dy, &x})) {
+        auto dw = torch::empty({out, in}, dy.options());
+        auto db = torch::empty({out}, dy.options());
+        gemm g;
+        g.trans_b = true;
+        g.m = in, g.n = out, g.k = rows;
+        g.a = x.data_ptr(), g.lda = in;
+        g.b = dy.data_ptr(), g.ldb = out;
+        g.d = dw.data_ptr(), g.ldd = in;
+        g.kind = epilogue::bgradb;
+        g.bias = db.data_ptr();
+        if (run_counted(g, dy)) return {dw, db};
+    }
+    return {at::mm(dy.t(), x), dy.sum(0)};
+}
+
+torch::Tensor flat(const torch::Tensor& t) { return t.reshape({-1, t.size(-1)}).contiguous(); }
+
+// x W^T + b, and with the residual (an autograd input may not be undefined: two nodes)
+struct linear_fn : torch::autograd::Function<linear_fn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+        ctx->save_for_backward({x, w});
+        return at::linear(x, w, b);
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        auto grads = input_grads(ctx, grad_out[0]);
+        return {grads[0], grads[1], grads[2]};
+    }
+
+    // dx, dW, db from the saved x, W and the output's gradient
+    static variable_list input_grads(AutogradContext* ctx, const torch::Tensor& grad) {
+        const auto saved = ctx->get_saved_variables();
+        const auto& x = saved[0];
+        const auto& w = saved[1];
+        const auto dy = flat(grad);
+        auto [dw, db] = weight_and_bias_grad(dy, flat(x));
+        return {at::mm(dy, w).view(x.sizes()), dw, db};
+    }
+};
+
+struct linear_residual_fn : torch::autograd::Function<linear_residual_fn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                                 const torch::Tensor& residual) {
+        ctx->save_for_backward({x, w});
+        // grad mode is off here: linear_residual takes its one-call cuBLASLt path where it can
+        return linear_residual(x.contiguous(), w, b, residual.contiguous());
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        auto grads = linear_fn::input_grads(ctx, grad_out[0]);
+        return {grads[0], grads[1], grads[2], grad_out[0]};
+    }
+};
+
+struct mlp_fn : torch::autograd::Function<mlp_fn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
+                                 const torch::Tensor& w2, const torch::Tensor& b2, const torch::Tensor& residual) {
+        const auto x2 = flat(x);
+        const auto rows = x2.size(0), d = x2.size(1), f = w1.size(0);
+        torch::Tensor pre, h;
+        // h = gelu(x W1^T + b1) with GELU's input kept (column-major: h^T (f, rows) = W1 x^T)
+        if (lt_ready({&x2, &w1, &b1}) && f % 8 == 0) {
+            pre = torch::empty({rows, f}, x2.options());
+            h = torch::empty({rows, f}, x2.options());
+            gemm g;
+            g.trans_a = true;
+            g.m = f, g.n = rows, g.k = d;
+            g.a = w1.data_ptr(), g.lda = d;
+            g.b = x2.data_ptr(), g.ldb = d;
+            g.d = h.data_ptr(), g.ldd = f;
+            g.kind = epilogue::gelu_aux_bias;
+            g.bias = b1.data_ptr();
+            g.aux = pre.data_ptr(), g.ld_aux = f;
+            if (!run_counted(g, x2)) pre = h = torch::Tensor();
+        }
+        if (!h.defined()) {
+            pre = at::linear(x2, w1, b1);
+            h = at::gelu(pre, "tanh");
+        }
+        ctx->save_for_backward({x, w1, w2});
+        ctx->saved_data["pre"] = pre;
+        ctx->saved_data["h"] = h;
+        auto sizes = x.sizes().vec();
+        sizes.back() = f;
+        return linear_residual(h.view(sizes), w2, b2, residual.contiguous());
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        const auto saved = ctx->get_saved_variables();
+        const auto& x = saved[0];
+        const auto& w1 = saved[1];
+        const auto& w2 = saved[2];
+        const auto pre = ctx->saved_data["pre"].toTensor();
+        const auto h = ctx->saved_data["h"].toTensor();
+        const auto dy = flat(grad_out[0]);  // (rows, d)
+        const auto x2 = flat(x);
+        const auto rows = dy.size(0), d = dy.size(1), f = w1.size(0);
+        auto [dw2, db2] = weight_and_bias_grad(dy, h);
+        // d pre = (dy W2) * gelu'(pre) and db1 its column sums (column-major: d pre^T (f, rows) = W2^T dy^T)
+        torch::Tensor dpre, db1;
+        if (lt_ready({&dy, &w2, &pre}) && f % 8 == 0) {
+            dpre = torch::empty({rows, f}, dy.options());
+            db1 = torch::empty({f}, dy.options());
+            gemm g;
+            g.m = f, g.n = rows, g.k = d;
+            g.a = w2.data_ptr(), g.lda = f;
+            g.b = dy.data_ptr(), g.ldb = d;
+            g.d = dpre.data_ptr(), g.ldd = f;
+            g.kind = epilogue::dgelu_bgrad;
+            g.bias = db1.data_ptr();
+            g.aux = pre.data_ptr(), g.ld_aux = f;
+            if (!run_counted(g, dy)) {
+                // where cuBLASLt has no algorithm with the bias gradient, GELU's derivative alone
+                g.kind = epilogue::dgelu;
+                g.bias = nullptr;
+                if (run_counted(g, dy))
+                    db1 = dpre.sum(0);
+                else
+                    dpre = db1 = torch::Tensor();
+            }
+        }
+        if (!dpre.defined()) {
+            dpre = at::gelu_backward(at::mm(dy, w2), pre, "tanh");
+            db1 = dpre.sum(0);
+        }
+        const auto dw1 = at::mm(dpre.t(), x2);
+        const auto dx = at::mm(dpre, w1).view(x.sizes());
+        return {dx, dw1, db1, dw2, db2, grad_out[0]};
+    }
+};
+
+}  // namespace
+
+torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                           const torch::Tensor& residual) {
+    return residual.defined() ? linear_residual_fn::apply(x, weight, bias, residual) : linear_fn::apply(x, weight, bias);
+}
+
+torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
+                        const torch::Tensor& b2, const torch::Tensor& residual) {
+    return mlp_fn::apply(x, w1, b1, w2, b2, residual);
+}
+
+std::uint64_t epilogue_gemms() noexcept { return epilogue_count.load(); }
+
+}  // namespace fracnas::eval::torch_fused

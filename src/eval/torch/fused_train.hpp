@@ -1,0 +1,29 @@
+// The training's linear layers with their element-wise work inside cuBLASLt's epilogues
+// (train_speed::fused_dense): the bias gradient formed by the weight gradient's GEMM (BGRADB),
+// the MLP's GELU by its first GEMM (GELU_AUX_BIAS, keeping GELU's input for the backward) and its
+// derivative and bias gradient by the second's input-gradient GEMM (DGELU_BGRAD), the residual
+// added as the projection's C. Recorded by autograd as one node each, with the gradients of the
+// unfused layers. Where a GEMM has no cuBLASLt path (the CPU, mixed dtypes, no algorithm) the
+// same node computes the same with LibTorch's operators, so the CPU tests check its gradients.
+// Private to src/eval/torch/.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace fracnas::eval::torch_fused {
+
+/// x W^T + b (+ residual when defined), x (..., in), W (out, in), b (out), residual (..., out).
+torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                           const torch::Tensor& residual);
+
+/// residual + gelu_tanh(x W1^T + b1) W2^T + b2: GPT-2's MLP, x (..., d), W1 (f, d), W2 (d, f).
+torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
+                        const torch::Tensor& b2, const torch::Tensor& residual);
+
+/// How many GEMMs of this process's linear_train and mlp_train calls (forward and backward)
+/// took a cuBLASLt epilogue path (tests).
+std::uint64_t epilogue_gemms() noexcept;
+
+}  // namespace fracnas::eval::torch_fused
