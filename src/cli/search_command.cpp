@@ -289,7 +289,17 @@ bool exists(const std::string& path) { return std::ifstream(path).good(); }
 
 
 #ifdef FRACNAS_HAVE_HDF5
-storage::archive_contents read_archive_checked(const std::string& path) { return hdf5::read_archive(path); }
+// Runs f; an archive's sentence (missing, damaged, locked: storage's field "--archive") then
+// names the option the user gave for it.
+template <class F>
+auto for_option(const char* option, F&& f) {
+    try {
+        return f();
+    } catch (const config_error& e) {
+        if (e.field() != "--archive") throw;
+        throw config_error(option, e.what());
+    }
+}
 #endif
 
 // What a run reads before it writes anything.
@@ -359,7 +369,7 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
 #ifdef FRACNAS_HAVE_HDF5
     if (!cfg.resume.empty()) {
         storage::archive_contents now;
-        sink = hdf5::archive_file::resume(cfg.resume, now);
+        sink = for_option("--resume", [&] { return hdf5::archive_file::resume(cfg.resume, now); });
         driver.replay(now);
     } else if (!cfg.archive.empty()) {
         sink = hdf5::archive_file::create(cfg.archive, header, cfg.replace);
@@ -434,7 +444,7 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         // the archive's configuration fills whatever the command line and the file left out; a
         // problem key that differs from the archive's would make another search: refused
         const std::string path = file_name("--resume", settings["resume"].value);
-        const storage::archive_contents archive = read_archive_checked(path);
+        const storage::archive_contents archive = for_option("--resume", [&] { return hdf5::read_archive(path); });
         std::map<std::string, setting> archived;
         read_ini(archive.header.config, path + " (its configuration)", options, archived, false);
         if (!archived.count("tree")) archived["tree"] = setting{"plain", ""};  // archives from before --tree ran the plain tree

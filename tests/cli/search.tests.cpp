@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
@@ -248,10 +249,19 @@ TEST_CASE("fracnas search --archive: refused when it exists, and its report is w
     replace.push_back("--replace");
     REQUIRE(run_cli(replace).code == 0);
 
-    check_usage_error({"search", "--resume", h5 + ".missing"}, h5 + ".missing");
+    check_usage_error({"search", "--resume", h5 + ".missing"}, "--resume: archive '" + h5 + ".missing' does not exist");
     const std::string text_file = temp_path("not-an-archive.h5");
     write_file(text_file, "hello\n");
     check_usage_error({"search", "--resume", text_file}, text_file);
+    // a damaged archive: named by the option given, as analyze names it (exit 2, one line)
+    const std::string cut = temp_path("cut.h5");
+    {
+        std::ifstream in(h5, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    }
+    check_usage_error({"search", "--resume", cut}, "--resume: archive '" + cut + "' is damaged: ");
+    std::remove(cut.c_str());
     check_usage_error({"search", "--resume", h5, "--budget", "31"}, "was made with budget = 30; this run asks 31");
     std::remove(text_file.c_str());
     std::remove(h5.c_str());

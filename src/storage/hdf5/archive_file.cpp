@@ -639,8 +639,11 @@ std::vector<R> read_rows(hid_t file, const table<R>& t, const std::string& path)
             path, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr));
         const h5id memory_space{FRACNAS_H5_OR_THROW(path, H5Screate_simple(1, &count, nullptr)), H5Sclose};
         std::fill(buffer.begin(), buffer.end(), 0);
-        FRACNAS_H5_OR_THROW(path, H5Dread(d.get(), type.get(), memory_space.get(), file_space.get(),
-                                          H5P_DEFAULT, buffer.data()));
+        // a read that fails here (a corrupt chunk: "inflate() failed"; rows of another type) is a
+        // damaged file, as every other reader of the archive says: bad input, not a fault of the run
+        if (H5Dread(d.get(), type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, buffer.data()) < 0)
+            throw damaged(path, std::string("its table '") + t.name + "' cannot be read at rows " + std::to_string(start) +
+                                    "-" + std::to_string(start + count - 1) + " (H5Dread: " + hdf5_reason() + ")");
         for (hsize_t i = 0; i < count; ++i) {
             R& r = out[static_cast<std::size_t>(start + i)];
             for (const auto& f : t.fields)
