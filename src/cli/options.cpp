@@ -2,6 +2,7 @@
 #include "options.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -132,6 +133,17 @@ bool same_file(const std::string& a, const std::string& b) {
     struct stat sa {}, sb {};
     if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     return resolved(a) == resolved(b);
+}
+
+void check_output_folder(const std::string& option, const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    const std::string start = option + ": cannot write '" + bounded(path) + "': ";
+    struct stat st {};
+    if (::stat(folder.c_str(), &st) != 0) throw config_error(option, start + "its folder '" + bounded(folder) + "' does not exist.");
+    if (!S_ISDIR(st.st_mode)) throw config_error(option, start + "'" + bounded(folder) + "' is not a folder.");
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+        throw config_error(option, start + "its folder '" + bounded(folder) + "' is not writable.");
 }
 
 std::string bounded(const std::string& text, std::size_t limit) {

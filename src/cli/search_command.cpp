@@ -413,6 +413,7 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
 void check_files(inputs& in) {
     app::search_config& cfg = in.cfg;
     if (!cfg.jsonl.empty() && exists(cfg.jsonl)) throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' exists; it is never overwritten.");
+    if (!cfg.jsonl.empty()) check_output_folder("--jsonl", cfg.jsonl);  // found now, not after the search
     if (!cfg.jsonl.empty() && !cfg.archive.empty() && same_file(cfg.jsonl, cfg.archive))
         throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' is the --archive's path; give the export another file.");
 #ifdef FRACNAS_HAVE_HDF5

@@ -174,6 +174,11 @@ TEST_CASE("fracnas search with the latency model in-process: report, progress, J
     }
     REQUIRE(n == 40);
     check_usage_error({"search", "--evaluator", "model", "--jsonl", lines}, "exists; it is never overwritten");
+    // a folder that is not there is found before the search, not after it (exit 2, not 1)
+    const std::string nowhere = temp_path("no-such-folder") + "/x.jsonl";
+    check_usage_error({"search", "--evaluator", "model", "--jsonl", nowhere},
+                      "--jsonl: cannot write '" + nowhere + "': its folder '" + temp_path("no-such-folder") + "' does not exist.");
+    check_usage_error({"search", "--evaluator", "model", "--jsonl", lines + "/x.jsonl"}, "is not a folder");
     std::remove(lines.c_str());
 }
 
