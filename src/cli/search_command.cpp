@@ -386,7 +386,6 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     if (!path.empty()) out << "archive     " << path << (cfg.resume.empty() ? "" : " (resumed: " + std::to_string(replayed) + " answers replayed)") << '\n';
     print_binding(dispatch, out);
 
-    install_stop_signals();
     const auto result = driver.run(dispatch, *sink, out, stop_signals);
     sink.reset();  // flushed and closed: the report reads what is on disk
 
@@ -418,6 +417,8 @@ void check_files(inputs& in) {
         throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' is the --archive's path; give the export another file.");
 #ifdef FRACNAS_HAVE_HDF5
     if (!cfg.archive.empty()) hdf5::check_new_archive(cfg.archive, cfg.replace);
+    // a running run, a read-only file: refused before the reference is timed, not after
+    if (!cfg.resume.empty()) hdf5::check_resumable(cfg.resume, "--resume");
 #else
     if (!cfg.archive.empty() || !cfg.resume.empty()) throw config_error("--archive", "archives need a build with HDF5.");
 #endif
@@ -489,6 +490,9 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
     for (const auto& a : args) in.command_line += " " + a;
     app::search_config& cfg = in.cfg;
 
+    // from here on a stop signal is counted, not fatal: one during the reference's first timing
+    // (seconds on a CPU) drains the search as soon as it starts
+    install_stop_signals();
     std::string mode = cfg.dispatcher;
 #ifdef FRACNAS_HAVE_MPI
     if (mode == "auto") mode = mpi::launched_by_mpi() && launched_ranks() > 1 ? "mpi" : "local";  // one rank measures itself
@@ -498,13 +502,13 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         int argc = 1;
         char** argv = argv0;
         mpi::environment env(argc, argv);
+        install_stop_signals();  // again after MPI_Init, whatever the MPI library set; a worker ignores them: the master drains and stops it
         if (env.size() < 2) throw config_error("--dispatcher", "--dispatcher mpi needs at least 2 ranks (a master and a worker); use local.");
         const std::vector<std::string> hosts = env.hosts();
         std::string host_list;
         for (const auto& h : hosts)
             if (host_list.find(h) == std::string::npos) host_list += (host_list.empty() ? "" : ",") + h;
         if (env.rank() != 0) {
-            install_stop_signals();  // a worker ignores stop signals: the master drains and stops it
             if (env.broadcast_verdict(0) != 0) return;  // the master refused the input and said why
             const std::string ini = env.broadcast_text("");
             app::search_config wcfg;

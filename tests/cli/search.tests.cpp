@@ -393,6 +393,33 @@ TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, a second run on th
     std::remove(log.c_str());
 }
 
+#ifdef FRACNAS_HAVE_TORCH
+TEST_CASE("SIGTERM during the reference's first timing drains the search as it starts: exit 0, a session ended by signal", "[cli][search][hdf5]") {
+    const std::string h5 = temp_path("signal_early.h5"), log = temp_path("signal_early.log");
+    std::remove(h5.c_str());
+    // GPT-2 medium built and timed on the CPU takes seconds; the archive is created only after it
+    const pid_t pid = spawn({"search", "--device", "cpu", "--reference", "gpt2-medium", "--budget", "8", "--max-layers", "3",
+                             "--max-width", "256", "--min-params", "1500000", "--context", "15", "--archive", h5,
+                             "--dispatcher", "local"},
+                            log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // started (LibTorch loaded); 20 s of timing measured here
+    REQUIRE_FALSE(exists(h5));  // still timing the reference
+    ::kill(pid, SIGTERM);
+    const int code = wait_exit(pid);
+    std::ifstream in(log);
+    const std::string printed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    INFO(printed);
+    REQUIRE(code == 0);  // before: killed by the signal (143), no archive, no report
+    REQUIRE_THAT(printed, Contains("ended by    signal"));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE(a.sessions.size() == 1);
+    REQUIRE(a.sessions[0].ended_by == "signal");
+    REQUIRE(a.evaluations.size() < 8);
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
+}
+#endif
+
 #ifdef FRACNAS_HAVE_MPI
 namespace {
 // mpiexec for the tests: as root (CI) Open MPI wants its consent in the environment.

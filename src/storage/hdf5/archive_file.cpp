@@ -876,13 +876,33 @@ void append_training(const std::string& path, const storage::training_record& r)
     sync_file(file.get(), path);
 }
 
+namespace {
+
+// An existing archive that this process must write into: its file and folder (the run lock's)
+// writable, or config_error(option) "... is not writable (reason); <then>".
+void refuse_unwritable(const std::string& path, const std::string& option, const std::string& then) {
+    if (::access(path.c_str(), W_OK) != 0)
+        throw config_error(option, "archive " + in_quotes(path) + " is not writable (" + std::strerror(errno) + "); " + then);
+    const std::string folder = folder_of(path);
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+        throw config_error(option, "archive " + in_quotes(path) + ": its folder " + in_quotes(folder) +
+                                       " is not writable (its run lock is made there); " + then);
+}
+
+}  // namespace
+
 void check_appendable(const std::string& path, const std::string& option) {
     quiet_hdf5();
     refuse_if_held(path, option, "the trainings could not be recorded in it: wait for that run to end.");
     read_header(open_for_reading(path, true).get(), path);  // a missing, foreign or damaged file: read_archive's sentence
-    if (::access(path.c_str(), W_OK) != 0)
-        throw config_error(option, "archive " + in_quotes(path) + " is not writable (" + std::strerror(errno) +
-                                       "); the trainings could not be recorded in it.");
+    refuse_unwritable(path, option, "the trainings could not be recorded in it.");
+}
+
+void check_resumable(const std::string& path, const std::string& option) {
+    quiet_hdf5();
+    refuse_if_held(path, option, "a run is continued once it has stopped: wait for it to end.");
+    read_header(open_for_reading(path, true).get(), path);  // a missing, foreign or damaged file: read_archive's sentence
+    refuse_unwritable(path, option, "the continued run is written into it.");
 }
 
 archive_file::archive_file(std::unique_ptr<impl> p) : impl_(std::move(p)) {}

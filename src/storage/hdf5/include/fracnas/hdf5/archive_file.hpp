@@ -31,6 +31,11 @@ void append_training(const std::string& path, const storage::training_record& r)
 /// with one sentence otherwise; writes nothing.
 void check_appendable(const std::string& path, const std::string& option);
 
+/// Checks, before any measurement, that archive_file::resume could continue the run of path now:
+/// no run holds its lock, the file and its folder are writable and read_archive's header checks
+/// pass. Throws config_error(option) with one sentence otherwise; writes nothing.
+void check_resumable(const std::string& path, const std::string& option);
+
 /// The archive a run writes. Every HDF5 call is checked: a failure throws storage_error naming
 /// the file and the call, and what was flushed before stays readable.
 class archive_file final : public storage::archive_sink {
