@@ -180,6 +180,12 @@ TEST_CASE("fracnas search with the latency model in-process: report, progress, J
                       "--jsonl: cannot write '" + nowhere + "': its folder '" + temp_path("no-such-folder") + "' does not exist.");
     check_usage_error({"search", "--evaluator", "model", "--jsonl", lines + "/x.jsonl"}, "is not a folder");
     std::remove(lines.c_str());
+    // the closing table counts each worker's reference timings: the first and every re-timing (one per 20 answers)
+    const outcome retimed = run_cli({"search", "--evaluator", "model", "--space", "homogeneous", "--budget", "120", "--dispatcher", "local",
+                                     "--reference-every", "20"});
+    INFO(retimed.out << retimed.err);
+    REQUIRE(retimed.code == 0);
+    REQUIRE_THAT(retimed.out, Contains("(session 0): reference 6 timings, "));
 }
 
 TEST_CASE("fracnas search --dispatcher dry-run: 256 simulated workers", "[cli][search]") {
