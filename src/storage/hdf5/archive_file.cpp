@@ -51,6 +51,19 @@ std::string hdf5_reason() {
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, &reason);
     H5Eclear2(H5E_DEFAULT);
     while (!reason.empty() && (reason.back() == '.' || reason.back() == ' ')) reason.pop_back();
+    // a failed read or write of the file: HDF5's text carries the time, the descriptor, buffer
+    // addresses and byte counts around the system's message; keep what it was and the message
+    const std::string key = "error message = '";
+    if (const auto at = reason.find(key); at != std::string::npos) {
+        const auto from = at + key.size();
+        const auto to = reason.find('\'', from);
+        std::string short_reason = reason.substr(0, reason.find(':')) + ": " + reason.substr(from, to == std::string::npos ? to : to - from);
+        if (const auto e = reason.find("errno = "); e != std::string::npos) {
+            const auto digits = reason.substr(e + 8, reason.find_first_not_of("0123456789", e + 8) - (e + 8));
+            if (!digits.empty()) short_reason += " (errno " + digits + ")";
+        }
+        reason = short_reason;
+    }
     return reason.empty() ? "no reason given" : reason;
 }
 
@@ -633,6 +646,7 @@ std::vector<R> read_rows(hid_t file, const table<R>& t, const std::string& path)
     // a few chunks at a time: the packed rows never need as much memory again as the records
     const hsize_t block = t.chunk_rows * 8;
     std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min(block, rows)) * t.row_size);
+    std::size_t records = 0;  // rows up to the last one that is not all fill bytes
     for (hsize_t start = 0; start < rows; start += block) {
         const hsize_t count = std::min(block, rows - start);
         FRACNAS_H5_OR_THROW(
@@ -646,11 +660,35 @@ std::vector<R> read_rows(hid_t file, const table<R>& t, const std::string& path)
                                     "-" + std::to_string(start + count - 1) + " (H5Dread: " + hdf5_reason() + ")");
         for (hsize_t i = 0; i < count; ++i) {
             R& r = out[static_cast<std::size_t>(start + i)];
-            for (const auto& f : t.fields)
-                f.get(r, buffer.data() + static_cast<std::size_t>(i) * t.row_size + f.offset);
+            const unsigned char* row = buffer.data() + static_cast<std::size_t>(i) * t.row_size;
+            for (const auto& f : t.fields) f.get(r, row + f.offset);
+            if (std::any_of(row, row + t.row_size, [](unsigned char b) { return b != 0; }))
+                records = static_cast<std::size_t>(start + i) + 1;
         }
     }
+    // Every record has a non-zero byte (a name, a time, a count); rows of fill bytes at a table's
+    // end are an append whose write failed after the dataset grew (a disk that filled): phantoms,
+    // not records. resume() cuts them off the file.
+    out.resize(records);
     return out;
+}
+
+// Cuts the phantom rows read_rows skipped off the end of each table (before SWMR writing starts:
+// a dataset only grows then), so that the next append follows the last record.
+void drop_phantom_rows(hid_t file, const storage::archive_contents& c, std::uint32_t dim, const std::string& path) {
+    tables t(dim);
+    const auto cut = [&](auto& table, std::size_t records) {
+        const h5id d = open_dataset(file, table.name, path);
+        hsize_t rows = rows_of(d.get(), table.name, path);
+        if (rows <= records) return;
+        rows = records;
+        FRACNAS_H5_OR_THROW(path, H5Dset_extent(d.get(), &rows));
+    };
+    cut(t.workers, c.workers.size());
+    cut(t.worker_events, c.worker_events.size());
+    cut(t.evaluations, c.evaluations.size());
+    cut(t.events, c.events.size());
+    cut(t.sessions, c.sessions.size());
 }
 
 // Writes a table's pending rows at its end and flushes the dataset: true when there were any.
@@ -868,6 +906,12 @@ void append_training(const std::string& path, const storage::training_record& r)
         create_dataset(file.get(), t, deflate_available(), path);
     t.dataset = open_dataset(file.get(), training_table, path);
     t.on_disk = rows_of(t.dataset.get(), training_table, path);
+    // after the last record, not after phantom rows of a failed earlier append (read_rows)
+    const hsize_t records = read_rows(file.get(), t, path).size();
+    if (records < t.on_disk) {
+        t.on_disk = records;
+        FRACNAS_H5_OR_THROW(path, H5Dset_extent(t.dataset.get(), &t.on_disk));
+    }
     t.memory_type = row_type(t, false, path);
     t.append(r);
     write_pending(t, path);
@@ -967,6 +1011,7 @@ std::unique_ptr<archive_file> archive_file::resume(const std::string& path,
     // a killed SWMR writer may have left data past the end of file the superblock records: never
     // allocate over it
     FRACNAS_H5_OR_THROW(path, H5Fincrement_filesize(p->file.get(), 0));
+    drop_phantom_rows(p->file.get(), contents, contents.header.dim, path);
     p->start_swmr();
     p->open_tables();
     return std::unique_ptr<archive_file>(new archive_file(std::move(p)));

@@ -5,17 +5,20 @@
 #include "fracnas/hdf5/archive_file.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <utility>
@@ -34,6 +37,7 @@
 
 using namespace fracnas;
 using Catch::Matchers::Contains;
+using Catch::Matchers::EndsWith;
 using fracnas::hdf5::archive_file;
 using fracnas::hdf5::check_new_archive;
 using fracnas::hdf5::read_archive;
@@ -715,6 +719,90 @@ TEST_CASE("a damaged archive is a config_error naming what cannot be read",
 }
 
 #ifdef FRACNAS_TEST_HAS_HDF5_API
+TEST_CASE("a write that fails for lack of space is one short sentence, not HDF5's text", "[hdf5]") {
+    const std::string path = fresh("full_disk.h5"), said = path + ".said";
+    std::remove(said.c_str());
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {  // a file-size limit stands in for a full disk: the write fails (EFBIG) part-way
+        std::signal(SIGXFSZ, SIG_IGN);
+        std::string message = "nothing failed";
+        try {
+            auto a = archive_file::create(path, header(2), false);
+            a->flush();
+            const rlimit limit{64 * 1024, 64 * 1024};
+            ::setrlimit(RLIMIT_FSIZE, &limit);
+            for (std::uint64_t i = 0; i < 20000; ++i) {
+                a->append(evaluation(i, 2));
+                if (i % 100 == 99) a->flush();
+            }
+        } catch (const std::exception& e) {
+            message = e.what();
+        }
+        const rlimit none{RLIM_INFINITY, RLIM_INFINITY};
+        ::setrlimit(RLIMIT_FSIZE, &none);
+        std::ofstream(said) << message;
+        ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    std::ifstream in(said);
+    const std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    INFO(message);
+    REQUIRE_THAT(message, Contains("failed on archive '" + path + "'"));
+    REQUIRE_THAT(message, EndsWith(": File too large (errno 27)."));  // not HDF5's time, descriptor and buffer text
+    REQUIRE(message.find("buf = ") == std::string::npos);
+    std::remove(said.c_str());
+}
+
+TEST_CASE("rows of fill bytes at a table's end (an append whose write failed on a full disk) are not records; resume cuts them", "[hdf5]") {
+    const std::string path = fresh("phantom.h5");
+    {
+        auto a = archive_file::create(path, header(2), false);
+        for (std::uint64_t i = 0; i < 5; ++i) a->append(evaluation(i, 2));
+    }
+    // what a failed write leaves: the dataset grown by the batch, its rows never written (zeros)
+    {
+        const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+        REQUIRE(f >= 0);
+        for (const char* name : {"evaluations", "events"}) {
+            const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+            REQUIRE(d >= 0);
+            const hid_t space = H5Dget_space(d);
+            hsize_t rows = 0;
+            H5Sget_simple_extent_dims(space, &rows, nullptr);
+            H5Sclose(space);
+            rows += 3;
+            REQUIRE(H5Dset_extent(d, &rows) >= 0);
+            H5Dclose(d);
+        }
+        H5Fclose(f);
+    }
+    const auto before = read_archive(path);
+    REQUIRE(before.evaluations.size() == 5);  // the three phantoms are not read as records
+    for (const auto& r : before.evaluations) REQUIRE(!r.arch.empty());
+    {
+        storage::archive_contents contents;
+        auto a = archive_file::resume(path, contents);
+        REQUIRE(contents.evaluations.size() == 5);
+        a->append(evaluation(5, 2));
+    }
+    const auto after = read_archive(path);
+    REQUIRE(after.evaluations.size() == 6);  // the new record follows the last one, no hole of zeros
+    REQUIRE(after.evaluations.back().id == 5);
+    REQUIRE(after.events.size() == before.events.size());
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t d = H5Dopen2(f, "evaluations", H5P_DEFAULT);
+    const hid_t space = H5Dget_space(d);
+    hsize_t rows = 0;
+    H5Sget_simple_extent_dims(space, &rows, nullptr);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+    REQUIRE(rows == 6);  // cut off the file, not only skipped
+}
+
 TEST_CASE("a corrupt chunk of evaluations is a damaged archive for analyze and for --resume, nothing written", "[hdf5]") {
     const std::string path = fresh("corrupt_chunk.h5");
     {
