@@ -98,6 +98,10 @@ void run_analyze(const std::vector<std::string>& args, std::ostream& out) {
             for (const char* name : {"evaluations.csv", "front.csv", "growth.csv", "workers.csv"})
                 refuse_archive("--csv", csv_prefix(*prefix, i) + name);
     if (const auto* json = get("json"); json && *json != "-") refuse_archive("--json", *json);
+    // a folder that cannot be made or written is the input's fault: refused before anything is written
+    if (const auto* prefix = get("csv"))
+        for (std::size_t i = 0; i < runs.size(); ++i) check_output_folder("--csv", csv_prefix(*prefix, i) + "evaluations.csv", true);
+    if (const auto* json = get("json"); json && *json != "-") check_output_folder("--json", *json, true);
     if (const auto* prefix = get("csv"))
         for (std::size_t i = 0; i < runs.size(); ++i) app::write_csv(runs[i], contents[i], csv_prefix(*prefix, i));
     const std::string* json = get("json");

@@ -135,11 +135,16 @@ bool same_file(const std::string& a, const std::string& b) {
     return resolved(a) == resolved(b);
 }
 
-void check_output_folder(const std::string& option, const std::string& path) {
-    const auto slash = path.find_last_of('/');
-    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+void check_output_folder(const std::string& option, const std::string& path, bool made_if_missing) {
+    const auto parent = [](const std::string& p) {
+        const auto slash = p.find_last_of('/');
+        return slash == std::string::npos ? std::string(".") : slash == 0 ? std::string("/") : p.substr(0, slash);
+    };
+    std::string folder = parent(path);
     const std::string start = option + ": cannot write '" + bounded(path) + "': ";
     struct stat st {};
+    if (made_if_missing)  // the nearest folder that exists: the ones below it are made by the writer
+        while (::stat(folder.c_str(), &st) != 0 && folder != "." && folder != "/") folder = parent(folder);
     if (::stat(folder.c_str(), &st) != 0) throw config_error(option, start + "its folder '" + bounded(folder) + "' does not exist.");
     if (!S_ISDIR(st.st_mode)) throw config_error(option, start + "'" + bounded(folder) + "' is not a folder.");
     if (::access(folder.c_str(), W_OK | X_OK) != 0)

@@ -47,7 +47,8 @@ bool same_file(const std::string& a, const std::string& b);
 
 /// Refuses, before any work, an output file whose folder does not exist, is not a folder or is not
 /// writable: config_error(option) "OPTION: cannot write 'PATH': its folder 'F' does not exist."
-void check_output_folder(const std::string& option, const std::string& path);
+/// With made_if_missing (the writer makes missing folders), the nearest existing one is checked.
+void check_output_folder(const std::string& option, const std::string& path, bool made_if_missing = false);
 
 /// `text` whole when it has at most `limit` characters, else its first and last parts around a
 /// note of how many were left out: what an error line echoes of the user's input stays readable

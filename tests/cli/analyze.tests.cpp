@@ -146,6 +146,10 @@ TEST_CASE("fracnas analyze: missing, foreign and damaged archives and bad option
     check_usage_error({"analyze", h5, "--reference-point", "1"}, "one value per objective");
     check_usage_error({"analyze", h5, "--top", "-1"}, "--top");
     check_usage_error({"analyze", h5, "--bogus"}, "--bogus");
+    // an output under a file: the input's fault, refused before anything is written (was exit 1 after the analysis)
+    check_usage_error({"analyze", h5, "--csv", text_file + "/out/x_"},
+                      "--csv: cannot write '" + text_file + "/out/x_evaluations.csv': '" + text_file + "' is not a folder.");
+    check_usage_error({"analyze", h5, "--json", text_file + "/x.json"}, "--json: cannot write '" + text_file + "/x.json': '" + text_file + "' is not a folder.");
     for (const auto& f : {h5, text_file, cut}) std::remove(f.c_str());
 }
 #endif
