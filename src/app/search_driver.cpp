@@ -26,6 +26,9 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// The archived form of a pool event's kind (storage::worker_event_record::kind).
+constexpr std::uint8_t event_kind(transport::worker_event::kind k) { return static_cast<std::uint8_t>(k); }
+
 // An asked point, decoded, waiting for its answer.
 struct asked {
     std::uint64_t eval = 0;
@@ -245,7 +248,7 @@ struct search_driver::state {
     void record_worker_events() {
         for (const auto& e : dispatch->take_events()) {
             storage::worker_event_record r;
-            r.kind = static_cast<std::uint8_t>(e.what);
+            r.kind = event_kind(e.what);
             r.worker = e.worker;
             r.time = time_offset + e.time;
             r.reference_ms = e.reference_ms;
@@ -587,7 +590,8 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
     // (12 s of report for a dry run of 65,536 workers, hours at its limit of a million)
     std::map<std::pair<std::int32_t, std::uint32_t>, std::vector<double>> retimed;
     for (const auto& e : a.worker_events)
-        if (e.kind == 1 && std::isfinite(e.reference_ms)) retimed[{e.worker, e.session}].push_back(e.reference_ms);
+        if (e.kind == event_kind(transport::worker_event::kind::calibrated) && std::isfinite(e.reference_ms))
+            retimed[{e.worker, e.session}].push_back(e.reference_ms);
     for (const auto& w : a.workers) {
         std::vector<double> refs;
         if (std::isfinite(w.reference_ms)) refs.push_back(w.reference_ms);
@@ -603,7 +607,8 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
         out << '\n';
     }
     for (const auto& e : a.worker_events)
-        if (e.kind == 2 || e.kind == 3) out << "  rank " << e.worker << " left the pool: " << e.message << '\n';
+        if (e.kind == event_kind(transport::worker_event::kind::left_hung) || e.kind == event_kind(transport::worker_event::kind::left_device))
+            out << "  rank " << e.worker << " left the pool: " << e.message << '\n';
 }
 
 }  // namespace fracnas::app
