@@ -4,6 +4,7 @@ The front and hypervolume are computed here independently of `fracnas analyze` (
 `core::hypervolume`); the tests check that both agree on the same archive.
 """
 import math
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -68,8 +69,25 @@ def _table(f, name):
     return pd.DataFrame(columns)
 
 
+def _stored_eof(path):
+    """The end of file that a version 2 or 3 superblock (what fracnas writes) records, or None.
+    A file shorter than that is truncated; the HDF5 inside h5py reads the missing bytes as zeros
+    (an uncompressed archive then looks whole), the HDF5 of fracnas analyze refuses it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(36)
+    except OSError:
+        return None
+    if len(head) < 36 or head[:8] != b"\x89HDF\r\n\x1a\n" or head[8] not in (2, 3) or head[9] != 8:
+        return None
+    return int.from_bytes(head[28:36], "little")
+
+
 def read_archive(path):
     """The archive's attributes and tables. Raises ArchiveError with one sentence naming the file."""
+    eof = _stored_eof(path)
+    if eof is not None and os.path.getsize(path) < eof:
+        raise ArchiveError("{}: damaged (truncated: {} of its {} bytes)".format(path, os.path.getsize(path), eof))
     try:
         f = h5py.File(path, "r", swmr=True)
     except FileNotFoundError:

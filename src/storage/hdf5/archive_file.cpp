@@ -115,8 +115,13 @@ constexpr std::size_t arch = 1024, message = 256, host = 64, device_kind = 16, d
 constexpr const char* marker_name = "fracnas_archive";
 constexpr const char* training_table = "trainings";  // optional: written by fracnas train --from
 constexpr const char* marker_value = "fracnas run archive";
-constexpr unsigned deflate_level = 4;
-constexpr std::size_t chunk_bytes = 512 * 1024;  // target size of one uncompressed chunk
+// Chunks are not compressed and hold at most this many bytes (at least a row): a flush rewrites a
+// table's last chunk, and a deflated chunk, whose size changes, moved to new space each time while
+// its old copies stayed dead (SWMR reuses no space): a 2,000-answer search wrote 35 MB for 3.2 MB of
+// rows. An uncompressed chunk is rewritten in place, and a small one wastes little in a table's
+// last, part-filled chunk (benchmarks/archive_size.sh: 3.7x the rows' bytes at one answer, 1.0x
+// from 500 on).
+constexpr std::size_t chunk_bytes = 4 * 1024;
 
 // Copies s into a fixed string member of width bytes: at most width - 1 bytes, cut before a UTF-8
 // continuation byte so that a multi-byte character is never split, NUL-padded (dst is zeroed).
@@ -351,9 +356,9 @@ struct table {
             f.offset = row_size;
             row_size += f.size;
         }
-        // the largest power of two of rows that keeps a chunk within chunk_bytes, in [64, 1024]
+        // the largest power of two of rows that keeps a chunk within chunk_bytes, in [1, 1024]
         chunk_rows = 1024;
-        while (chunk_rows > 64 && chunk_rows * row_size > chunk_bytes) chunk_rows /= 2;
+        while (chunk_rows > 1 && chunk_rows * row_size > chunk_bytes) chunk_rows /= 2;
     }
 
     void append(const R& r) {
@@ -460,15 +465,6 @@ h5id row_type(const table<R>& t, bool in_file, const std::string& path) {
         FRACNAS_H5_OR_THROW(path, H5Tinsert(c.get(), f.name, f.offset, m.get()));
     }
     return c;
-}
-
-bool deflate_available() {
-    unsigned info = 0;
-    const bool ok = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 &&
-                    H5Zget_filter_info(H5Z_FILTER_DEFLATE, &info) >= 0 &&
-                    (info & H5Z_FILTER_CONFIG_ENCODE_ENABLED) != 0;
-    H5Eclear2(H5E_DEFAULT);
-    return ok;
 }
 
 // The file access of every open: format bounds of HDF5 1.10 (what SWMR needs; readable by any
@@ -604,13 +600,12 @@ storage::run_header read_header(hid_t file, const std::string& path) {
 
 // ---- datasets
 template <class R>
-void create_dataset(hid_t file, const table<R>& t, bool deflate, const std::string& path) {
+void create_dataset(hid_t file, const table<R>& t, const std::string& path) {
     const h5id type = row_type(t, true, path);
     const hsize_t empty = 0, unlimited = H5S_UNLIMITED;
     const h5id space{FRACNAS_H5_OR_THROW(path, H5Screate_simple(1, &empty, &unlimited)), H5Sclose};
     const h5id dcpl{FRACNAS_H5_OR_THROW(path, H5Pcreate(H5P_DATASET_CREATE)), H5Pclose};
     FRACNAS_H5_OR_THROW(path, H5Pset_chunk(dcpl.get(), 1, &t.chunk_rows));
-    if (deflate) FRACNAS_H5_OR_THROW(path, H5Pset_deflate(dcpl.get(), deflate_level));
     const h5id d{FRACNAS_H5_OR_THROW(path, H5Dcreate2(file, t.name, type.get(), space.get(), H5P_DEFAULT,
                                                       dcpl.get(), H5P_DEFAULT)),
                  H5Dclose};
@@ -643,8 +638,8 @@ std::vector<R> read_rows(hid_t file, const table<R>& t, const std::string& path)
     out.resize(static_cast<std::size_t>(rows));
     const h5id type = row_type(t, false, path);
     const h5id file_space{FRACNAS_H5_OR_THROW(path, H5Dget_space(d.get())), H5Sclose};
-    // a few chunks at a time: the packed rows never need as much memory again as the records
-    const hsize_t block = t.chunk_rows * 8;
+    // whole chunks, about 1 MiB at a time: the packed rows never need as much memory again as the records
+    const hsize_t block = t.chunk_rows * std::max<hsize_t>(1, (hsize_t{1} << 20) / (t.chunk_rows * t.row_size));
     std::vector<unsigned char> buffer(static_cast<std::size_t>(std::min(block, rows)) * t.row_size);
     std::size_t records = 0;  // rows up to the last one that is not all fill bytes
     for (hsize_t start = 0; start < rows; start += block) {
@@ -903,7 +898,7 @@ void append_training(const std::string& path, const storage::training_record& r)
     const h5id file{FRACNAS_H5_OR_THROW(path, H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get())), H5Fclose};
     FRACNAS_H5_OR_THROW(path, H5Fincrement_filesize(file.get(), 0));
     if (FRACNAS_H5_OR_THROW(path, H5Lexists(file.get(), training_table, H5P_DEFAULT)) <= 0)
-        create_dataset(file.get(), t, deflate_available(), path);
+        create_dataset(file.get(), t, path);
     t.dataset = open_dataset(file.get(), training_table, path);
     t.on_disk = rows_of(t.dataset.get(), training_table, path);
     // after the last record, not after phantom rows of a failed earlier append (read_rows)
@@ -973,8 +968,7 @@ std::unique_ptr<archive_file> archive_file::create(const std::string& path, cons
             h5id{FRACNAS_H5_OR_THROW(path, H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get())),
                  H5Fclose};
         write_header(p->file.get(), header, path);
-        const bool deflate = deflate_available();
-        p->rows.each_in_write_order([&](auto& t) { create_dataset(p->file.get(), t, deflate, path); });
+        p->rows.each_in_write_order([&](auto& t) { create_dataset(p->file.get(), t, path); });
         p->start_swmr();  // only datasets may be open then: none is
         p->open_tables();
     } catch (...) {
