@@ -928,20 +928,26 @@ void refuse_unwritable(const std::string& path, const std::string& option, const
                                        " is not writable (its run lock is made there); " + then);
 }
 
+// An existing archive this process is about to write into: no run holds it (else "... held_then"),
+// read_archive's header checks pass, file and folder writable (else "... unwritable_then").
+void check_writable_archive(const std::string& path, const std::string& option, const std::string& held_then,
+                            const std::string& unwritable_then) {
+    quiet_hdf5();
+    refuse_if_held(path, option, held_then);
+    read_header(open_for_reading(path, true).get(), path);  // a missing, foreign or damaged file: read_archive's sentence
+    refuse_unwritable(path, option, unwritable_then);
+}
+
 }  // namespace
 
 void check_appendable(const std::string& path, const std::string& option) {
-    quiet_hdf5();
-    refuse_if_held(path, option, "the trainings could not be recorded in it: wait for that run to end.");
-    read_header(open_for_reading(path, true).get(), path);  // a missing, foreign or damaged file: read_archive's sentence
-    refuse_unwritable(path, option, "the trainings could not be recorded in it.");
+    check_writable_archive(path, option, "the trainings could not be recorded in it: wait for that run to end.",
+                           "the trainings could not be recorded in it.");
 }
 
 void check_resumable(const std::string& path, const std::string& option) {
-    quiet_hdf5();
-    refuse_if_held(path, option, "a run is continued once it has stopped: wait for it to end.");
-    read_header(open_for_reading(path, true).get(), path);  // a missing, foreign or damaged file: read_archive's sentence
-    refuse_unwritable(path, option, "the continued run is written into it.");
+    check_writable_archive(path, option, "a run is continued once it has stopped: wait for it to end.",
+                           "the continued run is written into it.");
 }
 
 archive_file::archive_file(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
