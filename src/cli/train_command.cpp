@@ -65,7 +65,7 @@ po::options_description train_options() {
         ("state-dir", text("DIR"), "save the training state in DIR (latest.pt; stable.pt at wsd's decay start) and continue from it when DIR holds one of this training: a killed run resumes, a wsd run continues to a larger --tokens")
         ("save-every", text("N"), "with --state-dir: steps between saved states (default: only at the end and at wsd's decay start)")
         ("budgets", text("LIST"), "with wsd: smaller budgets (a comma list of token counts) measured on the way by the same training: at each one's decay start the state is kept, its decay run and validated, then the training goes on (docs/training.md, 'Budgets on the way')")
-        ("speed", text("LIST"), "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and bf16_weights with --dtype bf16), none (recipe A's first loop), or a comma list of those, flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200) and fused_dense (bias gradients, GELU and residual adds in cuBLASLt epilogues, with bf16 weights); the training is the same up to rounding")
+        ("speed", text("LIST"), "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and bf16_weights with --dtype bf16), none (recipe A's first loop), or a comma list of those, flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200), fused_dense (bias gradients, GELU and residual adds in cuBLASLt epilogues, with bf16 weights), loss_kernel (the loss's softmax and gradient in one pass of fracnas's own kernel, compiled at run time by NVRTC) and norm_kernel (the LayerNorms by fracnas's own kernels, with bf16 weights); the training is the same up to rounding")
         ("stop-after-steps", text("N"), "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")
         ("seed", text("S"), "initialisation and the order of training windows (default 1)")
         ("checkpoints", text("N"), ("validation evaluations, evenly spaced in tokens (default " + dflt(a.checkpoints) + ")").c_str())
@@ -165,7 +165,7 @@ eval::train_speed parse_speed(const std::string& text) {
     std::string name;
     while (std::getline(in, name, ','))
         if (!eval::enable_speed_setting(s, name))
-            throw config_error("--speed", "unknown speed setting '" + name + "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, flash_attention, fused_dense.");
+            throw config_error("--speed", "unknown speed setting '" + name + "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, flash_attention, fused_dense, loss_kernel, norm_kernel.");
     return s;
 }
 

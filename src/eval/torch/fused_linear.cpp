@@ -24,8 +24,6 @@ std::atomic<std::uint64_t> fused_count{0};
 
 static_assert(static_cast<int>(epilogue::none) == CUBLASLT_EPILOGUE_DEFAULT && static_cast<int>(epilogue::bias) == CUBLASLT_EPILOGUE_BIAS &&
               static_cast<int>(epilogue::gelu_aux_bias) == CUBLASLT_EPILOGUE_GELU_AUX_BIAS &&
-              static_cast<int>(epilogue::dgelu) == CUBLASLT_EPILOGUE_DGELU &&
-              static_cast<int>(epilogue::dgelu_bgrad) == CUBLASLT_EPILOGUE_DGELU_BGRAD &&
               static_cast<int>(epilogue::bgradb) == CUBLASLT_EPILOGUE_BGRADB,
               "fracnas's epilogue values are cuBLASLt's");
 

@@ -21,14 +21,13 @@ torch::Tensor linear_residual(const torch::Tensor& x, const torch::Tensor& weigh
 
 /// cuBLASLt epilogues the GEMMs below use (the values of cublasLtEpilogue_t, checked where
 /// cublasLt.h is included).
-enum class epilogue : int { none = 1, bias = 4, gelu_aux_bias = 164, dgelu = 192, dgelu_bgrad = 208, bgradb = 512 };
+enum class epilogue : int { none = 1, bias = 4, gelu_aux_bias = 164, bgradb = 512 };
 
 /// One cuBLASLt GEMM in column-major terms: D (m, n) = op(A) op(B) [+ C], op transposing when
 /// asked, every matrix of one dtype with the leading dimensions given, C (optional, read with
 /// beta 1) in D's layout. bias: the bias read (bias, gelu_aux_bias) or the bias gradient written
-/// (dgelu_bgrad: over D's columns, m entries; bgradb: over B's k rows, n entries); aux: GELU's
-/// input, written by gelu_aux_bias and read by dgelu and dgelu_bgrad, (m, n) with leading
-/// dimension ld_aux (a multiple of 8).
+/// (bgradb: over B's k rows, n entries); aux: GELU's input, written by gelu_aux_bias, (m, n) with
+/// leading dimension ld_aux (a multiple of 8).
 struct gemm {
     bool trans_a = false, trans_b = false;
     std::int64_t m = 0, n = 0, k = 0;

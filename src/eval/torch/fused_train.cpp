@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <initializer_list>
+#include <tuple>
 
+#include "device_kernels.hpp"
 #include "fused_linear.hpp"
 
 namespace fracnas::eval::torch_fused {
@@ -136,42 +138,63 @@ struct mlp_fn : torch::autograd::Function<mlp_fn> {
         const auto h = ctx->saved_data["h"].toTensor();
         const auto dy = flat(grad_out[0]);  // (rows, d)
         const auto x2 = flat(x);
-        const auto rows = dy.size(0), d = dy.size(1), f = w1.size(0);
         auto [dw2, db2] = weight_and_bias_grad(dy, h);
-        // d pre = (dy W2) * gelu'(pre) and db1 its column sums (column-major: d pre^T (f, rows) = W2^T dy^T)
-        torch::Tensor dpre, db1;
-        if (lt_ready({&dy, &w2, &pre}) && f % 8 == 0) {
-            dpre = torch::empty({rows, f}, dy.options());
-            db1 = torch::empty({f}, dy.options());
-            gemm g;
-            g.m = f, g.n = rows, g.k = d;
-            g.a = w2.data_ptr(), g.lda = f;
-            g.b = dy.data_ptr(), g.ldb = d;
-            g.d = dpre.data_ptr(), g.ldd = f;
-            g.kind = epilogue::dgelu_bgrad;
-            g.bias = db1.data_ptr();
-            g.aux = pre.data_ptr(), g.ld_aux = f;
-            if (!run_counted(g, dy)) {
-                // where cuBLASLt has no algorithm with the bias gradient, GELU's derivative alone
-                g.kind = epilogue::dgelu;
-                g.bias = nullptr;
-                if (run_counted(g, dy))
-                    db1 = dpre.sum(0);
-                else
-                    dpre = db1 = torch::Tensor();
-            }
-        }
-        if (!dpre.defined()) {
-            dpre = at::gelu_backward(at::mm(dy, w2), pre, "tanh");
-            db1 = dpre.sum(0);
-        }
-        const auto dw1 = at::mm(dpre.t(), x2);
+        // d pre = (dy W2) * gelu'(pre) by a plain GEMM and LibTorch's GELU backward, db1 by dW1's
+        // GEMM (BGRADB): cuBLASLt's DGELU epilogue ran as a separate kernel of 3.8 ms a step on the
+        // H200 where the GELU backward takes 0.9 (docs/results/training.md)
+        const auto dpre = at::gelu_backward(at::mm(dy, w2), pre, "tanh");  // (rows, f)
+        auto [dw1, db1] = weight_and_bias_grad(dpre, x2);
         const auto dx = at::mm(dpre, w1).view(x.sizes());
         return {dx, dw1, db1, dw2, db2, grad_out[0]};
     }
 };
 
+// LayerNorm over the last dimension (eps 1e-5) by device_kernels.hpp's kernels where they can
+// run (bf16 on a GPU that has them), else LibTorch's
+bool norm_kernels(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    return x.is_cuda() && x.scalar_type() == at::kBFloat16 && w.scalar_type() == at::kBFloat16 && b.scalar_type() == at::kBFloat16 &&
+           x.is_contiguous() && w.is_contiguous() && b.is_contiguous() && torch_kernels::available(x.device().index());
+}
+
+struct layer_norm_fn : torch::autograd::Function<layer_norm_fn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+        torch::Tensor y, mean, rstd;
+        if (norm_kernels(x, w, b)) {
+            const auto rows = x.numel() / w.size(0);
+            y = torch::empty_like(x);
+            mean = torch::empty({rows}, x.options().dtype(at::kFloat));
+            rstd = torch::empty({rows}, x.options().dtype(at::kFloat));
+            torch_kernels::layer_norm_forward(x, w, b, 1e-5, y, mean, rstd);
+        } else {
+            std::tie(y, mean, rstd) = at::native_layer_norm(x, {w.size(0)}, w, b, 1e-5);
+        }
+        ctx->save_for_backward({x, w, b, mean, rstd});
+        return y;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        const auto saved = ctx->get_saved_variables();
+        const auto& x = saved[0];
+        const auto& w = saved[1];
+        const auto& b = saved[2];
+        const auto dy = grad_out[0].contiguous();
+        const auto mean = saved[3].contiguous(), rstd = saved[4].contiguous();
+        if (norm_kernels(x, w, b) && dy.scalar_type() == at::kBFloat16 && mean.scalar_type() == at::kFloat &&
+            rstd.scalar_type() == at::kFloat && mean.numel() * w.size(0) == x.numel()) {
+            auto dx = torch::empty_like(x), dw = torch::empty_like(w), db = torch::empty_like(w);
+            torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db);
+            return {dx, dw, db};
+        }
+        auto [dx, dw, db] = at::native_layer_norm_backward(dy, x, {w.size(0)}, mean, rstd, w, b, {true, true, true});
+        return {dx, dw, db};
+    }
+};
+
 }  // namespace
+
+torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+    return layer_norm_fn::apply(x, weight, bias);
+}
 
 torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                            const torch::Tensor& residual) {

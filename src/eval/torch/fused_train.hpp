@@ -1,8 +1,8 @@
 // The training's linear layers with their element-wise work inside cuBLASLt's epilogues
 // (train_speed::fused_dense): the bias gradient formed by the weight gradient's GEMM (BGRADB),
-// the MLP's GELU by its first GEMM (GELU_AUX_BIAS, keeping GELU's input for the backward) and its
-// derivative and bias gradient by the second's input-gradient GEMM (DGELU_BGRAD), the residual
-// added as the projection's C. Recorded by autograd as one node each, with the gradients of the
+// the MLP's GELU by its first GEMM (GELU_AUX_BIAS, keeping GELU's input for LibTorch's GELU
+// backward: cuBLASLt's DGELU epilogue was slower on the H200), the residual added as the
+// projection's C. Recorded by autograd as one node each, with the gradients of the
 // unfused layers. Where a GEMM has no cuBLASLt path (the CPU, mixed dtypes, no algorithm) the
 // same node computes the same with LibTorch's operators, so the CPU tests check its gradients.
 // Private to src/eval/torch/.
@@ -21,6 +21,11 @@ torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, 
 /// residual + gelu_tanh(x W1^T + b1) W2^T + b2: GPT-2's MLP, x (..., d), W1 (f, d), W2 (d, f).
 torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
                         const torch::Tensor& b2, const torch::Tensor& residual);
+
+/// LayerNorm over the last dimension, eps 1e-5, x (..., d), weight and bias (d): forward and
+/// backward by device_kernels.hpp's kernels for bf16 tensors on a GPU that has them
+/// (train_speed::norm_kernel), else by LibTorch's (at::native_layer_norm and its backward).
+torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 /// How many GEMMs of this process's linear_train and mlp_train calls (forward and backward)
 /// took a cuBLASLt epilogue path (tests).

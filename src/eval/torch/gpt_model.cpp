@@ -69,7 +69,11 @@ NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options) {
     bias = register_parameter("bias", torch::zeros({d}, options));
 }
 
-torch::Tensor NormImpl::forward(const torch::Tensor& x) { return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5); }
+torch::Tensor NormImpl::forward(const torch::Tensor& x) {
+    if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
+        return torch_fused::layer_norm_train(x, weight, bias);
+    return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5);
+}
 
 TableImpl::TableImpl(std::int64_t rows, std::int64_t d, double std, const torch::TensorOptions& options) {
     torch::NoGradGuard no_grad;
@@ -166,6 +170,11 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx) { return run(idx, nullp
 void GptImpl::use_fused_dense(bool on) {
     for (const auto& m : modules())
         if (auto dense = std::dynamic_pointer_cast<DenseImpl>(m)) dense->fused_train = on;
+}
+
+void GptImpl::use_norm_kernel(bool on) {
+    for (const auto& m : modules())
+        if (auto norm = std::dynamic_pointer_cast<NormImpl>(m)) norm->kernel_backward = on;
 }
 
 torch::Tensor GptImpl::features(const torch::Tensor& idx) { return trunk(idx, nullptr, 0, false); }

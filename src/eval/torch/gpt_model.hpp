@@ -47,6 +47,9 @@ public:
     NormImpl(std::int64_t d, const torch::TensorOptions& options);
     torch::Tensor forward(const torch::Tensor& x);
     torch::Tensor weight, bias;
+    /// When autograd records the forward: fused_train.hpp's layer_norm_train, fracnas's kernels in
+    /// bf16 on a GPU (GptImpl::use_norm_kernel).
+    bool kernel_backward = false;
 };
 TORCH_MODULE(Norm);
 
@@ -125,6 +128,9 @@ public:
     /// epilogues (train_speed::fused_dense): the same gradients, fewer kernels. Changes only the
     /// forwards autograd records outside autocast.
     void use_fused_dense(bool on);
+    /// The training's LayerNorms by fracnas's own kernels where they run (train_speed::norm_kernel):
+    /// the same outputs and gradients to rounding. Changes only forwards that autograd records.
+    void use_norm_kernel(bool on);
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 

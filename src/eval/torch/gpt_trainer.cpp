@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "fracnas/error.hpp"
+#include "device_kernels.hpp"
 #include "failures.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
@@ -62,7 +63,8 @@ constexpr std::pair<const char*, bool train_speed::*> speed_names[] = {
     {"async", &train_speed::async},           {"fused_adamw", &train_speed::fused_adamw},
     {"fused_loss", &train_speed::fused_loss}, {"cuda_graph", &train_speed::cuda_graph},
     {"bf16_weights", &train_speed::bf16_weights}, {"flash_attention", &train_speed::flash_attention},
-    {"fused_dense", &train_speed::fused_dense}};
+    {"fused_dense", &train_speed::fused_dense}, {"loss_kernel", &train_speed::loss_kernel},
+    {"norm_kernel", &train_speed::norm_kernel}};
 
 }  // namespace
 
@@ -258,16 +260,18 @@ private:
 };
 
 // Mean next-token cross-entropy of windows x (n, T) against their targets y (n T): with
-// fused_loss from the features and the tied table a chunk at a time (train_loss.hpp), else from
-// the full logits cast to fp32. The forward under bf16 autocast when `autocast`.
-torch::Tensor next_token_loss(torch_model::Gpt& model, const torch::Tensor& x, const torch::Tensor& y, bool fused_loss, bool autocast) {
+// fused_loss from the features and the tied table a chunk at a time (train_loss.hpp; with
+// loss_kernel its softmax in one kernel's pass), else from the full logits cast to fp32. The
+// forward under bf16 autocast when `autocast`.
+torch::Tensor next_token_loss(torch_model::Gpt& model, const torch::Tensor& x, const torch::Tensor& y, const train_speed& speed,
+                              bool autocast) {
     const auto rows = y.size(0);
     autocast_scope scope(autocast);
-    if (fused_loss) {
+    if (speed.fused_loss) {
         const auto h = model->features(x).reshape({rows, -1});  // (n T, e)
         const auto vocab = model->wte->weight.size(0);
         return torch_train::linear_cross_entropy(h, model->wte->weight, y, torch_train::loss_chunk_rows(rows, vocab),
-                                                 autocast ? at::kBFloat16 : h.scalar_type());
+                                                 autocast ? at::kBFloat16 : h.scalar_type(), speed.loss_kernel);
     }
     const auto logits = model->forward(x);  // (n, T, vocab)
     return torch::nn::functional::cross_entropy(logits.reshape({rows, -1}).to(torch::kFloat32), y);
@@ -283,7 +287,7 @@ double validation_loss(torch_model::Gpt& model, const torch::Tensor& val, const 
         const std::int64_t n = std::min<std::int64_t>(r.batch, windows - w0);
         const auto x = val.narrow(0, w0 * T, n * T).view({n, T});
         const auto y = val.narrow(0, w0 * T + 1, n * T).view({n * T});
-        sum += next_token_loss(model, x, y, r.speed.fused_loss, autocast).item<double>() * static_cast<double>(n * T);
+        sum += next_token_loss(model, x, y, r.speed, autocast).item<double>() * static_cast<double>(n * T);
     }
     model->train();
     return sum / static_cast<double>(windows * T);
@@ -417,6 +421,12 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     const bool autocast = cuda && r.bf16 && !bf16_weights;
     const no_cudnn_attention flash(cuda && speed.flash_attention);
     bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
+    // the loss kernel compiled now, before any capture; where it cannot run, LibTorch's operators
+    if (cuda && r.bf16 && ((speed.fused_loss && speed.loss_kernel) || (bf16_weights && speed.norm_kernel))) {
+        std::string why;
+        if (!torch_kernels::available(device.index(), &why))
+            out.engine_note = "fracnas's kernels are not available (" + why.substr(0, why.find('\n')) + "); LibTorch's operators ran in their place.";
+    }
     const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
     const std::uint64_t steps = planned_steps(r);
 
@@ -452,6 +462,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         model->to(torch::kBFloat16);
     }
     model->use_fused_dense(speed.fused_dense);
+    model->use_norm_kernel(speed.norm_kernel);
     const std::vector<torch::Tensor>& updated = bf16_weights ? masters : all_params;
     // the model's bf16 weights from the masters (after each AdamW step and each restore)
     const auto round_into_model = [&] {
@@ -566,7 +577,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     // one optimiser step; the same operations eagerly and under capture
     const auto forward_backward = [&](const torch::Tensor& x, const torch::Tensor& y) {
         for (auto& p : all_params) p.mutable_grad() = torch::Tensor();  // set to none: the backward allocates them
-        const auto loss = next_token_loss(model, x, y, speed.fused_loss, autocast);
+        const auto loss = next_token_loss(model, x, y, speed, autocast);
         loss.backward();
         return loss;
     };

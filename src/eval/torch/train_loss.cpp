@@ -1,12 +1,16 @@
 // The chunked linear cross-entropy with its gradient formed in the forward (the form of the
 // "fused linear cross-entropy" of Liger and of llm.c's classifier): per chunk one GEMM for the
 // logits, one log-softmax into fp32 (after a cast: half_to_float is fp16-only), one exp into the
-// gradient's dtype, and two GEMMs for the gradients of h and w. Autocast is switched off inside: every dtype here is chosen explicitly.
+// gradient's dtype, and two GEMMs for the gradients of h and w; or, with `kernel` on a GPU in
+// bf16, the log-softmax, the loss and the gradient in one pass of device_kernels.hpp's kernel
+// over the bf16 logits, which become the gradient. Autocast is switched off inside: every dtype here is chosen explicitly.
 #include "train_loss.hpp"
 
 #include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include <algorithm>
+
+#include "device_kernels.hpp"
 
 namespace fracnas::eval::torch_train {
 
@@ -17,7 +21,7 @@ using torch::autograd::variable_list;
 
 struct linear_ce : torch::autograd::Function<linear_ce> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& y,
-                                 std::int64_t chunk_rows, at::ScalarType compute) {
+                                 std::int64_t chunk_rows, at::ScalarType compute, bool kernel) {
         c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
         const bool need_grad = h.requires_grad() || w.requires_grad();
         const auto hc = h.to(compute).contiguous(), wc = w.to(compute).contiguous();  // (N, e), (V, e)
@@ -25,6 +29,9 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
         const double inv_n = 1.0 / static_cast<double>(N);
         const bool lowp = compute != at::kFloat && compute != at::kDouble;
         auto loss = torch::zeros({}, hc.options().dtype(at::kFloat));
+        // the softmax, loss and logits gradient by device_kernels.hpp's one pass, in place
+        const bool one_pass = kernel && compute == at::kBFloat16 && hc.is_cuda() && y.scalar_type() == at::kLong &&
+                              y.device() == hc.device() && y.is_contiguous() && torch_kernels::available(hc.device().index());
         torch::Tensor grad_h, grad_w;
         if (need_grad) {
             grad_h = torch::empty_like(hc);                                       // (N, e)
@@ -35,13 +42,22 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
             const auto hx = hc.narrow(0, r0, n);                                  // (n, e)
             const auto target = y.narrow(0, r0, n).unsqueeze(1);                  // (n, 1)
             const auto logits = at::mm(hx, wc.t());                               // (n, V) in compute
-            const auto logp = at::log_softmax(logits, 1, at::kFloat);            // (n, V) fp32
-            loss.sub_(logp.gather(1, target).sum());
-            if (!need_grad) continue;
             // d(mean loss)/d logits = (softmax - onehot) / N; the 1/N is the GEMMs' alpha
-            auto g = torch::empty_like(logits);                                   // (n, V) in compute
-            at::exp_out(g, logp);
-            g.scatter_add_(1, target, torch::full({n, 1}, -1.0, g.options()));
+            torch::Tensor g;
+            if (one_pass) {
+                const auto row_loss = torch::empty({n}, loss.options());         // (n) fp32
+                torch_kernels::softmax_cross_entropy(logits, y.narrow(0, r0, n), row_loss, need_grad);
+                loss.add_(row_loss.sum());
+                if (!need_grad) continue;
+                g = logits;                                                       // (n, V): the gradient, over the logits
+            } else {
+                const auto logp = at::log_softmax(logits, 1, at::kFloat);        // (n, V) fp32
+                loss.sub_(logp.gather(1, target).sum());
+                if (!need_grad) continue;
+                g = torch::empty_like(logits);                                    // (n, V) in compute
+                at::exp_out(g, logp);
+                g.scatter_add_(1, target, torch::full({n, 1}, -1.0, g.options()));
+            }
             auto gh = grad_h.narrow(0, r0, n);                                    // (n, e), contiguous rows
             at::addmm_out(gh, gh, g, wc, /*beta=*/0.0, /*alpha=*/inv_n);
             if (lowp)  // each chunk's product in the low precision, their sum in fp32 (addmm's fp32 out_dtype is for fp16 only)
@@ -64,18 +80,18 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
         const auto grad_w = ctx->saved_data["grad_w"].toTensor();
         return {grad_h.defined() ? (grad_h * scale).to(h_dtype) : torch::Tensor(),
                 grad_w.defined() ? (grad_w * scale).to(w_dtype) : torch::Tensor(), torch::Tensor(), torch::Tensor(),
-                torch::Tensor()};
+                torch::Tensor(), torch::Tensor()};
     }
 };
 
 }  // namespace
 
 torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& y,
-                                   std::int64_t chunk_rows, at::ScalarType compute) {
+                                   std::int64_t chunk_rows, at::ScalarType compute, bool kernel) {
     TORCH_CHECK(h.dim() == 2 && w.dim() == 2 && y.dim() == 1 && h.size(0) == y.size(0) && h.size(1) == w.size(1),
                 "linear_cross_entropy: h (N, e), w (V, e) and y (N) disagree");
     TORCH_CHECK(chunk_rows > 0, "linear_cross_entropy: chunk_rows must be positive");
-    return linear_ce::apply(h, w, y, chunk_rows, compute);
+    return linear_ce::apply(h, w, y, chunk_rows, compute, kernel);
 }
 
 std::int64_t loss_chunk_rows(std::int64_t rows, std::int64_t vocab) {

@@ -127,4 +127,34 @@ TEST_CASE("a model with the fused layers trains with the same loss and gradients
     REQUIRE(relative(fused->forward(idx), lp.detach()) < 1e-12);  // an evaluation takes the inference paths
 }
 
+TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients; a model with it, the same gradients", "[eval][torch][train]") {
+    torch::manual_seed(6);
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+    const auto x = torch::randn({3, 5, 24}, opts) * 2.0 + 0.5, w = torch::randn({24}, opts), b = torch::randn({24}, opts);
+    const auto probe = torch::randn({3, 5, 24}, opts);
+    const auto node = with_grads(leaves({x, w, b}), [](const auto& in) { return tf::layer_norm_train(in[0], in[1], in[2]); }, probe);
+    const auto ref = with_grads(leaves({x, w, b}), [](const auto& in) { return at::layer_norm(in[0], {24}, in[1], in[2], 1e-5); }, probe);
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(relative(node[i], ref[i]) < 1e-12);
+    }
+    namespace tm = fracnas::eval::torch_model;
+    const auto arch = fracnas::nas::parse_architecture("n_layer=2 d_model=32 d_inner=64,72 n_head=2,4 vocab=50 context=16");
+    torch::manual_seed(7);
+    tm::Gpt plain(arch, opts);
+    torch::manual_seed(7);
+    tm::Gpt kernel(arch, opts);
+    kernel->use_norm_kernel(true);
+    const auto idx = torch::randint(50, {3, 16}, torch::kInt64);
+    const auto lp = plain->forward(idx), lk = kernel->forward(idx);
+    REQUIRE(relative(lk, lp) < 1e-12);
+    lp.logsumexp(-1).sum().backward();
+    lk.logsumexp(-1).sum().backward();
+    const auto pk = kernel->named_parameters();
+    for (const auto& item : plain->named_parameters()) {
+        CAPTURE(item.key());
+        REQUIRE(relative(pk[item.key()].grad(), item.value().grad()) < 1e-10);
+    }
+}
+
 #endif

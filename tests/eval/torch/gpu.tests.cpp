@@ -24,10 +24,12 @@
 
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
+#include "device_kernels.hpp"
 #include "fused_linear.hpp"
 #include "fused_train.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
+#include "train_loss.hpp"
 
 using namespace fracnas;
 
@@ -447,6 +449,19 @@ TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training
     REQUIRE(eval::torch_fused::epilogue_gemms() > before);
     REQUIRE(fused.loss_curve.front() == Approx(autocast.loss_curve.front()).margin(0.05));
     REQUIRE(fused.checkpoints.back().val_loss == Approx(autocast.checkpoints.back().val_loss).epsilon(0.1));
+    // the loss kernel under autocast, with bf16 weights and with the LayerNorm kernels, graph-replayed: the same curve
+    for (const auto& [bf16, norm] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
+        auto k = r;
+        k.speed.loss_kernel = true;
+        k.speed.bf16_weights = bf16;
+        k.speed.norm_kernel = norm;
+        const auto out = train(k);
+        INFO(out.message << " " << out.engine_note << " bf16_weights " << bf16 << " norm_kernel " << norm);
+        REQUIRE(out.status == eval::train_status::ok);
+        REQUIRE(out.engine_note.empty());  // compiled, captured and replayed
+        REQUIRE(out.loss_curve.front() == Approx(autocast.loss_curve.front()).margin(0.05));
+        REQUIRE(out.checkpoints.back().val_loss == Approx(autocast.checkpoints.back().val_loss).epsilon(0.1));
+    }
 }
 
 TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and give the unfused gradients", "[gpu][eval][train]") {
@@ -476,9 +491,9 @@ TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and giv
         const auto reference = grads(false);  // fp32 from the same bf16 inputs
         CAPTURE(rows, d, f, gemms);
         if (f % 8 == 0)
-            REQUIRE(gemms == 3u);  // GELU_AUX_BIAS, DGELU_BGRAD, BGRADB
+            REQUIRE(gemms == 3u);  // GELU_AUX_BIAS, and BGRADB for each weight gradient
         else
-            REQUIRE(gemms <= 1u);  // GELU's input needs a leading dimension of 8k: BGRADB at most
+            REQUIRE(gemms <= 2u);  // GELU's input needs a leading dimension of 8k: the two BGRADB at most
         for (std::size_t i = 0; i < fused.size(); ++i) {
             const double err = (fused[i] - reference[i]).norm().item<double>() / reference[i].norm().item<double>();
             CAPTURE(i, err);
@@ -499,6 +514,105 @@ TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and giv
         const double err = (in[i].grad().to(torch::kFloat32) - ref[i].grad()).norm().item<double>() / ref[i].grad().norm().item<double>();
         CAPTURE(i, err);
         REQUIRE(err < 2e-2);
+    }
+}
+TEST_CASE("gpu: the loss kernel gives LibTorch's softmax cross-entropy and its gradient, in one pass over bf16 logits", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    namespace tk = eval::torch_kernels;
+    std::string why;
+    REQUIRE(tk::available(0, &why));
+    INFO(why);
+    torch::manual_seed(23);
+    const auto dev = torch::TensorOptions().device(torch::kCUDA, 0);
+    // a vocabulary of 8k (16-byte loads) and an odd one (element by element); targets at both ends
+    for (const std::int64_t V : {std::int64_t{32768}, std::int64_t{1001}}) {
+        const std::int64_t n = 67;
+        const auto logits = (torch::randn({n, V}, dev) * 3.0).to(torch::kBFloat16);
+        auto y = torch::randint(V, {n}, dev.dtype(torch::kInt64));
+        y[0] = 0;
+        y[1] = V - 1;
+        const auto ref32 = logits.to(torch::kFloat32);
+        const auto logp = at::log_softmax(ref32, 1);
+        const auto want_loss = -logp.gather(1, y.unsqueeze(1)).squeeze(1);
+        auto want_grad = logp.exp();
+        want_grad.scatter_add_(1, y.unsqueeze(1), torch::full({n, 1}, -1.0f, dev));
+        const auto loss = torch::empty({n}, dev.dtype(torch::kFloat32));
+        auto no_grad = logits.clone();
+        tk::softmax_cross_entropy(no_grad, y, loss, false);
+        CAPTURE(V);
+        REQUIRE(torch::equal(no_grad, logits));  // without grad the logits stay
+        REQUIRE((loss - want_loss).abs().max().item<double>() < 1e-4);
+        auto g = logits.clone();
+        tk::softmax_cross_entropy(g, y, loss, true);
+        REQUIRE((loss - want_loss).abs().max().item<double>() < 1e-4);
+        // each value rounded once from fp32: within half a bf16 step of the fp32 gradient
+        const auto err = (g.to(torch::kFloat32) - want_grad).abs();
+        const auto step = want_grad.abs() * (std::ldexp(1.0, -8) + 1e-5) + 1e-7;  // and fp32's differences of order
+        REQUIRE((err <= step).all().item<bool>());
+        REQUIRE(g.to(torch::kFloat32).sum(1).abs().max().item<double>() < 1e-2);  // softmax - onehot sums to 0
+    }
+    // an id outside the vocabulary: a NaN loss for its row, the others untouched
+    const auto logits = torch::randn({3, 64}, dev).to(torch::kBFloat16);
+    const auto y = torch::tensor(std::vector<std::int64_t>{5, 64, -1}, dev.dtype(torch::kInt64));
+    const auto loss = torch::empty({3}, dev.dtype(torch::kFloat32));
+    tk::softmax_cross_entropy(logits.clone(), y, loss, true);
+    const auto back = loss.cpu();
+    REQUIRE(std::isfinite(back[0].item<float>()));
+    REQUIRE(std::isnan(back[1].item<float>()));
+    REQUIRE(std::isnan(back[2].item<float>()));
+    // the chunked loss with the kernel against LibTorch's operators, loss and both gradients
+    const std::int64_t N = 1536, e = 256, V = 32768;
+    const auto h0 = torch::randn({N, e}, dev.dtype(torch::kBFloat16)), w0 = (torch::randn({V, e}, dev) * 0.05).to(torch::kBFloat16);
+    const auto ids = torch::randint(V, {N}, dev.dtype(torch::kInt64));
+    const auto run = [&](bool kernel) {
+        auto h = h0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+        const auto l = eval::torch_train::linear_cross_entropy(h, w, ids, 512, at::kBFloat16, kernel);
+        l.backward();
+        return std::tuple{l.item<double>(), h.grad().to(torch::kFloat32), w.grad().to(torch::kFloat32)};
+    };
+    const auto [l0, gh0, gw0] = run(false);  // LibTorch's operators
+    const auto [l1, gh1, gw1] = run(true);
+    REQUIRE(l1 == Approx(l0).epsilon(1e-4));
+    REQUIRE((gh1 - gh0).norm().item<double>() / gh0.norm().item<double>() < 1e-2);
+    REQUIRE((gw1 - gw0).norm().item<double>() / gw0.norm().item<double>() < 1e-2);
+}
+TEST_CASE("gpu: the LayerNorm kernels give LibTorch's LayerNorm and gradients in bf16, the same bits every run", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    namespace tk = eval::torch_kernels;
+    REQUIRE(tk::available(0));
+    torch::manual_seed(29);
+    const auto bf = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
+    // GPT-2 small's width over recipe A's rows (16-byte loads), and a width and row count that
+    // fit no tile (element by element, partial slabs and column tiles)
+    for (const auto& [rows, d] : {std::pair<std::int64_t, std::int64_t>{16384, 768}, {1001, 100}}) {
+        const auto x = torch::randn({rows, d}, bf) * 1.5 + 0.25, w = torch::randn({d}, bf), b = torch::randn({d}, bf);
+        const auto dy = torch::randn({rows, d}, bf);
+        auto [y, mean, rstd] = at::native_layer_norm(x, {d}, w, b, 1e-5);
+        // the forward against LibTorch's in fp32 of the same values, statistics to fp32's rounding
+        const auto ky = torch::empty_like(x);
+        const auto kmean = torch::empty({rows}, bf.dtype(torch::kFloat32)), krstd = torch::empty({rows}, bf.dtype(torch::kFloat32));
+        tk::layer_norm_forward(x, w, b, 1e-5, ky, kmean, krstd);
+        auto [y32, mean32, rstd32] = at::native_layer_norm(x.to(torch::kFloat32), {d}, w.to(torch::kFloat32), b.to(torch::kFloat32), 1e-5);
+        REQUIRE((kmean - mean32.view({rows})).abs().max().item<double>() < 1e-5);
+        REQUIRE(((krstd - rstd32.view({rows})) / rstd32.view({rows})).abs().max().item<double>() < 1e-5);
+        REQUIRE((ky.to(torch::kFloat32) - y32).norm().item<double>() / y32.norm().item<double>() < 4e-3);  // bf16's rounding
+        const auto dx = torch::empty_like(x), dw = torch::empty_like(w), db = torch::empty_like(w);
+        tk::layer_norm_backward(dy, x, mean.contiguous(), rstd.contiguous(), w, dx, dw, db);
+        // fp32 LayerNorm of the same bf16 values
+        auto x32 = x.to(torch::kFloat32).requires_grad_(true), w32 = w.to(torch::kFloat32).requires_grad_(true),
+             b32 = b.to(torch::kFloat32).requires_grad_(true);
+        (at::layer_norm(x32, {d}, w32, b32, 1e-5) * dy.to(torch::kFloat32)).sum().backward();
+        CAPTURE(rows, d);
+        for (const auto& [got, want] : {std::pair{dx, x32.grad()}, std::pair{dw, w32.grad()}, std::pair{db, b32.grad()}}) {
+            const double err = (got.to(torch::kFloat32) - want).norm().item<double>() / want.norm().item<double>();
+            CAPTURE(err);
+            REQUIRE(err < 1e-2);  // bf16's rounding of the outputs (2^-9) and of LayerNorm's inputs
+        }
+        const auto dx2 = torch::empty_like(x), dw2 = torch::empty_like(w), db2 = torch::empty_like(w);
+        tk::layer_norm_backward(dy, x, mean.contiguous(), rstd.contiguous(), w, dx2, dw2, db2);
+        REQUIRE(torch::equal(dx, dx2));
+        REQUIRE(torch::equal(dw, dw2));
+        REQUIRE(torch::equal(db, db2));
     }
 }
 #endif

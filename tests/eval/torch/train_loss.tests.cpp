@@ -6,6 +6,8 @@
 #ifdef FRACNAS_HAVE_TORCH
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "train_loss.hpp"
 
 using fracnas::eval::torch_train::linear_cross_entropy;
@@ -69,6 +71,24 @@ TEST_CASE("in bf16 the chunked loss stays within bf16's rounding, its gradients 
     auto hb = h0.to(at::kBFloat16).requires_grad_(true);
     linear_cross_entropy(hb, w0.to(at::kBFloat16), y, 64, at::kBFloat16).backward();
     REQUIRE(hb.grad().scalar_type() == at::kBFloat16);
+}
+
+TEST_CASE("on the CPU the loss kernel's setting changes nothing: LibTorch's operators, to the bit", "[eval][torch][train]") {
+    torch::manual_seed(4);
+    const auto h0 = torch::randn({20, 8}), w0 = torch::randn({30, 8}), y = torch::randint(30, {20}, torch::kInt64);
+    std::vector<torch::Tensor> grads;
+    std::vector<double> losses;
+    for (const bool kernel : {false, true}) {
+        auto h = h0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+        const auto loss = linear_cross_entropy(h, w, y, 7, torch::kBFloat16, kernel);  // bf16 as on the GPU
+        loss.backward();
+        losses.push_back(loss.item<double>());
+        grads.push_back(h.grad());
+        grads.push_back(w.grad());
+    }
+    REQUIRE(losses[0] == losses[1]);
+    REQUIRE(torch::equal(grads[0], grads[2]));
+    REQUIRE(torch::equal(grads[1], grads[3]));
 }
 
 TEST_CASE("the loss chunk holds about 2^27 logits, at least a row, at most all", "[eval][torch][train]") {

@@ -66,6 +66,15 @@ struct train_speed {
     /// by the projections (eval/torch/fused_train.hpp). The same gradients to rounding, fewer
     /// kernels; not in the CLI's "all" until measured.
     bool fused_dense = false;
+    /// On CUDA with fused_loss and a bf16 recipe: each chunk's log-softmax, loss and logits
+    /// gradient in one pass of a kernel of fracnas's own over the bf16 logits (compiled at run time
+    /// by NVRTC; eval/torch/device_kernels.hpp) instead of LibTorch's cast, log-softmax, exp and
+    /// scatter. Where NVRTC is missing, LibTorch's operators (the result's engine_note says so).
+    bool loss_kernel = false;
+    /// On CUDA with bf16 weights: the training's LayerNorms by kernels of fracnas's own (forward and
+    /// input gradient a warp a row, the weight gradients summed in a fixed order) instead of LibTorch's;
+    /// where NVRTC is missing, LibTorch's (the engine_note says so).
+    bool norm_kernel = false;
     std::uint32_t sync_every = 64;        ///< with async: steps between reads of the losses
 };
 
@@ -73,7 +82,7 @@ struct train_speed {
 train_speed no_speed_settings() noexcept;
 
 /// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights,
-/// flash_attention, fused_dense); false when there is
+/// flash_attention, fused_dense, loss_kernel, norm_kernel); false when there is
 /// no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
 

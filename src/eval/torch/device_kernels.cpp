@@ -1,0 +1,584 @@
+// The kernels of device_kernels.hpp: their CUDA source as a string, NVRTC and the driver's
+// functions looked up in the process (dlopen/dlsym, as fused_linear.cpp finds cuBLASLt: those of
+// the CUDA that LibTorch came with), one module per device compiled at first use. It does not
+// fall back by itself: the callers ask available() and run LibTorch's operators otherwise.
+#include "device_kernels.hpp"
+
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include <cuda.h>
+#include <cuda_runtime_api.h>
+#include <dlfcn.h>
+#include <nvrtc.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace fracnas::eval::torch_kernels {
+
+namespace {
+
+constexpr unsigned threads_per_row = 512;  // the launch bounds below: 8 uint4 loads a thread for V = 32,768
+
+// bf16 as its bits (no cuda_bf16.h: NVRTC finds no CUDA headers on every machine); every value
+// computed in fp32; rounding to nearest even, as LibTorch's bf16 conversion
+const char* const source = R"cuda(
+#define FRACNAS_THREADS 512
+__device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000); }
+__device__ __forceinline__ float bf16_to_float(unsigned int bits) { return __uint_as_float((bits & 0xffffu) << 16); }
+__device__ __forceinline__ unsigned int float_to_bf16(float f) {
+    const unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0u;
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+__device__ __forceinline__ void unpack(const uint4& p, float* v) {
+    v[0] = bf16_to_float(p.x); v[1] = bf16_to_float(p.x >> 16);
+    v[2] = bf16_to_float(p.y); v[3] = bf16_to_float(p.y >> 16);
+    v[4] = bf16_to_float(p.z); v[5] = bf16_to_float(p.z >> 16);
+    v[6] = bf16_to_float(p.w); v[7] = bf16_to_float(p.w >> 16);
+}
+__device__ __forceinline__ unsigned int pair(float a, float b) { return float_to_bf16(a) | (float_to_bf16(b) << 16); }
+
+// (m, s): a running maximum and the sum of exp(x - m) over the values seen; merged with (m2, s2)
+__device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
+    const float mx = fmaxf(m, m2);
+    if (mx == neg_inf()) return;
+    s = s * expf(m - mx) + s2 * expf(m2 - mx);
+    m = mx;
+}
+__device__ __forceinline__ void warp_merge(float& m, float& s) {
+    for (int o = 16; o > 0; o >>= 1) {
+        const float m2 = __shfl_xor_sync(0xffffffffu, m, o), s2 = __shfl_xor_sync(0xffffffffu, s, o);
+        merge(m, s, m2, s2);
+    }
+}
+// every thread of the block ends with the block's (m, s); a barrier inside
+__device__ __forceinline__ void block_merge(float& m, float& s) {
+    __shared__ float wm[32], ws[32];
+    warp_merge(m, s);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
+    if (lane == 0) { wm[warp] = m; ws[warp] = s; }
+    __syncthreads();
+    m = lane < warps ? wm[lane] : neg_inf();
+    s = lane < warps ? ws[lane] : 0.0f;
+    warp_merge(m, s);
+}
+
+// One block a row of logits (n, V) in bf16: the row's loss, and with grad its softmax minus the
+// target's one-hot written over it. Read twice (the second read mostly from L2), written once.
+extern "C" __global__ void __launch_bounds__(FRACNAS_THREADS)
+fracnas_softmax_xent_bf16(unsigned short* __restrict__ logits, const long long* __restrict__ y, float* __restrict__ loss,
+                          long long V, int grad) {
+    unsigned short* x = logits + (long long)blockIdx.x * V;
+    const long long t = y[blockIdx.x];
+    const bool valid = t >= 0 && t < V;
+    float xt = 0.0f;
+    if (threadIdx.x == 0 && valid) xt = bf16_to_float(x[t]);  // before the barrier that precedes any write
+    const long long nvec = ((V & 7) == 0 && ((unsigned long long)x & 15) == 0) ? V / 8 : 0;
+    float m = neg_inf(), s = 0.0f, v[8];
+    for (long long i = threadIdx.x; i < nvec; i += blockDim.x) {
+        unpack(reinterpret_cast<const uint4*>(x)[i], v);
+        float lm = v[0];
+        for (int k = 1; k < 8; ++k) lm = fmaxf(lm, v[k]);
+        if (lm == neg_inf()) continue;
+        float ls = 0.0f;
+        for (int k = 0; k < 8; ++k) ls += expf(v[k] - lm);
+        merge(m, s, lm, ls);
+    }
+    for (long long i = nvec * 8 + threadIdx.x; i < V; i += blockDim.x) merge(m, s, bf16_to_float(x[i]), 1.0f);
+    block_merge(m, s);
+    const float lse = m + logf(s);
+    if (threadIdx.x == 0) loss[blockIdx.x] = valid ? lse - xt : __int_as_float(0x7fc00000);
+    if (!grad) return;
+    for (long long i = threadIdx.x; i < nvec; i += blockDim.x) {
+        uint4* p = reinterpret_cast<uint4*>(x) + i;
+        unpack(*p, v);
+        for (int k = 0; k < 8; ++k) v[k] = expf(v[k] - lse) - (i * 8 + k == t ? 1.0f : 0.0f);
+        *p = make_uint4(pair(v[0], v[1]), pair(v[2], v[3]), pair(v[4], v[5]), pair(v[6], v[7]));
+    }
+    for (long long i = nvec * 8 + threadIdx.x; i < V; i += blockDim.x)
+        x[i] = (unsigned short)float_to_bf16(expf(bf16_to_float(x[i]) - lse) - (i == t ? 1.0f : 0.0f));
+}
+
+// LayerNorm's input gradient, one warp a row of d values: with g = dy gamma and xhat = (x - mean)
+// rstd, dx = rstd (g - mean(g) - xhat mean(g xhat)). Two passes over the row (the second from L1/L2).
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_dx_bf16(const unsigned short* __restrict__ dy, const unsigned short* __restrict__ x, const float* __restrict__ mean,
+                   const float* __restrict__ rstd, const unsigned short* __restrict__ gamma, unsigned short* __restrict__ dx,
+                   long long rows, int d) {
+    const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= rows) return;
+    const int lane = threadIdx.x & 31;
+    const long long base = row * d;
+    const float mu = mean[row], rs = rstd[row];
+    const bool vec = (d & 7) == 0 && ((((unsigned long long)(dy + base)) | ((unsigned long long)(x + base)) |
+                                      ((unsigned long long)(dx + base)) | ((unsigned long long)gamma)) & 15) == 0;
+    const int nvec = vec ? d / 8 : 0;
+    float sg = 0.0f, sgx = 0.0f, a[8], b[8], c[8];
+    for (int i = lane; i < nvec; i += 32) {
+        unpack(reinterpret_cast<const uint4*>(dy + base)[i], a);
+        unpack(reinterpret_cast<const uint4*>(x + base)[i], b);
+        unpack(reinterpret_cast<const uint4*>(gamma)[i], c);
+        for (int k = 0; k < 8; ++k) {
+            const float g = a[k] * c[k];
+            sg += g;
+            sgx += g * (b[k] - mu) * rs;
+        }
+    }
+    for (int i = nvec * 8 + lane; i < d; i += 32) {
+        const float g = bf16_to_float(dy[base + i]) * bf16_to_float(gamma[i]);
+        sg += g;
+        sgx += g * (bf16_to_float(x[base + i]) - mu) * rs;
+    }
+    const float mg = warp_sum(sg) / d, mgx = warp_sum(sgx) / d;
+    for (int i = lane; i < nvec; i += 32) {
+        unpack(reinterpret_cast<const uint4*>(dy + base)[i], a);
+        unpack(reinterpret_cast<const uint4*>(x + base)[i], b);
+        unpack(reinterpret_cast<const uint4*>(gamma)[i], c);
+        for (int k = 0; k < 8; ++k) a[k] = rs * (a[k] * c[k] - mg - (b[k] - mu) * rs * mgx);
+        reinterpret_cast<uint4*>(dx + base)[i] = make_uint4(pair(a[0], a[1]), pair(a[2], a[3]), pair(a[4], a[5]), pair(a[6], a[7]));
+    }
+    for (int i = nvec * 8 + lane; i < d; i += 32) {
+        const float g = bf16_to_float(dy[base + i]) * bf16_to_float(gamma[i]);
+        dx[base + i] = (unsigned short)float_to_bf16(rs * (g - mg - (bf16_to_float(x[base + i]) - mu) * rs * mgx));
+    }
+}
+
+// LayerNorm's forward, one warp a row: the mean, then the variance about it (two passes, not the
+// sum of squares: no cancellation on a residual stream far from zero), then y = xhat gamma + beta;
+// mean and rstd kept for the backward. The row is read three times (the last two from L1/L2).
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_forward_bf16(const unsigned short* __restrict__ x, const unsigned short* __restrict__ gamma,
+                        const unsigned short* __restrict__ beta, unsigned short* __restrict__ y, float* __restrict__ mean,
+                        float* __restrict__ rstd, long long rows, int d, float eps) {
+    const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= rows) return;
+    const int lane = threadIdx.x & 31;
+    const long long base = row * d;
+    const bool vec = (d & 7) == 0 && ((((unsigned long long)(x + base)) | ((unsigned long long)(y + base)) |
+                                      ((unsigned long long)gamma) | ((unsigned long long)beta)) & 15) == 0;
+    const int nvec = vec ? d / 8 : 0;
+    float a[8], b[8], c[8], sum = 0.0f;
+    for (int i = lane; i < nvec; i += 32) {
+        unpack(reinterpret_cast<const uint4*>(x + base)[i], a);
+        for (int k = 0; k < 8; ++k) sum += a[k];
+    }
+    for (int i = nvec * 8 + lane; i < d; i += 32) sum += bf16_to_float(x[base + i]);
+    const float mu = warp_sum(sum) / d;
+    float var = 0.0f;
+    for (int i = lane; i < nvec; i += 32) {
+        unpack(reinterpret_cast<const uint4*>(x + base)[i], a);
+        for (int k = 0; k < 8; ++k) var += (a[k] - mu) * (a[k] - mu);
+    }
+    for (int i = nvec * 8 + lane; i < d; i += 32) {
+        const float v = bf16_to_float(x[base + i]) - mu;
+        var += v * v;
+    }
+    const float rs = rsqrtf(warp_sum(var) / d + eps);
+    if (lane == 0) {
+        mean[row] = mu;
+        rstd[row] = rs;
+    }
+    for (int i = lane; i < nvec; i += 32) {
+        unpack(reinterpret_cast<const uint4*>(x + base)[i], a);
+        unpack(reinterpret_cast<const uint4*>(gamma)[i], b);
+        unpack(reinterpret_cast<const uint4*>(beta)[i], c);
+        for (int k = 0; k < 8; ++k) a[k] = (a[k] - mu) * rs * b[k] + c[k];
+        reinterpret_cast<uint4*>(y + base)[i] = make_uint4(pair(a[0], a[1]), pair(a[2], a[3]), pair(a[4], a[5]), pair(a[6], a[7]));
+    }
+    for (int i = nvec * 8 + lane; i < d; i += 32)
+        y[base + i] = (unsigned short)float_to_bf16((bf16_to_float(x[base + i]) - mu) * rs * bf16_to_float(gamma[i]) + bf16_to_float(beta[i]));
+}
+
+// LayerNorm's weight and bias gradients, in two steps with a fixed order of sums (the same bits
+// every run): each block sums dy xhat and dy over a slab of rows for 64 columns (32 x 8
+// threads, two columns a thread) into partial (slabs, 2, d) in fp32; then a thread a column sums
+// the slabs in order and rounds once.
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_dgamma_partial_bf16(const unsigned short* __restrict__ dy, const unsigned short* __restrict__ x,
+                               const float* __restrict__ mean, const float* __restrict__ rstd, float* __restrict__ partial,
+                               long long rows, int d, int slab_rows) {
+    __shared__ float sh[8][2][64];
+    const int c0 = blockIdx.x * 64 + threadIdx.x * 2;
+    const long long r0 = (long long)blockIdx.y * slab_rows;
+    const long long r1 = min(rows, r0 + slab_rows);
+    float gw0 = 0.0f, gw1 = 0.0f, gb0 = 0.0f, gb1 = 0.0f;
+    for (long long r = r0 + threadIdx.y; r < r1; r += 8) {
+        const float mu = mean[r], rs = rstd[r];
+        const long long base = r * d;
+        if (c0 < d) {
+            const float g = bf16_to_float(dy[base + c0]);
+            gw0 += g * (bf16_to_float(x[base + c0]) - mu) * rs;
+            gb0 += g;
+        }
+        if (c0 + 1 < d) {
+            const float g = bf16_to_float(dy[base + c0 + 1]);
+            gw1 += g * (bf16_to_float(x[base + c0 + 1]) - mu) * rs;
+            gb1 += g;
+        }
+    }
+    sh[threadIdx.y][0][threadIdx.x * 2] = gw0;
+    sh[threadIdx.y][0][threadIdx.x * 2 + 1] = gw1;
+    sh[threadIdx.y][1][threadIdx.x * 2] = gb0;
+    sh[threadIdx.y][1][threadIdx.x * 2 + 1] = gb1;
+    __syncthreads();
+    if (threadIdx.y < 2) {
+        for (int j = 0; j < 2; ++j) {
+            const int col = threadIdx.x * 2 + j;
+            float sum = 0.0f;
+            for (int k = 0; k < 8; ++k) sum += sh[k][threadIdx.y][col];
+            if (blockIdx.x * 64 + col < d) partial[((long long)blockIdx.y * 2 + threadIdx.y) * d + blockIdx.x * 64 + col] = sum;
+        }
+    }
+}
+extern "C" __global__ void fracnas_ln_dgamma_final_bf16(const float* __restrict__ partial, unsigned short* __restrict__ dgamma,
+                                                         unsigned short* __restrict__ dbeta, int slabs, int d) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= d) return;
+    float gw = 0.0f, gb = 0.0f;
+    for (int s = 0; s < slabs; ++s) {
+        gw += partial[(2LL * s) * d + c];
+        gb += partial[(2LL * s + 1) * d + c];
+    }
+    dgamma[c] = (unsigned short)float_to_bf16(gw);
+    dbeta[c] = (unsigned short)float_to_bf16(gb);
+}
+)cuda";
+
+const char* const xent_name = "fracnas_softmax_xent_bf16";
+const char* const ln_forward_name = "fracnas_ln_forward_bf16";
+const char* const ln_dx_name = "fracnas_ln_dx_bf16";
+const char* const ln_partial_name = "fracnas_ln_dgamma_partial_bf16";
+const char* const ln_final_name = "fracnas_ln_dgamma_final_bf16";
+constexpr int ln_slab_rows = 128;  // rows a block sums for the weight gradients
+
+// NVRTC's entry points, from a library already in the process or opened here
+struct nvrtc_api {
+#define FRACNAS_NVRTC(name) decltype(&::name) name = nullptr;
+    FRACNAS_NVRTC(nvrtcCreateProgram)
+    FRACNAS_NVRTC(nvrtcDestroyProgram)
+    FRACNAS_NVRTC(nvrtcCompileProgram)
+    FRACNAS_NVRTC(nvrtcGetProgramLogSize)
+    FRACNAS_NVRTC(nvrtcGetProgramLog)
+    FRACNAS_NVRTC(nvrtcGetCUBINSize)
+    FRACNAS_NVRTC(nvrtcGetCUBIN)
+    FRACNAS_NVRTC(nvrtcGetPTXSize)
+    FRACNAS_NVRTC(nvrtcGetPTX)
+    FRACNAS_NVRTC(nvrtcGetErrorString)
+    FRACNAS_NVRTC(nvrtcGetNumSupportedArchs)
+    FRACNAS_NVRTC(nvrtcGetSupportedArchs)
+#undef FRACNAS_NVRTC
+    bool complete = false;
+    std::string why;
+};
+
+template <typename F>
+bool resolve(void* handle, F& f, const char* name) {
+    f = reinterpret_cast<F>(dlsym(handle, name));
+    return f != nullptr;
+}
+
+const nvrtc_api& nvrtc() {
+    static const nvrtc_api api = [] {
+        nvrtc_api a;
+        void* handle = dlsym(RTLD_DEFAULT, "nvrtcCreateProgram") != nullptr ? RTLD_DEFAULT : nullptr;
+        // NVRTC of the CUDA major the headers are of, any NVRTC, or the one LibTorch's own
+        // run-time compilation loads (libcaffe2_nvrtc.so depends on it; dlsym searches there)
+        const std::string names[] = {"libnvrtc.so." + std::to_string(CUDA_VERSION / 1000), "libnvrtc.so", "libcaffe2_nvrtc.so"};
+        for (const auto& name : names) {
+            if (handle != nullptr) break;
+            handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
+        }
+        if (handle == nullptr) {
+            a.why = "NVRTC (libnvrtc.so." + std::to_string(CUDA_VERSION / 1000) + ") is not installed beside LibTorch";
+            return a;
+        }
+        a.complete = resolve(handle, a.nvrtcCreateProgram, "nvrtcCreateProgram") &&
+                     resolve(handle, a.nvrtcDestroyProgram, "nvrtcDestroyProgram") &&
+                     resolve(handle, a.nvrtcCompileProgram, "nvrtcCompileProgram") &&
+                     resolve(handle, a.nvrtcGetProgramLogSize, "nvrtcGetProgramLogSize") &&
+                     resolve(handle, a.nvrtcGetProgramLog, "nvrtcGetProgramLog") &&
+                     resolve(handle, a.nvrtcGetCUBINSize, "nvrtcGetCUBINSize") && resolve(handle, a.nvrtcGetCUBIN, "nvrtcGetCUBIN") &&
+                     resolve(handle, a.nvrtcGetPTXSize, "nvrtcGetPTXSize") && resolve(handle, a.nvrtcGetPTX, "nvrtcGetPTX") &&
+                     resolve(handle, a.nvrtcGetErrorString, "nvrtcGetErrorString") &&
+                     resolve(handle, a.nvrtcGetNumSupportedArchs, "nvrtcGetNumSupportedArchs") &&
+                     resolve(handle, a.nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs");
+        if (!a.complete) a.why = "the NVRTC found lacks an entry point fracnas uses";
+        return a;
+    }();
+    return api;
+}
+
+// The source compiled for `arch`: a cubin for sm_XY, PTX for compute_XY; empty with the log in `log`
+std::string compile(const std::string& arch, std::string& log) {
+    const auto& api = nvrtc();
+    if (!api.complete) {
+        log = api.why;
+        return {};
+    }
+    nvrtcProgram prog = nullptr;
+    if (const auto r = api.nvrtcCreateProgram(&prog, source, "fracnas_kernels.cu", 0, nullptr, nullptr); r != NVRTC_SUCCESS) {
+        log = std::string("nvrtcCreateProgram: ") + api.nvrtcGetErrorString(r);
+        return {};
+    }
+    const std::string arch_option = "--gpu-architecture=" + arch;
+    const char* options[] = {arch_option.c_str(), "--std=c++17"};
+    const auto compiled = api.nvrtcCompileProgram(prog, 2, options);
+    std::size_t log_size = 0;
+    api.nvrtcGetProgramLogSize(prog, &log_size);
+    log.assign(log_size, '\0');
+    if (log_size > 0) api.nvrtcGetProgramLog(prog, log.data());
+    while (!log.empty() && (log.back() == '\0' || log.back() == '\n')) log.pop_back();
+    std::string image;
+    if (compiled != NVRTC_SUCCESS) {
+        log = std::string("nvrtcCompileProgram (") + arch_option + "): " + api.nvrtcGetErrorString(compiled) + (log.empty() ? "" : ": " + log);
+    } else {
+        const bool cubin = arch.rfind("sm_", 0) == 0;
+        std::size_t size = 0;
+        if ((cubin ? api.nvrtcGetCUBINSize(prog, &size) : api.nvrtcGetPTXSize(prog, &size)) == NVRTC_SUCCESS && size > 0) {
+            image.assign(size, '\0');
+            if ((cubin ? api.nvrtcGetCUBIN(prog, image.data()) : api.nvrtcGetPTX(prog, image.data())) != NVRTC_SUCCESS) image.clear();
+        }
+        if (image.empty()) log = "NVRTC compiled for " + arch + " but returned no image";
+    }
+    api.nvrtcDestroyProgram(&prog);
+    return image;
+}
+
+// The driver's functions through the runtime (the driver LibTorch's runtime loaded)
+struct driver_api {
+    decltype(&::cuModuleLoadData) cuModuleLoadData = nullptr;
+    decltype(&::cuModuleGetFunction) cuModuleGetFunction = nullptr;
+    decltype(&::cuLaunchKernel) cuLaunchKernel = nullptr;
+    decltype(&::cuGetErrorString) cuGetErrorString = nullptr;
+    bool complete = false;
+};
+
+template <typename F>
+bool entry_point(F& f, const char* name) {
+    void* p = nullptr;
+    cudaDriverEntryPointQueryResult found{};
+    if (cudaGetDriverEntryPointByVersion(name, &p, 12000, cudaEnableDefault, &found) != cudaSuccess ||
+        found != cudaDriverEntryPointSuccess || p == nullptr)
+        return false;
+    f = reinterpret_cast<F>(p);
+    return true;
+}
+
+const driver_api& driver() {
+    static const driver_api api = [] {
+        driver_api a;
+        a.complete = entry_point(a.cuModuleLoadData, "cuModuleLoadData") && entry_point(a.cuModuleGetFunction, "cuModuleGetFunction") &&
+                     entry_point(a.cuLaunchKernel, "cuLaunchKernel") && entry_point(a.cuGetErrorString, "cuGetErrorString");
+        return a;
+    }();
+    return api;
+}
+
+std::string driver_error(CUresult r) {
+    const char* text = nullptr;
+    if (driver().cuGetErrorString != nullptr) driver().cuGetErrorString(r, &text);
+    return text != nullptr ? text : "CUresult " + std::to_string(static_cast<int>(r));
+}
+
+// the architecture to compile for: the device's own cubin where NVRTC knows it, else PTX for
+// the newest architecture NVRTC knows below it (the driver compiles that for the device)
+std::string target_arch(int device_arch) {
+    const auto& api = nvrtc();
+    int count = 0;
+    if (api.nvrtcGetNumSupportedArchs(&count) != NVRTC_SUCCESS || count <= 0) return "sm_" + std::to_string(device_arch);
+    std::vector<int> archs(static_cast<std::size_t>(count));
+    if (api.nvrtcGetSupportedArchs(archs.data()) != NVRTC_SUCCESS) return "sm_" + std::to_string(device_arch);
+    if (std::find(archs.begin(), archs.end(), device_arch) != archs.end()) return "sm_" + std::to_string(device_arch);
+    int best = 0;
+    for (const int a : archs)
+        if (a <= device_arch) best = std::max(best, a);
+    return best > 0 ? "compute_" + std::to_string(best) : "sm_" + std::to_string(device_arch);
+}
+
+struct device_module {
+    bool ok = false;
+    std::string why;
+    CUmodule module = nullptr;
+    CUfunction xent = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, ln_final = nullptr;
+};
+
+const device_module& module_for(c10::DeviceIndex device) {
+    static std::mutex mutex;
+    static std::map<c10::DeviceIndex, device_module> modules;
+    std::lock_guard<std::mutex> lock(mutex);
+    auto [it, fresh] = modules.try_emplace(device);
+    device_module& m = it->second;
+    if (!fresh) return m;
+    if (!nvrtc().complete) {
+        m.why = nvrtc().why;
+        return m;
+    }
+    if (!driver().complete) {
+        m.why = "the CUDA driver's module functions were not found";
+        return m;
+    }
+    const auto* props = at::cuda::getDeviceProperties(device);
+    const auto arch = target_arch(props->major * 10 + props->minor);
+    std::string log;
+    const auto image = compile(arch, log);
+    if (image.empty()) {
+        m.why = log;
+        return m;
+    }
+    // the device's primary context created and current (a process whose first CUDA work this is
+    // has none yet: cudaFree(nullptr) is the runtime's way to make it)
+    c10::cuda::CUDAGuard guard(device);
+    if (const auto e = cudaFree(nullptr); e != cudaSuccess) {
+        m.why = std::string("cudaFree(nullptr): ") + cudaGetErrorString(e);
+        return m;
+    }
+    if (const auto r = driver().cuModuleLoadData(&m.module, image.data()); r != CUDA_SUCCESS) {
+        m.why = "cuModuleLoadData (" + arch + "): " + driver_error(r);
+        return m;
+    }
+    for (const auto& [f, name] : {std::pair{&m.xent, xent_name}, std::pair{&m.ln_forward, ln_forward_name}, std::pair{&m.ln_dx, ln_dx_name}, std::pair{&m.ln_partial, ln_partial_name},
+                                  std::pair{&m.ln_final, ln_final_name}})
+        if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
+            m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
+            return m;
+        }
+    m.ok = true;
+    return m;
+}
+
+}  // namespace
+
+bool available(c10::DeviceIndex device, std::string* why) {
+    const auto& m = module_for(device);
+    if (!m.ok && why != nullptr) *why = m.why;
+    return m.ok;
+}
+
+std::size_t compile_for(const std::string& arch, std::string* log) {
+    std::string text;
+    const auto image = compile(arch, text);
+    if (log != nullptr) *log = text;
+    return image.size();
+}
+
+void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& loss, bool grad) {
+    TORCH_CHECK(logits.is_cuda() && logits.scalar_type() == at::kBFloat16 && logits.dim() == 2 && logits.is_contiguous(),
+                "softmax_cross_entropy: logits must be a contiguous (n, V) bf16 CUDA tensor");
+    const auto n = logits.size(0);
+    TORCH_CHECK(y.device() == logits.device() && y.scalar_type() == at::kLong && y.dim() == 1 && y.size(0) == n && y.is_contiguous(),
+                "softmax_cross_entropy: y must be n contiguous int64 ids on the logits' device");
+    TORCH_CHECK(loss.device() == logits.device() && loss.scalar_type() == at::kFloat && loss.dim() == 1 && loss.size(0) == n &&
+                    loss.is_contiguous(),
+                "softmax_cross_entropy: loss must be n contiguous fp32 values on the logits' device");
+    TORCH_CHECK(n <= 0x7fffffff, "softmax_cross_entropy: more rows than one launch takes");
+    if (n == 0) return;
+    const auto device = logits.device().index();
+    const auto& m = module_for(device);
+    TORCH_CHECK(m.ok, "softmax_cross_entropy: the kernels are not available: ", m.why);
+    c10::cuda::CUDAGuard guard(device);
+    void* x = logits.data_ptr();
+    const void* ids = y.data_ptr();
+    void* out = loss.data_ptr();
+    long long vocab = logits.size(1);
+    int with_grad = grad ? 1 : 0;
+    void* args[] = {&x, &ids, &out, &vocab, &with_grad};
+    const auto r = driver().cuLaunchKernel(m.xent, static_cast<unsigned>(n), 1, 1, threads_per_row, 1, 1, 0,
+                                           c10::cuda::getCurrentCUDAStream(device).stream(), args, nullptr);
+    TORCH_CHECK(r == CUDA_SUCCESS, "softmax_cross_entropy: cuLaunchKernel: ", driver_error(r));
+}
+
+void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps,
+                        const torch::Tensor& y, const torch::Tensor& mean, const torch::Tensor& rstd) {
+    const auto d = gamma.numel();
+    const auto rows = d > 0 ? x.numel() / d : 0;
+    const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) {
+        return t.is_cuda() && t.device() == x.device() && t.scalar_type() == type && t.is_contiguous() && t.numel() == numel;
+    };
+    TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(y, at::kBFloat16, rows * d) && is(gamma, at::kBFloat16, d) &&
+                    is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
+                "layer_norm_forward: x, y (rows, d) and gamma, beta (d) must be contiguous bf16 CUDA tensors of one device, mean "
+                "and rstd (rows) fp32");
+    if (rows == 0) return;
+    const auto device = x.device().index();
+    const auto& m = module_for(device);
+    TORCH_CHECK(m.ok, "layer_norm_forward: the kernels are not available: ", m.why);
+    c10::cuda::CUDAGuard guard(device);
+    const void* px = x.data_ptr();
+    const void* pgamma = gamma.data_ptr();
+    const void* pbeta = beta.data_ptr();
+    void* py = y.data_ptr();
+    void* pmean = mean.data_ptr();
+    void* prstd = rstd.data_ptr();
+    long long n = rows;
+    int width = static_cast<int>(d);
+    float epsilon = static_cast<float>(eps);
+    void* args[] = {&px, &pgamma, &pbeta, &py, &pmean, &prstd, &n, &width, &epsilon};
+    const auto blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
+    TORCH_CHECK(blocks <= 0x7fffffff, "layer_norm_forward: more rows than one launch takes");
+    const auto r = driver().cuLaunchKernel(m.ln_forward, static_cast<unsigned>(blocks), 1, 1, 256, 1, 1, 0,
+                                           c10::cuda::getCurrentCUDAStream(device).stream(), args, nullptr);
+    TORCH_CHECK(r == CUDA_SUCCESS, "layer_norm_forward: cuLaunchKernel: ", driver_error(r));
+}
+
+void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
+                         const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta) {
+    const auto d = gamma.numel();
+    const auto rows = d > 0 ? x.numel() / d : 0;
+    const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) {
+        return t.is_cuda() && t.device() == x.device() && t.scalar_type() == type && t.is_contiguous() && t.numel() == numel;
+    };
+    TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(dy, at::kBFloat16, rows * d) && is(dx, at::kBFloat16, rows * d) &&
+                    is(gamma, at::kBFloat16, d) && is(dgamma, at::kBFloat16, d) && is(dbeta, at::kBFloat16, d) &&
+                    is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
+                "layer_norm_backward: dy, x, dx (rows, d) and gamma, dgamma, dbeta (d) must be contiguous bf16 CUDA tensors of one "
+                "device, mean and rstd (rows) fp32");
+    if (rows == 0) {
+        dgamma.zero_();
+        dbeta.zero_();
+        return;
+    }
+    const auto device = x.device().index();
+    const auto& m = module_for(device);
+    TORCH_CHECK(m.ok, "layer_norm_backward: the kernels are not available: ", m.why);
+    c10::cuda::CUDAGuard guard(device);
+    const auto stream = c10::cuda::getCurrentCUDAStream(device).stream();
+    const auto launch = [&](CUfunction f, unsigned gx, unsigned gy, unsigned bx, unsigned by, void** args, const char* what) {
+        const auto r = driver().cuLaunchKernel(f, gx, gy, 1, bx, by, 1, 0, stream, args, nullptr);
+        TORCH_CHECK(r == CUDA_SUCCESS, "layer_norm_backward: cuLaunchKernel (", what, "): ", driver_error(r));
+    };
+    const void* pdy = dy.data_ptr();
+    const void* px = x.data_ptr();
+    const void* pmean = mean.data_ptr();
+    const void* prstd = rstd.data_ptr();
+    const void* pgamma = gamma.data_ptr();
+    void* pdx = dx.data_ptr();
+    long long n = rows;
+    int width = static_cast<int>(d), slab_rows = ln_slab_rows;
+    void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdx, &n, &width};
+    const auto row_blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
+    TORCH_CHECK(row_blocks <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
+    launch(m.ln_dx, static_cast<unsigned>(row_blocks), 1, 256, 1, dx_args, ln_dx_name);
+    const auto slabs = (rows + ln_slab_rows - 1) / ln_slab_rows;
+    TORCH_CHECK(slabs <= 65535, "layer_norm_backward: more rows than one launch takes");
+    const auto partial = torch::empty({slabs, 2, d}, x.options().dtype(at::kFloat));  // (slabs, 2, d)
+    void* ppartial = partial.data_ptr();
+    void* partial_args[] = {&pdy, &px, &pmean, &prstd, &ppartial, &n, &width, &slab_rows};
+    launch(m.ln_partial, static_cast<unsigned>((d + 63) / 64), static_cast<unsigned>(slabs), 32, 8, partial_args, ln_partial_name);
+    const void* cpartial = ppartial;
+    void* pdgamma = dgamma.data_ptr();
+    void* pdbeta = dbeta.data_ptr();
+    int nslabs = static_cast<int>(slabs);
+    void* final_args[] = {&cpartial, &pdgamma, &pdbeta, &nslabs, &width};
+    launch(m.ln_final, static_cast<unsigned>((d + 255) / 256), 1, 256, 1, final_args, ln_final_name);
+}
+
+}  // namespace fracnas::eval::torch_kernels
