@@ -65,7 +65,7 @@ po::options_description train_options() {
         ("state-dir", text("DIR"), "save the training state in DIR (latest.pt; stable.pt at wsd's decay start) and continue from it when DIR holds one of this training: a killed run resumes, a wsd run continues to a larger --tokens")
         ("save-every", text("N"), "with --state-dir: steps between saved states (default: only at the end and at wsd's decay start)")
         ("budgets", text("LIST"), "with wsd: smaller budgets (a comma list of token counts) measured on the way by the same training: at each one's decay start the state is kept, its decay run and validated, then the training goes on (docs/training.md, 'Budgets on the way')")
-        ("speed", text("LIST"), "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and bf16_weights with --dtype bf16), none (recipe A's first loop), or a comma list of those, flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200), fused_dense (bias gradients, GELU and residual adds in cuBLASLt epilogues, with bf16 weights), loss_kernel (the loss's softmax and gradient in one pass of fracnas's own kernel, compiled at run time by NVRTC) and norm_kernel (the LayerNorms by fracnas's own kernels, with bf16 weights); the training is the same up to rounding")
+        ("speed", text("LIST"), "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and with --dtype bf16 loss_kernel: the loss's softmax and gradient in one pass of fracnas's own kernel, compiled at run time by NVRTC), none (recipe A's first loop), or a comma list of those, bf16_weights (bf16 weights with fp32 masters instead of autocast: faster, 2-3% higher perplexity on D), and with bf16_weights norm_kernel (the LayerNorms by fracnas's own kernels) and fused_dense (bias gradients, GELU and residual adds in cuBLASLt epilogues), and flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200); the training is the same up to rounding")
         ("stop-after-steps", text("N"), "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")
         ("seed", text("S"), "initialisation and the order of training windows (default 1)")
         ("checkpoints", text("N"), ("validation evaluations, evenly spaced in tokens (default " + dflt(a.checkpoints) + ")").c_str())
@@ -254,8 +254,10 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     if (const auto* v = get("state-dir")) recipe.state_dir = *v;
     const auto* speed = get("speed");
     if (speed) recipe.speed = parse_speed(*speed);
-    // all (the default) takes bf16 weights where the dtype is bf16 (measured: docs/results/training.md)
-    if (!speed || *speed == "all") recipe.speed.bf16_weights = recipe.bf16;
+    // all (the default) takes fracnas's loss kernel where the dtype is bf16; bf16 weights (and the
+    // LayerNorm kernels and fused layers, which need them) are asked for by name: on D their
+    // perplexity was 2-3% above autocast's (docs/results/training.md, "fracnas's own kernels")
+    if (!speed || *speed == "all") recipe.speed.loss_kernel = recipe.bf16;
     if (recipe.speed.bf16_weights && !recipe.bf16)
         throw config_error("--speed", "bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
     if (recipe.speed.bf16_weights && !recipe.speed.fused_adamw)

@@ -51,10 +51,10 @@ struct train_speed {
     /// and gradients in bf16, AdamW updating fp32 master weights (the parameters as drawn; the
     /// gradients cast up, the masters rounded into the model after each step), instead of bf16
     /// autocast over fp32 weights: no casts per forward, a bf16 residual stream. It rounds more
-    /// than the others (llm.c's and most trainers' mixed precision): off in these defaults, which
-    /// the CPU tests compare to the bit; the CLI's "all" turns it on with a bf16 dtype (on the H200
-    /// 9% more tokens/s than autocast and the same perplexity, docs/results/training.md). The
-    /// saved state holds the fp32 masters, as the autocast training's holds its weights.
+    /// than the others (llm.c's and most trainers' mixed precision): off, and asked for by name
+    /// (on the H200 9% more tokens/s than autocast, and with the kernels below 17% more; the same
+    /// perplexity on D-large at 16 M tokens but 2-3% higher on D at 10 M, docs/results/training.md).
+    /// The saved state holds the fp32 masters, as the autocast training's holds its weights.
     bool bf16_weights = false;
     /// On CUDA: the training's attention by SDPA's flash kernel, cuDNN's turned off for the
     /// training's duration (LibTorch prefers cuDNN's on the H200). The same attention, 2-3% slower
@@ -62,14 +62,15 @@ struct train_speed {
     bool flash_attention = false;
     /// With bf16 weights (or fp32 on the CPU; not under autocast, whose casts it would skip): the
     /// linear layers' element-wise work in cuBLASLt epilogues: the bias gradients formed by the
-    /// weight gradients' GEMMs, the MLP's GELU and its derivative by its GEMMs, the residual adds
-    /// by the projections (eval/torch/fused_train.hpp). The same gradients to rounding, fewer
-    /// kernels; not in the CLI's "all" until measured.
+    /// weight gradients' GEMMs, the MLP's GELU by its first GEMM, the residual adds by the
+    /// projections (eval/torch/fused_train.hpp). The same gradients to rounding, fewer kernels;
+    /// off, and asked for by name (it acts with bf16 weights on the GPU).
     bool fused_dense = false;
     /// On CUDA with fused_loss and a bf16 recipe: each chunk's log-softmax, loss and logits
     /// gradient in one pass of a kernel of fracnas's own over the bf16 logits (compiled at run time
     /// by NVRTC; eval/torch/device_kernels.hpp) instead of LibTorch's cast, log-softmax, exp and
     /// scatter. Where NVRTC is missing, LibTorch's operators (the result's engine_note says so).
+    /// Off in these defaults (the CPU's fp32 does not use it), on in the CLI's "all" with a bf16 dtype.
     bool loss_kernel = false;
     /// On CUDA with bf16 weights: the training's LayerNorms by kernels of fracnas's own (forward and
     /// input gradient a warp a row, the weight gradients summed in a fixed order) instead of LibTorch's;
