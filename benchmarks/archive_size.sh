@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The archive's bytes against the bytes of its datasets (issue 23: at most 4x at any size), and the
 # answers per second of the search that writes it (answered / the session's wall time, as printed): a latency-model search (no measurement cost)
-# flushing after every result (the default), at several budgets, one run each. The dataset bytes
+# flushing per the default --flush-seconds (after every result until 2026-12-03), at several budgets, one run each. The dataset bytes
 # are h5py's nbytes (rows x row size) summed over the tables; the Python is the one cmake/dev.sh
 # installs (it has h5py).
 #   bash benchmarks/archive_size.sh [FRACNAS] [BUDGETS...]     # default build/fracnas, 20 60 500 2000 10000

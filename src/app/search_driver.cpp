@@ -377,13 +377,13 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
     std::uint64_t answered_total = 0;
     for (const auto& o : s.opts) answered_total += o->told();
     std::uint64_t next_progress = (answered_total / every + 1) * every;
-    auto last_flush = clock_type::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(clock_type::now() - wall0).count(); };
+    flush_schedule flushes(s.cfg.flush_seconds, elapsed());
     const double limit = s.cfg.time_limit;
     std::string ended_by = "budget";
     bool stop_asking = false;
     double drain_until = std::numeric_limits<double>::infinity();  // wall seconds since wall0
 
-    auto elapsed = [&] { return std::chrono::duration<double>(clock_type::now() - wall0).count(); };
     auto print_progress = [&] {
         std::uint64_t told = 0, measured = 0, cached = 0, infeasible = 0, failed = 0;
         for (const auto& o : s.opts) told += o->told();
@@ -484,10 +484,9 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
         const auto results = dispatch.wait(wait_for);
         for (const auto& r : results) s.receive(r);
         s.record_worker_events();
-        if (!results.empty() &&
-            (s.cfg.flush_seconds <= 0.0 || std::chrono::duration<double>(clock_type::now() - last_flush).count() >= s.cfg.flush_seconds)) {
+        if (flushes.due(!results.empty(), elapsed())) {  // a flush with nothing new writes nothing
             sink.flush();
-            last_flush = clock_type::now();
+            flushes.flushed(elapsed());
         }
         maybe_progress();
     }

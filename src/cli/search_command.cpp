@@ -99,7 +99,7 @@ po::options_description search_options() {
         ("hang-rate", text("P"), "dry run: probability that a task never ends (default 0)")
         ("time-limit", text("SECONDS"), "stop asking after this wall time, then drain (default none)")
         ("grace", text("SECONDS"), "after a stop signal or the time limit, wait this long for results in flight (default 120)")
-        ("flush-seconds", text("SECONDS"), "flush the archive at most this often; 0: after every result (default 0)")
+        ("flush-seconds", text("SECONDS"), "flush the archive every this long, results or not: a crash loses at most the answers of the last SECONDS + 0.25 s, which a resumed search asks again; 0: after every result, at a few thousand answers/s (default 1)")
         ("progress-every", text("N"), "a progress line every N answers (default budget/10)")
         ("top", text("K"), "best feasible architectures in the report (default 5)")
         // files

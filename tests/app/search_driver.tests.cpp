@@ -154,6 +154,36 @@ TEST_CASE("driver on 64 dry-run workers: the same invariants with many jobs in f
     REQUIRE(r.flushes > 0);
 }
 
+TEST_CASE("the flush schedule: after every batch with no interval, else every interval whether results came or not", "[app]") {
+    app::flush_schedule every_batch(0.0, 0.0);
+    REQUIRE_FALSE(every_batch.due(false, 5.0));  // nothing came: nothing to make durable
+    REQUIRE(every_batch.due(true, 0.0));
+    app::flush_schedule group(1.0, 10.0);
+    REQUIRE_FALSE(group.due(true, 10.5));  // results, but within the interval: they wait
+    REQUIRE(group.due(false, 11.0));       // the interval passed: flushed even when none came now
+    group.flushed(11.0);
+    REQUIRE_FALSE(group.due(true, 11.9));
+    REQUIRE(group.due(true, 12.0));
+}
+
+TEST_CASE("driver: the group commit flushes a fast run a few times, with the same records as a flush per batch", "[app]") {
+    auto c = small_config(400);
+    c.dispatcher = "dry-run";
+    c.dry_run.workers = 64;
+    c.dry_run.cost = transport::cost_kind::lognormal;
+    c.dry_run.cost_spread = 0.5;
+    c.flush_seconds = 0.0;
+    const auto each = run_dry(c);
+    c.flush_seconds = 3600.0;  // longer than the run: the start's and the close's flushes only
+    const auto grouped = run_dry(c);
+    check_complete(grouped.contents, c);
+    CAPTURE(each.flushes, grouped.flushes);
+    REQUIRE(each.flushes > 50);
+    REQUIRE(grouped.flushes <= 3);
+    REQUIRE(grouped.sunk.evaluations.size() == each.sunk.evaluations.size());
+    REQUIRE(grouped.sunk.events.size() == each.sunk.events.size());
+}
+
 TEST_CASE("driver on 256 dry-run workers: SOO on the NAS space measures what it asks", "[app]") {
     // SOO's depth quota and idle exploitation (ILS around the best point) stay off on a space
     // with structure: the ILS's shrinking steps decode to the architecture already measured.

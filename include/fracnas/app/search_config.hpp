@@ -61,7 +61,7 @@ struct search_config {
     transport::dry_run_config dry_run;      ///< dispatcher=dry-run: simulated workers and task costs
     double time_limit = std::numeric_limits<double>::infinity();  ///< stop asking after these seconds, > 0
     double grace = 120.0;                   ///< seconds to wait for results in flight after a stop signal or the time limit
-    double flush_seconds = 0.0;             ///< flush the archive when this long since the last flush (0: after every result)
+    double flush_seconds = 1.0;             ///< flush the archive every this long (group commit: a crash loses at most this + 0.25 s of answers); 0: after every result
     std::uint64_t progress_every = 0;       ///< a progress line every N answers (0: budget / 10)
     std::uint64_t top = 5;                  ///< best feasible architectures in the report, 1..1000
 

@@ -28,6 +28,23 @@ struct search_outcome {
     double wall_seconds = 0.0;
 };
 
+/// When the driver flushes its archive (search_config::flush_seconds, the group commit): with an
+/// interval of 0, after every batch of results; otherwise whenever the interval has passed since
+/// the last flush, results or not. The driver asks at least every 0.25 s, so an answer is durable
+/// at most interval + 0.25 s after it arrived: what a crash (SIGKILL, a node lost) can lose, and
+/// what a resumed search then asks again. Times in seconds on any one clock.
+class flush_schedule {
+public:
+    flush_schedule(double interval, double now) noexcept : interval_(interval), last_(now) {}
+    /// Whether to flush now, `results` telling whether this pass received any.
+    bool due(bool results, double now) const noexcept { return interval_ <= 0.0 ? results : now - last_ >= interval_; }
+    void flushed(double now) noexcept { last_ = now; }
+
+private:
+    double interval_;
+    double last_;
+};
+
 class search_driver {
 public:
     /// cfg must be valid (validate()). Builds the space and one optimizer per floor.
