@@ -440,6 +440,10 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
             stop_asking = true;
             ended_by = "signal";
             drain_until = elapsed() + s.cfg.grace;
+            // every answer so far made durable at once: a launcher may kill the job soon after its
+            // signal (mpirun about 2 s after SIGTERM, Slurm after KillWait)
+            sink.flush();
+            flushes.flushed(elapsed());
             std::ostringstream o;  // its own stream: the caller's may be left in fixed notation
             o << "signal      stop asking; waiting up to " << s.cfg.grace << " s for " << dispatch.in_flight() << " results in flight\n";
             progress << o.str() << std::flush;

@@ -317,6 +317,7 @@ struct signalled {
     app::search_outcome outcome;
     storage::archive_contents contents;
     std::string progress;
+    std::uint64_t flushes_after_signal = 0;  // the sink's flushes from the first signal on
 };
 
 signalled run_signalled(int level) {
@@ -329,7 +330,12 @@ signalled run_signalled(int level) {
     storage::memory_archive sink({});
     std::ostringstream progress;
     int calls = 0;
-    r.outcome = driver.run(d, sink, progress, [&] { return ++calls > 3 ? level : 0; });
+    std::uint64_t at_signal = 0;
+    r.outcome = driver.run(d, sink, progress, [&] {
+        if (++calls == 4) at_signal = sink.flushes();
+        return calls > 3 ? level : 0;
+    });
+    r.flushes_after_signal = sink.flushes() - at_signal;
     r.contents = driver.contents();
     r.progress = progress.str();
     return r;
@@ -341,6 +347,10 @@ TEST_CASE("driver: a stop signal ends asking, drains, and the rest is left for a
     REQUIRE(r.contents.evaluations.size() < 200);
     REQUIRE(r.outcome.abandoned == 0);  // simulated results arrive within the grace period
     REQUIRE_THAT(r.progress, Contains("signal      stop asking"));
+    // flushed at the signal (a launcher may kill the job soon after it) and again at the end,
+    // though the run is far shorter than its flush interval
+    REQUIRE(r.cfg.flush_seconds >= 1.0);
+    REQUIRE(r.flushes_after_signal >= 2);
     const auto rest = run_local(r.cfg, &r.contents);  // the resumed run finishes the budget
     check_complete(rest.contents, r.cfg);
 }

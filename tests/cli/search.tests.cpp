@@ -476,6 +476,21 @@ TEST_CASE("mpiexec -n 3: a hung worker's task is re-queued, the worker leaves th
     REQUIRE(by_one <= 1);  // one answer before it hung; its late answer was ignored
     std::remove(h5.c_str());
 }
+
+TEST_CASE("mpiexec -n 3: a worker dropped as hung does not cost the whole grace at the end", "[cli][search][mpi]") {
+    const std::string h5 = temp_path("hung_end.h5");
+    const auto t0 = std::chrono::steady_clock::now();
+    // rank 1 sleeps 300 s in its second evaluation: dropped after 1 s, it never says bye
+    const outcome o = mpi_search(h5, "--model-cost-ms 5 --budget 30 --inject hang:1:2:300 --task-deadline 1 --grace 100");
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    INFO(o.out);
+    CAPTURE(seconds);
+    REQUIRE_THAT(o.out, Contains("rank 1 left the pool"));
+    REQUIRE_THAT(o.out, Contains("some worker did not stop"));
+    REQUIRE(seconds < 60.0);  // the search takes seconds; the grace of 100 s is for busy workers, not hung ones
+    check_archive(fracnas::hdf5::read_archive(h5), 30);
+    std::remove(h5.c_str());
+}
 #endif
 #endif
 

@@ -36,6 +36,9 @@ detail::backoff master_backoff() {
     return detail::backoff(50e-6, 10e-6, 100e-6);  // a result waits at most ~0.1 ms to be seen
 }
 
+// How long stop_workers waits for the bye of a worker already dropped as hung.
+constexpr double hung_grace_seconds = 2.0;
+
 }  // namespace
 
 struct mpi_dispatcher::impl {
@@ -478,17 +481,23 @@ struct mpi_dispatcher::impl {
                 send_requests.push_back(req);
                 send_buffers.emplace_back();  // the stop buffer is static: nothing to keep here
             }
+            // The grace is for workers that may still be busy; a worker the search already dropped
+            // as hung (past its task deadline) gets at most hung_grace_seconds: without it, one
+            // stopped worker made every end cost the whole grace before MPI_Abort.
             const double span = grace_seconds > 0.0 ? std::min(grace_seconds, 1e9) : 0.0;
-            const auto limit = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                                  std::chrono::duration<double>(span));
+            const auto start = clock::now();
+            const auto after = [&](double seconds) {
+                return start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
+            };
+            const auto limit = after(span), hung_limit = after(std::min(span, hung_grace_seconds));
             auto pace = master_backoff();
             detail::incoming in;
-            const auto all_bye = [&] {
+            const auto all_bye = [&](bool hung_too) {
                 for (int r = 1; r <= n; ++r)
-                    if (!state(r).said_bye) return false;
+                    if (!state(r).said_bye && (hung_too || state(r).left != gone::hung)) return false;
                 return true;
             };
-            while (!all_bye()) {
+            while (!all_bye(true)) {
                 progress_sends();
                 if (detail::try_receive(MPI_ANY_SOURCE, rbuf, in)) {
                     pace.reset();
@@ -497,11 +506,12 @@ struct mpi_dispatcher::impl {
                         state(in.source).said_bye = true;
                     continue;
                 }
-                if (clock::now() >= limit) break;
-                pace.pause(limit);
+                const auto t = clock::now();
+                if (t >= limit || (t >= hung_limit && all_bye(false))) break;
+                pace.pause(all_bye(false) ? hung_limit : limit);
             }
             progress_sends();
-            stop_verdict = all_bye();
+            stop_verdict = all_bye(true);
         } catch (...) {
             stop_verdict = false;
         }

@@ -53,8 +53,9 @@ public:
     std::vector<transport::job_result> wait(double max_seconds) override;
     std::vector<transport::worker_event> take_events() override;
     double now() const override;
-    /// Sends stop to every worker and waits up to grace_seconds for their bye; returns false when
-    /// some worker did not answer (hung: the caller may then abort the job).
+    /// Sends stop to every worker and waits up to grace_seconds for their bye (a worker already
+    /// dropped as hung, past its task deadline: at most 2 s); returns false when some worker did not
+    /// answer (hung: the caller may then abort the job).
     bool stop_workers(double grace_seconds) noexcept;
     void shutdown() noexcept override { stop_workers(5.0); }
 
