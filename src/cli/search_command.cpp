@@ -88,7 +88,7 @@ po::options_description search_options() {
         ("reference-builds", text("N"), "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median, 1..16 (default 2)")
         ("queued", text("N"), "jobs waiting behind each running one, 0 or 1 (default 0)")
         ("task-deadline", text("SECONDS"), "a task running longer is re-queued on another worker and its worker leaves the pool (default 900)")
-        ("join-timeout", text("SECONDS"), "how long the master waits for every worker's first report (default 900)")
+        ("join-timeout", text("SECONDS"), "how long MPI start-up may take on every rank (past it a rank ends, and the job with it), and then how long the master waits for every worker's first report (default 900)")
         ("model-cost-ms", text("MS"), "evaluator model: wall time of each evaluation (default 0)")
         ("inject", text("LIST"), "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE")
         ("workers", text("N"), "dry run: simulated workers (default 4)")
@@ -501,10 +501,13 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         static char* argv0[] = {arg0, nullptr};
         int argc = 1;
         char** argv = argv0;
+        // MPI_Init and the host table wait for every rank: bounded by --join-timeout
+        mpi::startup_watchdog watchdog(cfg.join_timeout, "MPI start-up (MPI_Init and the host table)");
         mpi::environment env(argc, argv);
         install_stop_signals();  // again after MPI_Init, whatever the MPI library set; a worker ignores them: the master drains and stops it
         if (env.size() < 2) throw config_error("--dispatcher", "--dispatcher mpi needs at least 2 ranks (a master and a worker); use local.");
         const std::vector<std::string> hosts = env.hosts();
+        watchdog.disarm();
         std::string host_list;
         for (const auto& h : hosts)
             if (host_list.find(h) == std::string::npos) host_list += (host_list.empty() ? "" : ",") + h;

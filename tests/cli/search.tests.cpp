@@ -491,6 +491,23 @@ TEST_CASE("mpiexec -n 3: a worker dropped as hung does not cost the whole grace 
     check_archive(fracnas::hdf5::read_archive(h5), 30);
     std::remove(h5.c_str());
 }
+
+TEST_CASE("mpiexec -n 3: a rank that never reaches MPI_Init ends the job after --join-timeout, with a sentence", "[cli][search][mpi]") {
+    const std::string h5 = temp_path("no_init.h5");
+    std::remove(h5.c_str());
+    const auto t0 = std::chrono::steady_clock::now();
+    // rank 2 sleeps before it starts fracnas: ranks 0 and 1 wait inside MPI_Init for it
+    const outcome o = run_shell(mpiexec() + " -n 3 --oversubscribe sh -c '[ \"$OMPI_COMM_WORLD_RANK\" = 2 ] && sleep 300; exec " +
+                                FRACNAS_BINARY + " search --evaluator model --space homogeneous --max-layers 8 --budget 20 " +
+                                "--join-timeout 3 --archive " + h5 + "' 2>&1");
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    INFO(o.out);
+    CAPTURE(seconds);
+    REQUIRE(o.code != 0);
+    REQUIRE_THAT(o.out, Contains("MPI start-up (MPI_Init and the host table) did not finish within 3 s (--join-timeout)"));
+    REQUIRE(seconds < 120.0);  // not the sleeping rank's 300 s
+    REQUIRE_FALSE(exists(h5));  // the master never got to create it
+}
 #endif
 #endif
 

@@ -1,10 +1,18 @@
 // MPI's lifetime and the few collectives the CLI needs: init (MPI_THREAD_FUNNELED, errors
 // returned, not fatal), finalize, rank 0's verdict, the host table and abort; plus the checking
 // macro's thrower and the test for "started by a launcher". It sends no fracnas messages.
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fracnas/error.hpp"
@@ -99,6 +107,40 @@ std::vector<std::string> environment::hosts() const {
     }
     return out;
 }
+
+struct startup_watchdog::impl {
+    std::mutex mutex;
+    std::condition_variable wake;
+    bool disarmed = false;
+    std::thread thread;
+};
+
+startup_watchdog::startup_watchdog(double seconds, std::string what) : impl_(std::make_unique<impl>()) {
+    if (!(seconds < 1e9) || !std::isfinite(seconds)) return;  // nothing to arm
+    std::ostringstream text;
+    text << "fracnas: " << what << " did not finish within " << seconds
+         << " s (--join-timeout): a rank did not start or stalled in MPI_Init; ending this rank, and with it the job.\n";
+    impl_->thread = std::thread([state = impl_.get(), seconds, message = text.str()] {
+        std::unique_lock<std::mutex> lock(state->mutex);
+        if (state->wake.wait_for(lock, std::chrono::duration<double>(seconds), [state] { return state->disarmed; })) return;
+        // no MPI call here: the main thread may be inside one; write(2) and _exit are safe
+        const ssize_t ignored = ::write(STDERR_FILENO, message.data(), message.size());
+        (void)ignored;
+        ::_exit(1);
+    });
+}
+
+void startup_watchdog::disarm() noexcept {
+    if (!impl_->thread.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lock(impl_->mutex);
+        impl_->disarmed = true;
+    }
+    impl_->wake.notify_all();
+    impl_->thread.join();
+}
+
+startup_watchdog::~startup_watchdog() { disarm(); }
 
 void environment::abort(int code) const noexcept {
     MPI_Abort(MPI_COMM_WORLD, code);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fracnas/transport/dispatcher.hpp"
 
@@ -37,6 +38,24 @@ public:
 
 private:
     int rank_ = 0, size_ = 1;
+};
+
+/// Ends this process (exit status 1, after a sentence on stderr naming `what` and the limit) unless
+/// disarm() is called within `seconds` of construction: MPI_Init and the start-up collectives
+/// wait for every rank, so a rank that never starts, or stalls in MPI_Init, would hold the job
+/// forever; a rank that exits makes the launcher end the job. It runs a thread that makes no MPI
+/// call (MPI_THREAD_FUNNELED holds). An infinite `seconds` arms nothing.
+class startup_watchdog {
+public:
+    startup_watchdog(double seconds, std::string what);
+    ~startup_watchdog();
+    startup_watchdog(const startup_watchdog&) = delete;
+    startup_watchdog& operator=(const startup_watchdog&) = delete;
+    void disarm() noexcept;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
 };
 
 /// The master's side. The constructor waits up to join_seconds for every worker's hello (a
