@@ -28,6 +28,12 @@ if(FRACNAS_WITH_TORCH)
       endif()
     endif()
   endif()
-  find_package(Torch REQUIRED)
+  find_package(Torch QUIET)
+  if(NOT Torch_FOUND)
+    message(FATAL_ERROR "fracnas: LibTorch was not found: the Python ${Python3_EXECUTABLE} has no torch. "
+                        "Pass -DPython3_EXECUTABLE=<a Python with torch==2.11.0> (a virtual environment or the "
+                        "cluster's PyTorch module), or -DTorch_DIR=<LibTorch>/share/cmake/Torch, or build without "
+                        "it: -DFRACNAS_WITH_TORCH=OFF.")
+  endif()
   message(STATUS "fracnas: LibTorch ${Torch_VERSION} (${TORCH_INSTALL_PREFIX})")
 endif()
