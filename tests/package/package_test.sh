@@ -23,9 +23,12 @@ out=$("$tmp/consumer/consumer")
 echo "$out"
 echo "$out" | grep -q '^evaluations 300 best ' || { echo "FAIL the consumer's optimizer did not run its budget"; exit 1; }
 echo "$out" | grep -q '^gpt2-small decoder parameters 85056000$' || { echo "FAIL the consumer's count"; exit 1; }
-# the Spack recipe sets only options the project has
+# the Spack recipe is Python that compiles, in Spack 1.x's repository layout, and sets only options the project has
 root=$(cd "$here/../.." && pwd)
-for opt in $(grep -o 'FRACNAS_[A-Z0-9_]*' "$root/cmake/spack/packages/fracnas/package.py" | sort -u); do
+recipe="$root/cmake/spack/spack_repo/fracnas/packages/fracnas/package.py"
+python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' "$recipe" || { echo "FAIL the Spack recipe is not valid Python"; exit 1; }
+grep -q '^  namespace: fracnas$' "$root/cmake/spack/spack_repo/fracnas/repo.yaml" || { echo "FAIL the Spack repository's namespace is not its folder's"; exit 1; }
+for opt in $(grep -o 'FRACNAS_[A-Z0-9_]*' "$recipe" | sort -u); do
   grep -q "option($opt " "$root/CMakeLists.txt" || { echo "FAIL the Spack recipe sets $opt, which CMakeLists.txt does not define"; exit 1; }
 done
 echo "package test passed"
