@@ -37,7 +37,9 @@ struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-[[noreturn]] inline void usage(const std::string& problem) { throw usage_error(problem); }
+[[noreturn]] inline void usage(const std::string& problem) {
+    throw usage_error(problem);
+}
 
 /// "a,b,,c" -> a b c (empty parts dropped).
 inline std::vector<std::string> split(const std::string& text) {
@@ -139,7 +141,9 @@ inline std::string cpu_model() {
 }
 
 /// /proc/loadavg: the 1, 5 and 15-minute load averages, runnable/total tasks, last pid.
-inline std::string load_average() { return first_line("/proc/loadavg"); }
+inline std::string load_average() {
+    return first_line("/proc/loadavg");
+}
 
 /// Prints "machine: host | cpu | cores | compiler (optimized?, NDEBUG?) | date" and the command line:
 /// the first two lines of every benchmark's output.
@@ -158,8 +162,8 @@ inline void print_header(int argc, char** argv) {
     const char* optimized = "NOT optimized";
 #endif
     std::printf("machine: host %s | cpu %s | %u online cores | compiler %s (%s, %s) | %s\n",
-                first_line("/proc/sys/kernel/hostname").c_str(), cpu_model().c_str(),
-                std::thread::hardware_concurrency(), __VERSION__, optimized, asserts, date);
+                first_line("/proc/sys/kernel/hostname").c_str(), cpu_model().c_str(), std::thread::hardware_concurrency(), __VERSION__,
+                optimized, asserts, date);
     std::printf("command:");
     for (int i = 0; i < argc; ++i) std::printf(" %s", argv[i]);
     std::printf("\n");
@@ -238,8 +242,7 @@ inline std::uint64_t order_seed(std::uint64_t seed, std::size_t outstanding) {
 /// told as a failure). Returns the asks that came back empty (starved). Stops early, without
 /// throwing, when nothing is offered and nothing is in flight.
 template <class Evaluate, class AfterTell>
-std::size_t drive(core::optimizer& opt, std::size_t outstanding, std::uint64_t order, Evaluate&& evaluate,
-                  AfterTell&& after_tell) {
+std::size_t drive(core::optimizer& opt, std::size_t outstanding, std::uint64_t order, Evaluate&& evaluate, AfterTell&& after_tell) {
     const auto evaluator = app::function_of([&](const core::point& x) {
         const core::result r = evaluate(core::task{0, x});
         if (r.status != core::eval_status::ok) throw std::runtime_error("the evaluation failed");

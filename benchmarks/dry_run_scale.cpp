@@ -37,20 +37,27 @@ int main(int argc, char** argv) {
     std::string space = "heterogeneous";
     try {
         bench::for_each_flag(argc, argv, [&](const std::string& a, const std::string& v) {
-            if (a == "--workers") workers = bench::integers(v, a);
-            else if (a == "--algorithms") algorithms = bench::split(v);
-            else if (a == "--budget-per-worker") per_worker = bench::to_u64(v, a, 1);
-            else if (a == "--cost-s") cost = bench::to_double(v, a, 1e-6, 1e6);
-            else if (a == "--spread") spread = bench::to_double(v, a, 0.0, 10.0);
-            else if (a == "--space") space = v;
-            else bench::usage("unknown option " + a);
+            if (a == "--workers")
+                workers = bench::integers(v, a);
+            else if (a == "--algorithms")
+                algorithms = bench::split(v);
+            else if (a == "--budget-per-worker")
+                per_worker = bench::to_u64(v, a, 1);
+            else if (a == "--cost-s")
+                cost = bench::to_double(v, a, 1e-6, 1e6);
+            else if (a == "--spread")
+                spread = bench::to_double(v, a, 0.0, 10.0);
+            else if (a == "--space")
+                space = v;
+            else
+                bench::usage("unknown option " + a);
         });
     } catch (const std::exception& e) {
         return bench::usage_exit_code(argv[0], e, usage_text);
     }
     bench::print_header(argc, argv);
-    std::printf("%-8s %8s %9s | %11s | %9s %9s %9s | %14s | %16s\n", "algo", "workers", "budget", "utilisation", "measured",
-                "cached", "infeas.", "simulated s", "master us/answer");
+    std::printf("%-8s %8s %9s | %11s | %9s %9s %9s | %14s | %16s\n", "algo", "workers", "budget", "utilisation", "measured", "cached",
+                "infeas.", "simulated s", "master us/answer");
     for (const auto& algorithm : algorithms) {
         for (std::uint64_t w : workers) {
             app::search_config c;
@@ -77,9 +84,12 @@ int main(int argc, char** argv) {
             for (double b : d.busy_seconds()) busy += b;
             std::uint64_t measured = 0, cached = 0, infeasible = 0;
             for (const auto& r : driver.contents().evaluations) {
-                if (!r.feasible) ++infeasible;
-                else if (r.cached) ++cached;
-                else ++measured;
+                if (!r.feasible)
+                    ++infeasible;
+                else if (r.cached)
+                    ++cached;
+                else
+                    ++measured;
             }
             const double util = busy / (static_cast<double>(w) * d.now());
             std::printf("%-8s %8llu %9llu | %11.4f | %9llu %9llu %9llu | %14.1f | %16.2f\n", algorithm.c_str(),

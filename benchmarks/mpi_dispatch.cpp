@@ -97,13 +97,20 @@ int main(int argc, char** argv) {
     std::string algorithm = "random", out_path;
     try {
         bench::for_each_flag(argc, argv, [&](const std::string& a, const std::string& v) {
-            if (a == "--cost-ms") costs = bench::integers(v, a);
-            else if (a == "--evaluations") evaluations = bench::integers(v, a);
-            else if (a == "--repeats") repeats = bench::to_u64(v, a, 1);
-            else if (a == "--queued") queued = bench::to_u64(v, a);
-            else if (a == "--algorithm") algorithm = v;
-            else if (a == "--out") out_path = v;
-            else bench::usage("unknown option " + a);
+            if (a == "--cost-ms")
+                costs = bench::integers(v, a);
+            else if (a == "--evaluations")
+                evaluations = bench::integers(v, a);
+            else if (a == "--repeats")
+                repeats = bench::to_u64(v, a, 1);
+            else if (a == "--queued")
+                queued = bench::to_u64(v, a);
+            else if (a == "--algorithm")
+                algorithm = v;
+            else if (a == "--out")
+                out_path = v;
+            else
+                bench::usage("unknown option " + a);
         });
         if (env.size() < 2) bench::usage("run it under mpirun with at least 2 ranks");
         if (queued > 1) bench::usage("--queued is 0 or 1");
@@ -121,16 +128,17 @@ int main(int argc, char** argv) {
     if (env.rank() != 0) {
         for (std::size_t k = 0; k < costs.size(); ++k)
             for (std::uint64_t r = 0; r <= repeats; ++r) {
-                mpi::serve(env, [&] { return std::make_unique<sleeping_evaluator>(static_cast<double>(costs[k])); }, 0);
+                mpi::serve(
+                    env, [&] { return std::make_unique<sleeping_evaluator>(static_cast<double>(costs[k])); }, 0);
                 env.broadcast_verdict(0);  // the next hello waits until the master has every bye of this run
             }
         return 0;
     }
     bench::print_header(argc, argv);
-    std::printf("ranks %d (master + %zu workers), algorithm %s, queued %llu, %llu timed runs after one warm-up\n", env.size(),
-                workers, algorithm.c_str(), static_cast<unsigned long long>(queued), static_cast<unsigned long long>(repeats));
-    std::printf("%8s %10s | %14s | %22s | %22s | %14s %14s\n", "cost ms", "evals", "evals/s", "master CPU us/eval",
-                "master wall us/eval", "dispatch p50 us", "p99 us");
+    std::printf("ranks %d (master + %zu workers), algorithm %s, queued %llu, %llu timed runs after one warm-up\n", env.size(), workers,
+                algorithm.c_str(), static_cast<unsigned long long>(queued), static_cast<unsigned long long>(repeats));
+    std::printf("%8s %10s | %14s | %22s | %22s | %14s %14s\n", "cost ms", "evals", "evals/s", "master CPU us/eval", "master wall us/eval",
+                "dispatch p50 us", "p99 us");
     std::FILE* out = out_path.empty() ? nullptr : std::fopen(out_path.c_str(), "a");
     for (std::size_t k = 0; k < costs.size(); ++k) {
         std::vector<double> rate, cpu_us, wall_us, p50, p99, util;
@@ -145,12 +153,13 @@ int main(int argc, char** argv) {
             p99.push_back(1e6 * s.p99);
             util.push_back(s.utilisation);
             if (out)
-                std::fprintf(out, "{\"workers\": %zu, \"cost_ms\": %llu, \"queued\": %llu, \"evaluations\": %llu, \"wall_s\": %s, \"cpu_s\": %s, "
-                                  "\"dispatch_p50_s\": %s, \"dispatch_p99_s\": %s, \"utilisation\": %s}\n",
-                             workers, static_cast<unsigned long long>(costs[k]), static_cast<unsigned long long>(queued),
-                             static_cast<unsigned long long>(s.evaluations), bench::json_number(s.wall).c_str(),
-                             bench::json_number(s.cpu).c_str(), bench::json_number(s.p50).c_str(), bench::json_number(s.p99).c_str(),
-                             bench::json_number(s.utilisation).c_str());
+                std::fprintf(
+                    out,
+                    "{\"workers\": %zu, \"cost_ms\": %llu, \"queued\": %llu, \"evaluations\": %llu, \"wall_s\": %s, \"cpu_s\": %s, "
+                    "\"dispatch_p50_s\": %s, \"dispatch_p99_s\": %s, \"utilisation\": %s}\n",
+                    workers, static_cast<unsigned long long>(costs[k]), static_cast<unsigned long long>(queued),
+                    static_cast<unsigned long long>(s.evaluations), bench::json_number(s.wall).c_str(), bench::json_number(s.cpu).c_str(),
+                    bench::json_number(s.p50).c_str(), bench::json_number(s.p99).c_str(), bench::json_number(s.utilisation).c_str());
         }
         auto cell = [](const std::vector<double>& v, int digits) {
             const auto s = bench::summarise(v);

@@ -79,8 +79,8 @@ long max_rss_kib() {
 
 // One timed run: construct, drive to done with `outstanding` in flight completed in a seeded
 // random order (bench::drive), destroy. Returns seconds; `checksum` keeps the work observable.
-double timed_run(const std::string& algorithm, std::size_t dim, std::uint64_t n, std::size_t outstanding,
-                 std::uint64_t seed, double& checksum) {
+double timed_run(const std::string& algorithm, std::size_t dim, std::uint64_t n, std::size_t outstanding, std::uint64_t seed,
+                 double& checksum) {
     const auto start = bench::clock_type::now();
     {
         core::stopping stop;
@@ -95,8 +95,9 @@ double timed_run(const std::string& algorithm, std::size_t dim, std::uint64_t n,
                 return r;
             },
             [] {});
-        if (opt->told() != n) throw std::runtime_error(algorithm + " stopped after " + std::to_string(opt->told()) +
-                                                       " of " + std::to_string(n) + " evaluations");
+        if (opt->told() != n)
+            throw std::runtime_error(algorithm + " stopped after " + std::to_string(opt->told()) + " of " + std::to_string(n) +
+                                     " evaluations");
         checksum += opt->best()->value;
     }
     return bench::seconds_since(start);
@@ -106,7 +107,7 @@ struct cell {
     std::string algorithm;
     std::size_t outstanding = 0;
     std::uint64_t n = 0;
-    std::string status = "ok";  // ok | slow (warm-up only) | skipped (predicted) | after (a smaller size stopped) | failed ...
+    std::string status = "ok";    // ok | slow (warm-up only) | skipped (predicted) | after (a smaller size stopped) | failed ...
     double warmup = 0.0;          // seconds of the warm-up run
     double predicted = 0.0;       // skipped: the seconds a run was predicted to take
     std::vector<double> seconds;  // the timed repeats
@@ -132,8 +133,7 @@ cell measure(const options& opt, const std::string& algorithm, std::size_t outst
             const double warm = timed_run(algorithm, opt.dim, n, outstanding, 1, checksum);
             msg << "ok " << before << " " << warm;
             if (warm <= opt.max_seconds)
-                for (std::size_t r = 0; r < opt.repeats; ++r)
-                    msg << " " << timed_run(algorithm, opt.dim, n, outstanding, 2 + r, checksum);
+                for (std::size_t r = 0; r < opt.repeats; ++r) msg << " " << timed_run(algorithm, opt.dim, n, outstanding, 2 + r, checksum);
             msg << " ; " << max_rss_kib() << " " << checksum;  // the checksum is sent, never read
         } catch (const std::exception& e) {
             msg.str("");
@@ -195,8 +195,7 @@ int main(int argc, char** argv) {
                 std::uint64_t previous_n = 0;
                 bool stop = false;
                 for (const std::uint64_t n : opt.sizes) {
-                    const double predicted =
-                        previous_n ? previous * static_cast<double>(n) / static_cast<double>(previous_n) : 0.0;
+                    const double predicted = previous_n ? previous * static_cast<double>(n) / static_cast<double>(previous_n) : 0.0;
                     if (stop || predicted > opt.max_seconds) {
                         // Linear extrapolation from the previous size; larger sizes follow suit.
                         cell c{algorithm, k, n, stop ? "after" : "skipped", 0.0, predicted, {}, 0, 0};
@@ -210,52 +209,51 @@ int main(int argc, char** argv) {
                     cell c = measure(opt, algorithm, k, n);
                     std::fprintf(stderr, "[overhead] %-8s K=%-3zu n=%-8llu %s warm-up %.3f s\n", algorithm.c_str(), k,
                                  static_cast<unsigned long long>(n), c.status.c_str(), c.warmup);
-                    if (c.status != "ok") stop = true;
-                    else previous = bench::quantile(c.seconds, 0.5), previous_n = n;
+                    if (c.status != "ok")
+                        stop = true;
+                    else
+                        previous = bench::quantile(c.seconds, 0.5), previous_n = n;
                     cells.push_back(c);
                 }
             }
 
-        std::printf("\n## Optimizer overhead per evaluation, d = %zu, microseconds (1 warm-up + %zu repeats)\n\n"
-                    "| algorithm | K | evaluations | median us/eval | IQR us/eval | min-max us/eval | s per run | "
-                    "peak RSS MiB | note |\n|---|---|---|---|---|---|---|---|---|\n",
-                    opt.dim, opt.repeats);
+        std::printf(
+            "\n## Optimizer overhead per evaluation, d = %zu, microseconds (1 warm-up + %zu repeats)\n\n"
+            "| algorithm | K | evaluations | median us/eval | IQR us/eval | min-max us/eval | s per run | "
+            "peak RSS MiB | note |\n|---|---|---|---|---|---|---|---|---|\n",
+            opt.dim, opt.repeats);
         for (const auto& c : cells) {
             std::printf("| %s | %zu | %llu |", c.algorithm.c_str(), c.outstanding, static_cast<unsigned long long>(c.n));
             if (c.status == "ok") {
                 const double per = 1e6 / static_cast<double>(c.n);  // seconds per run -> us per evaluation
                 auto q = [&](double at) { return bench::quantile(c.seconds, at); };
-                std::printf(" %.3f | %.3f-%.3f | %.3f-%.3f | %.3f | %.1f | |\n", per * q(0.5), per * q(0.25),
-                            per * q(0.75), per * q(0.0), per * q(1.0), q(0.5), static_cast<double>(c.rss_peak_kib) / 1024.0);
+                std::printf(" %.3f | %.3f-%.3f | %.3f-%.3f | %.3f | %.1f | |\n", per * q(0.5), per * q(0.25), per * q(0.75), per * q(0.0),
+                            per * q(1.0), q(0.5), static_cast<double>(c.rss_peak_kib) / 1024.0);
             } else if (c.status == "slow") {
-                std::printf(" %.3f | - | - | %.1f | %.1f | warm-up only: over %.3g s |\n",
-                            1e6 * c.warmup / static_cast<double>(c.n), c.warmup,
-                            static_cast<double>(c.rss_peak_kib) / 1024.0, opt.max_seconds);
+                std::printf(" %.3f | - | - | %.1f | %.1f | warm-up only: over %.3g s |\n", 1e6 * c.warmup / static_cast<double>(c.n),
+                            c.warmup, static_cast<double>(c.rss_peak_kib) / 1024.0, opt.max_seconds);
             } else if (c.status == "after") {
-                std::printf(" - | - | - | - | - | skipped: a smaller size failed or was over %.3g s |\n",
-                            opt.max_seconds);
+                std::printf(" - | - | - | - | - | skipped: a smaller size failed or was over %.3g s |\n", opt.max_seconds);
             } else if (c.status == "skipped") {
-                std::printf(" - | - | - | - | - | skipped: predicted %.3g s per run (limit %.3g s) |\n", c.predicted,
-                            opt.max_seconds);
+                std::printf(" - | - | - | - | - | skipped: predicted %.3g s per run (limit %.3g s) |\n", c.predicted, opt.max_seconds);
             } else {
                 std::printf(" - | - | - | - | - | %s |\n", c.status.c_str());
             }
         }
         long baseline = 0;
         for (const auto& c : cells) baseline = std::max(baseline, c.rss_before_kib);
-        std::printf("\npeak RSS includes the process baseline before any run: at most %.1f MiB\n",
-                    static_cast<double>(baseline) / 1024.0);
+        std::printf("\npeak RSS includes the process baseline before any run: at most %.1f MiB\n", static_cast<double>(baseline) / 1024.0);
         std::printf("load average at end: %s\n", bench::load_average().c_str());
 
         if (!opt.json.empty()) {
             std::ofstream out(opt.json);
             if (!out) throw std::runtime_error("cannot write " + opt.json);
-            out << "{\n  \"benchmark\": \"optimizer_overhead\",\n  \"compiler\": \"" << __VERSION__
-                << "\",\n  \"cpu\": \"" << bench::cpu_model() << "\",\n  \"dim\": " << opt.dim << ",\n  \"cells\": [";
+            out << "{\n  \"benchmark\": \"optimizer_overhead\",\n  \"compiler\": \"" << __VERSION__ << "\",\n  \"cpu\": \""
+                << bench::cpu_model() << "\",\n  \"dim\": " << opt.dim << ",\n  \"cells\": [";
             for (std::size_t i = 0; i < cells.size(); ++i) {
                 const auto& c = cells[i];
-                out << (i ? "," : "") << "\n    {\"algorithm\": \"" << c.algorithm << "\", \"outstanding\": "
-                    << c.outstanding << ", \"evaluations\": " << c.n << ", \"status\": \"" << c.status
+                out << (i ? "," : "") << "\n    {\"algorithm\": \"" << c.algorithm << "\", \"outstanding\": " << c.outstanding
+                    << ", \"evaluations\": " << c.n << ", \"status\": \"" << c.status
                     << "\", \"warmup_seconds\": " << bench::json_number(c.warmup) << ", \"seconds\": [";
                 for (std::size_t r = 0; r < c.seconds.size(); ++r) out << (r ? ", " : "") << bench::json_number(c.seconds[r]);
                 out << "], \"peak_rss_kib\": " << c.rss_peak_kib << "}";

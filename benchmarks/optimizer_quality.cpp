@@ -45,7 +45,7 @@ struct options {
     std::vector<std::uint64_t> budgets = {1000, 10000};  // checkpoints of one run of the largest
     std::vector<std::size_t> outstanding = {1, 16, 256};
     std::vector<double> ils_expansions = {1.0, 2.0};  // --mode ils: the first is compared with the last
-    std::size_t large_seeds = 0;  // > 0: only this many seeds where K >= 256 or d >= 30
+    std::size_t large_seeds = 0;                      // > 0: only this many seeds where K >= 256 or d >= 30
     std::string json;
 };
 
@@ -65,8 +65,7 @@ std::vector<std::size_t> sizes(const std::string& text, const std::string& flag)
 }
 
 bool uses_ils(const std::string& algorithm) {
-    return algorithm != "random" &&
-           core::preset_config(algorithm, 10, 10000).exploitation == core::exploitation_kind::ils;
+    return algorithm != "random" && core::preset_config(algorithm, 10, 10000).exploitation == core::exploitation_kind::ils;
 }
 
 options parse(int argc, char** argv) {
@@ -81,20 +80,30 @@ options parse(int argc, char** argv) {
         if (flag == "-h" || flag == "--help") usage("help");
         if (i + 1 >= argc) usage(flag + " needs a value");
         const std::string value = argv[++i];
-        if (flag == "--mode") opt.mode = value;
-        else if (flag == "--algorithms") opt.algorithms = bench::split(value), opt.algorithms_given = true;
-        else if (flag == "--functions") opt.functions = bench::split(value), opt.functions_given = true;
-        else if (flag == "--dims") opt.dims = sizes(value, flag), opt.dims_given = true;
-        else if (flag == "--seeds") opt.seeds = bench::integers(value, flag);
-        else if (flag == "--budgets") opt.budgets = bench::integers(value, flag);
-        else if (flag == "--outstanding") opt.outstanding = sizes(value, flag);
-        else if (flag == "--large-seeds") opt.large_seeds = static_cast<std::size_t>(bench::to_u64(value, flag));
-        else if (flag == "--json") opt.json = value;
+        if (flag == "--mode")
+            opt.mode = value;
+        else if (flag == "--algorithms")
+            opt.algorithms = bench::split(value), opt.algorithms_given = true;
+        else if (flag == "--functions")
+            opt.functions = bench::split(value), opt.functions_given = true;
+        else if (flag == "--dims")
+            opt.dims = sizes(value, flag), opt.dims_given = true;
+        else if (flag == "--seeds")
+            opt.seeds = bench::integers(value, flag);
+        else if (flag == "--budgets")
+            opt.budgets = bench::integers(value, flag);
+        else if (flag == "--outstanding")
+            opt.outstanding = sizes(value, flag);
+        else if (flag == "--large-seeds")
+            opt.large_seeds = static_cast<std::size_t>(bench::to_u64(value, flag));
+        else if (flag == "--json")
+            opt.json = value;
         else if (flag == "--ils-expansions") {
             opt.ils_expansions.clear();
             for (const auto& part : bench::split(value)) opt.ils_expansions.push_back(bench::to_double(part, flag, 1.0, 10.0));
             if (opt.ils_expansions.empty()) usage(flag + " is empty");
-        } else usage("unknown option " + flag);
+        } else
+            usage("unknown option " + flag);
     }
     if (opt.mode != "quality" && opt.mode != "offer" && opt.mode != "ils" && opt.mode != "all")
         usage("--mode is quality, offer, ils or all");
@@ -129,7 +138,9 @@ struct variant {
     std::string label;                 // "fda", or "fda x1" with the expansion overridden to 1
 };
 
-variant preset_variant(const std::string& algorithm) { return {algorithm, nan_value, algorithm}; }
+variant preset_variant(const std::string& algorithm) {
+    return {algorithm, nan_value, algorithm};
+}
 
 variant expansion_variant(const std::string& algorithm, double expansion) {
     char buf[32];
@@ -154,8 +165,8 @@ struct quality_run {
 
 // The objective gets the same seed as the optimizer, as in `fracnas optimize --seed`: the objective
 // draws its optimum from a salted stream (objectives.hpp), not from the optimizer's.
-quality_run run_quality(const variant& v, const std::string& function, std::size_t dim, std::uint64_t seed,
-                        std::size_t outstanding, const std::vector<std::uint64_t>& checkpoints) {
+quality_run run_quality(const variant& v, const std::string& function, std::size_t dim, std::uint64_t seed, std::size_t outstanding,
+                        const std::vector<std::uint64_t>& checkpoints) {
     const auto f = eval::make_objective(function, dim, seed);
     core::stopping stop;
     stop.budget = checkpoints.back();
@@ -164,8 +175,7 @@ quality_run run_quality(const variant& v, const std::string& function, std::size
     run.error.assign(checkpoints.size(), nan_value);
     std::size_t next = 0;
     run.starved = bench::drive(
-        *opt, outstanding, bench::order_seed(seed, outstanding),
-        [&](const core::task& t) { return eval::evaluate(*f, t); },
+        *opt, outstanding, bench::order_seed(seed, outstanding), [&](const core::task& t) { return eval::evaluate(*f, t); },
         [&] {
             while (next < checkpoints.size() && opt->told() >= checkpoints[next]) {
                 if (opt->best()) run.error[next] = opt->best()->value - f->optimum_value();
@@ -195,8 +205,7 @@ struct quality_cell {
 };
 
 std::vector<std::uint64_t> seeds_for(const options& opt, std::size_t dim, std::size_t outstanding) {
-    if (opt.large_seeds == 0 || (outstanding < 256 && dim < 30) || opt.large_seeds >= opt.seeds.size())
-        return opt.seeds;
+    if (opt.large_seeds == 0 || (outstanding < 256 && dim < 30) || opt.large_seeds >= opt.seeds.size()) return opt.seeds;
     return {opt.seeds.begin(), opt.seeds.begin() + static_cast<std::ptrdiff_t>(opt.large_seeds)};
 }
 
@@ -224,8 +233,8 @@ quality_cell run_cell(const options& opt, const variant& v, const std::string& f
     }
     cell.fill = bench::summarise(fill);
     cell.ils = bench::summarise(ils);
-    std::fprintf(stderr, "[quality] %-10s %-10s d=%-3zu K=%-3zu %zu seeds %7.2f s\n", v.label.c_str(), function.c_str(),
-                 dim, k, cell.seeds.size(), cell.seconds);
+    std::fprintf(stderr, "[quality] %-10s %-10s d=%-3zu K=%-3zu %zu seeds %7.2f s\n", v.label.c_str(), function.c_str(), dim, k,
+                 cell.seeds.size(), cell.seconds);
     return cell;
 }
 
@@ -233,7 +242,8 @@ quality_cell run_cell(const options& opt, const variant& v, const std::string& f
 std::vector<variant> columns(const options& opt, bool ils_mode) {
     std::vector<variant> out;
     for (const auto& a : opt.algorithms) {
-        if (!ils_mode) out.push_back(preset_variant(a));
+        if (!ils_mode)
+            out.push_back(preset_variant(a));
         else
             for (const double e : opt.ils_expansions) out.push_back(expansion_variant(a, e));
     }
@@ -270,7 +280,9 @@ private:
     std::map<std::tuple<std::string, std::string, std::size_t, std::size_t>, const quality_cell*> index_;
 };
 
-bool ties(double m, double best) { return !std::isnan(m) && std::max(m, floor_error) <= 1.01 * std::max(best, floor_error); }
+bool ties(double m, double best) {
+    return !std::isnan(m) && std::max(m, floor_error) <= 1.01 * std::max(best, floor_error);
+}
 
 // Geometric mean over function x d of median(label a, K = ka) / median(label b, K = kb).
 double geometric_ratio(const options& opt, const quality_index& ix, std::size_t b, const std::string& a, std::size_t ka,
@@ -314,8 +326,7 @@ void print_full(const options& opt, const std::vector<quality_cell>& cells) {
 // Compact views, one per budget: the median error per column, K = each outstanding; then the price
 // of asynchrony (each column against itself at the first K); in ils mode also each column against
 // the last expansion of its preset at the same K.
-void print_compact(const options& opt, const std::vector<variant>& cols, const std::vector<quality_cell>& cells,
-                   bool ils_mode) {
+void print_compact(const options& opt, const std::vector<variant>& cols, const std::vector<quality_cell>& cells, bool ils_mode) {
     const quality_index ix(cells);
     for (std::size_t b = 0; b < opt.budgets.size(); ++b) {
         const auto budget = static_cast<unsigned long long>(opt.budgets[b]);
@@ -349,9 +360,10 @@ void print_compact(const options& opt, const std::vector<variant>& cols, const s
                 std::printf("\n");
             }
 
-        std::printf("\n## Asynchrony @ %llu: geometric mean over function x d of median error at K over median error "
-                    "at K=%zu (errors under %.0e count as %.0e); rows won (* above)\n\n| algorithm |",
-                    budget, opt.outstanding.front(), floor_error, floor_error);
+        std::printf(
+            "\n## Asynchrony @ %llu: geometric mean over function x d of median error at K over median error "
+            "at K=%zu (errors under %.0e count as %.0e); rows won (* above)\n\n| algorithm |",
+            budget, opt.outstanding.front(), floor_error, floor_error);
         // Issue 11's measure of asynchrony: the loss at K (log10 of the ratio above) as a share of
         // the gap between random search and the column at K=1 (log10 of their geometric ratio).
         const bool gap = std::find_if(cols.begin(), cols.end(), [](const variant& v) { return v.label == "random"; }) != cols.end();
@@ -377,10 +389,11 @@ void print_compact(const options& opt, const std::vector<variant>& cols, const s
 
         if (!ils_mode || opt.ils_expansions.size() < 2) continue;
         const double reference = opt.ils_expansions.back();
-        std::printf("\n## ILS expansion @ %llu: geometric mean over function x d of median error at each expansion over "
-                    "median error at x%g, same K (errors under %.0e count as %.0e); rows better / worse by more "
-                    "than 1%%\n\n| algorithm |",
-                    budget, reference, floor_error, floor_error);
+        std::printf(
+            "\n## ILS expansion @ %llu: geometric mean over function x d of median error at each expansion over "
+            "median error at x%g, same K (errors under %.0e count as %.0e); rows better / worse by more "
+            "than 1%%\n\n| algorithm |",
+            budget, reference, floor_error, floor_error);
         for (const std::size_t k : opt.outstanding) std::printf(" ratio K=%zu | better / worse K=%zu |", k, k);
         std::printf("\n|---|");
         for (std::size_t i = 0; i < opt.outstanding.size(); ++i) std::printf("---|---|");
@@ -394,11 +407,12 @@ void print_compact(const options& opt, const std::vector<variant>& cols, const s
                     for (const std::size_t d : opt.dims) {
                         const double x = ix.median(c.label, f, d, k, b), y = ix.median(base, f, d, k, b);
                         if (std::isnan(x) || std::isnan(y)) continue;
-                        if (!ties(x, y)) ++worse;
-                        else if (!ties(y, x)) ++better;
+                        if (!ties(x, y))
+                            ++worse;
+                        else if (!ties(y, x))
+                            ++better;
                     }
-                std::printf(" %s | %d / %d |", number(geometric_ratio(opt, ix, b, c.label, k, base, k)).c_str(), better,
-                            worse);
+                std::printf(" %s | %d / %d |", number(geometric_ratio(opt, ix, b, c.label, k, base, k)).c_str(), better, worse);
             }
             std::printf("\n");
         }
@@ -408,8 +422,9 @@ void print_compact(const options& opt, const std::vector<variant>& cols, const s
 // The price of asynchrony in points: the share of idle-fill (and ILS) points per run, pooled over
 // functions and seeds, per column, d and K.
 void print_fill(const options& opt, const std::vector<variant>& cols, const std::vector<quality_cell>& cells) {
-    std::printf("\n## Idle-fill points / told per run, pooled over functions and seeds: median (max); ILS points / told: median\n\n"
-                "| algorithm | d |");
+    std::printf(
+        "\n## Idle-fill points / told per run, pooled over functions and seeds: median (max); ILS points / told: median\n\n"
+        "| algorithm | d |");
     for (const std::size_t k : opt.outstanding) std::printf(" fill K=%zu | ILS K=%zu |", k, k);
     std::printf("\n|---|---|");
     for (std::size_t i = 0; i < opt.outstanding.size(); ++i) std::printf("---|---|");
@@ -424,8 +439,10 @@ void print_fill(const options& opt, const std::vector<variant>& cols, const std:
                     if (cell.v.label == c.label && cell.dim == d && cell.outstanding == k)
                         for (const auto& r : cell.runs) fill.push_back(r.fill_fraction), ils.push_back(r.ils_fraction);
                 const summary f = bench::summarise(fill), l = bench::summarise(ils);
-                if (std::isnan(f.median)) std::printf(" - | - |");
-                else std::printf(" %.1f%% (%.1f%%) | %.1f%% |", 100.0 * f.median, 100.0 * f.max, 100.0 * l.median);
+                if (std::isnan(f.median))
+                    std::printf(" - | - |");
+                else
+                    std::printf(" %.1f%% (%.1f%%) | %.1f%% |", 100.0 * f.median, 100.0 * f.max, 100.0 * l.median);
             }
             std::printf("\n");
         }
@@ -448,8 +465,8 @@ struct offer_run {
     double error = nan_value;
 };
 
-offer_run run_offer(const std::string& algorithm, const std::string& function, std::size_t dim, std::uint64_t seed,
-                    std::size_t desired, std::uint64_t budget) {
+offer_run run_offer(const std::string& algorithm, const std::string& function, std::size_t dim, std::uint64_t seed, std::size_t desired,
+                    std::uint64_t budget) {
     const auto f = eval::make_objective(function, dim, seed);
     core::stopping stop;
     stop.budget = budget;
@@ -468,8 +485,7 @@ offer_run run_offer(const std::string& algorithm, const std::string& function, s
     while (!opt.done()) {
         if (!opt.stopped() && pool->free_slots() > 0) {
             // Ask only for what the budget still allows, so the last asks do not count as short.
-            const std::size_t want = static_cast<std::size_t>(
-                std::min<std::uint64_t>(pool->free_slots(), budget - opt.asked()));
+            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(pool->free_slots(), budget - opt.asked()));
             const auto tasks = opt.ask(want);
             ++run.asks;
             run.points += tasks.size();
@@ -540,8 +556,8 @@ std::vector<offer_cell> run_offer_grid(const options& opt) {
                     cell.short_fraction = asks > 0 ? short_asks / asks : 0.0;
                     cell.points_per_ask = asks > 0 ? points / asks : 0.0;
                     cell.error = bench::summarise(errors);
-                    std::fprintf(stderr, "[offer] %-8s %-10s d=%-3zu N=%-3zu %7.2f s\n", algorithm.c_str(),
-                                 function.c_str(), dim, n, bench::seconds_since(start));
+                    std::fprintf(stderr, "[offer] %-8s %-10s d=%-3zu N=%-3zu %7.2f s\n", algorithm.c_str(), function.c_str(), dim, n,
+                                 bench::seconds_since(start));
                     cells.push_back(std::move(cell));
                 }
             }
@@ -549,16 +565,17 @@ std::vector<offer_cell> run_offer_grid(const options& opt) {
 }
 
 void print_offer(const options& opt, const std::vector<offer_cell>& cells) {
-    std::printf("\n## Parallelism offered (fill_idle = false, budget %llu): after every result, ask(N - in flight)\n\n"
-                "| algorithm | function | d | N | mean in flight (per result) | time-weighted mean in flight | busy "
-                "workers | max in flight | short asks | points per ask | stalled runs (fewest told) | median error | "
-                "seeds |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-                static_cast<unsigned long long>(opt.budgets.back()));
+    std::printf(
+        "\n## Parallelism offered (fill_idle = false, budget %llu): after every result, ask(N - in flight)\n\n"
+        "| algorithm | function | d | N | mean in flight (per result) | time-weighted mean in flight | busy "
+        "workers | max in flight | short asks | points per ask | stalled runs (fewest told) | median error | "
+        "seeds |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        static_cast<unsigned long long>(opt.budgets.back()));
     for (const auto& c : cells) {
         std::string stalled = std::to_string(c.stalled);
         if (c.stalled > 0) stalled += " (" + std::to_string(c.min_told) + ")";
-        std::printf("| %s | %s | %zu | %zu | %.1f | %.1f | %.1f%% | %llu | %.1f%% | %.2f | %s | %s | %zu |\n",
-                    c.algorithm.c_str(), c.function.c_str(), c.dim, c.desired, c.mean_inflight, c.time_inflight,
+        std::printf("| %s | %s | %zu | %zu | %.1f | %.1f | %.1f%% | %llu | %.1f%% | %.2f | %s | %s | %zu |\n", c.algorithm.c_str(),
+                    c.function.c_str(), c.dim, c.desired, c.mean_inflight, c.time_inflight,
                     100.0 * c.time_inflight / static_cast<double>(c.desired), static_cast<unsigned long long>(c.max_inflight),
                     100.0 * c.short_fraction, c.points_per_ask, stalled.c_str(), number(c.error.median).c_str(), c.seeds);
     }
@@ -570,15 +587,14 @@ void write_json(const options& opt, const std::vector<quality_cell>& quality, co
     using bench::json_number;
     std::ofstream out(opt.json);
     if (!out) throw std::runtime_error("cannot write " + opt.json);
-    out << "{\n  \"benchmark\": \"optimizer_quality\",\n  \"mode\": \"" << opt.mode << "\",\n  \"compiler\": \""
-        << __VERSION__ << "\",\n  \"cpu\": \"" << bench::cpu_model() << "\",\n  \"budgets\": [";
+    out << "{\n  \"benchmark\": \"optimizer_quality\",\n  \"mode\": \"" << opt.mode << "\",\n  \"compiler\": \"" << __VERSION__
+        << "\",\n  \"cpu\": \"" << bench::cpu_model() << "\",\n  \"budgets\": [";
     for (std::size_t i = 0; i < opt.budgets.size(); ++i) out << (i ? ", " : "") << opt.budgets[i];
     out << "],\n  \"quality\": [";
     for (std::size_t i = 0; i < quality.size(); ++i) {
         const auto& c = quality[i];
-        out << (i ? "," : "") << "\n    {\"algorithm\": \"" << c.v.algorithm << "\", \"ils_expansion\": "
-            << json_number(c.v.ils_expansion) << ", \"function\": \"" << c.function << "\", \"dim\": " << c.dim
-            << ", \"outstanding\": " << c.outstanding << ", \"seeds\": [";
+        out << (i ? "," : "") << "\n    {\"algorithm\": \"" << c.v.algorithm << "\", \"ils_expansion\": " << json_number(c.v.ils_expansion)
+            << ", \"function\": \"" << c.function << "\", \"dim\": " << c.dim << ", \"outstanding\": " << c.outstanding << ", \"seeds\": [";
         for (std::size_t s = 0; s < c.seeds.size(); ++s) out << (s ? ", " : "") << c.seeds[s];
         out << "], \"error\": [";
         for (std::size_t s = 0; s < c.runs.size(); ++s) {
@@ -597,11 +613,10 @@ void write_json(const options& opt, const std::vector<quality_cell>& quality, co
         const auto& c = offer[i];
         out << (i ? "," : "") << "\n    {\"algorithm\": \"" << c.algorithm << "\", \"function\": \"" << c.function
             << "\", \"dim\": " << c.dim << ", \"desired\": " << c.desired << ", \"seeds\": " << c.seeds
-            << ", \"mean_inflight\": " << json_number(c.mean_inflight) << ", \"time_weighted_inflight\": "
-            << json_number(c.time_inflight) << ", \"max_inflight\": " << c.max_inflight
-            << ", \"short_ask_fraction\": " << json_number(c.short_fraction) << ", \"points_per_ask\": "
-            << json_number(c.points_per_ask) << ", \"stalled_runs\": " << c.stalled << ", \"median_error\": "
-            << json_number(c.error.median) << "}";
+            << ", \"mean_inflight\": " << json_number(c.mean_inflight) << ", \"time_weighted_inflight\": " << json_number(c.time_inflight)
+            << ", \"max_inflight\": " << c.max_inflight << ", \"short_ask_fraction\": " << json_number(c.short_fraction)
+            << ", \"points_per_ask\": " << json_number(c.points_per_ask) << ", \"stalled_runs\": " << c.stalled
+            << ", \"median_error\": " << json_number(c.error.median) << "}";
     }
     out << "\n  ]\n}\n";
 }

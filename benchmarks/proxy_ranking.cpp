@@ -14,8 +14,8 @@
 
 #include "bench_common.hpp"
 #include "fracnas/eval/gpt_evaluator.hpp"
-#include "fracnas/torch/evaluator.hpp"
 #include "fracnas/nas/architecture.hpp"
+#include "fracnas/torch/evaluator.hpp"
 
 namespace {
 
@@ -25,13 +25,13 @@ using bench::usage;
 // ---- command line ------------------------------------------------------------------------
 
 struct options {
-    std::vector<std::string> data;                // the LTS CSVs
+    std::vector<std::string> data;  // the LTS CSVs
     eval::device_kind device = eval::device_kind::cpu;
     std::vector<std::uint64_t> seeds = {0, 1, 2};  // each seeds the weights and the random tokens
-    std::uint32_t batch = 4;                      // grad-norm sequences
-    std::uint32_t tokens = 128;                   // grad-norm tokens per sequence (>= 2)
-    std::size_t limit = 0;                        // > 0: only the first N rows of each file
-    std::string out;                              // the CSV; empty: stdout only
+    std::uint32_t batch = 4;                       // grad-norm sequences
+    std::uint32_t tokens = 128;                    // grad-norm tokens per sequence (>= 2)
+    std::size_t limit = 0;                         // > 0: only the first N rows of each file
+    std::string out;                               // the CSV; empty: stdout only
 };
 
 const char* const usage_text =
@@ -43,21 +43,30 @@ const char* const usage_text =
 options parse(int argc, char** argv) {
     options opt;
     bench::for_each_flag(argc, argv, [&](const std::string& flag, const std::string& value) {
-        if (flag == "--data") opt.data = bench::split(value);
+        if (flag == "--data")
+            opt.data = bench::split(value);
         else if (flag == "--device") {
-            if (value == "cpu") opt.device = eval::device_kind::cpu;
-            else if (value == "cuda") opt.device = eval::device_kind::cuda;
-            else usage("--device is cpu or cuda, got '" + value + "'");
-        } else if (flag == "--seeds") opt.seeds = bench::integers(value, flag);
-        else if (flag == "--batch") opt.batch = bench::to_u32(value, flag, 1, 1000000);
-        else if (flag == "--tokens") opt.tokens = bench::to_u32(value, flag, 2, 1000000);
-        else if (flag == "--limit") opt.limit = bench::to_u32(value, flag, 1, 1000000);
-        else if (flag == "--out") opt.out = value;
-        else usage("unknown option " + flag);
+            if (value == "cpu")
+                opt.device = eval::device_kind::cpu;
+            else if (value == "cuda")
+                opt.device = eval::device_kind::cuda;
+            else
+                usage("--device is cpu or cuda, got '" + value + "'");
+        } else if (flag == "--seeds")
+            opt.seeds = bench::integers(value, flag);
+        else if (flag == "--batch")
+            opt.batch = bench::to_u32(value, flag, 1, 1000000);
+        else if (flag == "--tokens")
+            opt.tokens = bench::to_u32(value, flag, 2, 1000000);
+        else if (flag == "--limit")
+            opt.limit = bench::to_u32(value, flag, 1, 1000000);
+        else if (flag == "--out")
+            opt.out = value;
+        else
+            usage("unknown option " + flag);
     });
     if (opt.data.empty()) usage("--data FILE[,FILE] is required");
-    if (opt.device == eval::device_kind::cuda && !eval::torch_cuda_available())
-        usage("--device cuda: LibTorch sees no CUDA device");
+    if (opt.device == eval::device_kind::cuda && !eval::torch_cuda_available()) usage("--device cuda: LibTorch sees no CUDA device");
     return opt;
 }
 
@@ -113,16 +122,15 @@ lts_file read_lts(const std::string& path, std::size_t limit, std::uint32_t toke
         if (it == header.end()) usage(path + " has no column '" + name + "'");
         return static_cast<std::size_t>(it - header.begin());
     };
-    const std::size_t c_id = column("id"), c_layer = column("n_layer"), c_model = column("d_model"),
-                      c_inner = column("d_inner"), c_head = column("n_head"), c_tgt = column("tgt_len"),
-                      c_token = column("n_token"), c_nonemb = column("nonembedding_params"),
-                      c_ppl = column("valid_ppl");
+    const std::size_t c_id = column("id"), c_layer = column("n_layer"), c_model = column("d_model"), c_inner = column("d_inner"),
+                      c_head = column("n_head"), c_tgt = column("tgt_len"), c_token = column("n_token"),
+                      c_nonemb = column("nonembedding_params"), c_ppl = column("valid_ppl");
     for (std::size_t number = 2; std::getline(in, line) && (limit == 0 || file.rows.size() < limit); ++number) {
         if (line.empty()) continue;
         const std::string where = path + " line " + std::to_string(number);
         const auto f = split_on(line, ',');
-        if (f.size() != header.size()) usage(where + ": " + std::to_string(f.size()) + " fields, the header has " +
-                                             std::to_string(header.size()));
+        if (f.size() != header.size())
+            usage(where + ": " + std::to_string(f.size()) + " fields, the header has " + std::to_string(header.size()));
         lts_row r;
         r.id = f[c_id];
         r.arch.n_layer = field_u32(f[c_layer], where + " n_layer");
@@ -152,16 +160,15 @@ std::string csv_line(const std::string& dataset, const lts_row& r, std::uint64_t
     std::snprintf(wall, sizeof wall, "%.3f", e.wall_seconds);
     // decoder_params is empty when the architecture did not validate (nothing was counted)
     const std::string decoder = e.params.decoder > 0 ? std::to_string(e.params.decoder) : std::string();
-    return dataset + "," + r.id + "," + std::to_string(r.arch.n_layer) + "," + std::to_string(r.arch.d_model) + "," +
-           r.nonembedding + "," + decoder + "," + r.valid_ppl + "," + std::to_string(seed) + "," + grad + "," +
-           eval::to_string(e.status) + "," + wall + "\n";
+    return dataset + "," + r.id + "," + std::to_string(r.arch.n_layer) + "," + std::to_string(r.arch.d_model) + "," + r.nonembedding + "," +
+           decoder + "," + r.valid_ppl + "," + std::to_string(seed) + "," + grad + "," + eval::to_string(e.status) + "," + wall + "\n";
 }
 
 struct tally {  // one per --data file, in their order
     std::string dataset;
     std::size_t ok = 0, failed = 0;  // evaluations
-    std::size_t count_mismatch = 0;   // architectures
-    std::vector<double> wall;  // seconds per ok evaluation
+    std::size_t count_mismatch = 0;  // architectures
+    std::vector<double> wall;        // seconds per ok evaluation
 };
 
 int run(const options& opt, const std::vector<lts_file>& files) {
@@ -184,9 +191,8 @@ int run(const options& opt, const std::vector<lts_file>& files) {
 
     std::size_t rows = 0;
     for (const auto& f : files) rows += f.rows.size();
-    std::printf("libtorch %s | device %s | %zu architectures x %zu seeds | grad-norm batch %u x %u tokens\n",
-                eval::torch_version().c_str(), opt.device == eval::device_kind::cuda ? "cuda" : "cpu", rows,
-                opt.seeds.size(), opt.batch, opt.tokens);
+    std::printf("libtorch %s | device %s | %zu architectures x %zu seeds | grad-norm batch %u x %u tokens\n", eval::torch_version().c_str(),
+                opt.device == eval::device_kind::cuda ? "cuda" : "cpu", rows, opt.seeds.size(), opt.batch, opt.tokens);
     std::printf("%s", csv_header);
     std::fflush(stdout);
 
@@ -226,9 +232,10 @@ int run(const options& opt, const std::vector<lts_file>& files) {
     std::printf("\nsummary (device %s):\n", device_name.empty() ? "-" : device_name.c_str());
     for (const auto& t : tallies) {
         const auto s = bench::summarise(t.wall);
-        std::printf("  %-8s %zu ok, %zu failed; seconds per evaluation: median %.3f (min %.3f, max %.3f); "
-                    "rows whose decoder_params differ from the authors' nonembedding_params: %zu\n",
-                    t.dataset.c_str(), t.ok, t.failed, s.median, s.min, s.max, t.count_mismatch);
+        std::printf(
+            "  %-8s %zu ok, %zu failed; seconds per evaluation: median %.3f (min %.3f, max %.3f); "
+            "rows whose decoder_params differ from the authors' nonembedding_params: %zu\n",
+            t.dataset.c_str(), t.ok, t.failed, s.median, s.min, s.max, t.count_mismatch);
     }
     std::printf("wall time: %.1f s\n", bench::seconds_since(start));
     return 0;

@@ -3,8 +3,8 @@
 // settings turned on one after the other, against the bf16 matrix rate measured in the same run.
 // It trains on random tokens (speed does not depend on their values) and asserts nothing.
 #include <ATen/cuda/CUDAContext.h>
-#include <torch/torch.h>
 #include <torch/csrc/autograd/profiler_kineto.h>
+#include <torch/torch.h>
 #include <torch/version.h>
 
 #include <map>
@@ -111,7 +111,8 @@ void profile(const nas::architecture& arch, std::uint32_t vocab, const std::vect
     const double steps = static_cast<double>(std::max<std::uint64_t>(res.steps, 1));
     std::printf("profile (%s): %llu steps, wall %.1f ms per step (validation and set-up included), GPU kernels %.2f ms per step\n",
                 eval::to_string(res.status), static_cast<unsigned long long>(res.steps), 1e3 * wall / steps, total / steps);
-    for (const auto& [kind, ms] : by_kind) std::printf("  %-14s %8.3f ms per step  %5.1f%%\n", kind.c_str(), ms / steps, 100.0 * ms / total);
+    for (const auto& [kind, ms] : by_kind)
+        std::printf("  %-14s %8.3f ms per step  %5.1f%%\n", kind.c_str(), ms / steps, 100.0 * ms / total);
     std::vector<std::pair<double, std::string>> top;
     for (const auto& [name, ms] : by_name) top.emplace_back(ms, name);
     std::sort(top.rbegin(), top.rend());
@@ -122,9 +123,11 @@ void profile(const nas::architecture& arch, std::uint32_t vocab, const std::vect
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::vector<std::string> archs = {"n_layer=12 d_model=768 d_inner=3072,3072,3072,3072,3072,3072,3072,3072,3072,3072,3072,3072 n_head=12,12,12,12,12,12,12,12,12,12,12,12",
-                                      "n_layer=10 d_model=768 d_inner=3072,3072,3072,3072,3072,3072,3072,3072,3072,3072 n_head=12,12,12,12,12,12,12,12,12,12",
-                                      "n_layer=2 d_model=1920 d_inner=7232,7232 n_head=30,30"};
+    std::vector<std::string> archs = {
+        "n_layer=12 d_model=768 d_inner=3072,3072,3072,3072,3072,3072,3072,3072,3072,3072,3072,3072 "
+        "n_head=12,12,12,12,12,12,12,12,12,12,12,12",
+        "n_layer=10 d_model=768 d_inner=3072,3072,3072,3072,3072,3072,3072,3072,3072,3072 n_head=12,12,12,12,12,12,12,12,12,12",
+        "n_layer=2 d_model=1920 d_inner=7232,7232 n_head=30,30"};
     std::string device_name = torch::cuda::is_available() ? "cuda" : "cpu";
     std::uint64_t steps = 80, repeats = 3, gemm = 8192;
     std::uint32_t batch = 32, seq_len = 512, vocab = 32768;
@@ -175,7 +178,8 @@ int main(int argc, char** argv) {
     const bool cuda = device_name == "cuda";
     std::printf("device: %s | LibTorch %s\n", cuda ? at::cuda::getDeviceProperties(0)->name : "cpu", TORCH_VERSION);
     const double matrix_rate = cuda && gemm > 0 ? gemm_tflops(static_cast<std::int64_t>(gemm), torch::Device(torch::kCUDA, 0)) : 0.0;
-    if (matrix_rate > 0.0) std::printf("bf16 matmul %llu^3: %.1f TFLOP/s (median of 30 x 10)\n", static_cast<unsigned long long>(gemm), matrix_rate);
+    if (matrix_rate > 0.0)
+        std::printf("bf16 matmul %llu^3: %.1f TFLOP/s (median of 30 x 10)\n", static_cast<unsigned long long>(gemm), matrix_rate);
 
     // random tokens: enough for every window, a validation split of one sequence
     std::mt19937_64 rng(1);
@@ -222,7 +226,8 @@ int main(int argc, char** argv) {
                     break;
                 }
                 rate.push_back(res.steady_tokens_per_second);
-                if (!res.engine_note.empty() && k == 0) std::printf("  note (%s, %s): %s\n", text.c_str(), s.name.c_str(), res.engine_note.c_str());
+                if (!res.engine_note.empty() && k == 0)
+                    std::printf("  note (%s, %s): %s\n", text.c_str(), s.name.c_str(), res.engine_note.c_str());
             }
             if (!failure.empty()) {
                 std::printf("%-44s %-12s failed (%s)\n", text.c_str(), s.name.c_str(), failure.c_str());

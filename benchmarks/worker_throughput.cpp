@@ -50,17 +50,28 @@ options parse(int argc, char** argv) {
     options opt;
     bench::for_each_flag(argc, argv, [&](const std::string& flag, const std::string& value) {
         if (flag == "--device") {
-            if (value == "cpu") opt.device = eval::device_kind::cpu;
-            else if (value == "cuda") opt.device = eval::device_kind::cuda;
-            else usage("--device is cpu or cuda, got '" + value + "'");
-        } else if (flag == "--candidates") opt.candidates = bench::to_u32(value, flag, 1, 100000);
-        else if (flag == "--reference-every") opt.reference_every = bench::to_u32(value, flag, 1, 100000);
-        else if (flag == "--warmup") opt.warmup = bench::to_u32(value, flag, 0, 1000);
-        else if (flag == "--repeats") opt.repeats = bench::to_u32(value, flag, 1, 100000);
-        else if (flag == "--seed") opt.seed = bench::to_u64(value, flag);
-        else if (flag == "--out") opt.out = value;
-        else if (flag == "--architectures") opt.architectures = value;
-        else usage("unknown option " + flag);
+            if (value == "cpu")
+                opt.device = eval::device_kind::cpu;
+            else if (value == "cuda")
+                opt.device = eval::device_kind::cuda;
+            else
+                usage("--device is cpu or cuda, got '" + value + "'");
+        } else if (flag == "--candidates")
+            opt.candidates = bench::to_u32(value, flag, 1, 100000);
+        else if (flag == "--reference-every")
+            opt.reference_every = bench::to_u32(value, flag, 1, 100000);
+        else if (flag == "--warmup")
+            opt.warmup = bench::to_u32(value, flag, 0, 1000);
+        else if (flag == "--repeats")
+            opt.repeats = bench::to_u32(value, flag, 1, 100000);
+        else if (flag == "--seed")
+            opt.seed = bench::to_u64(value, flag);
+        else if (flag == "--out")
+            opt.out = value;
+        else if (flag == "--architectures")
+            opt.architectures = value;
+        else
+            usage("unknown option " + flag);
     });
     return opt;
 }
@@ -198,10 +209,10 @@ int run(const options& opt) {
     }
     const double loop_s = bench::seconds_since(loop);
     const auto wall = bench::summarise(cand.wall);
-    std::printf("device %s, %u candidates (%u failed) and %zu reference timings in %.2f s (%.2f s in all)\n",
-                first.device_name.c_str(), count, failed, rebuilt.decode.size(), loop_s, bench::seconds_since(start));
-    std::printf("candidates per second: %.3f from the median wall, %.3f over the loop (references included)\n",
-                1.0 / wall.median, static_cast<double>(count + rebuilt.decode.size()) / loop_s);
+    std::printf("device %s, %u candidates (%u failed) and %zu reference timings in %.2f s (%.2f s in all)\n", first.device_name.c_str(),
+                count, failed, rebuilt.decode.size(), loop_s, bench::seconds_since(start));
+    std::printf("candidates per second: %.3f from the median wall, %.3f over the loop (references included)\n", 1.0 / wall.median,
+                static_cast<double>(count + rebuilt.decode.size()) / loop_s);
     std::printf("wall time of one candidate:\n");
     print_row("wall", cand.wall, wall.median);
     print_row("build", cand.build, wall.median);
@@ -212,14 +223,17 @@ int run(const options& opt) {
     std::printf("spread of each series over the run ((max - min) / median; the standard deviation over the median):\n");
     using named_series = std::pair<const char*, const series&>;
     using named_values = std::pair<const char*, const std::vector<double>&>;
-    for (const auto& [name, sr] : {named_series{"reference, rebuilt", rebuilt}, {"reference, resident", kept},
-                                   {"ref., launch timed", kept_launched}, {"ref., built late", kept_late},
-                                   {"probe, resident", probed}, {"probe / reference", ratio}})
+    for (const auto& [name, sr] : {named_series{"reference, rebuilt", rebuilt},
+                                   {"reference, resident", kept},
+                                   {"ref., launch timed", kept_launched},
+                                   {"ref., built late", kept_late},
+                                   {"probe, resident", probed},
+                                   {"probe / reference", ratio}})
         for (const auto& [phase, v] : {named_values{"decode", sr.decode}, {"prefill", sr.prefill}}) {
             if (v.size() < 2) continue;
             const auto s = bench::summarise(v);
-            std::printf("  %-20s %-7s %3zu timings: median %.4f, min %.4f, max %.4f, spread %.2f%%, stdev %.2f%%\n", name, phase,
-                        v.size(), s.median, s.min, s.max, 100.0 * (s.max - s.min) / s.median, 100.0 * s.stdev / s.median);
+            std::printf("  %-20s %-7s %3zu timings: median %.4f, min %.4f, max %.4f, spread %.2f%%, stdev %.2f%%\n", name, phase, v.size(),
+                        s.median, s.min, s.max, 100.0 * (s.max - s.min) / s.median, 100.0 * s.stdev / s.median);
         }
     return failed == 0 ? 0 : 1;
 }

@@ -17,8 +17,7 @@ public:
 /// field() names the option or member, e.g. "--budget" or "int_range.step".
 class config_error : public error {
 public:
-    config_error(std::string field, const std::string& message)
-        : error(message), field_(std::move(field)) {}
+    config_error(std::string field, const std::string& message) : error(message), field_(std::move(field)) {}
     const std::string& field() const noexcept { return field_; }
 
 private:

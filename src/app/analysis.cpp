@@ -26,7 +26,9 @@ namespace {
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 const std::vector<std::string> known = {"ratio", "ms", "params", "memory"};
 
-bool maximised(const std::string& objective) { return objective == "params"; }
+bool maximised(const std::string& objective) {
+    return objective == "params";
+}
 
 std::string unit_of(const std::string& objective) {
     if (objective == "ratio") return "ratio (min)";
@@ -93,7 +95,9 @@ std::string num(double v, int digits = 9) {
     return o.str();
 }
 
-std::string json_num(double v) { return json_number(v, 12); }
+std::string json_num(double v) {
+    return json_number(v, 12);
+}
 
 // The growth rows printed: about `n` evenly spaced ones, always the last.
 std::vector<std::size_t> checkpoints(std::size_t size, std::size_t n) {
@@ -131,8 +135,8 @@ void validate(const analysis_options& o) {
         if (!seen.insert(name).second) throw config_error("--objectives", "objective '" + name + "' is given twice.");
     }
     if (!o.reference_point.empty() && o.reference_point.size() != o.objectives.size())
-        throw config_error("--reference-point", "give one value per objective (" + std::to_string(o.objectives.size()) +
-                                                    "), got " + std::to_string(o.reference_point.size()) + ".");
+        throw config_error("--reference-point", "give one value per objective (" + std::to_string(o.objectives.size()) + "), got " +
+                                                    std::to_string(o.reference_point.size()) + ".");
     for (double v : o.reference_point)
         if (!std::isfinite(v)) throw config_error("--reference-point", "the reference point's values must be finite numbers.");
 }
@@ -146,9 +150,8 @@ std::vector<storage::evaluation_record> best_feasible(const storage::archive_con
     }
     std::vector<const storage::evaluation_record*> order;
     for (const auto& [hash, r] : by_hash) order.push_back(r);
-    std::sort(order.begin(), order.end(), [](const auto* x, const auto* y) {
-        return x->ratio != y->ratio ? x->ratio < y->ratio : x->arch < y->arch;
-    });
+    std::sort(order.begin(), order.end(),
+              [](const auto* x, const auto* y) { return x->ratio != y->ratio ? x->ratio < y->ratio : x->arch < y->arch; });
     std::vector<storage::evaluation_record> best;
     for (std::size_t i = 0; i < order.size() && i < k; ++i) best.push_back(*order[i]);
     return best;
@@ -171,8 +174,10 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     // counts
     a.answered = archive.evaluations.size();
     for (const auto& r : archive.evaluations) {
-        if (!r.feasible) ++a.infeasible;
-        else if (r.cached) ++a.cached;
+        if (!r.feasible)
+            ++a.infeasible;
+        else if (r.cached)
+            ++a.cached;
         else {
             ++a.measured;
             ++a.by_status[eval::to_string(r.out.status)];
@@ -183,8 +188,10 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     a.reference_point = options.reference_point;
     if (a.reference_point.empty()) {
         for (const auto& o : options.objectives) {
-            if (o == "ratio") a.reference_point.push_back(1.0);
-            else if (o == "params") a.reference_point.push_back(0.0);
+            if (o == "ratio")
+                a.reference_point.push_back(1.0);
+            else if (o == "params")
+                a.reference_point.push_back(0.0);
             else if (o == "ms") {
                 std::vector<double> refs;
                 for (const auto& w : archive.workers) refs.push_back(w.reference_ms);
@@ -208,9 +215,8 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     // answers in the order they ended; the front (each member scored once) grows with them
     std::vector<const storage::evaluation_record*> order;
     for (const auto& r : archive.evaluations) order.push_back(&r);
-    std::stable_sort(order.begin(), order.end(), [](const auto* x, const auto* y) {
-        return x->ended != y->ended ? x->ended < y->ended : x->id < y->id;
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto* x, const auto* y) { return x->ended != y->ended ? x->ended < y->ended : x->id < y->id; });
     struct member {
         const storage::evaluation_record* record;
         scored s;
@@ -233,8 +239,7 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
                 hv = have_reference ? core::hypervolume(points, ref_min) : nan;
             }
         }
-        if (r->feasible && r->out.status == eval::outcome_status::ok && std::isfinite(r->ratio) &&
-            !(r->ratio >= best_ratio))
+        if (r->feasible && r->out.status == eval::outcome_status::ok && std::isfinite(r->ratio) && !(r->ratio >= best_ratio))
             best_ratio = r->ratio;
         a.growth.push_back({a.growth.size() + 1, r->ended, front.size(), hv, best_ratio});
     }
@@ -244,12 +249,15 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     } else if (!front.empty() && !(hv > 0.0)) {
         // say why, naming the objective that no front member improves on the reference point
         for (std::size_t i = 0; i < options.objectives.size() && a.hypervolume_note.empty(); ++i) {
-            const bool none_better = std::none_of(front.begin(), front.end(), [&](const member& m) { return m.s.minimised[i] < ref_min[i]; });
+            const bool none_better =
+                std::none_of(front.begin(), front.end(), [&](const member& m) { return m.s.minimised[i] < ref_min[i]; });
             if (!none_better) continue;
             const auto& o = options.objectives[i];
             a.hypervolume_note = "no front member improves on the reference point's " + o + " (" + num(a.reference_point[i], 6) + ")";
             if (o == "memory" && a.reference_point[i] == 0.0)
-                a.hypervolume_note += ": no evaluation recorded a peak memory (the latency model and CPU workers record none); leave memory out of --objectives";
+                a.hypervolume_note +=
+                    ": no evaluation recorded a peak memory (the latency model and CPU workers record none); leave memory out of "
+                    "--objectives";
         }
     }
     std::sort(front.begin(), front.end(), [](const member& x, const member& y) { return x.s.minimised < y.s.minimised; });
@@ -299,11 +307,10 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
 void print_analysis(const run_analysis& a, const analysis_options& options, std::ostream& out) {
     const auto& h = a.header;
     out << std::fixed;
-    out << "archive     " << a.path << " (schema " << h.schema << ", fracnas " << h.fracnas_version << ", commit "
-        << h.git_commit << ", created " << h.created << ")\n"
+    out << "archive     " << a.path << " (schema " << h.schema << ", fracnas " << h.fracnas_version << ", commit " << h.git_commit
+        << ", created " << h.created << ")\n"
         << "command     " << h.command_line << '\n'
-        << "ranks       " << h.ranks << " on " << (h.hosts.empty() ? "-" : h.hosts) << ", " << a.workers.size()
-        << " worker(s) recorded\n"
+        << "ranks       " << h.ranks << " on " << (h.hosts.empty() ? "-" : h.hosts) << ", " << a.workers.size() << " worker(s) recorded\n"
         << "sessions    " << a.sessions << ", wall " << std::setprecision(1) << a.wall_seconds << " s"
         << (a.sessions == 0 ? " (no session closed: in progress or killed)" : "") << '\n'
         << "answered    " << a.answered << ": " << a.measured << " measured (";
@@ -312,8 +319,8 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
         out << (first ? "" : ", ") << status << ' ' << n;
         first = false;
     }
-    out << (first ? "none" : "") << "), " << a.cached << " from the cache, " << a.infeasible << " infeasible; "
-        << std::setprecision(2) << a.evaluations_per_second() << " answers/s\n";
+    out << (first ? "none" : "") << "), " << a.cached << " from the cache, " << a.infeasible << " infeasible; " << std::setprecision(2)
+        << a.evaluations_per_second() << " answers/s\n";
     out << "workers     ";
     if (a.workers.empty()) out << "none recorded\n";
     for (std::size_t i = 0; i < a.workers.size(); ++i) {
@@ -326,15 +333,16 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
         out << "            all: " << std::setprecision(1) << 100.0 * a.utilisation << "% busy (busy / (workers x wall))\n";
     out << "best        " << a.best.size() << " feasible architecture(s) by latency ratio:\n";
     for (const auto& r : a.best)
-        out << "  " << std::setprecision(4) << "x" << r.ratio << "  " << r.out.value << " ms  " << r.decoder_params
-            << " params  worker " << r.worker << "  " << r.arch << '\n';
+        out << "  " << std::setprecision(4) << "x" << r.ratio << "  " << r.out.value << " ms  " << r.decoder_params << " params  worker "
+            << r.worker << "  " << r.arch << '\n';
     out << "front       " << a.front.size() << " architecture(s) over";
     for (const auto& o : options.objectives) out << " " << unit_of(o) << (o == options.objectives.back() ? "" : ",");
     out << "; hypervolume " << std::setprecision(6) << a.hypervolume << " against (";
     for (std::size_t i = 0; i < a.reference_point.size(); ++i) out << (i ? ", " : "") << num(a.reference_point[i], 6);
     out << ")\n";
     if (!a.hypervolume_note.empty())
-        out << "            note: the hypervolume is " << (std::isnan(a.hypervolume) ? "not defined" : "0") << ": " << a.hypervolume_note << ".\n";
+        out << "            note: the hypervolume is " << (std::isnan(a.hypervolume) ? "not defined" : "0") << ": " << a.hypervolume_note
+            << ".\n";
     for (std::size_t i = 0; i < a.front.size(); ++i) {
         out << " ";
         for (const double v : a.front_values[i]) out << " " << std::setprecision(4) << std::setw(10) << v;
@@ -348,7 +356,8 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
             << g.best_ratio << '\n';
     }
     if (!a.trained.empty()) {
-        out << "trained     " << a.trained.size() << " architecture(s) (fracnas train --from): val ppl, latency ratio, ms, tokens, status\n";
+        out << "trained     " << a.trained.size()
+            << " architecture(s) (fracnas train --from): val ppl, latency ratio, ms, tokens, status\n";
         for (const auto& x : a.trained)
             out << "  " << std::setprecision(2) << std::setw(9) << x.training.val_perplexity << "  x" << std::setprecision(4) << x.ratio
                 << "  " << x.latency_ms << " ms  " << x.training.tokens << "  " << x.training.status << "  " << x.training.arch << '\n';
@@ -363,11 +372,11 @@ void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out) 
     for (const auto& a : runs) {
         double best = nan;
         for (const auto& r : a.best) best = std::isfinite(best) ? std::min(best, r.ratio) : r.ratio;
-        out << "  " << std::setw(5) << a.header.ranks << std::setw(8) << a.workers.size() << std::setw(10) << a.answered
-            << std::setw(10) << a.measured << std::setw(10) << std::setprecision(1) << a.wall_seconds << std::setw(11)
-            << std::setprecision(2) << a.evaluations_per_second() << std::setw(12)
-            << (a.wall_seconds > 0.0 ? static_cast<double>(a.measured) / a.wall_seconds : 0.0) << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation
-            << std::setw(12) << std::setprecision(4) << best << std::setw(7) << a.front.size() << std::setw(14)
+        out << "  " << std::setw(5) << a.header.ranks << std::setw(8) << a.workers.size() << std::setw(10) << a.answered << std::setw(10)
+            << a.measured << std::setw(10) << std::setprecision(1) << a.wall_seconds << std::setw(11) << std::setprecision(2)
+            << a.evaluations_per_second() << std::setw(12)
+            << (a.wall_seconds > 0.0 ? static_cast<double>(a.measured) / a.wall_seconds : 0.0) << std::setw(8) << std::setprecision(1)
+            << 100.0 * a.utilisation << std::setw(12) << std::setprecision(4) << best << std::setw(7) << a.front.size() << std::setw(14)
             << std::setprecision(6) << a.hypervolume << "  " << a.path << '\n';
     }
     out << std::defaultfloat;
@@ -381,12 +390,11 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
              "total_params,min_params,peak_memory_bytes,dispatched,started,ended,wall_seconds,hash,architecture,message\n";
         for (const auto& r : archive.evaluations)
             f << r.id << ',' << r.phase << ',' << r.worker << ',' << r.feasible << ',' << r.cached << ','
-              << (r.feasible ? eval::to_string(r.out.status) : "infeasible") << ',' << num(r.out.value, 12) << ','
-              << num(r.ratio, 12) << ',' << num(r.out.reference_ms, 12) << ',' << num(r.out.decode_ms, 12) << ','
-              << num(r.out.prefill_ms, 12) << ',' << r.decoder_params << ',' << r.total_params << ',' << r.min_params << ','
-              << r.out.peak_memory_bytes << ',' << num(r.dispatched, 12) << ',' << num(r.started, 12) << ','
-              << num(r.ended, 12) << ',' << num(r.out.wall_seconds, 12) << ',' << hex(r.hash) << ',' << csv_text(r.arch)
-              << ',' << csv_text(r.out.message) << '\n';
+              << (r.feasible ? eval::to_string(r.out.status) : "infeasible") << ',' << num(r.out.value, 12) << ',' << num(r.ratio, 12)
+              << ',' << num(r.out.reference_ms, 12) << ',' << num(r.out.decode_ms, 12) << ',' << num(r.out.prefill_ms, 12) << ','
+              << r.decoder_params << ',' << r.total_params << ',' << r.min_params << ',' << r.out.peak_memory_bytes << ','
+              << num(r.dispatched, 12) << ',' << num(r.started, 12) << ',' << num(r.ended, 12) << ',' << num(r.out.wall_seconds, 12) << ','
+              << hex(r.hash) << ',' << csv_text(r.arch) << ',' << csv_text(r.out.message) << '\n';
         write_file(prefix + "evaluations.csv", f.str());
     }
     {
@@ -396,8 +404,8 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
         f << "decoder_params,worker,hash,architecture\n";
         for (std::size_t i = 0; i < a.front.size(); ++i) {
             for (const double v : a.front_values[i]) f << num(v, 12) << ',';
-            f << a.front[i].decoder_params << ',' << a.front[i].worker << ',' << hex(a.front[i].hash) << ','
-              << csv_text(a.front[i].arch) << '\n';
+            f << a.front[i].decoder_params << ',' << a.front[i].worker << ',' << hex(a.front[i].hash) << ',' << csv_text(a.front[i].arch)
+              << '\n';
         }
         write_file(prefix + "front.csv", f.str());
     }
@@ -423,11 +431,11 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
 
 std::string to_json(const run_analysis& a, const analysis_options& options) {
     std::ostringstream o;
-    o << "{\"archive\": " << json_string(a.path) << ", \"schema\": " << a.header.schema << ", \"fracnas_version\": "
-      << json_string(a.header.fracnas_version) << ", \"git_commit\": " << json_string(a.header.git_commit)
+    o << "{\"archive\": " << json_string(a.path) << ", \"schema\": " << a.header.schema
+      << ", \"fracnas_version\": " << json_string(a.header.fracnas_version) << ", \"git_commit\": " << json_string(a.header.git_commit)
       << ", \"command_line\": " << json_string(a.header.command_line) << ", \"ranks\": " << a.header.ranks
-      << ", \"hosts\": " << json_string(a.header.hosts) << ", \"sessions\": " << a.sessions << ", \"wall_seconds\": "
-      << json_num(a.wall_seconds) << ", \"answered\": " << a.answered << ", \"measured\": " << a.measured
+      << ", \"hosts\": " << json_string(a.header.hosts) << ", \"sessions\": " << a.sessions
+      << ", \"wall_seconds\": " << json_num(a.wall_seconds) << ", \"answered\": " << a.answered << ", \"measured\": " << a.measured
       << ", \"cached\": " << a.cached << ", \"infeasible\": " << a.infeasible << ", \"by_status\": {";
     bool first = true;
     for (const auto& [status, n] : a.by_status) {
@@ -462,8 +470,8 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
     o << "], \"workers\": [";
     for (std::size_t i = 0; i < a.workers.size(); ++i) {
         const auto& w = a.workers[i];
-        o << (i ? ", " : "") << "{\"rank\": " << w.rank << ", \"host\": " << json_string(w.host) << ", \"device\": "
-          << json_string(w.device) << ", \"measured\": " << w.measured << ", \"failed\": " << w.failed
+        o << (i ? ", " : "") << "{\"rank\": " << w.rank << ", \"host\": " << json_string(w.host)
+          << ", \"device\": " << json_string(w.device) << ", \"measured\": " << w.measured << ", \"failed\": " << w.failed
           << ", \"busy_seconds\": " << json_num(w.busy_seconds) << ", \"utilisation\": " << json_num(w.utilisation) << "}";
     }
     o << "], \"trained\": [";

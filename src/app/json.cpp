@@ -16,14 +16,22 @@ std::size_t utf8_length(const std::string& s, std::size_t i) {
     const unsigned char b = byte(i);
     std::size_t n = 0;
     unsigned char lo = 0x80, hi = 0xbf;  // the range allowed for the second byte
-    if (b >= 0xc2 && b <= 0xdf) n = 2;
-    else if (b == 0xe0) n = 3, lo = 0xa0;
-    else if (b == 0xed) n = 3, hi = 0x9f;
-    else if (b >= 0xe1 && b <= 0xef) n = 3;
-    else if (b == 0xf0) n = 4, lo = 0x90;
-    else if (b >= 0xf1 && b <= 0xf3) n = 4;
-    else if (b == 0xf4) n = 4, hi = 0x8f;
-    else return 0;
+    if (b >= 0xc2 && b <= 0xdf)
+        n = 2;
+    else if (b == 0xe0)
+        n = 3, lo = 0xa0;
+    else if (b == 0xed)
+        n = 3, hi = 0x9f;
+    else if (b >= 0xe1 && b <= 0xef)
+        n = 3;
+    else if (b == 0xf0)
+        n = 4, lo = 0x90;
+    else if (b >= 0xf1 && b <= 0xf3)
+        n = 4;
+    else if (b == 0xf4)
+        n = 4, hi = 0x8f;
+    else
+        return 0;
     if (i + n > s.size()) return 0;
     if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
     for (std::size_t k = 2; k < n; ++k)
@@ -49,11 +57,21 @@ std::string json_string(const std::string& s) {
             continue;
         }
         switch (c) {
-            case '"': q += "\\\""; break;
-            case '\\': q += "\\\\"; break;
-            case '\n': q += "\\n"; break;
-            case '\t': q += "\\t"; break;
-            case '\r': q += "\\r"; break;
+            case '"':
+                q += "\\\"";
+                break;
+            case '\\':
+                q += "\\\\";
+                break;
+            case '\n':
+                q += "\\n";
+                break;
+            case '\t':
+                q += "\\t";
+                break;
+            case '\r':
+                q += "\\r";
+                break;
             default:
                 if (u < 0x20) {
                     char esc[7];

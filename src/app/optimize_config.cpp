@@ -67,16 +67,15 @@ std::string option_for_field(const std::string& field) {
 }
 
 bool optimize_config::has_overrides() const {
-    return geometry || search || sampler || scoring || exploitation || max_depth || sections ||
-           samples_per_cell;
+    return geometry || search || sampler || scoring || exploitation || max_depth || sections || samples_per_cell;
 }
 
 core::fractal_config optimize_config::fractal() const {
     if (!core::is_fractal_preset(algorithm))
-        throw config_error("--algorithm",
-                           "'" + algorithm + "' is not a fractal algorithm, so --geometry, --search, --sampler, "
-                           "--scoring, --exploitation, --max-depth, --sections and --samples-per-cell "
-                           "do not apply to it.");
+        throw config_error("--algorithm", "'" + algorithm +
+                                              "' is not a fractal algorithm, so --geometry, --search, --sampler, "
+                                              "--scoring, --exploitation, --max-depth, --sections and --samples-per-cell "
+                                              "do not apply to it.");
     return as_option_error([&] {
         core::fractal_config cfg = core::preset_config(algorithm, dim, budget);
         if (geometry) cfg.geometry = core::parse_geometry(*geometry);
@@ -102,8 +101,8 @@ void optimize_config::validate() const {
         throw config_error("--function", "unknown function '" + function + "'; valid: " + join(functions) +
                                              " (use --noise and --failure-rate for the noisy and failing wrappers).");
     if (dim < 1 || dim > eval::max_objective_dim)
-        throw config_error("--dim", "the dimension must be in [1, " + std::to_string(eval::max_objective_dim) +
-                                        "], got " + std::to_string(dim) + ".");
+        throw config_error(
+            "--dim", "the dimension must be in [1, " + std::to_string(eval::max_objective_dim) + "], got " + std::to_string(dim) + ".");
     const auto algorithms = core::preset_names();
     if (!contains(algorithms, algorithm))
         throw config_error("--algorithm", "unknown algorithm '" + algorithm + "'; valid: " + join(algorithms) + ".");
@@ -113,10 +112,8 @@ void optimize_config::validate() const {
         throw config_error("--outstanding", "at most 1,000,000 evaluations can be in flight (one simulated worker each).");
     if (!(time_limit > 0.0) || std::isnan(time_limit))
         throw config_error("--time-limit", "the time limit must be a positive number of seconds.");
-    if (target && !std::isfinite(*target))
-        throw config_error("--target", "the target error must be a finite number.");
-    if (!(noise >= 0.0) || !std::isfinite(noise))
-        throw config_error("--noise", "the noise sigma must be a finite number >= 0.");
+    if (target && !std::isfinite(*target)) throw config_error("--target", "the target error must be a finite number.");
+    if (!(noise >= 0.0) || !std::isfinite(noise)) throw config_error("--noise", "the noise sigma must be a finite number >= 0.");
     if (!(failure_rate >= 0.0 && failure_rate <= 1.0))
         throw config_error("--failure-rate", "the failure rate must be a probability in [0, 1].");
     if (progress_every && *progress_every < 1)
@@ -124,8 +121,7 @@ void optimize_config::validate() const {
     // core checks these only where the geometry or sampler uses them; an explicit value that
     // could never be valid is a typo, so reject it whatever the configuration.
     if (sections && *sections < 2) throw config_error("--sections", "the k-section needs at least 2 sections.");
-    if (samples_per_cell && *samples_per_cell < 1)
-        throw config_error("--samples-per-cell", "a new cell needs at least 1 sample.");
+    if (samples_per_cell && *samples_per_cell < 1) throw config_error("--samples-per-cell", "a new cell needs at least 1 sample.");
     if (core::is_fractal_preset(algorithm) || has_overrides()) (void)fractal();
 }
 

@@ -71,7 +71,8 @@ std::unique_ptr<eval::job_evaluator> function_of(std::function<double(const core
     return std::make_unique<lambda_evaluator>(std::move(f));
 }
 
-std::unique_ptr<transport::dispatcher> simulated_workers(eval::job_evaluator& evaluator, std::size_t outstanding, std::uint64_t order_seed) {
+std::unique_ptr<transport::dispatcher> simulated_workers(eval::job_evaluator& evaluator, std::size_t outstanding,
+                                                         std::uint64_t order_seed) {
     transport::dry_run_config cfg;
     cfg.workers = outstanding;
     cfg.cost = outstanding > 1 ? transport::cost_kind::exponential : transport::cost_kind::fixed;

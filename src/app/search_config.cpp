@@ -75,7 +75,8 @@ void search_config::validate() const {
     require(seed <= UINT64_MAX - 1000, "--seed", "is too large.");
     one_of(space, "--space", {"heterogeneous", "homogeneous"});
     require(max_layers >= 2 && max_layers <= 48, "--max-layers", "must be in 2..48.");
-    require(min_layers >= 1 && min_layers <= max_layers, "--min-layers", "must be in 1..--max-layers (" + std::to_string(max_layers) + ").");
+    require(min_layers >= 1 && min_layers <= max_layers, "--min-layers",
+            "must be in 1..--max-layers (" + std::to_string(max_layers) + ").");
     require(max_width >= 128 && max_width <= 4096 && max_width % 64 == 0, "--max-width", "must be a multiple of 64 in 128..4096.");
     require(max_ffn_ratio >= 2.0 && max_ffn_ratio <= 16.0, "--max-ffn-ratio", "must be in 2..16.");
     for (std::size_t i = 0; i < embed_widths.size(); ++i) {
@@ -117,8 +118,12 @@ void search_config::validate() const {
             dry_run.validate();
         } catch (const config_error& e) {
             const std::string f = e.field();
-            const char* option = f == "workers" ? "--workers" : f == "cost" ? "--cost" : f == "cost_mean_seconds" ? "--cost-mean"
-                               : f == "cost_spread" ? "--cost-spread" : f == "failure_rate" ? "--failure-rate" : "--hang-rate";
+            const char* option = f == "workers"             ? "--workers"
+                                 : f == "cost"              ? "--cost"
+                                 : f == "cost_mean_seconds" ? "--cost-mean"
+                                 : f == "cost_spread"       ? "--cost-spread"
+                                 : f == "failure_rate"      ? "--failure-rate"
+                                                            : "--hang-rate";
             throw config_error(option, std::string(option) + ": " + e.what());
         }
     }
@@ -208,8 +213,8 @@ eval::fault_plan search_config::faults_for(int rank) const {
             if (end == f[1].c_str() || *end != '\0' || !(plan.failure_rate >= 0.0 && plan.failure_rate <= 1.0))
                 throw config_error("--inject", "--inject fail:RATE wants a rate in [0, 1], got '" + f[1] + "'.");
         } else {
-            throw config_error("--inject", "--inject: unknown fault '" + item +
-                                               "'; valid: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE.");
+            throw config_error("--inject",
+                               "--inject: unknown fault '" + item + "'; valid: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE.");
         }
     }
     return plan;
@@ -222,30 +227,29 @@ std::string search_config::to_ini() const {
     std::string ew;
     for (const auto e : embed_widths) ew += (ew.empty() ? "" : ",") + std::to_string(e);  // empty: none
     o << "# fracnas search: the problem (a resume must not change these)\n"
-      << "algorithm = " << algorithm << "\ntree = " << tree << "\nobjective = " << objective << "\nlevels = " << lv << "\nbudget = " << budget
-      << "\nseed = " << seed << "\nspace = " << space << "\nmin-layers = " << min_layers << "\nmax-layers = " << max_layers
-      << "\nmax-width = " << max_width << "\nmax-ffn-ratio = " << number(max_ffn_ratio) << "\nembed-widths = " << ew
-      << "\nreference = " << reference << "\nmin-params = " << decoder_floor() << "\nevaluator = " << evaluator << "\nlatency-model = " << latency_model
-      << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency << "\ncontext = " << context
-      << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
+      << "algorithm = " << algorithm << "\ntree = " << tree << "\nobjective = " << objective << "\nlevels = " << lv
+      << "\nbudget = " << budget << "\nseed = " << seed << "\nspace = " << space << "\nmin-layers = " << min_layers
+      << "\nmax-layers = " << max_layers << "\nmax-width = " << max_width << "\nmax-ffn-ratio = " << number(max_ffn_ratio)
+      << "\nembed-widths = " << ew << "\nreference = " << reference << "\nmin-params = " << decoder_floor() << "\nevaluator = " << evaluator
+      << "\nlatency-model = " << latency_model << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency
+      << "\ncontext = " << context << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
       << "# how it runs\n"
       << "measurements = " << measurements << "\ndispatcher = " << dispatcher << "\nreference-every = " << reference_every
-      << "\nreference-builds = " << reference_builds
-      << "\nqueued = " << queued_per_worker
-      << "\ntask-deadline = " << number(task_deadline) << "\njoin-timeout = " << number(join_timeout)
-      << "\nmodel-cost-ms = " << number(model_cost_ms) << "\ninject = " << inject << "\nworkers = " << dry_run.workers
-      << "\ncost = " << transport::to_string(dry_run.cost) << "\ncost-mean = " << number(dry_run.cost_mean_seconds)
-      << "\ncost-spread = " << number(dry_run.cost_spread) << "\nfailure-rate = " << number(dry_run.failure_rate)
-      << "\nhang-rate = " << number(dry_run.hang_rate) << "\ntime-limit = " << (std::isinf(time_limit) ? std::string("none") : number(time_limit))
-      << "\ngrace = " << number(grace) << "\nflush-seconds = " << number(flush_seconds) << "\nprogress-every = " << progress_every
-      << "\ntop = " << top << '\n';
+      << "\nreference-builds = " << reference_builds << "\nqueued = " << queued_per_worker << "\ntask-deadline = " << number(task_deadline)
+      << "\njoin-timeout = " << number(join_timeout) << "\nmodel-cost-ms = " << number(model_cost_ms) << "\ninject = " << inject
+      << "\nworkers = " << dry_run.workers << "\ncost = " << transport::to_string(dry_run.cost)
+      << "\ncost-mean = " << number(dry_run.cost_mean_seconds) << "\ncost-spread = " << number(dry_run.cost_spread)
+      << "\nfailure-rate = " << number(dry_run.failure_rate) << "\nhang-rate = " << number(dry_run.hang_rate)
+      << "\ntime-limit = " << (std::isinf(time_limit) ? std::string("none") : number(time_limit)) << "\ngrace = " << number(grace)
+      << "\nflush-seconds = " << number(flush_seconds) << "\nprogress-every = " << progress_every << "\ntop = " << top << '\n';
     return o.str();
 }
 
 const std::vector<std::string>& search_config::problem_keys() {
-    static const std::vector<std::string> keys = {"algorithm", "tree", "objective", "levels", "budget", "seed", "space",
-                                                  "min-layers", "max-layers", "max-width", "max-ffn-ratio", "embed-widths", "reference", "min-params", "evaluator", "latency-model",
-                                                  "device", "dtype", "latency", "context", "tokens", "warmup", "repeats"};
+    static const std::vector<std::string> keys = {"algorithm", "tree",       "objective",  "levels",        "budget",        "seed",
+                                                  "space",     "min-layers", "max-layers", "max-width",     "max-ffn-ratio", "embed-widths",
+                                                  "reference", "min-params", "evaluator",  "latency-model", "device",        "dtype",
+                                                  "latency",   "context",    "tokens",     "warmup",        "repeats"};
     return keys;
 }
 

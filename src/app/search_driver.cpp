@@ -9,8 +9,8 @@
 #include <ctime>
 #include <iomanip>
 #include <map>
-#include <set>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -27,7 +27,9 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 // The archived form of a pool event's kind (storage::worker_event_record::kind).
-constexpr std::uint8_t event_kind(transport::worker_event::kind k) { return static_cast<std::uint8_t>(k); }
+constexpr std::uint8_t event_kind(transport::worker_event::kind k) {
+    return static_cast<std::uint8_t>(k);
+}
 
 // An asked point, decoded, waiting for its answer.
 struct asked {
@@ -68,9 +70,9 @@ struct search_driver::state {
     std::vector<std::unique_ptr<core::optimizer>> opts;
     storage::archive_contents mirror;
     std::uint64_t next_eval = 0;
-    std::unordered_map<std::uint64_t, std::size_t> cache;      // hash -> index of its measurement in mirror.evaluations
-    std::unordered_map<std::uint64_t, flight> flights;         // job id -> flight
-    std::unordered_map<std::uint64_t, std::uint64_t> by_hash;  // hash -> job id in flight
+    std::unordered_map<std::uint64_t, std::size_t> cache;              // hash -> index of its measurement in mirror.evaluations
+    std::unordered_map<std::uint64_t, flight> flights;                 // job id -> flight
+    std::unordered_map<std::uint64_t, std::uint64_t> by_hash;          // hash -> job id in flight
     std::map<std::pair<std::uint32_t, std::uint64_t>, asked> pending;  // replayed asks without their tell
     // archived evaluations whose ask and tell never reached the log (a kill between the two
     // tables' flushes): the re-asked task is answered from them, never measured again
@@ -88,8 +90,8 @@ struct search_driver::state {
         for (std::size_t k = 0; k < cfg.floors().size(); ++k) {
             std::shared_ptr<const core::cube_structure> structure;
             if (cfg.tree == "space-aware") structure = std::make_shared<nas::gpt_structure>(space, cfg.phase_floor(k));
-            opts.push_back(core::make_optimizer(cfg.algorithm, space.dim(), cfg.seed + k, core::stopping{cfg.phase_budget(k)},
-                                                std::move(structure)));
+            opts.push_back(
+                core::make_optimizer(cfg.algorithm, space.dim(), cfg.seed + k, core::stopping{cfg.phase_budget(k)}, std::move(structure)));
         }
     }
 
@@ -159,7 +161,8 @@ struct search_driver::state {
             // worse than any latency ratio, and less bad the closer it is to the floor
             r.told = 1e3 * (2.0 - static_cast<double>(a.decoder) / static_cast<double>(std::max<std::uint64_t>(1, a.floor)));
         } else if (r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value)) {
-            r.ratio = std::isfinite(r.out.reference_ms) && r.out.reference_ms > 0.0 ? r.out.value / r.out.reference_ms : eval::outcome::none;
+            r.ratio =
+                std::isfinite(r.out.reference_ms) && r.out.reference_ms > 0.0 ? r.out.value / r.out.reference_ms : eval::outcome::none;
             r.told = std::isfinite(r.ratio) ? r.ratio : r.out.value;
         } else {
             failed = true;
@@ -202,7 +205,8 @@ struct search_driver::state {
         if (o == orphans.end()) return route(std::move(a));
         const auto& r = mirror.evaluations[o->second];
         if (r.x != t.x || r.arch != nas::canonical(a.arch))
-            throw error("the archive does not replay: its evaluation " + std::to_string(r.id) + " is another point than the one asked again.");
+            throw error("the archive does not replay: its evaluation " + std::to_string(r.id) +
+                        " is another point than the one asked again.");
         tell_recorded(r);
         orphans.erase(o);
     }
@@ -269,10 +273,16 @@ struct search_driver::state {
 search_driver::search_driver(const search_config& cfg) : s_(std::make_unique<state>(cfg)) {}
 search_driver::~search_driver() = default;
 
-const storage::archive_contents& search_driver::contents() const noexcept { return s_->mirror; }
-const nas::gpt_space& search_driver::space() const noexcept { return s_->space; }
+const storage::archive_contents& search_driver::contents() const noexcept {
+    return s_->mirror;
+}
+const nas::gpt_space& search_driver::space() const noexcept {
+    return s_->space;
+}
 
-void search_driver::set_command_line(std::string line) { s_->command_line = std::move(line); }
+void search_driver::set_command_line(std::string line) {
+    s_->command_line = std::move(line);
+}
 
 void search_driver::replay(const storage::archive_contents& archive) {
     state& s = *s_;
@@ -390,10 +400,22 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
         double best = std::numeric_limits<double>::infinity();
         double best_ms = 0.0;
         for (const auto& r : s.mirror.evaluations) {
-            if (!r.feasible) { ++infeasible; continue; }
-            if (r.cached) ++cached; else ++measured;
-            if (r.out.status != eval::outcome_status::ok) { if (!r.cached) ++failed; continue; }
-            if (r.min_params >= s.cfg.decoder_floor() && r.told < best) { best = r.told; best_ms = r.out.value; }
+            if (!r.feasible) {
+                ++infeasible;
+                continue;
+            }
+            if (r.cached)
+                ++cached;
+            else
+                ++measured;
+            if (r.out.status != eval::outcome_status::ok) {
+                if (!r.cached) ++failed;
+                continue;
+            }
+            if (r.min_params >= s.cfg.decoder_floor() && r.told < best) {
+                best = r.told;
+                best_ms = r.out.value;
+            }
         }
         const double t = elapsed();
         const double rate = t > 0.0 ? static_cast<double>(s.answered) / t : 0.0;
@@ -401,14 +423,18 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
         std::size_t busy = std::min(dispatch.in_flight(), dispatch.pool_size());
         const auto front = pareto_front(s.mirror.evaluations, s.cfg.objective == "pareto" ? 0 : s.cfg.decoder_floor());
         std::ostringstream o;
-        o << std::fixed << std::setprecision(1) << "progress    " << told << "/" << s.cfg.budget << " answered ("
-          << measured << " measured, " << cached << " cached, " << infeasible << " infeasible, " << failed << " failed), "
-          << rate << "/s, " << busy << "/" << dispatch.pool_size() << " workers busy, best feasible ";
-        if (std::isfinite(best)) o << std::setprecision(4) << "x" << best << " (" << best_ms << " ms)";
-        else o << "none";
+        o << std::fixed << std::setprecision(1) << "progress    " << told << "/" << s.cfg.budget << " answered (" << measured
+          << " measured, " << cached << " cached, " << infeasible << " infeasible, " << failed << " failed), " << rate << "/s, " << busy
+          << "/" << dispatch.pool_size() << " workers busy, best feasible ";
+        if (std::isfinite(best))
+            o << std::setprecision(4) << "x" << best << " (" << best_ms << " ms)";
+        else
+            o << "none";
         o << ", front " << front.size() << ", ETA ";
-        if (rate > 0.0) o << std::setprecision(0) << static_cast<double>(left) / rate << " s";
-        else o << "unknown";
+        if (rate > 0.0)
+            o << std::setprecision(0) << static_cast<double>(left) / rate << " s";
+        else
+            o << "unknown";
         progress << o.str() << '\n' << std::flush;
     };
 
@@ -432,68 +458,76 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
         sink.flush();
     };
     try {
-    while (true) {
-        maybe_progress();
-        const int sig = signals ? signals() : 0;
-        if (sig >= 2) { ended_by = "second signal"; break; }
-        if (sig == 1 && !stop_asking) {
-            stop_asking = true;
-            ended_by = "signal";
-            drain_until = elapsed() + s.cfg.grace;
-            // every answer so far made durable at once: a launcher may kill the job soon after its
-            // signal (mpirun about 2 s after SIGTERM, Slurm after KillWait)
-            sink.flush();
-            flushes.flushed(elapsed());
-            std::ostringstream o;  // its own stream: the caller's may be left in fixed notation
-            o << "signal      stop asking; waiting up to " << s.cfg.grace << " s for " << dispatch.in_flight() << " results in flight\n";
-            progress << o.str() << std::flush;
-        }
-        if (!stop_asking && elapsed() >= limit) {
-            stop_asking = true;
-            ended_by = "time limit";
-            drain_until = elapsed() + s.cfg.grace;
-        }
-        if (!stop_asking && s.cfg.measurements > 0 && s.sent >= s.cfg.measurements) {
-            stop_asking = true;  // then wait for every measurement in flight
-            ended_by = "measurements";
-        }
-        // ask while a worker slot is free; free answers do not take a slot
-        while (!stop_asking && dispatch.free_slots() > 0 && dispatch.pool_size() > 0) {
-            if (s.opts[s.phase]->stopped()) {
-                if (s.phase + 1 < s.opts.size()) { ++s.phase; continue; }
+        while (true) {
+            maybe_progress();
+            const int sig = signals ? signals() : 0;
+            if (sig >= 2) {
+                ended_by = "second signal";
                 break;
             }
-            const auto ph = static_cast<std::uint32_t>(s.phase);
-            std::size_t n = dispatch.free_slots();
-            if (s.cfg.measurements > 0) {  // never more sent than the measurements left
-                if (s.sent >= s.cfg.measurements) break;
-                n = static_cast<std::size_t>(std::min<std::uint64_t>(n, s.cfg.measurements - s.sent));
+            if (sig == 1 && !stop_asking) {
+                stop_asking = true;
+                ended_by = "signal";
+                drain_until = elapsed() + s.cfg.grace;
+                // every answer so far made durable at once: a launcher may kill the job soon after its
+                // signal (mpirun about 2 s after SIGTERM, Slurm after KillWait)
+                sink.flush();
+                flushes.flushed(elapsed());
+                std::ostringstream o;  // its own stream: the caller's may be left in fixed notation
+                o << "signal      stop asking; waiting up to " << s.cfg.grace << " s for " << dispatch.in_flight()
+                  << " results in flight\n";
+                progress << o.str() << std::flush;
             }
-            const auto tasks = s.ask(ph, n);
-            if (tasks.empty()) break;  // it waits for results
-            for (const auto& t : tasks) s.take(ph, t);
+            if (!stop_asking && elapsed() >= limit) {
+                stop_asking = true;
+                ended_by = "time limit";
+                drain_until = elapsed() + s.cfg.grace;
+            }
+            if (!stop_asking && s.cfg.measurements > 0 && s.sent >= s.cfg.measurements) {
+                stop_asking = true;  // then wait for every measurement in flight
+                ended_by = "measurements";
+            }
+            // ask while a worker slot is free; free answers do not take a slot
+            while (!stop_asking && dispatch.free_slots() > 0 && dispatch.pool_size() > 0) {
+                if (s.opts[s.phase]->stopped()) {
+                    if (s.phase + 1 < s.opts.size()) {
+                        ++s.phase;
+                        continue;
+                    }
+                    break;
+                }
+                const auto ph = static_cast<std::uint32_t>(s.phase);
+                std::size_t n = dispatch.free_slots();
+                if (s.cfg.measurements > 0) {  // never more sent than the measurements left
+                    if (s.sent >= s.cfg.measurements) break;
+                    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, s.cfg.measurements - s.sent));
+                }
+                const auto tasks = s.ask(ph, n);
+                if (tasks.empty()) break;  // it waits for results
+                for (const auto& t : tasks) s.take(ph, t);
+            }
+            if (dispatch.in_flight() == 0) {
+                if (stop_asking || s.all_asked()) break;
+                if (dispatch.pool_size() == 0)
+                    throw error("every worker left the pool; the search cannot go on (resume it from its archive).");
+                // nothing in flight, nothing offered: ask again once; a second empty ask is a stall
+                const auto ph = static_cast<std::uint32_t>(s.phase);
+                const auto tasks = s.ask(ph, 1);
+                if (tasks.empty()) throw error("the optimizer " + s.opts[ph]->name() + " offered no candidate while none was in flight.");
+                for (const auto& t : tasks) s.take(ph, t);
+                continue;
+            }
+            if (stop_asking && elapsed() >= drain_until) break;
+            const double wait_for = stop_asking ? std::min(0.25, std::max(0.0, drain_until - elapsed())) : 0.25;
+            const auto results = dispatch.wait(wait_for);
+            for (const auto& r : results) s.receive(r);
+            s.record_worker_events();
+            if (flushes.due(!results.empty(), elapsed())) {  // a flush with nothing new writes nothing
+                sink.flush();
+                flushes.flushed(elapsed());
+            }
+            maybe_progress();
         }
-        if (dispatch.in_flight() == 0) {
-            if (stop_asking || s.all_asked()) break;
-            if (dispatch.pool_size() == 0) throw error("every worker left the pool; the search cannot go on (resume it from its archive).");
-            // nothing in flight, nothing offered: ask again once; a second empty ask is a stall
-            const auto ph = static_cast<std::uint32_t>(s.phase);
-            const auto tasks = s.ask(ph, 1);
-            if (tasks.empty()) throw error("the optimizer " + s.opts[ph]->name() + " offered no candidate while none was in flight.");
-            for (const auto& t : tasks) s.take(ph, t);
-            continue;
-        }
-        if (stop_asking && elapsed() >= drain_until) break;
-        const double wait_for = stop_asking ? std::min(0.25, std::max(0.0, drain_until - elapsed())) : 0.25;
-        const auto results = dispatch.wait(wait_for);
-        for (const auto& r : results) s.receive(r);
-        s.record_worker_events();
-        if (flushes.due(!results.empty(), elapsed())) {  // a flush with nothing new writes nothing
-            sink.flush();
-            flushes.flushed(elapsed());
-        }
-        maybe_progress();
-    }
     } catch (const std::exception& e) {
         // what was answered stays in the archive; the session says why it ended
         try {
@@ -544,8 +578,8 @@ std::string json_line(const storage::evaluation_record& r) {
       << ", \"message\": " << json_string(r.out.message) << ", \"latency_ms\": " << num(r.out.value)
       << ", \"reference_ms\": " << num(r.out.reference_ms) << ", \"ratio\": " << num(r.ratio) << ", \"told\": " << num(r.told)
       << ", \"decode_ms\": " << num(r.out.decode_ms) << ", \"prefill_ms\": " << num(r.out.prefill_ms)
-      << ", \"peak_memory_bytes\": " << r.out.peak_memory_bytes << ", \"worker\": " << r.worker
-      << ", \"dispatched\": " << num(r.dispatched) << ", \"started\": " << num(r.started) << ", \"ended\": " << num(r.ended) << "}";
+      << ", \"peak_memory_bytes\": " << r.out.peak_memory_bytes << ", \"worker\": " << r.worker << ", \"dispatched\": " << num(r.dispatched)
+      << ", \"started\": " << num(r.started) << ", \"ended\": " << num(r.ended) << "}";
     return o.str();
 }
 
@@ -553,8 +587,14 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
     std::uint64_t measured = 0, cached = 0, infeasible = 0;
     std::map<std::string, std::uint64_t> by_status;
     for (const auto& r : a.evaluations) {
-        if (!r.feasible) { ++infeasible; continue; }
-        if (r.cached) { ++cached; continue; }
+        if (!r.feasible) {
+            ++infeasible;
+            continue;
+        }
+        if (r.cached) {
+            ++cached;
+            continue;
+        }
         ++measured;
         ++by_status[eval::to_string(r.out.status)];
     }
@@ -565,8 +605,8 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
     out << '\n';
     auto row = [&](const storage::evaluation_record& r) {
         std::ostringstream o;
-        o << std::fixed << std::setprecision(4) << r.out.value << " ms  x" << std::setprecision(3) << r.ratio << "  "
-          << r.decoder_params << " params  worker " << r.worker << "  " << r.arch;
+        o << std::fixed << std::setprecision(4) << r.out.value << " ms  x" << std::setprecision(3) << r.ratio << "  " << r.decoder_params
+          << " params  worker " << r.worker << "  " << r.arch;
         return o.str();
     };
     const auto floors = cfg.floors();
@@ -574,7 +614,8 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
         const std::uint64_t floor = cfg.phase_floor(k);
         std::vector<storage::evaluation_record> ok;
         for (const auto& r : a.evaluations)
-            if (!r.cached && r.feasible && r.decoder_params >= floor && r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value))
+            if (!r.cached && r.feasible && r.decoder_params >= floor && r.out.status == eval::outcome_status::ok &&
+                std::isfinite(r.out.value))
                 ok.push_back(r);
         std::sort(ok.begin(), ok.end(), [](const auto& x, const auto& y) {
             const double rx = std::isfinite(x.ratio) ? x.ratio : x.out.value, ry = std::isfinite(y.ratio) ? y.ratio : y.out.value;
@@ -604,13 +645,14 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
             << " (session " << w.session << ")";
         if (!refs.empty()) {
             const auto [lo, hi] = std::minmax_element(refs.begin(), refs.end());
-            out << std::fixed << std::setprecision(4) << ": reference " << refs.size() << " timing" << (refs.size() == 1 ? "" : "s")
-                << ", " << *lo << "-" << *hi << " ms";
+            out << std::fixed << std::setprecision(4) << ": reference " << refs.size() << " timing" << (refs.size() == 1 ? "" : "s") << ", "
+                << *lo << "-" << *hi << " ms";
         }
         out << '\n';
     }
     for (const auto& e : a.worker_events)
-        if (e.kind == event_kind(transport::worker_event::kind::left_hung) || e.kind == event_kind(transport::worker_event::kind::left_device))
+        if (e.kind == event_kind(transport::worker_event::kind::left_hung) ||
+            e.kind == event_kind(transport::worker_event::kind::left_device))
             out << "  rank " << e.worker << " left the pool: " << e.message << '\n';
 }
 

@@ -24,14 +24,15 @@ namespace {
 po::options_description analyze_options() {
     auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
     po::options_description o("fracnas analyze ARCHIVE [ARCHIVE...] options");
-    o.add_options()
-        ("help,h", "print this help and exit")
-        ("objectives", text("LIST"), "1 to 3 of ratio (latency / reference, min), ms (latency, min), params (decoder parameters in millions, max), memory (peak GiB, min); default ratio,params")
-        ("reference-point", text("LIST"), "the hypervolume's reference point, one number per objective in its units (default: ratio 1, ms the median reference timing, params 0, memory the largest peak)")
-        ("top", text("N"), "best feasible architectures listed (default 10)")
-        ("checkpoints", text("N"), "rows of the growth table and of the JSON growth (default 10)")
-        ("csv", text("PREFIX"), "write PREFIX{evaluations,front,growth,workers}.csv (several archives: PREFIX<archive name>_...)")
-        ("json", text("FILE"), "write the analysis as JSON (several archives: an array); - for standard output instead of the report");
+    o.add_options()("help,h", "print this help and exit")("objectives", text("LIST"),
+                                                          "1 to 3 of ratio (latency / reference, min), ms (latency, min), params (decoder "
+                                                          "parameters in millions, max), memory (peak GiB, min); default ratio,params")(
+        "reference-point", text("LIST"),
+        "the hypervolume's reference point, one number per objective in its units (default: ratio 1, ms the median reference timing, "
+        "params 0, memory the largest peak)")("top", text("N"), "best feasible architectures listed (default 10)")(
+        "checkpoints", text("N"), "rows of the growth table and of the JSON growth (default 10)")(
+        "csv", text("PREFIX"), "write PREFIX{evaluations,front,growth,workers}.csv (several archives: PREFIX<archive name>_...)")(
+        "json", text("FILE"), "write the analysis as JSON (several archives: an array); - for standard output instead of the report");
     return o;
 }
 
@@ -66,8 +67,7 @@ void run_analyze(const std::vector<std::string>& args, std::ostream& out) {
     if (const auto* v = get("top")) opt.top = parse_size("--top", *v);
     if (const auto* v = get("checkpoints")) opt.checkpoints = parse_size("--checkpoints", *v);
     app::validate(opt);
-    if (!vm.count("archive"))
-        throw config_error("archive", "give at least one archive: fracnas analyze run.h5 [more.h5 ...].");
+    if (!vm.count("archive")) throw config_error("archive", "give at least one archive: fracnas analyze run.h5 [more.h5 ...].");
     const auto paths = vm["archive"].as<std::vector<std::string>>();
 #ifdef FRACNAS_HAVE_HDF5
     std::vector<app::run_analysis> runs;

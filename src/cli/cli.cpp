@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "eval_command.hpp"
-#include "train_command.hpp"
-#include "optimize_command.hpp"
-#include "options.hpp"
 #include "analyze_command.hpp"
-#include "search_command.hpp"
+#include "eval_command.hpp"
 #include "fracnas/app/optimize_config.hpp"
 #include "fracnas/error.hpp"
+#include "optimize_command.hpp"
+#include "options.hpp"
+#include "search_command.hpp"
+#include "train_command.hpp"
 #ifdef FRACNAS_HAVE_TORCH
 #include "fracnas/torch/evaluator.hpp"
 #endif
@@ -38,7 +38,8 @@ void print_usage(std::ostream& out) {
     out << "usage: fracnas optimize [--function NAME] [--dim D] [--algorithm NAME] [--budget N] [--seed S] [options]\n"
            "       fracnas eval (--arch TEXT | --preset NAME) [--device cpu|cuda] [--measure LIST] [options]\n"
            "       fracnas train (--arch TEXT | --preset NAME) --data DIR [--tokens N] [--device cpu|cuda] [options]\n"
-           "       fracnas search [--config FILE] [--budget N] [--archive FILE | --resume FILE] [options]   (under mpirun/srun: master + workers)\n"
+           "       fracnas search [--config FILE] [--budget N] [--archive FILE | --resume FILE] [options]   (under mpirun/srun: master + "
+           "workers)\n"
            "       fracnas analyze ARCHIVE [ARCHIVE...] [--objectives LIST] [--csv PREFIX] [--json FILE]\n"
            "       fracnas --help | --version\n"
            "Run 'fracnas --help' or 'fracnas optimize --help' for every option.\n";
@@ -147,8 +148,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     } catch (const config_error& e) {
         const std::string option = app::option_for_field(e.field());
         const std::string message = e.what();
-        const bool named = option.empty() || message.rfind(option, 0) == 0 ||
-                           message.find(option + ":") != std::string::npos;
+        const bool named = option.empty() || message.rfind(option, 0) == 0 || message.find(option + ":") != std::string::npos;
         return fail(err, exit_usage, named ? message : option + ": " + message);
     } catch (const error& e) {
         return fail(err, exit_failure, e.what());

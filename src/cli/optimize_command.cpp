@@ -25,13 +25,13 @@
 
 #include <boost/program_options.hpp>
 
+#include "fracnas/app/optimizer_loop.hpp"
 #include "fracnas/core/fractal_optimizer.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/core/rng.hpp"
 #include "fracnas/error.hpp"
-#include "fracnas/eval/objectives.hpp"
-#include "fracnas/app/optimizer_loop.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
+#include "fracnas/eval/objectives.hpp"
 
 namespace fracnas::cli {
 
@@ -61,20 +61,17 @@ po::options_description optimize_options() {
     using core::scoring_kind;
     using core::search_kind;
     const auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
-    const std::string geometries = names_of({geometry_kind::k_section, geometry_kind::direct,
-                                             geometry_kind::bisection, geometry_kind::hypersphere});
-    const std::string searches = names_of(
-        {search_kind::breadth_first, search_kind::depth_first, search_kind::best_first,
-         search_kind::cyclic_best_first, search_kind::beam, search_kind::epsilon_greedy,
-         search_kind::move_up, search_kind::soo, search_kind::direct, search_kind::direct_local});
-    const std::string samplers = names_of({sampler_kind::centre, sampler_kind::latin_hypercube,
-                                           sampler_kind::random, sampler_kind::phs});
-    const std::string scorings = names_of({scoring_kind::best, scoring_kind::mean, scoring_kind::median,
-                                           scoring_kind::distance_to_best, scoring_kind::belief});
+    const std::string geometries =
+        names_of({geometry_kind::k_section, geometry_kind::direct, geometry_kind::bisection, geometry_kind::hypersphere});
+    const std::string searches = names_of({search_kind::breadth_first, search_kind::depth_first, search_kind::best_first,
+                                           search_kind::cyclic_best_first, search_kind::beam, search_kind::epsilon_greedy,
+                                           search_kind::move_up, search_kind::soo, search_kind::direct, search_kind::direct_local});
+    const std::string samplers = names_of({sampler_kind::centre, sampler_kind::latin_hypercube, sampler_kind::random, sampler_kind::phs});
+    const std::string scorings =
+        names_of({scoring_kind::best, scoring_kind::mean, scoring_kind::median, scoring_kind::distance_to_best, scoring_kind::belief});
     const std::string exploitations = names_of({exploitation_kind::none, exploitation_kind::ils});
     const std::string max_dim = std::to_string(eval::max_objective_dim);
-    const std::string functions = "function to minimise: " + join(eval::objective_names()) +
-                                  " (default rastrigin)";
+    const std::string functions = "function to minimise: " + join(eval::objective_names()) + " (default rastrigin)";
     const std::string algorithms = "algorithm: " + join(core::preset_names()) + " (default soo)";
     const std::string dims = "dimension, 1.." + max_dim + " (typical 2..100; default 10)";
     const std::string geometry_help = "fractal override, how a cell splits: " + geometries;
@@ -85,28 +82,25 @@ po::options_description optimize_options() {
 
     // A wide line so that every option, valid names included, stays on one line.
     po::options_description options("fracnas optimize options", 1000, 500);
-    options.add_options()
-        ("help,h", "print this help and exit")
-        ("function", text("NAME"), functions.c_str())
-        ("dim", text("D"), dims.c_str())
-        ("algorithm", text("NAME"), algorithms.c_str())
-        ("budget", text("N"), "evaluations at most, >= 1 (typical 1000..1000000; default 10000)")
-        ("seed", text("S"), "seeds the function's optimum, the algorithm and the completion order (default 1)")
-        ("outstanding", text("K"), "evaluations kept in flight, completed in a seeded random order (1: sequential; typical 1..64; default 1)")
-        ("time-limit", text("SECONDS"), "stop after this wall time, > 0 (typical 10..3600; default none)")
-        ("target", text("VALUE"), "stop once the best error (best - f*) <= VALUE (typical 1e-6; default none)")
-        ("noise", text("SIGMA"), "add SIGMA * N(0,1) to every value, the noisy: wrapper (typical 0.01..1; default 0: off)")
-        ("failure-rate", text("P"), "fail each point with probability P in [0,1], the failing: wrapper (typical 0.05; default 0: off)")
-        ("geometry", text("NAME"), geometry_help.c_str())
-        ("search", text("NAME"), search_help.c_str())
-        ("sampler", text("NAME"), sampler_help.c_str())
-        ("scoring", text("NAME"), scoring_help.c_str())
-        ("exploitation", text("NAME"), exploitation_help.c_str())
-        ("max-depth", text("N"), "fractal override, the deepest level, 1..100000 (typical 5..100)")
-        ("sections", text("K"), "fractal override, k of the k-section, 2..1000 (typical 3)")
-        ("samples-per-cell", text("N"), "fractal override, points per new cell of the latin-hypercube and random samplers, 1..100000 (typical 4)")
-        ("progress-every", text("N"), "print a progress line every N evaluations (default budget/10)")
-        ("quiet", "print no progress lines, only the summary");
+    options.add_options()("help,h", "print this help and exit")("function", text("NAME"), functions.c_str())(
+        "dim", text("D"), dims.c_str())("algorithm", text("NAME"), algorithms.c_str())(
+        "budget", text("N"), "evaluations at most, >= 1 (typical 1000..1000000; default 10000)")(
+        "seed", text("S"), "seeds the function's optimum, the algorithm and the completion order (default 1)")(
+        "outstanding", text("K"),
+        "evaluations kept in flight, completed in a seeded random order (1: sequential; typical 1..64; default 1)")(
+        "time-limit", text("SECONDS"), "stop after this wall time, > 0 (typical 10..3600; default none)")(
+        "target", text("VALUE"), "stop once the best error (best - f*) <= VALUE (typical 1e-6; default none)")(
+        "noise", text("SIGMA"), "add SIGMA * N(0,1) to every value, the noisy: wrapper (typical 0.01..1; default 0: off)")(
+        "failure-rate", text("P"), "fail each point with probability P in [0,1], the failing: wrapper (typical 0.05; default 0: off)")(
+        "geometry", text("NAME"), geometry_help.c_str())("search", text("NAME"), search_help.c_str())(
+        "sampler", text("NAME"), sampler_help.c_str())("scoring", text("NAME"), scoring_help.c_str())(
+        "exploitation", text("NAME"), exploitation_help.c_str())("max-depth", text("N"),
+                                                                 "fractal override, the deepest level, 1..100000 (typical 5..100)")(
+        "sections", text("K"), "fractal override, k of the k-section, 2..1000 (typical 3)")(
+        "samples-per-cell", text("N"),
+        "fractal override, points per new cell of the latin-hypercube and random samplers, 1..100000 (typical 4)")(
+        "progress-every", text("N"), "print a progress line every N evaluations (default budget/10)")(
+        "quiet", "print no progress lines, only the summary");
     return options;
 }
 
@@ -116,7 +110,9 @@ std::string format_general(double v, int digits) {
     return s.str();
 }
 
-std::string format_value(double v) { return format_general(v, 10); }
+std::string format_value(double v) {
+    return format_general(v, 10);
+}
 
 std::string format_fixed(double v, int digits) {
     std::ostringstream s;
@@ -167,18 +163,17 @@ optimize_request parse_optimize_args(const std::vector<std::string>& args) {
     return request;
 }
 
-void print_optimize_options(std::ostream& out) { out << optimize_options(); }
+void print_optimize_options(std::ostream& out) {
+    out << optimize_options();
+}
 
 void run_optimize(const app::optimize_config& config, std::ostream& out) {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
-    const auto seconds_since_start = [&] {
-        return std::chrono::duration<double>(clock::now() - start).count();
-    };
+    const auto seconds_since_start = [&] { return std::chrono::duration<double>(clock::now() - start).count(); };
 
     // Everything that can reject the configuration runs before the first line is printed.
-    auto objective_owner =
-        eval::make_objective(config.objective_name(), config.dim, config.seed, config.objective_options());
+    auto objective_owner = eval::make_objective(config.objective_name(), config.dim, config.seed, config.objective_options());
     const eval::objective& objective = *objective_owner;
     const double optimum = objective.optimum_value();
     const core::stopping stop = config.stopping(optimum);
@@ -192,27 +187,29 @@ void run_optimize(const app::optimize_config& config, std::ostream& out) {
     // Simulated workers: `outstanding` in flight, the next to finish drawn uniformly from a stream
     // of its own, so that it does not perturb the optimizer's or the objective's use of the seed.
     eval::function_evaluator evaluator(std::shared_ptr<const eval::objective>(std::move(objective_owner)));
-    const auto workers = app::simulated_workers(evaluator, static_cast<std::size_t>(config.outstanding),
-                                                config.seed ^ 0x9e3779b97f4a7c15ULL);
-    const auto drove = app::drive(*optimizer, *workers, [&](const transport::job_result&) {
-        if (config.quiet || optimizer->told() % every != 0) return;
-        const double elapsed = seconds_since_start();
-        const auto& best = optimizer->best();
-        out << "progress  " << optimizer->told() << "/" << config.budget << " evaluations  "
-            << format_fixed(elapsed > 0.0 ? static_cast<double>(optimizer->told()) / elapsed : 0.0, 0)
-            << " eval/s  best "
-            << (best ? format_value(best->value) : "none") << "  error "
-            << (best ? format_value(best->value - optimum) : "none") << "  outstanding "
-            << optimizer->outstanding() << "  failures " << optimizer->failures() << '\n';
-    }, config.time_limit);
-    if (drove.stalled)
-        throw error("the algorithm " + optimizer->name() + " offered no point while no evaluation was in flight.");
+    const auto workers =
+        app::simulated_workers(evaluator, static_cast<std::size_t>(config.outstanding), config.seed ^ 0x9e3779b97f4a7c15ULL);
+    const auto drove = app::drive(
+        *optimizer, *workers,
+        [&](const transport::job_result&) {
+            if (config.quiet || optimizer->told() % every != 0) return;
+            const double elapsed = seconds_since_start();
+            const auto& best = optimizer->best();
+            out << "progress  " << optimizer->told() << "/" << config.budget << " evaluations  "
+                << format_fixed(elapsed > 0.0 ? static_cast<double>(optimizer->told()) / elapsed : 0.0, 0) << " eval/s  best "
+                << (best ? format_value(best->value) : "none") << "  error " << (best ? format_value(best->value - optimum) : "none")
+                << "  outstanding " << optimizer->outstanding() << "  failures " << optimizer->failures() << '\n';
+        },
+        config.time_limit);
+    if (drove.stalled) throw error("the algorithm " + optimizer->name() + " offered no point while no evaluation was in flight.");
 
     const double wall = seconds_since_start();
     const auto& best = optimizer->best();
     std::string reason = "time limit";
-    if (best && best->value <= stop.target) reason = "target";
-    else if (optimizer->asked() >= stop.budget) reason = "budget";
+    if (best && best->value <= stop.target)
+        reason = "target";
+    else if (optimizer->asked() >= stop.budget)
+        reason = "budget";
 
     out << "algorithm    " << optimizer->name() << '\n'
         << "function     " << objective.name() << '\n'

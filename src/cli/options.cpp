@@ -13,8 +13,8 @@ namespace fracnas::cli {
 
 namespace po = boost::program_options;
 
-po::variables_map parse_options(const std::vector<std::string>& args, const po::options_description& options,
-                                const std::string& subcommand, const std::string& example, const std::string& positional) {
+po::variables_map parse_options(const std::vector<std::string>& args, const po::options_description& options, const std::string& subcommand,
+                                const std::string& example, const std::string& positional) {
     // No guessing: "--dim" must not also answer to "--di".
     const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
     po::options_description all;
@@ -47,7 +47,8 @@ po::variables_map parse_options(const std::vector<std::string>& args, const po::
     if (std::any_of(parsed.options.begin(), parsed.options.end(), is_help))
         for (const auto& o : parsed.options)
             if (o.position_key >= 0)
-                throw config_error("", "--help takes no argument; got '" + bounded(o.value.empty() ? o.string_key : o.value.front()) + "' as well.");
+                throw config_error(
+                    "", "--help takes no argument; got '" + bounded(o.value.empty() ? o.string_key : o.value.front()) + "' as well.");
     po::variables_map vm;
     po::store(parsed, vm);
     po::notify(vm);
@@ -65,8 +66,7 @@ std::optional<po::variables_map> parse_or_print_help(const std::vector<std::stri
     return vm;
 }
 
-std::string read_device_and_dtype(const po::variables_map& vm, const std::string& default_device,
-                                  eval::gpt_measure_config& cfg) {
+std::string read_device_and_dtype(const po::variables_map& vm, const std::string& default_device, eval::gpt_measure_config& cfg) {
     const std::string device = vm.count("device") ? vm["device"].as<std::string>() : default_device;
     if (device != "cpu" && device != "cuda") throw config_error("--device", "unknown device '" + device + "'; valid: cpu, cuda.");
     const std::string dtype = vm.count("dtype") ? vm["dtype"].as<std::string>() : (device == "cuda" ? "bf16" : "fp32");
@@ -130,7 +130,8 @@ std::string resolved(const std::string& path) {
 }  // namespace
 
 bool same_file(const std::string& a, const std::string& b) {
-    struct stat sa {}, sb {};
+    struct stat sa {
+    }, sb{};
     if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     return resolved(a) == resolved(b);
 }

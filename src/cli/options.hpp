@@ -24,9 +24,10 @@ boost::program_options::variables_map parse_options(const std::vector<std::strin
                                                     const std::string& positional = "");
 /// parse_options for a subcommand that prints its options on --help: then writes `options` to
 /// out and returns nothing, and the subcommand returns.
-std::optional<boost::program_options::variables_map> parse_or_print_help(
-    const std::vector<std::string>& args, const boost::program_options::options_description& options,
-    const std::string& subcommand, const std::string& example, std::ostream& out, const std::string& positional = "");
+std::optional<boost::program_options::variables_map> parse_or_print_help(const std::vector<std::string>& args,
+                                                                         const boost::program_options::options_description& options,
+                                                                         const std::string& subcommand, const std::string& example,
+                                                                         std::ostream& out, const std::string& positional = "");
 /// Sets cfg.device and cfg.dtype from --device (default_device when absent) and --dtype (bf16 on
 /// cuda, fp32 on cpu when absent); returns the dtype's name. Throws config_error naming the option.
 std::string read_device_and_dtype(const boost::program_options::variables_map& vm, const std::string& default_device,

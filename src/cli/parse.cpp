@@ -15,8 +15,7 @@ std::uint64_t parse_count(const std::string& option, const std::string& text) {
     const char* first = text.data();
     const char* last = first + text.size();
     const auto [end, ec] = std::from_chars(first, last, value);
-    if (ec == std::errc::result_out_of_range)
-        throw config_error(option, "the value '" + text + "' is too large.");
+    if (ec == std::errc::result_out_of_range) throw config_error(option, "the value '" + text + "' is too large.");
     if (text.empty() || ec != std::errc() || end != last)
         throw config_error(option, "expected a non-negative whole number, got '" + text + "'.");
     return value;
@@ -24,8 +23,7 @@ std::uint64_t parse_count(const std::string& option, const std::string& text) {
 
 std::size_t parse_size(const std::string& option, const std::string& text) {
     const std::uint64_t value = parse_count(option, text);
-    if (value > std::numeric_limits<std::size_t>::max())
-        throw config_error(option, "the value '" + text + "' is too large.");
+    if (value > std::numeric_limits<std::size_t>::max()) throw config_error(option, "the value '" + text + "' is too large.");
     return static_cast<std::size_t>(value);
 }
 

@@ -51,62 +51,78 @@ namespace {
 namespace po = boost::program_options;
 
 po::options_description search_options() {
-    po::options_description o("fracnas search options (every option but config, archive, replace, resume and jsonl may also be "
-                              "a 'key = value' line of the --config file; the command line wins)", 160, 80);
+    po::options_description o(
+        "fracnas search options (every option but config, archive, replace, resume and jsonl may also be "
+        "a 'key = value' line of the --config file; the command line wins)",
+        160, 80);
     auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
-    o.add_options()
-        ("help,h", "print this help and exit")
-        ("config", text("FILE"), "read options from this INI file (key = value lines; # comments)")
+    o.add_options()("help,h", "print this help and exit")("config", text("FILE"),
+                                                          "read options from this INI file (key = value lines; # comments)")
         // the problem
-        ("algorithm", text("NAME"), "optimizer preset: soo, direct, direct-l, fda, evolution (LiteTransformerSearch's), random (default soo)")
-        ("tree", text("NAME"), "fractal presets: space-aware (cells split on decoded values, one-architecture cells measured once, cells below the parameter floor pruned) or plain (default space-aware)")
-        ("objective", text("NAME"), "constrained (minimise latency with decoder parameters >= the floor) or pareto (one constrained search per --levels floor; default constrained)")
-        ("levels", text("LIST"), "pareto: floors as multiples of --min-params (default 0.5,0.75,1,1.5,2)")
-        ("budget", text("N"), "candidates asked, cached and infeasible ones included, 1..10000000 (default 300)")
-        ("measurements", text("N"), "also stop once N candidates were sent to workers (cached and infeasible ones not counted); at most --budget (default 0: no such limit)")
-        ("seed", text("S"), "optimizer seed (default 1; pareto floor k uses S + k)")
-        ("space", text("NAME"), "heterogeneous (per-layer FFN widths and heads) or homogeneous (default heterogeneous)")
-        ("min-layers", text("L"), "shallowest model, 1..--max-layers (default 2)")
-        ("max-layers", text("L"), "deepest model, 2..48 (default 24)")
-        ("max-width", text("D"), "widest d_model, a multiple of 64 in 128..4096 (default 2048)")
-        ("max-ffn-ratio", text("X"), "widest FFN as a multiple of d_model, 2..16 (default 4)")
-        ("embed-widths", text("LIST"), "embedding widths e the space may choose (d_embed: token table and tied output of width e, projected to and from d_model); 0 is the tied table at d_model (default: none, e = d_model)")
-        ("reference", text("NAME"), "the model to beat: gpt2-small or gpt2-medium (default gpt2-small)")
-        ("min-params", text("N"), "decoder-parameter floor (default: the reference's, 85056000 for gpt2-small)")
-        ("evaluator", text("NAME"), "torch (build and time each candidate in LibTorch) or model (an analytic latency model: tests, dry runs; default torch)")
-        ("latency-model", text("NAME"), "with --evaluator model: analytic, or h200 (the test bed fitted to H200 decode measurements at a 1,023-token cache; default analytic)")
-        ("device", text("NAME"), "auto (cuda when a GPU is visible, else cpu), cpu or cuda (default auto)")
-        ("dtype", text("NAME"), "auto (bf16 on cuda, fp32 on cpu), fp32 or bf16 (default auto)")
-        ("latency", text("NAME"), "the latency minimised: decode (one step at --context cached tokens) or prefill (default decode)")
-        ("context", text("C"), "tokens in the KV cache for the decode step, 0..1023 (default 1023)")
-        ("tokens", text("T"), "prefill tokens, 1..1024 (default 1024)")
-        ("warmup", text("N"), "untimed runs per candidate (default 3)")
-        ("repeats", text("N"), "timed runs per candidate (default 10)")
+        ("algorithm", text("NAME"),
+         "optimizer preset: soo, direct, direct-l, fda, evolution (LiteTransformerSearch's), random (default soo)")(
+            "tree", text("NAME"),
+            "fractal presets: space-aware (cells split on decoded values, one-architecture cells measured once, cells below the parameter "
+            "floor pruned) or plain (default space-aware)")("objective", text("NAME"),
+                                                            "constrained (minimise latency with decoder parameters >= the floor) or pareto "
+                                                            "(one constrained search per --levels floor; default constrained)")(
+            "levels", text("LIST"), "pareto: floors as multiples of --min-params (default 0.5,0.75,1,1.5,2)")(
+            "budget", text("N"), "candidates asked, cached and infeasible ones included, 1..10000000 (default 300)")(
+            "measurements", text("N"),
+            "also stop once N candidates were sent to workers (cached and infeasible ones not counted); at most --budget (default 0: no "
+            "such limit)")("seed", text("S"), "optimizer seed (default 1; pareto floor k uses S + k)")(
+            "space", text("NAME"), "heterogeneous (per-layer FFN widths and heads) or homogeneous (default heterogeneous)")(
+            "min-layers", text("L"), "shallowest model, 1..--max-layers (default 2)")(
+            "max-layers", text("L"), "deepest model, 2..48 (default 24)")("max-width", text("D"),
+                                                                          "widest d_model, a multiple of 64 in 128..4096 (default 2048)")(
+            "max-ffn-ratio", text("X"), "widest FFN as a multiple of d_model, 2..16 (default 4)")(
+            "embed-widths", text("LIST"),
+            "embedding widths e the space may choose (d_embed: token table and tied output of width e, projected to and from d_model); 0 "
+            "is the tied table at d_model (default: none, e = d_model)")(
+            "reference", text("NAME"), "the model to beat: gpt2-small or gpt2-medium (default gpt2-small)")(
+            "min-params", text("N"), "decoder-parameter floor (default: the reference's, 85056000 for gpt2-small)")(
+            "evaluator", text("NAME"),
+            "torch (build and time each candidate in LibTorch) or model (an analytic latency model: tests, dry runs; default torch)")(
+            "latency-model", text("NAME"),
+            "with --evaluator model: analytic, or h200 (the test bed fitted to H200 decode measurements at a 1,023-token cache; default "
+            "analytic)")("device", text("NAME"), "auto (cuda when a GPU is visible, else cpu), cpu or cuda (default auto)")(
+            "dtype", text("NAME"), "auto (bf16 on cuda, fp32 on cpu), fp32 or bf16 (default auto)")(
+            "latency", text("NAME"), "the latency minimised: decode (one step at --context cached tokens) or prefill (default decode)")(
+            "context", text("C"), "tokens in the KV cache for the decode step, 0..1023 (default 1023)")(
+            "tokens", text("T"), "prefill tokens, 1..1024 (default 1024)")("warmup", text("N"), "untimed runs per candidate (default 3)")(
+            "repeats", text("N"), "timed runs per candidate (default 10)")
         // how it runs
-        ("dispatcher", text("NAME"), "auto (mpi when started by mpirun/srun with 2+ ranks, else local), local, mpi or dry-run (default auto)")
-        ("reference-every", text("N"), "each worker re-times the reference after N candidates; 0: only at start (default 50)")
-        ("reference-builds", text("N"), "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median, 1..16 (default 2)")
-        ("queued", text("N"), "jobs waiting behind each running one, 0 or 1 (default 0)")
-        ("task-deadline", text("SECONDS"), "a task running longer is re-queued on another worker and its worker leaves the pool (default 900)")
-        ("join-timeout", text("SECONDS"), "how long MPI start-up may take on every rank (past it a rank ends, and the job with it), and then how long the master waits for every worker's first report (default 900)")
-        ("model-cost-ms", text("MS"), "evaluator model: wall time of each evaluation (default 0)")
-        ("inject", text("LIST"), "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE")
-        ("workers", text("N"), "dry run: simulated workers (default 4)")
-        ("cost", text("NAME"), "dry run: task-cost distribution fixed, uniform, exponential or lognormal (default fixed)")
-        ("cost-mean", text("SECONDS"), "dry run: mean (lognormal: median) task cost (default 1)")
-        ("cost-spread", text("X"), "dry run: uniform relative half-width or lognormal sigma (default 0)")
-        ("failure-rate", text("P"), "dry run: probability that a task fails (default 0)")
-        ("hang-rate", text("P"), "dry run: probability that a task never ends (default 0)")
-        ("time-limit", text("SECONDS"), "stop asking after this wall time, then drain (default none)")
-        ("grace", text("SECONDS"), "after a stop signal or the time limit, wait this long for results in flight (default 120)")
-        ("flush-seconds", text("SECONDS"), "flush the archive every this long, results or not: a crash loses at most the answers of the last SECONDS + 0.25 s, which a resumed search asks again; 0: after every result, at a few thousand answers/s (default 1)")
-        ("progress-every", text("N"), "a progress line every N answers (default budget/10)")
-        ("top", text("K"), "best feasible architectures in the report (default 5)")
+        ("dispatcher", text("NAME"),
+         "auto (mpi when started by mpirun/srun with 2+ ranks, else local), local, mpi or dry-run (default auto)")(
+            "reference-every", text("N"), "each worker re-times the reference after N candidates; 0: only at start (default 50)")(
+            "reference-builds", text("N"),
+            "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median, 1..16 (default 2)")(
+            "queued", text("N"), "jobs waiting behind each running one, 0 or 1 (default 0)")(
+            "task-deadline", text("SECONDS"),
+            "a task running longer is re-queued on another worker and its worker leaves the pool (default 900)")(
+            "join-timeout", text("SECONDS"),
+            "how long MPI start-up may take on every rank (past it a rank ends, and the job with it), and then how long the master waits "
+            "for every worker's first report (default 900)")("model-cost-ms", text("MS"),
+                                                             "evaluator model: wall time of each evaluation (default 0)")(
+            "inject", text("LIST"), "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE")(
+            "workers", text("N"), "dry run: simulated workers (default 4)")(
+            "cost", text("NAME"), "dry run: task-cost distribution fixed, uniform, exponential or lognormal (default fixed)")(
+            "cost-mean", text("SECONDS"), "dry run: mean (lognormal: median) task cost (default 1)")(
+            "cost-spread", text("X"), "dry run: uniform relative half-width or lognormal sigma (default 0)")(
+            "failure-rate", text("P"), "dry run: probability that a task fails (default 0)")(
+            "hang-rate", text("P"), "dry run: probability that a task never ends (default 0)")(
+            "time-limit", text("SECONDS"), "stop asking after this wall time, then drain (default none)")(
+            "grace", text("SECONDS"), "after a stop signal or the time limit, wait this long for results in flight (default 120)")(
+            "flush-seconds", text("SECONDS"),
+            "flush the archive every this long, results or not: a crash loses at most the answers of the last SECONDS + 0.25 s, which a "
+            "resumed search asks again; 0: after every result, at a few thousand answers/s (default 1)")(
+            "progress-every", text("N"), "a progress line every N answers (default budget/10)")(
+            "top", text("K"), "best feasible architectures in the report (default 5)")
         // files
-        ("archive", text("FILE"), "write the run to this HDF5 archive (refused if it exists, unless --replace)")
-        ("replace", "replace an existing --archive")
-        ("resume", text("FILE"), "continue the run of this archive, in it; its configuration applies")
-        ("jsonl", text("FILE"), "also export every evaluation as a JSON line to FILE (refused if it exists)");
+        ("archive", text("FILE"), "write the run to this HDF5 archive (refused if it exists, unless --replace)")(
+            "replace", "replace an existing --archive")("resume", text("FILE"),
+                                                        "continue the run of this archive, in it; its configuration applies")(
+            "jsonl", text("FILE"), "also export every evaluation as a JSON line to FILE (refused if it exists)");
     return o;
 }
 
@@ -152,53 +168,100 @@ const std::string& file_name(const std::string& option, const std::string& v) {
 
 void apply(app::search_config& c, const std::string& key, const std::string& v) {
     const std::string o = "--" + key;
-    if (key == "algorithm") c.algorithm = v;
-    else if (key == "tree") c.tree = v;
-    else if (key == "latency-model") c.latency_model = v;
-    else if (key == "objective") c.objective = v;
-    else if (key == "levels") c.levels = parse_levels(v);
-    else if (key == "budget") c.budget = parse_count(o, v);
-    else if (key == "measurements") c.measurements = parse_count(o, v);
-    else if (key == "seed") c.seed = parse_count(o, v);
-    else if (key == "space") c.space = v;
-    else if (key == "min-layers") c.min_layers = u32(o, v);
-    else if (key == "max-layers") c.max_layers = u32(o, v);
-    else if (key == "max-width") c.max_width = u32(o, v);
-    else if (key == "max-ffn-ratio") c.max_ffn_ratio = parse_real(o, v);
-    else if (key == "embed-widths") c.embed_widths = parse_widths(o, v);
-    else if (key == "reference") c.reference = v;
-    else if (key == "min-params") c.min_params = parse_count(o, v);
-    else if (key == "evaluator") c.evaluator = v;
-    else if (key == "device") c.device = v;
-    else if (key == "dtype") c.dtype = v;
-    else if (key == "latency") c.latency = v;
-    else if (key == "context") c.context = u32(o, v);
-    else if (key == "tokens") c.tokens = u32(o, v);
-    else if (key == "warmup") c.warmup = u32(o, v);
-    else if (key == "repeats") c.repeats = u32(o, v);
-    else if (key == "dispatcher") c.dispatcher = v;
-    else if (key == "reference-every") c.reference_every = parse_count(o, v);
-    else if (key == "reference-builds") c.reference_builds = u32(o, v);
-    else if (key == "queued") c.queued_per_worker = u32(o, v);
-    else if (key == "task-deadline") c.task_deadline = parse_real(o, v);
-    else if (key == "join-timeout") c.join_timeout = parse_real(o, v);
-    else if (key == "model-cost-ms") c.model_cost_ms = parse_real(o, v);
-    else if (key == "inject") c.inject = v;
-    else if (key == "workers") c.dry_run.workers = parse_size(o, v);
-    else if (key == "cost") c.dry_run.cost = transport::parse_cost_kind(v);
-    else if (key == "cost-mean") c.dry_run.cost_mean_seconds = parse_real(o, v);
-    else if (key == "cost-spread") c.dry_run.cost_spread = parse_real(o, v);
-    else if (key == "failure-rate") c.dry_run.failure_rate = parse_real(o, v);
-    else if (key == "hang-rate") c.dry_run.hang_rate = parse_real(o, v);
-    else if (key == "time-limit") c.time_limit = seconds_or_none(o, v);
-    else if (key == "grace") c.grace = parse_real(o, v);
-    else if (key == "flush-seconds") c.flush_seconds = parse_real(o, v);
-    else if (key == "progress-every") c.progress_every = parse_count(o, v);
-    else if (key == "top") c.top = parse_count(o, v);
-    else if (key == "archive") c.archive = file_name(o, v);
-    else if (key == "resume") c.resume = file_name(o, v);
-    else if (key == "jsonl") c.jsonl = file_name(o, v);
-    else throw config_error(o, "unknown option '" + o + "'.");
+    if (key == "algorithm")
+        c.algorithm = v;
+    else if (key == "tree")
+        c.tree = v;
+    else if (key == "latency-model")
+        c.latency_model = v;
+    else if (key == "objective")
+        c.objective = v;
+    else if (key == "levels")
+        c.levels = parse_levels(v);
+    else if (key == "budget")
+        c.budget = parse_count(o, v);
+    else if (key == "measurements")
+        c.measurements = parse_count(o, v);
+    else if (key == "seed")
+        c.seed = parse_count(o, v);
+    else if (key == "space")
+        c.space = v;
+    else if (key == "min-layers")
+        c.min_layers = u32(o, v);
+    else if (key == "max-layers")
+        c.max_layers = u32(o, v);
+    else if (key == "max-width")
+        c.max_width = u32(o, v);
+    else if (key == "max-ffn-ratio")
+        c.max_ffn_ratio = parse_real(o, v);
+    else if (key == "embed-widths")
+        c.embed_widths = parse_widths(o, v);
+    else if (key == "reference")
+        c.reference = v;
+    else if (key == "min-params")
+        c.min_params = parse_count(o, v);
+    else if (key == "evaluator")
+        c.evaluator = v;
+    else if (key == "device")
+        c.device = v;
+    else if (key == "dtype")
+        c.dtype = v;
+    else if (key == "latency")
+        c.latency = v;
+    else if (key == "context")
+        c.context = u32(o, v);
+    else if (key == "tokens")
+        c.tokens = u32(o, v);
+    else if (key == "warmup")
+        c.warmup = u32(o, v);
+    else if (key == "repeats")
+        c.repeats = u32(o, v);
+    else if (key == "dispatcher")
+        c.dispatcher = v;
+    else if (key == "reference-every")
+        c.reference_every = parse_count(o, v);
+    else if (key == "reference-builds")
+        c.reference_builds = u32(o, v);
+    else if (key == "queued")
+        c.queued_per_worker = u32(o, v);
+    else if (key == "task-deadline")
+        c.task_deadline = parse_real(o, v);
+    else if (key == "join-timeout")
+        c.join_timeout = parse_real(o, v);
+    else if (key == "model-cost-ms")
+        c.model_cost_ms = parse_real(o, v);
+    else if (key == "inject")
+        c.inject = v;
+    else if (key == "workers")
+        c.dry_run.workers = parse_size(o, v);
+    else if (key == "cost")
+        c.dry_run.cost = transport::parse_cost_kind(v);
+    else if (key == "cost-mean")
+        c.dry_run.cost_mean_seconds = parse_real(o, v);
+    else if (key == "cost-spread")
+        c.dry_run.cost_spread = parse_real(o, v);
+    else if (key == "failure-rate")
+        c.dry_run.failure_rate = parse_real(o, v);
+    else if (key == "hang-rate")
+        c.dry_run.hang_rate = parse_real(o, v);
+    else if (key == "time-limit")
+        c.time_limit = seconds_or_none(o, v);
+    else if (key == "grace")
+        c.grace = parse_real(o, v);
+    else if (key == "flush-seconds")
+        c.flush_seconds = parse_real(o, v);
+    else if (key == "progress-every")
+        c.progress_every = parse_count(o, v);
+    else if (key == "top")
+        c.top = parse_count(o, v);
+    else if (key == "archive")
+        c.archive = file_name(o, v);
+    else if (key == "resume")
+        c.resume = file_name(o, v);
+    else if (key == "jsonl")
+        c.jsonl = file_name(o, v);
+    else
+        throw config_error(o, "unknown option '" + o + "'.");
 }
 
 // One "key = value" of a config text with where it came from.
@@ -240,8 +303,8 @@ void read_ini(const std::string& text, const std::string& file, const po::option
     const po::parsed_options parsed = po::parse_config_file(in, options, false);
     for (const auto& o : parsed.options) {
         if (keep_existing && into.count(o.string_key)) continue;  // the command line wins
-        into[o.string_key] = setting{o.value.empty() ? std::string() : trim(o.value.front()),
-                                     file + ":" + std::to_string(line_of[o.string_key])};
+        into[o.string_key] =
+            setting{o.value.empty() ? std::string() : trim(o.value.front()), file + ":" + std::to_string(line_of[o.string_key])};
     }
 }
 
@@ -285,8 +348,9 @@ std::string host_name() {
     return h;
 }
 
-bool exists(const std::string& path) { return std::ifstream(path).good(); }
-
+bool exists(const std::string& path) {
+    return std::ifstream(path).good();
+}
 
 #ifdef FRACNAS_HAVE_HDF5
 // Runs f; an archive's sentence (missing, damaged, locked: storage's field "--archive") then
@@ -380,10 +444,13 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     const std::size_t replayed = driver.contents().evaluations.size();
     out << "search      " << cfg.algorithm << " over the " << cfg.space << " space (" << driver.space().dim() << " coordinates), budget "
         << cfg.budget << ", seed " << cfg.seed << '\n';
-    out << "objective   minimise " << cfg.latency << " latency (ratio to " << cfg.reference << " timed by the same worker) subject to decoder parameters >=";
+    out << "objective   minimise " << cfg.latency << " latency (ratio to " << cfg.reference
+        << " timed by the same worker) subject to decoder parameters >=";
     for (std::size_t k = 0; k < cfg.floors().size(); ++k) out << ' ' << cfg.phase_floor(k);
     out << (cfg.floors().size() > 1 ? " in turn\n" : "\n");
-    if (!path.empty()) out << "archive     " << path << (cfg.resume.empty() ? "" : " (resumed: " + std::to_string(replayed) + " answers replayed)") << '\n';
+    if (!path.empty())
+        out << "archive     " << path << (cfg.resume.empty() ? "" : " (resumed: " + std::to_string(replayed) + " answers replayed)")
+            << '\n';
     print_binding(dispatch, out);
 
     const auto result = driver.run(dispatch, *sink, out, stop_signals);
@@ -394,8 +461,8 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     if (!path.empty()) archived = hdf5::read_archive(path);
 #endif
     app::print_report(archived, cfg, out);
-    out << "ended by    " << result.ended_by << " after " << std::fixed << std::setprecision(1) << result.wall_seconds << " s: "
-        << result.answered << " answered in this session";
+    out << "ended by    " << result.ended_by << " after " << std::fixed << std::setprecision(1) << result.wall_seconds
+        << " s: " << result.answered << " answered in this session";
     if (result.abandoned > 0) out << ", " << result.abandoned << " in flight left for a resume";
     out << '\n';
     if (!cfg.jsonl.empty()) {
@@ -411,7 +478,8 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
 // Checks everything the master reads before anything is written; returns the final inputs.
 void check_files(inputs& in) {
     app::search_config& cfg = in.cfg;
-    if (!cfg.jsonl.empty() && exists(cfg.jsonl)) throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' exists; it is never overwritten.");
+    if (!cfg.jsonl.empty() && exists(cfg.jsonl))
+        throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' exists; it is never overwritten.");
     if (!cfg.jsonl.empty()) check_output_folder("--jsonl", cfg.jsonl);  // found now, not after the search
     if (!cfg.jsonl.empty() && !cfg.archive.empty() && same_file(cfg.jsonl, cfg.archive))
         throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' is the --archive's path; give the export another file.");
@@ -504,8 +572,10 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         // MPI_Init and the host table wait for every rank: bounded by --join-timeout
         mpi::startup_watchdog watchdog(cfg.join_timeout, "MPI start-up (MPI_Init and the host table)");
         mpi::environment env(argc, argv);
-        install_stop_signals();  // again after MPI_Init, whatever the MPI library set; a worker ignores them: the master drains and stops it
-        if (env.size() < 2) throw config_error("--dispatcher", "--dispatcher mpi needs at least 2 ranks (a master and a worker); use local.");
+        install_stop_signals();  // again after MPI_Init, whatever the MPI library set; a worker ignores them: the master drains and stops
+                                 // it
+        if (env.size() < 2)
+            throw config_error("--dispatcher", "--dispatcher mpi needs at least 2 ranks (a master and a worker); use local.");
         const std::vector<std::string> hosts = env.hosts();
         watchdog.disarm();
         std::string host_list;
@@ -524,10 +594,13 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
                 problem = e.what();
             }
             const int rank = env.rank();
-            mpi::serve(env, [&] {
-                if (!problem.empty()) throw error("the worker could not read the master's configuration: " + problem);
-                return make_evaluator(wcfg, rank);
-            }, wcfg.reference_every);
+            mpi::serve(
+                env,
+                [&] {
+                    if (!problem.empty()) throw error("the worker could not read the master's configuration: " + problem);
+                    return make_evaluator(wcfg, rank);
+                },
+                wcfg.reference_every);
             return;
         }
         try {
@@ -550,7 +623,8 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         const double wait_for = stop_signals() >= 2 ? std::min(cfg.grace, 2.0) : cfg.grace;  // a second signal: at once
         if (!dispatch.stop_workers(wait_for)) {
             out << "warning     some worker did not stop within " << wait_for << " s (busy or hung); the archive is complete, "
-                << "ending the job with MPI_Abort\n" << std::flush;
+                << "ending the job with MPI_Abort\n"
+                << std::flush;
             env.abort(0);
         }
         return;

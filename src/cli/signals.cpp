@@ -8,7 +8,9 @@ namespace fracnas::cli {
 
 namespace {
 volatile std::sig_atomic_t received = 0;
-extern "C" void count_signal(int) { received = received + 1; }
+extern "C" void count_signal(int) {
+    received = received + 1;
+}
 }  // namespace
 
 void install_stop_signals() {
@@ -19,6 +21,8 @@ void install_stop_signals() {
     for (int s : {SIGTERM, SIGUSR1, SIGINT}) sigaction(s, &sa, nullptr);
 }
 
-int stop_signals() { return static_cast<int>(received); }
+int stop_signals() {
+    return static_cast<int>(received);
+}
 
 }  // namespace fracnas::cli

@@ -13,16 +13,16 @@
 
 #include <boost/program_options.hpp>
 
-#include "options.hpp"
-#include "parse.hpp"
-#include "fracnas/data/token_file.hpp"
+#include "fracnas/app/analysis.hpp"
 #include "fracnas/app/json.hpp"
+#include "fracnas/app/search_driver.hpp"
+#include "fracnas/data/token_file.hpp"
 #include "fracnas/error.hpp"
+#include "fracnas/nas/architecture.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
-#include "fracnas/app/analysis.hpp"
-#include "fracnas/app/search_driver.hpp"
-#include "fracnas/nas/architecture.hpp"
+#include "options.hpp"
+#include "parse.hpp"
 #ifdef FRACNAS_HAVE_HDF5
 #include "fracnas/hdf5/archive_file.hpp"
 #include "fracnas/storage/archive.hpp"
@@ -43,37 +43,54 @@ po::options_description train_options() {
         s << v;
         return s.str();
     };
-    o.add_options()
-        ("help,h", "print this help and exit")
-        ("arch", text("TEXT"), "the architecture, canonical form (its vocab is replaced by the data's)")
-        ("preset", text("NAME"), "a reference model instead of --arch: gpt2-small, gpt2-medium")
-        ("from", text("ARCHIVE"), "instead of --arch: train the --top best feasible architectures a search measured in ARCHIVE (lowest latency ratio, as analyze lists them), one after the other, each result written back to its 'trainings' table")
-        ("top", text("K"), "with --from: how many (default 3)")
-        ("data", text("DIR"), "the prepared corpus: DIR/train.tokens and DIR/val.tokens (cmake/dev.sh corpus; docs/data.md)")
-        ("tokens", text("N"), ("training tokens (default " + dflt(default_train_tokens) + ")").c_str())
-        ("batch", text("B"), ("sequences per step (default " + dflt(a.batch) + ")").c_str())
-        ("seq-len", text("T"), ("tokens per sequence (default " + dflt(a.seq_len) + ")").c_str())
-        ("lr", text("X"), ("peak learning rate (default " + dflt(a.lr) + ")").c_str())
-        ("min-lr-ratio", text("X"), ("the cosine decays to lr x this (default " + dflt(a.min_lr_ratio) + ")").c_str())
-        ("warmup", text("X"), ("share of the steps in linear warm-up (default " + dflt(a.warmup_share) + ")").c_str())
-        ("weight-decay", text("X"), ("AdamW weight decay on matrices and embeddings (default " + dflt(a.weight_decay) + ")").c_str())
-        ("clip", text("X"), ("gradient-norm clip, 0 for none (default " + dflt(a.clip) + ")").c_str())
-        ("schedule", text("NAME"), "cosine (recipe A: warm-up, cosine to the floor at the last step) or wsd (warm-up, constant, linear decay over the last --decay share: continues to a larger budget) (default cosine)")
-        ("sampling", text("NAME"), "random (recipe A: uniform window offsets) or epoch (the non-overlapping windows in a seeded order, each once per epoch: a budget up to one epoch repeats no token) (default random)")
-        ("decay", text("X"), ("with wsd: share of the steps in the final decay (default " + dflt(a.decay_share) + ")").c_str())
-        ("warmup-tokens", text("N"), ("with wsd: warm-up length in tokens, whatever the budget (default " + dflt(a.warmup_tokens) + ")").c_str())
-        ("state-dir", text("DIR"), "save the training state in DIR (latest.pt; stable.pt at wsd's decay start) and continue from it when DIR holds one of this training: a killed run resumes, a wsd run continues to a larger --tokens")
-        ("save-every", text("N"), "with --state-dir: steps between saved states (default: only at the end and at wsd's decay start)")
-        ("budgets", text("LIST"), "with wsd: smaller budgets (a comma list of token counts) measured on the way by the same training: at each one's decay start the state is kept, its decay run and validated, then the training goes on (docs/training.md, 'Budgets on the way')")
-        ("speed", text("LIST"), "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and with --dtype bf16 loss_kernel: the loss's softmax and gradient in one pass of fracnas's own kernel, compiled at run time by NVRTC), none (recipe A's first loop), or a comma list of those, bf16_weights (bf16 weights with fp32 masters instead of autocast: faster, 2-3% higher perplexity on D), and with bf16_weights norm_kernel (the LayerNorms by fracnas's own kernels) and fused_dense (bias gradients, GELU and residual adds in cuBLASLt epilogues), and flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200); the training is the same up to rounding")
-        ("stop-after-steps", text("N"), "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")
-        ("seed", text("S"), "initialisation and the order of training windows (default 1)")
-        ("checkpoints", text("N"), ("validation evaluations, evenly spaced in tokens (default " + dflt(a.checkpoints) + ")").c_str())
-        ("val-tokens", text("N"), ("validation tokens scored, the split's first (default " + dflt(a.val_tokens) + ")").c_str())
-        ("device", text("NAME"), "cpu or cuda (default: cuda when LibTorch sees one, else cpu)")
-        ("cuda-index", text("N"), "which visible CUDA device (default 0)")
-        ("dtype", text("NAME"), "bf16 (autocast over fp32 weights; cuda only) or fp32 (default: bf16 on cuda, fp32 on cpu)")
-        ("json", "print one JSON object instead of the table");
+    o.add_options()("help,h", "print this help and exit")("arch", text("TEXT"),
+                                                          "the architecture, canonical form (its vocab is replaced by the data's)")(
+        "preset", text("NAME"), "a reference model instead of --arch: gpt2-small, gpt2-medium")(
+        "from", text("ARCHIVE"),
+        "instead of --arch: train the --top best feasible architectures a search measured in ARCHIVE (lowest latency ratio, as analyze "
+        "lists them), one after the other, each result written back to its 'trainings' table")("top", text("K"),
+                                                                                               "with --from: how many (default 3)")(
+        "data", text("DIR"), "the prepared corpus: DIR/train.tokens and DIR/val.tokens (cmake/dev.sh corpus; docs/data.md)")(
+        "tokens", text("N"), ("training tokens (default " + dflt(default_train_tokens) + ")").c_str())(
+        "batch", text("B"), ("sequences per step (default " + dflt(a.batch) + ")").c_str())(
+        "seq-len", text("T"), ("tokens per sequence (default " + dflt(a.seq_len) + ")").c_str())(
+        "lr", text("X"), ("peak learning rate (default " + dflt(a.lr) + ")").c_str())(
+        "min-lr-ratio", text("X"), ("the cosine decays to lr x this (default " + dflt(a.min_lr_ratio) + ")").c_str())(
+        "warmup", text("X"), ("share of the steps in linear warm-up (default " + dflt(a.warmup_share) + ")").c_str())(
+        "weight-decay", text("X"), ("AdamW weight decay on matrices and embeddings (default " + dflt(a.weight_decay) + ")").c_str())(
+        "clip", text("X"), ("gradient-norm clip, 0 for none (default " + dflt(a.clip) + ")").c_str())(
+        "schedule", text("NAME"),
+        "cosine (recipe A: warm-up, cosine to the floor at the last step) or wsd (warm-up, constant, linear decay over the last --decay "
+        "share: continues to a larger budget) (default cosine)")(
+        "sampling", text("NAME"),
+        "random (recipe A: uniform window offsets) or epoch (the non-overlapping windows in a seeded order, each once per epoch: a budget "
+        "up to one epoch repeats no token) (default random)")(
+        "decay", text("X"), ("with wsd: share of the steps in the final decay (default " + dflt(a.decay_share) + ")").c_str())(
+        "warmup-tokens", text("N"),
+        ("with wsd: warm-up length in tokens, whatever the budget (default " + dflt(a.warmup_tokens) + ")").c_str())(
+        "state-dir", text("DIR"),
+        "save the training state in DIR (latest.pt; stable.pt at wsd's decay start) and continue from it when DIR holds one of this "
+        "training: a killed run resumes, a wsd run continues to a larger --tokens")(
+        "save-every", text("N"), "with --state-dir: steps between saved states (default: only at the end and at wsd's decay start)")(
+        "budgets", text("LIST"),
+        "with wsd: smaller budgets (a comma list of token counts) measured on the way by the same training: at each one's decay start the "
+        "state is kept, its decay run and validated, then the training goes on (docs/training.md, 'Budgets on the way')")(
+        "speed", text("LIST"),
+        "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and "
+        "with --dtype bf16 loss_kernel: the loss's softmax and gradient in one pass of fracnas's own kernel, compiled at run time by "
+        "NVRTC), none (recipe A's first loop), or a comma list of those, bf16_weights (bf16 weights with fp32 masters instead of autocast: "
+        "faster, 2-3% higher perplexity on D), and with bf16_weights norm_kernel (the LayerNorms by fracnas's own kernels) and fused_dense "
+        "(bias gradients, GELU and residual adds in cuBLASLt epilogues), and flash_attention (SDPA's flash kernel instead of cuDNN's, "
+        "slower on the H200); the training is the same up to rounding")(
+        "stop-after-steps", text("N"),
+        "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")(
+        "seed", text("S"), "initialisation and the order of training windows (default 1)")(
+        "checkpoints", text("N"), ("validation evaluations, evenly spaced in tokens (default " + dflt(a.checkpoints) + ")").c_str())(
+        "val-tokens", text("N"), ("validation tokens scored, the split's first (default " + dflt(a.val_tokens) + ")").c_str())(
+        "device", text("NAME"), "cpu or cuda (default: cuda when LibTorch sees one, else cpu)")("cuda-index", text("N"),
+                                                                                                "which visible CUDA device (default 0)")(
+        "dtype", text("NAME"), "bf16 (autocast over fp32 weights; cuda only) or fp32 (default: bf16 on cuda, fp32 on cpu)")(
+        "json", "print one JSON object instead of the table");
     return o;
 }
 
@@ -82,10 +99,11 @@ std::string recipe_text(const eval::train_recipe& r) {
     std::ostringstream o;
     o << r.tokens << " tokens, " << r.batch << " x " << r.seq_len << " per step (" << eval::planned_steps(r) << " steps), AdamW lr "
       << r.lr;
-    if (r.schedule == eval::lr_schedule::cosine) o << " (warm-up " << r.warmup_share << ", cosine to x" << r.min_lr_ratio;
-    else o << " (linear decay to x" << r.min_lr_ratio;
-    o
-      << "), weight decay " << r.weight_decay << ", clip " << r.clip << ", seed " << r.seed;
+    if (r.schedule == eval::lr_schedule::cosine)
+        o << " (warm-up " << r.warmup_share << ", cosine to x" << r.min_lr_ratio;
+    else
+        o << " (linear decay to x" << r.min_lr_ratio;
+    o << "), weight decay " << r.weight_decay << ", clip " << r.clip << ", seed " << r.seed;
     if (r.sampling == eval::window_sampling::epoch) o << ", epoch sampling";
     if (r.schedule == eval::lr_schedule::wsd)
         o << ", schedule wsd (warm-up " << r.warmup_tokens << " tokens, decay " << r.decay_share << ")";
@@ -102,32 +120,37 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
             << ", \"train_tokens_available\": " << train_tokens << ", \"val_tokens_scored\": " << scored
             << ", \"device\": " << app::json_string(r.device_name) << ", \"dtype\": " << app::json_string(dtype)
             << ", \"recipe\": {\"tokens\": " << recipe.tokens << ", \"batch\": " << recipe.batch << ", \"seq_len\": " << recipe.seq_len
-            << ", \"lr\": " << num(recipe.lr) << ", \"min_lr_ratio\": " << num(recipe.min_lr_ratio) << ", \"warmup\": " << num(recipe.warmup_share)
-            << ", \"weight_decay\": " << num(recipe.weight_decay) << ", \"clip\": " << num(recipe.clip) << ", \"seed\": " << recipe.seed
+            << ", \"lr\": " << num(recipe.lr) << ", \"min_lr_ratio\": " << num(recipe.min_lr_ratio)
+            << ", \"warmup\": " << num(recipe.warmup_share) << ", \"weight_decay\": " << num(recipe.weight_decay)
+            << ", \"clip\": " << num(recipe.clip) << ", \"seed\": " << recipe.seed
             << ", \"schedule\": " << app::json_string(eval::to_string(recipe.schedule))
             << ", \"sampling\": " << app::json_string(eval::to_string(recipe.sampling)) << ", \"decay\": " << num(recipe.decay_share)
             << ", \"warmup_tokens\": " << recipe.warmup_tokens << ", \"speed\": [";
         const auto speed = eval::speed_setting_names(recipe.speed);
         for (std::size_t i = 0; i < speed.size(); ++i) out << (i ? ", " : "") << app::json_string(speed[i]);
-        out << "]}, \"resumed_from_step\": " << r.resumed_from_step
-            << ", \"steps\": " << r.steps << ", \"tokens\": " << r.tokens << ", \"tokens_per_second\": " << num(r.tokens_per_second)
-            << ", \"steady_tokens_per_second\": " << num(r.steady_tokens_per_second) << ", \"engine_note\": " << app::json_string(r.engine_note)
-            << ", \"wall_seconds\": " << num(r.wall_seconds) << ", \"checkpoints\": [";
+        out << "]}, \"resumed_from_step\": " << r.resumed_from_step << ", \"steps\": " << r.steps << ", \"tokens\": " << r.tokens
+            << ", \"tokens_per_second\": " << num(r.tokens_per_second)
+            << ", \"steady_tokens_per_second\": " << num(r.steady_tokens_per_second)
+            << ", \"engine_note\": " << app::json_string(r.engine_note) << ", \"wall_seconds\": " << num(r.wall_seconds)
+            << ", \"checkpoints\": [";
         for (std::size_t i = 0; i < r.checkpoints.size(); ++i) {
             const auto& c = r.checkpoints[i];
             out << (i ? ", " : "") << "{\"step\": " << c.step << ", \"tokens\": " << c.tokens << ", \"train_loss\": " << num(c.train_loss)
-                << ", \"val_loss\": " << num(c.val_loss) << ", \"val_perplexity\": " << num(c.val_perplexity) << ", \"seconds\": " << num(c.seconds) << "}";
+                << ", \"val_loss\": " << num(c.val_loss) << ", \"val_perplexity\": " << num(c.val_perplexity)
+                << ", \"seconds\": " << num(c.seconds) << "}";
         }
         out << "], \"budgets\": [";
         for (std::size_t i = 0; i < r.budgets.size(); ++i) {
             const auto& b = r.budgets[i];
             out << (i ? ", " : "") << "{\"budget\": " << b.budget << ", \"steps\": " << b.steps << ", \"tokens\": " << b.tokens
-                << ", \"train_loss\": " << num(b.train_loss) << ", \"val_loss\": " << num(b.val_loss) << ", \"val_perplexity\": " << num(b.val_perplexity)
-                << ", \"seconds\": " << num(b.seconds) << "}";
+                << ", \"train_loss\": " << num(b.train_loss) << ", \"val_loss\": " << num(b.val_loss)
+                << ", \"val_perplexity\": " << num(b.val_perplexity) << ", \"seconds\": " << num(b.seconds) << "}";
         }
         out << "], \"final_val_perplexity\": ";
-        if (r.status == eval::train_status::ok && !r.checkpoints.empty()) out << num(r.checkpoints.back().val_perplexity);
-        else out << "null";
+        if (r.status == eval::train_status::ok && !r.checkpoints.empty())
+            out << num(r.checkpoints.back().val_perplexity);
+        else
+            out << "null";
         out << "}\n";
         return;
     }
@@ -136,7 +159,8 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
         << "data            " << dir << ": " << train_tokens << " training tokens, " << scored << " validation tokens scored, vocab "
         << vocab << '\n'
         << "recipe          " << recipe_text(recipe) << '\n'
-        << "device          " << r.device_name << ", " << (recipe.device == eval::device_kind::cuda && recipe.bf16 ? "bf16 autocast" : "fp32") << '\n'
+        << "device          " << r.device_name << ", "
+        << (recipe.device == eval::device_kind::cuda && recipe.bf16 ? "bf16 autocast" : "fp32") << '\n'
         << "checkpoint      step      tokens  train loss  val loss  val ppl  seconds\n";
     const auto row = [&out](std::uint64_t step, std::uint64_t tokens, double train_loss, double val_loss, double ppl, double seconds) {
         char line[160];
@@ -165,7 +189,9 @@ eval::train_speed parse_speed(const std::string& text) {
     std::string name;
     while (std::getline(in, name, ','))
         if (!eval::enable_speed_setting(s, name))
-            throw config_error("--speed", "unknown speed setting '" + name + "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, flash_attention, fused_dense, loss_kernel, norm_kernel.");
+            throw config_error("--speed", "unknown speed setting '" + name +
+                                              "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, "
+                                              "flash_attention, fused_dense, loss_kernel, norm_kernel.");
     return s;
 }
 
@@ -215,7 +241,8 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     auto u32 = [&](const char* name, std::uint32_t& field) {
         if (const auto* v = get(name)) {
             const auto n = parse_count(std::string("--") + name, *v);
-            if (n == 0 || n > 1000000) throw config_error(std::string("--") + name, "the value " + *v + " must be between 1 and 1,000,000.");
+            if (n == 0 || n > 1000000)
+                throw config_error(std::string("--") + name, "the value " + *v + " must be between 1 and 1,000,000.");
             field = static_cast<std::uint32_t>(n);
         }
     };
@@ -236,14 +263,20 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     real("decay", recipe.decay_share);
     if (const auto* v = get("warmup-tokens")) recipe.warmup_tokens = parse_count("--warmup-tokens", *v);
     if (const auto* v = get("schedule")) {
-        if (*v == "cosine") recipe.schedule = eval::lr_schedule::cosine;
-        else if (*v == "wsd") recipe.schedule = eval::lr_schedule::wsd;
-        else throw config_error("--schedule", "unknown schedule '" + *v + "': cosine or wsd.");
+        if (*v == "cosine")
+            recipe.schedule = eval::lr_schedule::cosine;
+        else if (*v == "wsd")
+            recipe.schedule = eval::lr_schedule::wsd;
+        else
+            throw config_error("--schedule", "unknown schedule '" + *v + "': cosine or wsd.");
     }
     if (const auto* v = get("sampling")) {
-        if (*v == "random") recipe.sampling = eval::window_sampling::random;
-        else if (*v == "epoch") recipe.sampling = eval::window_sampling::epoch;
-        else throw config_error("--sampling", "unknown sampling '" + *v + "': random or epoch.");
+        if (*v == "random")
+            recipe.sampling = eval::window_sampling::random;
+        else if (*v == "epoch")
+            recipe.sampling = eval::window_sampling::epoch;
+        else
+            throw config_error("--sampling", "unknown sampling '" + *v + "': random or epoch.");
     }
     if (const auto* v = get("budgets")) {
         std::stringstream in(*v);
@@ -283,7 +316,8 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         hdf5::check_appendable(*archive, "--from");
 #endif
         for (const auto& arch : archs) try {
-                eval::check_training(arch, vocab, {train.tokens.data(), train.tokens.size()}, {val.tokens.data(), val.tokens.size()}, recipe);
+                eval::check_training(arch, vocab, {train.tokens.data(), train.tokens.size()}, {val.tokens.data(), val.tokens.size()},
+                                     recipe);
             } catch (const config_error& e) {  // the trainer names its recipe fields, the options' names without "--"
                 const std::string field = e.field();
                 throw config_error(field.empty() || field.rfind("--", 0) == 0 ? field : "--" + field, e.what());
@@ -299,8 +333,8 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
             std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(nas::hash(arch)));
             each.state_dir += std::string("/") + name;
         }
-        const auto r = eval::train_gpt(arch, vocab, {train.tokens.data(), train.tokens.size()},
-                                       {val.tokens.data(), val.tokens.size()}, each);
+        const auto r =
+            eval::train_gpt(arch, vocab, {train.tokens.data(), train.tokens.size()}, {val.tokens.data(), val.tokens.size()}, each);
         if (r.status == eval::train_status::invalid && !archive) throw config_error("", r.message);
         report(out, r, recipe, dir, train.tokens.size(), scored, vocab, dtype, vm.count("json") > 0);
 #ifdef FRACNAS_HAVE_HDF5

@@ -22,8 +22,8 @@ void validate(const evolution_config& c) {
         throw config_error("mutations", "evolution needs at least 1 mutated or crossed child per generation.");
     if (c.population != c.parents + c.mutations + c.crossovers)
         throw config_error("population", "the population (" + std::to_string(c.population) +
-                                               ") must be parents + mutations + crossovers (" +
-                                               std::to_string(c.parents + c.mutations + c.crossovers) + ").");
+                                             ") must be parents + mutations + crossovers (" +
+                                             std::to_string(c.parents + c.mutations + c.crossovers) + ").");
     if (!(c.mutation_prob >= 0.0 && c.mutation_prob <= 1.0))
         throw config_error("mutation_prob", "the mutation probability must be in [0, 1].");
     if (!(c.crossover_prob >= 0.0 && c.crossover_prob <= 1.0))
@@ -187,8 +187,12 @@ evolution::evolution(std::size_t dim, const evolution_config& cfg, std::uint64_t
 
 evolution::~evolution() = default;
 
-std::uint64_t evolution::generations() const noexcept { return s_->generations; }
-std::uint64_t evolution::forced() const noexcept { return s_->forced; }
+std::uint64_t evolution::generations() const noexcept {
+    return s_->generations;
+}
+std::uint64_t evolution::forced() const noexcept {
+    return s_->forced;
+}
 
 void evolution::propose(std::size_t n, std::vector<point>& out) {
     state& s = *s_;

@@ -86,8 +86,10 @@ void fractal_optimizer::state::adopt_samples(std::uint32_t parent) {
         if (child == no_cell) child = p.first_child + p.children - 1;  // rounding at a face
         smp.owner = child;
         cells[child].samples.push_back(id);
-        if (smp.told) ++cells[child].told;
-        else ++cells[child].pending;
+        if (smp.told)
+            ++cells[child].told;
+        else
+            ++cells[child].pending;
     }
     p.samples.clear();
     p.samples.shrink_to_fit();
@@ -186,8 +188,7 @@ void fractal_optimizer::state::direct_split(std::uint32_t i) {
         }
         order.emplace_back(w, k);
     }
-    std::stable_sort(order.begin(), order.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<std::size_t> dims;
     std::vector<std::uint32_t> levels;
     for (std::size_t r = 0; r < order.size(); ++r) {

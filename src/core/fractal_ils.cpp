@@ -119,8 +119,13 @@ bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
     if (cfg.ils_vertex && moving == 0 && std::isfinite(ref) && (!r.with_centre || std::isfinite(r.centre_value))) {
         std::vector<double> lo_x(dim, 0.0), lo_f(dim, inf), hi_x(dim, 0.0), hi_f(dim, inf);
         for (const auto& p : r.polls) {
-            if (p.coord < r.centre[p.dim]) { lo_x[p.dim] = p.coord; lo_f[p.dim] = p.value; }
-            else if (p.coord > r.centre[p.dim]) { hi_x[p.dim] = p.coord; hi_f[p.dim] = p.value; }
+            if (p.coord < r.centre[p.dim]) {
+                lo_x[p.dim] = p.coord;
+                lo_f[p.dim] = p.value;
+            } else if (p.coord > r.centre[p.dim]) {
+                hi_x[p.dim] = p.coord;
+                hi_f[p.dim] = p.value;
+            }
         }
         point v = r.centre;
         std::size_t fitted = 0;
@@ -136,8 +141,10 @@ bool fractal_optimizer::state::ils_next_round(std::uint32_t sid, bool early) {
         if (fitted >= 2) vertex_point = std::move(v);  // one coordinate alone would read as a poll
     }
     double step = 0.5 * r.step;
-    if (r.best < r.ref) step = std::fmin(cfg.ils_expansion * r.step, max_ils_step);
-    else if (s.fx < r.ref) step = std::fmin(cfg.ils_expansion * s.best_step, max_ils_step);  // by an earlier round's late poll
+    if (r.best < r.ref)
+        step = std::fmin(cfg.ils_expansion * r.step, max_ils_step);
+    else if (s.fx < r.ref)
+        step = std::fmin(cfg.ils_expansion * s.best_step, max_ils_step);  // by an earlier round's late poll
     const bool composite = moving >= 2;
     // Only the session holding the best point refines to ils_precision: one at a worse local
     // minimum ends at ils_local_precision, where refining it further cannot change the result
@@ -207,8 +214,13 @@ void fractal_optimizer::state::fit_vertex(ils_session& s, const ils_round& r, st
     double lo_x = 0, lo_f = inf, hi_x = 0, hi_f = inf;
     for (const auto& p : r.polls) {
         if (p.dim != k) continue;
-        if (p.coord < r.centre[k]) { lo_x = p.coord; lo_f = p.value; }
-        else if (p.coord > r.centre[k]) { hi_x = p.coord; hi_f = p.value; }
+        if (p.coord < r.centre[k]) {
+            lo_x = p.coord;
+            lo_f = p.value;
+        } else if (p.coord > r.centre[k]) {
+            hi_x = p.coord;
+            hi_f = p.value;
+        }
     }
     if (!std::isfinite(lo_f) || !std::isfinite(hi_f)) return;
     const double vertex = vertex_offset(r.centre[k] - lo_x, hi_x - r.centre[k], lo_f, ref, hi_f);
@@ -253,11 +265,15 @@ void fractal_optimizer::state::ils_told(std::uint32_t sid, const sample& smp) {
             moved_dim = k;
             ++moves;
         }
-    if (moves == 1) r.polls.push_back({moved_dim, smp.x[moved_dim], smp.value});
-    else if (moves == 0) r.centre_value = smp.value;
+    if (moves == 1)
+        r.polls.push_back({moved_dim, smp.x[moved_dim], smp.value});
+    else if (moves == 0)
+        r.centre_value = smp.value;
     if (cfg.ils_async_vertex) {
-        if (moves == 1) fit_vertex(s, r, moved_dim);
-        else if (moves == 0) for (std::size_t k = 0; k < dim; ++k) fit_vertex(s, r, k);
+        if (moves == 1)
+            fit_vertex(s, r, moved_dim);
+        else if (moves == 0)
+            for (std::size_t k = 0; k < dim; ++k) fit_vertex(s, r, k);
     }
     if (late) {
         if (r.outstanding == 0) retire(r);

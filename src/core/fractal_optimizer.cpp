@@ -96,13 +96,13 @@ void fractal_optimizer::state::fill() {
     queue.push_back(queued_point{std::move(x), owner, sample_kind::fill});
 }
 
-fractal_optimizer::fractal_optimizer(std::size_t dim, const fractal_config& cfg, std::uint64_t seed,
-                                     stopping stop, std::string name, std::shared_ptr<const cube_structure> structure)
+fractal_optimizer::fractal_optimizer(std::size_t dim, const fractal_config& cfg, std::uint64_t seed, stopping stop, std::string name,
+                                     std::shared_ptr<const cube_structure> structure)
     : optimizer(dim, stop) {
     validate(cfg, dim);
     if (name.empty())
-        name = "fractal(" + to_string(cfg.geometry) + "/" + to_string(cfg.search) + "/" +
-               to_string(cfg.sampler) + "/" + to_string(cfg.scoring) + "/" + to_string(cfg.exploitation) + ")";
+        name = "fractal(" + to_string(cfg.geometry) + "/" + to_string(cfg.search) + "/" + to_string(cfg.sampler) + "/" +
+               to_string(cfg.scoring) + "/" + to_string(cfg.exploitation) + ")";
     s_ = std::make_unique<state>(dim, cfg, seed, std::move(name));
     state& s = *s_;
     s.structure = std::move(structure);
@@ -114,17 +114,25 @@ fractal_optimizer::fractal_optimizer(std::size_t dim, const fractal_config& cfg,
         s.cfg.exploit_idle = false;
     }
     const std::uint32_t root = s.add_cell(no_cell, 0);
-    if (s.is_box()) s.cells[root].b = box{point(dim, 0.0), point(dim, 1.0)};
-    else s.cells[root].s = sphere{point(dim, 0.5), 0.5};
+    if (s.is_box())
+        s.cells[root].b = box{point(dim, 0.0), point(dim, 1.0)};
+    else
+        s.cells[root].s = sphere{point(dim, 0.5), 0.5};
     s.open_insert(root);
     s.explore(root);
 }
 
 fractal_optimizer::~fractal_optimizer() = default;
 
-std::string fractal_optimizer::name() const { return s_->name; }
-const fractal_config& fractal_optimizer::config() const noexcept { return s_->cfg; }
-const std::vector<expansion_record>& fractal_optimizer::expansions() const noexcept { return s_->log; }
+std::string fractal_optimizer::name() const {
+    return s_->name;
+}
+const fractal_config& fractal_optimizer::config() const noexcept {
+    return s_->cfg;
+}
+const std::vector<expansion_record>& fractal_optimizer::expansions() const noexcept {
+    return s_->log;
+}
 
 std::vector<cell_view> fractal_optimizer::cells() const {
     static const char* const names[] = {"open", "probing", "expanded", "exploiting", "closed"};
@@ -132,8 +140,8 @@ std::vector<cell_view> fractal_optimizer::cells() const {
     views.reserve(s_->cells.size());
     for (std::size_t i = 0; i < s_->cells.size(); ++i) {
         const cell& c = s_->cells[i];
-        views.push_back(cell_view{static_cast<std::uint32_t>(i), c.parent, c.depth, c.level, c.b, c.s,
-                                  c.score, c.told, c.pending, names[static_cast<int>(c.st)]});
+        views.push_back(cell_view{static_cast<std::uint32_t>(i), c.parent, c.depth, c.level, c.b, c.s, c.score, c.told, c.pending,
+                                  names[static_cast<int>(c.st)]});
     }
     return views;
 }
@@ -168,8 +176,7 @@ void fractal_optimizer::observe(std::uint64_t id, const point& /*x*/, double val
     sample& smp = s.samples[id];
     smp.value = value;
     smp.told = true;
-    if (smp.family != no_cell && --s.cells[smp.family].new_pending == 0)
-        --s.waiting_by_level[s.cells[smp.family].level];
+    if (smp.family != no_cell && --s.cells[smp.family].new_pending == 0) --s.waiting_by_level[s.cells[smp.family].level];
     if (value < s.best_value) {
         s.best_id = id;
         s.best_value = value;

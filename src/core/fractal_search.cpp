@@ -16,8 +16,7 @@ std::uint32_t fractal_optimizer::state::select() {
     auto best_first = [&]() {
         const open_key* bestk = nullptr;
         for (std::size_t h = 0; h < levels; ++h)
-            if (nonempty(h) && (bestk == nullptr || *open_by_level[h].begin() < *bestk))
-                bestk = &*open_by_level[h].begin();
+            if (nonempty(h) && (bestk == nullptr || *open_by_level[h].begin() < *bestk)) bestk = &*open_by_level[h].begin();
         return bestk == nullptr ? no_cell : bestk->cell;
     };
     if (open_list.empty()) return no_cell;
@@ -84,9 +83,7 @@ std::uint32_t fractal_optimizer::state::select_soo() {
         const bool fresh = soo_level == 0;
         for (std::size_t h = soo_level; h < open_by_level.size(); ++h) {
             if (open_by_level[h].empty()) continue;
-            if (cfg.depth_quota > 0 && !over_quota && h < waiting_by_level.size() &&
-                waiting_by_level[h] >= cfg.depth_quota)
-                continue;
+            if (cfg.depth_quota > 0 && !over_quota && h < waiting_by_level.size() && waiting_by_level[h] >= cfg.depth_quota) continue;
             const open_key* pick = nullptr;
             for (const open_key& key : open_by_level[h]) {
                 const cell& c = cells[key.cell];
@@ -165,8 +162,7 @@ std::uint32_t fractal_optimizer::state::select_direct() {
     return i;
 }
 
-std::vector<std::size_t> potentially_optimal(const std::vector<std::pair<double, double>>& size_value,
-                                             double epsilon) {
+std::vector<std::size_t> potentially_optimal(const std::vector<std::pair<double, double>>& size_value, double epsilon) {
     // Cell j is potentially optimal when some K > 0 has f_j - K d_j <= f_i - K d_i for all i and
     // f_j - K d_j <= f_min - epsilon |f_min| (Jones, Perttunen and Stuckman 1993).
     const std::size_t n = size_value.size();
@@ -181,14 +177,15 @@ std::vector<std::size_t> potentially_optimal(const std::vector<std::pair<double,
         for (std::size_t i = 0; i < n && ok; ++i) {
             if (i == j) continue;
             const auto [di, fi] = size_value[i];
-            if (di < dj) k_low = std::fmax(k_low, (fj - fi) / (dj - di));
-            else if (di > dj) k_high = std::fmin(k_high, (fi - fj) / (di - dj));
-            else if (fi < fj) ok = false;
+            if (di < dj)
+                k_low = std::fmax(k_low, (fj - fi) / (dj - di));
+            else if (di > dj)
+                k_high = std::fmin(k_high, (fi - fj) / (di - dj));
+            else if (fi < fj)
+                ok = false;
         }
         if (!ok || k_low > k_high || k_high <= 0.0) continue;
-        if (std::isfinite(k_high) && std::isfinite(fmin) &&
-            fj - k_high * dj > fmin - epsilon * std::fabs(fmin))
-            continue;
+        if (std::isfinite(k_high) && std::isfinite(fmin) && fj - k_high * dj > fmin - epsilon * std::fabs(fmin)) continue;
         chosen.push_back(j);
     }
     return chosen;

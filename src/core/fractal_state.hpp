@@ -33,18 +33,18 @@ enum class sample_kind : std::uint8_t { explore, probe, ils, fill };
 struct cell {
     std::uint32_t parent = no_cell;
     std::uint32_t depth = 0;
-    std::uint32_t level = 0;          // size class: depth, or DIRECT's number of trisections
-    box b;                            // box geometries
-    sphere s;                         // hypersphere geometry
-    std::vector<std::uint32_t> samples;  // sample ids held (told or pending)
-    std::uint32_t pending = 0;        // held samples not yet told (probes included)
-    std::uint32_t told = 0;           // held samples told
-    std::uint32_t probes = 0;         // DIRECT probes not yet told
+    std::uint32_t level = 0;                      // size class: depth, or DIRECT's number of trisections
+    box b;                                        // box geometries
+    sphere s;                                     // hypersphere geometry
+    std::vector<std::uint32_t> samples;           // sample ids held (told or pending)
+    std::uint32_t pending = 0;                    // held samples not yet told (probes included)
+    std::uint32_t told = 0;                       // held samples told
+    std::uint32_t probes = 0;                     // DIRECT probes not yet told
     std::uint32_t first_child = 0, children = 0;  // children are contiguous
-    double score = inf;               // own score once told > 0, else imputed from the parent
+    double score = inf;                           // own score once told > 0, else imputed from the parent
     cell_state st = cell_state::open;
-    bool keyed_blind = false;         // the blind flag of its key in the open index
-    std::uint32_t new_pending = 0;    // expanded: the points its split created, not yet told
+    bool keyed_blind = false;       // the blind flag of its key in the open index
+    std::uint32_t new_pending = 0;  // expanded: the points its split created, not yet told
 };
 
 // The key of the open-cell index: informed cells (something told) before blind ones (score
@@ -63,11 +63,11 @@ struct open_key {
 struct sample {
     point x;
     double value = inf;
-    std::uint32_t owner = no_cell;    // cell, or ILS session for sample_kind::ils
+    std::uint32_t owner = no_cell;  // cell, or ILS session for sample_kind::ils
     sample_kind kind = sample_kind::explore;
     bool told = false;
-    std::uint32_t round = 0;          // sample_kind::ils: the session's round
-    std::uint32_t family = no_cell;   // the expanded cell whose split created it (depth_quota)
+    std::uint32_t round = 0;         // sample_kind::ils: the session's round
+    std::uint32_t family = no_cell;  // the expanded cell whose split created it (depth_quota)
 };
 
 struct queued_point {
@@ -82,31 +82,31 @@ struct queued_point {
 struct ils_round {
     point centre;
     double step = 0.0;
-    double ref = inf;          // the session's best value when the round began
+    double ref = inf;  // the session's best value when the round began
     std::uint32_t outstanding = 0;
     struct poll {
         std::size_t dim;
         double coord, value;
     };
-    std::vector<poll> polls;   // single-coordinate moves, as they are told
-    double centre_value = inf; // the centre's value when this round evaluated it
-    bool with_centre = false;  // the round evaluates its centre (else it is the session's point, of value ref)
-    bool early = false;        // started before its predecessor was told in full
-    std::uint32_t told = 0;    // its points told so far
-    double best = inf;         // the best value told so far
+    std::vector<poll> polls;    // single-coordinate moves, as they are told
+    double centre_value = inf;  // the centre's value when this round evaluated it
+    bool with_centre = false;   // the round evaluates its centre (else it is the session's point, of value ref)
+    bool early = false;         // started before its predecessor was told in full
+    std::uint32_t told = 0;     // its points told so far
+    double best = inf;          // the best value told so far
 };
 
 struct ils_session {
     std::uint32_t cell = 0;
-    point x;                 // the best point the session has been told (value fx)
+    point x;  // the best point the session has been told (value fx)
     double fx = inf;
-    double best_step = 0.0;  // the step of the round that found x
+    double best_step = 0.0;         // the step of the round that found x
     std::vector<ils_round> rounds;  // every round, by index
     std::uint32_t latest = 0;       // the round the next one follows
     std::uint32_t outstanding = 0;
     std::uint64_t used = 0;
     bool ended = false;
-    bool keeps_cell = false;        // started for idle workers (exploit_idle): the cell stays as it is
+    bool keeps_cell = false;  // started for idle workers (exploit_idle): the cell stays as it is
     // Per coordinate, the latest parabola vertex fitted from a round's two polls and centre, and
     // the centre coordinate it was fitted at (NaN: none).
     std::vector<double> vtx, vtx_from;
@@ -134,27 +134,24 @@ struct fractal_optimizer::state {
     std::size_t cyclic_level = 0;
     std::size_t soo_level = 0;
     double soo_vmin = inf;
-    std::uint32_t soo_last = no_cell;  // the cell this sweep expanded last
+    std::uint32_t soo_last = no_cell;             // the cell this sweep expanded last
     std::vector<std::uint32_t> waiting_by_level;  // per level: expansions with new points not all told
-    bool over_quota = false;           // grow() may pass depth_quota (nothing else to offer)
-    std::uint32_t idle_session = no_cell;  // the exploit_idle session, while it lives
-    std::uint64_t best_id = 0;         // the sample holding best_value
-    std::vector<std::uint32_t> direct_batch;  // potentially optimal cells still to expand
-    bool rescore = false;                     // the best moved and the score depends on it
+    bool over_quota = false;                      // grow() may pass depth_quota (nothing else to offer)
+    std::uint32_t idle_session = no_cell;         // the exploit_idle session, while it lives
+    std::uint64_t best_id = 0;                    // the sample holding best_value
+    std::vector<std::uint32_t> direct_batch;      // potentially optimal cells still to expand
+    bool rescore = false;                         // the best moved and the score depends on it
     double best_value = inf;
     point best_x;
     fractal_stats stats;
     std::vector<expansion_record> log;
 
-    state(std::size_t d, const fractal_config& c, std::uint64_t seed, std::string n)
-        : cfg(c), name(std::move(n)), dim(d), random(seed) {}
+    state(std::size_t d, const fractal_config& c, std::uint64_t seed, std::string n) : cfg(c), name(std::move(n)), dim(d), random(seed) {}
 
     bool is_box() const { return cfg.geometry != geometry_kind::hypersphere; }
     double size_of(const cell& c) const { return is_box() ? half_longest_side(c.b) : c.s.radius; }
     point centre_of(const cell& c) const { return is_box() ? centre(c.b) : c.s.centre; }
-    bool terminal(const cell& c) const {
-        return c.depth >= cfg.max_depth || size_of(c) < min_cell_size;
-    }
+    bool terminal(const cell& c) const { return c.depth >= cfg.max_depth || size_of(c) < min_cell_size; }
     // every point of the box cell decodes to one point of the space
     bool leaf(const cell& c) const {
         if (!structure || !is_box()) return false;
@@ -191,9 +188,7 @@ struct fractal_optimizer::state {
     void start_ils(std::uint32_t i);
     std::uint32_t open_session(std::uint32_t i, point x, double fx, bool keeps_cell);
     bool exploit_idle();
-    std::uint64_t ils_cap() const {
-        return cfg.ils_budget == 0 ? std::numeric_limits<std::uint64_t>::max() : cfg.ils_budget;
-    }
+    std::uint64_t ils_cap() const { return cfg.ils_budget == 0 ? std::numeric_limits<std::uint64_t>::max() : cfg.ils_budget; }
     void ils_push(std::uint32_t sid, std::uint32_t round, point y);
     void ils_round_at(std::uint32_t sid, point centre, double step, bool with_centre);
     bool ils_next_round(std::uint32_t sid, bool early);

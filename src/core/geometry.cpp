@@ -9,7 +9,9 @@
 namespace fracnas::core {
 
 namespace {
-double clip01(double v) { return std::fmin(1.0, std::fmax(0.0, v)); }
+double clip01(double v) {
+    return std::fmin(1.0, std::fmax(0.0, v));
+}
 }  // namespace
 
 point centre(const box& b) {
@@ -84,8 +86,10 @@ std::vector<box> bisect_all(const box& b) {
     for (std::size_t j = 0; j < n; ++j)
         for (std::size_t i = 0; i < d; ++i) {
             const double mid = 0.5 * (b.lo[i] + b.hi[i]);
-            if ((j >> i) & 1U) children[j].lo[i] = mid;
-            else children[j].hi[i] = mid;
+            if ((j >> i) & 1U)
+                children[j].lo[i] = mid;
+            else
+                children[j].hi[i] = mid;
         }
     return children;
 }
@@ -112,8 +116,7 @@ std::vector<point> latin_hypercube(const box& b, std::size_t k, rng& random) {
         for (std::size_t j = 0; j < k; ++j) strata[j] = j;
         for (std::size_t j = k; j > 1; --j) std::swap(strata[j - 1], strata[random.below(j)]);
         const double width = (b.hi[i] - b.lo[i]) / static_cast<double>(k);
-        for (std::size_t j = 0; j < k; ++j)
-            pts[j][i] = b.lo[i] + width * (static_cast<double>(strata[j]) + random.uniform());
+        for (std::size_t j = 0; j < k; ++j) pts[j][i] = b.lo[i] + width * (static_cast<double>(strata[j]) + random.uniform());
     }
     return pts;
 }

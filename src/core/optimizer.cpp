@@ -13,8 +13,7 @@ constexpr std::uint8_t outstanding_state = 1;
 constexpr std::uint8_t told_state = 2;
 }  // namespace
 
-optimizer::optimizer(std::size_t dim, stopping stop)
-    : dim_(dim), stop_(stop) {
+optimizer::optimizer(std::size_t dim, stopping stop) : dim_(dim), stop_(stop) {
     if (dim == 0) throw config_error("dim", "the dimension must be at least 1.");
     if (stop.budget == 0) throw config_error("budget", "the evaluation budget must be at least 1.");
     if (std::isnan(stop.target)) throw config_error("target", "the target value must be a number.");
@@ -25,7 +24,9 @@ bool optimizer::stopped() const {
     return best_ && best_->value <= stop_.target;
 }
 
-bool optimizer::done() const { return stopped() && outstanding() == 0; }
+bool optimizer::done() const {
+    return stopped() && outstanding() == 0;
+}
 
 std::vector<task> optimizer::ask(std::size_t n) {
     std::vector<task> tasks;

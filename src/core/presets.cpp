@@ -10,7 +10,9 @@
 
 namespace fracnas::core {
 
-std::vector<std::string> preset_names() { return {"soo", "direct", "direct-l", "fda", "evolution", "random"}; }
+std::vector<std::string> preset_names() {
+    return {"soo", "direct", "direct-l", "fda", "evolution", "random"};
+}
 
 bool is_fractal_preset(const std::string& name) {
     return name == "soo" || name == "direct" || name == "direct-l" || name == "fda";
@@ -66,12 +68,11 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
     return cfg;
 }
 
-std::unique_ptr<optimizer> make_optimizer(const std::string& name, std::size_t dim, std::uint64_t seed,
-                                          const stopping& stop, std::shared_ptr<const cube_structure> structure) {
+std::unique_ptr<optimizer> make_optimizer(const std::string& name, std::size_t dim, std::uint64_t seed, const stopping& stop,
+                                          std::shared_ptr<const cube_structure> structure) {
     if (name == "random") return std::make_unique<random_search>(dim, seed, stop);
     if (name == "evolution") return std::make_unique<evolution>(dim, evolution_config{}, seed, stop, std::move(structure));
-    return std::make_unique<fractal_optimizer>(dim, preset_config(name, dim, stop.budget), seed, stop, name,
-                                               std::move(structure));
+    return std::make_unique<fractal_optimizer>(dim, preset_config(name, dim, stop.budget), seed, stop, name, std::move(structure));
 }
 
 }  // namespace fracnas::core

@@ -3,8 +3,7 @@
 
 namespace fracnas::core {
 
-random_search::random_search(std::size_t dim, std::uint64_t seed, stopping stop)
-    : optimizer(dim, stop), random_(seed) {}
+random_search::random_search(std::size_t dim, std::uint64_t seed, stopping stop) : optimizer(dim, stop), random_(seed) {}
 
 void random_search::propose(std::size_t n, std::vector<point>& out) {
     for (std::size_t k = 0; k < n; ++k) {

@@ -7,8 +7,7 @@
 
 namespace fracnas::core {
 
-double score_cell(scoring_kind kind, const std::vector<double>& values,
-                  const std::vector<const point*>& xs, const score_context& context) {
+double score_cell(scoring_kind kind, const std::vector<double>& values, const std::vector<const point*>& xs, const score_context& context) {
     constexpr double inf = std::numeric_limits<double>::infinity();
     switch (kind) {
         case scoring_kind::best:

@@ -36,19 +36,17 @@ std::ifstream open_or_throw(const std::string& path, const std::string& field) {
     if (!in) {
         const int code = errno;
         if (code == ENOENT)
-            throw config_error(field, "the token file " + path +
-                                          " does not exist (prepare the corpus with cmake/dev.sh corpus).");
+            throw config_error(field, "the token file " + path + " does not exist (prepare the corpus with cmake/dev.sh corpus).");
         throw config_error(field, "cannot read the token file " + path + ": " + std::strerror(code) + ".");
     }
     return in;
 }
 
 // The header's fields from the first min(32, size) bytes of a file of file_size bytes, checked.
-token_file_header parse_header(const std::string& head, std::uint64_t file_size, const std::string& path,
-                               const std::string& field) {
+token_file_header parse_header(const std::string& head, std::uint64_t file_size, const std::string& path, const std::string& field) {
     if (file_size < token_file_header_bytes)
-        throw config_error(field, path + " is truncated: " + std::to_string(file_size) +
-                                      " bytes, shorter than the 32-byte header of a token file.");
+        throw config_error(
+            field, path + " is truncated: " + std::to_string(file_size) + " bytes, shorter than the 32-byte header of a token file.");
     if (!std::equal(magic.begin(), magic.end(), head.begin()))
         throw config_error(field, path + " is not a fracnas token file: it does not start with FNTOKENS.");
     const auto* p = reinterpret_cast<const unsigned char*>(head.data());
@@ -59,8 +57,8 @@ token_file_header parse_header(const std::string& head, std::uint64_t file_size,
     h.eos_id = static_cast<std::uint32_t>(get_le(p + 20, 4));
     h.count = get_le(p + 24, 8);
     if (h.version != token_file_version)
-        throw config_error(field, path + " has token file format version " + std::to_string(h.version) +
-                                      "; this fracnas reads version " + std::to_string(token_file_version) + ".");
+        throw config_error(field, path + " has token file format version " + std::to_string(h.version) + "; this fracnas reads version " +
+                                      std::to_string(token_file_version) + ".");
     if (h.vocab_size == 0 || h.bytes_per_token != token_bytes(h.vocab_size))
         throw config_error(field, path + " has a corrupt header: " + std::to_string(h.bytes_per_token) +
                                       " bytes per token for a vocabulary of " + std::to_string(h.vocab_size) + ".");
@@ -69,8 +67,8 @@ token_file_header parse_header(const std::string& head, std::uint64_t file_size,
                                       " is not below its vocabulary size " + std::to_string(h.vocab_size) + ".");
     const std::uint64_t payload = file_size - token_file_header_bytes;
     if (h.count > payload / h.bytes_per_token || payload != h.count * h.bytes_per_token)
-        throw config_error(field, path + " is truncated or damaged: " + std::to_string(file_size) +
-                                      " bytes where its header's " + std::to_string(h.count) + " tokens need " +
+        throw config_error(field, path + " is truncated or damaged: " + std::to_string(file_size) + " bytes where its header's " +
+                                      std::to_string(h.count) + " tokens need " +
                                       std::to_string(token_file_header_bytes + h.count * h.bytes_per_token) + ".");
     return h;
 }
@@ -90,7 +88,9 @@ token_file_header header_of(std::ifstream& in, const std::string& path, const st
 
 }  // namespace
 
-std::uint32_t token_bytes(std::uint32_t vocab_size) noexcept { return vocab_size <= 65535u ? 2u : 4u; }
+std::uint32_t token_bytes(std::uint32_t vocab_size) noexcept {
+    return vocab_size <= 65535u ? 2u : 4u;
+}
 
 token_file_header read_token_file_header(const std::string& path, const std::string& field) {
     std::ifstream in = open_or_throw(path, field);
@@ -112,20 +112,18 @@ token_file read_token_file(const std::string& path, const std::string& field) {
         const auto id = static_cast<std::uint32_t>(get_le(p + i * static_cast<std::size_t>(width), width));
         if (id >= file.header.vocab_size)
             throw config_error(field, path + " is corrupt: token " + std::to_string(i) + " is " + std::to_string(id) +
-                                          ", not below its vocabulary size " +
-                                          std::to_string(file.header.vocab_size) + ".");
+                                          ", not below its vocabulary size " + std::to_string(file.header.vocab_size) + ".");
         file.tokens[i] = id;
     }
     return file;
 }
 
-void write_token_file(const std::string& path, const std::vector<std::uint32_t>& tokens, std::uint32_t vocab_size,
-                      std::uint32_t eos_id) {
+void write_token_file(const std::string& path, const std::vector<std::uint32_t>& tokens, std::uint32_t vocab_size, std::uint32_t eos_id) {
     if (vocab_size == 0) throw config_error("vocab_size", "a token file needs a vocabulary of at least one token.");
     for (const auto id : tokens)
         if (id >= vocab_size)
-            throw config_error("vocab_size", "token " + std::to_string(id) + " is not below the vocabulary size " +
-                                                 std::to_string(vocab_size) + ".");
+            throw config_error("vocab_size",
+                               "token " + std::to_string(id) + " is not below the vocabulary size " + std::to_string(vocab_size) + ".");
     const std::uint32_t width = token_bytes(vocab_size);
     std::string out(magic.begin(), magic.end());
     put_le(out, token_file_version, 4);

@@ -46,13 +46,18 @@ outcome function_evaluator::evaluate(const core::point& x, const std::string&) n
     return o;
 }
 
-outcome function_evaluator::time_reference() noexcept { return outcome{}; }
+outcome function_evaluator::time_reference() noexcept {
+    return outcome{};
+}
 
-device_binding function_evaluator::binding() const { return device_binding{"model", -1, "function " + f_->name(), ""}; }
+device_binding function_evaluator::binding() const {
+    return device_binding{"model", -1, "function " + f_->name(), ""};
+}
 
 latency_model_evaluator::latency_model_evaluator(latency_model_config cfg)
     : cfg_(std::move(cfg)), draws_(cfg_.faults.seed ^ 0x6c8e9cf570932bd5ULL) {
-    if (!(cfg_.cost_ms >= 0.0) || !std::isfinite(cfg_.cost_ms)) throw config_error("cost_ms", "the model's cost must be a finite number of ms >= 0.");
+    if (!(cfg_.cost_ms >= 0.0) || !std::isfinite(cfg_.cost_ms))
+        throw config_error("cost_ms", "the model's cost must be a finite number of ms >= 0.");
     if (!(cfg_.faults.failure_rate >= 0.0 && cfg_.faults.failure_rate <= 1.0))
         throw config_error("failure_rate", "the failure rate must be in [0, 1].");
     if (!(cfg_.faults.hang_seconds >= 0.0)) throw config_error("hang_seconds", "the hang must be >= 0 seconds.");

@@ -44,7 +44,7 @@ std::uint64_t point_seed(std::uint64_t seed, std::uint64_t salt, const core::poi
     return h;
 }
 
-constexpr std::uint64_t noisy_salt = 0x6e6f697379ULL;       // "noisy"
+constexpr std::uint64_t noisy_salt = 0x6e6f697379ULL;        // "noisy"
 constexpr std::uint64_t failing_salt = 0x6661696c696e67ULL;  // "failing"
 constexpr std::uint64_t optimum_salt = 0x6f7074696d756dULL;  // "optimum"
 
@@ -63,9 +63,7 @@ double ellipsoid_g(const std::vector<double>& z) {
     double sum = 0.0;
     for (std::size_t i = 0; i < d; ++i) {
         // Condition number 1e6 from the first to the last axis; one axis has weight 1.
-        const double w =
-            d == 1 ? 1.0
-                   : std::pow(10.0, 6.0 * static_cast<double>(i) / static_cast<double>(d - 1));
+        const double w = d == 1 ? 1.0 : std::pow(10.0, 6.0 * static_cast<double>(i) / static_cast<double>(d - 1));
         sum += w * z[i] * z[i];
     }
     return sum;
@@ -117,7 +115,9 @@ double griewank_g(const std::vector<double>& z) {
 // usual 420.9687 and 418.9829 are this point and its value rounded.
 constexpr double schwefel_z = 420.96874635998202731;
 
-double schwefel_term(double z) { return z * std::sin(std::sqrt(std::abs(z))); }
+double schwefel_term(double z) {
+    return z * std::sin(std::sqrt(std::abs(z)));
+}
 
 double schwefel_g(const std::vector<double>& z) {
     // Computed once from schwefel_z, so c - term(z*) is exactly 0 (the rounded 418.9829 would
@@ -164,8 +164,7 @@ const function_spec specs[] = {
 // z = z* + width (u - u*), which is the same map but gives z == z* bit for bit at u == u*.
 class shifted_function final : public objective {
 public:
-    shifted_function(const function_spec& spec, std::size_t dim, std::uint64_t seed)
-        : objective(dim), spec_(spec), optimum_(dim) {
+    shifted_function(const function_spec& spec, std::size_t dim, std::uint64_t seed) : objective(dim), spec_(spec), optimum_(dim) {
         // Salted: callers pass one seed to the objective and to the optimizer, and an unsalted
         // stream would hand random search the optimum's own coordinates as its first point.
         core::rng rng(mix(seed ^ mix(optimum_salt)));
@@ -184,8 +183,7 @@ protected:
     double value(const core::point& u) const override {
         const double width = spec_.upper - spec_.lower;
         std::vector<double> z(u.size());
-        for (std::size_t i = 0; i < u.size(); ++i)
-            z[i] = spec_.z_star + width * (u[i] - optimum_[i]);
+        for (std::size_t i = 0; i < u.size(); ++i) z[i] = spec_.z_star + width * (u[i] - optimum_[i]);
         return spec_.g(z);
     }
 
@@ -205,16 +203,12 @@ std::string valid_names_sentence_tail() {
 
 void check_noise_sigma(double sigma) {
     if (!(std::isfinite(sigma) && sigma >= 0.0))
-        throw config_error("objective_options.noise_sigma",
-                           "noise sigma must be finite and >= 0, got " + format_double(sigma) +
-                               ".");
+        throw config_error("objective_options.noise_sigma", "noise sigma must be finite and >= 0, got " + format_double(sigma) + ".");
 }
 
 void check_failure_probability(double p) {
     if (!(p >= 0.0 && p <= 1.0))  // written so that NaN fails too
-        throw config_error("objective_options.failure_probability",
-                           "failure probability must be in [0, 1], got " + format_double(p) +
-                               ".");
+        throw config_error("objective_options.failure_probability", "failure probability must be in [0, 1], got " + format_double(p) + ".");
 }
 
 }  // namespace
@@ -223,37 +217,37 @@ void check_failure_probability(double p) {
 
 objective::objective(std::size_t dim) : dim_(dim) {
     if (dim == 0 || dim > max_objective_dim)
-        throw config_error("objective.dim", "objective dimension must be in [1, " +
-                                                std::to_string(max_objective_dim) + "], got " +
+        throw config_error("objective.dim", "objective dimension must be in [1, " + std::to_string(max_objective_dim) + "], got " +
                                                 std::to_string(dim) + ".");
 }
 
 double objective::operator()(const core::point& u) const {
     if (u.size() != dim_)
-        throw config_error("objective.point", "objective '" + name() +
-                                                  "' expects a point of dimension " +
-                                                  std::to_string(dim_) + ", got " +
+        throw config_error("objective.point", "objective '" + name() + "' expects a point of dimension " + std::to_string(dim_) + ", got " +
                                                   std::to_string(u.size()) + ".");
     for (std::size_t i = 0; i < u.size(); ++i)
         if (!(u[i] >= 0.0 && u[i] <= 1.0))  // written so that NaN fails too
-            throw config_error("objective.point", "point coordinate " + std::to_string(i) +
-                                                      " is " + format_double(u[i]) +
-                                                      ", outside the unit cube [0, 1].");
+            throw config_error("objective.point",
+                               "point coordinate " + std::to_string(i) + " is " + format_double(u[i]) + ", outside the unit cube [0, 1].");
     return value(u);
 }
 
 // ---- wrappers -------------------------------------------------------------------------------
 
 wrapper::wrapper(std::unique_ptr<objective> inner, std::string prefix, std::uint64_t seed)
-    : objective(inner ? inner->dim() : 1), inner_(std::move(inner)), prefix_(std::move(prefix)),
-      seed_(seed) {
-    if (!inner_)
-        throw config_error(prefix_ + ".inner", prefix_ + " needs an inner objective, got null.");
+    : objective(inner ? inner->dim() : 1), inner_(std::move(inner)), prefix_(std::move(prefix)), seed_(seed) {
+    if (!inner_) throw config_error(prefix_ + ".inner", prefix_ + " needs an inner objective, got null.");
 }
 
-std::string wrapper::name() const { return prefix_ + ":" + inner_->name(); }
-double wrapper::optimum_value() const { return inner_->optimum_value(); }
-core::point wrapper::optimum() const { return inner_->optimum(); }
+std::string wrapper::name() const {
+    return prefix_ + ":" + inner_->name();
+}
+double wrapper::optimum_value() const {
+    return inner_->optimum_value();
+}
+core::point wrapper::optimum() const {
+    return inner_->optimum();
+}
 
 noisy::noisy(std::unique_ptr<objective> inner, double noise_sigma, std::uint64_t seed)
     : wrapper(std::move(inner), "noisy", seed), sigma_(noise_sigma) {
@@ -273,8 +267,7 @@ failing::failing(std::unique_ptr<objective> inner, double failure_probability, s
 double failing::value(const core::point& u) const {
     core::rng rng(point_seed(seed(), failing_salt, u));
     // uniform() is in [0, 1), so p = 0 never fails and p = 1 always does.
-    if (rng.uniform() < probability_)
-        throw evaluation_error("objective '" + name() + "' failed at this point on purpose.");
+    if (rng.uniform() < probability_) throw evaluation_error("objective '" + name() + "' failed at this point on purpose.");
     return inner()(u);
 }
 
@@ -286,8 +279,7 @@ std::vector<std::string> objective_names() {
     return names;
 }
 
-std::unique_ptr<objective> make_objective(const std::string& name, std::size_t dim,
-                                          std::uint64_t seed, const objective_options& options) {
+std::unique_ptr<objective> make_objective(const std::string& name, std::size_t dim, std::uint64_t seed, const objective_options& options) {
     // The options are checked even when no wrapper uses them: a bad value is a bad config.
     check_noise_sigma(options.noise_sigma);
     check_failure_probability(options.failure_probability);
@@ -310,9 +302,7 @@ std::unique_ptr<objective> make_objective(const std::string& name, std::size_t d
     const function_spec* spec = nullptr;
     for (const auto& s : specs)
         if (base == s.name) spec = &s;
-    if (spec == nullptr)
-        throw config_error("objective.name", "unknown objective '" + name + "'; " +
-                                                 valid_names_sentence_tail() + ".");
+    if (spec == nullptr) throw config_error("objective.name", "unknown objective '" + name + "'; " + valid_names_sentence_tail() + ".");
 
     std::unique_ptr<objective> f = std::make_unique<shifted_function>(*spec, dim, seed);
     for (auto it = wrappers.rbegin(); it != wrappers.rend(); ++it) {

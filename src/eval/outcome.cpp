@@ -11,12 +11,18 @@ namespace fracnas::eval {
 
 const char* to_string(outcome_status s) {
     switch (s) {
-        case outcome_status::ok: return "ok";
-        case outcome_status::invalid: return "invalid";
-        case outcome_status::out_of_memory: return "out_of_memory";
-        case outcome_status::error: return "error";
-        case outcome_status::timeout: return "timeout";
-        case outcome_status::device_lost: return "device_lost";
+        case outcome_status::ok:
+            return "ok";
+        case outcome_status::invalid:
+            return "invalid";
+        case outcome_status::out_of_memory:
+            return "out_of_memory";
+        case outcome_status::error:
+            return "error";
+        case outcome_status::timeout:
+            return "timeout";
+        case outcome_status::device_lost:
+            return "device_lost";
     }
     return "unknown";
 }
@@ -40,7 +46,8 @@ outcome median_outcome(const std::vector<outcome>& all) {
         const std::size_t n = v.size();
         return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
     };
-    for (double outcome::*f : {&outcome::value, &outcome::decode_ms, &outcome::decode_iqr_ms, &outcome::prefill_ms, &outcome::prefill_iqr_ms})
+    for (double outcome::*f :
+         {&outcome::value, &outcome::decode_ms, &outcome::decode_iqr_ms, &outcome::prefill_ms, &outcome::prefill_iqr_ms})
         o.*f = median_of(f);
     o.repeats = 0;
     o.wall_seconds = 0.0;

@@ -42,18 +42,19 @@ std::vector<std::uint32_t> parse_list(const std::string& field, const std::strin
 
 void check_size(const std::string& field, std::uint32_t v, std::uint32_t limit) {
     if (v == 0 || v > limit)
-        throw config_error(field, field + " must be in 1.." + std::to_string(limit) + ", got " +
-                                      std::to_string(v) + ".");
+        throw config_error(field, field + " must be in 1.." + std::to_string(limit) + ", got " + std::to_string(v) + ".");
 }
 
 }  // namespace
 
 bool architecture::operator==(const architecture& o) const {
-    return n_layer == o.n_layer && d_model == o.d_model && d_inner == o.d_inner &&
-           n_head == o.n_head && vocab == o.vocab && context == o.context && embed_width(*this) == embed_width(o);
+    return n_layer == o.n_layer && d_model == o.d_model && d_inner == o.d_inner && n_head == o.n_head && vocab == o.vocab &&
+           context == o.context && embed_width(*this) == embed_width(o);
 }
 
-std::uint32_t embed_width(const architecture& a) noexcept { return a.d_embed == 0 ? a.d_model : a.d_embed; }
+std::uint32_t embed_width(const architecture& a) noexcept {
+    return a.d_embed == 0 ? a.d_model : a.d_embed;
+}
 
 void validate(const architecture& a) {
     check_size("n_layer", a.n_layer, max_size);
@@ -64,22 +65,19 @@ void validate(const architecture& a) {
     for (const auto* list : {&a.d_inner, &a.n_head}) {
         const std::string field = list == &a.d_inner ? "d_inner" : "n_head";
         if (list->size() != a.n_layer)
-            throw config_error(field, field + " lists " + std::to_string(list->size()) +
-                                          " layers but n_layer is " + std::to_string(a.n_layer) + ".");
-        for (std::size_t l = 0; l < list->size(); ++l)
-            check_size(field + "[" + std::to_string(l) + "]", (*list)[l], max_size);
+            throw config_error(
+                field, field + " lists " + std::to_string(list->size()) + " layers but n_layer is " + std::to_string(a.n_layer) + ".");
+        for (std::size_t l = 0; l < list->size(); ++l) check_size(field + "[" + std::to_string(l) + "]", (*list)[l], max_size);
     }
     for (std::size_t l = 0; l < a.n_head.size(); ++l)
         if (a.d_model % a.n_head[l] != 0)
-            throw config_error("n_head[" + std::to_string(l) + "]",
-                               "n_head[" + std::to_string(l) + "] = " + std::to_string(a.n_head[l]) +
-                                   " does not divide d_model = " + std::to_string(a.d_model) + ".");
+            throw config_error("n_head[" + std::to_string(l) + "]", "n_head[" + std::to_string(l) + "] = " + std::to_string(a.n_head[l]) +
+                                                                        " does not divide d_model = " + std::to_string(a.d_model) + ".");
 }
 
 std::string canonical(const architecture& a) {
-    return "n_layer=" + std::to_string(a.n_layer) + " d_model=" + std::to_string(a.d_model) +
-           " d_inner=" + join(a.d_inner) + " n_head=" + join(a.n_head) +
-           " vocab=" + std::to_string(a.vocab) + " context=" + std::to_string(a.context) +
+    return "n_layer=" + std::to_string(a.n_layer) + " d_model=" + std::to_string(a.d_model) + " d_inner=" + join(a.d_inner) +
+           " n_head=" + join(a.n_head) + " vocab=" + std::to_string(a.vocab) + " context=" + std::to_string(a.context) +
            (embed_width(a) != a.d_model ? " d_embed=" + std::to_string(a.d_embed) : "");
 }
 
@@ -98,18 +96,31 @@ architecture parse_architecture(const std::string& text) {
         for (int i = 0; i < 7; ++i)
             if (key == names[i]) k = i;
         if (eq == std::string::npos || k < 0)
-            throw config_error("architecture", "'" + token + "' is not a field=value pair of an architecture "
-                                               "(n_layer, d_model, d_inner, n_head, vocab, context, d_embed).");
+            throw config_error("architecture", "'" + token +
+                                                   "' is not a field=value pair of an architecture "
+                                                   "(n_layer, d_model, d_inner, n_head, vocab, context, d_embed).");
         if (seen[k]) throw config_error(key, key + " is given twice.");
         seen[k] = true;
         const std::string value = token.substr(eq + 1);
         switch (k) {
-            case 0: a.n_layer = parse_uint(key, value); break;
-            case 1: a.d_model = parse_uint(key, value); break;
-            case 2: a.d_inner = parse_list(key, value); break;
-            case 3: a.n_head = parse_list(key, value); break;
-            case 4: a.vocab = parse_uint(key, value); break;
-            case 5: a.context = parse_uint(key, value); break;
+            case 0:
+                a.n_layer = parse_uint(key, value);
+                break;
+            case 1:
+                a.d_model = parse_uint(key, value);
+                break;
+            case 2:
+                a.d_inner = parse_list(key, value);
+                break;
+            case 3:
+                a.n_head = parse_list(key, value);
+                break;
+            case 4:
+                a.vocab = parse_uint(key, value);
+                break;
+            case 5:
+                a.context = parse_uint(key, value);
+                break;
             default:
                 a.d_embed = parse_uint(key, value);
                 if (a.d_embed == 0) throw config_error(key, "d_embed must be in 1..1000000, got 0.");

@@ -13,9 +13,9 @@ parameter_counts count_parameters(const architecture& a) {
     parameter_counts c;
     for (std::uint32_t l = 0; l < a.n_layer; ++l) {
         const std::uint64_t di = a.d_inner[l];
-        c.attention += 4 * d * d + 4 * d;   // c_attn (d -> 3d) and c_proj (d -> d), with biases
-        c.ffn += 2 * d * di + di + d;       // c_fc (d -> di) and c_proj (di -> d), with biases
-        c.layer_norm += 4 * d;              // ln_1 and ln_2: weight and bias each
+        c.attention += 4 * d * d + 4 * d;  // c_attn (d -> 3d) and c_proj (d -> d), with biases
+        c.ffn += 2 * d * di + di + d;      // c_fc (d -> di) and c_proj (di -> d), with biases
+        c.layer_norm += 4 * d;             // ln_1 and ln_2: weight and bias each
     }
     c.layer_norm += 2 * d;  // ln_f
     c.decoder = c.attention + c.ffn + c.layer_norm;
@@ -63,8 +63,7 @@ flop_counts prefill_flops(const architecture& a, std::uint64_t batch, std::uint6
     validate(a);
     check_batch(batch);
     if (tokens == 0 || tokens > a.context)
-        throw config_error("tokens", "a prefill needs 1.." + std::to_string(a.context) + " tokens, got " +
-                                         std::to_string(tokens) + ".");
+        throw config_error("tokens", "a prefill needs 1.." + std::to_string(a.context) + " tokens, got " + std::to_string(tokens) + ".");
     const std::uint64_t d = a.d_model, layers = a.n_layer;
     flop_counts f;
     f.linear = batch * tokens * (linear_per_token(a) + projection_in(a));
@@ -78,8 +77,8 @@ flop_counts decode_flops(const architecture& a, std::uint64_t batch, std::uint64
     validate(a);
     check_batch(batch);
     if (cached >= a.context)
-        throw config_error("cached", "a decode step needs a cache of 0.." + std::to_string(a.context - 1) +
-                                         " tokens, got " + std::to_string(cached) + ".");
+        throw config_error("cached", "a decode step needs a cache of 0.." + std::to_string(a.context - 1) + " tokens, got " +
+                                         std::to_string(cached) + ".");
     const std::uint64_t d = a.d_model, layers = a.n_layer;
     flop_counts f;
     f.linear = batch * (linear_per_token(a) + projection_in(a));

@@ -24,17 +24,15 @@ gpt_space::gpt_space(gpt_space_config cfg) : cfg_(std::move(cfg)) {
     const auto& c = cfg_;
     if (c.n_layer_min == 0 || c.n_layer_min > c.n_layer_max)
         throw config_error("n_layer", "the depth range must satisfy 1 <= n_layer_min <= n_layer_max.");
-    if (c.d_model_step == 0 || c.d_model_min == 0 || c.d_model_min > c.d_model_max ||
-        (c.d_model_max - c.d_model_min) % c.d_model_step != 0)
+    if (c.d_model_step == 0 || c.d_model_min == 0 || c.d_model_min > c.d_model_max || (c.d_model_max - c.d_model_min) % c.d_model_step != 0)
         throw config_error("d_model", "the width range must be a non-empty grid: d_model_max - d_model_min a multiple of d_model_step.");
     if (c.d_inner_step == 0 || !(c.d_inner_min_ratio > 0.0) || !(c.d_inner_max_ratio > c.d_inner_min_ratio))
         throw config_error("d_inner", "the FFN ratios must satisfy 0 < d_inner_min_ratio < d_inner_max_ratio, with a positive step.");
     for (std::uint32_t d = c.d_model_min; d <= c.d_model_max; d += c.d_model_step)
         if (d_inner_grid(d).empty())
-            throw config_error("d_inner", "no FFN width on the " + std::to_string(c.d_inner_step) +
-                                              " grid lies in (" + std::to_string(c.d_inner_min_ratio) + ", " +
-                                              std::to_string(c.d_inner_max_ratio) + "] x d_model = " +
-                                              std::to_string(d) + ".");
+            throw config_error("d_inner", "no FFN width on the " + std::to_string(c.d_inner_step) + " grid lies in (" +
+                                              std::to_string(c.d_inner_min_ratio) + ", " + std::to_string(c.d_inner_max_ratio) +
+                                              "] x d_model = " + std::to_string(d) + ".");
     for (const auto s : c.head_sizes) {
         if (s == 0) throw config_error("head_sizes", "a head size must be positive.");
         head_choice_names_.push_back("size" + std::to_string(s));
@@ -117,21 +115,19 @@ architecture gpt_space::decode(const core::point& x) const {
 core::point gpt_space::encode(const architecture& a) const {
     validate(a);
     if (a.vocab != cfg_.vocab || a.context != cfg_.context)
-        throw config_error("vocab", "the space fixes vocab = " + std::to_string(cfg_.vocab) + " and context = " +
-                                        std::to_string(cfg_.context) + ".");
+        throw config_error(
+            "vocab", "the space fixes vocab = " + std::to_string(cfg_.vocab) + " and context = " + std::to_string(cfg_.context) + ".");
     if (cfg_.homogeneous)
         for (std::uint32_t l = 1; l < a.n_layer; ++l) {
             const std::string layer = "[" + std::to_string(l) + "]";
             if (a.d_inner[l] != a.d_inner[0])
-                throw config_error("d_inner" + layer,
-                                   "d_inner" + layer + " = " + std::to_string(a.d_inner[l]) +
-                                       " differs from d_inner[0] = " + std::to_string(a.d_inner[0]) +
-                                       ": the homogeneous space needs every layer to share one FFN width.");
+                throw config_error("d_inner" + layer, "d_inner" + layer + " = " + std::to_string(a.d_inner[l]) +
+                                                          " differs from d_inner[0] = " + std::to_string(a.d_inner[0]) +
+                                                          ": the homogeneous space needs every layer to share one FFN width.");
             if (a.n_head[l] != a.n_head[0])
-                throw config_error("n_head" + layer,
-                                   "n_head" + layer + " = " + std::to_string(a.n_head[l]) +
-                                       " differs from n_head[0] = " + std::to_string(a.n_head[0]) +
-                                       ": the homogeneous space needs every layer to share one head count.");
+                throw config_error("n_head" + layer, "n_head" + layer + " = " + std::to_string(a.n_head[l]) +
+                                                         " differs from n_head[0] = " + std::to_string(a.n_head[0]) +
+                                                         ": the homogeneous space needs every layer to share one head count.");
         }
     const auto grid = d_inner_grid(a.d_model);
     std::vector<double> fractions;
@@ -179,6 +175,8 @@ core::point gpt_space::encode(const architecture& a) const {
     return codec_.encode(v);  // throws config_error{"n_layer"/"d_model"} out of range or off the grid
 }
 
-core::point gpt_space::canonical(const core::point& x) const { return encode(decode(x)); }
+core::point gpt_space::canonical(const core::point& x) const {
+    return encode(decode(x));
+}
 
 }  // namespace fracnas::nas

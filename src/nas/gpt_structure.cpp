@@ -11,8 +11,7 @@ namespace {
 constexpr std::size_t d_model_coordinate = 1;  // gpt_space declares n_layer, then d_model
 }
 
-gpt_structure::gpt_structure(const gpt_space& space, std::uint64_t floor)
-    : codec_structure(space.codec()), space_(space), floor_(floor) {
+gpt_structure::gpt_structure(const gpt_space& space, std::uint64_t floor) : codec_structure(space.codec()), space_(space), floor_(floor) {
     for (const auto& name : space.codec().coordinate_names()) ffn_.push_back(name.rfind("d_inner", 0) == 0);
 }
 
@@ -60,9 +59,12 @@ core::point gpt_structure::representative(const core::box& b) const {
     };
     const auto feasible = [&](double t) { return count_parameters(space_.decode(at(t))).decoder >= floor_; };
     double lo = 0.0, hi = 1.0;  // the smallest feasible t on the diagonal lies in (lo, hi]
-    if (feasible(0.5)) hi = 0.5;
-    else if (!feasible(1.0)) return mid;  // nothing feasible on the diagonal
-    else lo = 0.5;
+    if (feasible(0.5))
+        hi = 0.5;
+    else if (!feasible(1.0))
+        return mid;  // nothing feasible on the diagonal
+    else
+        lo = 0.5;
     if (lo == 0.0 && feasible(0.0)) return at(0.0);
     for (int k = 0; k < 40; ++k) {
         const double t = 0.5 * (lo + hi);

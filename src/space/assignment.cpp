@@ -13,9 +13,7 @@ namespace fracnas::space {
 namespace {
 
 const char* type_name_of(const value& v) {
-    static const char* const names[] = {"an integer",         "a real",
-                                        "a string",           "an integer array",
-                                        "a real array",       "a string array"};
+    static const char* const names[] = {"an integer", "a real", "a string", "an integer array", "a real array", "a string array"};
     return names[v.index()];
 }
 
@@ -23,11 +21,12 @@ template <class T>
 const T& get_as(const assignment& a, std::string_view name, const char* wanted) {
     const value& v = a.at(name);
     if (const T* p = std::get_if<T>(&v)) return *p;
-    throw config_error(std::string(name), "assignment value '" + std::string(name) + "' is " +
-                                              type_name_of(v) + ", not " + wanted + ".");
+    throw config_error(std::string(name), "assignment value '" + std::string(name) + "' is " + type_name_of(v) + ", not " + wanted + ".");
 }
 
-std::string format(std::int64_t i) { return std::to_string(i); }
+std::string format(std::int64_t i) {
+    return std::to_string(i);
+}
 
 std::string format(double d) {
     // Shortest text that reads back to the same double (to_chars without a precision).
@@ -36,7 +35,9 @@ std::string format(double d) {
     return r.ec == std::errc() ? std::string(buf, r.ptr) : std::to_string(d);
 }
 
-const std::string& format(const std::string& s) { return s; }
+const std::string& format(const std::string& s) {
+    return s;
+}
 
 template <class T>
 std::string format(const std::vector<T>& items) {
@@ -73,8 +74,7 @@ const value* assignment::find(std::string_view name) const noexcept {
 
 const value& assignment::at(std::string_view name) const {
     if (const value* v = find(name)) return *v;
-    throw config_error(std::string(name),
-                       "assignment has no value named '" + std::string(name) + "'.");
+    throw config_error(std::string(name), "assignment has no value named '" + std::string(name) + "'.");
 }
 
 std::int64_t assignment::get_int(std::string_view name) const {

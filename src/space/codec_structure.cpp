@@ -14,8 +14,7 @@ codec_structure::codec_structure(const search_space& space) {
             std::size_t len = 0;  // the length variable: declared earlier, an int_range
             while (name_of(space.variables()[len]) != a->length_of) ++len;
             const auto& r = std::get<int_range>(space.variables()[len]);
-            for (std::int64_t l = 0; l < r.hi; ++l)
-                coords_.push_back(coordinate{space.levels(coords_.size()), l, first[len]});
+            for (std::int64_t l = 0; l < r.hi; ++l) coords_.push_back(coordinate{space.levels(coords_.size()), l, first[len]});
         } else {
             coords_.push_back(coordinate{space.levels(coords_.size()), -1, 0});
         }
@@ -27,7 +26,9 @@ codec_structure::codec_structure(const search_space& space) {
     }
 }
 
-std::uint64_t codec_structure::levels(std::size_t i, const core::box&) const { return coords_.at(i).levels; }
+std::uint64_t codec_structure::levels(std::size_t i, const core::box&) const {
+    return coords_.at(i).levels;
+}
 
 bool codec_structure::active(std::size_t i, const core::box& b) const {
     const coordinate& c = coords_.at(i);

@@ -20,22 +20,30 @@ namespace {
 constexpr std::uint64_t max_levels = std::uint64_t{1} << 40;  // keeps k/n and centres distinct
 constexpr std::int64_t max_layers = std::int64_t{1} << 20;
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-std::string num(std::int64_t i) { return std::to_string(i); }
-std::string num(double d) { return to_string(value{d}); }
+std::string quote(const std::string& s) {
+    return "'" + s + "'";
+}
+std::string num(std::int64_t i) {
+    return std::to_string(i);
+}
+std::string num(double d) {
+    return to_string(value{d});
+}
 
 // ---- the scalar codecs; every level count n here is in [1, 2^40].
 
 std::uint64_t levels(const int_range& r) {
-    return (static_cast<std::uint64_t>(r.hi) - static_cast<std::uint64_t>(r.lo)) /
-               static_cast<std::uint64_t>(r.step) +
-           1;
+    return (static_cast<std::uint64_t>(r.hi) - static_cast<std::uint64_t>(r.lo)) / static_cast<std::uint64_t>(r.step) + 1;
 }
-std::uint64_t levels(const categorical& c) { return c.choices.size(); }
+std::uint64_t levels(const categorical& c) {
+    return c.choices.size();
+}
 
 // The largest k < n with double(k)/double(n) <= x, for x in [0, 1] (the cube structure's
 // level arithmetic: one rule for the codec and the tree).
-std::uint64_t decode_level(double x, std::uint64_t n) { return core::level_of(x, n); }
+std::uint64_t decode_level(double x, std::uint64_t n) {
+    return core::level_of(x, n);
+}
 
 double level_centre(std::uint64_t k, std::uint64_t n) {
     return (static_cast<double>(k) + 0.5) / static_cast<double>(n);
@@ -108,100 +116,76 @@ struct item_traits<categorical> {
 std::int64_t decode_item(const int_range& r, double x) {
     const std::uint64_t k = decode_level(x, levels(r));
     // Stays within [lo, hi], so the unsigned sum converts back without loss.
-    return static_cast<std::int64_t>(static_cast<std::uint64_t>(r.lo) +
-                                     k * static_cast<std::uint64_t>(r.step));
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(r.lo) + k * static_cast<std::uint64_t>(r.step));
 }
-double decode_item(const real_range& r, double x) { return decode_real(r, x); }
+double decode_item(const real_range& r, double x) {
+    return decode_real(r, x);
+}
 std::string decode_item(const categorical& c, double x) {
     return c.choices[decode_level(x, levels(c))];
 }
 
-double encode_item(const int_range& r, std::int64_t v, const std::string& label,
-                   const std::string& field) {
-    if (v < r.lo || v > r.hi)
-        throw config_error(field, label + " = " + num(v) + " is outside [" + num(r.lo) + ", " +
-                                      num(r.hi) + "].");
+double encode_item(const int_range& r, std::int64_t v, const std::string& label, const std::string& field) {
+    if (v < r.lo || v > r.hi) throw config_error(field, label + " = " + num(v) + " is outside [" + num(r.lo) + ", " + num(r.hi) + "].");
     const std::uint64_t offset = static_cast<std::uint64_t>(v) - static_cast<std::uint64_t>(r.lo);
     const std::uint64_t step = static_cast<std::uint64_t>(r.step);
     if (offset % step != 0)
-        throw config_error(field, label + " = " + num(v) + " is not on the grid " + num(r.lo) +
-                                      ", " + num(r.lo) + "+" + num(r.step) + ", ..., " +
-                                      num(r.hi) + ".");
+        throw config_error(field, label + " = " + num(v) + " is not on the grid " + num(r.lo) + ", " + num(r.lo) + "+" + num(r.step) +
+                                      ", ..., " + num(r.hi) + ".");
     return level_centre(offset / step, levels(r));
 }
 
-double encode_item(const real_range& r, double v, const std::string& label,
-                   const std::string& field) {
+double encode_item(const real_range& r, double v, const std::string& label, const std::string& field) {
     if (std::isnan(v)) throw config_error(field, label + " is NaN.");
-    if (v < r.lo || v > r.hi)
-        throw config_error(field, label + " = " + num(v) + " is outside [" + num(r.lo) + ", " +
-                                      num(r.hi) + "].");
+    if (v < r.lo || v > r.hi) throw config_error(field, label + " = " + num(v) + " is outside [" + num(r.lo) + ", " + num(r.hi) + "].");
     return encode_real(r, v);
 }
 
-double encode_item(const categorical& c, const std::string& v, const std::string& label,
-                   const std::string& field) {
+double encode_item(const categorical& c, const std::string& v, const std::string& label, const std::string& field) {
     for (std::size_t k = 0; k < c.choices.size(); ++k)
         if (c.choices[k] == v) return level_centre(k, levels(c));
     std::string list;
     for (const std::string& s : c.choices) list += (list.empty() ? "" : ", ") + s;
-    throw config_error(field, label + " = " + quote(v) + " is not one of the choices {" + list +
-                                  "}.");
+    throw config_error(field, label + " = " + quote(v) + " is not one of the choices {" + list + "}.");
 }
 
 const char* type_name_of(const value& v) {
-    static const char* const names[] = {"an integer",       "a real",       "a string",
-                                        "an integer array", "a real array", "a string array"};
+    static const char* const names[] = {"an integer", "a real", "a string", "an integer array", "a real array", "a string array"};
     return names[v.index()];
 }
 
 template <class T>
 const T& expect(const value& v, const std::string& name, const char* wanted) {
     if (const T* p = std::get_if<T>(&v)) return *p;
-    throw config_error(name, quote(name) + " must be " + wanted + ", got " + type_name_of(v) +
-                                 ".");
+    throw config_error(name, quote(name) + " must be " + wanted + ", got " + type_name_of(v) + ".");
 }
 
 // ---- validation; what names the thing in messages, field_prefix starts config_error::field.
 
 void validate(const int_range& r, const std::string& what, const std::string& field_prefix) {
-    if (r.lo > r.hi)
-        throw config_error(field_prefix + ".lo", what + " has lo = " + num(r.lo) + " > hi = " +
-                                                     num(r.hi) + ".");
-    if (r.step <= 0)
-        throw config_error(field_prefix + ".step", what + " has step = " + num(r.step) +
-                                                       "; step must be positive.");
+    if (r.lo > r.hi) throw config_error(field_prefix + ".lo", what + " has lo = " + num(r.lo) + " > hi = " + num(r.hi) + ".");
+    if (r.step <= 0) throw config_error(field_prefix + ".step", what + " has step = " + num(r.step) + "; step must be positive.");
     const std::uint64_t span = static_cast<std::uint64_t>(r.hi) - static_cast<std::uint64_t>(r.lo);
     const std::uint64_t step = static_cast<std::uint64_t>(r.step);
     if (span % step != 0)
-        throw config_error(field_prefix + ".step", what + " has hi - lo = " + std::to_string(span) +
-                                                       ", which is not a multiple of step = " +
-                                                       num(r.step) + ".");
-    if (span / step >= max_levels)
         throw config_error(field_prefix + ".step",
-                           what + " has more than 2^40 levels; use a larger step.");
+                           what + " has hi - lo = " + std::to_string(span) + ", which is not a multiple of step = " + num(r.step) + ".");
+    if (span / step >= max_levels) throw config_error(field_prefix + ".step", what + " has more than 2^40 levels; use a larger step.");
 }
 
 void validate(const real_range& r, const std::string& what, const std::string& field_prefix) {
-    if (!std::isfinite(r.lo) || !std::isfinite(r.hi))
-        throw config_error(field_prefix + ".lo", what + " has a bound that is not finite.");
-    if (r.lo > r.hi)
-        throw config_error(field_prefix + ".lo", what + " has lo = " + num(r.lo) + " > hi = " +
-                                                     num(r.hi) + ".");
-    if (!std::isfinite(r.hi - r.lo))
-        throw config_error(field_prefix + ".hi", what + " has hi - lo too large for a double.");
+    if (!std::isfinite(r.lo) || !std::isfinite(r.hi)) throw config_error(field_prefix + ".lo", what + " has a bound that is not finite.");
+    if (r.lo > r.hi) throw config_error(field_prefix + ".lo", what + " has lo = " + num(r.lo) + " > hi = " + num(r.hi) + ".");
+    if (!std::isfinite(r.hi - r.lo)) throw config_error(field_prefix + ".hi", what + " has hi - lo too large for a double.");
 }
 
 void validate(const categorical& c, const std::string& what, const std::string& field_prefix) {
-    if (c.choices.empty())
-        throw config_error(field_prefix + ".choices", what + " has no choices.");
-    if (c.choices.size() > max_levels)
-        throw config_error(field_prefix + ".choices", what + " has more than 2^40 choices.");
+    if (c.choices.empty()) throw config_error(field_prefix + ".choices", what + " has no choices.");
+    if (c.choices.size() > max_levels) throw config_error(field_prefix + ".choices", what + " has more than 2^40 choices.");
     for (std::size_t i = 0; i < c.choices.size(); ++i)
         for (std::size_t j = 0; j < i; ++j)
             if (c.choices[i] == c.choices[j])
-                throw config_error(field_prefix + ".choices",
-                                   what + " lists the choice " + quote(c.choices[i]) + " twice.");
+                throw config_error(field_prefix + ".choices", what + " lists the choice " + quote(c.choices[i]) + " twice.");
 }
 
 }  // namespace
@@ -212,14 +196,12 @@ search_space::search_space(std::vector<variable> vars) {
         if (const auto* arr = std::get_if<layer_array>(&vars[i])) {
             bool earlier = false, later = false;
             for (std::size_t j = 0; j < i; ++j) earlier |= name_of(vars[j]) == arr->length_of;
-            for (std::size_t j = i + 1; j < vars.size(); ++j)
-                later |= name_of(vars[j]) == arr->length_of;
+            for (std::size_t j = i + 1; j < vars.size(); ++j) later |= name_of(vars[j]) == arr->length_of;
             if (!earlier && later && !arr->name.empty())
-                throw config_error("layer_array.length_of",
-                                   "layer_array " + quote(arr->name) + " has length_of = " +
-                                       quote(arr->length_of) +
-                                       ", which is declared after it; declare the length "
-                                       "variable first.");
+                throw config_error("layer_array.length_of", "layer_array " + quote(arr->name) +
+                                                                " has length_of = " + quote(arr->length_of) +
+                                                                ", which is declared after it; declare the length "
+                                                                "variable first.");
         }
         add(std::move(vars[i]));
     }
@@ -228,13 +210,9 @@ search_space::search_space(std::vector<variable> vars) {
 search_space& search_space::add(variable v) {
     const std::string& name = name_of(v);
     const std::string kind = kind_of(v);
-    if (name.empty())
-        throw config_error(kind + ".name", (kind[0] == 'i' ? "an " : "a ") + kind +
-                                               " has an empty name.");
+    if (name.empty()) throw config_error(kind + ".name", (kind[0] == 'i' ? "an " : "a ") + kind + " has an empty name.");
     for (const variable& u : vars_)
-        if (name_of(u) == name)
-            throw config_error(kind + ".name",
-                               "a variable named " + quote(name) + " is declared twice.");
+        if (name_of(u) == name) throw config_error(kind + ".name", "a variable named " + quote(name) + " is declared twice.");
     const std::string what = kind + " " + quote(name);
 
     std::size_t width = 1, length_index = 0;
@@ -248,27 +226,22 @@ search_space& search_space::add(variable v) {
                                           "variable before the array.");
         const auto* len = std::get_if<int_range>(&vars_[j]);
         if (len == nullptr)
-            throw config_error(field, what + " has length_of = " + quote(arr->length_of) +
-                                          ", which is a " + kind_of(vars_[j]) +
-                                          ", not an int_range.");
+            throw config_error(
+                field, what + " has length_of = " + quote(arr->length_of) + ", which is a " + kind_of(vars_[j]) + ", not an int_range.");
         if (len->lo < 0)
-            throw config_error(field, what + " has length_of = " + quote(arr->length_of) +
-                                          " with lo = " + num(len->lo) +
+            throw config_error(field, what + " has length_of = " + quote(arr->length_of) + " with lo = " + num(len->lo) +
                                           "; a layer count cannot be negative.");
         if (len->hi > max_layers)
-            throw config_error(field, what + " has length_of = " + quote(arr->length_of) +
-                                          " with hi = " + num(len->hi) + "; at most " +
+            throw config_error(field, what + " has length_of = " + quote(arr->length_of) + " with hi = " + num(len->hi) + "; at most " +
                                           num(max_layers) + " layers are supported.");
         const std::string element_what = "the element of " + what;
-        std::visit([&](const auto& e) { validate(e, element_what, "layer_array.element"); },
-                   arr->element);
+        std::visit([&](const auto& e) { validate(e, element_what, "layer_array.element"); }, arr->element);
         width = static_cast<std::size_t>(len->hi);
         length_index = j;
     } else {
         std::visit(
             [&](const auto& u) {
-                if constexpr (!std::is_same_v<std::decay_t<decltype(u)>, layer_array>)
-                    validate(u, what, kind);
+                if constexpr (!std::is_same_v<std::decay_t<decltype(u)>, layer_array>) validate(u, what, kind);
             },
             v);
     }
@@ -276,8 +249,7 @@ search_space& search_space::add(variable v) {
     // Everything is checked: commit (only allocation can fail from here).
     std::vector<std::string> coords = coordinate_names_;
     if (std::holds_alternative<layer_array>(v)) {
-        for (std::size_t j = 0; j < width; ++j)
-            coords.push_back(name + "[" + std::to_string(j) + "]");
+        for (std::size_t j = 0; j < width; ++j) coords.push_back(name + "[" + std::to_string(j) + "]");
     } else {
         coords.push_back(name);
     }
@@ -300,14 +272,12 @@ std::vector<std::string> search_space::names() const {
 
 assignment search_space::decode(const std::vector<double>& x) const {
     if (x.size() != dim())
-        throw config_error("x", "x has " + std::to_string(x.size()) +
-                                    " coordinates but the search space has " +
-                                    std::to_string(dim()) + ".");
+        throw config_error("x",
+                           "x has " + std::to_string(x.size()) + " coordinates but the search space has " + std::to_string(dim()) + ".");
     for (std::size_t i = 0; i < x.size(); ++i) {
         const std::string label = "x[" + std::to_string(i) + "] (" + coordinate_names_[i] + ")";
         if (std::isnan(x[i])) throw config_error("x", label + " is NaN.");
-        if (x[i] < 0.0 || x[i] > 1.0)
-            throw config_error("x", label + " = " + num(x[i]) + " is outside [0, 1].");
+        if (x[i] < 0.0 || x[i] > 1.0) throw config_error("x", label + " = " + num(x[i]) + " is outside [0, 1].");
     }
 
     assignment out;
@@ -318,15 +288,13 @@ assignment search_space::decode(const std::vector<double>& x) const {
                 using V = std::decay_t<decltype(u)>;
                 if constexpr (std::is_same_v<V, layer_array>) {
                     // The length variable precedes the array, so it is already decoded.
-                    const auto active = static_cast<std::size_t>(
-                        std::get<std::int64_t>(out.items()[length_index_[i]].second));
+                    const auto active = static_cast<std::size_t>(std::get<std::int64_t>(out.items()[length_index_[i]].second));
                     std::visit(
                         [&](const auto& e) {
                             using T = typename item_traits<std::decay_t<decltype(e)>>::type;
                             std::vector<T> items;
                             items.reserve(active);
-                            for (std::size_t j = 0; j < active; ++j)
-                                items.push_back(decode_item(e, x[off + j]));
+                            for (std::size_t j = 0; j < active; ++j) items.push_back(decode_item(e, x[off + j]));
                             out.set(u.name, std::move(items));
                         },
                         u.element);
@@ -344,16 +312,14 @@ std::vector<double> search_space::encode(const assignment& a) const {
         bool declared = false;
         for (const variable& v : vars_) declared |= name_of(v) == it.first;
         if (!declared)
-            throw config_error(it.first, "the assignment names " + quote(it.first) +
-                                             ", which is not a variable of the search space.");
+            throw config_error(it.first, "the assignment names " + quote(it.first) + ", which is not a variable of the search space.");
     }
 
     std::vector<double> y(dim(), 0.5);
     for (std::size_t i = 0; i < vars_.size(); ++i) {
         const std::string& name = name_of(vars_[i]);
         const value* v = a.find(name);
-        if (v == nullptr)
-            throw config_error(name, "the assignment has no value for " + quote(name) + ".");
+        if (v == nullptr) throw config_error(name, "the assignment has no value for " + quote(name) + ".");
         const std::size_t off = offsets_[i];
         std::visit(
             [&](const auto& u) {
@@ -364,16 +330,12 @@ std::vector<double> search_space::encode(const assignment& a) const {
                     std::visit(
                         [&](const auto& e) {
                             using traits = item_traits<std::decay_t<decltype(e)>>;
-                            const auto& items = expect<std::vector<typename traits::type>>(
-                                *v, name, traits::array_name);
+                            const auto& items = expect<std::vector<typename traits::type>>(*v, name, traits::array_name);
                             if (items.size() != static_cast<std::size_t>(length))
-                                throw config_error(
-                                    name, quote(name) + " has " + std::to_string(items.size()) +
-                                              " items but " + u.length_of + " = " + num(length) +
-                                              ".");
+                                throw config_error(name, quote(name) + " has " + std::to_string(items.size()) + " items but " +
+                                                             u.length_of + " = " + num(length) + ".");
                             for (std::size_t j = 0; j < items.size(); ++j)
-                                y[off + j] = encode_item(
-                                    e, items[j], name + "[" + std::to_string(j) + "]", name);
+                                y[off + j] = encode_item(e, items[j], name + "[" + std::to_string(j) + "]", name);
                         },
                         u.element);
                 } else {
@@ -392,9 +354,12 @@ std::uint64_t search_space::levels(std::size_t coordinate) const {
     while (v + 1 < vars_.size() && offsets_[v + 1] <= coordinate) ++v;
     const auto of = [](const auto& u) -> std::uint64_t {
         using T = std::decay_t<decltype(u)>;
-        if constexpr (std::is_same_v<T, real_range>) return 0;
-        else if constexpr (std::is_same_v<T, layer_array>) return 0;  // not a scalar: handled below
-        else return space::levels(u);
+        if constexpr (std::is_same_v<T, real_range>)
+            return 0;
+        else if constexpr (std::is_same_v<T, layer_array>)
+            return 0;  // not a scalar: handled below
+        else
+            return space::levels(u);
     };
     if (const auto* a = std::get_if<layer_array>(&vars_[v])) return std::visit(of, a->element);
     return std::visit(of, vars_[v]);

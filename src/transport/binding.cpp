@@ -6,7 +6,8 @@
 namespace fracnas::transport {
 
 std::optional<int> local_rank(const std::function<std::optional<std::string>(const std::string&)>& get) {
-    for (const char* name : {"SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "MV2_COMM_WORLD_LOCAL_RANK", "PMI_LOCAL_RANK"}) {
+    for (const char* name :
+         {"SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "MV2_COMM_WORLD_LOCAL_RANK", "PMI_LOCAL_RANK"}) {
         const auto v = get(name);
         if (!v || v->empty() || v->size() > 9 || v->find_first_not_of("0123456789") != std::string::npos) continue;
         return std::stoi(*v);

@@ -8,11 +8,16 @@ namespace fracnas::transport {
 
 const char* to_string(worker_event::kind k) {
     switch (k) {
-        case worker_event::kind::joined: return "joined";
-        case worker_event::kind::calibrated: return "calibrated";
-        case worker_event::kind::left_hung: return "left_hung";
-        case worker_event::kind::left_device: return "left_device";
-        case worker_event::kind::late_result: return "late_result";
+        case worker_event::kind::joined:
+            return "joined";
+        case worker_event::kind::calibrated:
+            return "calibrated";
+        case worker_event::kind::left_hung:
+            return "left_hung";
+        case worker_event::kind::left_device:
+            return "left_device";
+        case worker_event::kind::late_result:
+            return "late_result";
     }
     return "unknown";
 }

@@ -15,10 +15,14 @@ constexpr double infinity = std::numeric_limits<double>::infinity();
 
 const char* to_string(cost_kind k) {
     switch (k) {
-        case cost_kind::fixed: return "fixed";
-        case cost_kind::uniform: return "uniform";
-        case cost_kind::exponential: return "exponential";
-        case cost_kind::lognormal: return "lognormal";
+        case cost_kind::fixed:
+            return "fixed";
+        case cost_kind::uniform:
+            return "uniform";
+        case cost_kind::exponential:
+            return "exponential";
+        case cost_kind::lognormal:
+            return "lognormal";
     }
     return "unknown";
 }
@@ -92,18 +96,27 @@ void dry_run_dispatcher::place(job j, double dispatched) {
         return;
     }
     state_[w].jobs.emplace_back(std::move(j), dispatched);
-    if (state_[w].jobs.size() == 1) start_front(w);
-    else if (state_[w].jobs.size() < capacity()) half_.push_back(w);
+    if (state_[w].jobs.size() == 1)
+        start_front(w);
+    else if (state_[w].jobs.size() < capacity())
+        half_.push_back(w);
 }
 
 void dry_run_dispatcher::start_front(std::size_t w) {
     worker_state& s = state_[w];
     double cost = cfg_.cost_mean_seconds;
     switch (cfg_.cost) {
-        case cost_kind::fixed: break;
-        case cost_kind::uniform: cost *= 1.0 + cfg_.cost_spread * (2.0 * rng_.uniform() - 1.0); break;
-        case cost_kind::exponential: cost *= -std::log1p(-rng_.uniform()); break;
-        case cost_kind::lognormal: cost *= std::exp(cfg_.cost_spread * rng_.normal()); break;
+        case cost_kind::fixed:
+            break;
+        case cost_kind::uniform:
+            cost *= 1.0 + cfg_.cost_spread * (2.0 * rng_.uniform() - 1.0);
+            break;
+        case cost_kind::exponential:
+            cost *= -std::log1p(-rng_.uniform());
+            break;
+        case cost_kind::lognormal:
+            cost *= std::exp(cfg_.cost_spread * rng_.normal());
+            break;
     }
     const bool hangs = cfg_.hang_rate > 0.0 && rng_.uniform() < cfg_.hang_rate;
     s.failed = cfg_.failure_rate > 0.0 && rng_.uniform() < cfg_.failure_rate;
@@ -151,8 +164,8 @@ std::vector<job_result> dry_run_dispatcher::wait(double max_seconds) {
             const std::size_t w = deadlines_.top().worker;
             deadlines_.pop();
             busy_[w] += now_ - state_[w].started;
-            leave(w, worker_event::kind::left_hung, "its task ran past the deadline of " +
-                                                        std::to_string(policy_.task_deadline_seconds) + " s.");
+            leave(w, worker_event::kind::left_hung,
+                  "its task ran past the deadline of " + std::to_string(policy_.task_deadline_seconds) + " s.");
         } else {
             const std::size_t w = ends_.top().worker;
             ends_.pop();
@@ -178,16 +191,21 @@ std::vector<job_result> dry_run_dispatcher::wait(double max_seconds) {
             ++s.generation;
             const bool lost = r.out.status == eval::outcome_status::device_lost;
             out.push_back(std::move(r));
-            if (lost) leave(w, worker_event::kind::left_device, "its device is unusable.");
-            else if (!s.jobs.empty()) start_front(w);
-            else idle_.push_back(w);
+            if (lost)
+                leave(w, worker_event::kind::left_device, "its device is unusable.");
+            else if (!s.jobs.empty())
+                start_front(w);
+            else
+                idle_.push_back(w);
         }
         // jobs of retired workers go first to whoever is free
         std::vector<std::pair<job, double>> waiting;
         waiting.swap(requeue_);
         for (auto& [j, at] : waiting) {
-            if (pool_ == 0) requeue_.emplace_back(std::move(j), at);
-            else place(std::move(j), at);
+            if (pool_ == 0)
+                requeue_.emplace_back(std::move(j), at);
+            else
+                place(std::move(j), at);
         }
     }
     return out;

@@ -109,8 +109,7 @@ void put_binding(writer& w, const eval::device_binding& d) {
 
 std::uint64_t get_le(const char* p, int bytes) {
     std::uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i)
-        v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    for (int i = 0; i < bytes; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
     return v;
 }
 
@@ -121,8 +120,7 @@ public:
     reader(const char* data, std::size_t size, kind expected) {
         const header h = decode_header(data, size);
         if (h.what != expected)
-            malformed(std::string("expected a ") + kind_name(expected) + " message but got a " +
-                      kind_name(h.what) + " message.");
+            malformed(std::string("expected a ") + kind_name(expected) + " message but got a " + kind_name(h.what) + " message.");
         job_ = h.job;
         p_ = data + header_bytes;
         left_ = h.payload;
@@ -148,8 +146,8 @@ public:
     std::string str(const char* field) {
         const std::uint32_t n = u32(field);
         if (n > left_)
-            malformed(std::string("the ") + what_ + " message's " + field + " claims " + std::to_string(n) +
-                      " bytes but only " + std::to_string(left_) + " remain.");
+            malformed(std::string("the ") + what_ + " message's " + field + " claims " + std::to_string(n) + " bytes but only " +
+                      std::to_string(left_) + " remain.");
         std::string s(p_, n);
         p_ += n;
         left_ -= n;
@@ -158,21 +156,19 @@ public:
     std::uint32_t count(const char* field, std::size_t item_bytes) {
         const std::uint32_t n = u32(field);
         if (static_cast<std::uint64_t>(n) * item_bytes > left_)
-            malformed(std::string("the ") + what_ + " message's " + field + " claims " + std::to_string(n) +
-                      " items but only " + std::to_string(left_) + " bytes remain.");
+            malformed(std::string("the ") + what_ + " message's " + field + " claims " + std::to_string(n) + " items but only " +
+                      std::to_string(left_) + " bytes remain.");
         return n;
     }
     void done() const {
         if (left_ != 0)
-            malformed(std::string("the ") + what_ + " message has " + std::to_string(left_) +
-                      " unread bytes after its last field.");
+            malformed(std::string("the ") + what_ + " message has " + std::to_string(left_) + " unread bytes after its last field.");
     }
 
 private:
     std::uint64_t take(int bytes, const char* field) {
         const auto n = static_cast<std::size_t>(bytes);
-        if (left_ < n)
-            malformed(std::string("the ") + what_ + " message is truncated before its " + field + ".");
+        if (left_ < n) malformed(std::string("the ") + what_ + " message is truncated before its " + field + ".");
         const std::uint64_t v = get_le(p_, bytes);
         p_ += n;
         left_ -= n;
@@ -243,24 +239,20 @@ std::vector<char> encode_result(std::uint64_t job_id, const result_msg& m) {
 
 std::vector<char> encode_control(kind k) {
     if (k != kind::stop && k != kind::bye)
-        malformed(std::string("a ") + kind_name(k) +
-                  " message has a payload; only stop and bye are header-only.");
+        malformed(std::string("a ") + kind_name(k) + " message has a payload; only stop and bye are header-only.");
     return writer(k, 0).finish();
 }
 
 header decode_header(const char* data, std::size_t size) {
     if (data == nullptr || size < header_bytes)
-        malformed("a message of " + std::to_string(size) + " bytes is shorter than the " +
-                  std::to_string(header_bytes) + "-byte header.");
+        malformed("a message of " + std::to_string(size) + " bytes is shorter than the " + std::to_string(header_bytes) + "-byte header.");
     header h;
     h.magic = static_cast<std::uint32_t>(get_le(data, 4));
-    if (h.magic != magic)
-        malformed("a message does not start with the fracnas magic number (not a fracnas message).");
+    if (h.magic != magic) malformed("a message does not start with the fracnas magic number (not a fracnas message).");
     h.version = static_cast<std::uint16_t>(get_le(data + 4, 2));
     if (h.version != version)
-        malformed("a message has protocol version " + std::to_string(h.version) +
-                  " but this build speaks version " + std::to_string(version) +
-                  " (are all ranks the same fracnas?).");
+        malformed("a message has protocol version " + std::to_string(h.version) + " but this build speaks version " +
+                  std::to_string(version) + " (are all ranks the same fracnas?).");
     const auto k = static_cast<std::uint16_t>(get_le(data + 6, 2));
     if (k < static_cast<std::uint16_t>(kind::hello) || k > static_cast<std::uint16_t>(kind::bye))
         malformed("a message has the unknown kind " + std::to_string(k) + ".");
@@ -271,11 +263,9 @@ header decode_header(const char* data, std::size_t size) {
         malformed(std::string("a ") + kind_name(h.what) + " message announces " + std::to_string(h.payload) +
                   " payload bytes but carries " + std::to_string(size - header_bytes) + ".");
     if (h.job != 0 && h.what != kind::task && h.what != kind::result)
-        malformed(std::string("a ") + kind_name(h.what) +
-                  " message carries a job id; only task and result do.");
+        malformed(std::string("a ") + kind_name(h.what) + " message carries a job id; only task and result do.");
     if (h.payload != 0 && (h.what == kind::stop || h.what == kind::bye))
-        malformed(std::string("a ") + kind_name(h.what) +
-                  " message carries a payload; it must be header-only.");
+        malformed(std::string("a ") + kind_name(h.what) + " message carries a payload; it must be header-only.");
     return h;
 }
 

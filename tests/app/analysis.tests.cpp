@@ -42,25 +42,25 @@ storage::archive_contents hand_archive() {
     storage::archive_contents a;
     a.header.ranks = 3;
     a.header.hosts = "node1";
-    a.evaluations.push_back(measured(0, 0.8, 100'000'000, 1, 0.0, 2.0));   // A
-    a.evaluations.push_back(measured(1, 0.9, 120'000'000, 2, 0.0, 3.0));   // B
-    a.evaluations.push_back(measured(2, 0.85, 90'000'000, 1, 2.0, 4.0));   // C
+    a.evaluations.push_back(measured(0, 0.8, 100'000'000, 1, 0.0, 2.0));  // A
+    a.evaluations.push_back(measured(1, 0.9, 120'000'000, 2, 0.0, 3.0));  // B
+    a.evaluations.push_back(measured(2, 0.85, 90'000'000, 1, 2.0, 4.0));  // C
     auto d = a.evaluations[0];
     d.id = 3;
     d.cached = true;
     d.worker = -1;
     d.started = d.ended = 4.5;
-    a.evaluations.push_back(d);                                              // D
+    a.evaluations.push_back(d);  // D
     storage::evaluation_record e;
     e.id = 4;
     e.feasible = false;
     e.ended = 0.1;
-    a.evaluations.push_back(e);                                              // E
+    a.evaluations.push_back(e);  // E
     auto f = measured(5, 0.0, 150'000'000, 2, 3.0, 5.0);
     f.out.status = eval::outcome_status::error;
     f.out.value = f.ratio = std::nan("");
-    a.evaluations.push_back(f);                                              // F
-    a.evaluations.push_back(measured(6, 1.2, 200'000'000, 1, 4.0, 6.0));   // G
+    a.evaluations.push_back(f);                                           // F
+    a.evaluations.push_back(measured(6, 1.2, 200'000'000, 1, 4.0, 6.0));  // G
     for (std::int32_t rank : {1, 2}) {
         storage::worker_record w;
         w.rank = rank;
@@ -135,8 +135,8 @@ TEST_CASE("best_feasible: by the ratio to each worker's reference, one per archi
     auto p_again = measured(2, 0.7, 100'000'000, 2, 1.0, 2.0);  // P re-measured (a resumed run): its best counts
     p_again.arch = p.arch;
     p_again.hash = p.hash;
-    auto r = measured(3, 0.8, 100'000'000, 1, 1.0, 2.0);       // R ties with Q: "arch1" < "arch3"
-    auto cached = q;                                            // answers from the cache are not measurements
+    auto r = measured(3, 0.8, 100'000'000, 1, 1.0, 2.0);  // R ties with Q: "arch1" < "arch3"
+    auto cached = q;                                      // answers from the cache are not measurements
     cached.id = 4;
     cached.cached = true;
     cached.ratio = 0.1;
@@ -199,7 +199,8 @@ TEST_CASE("analyse: other objectives and reference points", "[app][analysis]") {
     with_memory.objectives = {"ratio", "memory"};
     const auto m = app::analyse(no_memory, "hand.h5", with_memory);
     REQUIRE(m.hypervolume == 0.0);
-    REQUIRE_THAT(m.hypervolume_note, Contains("no front member improves on the reference point's memory (0): no evaluation recorded a peak memory"));
+    REQUIRE_THAT(m.hypervolume_note,
+                 Contains("no front member improves on the reference point's memory (0): no evaluation recorded a peak memory"));
     std::ostringstream report;
     app::print_analysis(m, with_memory, report);
     REQUIRE_THAT(report.str(), Contains("note: the hypervolume is 0: no front member improves"));

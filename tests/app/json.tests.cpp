@@ -27,7 +27,7 @@ TEST_CASE("json_string replaces bytes that are not UTF-8, so the text stays vali
     REQUIRE(json_string("\xc0\xaf") == "\"\\ufffd\\ufffd\"");
     REQUIRE(json_string("\xed\xa0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");
     REQUIRE(json_string("\xf4\x90\x80\x80") == "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // above U+10FFFF
-    REQUIRE(json_string("\xf0\x9f\x99\x82 ok") == "\"\xf0\x9f\x99\x82 ok\"");          // a 4-byte one is kept
+    REQUIRE(json_string("\xf0\x9f\x99\x82 ok") == "\"\xf0\x9f\x99\x82 ok\"");        // a 4-byte one is kept
 }
 
 TEST_CASE("json_number writes null for what JSON cannot hold and reads back exactly otherwise", "[app][json]") {

@@ -9,9 +9,9 @@
 #include "fracnas/app/optimize_config.hpp"
 #include "fracnas/error.hpp"
 
+using Catch::Matchers::Contains;
 using fracnas::config_error;
 using fracnas::app::optimize_config;
-using Catch::Matchers::Contains;
 
 namespace {
 

@@ -48,8 +48,7 @@ struct run_result {
     app::search_outcome outcome;
 };
 
-run_result run_local(const app::search_config& c, const storage::archive_contents* resume = nullptr,
-                     std::function<int()> signals = {}) {
+run_result run_local(const app::search_config& c, const storage::archive_contents* resume = nullptr, std::function<int()> signals = {}) {
     eval::latency_model_evaluator model(model_of(c));
     transport::local_dispatcher d(model, c.policy(), "test");
     app::search_driver driver(c);
@@ -98,8 +97,10 @@ void check_complete(const storage::archive_contents& a, const app::search_config
     REQUIRE(a.evaluations.size() == c.budget);
     std::uint64_t asked = 0, told = 0;
     for (const auto& e : a.events) {
-        if (e.what == storage::event_record::kind::ask) asked += e.count;
-        else ++told;
+        if (e.what == storage::event_record::kind::ask)
+            asked += e.count;
+        else
+            ++told;
     }
     REQUIRE(asked == c.budget);
     REQUIRE(told == c.budget);
@@ -233,7 +234,8 @@ TEST_CASE("driver: a run cut at any point and resumed from its log ends exactly 
                 if (e.what == storage::event_record::kind::tell) told.insert({e.phase, e.first});
             int extra = 0;
             for (const auto& r : whole.evaluations) {
-                if (told.count({r.phase, r.task})) part.evaluations.push_back(r);
+                if (told.count({r.phase, r.task}))
+                    part.evaluations.push_back(r);
                 else if (record_without_tell && extra < 3) {
                     part.evaluations.push_back(r);
                     ++extra;
@@ -384,18 +386,17 @@ TEST_CASE("the space-aware tree measures distinct architectures with per-layer c
             if (!r.feasible || r.cached) continue;
             ++t.measured;
             const auto arch = nas::parse_architecture(r.arch);
-            if (std::adjacent_find(arch.n_head.begin(), arch.n_head.end(), std::not_equal_to<>()) != arch.n_head.end())
-                ++t.mixed_heads;
+            if (std::adjacent_find(arch.n_head.begin(), arch.n_head.end(), std::not_equal_to<>()) != arch.n_head.end()) ++t.mixed_heads;
             t.best = std::min(t.best, r.told);
         }
         return t;
     };
     const tally aware = count(measure("space-aware")), plain = count(measure("plain"));
     CAPTURE(aware.measured, aware.cached, aware.mixed_heads, aware.best, plain.measured, plain.cached, plain.mixed_heads, plain.best);
-    REQUIRE(plain.cached >= 50);           // the unit-cube tree asks for architectures it measured before
+    REQUIRE(plain.cached >= 50);  // the unit-cube tree asks for architectures it measured before
     REQUIRE(aware.cached * 10 <= plain.cached);
     REQUIRE(aware.measured > plain.measured);
-    REQUIRE(aware.mixed_heads > 0);        // layers with different head counts were measured
+    REQUIRE(aware.mixed_heads > 0);  // layers with different head counts were measured
     REQUIRE(aware.best <= plain.best);
 }
 

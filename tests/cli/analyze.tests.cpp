@@ -28,8 +28,8 @@ std::string temp_path(const std::string& name) {
 // A quick search with the analytic latency model and 2 outstanding evaluations, archived.
 std::string searched(const std::string& name, const std::string& budget) {
     const std::string h5 = temp_path(name);
-    const outcome o = run_cli({"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width",
-                               "1280", "--budget", budget, "--progress-every", "1000", "--archive", h5, "--replace"});
+    const outcome o = run_cli({"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width", "1280",
+                               "--budget", budget, "--progress-every", "1000", "--archive", h5, "--replace"});
     INFO(o.out << o.err);
     REQUIRE(o.code == 0);
     return h5;
@@ -100,7 +100,8 @@ TEST_CASE("fracnas analyze: the report of an archive agrees with the archive", "
     REQUIRE(rows.code == 0);
     const std::string growth = rows.out.substr(rows.out.find("\"growth\": ["));
     std::size_t answered = 0;
-    for (auto at = growth.find("{\"answered\": "); at != std::string::npos && at < growth.find("\"workers\""); at = growth.find("{\"answered\": ", at + 1))
+    for (auto at = growth.find("{\"answered\": "); at != std::string::npos && at < growth.find("\"workers\"");
+         at = growth.find("{\"answered\": ", at + 1))
         ++answered;
     REQUIRE(answered == 40);
 
@@ -149,7 +150,8 @@ TEST_CASE("fracnas analyze: missing, foreign and damaged archives and bad option
     // an output under a file: the input's fault, refused before anything is written (was exit 1 after the analysis)
     check_usage_error({"analyze", h5, "--csv", text_file + "/out/x_"},
                       "--csv: cannot write '" + text_file + "/out/x_evaluations.csv': '" + text_file + "' is not a folder.");
-    check_usage_error({"analyze", h5, "--json", text_file + "/x.json"}, "--json: cannot write '" + text_file + "/x.json': '" + text_file + "' is not a folder.");
+    check_usage_error({"analyze", h5, "--json", text_file + "/x.json"},
+                      "--json: cannot write '" + text_file + "/x.json': '" + text_file + "' is not a folder.");
     for (const auto& f : {h5, text_file, cut}) std::remove(f.c_str());
 }
 #endif

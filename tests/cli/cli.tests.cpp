@@ -19,8 +19,8 @@
 #include "fracnas/eval/objectives.hpp"
 
 using Catch::Matchers::Contains;
-using Catch::Matchers::StartsWith;
 using Catch::Matchers::EndsWith;
+using Catch::Matchers::StartsWith;
 
 using namespace fracnas::test;
 
@@ -51,10 +51,9 @@ std::string option_of_line(const std::string& line) {
 }
 
 const std::vector<std::string> all_options = {
-    "--help", "--function", "--dim", "--algorithm", "--budget", "--seed", "--outstanding",
-    "--time-limit", "--target", "--noise", "--failure-rate", "--geometry", "--search", "--sampler",
-    "--scoring", "--exploitation", "--max-depth", "--sections", "--samples-per-cell",
-    "--progress-every", "--quiet"};
+    "--help",       "--function",     "--dim",       "--algorithm",    "--budget",           "--seed",           "--outstanding",
+    "--time-limit", "--target",       "--noise",     "--failure-rate", "--geometry",         "--search",         "--sampler",
+    "--scoring",    "--exploitation", "--max-depth", "--sections",     "--samples-per-cell", "--progress-every", "--quiet"};
 
 }  // namespace
 
@@ -131,14 +130,13 @@ TEST_CASE("fractal overrides are validated with the preset", "[cli]") {
                       "--samples-per-cell: samples per cell must be in 1..100000");
     check_usage_error({"optimize", "--search", "direct"}, "--search: the direct and direct-local searches");
     check_usage_error({"optimize", "--geometry", "bisection", "--dim", "40"}, "--geometry: bisection");
-    check_usage_error({"optimize", "--algorithm", "random", "--geometry", "direct"},
-                      "--algorithm: 'random' is not a fractal algorithm");
+    check_usage_error({"optimize", "--algorithm", "random", "--geometry", "direct"}, "--algorithm: 'random' is not a fractal algorithm");
 }
 
 TEST_CASE("the help flag lists every option, the presets, the functions and the enum names", "[cli]") {
     for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"--help"}, std::vector<std::string>{"-h"},
-          std::vector<std::string>{"optimize", "--help"}, std::vector<std::string>{"optimize", "--budget", "5", "--help"}}) {
+         {std::vector<std::string>{"--help"}, std::vector<std::string>{"-h"}, std::vector<std::string>{"optimize", "--help"},
+          std::vector<std::string>{"optimize", "--budget", "5", "--help"}}) {
         const outcome o = run_cli(args);
         INFO(args.back());
         CHECK(o.code == 0);
@@ -184,8 +182,8 @@ TEST_CASE("--help and --version before a subcommand stand alone; a subcommand's 
     check_usage_error({"--version", "--bogus=3"}, "--version takes no other arguments; got '--bogus=3' as well.");
     for (const std::string sub : {"optimize", "search", "analyze"}) {
         INFO(sub);
-        check_usage_error({sub, "--help", "stray"}, sub == "analyze" ? "--help takes no argument; got 'stray' as well."
-                                                                     : "unexpected argument 'stray'");
+        check_usage_error({sub, "--help", "stray"},
+                          sub == "analyze" ? "--help takes no argument; got 'stray' as well." : "unexpected argument 'stray'");
         check_usage_error({sub, "--help", "--bogus"}, "unknown option '--bogus'");
         check_usage_error({sub, "--version"}, "unknown option '--version'");
         const outcome alone = run_cli({sub, "--help"});
@@ -210,8 +208,7 @@ TEST_CASE("an error line echoes at most about a kilobyte of a huge input", "[cli
 }
 
 TEST_CASE("a small DIRECT run on the sphere finds the optimum", "[cli]") {
-    const outcome o =
-        run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "300", "--algorithm", "direct", "--quiet"});
+    const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "300", "--algorithm", "direct", "--quiet"});
     INFO(o.out << o.err);
     REQUIRE(o.code == 0);
     CHECK(o.err.empty());
@@ -238,16 +235,15 @@ TEST_CASE("a small DIRECT run on the sphere finds the optimum", "[cli]") {
 }
 
 TEST_CASE("16 evaluations in flight spend exactly the budget", "[cli]") {
-    const outcome o = run_cli({"optimize", "--function", "rosenbrock", "--dim", "4", "--budget", "400",
-                               "--outstanding", "16", "--quiet"});
+    const outcome o = run_cli({"optimize", "--function", "rosenbrock", "--dim", "4", "--budget", "400", "--outstanding", "16", "--quiet"});
     INFO(o.out << o.err);
     REQUIRE(o.code == 0);
     CHECK(summary_field(o.out, "evaluations") == "400");
 }
 
 TEST_CASE("the same seed gives the same best value, another seed another problem", "[cli]") {
-    const std::vector<std::string> base = {"optimize", "--function", "rastrigin", "--dim", "3", "--budget", "250",
-                                           "--outstanding", "5", "--noise", "0.01", "--quiet"};
+    const std::vector<std::string> base = {"optimize", "--function",    "rastrigin", "--dim",   "3",    "--budget",
+                                           "250",      "--outstanding", "5",         "--noise", "0.01", "--quiet"};
     auto with_seed = [&](const std::string& seed) {
         auto args = base;
         args.insert(args.end(), {"--seed", seed});
@@ -262,8 +258,7 @@ TEST_CASE("the same seed gives the same best value, another seed another problem
 }
 
 TEST_CASE("progress lines come every N evaluations unless --quiet", "[cli]") {
-    const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "100",
-                               "--progress-every", "25"});
+    const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "100", "--progress-every", "25"});
     REQUIRE(o.code == 0);
     std::istringstream lines(o.out);
     std::string line;
@@ -271,8 +266,8 @@ TEST_CASE("progress lines come every N evaluations unless --quiet", "[cli]") {
     while (std::getline(lines, line))
         if (line.rfind("progress", 0) == 0) {
             ++progress;
-            CHECK_THAT(line, Contains("/100 evaluations") && Contains("eval/s") && Contains("best ") &&
-                                 Contains("error ") && Contains("outstanding ") && Contains("failures "));
+            CHECK_THAT(line, Contains("/100 evaluations") && Contains("eval/s") && Contains("best ") && Contains("error ") &&
+                                 Contains("outstanding ") && Contains("failures "));
         }
     CHECK(progress == 4);
     CHECK_THAT(o.out, Contains("progress  25/100 evaluations"));
@@ -280,8 +275,8 @@ TEST_CASE("progress lines come every N evaluations unless --quiet", "[cli]") {
 
 TEST_CASE("wrappers, stopping rules and overrides reach the run", "[cli]") {
     SECTION("failing and noisy wrappers") {
-        const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "3", "--budget", "200",
-                                   "--failure-rate", "0.3", "--noise", "0.1", "--quiet"});
+        const outcome o = run_cli(
+            {"optimize", "--function", "sphere", "--dim", "3", "--budget", "200", "--failure-rate", "0.3", "--noise", "0.1", "--quiet"});
         REQUIRE(o.code == 0);
         CHECK(summary_field(o.out, "function") == "failing:noisy:sphere");
         CHECK(std::stoull(summary_field(o.out, "failures")) > 0);
@@ -294,16 +289,16 @@ TEST_CASE("wrappers, stopping rules and overrides reach the run", "[cli]") {
         CHECK_THAT(summary_field(o.out, "best value"), StartsWith("none"));
     }
     SECTION("the target stops the run early") {
-        const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--algorithm", "direct",
-                                   "--budget", "100000", "--target", "1e-2", "--quiet"});
+        const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--algorithm", "direct", "--budget", "100000",
+                                   "--target", "1e-2", "--quiet"});
         REQUIRE(o.code == 0);
         CHECK(summary_field(o.out, "stopped by") == "target");
         CHECK(std::stod(summary_field(o.out, "best error")) <= 1e-2);
         CHECK(std::stoull(summary_field(o.out, "evaluations")) < 100000);
     }
     SECTION("overrides rename the algorithm after its configuration") {
-        const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "100",
-                                   "--geometry", "bisection", "--search", "best-first", "--quiet"});
+        const outcome o = run_cli({"optimize", "--function", "sphere", "--dim", "2", "--budget", "100", "--geometry", "bisection",
+                                   "--search", "best-first", "--quiet"});
         REQUIRE(o.code == 0);
         CHECK_THAT(summary_field(o.out, "algorithm"), Contains("bisection/best-first"));
     }
@@ -343,14 +338,15 @@ TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"eval", "--preset", "gpt2-small", "--tokens", "2000"}, "1..1024 tokens");
     check_usage_error({"eval", "--preset", "gpt2-small", "--reference", "gpt3"}, "--reference: unknown reference 'gpt3'");
     // the candidate fits its context of 2048, the reference's 1024 does not: named, not a crash
-    check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure",
-                       "decode", "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small"},
+    check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure", "decode",
+                       "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small"},
                       "--reference: the reference gpt2-small cannot be measured with these settings");
     // refused before the candidate is measured: on a machine without CUDA the candidate's measurement
     // would fail first, and on one with CUDA it would be spent for nothing
-    check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure",
-                       "prefill", "--tokens", "2048", "--device", "cuda", "--reference", "gpt2-small"},
-                      "--reference: the reference gpt2-small cannot be measured with these settings: a prefill needs a batch >= 1 and 1..1024 tokens.");
+    check_usage_error(
+        {"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure", "prefill", "--tokens",
+         "2048", "--device", "cuda", "--reference", "gpt2-small"},
+        "--reference: the reference gpt2-small cannot be measured with these settings: a prefill needs a batch >= 1 and 1..1024 tokens.");
 }
 
 // The number after `"key": ` in a JSON text (the first occurrence at or after `from`).
@@ -361,8 +357,8 @@ double json_value(const std::string& text, const std::string& key, std::size_t f
 }
 
 TEST_CASE("fracnas eval --reference: the reference timed the same way gives each latency's ratio", "[cli]") {
-    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
-                               "--measure", "decode", "--warmup", "1", "--repeats", "3", "--reference", "gpt2-small", "--json"});
+    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64", "--measure",
+                               "decode", "--warmup", "1", "--repeats", "3", "--reference", "gpt2-small", "--json"});
     INFO(o.err << o.out);
     REQUIRE(o.code == 0);
     REQUIRE_THAT(o.out, Contains("\"reference\": {\"name\": \"gpt2-small\", \"prefill\": null, \"decode\": {"));
@@ -372,30 +368,30 @@ TEST_CASE("fracnas eval --reference: the reference timed the same way gives each
     const double ratio = json_value(o.out, "decode", o.out.find("\"ratio\": {"));
     REQUIRE(reference > 0.0);
     REQUIRE(ratio == Approx(candidate / reference).epsilon(1e-6));
-    const outcome table = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
-                                   "--measure", "decode", "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small"});
+    const outcome table = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64", "--measure",
+                                   "decode", "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small"});
     REQUIRE(table.code == 0);
     REQUIRE_THAT(table.out, Contains("reference       gpt2-small timed the same way:  decode x"));
-    const outcome plain = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
-                                   "--measure", "decode", "--warmup", "0", "--repeats", "1", "--json"});
+    const outcome plain = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64", "--measure",
+                                   "decode", "--warmup", "0", "--repeats", "1", "--json"});
     REQUIRE_THAT(plain.out, Contains("\"reference\": null, \"ratio\": null"));
 }
 
 TEST_CASE("fracnas eval --measure scenario times a generation of the asked length", "[cli]") {
-    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
-                               "--measure", "scenario", "--prompt", "8", "--generate", "16", "--warmup", "1", "--repeats", "15", "--json"});
+    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64", "--measure",
+                               "scenario", "--prompt", "8", "--generate", "16", "--warmup", "1", "--repeats", "15", "--json"});
     INFO(o.err << o.out);
     REQUIRE(o.code == 0);
     REQUIRE_THAT(o.out, Contains("\"scenario\": {\"median_ms\": "));
     REQUIRE(json_value(o.out, "repeats", o.out.find("\"scenario\": {")) == 3);  // repeats / 5
-    check_usage_error({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64", "--measure",
-                       "scenario", "--prompt", "60", "--generate", "8"},
+    check_usage_error({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64", "--measure", "scenario",
+                       "--prompt", "60", "--generate", "8"},
                       "prompt + generated tokens must fit in the context of 64");
 }
 
 TEST_CASE("fracnas eval measures a small architecture on the CPU", "[cli]") {
-    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64",
-                               "--measure", "prefill,decode", "--warmup", "1", "--repeats", "3", "--json"});
+    const outcome o = run_cli({"eval", "--arch", "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=64", "--measure",
+                               "prefill,decode", "--warmup", "1", "--repeats", "3", "--json"});
     INFO(o.err);
     REQUIRE(o.code == 0);
     REQUIRE_THAT(o.out, Contains("\"status\": \"ok\""));

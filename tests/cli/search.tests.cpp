@@ -53,8 +53,8 @@ void write_file(const std::string& path, const std::string& text) {
 
 // A quick search over a small space with the analytic latency model: no device needed.
 std::vector<std::string> model_search(const std::string& budget) {
-    return {"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width", "1280",
-            "--budget", budget, "--progress-every", "1000"};
+    return {"search",      "--evaluator", "model",    "--space", "homogeneous",      "--max-layers", "8",
+            "--max-width", "1280",        "--budget", budget,    "--progress-every", "1000"};
 }
 
 #ifdef FRACNAS_HAVE_HDF5
@@ -73,8 +73,10 @@ void check_archive(const storage::archive_contents& a, std::size_t budget) {
     }
     std::uint64_t asked = 0, told = 0;
     for (const auto& e : a.events) {
-        if (e.what == storage::event_record::kind::ask) asked += e.count;
-        else ++told;
+        if (e.what == storage::event_record::kind::ask)
+            asked += e.count;
+        else
+            ++told;
     }
     REQUIRE(asked == budget);
     REQUIRE(told == budget);
@@ -112,12 +114,14 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     check_usage_error({"search", "--resume", "x.h5", "--replace"}, "--replace does not go with --resume");
     {
         const std::string both = std::string(FRACNAS_TEST_TMP) + "/same_export.h5";
-        check_usage_error({"search", "--evaluator", "model", "--archive", both, "--jsonl", std::string(FRACNAS_TEST_TMP) + "/./same_export.h5"},
-                          "is the --archive's path; give the export another file");
+        check_usage_error(
+            {"search", "--evaluator", "model", "--archive", both, "--jsonl", std::string(FRACNAS_TEST_TMP) + "/./same_export.h5"},
+            "is the --archive's path; give the export another file");
         std::ifstream none(both);
         REQUIRE_FALSE(none);  // refused before anything was written
     }
-    check_usage_error({"search", "--config", FRACNAS_TEST_TMP}, std::string("--config: '") + FRACNAS_TEST_TMP + "' is a folder, not a file");
+    check_usage_error({"search", "--config", FRACNAS_TEST_TMP},
+                      std::string("--config: '") + FRACNAS_TEST_TMP + "' is a folder, not a file");
     check_usage_error({"search", "--help", "--bogus"}, "bogus");  // --help does not hide a bad argument
     check_usage_error({"search", "--budget", "5", "stray"}, "unexpected argument 'stray'");
 }
@@ -140,13 +144,14 @@ TEST_CASE("fracnas search --config: errors name the file, the line and the key, 
     // a value out of its range, found by the whole configuration's check, names its line too
     write_file(ini, "# layers\nevaluator = model\nmax-layers = 999\n");
     check_usage_error({"search", "--config", ini}, "--config: " + ini + ":3: --max-layers must be in 2..48.");
-    check_usage_error({"search", "--config", ini, "--max-layers", "99"}, "fracnas: error: --max-layers must be in 2..48.");  // the command line's
+    check_usage_error({"search", "--config", ini, "--max-layers", "99"},
+                      "fracnas: error: --max-layers must be in 2..48.");  // the command line's
 
     write_file(ini, "evaluator = model\nspace = homogeneous\nmax-layers = 8\nmax-width = 1280\nbudget = 500\nprogress-every = 1000\n");
     const outcome o = run_cli({"search", "--config", ini, "--budget", "14"});
     INFO(o.out << o.err);
     REQUIRE(o.code == 0);
-    REQUIRE_THAT(o.out, Contains("budget 14,"));                    // the command line won
+    REQUIRE_THAT(o.out, Contains("budget 14,"));                     // the command line won
     REQUIRE_THAT(o.out, Contains("over the homogeneous space (4"));  // the file filled the rest
     REQUIRE_THAT(o.out, Contains("answered    14 candidates"));
     std::remove(ini.c_str());
@@ -201,9 +206,9 @@ TEST_CASE("fracnas search --dispatcher dry-run: 256 simulated workers", "[cli][s
 #ifdef FRACNAS_HAVE_TORCH
 TEST_CASE("fracnas search on the CPU with LibTorch: infeasible candidates are never measured", "[cli][search]") {
     const std::string lines = temp_path("torch.jsonl");
-    const outcome o = run_cli({"search", "--device", "cpu", "--budget", "16", "--max-layers", "3", "--max-width", "256",
-                               "--min-params", "1500000", "--context", "15", "--warmup", "0", "--repeats", "2",
-                               "--jsonl", lines, "--progress-every", "16", "--dispatcher", "local"});
+    const outcome o = run_cli({"search", "--device",     "cpu",     "--budget",         "16", "--max-layers", "3",    "--max-width",
+                               "256",    "--min-params", "1500000", "--context",        "15", "--warmup",     "0",    "--repeats",
+                               "2",      "--jsonl",      lines,     "--progress-every", "16", "--dispatcher", "local"});
     INFO(o.out << o.err);
     REQUIRE(o.code == 0);
     REQUIRE_THAT(o.out, Contains("subject to decoder parameters >= 1500000"));
@@ -355,8 +360,10 @@ TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or meas
         for (const auto& s : done.sessions) resumed = resumed || s.session >= 1;
         REQUIRE(resumed);
 #ifdef FRACNAS_PYTHON
-        const outcome py = run_shell(std::string(FRACNAS_PYTHON) + " -c \"import h5py,sys; f=h5py.File(sys.argv[1],'r'); "
-                                     "print(len(f['evaluations']), len(f['events']))\" " + h5 + " 2>&1");
+        const outcome py = run_shell(std::string(FRACNAS_PYTHON) +
+                                     " -c \"import h5py,sys; f=h5py.File(sys.argv[1],'r'); "
+                                     "print(len(f['evaluations']), len(f['events']))\" " +
+                                     h5 + " 2>&1");
         INFO(py.out);
         REQUIRE(py.code == 0);
         REQUIRE(py.out == "70 " + std::to_string(done.events.size()) + "\n");
@@ -366,11 +373,13 @@ TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or meas
     std::remove(log.c_str());
 }
 
-TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, a second run on the archive is refused while it runs, analyze reads it", "[cli][search][hdf5]") {
+TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, a second run on the archive is refused while it runs, analyze reads it",
+          "[cli][search][hdf5]") {
     const std::string h5 = temp_path("term.h5"), log = temp_path("term.log");
     std::remove(h5.c_str());
-    std::vector<std::string> args = {"search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width",
-                                     "1280", "--budget", "2000", "--algorithm", "random", "--model-cost-ms", "20", "--archive", h5, "--dispatcher", "local"};
+    std::vector<std::string> args = {
+        "search", "--evaluator", "model",  "--space",         "homogeneous", "--max-layers", "8", "--max-width",  "1280", "--budget",
+        "2000",   "--algorithm", "random", "--model-cost-ms", "20",          "--archive",    h5,  "--dispatcher", "local"};
     const pid_t pid = spawn(args, log);
     for (int i = 0; i < 100 && !exists(h5); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -400,16 +409,16 @@ TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, a second run on th
 }
 
 #ifdef FRACNAS_HAVE_TORCH
-TEST_CASE("SIGTERM during the reference's first timing drains the search as it starts: exit 0, a session ended by signal", "[cli][search][hdf5]") {
+TEST_CASE("SIGTERM during the reference's first timing drains the search as it starts: exit 0, a session ended by signal",
+          "[cli][search][hdf5]") {
     const std::string h5 = temp_path("signal_early.h5"), log = temp_path("signal_early.log");
     std::remove(h5.c_str());
     // GPT-2 medium built and timed on the CPU takes seconds; the archive is created only after it
-    const pid_t pid = spawn({"search", "--device", "cpu", "--reference", "gpt2-medium", "--budget", "8", "--max-layers", "3",
-                             "--max-width", "256", "--min-params", "1500000", "--context", "15", "--archive", h5,
-                             "--dispatcher", "local"},
+    const pid_t pid = spawn({"search", "--device", "cpu", "--reference", "gpt2-medium", "--budget", "8", "--max-layers", "3", "--max-width",
+                             "256", "--min-params", "1500000", "--context", "15", "--archive", h5, "--dispatcher", "local"},
                             log);
     std::this_thread::sleep_for(std::chrono::milliseconds(2000));  // started (LibTorch loaded); 20 s of timing measured here
-    REQUIRE_FALSE(exists(h5));  // still timing the reference
+    REQUIRE_FALSE(exists(h5));                                     // still timing the reference
     ::kill(pid, SIGTERM);
     const int code = wait_exit(pid);
     std::ifstream in(log);
@@ -437,8 +446,8 @@ std::string mpiexec() {
 outcome mpi_search(const std::string& h5, const std::string& flags) {
     std::remove(h5.c_str());
     return run_shell(mpiexec() + " -n 3 --oversubscribe " + FRACNAS_BINARY +
-                     " search --evaluator model --space homogeneous --max-layers 8 --max-width 1280 " + flags +
-                     " --archive " + h5 + " 2>&1");
+                     " search --evaluator model --space homogeneous --max-layers 8 --max-width 1280 " + flags + " --archive " + h5 +
+                     " 2>&1");
 }
 }  // namespace
 
@@ -505,7 +514,7 @@ TEST_CASE("mpiexec -n 3: a rank that never reaches MPI_Init ends the job after -
     CAPTURE(seconds);
     REQUIRE(o.code != 0);
     REQUIRE_THAT(o.out, Contains("MPI start-up (MPI_Init and the host table) did not finish within 3 s (--join-timeout)"));
-    REQUIRE(seconds < 120.0);  // not the sleeping rank's 300 s
+    REQUIRE(seconds < 120.0);   // not the sleeping rank's 300 s
     REQUIRE_FALSE(exists(h5));  // the master never got to create it
 }
 #endif

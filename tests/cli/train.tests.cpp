@@ -47,8 +47,8 @@ const char* const tiny = "n_layer=1 d_model=32 d_inner=64 n_head=2 context=64";
 
 TEST_CASE("fracnas train: a tiny model on a tiny corpus reports each checkpoint", "[cli][train]") {
     const std::string dir = corpus("ok");
-    const outcome o = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "4096", "--batch", "4", "--seq-len", "32",
-                               "--lr", "3e-3", "--checkpoints", "2", "--device", "cpu", "--json"});
+    const outcome o = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "4096", "--batch", "4", "--seq-len", "32", "--lr",
+                               "3e-3", "--checkpoints", "2", "--device", "cpu", "--json"});
     INFO(o.err);
     REQUIRE(o.code == 0);
     REQUIRE_THAT(o.out, Catch::Matchers::Contains("\"status\": \"ok\""));
@@ -58,13 +58,13 @@ TEST_CASE("fracnas train: a tiny model on a tiny corpus reports each checkpoint"
     REQUIRE_THAT(o.out, Catch::Matchers::Contains("{\"step\": 32, \"tokens\": 4096"));
     // the result records how it was trained: `all` on the CPU (fp32: no bf16 weights), or the list given
     REQUIRE_THAT(o.out, Catch::Matchers::Contains("\"speed\": [\"async\", \"fused_adamw\", \"fused_loss\", \"cuda_graph\"]}"));
-    const outcome some = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "1024", "--batch", "4", "--seq-len", "32",
-                                  "--device", "cpu", "--speed", "fused_dense,fused_loss", "--json"});
+    const outcome some = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "1024", "--batch", "4", "--seq-len", "32", "--device",
+                                  "cpu", "--speed", "fused_dense,fused_loss", "--json"});
     INFO(some.err);
     REQUIRE(some.code == 0);
     REQUIRE_THAT(some.out, Catch::Matchers::Contains("\"speed\": [\"fused_loss\", \"fused_dense\"]}"));
-    const outcome table = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "1024", "--batch", "4", "--seq-len", "32",
-                                   "--device", "cpu"});
+    const outcome table =
+        run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "1024", "--batch", "4", "--seq-len", "32", "--device", "cpu"});
     REQUIRE(table.code == 0);
     REQUIRE_THAT(table.out, Catch::Matchers::Contains("3000 training tokens, 600 validation tokens scored, vocab 50"));
     REQUIRE_THAT(table.out, Catch::Matchers::Contains("status          ok"));
@@ -72,17 +72,21 @@ TEST_CASE("fracnas train: a tiny model on a tiny corpus reports each checkpoint"
 
 TEST_CASE("fracnas train --json: a diverged run is valid JSON, its non-finite numbers null", "[cli][train]") {
     const std::string dir = corpus("diverged");
-    const outcome o = run_cli({"train", "--arch", tiny, "--data", dir, "--tokens", "19200", "--batch", "4", "--seq-len", "32",
-                               "--lr", "30", "--clip", "0", "--warmup", "0", "--checkpoints", "150", "--device", "cpu", "--json"});
+    const outcome o =
+        run_cli({"train", "--arch", tiny, "--data",   dir, "--tokens",      "19200", "--batch",  "4",   "--seq-len", "32", "--lr",
+                 "30",    "--clip", "0",  "--warmup", "0", "--checkpoints", "150",   "--device", "cpu", "--json"});
     INFO(o.out);
     REQUIRE_THAT(o.out, Catch::Matchers::Contains("\"status\": \"diverged\""));
     // outside the strings (the message may quote the loss), no number is nan or inf
     std::string numbers;
     bool in_string = false;
     for (std::size_t i = 0; i < o.out.size(); ++i) {
-        if (in_string && o.out[i] == '\\') ++i;
-        else if (o.out[i] == '"') in_string = !in_string;
-        else if (!in_string) numbers += o.out[i];
+        if (in_string && o.out[i] == '\\')
+            ++i;
+        else if (o.out[i] == '"')
+            in_string = !in_string;
+        else if (!in_string)
+            numbers += o.out[i];
     }
     REQUIRE(numbers.find("nan") == std::string::npos);
     REQUIRE(numbers.find("inf") == std::string::npos);
@@ -97,7 +101,8 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
     check_usage_error({"train", "--arch", tiny, "--data", dir + "/nowhere"}, "nowhere/train.tokens does not exist");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--dtype", "bf16"}, "--dtype: bf16 autocast is for cuda");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "65"}, "the architecture's context (64)");
-    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--batch", "0"}, "--batch: the value 0 must be between 1");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--batch", "0"},
+                      "--batch: the value 0 must be between 1");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--lr", "fast"}, "--lr");
     const std::string mixed = corpus("mixed", 50, 60);
     check_usage_error({"train", "--arch", tiny, "--data", mixed, "--device", "cpu"}, "disagree on the vocabulary (50 and 60)");
@@ -113,22 +118,25 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
                       "--speed: bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "linear"},
                       "--schedule: unknown schedule 'linear': cosine or wsd.");
-    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--save-every", "5"}, "--save-every goes with --state-dir");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--save-every", "5"},
+                      "--save-every goes with --state-dir");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--schedule", "wsd", "--decay", "1.5"},
                       "the decay share must be between 0 and 1");
-    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--tokens", "4096", "--budgets", "1024"},
-                      "smaller budgets on the way need the wsd schedule");
-    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--tokens", "4096", "--schedule", "wsd",
-                       "--budgets", "1024,4096"},
+    check_usage_error(
+        {"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--tokens", "4096", "--budgets", "1024"},
+        "smaller budgets on the way need the wsd schedule");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--tokens", "4096", "--schedule",
+                       "wsd", "--budgets", "1024,4096"},
                       "the budget 4096 must be at least one step");
-    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "wsd", "--budgets", "1024,many"}, "--budgets");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "wsd", "--budgets", "1024,many"},
+                      "--budgets");
 }
 
 TEST_CASE("fracnas train --budgets: the smaller budgets' results in the JSON and the table", "[cli][train]") {
     const std::string dir = corpus("budgets");
-    const std::vector<std::string> args = {"train", "--arch", tiny, "--data", dir, "--tokens", "4096", "--batch", "4", "--seq-len", "32",
-                                           "--lr", "3e-3", "--device", "cpu", "--schedule", "wsd", "--warmup-tokens", "256",
-                                           "--budgets", "2048,1024"};
+    const std::vector<std::string> args = {"train", "--arch",          tiny,  "--data",    dir,        "--tokens", "4096", "--batch",
+                                           "4",     "--seq-len",       "32",  "--lr",      "3e-3",     "--device", "cpu",  "--schedule",
+                                           "wsd",   "--warmup-tokens", "256", "--budgets", "2048,1024"};
     auto json = args;
     json.push_back("--json");
     const outcome o = run_cli(json);
@@ -147,8 +155,8 @@ TEST_CASE("fracnas train --state-dir: a stopped run continues with the same comm
     const std::string dir = corpus("state");
     const std::string state = std::string(FRACNAS_TEST_TMP) + "/train_state_dir";
     REQUIRE(std::system(("rm -rf '" + state + "'").c_str()) == 0);
-    const std::vector<std::string> base = {"train", "--arch", tiny, "--data", dir, "--tokens", "4096", "--batch", "4", "--seq-len", "32",
-                                           "--lr", "3e-3", "--checkpoints", "2", "--device", "cpu", "--json"};
+    const std::vector<std::string> base = {"train", "--arch", tiny,   "--data",        dir, "--tokens", "4096", "--batch", "4", "--seq-len",
+                                           "32",    "--lr",   "3e-3", "--checkpoints", "2", "--device", "cpu",  "--json"};
     const outcome whole = run_cli(base);
     REQUIRE(whole.code == 0);
     auto with = [&](std::vector<std::string> extra) {
@@ -208,8 +216,8 @@ TEST_CASE("fracnas train --from: the best feasible architectures of a search, tr
     for (const auto& [h, v] : best) ranked.push_back(v);
     std::sort(ranked.begin(), ranked.end());
     REQUIRE(ranked.size() >= 2);
-    const std::vector<std::string> args = {"train", "--from", h5, "--top", "2", "--data", dir, "--tokens", "256", "--batch", "2",
-                                           "--seq-len", "32", "--checkpoints", "1", "--device", "cpu"};
+    const std::vector<std::string> args = {"train", "--from",    h5,   "--top",         "2", "--data",   dir,  "--tokens", "256", "--batch",
+                                           "2",     "--seq-len", "32", "--checkpoints", "1", "--device", "cpu"};
     const outcome t = run_cli(args);
     INFO(t.out << t.err);
     REQUIRE(t.code == 0);

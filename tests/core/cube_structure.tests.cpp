@@ -37,7 +37,9 @@ std::shared_ptr<grid_structure> grid(std::vector<std::uint64_t> n) {
     return s;
 }
 
-box unit(std::size_t d) { return box{point(d, 0.0), point(d, 1.0)}; }
+box unit(std::size_t d) {
+    return box{point(d, 0.0), point(d, 1.0)};
+}
 
 // the level tuple a point decodes to
 std::vector<std::uint64_t> levels_at(const point& x, const std::vector<std::uint64_t>& n) {

@@ -14,8 +14,7 @@ using objective_fn = std::function<double(const core::point&)>;
 
 /// Runs until done(); returns the number of asks that came back empty while fewer than
 /// `outstanding` points were in flight and the optimizer was not stopped (starvation).
-inline std::size_t drive(core::optimizer& opt, const objective_fn& f, std::size_t outstanding = 1,
-                         std::uint64_t order_seed = 1) {
+inline std::size_t drive(core::optimizer& opt, const objective_fn& f, std::size_t outstanding = 1, std::uint64_t order_seed = 1) {
     const auto evaluator = app::function_of(f);
     const auto workers = app::simulated_workers(*evaluator, outstanding, order_seed);
     return app::drive(opt, *workers).starved;

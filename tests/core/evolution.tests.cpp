@@ -39,8 +39,7 @@ struct tiny_space final : core::cube_structure {
 
 }  // namespace
 
-TEST_CASE("evolution proposes LTS's generations: 100 random, then 40 mutations and 40 crossovers of 20 parents",
-          "[core][evolution]") {
+TEST_CASE("evolution proposes LTS's generations: 100 random, then 40 mutations and 40 crossovers of 20 parents", "[core][evolution]") {
     core::evolution opt(6, core::evolution_config{}, 3, core::stopping{1000});
     REQUIRE(opt.name() == "evolution");
     const auto first = opt.ask(1000);
@@ -78,13 +77,10 @@ TEST_CASE("evolution proposes LTS's generations: 100 random, then 40 mutations a
     REQUIRE(opt.ask(1000).size() == 80);
 }
 
-TEST_CASE("evolution never proposes an infeasible or an already-proposed point when the structure can tell",
-          "[core][evolution]") {
+TEST_CASE("evolution never proposes an infeasible or an already-proposed point when the structure can tell", "[core][evolution]") {
     // feasible decoded points of tiny_space: coordinate 0 on level 2 or 3, coordinate 1 on any
     // of 4 levels: 8 of them
-    auto decoded_of = [](const core::task& t) {
-        return std::make_pair(core::level_of(t.x[0], 4), core::level_of(t.x[1], 4));
-    };
+    auto decoded_of = [](const core::task& t) { return std::make_pair(core::level_of(t.x[0], 4), core::level_of(t.x[1], 4)); };
     core::evolution_config cfg;
     cfg.population = 6;
     cfg.parents = 2;
@@ -144,7 +140,8 @@ TEST_CASE("evolution beats random search at equal budget, sequential and with 16
             const auto f = eval::make_objective("rosenbrock", 6, seed);
             auto run = [&](const std::string& name) {
                 auto opt = core::make_optimizer(name, 6, seed, core::stopping{2000});
-                test::drive(*opt, [&](const core::point& x) { return (*f)(x); }, outstanding, seed);
+                test::drive(
+                    *opt, [&](const core::point& x) { return (*f)(x); }, outstanding, seed);
                 REQUIRE(opt->told() == 2000);
                 return opt->best()->value;
             };

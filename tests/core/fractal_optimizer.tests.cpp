@@ -25,7 +25,9 @@ fractal_config base(search_kind search, std::size_t max_depth = 8) {
     return cfg;
 }
 
-double increasing(const point& x) { return x[0]; }
+double increasing(const point& x) {
+    return x[0];
+}
 
 std::vector<std::uint32_t> depths(const fractal_optimizer& opt) {
     std::vector<std::uint32_t> d;
@@ -79,8 +81,8 @@ TEST_CASE("depth-first always expands the deepest open level", "[core][fractal]"
 TEST_CASE("SOO's sweeps obey Munos' rule", "[core][fractal]") {
     fractal_optimizer opt(2, base(search_kind::soo, 30), 3, stopping{2000});
     test::drive(opt, [](const point& x) {
-        return 20 + std::pow(10 * x[0] - 3, 2) - 10 * std::cos(2 * M_PI * (10 * x[0] - 3)) +
-               std::pow(10 * x[1] - 7, 2) - 10 * std::cos(2 * M_PI * (10 * x[1] - 7));
+        return 20 + std::pow(10 * x[0] - 3, 2) - 10 * std::cos(2 * M_PI * (10 * x[0] - 3)) + std::pow(10 * x[1] - 7, 2) -
+               10 * std::cos(2 * M_PI * (10 * x[1] - 7));
     });
     const auto& e = opt.expansions();
     REQUIRE(e.size() > 100);
@@ -88,8 +90,10 @@ TEST_CASE("SOO's sweeps obey Munos' rule", "[core][fractal]") {
     // good as every shallower one (v_min), so the scores never increase
     std::size_t sweeps = 1;
     for (std::size_t i = 1; i < e.size(); ++i) {
-        if (e[i].depth > e[i - 1].depth) REQUIRE(e[i].score <= e[i - 1].score);
-        else ++sweeps;
+        if (e[i].depth > e[i - 1].depth)
+            REQUIRE(e[i].score <= e[i - 1].score);
+        else
+            ++sweeps;
     }
     REQUIRE(sweeps > 10);
     REQUIRE(opt.best()->value < 1e-6);  // the shifted Rastrigin optimum is 0
@@ -102,8 +106,10 @@ TEST_CASE("cyclic best-first visits the levels in turn", "[core][fractal]") {
     // each expansion goes one level deeper than the last, or wraps back to a shallower level
     std::size_t wraps = 0;
     for (std::size_t i = 1; i < d.size(); ++i) {
-        if (d[i] <= d[i - 1]) ++wraps;
-        else REQUIRE(d[i] == d[i - 1] + 1);
+        if (d[i] <= d[i - 1])
+            ++wraps;
+        else
+            REQUIRE(d[i] == d[i - 1] + 1);
     }
     REQUIRE(wraps > 5);
 }
@@ -211,9 +217,7 @@ TEST_CASE("ILS reaches its precision on a smooth bowl", "[core][fractal]") {
     cfg.exploitation = exploitation_kind::ils;
     cfg.ils_precision = 1e-10;
     fractal_optimizer opt(3, cfg, 1, stopping{3000});
-    test::drive(opt, [](const point& x) {
-        return std::pow(x[0] - 0.41, 2) + std::pow(x[1] - 0.73, 2) + std::pow(x[2] - 0.12, 2);
-    });
+    test::drive(opt, [](const point& x) { return std::pow(x[0] - 0.41, 2) + std::pow(x[1] - 0.73, 2) + std::pow(x[2] - 0.12, 2); });
     REQUIRE(opt.stats().ils_sessions >= 1);
     REQUIRE(opt.best()->value < 1e-16);
 }
@@ -226,8 +230,7 @@ TEST_CASE("failed evaluations are data: the run goes on and they count as the wo
         for (const auto& t : opt.ask(4)) {
             const bool failed = fail.uniform() < 0.2;
             failures += failed ? 1 : 0;
-            opt.tell({result{t.id, failed ? 0.0 : std::hypot(t.x[0] - 0.2, t.x[1] - 0.9),
-                             failed ? eval_status::failed : eval_status::ok}});
+            opt.tell({result{t.id, failed ? 0.0 : std::hypot(t.x[0] - 0.2, t.x[1] - 0.9), failed ? eval_status::failed : eval_status::ok}});
         }
     }
     REQUIRE(opt.failures() == failures);
@@ -244,10 +247,13 @@ TEST_CASE("the same seed and tell order give the same points, another seed diffe
         cfg.samples_per_cell = 3;
         fractal_optimizer opt(3, cfg, seed, stopping{300});
         std::vector<double> xs;
-        test::drive(opt, [&xs](const point& x) {
-            xs.insert(xs.end(), x.begin(), x.end());
-            return std::sin(7 * x[0]) + x[1] * x[2];
-        }, 8, order);
+        test::drive(
+            opt,
+            [&xs](const point& x) {
+                xs.insert(xs.end(), x.begin(), x.end());
+                return std::sin(7 * x[0]) + x[1] * x[2];
+            },
+            8, order);
         return xs;
     };
     REQUIRE(trace(1, 1) == trace(1, 1));
@@ -275,6 +281,5 @@ TEST_CASE("configuration errors name the field", "[core][fractal]") {
     } catch (const config_error& e) {
         REQUIRE(e.field() == "sampler");
     }
-    for (const char* name : {"k-section", "direct", "bisection", "hypersphere"})
-        REQUIRE(to_string(parse_geometry(name)) == name);
+    for (const char* name : {"k-section", "direct", "bisection", "hypersphere"}) REQUIRE(to_string(parse_geometry(name)) == name);
 }

@@ -19,24 +19,25 @@ using namespace fracnas;
 namespace {
 
 // A fractal optimizer with cfg run for 3,000 evaluations on the 10-d Rastrigin of `seed`.
-std::unique_ptr<core::fractal_optimizer> run_on_rastrigin(const core::fractal_config& cfg, const std::string& name,
-                                                          std::uint64_t seed, std::size_t outstanding) {
+std::unique_ptr<core::fractal_optimizer> run_on_rastrigin(const core::fractal_config& cfg, const std::string& name, std::uint64_t seed,
+                                                          std::size_t outstanding) {
     const auto f = eval::make_objective("rastrigin", 10, seed);
     auto opt = std::make_unique<core::fractal_optimizer>(10, cfg, seed, core::stopping{3000}, name);
-    test::drive(*opt, [&](const core::point& x) { return (*f)(x); }, outstanding, seed);
+    test::drive(
+        *opt, [&](const core::point& x) { return (*f)(x); }, outstanding, seed);
     return opt;
 }
 
-double final_error(const std::string& algorithm, const std::string& function, std::size_t dim,
-                   std::uint64_t budget, std::uint64_t seed, std::size_t outstanding = 1) {
+double final_error(const std::string& algorithm, const std::string& function, std::size_t dim, std::uint64_t budget, std::uint64_t seed,
+                   std::size_t outstanding = 1) {
     const auto f = eval::make_objective(function, dim, seed);
     auto opt = core::make_optimizer(algorithm, dim, seed, core::stopping{budget});
-    test::drive(*opt, [&](const core::point& x) { return (*f)(x); }, outstanding, seed);
+    test::drive(
+        *opt, [&](const core::point& x) { return (*f)(x); }, outstanding, seed);
     return opt->best()->value - f->optimum_value();
 }
 
-double median_error(const std::string& algorithm, const std::string& function, std::size_t dim,
-                    std::uint64_t budget) {
+double median_error(const std::string& algorithm, const std::string& function, std::size_t dim, std::uint64_t budget) {
     std::vector<double> e;
     for (std::uint64_t seed = 1; seed <= 5; ++seed) e.push_back(final_error(algorithm, function, dim, budget, seed));
     std::sort(e.begin(), e.end());

@@ -28,8 +28,8 @@ TEST_CASE("distance to the best prefers good points near the best one", "[core][
     score_context ctx;
     ctx.best_value = 1.0;
     ctx.best_x = &best;
-    REQUIRE(score_cell(scoring_kind::distance_to_best, {2.0}, {&near}, ctx) == Approx(2.0));   // 1 / 0.5
-    REQUIRE(score_cell(scoring_kind::distance_to_best, {2.0}, {&far}, ctx) == Approx(0.2));    // 1 / 5
+    REQUIRE(score_cell(scoring_kind::distance_to_best, {2.0}, {&near}, ctx) == Approx(2.0));  // 1 / 0.5
+    REQUIRE(score_cell(scoring_kind::distance_to_best, {2.0}, {&far}, ctx) == Approx(0.2));   // 1 / 5
     REQUIRE(score_cell(scoring_kind::distance_to_best, {1.0, 2.0}, {&best, &far}, ctx) == 0.0);
     REQUIRE(depends_on_best(scoring_kind::distance_to_best));
     REQUIRE_FALSE(depends_on_best(scoring_kind::median));

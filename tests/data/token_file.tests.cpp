@@ -18,7 +18,9 @@ using namespace fracnas::data;
 
 namespace {
 
-std::string tmp_path(const std::string& name) { return std::string(FRACNAS_TEST_TMP) + "/token_file_" + name; }
+std::string tmp_path(const std::string& name) {
+    return std::string(FRACNAS_TEST_TMP) + "/token_file_" + name;
+}
 
 void put(const std::string& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -114,7 +116,8 @@ TEST_CASE("token_file: a missing, truncated, foreign or corrupt file is one sent
         {"no vocabulary", header(1, 2, 0, no_eos, 0), " has a corrupt header: 2 bytes per token for a vocabulary of 0."},
         {"eos outside", header(1, 2, 300, 300, 0), " has a corrupt header: its eos id 300 is not below its vocabulary size 300."},
         {"a huge count", header(1, 2, 300, 2, ~std::uint64_t{0}), " is truncated or damaged: 32 bytes where"},
-        {"a token outside", header(1, 2, 300, 2, 2) + le(7, 2) + le(301, 2), " is corrupt: token 1 is 301, not below its vocabulary size 300."},
+        {"a token outside", header(1, 2, 300, 2, 2) + le(7, 2) + le(301, 2),
+         " is corrupt: token 1 is 301, not below its vocabulary size 300."},
     };
     for (const auto& c : cases) {
         INFO(c.what);
@@ -132,8 +135,8 @@ TEST_CASE("token_file: a missing, truncated, foreign or corrupt file is one sent
 
     std::filesystem::remove(path);
     CHECK(failure(path) == "the token file " + path + " does not exist (prepare the corpus with cmake/dev.sh corpus).");
-    CHECK(failure(FRACNAS_TEST_TMP) == std::string(FRACNAS_TEST_TMP) +
-                                          " is a folder, not a token file (give its train.tokens or val.tokens).");
+    CHECK(failure(FRACNAS_TEST_TMP) ==
+          std::string(FRACNAS_TEST_TMP) + " is a folder, not a token file (give its train.tokens or val.tokens).");
     try {
         read_token_file_header(path, "--validation-data");
         FAIL("a missing file reads");

@@ -58,11 +58,16 @@ public:
 protected:
     double value(const point& u) const override {
         switch (mode_) {
-            case mode::throw_int: throw 42;
-            case mode::throw_std: throw std::logic_error("user code broke");
-            case mode::nan: return std::numeric_limits<double>::quiet_NaN();
-            case mode::infinity: return std::numeric_limits<double>::infinity();
-            case mode::ok: break;
+            case mode::throw_int:
+                throw 42;
+            case mode::throw_std:
+                throw std::logic_error("user code broke");
+            case mode::nan:
+                return std::numeric_limits<double>::quiet_NaN();
+            case mode::infinity:
+                return std::numeric_limits<double>::infinity();
+            case mode::ok:
+                break;
         }
         return u[0] + u[1];
     }
@@ -183,8 +188,7 @@ TEST_CASE("objectives match hand-computed values", "[eval]") {
             if (opt[i] <= 0.8 && !tried_mirror) {
                 // z_i = 600 reads as 1000 - 600 = 400 and pays (600 - 500)^2 / 1e4 = 1.
                 const double expected = 418.98288727243371 - 400.0 * std::sin(20.0) + 1.0;
-                CHECK((*f)(moved(opt, i, (600.0 - z_star) / 1000.0)) ==
-                      Approx(expected).epsilon(1e-9));
+                CHECK((*f)(moved(opt, i, (600.0 - z_star) / 1000.0)) == Approx(expected).epsilon(1e-9));
                 // Continuous across the edge of the native domain.
                 const double inside = (*f)(moved(opt, i, (500.0 - 1e-9 - z_star) / 1000.0));
                 const double outside = (*f)(moved(opt, i, (500.0 + 1e-9 - z_star) / 1000.0));
@@ -197,8 +201,7 @@ TEST_CASE("objectives match hand-computed values", "[eval]") {
     }
 }
 
-TEST_CASE("noisy gives the same value at the same point and noise of the right size",
-          "[eval]") {
+TEST_CASE("noisy gives the same value at the same point and noise of the right size", "[eval]") {
     const auto base = make_objective("rastrigin", 5, 11);
     const auto f = make_objective("noisy:rastrigin", 5, 11);  // sigma 0.1 by default
     REQUIRE(f->name() == "noisy:rastrigin");
@@ -276,8 +279,7 @@ TEST_CASE("failing throws at about the chosen rate and evaluate turns it into da
     options.failure_probability = 1.0;
     const auto always = make_objective("failing:sphere", 4, 3, options);
     REQUIRE_THROWS_AS((*always)(u), fracnas::eval::evaluation_error);
-    REQUIRE_THROWS_WITH((*always)(u), Catch::Contains("failing:sphere") &&
-                                          Catch::Contains("failed"));
+    REQUIRE_THROWS_WITH((*always)(u), Catch::Contains("failing:sphere") && Catch::Contains("failed"));
 }
 
 TEST_CASE("wrappers nest and keep the optimum of the inner objective", "[eval]") {
@@ -287,8 +289,7 @@ TEST_CASE("wrappers nest and keep the optimum of the inner objective", "[eval]")
     CHECK(make_objective(f->name(), 3, 8)->name() == f->name());
 }
 
-TEST_CASE("evaluate turns any exception and any non-finite value into a failed result",
-          "[eval]") {
+TEST_CASE("evaluate turns any exception and any non-finite value into a failed result", "[eval]") {
     using mode = misbehaving::mode;
     using fracnas::core::eval_status;
     const point u{0.25, 0.5};
@@ -315,65 +316,47 @@ TEST_CASE("evaluate turns any exception and any non-finite value into a failed r
 TEST_CASE("objective configuration errors name the problem", "[eval]") {
     using Catch::Contains;
 
-    REQUIRE(objective_names() == std::vector<std::string>{"sphere", "ellipsoid", "rosenbrock",
-                                                           "rastrigin", "ackley", "griewank",
-                                                           "schwefel"});
+    REQUIRE(objective_names() ==
+            std::vector<std::string>{"sphere", "ellipsoid", "rosenbrock", "rastrigin", "ackley", "griewank", "schwefel"});
 
-    REQUIRE_THROWS_WITH(make_objective("spere", 2, 1),
-                        Contains("unknown objective 'spere'") && Contains("sphere") &&
-                            Contains("ellipsoid") && Contains("rosenbrock") &&
-                            Contains("rastrigin") && Contains("ackley") &&
-                            Contains("griewank") && Contains("schwefel") &&
-                            Contains("noisy:") && Contains("failing:"));
-    REQUIRE_THROWS_WITH(make_objective("noisy:bogus", 2, 1),
-                        Contains("unknown objective 'noisy:bogus'"));
+    REQUIRE_THROWS_WITH(make_objective("spere", 2, 1), Contains("unknown objective 'spere'") && Contains("sphere") &&
+                                                           Contains("ellipsoid") && Contains("rosenbrock") && Contains("rastrigin") &&
+                                                           Contains("ackley") && Contains("griewank") && Contains("schwefel") &&
+                                                           Contains("noisy:") && Contains("failing:"));
+    REQUIRE_THROWS_WITH(make_objective("noisy:bogus", 2, 1), Contains("unknown objective 'noisy:bogus'"));
     REQUIRE_THROWS_WITH(make_objective("noisy:", 2, 1), Contains("unknown objective 'noisy:'"));
     REQUIRE(config_field([] { make_objective("", 2, 1); }) == "objective.name");
 
-    REQUIRE_THROWS_WITH(make_objective("sphere", 0, 1),
-                        Contains("dimension must be in [1, 10000], got 0"));
-    REQUIRE_THROWS_WITH(make_objective("noisy:sphere", 10001, 1),
-                        Contains("dimension must be in [1, 10000], got 10001"));
+    REQUIRE_THROWS_WITH(make_objective("sphere", 0, 1), Contains("dimension must be in [1, 10000], got 0"));
+    REQUIRE_THROWS_WITH(make_objective("noisy:sphere", 10001, 1), Contains("dimension must be in [1, 10000], got 10001"));
     REQUIRE(config_field([] { make_objective("sphere", 0, 1); }) == "objective.dim");
     REQUIRE_NOTHROW(make_objective("sphere", 10000, 1));
 
     objective_options options;
     options.noise_sigma = -0.5;
-    REQUIRE_THROWS_WITH(make_objective("noisy:sphere", 2, 1, options),
-                        Contains("noise sigma must be finite and >= 0, got -0.5"));
-    REQUIRE(config_field([&] { make_objective("sphere", 2, 1, options); }) ==
-            "objective_options.noise_sigma");
+    REQUIRE_THROWS_WITH(make_objective("noisy:sphere", 2, 1, options), Contains("noise sigma must be finite and >= 0, got -0.5"));
+    REQUIRE(config_field([&] { make_objective("sphere", 2, 1, options); }) == "objective_options.noise_sigma");
     options.noise_sigma = std::numeric_limits<double>::quiet_NaN();
-    REQUIRE_THROWS_WITH(make_objective("noisy:sphere", 2, 1, options),
-                        Contains("noise sigma must be finite"));
+    REQUIRE_THROWS_WITH(make_objective("noisy:sphere", 2, 1, options), Contains("noise sigma must be finite"));
 
     options = {};
     options.failure_probability = 1.5;
-    REQUIRE_THROWS_WITH(make_objective("failing:sphere", 2, 1, options),
-                        Contains("failure probability must be in [0, 1], got 1.5"));
+    REQUIRE_THROWS_WITH(make_objective("failing:sphere", 2, 1, options), Contains("failure probability must be in [0, 1], got 1.5"));
     options.failure_probability = -0.1;
-    REQUIRE_THROWS_WITH(make_objective("failing:sphere", 2, 1, options),
-                        Contains("failure probability must be in [0, 1], got -0.1"));
-    REQUIRE(config_field([&] { make_objective("failing:sphere", 2, 1, options); }) ==
-            "objective_options.failure_probability");
+    REQUIRE_THROWS_WITH(make_objective("failing:sphere", 2, 1, options), Contains("failure probability must be in [0, 1], got -0.1"));
+    REQUIRE(config_field([&] { make_objective("failing:sphere", 2, 1, options); }) == "objective_options.failure_probability");
 
-    REQUIRE_THROWS_WITH(fracnas::eval::noisy(nullptr, 0.1, 1),
-                        Contains("noisy needs an inner objective"));
-    REQUIRE_THROWS_WITH(fracnas::eval::failing(nullptr, 0.1, 1),
-                        Contains("failing needs an inner objective"));
+    REQUIRE_THROWS_WITH(fracnas::eval::noisy(nullptr, 0.1, 1), Contains("noisy needs an inner objective"));
+    REQUIRE_THROWS_WITH(fracnas::eval::failing(nullptr, 0.1, 1), Contains("failing needs an inner objective"));
 }
 
 TEST_CASE("a point of the wrong dimension or outside the cube is a config error", "[eval]") {
     using Catch::Contains;
     const auto f = make_objective("griewank", 3, 1);
-    REQUIRE_THROWS_WITH((*f)({0.5, 0.5}),
-                        Contains("objective 'griewank' expects a point of dimension 3, got 2"));
-    REQUIRE_THROWS_WITH((*f)({0.5, 1.5, 0.5}),
-                        Contains("point coordinate 1 is 1.5, outside the unit cube [0, 1]"));
-    REQUIRE_THROWS_WITH((*f)({-0.25, 0.5, 0.5}),
-                        Contains("point coordinate 0 is -0.25, outside the unit cube"));
-    REQUIRE_THROWS_WITH((*f)({0.5, 0.5, std::numeric_limits<double>::quiet_NaN()}),
-                        Contains("point coordinate 2 is nan"));
+    REQUIRE_THROWS_WITH((*f)({0.5, 0.5}), Contains("objective 'griewank' expects a point of dimension 3, got 2"));
+    REQUIRE_THROWS_WITH((*f)({0.5, 1.5, 0.5}), Contains("point coordinate 1 is 1.5, outside the unit cube [0, 1]"));
+    REQUIRE_THROWS_WITH((*f)({-0.25, 0.5, 0.5}), Contains("point coordinate 0 is -0.25, outside the unit cube"));
+    REQUIRE_THROWS_WITH((*f)({0.5, 0.5, std::numeric_limits<double>::quiet_NaN()}), Contains("point coordinate 2 is nan"));
     REQUIRE(config_field([&] { (void)(*f)({0.5}); }) == "objective.point");
     // The corners are inside the cube.
     REQUIRE_NOTHROW((*f)({0.0, 1.0, 0.0}));

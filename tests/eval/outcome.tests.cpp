@@ -37,8 +37,8 @@ TEST_CASE("status names round-trip, and an unknown one is refused by name", "[ev
 TEST_CASE("several builds' timings as one: medians per field, runs and walls summed, the largest peak", "[eval]") {
     SECTION("an odd count takes the middle value of each field on its own") {
         // the decode and the prefill medians come from different builds
-        const auto m = eval::median_outcome({timed(0.45, 0.90, 10, 100, 0.05), timed(0.47, 0.80, 10, 300, 0.06),
-                                             timed(0.46, 0.85, 10, 200, 0.07)});
+        const auto m =
+            eval::median_outcome({timed(0.45, 0.90, 10, 100, 0.05), timed(0.47, 0.80, 10, 300, 0.06), timed(0.46, 0.85, 10, 200, 0.07)});
         REQUIRE(m.value == 0.46);
         REQUIRE(m.decode_ms == 0.46);
         REQUIRE(m.decode_iqr_ms == Approx(0.0046));

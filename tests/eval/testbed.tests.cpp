@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "../spearman.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
 #include "fracnas/nas/architecture.hpp"
-#include "../spearman.hpp"
 
 using namespace fracnas;
 
@@ -42,7 +42,6 @@ std::vector<measured> dataset() {
     }
     return rows;
 }
-
 
 }  // namespace
 

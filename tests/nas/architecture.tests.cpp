@@ -73,8 +73,7 @@ TEST_CASE("d_embed: in the text only when it differs from d_model, so older hash
     REQUIRE(parse_architecture(canonical(plain) + " d_embed=512") == plain);
     REQUIRE(hash(a) != hash(plain));
     REQUIRE(hash(gpt2_small()) == 0xae7f1f2b9cfeefcbULL);  // the value before d_embed existed
-    REQUIRE_THROWS_WITH(parse_architecture("n_layer=1 d_model=64 d_inner=128 n_head=1 d_embed=0"),
-                        "d_embed must be in 1..1000000, got 0.");
+    REQUIRE_THROWS_WITH(parse_architecture("n_layer=1 d_model=64 d_inner=128 n_head=1 d_embed=0"), "d_embed must be in 1..1000000, got 0.");
 }
 
 TEST_CASE("invalid architectures name the field in one sentence", "[nas]") {
@@ -87,10 +86,8 @@ TEST_CASE("invalid architectures name the field in one sentence", "[nas]") {
     a = gpt2_small();
     a.d_model = 0;
     REQUIRE_THROWS_WITH(validate(a), Catch::Contains("d_model must be in 1..1000000, got 0"));
-    REQUIRE_THROWS_WITH(parse_architecture("n_layer=2 d_model=512 d_inner=1024,x n_head=8,4"),
-                        "d_inner must be a whole number, got 'x'.");
-    REQUIRE_THROWS_WITH(parse_architecture("n_layer=2 d_model=512 d_inner=1024,1536"),
-                        "the architecture has no n_head.");
+    REQUIRE_THROWS_WITH(parse_architecture("n_layer=2 d_model=512 d_inner=1024,x n_head=8,4"), "d_inner must be a whole number, got 'x'.");
+    REQUIRE_THROWS_WITH(parse_architecture("n_layer=2 d_model=512 d_inner=1024,1536"), "the architecture has no n_head.");
     REQUIRE_THROWS_WITH(parse_architecture("n_layer=2 depth=3"), Catch::Contains("'depth=3' is not a field=value pair"));
     REQUIRE_THROWS_WITH(parse_architecture("n_layer=2 n_layer=3"), "n_layer is given twice.");
     try {

@@ -63,16 +63,15 @@ std::vector<lts_row> read_lts(const std::string& file) {
     return rows;
 }
 
-
 }  // namespace
 
 TEST_CASE("GPT-2 small and medium have their published parameter counts", "[nas]") {
     const auto small = count_parameters(gpt2_small());
-    REQUIRE(small.decoder == 85056000);   // DESIGN: 85.06 M decoder parameters
-    REQUIRE(small.total == 124439808);    // GPT-2 small: 124 M with the tied output
+    REQUIRE(small.decoder == 85056000);  // DESIGN: 85.06 M decoder parameters
+    REQUIRE(small.total == 124439808);   // GPT-2 small: 124 M with the tied output
     const auto medium = count_parameters(gpt2_medium());
     REQUIRE(medium.decoder == 302311424);
-    REQUIRE(medium.total == 354823168);   // GPT-2 medium: 355 M
+    REQUIRE(medium.total == 354823168);  // GPT-2 medium: 355 M
     REQUIRE(small.decoder == small.attention + small.ffn + small.layer_norm);
 }
 

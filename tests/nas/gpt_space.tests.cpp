@@ -105,7 +105,8 @@ TEST_CASE("architectures outside the space and bad ranges are refused by name", 
     const gpt_space space;
     architecture a = gpt2_small();
     a.d_inner[2] = 3000;
-    REQUIRE_THROWS_WITH(space.encode(a), Catch::Contains("d_inner[2] = 3000 is not on the FFN grid for d_model = 768 (1344..3072 step 64)"));
+    REQUIRE_THROWS_WITH(space.encode(a),
+                        Catch::Contains("d_inner[2] = 3000 is not on the FFN grid for d_model = 768 (1344..3072 step 64)"));
     a = gpt2_small();
     a.n_head[0] = 3;
     REQUIRE_THROWS_WITH(space.encode(a), Catch::Contains("n_head[0] = 3 is not a head count the space gives"));
@@ -130,12 +131,10 @@ TEST_CASE("architectures outside the space and bad ranges are refused by name", 
     }
 }
 
-TEST_CASE("every point of the homogeneous space decodes to a uniform architecture within its constraints",
-          "[nas]") {
+TEST_CASE("every point of the homogeneous space decodes to a uniform architecture within its constraints", "[nas]") {
     const gpt_space space = homogeneous_space();
     REQUIRE(space.dim() == 4);
-    REQUIRE(space.codec().coordinate_names() ==
-            std::vector<std::string>{"n_layer", "d_model", "d_inner", "n_head"});
+    REQUIRE(space.codec().coordinate_names() == std::vector<std::string>{"n_layer", "d_model", "d_inner", "n_head"});
     core::rng r(5);
     std::set<std::uint32_t> depths, widths;
     for (int i = 0; i < 2000; ++i) {
@@ -210,16 +209,14 @@ TEST_CASE("the homogeneous space refuses architectures whose layers differ, by n
     REQUIRE_NOTHROW(heterogeneous.encode(a));
     config_error e = encode_error(space, a);
     CHECK(e.field() == "d_inner[2]");
-    CHECK_THAT(e.what(),
-               Catch::Equals("d_inner[2] = 1344 differs from d_inner[0] = 3072: the homogeneous space "
-                             "needs every layer to share one FFN width."));
+    CHECK_THAT(e.what(), Catch::Equals("d_inner[2] = 1344 differs from d_inner[0] = 3072: the homogeneous space "
+                                       "needs every layer to share one FFN width."));
     a = gpt2_small();
     std::fill(a.n_head.begin() + 5, a.n_head.end(), 6u);  // 6 = head size 128, a choice of the space
     REQUIRE_NOTHROW(heterogeneous.encode(a));
     e = encode_error(space, a);
     CHECK(e.field() == "n_head[5]");
-    CHECK_THAT(e.what(), Catch::Contains("n_head[5] = 6 differs from n_head[0] = 12") &&
-                             Catch::Contains("share one head count"));
+    CHECK_THAT(e.what(), Catch::Contains("n_head[5] = 6 differs from n_head[0] = 12") && Catch::Contains("share one head count"));
     // uniform but off the grid: the heterogeneous space's message
     a = gpt2_small();
     std::fill(a.d_inner.begin(), a.d_inner.end(), 3000u);
@@ -241,8 +238,7 @@ TEST_CASE("the homogeneous and heterogeneous spaces agree on uniform architectur
         const architecture a = space.decode(core::point(space.dim(), corner));
         REQUIRE(a == heterogeneous.decode(core::point(heterogeneous.dim(), corner)));
     }
-    REQUIRE(canonical(space.decode(core::point(4, 0.0))) ==
-            "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=50257 context=1024");
+    REQUIRE(canonical(space.decode(core::point(4, 0.0))) == "n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=50257 context=1024");
     // a homogeneous point means what the heterogeneous point with its coordinates in every layer means
     core::rng r(7);
     for (int i = 0; i < 500; ++i) {
@@ -286,8 +282,7 @@ TEST_CASE("embedding widths add one coordinate; every point decodes to a listed 
     REQUIRE(std::string(encode_error(space, narrow).what()) == "d_embed = 384 is not an embedding width of the space.");
     narrow.d_embed = 256;
     REQUIRE(space.decode(space.encode(narrow)) == narrow);
-    REQUIRE(std::string(encode_error(plain, narrow).what()) ==
-            "the space has no embedding widths: d_embed must equal d_model (768).");
+    REQUIRE(std::string(encode_error(plain, narrow).what()) == "the space has no embedding widths: d_embed must equal d_model (768).");
     gpt_space_config twice;
     twice.embed_widths = {256, 256};
     REQUIRE_THROWS_WITH(gpt_space(twice), "the embedding width 256 is listed twice.");

@@ -35,8 +35,7 @@ TEST_CASE("assignment typed access throws config_error naming the variable", "[s
     CHECK(a.get_reals("drop") == std::vector<double>{0.0, 0.5, 0.25});
     REQUIRE_THROWS_WITH(a.at("d_model"), Contains("no value named 'd_model'"));
     REQUIRE_THROWS_WITH(a.get_real("n_layer"), Contains("'n_layer' is an integer, not a real"));
-    REQUIRE_THROWS_WITH(a.get_int("d_inner"),
-                        Contains("'d_inner' is an integer array, not an integer"));
+    REQUIRE_THROWS_WITH(a.get_int("d_inner"), Contains("'d_inner' is an integer array, not an integer"));
     REQUIRE_THROWS_WITH(a.get_strings("drop"), Contains("is a real array, not a string array"));
     try {
         (void)a.get_int("d_model");

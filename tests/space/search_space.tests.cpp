@@ -18,16 +18,22 @@ using Catch::Contains;
 namespace {
 
 // Uniform in [0, 1), 53 bits.
-double draw(std::mt19937_64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
+double draw(std::mt19937_64& g) {
+    return static_cast<double>(g() >> 11) * 0x1.0p-53;
+}
 // Uniform integer in [0, n); the modulo bias is irrelevant here.
-std::uint64_t draw_below(std::mt19937_64& g, std::uint64_t n) { return g() % n; }
+std::uint64_t draw_below(std::mt19937_64& g, std::uint64_t n) {
+    return g() % n;
+}
 
 constexpr double infinity = std::numeric_limits<double>::infinity();
 constexpr double not_a_number = std::numeric_limits<double>::quiet_NaN();
 
 // A real that real_range{lo, hi} decodes some coordinate to: lo + u*(hi - lo), u in [0, 1).
 // Only such values can round-trip exactly (see search_space.hpp).
-double draw_real(std::mt19937_64& g, double lo, double hi) { return lo + draw(g) * (hi - lo); }
+double draw_real(std::mt19937_64& g, double lo, double hi) {
+    return lo + draw(g) * (hi - lo);
+}
 
 // The GPT-like space of the brief.
 search_space gpt_space() {
@@ -101,9 +107,9 @@ TEST_CASE("the GPT-like space has 2 + 24 + 24 coordinates", "[space]") {
     std::vector<double> x(s.dim(), 0.0);
     x[0] = 1.0 / 23.0;
     x[1] = 0.2;
-    x[2] = 1.0;  // d_inner[0] = 8192
-    x[4] = 0.5;  // d_inner[2]: 125 levels, 62 -> 256 + 62*64
-    x[5] = 1.0;  // inactive
+    x[2] = 1.0;   // d_inner[0] = 8192
+    x[4] = 0.5;   // d_inner[2]: 125 levels, 62 -> 256 + 62*64
+    x[5] = 1.0;   // inactive
     x[27] = 0.5;  // n_head[1]
     x[28] = 0.9;
     const assignment a = s.decode(x);
@@ -198,18 +204,15 @@ TEST_CASE("round trip: decode(encode(a)) == a for random valid assignments", "[s
             d_inner.push_back(256 + 64 * static_cast<std::int64_t>(draw_below(h, 125)));
             n_head.push_back(std::to_string(2 << draw_below(h, 3)));
         }
-        const assignment a{{"n_layer", n},
-                           {"d_model", 128 + 64 * static_cast<std::int64_t>(draw_below(h, 31))},
-                           {"d_inner", d_inner},
-                           {"n_head", n_head}};
+        const assignment a{
+            {"n_layer", n}, {"d_model", 128 + 64 * static_cast<std::int64_t>(draw_below(h, 31))}, {"d_inner", d_inner}, {"n_head", n_head}};
         REQUIRE(gpt.decode(gpt.encode(a)) == a);
     }
 }
 
-TEST_CASE("real values decoded from any point round-trip exactly, awkward bounds included",
-          "[space]") {
-    const search_space s{{real_range{"a", -1000.0, 1e-3}, real_range{"b", 1e-300, 1e300},
-                          real_range{"c", -0.3, -0.1}, real_range{"d", 5.0, 5.0}}};
+TEST_CASE("real values decoded from any point round-trip exactly, awkward bounds included", "[space]") {
+    const search_space s{
+        {real_range{"a", -1000.0, 1e-3}, real_range{"b", 1e-300, 1e300}, real_range{"c", -0.3, -0.1}, real_range{"d", 5.0, 5.0}}};
     std::mt19937_64 g(3);
     for (int i = 0; i < 5000; ++i) {
         std::vector<double> x = random_point(g, s.dim());
@@ -222,8 +225,7 @@ TEST_CASE("real values decoded from any point round-trip exactly, awkward bounds
     // 1e-12 lies far between two neighbouring images (they are ~1e-13 apart near 0 in a range
     // 1000 wide): it encodes to the nearer one.
     const double tiny = 1e-12;
-    const double back = s.decode(s.encode({{"a", tiny}, {"b", 1.0}, {"c", -0.2}, {"d", 5.0}}))
-                            .get_real("a");
+    const double back = s.decode(s.encode({{"a", tiny}, {"b", 1.0}, {"c", -0.2}, {"d", 5.0}})).get_real("a");
     CHECK(back != tiny);
     CHECK(std::abs(back - tiny) <= 1000.0 * 0x1.0p-53);
 }
@@ -241,8 +243,7 @@ TEST_CASE("canonical is idempotent and keeps the meaning of x", "[space]") {
     }
 }
 
-TEST_CASE("points that differ only in inactive coordinates have equal canonical points",
-          "[space]") {
+TEST_CASE("points that differ only in inactive coordinates have equal canonical points", "[space]") {
     const search_space s = gpt_space();
     std::mt19937_64 g(11);
     for (int i = 0; i < 200; ++i) {
@@ -268,16 +269,13 @@ TEST_CASE("points that differ only in inactive coordinates have equal canonical 
 }
 
 TEST_CASE("zero-length arrays and single-level variables", "[space]") {
-    const search_space s{{int_range{"depth", 0, 2, 1}, int_range{"one", 7, 7, 5},
-                          real_range{"flat", 2.5, 2.5}, categorical{"only", {"x"}},
+    const search_space s{{int_range{"depth", 0, 2, 1}, int_range{"one", 7, 7, 5}, real_range{"flat", 2.5, 2.5}, categorical{"only", {"x"}},
                           layer_array{"w", "depth", real_range{"", 0.0, 1.0}}}};
     CHECK(s.dim() == 6);
     const assignment a = s.decode({0.1, 0.9, 0.3, 0.7, 0.2, 0.4});
     CHECK(to_string(a) == "depth=0 one=7 flat=2.5 only=x w=[]");
-    CHECK(s.canonical({0.1, 0.9, 0.3, 0.7, 0.2, 0.4}) ==
-          std::vector<double>{0.5 / 3.0, 0.5, 0.5, 0.5, 0.5, 0.5});
-    const search_space none{
-        {int_range{"depth", 0, 0, 1}, layer_array{"w", "depth", categorical{"", {"a"}}}}};
+    CHECK(s.canonical({0.1, 0.9, 0.3, 0.7, 0.2, 0.4}) == std::vector<double>{0.5 / 3.0, 0.5, 0.5, 0.5, 0.5, 0.5});
+    const search_space none{{int_range{"depth", 0, 0, 1}, layer_array{"w", "depth", categorical{"", {"a"}}}}};
     CHECK(none.dim() == 1);
     CHECK(to_string(none.decode({0.3})) == "depth=0 w=[]");
     CHECK(search_space{}.dim() == 0);
@@ -286,61 +284,41 @@ TEST_CASE("zero-length arrays and single-level variables", "[space]") {
 
 TEST_CASE("invalid declarations throw config_error with one clear sentence", "[space]") {
     using V = std::vector<variable>;
-    REQUIRE_THROWS_WITH(search_space(V{int_range{"", 0, 1, 1}}),
-                        Contains("an int_range has an empty name"));
-    REQUIRE_THROWS_WITH(search_space(V{layer_array{"", "n", int_range{}}}),
-                        Contains("a layer_array has an empty name"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"", 0, 1, 1}}), Contains("an int_range has an empty name"));
+    REQUIRE_THROWS_WITH(search_space(V{layer_array{"", "n", int_range{}}}), Contains("a layer_array has an empty name"));
     REQUIRE_THROWS_WITH(search_space(V{int_range{"a", 0, 1, 1}, real_range{"a", 0.0, 1.0}}),
                         Contains("a variable named 'a' is declared twice"));
-    REQUIRE_THROWS_WITH(search_space(V{int_range{"a", 5, 3, 1}}),
-                        Contains("int_range 'a' has lo = 5 > hi = 3"));
-    REQUIRE_THROWS_WITH(search_space(V{real_range{"r", 1.0, 0.5}}),
-                        Contains("real_range 'r' has lo = 1 > hi = 0.5"));
-    REQUIRE_THROWS_WITH(search_space(V{real_range{"r", 0.0, infinity}}),
-                        Contains("real_range 'r' has a bound that is not finite"));
-    REQUIRE_THROWS_WITH(search_space(V{real_range{"r", not_a_number, 1.0}}),
-                        Contains("real_range 'r' has a bound that is not finite"));
-    REQUIRE_THROWS_WITH(search_space(V{real_range{"r", -1e308, 1e308}}),
-                        Contains("real_range 'r' has hi - lo too large for a double"));
-    REQUIRE_THROWS_WITH(search_space(V{int_range{"a", 0, 10, 0}}),
-                        Contains("int_range 'a' has step = 0; step must be positive"));
-    REQUIRE_THROWS_WITH(search_space(V{int_range{"a", 0, 10, -2}}),
-                        Contains("int_range 'a' has step = -2; step must be positive"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"a", 5, 3, 1}}), Contains("int_range 'a' has lo = 5 > hi = 3"));
+    REQUIRE_THROWS_WITH(search_space(V{real_range{"r", 1.0, 0.5}}), Contains("real_range 'r' has lo = 1 > hi = 0.5"));
+    REQUIRE_THROWS_WITH(search_space(V{real_range{"r", 0.0, infinity}}), Contains("real_range 'r' has a bound that is not finite"));
+    REQUIRE_THROWS_WITH(search_space(V{real_range{"r", not_a_number, 1.0}}), Contains("real_range 'r' has a bound that is not finite"));
+    REQUIRE_THROWS_WITH(search_space(V{real_range{"r", -1e308, 1e308}}), Contains("real_range 'r' has hi - lo too large for a double"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"a", 0, 10, 0}}), Contains("int_range 'a' has step = 0; step must be positive"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"a", 0, 10, -2}}), Contains("int_range 'a' has step = -2; step must be positive"));
     REQUIRE_THROWS_WITH(search_space(V{int_range{"a", 128, 2000, 64}}),
                         Contains("int_range 'a' has hi - lo = 1872, which is not a multiple of "
                                  "step = 64"));
-    REQUIRE_THROWS_WITH(search_space(V{int_range{"a", INT64_MIN, INT64_MAX, 1}}),
-                        Contains("int_range 'a' has more than 2^40 levels"));
-    REQUIRE_THROWS_WITH(search_space(V{categorical{"c", {}}}),
-                        Contains("categorical 'c' has no choices"));
-    REQUIRE_THROWS_WITH(search_space(V{categorical{"c", {"x", "y", "x"}}}),
-                        Contains("categorical 'c' lists the choice 'x' twice"));
-    REQUIRE_THROWS_WITH(
-        search_space(V{layer_array{"w", "n", int_range{"", 0, 1, 1}}}),
-        Contains("layer_array 'w' has length_of = 'n', which is not declared; declare the "
-                 "length variable before the array"));
-    REQUIRE_THROWS_WITH(
-        search_space(V{layer_array{"w", "n", int_range{"", 0, 1, 1}}, int_range{"n", 1, 4, 1}}),
-        Contains("layer_array 'w' has length_of = 'n', which is declared after it; declare the "
-                 "length variable first"));
-    REQUIRE_THROWS_WITH(
-        search_space(V{real_range{"n", 1.0, 4.0}, layer_array{"w", "n", int_range{"", 0, 1, 1}}}),
-        Contains("layer_array 'w' has length_of = 'n', which is a real_range, not an int_range"));
-    REQUIRE_THROWS_WITH(
-        search_space(V{int_range{"n", -1, 4, 1}, layer_array{"w", "n", int_range{"", 0, 1, 1}}}),
-        Contains("layer_array 'w' has length_of = 'n' with lo = -1; a layer count cannot be "
-                 "negative"));
-    REQUIRE_THROWS_WITH(
-        search_space(V{int_range{"n", 0, 1 << 21, 1},
-                       layer_array{"w", "n", int_range{"", 0, 1, 1}}}),
-        Contains("at most 1048576 layers are supported"));
-    REQUIRE_THROWS_WITH(
-        search_space(V{int_range{"n", 1, 4, 1}, layer_array{"w", "n", int_range{"", 0, 10, 3}}}),
-        Contains("the element of layer_array 'w' has hi - lo = 10, which is not a multiple of "
-                 "step = 3"));
-    REQUIRE_THROWS_WITH(
-        search_space(V{int_range{"n", 1, 4, 1}, layer_array{"w", "n", categorical{"", {}}}}),
-        Contains("the element of layer_array 'w' has no choices"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"a", INT64_MIN, INT64_MAX, 1}}), Contains("int_range 'a' has more than 2^40 levels"));
+    REQUIRE_THROWS_WITH(search_space(V{categorical{"c", {}}}), Contains("categorical 'c' has no choices"));
+    REQUIRE_THROWS_WITH(search_space(V{categorical{"c", {"x", "y", "x"}}}), Contains("categorical 'c' lists the choice 'x' twice"));
+    REQUIRE_THROWS_WITH(search_space(V{layer_array{"w", "n", int_range{"", 0, 1, 1}}}),
+                        Contains("layer_array 'w' has length_of = 'n', which is not declared; declare the "
+                                 "length variable before the array"));
+    REQUIRE_THROWS_WITH(search_space(V{layer_array{"w", "n", int_range{"", 0, 1, 1}}, int_range{"n", 1, 4, 1}}),
+                        Contains("layer_array 'w' has length_of = 'n', which is declared after it; declare the "
+                                 "length variable first"));
+    REQUIRE_THROWS_WITH(search_space(V{real_range{"n", 1.0, 4.0}, layer_array{"w", "n", int_range{"", 0, 1, 1}}}),
+                        Contains("layer_array 'w' has length_of = 'n', which is a real_range, not an int_range"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"n", -1, 4, 1}, layer_array{"w", "n", int_range{"", 0, 1, 1}}}),
+                        Contains("layer_array 'w' has length_of = 'n' with lo = -1; a layer count cannot be "
+                                 "negative"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"n", 0, 1 << 21, 1}, layer_array{"w", "n", int_range{"", 0, 1, 1}}}),
+                        Contains("at most 1048576 layers are supported"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"n", 1, 4, 1}, layer_array{"w", "n", int_range{"", 0, 10, 3}}}),
+                        Contains("the element of layer_array 'w' has hi - lo = 10, which is not a multiple of "
+                                 "step = 3"));
+    REQUIRE_THROWS_WITH(search_space(V{int_range{"n", 1, 4, 1}, layer_array{"w", "n", categorical{"", {}}}}),
+                        Contains("the element of layer_array 'w' has no choices"));
 }
 
 TEST_CASE("declaration errors carry the field and leave the space unchanged", "[space]") {
@@ -361,8 +339,7 @@ TEST_CASE("declaration errors carry the field and leave the space unchanged", "[
     CHECK(field_of(real_range{"a", 2.0, 1.0}) == "real_range.lo");
     CHECK(field_of(categorical{"a", {}}) == "categorical.choices");
     CHECK(field_of(layer_array{"a", "zz", int_range{}}) == "layer_array.length_of");
-    CHECK(field_of(layer_array{"a", "n_layer", int_range{"", 0, 1, 0}}) ==
-          "layer_array.element.step");
+    CHECK(field_of(layer_array{"a", "n_layer", int_range{"", 0, 1, 0}}) == "layer_array.element.step");
     CHECK(s.dim() == 50);
     CHECK(s.size() == 4);
 }
@@ -378,8 +355,7 @@ TEST_CASE("decode rejects points outside the unit cube", "[space]") {
         return std::string("(no throw)");
     };
     std::vector<double> x(s.dim(), 0.5);
-    REQUIRE_THROWS_WITH(s.decode(std::vector<double>(49, 0.5)),
-                        Contains("x has 49 coordinates but the search space has 50"));
+    REQUIRE_THROWS_WITH(s.decode(std::vector<double>(49, 0.5)), Contains("x has 49 coordinates but the search space has 50"));
     CHECK(field_of(std::vector<double>(51, 0.5)) == "x");
     x[5] = not_a_number;
     REQUIRE_THROWS_WITH(s.decode(x), Contains("x[5] (d_inner[3]) is NaN"));
@@ -396,10 +372,8 @@ TEST_CASE("decode rejects points outside the unit cube", "[space]") {
 }
 
 TEST_CASE("encode rejects values the space cannot represent", "[space]") {
-    const search_space s{{int_range{"n_layer", 2, 4, 1}, int_range{"d_model", 128, 2048, 64},
-                          real_range{"drop", 0.0, 0.3},
-                          categorical{"act", {"gelu", "relu"}},
-                          layer_array{"d_inner", "n_layer", int_range{"", 256, 8192, 64}},
+    const search_space s{{int_range{"n_layer", 2, 4, 1}, int_range{"d_model", 128, 2048, 64}, real_range{"drop", 0.0, 0.3},
+                          categorical{"act", {"gelu", "relu"}}, layer_array{"d_inner", "n_layer", int_range{"", 256, 8192, 64}},
                           layer_array{"n_head", "n_layer", categorical{"", {"2", "4", "8"}}}}};
     const assignment good{{"n_layer", std::int64_t{2}},
                           {"d_model", std::int64_t{512}},
@@ -418,27 +392,18 @@ TEST_CASE("encode rejects values the space cannot represent", "[space]") {
         if (it.first != "drop") missing.set(it.first, it.second);
 
     REQUIRE_THROWS_WITH(s.encode(missing), Contains("the assignment has no value for 'drop'"));
-    REQUIRE_THROWS_WITH(s.encode(with("dropout", 0.1)),
-                        Contains("the assignment names 'dropout', which is not a variable of "
-                                 "the search space"));
-    REQUIRE_THROWS_WITH(s.encode(with("d_model", 512.0)),
-                        Contains("'d_model' must be an integer, got a real"));
-    REQUIRE_THROWS_WITH(s.encode(with("d_model", std::int64_t{500})),
-                        Contains("d_model = 500 is not on the grid 128, 128+64, ..., 2048"));
-    REQUIRE_THROWS_WITH(s.encode(with("d_model", std::int64_t{4096})),
-                        Contains("d_model = 4096 is outside [128, 2048]"));
-    REQUIRE_THROWS_WITH(s.encode(with("d_model", std::int64_t{64})),
-                        Contains("d_model = 64 is outside [128, 2048]"));
+    REQUIRE_THROWS_WITH(s.encode(with("dropout", 0.1)), Contains("the assignment names 'dropout', which is not a variable of "
+                                                                 "the search space"));
+    REQUIRE_THROWS_WITH(s.encode(with("d_model", 512.0)), Contains("'d_model' must be an integer, got a real"));
+    REQUIRE_THROWS_WITH(s.encode(with("d_model", std::int64_t{500})), Contains("d_model = 500 is not on the grid 128, 128+64, ..., 2048"));
+    REQUIRE_THROWS_WITH(s.encode(with("d_model", std::int64_t{4096})), Contains("d_model = 4096 is outside [128, 2048]"));
+    REQUIRE_THROWS_WITH(s.encode(with("d_model", std::int64_t{64})), Contains("d_model = 64 is outside [128, 2048]"));
     REQUIRE_THROWS_WITH(s.encode(with("drop", 0.5)), Contains("drop = 0.5 is outside [0, 0.3]"));
-    REQUIRE_THROWS_WITH(s.encode(with("drop", -0.01)),
-                        Contains("drop = -0.01 is outside [0, 0.3]"));
+    REQUIRE_THROWS_WITH(s.encode(with("drop", -0.01)), Contains("drop = -0.01 is outside [0, 0.3]"));
     REQUIRE_THROWS_WITH(s.encode(with("drop", not_a_number)), Contains("drop is NaN"));
-    REQUIRE_THROWS_WITH(s.encode(with("act", "tanh")),
-                        Contains("act = 'tanh' is not one of the choices {gelu, relu}"));
-    REQUIRE_THROWS_WITH(s.encode(with("act", std::int64_t{0})),
-                        Contains("'act' must be a string, got an integer"));
-    REQUIRE_THROWS_WITH(s.encode(with("d_inner", std::vector<std::int64_t>{1024})),
-                        Contains("'d_inner' has 1 items but n_layer = 2"));
+    REQUIRE_THROWS_WITH(s.encode(with("act", "tanh")), Contains("act = 'tanh' is not one of the choices {gelu, relu}"));
+    REQUIRE_THROWS_WITH(s.encode(with("act", std::int64_t{0})), Contains("'act' must be a string, got an integer"));
+    REQUIRE_THROWS_WITH(s.encode(with("d_inner", std::vector<std::int64_t>{1024})), Contains("'d_inner' has 1 items but n_layer = 2"));
     REQUIRE_THROWS_WITH(s.encode(with("n_head", std::vector<std::string>{"2", "4", "8"})),
                         Contains("'n_head' has 3 items but n_layer = 2"));
     REQUIRE_THROWS_WITH(s.encode(with("d_inner", std::vector<std::int64_t>{1024, 100})),
@@ -449,8 +414,7 @@ TEST_CASE("encode rejects values the space cannot represent", "[space]") {
                         Contains("n_head[1] = '16' is not one of the choices {2, 4, 8}"));
     REQUIRE_THROWS_WITH(s.encode(with("d_inner", std::vector<double>{1024.0, 2048.0})),
                         Contains("'d_inner' must be an integer array, got a real array"));
-    REQUIRE_THROWS_WITH(s.encode(with("d_inner", std::int64_t{1024})),
-                        Contains("'d_inner' must be an integer array, got an integer"));
+    REQUIRE_THROWS_WITH(s.encode(with("d_inner", std::int64_t{1024})), Contains("'d_inner' must be an integer array, got an integer"));
     try {
         (void)s.encode(with("d_inner", std::vector<std::int64_t>{1024, 100}));
         FAIL("encode must throw");

@@ -60,7 +60,7 @@ TEST_CASE("GPU binding: the node-local rank modulo the visible devices", "[trans
     REQUIRE(transport::local_rank(env({{"OMPI_COMM_WORLD_LOCAL_RANK", "2"}})) == 2);
     REQUIRE_FALSE(transport::local_rank(env({{"OMPI_COMM_WORLD_LOCAL_RANK", "x"}})).has_value());
     REQUIRE(transport::choose_gpu(0, 5) == -1);
-    REQUIRE(transport::choose_gpu(1, 5) == 0);   // srun --gpus-per-task left one visible
+    REQUIRE(transport::choose_gpu(1, 5) == 0);  // srun --gpus-per-task left one visible
     REQUIRE(transport::choose_gpu(4, 5) == 1);
     REQUIRE(transport::choose_gpu(4, std::nullopt) == 0);
     // a master (local rank 0) and 8 workers on one 8-GPU node: every worker its own GPU

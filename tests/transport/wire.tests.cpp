@@ -83,9 +83,8 @@ wire::result_msg sample_result() {
 
 // Every message of the protocol, encoded.
 std::vector<std::vector<char>> all_messages() {
-    return {wire::encode_hello(sample_hello()), wire::encode_task(sample_task()),
-            wire::encode_result(42, sample_result()), wire::encode_control(wire::kind::stop),
-            wire::encode_control(wire::kind::bye)};
+    return {wire::encode_hello(sample_hello()), wire::encode_task(sample_task()), wire::encode_result(42, sample_result()),
+            wire::encode_control(wire::kind::stop), wire::encode_control(wire::kind::bye)};
 }
 
 // Decodes a buffer as the message its header names.
@@ -108,8 +107,7 @@ void decode_any(const std::vector<char>& b) {
 }
 
 void put_u32(std::vector<char>& b, std::size_t at, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i)
-        b.at(at + static_cast<std::size_t>(i)) = static_cast<char>((v >> (8 * i)) & 0xffu);
+    for (int i = 0; i < 4; ++i) b.at(at + static_cast<std::size_t>(i)) = static_cast<char>((v >> (8 * i)) & 0xffu);
 }
 
 }  // namespace
@@ -334,8 +332,7 @@ TEST_CASE("wire: corrupt, foreign and mislabelled buffers are rejected with a re
     }
     // the right bytes decoded as the wrong kind
     const auto hello = wire::encode_hello(sample_hello());
-    REQUIRE_THROWS_WITH(wire::decode_task(hello.data(), hello.size()),
-                        Catch::Contains("expected a task message but got a hello message"));
+    REQUIRE_THROWS_WITH(wire::decode_task(hello.data(), hello.size()), Catch::Contains("expected a task message but got a hello message"));
     REQUIRE_THROWS_WITH(wire::decode_result(task.data(), task.size()), Catch::Contains("expected a result"));
     REQUIRE_THROWS_WITH(wire::decode_hello(task.data(), task.size()), Catch::Contains("expected a hello"));
 }

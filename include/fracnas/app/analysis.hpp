@@ -65,18 +65,18 @@ struct run_analysis {
     double wall_seconds = 0.0;                       ///< the sessions' wall time summed, or the last answer's end when later
     std::uint32_t sessions = 0;
     std::vector<std::string> objectives;
-    std::vector<double> reference_point;              ///< in the objectives' units
-    std::vector<storage::evaluation_record> front;    ///< distinct measured architectures no other dominates
-    std::vector<std::vector<double>> front_values;    ///< their objective values, in the objectives' units
+    std::vector<double> reference_point;            ///< in the objectives' units
+    std::vector<storage::evaluation_record> front;  ///< distinct measured architectures no other dominates
+    std::vector<std::vector<double>> front_values;  ///< their objective values, in the objectives' units
     double hypervolume = 0.0;
     /// Why the hypervolume is 0 or missing when it is (an objective no candidate improves on the
     /// reference point, such as a memory that no evaluator recorded; no reference timing); else empty.
     std::string hypervolume_note;
-    std::vector<growth_point> growth;                 ///< one point per answered evaluation
-    std::vector<storage::evaluation_record> best;     ///< best_feasible(archive, top)
+    std::vector<growth_point> growth;              ///< one point per answered evaluation
+    std::vector<storage::evaluation_record> best;  ///< best_feasible(archive, top)
     std::vector<worker_usage> workers;
-    double utilisation = 0.0;                         ///< all workers' busy time / (workers x wall)
-    std::vector<trained_architecture> trained;        ///< the archive's trainings, in order
+    double utilisation = 0.0;                   ///< all workers' busy time / (workers x wall)
+    std::vector<trained_architecture> trained;  ///< the archive's trainings, in order
     double evaluations_per_second() const { return wall_seconds > 0.0 ? static_cast<double>(answered) / wall_seconds : 0.0; }
 };
 

@@ -19,23 +19,23 @@ namespace fracnas::app {
 /// One optimizer run on a synthetic objective; the defaults are the product's embedded default
 /// job (rastrigin, d = 10, soo, 10000 evaluations, seed 1). Check with validate() before use.
 struct optimize_config {
-    std::string function = "rastrigin";  ///< a base objective name (eval::objective_names())
-    std::size_t dim = 10;                ///< coordinates, in [1, eval::max_objective_dim] (typical 2..100)
-    std::string algorithm = "soo";       ///< a preset name (core::preset_names())
-    std::uint64_t budget = 10000;        ///< evaluations at most, >= 1 (typical 1e3..1e6)
-    std::uint64_t seed = 1;              ///< seeds the function's optimum, the optimizer and the completion order
-    std::uint64_t outstanding = 1;       ///< evaluations kept in flight, 1..1,000,000 (1: sequential)
+    std::string function = "rastrigin";                           ///< a base objective name (eval::objective_names())
+    std::size_t dim = 10;                                         ///< coordinates, in [1, eval::max_objective_dim] (typical 2..100)
+    std::string algorithm = "soo";                                ///< a preset name (core::preset_names())
+    std::uint64_t budget = 10000;                                 ///< evaluations at most, >= 1 (typical 1e3..1e6)
+    std::uint64_t seed = 1;                                       ///< seeds the function's optimum, the optimizer and the completion order
+    std::uint64_t outstanding = 1;                                ///< evaluations kept in flight, 1..1,000,000 (1: sequential)
     double time_limit = std::numeric_limits<double>::infinity();  ///< wall seconds, > 0
-    std::optional<double> target;        ///< stop once best - f* <= target (finite, typical 1e-6)
-    double noise = 0.0;                  ///< > 0 wraps the function in noisy: with this sigma
-    double failure_rate = 0.0;           ///< > 0 wraps the function in failing:, in [0, 1]
+    std::optional<double> target;                                 ///< stop once best - f* <= target (finite, typical 1e-6)
+    double noise = 0.0;                                           ///< > 0 wraps the function in noisy: with this sigma
+    double failure_rate = 0.0;                                    ///< > 0 wraps the function in failing:, in [0, 1]
 
     // Overrides of the fractal preset (not allowed with "evolution" or "random"); empty keeps the preset's value.
-    std::optional<std::string> geometry;      ///< core::parse_geometry names
-    std::optional<std::string> search;        ///< core::parse_search names
-    std::optional<std::string> sampler;       ///< core::parse_sampler names
-    std::optional<std::string> scoring;       ///< core::parse_scoring names
-    std::optional<std::string> exploitation;  ///< core::parse_exploitation names
+    std::optional<std::string> geometry;          ///< core::parse_geometry names
+    std::optional<std::string> search;            ///< core::parse_search names
+    std::optional<std::string> sampler;           ///< core::parse_sampler names
+    std::optional<std::string> scoring;           ///< core::parse_scoring names
+    std::optional<std::string> exploitation;      ///< core::parse_exploitation names
     std::optional<std::size_t> max_depth;         ///< deepest level (typical 5..100)
     std::optional<std::size_t> sections;          ///< k of the k-section (typical 2..5)
     std::optional<std::size_t> samples_per_cell;  ///< latin-hypercube / random samplers (typical 1..10)

@@ -26,8 +26,7 @@ struct drive_result {
 /// Runs opt until done() through d, or until wall_seconds of real time have passed (then it stops
 /// asking and waits for what is in flight), or until it stalls; on_told (may be empty) runs after
 /// each tell.
-drive_result drive(core::optimizer& opt, transport::dispatcher& d,
-                   const std::function<void(const transport::job_result&)>& on_told = {},
+drive_result drive(core::optimizer& opt, transport::dispatcher& d, const std::function<void(const transport::job_result&)>& on_told = {},
                    double wall_seconds = std::numeric_limits<double>::infinity());
 
 /// A job evaluator over any function of the point (tests, benchmarks); a throw or a non-finite
@@ -36,7 +35,6 @@ std::unique_ptr<eval::job_evaluator> function_of(std::function<double(const core
 
 /// The simulated workers of the optimizer studies: `outstanding` dry-run workers, exponential
 /// task costs (fixed when outstanding is 1), completion order seeded by order_seed.
-std::unique_ptr<transport::dispatcher> simulated_workers(eval::job_evaluator& evaluator, std::size_t outstanding,
-                                                         std::uint64_t order_seed);
+std::unique_ptr<transport::dispatcher> simulated_workers(eval::job_evaluator& evaluator, std::size_t outstanding, std::uint64_t order_seed);
 
 }  // namespace fracnas::app

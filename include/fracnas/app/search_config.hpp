@@ -28,48 +28,49 @@ struct search_config {
     /// Candidates sent to workers (measured, or failed there), at most; cached and infeasible
     /// answers do not count. 0: no such limit (--budget caps the answers either way).
     std::uint64_t measurements = 0;
-    std::uint64_t seed = 1;                 ///< optimizer seed; pareto floor k uses seed + k
-    std::string space = "heterogeneous";    ///< heterogeneous | homogeneous
-    std::uint32_t min_layers = 2;           ///< 1..max_layers
-    std::uint32_t max_layers = 24;          ///< 2..48
-    std::uint32_t max_width = 2048;         ///< 128..4096, a multiple of 64
-    double max_ffn_ratio = 4.0;             ///< d_inner <= ratio x d_model, 2..16
+    std::uint64_t seed = 1;               ///< optimizer seed; pareto floor k uses seed + k
+    std::string space = "heterogeneous";  ///< heterogeneous | homogeneous
+    std::uint32_t min_layers = 2;         ///< 1..max_layers
+    std::uint32_t max_layers = 24;        ///< 2..48
+    std::uint32_t max_width = 2048;       ///< 128..4096, a multiple of 64
+    double max_ffn_ratio = 4.0;           ///< d_inner <= ratio x d_model, 2..16
     /// Embedding widths the space may choose (d_embed; 0: the tied table at d_model, GPT-2's);
     /// empty: none, every candidate has e = d_model.
     std::vector<std::uint32_t> embed_widths;
-    std::string reference = "gpt2-small";   ///< gpt2-small | gpt2-medium
-    std::uint64_t min_params = 0;           ///< decoder-parameter floor; 0: the reference's
-    std::string evaluator = "torch";        ///< torch (LibTorch, measured) | model (analytic latency, no device)
-    std::string latency_model = "analytic"; ///< evaluator=model: analytic | h200 (the test bed fitted to H200 decode measurements)
-    std::string device = "auto";            ///< auto (cuda when visible, else cpu) | cpu | cuda
-    std::string dtype = "auto";             ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
-    std::string latency = "decode";         ///< decode | prefill: the latency minimised
-    std::uint32_t context = 1023;           ///< cached tokens of the decode step, 0..1023
-    std::uint32_t tokens = 1024;            ///< prefill tokens, 1..1024
-    std::uint32_t warmup = 3;               ///< untimed runs per candidate, 0..1000
-    std::uint32_t repeats = 10;             ///< timed runs per candidate, 1..100000
+    std::string reference = "gpt2-small";    ///< gpt2-small | gpt2-medium
+    std::uint64_t min_params = 0;            ///< decoder-parameter floor; 0: the reference's
+    std::string evaluator = "torch";         ///< torch (LibTorch, measured) | model (analytic latency, no device)
+    std::string latency_model = "analytic";  ///< evaluator=model: analytic | h200 (the test bed fitted to H200 decode measurements)
+    std::string device = "auto";             ///< auto (cuda when visible, else cpu) | cpu | cuda
+    std::string dtype = "auto";              ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
+    std::string latency = "decode";          ///< decode | prefill: the latency minimised
+    std::uint32_t context = 1023;            ///< cached tokens of the decode step, 0..1023
+    std::uint32_t tokens = 1024;             ///< prefill tokens, 1..1024
+    std::uint32_t warmup = 3;                ///< untimed runs per candidate, 0..1000
+    std::uint32_t repeats = 10;              ///< timed runs per candidate, 1..100000
 
     // ---- how it runs (may change on resume)
-    std::string dispatcher = "auto";        ///< auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
-    std::uint64_t reference_every = 50;     ///< each worker re-times the reference after N candidates (0: at start only)
-    std::uint32_t reference_builds = 2;     ///< evaluator=torch: builds per re-timing of the reference (their median), 1..16
-    std::uint32_t queued_per_worker = 0;    ///< 0 or 1 job waiting behind each running one
-    double task_deadline = 900.0;           ///< seconds a task may run before it is re-queued elsewhere, > 0
-    double join_timeout = 900.0;            ///< seconds the master waits for every worker's first report
-    double model_cost_ms = 0.0;             ///< evaluator=model: wall time each evaluation takes (tests, benchmarks)
-    std::string inject;                     ///< evaluator=model faults, tests only: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE
-    transport::dry_run_config dry_run;      ///< dispatcher=dry-run: simulated workers and task costs
+    std::string dispatcher = "auto";      ///< auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
+    std::uint64_t reference_every = 50;   ///< each worker re-times the reference after N candidates (0: at start only)
+    std::uint32_t reference_builds = 2;   ///< evaluator=torch: builds per re-timing of the reference (their median), 1..16
+    std::uint32_t queued_per_worker = 0;  ///< 0 or 1 job waiting behind each running one
+    double task_deadline = 900.0;         ///< seconds a task may run before it is re-queued elsewhere, > 0
+    double join_timeout = 900.0;          ///< seconds the master waits for every worker's first report
+    double model_cost_ms = 0.0;           ///< evaluator=model: wall time each evaluation takes (tests, benchmarks)
+    std::string inject;                   ///< evaluator=model faults, tests only: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE
+    transport::dry_run_config dry_run;    ///< dispatcher=dry-run: simulated workers and task costs
     double time_limit = std::numeric_limits<double>::infinity();  ///< stop asking after these seconds, > 0
-    double grace = 120.0;                   ///< seconds to wait for results in flight after a stop signal or the time limit
-    double flush_seconds = 1.0;             ///< flush the archive every this long (group commit: a crash loses at most this + 0.25 s of answers); 0: after every result
-    std::uint64_t progress_every = 0;       ///< a progress line every N answers (0: budget / 10)
-    std::uint64_t top = 5;                  ///< best feasible architectures in the report, 1..1000
+    double grace = 120.0;  ///< seconds to wait for results in flight after a stop signal or the time limit
+    double flush_seconds =
+        1.0;  ///< flush the archive every this long (group commit: a crash loses at most this + 0.25 s of answers); 0: after every result
+    std::uint64_t progress_every = 0;  ///< a progress line every N answers (0: budget / 10)
+    std::uint64_t top = 5;             ///< best feasible architectures in the report, 1..1000
 
     // ---- files
-    std::string archive;                    ///< the HDF5 archive to create; empty: none (the report still prints)
-    bool replace = false;                   ///< allow replacing an existing archive
-    std::string resume;                     ///< an archive to continue (the configuration comes from it)
-    std::string jsonl;                      ///< also export every record as JSON lines here (refuses an existing file)
+    std::string archive;   ///< the HDF5 archive to create; empty: none (the report still prints)
+    bool replace = false;  ///< allow replacing an existing archive
+    std::string resume;    ///< an archive to continue (the configuration comes from it)
+    std::string jsonl;     ///< also export every record as JSON lines here (refuses an existing file)
 
     /// Throws config_error whose field is the command-line option ("--budget", ...) with one
     /// sentence; checks ranges (none can overflow or exhaust memory), names and combinations.

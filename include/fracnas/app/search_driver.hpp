@@ -22,9 +22,9 @@ namespace fracnas::app {
 
 /// How a run ended.
 struct search_outcome {
-    std::string ended_by;          ///< budget, time limit, signal, second signal
-    std::uint64_t answered = 0;    ///< candidates answered in this session (replayed ones excluded)
-    std::uint64_t abandoned = 0;   ///< asked but unanswered when it ended (a resume re-dispatches them)
+    std::string ended_by;         ///< budget, time limit, signal, second signal
+    std::uint64_t answered = 0;   ///< candidates answered in this session (replayed ones excluded)
+    std::uint64_t abandoned = 0;  ///< asked but unanswered when it ended (a resume re-dispatches them)
     double wall_seconds = 0.0;
 };
 
@@ -74,6 +74,7 @@ public:
     const nas::gpt_space& space() const noexcept;
 
     struct state;
+
 private:
     std::unique_ptr<state> s_;
 };
@@ -87,8 +88,7 @@ void print_report(const storage::archive_contents& archive, const search_config&
 /// parameters and lower or equal latency ratio, one strictly; the latency where no reference
 /// was timed), sorted by decoder parameters, largest first: analyze's default front. Only first
 /// measurements (not cache hits) and only those with decoder params >= floor.
-std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::evaluation_record>& records,
-                                                     std::uint64_t floor);
+std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::evaluation_record>& records, std::uint64_t floor);
 
 /// The current time, UTC, ISO 8601 ("2026-11-28T22:50:28Z"): archive headers and sessions.
 std::string utc_now();

@@ -35,7 +35,7 @@ struct result {
 /// When a run ends; the first rule met wins. Wall time is the driver's to watch, not the
 /// optimizer's: what it proposes depends only on its seed and the asks and tells (resume replays them).
 struct stopping {
-    std::uint64_t budget = 1000;  ///< evaluations asked at most (typical: 1e3..1e6)
+    std::uint64_t budget = 1000;                               ///< evaluations asked at most (typical: 1e3..1e6)
     double target = -std::numeric_limits<double>::infinity();  ///< stop once best <= target
 };
 
@@ -88,8 +88,8 @@ private:
     std::size_t dim_;
     stopping stop_;
     std::uint64_t asked_ = 0, told_ = 0, failures_ = 0;
-    std::vector<point> points_;       // by id; cleared once told
-    std::vector<std::uint8_t> state_; // by id: 1 outstanding, 2 told
+    std::vector<point> points_;        // by id; cleared once told
+    std::vector<std::uint8_t> state_;  // by id: 1 outstanding, 2 told
     std::optional<best_result> best_;
 };
 

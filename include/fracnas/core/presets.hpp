@@ -25,7 +25,7 @@ fractal_config preset_config(const std::string& name, std::size_t dim, std::uint
 /// evolution use `structure` when given (fractal_optimizer's and evolution's constructors),
 /// random search ignores it.
 /// Throws config_error naming the field on any invalid argument.
-std::unique_ptr<optimizer> make_optimizer(const std::string& name, std::size_t dim, std::uint64_t seed,
-                                          const stopping& stop, std::shared_ptr<const cube_structure> structure = nullptr);
+std::unique_ptr<optimizer> make_optimizer(const std::string& name, std::size_t dim, std::uint64_t seed, const stopping& stop,
+                                          std::shared_ptr<const cube_structure> structure = nullptr);
 
 }  // namespace fracnas::core

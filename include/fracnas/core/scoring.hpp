@@ -18,15 +18,14 @@ enum class scoring_kind {
 
 /// What scores that look beyond the cell need.
 struct score_context {
-    double best_value = 0.0;          ///< the best value found so far
-    const point* best_x = nullptr;    ///< where it was found (required by distance_to_best)
-    double parent_score = 0.0;        ///< the parent cell's score (belief; 0 at the root)
-    double belief_gamma = 0.5;        ///< weight of the parent's score in belief
+    double best_value = 0.0;        ///< the best value found so far
+    const point* best_x = nullptr;  ///< where it was found (required by distance_to_best)
+    double parent_score = 0.0;      ///< the parent cell's score (belief; 0 at the root)
+    double belief_gamma = 0.5;      ///< weight of the parent's score in belief
 };
 
 /// The score of a cell holding `values` at `xs` (same length, at least one value).
-double score_cell(scoring_kind kind, const std::vector<double>& values,
-                  const std::vector<const point*>& xs, const score_context& context);
+double score_cell(scoring_kind kind, const std::vector<double>& values, const std::vector<const point*>& xs, const score_context& context);
 
 /// Whether the score depends on the global best (and so must be refreshed when it moves).
 bool depends_on_best(scoring_kind kind);

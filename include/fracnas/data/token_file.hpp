@@ -48,7 +48,7 @@ token_file read_token_file(const std::string& path, const std::string& field = "
 /// Writes tokens to path in the format above (the test doubles of the training command use it).
 /// Throws config_error{"vocab_size"} when a token is >= vocab_size, storage_error when the file
 /// cannot be written.
-void write_token_file(const std::string& path, const std::vector<std::uint32_t>& tokens,
-                      std::uint32_t vocab_size, std::uint32_t eos_id = no_eos);
+void write_token_file(const std::string& path, const std::vector<std::uint32_t>& tokens, std::uint32_t vocab_size,
+                      std::uint32_t eos_id = no_eos);
 
 }  // namespace fracnas::data

@@ -32,18 +32,18 @@ struct gpt_measure_config {
     std::uint32_t decode_context = 1023;  ///< tokens already in the cache (< context)
     bool scenario = false;                ///< time greedy generation: a P-token prompt's prefill, then G new tokens
     std::uint32_t prompt_tokens = 128, generated_tokens = 128;
-    std::uint32_t warmup = 5;             ///< untimed runs before timing
-    std::uint32_t repeats = 30;           ///< timed runs (median and IQR reported)
-    bool cuda_graphs = true;              ///< replay captured CUDA graphs (prefill, decode, and one per generation step)
-    bool flush_l2 = true;                 ///< on CUDA, overwrite L2 before each timed run when the weights fit in it
+    std::uint32_t warmup = 5;    ///< untimed runs before timing
+    std::uint32_t repeats = 30;  ///< timed runs (median and IQR reported)
+    bool cuda_graphs = true;     ///< replay captured CUDA graphs (prefill, decode, and one per generation step)
+    bool flush_l2 = true;        ///< on CUDA, overwrite L2 before each timed run when the weights fit in it
     /// With CUDA graphs, the timed replays are queued behind a spin kernel and run back to back,
     /// so that each timing is the device's alone: the host's launch latency and its jitter (a busy
     /// or preempted host core) stay out. Off, and for eager runs (whose cost is the host's
     /// launches): each run is launched and timed on its own, the launch included.
     bool queue_timed_runs = true;
-    bool grad_norm = false;               ///< compute the grad-norm proxy (fp32, at initialisation)
+    bool grad_norm = false;                                     ///< compute the grad-norm proxy (fp32, at initialisation)
     std::uint32_t grad_norm_batch = 4, grad_norm_tokens = 128;  ///< its random token batch (tokens capped at the context)
-    std::uint64_t seed = 0;               ///< initial weights and random tokens (torch::manual_seed)
+    std::uint64_t seed = 0;                                     ///< initial weights and random tokens (torch::manual_seed)
     /// The scaled-dot-product-attention kernel: "auto" (PyTorch's dispatcher chooses) or one of
     /// "flash", "efficient", "cudnn", "math" (only that one is allowed; an input it cannot take is
     /// an error result). Applies to every phase of the evaluation.
@@ -56,9 +56,9 @@ const char* to_string(eval_status s);
 /// One candidate's measurements. Latencies are absent when not requested or when status != ok.
 struct gpt_evaluation {
     eval_status status = eval_status::ok;
-    std::string message;                   ///< empty when ok; one sentence otherwise
+    std::string message;  ///< empty when ok; one sentence otherwise
     nas::architecture arch;
-    nas::parameter_counts params;          ///< valid whenever the architecture is
+    nas::parameter_counts params;  ///< valid whenever the architecture is
     std::optional<latency_stats> prefill, decode, scenario;
     /// Training-free proxy: the L2 norm of the gradient of the next-token cross-entropy on random
     /// tokens, at initialisation, over every parameter (Abdelfattah et al. 2021's grad_norm).
@@ -67,8 +67,8 @@ struct gpt_evaluation {
     /// the evaluation began (a resident reference, cuBLAS's workspaces), without the L2-flush
     /// buffer: the model's own. 0 on CPU.
     std::uint64_t peak_memory_bytes = 0;
-    std::uint64_t weight_bytes = 0;        ///< parameters x element size
-    double wall_seconds = 0.0;             ///< the whole evaluation: build, warm up, measure
+    std::uint64_t weight_bytes = 0;  ///< parameters x element size
+    double wall_seconds = 0.0;       ///< the whole evaluation: build, warm up, measure
     /// Where wall_seconds went (each phase ends with a device synchronisation, so the split is
     /// the device's too): building the model on the device and its caches, the grad-norm proxy,
     /// untimed runs (the graphs' warm-up and the timer's), graph capture, the timed runs.
@@ -76,8 +76,8 @@ struct gpt_evaluation {
     struct phase_seconds {
         double build = 0.0, proxy = 0.0, warmup = 0.0, capture = 0.0, timing = 0.0;
     } phases;
-    std::string device_name;               ///< e.g. "NVIDIA H200" or "cpu"
-    bool graphs_used = false;              ///< the latencies were timed by CUDA-graph replay
+    std::string device_name;   ///< e.g. "NVIDIA H200" or "cpu"
+    bool graphs_used = false;  ///< the latencies were timed by CUDA-graph replay
     /// The scaled-dot-product-attention kernel PyTorch's dispatcher picks for the prefill (causal,
     /// no mask) and for a decode step (one query, the cached keys) at the measured shapes and
     /// dtype: "flash", "efficient", "cudnn", "math" or "overrideable"; empty when not measured.

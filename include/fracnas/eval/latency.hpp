@@ -13,7 +13,7 @@ struct latency_stats {
     double median_ms = 0.0;
     double q1_ms = 0.0, q3_ms = 0.0;  ///< first and third quartiles (linear interpolation)
     double min_ms = 0.0, max_ms = 0.0;
-    std::size_t repeats = 0;          ///< how many timings were summarised
+    std::size_t repeats = 0;  ///< how many timings were summarised
 
     double iqr_ms() const noexcept { return q3_ms - q1_ms; }
 };

@@ -148,8 +148,8 @@ std::vector<std::string> objective_names();
 /// finite ("objective_options.noise_sigma"), failure_probability outside [0, 1]
 /// ("objective_options.failure_probability"); the options are checked even when no wrapper is
 /// named.
-std::unique_ptr<objective> make_objective(const std::string& name, std::size_t dim,
-                                          std::uint64_t seed, const objective_options& options = {});
+std::unique_ptr<objective> make_objective(const std::string& name, std::size_t dim, std::uint64_t seed,
+                                          const objective_options& options = {});
 
 /// Evaluates task.x and never throws for a failed evaluation: any exception the objective throws
 /// (config_error for a bad point included) and any non-finite value give status failed with

@@ -30,14 +30,14 @@ outcome_status parse_outcome_status(const std::string& name);
 struct outcome {
     static constexpr double none = std::numeric_limits<double>::quiet_NaN();
     outcome_status status = outcome_status::ok;
-    std::string message;          ///< empty when ok; one sentence otherwise
-    double value = none;          ///< the minimised quantity: the chosen latency's median (NAS) or f(x)
-    double reference_ms = none;   ///< the worker's latest timing of the reference model (same latency)
+    std::string message;                              ///< empty when ok; one sentence otherwise
+    double value = none;                              ///< the minimised quantity: the chosen latency's median (NAS) or f(x)
+    double reference_ms = none;                       ///< the worker's latest timing of the reference model (same latency)
     double decode_ms = none, decode_iqr_ms = none;    ///< one decode step: median and IQR
     double prefill_ms = none, prefill_iqr_ms = none;  ///< the prefill: median and IQR
-    std::uint32_t repeats = 0;    ///< timed runs behind each median
-    std::uint64_t peak_memory_bytes = 0;  ///< allocator peak (0 on a CPU)
-    double wall_seconds = 0.0;    ///< the whole evaluation on the worker: build, warm-up, timing
+    std::uint32_t repeats = 0;                        ///< timed runs behind each median
+    std::uint64_t peak_memory_bytes = 0;              ///< allocator peak (0 on a CPU)
+    double wall_seconds = 0.0;                        ///< the whole evaluation on the worker: build, warm-up, timing
 };
 
 /// Several successful measurements of one model as one (a reference timed over several builds):
@@ -49,10 +49,10 @@ outcome median_outcome(const std::vector<outcome>& all);
 
 /// Where a worker measures: printed at start and stored in the archive's workers table.
 struct device_binding {
-    std::string kind = "cpu";   ///< cpu, cuda or model (an analytic latency model, no device)
-    int index = -1;             ///< the CUDA device index inside this process (-1: none)
-    std::string name = "cpu";   ///< e.g. "NVIDIA H200"
-    std::string uuid;           ///< the GPU's UUID ("GPU-..."), empty on a CPU
+    std::string kind = "cpu";  ///< cpu, cuda or model (an analytic latency model, no device)
+    int index = -1;            ///< the CUDA device index inside this process (-1: none)
+    std::string name = "cpu";  ///< e.g. "NVIDIA H200"
+    std::string uuid;          ///< the GPU's UUID ("GPU-..."), empty on a CPU
 };
 
 /// Evaluates jobs on one worker. Implementations never throw from evaluate(): a failure is an

@@ -12,12 +12,12 @@ namespace fracnas::nas {
 /// A GPT-2-style decoder (learned positions, pre-LayerNorm blocks, GELU MLP, tied output).
 /// Aggregate order: n_layer, d_model, d_inner, n_head, vocab, context, d_embed.
 struct architecture {
-    std::uint32_t n_layer = 12;           ///< decoder blocks (default space: 2..24)
-    std::uint32_t d_model = 768;          ///< residual width (default space: 128..2048 step 64)
-    std::vector<std::uint32_t> d_inner;   ///< FFN width per layer (GPT-2: 4 d_model)
-    std::vector<std::uint32_t> n_head;    ///< attention heads per layer; each divides d_model
-    std::uint32_t vocab = 50257;          ///< vocabulary (GPT-2's BPE)
-    std::uint32_t context = 1024;         ///< positions (GPT-2's context)
+    std::uint32_t n_layer = 12;          ///< decoder blocks (default space: 2..24)
+    std::uint32_t d_model = 768;         ///< residual width (default space: 128..2048 step 64)
+    std::vector<std::uint32_t> d_inner;  ///< FFN width per layer (GPT-2: 4 d_model)
+    std::vector<std::uint32_t> n_head;   ///< attention heads per layer; each divides d_model
+    std::uint32_t vocab = 50257;         ///< vocabulary (GPT-2's BPE)
+    std::uint32_t context = 1024;        ///< positions (GPT-2's context)
     /// Width e of the token embedding and of the tied output table, with d -> e and e -> d
     /// projections between them and the residual stream (LiteTransformerSearch's d_embed);
     /// 0 or d_model: GPT-2's model, the table at the residual width and no projections.

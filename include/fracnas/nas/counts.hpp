@@ -15,8 +15,9 @@ struct parameter_counts {
     std::uint64_t ffn = 0;         ///< both MLP linears: 2 d d_inner_l + d_inner_l + d per layer
     std::uint64_t layer_norm = 0;  ///< two LayerNorms per block (4d) and the final one (2d)
     std::uint64_t decoder = 0;     ///< attention + ffn + layer_norm: the LTS accuracy proxy
-    std::uint64_t embedding = 0;   ///< token (vocab x e) and position (context x d) tables, and with e != d the e -> d and d -> e projections (2ed + e + d)
-    std::uint64_t total = 0;       ///< decoder + embedding (the output projection reuses the token table)
+    std::uint64_t embedding =
+        0;  ///< token (vocab x e) and position (context x d) tables, and with e != d the e -> d and d -> e projections (2ed + e + d)
+    std::uint64_t total = 0;  ///< decoder + embedding (the output projection reuses the token table)
 };
 
 /// Validates `a` (config_error) and counts its parameters.
@@ -30,7 +31,8 @@ std::uint64_t embedding_matmul_weights(const architecture& a);
 /// Forward FLOPs (2 per multiply-accumulate) of the matrix products; LayerNorm, GELU, softmax and
 /// other elementwise work are not counted. Attention is causal: a query at position t reads t keys.
 struct flop_counts {
-    std::uint64_t linear = 0;     ///< q/k/v/output projections and the MLP: 2 (4d^2 + 2 d d_inner_l) per token and layer; with e != d also 2ed per token (the embedding's projection)
+    std::uint64_t linear = 0;  ///< q/k/v/output projections and the MLP: 2 (4d^2 + 2 d d_inner_l) per token and layer; with e != d also 2ed
+                               ///< per token (the embedding's projection)
     std::uint64_t attention = 0;  ///< QK^T and AV: 4 d n per query reading n keys, per layer
     std::uint64_t logits = 0;     ///< output projection, last position only: 2 e vocab per sequence (and 2de for d -> e when e != d)
     std::uint64_t total = 0;

@@ -16,16 +16,16 @@ namespace fracnas::nas {
 
 /// Ranges of the space; the defaults are DESIGN section 1's preset.
 struct gpt_space_config {
-    std::uint32_t n_layer_min = 2, n_layer_max = 24;   ///< depth range
+    std::uint32_t n_layer_min = 2, n_layer_max = 24;  ///< depth range
     std::uint32_t d_model_min = 128, d_model_max = 2048;
-    std::uint32_t d_model_step = 64;                   ///< width grid
-    double d_inner_min_ratio = 1.7;  ///< d_inner_l > ratio * d_model (strictly)
-    double d_inner_max_ratio = 4.0;  ///< d_inner_l <= ratio * d_model
-    std::uint32_t d_inner_step = 64;                   ///< FFN width grid
+    std::uint32_t d_model_step = 64;  ///< width grid
+    double d_inner_min_ratio = 1.7;   ///< d_inner_l > ratio * d_model (strictly)
+    double d_inner_max_ratio = 4.0;   ///< d_inner_l <= ratio * d_model
+    std::uint32_t d_inner_step = 64;  ///< FFN width grid
     /// Per-layer head choices: a head size s gives the largest head count <= d_model / s that
     /// divides d_model; a head count c gives the largest divisor of d_model that is <= c.
     std::vector<std::uint32_t> head_sizes = {64, 128};
-    std::vector<std::uint32_t> head_counts = {};       ///< e.g. LTS's {2, 4, 8}
+    std::vector<std::uint32_t> head_counts = {};  ///< e.g. LTS's {2, 4, 8}
     std::uint32_t vocab = 50257, context = 1024;
     /// The embedding widths e the space may choose (architecture::d_embed), 0 meaning e = d_model
     /// (GPT-2's tied table); empty: no such coordinate, every architecture has e = d_model.

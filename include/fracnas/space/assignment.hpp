@@ -16,8 +16,7 @@ namespace fracnas::space {
 /// The value of one variable: int_range -> int64, real_range -> double, categorical -> string,
 /// layer_array -> a vector of the element's type holding only the active items.
 /// Integer literals need a type: std::int64_t{512}, std::vector<std::int64_t>{1024, 2048}.
-using value = std::variant<std::int64_t, double, std::string, std::vector<std::int64_t>,
-                           std::vector<double>, std::vector<std::string>>;
+using value = std::variant<std::int64_t, double, std::string, std::vector<std::int64_t>, std::vector<double>, std::vector<std::string>>;
 
 /// Named values in insertion order; names are unique (set() replaces an existing one).
 class assignment {

@@ -26,9 +26,9 @@ public:
 
 private:
     struct coordinate {
-        std::uint64_t levels = 0;     // 0: real
-        std::int64_t layer = -1;      // array items: their layer
-        std::size_t length = 0;       // array items: the length variable's coordinate
+        std::uint64_t levels = 0;  // 0: real
+        std::int64_t layer = -1;   // array items: their layer
+        std::size_t length = 0;    // array items: the length variable's coordinate
     };
     std::vector<coordinate> coords_;
     std::vector<std::int64_t> lo_, step_;  // per coordinate: an int_range's lo and step (lengths)

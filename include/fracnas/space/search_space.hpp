@@ -48,9 +48,7 @@ public:
     std::vector<std::string> names() const;
     /// One description per coordinate, e.g. {"n_layer", "d_model", "d_inner[0]", ...};
     /// layers count from 0.
-    const std::vector<std::string>& coordinate_names() const noexcept {
-        return coordinate_names_;
-    }
+    const std::vector<std::string>& coordinate_names() const noexcept { return coordinate_names_; }
 
     /// The values x means, in declaration order; arrays hold only their active items.
     /// Throws config_error{"x"} when x.size() != dim() or a coordinate is NaN or outside [0,1].
@@ -76,7 +74,7 @@ public:
 
 private:
     std::vector<variable> vars_;
-    std::vector<std::size_t> offsets_;  // first coordinate of each variable
+    std::vector<std::size_t> offsets_;       // first coordinate of each variable
     std::vector<std::size_t> length_index_;  // for a layer_array, index of its length variable
     std::vector<std::string> coordinate_names_;
 };

@@ -30,20 +30,20 @@ struct run_header {
 
 /// One answered candidate: measured by a worker, answered from the cache, or infeasible.
 struct evaluation_record {
-    std::uint64_t id = 0;            ///< the driver's evaluation id (ask order over the whole run)
-    std::uint32_t phase = 0;         ///< the optimizer it belongs to (Pareto floors: one per floor)
-    std::uint64_t task = 0;          ///< that optimizer's task id
-    std::vector<double> x;           ///< the point, dim coordinates
-    std::string arch;                ///< canonical architecture text
-    std::uint64_t hash = 0;          ///< nas::hash of it
-    std::uint64_t decoder_params = 0, total_params = 0;  ///< the free proxy and the full count
-    std::uint64_t min_params = 0;    ///< the floor this phase required
-    bool feasible = false;           ///< decoder_params >= min_params
-    bool cached = false;             ///< answered from an earlier measurement of the same hash
-    eval::outcome out;               ///< the measurement (copied for a cache hit; none when infeasible)
-    double ratio = eval::outcome::none;  ///< out.value / out.reference_ms
-    double told = 0.0;               ///< the value the optimizer was told
-    std::int32_t worker = -1;        ///< the rank that measured it (-1: the master answered)
+    std::uint64_t id = 0;                                 ///< the driver's evaluation id (ask order over the whole run)
+    std::uint32_t phase = 0;                              ///< the optimizer it belongs to (Pareto floors: one per floor)
+    std::uint64_t task = 0;                               ///< that optimizer's task id
+    std::vector<double> x;                                ///< the point, dim coordinates
+    std::string arch;                                     ///< canonical architecture text
+    std::uint64_t hash = 0;                               ///< nas::hash of it
+    std::uint64_t decoder_params = 0, total_params = 0;   ///< the free proxy and the full count
+    std::uint64_t min_params = 0;                         ///< the floor this phase required
+    bool feasible = false;                                ///< decoder_params >= min_params
+    bool cached = false;                                  ///< answered from an earlier measurement of the same hash
+    eval::outcome out;                                    ///< the measurement (copied for a cache hit; none when infeasible)
+    double ratio = eval::outcome::none;                   ///< out.value / out.reference_ms
+    double told = 0.0;                                    ///< the value the optimizer was told
+    std::int32_t worker = -1;                             ///< the rank that measured it (-1: the master answered)
     double dispatched = 0.0, started = 0.0, ended = 0.0;  ///< seconds since the run started
 };
 
@@ -83,25 +83,25 @@ struct worker_event_record {
 /// How each session (the first run, then each resume) ended: written when it closes.
 struct session_record {
     std::uint32_t session = 0;
-    std::string started;     ///< UTC, ISO 8601
+    std::string started;  ///< UTC, ISO 8601
     double wall_seconds = 0.0;
-    std::string ended_by;    ///< budget, time limit, signal, error
+    std::string ended_by;  ///< budget, time limit, signal, error
     std::string command_line;
 };
 
 /// One architecture trained by `fracnas train --from ARCHIVE` (the third fidelity, issue 12):
 /// written after its search, in an optional table the search never writes.
 struct training_record {
-    std::string arch;                 ///< canonical architecture text, as the search measured it
-    std::uint64_t hash = 0;           ///< nas::hash of arch (the evaluations' key)
-    std::string status;               ///< ok, invalid, out_of_memory, diverged, error
-    std::string message;              ///< empty when ok
+    std::string arch;                     ///< canonical architecture text, as the search measured it
+    std::uint64_t hash = 0;               ///< nas::hash of arch (the evaluations' key)
+    std::string status;                   ///< ok, invalid, out_of_memory, diverged, error
+    std::string message;                  ///< empty when ok
     std::uint64_t tokens = 0, steps = 0;  ///< trained (fewer than asked when it failed)
     double val_loss = eval::outcome::none, val_perplexity = eval::outcome::none;  ///< at the end
     double tokens_per_second = 0.0, wall_seconds = 0.0;
-    std::string recipe;               ///< the recipe and corpus, as `fracnas train` prints them
+    std::string recipe;  ///< the recipe and corpus, as `fracnas train` prints them
     std::string device;
-    std::string started;              ///< UTC, ISO 8601
+    std::string started;  ///< UTC, ISO 8601
 };
 
 /// Everything an archive holds, in order.

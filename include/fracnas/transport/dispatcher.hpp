@@ -45,11 +45,11 @@ struct worker_info {
 /// What happened to the workers, for the archive and the progress line.
 struct worker_event {
     enum class kind : std::uint8_t {
-        joined = 0,          ///< bound to its device and calibrated (reference_ms)
-        calibrated = 1,      ///< re-timed the reference (reference_ms)
-        left_hung = 2,       ///< missed a task deadline: its task was re-queued, it gets no more work
-        left_device = 3,     ///< its device is unusable (or it could not start): it left the pool
-        late_result = 4,     ///< a result arrived after its deadline and was ignored
+        joined = 0,       ///< bound to its device and calibrated (reference_ms)
+        calibrated = 1,   ///< re-timed the reference (reference_ms)
+        left_hung = 2,    ///< missed a task deadline: its task was re-queued, it gets no more work
+        left_device = 3,  ///< its device is unusable (or it could not start): it left the pool
+        late_result = 4,  ///< a result arrived after its deadline and was ignored
     };
     kind what = kind::joined;
     int worker = 0;
@@ -61,7 +61,7 @@ const char* to_string(worker_event::kind k);
 
 /// How jobs are handed out; the same for every dispatcher.
 struct dispatch_policy {
-    std::size_t queued_per_worker = 0;  ///< 0: one task in flight per worker; 1: one more waits on it
+    std::size_t queued_per_worker = 0;                                       ///< 0: one task in flight per worker; 1: one more waits on it
     double task_deadline_seconds = std::numeric_limits<double>::infinity();  ///< per task, from its start
     std::uint64_t calibrate_every = 50;  ///< a worker re-times the reference after this many jobs (0: at start only)
 };

@@ -27,14 +27,14 @@ const char* to_string(cost_kind k);
 cost_kind parse_cost_kind(const std::string& name);
 
 struct dry_run_config {
-    std::size_t workers = 4;            ///< simulated workers, 1..1,000,000
+    std::size_t workers = 4;  ///< simulated workers, 1..1,000,000
     cost_kind cost = cost_kind::fixed;
-    double cost_mean_seconds = 1.0;     ///< > 0
-    double cost_spread = 0.0;           ///< uniform: relative half-width in [0,1); lognormal: sigma >= 0
-    double failure_rate = 0.0;          ///< each task fails (status error) with this probability
-    double hang_rate = 0.0;             ///< each task never ends with this probability (needs a finite deadline)
-    double dispatch_seconds = 0.0;      ///< simulated master-to-worker latency added to each task
-    std::uint64_t seed = 1;             ///< costs, failures and hangs
+    double cost_mean_seconds = 1.0;  ///< > 0
+    double cost_spread = 0.0;        ///< uniform: relative half-width in [0,1); lognormal: sigma >= 0
+    double failure_rate = 0.0;       ///< each task fails (status error) with this probability
+    double hang_rate = 0.0;          ///< each task never ends with this probability (needs a finite deadline)
+    double dispatch_seconds = 0.0;   ///< simulated master-to-worker latency added to each task
+    std::uint64_t seed = 1;          ///< costs, failures and hangs
     /// Checks the ranges above; throws config_error naming the field.
     void validate() const;
 };
@@ -69,8 +69,8 @@ private:
     };
     using min_heap = std::priority_queue<timed, std::vector<timed>, std::greater<timed>>;
     std::size_t capacity() const { return 1 + policy_.queued_per_worker; }
-    void place(job j, double dispatched);     // on the least-loaded pool worker (idle first)
-    void start_front(std::size_t w);          // jobs[0] of w starts now
+    void place(job j, double dispatched);  // on the least-loaded pool worker (idle first)
+    void start_front(std::size_t w);       // jobs[0] of w starts now
     void leave(std::size_t w, worker_event::kind why, const std::string& message);
     job_result unanswered(job j, double dispatched, eval::outcome_status why);  // when no worker is left
 

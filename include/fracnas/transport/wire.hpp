@@ -28,8 +28,8 @@ struct header {
     std::uint32_t magic = wire::magic;
     std::uint16_t version = wire::version;
     kind what = kind::hello;
-    std::uint64_t job = 0;       ///< task/result: the job id
-    std::uint32_t payload = 0;   ///< bytes after the header
+    std::uint64_t job = 0;      ///< task/result: the job id
+    std::uint32_t payload = 0;  ///< bytes after the header
 };
 inline constexpr std::size_t header_bytes = 4 + 2 + 2 + 8 + 4;
 

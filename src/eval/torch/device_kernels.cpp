@@ -301,16 +301,15 @@ const nvrtc_api& nvrtc() {
             a.why = "NVRTC (libnvrtc.so." + std::to_string(CUDA_VERSION / 1000) + ") is not installed beside LibTorch";
             return a;
         }
-        a.complete = resolve(handle, a.nvrtcCreateProgram, "nvrtcCreateProgram") &&
-                     resolve(handle, a.nvrtcDestroyProgram, "nvrtcDestroyProgram") &&
-                     resolve(handle, a.nvrtcCompileProgram, "nvrtcCompileProgram") &&
-                     resolve(handle, a.nvrtcGetProgramLogSize, "nvrtcGetProgramLogSize") &&
-                     resolve(handle, a.nvrtcGetProgramLog, "nvrtcGetProgramLog") &&
-                     resolve(handle, a.nvrtcGetCUBINSize, "nvrtcGetCUBINSize") && resolve(handle, a.nvrtcGetCUBIN, "nvrtcGetCUBIN") &&
-                     resolve(handle, a.nvrtcGetPTXSize, "nvrtcGetPTXSize") && resolve(handle, a.nvrtcGetPTX, "nvrtcGetPTX") &&
-                     resolve(handle, a.nvrtcGetErrorString, "nvrtcGetErrorString") &&
-                     resolve(handle, a.nvrtcGetNumSupportedArchs, "nvrtcGetNumSupportedArchs") &&
-                     resolve(handle, a.nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs");
+        a.complete =
+            resolve(handle, a.nvrtcCreateProgram, "nvrtcCreateProgram") && resolve(handle, a.nvrtcDestroyProgram, "nvrtcDestroyProgram") &&
+            resolve(handle, a.nvrtcCompileProgram, "nvrtcCompileProgram") &&
+            resolve(handle, a.nvrtcGetProgramLogSize, "nvrtcGetProgramLogSize") &&
+            resolve(handle, a.nvrtcGetProgramLog, "nvrtcGetProgramLog") && resolve(handle, a.nvrtcGetCUBINSize, "nvrtcGetCUBINSize") &&
+            resolve(handle, a.nvrtcGetCUBIN, "nvrtcGetCUBIN") && resolve(handle, a.nvrtcGetPTXSize, "nvrtcGetPTXSize") &&
+            resolve(handle, a.nvrtcGetPTX, "nvrtcGetPTX") && resolve(handle, a.nvrtcGetErrorString, "nvrtcGetErrorString") &&
+            resolve(handle, a.nvrtcGetNumSupportedArchs, "nvrtcGetNumSupportedArchs") &&
+            resolve(handle, a.nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs");
         if (!a.complete) a.why = "the NVRTC found lacks an entry point fracnas uses";
         return a;
     }();
@@ -339,7 +338,8 @@ std::string compile(const std::string& arch, std::string& log) {
     while (!log.empty() && (log.back() == '\0' || log.back() == '\n')) log.pop_back();
     std::string image;
     if (compiled != NVRTC_SUCCESS) {
-        log = std::string("nvrtcCompileProgram (") + arch_option + "): " + api.nvrtcGetErrorString(compiled) + (log.empty() ? "" : ": " + log);
+        log = std::string("nvrtcCompileProgram (") + arch_option + "): " + api.nvrtcGetErrorString(compiled) +
+              (log.empty() ? "" : ": " + log);
     } else {
         const bool cubin = arch.rfind("sm_", 0) == 0;
         std::size_t size = 0;
@@ -445,8 +445,8 @@ const device_module& module_for(c10::DeviceIndex device) {
         m.why = "cuModuleLoadData (" + arch + "): " + driver_error(r);
         return m;
     }
-    for (const auto& [f, name] : {std::pair{&m.xent, xent_name}, std::pair{&m.ln_forward, ln_forward_name}, std::pair{&m.ln_dx, ln_dx_name}, std::pair{&m.ln_partial, ln_partial_name},
-                                  std::pair{&m.ln_final, ln_final_name}})
+    for (const auto& [f, name] : {std::pair{&m.xent, xent_name}, std::pair{&m.ln_forward, ln_forward_name}, std::pair{&m.ln_dx, ln_dx_name},
+                                  std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.ln_final, ln_final_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
             m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
             return m;
@@ -496,15 +496,15 @@ void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, 
     TORCH_CHECK(r == CUDA_SUCCESS, "softmax_cross_entropy: cuLaunchKernel: ", driver_error(r));
 }
 
-void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps,
-                        const torch::Tensor& y, const torch::Tensor& mean, const torch::Tensor& rstd) {
+void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps, const torch::Tensor& y,
+                        const torch::Tensor& mean, const torch::Tensor& rstd) {
     const auto d = gamma.numel();
     const auto rows = d > 0 ? x.numel() / d : 0;
     const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) {
         return t.is_cuda() && t.device() == x.device() && t.scalar_type() == type && t.is_contiguous() && t.numel() == numel;
     };
-    TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(y, at::kBFloat16, rows * d) && is(gamma, at::kBFloat16, d) &&
-                    is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
+    TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(y, at::kBFloat16, rows * d) &&
+                    is(gamma, at::kBFloat16, d) && is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
                 "layer_norm_forward: x, y (rows, d) and gamma, beta (d) must be contiguous bf16 CUDA tensors of one device, mean "
                 "and rstd (rows) fp32");
     if (rows == 0) return;
@@ -536,9 +536,9 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) {
         return t.is_cuda() && t.device() == x.device() && t.scalar_type() == type && t.is_contiguous() && t.numel() == numel;
     };
-    TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(dy, at::kBFloat16, rows * d) && is(dx, at::kBFloat16, rows * d) &&
-                    is(gamma, at::kBFloat16, d) && is(dgamma, at::kBFloat16, d) && is(dbeta, at::kBFloat16, d) &&
-                    is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
+    TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(dy, at::kBFloat16, rows * d) &&
+                    is(dx, at::kBFloat16, rows * d) && is(gamma, at::kBFloat16, d) && is(dgamma, at::kBFloat16, d) &&
+                    is(dbeta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
                 "layer_norm_backward: dy, x, dx (rows, d) and gamma, dgamma, dbeta (d) must be contiguous bf16 CUDA tensors of one "
                 "device, mean and rstd (rows) fp32");
     if (rows == 0) {

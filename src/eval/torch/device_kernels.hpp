@@ -34,8 +34,8 @@ void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, 
 /// into y (rows, d), with each row's mean and rstd = 1 / sqrt(var + eps) into mean and rstd (rows,
 /// fp32; what layer_norm_backward takes), the statistics in fp32 by two passes. Every tensor
 /// contiguous on x's CUDA device. Runs on the current stream; requires available().
-void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps,
-                        const torch::Tensor& y, const torch::Tensor& mean, const torch::Tensor& rstd);
+void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps, const torch::Tensor& y,
+                        const torch::Tensor& mean, const torch::Tensor& rstd);
 
 /// LayerNorm's backward over the last dimension for x (rows, d) in bf16, from the forward's mean
 /// and rstd (rows, fp32; at::native_layer_norm's): dx (rows, d), dgamma and dbeta (d) written,

@@ -23,8 +23,8 @@ namespace {
 std::atomic<std::uint64_t> fused_count{0};
 
 static_assert(static_cast<int>(epilogue::none) == CUBLASLT_EPILOGUE_DEFAULT && static_cast<int>(epilogue::bias) == CUBLASLT_EPILOGUE_BIAS &&
-              static_cast<int>(epilogue::gelu_aux_bias) == CUBLASLT_EPILOGUE_GELU_AUX_BIAS &&
-              static_cast<int>(epilogue::bgradb) == CUBLASLT_EPILOGUE_BGRADB,
+                  static_cast<int>(epilogue::gelu_aux_bias) == CUBLASLT_EPILOGUE_GELU_AUX_BIAS &&
+                  static_cast<int>(epilogue::bgradb) == CUBLASLT_EPILOGUE_BGRADB,
               "fracnas's epilogue values are cuBLASLt's");
 
 // the cuBLASLt entry points this file uses, from the library LibTorch loaded
@@ -63,8 +63,7 @@ const lt_api& lt() {
                      resolve(a.cublasLtMatmulPreferenceDestroy, "cublasLtMatmulPreferenceDestroy") &&
                      resolve(a.cublasLtMatmulPreferenceSetAttribute, "cublasLtMatmulPreferenceSetAttribute") &&
                      resolve(a.cublasLtMatmulAlgoGetHeuristic, "cublasLtMatmulAlgoGetHeuristic") &&
-                     resolve(a.cublasLtMatmul, "cublasLtMatmul") &&
-                     resolve(a.cublasLtGetStatusString, "cublasLtGetStatusString");
+                     resolve(a.cublasLtMatmul, "cublasLtMatmul") && resolve(a.cublasLtGetStatusString, "cublasLtGetStatusString");
         return a;
     }();
     return api;
@@ -72,10 +71,17 @@ const lt_api& lt() {
 
 bool lt_type(at::ScalarType t, cudaDataType_t& out) {
     switch (t) {
-        case at::kFloat: out = CUDA_R_32F; return true;
-        case at::kHalf: out = CUDA_R_16F; return true;
-        case at::kBFloat16: out = CUDA_R_16BF; return true;
-        default: return false;
+        case at::kFloat:
+            out = CUDA_R_32F;
+            return true;
+        case at::kHalf:
+            out = CUDA_R_16F;
+            return true;
+        case at::kBFloat16:
+            out = CUDA_R_16BF;
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -108,11 +114,11 @@ struct plan {
 
 // the gemm's shape and layout, its epilogue, dtype, tf32, whether C is read, the six alignments
 // (A, B, C, D, bias, aux), the device
-using plan_key = std::tuple<bool, bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                            std::int64_t, int, int, bool, bool, std::array<std::uint32_t, 6>, c10::DeviceIndex>;
+using plan_key = std::tuple<bool, bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                            int, int, bool, bool, std::array<std::uint32_t, 6>, c10::DeviceIndex>;
 
-bool make_plan(plan& p, const gemm& g, cudaDataType_t type, bool tf32, const std::array<std::uint32_t, 6>& align,
-               cublasLtHandle_t handle, std::size_t workspace) {
+bool make_plan(plan& p, const gemm& g, cudaDataType_t type, bool tf32, const std::array<std::uint32_t, 6>& align, cublasLtHandle_t handle,
+               std::size_t workspace) {
     const auto compute = type == CUDA_R_32F && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     if (lt().cublasLtMatmulDescCreate(&p.op, compute, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS) return false;
     const cublasOperation_t transa = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, transb = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -137,17 +143,16 @@ bool make_plan(plan& p, const gemm& g, cudaDataType_t type, bool tf32, const std
     cublasLtMatmulPreference_t pref = nullptr;
     if (lt().cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS) return false;
     const cublasLtMatmulPreferenceAttributes_t align_attr[4] = {
-        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
-    bool ok = lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
-                                                   sizeof workspace) == CUBLAS_STATUS_SUCCESS;
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+    bool ok = lt().cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof workspace) ==
+              CUBLAS_STATUS_SUCCESS;
     for (int i = 0; ok && i < 4; ++i)
-        ok = lt().cublasLtMatmulPreferenceSetAttribute(pref, align_attr[i], &align[static_cast<std::size_t>(i)],
-                                                       sizeof align[0]) == CUBLAS_STATUS_SUCCESS;
+        ok = lt().cublasLtMatmulPreferenceSetAttribute(pref, align_attr[i], &align[static_cast<std::size_t>(i)], sizeof align[0]) ==
+             CUBLAS_STATUS_SUCCESS;
     cublasLtMatmulHeuristicResult_t result{};
     int found = 0;
-    ok = ok && lt().cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.d, p.d, pref, 1, &result, &found) ==
-                   CUBLAS_STATUS_SUCCESS &&
+    ok = ok && lt().cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.d, p.d, pref, 1, &result, &found) == CUBLAS_STATUS_SUCCESS &&
          found > 0;
     lt().cublasLtMatmulPreferenceDestroy(pref);
     if (!ok) return false;
@@ -155,25 +160,26 @@ bool make_plan(plan& p, const gemm& g, cudaDataType_t type, bool tf32, const std
     return true;
 }
 
-torch::Tensor unfused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                      const torch::Tensor& residual) {
+torch::Tensor unfused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& residual) {
     return residual + at::linear(x, weight, bias);
 }
 
 }  // namespace
 
-std::uint64_t fused_calls() noexcept { return fused_count.load(); }
+std::uint64_t fused_calls() noexcept {
+    return fused_count.load();
+}
 
 torch::Tensor linear_residual(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                               const torch::Tensor& residual) {
-    const bool recorded = torch::GradMode::is_enabled() &&
-                          (x.requires_grad() || weight.requires_grad() || bias.requires_grad() || residual.requires_grad());
+    const bool recorded =
+        torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || bias.requires_grad() || residual.requires_grad());
     cudaDataType_t type{};
     const auto dtype = x.scalar_type();
-    if (recorded || !x.is_cuda() || !lt().complete || !lt_type(dtype, type) || weight.scalar_type() != dtype || bias.scalar_type() != dtype ||
-        residual.scalar_type() != dtype || !weight.is_cuda() || !bias.is_cuda() || !residual.is_cuda() ||
-        !x.is_contiguous() || !weight.is_contiguous() || !bias.is_contiguous() || !residual.is_contiguous() ||
-        weight.dim() != 2 || bias.dim() != 1)
+    if (recorded || !x.is_cuda() || !lt().complete || !lt_type(dtype, type) || weight.scalar_type() != dtype ||
+        bias.scalar_type() != dtype || residual.scalar_type() != dtype || !weight.is_cuda() || !bias.is_cuda() || !residual.is_cuda() ||
+        !x.is_contiguous() || !weight.is_contiguous() || !bias.is_contiguous() || !residual.is_contiguous() || weight.dim() != 2 ||
+        bias.dim() != 1)
         return unfused(x, weight, bias, residual);
     const auto in = weight.size(1), out = weight.size(0);
     const auto rows = x.numel() / std::max<std::int64_t>(in, 1);
@@ -200,10 +206,15 @@ bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
     cudaDataType_t type{};
     if (!lt().complete || !lt_type(dtype, type)) return false;
     const bool tf32 = at::globalContext().allowTF32CuBLAS();
-    const std::array<std::uint32_t, 6> align = {alignment(g.a), alignment(g.b), g.c ? alignment(g.c) : 16u, alignment(g.d),
-                                                g.bias ? alignment(g.bias) : 16u, g.aux ? alignment(g.aux) : 16u};
-    const plan_key key{g.trans_a, g.trans_b, g.m, g.n, g.k, g.lda, g.ldb, g.ldd, g.ld_aux, static_cast<int>(g.kind), static_cast<int>(dtype),
-                       tf32, g.c != nullptr, align, device};
+    const std::array<std::uint32_t, 6> align = {alignment(g.a),
+                                                alignment(g.b),
+                                                g.c ? alignment(g.c) : 16u,
+                                                alignment(g.d),
+                                                g.bias ? alignment(g.bias) : 16u,
+                                                g.aux ? alignment(g.aux) : 16u};
+    const plan_key key{
+        g.trans_a, g.trans_b,      g.m,   g.n,   g.k, g.lda, g.ldb, g.ldd, g.ld_aux, static_cast<int>(g.kind), static_cast<int>(dtype),
+        tf32,      g.c != nullptr, align, device};
 
     static std::mutex mutex;
     static std::map<plan_key, plan> plans;
@@ -215,19 +226,19 @@ bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
     if (fresh) p.usable = make_plan(p, g, type, tf32, align, handle, workspace_bytes);
     if (!p.usable) return false;
 
-    if (g.bias != nullptr && lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias, sizeof g.bias) !=
-                                 CUBLAS_STATUS_SUCCESS)
+    if (g.bias != nullptr &&
+        lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias, sizeof g.bias) != CUBLAS_STATUS_SUCCESS)
         return false;
-    if (g.aux != nullptr && lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &g.aux,
-                                                                sizeof g.aux) != CUBLAS_STATUS_SUCCESS)
+    if (g.aux != nullptr &&
+        lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &g.aux, sizeof g.aux) != CUBLAS_STATUS_SUCCESS)
         return false;
     const float one = 1.0f, zero = 0.0f;
     // without C, beta 0 and D passed in its place (cuBLASLt reads no C then)
-    const auto status = lt().cublasLtMatmul(handle, p.op, &one, g.a, p.a, g.b, p.b, g.c ? &one : &zero, g.c ? g.c : g.d, p.d,
-                                            g.d, p.d, &p.algo, at::cuda::getCUDABlasLtWorkspace(), workspace_bytes,
-                                            c10::cuda::getCurrentCUDAStream(device).stream());
-    TORCH_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt matmul (epilogue ", static_cast<int>(g.kind), ") failed: ",
-                lt().cublasLtGetStatusString(status));
+    const auto status =
+        lt().cublasLtMatmul(handle, p.op, &one, g.a, p.a, g.b, p.b, g.c ? &one : &zero, g.c ? g.c : g.d, p.d, g.d, p.d, &p.algo,
+                            at::cuda::getCUDABlasLtWorkspace(), workspace_bytes, c10::cuda::getCurrentCUDAStream(device).stream());
+    TORCH_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt matmul (epilogue ", static_cast<int>(g.kind),
+                ") failed: ", lt().cublasLtGetStatusString(status));
     return true;
 }
 

@@ -57,7 +57,9 @@ std::pair<torch::Tensor, torch::Tensor> weight_and_bias_grad(const torch::Tensor
     return {at::mm(dy.t(), x), dy.sum(0)};
 }
 
-torch::Tensor flat(const torch::Tensor& t) { return t.reshape({-1, t.size(-1)}).contiguous(); }
+torch::Tensor flat(const torch::Tensor& t) {
+    return t.reshape({-1, t.size(-1)}).contiguous();
+}
 
 // x W^T + b, and with the residual (an autograd input may not be undefined: two nodes)
 struct linear_fn : torch::autograd::Function<linear_fn> {
@@ -196,8 +198,7 @@ torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weig
     return layer_norm_fn::apply(x, weight, bias);
 }
 
-torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                           const torch::Tensor& residual) {
+torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& residual) {
     return residual.defined() ? linear_residual_fn::apply(x, weight, bias, residual) : linear_fn::apply(x, weight, bias);
 }
 
@@ -206,6 +207,8 @@ torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const t
     return mlp_fn::apply(x, w1, b1, w2, b2, residual);
 }
 
-std::uint64_t epilogue_gemms() noexcept { return epilogue_count.load(); }
+std::uint64_t epilogue_gemms() noexcept {
+    return epilogue_count.load();
+}
 
 }  // namespace fracnas::eval::torch_fused

@@ -15,8 +15,7 @@
 namespace fracnas::eval::torch_fused {
 
 /// x W^T + b (+ residual when defined), x (..., in), W (out, in), b (out), residual (..., out).
-torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                           const torch::Tensor& residual);
+torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& residual);
 
 /// residual + gelu_tanh(x W1^T + b1) W2^T + b2: GPT-2's MLP, x (..., d), W1 (f, d), W2 (d, f).
 torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,

@@ -26,8 +26,8 @@
 #include <sstream>
 #include <vector>
 
-#include "fracnas/error.hpp"
 #include "failures.hpp"
+#include "fracnas/error.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
 
@@ -35,19 +35,23 @@ namespace fracnas::eval {
 
 const char* to_string(eval_status s) {
     switch (s) {
-        case eval_status::ok: return "ok";
-        case eval_status::invalid: return "invalid";
-        case eval_status::out_of_memory: return "out_of_memory";
-        case eval_status::error: return "error";
+        case eval_status::ok:
+            return "ok";
+        case eval_status::invalid:
+            return "invalid";
+        case eval_status::out_of_memory:
+            return "out_of_memory";
+        case eval_status::error:
+            return "error";
     }
     return "?";
 }
 
 namespace {
 
-using torch_model::Gpt;
 using torch_graphs::graph_runner;
 using torch_graphs::phase_timer;
+using torch_model::Gpt;
 constexpr std::int64_t l2_flush_bytes = 256LL << 20;  // several times any current GPU's L2
 constexpr std::uint64_t l2_fit_bytes = 64ULL << 20;   // weights this small may stay in L2 between runs
 constexpr auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);  // allocator stats: all pools
@@ -58,7 +62,7 @@ struct timer {
     bool cuda;
     torch::Tensor flush;  // defined when L2 must be overwritten before each timed run
     gpt_evaluation::phase_seconds* phases;
-    bool queued = true;   // gpt_measure_config::queue_timed_runs, for graph replays
+    bool queued = true;  // gpt_measure_config::queue_timed_runs, for graph replays
 
     std::vector<double> time(const std::function<void()>& run, std::uint32_t warmup, std::uint32_t repeats) const {
         {
@@ -123,12 +127,18 @@ struct timer {
 // function scaled_dot_product_attention itself consults).
 std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal) {
     switch (at::_fused_sdp_choice(q, k, v, {}, 0.0, causal)) {
-        case 0: return "math";
-        case 1: return "flash";
-        case 2: return "efficient";
-        case 3: return "cudnn";
-        case 4: return "overrideable";
-        default: return "none";
+        case 0:
+            return "math";
+        case 1:
+            return "flash";
+        case 2:
+            return "efficient";
+        case 3:
+            return "cudnn";
+        case 4:
+            return "overrideable";
+        default:
+            return "none";
     }
 }
 
@@ -187,11 +197,10 @@ void check(const gpt_measure_config& cfg, const nas::architecture& a) {
     if (cfg.prefill && (cfg.prefill_batch == 0 || cfg.prefill_tokens == 0 || cfg.prefill_tokens > a.context))
         throw config_error("prefill", "a prefill needs a batch >= 1 and 1.." + std::to_string(a.context) + " tokens.");
     if (cfg.decode && cfg.decode_context >= a.context)
-        throw config_error("decode_context", "the decode context must be below the model's context of " +
-                                                 std::to_string(a.context) + ".");
+        throw config_error("decode_context", "the decode context must be below the model's context of " + std::to_string(a.context) + ".");
     if (cfg.scenario && (cfg.prompt_tokens == 0 || cfg.prompt_tokens + cfg.generated_tokens > a.context))
-        throw config_error("scenario", "prompt + generated tokens must fit in the context of " +
-                                           std::to_string(a.context) + ", with a prompt of at least 1.");
+        throw config_error("scenario", "prompt + generated tokens must fit in the context of " + std::to_string(a.context) +
+                                           ", with a prompt of at least 1.");
 }
 
 // cuBLAS and cuBLASLt draw one workspace per handle and stream from the caching allocator on their
@@ -271,8 +280,7 @@ measurement::measurement(const nas::architecture& arch, const gpt_measure_config
       cuda_(cfg.device == device_kind::cuda),
       device_(cuda_ ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(cfg.cuda_index)) : torch::Device(torch::kCPU)),
       dtype_(cfg.dtype == dtype_kind::bf16 ? torch::kBFloat16 : torch::kFloat32) {
-    if (cuda_ && !torch::cuda::is_available())
-        throw config_error("device", "CUDA was requested but LibTorch sees no CUDA device.");
+    if (cuda_ && !torch::cuda::is_available()) throw config_error("device", "CUDA was requested but LibTorch sees no CUDA device.");
     std::optional<c10::cuda::CUDAGuard> guard;
     if (cuda_) {
         guard.emplace(device_.index());
@@ -382,11 +390,10 @@ void measurement::build(gpt_evaluation& out) {
         const std::int64_t tokens = std::min<std::int64_t>(cfg_.grad_norm_tokens, arch_.context);  // capped at the context
         if (tokens < 2 || cfg_.grad_norm_batch == 0)
             throw config_error("grad_norm", "the grad-norm batch needs at least 1 sequence of 2 tokens.");
-        const auto idx = torch::randint(0, arch_.vocab, {static_cast<std::int64_t>(cfg_.grad_norm_batch), tokens},
-                                        tokens_on_device());
+        const auto idx = torch::randint(0, arch_.vocab, {static_cast<std::int64_t>(cfg_.grad_norm_batch), tokens}, tokens_on_device());
         const auto logits = model_->forward(idx.narrow(1, 0, tokens - 1));  // (B, T-1, V)
-        const auto loss = torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
-                                                               idx.narrow(1, 1, tokens - 1).reshape({-1}));
+        const auto loss =
+            torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}), idx.narrow(1, 1, tokens - 1).reshape({-1}));
         loss.backward();
         double sum = 0.0;
         for (const auto& p : model_->parameters())
@@ -524,7 +531,9 @@ resident_gpt::resident_gpt(nas::architecture arch, gpt_measure_config cfg)
 
 resident_gpt::~resident_gpt() = default;
 
-bool resident_gpt::built() const noexcept { return impl_->kept != nullptr; }
+bool resident_gpt::built() const noexcept {
+    return impl_->kept != nullptr;
+}
 
 gpt_evaluation resident_gpt::time() noexcept {
     const auto start = std::chrono::steady_clock::now();

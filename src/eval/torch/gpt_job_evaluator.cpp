@@ -24,8 +24,8 @@ namespace {
 std::string uuid_text(const cudaUUID_t& u) {
     const auto* b = reinterpret_cast<const unsigned char*>(u.bytes);
     char s[64];
-    std::snprintf(s, sizeof s, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-                  b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    std::snprintf(s, sizeof s, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
+                  b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
     return s;
 }
 
@@ -107,10 +107,18 @@ private:
         o.peak_memory_bytes = r.peak_memory_bytes;
         o.message = r.message;
         switch (r.status) {
-            case eval_status::ok: o.status = outcome_status::ok; break;
-            case eval_status::invalid: o.status = outcome_status::invalid; break;
-            case eval_status::out_of_memory: o.status = outcome_status::out_of_memory; break;
-            case eval_status::error: o.status = outcome_status::error; break;
+            case eval_status::ok:
+                o.status = outcome_status::ok;
+                break;
+            case eval_status::invalid:
+                o.status = outcome_status::invalid;
+                break;
+            case eval_status::out_of_memory:
+                o.status = outcome_status::out_of_memory;
+                break;
+            case eval_status::error:
+                o.status = outcome_status::error;
+                break;
         }
         if (r.decode) {
             o.decode_ms = r.decode->median_ms;

@@ -30,8 +30,12 @@ bool fused_training(const DenseImpl& dense, const torch::Tensor& x) {
 
 }  // namespace
 
-torch::Tensor layer_cache::keys(std::int64_t n_head, std::int64_t positions) const { return heads(kv, 0, n_head, positions); }
-torch::Tensor layer_cache::values(std::int64_t n_head, std::int64_t positions) const { return heads(kv, 1, n_head, positions); }
+torch::Tensor layer_cache::keys(std::int64_t n_head, std::int64_t positions) const {
+    return heads(kv, 0, n_head, positions);
+}
+torch::Tensor layer_cache::values(std::int64_t n_head, std::int64_t positions) const {
+    return heads(kv, 1, n_head, positions);
+}
 
 DenseImpl::DenseImpl(std::int64_t in, std::int64_t out, double std, const torch::TensorOptions& options) {
     torch::NoGradGuard no_grad;
@@ -86,24 +90,23 @@ AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t n_head_, double 
     c_proj = register_module("c_proj", Dense(d_model, d_model, proj_std, options));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos,
-                                     const torch::Tensor& residual) {
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos, const torch::Tensor& residual) {
     const auto B = x.size(0), T = x.size(1), C = x.size(2), hs = C / n_head;
-    const auto qkv_out = c_attn(x);                                  // (B, T, 3C)
-    auto qkv = qkv_out.split(C, /*dim=*/2);                          // 3 x (B, T, C)
-    auto q = qkv[0].view({B, T, n_head, hs}).transpose(1, 2);        // (B, nh, T, hs)
-    auto k = qkv[1].view({B, T, n_head, hs}).transpose(1, 2);        // (B, nh, T, hs)
-    auto v = qkv[2].view({B, T, n_head, hs}).transpose(1, 2);        // (B, nh, T, hs)
+    const auto qkv_out = c_attn(x);                            // (B, T, 3C)
+    auto qkv = qkv_out.split(C, /*dim=*/2);                    // 3 x (B, T, C)
+    auto q = qkv[0].view({B, T, n_head, hs}).transpose(1, 2);  // (B, nh, T, hs)
+    auto k = qkv[1].view({B, T, n_head, hs}).transpose(1, 2);  // (B, nh, T, hs)
+    auto v = qkv[2].view({B, T, n_head, hs}).transpose(1, 2);  // (B, nh, T, hs)
     torch::Tensor y;
     if (cache == nullptr) {
         y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);  // (B, nh, T, hs)
     } else {
         // one copy writes this block's keys and values: q|k|v's last 2C columns are k|v
         cache->kv.narrow(1, pos, T).view({B, T, 2 * C}).copy_(qkv_out.narrow(2, C, 2 * C));
-        const auto keys = cache->keys(n_head, pos + T);              // (B, nh, pos+T, hs)
-        const auto values = cache->values(n_head, pos + T);          // (B, nh, pos+T, hs)
+        const auto keys = cache->keys(n_head, pos + T);      // (B, nh, pos+T, hs)
+        const auto values = cache->values(n_head, pos + T);  // (B, nh, pos+T, hs)
         if (T == 1) {
-            y = at::scaled_dot_product_attention(q, keys, values);   // one query sees every key
+            y = at::scaled_dot_product_attention(q, keys, values);  // one query sees every key
         } else if (pos == 0) {
             // a prefill: the block's own keys, causal form (no mask tensor, flash-eligible)
             y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);  // (B, nh, T, hs)
@@ -111,11 +114,11 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache,
             // query i (position pos + i) sees keys 0 .. pos + i
             const auto rows = torch::arange(T, torch::TensorOptions().device(x.device())).unsqueeze(1) + pos;
             const auto cols = torch::arange(pos + T, torch::TensorOptions().device(x.device())).unsqueeze(0);
-            const auto allowed = cols.le(rows);                       // (T, pos+T) bool
+            const auto allowed = cols.le(rows);  // (T, pos+T) bool
             y = at::scaled_dot_product_attention(q, keys, values, allowed);
         }
     }
-    y = y.transpose(1, 2).reshape({B, T, C});                         // (B, T, C)
+    y = y.transpose(1, 2).reshape({B, T, C});  // (B, T, C)
     return c_proj->forward_add(y, residual);
 }
 
@@ -125,8 +128,7 @@ MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, co
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-    if (fused_training(*c_fc, x))
-        return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
+    if (fused_training(*c_fc, x)) return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
     return c_proj->forward_add(c_fc->forward_gelu(x), residual);
 }
 
@@ -140,7 +142,7 @@ BlockImpl::BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos) {
     const auto y = attn(ln_1(x), cache, pos, x);  // pre-LayerNorm residual blocks: x + attn(ln_1(x))
-    return mlp(ln_2(y), y);                        // y + mlp(ln_2(y))
+    return mlp(ln_2(y), y);                       // y + mlp(ln_2(y))
 }
 
 GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& options) : arch_(arch) {
@@ -160,12 +162,13 @@ GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& opti
         proj_out = register_module("proj_out", Dense(d, e, 1.0 / std::sqrt(static_cast<double>(d)), options));
     }
     h = register_module("h", torch::nn::ModuleList());
-    for (std::uint32_t l = 0; l < arch_.n_layer; ++l)
-        h->push_back(Block(d, arch_.d_inner[l], arch_.n_head[l], proj_std, options));
+    for (std::uint32_t l = 0; l < arch_.n_layer; ++l) h->push_back(Block(d, arch_.d_inner[l], arch_.n_head[l], proj_std, options));
     ln_f = register_module("ln_f", Norm(d, options));
 }
 
-torch::Tensor GptImpl::forward(const torch::Tensor& idx) { return run(idx, nullptr, 0, false); }
+torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
+    return run(idx, nullptr, 0, false);
+}
 
 void GptImpl::use_fused_dense(bool on) {
     for (const auto& m : modules())
@@ -177,7 +180,9 @@ void GptImpl::use_norm_kernel(bool on) {
         if (auto norm = std::dynamic_pointer_cast<NormImpl>(m)) norm->kernel_backward = on;
 }
 
-torch::Tensor GptImpl::features(const torch::Tensor& idx) { return trunk(idx, nullptr, 0, false); }
+torch::Tensor GptImpl::features(const torch::Tensor& idx) {
+    return trunk(idx, nullptr, 0, false);
+}
 
 std::vector<layer_cache> GptImpl::make_cache(std::int64_t batch, torch::TensorOptions options) const {
     std::vector<layer_cache> cache;
@@ -187,29 +192,25 @@ std::vector<layer_cache> GptImpl::make_cache(std::int64_t batch, torch::TensorOp
     return cache;
 }
 
-torch::Tensor GptImpl::forward_cached(const torch::Tensor& idx, std::vector<layer_cache>& cache, std::int64_t pos,
-                                      bool last_only) {
+torch::Tensor GptImpl::forward_cached(const torch::Tensor& idx, std::vector<layer_cache>& cache, std::int64_t pos, bool last_only) {
     return run(idx, &cache, pos, last_only);
 }
 
-torch::Tensor GptImpl::run(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos,
-                           bool last_only) {
+torch::Tensor GptImpl::run(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only) {
     return torch::matmul(trunk(idx, cache, pos, last_only), wte->weight.t());  // tied output: (B, T, vocab)
 }
 
-torch::Tensor GptImpl::trunk(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos,
-                             bool last_only) {
+torch::Tensor GptImpl::trunk(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only) {
     const auto T = idx.size(1);
-    TORCH_CHECK(pos >= 0 && pos + T <= static_cast<std::int64_t>(arch_.context),
-                "positions ", pos, "..", pos + T, " exceed the context of ", arch_.context);
-    auto x = at::embedding(wte->weight, idx);                         // (B, T, e)
-    if (proj_in) x = proj_in(x);                                      // (B, T, d)
-    x = x + wpe->weight.narrow(0, pos, T);                            // positions are a slice
-    for (std::size_t l = 0; l < h->size(); ++l)
-        x = h[l]->as<Block>()->forward(x, cache ? &(*cache)[l] : nullptr, pos);
-    if (last_only) x = x.narrow(1, T - 1, 1);                         // (B, 1, d)
+    TORCH_CHECK(pos >= 0 && pos + T <= static_cast<std::int64_t>(arch_.context), "positions ", pos, "..", pos + T,
+                " exceed the context of ", arch_.context);
+    auto x = at::embedding(wte->weight, idx);  // (B, T, e)
+    if (proj_in) x = proj_in(x);               // (B, T, d)
+    x = x + wpe->weight.narrow(0, pos, T);     // positions are a slice
+    for (std::size_t l = 0; l < h->size(); ++l) x = h[l]->as<Block>()->forward(x, cache ? &(*cache)[l] : nullptr, pos);
+    if (last_only) x = x.narrow(1, T - 1, 1);  // (B, 1, d)
     x = ln_f(x);
-    if (proj_out) x = proj_out(x);                                    // (B, T, e)
+    if (proj_out) x = proj_out(x);  // (B, T, e)
     return x;
 }
 

@@ -85,8 +85,7 @@ TORCH_MODULE(Mlp);
 
 class BlockImpl : public torch::nn::Module {
 public:
-    BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std,
-              const torch::TensorOptions& options);
+    BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std, const torch::TensorOptions& options);
     torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos);
     Norm ln_1{nullptr}, ln_2{nullptr};
     Attention attn{nullptr};
@@ -121,8 +120,7 @@ public:
     /// Logits (B, T, vocab) for idx (B, T) at positions [pos, pos + T), reading and filling the
     /// cache (a prefill is pos = 0; a decode step is T = 1). last_only: logits of the last
     /// position only, (B, 1, vocab), as a server computes them.
-    torch::Tensor forward_cached(const torch::Tensor& idx, std::vector<layer_cache>& cache, std::int64_t pos,
-                                 bool last_only = false);
+    torch::Tensor forward_cached(const torch::Tensor& idx, std::vector<layer_cache>& cache, std::int64_t pos, bool last_only = false);
 
     /// The training's linear layers with their bias gradients, GELU and residual adds in cuBLASLt
     /// epilogues (train_speed::fused_dense): the same gradients, fewer kernels. Changes only the
@@ -134,7 +132,7 @@ public:
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 
-    Table wte{nullptr}, wpe{nullptr};  // token (vocab, e) and position (context, d) embeddings
+    Table wte{nullptr}, wpe{nullptr};           // token (vocab, e) and position (context, d) embeddings
     Dense proj_in{nullptr}, proj_out{nullptr};  // e -> d and d -> e when e != d (d_embed), else null
     torch::nn::ModuleList h{nullptr};
     Norm ln_f{nullptr};

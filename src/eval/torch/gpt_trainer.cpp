@@ -26,9 +26,9 @@
 
 #include <sys/stat.h>
 
-#include "fracnas/error.hpp"
 #include "device_kernels.hpp"
 #include "failures.hpp"
+#include "fracnas/error.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
 #include "train_loss.hpp"
@@ -38,17 +38,25 @@ namespace fracnas::eval {
 
 const char* to_string(train_status s) {
     switch (s) {
-        case train_status::ok: return "ok";
-        case train_status::invalid: return "invalid";
-        case train_status::out_of_memory: return "out_of_memory";
-        case train_status::diverged: return "diverged";
-        case train_status::error: return "error";
-        case train_status::stopped: return "stopped";
+        case train_status::ok:
+            return "ok";
+        case train_status::invalid:
+            return "invalid";
+        case train_status::out_of_memory:
+            return "out_of_memory";
+        case train_status::diverged:
+            return "diverged";
+        case train_status::error:
+            return "error";
+        case train_status::stopped:
+            return "stopped";
     }
     return "error";
 }
 
-const char* to_string(lr_schedule s) { return s == lr_schedule::wsd ? "wsd" : "cosine"; }
+const char* to_string(lr_schedule s) {
+    return s == lr_schedule::wsd ? "wsd" : "cosine";
+}
 
 train_speed no_speed_settings() noexcept {
     train_speed s;
@@ -59,12 +67,15 @@ train_speed no_speed_settings() noexcept {
 namespace {
 
 // the settings' names, in the order the benchmark's ladder turns them on
-constexpr std::pair<const char*, bool train_speed::*> speed_names[] = {
-    {"async", &train_speed::async},           {"fused_adamw", &train_speed::fused_adamw},
-    {"fused_loss", &train_speed::fused_loss}, {"cuda_graph", &train_speed::cuda_graph},
-    {"bf16_weights", &train_speed::bf16_weights}, {"flash_attention", &train_speed::flash_attention},
-    {"fused_dense", &train_speed::fused_dense}, {"loss_kernel", &train_speed::loss_kernel},
-    {"norm_kernel", &train_speed::norm_kernel}};
+constexpr std::pair<const char*, bool train_speed::*> speed_names[] = {{"async", &train_speed::async},
+                                                                       {"fused_adamw", &train_speed::fused_adamw},
+                                                                       {"fused_loss", &train_speed::fused_loss},
+                                                                       {"cuda_graph", &train_speed::cuda_graph},
+                                                                       {"bf16_weights", &train_speed::bf16_weights},
+                                                                       {"flash_attention", &train_speed::flash_attention},
+                                                                       {"fused_dense", &train_speed::fused_dense},
+                                                                       {"loss_kernel", &train_speed::loss_kernel},
+                                                                       {"norm_kernel", &train_speed::norm_kernel}};
 
 }  // namespace
 
@@ -89,7 +100,9 @@ std::uint64_t planned_steps(const train_recipe& r) noexcept {
     return per_step == 0 ? 1 : std::max<std::uint64_t>(1, r.tokens / per_step);
 }
 
-const char* to_string(window_sampling s) { return s == window_sampling::epoch ? "epoch" : "random"; }
+const char* to_string(window_sampling s) {
+    return s == window_sampling::epoch ? "epoch" : "random";
+}
 
 std::vector<std::int64_t> training_windows(const train_recipe& r, std::uint64_t steps, std::size_t train_size) {
     std::mt19937_64 order(r.seed * 0x9e3779b97f4a7c15ULL + 0x7f4a7c15ULL);
@@ -158,20 +171,21 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+double since(clock_type::time_point t) {
+    return std::chrono::duration<double>(clock_type::now() - t).count();
+}
 
 // Throws config_error naming the field for a recipe or data that cannot be trained.
 void check(const train_recipe& r, const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val) {
     if (r.tokens == 0) throw config_error("tokens", "the training budget must be at least one token.");
     if (r.batch == 0) throw config_error("batch", "the batch must hold at least one sequence.");
     if (r.seq_len == 0 || r.seq_len > arch.context)
-        throw config_error("seq-len", "the sequence length must be between 1 and the architecture's context (" +
-                                          std::to_string(arch.context) + ").");
+        throw config_error("seq-len",
+                           "the sequence length must be between 1 and the architecture's context (" + std::to_string(arch.context) + ").");
     if (!(r.lr > 0.0) || !std::isfinite(r.lr)) throw config_error("lr", "the learning rate must be a positive number.");
     if (!(r.min_lr_ratio >= 0.0 && r.min_lr_ratio <= 1.0))
         throw config_error("min-lr-ratio", "the final learning-rate ratio must be between 0 and 1.");
-    if (!(r.warmup_share >= 0.0 && r.warmup_share < 1.0))
-        throw config_error("warmup", "the warm-up share must be at least 0 and below 1.");
+    if (!(r.warmup_share >= 0.0 && r.warmup_share < 1.0)) throw config_error("warmup", "the warm-up share must be at least 0 and below 1.");
     if (!(r.weight_decay >= 0.0) || !(r.clip >= 0.0)) throw config_error("weight-decay", "weight decay and clipping must not be negative.");
     if (r.checkpoints == 0) throw config_error("checkpoints", "at least one validation checkpoint is needed.");
     if (!(r.decay_share >= 0.0 && r.decay_share <= 1.0)) throw config_error("decay", "the decay share must be between 0 and 1.");
@@ -183,8 +197,8 @@ void check(const train_recipe& r, const nas::architecture& arch, std::uint32_t v
         small.tokens = b;
         if (b < std::uint64_t{r.batch} * r.seq_len || planned_steps(small) >= planned_steps(r))
             throw config_error("budgets", "the budget " + std::to_string(b) + " must be at least one step (" +
-                                              std::to_string(std::uint64_t{r.batch} * r.seq_len) + " tokens) and fewer steps than the training's " +
-                                              std::to_string(planned_steps(r)) + ".");
+                                              std::to_string(std::uint64_t{r.batch} * r.seq_len) +
+                                              " tokens) and fewer steps than the training's " + std::to_string(planned_steps(r)) + ".");
     }
     if (!r.budgets.empty() && !r.speed.fused_adamw)
         throw config_error("budgets", "smaller budgets on the way need the fused AdamW (train_speed::fused_adamw), whose state is kept.");
@@ -205,8 +219,8 @@ void check(const train_recipe& r, const nas::architecture& arch, std::uint32_t v
     for (const token_span s : {train, val})
         for (std::size_t i = 0; i < s.size; ++i)
             if (s.data[i] >= vocab)
-                throw config_error("data", "token id " + std::to_string(s.data[i]) + " is outside the vocabulary of " +
-                                               std::to_string(vocab) + ".");
+                throw config_error(
+                    "data", "token id " + std::to_string(s.data[i]) + " is outside the vocabulary of " + std::to_string(vocab) + ".");
 }
 
 // Token ids on the device as int64, the form embedding and cross_entropy take.
@@ -370,12 +384,14 @@ bool make_directories(const std::string& path) {
         const std::string prefix = path.substr(0, i);
         if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) return false;
     }
-    struct stat st{};
+    struct stat st {};
     return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 // Where the state goes: latest.pt (every save) and stable.pt (under wsd, the decay start).
-std::string state_path(const train_recipe& r, const char* name) { return r.state_dir + "/" + name; }
+std::string state_path(const train_recipe& r, const char* name) {
+    return r.state_dir + "/" + name;
+}
 
 // Why `s` cannot continue this training ("" when it can).
 std::string cannot_continue(const torch_train::saved_state& s, const std::string& id, const train_recipe& r, std::uint64_t steps) {
@@ -408,7 +424,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     check(r, out.arch, vocab, train, val);
     const bool cuda = r.device == device_kind::cuda;
     if (cuda && !torch::cuda::is_available()) throw config_error("device", "CUDA was requested but LibTorch sees no CUDA device.");
-    const torch::Device device = cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(r.cuda_index)) : torch::Device(torch::kCPU);
+    const torch::Device device =
+        cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(r.cuda_index)) : torch::Device(torch::kCPU);
     std::optional<c10::cuda::CUDAGuard> guard;
     if (cuda) {
         guard.emplace(device.index());
@@ -425,7 +442,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     if (cuda && r.bf16 && ((speed.fused_loss && speed.loss_kernel) || (bf16_weights && speed.norm_kernel))) {
         std::string why;
         if (!torch_kernels::available(device.index(), &why))
-            out.engine_note = "fracnas's kernels are not available (" + why.substr(0, why.find('\n')) + "); LibTorch's operators ran in their place.";
+            out.engine_note =
+                "fracnas's kernels are not available (" + why.substr(0, why.find('\n')) + "); LibTorch's operators ran in their place.";
     }
     const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
     const std::uint64_t steps = planned_steps(r);
@@ -546,7 +564,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
             const std::uint64_t start = decay_start(small);
             if (start < first)
                 throw config_error("budgets", "the budget " + std::to_string(b) + " decays from step " + std::to_string(start) +
-                                                  ", before the saved state's step " + std::to_string(first) + ": it cannot be measured from that state.");
+                                                  ", before the saved state's step " + std::to_string(first) +
+                                                  ": it cannot be measured from that state.");
             pending.push_back({small, start, planned_steps(small)});
         }
     }
@@ -567,7 +586,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
     torch::Tensor offsets_dev, lr_dev, loss_dev, step_dev, window_dev;
     if (speed.async) {
-        offsets_dev = torch::from_blob(const_cast<std::int64_t*>(offsets.data()), {static_cast<std::int64_t>(steps), B}, torch::kInt64).to(device);
+        offsets_dev =
+            torch::from_blob(const_cast<std::int64_t*>(offsets.data()), {static_cast<std::int64_t>(steps), B}, torch::kInt64).to(device);
         lr_dev = torch::from_blob(lrs.data(), {static_cast<std::int64_t>(steps)}, torch::kFloat32).to(device);
         loss_dev = torch::zeros({static_cast<std::int64_t>(steps)}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
         step_dev = torch::full({1}, static_cast<std::int64_t>(first), i64);
@@ -594,7 +614,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         round_into_model();
     };
     const auto async_step = [&] {
-        const auto starts = offsets_dev.index_select(0, step_dev).view({B, 1});            // (B, 1)
+        const auto starts = offsets_dev.index_select(0, step_dev).view({B, 1});                          // (B, 1)
         const auto rows = train_ids.index_select(0, (starts + window_dev).view({-1})).view({B, T + 1});  // (B, T + 1)
         const auto loss = forward_backward(rows.narrow(1, 0, T), rows.narrow(1, 1, T).reshape({B * T}));
         fused_update(lr_dev.index_select(0, step_dev).squeeze());
@@ -602,8 +622,10 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         step_dev.add_(1);
     };
     const auto sync_step = [&](std::uint64_t step) {
-        const auto idx = (torch::from_blob(const_cast<std::int64_t*>(offsets.data()) + step * static_cast<std::uint64_t>(B), {B, 1}, torch::kInt64) +
-                          window).to(device);  // (B, T + 1)
+        const auto idx =
+            (torch::from_blob(const_cast<std::int64_t*>(offsets.data()) + step * static_cast<std::uint64_t>(B), {B, 1}, torch::kInt64) +
+             window)
+                .to(device);  // (B, T + 1)
         const auto rows = train_ids.index_select(0, idx.reshape({-1})).view({B, T + 1});
         const auto loss = forward_backward(rows.narrow(1, 0, T), rows.narrow(1, 1, T).reshape({B * T}));
         if (fused) {
@@ -636,7 +658,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     std::unique_ptr<at::cuda::CUDAGraph> graph;
     const std::uint64_t eager_steps = 3;  // before the capture: lazy initialisation, cuBLAS workspaces
     const auto start = clock_type::now();
-    double paused = 0.0;                  // validation, saving and the budgets' decays, not this training
+    double paused = 0.0;  // validation, saving and the budgets' decays, not this training
     const auto training_time = [&] { return since(start) - paused; };
 
     // A smaller budget's decay from its decay start, where the training stands now (step_dev and
@@ -666,7 +688,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
             const auto values = loss_dev.narrow(0, static_cast<std::int64_t>(b.start), n).to(torch::kCPU, torch::kFloat64);
             losses.assign(values.data_ptr<double>(), values.data_ptr<double>() + n);
         } else {
-            std::vector<float> kept_rates(lrs.begin() + static_cast<std::ptrdiff_t>(b.start), lrs.begin() + static_cast<std::ptrdiff_t>(b.start + n));
+            std::vector<float> kept_rates(lrs.begin() + static_cast<std::ptrdiff_t>(b.start),
+                                          lrs.begin() + static_cast<std::ptrdiff_t>(b.start + n));
             std::copy(rates.begin(), rates.end(), lrs.begin() + static_cast<std::ptrdiff_t>(b.start));
             for (std::int64_t i = 0; i < n; ++i) losses.push_back(sync_step(b.start + i));
             std::copy(kept_rates.begin(), kept_rates.end(), lrs.begin() + static_cast<std::ptrdiff_t>(b.start));
@@ -748,8 +771,10 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
                     out.engine_note = "the CUDA graph capture failed (" + what.substr(0, what.find('\n')) + "); the steps ran eagerly.";
                 }
             }
-            if (graph) graph->replay();
-            else async_step();
+            if (graph)
+                graph->replay();
+            else
+                async_step();
         } else {
             async_step();
         }
@@ -757,7 +782,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         const bool at_checkpoint = next_checkpoint <= r.checkpoints && done == checkpoint_step(next_checkpoint);
         const bool at_stop = r.stop_after_steps > 0 && done == r.stop_after_steps && done < steps;
         const bool at_save = !r.state_dir.empty() && (done == steps || at_stop || (done == branch && done > first) ||
-                                                     (r.save_every > 0 && done % r.save_every == 0));
+                                                      (r.save_every > 0 && done % r.save_every == 0));
         const bool at_steady = steady_start < 0.0 && done >= first + 16;
         if (!speed.async) {
             if (!take_losses(done, {l})) break;
@@ -811,8 +836,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
 
 }  // namespace
 
-void check_training(const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val,
-                    const train_recipe& recipe) {
+void check_training(const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val, const train_recipe& recipe) {
     auto a = arch;
     a.vocab = vocab;
     nas::validate(a);

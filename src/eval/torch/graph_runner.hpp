@@ -42,8 +42,8 @@ public:
     /// the work queued on the current stream, then captures each step into a graph; an exception
     /// during a capture ends that capture before it propagates. The seconds of the warm-up and of
     /// the capture are added to warmup_seconds and capture_seconds.
-    std::function<void()> wrap(std::vector<std::function<void()>> steps, bool use_graph, double& warmup_seconds,
-                               double& capture_seconds, int warmups = 3);
+    std::function<void()> wrap(std::vector<std::function<void()>> steps, bool use_graph, double& warmup_seconds, double& capture_seconds,
+                               int warmups = 3);
 
     /// The kernels of the captured graphs, in graph order: the kernel's name where the CUDA
     /// runtime knows it ("?" for kernels launched through the driver, as cuBLAS and cuDNN do),

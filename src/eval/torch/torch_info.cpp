@@ -7,11 +7,12 @@
 namespace fracnas::eval {
 
 std::string torch_version() {
-    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-           std::to_string(TORCH_VERSION_PATCH);
+    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
 }
 
-bool torch_cuda_available() { return torch::cuda::is_available(); }
+bool torch_cuda_available() {
+    return torch::cuda::is_available();
+}
 
 double torch_smoke_product() {
     // (2, 3) x (3, 2) with known entries: [[1,2,3],[4,5,6]] x ones = [[6,6],[15,15]] -> sum 42.

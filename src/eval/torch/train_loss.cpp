@@ -34,31 +34,31 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
                               y.device() == hc.device() && y.is_contiguous() && torch_kernels::available(hc.device().index());
         torch::Tensor grad_h, grad_w;
         if (need_grad) {
-            grad_h = torch::empty_like(hc);                                       // (N, e)
+            grad_h = torch::empty_like(hc);                                                           // (N, e)
             grad_w = torch::zeros({V, wc.size(1)}, wc.options().dtype(lowp ? at::kFloat : compute));  // (V, e)
         }
         for (std::int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
             const auto n = std::min(chunk_rows, N - r0);
-            const auto hx = hc.narrow(0, r0, n);                                  // (n, e)
-            const auto target = y.narrow(0, r0, n).unsqueeze(1);                  // (n, 1)
-            const auto logits = at::mm(hx, wc.t());                               // (n, V) in compute
+            const auto hx = hc.narrow(0, r0, n);                  // (n, e)
+            const auto target = y.narrow(0, r0, n).unsqueeze(1);  // (n, 1)
+            const auto logits = at::mm(hx, wc.t());               // (n, V) in compute
             // d(mean loss)/d logits = (softmax - onehot) / N; the 1/N is the GEMMs' alpha
             torch::Tensor g;
             if (one_pass) {
-                const auto row_loss = torch::empty({n}, loss.options());         // (n) fp32
+                const auto row_loss = torch::empty({n}, loss.options());  // (n) fp32
                 torch_kernels::softmax_cross_entropy(logits, y.narrow(0, r0, n), row_loss, need_grad);
                 loss.add_(row_loss.sum());
                 if (!need_grad) continue;
-                g = logits;                                                       // (n, V): the gradient, over the logits
+                g = logits;  // (n, V): the gradient, over the logits
             } else {
-                const auto logp = at::log_softmax(logits, 1, at::kFloat);        // (n, V) fp32
+                const auto logp = at::log_softmax(logits, 1, at::kFloat);  // (n, V) fp32
                 loss.sub_(logp.gather(1, target).sum());
                 if (!need_grad) continue;
-                g = torch::empty_like(logits);                                    // (n, V) in compute
+                g = torch::empty_like(logits);  // (n, V) in compute
                 at::exp_out(g, logp);
                 g.scatter_add_(1, target, torch::full({n, 1}, -1.0, g.options()));
             }
-            auto gh = grad_h.narrow(0, r0, n);                                    // (n, e), contiguous rows
+            auto gh = grad_h.narrow(0, r0, n);  // (n, e), contiguous rows
             at::addmm_out(gh, gh, g, wc, /*beta=*/0.0, /*alpha=*/inv_n);
             if (lowp)  // each chunk's product in the low precision, their sum in fp32 (addmm's fp32 out_dtype is for fp16 only)
                 grad_w.add_(at::mm(g.t(), hx), inv_n);
@@ -79,15 +79,18 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
         const auto grad_h = ctx->saved_data["grad_h"].toTensor();
         const auto grad_w = ctx->saved_data["grad_w"].toTensor();
         return {grad_h.defined() ? (grad_h * scale).to(h_dtype) : torch::Tensor(),
-                grad_w.defined() ? (grad_w * scale).to(w_dtype) : torch::Tensor(), torch::Tensor(), torch::Tensor(),
-                torch::Tensor(), torch::Tensor()};
+                grad_w.defined() ? (grad_w * scale).to(w_dtype) : torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor(),
+                torch::Tensor()};
     }
 };
 
 }  // namespace
 
-torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& y,
-                                   std::int64_t chunk_rows, at::ScalarType compute, bool kernel) {
+torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& y, std::int64_t chunk_rows,
+                                   at::ScalarType compute, bool kernel) {
     TORCH_CHECK(h.dim() == 2 && w.dim() == 2 && y.dim() == 1 && h.size(0) == y.size(0) && h.size(1) == w.size(1),
                 "linear_cross_entropy: h (N, e), w (V, e) and y (N) disagree");
     TORCH_CHECK(chunk_rows > 0, "linear_cross_entropy: chunk_rows must be positive");

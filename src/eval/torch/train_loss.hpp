@@ -17,8 +17,8 @@ namespace fracnas::eval::torch_train {
 /// chunk's log-softmax, loss and logits gradient are one kernel's pass over the bf16 logits (no
 /// fp32 copy of them); otherwise, or with `kernel` false, LibTorch's operators. Returns a 0-d
 /// fp32 tensor on h's device.
-torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& y,
-                                   std::int64_t chunk_rows, at::ScalarType compute, bool kernel = false);
+torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& y, std::int64_t chunk_rows,
+                                   at::ScalarType compute, bool kernel = false);
 
 /// The rows per chunk for N rows and a vocabulary of V: about 2^27 logits (512 MiB in fp32) a
 /// chunk, at least one row, at most N.

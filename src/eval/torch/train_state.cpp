@@ -52,8 +52,8 @@ std::string identity(const nas::architecture& arch, token_span train, token_span
     o.precision(17);
     o << "arch " << nas::canonical(arch) << "\ntrain " << train.size << ' ' << fingerprint(train) << "\nval " << val.size << ' '
       << fingerprint(val) << "\nbatch " << r.batch << " seq_len " << r.seq_len << " lr " << r.lr << " min_lr_ratio " << r.min_lr_ratio
-      << " warmup_share " << r.warmup_share << " weight_decay " << r.weight_decay << " betas " << r.beta1 << ' ' << r.beta2
-      << " eps " << r.adam_eps << " clip " << r.clip << " seed " << r.seed << " val_tokens " << r.val_tokens << " bf16 "
+      << " warmup_share " << r.warmup_share << " weight_decay " << r.weight_decay << " betas " << r.beta1 << ' ' << r.beta2 << " eps "
+      << r.adam_eps << " clip " << r.clip << " seed " << r.seed << " val_tokens " << r.val_tokens << " bf16 "
       << (r.device == device_kind::cuda && r.bf16) << " schedule " << to_string(r.schedule);
     if (r.sampling != window_sampling::random) o << " sampling " << to_string(r.sampling);
     if (r.schedule == lr_schedule::wsd) o << " decay_share " << r.decay_share << " warmup_tokens " << r.warmup_tokens;
@@ -69,7 +69,8 @@ void save_state(const saved_state& s, const std::string& path) {
     a.write("loss_curve", doubles(s.loss_curve));
     std::vector<double> c;
     for (const auto& k : s.checkpoints)
-        c.insert(c.end(), {static_cast<double>(k.step), static_cast<double>(k.tokens), k.train_loss, k.val_loss, k.val_perplexity, k.seconds});
+        c.insert(c.end(),
+                 {static_cast<double>(k.step), static_cast<double>(k.tokens), k.train_loss, k.val_loss, k.val_perplexity, k.seconds});
     a.write("checkpoints", doubles(c));
     std::vector<double> b;
     for (const auto& k : s.budgets)
@@ -120,8 +121,8 @@ std::optional<saved_state> load_state(const std::string& path, const torch::Devi
         const auto c = from_doubles(read("checkpoints"));
         if (c.size() % 6 != 0) throw std::runtime_error("its checkpoint table is damaged");
         for (std::size_t i = 0; i < c.size(); i += 6)
-            s.checkpoints.push_back({static_cast<std::uint64_t>(c[i]), static_cast<std::uint64_t>(c[i + 1]), c[i + 2], c[i + 3], c[i + 4],
-                                     c[i + 5]});
+            s.checkpoints.push_back(
+                {static_cast<std::uint64_t>(c[i]), static_cast<std::uint64_t>(c[i + 1]), c[i + 2], c[i + 3], c[i + 4], c[i + 5]});
         torch::Tensor budgets;  // absent from the states written before train_recipe::budgets
         if (a.try_read("budgets", budgets)) {
             const auto v = from_doubles(budgets);

@@ -19,15 +19,15 @@ namespace fracnas::eval::torch_train {
 /// data position is the step: the windows of step s are the seed's stream, drawn step by step,
 /// and nothing else is random after initialisation.
 struct saved_state {
-    std::string identity;                 ///< identity(): what must match to continue
-    std::uint64_t budget = 0;             ///< the token budget of the training that saved it
-    std::uint64_t step = 0;               ///< steps done
-    double training_seconds = 0.0;        ///< summed over the processes that trained it
-    std::vector<double> loss_curve;       ///< one per step done
+    std::string identity;            ///< identity(): what must match to continue
+    std::uint64_t budget = 0;        ///< the token budget of the training that saved it
+    std::uint64_t step = 0;          ///< steps done
+    double training_seconds = 0.0;   ///< summed over the processes that trained it
+    std::vector<double> loss_curve;  ///< one per step done
     std::vector<train_checkpoint> checkpoints;
-    std::vector<budget_result> budgets;   ///< smaller budgets measured on the way (train_recipe::budgets)
+    std::vector<budget_result> budgets;                        ///< smaller budgets measured on the way (train_recipe::budgets)
     std::vector<std::pair<std::string, torch::Tensor>> model;  ///< named parameters
-    std::vector<torch::Tensor> exp_avg, exp_avg_sq, steps;    ///< AdamW's state, parameter order
+    std::vector<torch::Tensor> exp_avg, exp_avg_sq, steps;     ///< AdamW's state, parameter order
 };
 
 /// The text that two trainings must share for one to continue the other: the architecture (with

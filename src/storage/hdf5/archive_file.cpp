@@ -57,7 +57,8 @@ std::string hdf5_reason() {
     if (const auto at = reason.find(key); at != std::string::npos) {
         const auto from = at + key.size();
         const auto to = reason.find('\'', from);
-        std::string short_reason = reason.substr(0, reason.find(':')) + ": " + reason.substr(from, to == std::string::npos ? to : to - from);
+        std::string short_reason =
+            reason.substr(0, reason.find(':')) + ": " + reason.substr(from, to == std::string::npos ? to : to - from);
         if (const auto e = reason.find("errno = "); e != std::string::npos) {
             const auto digits = reason.substr(e + 8, reason.find_first_not_of("0123456789", e + 8) - (e + 8));
             if (!digits.empty()) short_reason += " (errno " + digits + ")";
@@ -73,8 +74,7 @@ T checked(T result, const char* call, const std::string& path, const char* file,
     std::string name(call);
     name = name.substr(0, name.find('('));
     const std::string where = std::filesystem::path(file).filename().string() + ":" + std::to_string(line);
-    throw storage_error(path, "HDF5 call " + name + " failed on archive " + in_quotes(path) + " (" + where +
-                                  "): " + hdf5_reason() + ".");
+    throw storage_error(path, "HDF5 call " + name + " failed on archive " + in_quotes(path) + " (" + where + "): " + hdf5_reason() + ".");
 }
 
 // ---- handles: every hid_t is closed exactly once, also when an exception leaves a scope.
@@ -96,8 +96,7 @@ public:
     ~h5id() { reset(); }
     hid_t get() const noexcept { return id_; }
     void reset() noexcept {
-        if (id_ >= 0 && close_ != nullptr)
-            close_(id_);  // a failed close is left on the (cleared) error stack
+        if (id_ >= 0 && close_ != nullptr) close_(id_);  // a failed close is left on the (cleared) error stack
         id_ = -1;
     }
 
@@ -108,8 +107,8 @@ private:
 
 // ---- fixed sizes of the string members (bytes, including the terminating NUL)
 namespace width {
-constexpr std::size_t arch = 1024, message = 256, host = 64, device_kind = 16, device_name = 128, uuid = 64,
-                      timestamp = 40, ended_by = 64, command_line = 4096;
+constexpr std::size_t arch = 1024, message = 256, host = 64, device_kind = 16, device_name = 128, uuid = 64, timestamp = 40, ended_by = 64,
+                      command_line = 4096;
 }
 
 constexpr const char* marker_name = "fracnas_archive";
@@ -195,8 +194,7 @@ field<R> flag(const char* name, bool R::*m) {
 
 template <class R>
 field<R> text(const char* name, std::size_t width_bytes, std::string R::*m) {
-    return field<R>{name, kind::text, width_bytes,
-                    [m, width_bytes](const R& r, unsigned char* p) { put_text(p, width_bytes, r.*m); },
+    return field<R>{name, kind::text, width_bytes, [m, width_bytes](const R& r, unsigned char* p) { put_text(p, width_bytes, r.*m); },
                     [m, width_bytes](R& r, const unsigned char* p) { r.*m = get_text(p, width_bytes); }};
 }
 
@@ -216,13 +214,12 @@ std::vector<field<storage::evaluation_record>> evaluation_fields(std::uint32_t d
     f.push_back(member("task", &R::task));
     if (dim > 0) {
         const std::size_t n = dim;
-        f.push_back(
-            field<R>{"x", kind::f64_array, n * sizeof(double),
-                     [n](const R& r, unsigned char* p) { std::memcpy(p, r.x.data(), n * sizeof(double)); },
-                     [n](R& r, const unsigned char* p) {
-                         r.x.resize(n);
-                         std::memcpy(r.x.data(), p, n * sizeof(double));
-                     }});
+        f.push_back(field<R>{"x", kind::f64_array, n * sizeof(double),
+                             [n](const R& r, unsigned char* p) { std::memcpy(p, r.x.data(), n * sizeof(double)); },
+                             [n](R& r, const unsigned char* p) {
+                                 r.x.resize(n);
+                                 std::memcpy(r.x.data(), p, n * sizeof(double));
+                             }});
     }
     f.push_back(text("arch", width::arch, &R::arch));
     f.push_back(member("hash", &R::hash));
@@ -276,17 +273,14 @@ std::vector<field<storage::worker_record>> worker_fields() {
     std::vector<field<R>> f;
     f.push_back(member("rank", &R::rank));
     f.push_back(text("host", width::host, &R::host));
-    f.push_back(
-        field<R>{"device_kind", kind::text, width::device_kind,
-                 [](const R& r, unsigned char* p) { put_text(p, width::device_kind, r.device.kind); },
-                 [](R& r, const unsigned char* p) { r.device.kind = get_text(p, width::device_kind); }});
+    f.push_back(field<R>{"device_kind", kind::text, width::device_kind,
+                         [](const R& r, unsigned char* p) { put_text(p, width::device_kind, r.device.kind); },
+                         [](R& r, const unsigned char* p) { r.device.kind = get_text(p, width::device_kind); }});
     f.push_back(number<R, std::int32_t>(
-        "device_index", [](const R& r) { return r.device.index; },
-        [](R& r, std::int32_t v) { r.device.index = v; }));
-    f.push_back(
-        field<R>{"device_name", kind::text, width::device_name,
-                 [](const R& r, unsigned char* p) { put_text(p, width::device_name, r.device.name); },
-                 [](R& r, const unsigned char* p) { r.device.name = get_text(p, width::device_name); }});
+        "device_index", [](const R& r) { return r.device.index; }, [](R& r, std::int32_t v) { r.device.index = v; }));
+    f.push_back(field<R>{"device_name", kind::text, width::device_name,
+                         [](const R& r, unsigned char* p) { put_text(p, width::device_name, r.device.name); },
+                         [](R& r, const unsigned char* p) { r.device.name = get_text(p, width::device_name); }});
     f.push_back(field<R>{"device_uuid", kind::text, width::uuid,
                          [](const R& r, unsigned char* p) { put_text(p, width::uuid, r.device.uuid); },
                          [](R& r, const unsigned char* p) { r.device.uuid = get_text(p, width::uuid); }});
@@ -350,8 +344,7 @@ struct table {
     std::vector<unsigned char> pending;  // rows appended since, packed
     hsize_t pending_rows = 0;
 
-    table(const char* table_name, std::vector<field<R>> members)
-        : name(table_name), fields(std::move(members)) {
+    table(const char* table_name, std::vector<field<R>> members) : name(table_name), fields(std::move(members)) {
         for (auto& f : fields) {
             f.offset = row_size;
             row_size += f.size;
@@ -449,9 +442,7 @@ h5id member_type(kind type, std::size_t size, bool in_file, const std::string& p
             return event_what_enum(path);
         case kind::f64_array: {
             const hsize_t n = size / sizeof(double);
-            return h5id{FRACNAS_H5_OR_THROW(
-                            path, H5Tarray_create2(in_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE, 1, &n)),
-                        H5Tclose};
+            return h5id{FRACNAS_H5_OR_THROW(path, H5Tarray_create2(in_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE, 1, &n)), H5Tclose};
         }
     }
     throw storage_error(path, "archive " + in_quotes(path) + ": unknown member kind (a fracnas bug).");
@@ -486,8 +477,7 @@ h5id file_access(const std::string& path, bool clear_status_flags) {
         if (FRACNAS_H5_OR_THROW(path, H5Pexist(fapl.get(), name)) > 0)
             FRACNAS_H5_OR_THROW(path, H5Pset(fapl.get(), name, &yes));
         else
-            FRACNAS_H5_OR_THROW(path, H5Pinsert2(fapl.get(), name, sizeof yes, &yes, nullptr, nullptr,
-                                                 nullptr, nullptr, nullptr, nullptr));
+            FRACNAS_H5_OR_THROW(path, H5Pinsert2(fapl.get(), name, sizeof yes, &yes, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr));
     }
     return fapl;
 }
@@ -496,17 +486,13 @@ h5id file_access(const std::string& path, bool clear_status_flags) {
 void write_text_attribute(hid_t object, const char* name, const std::string& value, const std::string& path) {
     const h5id type = fixed_string(value.size() + 1, path);
     const h5id space{FRACNAS_H5_OR_THROW(path, H5Screate(H5S_SCALAR)), H5Sclose};
-    const h5id a{FRACNAS_H5_OR_THROW(
-                     path, H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT)),
-                 H5Aclose};
+    const h5id a{FRACNAS_H5_OR_THROW(path, H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT)), H5Aclose};
     FRACNAS_H5_OR_THROW(path, H5Awrite(a.get(), type.get(), value.c_str()));
 }
 
 void write_u32_attribute(hid_t object, const char* name, std::uint32_t value, const std::string& path) {
     const h5id space{FRACNAS_H5_OR_THROW(path, H5Screate(H5S_SCALAR)), H5Sclose};
-    const h5id a{FRACNAS_H5_OR_THROW(
-                     path, H5Acreate2(object, name, H5T_STD_U32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT)),
-                 H5Aclose};
+    const h5id a{FRACNAS_H5_OR_THROW(path, H5Acreate2(object, name, H5T_STD_U32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT)), H5Aclose};
     FRACNAS_H5_OR_THROW(path, H5Awrite(a.get(), H5T_NATIVE_UINT32, &value));
 }
 
@@ -519,14 +505,11 @@ bool has_attribute(hid_t object, const char* name, const std::string& path) {
 }
 
 std::string read_text_attribute(hid_t object, const char* name, const std::string& path) {
-    if (!has_attribute(object, name, path))
-        throw damaged(path, std::string("it has no root attribute '") + name + "'");
+    if (!has_attribute(object, name, path)) throw damaged(path, std::string("it has no root attribute '") + name + "'");
     const h5id a{FRACNAS_H5_OR_THROW(path, H5Aopen(object, name, H5P_DEFAULT)), H5Aclose};
     const h5id type{FRACNAS_H5_OR_THROW(path, H5Aget_type(a.get())), H5Tclose};
-    if (H5Tget_class(type.get()) != H5T_STRING)
-        throw damaged(path, std::string("its root attribute '") + name + "' is not text");
-    if (FRACNAS_H5_OR_THROW(path, H5Tis_variable_str(type.get())) >
-        0) {  // fracnas writes fixed strings; others may not
+    if (H5Tget_class(type.get()) != H5T_STRING) throw damaged(path, std::string("its root attribute '") + name + "' is not text");
+    if (FRACNAS_H5_OR_THROW(path, H5Tis_variable_str(type.get())) > 0) {  // fracnas writes fixed strings; others may not
         const h5id memory = fixed_string(1, path);
         FRACNAS_H5_OR_THROW(path, H5Tset_size(memory.get(), H5T_VARIABLE));
         char* chars = nullptr;
@@ -542,12 +525,10 @@ std::string read_text_attribute(hid_t object, const char* name, const std::strin
 }
 
 std::uint32_t read_u32_attribute(hid_t object, const char* name, const std::string& path) {
-    if (!has_attribute(object, name, path))
-        throw damaged(path, std::string("it has no root attribute '") + name + "'");
+    if (!has_attribute(object, name, path)) throw damaged(path, std::string("it has no root attribute '") + name + "'");
     const h5id a{FRACNAS_H5_OR_THROW(path, H5Aopen(object, name, H5P_DEFAULT)), H5Aclose};
     const h5id type{FRACNAS_H5_OR_THROW(path, H5Aget_type(a.get())), H5Tclose};
-    if (H5Tget_class(type.get()) != H5T_INTEGER)
-        throw damaged(path, std::string("its root attribute '") + name + "' is not an integer");
+    if (H5Tget_class(type.get()) != H5T_INTEGER) throw damaged(path, std::string("its root attribute '") + name + "' is not an integer");
     std::uint32_t value = 0;
     FRACNAS_H5_OR_THROW(path, H5Aread(a.get(), H5T_NATIVE_UINT32, &value));
     return value;
@@ -578,15 +559,13 @@ bool is_marked(hid_t file, const std::string& path) {
 
 storage::run_header read_header(hid_t file, const std::string& path) {
     if (!is_marked(file, path))
-        throw config_error("--archive", "file " + in_quotes(path) +
-                                            " is an HDF5 file but not a fracnas run archive (it has no '" +
+        throw config_error("--archive", "file " + in_quotes(path) + " is an HDF5 file but not a fracnas run archive (it has no '" +
                                             marker_name + "' root attribute).");
     storage::run_header h;
     h.schema = read_u32_attribute(file, "schema_version", path);
     if (h.schema != storage::schema_version)
-        throw config_error("--archive", "archive " + in_quotes(path) + " has schema version " +
-                                            std::to_string(h.schema) + ", and this fracnas reads version " +
-                                            std::to_string(storage::schema_version) + " only.");
+        throw config_error("--archive", "archive " + in_quotes(path) + " has schema version " + std::to_string(h.schema) +
+                                            ", and this fracnas reads version " + std::to_string(storage::schema_version) + " only.");
     h.fracnas_version = read_text_attribute(file, "fracnas_version", path);
     h.git_commit = read_text_attribute(file, "git_commit", path);
     h.command_line = read_text_attribute(file, "command_line", path);
@@ -606,8 +585,7 @@ void create_dataset(hid_t file, const table<R>& t, const std::string& path) {
     const h5id space{FRACNAS_H5_OR_THROW(path, H5Screate_simple(1, &empty, &unlimited)), H5Sclose};
     const h5id dcpl{FRACNAS_H5_OR_THROW(path, H5Pcreate(H5P_DATASET_CREATE)), H5Pclose};
     FRACNAS_H5_OR_THROW(path, H5Pset_chunk(dcpl.get(), 1, &t.chunk_rows));
-    const h5id d{FRACNAS_H5_OR_THROW(path, H5Dcreate2(file, t.name, type.get(), space.get(), H5P_DEFAULT,
-                                                      dcpl.get(), H5P_DEFAULT)),
+    const h5id d{FRACNAS_H5_OR_THROW(path, H5Dcreate2(file, t.name, type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT)),
                  H5Dclose};
 }
 
@@ -644,15 +622,14 @@ std::vector<R> read_rows(hid_t file, const table<R>& t, const std::string& path)
     std::size_t records = 0;  // rows up to the last one that is not all fill bytes
     for (hsize_t start = 0; start < rows; start += block) {
         const hsize_t count = std::min(block, rows - start);
-        FRACNAS_H5_OR_THROW(
-            path, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr));
+        FRACNAS_H5_OR_THROW(path, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr));
         const h5id memory_space{FRACNAS_H5_OR_THROW(path, H5Screate_simple(1, &count, nullptr)), H5Sclose};
         std::fill(buffer.begin(), buffer.end(), 0);
         // a read that fails here (a corrupt chunk: "inflate() failed"; rows of another type) is a
         // damaged file, as every other reader of the archive says: bad input, not a fault of the run
         if (H5Dread(d.get(), type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, buffer.data()) < 0)
-            throw damaged(path, std::string("its table '") + t.name + "' cannot be read at rows " + std::to_string(start) +
-                                    "-" + std::to_string(start + count - 1) + " (H5Dread: " + hdf5_reason() + ")");
+            throw damaged(path, std::string("its table '") + t.name + "' cannot be read at rows " + std::to_string(start) + "-" +
+                                    std::to_string(start + count - 1) + " (H5Dread: " + hdf5_reason() + ")");
         for (hsize_t i = 0; i < count; ++i) {
             R& r = out[static_cast<std::size_t>(start + i)];
             const unsigned char* row = buffer.data() + static_cast<std::size_t>(i) * t.row_size;
@@ -694,11 +671,10 @@ bool write_pending(table<R>& t, const std::string& path) {
     FRACNAS_H5_OR_THROW(path, H5Dset_extent(t.dataset.get(), &total));
     const h5id file_space{FRACNAS_H5_OR_THROW(path, H5Dget_space(t.dataset.get())), H5Sclose};
     const hsize_t start = t.on_disk, count = t.pending_rows;
-    FRACNAS_H5_OR_THROW(
-        path, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr));
+    FRACNAS_H5_OR_THROW(path, H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr));
     const h5id memory_space{FRACNAS_H5_OR_THROW(path, H5Screate_simple(1, &count, nullptr)), H5Sclose};
-    FRACNAS_H5_OR_THROW(path, H5Dwrite(t.dataset.get(), t.memory_type.get(), memory_space.get(),
-                                       file_space.get(), H5P_DEFAULT, t.pending.data()));
+    FRACNAS_H5_OR_THROW(
+        path, H5Dwrite(t.dataset.get(), t.memory_type.get(), memory_space.get(), file_space.get(), H5P_DEFAULT, t.pending.data()));
     // raw data, then the dataset's metadata (its new extent): a SWMR reader sees the rows whole
     FRACNAS_H5_OR_THROW(path, H5Dflush(t.dataset.get()));
     t.on_disk = total;
@@ -728,22 +704,20 @@ void check_folder(const std::string& path) {
     const std::string folder = folder_of(path);
     struct stat st {};
     if (::stat(folder.c_str(), &st) != 0)
-        throw config_error("--archive", "cannot create archive " + in_quotes(path) + ": its folder " +
-                                            in_quotes(folder) + " does not exist.");
+        throw config_error("--archive",
+                           "cannot create archive " + in_quotes(path) + ": its folder " + in_quotes(folder) + " does not exist.");
     if (!S_ISDIR(st.st_mode))
-        throw config_error("--archive", "cannot create archive " + in_quotes(path) + ": " +
-                                            in_quotes(folder) + " is not a folder.");
+        throw config_error("--archive", "cannot create archive " + in_quotes(path) + ": " + in_quotes(folder) + " is not a folder.");
     if (::access(folder.c_str(), W_OK | X_OK) != 0)
-        throw config_error("--archive", "cannot create archive " + in_quotes(path) + ": its folder " +
-                                            in_quotes(folder) + " is not writable.");
+        throw config_error("--archive",
+                           "cannot create archive " + in_quotes(path) + ": its folder " + in_quotes(folder) + " is not writable.");
 }
 
 // Whether path exists; a folder there is refused.
 bool archive_exists(const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return false;
-    if (S_ISDIR(st.st_mode))
-        throw config_error("--archive", "archive " + in_quotes(path) + " is a folder, not a file.");
+    if (S_ISDIR(st.st_mode)) throw config_error("--archive", "archive " + in_quotes(path) + " is a folder, not a file.");
     return true;
 }
 
@@ -754,16 +728,12 @@ bool archive_exists(const std::string& path) {
 h5id open_for_reading(const std::string& path, bool may_clear_flags) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-        if (errno == ENOENT)
-            throw config_error("--archive", "archive " + in_quotes(path) + " does not exist.");
-        throw config_error("--archive",
-                           "cannot read archive " + in_quotes(path) + ": " + std::strerror(errno) + ".");
+        if (errno == ENOENT) throw config_error("--archive", "archive " + in_quotes(path) + " does not exist.");
+        throw config_error("--archive", "cannot read archive " + in_quotes(path) + ": " + std::strerror(errno) + ".");
     }
-    if (S_ISDIR(st.st_mode))
-        throw config_error("--archive", "archive " + in_quotes(path) + " is a folder, not a file.");
+    if (S_ISDIR(st.st_mode)) throw config_error("--archive", "archive " + in_quotes(path) + " is a folder, not a file.");
     if (::access(path.c_str(), R_OK) != 0)
-        throw config_error("--archive",
-                           "cannot read archive " + in_quotes(path) + ": " + std::strerror(errno) + ".");
+        throw config_error("--archive", "cannot read archive " + in_quotes(path) + ": " + std::strerror(errno) + ".");
     const h5id fapl = file_access(path, false);
 #if H5_VERSION_GE(1, 12, 0)
     const htri_t is_hdf5 = H5Fis_accessible(path.c_str(), fapl.get());
@@ -772,8 +742,7 @@ h5id open_for_reading(const std::string& path, bool may_clear_flags) {
 #endif
     if (is_hdf5 <= 0) {
         H5Eclear2(H5E_DEFAULT);
-        throw config_error(
-            "--archive", "file " + in_quotes(path) + " is not an HDF5 file (so not a fracnas run archive).");
+        throw config_error("--archive", "file " + in_quotes(path) + " is not an HDF5 file (so not a fracnas run archive).");
     }
     std::string reason;  // of the last failed attempt, taken at once: any later HDF5 call clears it
     auto attempt = [&](unsigned flags, hid_t access) {
@@ -802,8 +771,8 @@ void check_dim(hid_t file, std::uint32_t dim, const std::string& path) {
         }
     }
     if (stored != dim)
-        throw damaged(path, "its 'dim' attribute says " + std::to_string(dim) + " coordinates, its evaluations hold " +
-                                std::to_string(stored));
+        throw damaged(path,
+                      "its 'dim' attribute says " + std::to_string(dim) + " coordinates, its evaluations hold " + std::to_string(stored));
 }
 
 storage::archive_contents read_whole(const std::string& path, bool may_clear_flags) {
@@ -877,8 +846,7 @@ void check_new_archive(const std::string& path, bool replace) {
     refuse_if_held(path, "--archive", "wait for it to end or choose another file.");
     if (archive_exists(path) && !replace)
         throw config_error("--archive",
-                           "archive " + in_quotes(path) +
-                               " exists; pass --replace to overwrite it, or --resume to continue it.");
+                           "archive " + in_quotes(path) + " exists; pass --replace to overwrite it, or --resume to continue it.");
 }
 
 storage::archive_contents read_archive(const std::string& path) {
@@ -897,8 +865,7 @@ void append_training(const std::string& path, const storage::training_record& r)
     const h5id fapl = file_access(path, true);
     const h5id file{FRACNAS_H5_OR_THROW(path, H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get())), H5Fclose};
     FRACNAS_H5_OR_THROW(path, H5Fincrement_filesize(file.get(), 0));
-    if (FRACNAS_H5_OR_THROW(path, H5Lexists(file.get(), training_table, H5P_DEFAULT)) <= 0)
-        create_dataset(file.get(), t, path);
+    if (FRACNAS_H5_OR_THROW(path, H5Lexists(file.get(), training_table, H5P_DEFAULT)) <= 0) create_dataset(file.get(), t, path);
     t.dataset = open_dataset(file.get(), training_table, path);
     t.on_disk = rows_of(t.dataset.get(), training_table, path);
     // after the last record, not after phantom rows of a failed earlier append (read_rows)
@@ -952,27 +919,22 @@ void check_resumable(const std::string& path, const std::string& option) {
 
 archive_file::archive_file(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
-std::unique_ptr<archive_file> archive_file::create(const std::string& path, const storage::run_header& header,
-                                                   bool replace) {
+std::unique_ptr<archive_file> archive_file::create(const std::string& path, const storage::run_header& header, bool replace) {
     quiet_hdf5();
     check_folder(path);
     auto lock = std::make_unique<run_lock>(path);  // before looking at the file: a running run is named
     if (archive_exists(path)) {
         if (!replace)
             throw config_error("--archive",
-                               "archive " + in_quotes(path) +
-                                   " exists; pass --replace to overwrite it, or --resume to continue it.");
+                               "archive " + in_quotes(path) + " exists; pass --replace to overwrite it, or --resume to continue it.");
         // a new file rather than a truncated one: a reader that still has the old one open keeps it
         if (::unlink(path.c_str()) != 0)
-            throw config_error("--archive", "cannot remove archive " + in_quotes(path) +
-                                                " to replace it: " + std::strerror(errno) + ".");
+            throw config_error("--archive", "cannot remove archive " + in_quotes(path) + " to replace it: " + std::strerror(errno) + ".");
     }
     auto p = std::make_unique<impl>(path, std::move(lock), header.dim);
     try {
         const h5id fapl = file_access(path, false);
-        p->file =
-            h5id{FRACNAS_H5_OR_THROW(path, H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get())),
-                 H5Fclose};
+        p->file = h5id{FRACNAS_H5_OR_THROW(path, H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get())), H5Fclose};
         write_header(p->file.get(), header, path);
         p->rows.each_in_write_order([&](auto& t) { create_dataset(p->file.get(), t, path); });
         p->start_swmr();  // only datasets may be open then: none is
@@ -987,21 +949,17 @@ std::unique_ptr<archive_file> archive_file::create(const std::string& path, cons
     return std::unique_ptr<archive_file>(new archive_file(std::move(p)));
 }
 
-std::unique_ptr<archive_file> archive_file::resume(const std::string& path,
-                                                   storage::archive_contents& contents) {
+std::unique_ptr<archive_file> archive_file::resume(const std::string& path, storage::archive_contents& contents) {
     quiet_hdf5();
     auto lock = std::make_unique<run_lock>(path);  // before reading: nobody writes while we read
     contents = read_whole(path, true);
     // the next session: one past the largest number any table holds; 1 when the first run (session
     // 0) was killed before it wrote a single numbered record
     std::uint64_t next = 1;
-    for (const auto& s : contents.sessions)
-        next = std::max<std::uint64_t>(next, std::uint64_t{s.session} + 1);
+    for (const auto& s : contents.sessions) next = std::max<std::uint64_t>(next, std::uint64_t{s.session} + 1);
     for (const auto& w : contents.workers) next = std::max<std::uint64_t>(next, std::uint64_t{w.session} + 1);
-    for (const auto& e : contents.worker_events)
-        next = std::max<std::uint64_t>(next, std::uint64_t{e.session} + 1);
-    if (next > std::numeric_limits<std::uint32_t>::max())
-        throw damaged(path, "its session numbers are exhausted");
+    for (const auto& e : contents.worker_events) next = std::max<std::uint64_t>(next, std::uint64_t{e.session} + 1);
+    if (next > std::numeric_limits<std::uint32_t>::max()) throw damaged(path, "its session numbers are exhausted");
 
     auto p = std::make_unique<impl>(path, std::move(lock), contents.header.dim);
     p->session = static_cast<std::uint32_t>(next);
@@ -1030,9 +988,8 @@ archive_file::~archive_file() {
 
 void archive_file::append(const storage::evaluation_record& r) {
     if (r.x.size() != impl_->dim)
-        throw storage_error(impl_->path, "evaluation " + std::to_string(r.id) + " has " +
-                                             std::to_string(r.x.size()) + " coordinates, but archive " +
-                                             in_quotes(impl_->path) + " stores " +
+        throw storage_error(impl_->path, "evaluation " + std::to_string(r.id) + " has " + std::to_string(r.x.size()) +
+                                             " coordinates, but archive " + in_quotes(impl_->path) + " stores " +
                                              std::to_string(impl_->dim) + ".");
     impl_->rows.evaluations.append(r);
 }

@@ -77,32 +77,30 @@ run_lock::run_lock(const std::string& archive_path) : lock_path_(file_of(archive
     for (int attempt = 0; attempt < 16; ++attempt) {
         const int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
-            throw config_error("--archive", "cannot create the lock file " + in_quotes(lock_path_) +
-                                                " of archive " + in_quotes(archive_path) + ": " +
-                                                std::strerror(errno) + ".");
+            throw config_error("--archive", "cannot create the lock file " + in_quotes(lock_path_) + " of archive " +
+                                                in_quotes(archive_path) + ": " + std::strerror(errno) + ".");
         if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             const int err = errno;
             const std::string text = err == EWOULDBLOCK ? read_all(fd) : std::string();
             ::close(fd);
             if (err == EWOULDBLOCK)
-                throw config_error("--archive", "archive " + in_quotes(archive_path) +
-                                                    " is being written by another run (" + describe(text) +
-                                                    "); wait for it to end or choose another file.");
-            throw config_error("--archive", "cannot lock " + in_quotes(lock_path_) + " for archive " +
-                                                in_quotes(archive_path) + ": " + std::strerror(err) + ".");
+                throw config_error("--archive", "archive " + in_quotes(archive_path) + " is being written by another run (" +
+                                                    describe(text) + "); wait for it to end or choose another file.");
+            throw config_error("--archive", "cannot lock " + in_quotes(lock_path_) + " for archive " + in_quotes(archive_path) + ": " +
+                                                std::strerror(err) + ".");
         }
         struct stat held {
         }, named{};
-        if (::fstat(fd, &held) == 0 && ::stat(lock_path_.c_str(), &named) == 0 &&
-            held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+        if (::fstat(fd, &held) == 0 && ::stat(lock_path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+            held.st_ino == named.st_ino) {
             fd_ = fd;
             break;
         }
         ::close(fd);
     }
     if (fd_ < 0)
-        throw config_error("--archive", "cannot take the lock " + in_quotes(lock_path_) + " of archive " +
-                                            in_quotes(archive_path) + ": other runs keep replacing it.");
+        throw config_error("--archive", "cannot take the lock " + in_quotes(lock_path_) + " of archive " + in_quotes(archive_path) +
+                                            ": other runs keep replacing it.");
     const std::string text = this_host() + " " + std::to_string(::getpid()) + "\n";
     // the text only names the holder for the message of a refused run: a failure here is harmless
     if (::ftruncate(fd_, 0) == 0) {

@@ -38,8 +38,8 @@ void throw_mpi(int code, const char* call, const char* file, int line) {
         reason.assign(text, static_cast<std::size_t>(length));
     else
         reason = "unknown MPI error";
-    throw mpi_error(code, name + " failed at " + where + ":" + std::to_string(line) + ": " + reason +
-                              " (code " + std::to_string(code) + ").");
+    throw mpi_error(code,
+                    name + " failed at " + where + ":" + std::to_string(line) + ": " + reason + " (code " + std::to_string(code) + ").");
 }
 
 std::string processor_name() {
@@ -58,9 +58,8 @@ bool launched_by_mpi() {
     };
     // Open MPI (mpirun/orterun, prterun), PMI-1/2 and PMIx launchers (MPICH's hydra, srun --mpi),
     // MVAPICH, and a Slurm job step with several tasks.
-    return set("OMPI_COMM_WORLD_SIZE") || set("PMI_SIZE") || set("PMI_RANK") || set("PMIX_RANK") ||
-           set("MPI_LOCALNRANKS") || set("MV2_COMM_WORLD_SIZE") ||
-           (set("SLURM_STEP_ID") && set("SLURM_NTASKS"));
+    return set("OMPI_COMM_WORLD_SIZE") || set("PMI_SIZE") || set("PMI_RANK") || set("PMIX_RANK") || set("MPI_LOCALNRANKS") ||
+           set("MV2_COMM_WORLD_SIZE") || (set("SLURM_STEP_ID") && set("SLURM_NTASKS"));
 }
 
 environment::environment(int& argc, char**& argv) {
@@ -140,7 +139,9 @@ void startup_watchdog::disarm() noexcept {
     impl_->thread.join();
 }
 
-startup_watchdog::~startup_watchdog() { disarm(); }
+startup_watchdog::~startup_watchdog() {
+    disarm();
+}
 
 void environment::abort(int code) const noexcept {
     MPI_Abort(MPI_COMM_WORLD, code);

@@ -28,18 +28,15 @@ bool try_receive(int source, std::vector<char>& buf, incoming& in) {
     in.source = status.MPI_SOURCE;
     in.head = wire::decode_header(buf.data(), size);
     if (status.MPI_TAG != static_cast<int>(in.head.what))
-        throw mpi_error(0, "rank " + std::to_string(in.source) + " sent a message under tag " +
-                               std::to_string(status.MPI_TAG) + " whose header says kind " +
-                               std::to_string(static_cast<int>(in.head.what)) + ".");
+        throw mpi_error(0, "rank " + std::to_string(in.source) + " sent a message under tag " + std::to_string(status.MPI_TAG) +
+                               " whose header says kind " + std::to_string(static_cast<int>(in.head.what)) + ".");
     return true;
 }
 
 void send_blocking(int dest, const std::vector<char>& msg, wire::kind k) {
     if (msg.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-        throw mpi_error(
-            0, "a message of " + std::to_string(msg.size()) + " bytes is too large for one MPI send.");
-    FRACNAS_MPI_CHECK(MPI_Send(msg.data(), static_cast<int>(msg.size()), MPI_BYTE, dest, static_cast<int>(k),
-                               MPI_COMM_WORLD));
+        throw mpi_error(0, "a message of " + std::to_string(msg.size()) + " bytes is too large for one MPI send.");
+    FRACNAS_MPI_CHECK(MPI_Send(msg.data(), static_cast<int>(msg.size()), MPI_BYTE, dest, static_cast<int>(k), MPI_COMM_WORLD));
 }
 
 namespace {
@@ -49,10 +46,7 @@ backoff::clock::duration to_duration(double seconds) {
 }  // namespace
 
 backoff::backoff(double spin_seconds, double first_sleep_seconds, double max_sleep_seconds)
-    : spin_(to_duration(spin_seconds)),
-      first_(to_duration(first_sleep_seconds)),
-      max_(to_duration(max_sleep_seconds)),
-      sleep_(first_) {}
+    : spin_(to_duration(spin_seconds)), first_(to_duration(first_sleep_seconds)), max_(to_duration(max_sleep_seconds)), sleep_(first_) {}
 
 void backoff::reset() {
     idle_ = false;

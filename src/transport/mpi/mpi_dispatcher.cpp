@@ -48,12 +48,12 @@ struct mpi_dispatcher::impl {
         double dispatched = 0.0;  // master clock at submit (kept when re-queued)
         int worker = 0;           // the rank it was sent to last (kept while it waits to be re-queued)
         eval::outcome_status orphaned = eval::outcome_status::timeout;  // if no worker is left
-        std::string why;  // and why it was taken from its last worker
+        std::string why;                                                // and why it was taken from its last worker
     };
     enum class gone : std::uint8_t { no, never_joined, hung, device };
     struct worker_state {
-        std::deque<std::uint64_t> assigned;  // sent, unanswered, in the order sent (the worker's order)
-        double running_since = 0.0;          // when the master believes assigned.front() started
+        std::deque<std::uint64_t> assigned;                       // sent, unanswered, in the order sent (the worker's order)
+        double running_since = 0.0;                               // when the master believes assigned.front() started
         double offset = std::numeric_limits<double>::infinity();  // master clock - worker clock, upper bound
         gone left = gone::never_joined;
         bool said_hello = false, said_bye = false;
@@ -78,8 +78,7 @@ struct mpi_dispatcher::impl {
     std::vector<char> rbuf;
     bool stopped = false, stop_verdict = false;
 
-    impl(const environment& e, transport::dispatch_policy p)
-        : env(e), policy(p), cap(1 + std::min<std::size_t>(p.queued_per_worker, 1)) {}
+    impl(const environment& e, transport::dispatch_policy p) : env(e), policy(p), cap(1 + std::min<std::size_t>(p.queued_per_worker, 1)) {}
 
     ~impl() {
         if (!stopped) stop_workers(5.0);
@@ -116,16 +115,14 @@ struct mpi_dispatcher::impl {
         std::vector<std::optional<wire::hello_msg>> hellos(static_cast<std::size_t>(n));
         int heard = 0;
         const double limit_s = std::isfinite(join_seconds) ? std::max(join_seconds, 0.0) : 1e9;
-        const auto limit = clock::now() + std::chrono::duration_cast<clock::duration>(
-                                              std::chrono::duration<double>(limit_s));
+        const auto limit = clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(limit_s));
         auto pace = master_backoff();
         detail::incoming in;
         while (heard < n) {
             if (detail::try_receive(MPI_ANY_SOURCE, rbuf, in)) {
                 pace.reset();
                 check_source(in.source);
-                if (in.head.what != wire::kind::hello)
-                    continue;  // a stale message from an earlier dispatcher
+                if (in.head.what != wire::kind::hello) continue;  // a stale message from an earlier dispatcher
                 auto& slot = hellos[static_cast<std::size_t>(in.source - 1)];
                 if (slot) throw mpi_error(0, "rank " + std::to_string(in.source) + " said hello twice.");
                 slot = wire::decode_hello(rbuf.data(), wire::header_bytes + in.head.payload);
@@ -153,20 +150,19 @@ struct mpi_dispatcher::impl {
             w.reference_ms = h->calibration.reference_ms;
             if (h->calibration.status != eval::outcome_status::ok) {
                 w.in_pool = false;
-                w.left_reason = std::string("it could not start (") + eval::to_string(h->calibration.status) +
-                                "): " + h->calibration.message;
+                w.left_reason =
+                    std::string("it could not start (") + eval::to_string(h->calibration.status) + "): " + h->calibration.message;
                 event(worker_event::kind::left_device, r, w.reference_ms, w.left_reason);
                 continue;
             }
             const transport::worker_info* twin = nullptr;
             if (!w.device.uuid.empty())
                 for (int q = 1; q < r && !twin; ++q)
-                    if (info(q).in_pool && info(q).host == w.host && info(q).device.uuid == w.device.uuid)
-                        twin = &info(q);
+                    if (info(q).in_pool && info(q).host == w.host && info(q).device.uuid == w.device.uuid) twin = &info(q);
             if (twin) {
                 w.in_pool = false;
-                w.left_reason = "it was bound to the GPU " + w.device.uuid + " on " + w.host +
-                                ", which rank " + std::to_string(twin->rank) + " already measures on.";
+                w.left_reason = "it was bound to the GPU " + w.device.uuid + " on " + w.host + ", which rank " +
+                                std::to_string(twin->rank) + " already measures on.";
                 event(worker_event::kind::left_device, r, w.reference_ms, w.left_reason);
                 continue;
             }
@@ -189,20 +185,18 @@ struct mpi_dispatcher::impl {
 
     void check_source(int source) const {
         if (source < 1 || source > workers_n())
-            throw mpi_error(
-                0, "a fracnas message came from rank " + std::to_string(source) + ", which is no worker.");
+            throw mpi_error(0, "a fracnas message came from rank " + std::to_string(source) + ", which is no worker.");
     }
 
     // ---- sending
 
     void isend(int rank, std::vector<char> msg) {
         if (msg.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-            throw mpi_error(
-                0, "a task of " + std::to_string(msg.size()) + " bytes is too large for one MPI send.");
+            throw mpi_error(0, "a task of " + std::to_string(msg.size()) + " bytes is too large for one MPI send.");
         MPI_Request req = MPI_REQUEST_NULL;
         // the buffer's heap block does not move when the vector object is moved into the list
-        FRACNAS_MPI_CHECK(MPI_Isend(msg.data(), static_cast<int>(msg.size()), MPI_BYTE, rank,
-                                    static_cast<int>(wire::kind::task), MPI_COMM_WORLD, &req));
+        FRACNAS_MPI_CHECK(
+            MPI_Isend(msg.data(), static_cast<int>(msg.size()), MPI_BYTE, rank, static_cast<int>(wire::kind::task), MPI_COMM_WORLD, &req));
         send_requests.push_back(req);
         send_buffers.push_back(std::move(msg));
     }
@@ -212,8 +206,8 @@ struct mpi_dispatcher::impl {
         if (send_requests.empty()) return;
         done_indices.resize(send_requests.size());
         int done = 0;
-        FRACNAS_MPI_CHECK(MPI_Testsome(static_cast<int>(send_requests.size()), send_requests.data(), &done,
-                                       done_indices.data(), MPI_STATUSES_IGNORE));
+        FRACNAS_MPI_CHECK(
+            MPI_Testsome(static_cast<int>(send_requests.size()), send_requests.data(), &done, done_indices.data(), MPI_STATUSES_IGNORE));
         if (done == MPI_UNDEFINED || done == 0) return;
         // completed requests are now MPI_REQUEST_NULL: compact both lists
         std::size_t keep = 0;
@@ -307,8 +301,7 @@ struct mpi_dispatcher::impl {
             requeue.push_front(*it);
         }
         s.assigned.clear();
-        event(why == gone::hung ? worker_event::kind::left_hung : worker_event::kind::left_device, rank,
-              eval::outcome::none, reason);
+        event(why == gone::hung ? worker_event::kind::left_hung : worker_event::kind::left_device, rank, eval::outcome::none, reason);
     }
 
     void check_deadlines() {
@@ -319,8 +312,7 @@ struct mpi_dispatcher::impl {
             auto& s = state(r);
             if (s.left != gone::no || s.assigned.empty() || t - s.running_since <= deadline) continue;
             leave(r, gone::hung,
-                  "it did not return job " + std::to_string(s.assigned.front()) + " within its " +
-                      seconds_text(deadline) + " s deadline.",
+                  "it did not return job " + std::to_string(s.assigned.front()) + " within its " + seconds_text(deadline) + " s deadline.",
                   eval::outcome_status::timeout);
         }
     }
@@ -337,8 +329,8 @@ struct mpi_dispatcher::impl {
             transport::job_result r;
             r.id = id;
             r.out.status = f.orphaned;
-            r.out.message = "no worker is left in the pool to run it" +
-                            (f.why.empty() ? std::string(".") : "; its last worker left because " + f.why);
+            r.out.message =
+                "no worker is left in the pool to run it" + (f.why.empty() ? std::string(".") : "; its last worker left because " + f.why);
             r.worker = f.worker;
             r.dispatched = f.dispatched;
             r.started = r.ended = t;
@@ -362,8 +354,8 @@ struct mpi_dispatcher::impl {
         }
         const auto pos = std::find(s.assigned.begin(), s.assigned.end(), id);
         if (pos == s.assigned.end())
-            throw mpi_error(0, "rank " + std::to_string(rank) + " sent a result for job " +
-                                   std::to_string(id) + ", which it was not given.");
+            throw mpi_error(0,
+                            "rank " + std::to_string(rank) + " sent a result for job " + std::to_string(id) + ", which it was not given.");
         s.assigned.erase(pos);
         ++free_count;
         const double t = now();
@@ -381,8 +373,7 @@ struct mpi_dispatcher::impl {
         flights.erase(f);
         if (m.recalibrated) event(worker_event::kind::calibrated, rank, m.out.reference_ms, "");
         if (m.out.status == eval::outcome_status::device_lost)
-            leave(rank, gone::device, "its device became unusable: " + m.out.message,
-                  eval::outcome_status::device_lost);
+            leave(rank, gone::device, "its device became unusable: " + m.out.message, eval::outcome_status::device_lost);
         out.push_back(std::move(r));
     }
 
@@ -402,14 +393,12 @@ struct mpi_dispatcher::impl {
                 case wire::kind::bye:
                     state(in.source).said_bye = true;
                     if (state(in.source).left == gone::no)
-                        leave(in.source, gone::device, "it said bye before it was told to stop.",
-                              eval::outcome_status::timeout);
+                        leave(in.source, gone::device, "it said bye before it was told to stop.", eval::outcome_status::timeout);
                     break;
                 case wire::kind::task:
                 case wire::kind::stop:
                     throw mpi_error(
-                        0, "rank " + std::to_string(in.source) +
-                               " sent the master a task or stop message, which only the master sends.");
+                        0, "rank " + std::to_string(in.source) + " sent the master a task or stop message, which only the master sends.");
             }
         }
     }
@@ -426,8 +415,7 @@ struct mpi_dispatcher::impl {
         std::vector<transport::job_result> out;
         if (stopped) return out;
         const double span = max_seconds > 0.0 ? std::min(max_seconds, 1e9) : 0.0;  // NaN, < 0: poll
-        const auto limit =
-            clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(span));
+        const auto limit = clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(span));
         auto pace = master_backoff();
         for (;;) {
             poll(out);
@@ -441,10 +429,8 @@ struct mpi_dispatcher::impl {
         if (stopped) throw protocol_error("submit: the dispatcher was shut down.");
         progress_sends();
         flush_requeue();
-        if (free_slots() == 0)
-            throw protocol_error("submit: no worker has a free slot (call wait() until free_slots() > 0).");
-        if (flights.count(j.id) != 0)
-            throw protocol_error("submit: job " + std::to_string(j.id) + " is already in flight.");
+        if (free_slots() == 0) throw protocol_error("submit: no worker has a free slot (call wait() until free_slots() > 0).");
+        if (flights.count(j.id) != 0) throw protocol_error("submit: job " + std::to_string(j.id) + " is already in flight.");
         const int rank = pick_worker();
         const std::uint64_t id = j.id;
         flight f;
@@ -475,9 +461,8 @@ struct mpi_dispatcher::impl {
                 MPI_Request req = MPI_REQUEST_NULL;
                 // one buffer for every stop, never freed: MPI-3 lets concurrent sends share it
                 static const std::vector<char> stop_message = wire::encode_control(wire::kind::stop);
-                FRACNAS_MPI_CHECK(MPI_Isend(stop_message.data(), static_cast<int>(stop_message.size()),
-                                            MPI_BYTE, r, static_cast<int>(wire::kind::stop), MPI_COMM_WORLD,
-                                            &req));
+                FRACNAS_MPI_CHECK(MPI_Isend(stop_message.data(), static_cast<int>(stop_message.size()), MPI_BYTE, r,
+                                            static_cast<int>(wire::kind::stop), MPI_COMM_WORLD, &req));
                 send_requests.push_back(req);
                 send_buffers.emplace_back();  // the stop buffer is static: nothing to keep here
             }
@@ -502,8 +487,7 @@ struct mpi_dispatcher::impl {
                 if (detail::try_receive(MPI_ANY_SOURCE, rbuf, in)) {
                     pace.reset();
                     // late results and hellos are dropped: only bye matters now
-                    if (in.source >= 1 && in.source <= n && in.head.what == wire::kind::bye)
-                        state(in.source).said_bye = true;
+                    if (in.source >= 1 && in.source <= n && in.head.what == wire::kind::bye) state(in.source).said_bye = true;
                     continue;
                 }
                 const auto t = clock::now();

@@ -14,15 +14,12 @@ namespace fracnas::mpi {
 
 namespace wire = transport::wire;
 
-void serve(const environment& env,
-           const std::function<std::unique_ptr<eval::job_evaluator>()>& make_evaluator,
+void serve(const environment& env, const std::function<std::unique_ptr<eval::job_evaluator>()>& make_evaluator,
            std::uint64_t calibrate_every) {
     // The worker's clock: seconds since serve() began. The master maps it onto its own clock
     // (docs/protocol.md, "Clocks").
     const auto t0 = std::chrono::steady_clock::now();
-    const auto worker_clock = [t0] {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
+    const auto worker_clock = [t0] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
 
     wire::hello_msg hello;
     hello.host = detail::processor_name();
@@ -83,8 +80,7 @@ void serve(const environment& env,
             case wire::kind::hello:
             case wire::kind::result:
             case wire::kind::bye:
-                throw mpi_error(0, "worker rank " + std::to_string(env.rank()) +
-                                       " received a message of kind " +
+                throw mpi_error(0, "worker rank " + std::to_string(env.rank()) + " received a message of kind " +
                                        std::to_string(static_cast<int>(in.head.what)) +
                                        " from the master, which sends only task and stop.");
         }

@@ -51,13 +51,15 @@ TEST_CASE("the fused linear node gives the linear map's output and gradients, wi
     const auto r = torch::randn({B, T, out}, opts), probe = torch::randn({B, T, out}, opts);
     for (const bool residual : {false, true}) {
         const auto inputs = residual ? std::vector<torch::Tensor>{x, w, b, r} : std::vector<torch::Tensor>{x, w, b};
-        const auto fused = with_grads(leaves(inputs), [&](const auto& v) {
-            return tf::linear_train(v[0], v[1], v[2], residual ? v[3] : torch::Tensor());
-        }, probe);
-        const auto plain = with_grads(leaves(inputs), [&](const auto& v) {
-            const auto y = at::linear(v[0], v[1], v[2]);
-            return residual ? v[3] + y : y;
-        }, probe);
+        const auto fused = with_grads(
+            leaves(inputs), [&](const auto& v) { return tf::linear_train(v[0], v[1], v[2], residual ? v[3] : torch::Tensor()); }, probe);
+        const auto plain = with_grads(
+            leaves(inputs),
+            [&](const auto& v) {
+                const auto y = at::linear(v[0], v[1], v[2]);
+                return residual ? v[3] + y : y;
+            },
+            probe);
         REQUIRE(fused.size() == plain.size());
         for (std::size_t i = 0; i < fused.size(); ++i) {
             CAPTURE(residual, i);
@@ -73,14 +75,14 @@ TEST_CASE("the fused MLP node gives GPT-2's MLP output and gradients of all six 
     const std::int64_t B = 2, T = 7, d = 16, f = 40;  // f a multiple of 8 and not
     for (const std::int64_t width : {f, f + 3}) {
         const auto inputs = std::vector<torch::Tensor>{torch::randn({B, T, d}, opts), torch::randn({width, d}, opts) * 0.3,
-                                                       torch::randn({width}, opts), torch::randn({d, width}, opts) * 0.3,
-                                                       torch::randn({d}, opts), torch::randn({B, T, d}, opts)};
+                                                       torch::randn({width}, opts),   torch::randn({d, width}, opts) * 0.3,
+                                                       torch::randn({d}, opts),       torch::randn({B, T, d}, opts)};
         const auto probe = torch::randn({B, T, d}, opts);
-        const auto fused = with_grads(leaves(inputs), [](const auto& v) { return tf::mlp_train(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                                      probe);
-        const auto plain = with_grads(leaves(inputs), [](const auto& v) {
-            return v[5] + at::linear(at::gelu(at::linear(v[0], v[1], v[2]), "tanh"), v[3], v[4]);
-        }, probe);
+        const auto fused = with_grads(
+            leaves(inputs), [](const auto& v) { return tf::mlp_train(v[0], v[1], v[2], v[3], v[4], v[5]); }, probe);
+        const auto plain = with_grads(
+            leaves(inputs), [](const auto& v) { return v[5] + at::linear(at::gelu(at::linear(v[0], v[1], v[2]), "tanh"), v[3], v[4]); },
+            probe);
         for (std::size_t i = 0; i < fused.size(); ++i) {
             CAPTURE(width, i);
             REQUIRE(fused[i].sizes() == plain[i].sizes());
@@ -132,8 +134,10 @@ TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients; a mo
     const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
     const auto x = torch::randn({3, 5, 24}, opts) * 2.0 + 0.5, w = torch::randn({24}, opts), b = torch::randn({24}, opts);
     const auto probe = torch::randn({3, 5, 24}, opts);
-    const auto node = with_grads(leaves({x, w, b}), [](const auto& in) { return tf::layer_norm_train(in[0], in[1], in[2]); }, probe);
-    const auto ref = with_grads(leaves({x, w, b}), [](const auto& in) { return at::layer_norm(in[0], {24}, in[1], in[2], 1e-5); }, probe);
+    const auto node = with_grads(
+        leaves({x, w, b}), [](const auto& in) { return tf::layer_norm_train(in[0], in[1], in[2]); }, probe);
+    const auto ref = with_grads(
+        leaves({x, w, b}), [](const auto& in) { return at::layer_norm(in[0], {24}, in[1], in[2], 1e-5); }, probe);
     for (std::size_t i = 0; i < ref.size(); ++i) {
         CAPTURE(i);
         REQUIRE(relative(node[i], ref[i]) < 1e-12);

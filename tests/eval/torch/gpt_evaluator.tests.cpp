@@ -11,7 +11,9 @@ using namespace fracnas;
 
 namespace {
 
-nas::architecture small() { return nas::parse_architecture("n_layer=2 d_model=128 d_inner=256,384 n_head=2,4 vocab=1000 context=64"); }
+nas::architecture small() {
+    return nas::parse_architecture("n_layer=2 d_model=128 d_inner=256,384 n_head=2,4 vocab=1000 context=64");
+}
 
 eval::gpt_measure_config quick() {
     eval::gpt_measure_config cfg;
@@ -96,8 +98,8 @@ TEST_CASE("a resident model is built and timed once, then timed again without a 
         INFO(again.message);
         REQUIRE(again.status == eval::eval_status::ok);
         REQUIRE(again.params.total == first.params.total);
-        REQUIRE(again.grad_norm == first.grad_norm);   // the same model: the first call's proxy
-        REQUIRE(again.phases.build == 0.0);            // nothing built, nothing captured
+        REQUIRE(again.grad_norm == first.grad_norm);  // the same model: the first call's proxy
+        REQUIRE(again.phases.build == 0.0);           // nothing built, nothing captured
         REQUIRE(again.phases.capture == 0.0);
         REQUIRE(again.phases.timing > 0.0);
         REQUIRE(again.decode.has_value());
@@ -138,7 +140,8 @@ TEST_CASE("a worker's reference timing is the median over its builds, with every
         REQUIRE(std::isnan(c.reference_ms));
     }
     // a failing reference comes back as its failure, not as a median of nothing
-    const auto bad = eval::make_gpt_job_evaluator(cfg, nas::parse_architecture("n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=16"), 3);
+    const auto bad = eval::make_gpt_job_evaluator(
+        cfg, nas::parse_architecture("n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=16"), 3);
     REQUIRE(bad->time_reference().status == eval::outcome_status::invalid);
 }
 

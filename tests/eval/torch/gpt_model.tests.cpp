@@ -11,10 +11,10 @@
 #include <fstream>
 #include <iterator>
 
-#include "gpt_model.hpp"
 #include "fracnas/core/rng.hpp"
 #include "fracnas/nas/counts.hpp"
 #include "fracnas/nas/gpt_space.hpp"
+#include "gpt_model.hpp"
 
 using namespace fracnas;
 using fracnas::eval::torch_model::Gpt;
@@ -26,8 +26,8 @@ const c10::Dict<c10::IValue, c10::IValue>& hf_reference() {
     static const auto reference = [] {
         // one file per process: CTest runs test cases in parallel processes
         const std::string out = std::string(FRACNAS_TEST_TMP) + "/hf_gpt2_reference." + std::to_string(::getpid()) + ".pt";
-        const std::string command = std::string(FRACNAS_PYTHON) + " " + FRACNAS_SOURCE_DIR +
-                                    "/tests/eval/torch/hf_gpt2_reference.py " + out;
+        const std::string command =
+            std::string(FRACNAS_PYTHON) + " " + FRACNAS_SOURCE_DIR + "/tests/eval/torch/hf_gpt2_reference.py " + out;
         if (std::system(command.c_str()) != 0)
             FAIL("the reference script failed (is transformers installed? cmake/dev.sh deps installs it): " << command);
         std::ifstream in(out, std::ios::binary);
@@ -120,7 +120,7 @@ TEST_CASE("a KV-cached prefill and decode give the full forward's logits", "[eva
         model->eval();
         torch::NoGradGuard no_grad;
         const auto idx = torch::randint(0, arch.vocab, {2, 20}, torch::kLong);
-        const auto full = model->forward(idx);                         // (2, 20, V)
+        const auto full = model->forward(idx);  // (2, 20, V)
         // fp32 with another summation order: within 1e-5 of the logits' scale (random weights give
         // logits of a few hundred; 1.5e-4 absolute was seen on the H200 host's CPU)
         const double tol = 1e-5 * std::max(1.0, full.abs().max().item<double>());
@@ -176,12 +176,12 @@ TEST_CASE("a narrow embedding width starts at the scales of the tied table", "[e
         arch.d_embed = e;
         INFO("d_embed " << e);
         Gpt model(arch);
-        auto tokens = model->wte->weight;                                                  // (vocab, e)
-        if (model->proj_in) tokens = at::linear(tokens, model->proj_in->weight);           // (vocab, d)
+        auto tokens = model->wte->weight;                                         // (vocab, e)
+        if (model->proj_in) tokens = at::linear(tokens, model->proj_in->weight);  // (vocab, d)
         REQUIRE(tokens.size(1) == 256);
         REQUIRE(spread(tokens) == Approx(0.02).epsilon(0.1));
-        auto scored = torch::randn({4096, 256});                                          // ln_f's output scale
-        if (model->proj_out) scored = at::linear(scored, model->proj_out->weight);        // (rows, e)
+        auto scored = torch::randn({4096, 256});                                    // ln_f's output scale
+        if (model->proj_out) scored = at::linear(scored, model->proj_out->weight);  // (rows, e)
         REQUIRE(spread(scored) == Approx(1.0).epsilon(0.1));
     }
 }

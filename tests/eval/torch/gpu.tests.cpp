@@ -22,9 +22,9 @@
 #include <utility>
 #include <vector>
 
+#include "device_kernels.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
-#include "device_kernels.hpp"
 #include "fused_linear.hpp"
 #include "fused_train.hpp"
 #include "gpt_model.hpp"
@@ -66,8 +66,12 @@ nas::architecture layers_of(std::uint32_t n, std::uint32_t d) {
 
 constexpr auto aggregate = static_cast<std::size_t>(c10::CachingAllocator::StatType::AGGREGATE);
 
-std::int64_t allocated_now() { return c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[aggregate].current; }
-std::int64_t reserved_now() { return c10::cuda::CUDACachingAllocator::getDeviceStats(0).reserved_bytes[aggregate].current; }
+std::int64_t allocated_now() {
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(0).allocated_bytes[aggregate].current;
+}
+std::int64_t reserved_now() {
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(0).reserved_bytes[aggregate].current;
+}
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
     return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<double>();
@@ -132,13 +136,14 @@ TEST_CASE("gpu: a long-lived worker measures 50 different candidates without gro
         REQUIRE(now <= first + (8 << 20));  // nothing held over from one candidate to the next
         // the allocator's pool is kept and reused: after every size has been seen once (28
         // candidates), it does not keep growing
-        if (i < 28) reserved_early = std::max(reserved_early, reserved_now());
-        else REQUIRE(reserved_now() <= 2 * reserved_early);
+        if (i < 28)
+            reserved_early = std::max(reserved_early, reserved_now());
+        else
+            REQUIRE(reserved_now() <= 2 * reserved_early);
     }
 }
 
-TEST_CASE("gpu: a resident reference is re-timed from its graphs without allocating, and is not in a candidate's peak",
-          "[gpu][eval]") {
+TEST_CASE("gpu: a resident reference is re-timed from its graphs without allocating, and is not in a candidate's peak", "[gpu][eval]") {
     if (!have_cuda()) return;
     const auto cfg = on_gpu();
     const auto candidate = layers_of(4, 512);
@@ -244,7 +249,7 @@ TEST_CASE("gpu: the fused bias and GELU epilogue computes GPT-2's tanh GELU, for
     tm::Dense dense(256, 256, 0.02, opts);
     {
         torch::NoGradGuard no_grad;
-        dense->weight.copy_(torch::eye(256, opts));          // the identity: the epilogue sees x + b
+        dense->weight.copy_(torch::eye(256, opts));  // the identity: the epilogue sees x + b
         dense->bias.copy_(torch::linspace(-0.5, 0.5, 256, opts));
     }
     for (const std::int64_t rows : {1, 7}) {
@@ -267,18 +272,17 @@ TEST_CASE("gpu: the residual projection is one cuBLASLt call equal to the GEMM, 
     torch::manual_seed(7);
     for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
         const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(dtype);
-        for (const auto& [rows, in, out] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{1, 768, 768},
-                                            {7, 3072, 768}, {1024, 1024, 1024}, {3, 200, 136}}) {
+        for (const auto& [rows, in, out] :
+             {std::tuple<std::int64_t, std::int64_t, std::int64_t>{1, 768, 768}, {7, 3072, 768}, {1024, 1024, 1024}, {3, 200, 136}}) {
             const auto x = torch::randn({1, rows, in}, opts);
             const auto w = torch::randn({out, in}, opts) * 0.02;
-            const auto b = torch::randn({out}, opts);              // a bias far from zero: its epilogue is seen
+            const auto b = torch::randn({out}, opts);  // a bias far from zero: its epilogue is seen
             const auto r = torch::randn({1, rows, out}, opts);
             const auto before = tf::fused_calls();
             const auto fused = tf::linear_residual(x, w, b, r);
             const auto fused_ran = tf::fused_calls() - before;
             // the reference in fp32 from the same (rounded) inputs
-            const auto expected = (r.to(torch::kFloat32) + at::linear(x.to(torch::kFloat32), w.to(torch::kFloat32),
-                                                                      b.to(torch::kFloat32)));
+            const auto expected = (r.to(torch::kFloat32) + at::linear(x.to(torch::kFloat32), w.to(torch::kFloat32), b.to(torch::kFloat32)));
             const double err = max_abs_diff(fused.to(torch::kFloat32).cpu(), expected.cpu());
             const double scale = expected.abs().max().item<double>();
             CAPTURE(rows, in, out, dtype, err, scale);
@@ -397,7 +401,9 @@ TEST_CASE("gpu: smaller budgets branch off a graph-replayed wsd training and are
     r.schedule = eval::lr_schedule::wsd;
     r.warmup_tokens = 8 * 64 * 10;
     const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
-    const auto train = [&](const eval::train_recipe& x) { return eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, x); };
+    const auto train = [&](const eval::train_recipe& x) {
+        return eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, x);
+    };
     const auto whole = train(r);
     auto small = r;
     small.tokens = 8 * 64 * 40;
@@ -421,7 +427,9 @@ TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training
     auto r = device_recipe(200);
     r.checkpoints = 2;
     const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
-    const auto train = [&](const eval::train_recipe& x) { return eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, x); };
+    const auto train = [&](const eval::train_recipe& x) {
+        return eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, x);
+    };
     const bool cudnn_attention = at::globalContext().userEnabledCuDNNSDP();
     const auto autocast = train(r);
     REQUIRE(autocast.status == eval::train_status::ok);
@@ -472,8 +480,9 @@ TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and giv
     // GPT-2 small's MLP at a batch of 4 x 128, an FFN width cuBLASLt's GELU input cannot take (not a
     // multiple of 8: the node's LibTorch steps), and the attention's projections
     for (const auto& [rows, d, f] : {std::tuple<std::int64_t, std::int64_t, std::int64_t>{512, 768, 3072}, {96, 64, 204}}) {
-        const std::vector<torch::Tensor> v = {torch::randn({4, rows / 4, d}, bf), torch::randn({f, d}, bf) * 0.05, torch::randn({f}, bf) * 0.1,
-                                              torch::randn({d, f}, bf) * 0.05, torch::randn({d}, bf) * 0.1, torch::randn({4, rows / 4, d}, bf)};
+        const std::vector<torch::Tensor> v = {torch::randn({4, rows / 4, d}, bf), torch::randn({f, d}, bf) * 0.05,
+                                              torch::randn({f}, bf) * 0.1,        torch::randn({d, f}, bf) * 0.05,
+                                              torch::randn({d}, bf) * 0.1,        torch::randn({4, rows / 4, d}, bf)};
         const auto probe = torch::randn({4, rows / 4, d}, bf);
         const auto grads = [&](bool fused) {
             std::vector<torch::Tensor> in;
@@ -516,7 +525,8 @@ TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and giv
         REQUIRE(err < 2e-2);
     }
 }
-TEST_CASE("gpu: the loss kernel gives LibTorch's softmax cross-entropy and its gradient, in one pass over bf16 logits", "[gpu][eval][train]") {
+TEST_CASE("gpu: the loss kernel gives LibTorch's softmax cross-entropy and its gradient, in one pass over bf16 logits",
+          "[gpu][eval][train]") {
     if (!have_cuda()) return;
     namespace tk = eval::torch_kernels;
     std::string why;

@@ -35,7 +35,9 @@ std::vector<std::uint32_t> stream(std::size_t n, std::uint64_t seed) {
     return t;
 }
 
-nas::architecture tiny() { return nas::parse_architecture("n_layer=2 d_model=32 d_inner=64,64 n_head=2,2 context=64"); }
+nas::architecture tiny() {
+    return nas::parse_architecture("n_layer=2 d_model=32 d_inner=64,64 n_head=2,2 context=64");
+}
 
 eval::train_recipe quick() {
     eval::train_recipe r;
@@ -63,7 +65,9 @@ eval::train_result run(const eval::train_recipe& r, const nas::architecture& arc
 
 // rm -rf through the shell: std::filesystem::remove_all resolved to LibTorch's exported copy
 // and crashed in this binary
-void remove_tree(const std::string& dir) { REQUIRE(std::system(("rm -rf '" + dir + "'").c_str()) == 0); }
+void remove_tree(const std::string& dir) {
+    REQUIRE(std::system(("rm -rf '" + dir + "'").c_str()) == 0);
+}
 
 // A fresh, empty folder's name under /tmp (the trainer creates it).
 std::string fresh_dir(const std::string& name) {
@@ -72,7 +76,9 @@ std::string fresh_dir(const std::string& name) {
     return dir;
 }
 
-bool exists(const std::string& path) { return std::ifstream(path).good(); }
+bool exists(const std::string& path) {
+    return std::ifstream(path).good();
+}
 
 // Cuts the file to half its size.
 void truncate_half(const std::string& path) {
@@ -183,8 +189,8 @@ TEST_CASE("every speed setting trains the same model: the loss curves agree to r
 TEST_CASE("the wsd schedule: warm-up in tokens, the peak, a linear decay to the floor at the last step", "[eval][torch][train]") {
     eval::train_recipe r = quick();  // 150 steps of 256 tokens
     r.schedule = eval::lr_schedule::wsd;
-    r.warmup_tokens = 2560;          // 10 steps
-    r.decay_share = 0.2;             // the last 30 steps
+    r.warmup_tokens = 2560;  // 10 steps
+    r.decay_share = 0.2;     // the last 30 steps
     REQUIRE(eval::learning_rate(r, 0) == Approx(r.lr / 10));
     REQUIRE(eval::learning_rate(r, 9) == Approx(r.lr));
     REQUIRE(eval::learning_rate(r, 119) == Approx(r.lr));
@@ -208,7 +214,8 @@ TEST_CASE("epoch sampling reads every non-overlapping window once before any aga
     const auto w = eval::training_windows(r, 12, size);
     REQUIRE(w.size() == 12 * 8);
     for (std::size_t e = 0; e < 2; ++e) {
-        std::vector<std::int64_t> epoch(w.begin() + static_cast<std::ptrdiff_t>(e * 40), w.begin() + static_cast<std::ptrdiff_t>(e * 40 + 40));
+        std::vector<std::int64_t> epoch(w.begin() + static_cast<std::ptrdiff_t>(e * 40),
+                                        w.begin() + static_cast<std::ptrdiff_t>(e * 40 + 40));
         std::sort(epoch.begin(), epoch.end());
         for (std::size_t k = 0; k < 40; ++k) REQUIRE(epoch[k] == static_cast<std::int64_t>(k * 32));
     }
@@ -300,7 +307,7 @@ TEST_CASE("smaller budgets on the way give each budget's own wsd training and le
     auto r = quick();
     r.schedule = eval::lr_schedule::wsd;
     r.warmup_tokens = 8 * 32 * 5;
-    r.tokens = 8 * 32 * 60;  // decay from step 48
+    r.tokens = 8 * 32 * 60;                                         // decay from step 48
     const std::uint64_t small = 8 * 32 * 20, middle = 8 * 32 * 40;  // decays from steps 16 and 32
     auto fused_sync = eval::no_speed_settings();
     fused_sync.fused_adamw = true;
@@ -375,17 +382,18 @@ TEST_CASE("smaller budgets on the way give each budget's own wsd training and le
     REQUIRE_THAT(run(legacy).message, Catch::Matchers::Contains("need the fused AdamW"));
 }
 
-TEST_CASE("bf16 weights with fp32 masters train like fp32 to bf16's rounding; a state and a branch keep the masters", "[eval][torch][train]") {
+TEST_CASE("bf16 weights with fp32 masters train like fp32 to bf16's rounding; a state and a branch keep the masters",
+          "[eval][torch][train]") {
     auto r = quick();  // on the CPU: fp32, or bf16 weights (the setting's own path, as on CUDA)
     const auto fp32 = run(r);
     r.speed.bf16_weights = true;
     const auto bf16 = run(r);
     INFO(bf16.message);
     REQUIRE(bf16.status == eval::train_status::ok);
-    REQUIRE(bf16.loss_curve != fp32.loss_curve);  // it really rounds
+    REQUIRE(bf16.loss_curve != fp32.loss_curve);                                       // it really rounds
     REQUIRE(bf16.loss_curve.front() == Approx(fp32.loss_curve.front()).margin(0.02));  // ln 64 to bf16's 3 digits
-    REQUIRE(max_difference(bf16.loss_curve, fp32.loss_curve) < 0.05);  // 0.0013 measured
-    REQUIRE(bf16.checkpoints.back().val_loss < 1.2);  // learned the +1 rule as fp32 did (0.89)
+    REQUIRE(max_difference(bf16.loss_curve, fp32.loss_curve) < 0.05);                  // 0.0013 measured
+    REQUIRE(bf16.checkpoints.back().val_loss < 1.2);                                   // learned the +1 rule as fp32 did (0.89)
     REQUIRE(bf16.checkpoints.back().val_loss == Approx(fp32.checkpoints.back().val_loss).epsilon(0.02));  // 0.885067 and 0.885062
     r.speed.fused_dense = true;  // the fused linear layers in bf16 (their LibTorch steps on the CPU)
     const auto fused = run(r);
@@ -432,7 +440,8 @@ TEST_CASE("a corrupt or mismatched state is one sentence, and nothing is trained
     // another architecture in the same folder
     const auto other = run(r, nas::parse_architecture("n_layer=1 d_model=32 d_inner=64 n_head=2 context=64"));
     REQUIRE(other.status == eval::train_status::invalid);
-    REQUIRE_THAT(other.message, Catch::Matchers::Contains("latest.pt cannot continue this training: it holds another training (saved 'arch n_layer=2"));
+    REQUIRE_THAT(other.message,
+                 Catch::Matchers::Contains("latest.pt cannot continue this training: it holds another training (saved 'arch n_layer=2"));
     REQUIRE(other.steps == 0);
     // another seed is another training too
     auto seeded = r;

@@ -106,8 +106,7 @@ storage::run_header header(std::uint32_t dim) {
     h.fracnas_version = "0.1.0";
     h.git_commit = "0123456789abcdef0123456789abcdef01234567";
     h.command_line = "fracnas search --budget 300 --archive run.h5";
-    for (int i = 0; i < 200; ++i)
-        h.config += "key_" + std::to_string(i) + " = value " + std::to_string(i * 7) + "\n";
+    for (int i = 0; i < 200; ++i) h.config += "key_" + std::to_string(i) + " = value " + std::to_string(i * 7) + "\n";
     h.dim = dim;
     h.ranks = 3;
     h.hosts = "node1,node2";
@@ -121,8 +120,7 @@ storage::evaluation_record evaluation(std::uint64_t i, std::uint32_t dim) {
     r.phase = static_cast<std::uint32_t>(i % 3);
     r.task = 1000000 + i;
     for (std::uint32_t k = 0; k < dim; ++k) r.x.push_back(tricky(i, k));
-    r.arch = "n_layer=" + std::to_string(2 + i % 23) +
-             " d_model=512 d_inner=1024,1536 n_head=8,4 vocab=50257 context=1024";
+    r.arch = "n_layer=" + std::to_string(2 + i % 23) + " d_model=512 d_inner=1024,1536 n_head=8,4 vocab=50257 context=1024";
     if (i % 50 == 7) r.arch = std::string(1500, 'a') + std::to_string(i);  // longer than its member
     r.hash = 0x9e3779b97f4a7c15ULL * (i + 1);
     r.decoder_params = i * 1000 + 1;
@@ -238,8 +236,7 @@ std::string diff(const storage::evaluation_record& want, const storage::evaluati
 
 std::string diff(const storage::event_record& want, const storage::event_record& got) {
     if (want.what != got.what) return "what";
-    if (want.phase != got.phase || want.requested != got.requested || want.first != got.first ||
-        want.count != got.count)
+    if (want.phase != got.phase || want.requested != got.requested || want.first != got.first || want.count != got.count)
         return "phase/requested/first/count";
     if (bits(want.value) != bits(got.value)) return "value";
     if (want.failed != got.failed) return "failed";
@@ -250,27 +247,22 @@ std::string diff(const storage::event_record& want, const storage::event_record&
 std::string diff(const storage::worker_record& want, const storage::worker_record& got) {
     if (want.rank != got.rank) return "rank";
     if (cut(want.host, 64) != got.host) return "host";
-    if (want.device.kind != got.device.kind || want.device.index != got.device.index)
-        return "device kind/index";
+    if (want.device.kind != got.device.kind || want.device.index != got.device.index) return "device kind/index";
     if (want.device.name != got.device.name || want.device.uuid != got.device.uuid) return "device name/uuid";
-    if (bits(want.reference_ms) != bits(got.reference_ms) || bits(want.joined) != bits(got.joined))
-        return "times";
+    if (bits(want.reference_ms) != bits(got.reference_ms) || bits(want.joined) != bits(got.joined)) return "times";
     if (want.session != got.session) return "session";
     return "";
 }
 
 std::string diff(const storage::worker_event_record& want, const storage::worker_event_record& got) {
-    if (want.kind != got.kind || want.worker != got.worker || want.session != got.session)
-        return "kind/worker/session";
-    if (bits(want.time) != bits(got.time) || bits(want.reference_ms) != bits(got.reference_ms))
-        return "times";
+    if (want.kind != got.kind || want.worker != got.worker || want.session != got.session) return "kind/worker/session";
+    if (bits(want.time) != bits(got.time) || bits(want.reference_ms) != bits(got.reference_ms)) return "times";
     if (want.message != got.message) return "message";
     return "";
 }
 
 std::string diff(const storage::session_record& want, const storage::session_record& got) {
-    if (want.session != got.session || want.started != got.started || want.ended_by != got.ended_by)
-        return "session/started/ended_by";
+    if (want.session != got.session || want.started != got.started || want.ended_by != got.ended_by) return "session/started/ended_by";
     if (bits(want.wall_seconds) != bits(got.wall_seconds)) return "wall_seconds";
     if (cut(want.command_line, 4096) != got.command_line) return "command_line";
     return "";
@@ -320,8 +312,8 @@ constexpr bool with_h5py = FRACNAS_HAVE_H5PY != 0;
 
 // Runs the script on path with args; returns its exit status and output.
 std::pair<int, std::string> h5py_check(const std::string& path, const std::string& args) {
-    const std::string command = std::string(FRACNAS_PYTHON) + " " + FRACNAS_SOURCE_DIR +
-                                "/tests/storage/hdf5/read_archive.py '" + path + "' " + args + " 2>&1";
+    const std::string command =
+        std::string(FRACNAS_PYTHON) + " " + FRACNAS_SOURCE_DIR + "/tests/storage/hdf5/read_archive.py '" + path + "' " + args + " 2>&1";
     std::string output;
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) return {-1, "popen failed: " + command};
@@ -391,9 +383,7 @@ TEST_CASE("every table round-trips bit for bit over several flushes and chunks",
     CHECK_FALSE(std::filesystem::exists(path + ".lock"));  // removed with the lock
 }
 
-TEST_CASE(
-    "strings longer than their member are cut, whole characters only, without touching their neighbours",
-    "[hdf5]") {
+TEST_CASE("strings longer than their member are cut, whole characters only, without touching their neighbours", "[hdf5]") {
     const std::string path = fresh("long_strings.h5");
     storage::evaluation_record r = evaluation(1, 2);
     r.arch = std::string(5000, 'a');
@@ -462,8 +452,7 @@ TEST_CASE("check_new_archive validates the place without creating anything", "[h
     CHECK_FALSE(std::filesystem::exists(path));
     CHECK_FALSE(std::filesystem::exists(path + ".lock"));
     const std::string missing = std::string(FRACNAS_TEST_TMP) + "/no_such_folder/run.h5";
-    CHECK_THAT(config_message([&] { check_new_archive(missing, false); }),
-               Contains(missing) && Contains("does not exist"));
+    CHECK_THAT(config_message([&] { check_new_archive(missing, false); }), Contains(missing) && Contains("does not exist"));
     CHECK_THAT(config_message([&] { archive_file::create(missing, header(1), false); }), Contains(missing));
     const std::string folder = std::string(FRACNAS_TEST_TMP) + "/hdf5_archive";
     CHECK_THAT(config_message([&] { check_new_archive(folder, true); }), Contains("is a folder"));
@@ -479,11 +468,9 @@ TEST_CASE("a second writer is refused while the first holds the run lock, naming
         a->append(evaluation(0, 2));
         a->flush();
         // flock locks belong to an open file description: a second open in this process is refused too
-        CHECK_THAT(config_message([&] { archive_file::create(path, header(2), true); }),
-                   Contains(path) && Contains(holder));
+        CHECK_THAT(config_message([&] { archive_file::create(path, header(2), true); }), Contains(path) && Contains(holder));
         storage::archive_contents c;
-        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }),
-                   Contains(path) && Contains(holder));
+        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }), Contains(path) && Contains(holder));
         CHECK_THAT(config_message([&] { check_new_archive(path, true); }), Contains(holder));
         a->append(evaluation(1, 2));
     }
@@ -513,11 +500,11 @@ TEST_CASE("a reader sees exactly the flushed rows while the writer is open", "[h
 
     if (with_h5py) {
         // another process, through another HDF5 (h5py's own), as a SWMR reader
-        const auto [status, output] = h5py_check(
-            path,
-            "--swmr --rows evaluations=300 events=1 workers=0 sessions=0 --value evaluations 299 id 299 "
-            "--value evaluations 5 told " +
-                bits_text(flushed[5].told));
+        const auto [status, output] =
+            h5py_check(path,
+                       "--swmr --rows evaluations=300 events=1 workers=0 sessions=0 --value evaluations 299 id 299 "
+                       "--value evaluations 5 told " +
+                           bits_text(flushed[5].told));
         INFO(output);
         CHECK(status == 0);
     }
@@ -548,15 +535,12 @@ TEST_CASE("h5py reads a finished archive: rows, attributes, enums and bit-exact 
         std::to_string(storage::schema_version) +
         " dim=3 ranks=3 hosts=node1,node2"
         " git_commit=" +
-        header(dim).git_commit + " --value evaluations 123 id 123 --value evaluations 123 x " + x +
-        " --value evaluations 123 status " + eval::to_string(e.out.status) +
-        " --value evaluations 123 told " + bits_text(e.told) + " --value evaluations 123 value " +
-        bits_text(e.out.value) + " --value evaluations 123 arch '" + e.arch + "'" +
-        " --value evaluations 123 total_params " + std::to_string(e.total_params) +
-        " --value events 7 what tell --value events 8 what ask" + " --value workers 1 device_name '" +
-        written.workers[1].device.name + "' --value workers 1 device_uuid '" +
-        written.workers[1].device.uuid + "' --value workers 1 device_index " +
-        std::to_string(written.workers[1].device.index) + " --value sessions 3 ended_by budget";
+        header(dim).git_commit + " --value evaluations 123 id 123 --value evaluations 123 x " + x + " --value evaluations 123 status " +
+        eval::to_string(e.out.status) + " --value evaluations 123 told " + bits_text(e.told) + " --value evaluations 123 value " +
+        bits_text(e.out.value) + " --value evaluations 123 arch '" + e.arch + "'" + " --value evaluations 123 total_params " +
+        std::to_string(e.total_params) + " --value events 7 what tell --value events 8 what ask" + " --value workers 1 device_name '" +
+        written.workers[1].device.name + "' --value workers 1 device_uuid '" + written.workers[1].device.uuid +
+        "' --value workers 1 device_index " + std::to_string(written.workers[1].device.index) + " --value sessions 3 ended_by budget";
     const auto [status, output] = h5py_check(path, args);
     INFO(output);
     CHECK(status == 0);
@@ -619,21 +603,18 @@ TEST_CASE("input that is not a readable archive is a config_error naming the fil
         const std::string path = fresh("missing.h5");
         CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("does not exist"));
         storage::archive_contents c;
-        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }),
-                   Contains(path) && Contains("does not exist"));
+        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }), Contains(path) && Contains("does not exist"));
         CHECK_FALSE(std::filesystem::exists(path + ".lock"));
     }
     SECTION("a text file") {
         const std::string path = fresh("text.h5");
         std::ofstream(path) << "not an archive\n";
-        CHECK_THAT(config_message([&] { read_archive(path); }),
-                   Contains(path) && Contains("not an HDF5 file"));
+        CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("not an HDF5 file"));
     }
     SECTION("an empty file") {
         const std::string path = fresh("empty.h5");
         std::ofstream{path};
-        CHECK_THAT(config_message([&] { read_archive(path); }),
-                   Contains(path) && Contains("not an HDF5 file"));
+        CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("not an HDF5 file"));
     }
     SECTION("a folder") {
         const std::string path = fresh("folder.h5");
@@ -646,12 +627,10 @@ TEST_CASE("input that is not a readable archive is a config_error naming the fil
         storage::run_header h = header(2);
         h.schema = storage::schema_version + 1;
         archive_file::create(path, h, false);
-        CHECK_THAT(
-            config_message([&] { read_archive(path); }),
-            Contains(path) && Contains("schema version " + std::to_string(storage::schema_version + 1)));
+        CHECK_THAT(config_message([&] { read_archive(path); }),
+                   Contains(path) && Contains("schema version " + std::to_string(storage::schema_version + 1)));
         storage::archive_contents c;
-        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }),
-                   Contains(path) && Contains("schema version"));
+        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }), Contains(path) && Contains("schema version"));
     }
     SECTION("an HDF5 file that is not a fracnas archive") {
         const std::string path = fresh("foreign.h5");
@@ -667,22 +646,18 @@ TEST_CASE("input that is not a readable archive is a config_error naming the fil
         H5Sclose(space);
         H5Fclose(f);
 #elif FRACNAS_HAVE_H5PY
-        const std::string make = std::string(FRACNAS_PYTHON) + " -c \"import h5py; h5py.File('" + path +
-                                 "', 'w').attrs['x'] = 1\"";
+        const std::string make = std::string(FRACNAS_PYTHON) + " -c \"import h5py; h5py.File('" + path + "', 'w').attrs['x'] = 1\"";
         REQUIRE(std::system(make.c_str()) == 0);
 #endif
 #if defined(FRACNAS_TEST_HAS_HDF5_API) || FRACNAS_HAVE_H5PY  // else nothing here can make the file
-        CHECK_THAT(config_message([&] { read_archive(path); }),
-                   Contains(path) && Contains("not a fracnas run archive"));
+        CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("not a fracnas run archive"));
         storage::archive_contents c;
-        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }),
-                   Contains("not a fracnas run archive"));
+        CHECK_THAT(config_message([&] { archive_file::resume(path, c); }), Contains("not a fracnas run archive"));
 #endif
     }
 }
 
-TEST_CASE("a damaged archive is a config_error naming what cannot be read",
-          "[hdf5]") {
+TEST_CASE("a damaged archive is a config_error naming what cannot be read", "[hdf5]") {
     SECTION("a truncated file") {
         const std::string path = fresh("truncated.h5");
         {
@@ -700,8 +675,7 @@ TEST_CASE("a damaged archive is a config_error naming what cannot be read",
     REQUIRE(H5Ldelete(f, "events", H5P_DEFAULT) >= 0);
     SECTION("a missing table") {
         H5Fclose(f);
-        CHECK_THAT(config_message([&] { read_archive(path); }),
-                   Contains(path) && Contains("no dataset 'events'"));
+        CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("no dataset 'events'"));
     }
     SECTION("a table of another type") {
         const hsize_t three = 3;
@@ -874,8 +848,8 @@ TEST_CASE("a corrupt 'dim' attribute is a damaged archive, not an allocation of 
         H5Fclose(f);
         INFO("dim " << dim);
         CHECK_THAT(config_message([&] { read_archive(path); }),
-                   Contains(path) && Contains("damaged: its 'dim' attribute says " + std::to_string(dim) +
-                                              " coordinates, its evaluations hold 2"));
+                   Contains(path) &&
+                       Contains("damaged: its 'dim' attribute says " + std::to_string(dim) + " coordinates, its evaluations hold 2"));
     }
 }
 #endif
@@ -919,8 +893,7 @@ TEST_CASE("a writer killed by SIGKILL loses nothing it flushed, and its lock is 
     for (std::uint64_t i = 0; i < 500; ++i) flushed.push_back(evaluation(i, dim));
     // while it runs: another process reads it (SWMR), and a second writer is refused, naming it
     require_rows(flushed, read_archive(path).evaluations, "evaluations");
-    CHECK_THAT(config_message([&] { archive_file::create(path, header(dim), true); }),
-               Contains("process " + std::to_string(child)));
+    CHECK_THAT(config_message([&] { archive_file::create(path, header(dim), true); }), Contains("process " + std::to_string(child)));
 
     REQUIRE(::kill(child, SIGKILL) == 0);
     int status = 0;
@@ -950,8 +923,7 @@ TEST_CASE("a writer killed by SIGKILL loses nothing it flushed, and its lock is 
     }
     require_rows(flushed, read_archive(path).evaluations, "evaluations");
     if (with_h5py) {
-        const auto [code, output] =
-            h5py_check(path, "--rows evaluations=520 workers=1");  // closed cleanly: a plain reader
+        const auto [code, output] = h5py_check(path, "--rows evaluations=520 workers=1");  // closed cleanly: a plain reader
         INFO(output);
         CHECK(code == 0);
     }

@@ -26,8 +26,7 @@ namespace {
 
 constexpr double tolerance_s = 2e-3;  // clock mapping slack between master and worker
 
-nas::architecture arch(std::uint32_t layers, std::uint32_t d_model, std::uint32_t inner,
-                       std::uint32_t heads) {
+nas::architecture arch(std::uint32_t layers, std::uint32_t d_model, std::uint32_t inner, std::uint32_t heads) {
     nas::architecture a;
     a.n_layer = layers;
     a.d_model = d_model;
@@ -37,15 +36,13 @@ nas::architecture arch(std::uint32_t layers, std::uint32_t d_model, std::uint32_
 }
 
 const std::vector<std::string>& specs() {
-    static const std::vector<std::string> s = {
-        nas::canonical(arch(2, 512, 1024, 8)), nas::canonical(arch(4, 256, 1024, 4)),
-        nas::canonical(arch(6, 768, 3072, 12)), nas::canonical(arch(1, 128, 256, 2))};
+    static const std::vector<std::string> s = {nas::canonical(arch(2, 512, 1024, 8)), nas::canonical(arch(4, 256, 1024, 4)),
+                                               nas::canonical(arch(6, 768, 3072, 12)), nas::canonical(arch(1, 128, 256, 2))};
     return s;
 }
 
 double expected_ms(const std::string& spec) {
-    return eval::latency_model_evaluator(eval::latency_model_config{})
-        .model_ms(nas::parse_architecture(spec));
+    return eval::latency_model_evaluator(eval::latency_model_config{}).model_ms(nas::parse_architecture(spec));
 }
 
 double reference_ms() {
@@ -121,8 +118,7 @@ void require_each_once(const run_log& log, const std::vector<transport::job>& jo
     for (const auto& j : jobs) REQUIRE(seen[j.id] == 1);
     for (const auto& o : log.results) {
         REQUIRE(o.r.dispatched <= o.returned);
-        if (o.r.out.status == eval::outcome_status::ok ||
-            o.r.out.status == eval::outcome_status::device_lost) {
+        if (o.r.out.status == eval::outcome_status::ok || o.r.out.status == eval::outcome_status::device_lost) {
             REQUIRE(o.r.started >= o.r.dispatched - tolerance_s);
             REQUIRE(o.r.ended >= o.r.started);
             REQUIRE(o.r.ended <= o.returned + tolerance_s);
@@ -157,18 +153,15 @@ std::size_t max_held(const run_log& log, int worker) {
 }
 
 std::size_t count(const std::vector<worker_event>& events, worker_event::kind k, int worker) {
-    return static_cast<std::size_t>(std::count_if(events.begin(), events.end(), [&](const worker_event& e) {
-        return e.what == k && (worker == 0 || e.worker == worker);
-    }));
+    return static_cast<std::size_t>(std::count_if(
+        events.begin(), events.end(), [&](const worker_event& e) { return e.what == k && (worker == 0 || e.worker == worker); }));
 }
 
 // A latency model that claims to be a GPU (for the same-GPU rule).
 class fake_gpu final : public eval::job_evaluator {
 public:
     explicit fake_gpu(std::string uuid) : uuid_(std::move(uuid)), inner_(model(1.0)) {}
-    eval::outcome evaluate(const core::point& x, const std::string& spec) noexcept override {
-        return inner_.evaluate(x, spec);
-    }
+    eval::outcome evaluate(const core::point& x, const std::string& spec) noexcept override { return inner_.evaluate(x, spec); }
     eval::outcome time_reference() noexcept override { return inner_.time_reference(); }
     eval::device_binding binding() const override { return {"cuda", 0, "NVIDIA Test GPU", uuid_}; }
 
@@ -421,8 +414,7 @@ TEST_CASE("mpi: two workers on one GPU: only the lower rank measures", "[mpi][du
                  REQUIRE(d.pool_size() == 1);
                  REQUIRE(d.workers()[0].in_pool);
                  REQUIRE(!d.workers()[1].in_pool);
-                 REQUIRE_THAT(d.workers()[1].left_reason,
-                              Catch::Contains("GPU-00000000-same") && Catch::Contains("rank 1"));
+                 REQUIRE_THAT(d.workers()[1].left_reason, Catch::Contains("GPU-00000000-same") && Catch::Contains("rank 1"));
                  REQUIRE(count(d.take_events(), worker_event::kind::left_device, 2) == 1);
                  const run_log log = drive(d, jobs);
                  require_each_once(log, jobs);
@@ -442,8 +434,7 @@ TEST_CASE("mpi: no worker in the pool is an error, and the workers still end", "
         } catch (const mpi_error&) {
             FAIL("a join failure is no MPI error");
         } catch (const error& e) {
-            REQUIRE_THAT(e.what(), Catch::Contains("no worker can take work") &&
-                                       Catch::Contains("rank 1 has no device") &&
+            REQUIRE_THAT(e.what(), Catch::Contains("no worker can take work") && Catch::Contains("rank 1 has no device") &&
                                        Catch::Contains("rank 2 has no device"));
         }
     });

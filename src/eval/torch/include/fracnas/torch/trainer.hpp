@@ -76,7 +76,7 @@ struct train_speed {
     /// input gradient a warp a row, the weight gradients summed in a fixed order) instead of LibTorch's;
     /// where NVRTC is missing, LibTorch's (the engine_note says so).
     bool norm_kernel = false;
-    std::uint32_t sync_every = 64;        ///< with async: steps between reads of the losses
+    std::uint32_t sync_every = 64;  ///< with async: steps between reads of the losses
 };
 
 /// Every setting of train_speed off: recipe A's first loop.
@@ -96,13 +96,13 @@ std::vector<std::string> speed_setting_names(const train_speed& speed);
 /// windows of seq_len + 1 tokens from the training split, a fixed budget of training tokens.
 /// The defaults are the recipe; the CLI exposes them for small runs and tests.
 struct train_recipe {
-    std::uint64_t tokens = 0;             ///< training tokens (steps = tokens / (batch x seq_len), at least 1)
-    std::uint32_t batch = 32;             ///< sequences per step
-    std::uint32_t seq_len = 512;          ///< tokens per sequence (<= the architecture's context)
-    double lr = 6e-4;                     ///< peak learning rate
-    double min_lr_ratio = 0.1;            ///< the cosine ends at lr x this
-    double warmup_share = 0.05;           ///< share of the steps in linear warm-up (at least one step)
-    double weight_decay = 0.1;            ///< AdamW's, on matrices and embeddings; none on biases and norms
+    std::uint64_t tokens = 0;     ///< training tokens (steps = tokens / (batch x seq_len), at least 1)
+    std::uint32_t batch = 32;     ///< sequences per step
+    std::uint32_t seq_len = 512;  ///< tokens per sequence (<= the architecture's context)
+    double lr = 6e-4;             ///< peak learning rate
+    double min_lr_ratio = 0.1;    ///< the cosine ends at lr x this
+    double warmup_share = 0.05;   ///< share of the steps in linear warm-up (at least one step)
+    double weight_decay = 0.1;    ///< AdamW's, on matrices and embeddings; none on biases and norms
     double beta1 = 0.9, beta2 = 0.95, adam_eps = 1e-8;
     double clip = 1.0;                    ///< global gradient-norm clip (0: none)
     std::uint64_t seed = 1;               ///< initialisation and the order of training windows
@@ -110,19 +110,19 @@ struct train_recipe {
     std::uint64_t val_tokens = 1u << 20;  ///< validation tokens scored each time (the split's first; fewer if it is smaller)
     device_kind device = device_kind::cpu;
     int cuda_index = 0;
-    bool bf16 = true;                     ///< bf16 autocast on CUDA (ignored on the CPU: fp32), or bf16 weights on either with train_speed::bf16_weights
+    bool bf16 = true;  ///< bf16 autocast on CUDA (ignored on the CPU: fp32), or bf16 weights on either with train_speed::bf16_weights
     /// Divergence: a non-finite loss, or a smoothed training loss above the initial loss plus
     /// this many nats, ends the run with status diverged.
     double divergence_nats = 2.0;
     lr_schedule schedule = lr_schedule::cosine;
     window_sampling sampling = window_sampling::random;
-    double decay_share = 0.2;             ///< wsd: share of the budget's steps in the final decay
+    double decay_share = 0.2;                ///< wsd: share of the budget's steps in the final decay
     std::uint64_t warmup_tokens = 1u << 20;  ///< wsd: warm-up length in tokens (cosine uses warmup_share)
     /// Resumable training (docs/training.md, "Resuming"): a folder where the state (model,
     /// optimiser, data position, RNG, what was measured so far) is saved, and from which a
     /// training with the same architecture, data and recipe continues. Empty: nothing saved.
     std::string state_dir;
-    std::uint64_t save_every = 0;         ///< with state_dir: steps between saved states (0: only the end and, under wsd, the decay start)
+    std::uint64_t save_every = 0;  ///< with state_dir: steps between saved states (0: only the end and, under wsd, the decay start)
     /// Stop after this many steps in all (0: never), saving the state when state_dir is set, as
     /// a job whose time is up: status stopped, and the same call again continues.
     std::uint64_t stop_after_steps = 0;
@@ -143,11 +143,11 @@ struct token_span {
 };
 
 struct train_checkpoint {
-    std::uint64_t step = 0, tokens = 0;   ///< after this many steps and training tokens
-    double train_loss = 0.0;              ///< mean training loss over the steps since the previous checkpoint
-    double val_loss = 0.0;                ///< mean cross-entropy on the validation tokens, nats per token
-    double val_perplexity = 0.0;          ///< exp(val_loss)
-    double seconds = 0.0;                 ///< wall time since training began (validation included)
+    std::uint64_t step = 0, tokens = 0;  ///< after this many steps and training tokens
+    double train_loss = 0.0;             ///< mean training loss over the steps since the previous checkpoint
+    double val_loss = 0.0;               ///< mean cross-entropy on the validation tokens, nats per token
+    double val_perplexity = 0.0;         ///< exp(val_loss)
+    double seconds = 0.0;                ///< wall time since training began (validation included)
 };
 
 /// A smaller budget of train_recipe::budgets, measured on the way.
@@ -166,14 +166,14 @@ const char* to_string(train_status s);
 
 struct train_result {
     train_status status = train_status::ok;
-    std::string message;                  ///< empty when ok; one sentence otherwise
-    nas::architecture arch;               ///< as trained: vocab is the data's
+    std::string message;     ///< empty when ok; one sentence otherwise
+    nas::architecture arch;  ///< as trained: vocab is the data's
     nas::parameter_counts params;
     std::uint64_t steps = 0, tokens = 0;  ///< done (fewer than planned when it failed)
     std::vector<double> loss_curve;       ///< training loss of every step
     std::vector<train_checkpoint> checkpoints;
-    std::vector<budget_result> budgets;   ///< the recipe's smaller budgets reached, smallest first
-    double tokens_per_second = 0.0;       ///< training tokens over training time (validation and the budgets' decays excluded)
+    std::vector<budget_result> budgets;  ///< the recipe's smaller budgets reached, smallest first
+    double tokens_per_second = 0.0;      ///< training tokens over training time (validation and the budgets' decays excluded)
     /// Tokens per second after the first sync point at or past step 16 (warm-up and graph
     /// capture excluded); 0 when the run was shorter.
     double steady_tokens_per_second = 0.0;
@@ -203,8 +203,7 @@ double training_flops_per_token(const nas::architecture& arch, std::uint32_t seq
 /// Throws config_error naming the field when `recipe` or the data cannot train `arch` (its vocab
 /// replaced by `vocab`): the checks train_gpt makes before building anything, for a caller that
 /// must refuse a whole list of trainings before the first one (fracnas train --from).
-void check_training(const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val,
-                    const train_recipe& recipe);
+void check_training(const nas::architecture& arch, std::uint32_t vocab, token_span train, token_span val, const train_recipe& recipe);
 
 /// Trains `arch` with its vocab replaced by `vocab` (the tokenizer's) on `train`, scoring
 /// `val`. Never throws: an invalid recipe or architecture, an out-of-memory, a divergence and any

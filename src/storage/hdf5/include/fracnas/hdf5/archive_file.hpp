@@ -44,8 +44,7 @@ public:
     /// writing. Refuses an existing file unless replace (config_error("--archive")), and a file
     /// another run holds the lock on (config_error naming that run's host and process).
     /// header.schema is stored as the schema version: leave it at storage::schema_version.
-    static std::unique_ptr<archive_file> create(const std::string& path, const storage::run_header& header,
-                                                bool replace);
+    static std::unique_ptr<archive_file> create(const std::string& path, const storage::run_header& header, bool replace);
     /// Opens an existing archive to continue it: takes the lock, reads everything into contents,
     /// and appends from there in the next session: one past the largest session number in the
     /// sessions, workers and worker_events tables, and at least 1. Refuses what read_archive
@@ -63,6 +62,7 @@ public:
     const std::string& path() const noexcept;
 
     struct impl;
+
 private:
     explicit archive_file(std::unique_ptr<impl> p);
     std::unique_ptr<impl> impl_;

@@ -79,6 +79,7 @@ public:
     void shutdown() noexcept override { stop_workers(5.0); }
 
     struct impl;
+
 private:
     std::unique_ptr<impl> impl_;
 };
