@@ -455,6 +455,27 @@ const device_module& module_for(c10::DeviceIndex device) {
     return m;
 }
 
+// The device's kernels, or an error naming the caller when they are not available.
+const device_module& loaded(c10::DeviceIndex device, const char* who) {
+    const auto& m = module_for(device);
+    TORCH_CHECK(m.ok, who, ": the kernels are not available: ", m.why);
+    return m;
+}
+
+// A contiguous tensor of `type` with `numel` elements on `like`'s CUDA device.
+bool on_device(const torch::Tensor& t, const torch::Tensor& like, at::ScalarType type, std::int64_t numel) {
+    return t.is_cuda() && t.device() == like.device() && t.scalar_type() == type && t.is_contiguous() && t.numel() == numel;
+}
+
+// One launch on the device's current stream (its guard held by the caller); a failed launch
+// throws naming the caller and the kernel.
+void launch(CUfunction f, unsigned grid_x, unsigned grid_y, unsigned block_x, unsigned block_y, void** args, c10::DeviceIndex device,
+            const char* who, const char* kernel) {
+    const auto r = driver().cuLaunchKernel(f, grid_x, grid_y, 1, block_x, block_y, 1, 0, c10::cuda::getCurrentCUDAStream(device).stream(),
+                                           args, nullptr);
+    TORCH_CHECK(r == CUDA_SUCCESS, who, ": cuLaunchKernel (", kernel, "): ", driver_error(r));
+}
+
 }  // namespace
 
 bool available(c10::DeviceIndex device, std::string* why) {
@@ -482,8 +503,7 @@ void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, 
     TORCH_CHECK(n <= 0x7fffffff, "softmax_cross_entropy: more rows than one launch takes");
     if (n == 0) return;
     const auto device = logits.device().index();
-    const auto& m = module_for(device);
-    TORCH_CHECK(m.ok, "softmax_cross_entropy: the kernels are not available: ", m.why);
+    const auto& m = loaded(device, "softmax_cross_entropy");
     c10::cuda::CUDAGuard guard(device);
     void* x = logits.data_ptr();
     const void* ids = y.data_ptr();
@@ -491,26 +511,21 @@ void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, 
     long long vocab = logits.size(1);
     int with_grad = grad ? 1 : 0;
     void* args[] = {&x, &ids, &out, &vocab, &with_grad};
-    const auto r = driver().cuLaunchKernel(m.xent, static_cast<unsigned>(n), 1, 1, threads_per_row, 1, 1, 0,
-                                           c10::cuda::getCurrentCUDAStream(device).stream(), args, nullptr);
-    TORCH_CHECK(r == CUDA_SUCCESS, "softmax_cross_entropy: cuLaunchKernel: ", driver_error(r));
+    launch(m.xent, static_cast<unsigned>(n), 1, threads_per_row, 1, args, device, "softmax_cross_entropy", xent_name);
 }
 
 void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps, const torch::Tensor& y,
                         const torch::Tensor& mean, const torch::Tensor& rstd) {
     const auto d = gamma.numel();
     const auto rows = d > 0 ? x.numel() / d : 0;
-    const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) {
-        return t.is_cuda() && t.device() == x.device() && t.scalar_type() == type && t.is_contiguous() && t.numel() == numel;
-    };
+    const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) { return on_device(t, x, type, numel); };
     TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(y, at::kBFloat16, rows * d) &&
                     is(gamma, at::kBFloat16, d) && is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
                 "layer_norm_forward: x, y (rows, d) and gamma, beta (d) must be contiguous bf16 CUDA tensors of one device, mean "
                 "and rstd (rows) fp32");
     if (rows == 0) return;
     const auto device = x.device().index();
-    const auto& m = module_for(device);
-    TORCH_CHECK(m.ok, "layer_norm_forward: the kernels are not available: ", m.why);
+    const auto& m = loaded(device, "layer_norm_forward");
     c10::cuda::CUDAGuard guard(device);
     const void* px = x.data_ptr();
     const void* pgamma = gamma.data_ptr();
@@ -524,18 +539,14 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
     void* args[] = {&px, &pgamma, &pbeta, &py, &pmean, &prstd, &n, &width, &epsilon};
     const auto blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(blocks <= 0x7fffffff, "layer_norm_forward: more rows than one launch takes");
-    const auto r = driver().cuLaunchKernel(m.ln_forward, static_cast<unsigned>(blocks), 1, 1, 256, 1, 1, 0,
-                                           c10::cuda::getCurrentCUDAStream(device).stream(), args, nullptr);
-    TORCH_CHECK(r == CUDA_SUCCESS, "layer_norm_forward: cuLaunchKernel: ", driver_error(r));
+    launch(m.ln_forward, static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_forward", ln_forward_name);
 }
 
 void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
                          const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta) {
     const auto d = gamma.numel();
     const auto rows = d > 0 ? x.numel() / d : 0;
-    const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) {
-        return t.is_cuda() && t.device() == x.device() && t.scalar_type() == type && t.is_contiguous() && t.numel() == numel;
-    };
+    const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) { return on_device(t, x, type, numel); };
     TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(dy, at::kBFloat16, rows * d) &&
                     is(dx, at::kBFloat16, rows * d) && is(gamma, at::kBFloat16, d) && is(dgamma, at::kBFloat16, d) &&
                     is(dbeta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
@@ -547,14 +558,8 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
         return;
     }
     const auto device = x.device().index();
-    const auto& m = module_for(device);
-    TORCH_CHECK(m.ok, "layer_norm_backward: the kernels are not available: ", m.why);
+    const auto& m = loaded(device, "layer_norm_backward");
     c10::cuda::CUDAGuard guard(device);
-    const auto stream = c10::cuda::getCurrentCUDAStream(device).stream();
-    const auto launch = [&](CUfunction f, unsigned gx, unsigned gy, unsigned bx, unsigned by, void** args, const char* what) {
-        const auto r = driver().cuLaunchKernel(f, gx, gy, 1, bx, by, 1, 0, stream, args, nullptr);
-        TORCH_CHECK(r == CUDA_SUCCESS, "layer_norm_backward: cuLaunchKernel (", what, "): ", driver_error(r));
-    };
     const void* pdy = dy.data_ptr();
     const void* px = x.data_ptr();
     const void* pmean = mean.data_ptr();
@@ -566,19 +571,20 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdx, &n, &width};
     const auto row_blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(row_blocks <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
-    launch(m.ln_dx, static_cast<unsigned>(row_blocks), 1, 256, 1, dx_args, ln_dx_name);
+    launch(m.ln_dx, static_cast<unsigned>(row_blocks), 1, 256, 1, dx_args, device, "layer_norm_backward", ln_dx_name);
     const auto slabs = (rows + ln_slab_rows - 1) / ln_slab_rows;
     TORCH_CHECK(slabs <= 65535, "layer_norm_backward: more rows than one launch takes");
     const auto partial = torch::empty({slabs, 2, d}, x.options().dtype(at::kFloat));  // (slabs, 2, d)
     void* ppartial = partial.data_ptr();
     void* partial_args[] = {&pdy, &px, &pmean, &prstd, &ppartial, &n, &width, &slab_rows};
-    launch(m.ln_partial, static_cast<unsigned>((d + 63) / 64), static_cast<unsigned>(slabs), 32, 8, partial_args, ln_partial_name);
+    launch(m.ln_partial, static_cast<unsigned>((d + 63) / 64), static_cast<unsigned>(slabs), 32, 8, partial_args, device,
+           "layer_norm_backward", ln_partial_name);
     const void* cpartial = ppartial;
     void* pdgamma = dgamma.data_ptr();
     void* pdbeta = dbeta.data_ptr();
     int nslabs = static_cast<int>(slabs);
     void* final_args[] = {&cpartial, &pdgamma, &pdbeta, &nslabs, &width};
-    launch(m.ln_final, static_cast<unsigned>((d + 255) / 256), 1, 256, 1, final_args, ln_final_name);
+    launch(m.ln_final, static_cast<unsigned>((d + 255) / 256), 1, 256, 1, final_args, device, "layer_norm_backward", ln_final_name);
 }
 
 }  // namespace fracnas::eval::torch_kernels
