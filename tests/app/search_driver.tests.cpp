@@ -82,6 +82,17 @@ dry_result run_dry(const app::search_config& c) {
     return r;
 }
 
+// small_config on `workers` dry-run workers whose task costs are lognormal (sigma 0.5): many jobs
+// in flight, answers one at a time
+app::search_config dry_lognormal_config(std::uint64_t budget, std::size_t workers) {
+    auto c = small_config(budget);
+    c.dispatcher = "dry-run";
+    c.dry_run.workers = workers;
+    c.dry_run.cost = transport::cost_kind::lognormal;
+    c.dry_run.cost_spread = 0.5;
+    return c;
+}
+
 // SOO on the analytic latency model, in-process, quiet; validate() after the caller's changes.
 app::search_config model_soo(std::uint64_t budget) {
     app::search_config c;
@@ -141,11 +152,7 @@ TEST_CASE("driver in-process: budget, one measurement per architecture, infeasib
 }
 
 TEST_CASE("driver on 64 dry-run workers: the same invariants with many jobs in flight", "[app]") {
-    auto c = small_config(400);
-    c.dispatcher = "dry-run";
-    c.dry_run.workers = 64;
-    c.dry_run.cost = transport::cost_kind::lognormal;
-    c.dry_run.cost_spread = 0.5;
+    auto c = dry_lognormal_config(400, 64);
     const auto r = run_dry(c);
     check_complete(r.contents, c);
     REQUIRE(r.outcome.ended_by == "budget");
@@ -168,11 +175,7 @@ TEST_CASE("the flush schedule: after every batch with no interval, else every in
 }
 
 TEST_CASE("driver: the group commit flushes a fast run a few times, with the same records as a flush per batch", "[app]") {
-    auto c = small_config(400);
-    c.dispatcher = "dry-run";
-    c.dry_run.workers = 64;
-    c.dry_run.cost = transport::cost_kind::lognormal;
-    c.dry_run.cost_spread = 0.5;
+    auto c = dry_lognormal_config(400, 64);
     c.flush_seconds = 0.0;
     const auto each = run_dry(c);
     c.flush_seconds = 3600.0;  // longer than the run: the start's and the close's flushes only
