@@ -30,7 +30,8 @@ const char* usage_text =
     "  --steps    optimiser steps per run (default 80; the first 16 are not counted)\n"
     "  --repeats  runs per architecture and setting (default 3): median, min and max\n"
     "  --ladder   settings, cumulative, comma-separated, several in one rung joined by '+' (default\n"
-    "             baseline,async,fused_adamw,fused_loss,cuda_graph,bf16_weights,loss_kernel,norm_kernel,fused_dense)\n"
+    "             baseline,async,fused_adamw,fused_loss,cuda_graph,bf16_weights,loss_kernel,norm_kernel,fused_dense,\n"
+    "             adam_kernel; also residual_fp32)\n"
     "  --gemm     the side of the square bf16 matmul whose rate is the reference (default 8192; 0: skip)\n"
     "  --profile  SETTING: also train the first architecture once with the ladder up to SETTING under the\n"
     "             Kineto profiler and print its GPU kernel time per step by kind (eager settings: no graph)\n";
@@ -131,8 +132,8 @@ int main(int argc, char** argv) {
     std::string device_name = torch::cuda::is_available() ? "cuda" : "cpu";
     std::uint64_t steps = 80, repeats = 3, gemm = 8192;
     std::uint32_t batch = 32, seq_len = 512, vocab = 32768;
-    std::vector<std::string> names = {"baseline",     "async",       "fused_adamw", "fused_loss", "cuda_graph",
-                                      "bf16_weights", "loss_kernel", "norm_kernel", "fused_dense"};
+    std::vector<std::string> names = {"baseline",     "async",       "fused_adamw", "fused_loss",  "cuda_graph",
+                                      "bf16_weights", "loss_kernel", "norm_kernel", "fused_dense", "adam_kernel"};
     std::string profile_setting;
     std::vector<setting> settings;
     try {

@@ -79,7 +79,8 @@ po::options_description train_options() {
         "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and "
         "with --dtype bf16 loss_kernel: the loss's softmax and gradient in one pass of fracnas's own kernel, compiled at run time by "
         "NVRTC), none (recipe A's first loop), or a comma list of those, bf16_weights (bf16 weights with fp32 masters instead of autocast: "
-        "faster, 2-3% higher perplexity on D), and with bf16_weights norm_kernel (the LayerNorms by fracnas's own kernels) and fused_dense "
+        "faster, 2-3% higher perplexity on D), and with bf16_weights norm_kernel (the LayerNorms by fracnas's own kernels), adam_kernel "
+        "(AdamW's step by fracnas's own kernel), residual_fp32 (the residual stream in fp32, as autocast keeps it) and fused_dense "
         "(bias gradients, GELU and residual adds in cuBLASLt epilogues), and flash_attention (SDPA's flash kernel instead of cuDNN's, "
         "slower on the H200); the training is the same up to rounding")(
         "stop-after-steps", text("N"),
@@ -191,7 +192,7 @@ eval::train_speed parse_speed(const std::string& text) {
         if (!eval::enable_speed_setting(s, name))
             throw config_error("--speed", "unknown speed setting '" + name +
                                               "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, "
-                                              "flash_attention, fused_dense, loss_kernel, norm_kernel.");
+                                              "flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32.");
     return s;
 }
 

@@ -14,6 +14,7 @@
 #include <nvrtc.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -251,6 +252,132 @@ extern "C" __global__ void fracnas_ln_dgamma_final_bf16(const float* __restrict_
     dgamma[c] = (unsigned short)float_to_bf16(gw);
     dbeta[c] = (unsigned short)float_to_bf16(gb);
 }
+
+// AdamW for bf16 weights with fp32 masters, over a batch of tensors a launch: the tensor of each
+// block found from the blocks' prefix (first_block), a block a chunk of FRACNAS_ADAM_CHUNK values.
+// The host's adam_batch (device_kernels.cpp) has this layout.
+#define FRACNAS_ADAM_BATCH 48
+#define FRACNAS_ADAM_CHUNK 4096
+struct fracnas_adam_tensor {
+    const unsigned short* g;  // the gradient, bf16
+    float* p;                 // the master, fp32
+    float* m;                 // the first moment
+    float* v;                 // the second moment
+    unsigned short* w;        // the model's weight, bf16, written as p's rounding
+    const float* step;        // the step count, already counting this step
+    long long n;
+    float wd;
+    int first_block;
+};
+struct fracnas_adam_batch {
+    fracnas_adam_tensor t[FRACNAS_ADAM_BATCH];
+    int count, partial_offset;
+    unsigned long long vec;  // bit i set: tensor i's pointers are 16-byte aligned and its size a multiple of 8
+};
+__device__ __forceinline__ int adam_tensor_of(const fracnas_adam_batch& b) {
+    int i = 0;
+    while (i + 1 < b.count && b.t[i + 1].first_block <= (int)blockIdx.x) ++i;
+    return i;
+}
+__device__ __forceinline__ float block_sum(float v) {  // every thread ends with the block's sum; fixed order
+    __shared__ float ws[32];
+    v = warp_sum(v);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
+    __syncthreads();
+    if (lane == 0) ws[warp] = v;
+    __syncthreads();
+    return warp_sum(lane < warps ? ws[lane] : 0.0f);
+}
+// The squares of the gradients summed, a block a chunk, into partial[partial_offset + block]
+extern "C" __global__ void __launch_bounds__(256) fracnas_grad_sumsq_bf16(const fracnas_adam_batch b, float* __restrict__ partial) {
+    const int i = adam_tensor_of(b);
+    const fracnas_adam_tensor& t = b.t[i];
+    const long long c0 = (long long)(blockIdx.x - t.first_block) * FRACNAS_ADAM_CHUNK;
+    const long long c1 = min(t.n, c0 + FRACNAS_ADAM_CHUNK);
+    float s = 0.0f, a[8];
+    if ((b.vec >> i) & 1ull) {
+        for (long long j = c0 + threadIdx.x * 8; j < c1; j += blockDim.x * 8) {
+            unpack(*reinterpret_cast<const uint4*>(t.g + j), a);
+            for (int k = 0; k < 8; ++k) s += a[k] * a[k];
+        }
+    } else {
+        for (long long j = c0 + threadIdx.x; j < c1; j += blockDim.x) {
+            const float g = bf16_to_float(t.g[j]);
+            s += g * g;
+        }
+    }
+    s = block_sum(s);
+    if (threadIdx.x == 0) partial[b.partial_offset + blockIdx.x] = s;
+}
+// The clip's factor min(1, max_norm / (norm + 1e-6)) from the partial sums, in a fixed order, one block
+extern "C" __global__ void __launch_bounds__(1024) fracnas_clip_scale(const float* __restrict__ partial, int count, float max_norm,
+                                                                       float* __restrict__ scale) {
+    float s = 0.0f;
+    for (int j = threadIdx.x; j < count; j += blockDim.x) s += partial[j];
+    s = block_sum(s);
+    if (threadIdx.x == 0) *scale = fminf(1.0f, max_norm / (sqrtf(s) + 1e-6f));
+}
+// one element's step: a = the constants below
+struct fracnas_adam_constants {
+    float decay, b1, c1, b2, c2, eps, step_size, bc2_sqrt;
+};
+__device__ __forceinline__ void adam_one(float g, float& p, float& m, float& v, const fracnas_adam_constants& a) {
+    p -= a.decay * p;
+    m = a.b1 * m + a.c1 * g;
+    v = a.b2 * v + a.c2 * g * g;
+    p -= a.step_size * m / (sqrtf(v) / a.bc2_sqrt + a.eps);
+}
+// torch.optim.AdamW's rule as at::_fused_adamw_ applies it, each element in fp32 (the bias
+// corrections in double, as it takes them), on the gradient times the clip's factor (scale, or 1
+// when null); the master, both moments and the bf16 weight written once
+extern "C" __global__ void __launch_bounds__(256) fracnas_adamw_bf16(const fracnas_adam_batch b, const float* __restrict__ lr_ptr,
+                                                                      const float* __restrict__ scale, double beta1, double beta2,
+                                                                      float eps) {
+    const int i = adam_tensor_of(b);
+    const fracnas_adam_tensor& t = b.t[i];
+    const long long c0 = (long long)(blockIdx.x - t.first_block) * FRACNAS_ADAM_CHUNK;
+    const long long c1 = min(t.n, c0 + FRACNAS_ADAM_CHUNK);
+    const double lr = *lr_ptr, step = *t.step;
+    const float k = scale != nullptr ? *scale : 1.0f;
+    fracnas_adam_constants a;
+    a.decay = (float)(lr * t.wd);
+    a.b1 = (float)beta1;
+    a.c1 = (float)(1.0 - beta1);
+    a.b2 = (float)beta2;
+    a.c2 = (float)(1.0 - beta2);
+    a.eps = eps;
+    __shared__ float corrections[2];  // the bias corrections, computed once a block
+    if (threadIdx.x == 0) {
+        corrections[0] = (float)(lr / (1.0 - pow(beta1, step)));
+        corrections[1] = (float)sqrt(1.0 - pow(beta2, step));
+    }
+    __syncthreads();
+    a.step_size = corrections[0];
+    a.bc2_sqrt = corrections[1];
+    if ((b.vec >> i) & 1ull) {
+        for (long long j = c0 + threadIdx.x * 4; j < c1; j += blockDim.x * 4) {
+            const uint2 gb = *reinterpret_cast<const uint2*>(t.g + j);
+            float4 p = *reinterpret_cast<float4*>(t.p + j), m = *reinterpret_cast<float4*>(t.m + j), v = *reinterpret_cast<float4*>(t.v + j);
+            adam_one(bf16_to_float(gb.x) * k, p.x, m.x, v.x, a);
+            adam_one(bf16_to_float(gb.x >> 16) * k, p.y, m.y, v.y, a);
+            adam_one(bf16_to_float(gb.y) * k, p.z, m.z, v.z, a);
+            adam_one(bf16_to_float(gb.y >> 16) * k, p.w, m.w, v.w, a);
+            *reinterpret_cast<float4*>(t.p + j) = p;
+            *reinterpret_cast<float4*>(t.m + j) = m;
+            *reinterpret_cast<float4*>(t.v + j) = v;
+            *reinterpret_cast<uint2*>(t.w + j) = make_uint2(pair(p.x, p.y), pair(p.z, p.w));
+        }
+    } else {
+        for (long long j = c0 + threadIdx.x; j < c1; j += blockDim.x) {
+            float p = t.p[j], m = t.m[j], v = t.v[j];
+            adam_one(bf16_to_float(t.g[j]) * k, p, m, v, a);
+            t.p[j] = p;
+            t.m[j] = m;
+            t.v[j] = v;
+            t.w[j] = (unsigned short)float_to_bf16(p);
+        }
+    }
+}
 )cuda";
 
 const char* const xent_name = "fracnas_softmax_xent_bf16";
@@ -259,6 +386,31 @@ const char* const ln_dx_name = "fracnas_ln_dx_bf16";
 const char* const ln_partial_name = "fracnas_ln_dgamma_partial_bf16";
 const char* const ln_final_name = "fracnas_ln_dgamma_final_bf16";
 constexpr int ln_slab_rows = 128;  // rows a block sums for the weight gradients
+const char* const sumsq_name = "fracnas_grad_sumsq_bf16";
+const char* const clip_name = "fracnas_clip_scale";
+const char* const adamw_name = "fracnas_adamw_bf16";
+
+// The kernels' fracnas_adam_tensor and fracnas_adam_batch, passed by value (under the 4 KiB of a
+// launch's parameters)
+constexpr int adam_batch_size = 48;        // FRACNAS_ADAM_BATCH
+constexpr std::int64_t adam_chunk = 4096;  // FRACNAS_ADAM_CHUNK
+struct adam_tensor {
+    const void* g;
+    void* p;
+    void* m;
+    void* v;
+    void* w;
+    const void* step;
+    long long n;
+    float wd;
+    int first_block;
+};
+struct adam_batch {
+    adam_tensor t[adam_batch_size];
+    int count, partial_offset;
+    unsigned long long vec;
+};
+static_assert(sizeof(adam_tensor) == 64 && sizeof(adam_batch) == adam_batch_size * 64 + 16, "the kernels' layout");
 
 // NVRTC's entry points, from a library already in the process or opened here
 struct nvrtc_api {
@@ -408,7 +560,8 @@ struct device_module {
     bool ok = false;
     std::string why;
     CUmodule module = nullptr;
-    CUfunction xent = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, ln_final = nullptr;
+    CUfunction xent = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, ln_final = nullptr, sumsq = nullptr,
+               clip = nullptr, adamw = nullptr;
 };
 
 const device_module& module_for(c10::DeviceIndex device) {
@@ -446,7 +599,8 @@ const device_module& module_for(c10::DeviceIndex device) {
         return m;
     }
     for (const auto& [f, name] : {std::pair{&m.xent, xent_name}, std::pair{&m.ln_forward, ln_forward_name}, std::pair{&m.ln_dx, ln_dx_name},
-                                  std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.ln_final, ln_final_name}})
+                                  std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.ln_final, ln_final_name},
+                                  std::pair{&m.sumsq, sumsq_name}, std::pair{&m.clip, clip_name}, std::pair{&m.adamw, adamw_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
             m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
             return m;
@@ -585,6 +739,92 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     int nslabs = static_cast<int>(slabs);
     void* final_args[] = {&cpartial, &pdgamma, &pdbeta, &nslabs, &width};
     launch(m.ln_final, static_cast<unsigned>((d + 255) / 256), 1, 256, 1, final_args, device, "layer_norm_backward", ln_final_name);
+}
+
+void adamw_bf16(const std::vector<torch::Tensor>& grads, const std::vector<torch::Tensor>& masters,
+                const std::vector<torch::Tensor>& exp_avg, const std::vector<torch::Tensor>& exp_avg_sq,
+                const std::vector<torch::Tensor>& weights, const std::vector<torch::Tensor>& steps, const std::vector<double>& weight_decay,
+                const torch::Tensor& lr, double beta1, double beta2, double eps, double max_norm) {
+    const auto n = grads.size();
+    TORCH_CHECK(masters.size() == n && exp_avg.size() == n && exp_avg_sq.size() == n && weights.size() == n && steps.size() == n &&
+                    weight_decay.size() == n,
+                "adamw_bf16: the lists must have one entry per tensor");
+    if (n == 0) return;
+    const auto& like = masters[0];
+    TORCH_CHECK(lr.is_cuda() && lr.device() == like.device() && lr.scalar_type() == at::kFloat && lr.numel() == 1,
+                "adamw_bf16: lr must be one fp32 value on the masters' CUDA device");
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto size = masters[i].numel();
+        TORCH_CHECK(on_device(masters[i], like, at::kFloat, size) && on_device(exp_avg[i], like, at::kFloat, size) &&
+                        on_device(exp_avg_sq[i], like, at::kFloat, size) && on_device(grads[i], like, at::kBFloat16, size) &&
+                        on_device(weights[i], like, at::kBFloat16, size) && on_device(steps[i], like, at::kFloat, 1),
+                    "adamw_bf16: tensor ", i,
+                    ": the master and moments must be contiguous fp32, the gradient and weight contiguous bf16 of the same size, the "
+                    "step one fp32 value, all on one CUDA device");
+    }
+    const auto device = like.device().index();
+    const auto& m = loaded(device, "adamw_bf16");
+    c10::cuda::CUDAGuard guard(device);
+    // the tensors in batches of adam_batch_size, a block a chunk
+    std::vector<adam_batch> batches;
+    std::vector<int> blocks;  // each batch's
+    int total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t size = masters[i].numel();
+        if (size == 0) continue;
+        const std::int64_t chunks = (size + adam_chunk - 1) / adam_chunk;
+        if (batches.empty() || batches.back().count == adam_batch_size || blocks.back() + chunks > 0x7fffffff) {
+            batches.emplace_back();
+            batches.back().count = 0;
+            batches.back().partial_offset = total;
+            batches.back().vec = 0;
+            blocks.push_back(0);
+        }
+        TORCH_CHECK(total + chunks <= 0x7fffffff, "adamw_bf16: more values than one step takes");
+        auto& b = batches.back();
+        auto& t = b.t[b.count];
+        t.g = grads[i].data_ptr();
+        t.p = masters[i].data_ptr();
+        t.m = exp_avg[i].data_ptr();
+        t.v = exp_avg_sq[i].data_ptr();
+        t.w = weights[i].data_ptr();
+        t.step = steps[i].data_ptr();
+        t.n = size;
+        t.wd = static_cast<float>(weight_decay[i]);
+        t.first_block = blocks.back();
+        const auto address = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p); };
+        if (size % 8 == 0 && ((address(t.g) | address(t.p) | address(t.m) | address(t.v) | address(t.w)) & 15) == 0)
+            b.vec |= 1ull << b.count;
+        ++b.count;
+        blocks.back() += static_cast<int>(chunks);
+        total += static_cast<int>(chunks);
+    }
+    if (batches.empty()) return;
+    const auto stream_options = like.options();
+    torch::Tensor scale;
+    const void* pscale = nullptr;
+    if (max_norm > 0.0) {
+        const auto partial = torch::empty({total}, stream_options);
+        scale = torch::empty({1}, stream_options);
+        void* ppartial = partial.data_ptr();
+        for (std::size_t k = 0; k < batches.size(); ++k) {
+            void* args[] = {&batches[k], &ppartial};
+            launch(m.sumsq, static_cast<unsigned>(blocks[k]), 1, 256, 1, args, device, "adamw_bf16", sumsq_name);
+        }
+        const void* cpartial = ppartial;
+        void* pout = scale.data_ptr();
+        float limit = static_cast<float>(max_norm);
+        void* clip_args[] = {&cpartial, &total, &limit, &pout};
+        launch(m.clip, 1, 1, 1024, 1, clip_args, device, "adamw_bf16", clip_name);
+        pscale = pout;
+    }
+    const void* plr = lr.data_ptr();
+    double b1 = beta1, b2 = beta2;
+    float epsilon = static_cast<float>(eps);
+    for (std::size_t k = 0; k < batches.size(); ++k) {
+        void* args[] = {&batches[k], &plr, &pscale, &b1, &b2, &epsilon};
+        launch(m.adamw, static_cast<unsigned>(blocks[k]), 1, 256, 1, args, device, "adamw_bf16", adamw_name);
+    }
 }
 
 }  // namespace fracnas::eval::torch_kernels

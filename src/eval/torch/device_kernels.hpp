@@ -1,14 +1,16 @@
 // CUDA kernels of fracnas's own, compiled at run time by NVRTC for the device they run on and
 // launched through the driver API on LibTorch's current stream: no CUDA compiler at build time,
 // and a process without NVRTC or a GPU runs LibTorch's operators instead (available() says so).
-// Today: the loss's softmax, cross-entropy and logits gradient in one pass over bf16 logits, and
-// LayerNorm's forward and backward in bf16. Private to src/eval/torch/; it knows tensors, not the model.
+// Today: the loss's softmax, cross-entropy and logits gradient in one pass over bf16 logits,
+// LayerNorm's forward and backward in bf16, and AdamW's step for bf16 weights with fp32 masters.
+// Private to src/eval/torch/; it knows tensors, not the model.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace fracnas::eval::torch_kernels {
 
@@ -43,5 +45,19 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
 /// bf16. Every tensor contiguous on x's CUDA device. Runs on the current stream; requires available().
 void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
                          const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta);
+
+/// One AdamW step (torch.optim.AdamW's rule in fp32, as at::_fused_adamw_ applies it) for a
+/// model that holds bf16 roundings of fp32 masters, every element read and written once: for each
+/// tensor i the gradient grads[i] (bf16) times the clip's factor min(1, max_norm / (norm + 1e-6)),
+/// norm the 2-norm of all the gradients given (summed in a fixed order; no clip when max_norm <= 0),
+/// steps masters[i], exp_avg[i], exp_avg_sq[i] (fp32) with the step count steps[i] (one fp32 value,
+/// already counting this step), the rate lr (one fp32 value on the device, read there: a graph
+/// replays it) and weight_decay[i]; weights[i] (bf16) := the master's rounding to nearest even.
+/// The lists are of one length, each i-th tensor contiguous and of one size, all on one CUDA
+/// device. Runs on the current stream; requires available().
+void adamw_bf16(const std::vector<torch::Tensor>& grads, const std::vector<torch::Tensor>& masters,
+                const std::vector<torch::Tensor>& exp_avg, const std::vector<torch::Tensor>& exp_avg_sq,
+                const std::vector<torch::Tensor>& weights, const std::vector<torch::Tensor>& steps, const std::vector<double>& weight_decay,
+                const torch::Tensor& lr, double beta1, double beta2, double eps, double max_norm);
 
 }  // namespace fracnas::eval::torch_kernels

@@ -64,7 +64,7 @@ torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
 }
 
 torch::Tensor DenseImpl::forward_add(const torch::Tensor& x, const torch::Tensor& residual) {
-    if (fused_training(*this, x)) return torch_fused::linear_train(x, weight, bias, residual);
+    if (fused_training(*this, x) && residual.scalar_type() == x.scalar_type()) return torch_fused::linear_train(x, weight, bias, residual);
     return torch_fused::linear_residual(x, weight, bias, residual);
 }
 
@@ -74,6 +74,10 @@ NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options) {
 }
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
+    if (x.scalar_type() != weight.scalar_type()) {
+        const auto type = x.scalar_type();
+        return at::layer_norm(x, {weight.size(0)}, weight.to(type), bias.to(type), 1e-5).to(weight.scalar_type());
+    }
     if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
         return torch_fused::layer_norm_train(x, weight, bias);
     return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5);
@@ -128,7 +132,8 @@ MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, co
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-    if (fused_training(*c_fc, x)) return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
+    if (fused_training(*c_fc, x) && residual.scalar_type() == x.scalar_type())
+        return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
     return c_proj->forward_add(c_fc->forward_gelu(x), residual);
 }
 
@@ -206,7 +211,8 @@ torch::Tensor GptImpl::trunk(const torch::Tensor& idx, std::vector<layer_cache>*
                 " exceed the context of ", arch_.context);
     auto x = at::embedding(wte->weight, idx);  // (B, T, e)
     if (proj_in) x = proj_in(x);               // (B, T, d)
-    x = x + wpe->weight.narrow(0, pos, T);     // positions are a slice
+    if (fp32_residual_) x = x.to(torch::kFloat32);
+    x = x + wpe->weight.narrow(0, pos, T);  // positions are a slice
     for (std::size_t l = 0; l < h->size(); ++l) x = h[l]->as<Block>()->forward(x, cache ? &(*cache)[l] : nullptr, pos);
     if (last_only) x = x.narrow(1, T - 1, 1);  // (B, 1, d)
     x = ln_f(x);

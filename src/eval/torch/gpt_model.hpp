@@ -32,7 +32,8 @@ public:
     /// fused op has no derivative), the linear map, then the GELU.
     torch::Tensor forward_gelu(const torch::Tensor& x);
     /// residual + x W^T + b: on CUDA one cuBLASLt call (torch_fused::linear_residual), the residual
-    /// as the GEMM's C; otherwise the linear map, then the add.
+    /// as the GEMM's C; otherwise (or with a residual of another dtype, the sum then in the wider)
+    /// the linear map, then the add.
     torch::Tensor forward_add(const torch::Tensor& x, const torch::Tensor& residual);
     /// When autograd records the forward outside autocast: forward, forward_add and the MLP take
     /// the training's fused layers (fused_train.hpp; GptImpl::use_fused_dense).
@@ -48,7 +49,9 @@ public:
     torch::Tensor forward(const torch::Tensor& x);
     torch::Tensor weight, bias;
     /// When autograd records the forward: fused_train.hpp's layer_norm_train, fracnas's kernels in
-    /// bf16 on a GPU (GptImpl::use_norm_kernel).
+    /// bf16 on a GPU (GptImpl::use_norm_kernel). An input of another dtype than the weights' (an
+    /// fp32 residual stream in a bf16 model) is normalised in its dtype by LibTorch and the result
+    /// rounded to the weights'.
     bool kernel_backward = false;
 };
 TORCH_MODULE(Norm);
@@ -129,6 +132,10 @@ public:
     /// The training's LayerNorms by fracnas's own kernels where they run (train_speed::norm_kernel):
     /// the same outputs and gradients to rounding. Changes only forwards that autograd records.
     void use_norm_kernel(bool on);
+    /// A model in bf16 whose residual stream is fp32, as autocast keeps it (train_speed::
+    /// residual_fp32): the embeddings' sum, each block's adds and the LayerNorms' inputs in fp32,
+    /// each LayerNorm computed there and rounded to bf16 for the layer that reads it.
+    void use_fp32_residual(bool on) noexcept { fp32_residual_ = on; }
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 
@@ -141,6 +148,7 @@ private:
     torch::Tensor run(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only);
     torch::Tensor trunk(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only);
     nas::architecture arch_;
+    bool fp32_residual_ = false;
 };
 TORCH_MODULE(Gpt);
 

@@ -75,7 +75,9 @@ constexpr std::pair<const char*, bool train_speed::*> speed_names[] = {{"async",
                                                                        {"flash_attention", &train_speed::flash_attention},
                                                                        {"fused_dense", &train_speed::fused_dense},
                                                                        {"loss_kernel", &train_speed::loss_kernel},
-                                                                       {"norm_kernel", &train_speed::norm_kernel}};
+                                                                       {"norm_kernel", &train_speed::norm_kernel},
+                                                                       {"adam_kernel", &train_speed::adam_kernel},
+                                                                       {"residual_fp32", &train_speed::residual_fp32}};
 
 }  // namespace
 
@@ -284,8 +286,11 @@ torch::Tensor next_token_loss(torch_model::Gpt& model, const torch::Tensor& x, c
     if (speed.fused_loss) {
         const auto h = model->features(x).reshape({rows, -1});  // (n T, e)
         const auto vocab = model->wte->weight.size(0);
-        return torch_train::linear_cross_entropy(h, model->wte->weight, y, torch_train::loss_chunk_rows(rows, vocab),
-                                                 autocast ? at::kBFloat16 : h.scalar_type(), speed.loss_kernel);
+        const auto compute = autocast ? at::kBFloat16 : h.scalar_type();
+        // the kernel's pass holds no fp32 copy of the logits: chunks of 2^29 bf16 values (1 GiB)
+        const bool one_pass = speed.loss_kernel && compute == at::kBFloat16 && h.is_cuda() && torch_kernels::available(h.device().index());
+        return torch_train::linear_cross_entropy(h, model->wte->weight, y, torch_train::loss_chunk_rows(rows, vocab, one_pass), compute,
+                                                 speed.loss_kernel);
     }
     const auto logits = model->forward(x);  // (n, T, vocab)
     return torch::nn::functional::cross_entropy(logits.reshape({rows, -1}).to(torch::kFloat32), y);
@@ -344,6 +349,37 @@ public:
             else
                 at::_fused_adamw_(p, grad, m, v, {}, s, lr.item<double>(), r_.beta1, r_.beta2, wd, r_.adam_eps, false, false);
         }
+    }
+    // The same step for a model holding bf16 roundings `weights` of the masters this optimiser
+    // updates (masters[i]'s weight is weights[i]), from the weights' bf16 gradients, the clip
+    // included, by fracnas's kernel (torch_kernels::adamw_bf16)
+    void step_bf16_weights(const torch::Tensor& lr, const std::vector<torch::Tensor>& weights, const std::vector<torch::Tensor>& masters,
+                           double clip) {
+        std::map<const void*, std::size_t> place;  // a master's index in `masters`
+        for (std::size_t i = 0; i < masters.size(); ++i) place[masters[i].unsafeGetTensorImpl()] = i;
+        std::vector<torch::Tensor> g, p, m, v, w, s;
+        std::vector<double> wd;
+        std::size_t k = 0;
+        for (int group = 0; group < 2; ++group)
+            for (const auto& t : groups_[group]) {
+                const auto& weight = weights.at(place.at(t.unsafeGetTensorImpl()));
+                if (weight.grad().defined()) {
+                    g.push_back(weight.grad());
+                    p.push_back(t);
+                    w.push_back(weight);
+                    m.push_back(exp_avg[k]);
+                    v.push_back(exp_avg_sq[k]);
+                    s.push_back(steps[k]);
+                    wd.push_back(group == 0 ? r_.weight_decay : 0.0);
+                }
+                ++k;
+            }
+        if (p.empty()) return;
+        at::_foreach_add_(s, 1.0);
+        torch::NoGradGuard no_grad;
+        std::vector<torch::Tensor> model;
+        for (const auto& x : w) model.push_back(x.detach());
+        torch_kernels::adamw_bf16(g, p, m, v, model, s, wd, lr, r_.beta1, r_.beta2, r_.adam_eps, clip);
     }
     std::vector<torch::Tensor> exp_avg, exp_avg_sq, steps;  // parameter order: decay group, then the other
 
@@ -439,11 +475,14 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     const no_cudnn_attention flash(cuda && speed.flash_attention);
     bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
     // the loss kernel compiled now, before any capture; where it cannot run, LibTorch's operators
-    if (cuda && r.bf16 && ((speed.fused_loss && speed.loss_kernel) || (bf16_weights && speed.norm_kernel))) {
+    bool adam_kernel = cuda && bf16_weights && speed.adam_kernel;
+    if (cuda && r.bf16 && ((speed.fused_loss && speed.loss_kernel) || (bf16_weights && (speed.norm_kernel || speed.adam_kernel)))) {
         std::string why;
-        if (!torch_kernels::available(device.index(), &why))
+        if (!torch_kernels::available(device.index(), &why)) {
             out.engine_note =
                 "fracnas's kernels are not available (" + why.substr(0, why.find('\n')) + "); LibTorch's operators ran in their place.";
+            adam_kernel = false;
+        }
     }
     const std::uint64_t per_step = std::uint64_t{r.batch} * r.seq_len;
     const std::uint64_t steps = planned_steps(r);
@@ -481,6 +520,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     }
     model->use_fused_dense(speed.fused_dense);
     model->use_norm_kernel(speed.norm_kernel);
+    model->use_fp32_residual(bf16_weights && speed.residual_fp32);
     const std::vector<torch::Tensor>& updated = bf16_weights ? masters : all_params;
     // the model's bf16 weights from the masters (after each AdamW step and each restore)
     const auto round_into_model = [&] {
@@ -602,8 +642,13 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
         return loss;
     };
     // the clip and the fused AdamW on what it updates; with bf16 weights the masters take the
-    // model's gradients cast to fp32 first, and the model their rounding after
+    // model's gradients cast to fp32 first, and the model their rounding after (or all of it in
+    // one pass of fracnas's kernel)
     const auto fused_update = [&](const torch::Tensor& lr) {
+        if (adam_kernel) {
+            fused->step_bf16_weights(lr, all_params, masters, r.clip);
+            return;
+        }
         if (bf16_weights)
             for (std::size_t i = 0; i < masters.size(); ++i) {
                 const auto& g = all_params[i].grad();

@@ -161,4 +161,43 @@ TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients; a mo
     }
 }
 
+TEST_CASE("a bf16 model with an fp32 residual stream is the fp32 model to bf16's rounding, nearer than with a bf16 stream",
+          "[eval][torch][train]") {
+    namespace tm = fracnas::eval::torch_model;
+    const auto arch = fracnas::nas::parse_architecture(
+        "n_layer=6 d_model=64 d_inner=256,256,256,256,256,256 n_head=2,2,2,2,2,2 "
+        "vocab=80 context=32");
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+    const auto idx = torch::randint(80, {4, 32}, torch::kInt64);
+    const auto model = [&](bool bf16, bool fp32_residual) {
+        torch::manual_seed(8);
+        tm::Gpt m(arch, f32);
+        if (bf16) m->to(torch::kBFloat16);
+        m->use_fp32_residual(fp32_residual);
+        // large residual contributions: the stream's rounding is what differs
+        torch::NoGradGuard no_grad;
+        for (const auto& p : m->named_parameters())
+            if (p.key().find("c_proj.weight") != std::string::npos) p.value().mul_(8.0);
+        return m;
+    };
+    auto reference = model(false, false), narrow = model(true, false), wide = model(true, true);
+    const auto want = reference->forward(idx);
+    const auto lb = narrow->forward(idx), lw = wide->forward(idx);
+    REQUIRE(lw.scalar_type() == torch::kBFloat16);  // the model's dtype at its output
+    const double err_narrow = relative(lb.to(torch::kFloat32), want), err_wide = relative(lw.to(torch::kFloat32), want);
+    CAPTURE(err_narrow, err_wide);
+    REQUIRE(err_wide < 0.05);
+    REQUIRE(err_wide < err_narrow);
+    // it trains: every weight gets a bf16 gradient near the fp32 model's
+    want.logsumexp(-1).sum().backward();
+    lw.to(torch::kFloat32).logsumexp(-1).sum().backward();
+    const auto pw = wide->named_parameters();
+    for (const auto& item : reference->named_parameters()) {
+        CAPTURE(item.key());
+        const auto& g = pw[item.key()].grad();
+        REQUIRE(g.scalar_type() == torch::kBFloat16);
+        REQUIRE(relative(g.to(torch::kFloat32), item.value().grad()) < 0.1);
+    }
+}
+
 #endif

@@ -457,14 +457,20 @@ TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training
     REQUIRE(eval::torch_fused::epilogue_gemms() > before);
     REQUIRE(fused.loss_curve.front() == Approx(autocast.loss_curve.front()).margin(0.05));
     REQUIRE(fused.checkpoints.back().val_loss == Approx(autocast.checkpoints.back().val_loss).epsilon(0.1));
-    // the loss kernel under autocast, with bf16 weights and with the LayerNorm kernels, graph-replayed: the same curve
-    for (const auto& [bf16, norm] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
+    // the loss kernel under autocast, with bf16 weights, with the LayerNorm kernels, with the AdamW
+    // kernel and with the fp32 residual stream (and fused_dense), graph-replayed: the same curve
+    for (const auto& [bf16, norm, adam, wide] :
+         {std::tuple{false, false, false, false}, std::tuple{true, false, false, false}, std::tuple{true, true, false, false},
+          std::tuple{true, true, true, false}, std::tuple{true, true, true, true}}) {
         auto k = r;
         k.speed.loss_kernel = true;
         k.speed.bf16_weights = bf16;
         k.speed.norm_kernel = norm;
+        k.speed.adam_kernel = adam;
+        k.speed.residual_fp32 = k.speed.fused_dense = wide;
         const auto out = train(k);
-        INFO(out.message << " " << out.engine_note << " bf16_weights " << bf16 << " norm_kernel " << norm);
+        INFO(out.message << " " << out.engine_note << " bf16_weights " << bf16 << " norm_kernel " << norm << " adam_kernel " << adam
+                         << " residual_fp32 " << wide);
         REQUIRE(out.status == eval::train_status::ok);
         REQUIRE(out.engine_note.empty());  // compiled, captured and replayed
         REQUIRE(out.loss_curve.front() == Approx(autocast.loss_curve.front()).margin(0.05));
@@ -623,6 +629,77 @@ TEST_CASE("gpu: the LayerNorm kernels give LibTorch's LayerNorm and gradients in
         REQUIRE(torch::equal(dx, dx2));
         REQUIRE(torch::equal(dw, dw2));
         REQUIRE(torch::equal(db, db2));
+    }
+}
+TEST_CASE("gpu: the AdamW kernel steps bf16 weights' fp32 masters as LibTorch's casts, clip and fused AdamW do", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    namespace tk = eval::torch_kernels;
+    REQUIRE(tk::available(0));
+    torch::manual_seed(31);
+    const auto f32 = torch::TensorOptions().device(torch::kCUDA, 0);
+    // sizes over several chunks (16-byte loads), odd ones (element by element), and more tensors
+    // than one launch takes
+    std::vector<std::int64_t> sizes = {768 * 3072, 4096 * 3 + 8, 1001, 64, 3};
+    for (int i = 0; i < 60; ++i) sizes.push_back(24 + 8 * (i % 5));
+    const double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+    const auto lr = torch::full({}, 6e-4, f32);
+    // max_norm 1 clips (the gradients' norm is in the thousands), 1e6 does not, 0 turns the clip off
+    for (const double max_norm : {1.0, 1e6, 0.0}) {
+        std::vector<torch::Tensor> p, m, v, s, w, rp, rm, rv, rs;
+        std::vector<double> wd;
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            p.push_back(torch::randn({sizes[i]}, f32));
+            rp.push_back(p.back().clone());
+            for (auto* list : {&m, &v, &rm, &rv}) list->push_back(torch::zeros({sizes[i]}, f32));
+            s.push_back(torch::zeros({}, f32));
+            rs.push_back(torch::zeros({}, f32));
+            w.push_back(p.back().to(torch::kBFloat16));
+            wd.push_back(i % 2 == 0 ? 0.1 : 0.0);
+        }
+        const auto start = p[0].clone();
+        for (int step = 0; step < 3; ++step) {
+            std::vector<torch::Tensor> g, g32;
+            for (const auto n : sizes) {
+                g.push_back((torch::randn({n}, f32) * 2.0).to(torch::kBFloat16));
+                g32.push_back(g.back().to(torch::kFloat32));
+            }
+            // LibTorch's: the cast gradients clipped (clip_grad_norm_'s rule), then the fused AdamW per decay group
+            if (max_norm > 0) {
+                const auto total = at::linalg_vector_norm(at::stack(at::_foreach_norm(g32)), 2);
+                at::_foreach_mul_(g32, at::clamp_max(at::reciprocal(total + 1e-6) * max_norm, 1.0));
+            }
+            at::_foreach_add_(rs, 1.0);
+            for (const double decay : {0.1, 0.0}) {
+                std::vector<torch::Tensor> a, b, c, d, e;
+                for (std::size_t i = 0; i < sizes.size(); ++i)
+                    if (wd[i] == decay) {
+                        a.push_back(rp[i]);
+                        b.push_back(g32[i]);
+                        c.push_back(rm[i]);
+                        d.push_back(rv[i]);
+                        e.push_back(rs[i]);
+                    }
+                at::_fused_adamw_(a, b, c, d, {}, e, lr, beta1, beta2, decay, eps, false, false);
+            }
+            const auto kept = g[0].clone();
+            at::_foreach_add_(s, 1.0);
+            tk::adamw_bf16(g, p, m, v, w, s, wd, lr, beta1, beta2, eps, max_norm);
+            REQUIRE(torch::equal(g[0], kept));  // the gradients are read, not written
+        }
+        CAPTURE(max_norm);
+        for (std::size_t i = 0; i < sizes.size(); ++i) {
+            CAPTURE(i, sizes[i]);
+            // fp32 arithmetic in another order: a few units of fp32's last place
+            REQUIRE((p[i] - rp[i]).abs().max().item<double>() < 2e-6);
+            // the moments to fp32's rounding of their terms (a first moment near zero keeps that absolute error)
+            const double m_scale = rm[i].abs().max().item<double>(), v_scale = rv[i].abs().max().item<double>();
+            REQUIRE(((m[i] - rm[i]).abs() <= rm[i].abs() * 1e-5 + m_scale * 1e-6).all().item<bool>());
+            REQUIRE(((v[i] - rv[i]).abs() <= rv[i].abs() * 1e-5 + v_scale * 1e-6).all().item<bool>());
+            REQUIRE(torch::equal(w[i], p[i].to(torch::kBFloat16)));  // the weight is the master's rounding
+            REQUIRE(s[i].item<float>() == 3.0f);
+        }
+        // the steps moved the masters (Adam's first steps move each by about the rate, clipped or not)
+        REQUIRE((p[0] - start).abs().mean().item<double>() > 5e-4);
     }
 }
 #endif

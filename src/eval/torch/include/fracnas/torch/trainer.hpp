@@ -76,6 +76,15 @@ struct train_speed {
     /// input gradient a warp a row, the weight gradients summed in a fixed order) instead of LibTorch's;
     /// where NVRTC is missing, LibTorch's (the engine_note says so).
     bool norm_kernel = false;
+    /// On CUDA with bf16 weights: AdamW's step by a kernel of fracnas's own, each element's bf16
+    /// gradient, fp32 master, moments and bf16 weight read and written once (the clip's norm summed
+    /// in a fixed order first), instead of LibTorch's casts, clip, fused AdamW and copies; where
+    /// NVRTC is missing, LibTorch's (the engine_note says so).
+    bool adam_kernel = false;
+    /// With bf16 weights: the residual stream in fp32, as autocast keeps it (the embeddings' sum,
+    /// each block's adds and the LayerNorms' inputs; LibTorch's LayerNorm in fp32, its output
+    /// rounded to bf16), where bf16 weights alone round it to bf16 at every add.
+    bool residual_fp32 = false;
     std::uint32_t sync_every = 64;  ///< with async: steps between reads of the losses
 };
 
@@ -83,7 +92,7 @@ struct train_speed {
 train_speed no_speed_settings() noexcept;
 
 /// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights,
-/// flash_attention, fused_dense, loss_kernel, norm_kernel); false when there is
+/// flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32); false when there is
 /// no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
 
