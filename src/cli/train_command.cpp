@@ -77,12 +77,10 @@ po::options_description train_options() {
         "state is kept, its decay run and validated, then the training goes on (docs/training.md, 'Budgets on the way')")(
         "speed", text("LIST"),
         "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and "
-        "with --dtype bf16 loss_kernel: the loss's softmax and gradient in one pass of fracnas's own kernel, compiled at run time by "
-        "NVRTC), none (recipe A's first loop), or a comma list of those, bf16_weights (bf16 weights with fp32 masters instead of autocast: "
-        "faster, 2-3% higher perplexity on D), and with bf16_weights norm_kernel (the LayerNorms by fracnas's own kernels), adam_kernel "
-        "(AdamW's step by fracnas's own kernel), residual_fp32 (the residual stream in fp32, as autocast keeps it) and fused_dense "
-        "(bias gradients, GELU and residual adds in cuBLASLt epilogues), and flash_attention (SDPA's flash kernel instead of cuDNN's, "
-        "slower on the H200); the training is the same up to rounding")(
+        "with --dtype bf16 bf16 weights with fp32 masters and an fp32 residual stream, as autocast keeps it, and fracnas's own kernels "
+        "compiled at run time by NVRTC: bf16_weights, residual_fp32, loss_kernel, norm_kernel, adam_kernel, fused_dense), none (recipe "
+        "A's first loop), or a comma list of those (bf16_weights without residual_fp32: faster, 1.6% higher perplexity on D), and "
+        "flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200); the training is the same up to rounding")(
         "stop-after-steps", text("N"),
         "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")(
         "seed", text("S"), "initialisation and the order of training windows (default 1)")(
@@ -288,10 +286,14 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     if (const auto* v = get("state-dir")) recipe.state_dir = *v;
     const auto* speed = get("speed");
     if (speed) recipe.speed = parse_speed(*speed);
-    // all (the default) takes fracnas's loss kernel where the dtype is bf16; bf16 weights (and the
-    // LayerNorm kernels and fused layers, which need them) are asked for by name: on D their
-    // perplexity was 2-3% above autocast's (docs/results/training.md, "fracnas's own kernels")
-    if (!speed || *speed == "all") recipe.speed.loss_kernel = recipe.bf16;
+    // all (the default) with a bf16 dtype: bf16 weights with fp32 masters and an fp32 residual
+    // stream, and fracnas's kernels; within seed noise of autocast on D with five seeds, 14% more
+    // tokens/s (docs/results/training.md, "AdamW's kernel and the fp32 residual stream"). bf16
+    // weights with a bf16 stream, faster still, are asked for by name (1.6% higher perplexity there)
+    if (!speed || *speed == "all") {
+        auto& s = recipe.speed;
+        s.loss_kernel = s.bf16_weights = s.residual_fp32 = s.norm_kernel = s.adam_kernel = s.fused_dense = recipe.bf16;
+    }
     if (recipe.speed.bf16_weights && !recipe.bf16)
         throw config_error("--speed", "bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
     if (recipe.speed.bf16_weights && !recipe.speed.fused_adamw)

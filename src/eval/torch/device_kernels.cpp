@@ -105,29 +105,49 @@ fracnas_softmax_xent_bf16(unsigned short* __restrict__ logits, const long long* 
         x[i] = (unsigned short)float_to_bf16(expf(bf16_to_float(x[i]) - lse) - (i == t ? 1.0f : 0.0f));
 }
 
+// The LayerNorms' input x (and its gradient dx) in bf16 or in fp32 (an fp32 residual stream in a
+// bf16 model); gamma, beta, y and dy are bf16. Eight values at a time from a 16-byte-aligned row
+// (vec), or one.
+__device__ __forceinline__ void load8(const unsigned short* p, long long i, float* v) { unpack(reinterpret_cast<const uint4*>(p)[i], v); }
+__device__ __forceinline__ void load8(const float* p, long long i, float* v) {
+    const float4 a = reinterpret_cast<const float4*>(p)[2 * i], b = reinterpret_cast<const float4*>(p)[2 * i + 1];
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+__device__ __forceinline__ void store8(unsigned short* p, long long i, const float* v) {
+    reinterpret_cast<uint4*>(p)[i] = make_uint4(pair(v[0], v[1]), pair(v[2], v[3]), pair(v[4], v[5]), pair(v[6], v[7]));
+}
+__device__ __forceinline__ void store8(float* p, long long i, const float* v) {
+    reinterpret_cast<float4*>(p)[2 * i] = make_float4(v[0], v[1], v[2], v[3]);
+    reinterpret_cast<float4*>(p)[2 * i + 1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+__device__ __forceinline__ float load1(const unsigned short* p, long long i) { return bf16_to_float(p[i]); }
+__device__ __forceinline__ float load1(const float* p, long long i) { return p[i]; }
+__device__ __forceinline__ void store1(unsigned short* p, long long i, float v) { p[i] = (unsigned short)float_to_bf16(v); }
+__device__ __forceinline__ void store1(float* p, long long i, float v) { p[i] = v; }
+__device__ __forceinline__ unsigned long long address(const void* p) { return (unsigned long long)p; }
+
 // LayerNorm's input gradient, one warp a row of d values: with g = dy gamma and xhat = (x - mean)
 // rstd, dx = rstd (g - mean(g) - xhat mean(g xhat)). Two passes over the row (the second from L1/L2).
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
 }
-extern "C" __global__ void __launch_bounds__(256)
-fracnas_ln_dx_bf16(const unsigned short* __restrict__ dy, const unsigned short* __restrict__ x, const float* __restrict__ mean,
-                   const float* __restrict__ rstd, const unsigned short* __restrict__ gamma, unsigned short* __restrict__ dx,
-                   long long rows, int d) {
+template <typename X>
+__device__ __forceinline__ void ln_dx(const unsigned short* __restrict__ dy, const X* __restrict__ x, const float* __restrict__ mean,
+                                      const float* __restrict__ rstd, const unsigned short* __restrict__ gamma, X* __restrict__ dx,
+                                      long long rows, int d) {
     const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
     const int lane = threadIdx.x & 31;
     const long long base = row * d;
     const float mu = mean[row], rs = rstd[row];
-    const bool vec = (d & 7) == 0 && ((((unsigned long long)(dy + base)) | ((unsigned long long)(x + base)) |
-                                      ((unsigned long long)(dx + base)) | ((unsigned long long)gamma)) & 15) == 0;
+    const bool vec = (d & 7) == 0 && ((address(dy + base) | address(x + base) | address(dx + base) | address(gamma)) & 15) == 0;
     const int nvec = vec ? d / 8 : 0;
     float sg = 0.0f, sgx = 0.0f, a[8], b[8], c[8];
     for (int i = lane; i < nvec; i += 32) {
-        unpack(reinterpret_cast<const uint4*>(dy + base)[i], a);
-        unpack(reinterpret_cast<const uint4*>(x + base)[i], b);
-        unpack(reinterpret_cast<const uint4*>(gamma)[i], c);
+        load8(dy + base, i, a);
+        load8(x + base, i, b);
+        load8(gamma, i, c);
         for (int k = 0; k < 8; ++k) {
             const float g = a[k] * c[k];
             sg += g;
@@ -135,52 +155,61 @@ fracnas_ln_dx_bf16(const unsigned short* __restrict__ dy, const unsigned short* 
         }
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) {
-        const float g = bf16_to_float(dy[base + i]) * bf16_to_float(gamma[i]);
+        const float g = load1(dy + base, i) * load1(gamma, i);
         sg += g;
-        sgx += g * (bf16_to_float(x[base + i]) - mu) * rs;
+        sgx += g * (load1(x + base, i) - mu) * rs;
     }
     const float mg = warp_sum(sg) / d, mgx = warp_sum(sgx) / d;
     for (int i = lane; i < nvec; i += 32) {
-        unpack(reinterpret_cast<const uint4*>(dy + base)[i], a);
-        unpack(reinterpret_cast<const uint4*>(x + base)[i], b);
-        unpack(reinterpret_cast<const uint4*>(gamma)[i], c);
+        load8(dy + base, i, a);
+        load8(x + base, i, b);
+        load8(gamma, i, c);
         for (int k = 0; k < 8; ++k) a[k] = rs * (a[k] * c[k] - mg - (b[k] - mu) * rs * mgx);
-        reinterpret_cast<uint4*>(dx + base)[i] = make_uint4(pair(a[0], a[1]), pair(a[2], a[3]), pair(a[4], a[5]), pair(a[6], a[7]));
+        store8(dx + base, i, a);
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) {
-        const float g = bf16_to_float(dy[base + i]) * bf16_to_float(gamma[i]);
-        dx[base + i] = (unsigned short)float_to_bf16(rs * (g - mg - (bf16_to_float(x[base + i]) - mu) * rs * mgx));
+        const float g = load1(dy + base, i) * load1(gamma, i);
+        store1(dx + base, i, rs * (g - mg - (load1(x + base, i) - mu) * rs * mgx));
     }
+}
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_dx_bf16(const unsigned short* dy, const unsigned short* x, const float* mean, const float* rstd, const unsigned short* gamma,
+                   unsigned short* dx, long long rows, int d) {
+    ln_dx(dy, x, mean, rstd, gamma, dx, rows, d);
+}
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_dx_f32(const unsigned short* dy, const float* x, const float* mean, const float* rstd, const unsigned short* gamma, float* dx,
+                  long long rows, int d) {
+    ln_dx(dy, x, mean, rstd, gamma, dx, rows, d);
 }
 
 // LayerNorm's forward, one warp a row: the mean, then the variance about it (two passes, not the
 // sum of squares: no cancellation on a residual stream far from zero), then y = xhat gamma + beta;
 // mean and rstd kept for the backward. The row is read three times (the last two from L1/L2).
-extern "C" __global__ void __launch_bounds__(256)
-fracnas_ln_forward_bf16(const unsigned short* __restrict__ x, const unsigned short* __restrict__ gamma,
-                        const unsigned short* __restrict__ beta, unsigned short* __restrict__ y, float* __restrict__ mean,
-                        float* __restrict__ rstd, long long rows, int d, float eps) {
+template <typename X>
+__device__ __forceinline__ void ln_forward(const X* __restrict__ x, const unsigned short* __restrict__ gamma,
+                                           const unsigned short* __restrict__ beta, unsigned short* __restrict__ y,
+                                           float* __restrict__ mean, float* __restrict__ rstd, long long rows, int d, float eps) {
     const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
     const int lane = threadIdx.x & 31;
     const long long base = row * d;
-    const bool vec = (d & 7) == 0 && ((((unsigned long long)(x + base)) | ((unsigned long long)(y + base)) |
-                                      ((unsigned long long)gamma) | ((unsigned long long)beta)) & 15) == 0;
+    const bool vec = (d & 7) == 0 && ((address(x + base) | address(y + base) | address(gamma) | address(beta)) & 15) == 0;
     const int nvec = vec ? d / 8 : 0;
     float a[8], b[8], c[8], sum = 0.0f;
     for (int i = lane; i < nvec; i += 32) {
-        unpack(reinterpret_cast<const uint4*>(x + base)[i], a);
+        load8(x + base, i, a);
         for (int k = 0; k < 8; ++k) sum += a[k];
     }
-    for (int i = nvec * 8 + lane; i < d; i += 32) sum += bf16_to_float(x[base + i]);
+    for (int i = nvec * 8 + lane; i < d; i += 32) sum += load1(x + base, i);
     const float mu = warp_sum(sum) / d;
     float var = 0.0f;
     for (int i = lane; i < nvec; i += 32) {
-        unpack(reinterpret_cast<const uint4*>(x + base)[i], a);
+        load8(x + base, i, a);
         for (int k = 0; k < 8; ++k) var += (a[k] - mu) * (a[k] - mu);
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) {
-        const float v = bf16_to_float(x[base + i]) - mu;
+        const float v = load1(x + base, i) - mu;
         var += v * v;
     }
     const float rs = rsqrtf(warp_sum(var) / d + eps);
@@ -189,56 +218,81 @@ fracnas_ln_forward_bf16(const unsigned short* __restrict__ x, const unsigned sho
         rstd[row] = rs;
     }
     for (int i = lane; i < nvec; i += 32) {
-        unpack(reinterpret_cast<const uint4*>(x + base)[i], a);
-        unpack(reinterpret_cast<const uint4*>(gamma)[i], b);
-        unpack(reinterpret_cast<const uint4*>(beta)[i], c);
+        load8(x + base, i, a);
+        load8(gamma, i, b);
+        load8(beta, i, c);
         for (int k = 0; k < 8; ++k) a[k] = (a[k] - mu) * rs * b[k] + c[k];
-        reinterpret_cast<uint4*>(y + base)[i] = make_uint4(pair(a[0], a[1]), pair(a[2], a[3]), pair(a[4], a[5]), pair(a[6], a[7]));
+        store8(y + base, i, a);
     }
-    for (int i = nvec * 8 + lane; i < d; i += 32)
-        y[base + i] = (unsigned short)float_to_bf16((bf16_to_float(x[base + i]) - mu) * rs * bf16_to_float(gamma[i]) + bf16_to_float(beta[i]));
+    for (int i = nvec * 8 + lane; i < d; i += 32) store1(y + base, i, (load1(x + base, i) - mu) * rs * load1(gamma, i) + load1(beta, i));
+}
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_forward_bf16(const unsigned short* x, const unsigned short* gamma, const unsigned short* beta, unsigned short* y, float* mean,
+                        float* rstd, long long rows, int d, float eps) {
+    ln_forward(x, gamma, beta, y, mean, rstd, rows, d, eps);
+}
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_forward_f32(const float* x, const unsigned short* gamma, const unsigned short* beta, unsigned short* y, float* mean,
+                       float* rstd, long long rows, int d, float eps) {
+    ln_forward(x, gamma, beta, y, mean, rstd, rows, d, eps);
 }
 
 // LayerNorm's weight and bias gradients, in two steps with a fixed order of sums (the same bits
-// every run): each block sums dy xhat and dy over a slab of rows for 64 columns (32 x 8
-// threads, two columns a thread) into partial (slabs, 2, d) in fp32; then a thread a column sums
-// the slabs in order and rounds once.
-extern "C" __global__ void __launch_bounds__(256)
-fracnas_ln_dgamma_partial_bf16(const unsigned short* __restrict__ dy, const unsigned short* __restrict__ x,
-                               const float* __restrict__ mean, const float* __restrict__ rstd, float* __restrict__ partial,
-                               long long rows, int d, int slab_rows) {
-    __shared__ float sh[8][2][64];
-    const int c0 = blockIdx.x * 64 + threadIdx.x * 2;
+// every run): each block sums dy xhat and dy over a slab of rows for 256 columns (32 x 8
+// threads, eight columns a thread, 16-byte loads where the rows allow) into partial (slabs, 2,
+// d) in fp32; then a thread a column sums the slabs in order and rounds once.
+template <typename X>
+__device__ __forceinline__ void ln_dgamma_partial(const unsigned short* __restrict__ dy, const X* __restrict__ x,
+                                                  const float* __restrict__ mean, const float* __restrict__ rstd,
+                                                  float* __restrict__ partial, long long rows, int d, int slab_rows) {
+    __shared__ float sh[8][2][256];
+    const int c0 = blockIdx.x * 256 + threadIdx.x * 8;
     const long long r0 = (long long)blockIdx.y * slab_rows;
     const long long r1 = min(rows, r0 + slab_rows);
-    float gw0 = 0.0f, gw1 = 0.0f, gb0 = 0.0f, gb1 = 0.0f;
+    const bool vec = (d & 7) == 0 && ((address(dy) | address(x)) & 15) == 0 && c0 + 8 <= d;
+    float gw[8], gb[8], a[8], b[8];
+    for (int k = 0; k < 8; ++k) gw[k] = gb[k] = 0.0f;
     for (long long r = r0 + threadIdx.y; r < r1; r += 8) {
         const float mu = mean[r], rs = rstd[r];
         const long long base = r * d;
-        if (c0 < d) {
-            const float g = bf16_to_float(dy[base + c0]);
-            gw0 += g * (bf16_to_float(x[base + c0]) - mu) * rs;
-            gb0 += g;
-        }
-        if (c0 + 1 < d) {
-            const float g = bf16_to_float(dy[base + c0 + 1]);
-            gw1 += g * (bf16_to_float(x[base + c0 + 1]) - mu) * rs;
-            gb1 += g;
+        if (vec) {
+            load8(dy + base + c0, 0, a);
+            load8(x + base + c0, 0, b);
+            for (int k = 0; k < 8; ++k) {
+                gw[k] += a[k] * (b[k] - mu) * rs;
+                gb[k] += a[k];
+            }
+        } else {
+            for (int k = 0; k < 8 && c0 + k < d; ++k) {
+                const float g = load1(dy, base + c0 + k);
+                gw[k] += g * (load1(x, base + c0 + k) - mu) * rs;
+                gb[k] += g;
+            }
         }
     }
-    sh[threadIdx.y][0][threadIdx.x * 2] = gw0;
-    sh[threadIdx.y][0][threadIdx.x * 2 + 1] = gw1;
-    sh[threadIdx.y][1][threadIdx.x * 2] = gb0;
-    sh[threadIdx.y][1][threadIdx.x * 2 + 1] = gb1;
+    for (int k = 0; k < 8; ++k) {
+        sh[threadIdx.y][0][threadIdx.x * 8 + k] = gw[k];
+        sh[threadIdx.y][1][threadIdx.x * 8 + k] = gb[k];
+    }
     __syncthreads();
-    if (threadIdx.y < 2) {
-        for (int j = 0; j < 2; ++j) {
-            const int col = threadIdx.x * 2 + j;
-            float sum = 0.0f;
-            for (int k = 0; k < 8; ++k) sum += sh[k][threadIdx.y][col];
-            if (blockIdx.x * 64 + col < d) partial[((long long)blockIdx.y * 2 + threadIdx.y) * d + blockIdx.x * 64 + col] = sum;
-        }
+    // 256 columns x 2 sums, each over the 8 row phases in order: a thread a (column, sum)
+    const int t = threadIdx.y * 32 + threadIdx.x;
+    for (int q = t; q < 512; q += 256) {
+        const int which = q >> 8, col = q & 255;
+        float sum = 0.0f;
+        for (int k = 0; k < 8; ++k) sum += sh[k][which][col];
+        if (blockIdx.x * 256 + col < d) partial[((long long)blockIdx.y * 2 + which) * d + blockIdx.x * 256 + col] = sum;
     }
+}
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_dgamma_partial_bf16(const unsigned short* dy, const unsigned short* x, const float* mean, const float* rstd, float* partial,
+                               long long rows, int d, int slab_rows) {
+    ln_dgamma_partial(dy, x, mean, rstd, partial, rows, d, slab_rows);
+}
+extern "C" __global__ void __launch_bounds__(256)
+fracnas_ln_dgamma_partial_f32(const unsigned short* dy, const float* x, const float* mean, const float* rstd, float* partial,
+                              long long rows, int d, int slab_rows) {
+    ln_dgamma_partial(dy, x, mean, rstd, partial, rows, d, slab_rows);
 }
 extern "C" __global__ void fracnas_ln_dgamma_final_bf16(const float* __restrict__ partial, unsigned short* __restrict__ dgamma,
                                                          unsigned short* __restrict__ dbeta, int slabs, int d) {
@@ -251,6 +305,24 @@ extern "C" __global__ void fracnas_ln_dgamma_final_bf16(const float* __restrict_
     }
     dgamma[c] = (unsigned short)float_to_bf16(gw);
     dbeta[c] = (unsigned short)float_to_bf16(gb);
+}
+
+// out = x + y for an fp32 residual stream x and a bf16 layer output y (n values), eight at a
+// time where all three are 16-byte aligned
+extern "C" __global__ void __launch_bounds__(256) fracnas_residual_add_f32(const float* __restrict__ x, const unsigned short* __restrict__ y,
+                                                                            float* __restrict__ out, long long n) {
+    const long long stride = (long long)gridDim.x * blockDim.x;
+    const long long first = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    const bool vec = ((address(x) | address(y) | address(out)) & 15) == 0;
+    const long long nvec = vec ? n / 8 : 0;
+    float a[8], b[8];
+    for (long long i = first; i < nvec; i += stride) {
+        load8(x, i, a);
+        load8(y, i, b);
+        for (int k = 0; k < 8; ++k) a[k] += b[k];
+        store8(out, i, a);
+    }
+    for (long long i = nvec * 8 + first; i < n; i += stride) out[i] = x[i] + bf16_to_float(y[i]);
 }
 
 // AdamW for bf16 weights with fp32 masters, over a batch of tensors a launch: the tensor of each
@@ -384,11 +456,15 @@ const char* const xent_name = "fracnas_softmax_xent_bf16";
 const char* const ln_forward_name = "fracnas_ln_forward_bf16";
 const char* const ln_dx_name = "fracnas_ln_dx_bf16";
 const char* const ln_partial_name = "fracnas_ln_dgamma_partial_bf16";
+const char* const ln_forward_f32_name = "fracnas_ln_forward_f32";  // the same for an fp32 input (and its gradient)
+const char* const ln_dx_f32_name = "fracnas_ln_dx_f32";
+const char* const ln_partial_f32_name = "fracnas_ln_dgamma_partial_f32";
 const char* const ln_final_name = "fracnas_ln_dgamma_final_bf16";
 constexpr int ln_slab_rows = 128;  // rows a block sums for the weight gradients
 const char* const sumsq_name = "fracnas_grad_sumsq_bf16";
 const char* const clip_name = "fracnas_clip_scale";
 const char* const adamw_name = "fracnas_adamw_bf16";
+const char* const residual_add_name = "fracnas_residual_add_f32";
 
 // The kernels' fracnas_adam_tensor and fracnas_adam_batch, passed by value (under the 4 KiB of a
 // launch's parameters)
@@ -561,7 +637,8 @@ struct device_module {
     std::string why;
     CUmodule module = nullptr;
     CUfunction xent = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, ln_final = nullptr, sumsq = nullptr,
-               clip = nullptr, adamw = nullptr;
+               clip = nullptr, adamw = nullptr, ln_forward_f32 = nullptr, ln_dx_f32 = nullptr, ln_partial_f32 = nullptr,
+               residual_add = nullptr;
 };
 
 const device_module& module_for(c10::DeviceIndex device) {
@@ -600,7 +677,9 @@ const device_module& module_for(c10::DeviceIndex device) {
     }
     for (const auto& [f, name] : {std::pair{&m.xent, xent_name}, std::pair{&m.ln_forward, ln_forward_name}, std::pair{&m.ln_dx, ln_dx_name},
                                   std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.ln_final, ln_final_name},
-                                  std::pair{&m.sumsq, sumsq_name}, std::pair{&m.clip, clip_name}, std::pair{&m.adamw, adamw_name}})
+                                  std::pair{&m.sumsq, sumsq_name}, std::pair{&m.clip, clip_name}, std::pair{&m.adamw, adamw_name},
+                                  std::pair{&m.ln_forward_f32, ln_forward_f32_name}, std::pair{&m.ln_dx_f32, ln_dx_f32_name},
+                                  std::pair{&m.ln_partial_f32, ln_partial_f32_name}, std::pair{&m.residual_add, residual_add_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
             m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
             return m;
@@ -673,10 +752,13 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
     const auto d = gamma.numel();
     const auto rows = d > 0 ? x.numel() / d : 0;
     const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) { return on_device(t, x, type, numel); };
-    TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(y, at::kBFloat16, rows * d) &&
-                    is(gamma, at::kBFloat16, d) && is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
-                "layer_norm_forward: x, y (rows, d) and gamma, beta (d) must be contiguous bf16 CUDA tensors of one device, mean "
-                "and rstd (rows) fp32");
+    const bool f32 = x.scalar_type() == at::kFloat;
+    TORCH_CHECK(
+        d > 0 && d <= 0x7fffffff && (f32 || is(x, at::kBFloat16, rows * d)) && (!f32 || is(x, at::kFloat, rows * d)) &&
+            is(y, at::kBFloat16, rows * d) && is(gamma, at::kBFloat16, d) && is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) &&
+            is(rstd, at::kFloat, rows),
+        "layer_norm_forward: x (rows, d; bf16 or fp32), y (rows, d) and gamma, beta (d) must be contiguous bf16 CUDA tensors of one "
+        "device, mean and rstd (rows) fp32");
     if (rows == 0) return;
     const auto device = x.device().index();
     const auto& m = loaded(device, "layer_norm_forward");
@@ -693,7 +775,8 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
     void* args[] = {&px, &pgamma, &pbeta, &py, &pmean, &prstd, &n, &width, &epsilon};
     const auto blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(blocks <= 0x7fffffff, "layer_norm_forward: more rows than one launch takes");
-    launch(m.ln_forward, static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_forward", ln_forward_name);
+    launch(f32 ? m.ln_forward_f32 : m.ln_forward, static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_forward",
+           f32 ? ln_forward_f32_name : ln_forward_name);
 }
 
 void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
@@ -701,11 +784,13 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     const auto d = gamma.numel();
     const auto rows = d > 0 ? x.numel() / d : 0;
     const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) { return on_device(t, x, type, numel); };
-    TORCH_CHECK(d > 0 && d <= 0x7fffffff && is(x, at::kBFloat16, rows * d) && is(dy, at::kBFloat16, rows * d) &&
-                    is(dx, at::kBFloat16, rows * d) && is(gamma, at::kBFloat16, d) && is(dgamma, at::kBFloat16, d) &&
-                    is(dbeta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
-                "layer_norm_backward: dy, x, dx (rows, d) and gamma, dgamma, dbeta (d) must be contiguous bf16 CUDA tensors of one "
-                "device, mean and rstd (rows) fp32");
+    const auto xtype = x.scalar_type();
+    TORCH_CHECK(d > 0 && d <= 0x7fffffff && (xtype == at::kBFloat16 || xtype == at::kFloat) && is(x, xtype, rows * d) &&
+                    is(dx, xtype, rows * d) && is(dy, at::kBFloat16, rows * d) && is(gamma, at::kBFloat16, d) &&
+                    is(dgamma, at::kBFloat16, d) && is(dbeta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
+                "layer_norm_backward: x and dx (rows, d) must be contiguous bf16 or fp32 CUDA tensors of one dtype, dy (rows, d) and "
+                "gamma, dgamma, dbeta (d) contiguous bf16 on the same device, mean and rstd (rows) fp32");
+    const bool f32 = xtype == at::kFloat;
     if (rows == 0) {
         dgamma.zero_();
         dbeta.zero_();
@@ -725,14 +810,15 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdx, &n, &width};
     const auto row_blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(row_blocks <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
-    launch(m.ln_dx, static_cast<unsigned>(row_blocks), 1, 256, 1, dx_args, device, "layer_norm_backward", ln_dx_name);
+    launch(f32 ? m.ln_dx_f32 : m.ln_dx, static_cast<unsigned>(row_blocks), 1, 256, 1, dx_args, device, "layer_norm_backward",
+           f32 ? ln_dx_f32_name : ln_dx_name);
     const auto slabs = (rows + ln_slab_rows - 1) / ln_slab_rows;
     TORCH_CHECK(slabs <= 65535, "layer_norm_backward: more rows than one launch takes");
     const auto partial = torch::empty({slabs, 2, d}, x.options().dtype(at::kFloat));  // (slabs, 2, d)
     void* ppartial = partial.data_ptr();
     void* partial_args[] = {&pdy, &px, &pmean, &prstd, &ppartial, &n, &width, &slab_rows};
-    launch(m.ln_partial, static_cast<unsigned>((d + 63) / 64), static_cast<unsigned>(slabs), 32, 8, partial_args, device,
-           "layer_norm_backward", ln_partial_name);
+    launch(f32 ? m.ln_partial_f32 : m.ln_partial, static_cast<unsigned>((d + 255) / 256), static_cast<unsigned>(slabs), 32, 8, partial_args,
+           device, "layer_norm_backward", f32 ? ln_partial_f32_name : ln_partial_name);
     const void* cpartial = ppartial;
     void* pdgamma = dgamma.data_ptr();
     void* pdbeta = dbeta.data_ptr();
@@ -825,6 +911,24 @@ void adamw_bf16(const std::vector<torch::Tensor>& grads, const std::vector<torch
         void* args[] = {&batches[k], &plr, &pscale, &b1, &b2, &epsilon};
         launch(m.adamw, static_cast<unsigned>(blocks[k]), 1, 256, 1, args, device, "adamw_bf16", adamw_name);
     }
+}
+
+void residual_add(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& out) {
+    const auto n = x.numel();
+    TORCH_CHECK(on_device(x, x, at::kFloat, n) && on_device(out, x, at::kFloat, n) && on_device(y, x, at::kBFloat16, n),
+                "residual_add: x and out must be contiguous fp32 CUDA tensors, y contiguous bf16, all of one size on one device");
+    if (n == 0) return;
+    const auto device = x.device().index();
+    const auto& m = loaded(device, "residual_add");
+    c10::cuda::CUDAGuard guard(device);
+    const void* px = x.data_ptr();
+    const void* py = y.data_ptr();
+    void* pout = out.data_ptr();
+    long long count = n;
+    void* args[] = {&px, &py, &pout, &count};
+    const std::int64_t sms = at::cuda::getDeviceProperties(device)->multiProcessorCount;
+    const auto blocks = std::min<std::int64_t>((n / 8 + 255) / 256 + 1, sms * 8);
+    launch(m.residual_add, static_cast<unsigned>(blocks), 1, 256, 1, args, device, "residual_add", residual_add_name);
 }
 
 }  // namespace fracnas::eval::torch_kernels

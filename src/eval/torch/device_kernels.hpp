@@ -32,19 +32,26 @@ std::size_t compile_for(const std::string& arch, std::string* log);
 /// gives a NaN loss for its row. Runs on the current stream; requires available().
 void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& loss, bool grad);
 
-/// LayerNorm over the last dimension for x (rows, d) in bf16: y = (x - mean) rstd gamma + beta
-/// into y (rows, d), with each row's mean and rstd = 1 / sqrt(var + eps) into mean and rstd (rows,
-/// fp32; what layer_norm_backward takes), the statistics in fp32 by two passes. Every tensor
-/// contiguous on x's CUDA device. Runs on the current stream; requires available().
+/// LayerNorm over the last dimension for x (rows, d) in bf16 or fp32 (an fp32 residual stream):
+/// y = (x - mean) rstd gamma + beta into y (rows, d) in bf16, with each row's mean and rstd = 1 /
+/// sqrt(var + eps) into mean and rstd (rows, fp32; what layer_norm_backward takes), the
+/// statistics in fp32 by two passes; gamma, beta bf16. Every tensor contiguous on x's CUDA
+/// device. Runs on the current stream; requires available().
 void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps, const torch::Tensor& y,
                         const torch::Tensor& mean, const torch::Tensor& rstd);
 
-/// LayerNorm's backward over the last dimension for x (rows, d) in bf16, from the forward's mean
-/// and rstd (rows, fp32; at::native_layer_norm's): dx (rows, d), dgamma and dbeta (d) written,
-/// every sum in fp32 in a fixed order (the same bits on every run), each output rounded once to
-/// bf16. Every tensor contiguous on x's CUDA device. Runs on the current stream; requires available().
+/// LayerNorm's backward over the last dimension for x (rows, d) in bf16 or fp32, from the
+/// forward's mean and rstd (rows, fp32; at::native_layer_norm's) and dy (rows, d) in bf16: dx
+/// (rows, d, x's dtype), dgamma and dbeta (d, bf16) written, every sum in fp32 in a fixed order
+/// (the same bits on every run), each output rounded once to its dtype. Every tensor contiguous on
+/// x's CUDA device. Runs on the current stream; requires available().
 void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
                          const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta);
+
+/// out = x + y for x and out (n values, fp32) and y (n values, bf16): an fp32 residual stream
+/// and a bf16 layer's output, in one pass. Every tensor contiguous on x's CUDA device, out
+/// another tensor than x. Runs on the current stream; requires available().
+void residual_add(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& out);
 
 /// One AdamW step (torch.optim.AdamW's rule in fp32, as at::_fused_adamw_ applies it) for a
 /// model that holds bf16 roundings of fp32 masters, every element read and written once: for each

@@ -61,6 +61,25 @@ torch::Tensor flat(const torch::Tensor& t) {
     return t.reshape({-1, t.size(-1)}).contiguous();
 }
 
+// residual + y in the residual's dtype: for an fp32 stream and a bf16 y one pass of
+// device_kernels.hpp's kernel where it runs, else LibTorch's add
+torch::Tensor stream_sum(const torch::Tensor& x, const torch::Tensor& y) {
+    if (x.is_cuda() && x.scalar_type() == at::kFloat && y.scalar_type() == at::kBFloat16 && x.is_contiguous() && y.is_contiguous() &&
+        x.sizes() == y.sizes() && y.device() == x.device() && torch_kernels::available(x.device().index())) {
+        auto out = torch::empty_like(x);
+        torch_kernels::residual_add(x, y, out);
+        return out;
+    }
+    return x + y;
+}
+
+// residual + x W^T + b: one cuBLASLt call with the residual as C where the dtypes agree, else
+// (an fp32 stream in a bf16 model) the linear map, then stream_sum
+torch::Tensor to_stream(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, const torch::Tensor& residual) {
+    if (residual.scalar_type() == x.scalar_type()) return linear_residual(x.contiguous(), w, b, residual.contiguous());
+    return stream_sum(residual.contiguous(), at::linear(x, w, b).contiguous());
+}
+
 // x W^T + b, and with the residual (an autograd input may not be undefined: two nodes)
 struct linear_fn : torch::autograd::Function<linear_fn> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
@@ -78,7 +97,7 @@ struct linear_fn : torch::autograd::Function<linear_fn> {
         const auto saved = ctx->get_saved_variables();
         const auto& x = saved[0];
         const auto& w = saved[1];
-        const auto dy = flat(grad);
+        const auto dy = flat(grad.to(w.scalar_type()));  // an fp32 stream's gradient, rounded for the layer
         auto [dw, db] = weight_and_bias_grad(dy, flat(x));
         return {at::mm(dy, w).view(x.sizes()), dw, db};
     }
@@ -89,7 +108,7 @@ struct linear_residual_fn : torch::autograd::Function<linear_residual_fn> {
                                  const torch::Tensor& residual) {
         ctx->save_for_backward({x, w});
         // grad mode is off here: linear_residual takes its one-call cuBLASLt path where it can
-        return linear_residual(x.contiguous(), w, b, residual.contiguous());
+        return to_stream(x, w, b, residual);
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
@@ -128,7 +147,7 @@ struct mlp_fn : torch::autograd::Function<mlp_fn> {
         ctx->saved_data["h"] = h;
         auto sizes = x.sizes().vec();
         sizes.back() = f;
-        return linear_residual(h.view(sizes), w2, b2, residual.contiguous());
+        return to_stream(h.view(sizes), w2, b2, residual);
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
@@ -138,7 +157,7 @@ struct mlp_fn : torch::autograd::Function<mlp_fn> {
         const auto& w2 = saved[2];
         const auto pre = ctx->saved_data["pre"].toTensor();
         const auto h = ctx->saved_data["h"].toTensor();
-        const auto dy = flat(grad_out[0]);  // (rows, d)
+        const auto dy = flat(grad_out[0].to(w2.scalar_type()));  // (rows, d); an fp32 stream's gradient rounded
         const auto x2 = flat(x);
         auto [dw2, db2] = weight_and_bias_grad(dy, h);
         // d pre = (dy W2) * gelu'(pre) by a plain GEMM and LibTorch's GELU backward, db1 by dW1's
@@ -152,10 +171,12 @@ struct mlp_fn : torch::autograd::Function<mlp_fn> {
 };
 
 // LayerNorm over the last dimension (eps 1e-5) by device_kernels.hpp's kernels where they can
-// run (bf16 on a GPU that has them), else LibTorch's
+// run (bf16 weights, a bf16 or fp32 input, on a GPU that has them), else LibTorch's (an input of
+// another dtype than the weights' normalised in its own, the output in the weights')
 bool norm_kernels(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-    return x.is_cuda() && x.scalar_type() == at::kBFloat16 && w.scalar_type() == at::kBFloat16 && b.scalar_type() == at::kBFloat16 &&
-           x.is_contiguous() && w.is_contiguous() && b.is_contiguous() && torch_kernels::available(x.device().index());
+    return x.is_cuda() && (x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kFloat) && w.scalar_type() == at::kBFloat16 &&
+           b.scalar_type() == at::kBFloat16 && x.is_contiguous() && w.is_contiguous() && b.is_contiguous() &&
+           torch_kernels::available(x.device().index());
 }
 
 struct layer_norm_fn : torch::autograd::Function<layer_norm_fn> {
@@ -163,12 +184,14 @@ struct layer_norm_fn : torch::autograd::Function<layer_norm_fn> {
         torch::Tensor y, mean, rstd;
         if (norm_kernels(x, w, b)) {
             const auto rows = x.numel() / w.size(0);
-            y = torch::empty_like(x);
+            y = torch::empty_like(x, w.options());
             mean = torch::empty({rows}, x.options().dtype(at::kFloat));
             rstd = torch::empty({rows}, x.options().dtype(at::kFloat));
             torch_kernels::layer_norm_forward(x, w, b, 1e-5, y, mean, rstd);
         } else {
-            std::tie(y, mean, rstd) = at::native_layer_norm(x, {w.size(0)}, w, b, 1e-5);
+            const auto type = x.scalar_type();
+            std::tie(y, mean, rstd) = at::native_layer_norm(x, {w.size(0)}, w.to(type), b.to(type), 1e-5);
+            y = y.to(w.scalar_type());
         }
         ctx->save_for_backward({x, w, b, mean, rstd});
         return y;
@@ -187,12 +210,32 @@ struct layer_norm_fn : torch::autograd::Function<layer_norm_fn> {
             torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db);
             return {dx, dw, db};
         }
-        auto [dx, dw, db] = at::native_layer_norm_backward(dy, x, {w.size(0)}, mean, rstd, w, b, {true, true, true});
-        return {dx, dw, db};
+        const auto type = x.scalar_type();
+        auto [dx, dw, db] =
+            at::native_layer_norm_backward(dy.to(type), x, {w.size(0)}, mean, rstd, w.to(type), b.to(type), {true, true, true});
+        return {dx, dw.to(w.scalar_type()), db.to(b.scalar_type())};
+    }
+};
+
+// x + y for a residual stream x and an output y of one shape (stream_sum); the gradient is the
+// stream's for x and its rounding for y
+struct residual_add_fn : torch::autograd::Function<residual_add_fn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y) {
+        ctx->saved_data["y_dtype"] = static_cast<std::int64_t>(y.scalar_type());
+        return stream_sum(x, y);
+    }
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        const auto& g = grad_out[0];
+        return {g, g.to(static_cast<at::ScalarType>(ctx->saved_data["y_dtype"].toInt()))};
     }
 };
 
 }  // namespace
+
+torch::Tensor residual_add(const torch::Tensor& x, const torch::Tensor& y) {
+    TORCH_CHECK(x.sizes() == y.sizes(), "residual_add: the stream and the output differ in shape");
+    return residual_add_fn::apply(x, y);
+}
 
 torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
     return layer_norm_fn::apply(x, weight, bias);

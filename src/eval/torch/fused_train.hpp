@@ -15,16 +15,26 @@
 namespace fracnas::eval::torch_fused {
 
 /// x W^T + b (+ residual when defined), x (..., in), W (out, in), b (out), residual (..., out).
+/// A residual of another dtype than x's (an fp32 stream in a bf16 model) is added in its own
+/// dtype (residual_add), and its gradient stays in it.
 torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& residual);
 
-/// residual + gelu_tanh(x W1^T + b1) W2^T + b2: GPT-2's MLP, x (..., d), W1 (f, d), W2 (d, f).
+/// residual + gelu_tanh(x W1^T + b1) W2^T + b2: GPT-2's MLP, x (..., d), W1 (f, d), W2 (d, f);
+/// the residual may be an fp32 stream for bf16 layers, as in linear_train.
 torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
                         const torch::Tensor& b2, const torch::Tensor& residual);
 
 /// LayerNorm over the last dimension, eps 1e-5, x (..., d), weight and bias (d): forward and
-/// backward by device_kernels.hpp's kernels for bf16 tensors on a GPU that has them
-/// (train_speed::norm_kernel), else by LibTorch's (at::native_layer_norm and its backward).
+/// backward by device_kernels.hpp's kernels for bf16 weights and a bf16 or fp32 x on a GPU that
+/// has them (train_speed::norm_kernel), else by LibTorch's (at::native_layer_norm and its
+/// backward, in x's dtype). The output is in the weights' dtype, x's gradient in x's.
 torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+
+/// x + y for a residual stream x and a layer's output y of the same shape (an fp32 stream in a
+/// bf16 model: train_speed::residual_fp32): one kernel's pass for fp32 x and bf16 y on a GPU
+/// with device_kernels.hpp's kernels, else LibTorch's add; the result in x's dtype, y's gradient
+/// the stream's rounded to y's dtype.
+torch::Tensor residual_add(const torch::Tensor& x, const torch::Tensor& y);
 
 /// How many GEMMs of this process's linear_train and mlp_train calls (forward and backward)
 /// took a cuBLASLt epilogue path (tests).

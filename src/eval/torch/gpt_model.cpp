@@ -64,7 +64,8 @@ torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
 }
 
 torch::Tensor DenseImpl::forward_add(const torch::Tensor& x, const torch::Tensor& residual) {
-    if (fused_training(*this, x) && residual.scalar_type() == x.scalar_type()) return torch_fused::linear_train(x, weight, bias, residual);
+    if (fused_training(*this, x)) return torch_fused::linear_train(x, weight, bias, residual);
+    if (residual.scalar_type() != x.scalar_type()) return torch_fused::residual_add(residual, forward(x));  // an fp32 stream
     return torch_fused::linear_residual(x, weight, bias, residual);
 }
 
@@ -74,12 +75,12 @@ NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options) {
 }
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
+    if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
+        return torch_fused::layer_norm_train(x, weight, bias);
     if (x.scalar_type() != weight.scalar_type()) {
         const auto type = x.scalar_type();
         return at::layer_norm(x, {weight.size(0)}, weight.to(type), bias.to(type), 1e-5).to(weight.scalar_type());
     }
-    if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
-        return torch_fused::layer_norm_train(x, weight, bias);
     return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5);
 }
 
@@ -132,8 +133,7 @@ MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, co
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-    if (fused_training(*c_fc, x) && residual.scalar_type() == x.scalar_type())
-        return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
+    if (fused_training(*c_fc, x)) return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
     return c_proj->forward_add(c_fc->forward_gelu(x), residual);
 }
 

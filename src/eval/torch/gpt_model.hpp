@@ -32,8 +32,8 @@ public:
     /// fused op has no derivative), the linear map, then the GELU.
     torch::Tensor forward_gelu(const torch::Tensor& x);
     /// residual + x W^T + b: on CUDA one cuBLASLt call (torch_fused::linear_residual), the residual
-    /// as the GEMM's C; otherwise (or with a residual of another dtype, the sum then in the wider)
-    /// the linear map, then the add.
+    /// as the GEMM's C; otherwise the linear map, then the add (with a residual of another dtype,
+    /// an fp32 stream, torch_fused::residual_add: the sum in the stream's dtype).
     torch::Tensor forward_add(const torch::Tensor& x, const torch::Tensor& residual);
     /// When autograd records the forward outside autocast: forward, forward_add and the MLP take
     /// the training's fused layers (fused_train.hpp; GptImpl::use_fused_dense).

@@ -286,11 +286,8 @@ torch::Tensor next_token_loss(torch_model::Gpt& model, const torch::Tensor& x, c
     if (speed.fused_loss) {
         const auto h = model->features(x).reshape({rows, -1});  // (n T, e)
         const auto vocab = model->wte->weight.size(0);
-        const auto compute = autocast ? at::kBFloat16 : h.scalar_type();
-        // the kernel's pass holds no fp32 copy of the logits: chunks of 2^29 bf16 values (1 GiB)
-        const bool one_pass = speed.loss_kernel && compute == at::kBFloat16 && h.is_cuda() && torch_kernels::available(h.device().index());
-        return torch_train::linear_cross_entropy(h, model->wte->weight, y, torch_train::loss_chunk_rows(rows, vocab, one_pass), compute,
-                                                 speed.loss_kernel);
+        return torch_train::linear_cross_entropy(h, model->wte->weight, y, torch_train::loss_chunk_rows(rows, vocab),
+                                                 autocast ? at::kBFloat16 : h.scalar_type(), speed.loss_kernel);
     }
     const auto logits = model->forward(x);  // (n, T, vocab)
     return torch::nn::functional::cross_entropy(logits.reshape({rows, -1}).to(torch::kFloat32), y);
@@ -476,7 +473,8 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
     // the loss kernel compiled now, before any capture; where it cannot run, LibTorch's operators
     bool adam_kernel = cuda && bf16_weights && speed.adam_kernel;
-    if (cuda && r.bf16 && ((speed.fused_loss && speed.loss_kernel) || (bf16_weights && (speed.norm_kernel || speed.adam_kernel)))) {
+    if (cuda && r.bf16 &&
+        ((speed.fused_loss && speed.loss_kernel) || (bf16_weights && (speed.norm_kernel || speed.adam_kernel || speed.residual_fp32)))) {
         std::string why;
         if (!torch_kernels::available(device.index(), &why)) {
             out.engine_note =

@@ -33,12 +33,9 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
         const bool one_pass = kernel && compute == at::kBFloat16 && hc.is_cuda() && y.scalar_type() == at::kLong &&
                               y.device() == hc.device() && y.is_contiguous() && torch_kernels::available(hc.device().index());
         torch::Tensor grad_h, grad_w;
-        // one chunk, w in the compute dtype: its gradient is one GEMM's (fp32 sums, rounded once)
-        const bool direct = lowp && chunk_rows >= N && w.scalar_type() == compute;
         if (need_grad) {
-            grad_h = torch::empty_like(hc);  // (N, e)
-            grad_w = direct ? torch::empty({V, wc.size(1)}, wc.options())
-                            : torch::zeros({V, wc.size(1)}, wc.options().dtype(lowp ? at::kFloat : compute));  // (V, e)
+            grad_h = torch::empty_like(hc);                                                           // (N, e)
+            grad_w = torch::zeros({V, wc.size(1)}, wc.options().dtype(lowp ? at::kFloat : compute));  // (V, e)
         }
         for (std::int64_t r0 = 0; r0 < N; r0 += chunk_rows) {
             const auto n = std::min(chunk_rows, N - r0);
@@ -63,9 +60,7 @@ struct linear_ce : torch::autograd::Function<linear_ce> {
             }
             auto gh = grad_h.narrow(0, r0, n);  // (n, e), contiguous rows
             at::addmm_out(gh, gh, g, wc, /*beta=*/0.0, /*alpha=*/inv_n);
-            if (direct)
-                at::addmm_out(grad_w, grad_w, g.t(), hx, /*beta=*/0.0, /*alpha=*/inv_n);
-            else if (lowp)  // each chunk's product in the low precision, their sum in fp32 (addmm's fp32 out_dtype is for fp16 only)
+            if (lowp)  // each chunk's product in the low precision, their sum in fp32 (addmm's fp32 out_dtype is for fp16 only)
                 grad_w.add_(at::mm(g.t(), hx), inv_n);
             else
                 at::addmm_out(grad_w, grad_w, g.t(), hx, 1.0, inv_n);
@@ -102,8 +97,8 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& 
     return linear_ce::apply(h, w, y, chunk_rows, compute, kernel);
 }
 
-std::int64_t loss_chunk_rows(std::int64_t rows, std::int64_t vocab, bool one_pass) {
-    const std::int64_t per_chunk = std::int64_t{1} << (one_pass ? 29 : 27);
+std::int64_t loss_chunk_rows(std::int64_t rows, std::int64_t vocab) {
+    const std::int64_t per_chunk = std::int64_t{1} << 27;
     return std::clamp<std::int64_t>(per_chunk / std::max<std::int64_t>(vocab, 1), 1, std::max<std::int64_t>(rows, 1));
 }
 

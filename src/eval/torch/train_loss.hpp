@@ -11,8 +11,7 @@ namespace fracnas::eval::torch_train {
 /// cross_entropy(h.matmul(w.t()).float(), y) computes it, without holding more than
 /// `chunk_rows` x V logits at once: each chunk's logits are formed in `compute` (bf16 on CUDA
 /// under autocast, else h's dtype), their log-softmax in fp32, and, when h or w needs a gradient,
-/// the gradients of h and w are accumulated there and then (the w gradient in fp32 over several
-/// chunks; by one GEMM in w's dtype when one chunk holds every row and w is in `compute`), so the
+/// the gradients of h and w are accumulated there and then (the w gradient in fp32), so the
 /// backward is two scalings. h (N, e) and w (V, e) any float dtype, y (N) int64 ids below V.
 /// With `kernel`, a bf16 `compute` on CUDA and device_kernels.hpp's kernels available, each
 /// chunk's log-softmax, loss and logits gradient are one kernel's pass over the bf16 logits (no
@@ -22,8 +21,7 @@ torch::Tensor linear_cross_entropy(const torch::Tensor& h, const torch::Tensor& 
                                    at::ScalarType compute, bool kernel = false);
 
 /// The rows per chunk for N rows and a vocabulary of V: about 2^27 logits (512 MiB in fp32) a
-/// chunk, or with `one_pass` (the kernel's bf16 logits, no fp32 copy) 2^29 (1 GiB in bf16); at
-/// least one row, at most N.
-std::int64_t loss_chunk_rows(std::int64_t rows, std::int64_t vocab, bool one_pass = false);
+/// chunk, at least one row, at most N.
+std::int64_t loss_chunk_rows(std::int64_t rows, std::int64_t vocab);
 
 }  // namespace fracnas::eval::torch_train

@@ -142,6 +142,31 @@ TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients; a mo
         CAPTURE(i);
         REQUIRE(relative(node[i], ref[i]) < 1e-12);
     }
+    // an fp32 input (the fp32 residual stream) with bf16 weights: normalised in fp32, the output
+    // in bf16, x's gradient in fp32 and the weights' in bf16, as LibTorch's LayerNorm on the cast weights
+    {
+        const auto xf = x.to(torch::kFloat32), wb = w.to(torch::kBFloat16), bb = b.to(torch::kBFloat16);
+        const auto pf = probe.to(torch::kFloat32);
+        const auto mixed = with_grads(
+            leaves({xf, wb, bb}), [](const auto& in) { return tf::layer_norm_train(in[0], in[1], in[2]).to(torch::kFloat32); }, pf);
+        const auto cast = with_grads(
+            leaves({xf, wb, bb}),
+            [](const auto& in) {
+                return at::layer_norm(in[0], {24}, in[1].to(torch::kFloat32), in[2].to(torch::kFloat32), 1e-5)
+                    .to(torch::kBFloat16)
+                    .to(torch::kFloat32);
+            },
+            pf);
+        const auto node_out = tf::layer_norm_train(xf, wb, bb);
+        REQUIRE(node_out.scalar_type() == torch::kBFloat16);
+        for (std::size_t i = 0; i < cast.size(); ++i) {
+            CAPTURE(i);
+            REQUIRE(mixed[i].scalar_type() == cast[i].scalar_type());
+            REQUIRE(torch::equal(mixed[i], cast[i]));
+        }
+        REQUIRE(mixed[1].scalar_type() == torch::kFloat32);   // x's gradient
+        REQUIRE(mixed[2].scalar_type() == torch::kBFloat16);  // the weight's
+    }
     namespace tm = fracnas::eval::torch_model;
     const auto arch = fracnas::nas::parse_architecture("n_layer=2 d_model=32 d_inner=64,72 n_head=2,4 vocab=50 context=16");
     torch::manual_seed(7);
@@ -159,6 +184,46 @@ TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients; a mo
         CAPTURE(item.key());
         REQUIRE(relative(pk[item.key()].grad(), item.value().grad()) < 1e-10);
     }
+}
+
+TEST_CASE("the residual add keeps the stream's dtype; the output's gradient is the stream's, rounded", "[eval][torch][train]") {
+    torch::manual_seed(9);
+    auto x = torch::randn({3, 5, 16}).requires_grad_(true), y = torch::randn({3, 5, 16}).to(torch::kBFloat16).requires_grad_(true);
+    const auto out = tf::residual_add(x, y);
+    REQUIRE(out.scalar_type() == torch::kFloat32);
+    REQUIRE(torch::equal(out, x.detach() + y.detach().to(torch::kFloat32)));
+    const auto probe = torch::randn({3, 5, 16});
+    (out * probe).sum().backward();
+    REQUIRE(torch::equal(x.grad(), probe));
+    REQUIRE(y.grad().scalar_type() == torch::kBFloat16);
+    REQUIRE(torch::equal(y.grad(), probe.to(torch::kBFloat16)));
+    REQUIRE_THROWS(tf::residual_add(x, torch::randn({3, 5, 1}).to(torch::kBFloat16)));  // a broadcast is not a residual
+}
+
+TEST_CASE("the fused MLP and projection add a bf16 layer to an fp32 stream in fp32, the stream's gradient kept", "[eval][torch][train]") {
+    torch::manual_seed(10);
+    const auto bf = torch::TensorOptions().dtype(torch::kBFloat16);
+    const auto x = torch::randn({2, 6, 16}, bf), w1 = torch::randn({32, 16}, bf) * 0.2, b1 = torch::randn({32}, bf),
+               w2 = torch::randn({16, 32}, bf) * 0.2, b2 = torch::randn({16}, bf), res = torch::randn({2, 6, 16});
+    const auto probe = torch::randn({2, 6, 16});
+    const auto node = with_grads(
+        leaves({x, w1, b1, w2, b2, res}), [](const auto& in) { return tf::mlp_train(in[0], in[1], in[2], in[3], in[4], in[5]); }, probe);
+    const auto ref = with_grads(
+        leaves({x, w1, b1, w2, b2, res}),
+        [](const auto& in) { return in[5] + at::linear(at::gelu(at::linear(in[0], in[1], in[2]), "tanh"), in[3], in[4]); }, probe);
+    REQUIRE(node[0].scalar_type() == torch::kFloat32);
+    REQUIRE(torch::equal(node[0], ref[0]));  // the same sum in fp32
+    REQUIRE(torch::equal(node[6], probe));   // the stream's gradient, unrounded
+    for (std::size_t i = 1; i < 6; ++i) {
+        CAPTURE(i);
+        REQUIRE(node[i].scalar_type() == torch::kBFloat16);
+        REQUIRE(relative(node[i].to(torch::kFloat32), ref[i].to(torch::kFloat32)) < 1e-2);
+    }
+    const auto proj = with_grads(
+        leaves({x, w2.narrow(1, 0, 16).contiguous(), b2, res}), [](const auto& in) { return tf::linear_train(in[0], in[1], in[2], in[3]); },
+        probe);
+    REQUIRE(proj[0].scalar_type() == torch::kFloat32);
+    REQUIRE(torch::equal(proj[4], probe));
 }
 
 TEST_CASE("a bf16 model with an fp32 residual stream is the fp32 model to bf16's rounding, nearer than with a bf16 stream",

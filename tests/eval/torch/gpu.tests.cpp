@@ -629,6 +629,29 @@ TEST_CASE("gpu: the LayerNorm kernels give LibTorch's LayerNorm and gradients in
         REQUIRE(torch::equal(dx, dx2));
         REQUIRE(torch::equal(dw, dw2));
         REQUIRE(torch::equal(db, db2));
+        // the fp32 stream's add: fp32's sum of the same values, to the bit
+        const auto yb = torch::randn({rows, d}, bf), sum = torch::empty({rows, d}, bf.dtype(torch::kFloat32));
+        const auto stream = torch::randn({rows, d}, bf.dtype(torch::kFloat32));
+        tk::residual_add(stream, yb, sum);
+        REQUIRE(torch::equal(sum, stream + yb.to(torch::kFloat32)));
+        // an fp32 input (the fp32 residual stream): the output bf16, x's gradient fp32, against
+        // fp32 LibTorch on the same fp32 values
+        const auto xf = (torch::randn({rows, d}, bf.dtype(torch::kFloat32)) * 1.5 + 0.25).contiguous();
+        const auto fy = torch::empty({rows, d}, bf);
+        tk::layer_norm_forward(xf, w, b, 1e-5, fy, kmean, krstd);
+        auto xf32 = xf.clone().requires_grad_(true), wf32 = w.to(torch::kFloat32).requires_grad_(true),
+             bf32 = b.to(torch::kFloat32).requires_grad_(true);
+        const auto want_y = at::layer_norm(xf32, {d}, wf32, bf32, 1e-5);
+        REQUIRE((fy.to(torch::kFloat32) - want_y).norm().item<double>() / want_y.norm().item<double>() < 4e-3);
+        (want_y * dy.to(torch::kFloat32)).sum().backward();
+        const auto fdx = torch::empty_like(xf), fdw = torch::empty_like(w), fdb = torch::empty_like(w);
+        tk::layer_norm_backward(dy, xf, kmean, krstd, w, fdx, fdw, fdb);
+        REQUIRE(fdx.scalar_type() == torch::kFloat32);
+        for (const auto& [got, want] : {std::pair{fdx, xf32.grad()}, std::pair{fdw, wf32.grad()}, std::pair{fdb, bf32.grad()}}) {
+            const double err = (got.to(torch::kFloat32) - want).norm().item<double>() / want.norm().item<double>();
+            CAPTURE(err);
+            REQUIRE(err < (got.scalar_type() == torch::kFloat32 ? 1e-4 : 1e-2));  // fp32's rounding for dx, bf16's for the weights'
+        }
     }
 }
 TEST_CASE("gpu: the AdamW kernel steps bf16 weights' fp32 masters as LibTorch's casts, clip and fused AdamW do", "[gpu][eval][train]") {

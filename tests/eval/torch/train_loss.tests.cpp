@@ -67,18 +67,10 @@ TEST_CASE("in bf16 the chunked loss stays within bf16's rounding, its gradients 
     REQUIRE(w.grad().scalar_type() == at::kFloat);
     REQUIRE(relative(h.grad(), ref.grad_h) < 0.03);
     REQUIRE(relative(w.grad(), ref.grad_w) < 0.03);
-    // bf16 inputs get bf16 gradients; in one chunk w's is one GEMM's, within bf16's rounding of
-    // the chunked sum
-    std::vector<torch::Tensor> grads;
-    for (const std::int64_t chunk : {std::int64_t{64}, std::int64_t{16}}) {
-        auto hb = h0.to(at::kBFloat16).requires_grad_(true), wb = w0.to(at::kBFloat16).requires_grad_(true);
-        linear_cross_entropy(hb, wb, y, chunk, at::kBFloat16).backward();
-        REQUIRE(hb.grad().scalar_type() == at::kBFloat16);
-        REQUIRE(wb.grad().scalar_type() == at::kBFloat16);
-        REQUIRE(relative(wb.grad().to(at::kFloat), ref.grad_w) < 0.03);
-        grads.push_back(wb.grad().to(at::kFloat));
-    }
-    REQUIRE(relative(grads[0], grads[1]) < 0.01);
+    // bf16 inputs get bf16 gradients
+    auto hb = h0.to(at::kBFloat16).requires_grad_(true);
+    linear_cross_entropy(hb, w0.to(at::kBFloat16), y, 64, at::kBFloat16).backward();
+    REQUIRE(hb.grad().scalar_type() == at::kBFloat16);
 }
 
 TEST_CASE("on the CPU the loss kernel's setting changes nothing: LibTorch's operators, to the bit", "[eval][torch][train]") {
@@ -99,10 +91,8 @@ TEST_CASE("on the CPU the loss kernel's setting changes nothing: LibTorch's oper
     REQUIRE(torch::equal(grads[1], grads[3]));
 }
 
-TEST_CASE("the loss chunk holds about 2^27 logits (2^29 for the kernel's pass), at least a row, at most all", "[eval][torch][train]") {
+TEST_CASE("the loss chunk holds about 2^27 logits, at least a row, at most all", "[eval][torch][train]") {
     REQUIRE(loss_chunk_rows(16384, 32768) == 4096);
-    REQUIRE(loss_chunk_rows(16384, 32768, true) == 16384);
-    REQUIRE(loss_chunk_rows(65536, 32768, true) == 16384);
     REQUIRE(loss_chunk_rows(100, 32768) == 100);
     REQUIRE(loss_chunk_rows(16384, std::int64_t{1} << 30) == 1);
 }

@@ -50,10 +50,10 @@ struct train_speed {
     /// With a bf16 recipe (train_recipe::bf16) and fused_adamw: the model's weights, activations
     /// and gradients in bf16, AdamW updating fp32 master weights (the parameters as drawn; the
     /// gradients cast up, the masters rounded into the model after each step), instead of bf16
-    /// autocast over fp32 weights: no casts per forward, a bf16 residual stream. It rounds more
-    /// than the others (llm.c's and most trainers' mixed precision): off, and asked for by name
-    /// (on the H200 9% more tokens/s than autocast, and with the kernels below 17% more; the same
-    /// perplexity on D-large at 16 M tokens but 2-3% higher on D at 10 M, docs/results/training.md).
+    /// autocast over fp32 weights: no casts per forward. With a bf16 residual stream (without
+    /// residual_fp32) it rounds more than autocast: 1.6% higher perplexity on D at 10 M tokens over
+    /// five seeds (docs/results/training.md). Off in these defaults; the CLI's "all" turns it on
+    /// with residual_fp32 and the kernels below for a bf16 dtype.
     /// The saved state holds the fp32 masters, as the autocast training's holds its weights.
     bool bf16_weights = false;
     /// On CUDA: the training's attention by SDPA's flash kernel, cuDNN's turned off for the
@@ -64,7 +64,7 @@ struct train_speed {
     /// linear layers' element-wise work in cuBLASLt epilogues: the bias gradients formed by the
     /// weight gradients' GEMMs, the MLP's GELU by its first GEMM, the residual adds by the
     /// projections (eval/torch/fused_train.hpp). The same gradients to rounding, fewer kernels;
-    /// off, and asked for by name (it acts with bf16 weights on the GPU).
+    /// off here, in the CLI's "all" with a bf16 dtype (it acts with bf16 weights on the GPU).
     bool fused_dense = false;
     /// On CUDA with fused_loss and a bf16 recipe: each chunk's log-softmax, loss and logits
     /// gradient in one pass of a kernel of fracnas's own over the bf16 logits (compiled at run time
@@ -74,16 +74,18 @@ struct train_speed {
     bool loss_kernel = false;
     /// On CUDA with bf16 weights: the training's LayerNorms by kernels of fracnas's own (forward and
     /// input gradient a warp a row, the weight gradients summed in a fixed order) instead of LibTorch's;
-    /// where NVRTC is missing, LibTorch's (the engine_note says so).
+    /// where NVRTC is missing, LibTorch's (the engine_note says so). In the CLI's "all" with bf16.
     bool norm_kernel = false;
     /// On CUDA with bf16 weights: AdamW's step by a kernel of fracnas's own, each element's bf16
     /// gradient, fp32 master, moments and bf16 weight read and written once (the clip's norm summed
     /// in a fixed order first), instead of LibTorch's casts, clip, fused AdamW and copies; where
-    /// NVRTC is missing, LibTorch's (the engine_note says so).
+    /// NVRTC is missing, LibTorch's (the engine_note says so). In the CLI's "all" with bf16.
     bool adam_kernel = false;
     /// With bf16 weights: the residual stream in fp32, as autocast keeps it (the embeddings' sum,
-    /// each block's adds and the LayerNorms' inputs; LibTorch's LayerNorm in fp32, its output
-    /// rounded to bf16), where bf16 weights alone round it to bf16 at every add.
+    /// each block's adds and the LayerNorms' inputs, each LayerNorm's output rounded to bf16;
+    /// with norm_kernel and fused_dense fracnas's kernels take the fp32 input and add the layers'
+    /// outputs to it), where bf16 weights alone round it to bf16 at every add. In the CLI's "all"
+    /// with bf16.
     bool residual_fp32 = false;
     std::uint32_t sync_every = 64;  ///< with async: steps between reads of the losses
 };
