@@ -298,6 +298,13 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         throw config_error("--speed", "bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
     if (recipe.speed.bf16_weights && !recipe.speed.fused_adamw)
         throw config_error("--speed", "bf16_weights needs fused_adamw, which updates the fp32 master weights.");
+    // a setting that would act on nothing is refused, not recorded as if it had run
+    if (recipe.speed.loss_kernel && (!recipe.bf16 || !recipe.speed.fused_loss))
+        throw config_error("--speed", "loss_kernel runs on the bf16 logits of fused_loss: it needs fused_loss and --dtype bf16 (on cuda).");
+    for (const auto& [on, name] : {std::pair{recipe.speed.norm_kernel, "norm_kernel"}, std::pair{recipe.speed.adam_kernel, "adam_kernel"},
+                                   std::pair{recipe.speed.residual_fp32, "residual_fp32"}})
+        if (on && !recipe.speed.bf16_weights)
+            throw config_error("--speed", std::string(name) + " acts on bf16 weights: it needs bf16_weights (and --dtype bf16, on cuda).");
     if (const auto* v = get("stop-after-steps")) recipe.stop_after_steps = parse_count("--stop-after-steps", *v);
     if (const auto* v = get("save-every")) {
         if (!get("state-dir")) throw config_error("--save-every", "--save-every goes with --state-dir.");
