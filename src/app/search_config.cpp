@@ -190,6 +190,7 @@ transport::dispatch_policy search_config::policy() const {
     transport::dispatch_policy p;
     p.queued_per_worker = queued_per_worker;
     p.task_deadline_seconds = task_deadline;
+    p.adaptive_deadline = adaptive_deadline;
     p.calibrate_every = reference_every;
     return p;
 }
@@ -235,7 +236,8 @@ std::string search_config::to_ini() const {
       << "\ncontext = " << context << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
       << "# how it runs\n"
       << "measurements = " << measurements << "\ndispatcher = " << dispatcher << "\nreference-every = " << reference_every
-      << "\nreference-builds = " << reference_builds << "\nqueued = " << queued_per_worker << "\ntask-deadline = " << number(task_deadline)
+      << "\nreference-builds = " << reference_builds << "\nqueued = " << queued_per_worker
+      << "\ntask-deadline = " << (adaptive_deadline ? std::string("auto") : number(task_deadline))
       << "\njoin-timeout = " << number(join_timeout) << "\nmodel-cost-ms = " << number(model_cost_ms) << "\ninject = " << inject
       << "\nworkers = " << dry_run.workers << "\ncost = " << transport::to_string(dry_run.cost)
       << "\ncost-mean = " << number(dry_run.cost_mean_seconds) << "\ncost-spread = " << number(dry_run.cost_spread)

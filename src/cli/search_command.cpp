@@ -98,8 +98,9 @@ po::options_description search_options() {
             "reference-builds", text("N"),
             "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median, 1..16 (default 2)")(
             "queued", text("N"), "jobs waiting behind each running one, 0 or 1 (default 0)")(
-            "task-deadline", text("SECONDS"),
-            "a task running longer is re-queued on another worker and its worker leaves the pool (default 900)")(
+            "task-deadline", text("SECONDS|auto"),
+            "a task running longer is re-queued on another worker and its worker leaves the pool; auto (default): 900 s until a task "
+            "has finished, then 10 x the longest task so far, at least 60 s and at most 900")(
             "join-timeout", text("SECONDS"),
             "how long MPI start-up may take on every rank (past it a rank ends, and the job with it), and then how long the master waits "
             "for every worker's first report (default 900)")("model-cost-ms", text("MS"),
@@ -224,9 +225,10 @@ void apply(app::search_config& c, const std::string& key, const std::string& v) 
         c.reference_builds = u32(o, v);
     else if (key == "queued")
         c.queued_per_worker = u32(o, v);
-    else if (key == "task-deadline")
-        c.task_deadline = parse_real(o, v);
-    else if (key == "join-timeout")
+    else if (key == "task-deadline") {
+        c.adaptive_deadline = v == "auto";
+        c.task_deadline = c.adaptive_deadline ? app::search_config{}.task_deadline : parse_real(o, v);
+    } else if (key == "join-timeout")
         c.join_timeout = parse_real(o, v);
     else if (key == "model-cost-ms")
         c.model_cost_ms = parse_real(o, v);

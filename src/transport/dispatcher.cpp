@@ -2,6 +2,8 @@
 // calibration cadence (worker_session), which the in-process, dry-run and MPI workers all use.
 #include "fracnas/transport/dispatcher.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 
 namespace fracnas::transport {
@@ -20,6 +22,15 @@ const char* to_string(worker_event::kind k) {
             return "late_result";
     }
     return "unknown";
+}
+
+void task_deadline::finished(double seconds) noexcept {
+    if (seconds >= 0.0 && seconds > longest_) longest_ = seconds;
+}
+
+double task_deadline::seconds() const noexcept {
+    if (!policy_.adaptive_deadline || longest_ < 0.0) return policy_.task_deadline_seconds;
+    return std::min(policy_.task_deadline_seconds, std::max(policy_.adaptive_floor_seconds, policy_.adaptive_factor * longest_));
 }
 
 std::size_t dispatcher::pool_size() const {

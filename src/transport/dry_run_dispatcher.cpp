@@ -124,7 +124,8 @@ void dry_run_dispatcher::start_front(std::size_t w) {
     s.cost = hangs ? infinity : cost;
     ++s.generation;
     if (!hangs) ends_.push({s.started + cost, w, s.generation});
-    if (std::isfinite(policy_.task_deadline_seconds)) deadlines_.push({s.started + policy_.task_deadline_seconds, w, s.generation});
+    s.deadline = deadline_.seconds();
+    if (std::isfinite(s.deadline)) deadlines_.push({s.started + s.deadline, w, s.generation});
     if (s.jobs.size() < capacity()) half_.push_back(w);
 }
 
@@ -164,14 +165,14 @@ std::vector<job_result> dry_run_dispatcher::wait(double max_seconds) {
             const std::size_t w = deadlines_.top().worker;
             deadlines_.pop();
             busy_[w] += now_ - state_[w].started;
-            leave(w, worker_event::kind::left_hung,
-                  "its task ran past the deadline of " + std::to_string(policy_.task_deadline_seconds) + " s.");
+            leave(w, worker_event::kind::left_hung, "its task ran past the deadline of " + std::to_string(state_[w].deadline) + " s.");
         } else {
             const std::size_t w = ends_.top().worker;
             ends_.pop();
             worker_state& s = state_[w];
             auto [j, dispatched] = std::move(s.jobs.front());
             s.jobs.erase(s.jobs.begin());
+            deadline_.finished(now_ - s.started);
             job_result r;
             r.id = j.id;
             r.worker = workers_[w].rank;

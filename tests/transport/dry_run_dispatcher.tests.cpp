@@ -107,6 +107,53 @@ TEST_CASE("dry run: a hung task is re-queued on another worker and its worker le
     }
 }
 
+TEST_CASE("the adaptive task deadline: the fixed one until a task finished, then 10 x the longest, within 60 s and the cap",
+          "[transport]") {
+    transport::dispatch_policy p;
+    p.task_deadline_seconds = 900.0;
+    p.adaptive_deadline = true;
+    transport::task_deadline d(p);
+    REQUIRE(d.seconds() == 900.0);  // nothing finished yet
+    d.finished(2.0);
+    REQUIRE(d.seconds() == 60.0);  // the floor
+    d.finished(1.0);
+    REQUIRE(d.seconds() == 60.0);  // the longest counts
+    d.finished(30.0);
+    REQUIRE(d.seconds() == 300.0);
+    d.finished(200.0);
+    REQUIRE(d.seconds() == 900.0);  // the cap
+    p.adaptive_deadline = false;
+    transport::task_deadline fixed(p);
+    fixed.finished(1.0);
+    REQUIRE(fixed.seconds() == 900.0);
+}
+
+TEST_CASE("dry run: with the adaptive deadline a hung task of 1-second tasks is given up after 60 s, not 900", "[transport]") {
+    eval::latency_model_evaluator model({});
+    dry_run_config cfg;
+    cfg.workers = 4;
+    cfg.hang_rate = 0.05;
+    cfg.seed = 5;
+    transport::dispatch_policy p;
+    p.task_deadline_seconds = 900.0;
+    p.adaptive_deadline = true;
+    dry_run_dispatcher d(model, cfg, p);
+    const auto results = run_all(d, 200);
+    std::size_t at_floor = 0, at_cap = 0;
+    for (const auto& e : d.take_events()) {
+        if (e.what != transport::worker_event::kind::left_hung) continue;
+        CAPTURE(e.message);
+        const bool floor = e.message.find("deadline of 60.000000 s") != std::string::npos;
+        REQUIRE((floor || e.message.find("deadline of 900.000000 s") != std::string::npos));
+        (floor ? at_floor : at_cap) += 1;
+    }
+    REQUIRE(at_floor >= 1);
+    REQUIRE(at_cap <= 1);  // only a task that started before any had finished waits for the cap
+    std::map<std::uint64_t, int> seen;
+    for (const auto& r : results) ++seen[r.id];
+    REQUIRE(seen.size() == results.size());  // never twice
+}
+
 TEST_CASE("dry run: failures come back as results with a status", "[transport]") {
     eval::latency_model_evaluator model({});
     dry_run_config cfg;

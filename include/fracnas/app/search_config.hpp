@@ -55,10 +55,13 @@ struct search_config {
     std::uint32_t reference_builds = 2;   ///< evaluator=torch: builds per re-timing of the reference (their median), 1..16
     std::uint32_t queued_per_worker = 0;  ///< 0 or 1 job waiting behind each running one
     double task_deadline = 900.0;         ///< seconds a task may run before it is re-queued elsewhere, > 0
-    double join_timeout = 900.0;          ///< seconds the master waits for every worker's first report
-    double model_cost_ms = 0.0;           ///< evaluator=model: wall time each evaluation takes (tests, benchmarks)
-    std::string inject;                   ///< evaluator=model faults, tests only: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE
-    transport::dry_run_config dry_run;    ///< dispatcher=dry-run: simulated workers and task costs
+    /// --task-deadline auto (the default): task_deadline until a task has finished, then
+    /// max(60 s, 10 x the longest task so far), at most task_deadline (transport::task_deadline)
+    bool adaptive_deadline = true;
+    double join_timeout = 900.0;        ///< seconds the master waits for every worker's first report
+    double model_cost_ms = 0.0;         ///< evaluator=model: wall time each evaluation takes (tests, benchmarks)
+    std::string inject;                 ///< evaluator=model faults, tests only: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE
+    transport::dry_run_config dry_run;  ///< dispatcher=dry-run: simulated workers and task costs
     double time_limit = std::numeric_limits<double>::infinity();  ///< stop asking after these seconds, > 0
     double grace = 120.0;  ///< seconds to wait for results in flight after a stop signal or the time limit
     double flush_seconds =

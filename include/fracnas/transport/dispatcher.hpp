@@ -64,6 +64,27 @@ struct dispatch_policy {
     std::size_t queued_per_worker = 0;                                       ///< 0: one task in flight per worker; 1: one more waits on it
     double task_deadline_seconds = std::numeric_limits<double>::infinity();  ///< per task, from its start
     std::uint64_t calibrate_every = 50;  ///< a worker re-times the reference after this many jobs (0: at start only)
+    /// With it, task_deadline_seconds is the deadline until a task has finished, and then its cap:
+    /// a task starting later gets max(adaptive_floor_seconds, adaptive_factor x the longest task
+    /// finished so far), at most task_deadline_seconds (task_deadline).
+    bool adaptive_deadline = false;
+    double adaptive_floor_seconds = 60.0;
+    double adaptive_factor = 10.0;
+};
+
+/// The deadline of a task that starts now under a dispatch_policy, from the durations of the
+/// tasks finished so far (every dispatcher keeps one: the same rule for all).
+class task_deadline {
+public:
+    explicit task_deadline(const dispatch_policy& policy) noexcept : policy_(policy) {}
+    /// A task finished after `seconds` (from its start to its result).
+    void finished(double seconds) noexcept;
+    /// Seconds a task starting now may run (infinity: no deadline).
+    double seconds() const noexcept;
+
+private:
+    dispatch_policy policy_;
+    double longest_ = -1.0;  // no task finished yet
 };
 
 class dispatcher {

@@ -58,6 +58,7 @@ private:
     struct worker_state {
         std::vector<std::pair<job, double>> jobs;  // (job, dispatched); jobs[0] runs
         double started = 0.0, cost = 0.0;          // of jobs[0]
+        double deadline = 0.0;                     // jobs[0]'s, seconds from its start
         std::uint64_t generation = 0;              // bumps when jobs[0] changes: stale heap entries are skipped
         bool failed = false;                       // jobs[0]'s failure draw
     };
@@ -77,6 +78,7 @@ private:
     eval::job_evaluator& evaluator_;
     dry_run_config cfg_;
     dispatch_policy policy_;
+    task_deadline deadline_{policy_};
     core::rng rng_;
     double now_ = 0.0;
     std::vector<worker_info> workers_;

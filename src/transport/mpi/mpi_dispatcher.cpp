@@ -54,6 +54,7 @@ struct mpi_dispatcher::impl {
     struct worker_state {
         std::deque<std::uint64_t> assigned;                       // sent, unanswered, in the order sent (the worker's order)
         double running_since = 0.0;                               // when the master believes assigned.front() started
+        double deadline = 0.0;                                    // assigned.front()'s, seconds from running_since
         double offset = std::numeric_limits<double>::infinity();  // master clock - worker clock, upper bound
         gone left = gone::never_joined;
         bool said_hello = false, said_bye = false;
@@ -61,6 +62,7 @@ struct mpi_dispatcher::impl {
 
     const environment& env;
     transport::dispatch_policy policy;
+    transport::task_deadline deadlines{policy};
     std::size_t cap;  // tasks per worker: one running plus queued_per_worker
     clock::time_point t0 = clock::now();
     std::vector<transport::worker_info> infos;  // index rank - 1
@@ -258,7 +260,10 @@ struct mpi_dispatcher::impl {
     void send_to(int rank, std::uint64_t id, flight& f) {
         isend(rank, wire::encode_task(f.j));
         auto& s = state(rank);
-        if (s.assigned.empty()) s.running_since = now();  // idle: it starts on arrival
+        if (s.assigned.empty()) {  // idle: it starts on arrival
+            s.running_since = now();
+            s.deadline = deadlines.seconds();
+        }
         s.assigned.push_back(id);
         --free_count;
         f.worker = rank;
@@ -305,15 +310,15 @@ struct mpi_dispatcher::impl {
     }
 
     void check_deadlines() {
-        const double deadline = policy.task_deadline_seconds;
-        if (!(deadline < std::numeric_limits<double>::infinity())) return;
+        if (!(policy.task_deadline_seconds < std::numeric_limits<double>::infinity())) return;  // the cap of every deadline
         const double t = now();
         for (int r = 1; r <= workers_n(); ++r) {
             auto& s = state(r);
-            if (s.left != gone::no || s.assigned.empty() || t - s.running_since <= deadline) continue;
-            leave(r, gone::hung,
-                  "it did not return job " + std::to_string(s.assigned.front()) + " within its " + seconds_text(deadline) + " s deadline.",
-                  eval::outcome_status::timeout);
+            if (s.left != gone::no || s.assigned.empty() || t - s.running_since <= s.deadline) continue;
+            leave(
+                r, gone::hung,
+                "it did not return job " + std::to_string(s.assigned.front()) + " within its " + seconds_text(s.deadline) + " s deadline.",
+                eval::outcome_status::timeout);
         }
     }
 
@@ -359,7 +364,11 @@ struct mpi_dispatcher::impl {
         s.assigned.erase(pos);
         ++free_count;
         const double t = now();
-        if (!s.assigned.empty()) s.running_since = t;  // its queued task starts now
+        deadlines.finished(t - s.running_since);
+        if (!s.assigned.empty()) {  // its queued task starts now
+            s.running_since = t;
+            s.deadline = deadlines.seconds();
+        }
         // the worker's clock onto ours: the tightest bound seen so far (docs/protocol.md, "Clocks")
         if (std::isfinite(m.ended)) s.offset = std::min(s.offset, t - m.ended);
         auto f = flights.find(id);
