@@ -88,8 +88,9 @@ po::options_description train_options() {
         "val-tokens", text("N"), ("validation tokens scored, the split's first (default " + dflt(a.val_tokens) + ")").c_str())(
         "device", text("NAME"), "cpu or cuda (default: cuda when LibTorch sees one, else cpu)")("cuda-index", text("N"),
                                                                                                 "which visible CUDA device (default 0)")(
-        "dtype", text("NAME"), "bf16 (autocast over fp32 weights; cuda only) or fp32 (default: bf16 on cuda, fp32 on cpu)")(
-        "json", "print one JSON object instead of the table");
+        "dtype", text("NAME"),
+        "bf16 (cuda only: with --speed all bf16 weights, fp32 masters and residual stream; without bf16_weights autocast over fp32 "
+        "weights) or fp32 (default: bf16 on cuda, fp32 on cpu)")("json", "print one JSON object instead of the table");
     return o;
 }
 

@@ -105,6 +105,7 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     check_usage_error({"search", "--space", "flat"}, "unknown space 'flat'; valid: heterogeneous, homogeneous");
     check_usage_error({"search", "--queued", "1000000000"}, "--queued must be 0 or 1");
     check_usage_error({"search", "--task-deadline", "0"}, "--task-deadline must be a number of seconds");
+    check_usage_error({"search", "--task-deadline", "soon"}, "--task-deadline: expected a finite number, got 'soon'");
     check_usage_error({"search", "--dispatcher", "dry-run"}, "must be model for a dry run");
     check_usage_error({"search", "--evaluator", "model", "--inject", "explode:1"}, "unknown fault 'explode:1'");
     check_usage_error({"search", "--replace"}, "--replace needs --archive");
@@ -147,7 +148,9 @@ TEST_CASE("fracnas search --config: errors name the file, the line and the key, 
     check_usage_error({"search", "--config", ini, "--max-layers", "99"},
                       "fracnas: error: --max-layers must be in 2..48.");  // the command line's
 
-    write_file(ini, "evaluator = model\nspace = homogeneous\nmax-layers = 8\nmax-width = 1280\nbudget = 500\nprogress-every = 1000\n");
+    write_file(ini,
+               "evaluator = model\nspace = homogeneous\nmax-layers = 8\nmax-width = 1280\nbudget = 500\nprogress-every = 1000\n"
+               "task-deadline = auto\n");
     const outcome o = run_cli({"search", "--config", ini, "--budget", "14"});
     INFO(o.out << o.err);
     REQUIRE(o.code == 0);
