@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "bench_device.hpp"
 #include "fracnas/eval/gpt_evaluator.hpp"
 #include "fracnas/nas/architecture.hpp"
 #include "fracnas/torch/evaluator.hpp"
@@ -45,14 +46,9 @@ options parse(int argc, char** argv) {
     bench::for_each_flag(argc, argv, [&](const std::string& flag, const std::string& value) {
         if (flag == "--data")
             opt.data = bench::split(value);
-        else if (flag == "--device") {
-            if (value == "cpu")
-                opt.device = eval::device_kind::cpu;
-            else if (value == "cuda")
-                opt.device = eval::device_kind::cuda;
-            else
-                usage("--device is cpu or cuda, got '" + value + "'");
-        } else if (flag == "--seeds")
+        else if (flag == "--device")
+            opt.device = bench::device_flag(value);
+        else if (flag == "--seeds")
             opt.seeds = bench::integers(value, flag);
         else if (flag == "--batch")
             opt.batch = bench::to_u32(value, flag, 1, 1000000);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "bench_device.hpp"
 #include "fracnas/core/rng.hpp"
 #include "fracnas/eval/gpt_evaluator.hpp"
 #include "fracnas/nas/architecture.hpp"
@@ -49,14 +50,9 @@ const char* const usage_text =
 options parse(int argc, char** argv) {
     options opt;
     bench::for_each_flag(argc, argv, [&](const std::string& flag, const std::string& value) {
-        if (flag == "--device") {
-            if (value == "cpu")
-                opt.device = eval::device_kind::cpu;
-            else if (value == "cuda")
-                opt.device = eval::device_kind::cuda;
-            else
-                usage("--device is cpu or cuda, got '" + value + "'");
-        } else if (flag == "--candidates")
+        if (flag == "--device")
+            opt.device = bench::device_flag(value);
+        else if (flag == "--candidates")
             opt.candidates = bench::to_u32(value, flag, 1, 100000);
         else if (flag == "--reference-every")
             opt.reference_every = bench::to_u32(value, flag, 1, 100000);

@@ -886,12 +886,12 @@ void adamw_bf16(const std::vector<torch::Tensor>& grads, const std::vector<torch
         total += static_cast<int>(chunks);
     }
     if (batches.empty()) return;
-    const auto stream_options = like.options();
+    const auto fp32 = like.options();
     torch::Tensor scale;
     const void* pscale = nullptr;
     if (max_norm > 0.0) {
-        const auto partial = torch::empty({total}, stream_options);
-        scale = torch::empty({1}, stream_options);
+        const auto partial = torch::empty({total}, fp32);
+        scale = torch::empty({1}, fp32);
         void* ppartial = partial.data_ptr();
         for (std::size_t k = 0; k < batches.size(); ++k) {
             void* args[] = {&batches[k], &ppartial};

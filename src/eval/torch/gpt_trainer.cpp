@@ -352,14 +352,18 @@ public:
     // included, by fracnas's kernel (torch_kernels::adamw_bf16)
     void step_bf16_weights(const torch::Tensor& lr, const std::vector<torch::Tensor>& weights, const std::vector<torch::Tensor>& masters,
                            double clip) {
-        std::map<const void*, std::size_t> place;  // a master's index in `masters`
-        for (std::size_t i = 0; i < masters.size(); ++i) place[masters[i].unsafeGetTensorImpl()] = i;
+        if (weight_of_.empty()) {  // each updated tensor's place in `masters` (and `weights`), found once
+            std::map<const void*, std::size_t> place;
+            for (std::size_t i = 0; i < masters.size(); ++i) place[masters[i].unsafeGetTensorImpl()] = i;
+            for (const auto& group : groups_)
+                for (const auto& t : group) weight_of_.push_back(place.at(t.unsafeGetTensorImpl()));
+        }
         std::vector<torch::Tensor> g, p, m, v, w, s;
         std::vector<double> wd;
         std::size_t k = 0;
         for (int group = 0; group < 2; ++group)
             for (const auto& t : groups_[group]) {
-                const auto& weight = weights.at(place.at(t.unsafeGetTensorImpl()));
+                const auto& weight = weights.at(weight_of_[k]);
                 if (weight.grad().defined()) {
                     g.push_back(weight.grad());
                     p.push_back(t);
@@ -383,6 +387,7 @@ public:
 private:
     train_recipe r_;
     std::vector<torch::Tensor> groups_[2];
+    std::vector<std::size_t> weight_of_;  // step_bf16_weights: the k-th updated tensor's index in the model's parameters
 };
 
 // torch::nn::utils::clip_grad_norm_'s rule (scale by max_norm / (norm + 1e-6) when below one)
