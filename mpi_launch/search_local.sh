@@ -13,15 +13,30 @@ WORKERS=${WORKERS:-$(( GPUS > 0 ? GPUS : 1 ))}        # measuring workers: one p
 RUNS=${RUNS:-runs}                                    # where archives go
 ARCHIVE=${ARCHIVE:-$RUNS/search-$(date -u +%Y%m%dT%H%M%SZ).h5}  # this run's archive (never overwritten)
 MPI_FLAGS=${MPI_FLAGS:---bind-to none}                # a worker's LibTorch may use every core it sees
+# Open MPI 4.x: on SIGTERM or SIGINT (Ctrl-C) mpirun sends its ranks SIGTERM only after this many
+# seconds and SIGKILL after twice it (MCA odls_base_sigkill_timeout, default 1): the master drains
+# in between, so it must exceed fracnas's --grace (read from the arguments, else 120) by 5 s.
+SIGKILL_TIMEOUT=${SIGKILL_TIMEOUT:-${OMPI_MCA_odls_base_sigkill_timeout:-}}  # empty: --grace + 6, whole seconds
 # -------------------------------------------------------------------------------------------------
 
 [ -x "$FRACNAS" ] || { echo "search_local.sh: no executable at $FRACNAS (build first: cmake/dev.sh build)" >&2; exit 2; }
 ranks=$(( WORKERS + 1 ))
 flags=($MPI_FLAGS)
 # Open MPI: more ranks than cores is fine here (the master mostly waits); as root it wants consent
-if "$MPIRUN" --version 2>/dev/null | grep -q "Open MPI"; then
+if "$MPIRUN" --version 2>/dev/null | grep -qE "Open MPI|OpenRTE"; then  # mpiexec says OpenRTE
   flags+=(--oversubscribe)
   if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+  if [ -z "$SIGKILL_TIMEOUT" ]; then
+    grace=120 prev=
+    for a in "$@"; do
+      case "$prev" in --grace) grace=$a ;; esac
+      case "$a" in --grace=*) grace=${a#--grace=} ;; esac
+      prev=$a
+    done
+    case "$grace" in [0-9]*) ;; *) grace=120 ;; esac  # fracnas itself refuses a bad --grace
+    SIGKILL_TIMEOUT=$(( ${grace%%[!0-9]*} + 6 ))  # whole seconds, above --grace + 5
+  fi
+  export OMPI_MCA_odls_base_sigkill_timeout=$SIGKILL_TIMEOUT
 fi
 device=cpu
 [ "$GPUS" -gt 0 ] && device=cuda

@@ -470,7 +470,8 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
                 ended_by = "signal";
                 drain_until = elapsed() + s.cfg.grace;
                 // every answer so far made durable at once: a launcher may kill the job soon after its
-                // signal (mpirun about 2 s after SIGTERM, Slurm after KillWait)
+                // signal (Open MPI's mpirun odls_base_sigkill_timeout after its SIGTERM, 1 s by default;
+                // Slurm after KillWait)
                 sink.flush();
                 flushes.flushed(elapsed());
                 std::ostringstream o;  // its own stream: the caller's may be left in fixed notation

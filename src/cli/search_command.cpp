@@ -454,6 +454,8 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
         out << "archive     " << path << (cfg.resume.empty() ? "" : " (resumed: " + std::to_string(replayed) + " answers replayed)")
             << '\n';
     print_binding(dispatch, out);
+    const std::string kill_warning = mpirun_kill_warning(cfg.grace);
+    if (!kill_warning.empty()) out << "warning     " << kill_warning << '\n' << std::flush;
 
     const auto result = driver.run(dispatch, *sink, out, stop_signals);
     sink.reset();  // flushed and closed: the report reads what is on disk

@@ -288,8 +288,8 @@ TEST_CASE("fracnas search --archive: refused when it exists, and its report is w
 
 namespace {
 
-// Starts the real executable with args, output to log; returns its pid.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+// Starts the program command[0] with the rest as its arguments, output to log; returns its pid.
+pid_t spawn_program(std::vector<std::string> command, const std::string& log) {
     std::fflush(stdout);  // or the child's freopen writes the parent's buffer a second time
     std::fflush(stderr);
     const pid_t pid = ::fork();
@@ -299,15 +299,19 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
         std::FILE* g = std::freopen(log.c_str(), "a", stderr);
         (void)g;
         std::vector<char*> argv;
-        std::string binary = FRACNAS_BINARY;
-        argv.push_back(binary.data());
-        std::vector<std::string> copy = args;
-        for (auto& a : copy) argv.push_back(a.data());
+        for (auto& a : command) argv.push_back(a.data());
         argv.push_back(nullptr);
-        ::execv(binary.c_str(), argv.data());
+        ::execv(argv[0], argv.data());
         ::_exit(127);
     }
     return pid;
+}
+
+// Starts the real executable with args, output to log; returns its pid.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+    std::vector<std::string> command = {FRACNAS_BINARY};
+    command.insert(command.end(), args.begin(), args.end());
+    return spawn_program(command, log);
 }
 
 int wait_exit(pid_t pid) {
@@ -440,9 +444,12 @@ TEST_CASE("SIGTERM during the reference's first timing drains the search as it s
 
 #ifdef FRACNAS_HAVE_MPI
 namespace {
-// mpiexec for the tests: as root (CI) Open MPI wants its consent in the environment.
+// As root (CI) Open MPI wants its consent in the environment.
+const std::string mpi_consent = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ";
+
+// mpiexec for the tests, with that consent.
 std::string mpiexec() {
-    return std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + FRACNAS_MPIEXEC;
+    return mpi_consent + FRACNAS_MPIEXEC;
 }
 
 // A model search of a small homogeneous space on a master and two workers, archived to h5.
@@ -460,6 +467,10 @@ TEST_CASE("mpiexec -n 3: a master and two workers, and the archive holds what th
     INFO(o.out);
     REQUIRE(o.code == 0);
     REQUIRE_THAT(o.out, Contains("workers     2 in the pool of 2"));
+    // plain mpiexec keeps Open MPI's 1 s: too short for the default --grace 120, and the master says so
+    REQUIRE_THAT(o.out, Contains("warning     under mpirun a SIGTERM or Ctrl-C reaches the ranks after 1 s and SIGKILL after 2 s "
+                                 "(odls_base_sigkill_timeout), too soon to drain --grace 120 s: export "
+                                 "OMPI_MCA_odls_base_sigkill_timeout=126 before mpirun, or signal mpirun with SIGUSR1"));
     const auto a = fracnas::hdf5::read_archive(h5);
     check_archive(a, 80);
     REQUIRE(a.header.ranks == 3);
@@ -470,6 +481,61 @@ TEST_CASE("mpiexec -n 3: a master and two workers, and the archive holds what th
     REQUIRE(a.workers.size() == 2);
     REQUIRE_THAT(o.out, Contains("answered    " + std::to_string(a.evaluations.size()) + " candidates"));
     std::remove(h5.c_str());
+}
+
+// Starts a shell command line, output to log; returns its pid (the command's own when the line execs it).
+pid_t spawn_shell(const std::string& command, const std::string& log) {
+    return spawn_program({"/bin/sh", "-c", command}, log);
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST_CASE(
+    "mpiexec -n 3 through search_local.sh: SIGTERM to mpiexec with 3 s tasks in flight drains them, then the report and the "
+    "session row",
+    "[cli][search][mpi]") {
+    const std::string h5 = temp_path("mpirun_term.h5"), log = temp_path("mpirun_term.log");
+    std::remove(h5.c_str());
+    std::remove(log.c_str());  // the readiness poll below must not read an older run's lines
+    // GPUS=0 WORKERS=2: mpiexec -n 3 --bind-to none --oversubscribe; from --grace 4 the script sets Open MPI's
+    // odls_base_sigkill_timeout to 10 s: SIGTERM reaches the ranks 10 s after mpiexec got it, SIGKILL up to 10 s later.
+    // exec all the way down (sh, bash, then the script's own exec): the pid signalled is mpiexec's
+    const pid_t pid = spawn_shell(mpi_consent + "GPUS=0 WORKERS=2 MPIRUN=" + FRACNAS_MPIEXEC + " FRACNAS=" + FRACNAS_BINARY +
+                                      " ARCHIVE=" + h5 + " exec bash " + FRACNAS_DOCS + "/../mpi_launch/search_local.sh " +
+                                      "--evaluator model --space homogeneous --max-layers 8 --max-width 1280 --budget 1000 " +
+                                      "--model-cost-ms 3000 --queued 0 --grace 4 --progress-every 1000",
+                                  log);
+    // ready when the master has printed the pool: its first tasks go out next
+    const auto t0 = std::chrono::steady_clock::now();
+    while (read_text(log).find("workers     2 in the pool of 2") == std::string::npos &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto signalled = std::chrono::steady_clock::now();
+    ::kill(pid, SIGTERM);
+    const int code = wait_exit(pid);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+    const std::string printed = read_text(log);
+    INFO(printed);
+    CAPTURE(seconds);
+    REQUIRE(code == 1);  // Open MPI's mpirun ends 1 after a SIGTERM, whatever the ranks returned (docs/cli.md, signals)
+    REQUIRE_THAT(printed, !Contains("odls_base_sigkill_timeout"));  // no warning: the script gave the drain its time
+    REQUIRE_THAT(printed, Contains("signal      stop asking; waiting up to 4 s for "));
+    REQUIRE_THAT(printed, Contains("ended by    signal"));
+    REQUIRE(seconds < 23.0);  // SIGKILL within 2 x 10 s of the signal: never the whole budget
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE(a.sessions.size() == 1);
+    REQUIRE(a.sessions[0].ended_by == "signal");
+    std::uint64_t asked = 0;
+    for (const auto& e : a.events)
+        if (e.what == storage::event_record::kind::ask) asked += e.count;
+    REQUIRE(asked == a.evaluations.size());  // drained: every task asked for was answered and recorded
+    REQUIRE(a.evaluations.size() >= 2);
+    REQUIRE(a.evaluations.size() < 1000);
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
 }
 
 TEST_CASE("mpiexec -n 3: a hung worker's task is re-queued, the worker leaves the pool, the search ends", "[cli][search][mpi]") {

@@ -47,6 +47,11 @@ cat > "$bin/mpirun" <<'S'
 [ "$1" = --version ] && { echo "stand-in mpirun"; exit 0; }
 echo "mpirun $*" >> "$LOG"
 S
+cat > "$bin/ompi-mpirun" <<'S'
+#!/usr/bin/env bash
+[ "$1" = --version ] && { echo "mpirun (Open MPI) 4.1.4"; exit 0; }
+echo "mpirun $* | sigkill ${OMPI_MCA_odls_base_sigkill_timeout:-unset}" >> "$LOG"
+S
 chmod +x "$bin"/*
 export PATH="$bin:$PATH" LOG=$tmp/log
 runs=$tmp/runs
@@ -95,6 +100,13 @@ reset; (cd "$tmp" && GPUS=2 FRACNAS=$fracnas ARCHIVE=$runs/local.h5 bash "$root/
 check "search_local: 2 GPUs" "mpirun -n 3 --bind-to none $fracnas search --device cuda --archive $runs/local.h5 --budget 10" "$(cat "$LOG")"
 reset; (cd "$tmp" && GPUS=0 FRACNAS=$fracnas bash "$root/mpi_launch/search_local.sh" --resume r.h5 > /dev/null)
 check "search_local: CPU worker, resume" "mpirun -n 2 --bind-to none $fracnas search --device cpu --resume r.h5" "$(cat "$LOG")"
+# Open MPI's mpirun: --oversubscribe, and odls_base_sigkill_timeout above --grace + 5 s (docs/cli.md, signals)
+for case in "126|" "36|--grace 30" "13|--grace=7.5" "300|--grace 30|SIGKILL_TIMEOUT=300" "50||OMPI_MCA_odls_base_sigkill_timeout=50"; do
+  IFS='|' read -r want args envs <<< "$case"
+  reset; (cd "$tmp" && env $envs GPUS=0 MPIRUN=ompi-mpirun FRACNAS=$fracnas bash "$root/mpi_launch/search_local.sh" --resume r.h5 $args > /dev/null)
+  check "search_local: Open MPI, ${args:-default grace} ${envs}" \
+    "mpirun -n 2 --bind-to none --oversubscribe $fracnas search --device cpu --resume r.h5${args:+ $args} | sigkill $want" "$(cat "$LOG")"
+done
 
 # ---- the scaling series ---------------------------------------------------------------------------------
 reset; (cd "$root" && WORKERS_LIST="1 4 8" GPUS_PER_NODE=4 SBATCH_FLAGS="--account=x" bash slurm/scaling.sh submit > /dev/null)
