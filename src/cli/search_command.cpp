@@ -402,6 +402,13 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
 #endif
 }
 
+// What --resume's check did to the archive before the run (an end restored), for the report;
+// set while the options are read, before the output stream is known
+std::string& restored_note() {
+    static std::string note;
+    return note;
+}
+
 void print_binding(const transport::dispatcher& d, std::ostream& out) {
     out << "workers     " << d.pool_size() << " in the pool of " << d.workers().size() << ":\n";
     for (const auto& w : d.workers()) {
@@ -453,6 +460,7 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     if (!path.empty())
         out << "archive     " << path << (cfg.resume.empty() ? "" : " (resumed: " + std::to_string(replayed) + " answers replayed)")
             << '\n';
+    if (!restored_note().empty()) out << "restored    " << restored_note() << '\n';
     print_binding(dispatch, out);
     const std::string kill_warning = mpirun_kill_warning(cfg.grace);
     if (!kill_warning.empty()) out << "warning     " << kill_warning << '\n' << std::flush;
@@ -518,6 +526,8 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         // the archive's configuration fills whatever the command line and the file left out; a
         // problem key that differs from the archive's would make another search: refused
         const std::string path = file_name("--resume", settings["resume"].value);
+        // held, unwritable or damaged archives refused first; an end that a failed write cut restored
+        restored_note() = for_option("--resume", [&] { return hdf5::check_resumable(path, "--resume"); });
         const storage::archive_contents archive = for_option("--resume", [&] { return hdf5::read_archive(path); });
         std::map<std::string, setting> archived;
         read_ini(archive.header.config, path + " (its configuration)", options, archived, false);

@@ -22,6 +22,9 @@ void install_stop_signals() {
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     for (int s : {SIGTERM, SIGUSR1, SIGINT}) sigaction(s, &sa, nullptr);
+    // a write past the file-size limit (ulimit -f, RLIMIT_FSIZE) then fails with EFBIG, which the
+    // archive reports like a full disk, instead of SIGXFSZ killing the process without a word
+    std::signal(SIGXFSZ, SIG_IGN);
 }
 
 int stop_signals() {

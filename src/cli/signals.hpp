@@ -8,7 +8,9 @@
 
 namespace fracnas::cli {
 
-/// Installs the counting handler for SIGTERM, SIGUSR1 and SIGINT (idempotent).
+/// Installs the counting handler for SIGTERM, SIGUSR1 and SIGINT, and ignores SIGXFSZ, so that a
+/// write past the file-size limit fails with a reported error instead of killing the process
+/// (idempotent).
 void install_stop_signals();
 /// Signals received since install_stop_signals().
 int stop_signals();

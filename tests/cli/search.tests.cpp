@@ -272,14 +272,16 @@ TEST_CASE("fracnas search --archive: refused when it exists, and its report is w
     const std::string text_file = temp_path("not-an-archive.h5");
     write_file(text_file, "hello\n");
     check_usage_error({"search", "--resume", text_file}, text_file);
-    // a damaged archive: named by the option given, as analyze names it (exit 2, one line)
+    // a damaged archive: named by the option given, as analyze names it (exit 2, one line); cut so
+    // short that with its end restored (zeros) it still cannot be read, and left as it was
     const std::string cut = temp_path("cut.h5");
     {
         std::ifstream in(h5, std::ios::binary);
         const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+        std::ofstream(cut, std::ios::binary) << bytes.substr(0, 2048);
     }
     check_usage_error({"search", "--resume", cut}, "--resume: archive '" + cut + "' is damaged: ");
+    REQUIRE(std::ifstream(cut, std::ios::binary | std::ios::ate).tellg() == 2048);
     std::remove(cut.c_str());
     check_usage_error({"search", "--resume", h5, "--budget", "31"}, "was made with budget = 30; this run asks 31");
     std::remove(text_file.c_str());
@@ -378,6 +380,34 @@ TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or meas
     }
     std::remove(h5.c_str());
     std::remove(log.c_str());
+}
+
+TEST_CASE("a file-size limit cuts the archive: exit 1 with the write's sentence, no crash; --resume restores its end and continues",
+          "[cli][search][hdf5][resume]") {
+    const std::string h5 = temp_path("cut.h5");
+    std::remove(h5.c_str());
+    std::remove((h5 + ".lock").c_str());
+    // ulimit -f 64: writes past 64 KiB fail (SIGXFSZ ignored, EFBIG), part-way through the run
+    const outcome cut = run_shell("ulimit -f 64; " + std::string(FRACNAS_BINARY) +
+                                  " search --evaluator model --budget 3000 --seed 1 --archive " + h5 + " 2>&1");
+    INFO(cut.out);
+    REQUIRE(cut.code == 1);
+    REQUIRE_THAT(cut.out, Contains("fracnas: error: HDF5 call H5Dwrite failed on archive '" + h5 + "'"));
+    REQUIRE_THAT(cut.out, Contains("File too large (errno 27)."));
+    const outcome seen = run_shell(std::string(FRACNAS_BINARY) + " analyze " + h5 + " 2>&1");
+    INFO(seen.out);
+    REQUIRE(seen.code == 2);
+    REQUIRE_THAT(seen.out, Contains("a search's --resume restores its end"));
+    const outcome resumed = run_shell(std::string(FRACNAS_BINARY) + " search --resume " + h5 + " 2>&1");
+    INFO(resumed.out);
+    REQUIRE(resumed.code == 0);
+    REQUIRE_THAT(resumed.out, Contains("restored    its end, cut short by a failed write, restored with zeros ("));
+    REQUIRE_THAT(resumed.out, Contains("(resumed: "));
+    const auto after = fracnas::hdf5::read_archive(h5);
+    REQUIRE(after.evaluations.size() == 3000);
+    std::set<std::uint64_t> ids;
+    for (const auto& e : after.evaluations) ids.insert(e.id);
+    REQUIRE(ids.size() == 3000);  // none measured twice, none lost
 }
 
 TEST_CASE("SIGTERM stops asking, drains, flushes and exits 0, a second run on the archive is refused while it runs, analyze reads it",

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -35,8 +36,13 @@ std::string in_quotes(const std::string& path) {
 }
 
 // HDF5 prints its error stack to stderr by default; fracnas reports errors itself. The setting
-// is per thread in a thread-safe HDF5 build, so every entry point calls this.
+// is per thread in a thread-safe HDF5 build, so every entry point calls this. The first call also
+// keeps HDF5 from closing, at exit, files whose close already failed (HDF5 1.10 then crashed in
+// its exit handler after a failed write: exit 139 instead of the error's exit status); every file
+// fracnas opens is closed by its owner.
 void quiet_hdf5() {
+    static const bool no_atexit = H5dont_atexit() >= 0;
+    (void)no_atexit;
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
@@ -721,11 +727,15 @@ bool archive_exists(const std::string& path) {
     return true;
 }
 
+// HDF5's reason for refusing a file shorter than the end its superblock records
+const std::string cut_reason = "truncated file: ";
+
 // Opens path read-only: as a SWMR reader first (a run may be writing it; a finished archive opens
 // that way too), then plainly (a foreign HDF5 file of an older format). A file whose write flags a
-// killed run left set opens only with may_clear_flags (nobody holds the run lock). Input problems
-// are config_errors.
-h5id open_for_reading(const std::string& path, bool may_clear_flags) {
+// killed run left set opens only with may_clear_flags (nobody holds the run lock); without swmr,
+// only plainly (a reader that knows no run writes it: HDF5's SWMR reader retries a bad checksum
+// for a long while). Input problems are config_errors.
+h5id open_for_reading(const std::string& path, bool may_clear_flags, bool swmr = true) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
         if (errno == ENOENT) throw config_error("--archive", "archive " + in_quotes(path) + " does not exist.");
@@ -750,9 +760,13 @@ h5id open_for_reading(const std::string& path, bool may_clear_flags) {
         if (id < 0) reason = hdf5_reason();
         return id;
     };
-    hid_t id = attempt(H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
+    hid_t id = swmr ? attempt(H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get()) : -1;
     if (id < 0) id = attempt(H5F_ACC_RDONLY, fapl.get());
     if (id < 0 && may_clear_flags) id = attempt(H5F_ACC_RDONLY, file_access(path, true).get());
+    if (id < 0 && reason.rfind(cut_reason, 0) == 0)
+        throw damaged(path, "HDF5 cannot open it (" + reason +
+                                "): a write was cut short (a full disk or a file-size limit); a search's --resume restores its end and "
+                                "keeps the records written before");
     if (id < 0) throw damaged(path, "HDF5 cannot open it (" + reason + ")");
     return h5id{id, H5Fclose};
 }
@@ -775,8 +789,8 @@ void check_dim(hid_t file, std::uint32_t dim, const std::string& path) {
                       "its 'dim' attribute says " + std::to_string(dim) + " coordinates, its evaluations hold " + std::to_string(stored));
 }
 
-storage::archive_contents read_whole(const std::string& path, bool may_clear_flags) {
-    const h5id file = open_for_reading(path, may_clear_flags);
+storage::archive_contents read_whole(const std::string& path, bool may_clear_flags, bool swmr = true) {
+    const h5id file = open_for_reading(path, may_clear_flags, swmr);
     storage::archive_contents c;
     c.header = read_header(file.get(), path);
     check_dim(file.get(), c.header.dim, path);
@@ -895,26 +909,61 @@ void refuse_unwritable(const std::string& path, const std::string& option, const
                                        " is not writable (its run lock is made there); " + then);
 }
 
+// A write that failed part-way (a full disk, a file-size limit) can leave the file shorter than the
+// end its superblock records, which HDF5 refuses to open. For a writable file that HDF5 refuses so,
+// the end is restored with zeros and the whole archive read: what was never written reads as fill
+// rows, which the readers skip and a resume cuts (drop_phantom_rows). When it still cannot be read,
+// the file is cut back to its size and the sentence says why. Returns what was done, or "".
+std::string restore_cut_end(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || ::access(path.c_str(), W_OK) != 0) return "";
+    const h5id fapl = file_access(path, true);
+    const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
+    if (id >= 0) {
+        H5Fclose(id);
+        return "";
+    }
+    const std::string reason = hdf5_reason();
+    const auto stored_at = reason.find("stored_eof = ");
+    if (reason.rfind(cut_reason, 0) != 0 || stored_at == std::string::npos) return "";
+    const unsigned long long stored = std::strtoull(reason.c_str() + stored_at + 13, nullptr, 10);
+    const auto size = static_cast<unsigned long long>(st.st_size);
+    if (stored <= size || stored > (1ULL << 50) || ::truncate(path.c_str(), static_cast<off_t>(stored)) != 0) return "";
+    try {
+        // not as a SWMR reader, which retries a bad checksum for a long while (no writer runs)
+        read_whole(path, true, false);
+    } catch (const std::exception& e) {
+        const int undone = ::truncate(path.c_str(), st.st_size);  // back to the bytes it had (if that fails, the sentence holds)
+        (void)undone;
+        throw damaged(path, "HDF5 cannot open it (" + reason + "), and with its end restored it still cannot be read (" + e.what() + ")");
+    }
+    return "its end, cut short by a failed write, restored with zeros (" + std::to_string(size) + " of " + std::to_string(stored) +
+           " bytes were on disk); answers never written are asked again";
+}
+
 // An existing archive this process is about to write into: no run holds it (else "... held_then"),
-// read_archive's header checks pass, file and folder writable (else "... unwritable_then").
-void check_writable_archive(const std::string& path, const std::string& option, const std::string& held_then,
-                            const std::string& unwritable_then) {
+// read_archive's header checks pass, file and folder writable (else "... unwritable_then"); an
+// end that a failed write cut is restored first (restore_cut_end, whose note it returns).
+std::string check_writable_archive(const std::string& path, const std::string& option, const std::string& held_then,
+                                   const std::string& unwritable_then) {
     quiet_hdf5();
     refuse_if_held(path, option, held_then);
+    std::string note = restore_cut_end(path);
     read_header(open_for_reading(path, true).get(), path);  // a missing, foreign or damaged file: read_archive's sentence
     refuse_unwritable(path, option, unwritable_then);
+    return note;
 }
 
 }  // namespace
 
-void check_appendable(const std::string& path, const std::string& option) {
-    check_writable_archive(path, option, "the trainings could not be recorded in it: wait for that run to end.",
-                           "the trainings could not be recorded in it.");
+std::string check_appendable(const std::string& path, const std::string& option) {
+    return check_writable_archive(path, option, "the trainings could not be recorded in it: wait for that run to end.",
+                                  "the trainings could not be recorded in it.");
 }
 
-void check_resumable(const std::string& path, const std::string& option) {
-    check_writable_archive(path, option, "a run is continued once it has stopped: wait for it to end.",
-                           "the continued run is written into it.");
+std::string check_resumable(const std::string& path, const std::string& option) {
+    return check_writable_archive(path, option, "a run is continued once it has stopped: wait for it to end.",
+                                  "the continued run is written into it.");
 }
 
 archive_file::archive_file(std::unique_ptr<impl> p) : impl_(std::move(p)) {}

@@ -728,6 +728,28 @@ TEST_CASE("a write that fails for lack of space is one short sentence, not HDF5'
     REQUIRE_THAT(message, EndsWith(": File too large (errno 27)."));  // not HDF5's time, descriptor and buffer text
     REQUIRE(message.find("buf = ") == std::string::npos);
     std::remove(said.c_str());
+    // the file ends before the end its superblock records: read as it is, one sentence says how to
+    // go on; a resume restores its end with zeros, keeps the records written before and writes on
+    std::string why;
+    try {
+        read_archive(path);
+    } catch (const config_error& e) {
+        why = e.what();
+    }
+    INFO(why);
+    REQUIRE_THAT(why, Contains("is damaged: HDF5 cannot open it (truncated file: "));
+    REQUIRE_THAT(why, Contains("a search's --resume restores its end"));
+    REQUIRE_THAT(fracnas::hdf5::check_resumable(path, "--resume"), Contains("its end, cut short by a failed write, restored with zeros"));
+    REQUIRE(fracnas::hdf5::check_resumable(path, "--resume").empty());  // restored once
+    storage::archive_contents kept;
+    {
+        auto a = archive_file::resume(path, kept);
+        for (std::size_t i = 0; i < kept.evaluations.size(); ++i) REQUIRE(kept.evaluations[i].id == i);  // records, in order
+        a->append(evaluation(kept.evaluations.size(), 2));
+    }
+    const auto after = read_archive(path);
+    REQUIRE(after.evaluations.size() == kept.evaluations.size() + 1);
+    REQUIRE(after.evaluations.back().id == kept.evaluations.size());
 }
 
 TEST_CASE("rows of fill bytes at a table's end (an append whose write failed on a full disk) are not records; resume cuts them", "[hdf5]") {

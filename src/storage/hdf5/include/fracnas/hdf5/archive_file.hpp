@@ -28,13 +28,17 @@ void append_training(const std::string& path, const storage::training_record& r)
 
 /// Checks, before any training, that append_training could write to path now: no run holds its
 /// lock, the file is writable and read_archive's header checks pass. Throws config_error(option)
-/// with one sentence otherwise; writes nothing.
-void check_appendable(const std::string& path, const std::string& option);
+/// with one sentence otherwise. Writes nothing, except that a file whose end a failed write cut
+/// (a full disk, a file-size limit: shorter than the end its superblock records) gets that end
+/// back as zeros when the whole archive then reads (else it is cut back and refused as damaged);
+/// the returned note says so, and is empty otherwise.
+std::string check_appendable(const std::string& path, const std::string& option);
 
 /// Checks, before any measurement, that archive_file::resume could continue the run of path now:
 /// no run holds its lock, the file and its folder are writable and read_archive's header checks
-/// pass. Throws config_error(option) with one sentence otherwise; writes nothing.
-void check_resumable(const std::string& path, const std::string& option);
+/// pass. Throws config_error(option) with one sentence otherwise. Restores an end that a failed
+/// write cut, as check_appendable does, and returns its note ("" when nothing was done).
+std::string check_resumable(const std::string& path, const std::string& option);
 
 /// The archive a run writes. Every HDF5 call is checked: a failure throws storage_error naming
 /// the file and the call, and what was flushed before stays readable.
