@@ -132,27 +132,32 @@ __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
 }
+// eight values' share of the row sums of g = dy gamma and g xhat (a = dy, b = x, c = gamma)
+__device__ __forceinline__ void ln_row_sums8(const float* a, const float* b, const float* c, float mu, float rs, float& sg, float& sgx) {
+    for (int k = 0; k < 8; ++k) {
+        const float g = a[k] * c[k];
+        sg += g;
+        sgx += g * (b[k] - mu) * rs;
+    }
+}
 template <typename X>
 __device__ __forceinline__ void ln_dx(const unsigned short* __restrict__ dy, const X* __restrict__ x, const float* __restrict__ mean,
-                                      const float* __restrict__ rstd, const unsigned short* __restrict__ gamma, X* __restrict__ dx,
-                                      long long rows, int d) {
+                                      const float* __restrict__ rstd, const unsigned short* __restrict__ gamma, const X* __restrict__ dres,
+                                      X* __restrict__ dx, long long rows, int d) {
     const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
     const int lane = threadIdx.x & 31;
     const long long base = row * d;
     const float mu = mean[row], rs = rstd[row];
-    const bool vec = (d & 7) == 0 && ((address(dy + base) | address(x + base) | address(dx + base) | address(gamma)) & 15) == 0;
+    const bool vec = (d & 7) == 0 && ((address(dy + base) | address(x + base) | address(dx + base) | address(gamma) |
+                                       (dres != nullptr ? address(dres + base) : 0ull)) & 15) == 0;
     const int nvec = vec ? d / 8 : 0;
-    float sg = 0.0f, sgx = 0.0f, a[8], b[8], c[8];
+    float sg = 0.0f, sgx = 0.0f, a[8], b[8], c[8], r[8];
     for (int i = lane; i < nvec; i += 32) {
         load8(dy + base, i, a);
         load8(x + base, i, b);
         load8(gamma, i, c);
-        for (int k = 0; k < 8; ++k) {
-            const float g = a[k] * c[k];
-            sg += g;
-            sgx += g * (b[k] - mu) * rs;
-        }
+        ln_row_sums8(a, b, c, mu, rs, sg, sgx);
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) {
         const float g = load1(dy + base, i) * load1(gamma, i);
@@ -164,23 +169,203 @@ __device__ __forceinline__ void ln_dx(const unsigned short* __restrict__ dy, con
         load8(dy + base, i, a);
         load8(x + base, i, b);
         load8(gamma, i, c);
-        for (int k = 0; k < 8; ++k) a[k] = rs * (a[k] * c[k] - mg - (b[k] - mu) * rs * mgx);
+        if (dres != nullptr)
+            load8(dres + base, i, r);
+        else
+            for (int k = 0; k < 8; ++k) r[k] = 0.0f;
+        for (int k = 0; k < 8; ++k) a[k] = rs * (a[k] * c[k] - mg - (b[k] - mu) * rs * mgx) + r[k];
         store8(dx + base, i, a);
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) {
         const float g = load1(dy + base, i) * load1(gamma, i);
-        store1(dx + base, i, rs * (g - mg - (load1(x + base, i) - mu) * rs * mgx));
+        store1(dx + base, i, rs * (g - mg - (load1(x + base, i) - mu) * rs * mgx) + (dres != nullptr ? load1(dres + base, i) : 0.0f));
     }
 }
 extern "C" __global__ void __launch_bounds__(256)
 fracnas_ln_dx_bf16(const unsigned short* dy, const unsigned short* x, const float* mean, const float* rstd, const unsigned short* gamma,
-                   unsigned short* dx, long long rows, int d) {
-    ln_dx(dy, x, mean, rstd, gamma, dx, rows, d);
+                   const unsigned short* dres, unsigned short* dx, long long rows, int d) {
+    ln_dx(dy, x, mean, rstd, gamma, dres, dx, rows, d);
 }
 extern "C" __global__ void __launch_bounds__(256)
-fracnas_ln_dx_f32(const unsigned short* dy, const float* x, const float* mean, const float* rstd, const unsigned short* gamma, float* dx,
-                  long long rows, int d) {
-    ln_dx(dy, x, mean, rstd, gamma, dx, rows, d);
+fracnas_ln_dx_f32(const unsigned short* dy, const float* x, const float* mean, const float* rstd, const unsigned short* gamma,
+                  const float* dres, float* dx, long long rows, int d) {
+    ln_dx(dy, x, mean, rstd, gamma, dres, dx, rows, d);
+}
+
+// LayerNorm's whole backward in one pass for rows of at most NG * 256 values, d a multiple of 8
+// and every row 16-byte aligned: a block of 8 warps a slab of rows, a warp a row at a time. Each
+// row's input gradient as ln_dx (plus dres where given), and, from the same loads, the weight
+// gradients' sums over the slab kept in each lane's registers (its NG groups of 8 columns), then
+// summed over the 8 warps in a fixed order into partial (slabs, 2, d): the same bits every run,
+// and dy and x read once for both (ln_dgamma_partial reads them again).
+template <typename X, int NG>
+__device__ __forceinline__ void ln_backward_slab(const unsigned short* __restrict__ dy, const X* __restrict__ x,
+                                                 const float* __restrict__ mean, const float* __restrict__ rstd,
+                                                 const unsigned short* __restrict__ gamma, const X* __restrict__ dres, X* __restrict__ dx,
+                                                 float* __restrict__ partial, long long rows, int d, int slab_rows) {
+    __shared__ float sh[8][2][256];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nvec = d / 8;
+    float gw[NG][8], gb[NG][8], a[8], b[8], c[8], r[8];
+#pragma unroll
+    for (int j = 0; j < NG; ++j)
+        for (int k = 0; k < 8; ++k) gw[j][k] = gb[j][k] = 0.0f;
+    const long long r0 = (long long)blockIdx.x * slab_rows, r1 = min(rows, r0 + slab_rows);
+    for (long long row = r0 + warp; row < r1; row += 8) {
+        const long long base = row * d;
+        const float mu = mean[row], rs = rstd[row];
+        float sg = 0.0f, sgx = 0.0f;
+#pragma unroll
+        for (int j = 0; j < NG; ++j) {
+            const int i = lane + 32 * j;
+            if (i >= nvec) break;
+            load8(dy + base, i, a);
+            load8(x + base, i, b);
+            load8(gamma, i, c);
+            ln_row_sums8(a, b, c, mu, rs, sg, sgx);
+        }
+        const float mg = warp_sum(sg) / d, mgx = warp_sum(sgx) / d;
+#pragma unroll
+        for (int j = 0; j < NG; ++j) {
+            const int i = lane + 32 * j;
+            if (i >= nvec) break;
+            load8(dy + base, i, a);
+            load8(x + base, i, b);
+            load8(gamma, i, c);
+            if (dres != nullptr)
+                load8(dres + base, i, r);
+            else
+                for (int k = 0; k < 8; ++k) r[k] = 0.0f;
+            for (int k = 0; k < 8; ++k) {
+                const float xhat = (b[k] - mu) * rs;
+                gw[j][k] += a[k] * xhat;
+                gb[j][k] += a[k];
+                a[k] = rs * (a[k] * c[k] - mg - (b[k] - mu) * rs * mgx) + r[k];
+            }
+            store8(dx + base, i, a);
+        }
+    }
+    // each group of 256 columns: the 8 warps' sums added in warp order, a thread a (column, sum)
+#pragma unroll
+    for (int j = 0; j < NG; ++j) {
+        __syncthreads();
+        for (int k = 0; k < 8; ++k) {
+            sh[warp][0][lane * 8 + k] = gw[j][k];
+            sh[warp][1][lane * 8 + k] = gb[j][k];
+        }
+        __syncthreads();
+        for (int q = threadIdx.x; q < 512; q += 256) {
+            const int which = q >> 8, col = 256 * j + (q & 255);
+            float s = 0.0f;
+            for (int w = 0; w < 8; ++w) s += sh[w][which][q & 255];
+            if (col < d) partial[((long long)blockIdx.x * 2 + which) * d + col] = s;
+        }
+    }
+}
+#define FRACNAS_LN_BACKWARD(NAME, X, NG)                                                                                                \
+    extern "C" __global__ void __launch_bounds__(256, 2)                                                                                \
+        NAME(const unsigned short* dy, const X* x, const float* mean, const float* rstd, const unsigned short* gamma, const X* dres, X* dx, \
+             float* partial, long long rows, int d, int slab_rows) {                                                                       \
+        ln_backward_slab<X, NG>(dy, x, mean, rstd, gamma, dres, dx, partial, rows, d, slab_rows);                                        \
+    }
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_1, unsigned short, 1)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_2, unsigned short, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_3, unsigned short, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_4, unsigned short, 4)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_1, float, 1)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_2, float, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_3, float, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_4, float, 4)
+
+// Column sums from partial (slabs, sums, d), sums 1 or 2, added over the slabs in a fixed order
+// (a block 32 columns x 16 slab phases, the phases then added in order) and rounded once to bf16
+// into out0 (and out1)
+extern "C" __global__ void __launch_bounds__(512) fracnas_column_sums_bf16(const float* __restrict__ partial, unsigned short* __restrict__ out0,
+                                                                            unsigned short* __restrict__ out1, int slabs, int sums, int d) {
+    __shared__ float sh[2][16][33];
+    const int c = blockIdx.x * 32 + threadIdx.x;
+    float s0 = 0.0f, s1 = 0.0f;
+    if (c < d)
+        for (int s = threadIdx.y; s < slabs; s += 16) {
+            s0 += partial[(long long)s * sums * d + c];
+            if (sums > 1) s1 += partial[((long long)s * sums + 1) * d + c];
+        }
+    sh[0][threadIdx.y][threadIdx.x] = s0;
+    sh[1][threadIdx.y][threadIdx.x] = s1;
+    __syncthreads();
+    if ((int)threadIdx.y < sums && c < d) {
+        float t = 0.0f;
+        for (int k = 0; k < 16; ++k) t += sh[threadIdx.y][k][threadIdx.x];
+        (threadIdx.y == 0 ? out0 : out1)[c] = (unsigned short)float_to_bf16(t);
+    }
+}
+
+// GELU's backward (tanh form, LibTorch's formula in fp32) for bf16 (rows, f), and the bias
+// gradient of the layer before it: dpre = dh gelu'(pre) rounded once to bf16 (dpre may be dh:
+// each thread reads its values before it writes them), and each block's sums of the rounded dpre
+// over a slab of rows for 256 columns (32 x 8 threads, eight columns a thread) into partial
+// (slabs, f), the 8 row phases added in order
+__device__ __forceinline__ float gelu_tanh_backward(float dy, float x) {
+    const float beta = 0.7978845608028654f, kappa = 0.044715f;  // sqrt(2 / pi), and GPT-2's cubic term
+    const float x_sq = x * x, x_cube = x_sq * x, inner = beta * (x + kappa * x_cube), t = tanhf(inner);
+    const float left = 0.5f * x, right = 1.0f + t, left_derivative = 0.5f * right, tanh_derivative = 1.0f - t * t;
+    const float inner_derivative = beta * (1.0f + 3.0f * kappa * x_sq), right_derivative = left * tanh_derivative * inner_derivative;
+    return dy * (left_derivative + right_derivative);
+}
+extern "C" __global__ void __launch_bounds__(256) fracnas_gelu_backward_bias_bf16(const unsigned short* dh, const unsigned short* __restrict__ pre,
+                                                                                   unsigned short* dpre, float* __restrict__ partial,
+                                                                                   long long rows, int f, int slab_rows) {
+    __shared__ float sh[8][256];
+    const int c0 = blockIdx.x * 256 + threadIdx.x * 8;
+    const long long r0 = (long long)blockIdx.y * slab_rows, r1 = min(rows, r0 + slab_rows);
+    const bool vec = (f & 7) == 0 && ((address(dh) | address(pre) | address(dpre)) & 15) == 0 && c0 + 8 <= f;
+    float s[8], a[8], b[8];
+    for (int k = 0; k < 8; ++k) s[k] = 0.0f;
+    long long r = r0 + threadIdx.y;
+    if (vec) {
+        // four rows' loads issued before any of their arithmetic: more bytes in flight a thread
+        for (; r + 24 < r1; r += 32) {
+            uint4 h[4], p[4];
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+                h[u] = *reinterpret_cast<const uint4*>(dh + (r + 8 * u) * f + c0);
+                p[u] = *reinterpret_cast<const uint4*>(pre + (r + 8 * u) * f + c0);
+            }
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+                unpack(h[u], a);
+                unpack(p[u], b);
+                for (int k = 0; k < 8; ++k) {
+                    a[k] = bf16_to_float(float_to_bf16(gelu_tanh_backward(a[k], b[k])));
+                    s[k] += a[k];
+                }
+                store8(dpre + (r + 8 * u) * f + c0, 0, a);
+            }
+        }
+    }
+    for (; r < r1; r += 8) {
+        const long long base = r * f;
+        if (vec) {
+            load8(dh + base + c0, 0, a);
+            load8(pre + base + c0, 0, b);
+            for (int k = 0; k < 8; ++k) {
+                a[k] = bf16_to_float(float_to_bf16(gelu_tanh_backward(a[k], b[k])));
+                s[k] += a[k];
+            }
+            store8(dpre + base + c0, 0, a);
+        } else {
+            for (int k = 0; k < 8 && c0 + k < f; ++k) {
+                const float g = bf16_to_float(float_to_bf16(gelu_tanh_backward(load1(dh, base + c0 + k), load1(pre, base + c0 + k))));
+                store1(dpre, base + c0 + k, g);
+                s[k] += g;
+            }
+        }
+    }
+    for (int k = 0; k < 8; ++k) sh[threadIdx.y][threadIdx.x * 8 + k] = s[k];
+    __syncthreads();
+    const int t = threadIdx.y * 32 + threadIdx.x, col = blockIdx.x * 256 + t;
+    float sum = 0.0f;
+    for (int k = 0; k < 8; ++k) sum += sh[k][t];
+    if (col < f) partial[(long long)blockIdx.y * f + col] = sum;
 }
 
 // LayerNorm's forward, one warp a row: the mean, then the variance about it (two passes, not the
@@ -465,6 +650,15 @@ const char* const sumsq_name = "fracnas_grad_sumsq_bf16";
 const char* const clip_name = "fracnas_clip_scale";
 const char* const adamw_name = "fracnas_adamw_bf16";
 const char* const residual_add_name = "fracnas_residual_add_f32";
+// the one-pass LayerNorm backward for rows of at most 256, 512, 768 or 1,024 values, bf16 and fp32 input
+constexpr int ln_backward_groups = 4;
+const char* const ln_backward_names[2][ln_backward_groups] = {
+    {"fracnas_ln_backward_bf16_1", "fracnas_ln_backward_bf16_2", "fracnas_ln_backward_bf16_3", "fracnas_ln_backward_bf16_4"},
+    {"fracnas_ln_backward_f32_1", "fracnas_ln_backward_f32_2", "fracnas_ln_backward_f32_3", "fracnas_ln_backward_f32_4"}};
+constexpr int ln_backward_slab_rows = 32;  // rows a block of the one-pass backward takes: 4 a warp
+const char* const column_sums_name = "fracnas_column_sums_bf16";
+const char* const gelu_backward_name = "fracnas_gelu_backward_bias_bf16";
+constexpr int gelu_slab_rows = 128;  // rows a block of the GELU backward sums
 
 // The kernels' fracnas_adam_tensor and fracnas_adam_batch, passed by value (under the 4 KiB of a
 // launch's parameters)
@@ -638,7 +832,8 @@ struct device_module {
     CUmodule module = nullptr;
     CUfunction xent = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, ln_final = nullptr, sumsq = nullptr,
                clip = nullptr, adamw = nullptr, ln_forward_f32 = nullptr, ln_dx_f32 = nullptr, ln_partial_f32 = nullptr,
-               residual_add = nullptr;
+               residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr;
+    CUfunction ln_backward[2][ln_backward_groups] = {};  // [fp32 input][groups of 256 columns - 1]
 };
 
 const device_module& module_for(c10::DeviceIndex device) {
@@ -679,11 +874,18 @@ const device_module& module_for(c10::DeviceIndex device) {
                                   std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.ln_final, ln_final_name},
                                   std::pair{&m.sumsq, sumsq_name}, std::pair{&m.clip, clip_name}, std::pair{&m.adamw, adamw_name},
                                   std::pair{&m.ln_forward_f32, ln_forward_f32_name}, std::pair{&m.ln_dx_f32, ln_dx_f32_name},
-                                  std::pair{&m.ln_partial_f32, ln_partial_f32_name}, std::pair{&m.residual_add, residual_add_name}})
+                                  std::pair{&m.ln_partial_f32, ln_partial_f32_name}, std::pair{&m.residual_add, residual_add_name},
+                                  std::pair{&m.column_sums, column_sums_name}, std::pair{&m.gelu_backward, gelu_backward_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
             m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
             return m;
         }
+    for (int t = 0; t < 2; ++t)
+        for (int g = 0; g < ln_backward_groups; ++g)
+            if (const auto r = driver().cuModuleGetFunction(&m.ln_backward[t][g], m.module, ln_backward_names[t][g]); r != CUDA_SUCCESS) {
+                m.why = std::string("cuModuleGetFunction (") + ln_backward_names[t][g] + "): " + driver_error(r);
+                return m;
+            }
     m.ok = true;
     return m;
 }
@@ -707,6 +909,17 @@ void launch(CUfunction f, unsigned grid_x, unsigned grid_y, unsigned block_x, un
     const auto r = driver().cuLaunchKernel(f, grid_x, grid_y, 1, block_x, block_y, 1, 0, c10::cuda::getCurrentCUDAStream(device).stream(),
                                            args, nullptr);
     TORCH_CHECK(r == CUDA_SUCCESS, who, ": cuLaunchKernel (", kernel, "): ", driver_error(r));
+}
+
+// out0 (and out1 when sums is 2) := the column sums over the slabs of partial (slabs, sums, d),
+// in a fixed order, rounded once to bf16
+void column_sums(const device_module& m, const torch::Tensor& partial, int slabs, int sums, int d, const torch::Tensor& out0,
+                 const torch::Tensor& out1, c10::DeviceIndex device, const char* who) {
+    const void* ppartial = partial.data_ptr();
+    void* p0 = out0.data_ptr();
+    void* p1 = sums > 1 ? out1.data_ptr() : nullptr;
+    void* args[] = {&ppartial, &p0, &p1, &slabs, &sums, &d};
+    launch(m.column_sums, static_cast<unsigned>((d + 31) / 32), 1, 32, 16, args, device, who, column_sums_name);
 }
 
 }  // namespace
@@ -780,7 +993,8 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
 }
 
 void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
-                         const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta) {
+                         const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta,
+                         const torch::Tensor& dres) {
     const auto d = gamma.numel();
     const auto rows = d > 0 ? x.numel() / d : 0;
     const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) { return on_device(t, x, type, numel); };
@@ -790,6 +1004,8 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
                     is(dgamma, at::kBFloat16, d) && is(dbeta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows),
                 "layer_norm_backward: x and dx (rows, d) must be contiguous bf16 or fp32 CUDA tensors of one dtype, dy (rows, d) and "
                 "gamma, dgamma, dbeta (d) contiguous bf16 on the same device, mean and rstd (rows) fp32");
+    TORCH_CHECK(!dres.defined() || (is(dres, xtype, rows * d) && !dres.is_same(dx)),
+                "layer_norm_backward: dres, where given, must be a contiguous (rows, d) tensor of x's dtype on x's device, not dx");
     const bool f32 = xtype == at::kFloat;
     if (rows == 0) {
         dgamma.zero_();
@@ -804,10 +1020,27 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     const void* pmean = mean.data_ptr();
     const void* prstd = rstd.data_ptr();
     const void* pgamma = gamma.data_ptr();
+    const void* pdres = dres.defined() ? dres.data_ptr() : nullptr;
     void* pdx = dx.data_ptr();
     long long n = rows;
+    const auto aligned = [](const void* p) { return p == nullptr || reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+    const auto groups = (d + 255) / 256;
+    if (d % 8 == 0 && groups <= ln_backward_groups && aligned(pdy) && aligned(px) && aligned(pgamma) && aligned(pdres) && aligned(pdx)) {
+        // one pass: dx and the slabs' weight-gradient sums, then the sums over the slabs
+        const auto slabs = (rows + ln_backward_slab_rows - 1) / ln_backward_slab_rows;
+        TORCH_CHECK(slabs <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
+        const auto partial = torch::empty({slabs, 2, d}, x.options().dtype(at::kFloat));
+        void* ppartial = partial.data_ptr();
+        int width = static_cast<int>(d), slab_rows = ln_backward_slab_rows;
+        void* args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &ppartial, &n, &width, &slab_rows};
+        const auto g = static_cast<std::size_t>(groups - 1);
+        launch(m.ln_backward[f32 ? 1 : 0][g], static_cast<unsigned>(slabs), 1, 256, 1, args, device, "layer_norm_backward",
+               ln_backward_names[f32 ? 1 : 0][g]);
+        column_sums(m, partial, static_cast<int>(slabs), 2, width, dgamma, dbeta, device, "layer_norm_backward");
+        return;
+    }
     int width = static_cast<int>(d), slab_rows = ln_slab_rows;
-    void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdx, &n, &width};
+    void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &n, &width};
     const auto row_blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(row_blocks <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
     launch(f32 ? m.ln_dx_f32 : m.ln_dx, static_cast<unsigned>(row_blocks), 1, 256, 1, dx_args, device, "layer_norm_backward",
@@ -929,6 +1162,36 @@ void residual_add(const torch::Tensor& x, const torch::Tensor& y, const torch::T
     const std::int64_t sms = at::cuda::getDeviceProperties(device)->multiProcessorCount;
     const auto blocks = std::min<std::int64_t>((n / 8 + 255) / 256 + 1, sms * 8);
     launch(m.residual_add, static_cast<unsigned>(blocks), 1, 256, 1, args, device, "residual_add", residual_add_name);
+}
+
+void gelu_backward_bias(const torch::Tensor& dh, const torch::Tensor& pre, const torch::Tensor& dpre, const torch::Tensor& db) {
+    const auto f = db.numel();
+    const auto rows = f > 0 ? pre.numel() / f : 0;
+    const auto is = [&](const torch::Tensor& t, std::int64_t numel) { return on_device(t, pre, at::kBFloat16, numel); };
+    TORCH_CHECK(f > 0 && f <= 0x7fffffff && pre.dim() == 2 && pre.size(1) == f && is(pre, rows * f) && is(dh, rows * f) &&
+                    is(dpre, rows * f) && is(db, f) && !dpre.is_same(pre),
+                "gelu_backward_bias: dh, pre and dpre (rows, f) and db (f) must be contiguous bf16 CUDA tensors of one device, dpre "
+                "another tensor than pre");
+    if (rows == 0) {
+        db.zero_();
+        return;
+    }
+    const auto device = pre.device().index();
+    const auto& m = loaded(device, "gelu_backward_bias");
+    c10::cuda::CUDAGuard guard(device);
+    const auto slabs = (rows + gelu_slab_rows - 1) / gelu_slab_rows;
+    TORCH_CHECK(slabs <= 65535, "gelu_backward_bias: more rows than one launch takes");
+    const auto partial = torch::empty({slabs, f}, pre.options().dtype(at::kFloat));
+    const void* pdh = dh.data_ptr();
+    const void* ppre = pre.data_ptr();
+    void* pdpre = dpre.data_ptr();
+    void* ppartial = partial.data_ptr();
+    long long n = rows;
+    int width = static_cast<int>(f), slab_rows = gelu_slab_rows;
+    void* args[] = {&pdh, &ppre, &pdpre, &ppartial, &n, &width, &slab_rows};
+    launch(m.gelu_backward, static_cast<unsigned>((f + 255) / 256), static_cast<unsigned>(slabs), 32, 8, args, device, "gelu_backward_bias",
+           gelu_backward_name);
+    column_sums(m, partial, static_cast<int>(slabs), 1, width, db, db, device, "gelu_backward_bias");
 }
 
 }  // namespace fracnas::eval::torch_kernels

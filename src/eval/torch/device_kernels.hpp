@@ -2,7 +2,8 @@
 // launched through the driver API on LibTorch's current stream: no CUDA compiler at build time,
 // and a process without NVRTC or a GPU runs LibTorch's operators instead (available() says so).
 // Today: the loss's softmax, cross-entropy and logits gradient in one pass over bf16 logits,
-// LayerNorm's forward and backward in bf16, and AdamW's step for bf16 weights with fp32 masters.
+// LayerNorm's forward and backward in bf16, GELU's backward with its bias gradient, and AdamW's
+// step for bf16 weights with fp32 masters.
 // Private to src/eval/torch/; it knows tensors, not the model.
 #pragma once
 
@@ -43,10 +44,21 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
 /// LayerNorm's backward over the last dimension for x (rows, d) in bf16 or fp32, from the
 /// forward's mean and rstd (rows, fp32; at::native_layer_norm's) and dy (rows, d) in bf16: dx
 /// (rows, d, x's dtype), dgamma and dbeta (d, bf16) written, every sum in fp32 in a fixed order
-/// (the same bits on every run), each output rounded once to its dtype. Every tensor contiguous on
-/// x's CUDA device. Runs on the current stream; requires available().
+/// (the same bits on every run), each output rounded once to its dtype. Where dres (rows, d, x's
+/// dtype) is given, dx is LayerNorm's input gradient plus dres, added before the one rounding (a
+/// residual stream's gradient that reaches x by another path). For d a multiple of 8 up to 1,024
+/// and 16-byte-aligned tensors, one pass over dy and x gives dx and the weight gradients' sums.
+/// Every tensor contiguous on x's CUDA device. Runs on the current stream; requires available().
 void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
-                         const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta);
+                         const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta,
+                         const torch::Tensor& dres = {});
+
+/// GELU's backward (tanh form, LibTorch's formula in fp32) with the bias gradient of the layer
+/// before it, for bf16 (rows, f): dpre := dh * gelu'(pre), each value rounded once to bf16 (dpre
+/// may be dh itself), and db (f, bf16) := the column sums of the rounded dpre, summed in fp32 in a
+/// fixed order and rounded once. Every tensor contiguous bf16 on one CUDA device. Runs on the
+/// current stream; requires available().
+void gelu_backward_bias(const torch::Tensor& dh, const torch::Tensor& pre, const torch::Tensor& dpre, const torch::Tensor& db);
 
 /// out = x + y for x and out (n values, fp32) and y (n values, bf16): an fp32 residual stream
 /// and a bf16 layer's output, in one pass. Every tensor contiguous on x's CUDA device, out

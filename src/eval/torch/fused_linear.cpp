@@ -113,12 +113,12 @@ struct plan {
 };
 
 // the gemm's shape and layout, its epilogue, dtype, tf32, whether C is read, the six alignments
-// (A, B, C, D, bias, aux), the device
+// (A, B, C, D, bias, aux), the device, whether C and D are fp32 for lower-precision A and B
 using plan_key = std::tuple<bool, bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                            int, int, bool, bool, std::array<std::uint32_t, 6>, c10::DeviceIndex>;
+                            int, int, bool, bool, std::array<std::uint32_t, 6>, c10::DeviceIndex, bool>;
 
-bool make_plan(plan& p, const gemm& g, cudaDataType_t type, bool tf32, const std::array<std::uint32_t, 6>& align, cublasLtHandle_t handle,
-               std::size_t workspace) {
+bool make_plan(plan& p, const gemm& g, cudaDataType_t type, cudaDataType_t out_type, bool tf32, const std::array<std::uint32_t, 6>& align,
+               cublasLtHandle_t handle, std::size_t workspace) {
     const auto compute = type == CUDA_R_32F && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     if (lt().cublasLtMatmulDescCreate(&p.op, compute, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS) return false;
     const cublasOperation_t transa = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, transb = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -138,7 +138,7 @@ bool make_plan(plan& p, const gemm& g, cudaDataType_t type, bool tf32, const std
     // stored shapes: A is (m, k) or, transposed, (k, m); B is (k, n) or (n, k)
     if (lt().cublasLtMatrixLayoutCreate(&p.a, type, u(g.trans_a ? g.k : g.m), u(g.trans_a ? g.m : g.k), g.lda) != CUBLAS_STATUS_SUCCESS ||
         lt().cublasLtMatrixLayoutCreate(&p.b, type, u(g.trans_b ? g.n : g.k), u(g.trans_b ? g.k : g.n), g.ldb) != CUBLAS_STATUS_SUCCESS ||
-        lt().cublasLtMatrixLayoutCreate(&p.d, type, u(g.m), u(g.n), g.ldd) != CUBLAS_STATUS_SUCCESS)
+        lt().cublasLtMatrixLayoutCreate(&p.d, out_type, u(g.m), u(g.n), g.ldd) != CUBLAS_STATUS_SUCCESS)
         return false;
     cublasLtMatmulPreference_t pref = nullptr;
     if (lt().cublasLtMatmulPreferenceCreate(&pref) != CUBLAS_STATUS_SUCCESS) return false;
@@ -187,24 +187,30 @@ torch::Tensor linear_residual(const torch::Tensor& x, const torch::Tensor& weigh
         return unfused(x, weight, bias, residual);
 
     auto result = torch::empty_like(residual);
-    // column-major: D (out, rows) = W^T (W stored (in, out), transposed) x^T + C, C the residual
-    gemm g;
-    g.trans_a = true;
-    g.m = out, g.n = rows, g.k = in;
-    g.a = weight.data_ptr(), g.lda = in;
-    g.b = x.data_ptr(), g.ldb = in;
-    g.c = residual.data_ptr();
-    g.d = result.data_ptr(), g.ldd = out;
-    g.kind = epilogue::bias;
-    g.bias = bias.data_ptr();
+    const gemm g = projection(x.data_ptr(), weight.data_ptr(), bias.data_ptr(), residual.data_ptr(), result.data_ptr(), rows, in, out);
     if (!run(g, dtype, x.device().index())) return unfused(x, weight, bias, residual);
     ++fused_count;
     return result;
 }
 
+gemm projection(const void* x, const void* weight, const void* bias, const void* residual, void* result, std::int64_t rows, std::int64_t in,
+                std::int64_t out) {
+    gemm g;
+    g.trans_a = true;
+    g.m = out, g.n = rows, g.k = in;
+    g.a = weight, g.lda = in;
+    g.b = x, g.ldb = in;
+    g.c = residual;
+    g.d = result, g.ldd = out;
+    g.kind = epilogue::bias;
+    g.bias = const_cast<void*>(bias);  // read by the bias epilogue
+    return g;
+}
+
 bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
     cudaDataType_t type{};
-    if (!lt().complete || !lt_type(dtype, type)) return false;
+    if (!lt().complete || !lt_type(dtype, type) || (g.fp32_out && dtype != at::kBFloat16 && dtype != at::kHalf)) return false;
+    const cudaDataType_t out_type = g.fp32_out ? CUDA_R_32F : type;
     const bool tf32 = at::globalContext().allowTF32CuBLAS();
     const std::array<std::uint32_t, 6> align = {alignment(g.a),
                                                 alignment(g.b),
@@ -212,9 +218,22 @@ bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
                                                 alignment(g.d),
                                                 g.bias ? alignment(g.bias) : 16u,
                                                 g.aux ? alignment(g.aux) : 16u};
-    const plan_key key{
-        g.trans_a, g.trans_b,      g.m,   g.n,   g.k, g.lda, g.ldb, g.ldd, g.ld_aux, static_cast<int>(g.kind), static_cast<int>(dtype),
-        tf32,      g.c != nullptr, align, device};
+    const plan_key key{g.trans_a,
+                       g.trans_b,
+                       g.m,
+                       g.n,
+                       g.k,
+                       g.lda,
+                       g.ldb,
+                       g.ldd,
+                       g.ld_aux,
+                       static_cast<int>(g.kind),
+                       static_cast<int>(dtype),
+                       tf32,
+                       g.c != nullptr,
+                       align,
+                       device,
+                       g.fp32_out};
 
     static std::mutex mutex;
     static std::map<plan_key, plan> plans;
@@ -223,7 +242,7 @@ bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
     const auto workspace_bytes = at::cuda::getCUDABlasLtWorkspaceSize();
     auto [it, fresh] = plans.try_emplace(key);
     plan& p = it->second;
-    if (fresh) p.usable = make_plan(p, g, type, tf32, align, handle, workspace_bytes);
+    if (fresh) p.usable = make_plan(p, g, type, out_type, tf32, align, handle, workspace_bytes);
     if (!p.usable) return false;
 
     if (g.bias != nullptr &&

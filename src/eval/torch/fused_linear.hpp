@@ -27,7 +27,8 @@ enum class epilogue : int { none = 1, bias = 4, gelu_aux_bias = 164, bgradb = 51
 /// asked, every matrix of one dtype with the leading dimensions given, C (optional, read with
 /// beta 1) in D's layout. bias: the bias read (bias, gelu_aux_bias) or the bias gradient written
 /// (bgradb: over B's k rows, n entries); aux: GELU's input, written by gelu_aux_bias, (m, n) with
-/// leading dimension ld_aux (a multiple of 8).
+/// leading dimension ld_aux (a multiple of 8). fp32_out: C, D and the bias in fp32 for bf16 or
+/// fp16 A and B (the products summed in fp32 and added to an fp32 C without a rounding between).
 struct gemm {
     bool trans_a = false, trans_b = false;
     std::int64_t m = 0, n = 0, k = 0;
@@ -42,7 +43,14 @@ struct gemm {
     void* bias = nullptr;
     void* aux = nullptr;
     std::int64_t ld_aux = 0;
+    bool fp32_out = false;
 };
+
+/// The gemm of residual + x W^T + b for row-major x (rows, in), W (out, in), the residual and the
+/// result (rows, out): column-major D (out, rows) = W^T (W stored (in, out), transposed) x^T + C,
+/// the bias by the epilogue.
+gemm projection(const void* x, const void* weight, const void* bias, const void* residual, void* result, std::int64_t rows, std::int64_t in,
+                std::int64_t out);
 
 /// Runs g on the device's current stream with a plan (descriptors and algorithm) made once per
 /// shape, layout, epilogue, dtype and pointer alignments. False, with nothing written, when the

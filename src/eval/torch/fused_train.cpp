@@ -73,11 +73,24 @@ torch::Tensor stream_sum(const torch::Tensor& x, const torch::Tensor& y) {
     return x + y;
 }
 
-// residual + x W^T + b: one cuBLASLt call with the residual as C where the dtypes agree, else
-// (an fp32 stream in a bf16 model) the linear map, then stream_sum
+// residual + x W^T + b: one cuBLASLt call with the residual as C where the dtypes agree; for an
+// fp32 stream in a bf16 model one cuBLASLt call with bf16 products summed in fp32 and added to
+// the fp32 residual (C and D fp32, the bias read in fp32: its bf16 values exactly) where
+// cuBLASLt offers it, else the linear map in bf16, then stream_sum
 torch::Tensor to_stream(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, const torch::Tensor& residual) {
     if (residual.scalar_type() == x.scalar_type()) return linear_residual(x.contiguous(), w, b, residual.contiguous());
-    return stream_sum(residual.contiguous(), at::linear(x, w, b).contiguous());
+    const auto xc = x.contiguous(), rc = residual.contiguous();
+    if (residual.scalar_type() == at::kFloat && x.scalar_type() == at::kBFloat16 && lt_ready({&xc, &w, &b}) && rc.is_cuda() &&
+        rc.device() == xc.device() && w.dim() == 2 && xc.size(-1) == w.size(1) && rc.size(-1) == w.size(0) &&
+        rc.numel() / w.size(0) == xc.numel() / w.size(1)) {
+        const auto in = w.size(1);
+        const auto bias = b.to(at::kFloat);
+        auto result = torch::empty_like(rc);
+        gemm g = projection(xc.data_ptr(), w.data_ptr(), bias.data_ptr(), rc.data_ptr(), result.data_ptr(), xc.numel() / in, in, w.size(0));
+        g.fp32_out = true;
+        if (g.n > 0 && run_counted(g, xc)) return result;
+    }
+    return stream_sum(rc, at::linear(xc, w, b).contiguous());
 }
 
 // x W^T + b, and with the residual (an autograd input may not be undefined: two nodes)
@@ -160,11 +173,22 @@ struct mlp_fn : torch::autograd::Function<mlp_fn> {
         const auto dy = flat(grad_out[0].to(w2.scalar_type()));  // (rows, d); an fp32 stream's gradient rounded
         const auto x2 = flat(x);
         auto [dw2, db2] = weight_and_bias_grad(dy, h);
-        // d pre = (dy W2) * gelu'(pre) by a plain GEMM and LibTorch's GELU backward, db1 by dW1's
-        // GEMM (BGRADB): cuBLASLt's DGELU epilogue ran as a separate kernel of 3.8 ms a step on the
-        // H200 where the GELU backward takes 0.9 (docs/results/training.md)
-        const auto dpre = at::gelu_backward(at::mm(dy, w2), pre, "tanh");  // (rows, f)
-        auto [dw1, db1] = weight_and_bias_grad(dpre, x2);
+        // d pre = (dy W2) * gelu'(pre) by a plain GEMM, then GELU's backward: with the bias
+        // gradient db1 in the same pass by device_kernels.hpp's kernel where it runs, else
+        // LibTorch's GELU backward and db1 by dW1's GEMM (BGRADB). cuBLASLt's DGELU epilogue ran
+        // as a separate kernel of 3.8 ms a step on the H200 where the GELU backward takes 0.9
+        // (docs/results/training.md)
+        auto dpre = at::mm(dy, w2);  // (rows, f)
+        torch::Tensor dw1, db1;
+        if (dpre.is_cuda() && dpre.scalar_type() == at::kBFloat16 && pre.scalar_type() == at::kBFloat16 && pre.is_contiguous() &&
+            dpre.is_contiguous() && torch_kernels::available(dpre.device().index())) {
+            db1 = torch::empty({pre.size(1)}, pre.options());
+            torch_kernels::gelu_backward_bias(dpre, pre, dpre, db1);  // in place
+            dw1 = at::mm(dpre.t(), x2);
+        } else {
+            dpre = at::gelu_backward(dpre, pre, "tanh");
+            std::tie(dw1, db1) = weight_and_bias_grad(dpre, x2);
+        }
         const auto dx = at::mm(dpre, w1).view(x.sizes());
         return {dx, dw1, db1, dw2, db2, grad_out[0]};
     }
@@ -179,42 +203,67 @@ bool norm_kernels(const torch::Tensor& x, const torch::Tensor& w, const torch::T
            torch_kernels::available(x.device().index());
 }
 
+// LayerNorm's forward, saving what layer_norm_grads takes
+torch::Tensor layer_norm_forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    torch::Tensor y, mean, rstd;
+    if (norm_kernels(x, w, b)) {
+        const auto rows = x.numel() / w.size(0);
+        y = torch::empty_like(x, w.options());
+        mean = torch::empty({rows}, x.options().dtype(at::kFloat));
+        rstd = torch::empty({rows}, x.options().dtype(at::kFloat));
+        torch_kernels::layer_norm_forward(x, w, b, 1e-5, y, mean, rstd);
+    } else {
+        const auto type = x.scalar_type();
+        std::tie(y, mean, rstd) = at::native_layer_norm(x, {w.size(0)}, w.to(type), b.to(type), 1e-5);
+        y = y.to(w.scalar_type());
+    }
+    ctx->save_for_backward({x, w, b, mean, rstd});
+    return y;
+}
+
+// x's, the weight's and the bias's gradients from y's (dy) and, where defined, dres: a gradient
+// of x that reached it by another path (the residual stream's), added to LayerNorm's in one pass
+// by the kernels
+variable_list layer_norm_grads(AutogradContext* ctx, const torch::Tensor& grad, const torch::Tensor& grad_res) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& w = saved[1];
+    const auto& b = saved[2];
+    const auto mean = saved[3].contiguous(), rstd = saved[4].contiguous();
+    if (!grad.defined()) {  // only the stream was used
+        const auto dx = grad_res.defined() ? grad_res : torch::zeros_like(x);
+        return {dx, torch::zeros_like(w), torch::zeros_like(b)};
+    }
+    const auto dy = grad.contiguous();
+    const auto dres = grad_res.defined() && grad_res.scalar_type() == x.scalar_type() ? grad_res.contiguous() : torch::Tensor();
+    if (norm_kernels(x, w, b) && dy.scalar_type() == at::kBFloat16 && mean.scalar_type() == at::kFloat &&
+        rstd.scalar_type() == at::kFloat && mean.numel() * w.size(0) == x.numel() &&
+        (!grad_res.defined() || (dres.defined() && dres.sizes() == x.sizes()))) {
+        auto dx = torch::empty_like(x), dw = torch::empty_like(w), db = torch::empty_like(w);
+        torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db, dres);
+        return {dx, dw, db};
+    }
+    const auto type = x.scalar_type();
+    auto [dx, dw, db] = at::native_layer_norm_backward(dy.to(type), x, {w.size(0)}, mean, rstd, w.to(type), b.to(type), {true, true, true});
+    if (grad_res.defined()) dx = dx + grad_res.to(type);
+    return {dx, dw.to(w.scalar_type()), db.to(b.scalar_type())};
+}
+
 struct layer_norm_fn : torch::autograd::Function<layer_norm_fn> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-        torch::Tensor y, mean, rstd;
-        if (norm_kernels(x, w, b)) {
-            const auto rows = x.numel() / w.size(0);
-            y = torch::empty_like(x, w.options());
-            mean = torch::empty({rows}, x.options().dtype(at::kFloat));
-            rstd = torch::empty({rows}, x.options().dtype(at::kFloat));
-            torch_kernels::layer_norm_forward(x, w, b, 1e-5, y, mean, rstd);
-        } else {
-            const auto type = x.scalar_type();
-            std::tie(y, mean, rstd) = at::native_layer_norm(x, {w.size(0)}, w.to(type), b.to(type), 1e-5);
-            y = y.to(w.scalar_type());
-        }
-        ctx->save_for_backward({x, w, b, mean, rstd});
-        return y;
+        return layer_norm_forward(ctx, x, w, b);
     }
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) { return layer_norm_grads(ctx, grad_out[0], {}); }
+};
 
-    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-        const auto saved = ctx->get_saved_variables();
-        const auto& x = saved[0];
-        const auto& w = saved[1];
-        const auto& b = saved[2];
-        const auto dy = grad_out[0].contiguous();
-        const auto mean = saved[3].contiguous(), rstd = saved[4].contiguous();
-        if (norm_kernels(x, w, b) && dy.scalar_type() == at::kBFloat16 && mean.scalar_type() == at::kFloat &&
-            rstd.scalar_type() == at::kFloat && mean.numel() * w.size(0) == x.numel()) {
-            auto dx = torch::empty_like(x), dw = torch::empty_like(w), db = torch::empty_like(w);
-            torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db);
-            return {dx, dw, db};
-        }
-        const auto type = x.scalar_type();
-        auto [dx, dw, db] =
-            at::native_layer_norm_backward(dy.to(type), x, {w.size(0)}, mean, rstd, w.to(type), b.to(type), {true, true, true});
-        return {dx, dw.to(w.scalar_type()), db.to(b.scalar_type())};
+// (LayerNorm(x), x): the stream returned as a second output (autograd makes it a view of x with
+// this node as its grad_fn), so that its gradient and LayerNorm's meet in this node's backward
+// instead of in autograd's add
+struct layer_norm_stream_fn : torch::autograd::Function<layer_norm_stream_fn> {
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+        return {layer_norm_forward(ctx, x, w, b), x};
     }
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) { return layer_norm_grads(ctx, grad_out[0], grad_out[1]); }
 };
 
 // x + y for a residual stream x and an output y of one shape (stream_sum); the gradient is the
@@ -239,6 +288,11 @@ torch::Tensor residual_add(const torch::Tensor& x, const torch::Tensor& y) {
 
 torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
     return layer_norm_fn::apply(x, weight, bias);
+}
+
+std::pair<torch::Tensor, torch::Tensor> layer_norm_stream(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+    auto out = layer_norm_stream_fn::apply(x, weight, bias);
+    return {out[0], out[1]};
 }
 
 torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& residual) {

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <utility>
 
 namespace fracnas::eval::torch_fused {
 
@@ -29,6 +30,13 @@ torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const t
 /// has them (train_speed::norm_kernel), else by LibTorch's (at::native_layer_norm and its
 /// backward, in x's dtype). The output is in the weights' dtype, x's gradient in x's.
 torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+
+/// (layer_norm_train(x, weight, bias), x) for a pre-LayerNorm block's residual stream x: the
+/// block reads the stream through the second output, whose gradient the node adds to LayerNorm's
+/// input gradient in its own backward (the same pass of the kernels where they run) instead of
+/// autograd adding the two afterwards. The same values and gradients as layer_norm_train on x
+/// and x itself.
+std::pair<torch::Tensor, torch::Tensor> layer_norm_stream(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
 
 /// x + y for a residual stream x and a layer's output y of the same shape (an fp32 stream in a
 /// bf16 model: train_speed::residual_fp32): one kernel's pass for fp32 x and bf16 y on a GPU

@@ -84,6 +84,12 @@ torch::Tensor NormImpl::forward(const torch::Tensor& x) {
     return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5);
 }
 
+std::pair<torch::Tensor, torch::Tensor> NormImpl::forward_stream(const torch::Tensor& x) {
+    if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
+        return torch_fused::layer_norm_stream(x, weight, bias);
+    return {forward(x), x};
+}
+
 TableImpl::TableImpl(std::int64_t rows, std::int64_t d, double std, const torch::TensorOptions& options) {
     torch::NoGradGuard no_grad;
     weight = register_parameter("weight", torch::empty({rows, d}, options).normal_(0.0, std));
@@ -146,8 +152,12 @@ BlockImpl::BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos) {
-    const auto y = attn(ln_1(x), cache, pos, x);  // pre-LayerNorm residual blocks: x + attn(ln_1(x))
-    return mlp(ln_2(y), y);                       // y + mlp(ln_2(y))
+    // pre-LayerNorm residual blocks: y = x + attn(ln_1(x)), then y + mlp(ln_2(y)); the stream read
+    // through each LayerNorm (Norm::forward_stream) so that its two gradients meet there
+    const auto [h1, x1] = ln_1->forward_stream(x);
+    const auto y = attn(h1, cache, pos, x1);
+    const auto [h2, y1] = ln_2->forward_stream(y);
+    return mlp(h2, y1);
 }
 
 GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& options) : arch_(arch) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <torch/torch.h>
+#include <utility>
 
 #include "fracnas/nas/architecture.hpp"
 
@@ -47,6 +48,10 @@ class NormImpl : public torch::nn::Module {
 public:
     NormImpl(std::int64_t d, const torch::TensorOptions& options);
     torch::Tensor forward(const torch::Tensor& x);
+    /// (forward(x), x) for a residual stream x that the block also adds to: with kernel_backward,
+    /// fused_train.hpp's layer_norm_stream, whose backward adds the stream's gradient to
+    /// LayerNorm's in one pass; otherwise x itself.
+    std::pair<torch::Tensor, torch::Tensor> forward_stream(const torch::Tensor& x);
     torch::Tensor weight, bias;
     /// When autograd records the forward: fused_train.hpp's layer_norm_train, fracnas's kernels in
     /// bf16 on a GPU (GptImpl::use_norm_kernel). An input of another dtype than the weights' (an

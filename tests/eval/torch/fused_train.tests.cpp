@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "fused_train.hpp"
@@ -183,6 +184,51 @@ TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients; a mo
     for (const auto& item : plain->named_parameters()) {
         CAPTURE(item.key());
         REQUIRE(relative(pk[item.key()].grad(), item.value().grad()) < 1e-10);
+    }
+}
+
+TEST_CASE("the LayerNorm stream node passes the stream through and adds its gradient to LayerNorm's", "[eval][torch][train]") {
+    torch::manual_seed(8);
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+    const auto x = torch::randn({2, 7, 16}, opts) * 3.0 - 1.0, w = torch::randn({16}, opts), b = torch::randn({16}, opts);
+    const auto py = torch::randn({2, 7, 16}, opts), ps = torch::randn({2, 7, 16}, opts);
+    // both outputs used, as a block uses them: LayerNorm's output and the stream beside it
+    const auto grads = [&](bool node, const std::vector<torch::Tensor>& values, const torch::Tensor& probe_y, const torch::Tensor& probe_s,
+                           bool use_y) {
+        auto in = leaves(values);
+        torch::Tensor y, stream;
+        if (node) {
+            std::tie(y, stream) = tf::layer_norm_stream(in[0], in[1], in[2]);
+        } else {
+            y = at::layer_norm(in[0], {16}, in[1].to(in[0].scalar_type()), in[2].to(in[0].scalar_type()), 1e-5).to(in[1].scalar_type());
+            stream = in[0];
+        }
+        auto loss = (stream * probe_s).sum();
+        if (use_y) loss = loss + (y.to(probe_y.scalar_type()) * probe_y).sum();
+        loss.backward();
+        std::vector<torch::Tensor> out = {y.detach(), stream.detach()};
+        for (const auto& t : in) out.push_back(t.grad().defined() ? t.grad() : torch::zeros_like(t));
+        return out;
+    };
+    for (const bool use_y : {true, false}) {
+        CAPTURE(use_y);
+        const auto node = grads(true, {x, w, b}, py, ps, use_y), ref = grads(false, {x, w, b}, py, ps, use_y);
+        REQUIRE(torch::equal(node[1], x));  // the stream itself
+        for (std::size_t i = 0; i < ref.size(); ++i) {
+            CAPTURE(i);
+            REQUIRE(relative(node[i], ref[i]) < 1e-12);
+        }
+    }
+    // an fp32 stream with bf16 weights (LibTorch's steps on the CPU): the two gradients of x added
+    // in fp32, as autograd adds them, to the bit
+    const auto xf = x.to(torch::kFloat32), wb = w.to(torch::kBFloat16), bb = b.to(torch::kBFloat16);
+    const auto node = grads(true, {xf, wb, bb}, py.to(torch::kFloat32), ps.to(torch::kFloat32), true);
+    const auto ref = grads(false, {xf, wb, bb}, py.to(torch::kFloat32), ps.to(torch::kFloat32), true);
+    REQUIRE(node[0].scalar_type() == torch::kBFloat16);
+    REQUIRE(node[2].scalar_type() == torch::kFloat32);
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(torch::equal(node[i], ref[i]));
     }
 }
 

@@ -506,9 +506,9 @@ TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and giv
         const auto reference = grads(false);  // fp32 from the same bf16 inputs
         CAPTURE(rows, d, f, gemms);
         if (f % 8 == 0)
-            REQUIRE(gemms == 3u);  // GELU_AUX_BIAS, and BGRADB for each weight gradient
+            REQUIRE(gemms == 2u);  // GELU_AUX_BIAS, and BGRADB for W2's gradient (b1's comes from the GELU backward kernel)
         else
-            REQUIRE(gemms <= 2u);  // GELU's input needs a leading dimension of 8k: the two BGRADB at most
+            REQUIRE(gemms <= 1u);  // GELU's input needs a leading dimension of 8k: W2's BGRADB at most
         for (std::size_t i = 0; i < fused.size(); ++i) {
             const double err = (fused[i] - reference[i]).norm().item<double>() / reference[i].norm().item<double>();
             CAPTURE(i, err);
@@ -529,6 +529,26 @@ TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and giv
         const double err = (in[i].grad().to(torch::kFloat32) - ref[i].grad()).norm().item<double>() / ref[i].grad().norm().item<double>();
         CAPTURE(i, err);
         REQUIRE(err < 2e-2);
+    }
+    // an fp32 stream: the projection's bf16 products summed in fp32 and added to the stream in one
+    // GEMM, no bf16 rounding of the layer's output between (far nearer fp32's than bf16's 2^-9)
+    {
+        const auto xs = torch::randn({8, 64, 768}, bf), ws = torch::randn({768, 768}, bf) * 0.05, bs = torch::randn({768}, bf);
+        const auto stream = torch::randn({8, 64, 768}, bf.dtype(torch::kFloat32));
+        auto xg = xs.clone().requires_grad_(true), wg = ws.clone().requires_grad_(true), bg = bs.clone().requires_grad_(true),
+             sg = stream.clone().requires_grad_(true);
+        const auto before_stream = tf::epilogue_gemms();
+        const auto out = tf::linear_train(xg, wg, bg, sg);
+        REQUIRE(tf::epilogue_gemms() - before_stream == 1u);
+        REQUIRE(out.scalar_type() == torch::kFloat32);
+        const auto want = at::linear(xs.to(torch::kFloat32), ws.to(torch::kFloat32), bs.to(torch::kFloat32));
+        const double err = (out.detach() - stream - want).norm().item<double>() / want.norm().item<double>();
+        CAPTURE(err);
+        REQUIRE(err < 1e-4);
+        const auto probe = torch::randn({8, 64, 768}, bf.dtype(torch::kFloat32));
+        (out * probe).sum().backward();
+        REQUIRE(torch::equal(sg.grad(), probe));  // the stream's gradient passes in fp32
+        REQUIRE(xg.grad().scalar_type() == torch::kBFloat16);
     }
 }
 TEST_CASE("gpu: the loss kernel gives LibTorch's softmax cross-entropy and its gradient, in one pass over bf16 logits",
@@ -598,9 +618,10 @@ TEST_CASE("gpu: the LayerNorm kernels give LibTorch's LayerNorm and gradients in
     REQUIRE(tk::available(0));
     torch::manual_seed(29);
     const auto bf = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
-    // GPT-2 small's width over recipe A's rows (16-byte loads), and a width and row count that
-    // fit no tile (element by element, partial slabs and column tiles)
-    for (const auto& [rows, d] : {std::pair<std::int64_t, std::int64_t>{16384, 768}, {1001, 100}}) {
+    // GPT-2 small's width over recipe A's rows (16-byte loads, the one-pass backward), 1,024 wide
+    // over rows that end a slab early (its widest form), a width and row count that fit no tile
+    // (element by element, partial slabs and column tiles), and a width above the one pass's
+    for (const auto& [rows, d] : {std::pair<std::int64_t, std::int64_t>{16384, 768}, {1001, 1024}, {1001, 100}, {200, 2560}}) {
         const auto x = torch::randn({rows, d}, bf) * 1.5 + 0.25, w = torch::randn({d}, bf), b = torch::randn({d}, bf);
         const auto dy = torch::randn({rows, d}, bf);
         auto [y, mean, rstd] = at::native_layer_norm(x, {d}, w, b, 1e-5);
@@ -629,6 +650,15 @@ TEST_CASE("gpu: the LayerNorm kernels give LibTorch's LayerNorm and gradients in
         REQUIRE(torch::equal(dx, dx2));
         REQUIRE(torch::equal(dw, dw2));
         REQUIRE(torch::equal(db, db2));
+        // with the stream's other gradient (dres): dx is LayerNorm's plus dres, rounded once
+        const auto dres = torch::randn({rows, d}, bf);
+        const auto dx3 = torch::empty_like(x), dw3 = torch::empty_like(w), db3 = torch::empty_like(w);
+        tk::layer_norm_backward(dy, x, mean.contiguous(), rstd.contiguous(), w, dx3, dw3, db3, dres);
+        const auto want_dx = x32.grad() + dres.to(torch::kFloat32);
+        REQUIRE((dx3.to(torch::kFloat32) - want_dx).norm().item<double>() / want_dx.norm().item<double>() < 1e-2);
+        REQUIRE(torch::equal(dw3, dw));
+        REQUIRE(torch::equal(db3, db));
+        REQUIRE_THROWS(tk::layer_norm_backward(dy, x, mean.contiguous(), rstd.contiguous(), w, dx3, dw3, db3, dx3));
         // the fp32 stream's add: fp32's sum of the same values, to the bit
         const auto yb = torch::randn({rows, d}, bf), sum = torch::empty({rows, d}, bf.dtype(torch::kFloat32));
         const auto stream = torch::randn({rows, d}, bf.dtype(torch::kFloat32));
@@ -652,8 +682,43 @@ TEST_CASE("gpu: the LayerNorm kernels give LibTorch's LayerNorm and gradients in
             CAPTURE(err);
             REQUIRE(err < (got.scalar_type() == torch::kFloat32 ? 1e-4 : 1e-2));  // fp32's rounding for dx, bf16's for the weights'
         }
+        // the fp32 stream's gradient added in fp32
+        const auto fres = torch::randn({rows, d}, bf.dtype(torch::kFloat32));
+        const auto fdx2 = torch::empty_like(xf);
+        tk::layer_norm_backward(dy, xf, kmean, krstd, w, fdx2, fdw, fdb, fres);
+        const auto want_f = xf32.grad() + fres;
+        REQUIRE((fdx2 - want_f).norm().item<double>() / want_f.norm().item<double>() < 1e-4);
     }
 }
+TEST_CASE("gpu: the GELU backward kernel gives LibTorch's GELU backward and the column sums of its output", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    namespace tk = eval::torch_kernels;
+    REQUIRE(tk::available(0));
+    torch::manual_seed(30);
+    const auto bf = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
+    // GPT-2 small's MLP over recipe A's rows (16-byte loads), and a width and row count that fit
+    // no tile (element by element, a partial slab and column tile)
+    for (const auto& [rows, f] : {std::pair<std::int64_t, std::int64_t>{16384, 3072}, {333, 204}}) {
+        CAPTURE(rows, f);
+        const auto pre = torch::randn({rows, f}, bf) * 2.0, dh = torch::randn({rows, f}, bf);
+        const auto want = at::gelu_backward(dh, pre, "tanh");
+        const auto dpre = torch::empty_like(pre), db = torch::empty({f}, bf);
+        tk::gelu_backward_bias(dh, pre, dpre, db);
+        // LibTorch's formula in fp32, rounded once: equal but for tanhf's last bit, at most one bf16 step
+        const auto diff = (dpre.to(torch::kFloat32) - want.to(torch::kFloat32)).abs();
+        REQUIRE((diff > want.to(torch::kFloat32).abs() * (1.0 / 128) + 1e-30).sum().item<std::int64_t>() == 0);
+        REQUIRE(diff.gt(0).sum().item<std::int64_t>() <= rows * f / 1000);
+        const auto sums = dpre.to(torch::kFloat32).sum(0);
+        REQUIRE((db.to(torch::kFloat32) - sums).norm().item<double>() / sums.norm().item<double>() < 4e-3);  // bf16's rounding of db
+        // in place over dh, the same bits; and the same bits every run
+        const auto inplace = dh.clone(), db2 = torch::empty_like(db);
+        tk::gelu_backward_bias(inplace, pre, inplace, db2);
+        REQUIRE(torch::equal(inplace, dpre));
+        REQUIRE(torch::equal(db2, db));
+        REQUIRE_THROWS(tk::gelu_backward_bias(dh, pre, pre, db2));
+    }
+}
+
 TEST_CASE("gpu: the AdamW kernel steps bf16 weights' fp32 masters as LibTorch's casts, clip and fused AdamW do", "[gpu][eval][train]") {
     if (!have_cuda()) return;
     namespace tk = eval::torch_kernels;
