@@ -43,8 +43,10 @@ std::string mpirun_kill_warning(double grace_seconds) {
     std::ostringstream o;
     o << "under mpirun a SIGTERM or Ctrl-C reaches the ranks after " << timeout << " s and SIGKILL after " << 2 * timeout
       << " s (odls_base_sigkill_timeout), too soon to drain --grace " << grace_seconds
-      << " s: export OMPI_MCA_odls_base_sigkill_timeout=" << static_cast<long>(std::floor(grace_seconds)) + 6
-      << " before mpirun, or signal mpirun with SIGUSR1";
+      << " s: export OMPI_MCA_odls_base_sigkill_timeout=" << static_cast<long>(std::floor(grace_seconds)) + 6 << " before mpirun";
+    // with plm = isolated (containers without ssh) mpirun forwards SIGUSR1 to no rank
+    const char* plm = std::getenv("OMPI_MCA_plm");
+    if (plm == nullptr || std::string(plm) != "isolated") o << ", or signal mpirun with SIGUSR1";
     return o.str();
 }
 
