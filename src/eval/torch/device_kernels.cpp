@@ -42,7 +42,20 @@ __device__ __forceinline__ void unpack(const uint4& p, float* v) {
     v[4] = bf16_to_float(p.z); v[5] = bf16_to_float(p.z >> 16);
     v[6] = bf16_to_float(p.w); v[7] = bf16_to_float(p.w >> 16);
 }
-__device__ __forceinline__ unsigned int pair(float a, float b) { return float_to_bf16(a) | (float_to_bf16(b) << 16); }
+// two values rounded to bf16 and packed (a low, b high): one cvt where the architecture has it
+// (sm_80 on), the same bits as float_to_bf16 for every value but NaN (its canonical 0x7fff)
+__device__ __forceinline__ unsigned int pair(float a, float b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    unsigned int r;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(b), "f"(a));
+    return r;
+#else
+    return float_to_bf16(a) | (float_to_bf16(b) << 16);
+#endif
+}
+// the values a packed pair holds, as floats
+__device__ __forceinline__ float low(unsigned int p) { return __uint_as_float(p << 16); }
+__device__ __forceinline__ float high(unsigned int p) { return __uint_as_float(p & 0xffff0000u); }
 
 // (m, s): a running maximum and the sum of exp(x - m) over the values seen; merged with (m2, s2)
 __device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
@@ -105,6 +118,76 @@ fracnas_softmax_xent_bf16(unsigned short* __restrict__ logits, const long long* 
         x[i] = (unsigned short)float_to_bf16(expf(bf16_to_float(x[i]) - lse) - (i == t ? 1.0f : 0.0f));
 }
 
+// every thread of the block ends with the block's maximum (op 0) or sum (op 1) of v; barriers
+// inside (the shared array is free again when it returns)
+__device__ __forceinline__ float block_reduce(float v, int op) {
+    __shared__ float w[32];
+    for (int o = 16; o > 0; o >>= 1) {
+        const float u = __shfl_xor_sync(0xffffffffu, v, o);
+        v = op == 0 ? fmaxf(v, u) : v + u;
+    }
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = (blockDim.x + 31) >> 5;
+    if (lane == 0) w[warp] = v;
+    __syncthreads();
+    v = lane < warps ? w[lane] : (op == 0 ? neg_inf() : 0.0f);
+    for (int o = 16; o > 0; o >>= 1) {
+        const float u = __shfl_xor_sync(0xffffffffu, v, o);
+        v = op == 0 ? fmaxf(v, u) : v + u;
+    }
+    __syncthreads();
+    return v;
+}
+
+// The same as fracnas_softmax_xent_bf16 with the row held in registers, read once: for V a
+// multiple of 8 of at most FRACNAS_THREADS * 8 * FRACNAS_XENT_VECS values and 16-byte-aligned
+// rows (the host checks). The maximum, then the sum of exp(x - max), then the gradient, each over
+// the registers.
+#define FRACNAS_XENT_VECS 8
+extern "C" __global__ void __launch_bounds__(FRACNAS_THREADS, 2)
+fracnas_softmax_xent_rows_bf16(unsigned short* __restrict__ logits, const long long* __restrict__ y, float* __restrict__ loss,
+                               long long V, int grad) {
+    uint4* x = reinterpret_cast<uint4*>(logits + (long long)blockIdx.x * V);
+    const long long t = y[blockIdx.x];
+    const bool valid = t >= 0 && t < V;
+    const int nvec = (int)(V / 8);
+    float xt = 0.0f;
+    if (threadIdx.x == 0 && valid) xt = bf16_to_float(logits[(long long)blockIdx.x * V + t]);  // before the barriers that precede any write
+    uint4 p[FRACNAS_XENT_VECS];
+    float v[8], m = neg_inf();
+#pragma unroll
+    for (int j = 0; j < FRACNAS_XENT_VECS; ++j) {
+        const int i = threadIdx.x + j * FRACNAS_THREADS;
+        if (i < nvec) p[j] = x[i];
+    }
+#pragma unroll
+    for (int j = 0; j < FRACNAS_XENT_VECS; ++j)
+        if (threadIdx.x + j * FRACNAS_THREADS < nvec) {
+            unpack(p[j], v);
+            for (int k = 0; k < 8; ++k) m = fmaxf(m, v[k]);
+        }
+    m = block_reduce(m, 0);
+    float s = 0.0f;
+#pragma unroll
+    for (int j = 0; j < FRACNAS_XENT_VECS; ++j)
+        if (threadIdx.x + j * FRACNAS_THREADS < nvec && m != neg_inf()) {
+            unpack(p[j], v);
+            for (int k = 0; k < 8; ++k) s += expf(v[k] - m);
+        }
+    s = block_reduce(s, 1);
+    const float lse = m + logf(s);
+    if (threadIdx.x == 0) loss[blockIdx.x] = valid ? lse - xt : __int_as_float(0x7fc00000);
+    if (!grad) return;
+#pragma unroll
+    for (int j = 0; j < FRACNAS_XENT_VECS; ++j) {
+        const int i = threadIdx.x + j * FRACNAS_THREADS;
+        if (i < nvec) {
+            unpack(p[j], v);
+            for (int k = 0; k < 8; ++k) v[k] = expf(v[k] - lse) - ((long long)i * 8 + k == t ? 1.0f : 0.0f);
+            x[i] = make_uint4(pair(v[0], v[1]), pair(v[2], v[3]), pair(v[4], v[5]), pair(v[6], v[7]));
+        }
+    }
+}
+
 // The LayerNorms' input x (and its gradient dx) in bf16 or in fp32 (an fp32 residual stream in a
 // bf16 model); gamma, beta, y and dy are bf16. Eight values at a time from a 16-byte-aligned row
 // (vec), or one.
@@ -128,6 +211,8 @@ __device__ __forceinline__ unsigned long long address(const void* p) { return (u
 
 // LayerNorm's input gradient, one warp a row of d values: with g = dy gamma and xhat = (x - mean)
 // rstd, dx = rstd (g - mean(g) - xhat mean(g xhat)). Two passes over the row (the second from L1/L2).
+// Where dx_lo is given, dx's bf16 rounding is written there too (an fp32 stream's gradient in the
+// dtype of the bf16 layers that read it).
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
@@ -143,14 +228,15 @@ __device__ __forceinline__ void ln_row_sums8(const float* a, const float* b, con
 template <typename X>
 __device__ __forceinline__ void ln_dx(const unsigned short* __restrict__ dy, const X* __restrict__ x, const float* __restrict__ mean,
                                       const float* __restrict__ rstd, const unsigned short* __restrict__ gamma, const X* __restrict__ dres,
-                                      X* __restrict__ dx, long long rows, int d) {
+                                      X* __restrict__ dx, unsigned short* __restrict__ dx_lo, long long rows, int d) {
     const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
     const int lane = threadIdx.x & 31;
     const long long base = row * d;
     const float mu = mean[row], rs = rstd[row];
     const bool vec = (d & 7) == 0 && ((address(dy + base) | address(x + base) | address(dx + base) | address(gamma) |
-                                       (dres != nullptr ? address(dres + base) : 0ull)) & 15) == 0;
+                                       (dres != nullptr ? address(dres + base) : 0ull) | (dx_lo != nullptr ? address(dx_lo + base) : 0ull)) &
+                                      15) == 0;
     const int nvec = vec ? d / 8 : 0;
     float sg = 0.0f, sgx = 0.0f, a[8], b[8], c[8], r[8];
     for (int i = lane; i < nvec; i += 32) {
@@ -175,42 +261,51 @@ __device__ __forceinline__ void ln_dx(const unsigned short* __restrict__ dy, con
             for (int k = 0; k < 8; ++k) r[k] = 0.0f;
         for (int k = 0; k < 8; ++k) a[k] = rs * (a[k] * c[k] - mg - (b[k] - mu) * rs * mgx) + r[k];
         store8(dx + base, i, a);
+        if (dx_lo != nullptr) store8(dx_lo + base, i, a);
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) {
         const float g = load1(dy + base, i) * load1(gamma, i);
-        store1(dx + base, i, rs * (g - mg - (load1(x + base, i) - mu) * rs * mgx) + (dres != nullptr ? load1(dres + base, i) : 0.0f));
+        const float v = rs * (g - mg - (load1(x + base, i) - mu) * rs * mgx) + (dres != nullptr ? load1(dres + base, i) : 0.0f);
+        store1(dx + base, i, v);
+        if (dx_lo != nullptr) store1(dx_lo + base, i, v);
     }
 }
 extern "C" __global__ void __launch_bounds__(256)
 fracnas_ln_dx_bf16(const unsigned short* dy, const unsigned short* x, const float* mean, const float* rstd, const unsigned short* gamma,
-                   const unsigned short* dres, unsigned short* dx, long long rows, int d) {
-    ln_dx(dy, x, mean, rstd, gamma, dres, dx, rows, d);
+                   const unsigned short* dres, unsigned short* dx, unsigned short* dx_lo, long long rows, int d) {
+    ln_dx(dy, x, mean, rstd, gamma, dres, dx, dx_lo, rows, d);
 }
 extern "C" __global__ void __launch_bounds__(256)
 fracnas_ln_dx_f32(const unsigned short* dy, const float* x, const float* mean, const float* rstd, const unsigned short* gamma,
-                  const float* dres, float* dx, long long rows, int d) {
-    ln_dx(dy, x, mean, rstd, gamma, dres, dx, rows, d);
+                  const float* dres, float* dx, unsigned short* dx_lo, long long rows, int d) {
+    ln_dx(dy, x, mean, rstd, gamma, dres, dx, dx_lo, rows, d);
 }
 
 // LayerNorm's whole backward in one pass for rows of at most NG * 256 values, d a multiple of 8
-// and every row 16-byte aligned: a block of 8 warps a slab of rows, a warp a row at a time. Each
-// row's input gradient as ln_dx (plus dres where given), and, from the same loads, the weight
-// gradients' sums over the slab kept in each lane's registers (its NG groups of 8 columns), then
-// summed over the 8 warps in a fixed order into partial (slabs, 2, d): the same bits every run,
-// and dy and x read once for both (ln_dgamma_partial reads them again).
+// and every row 16-byte aligned: a block of FRACNAS_LN_WARPS warps a slab of rows, a warp a row
+// at a time. Each row's input gradient as ln_dx (plus dres, and into dx_lo, where given), and,
+// from the same loads, the weight gradients' sums over the slab in shared memory, each warp its
+// own and each lane its own NG groups of 8 columns (no two threads touch one sum, and the
+// registers stay few: more warps an SM than sums held in registers allow), then summed over the
+// warps in a fixed order into partial (slabs, 2, d): the same bits every run, and dy and x read
+// once for both (ln_dgamma_partial reads them again).
+#define FRACNAS_LN_WARPS 4
 template <typename X, int NG>
 __device__ __forceinline__ void ln_backward_slab(const unsigned short* __restrict__ dy, const X* __restrict__ x,
                                                  const float* __restrict__ mean, const float* __restrict__ rstd,
                                                  const unsigned short* __restrict__ gamma, const X* __restrict__ dres, X* __restrict__ dx,
-                                                 float* __restrict__ partial, long long rows, int d, int slab_rows) {
-    __shared__ float sh[8][2][256];
+                                                 unsigned short* __restrict__ dx_lo, float* __restrict__ partial, long long rows, int d,
+                                                 int slab_rows) {
+    // [warp][dgamma, dbeta][columns 8i..8i+3, 8i+4..8i+7][i]: a lane's float4s side by side with
+    // its neighbours' (no bank conflicts)
+    __shared__ float4 acc[FRACNAS_LN_WARPS][2][2][NG * 32];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nvec = d / 8;
-    float gw[NG][8], gb[NG][8], a[8], b[8], c[8], r[8];
+    float a[8], b[8], c[8], r[8];
 #pragma unroll
     for (int j = 0; j < NG; ++j)
-        for (int k = 0; k < 8; ++k) gw[j][k] = gb[j][k] = 0.0f;
+        for (int q = 0; q < 4; ++q) acc[warp][q >> 1][q & 1][lane + 32 * j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     const long long r0 = (long long)blockIdx.x * slab_rows, r1 = min(rows, r0 + slab_rows);
-    for (long long row = r0 + warp; row < r1; row += 8) {
+    for (long long row = r0 + warp; row < r1; row += FRACNAS_LN_WARPS) {
         const long long base = row * d;
         const float mu = mean[row], rs = rstd[row];
         float sg = 0.0f, sgx = 0.0f;
@@ -235,37 +330,34 @@ __device__ __forceinline__ void ln_backward_slab(const unsigned short* __restric
                 load8(dres + base, i, r);
             else
                 for (int k = 0; k < 8; ++k) r[k] = 0.0f;
-            for (int k = 0; k < 8; ++k) {
-                const float xhat = (b[k] - mu) * rs;
-                gw[j][k] += a[k] * xhat;
-                gb[j][k] += a[k];
-                a[k] = rs * (a[k] * c[k] - mg - (b[k] - mu) * rs * mgx) + r[k];
-            }
+            float4 w0 = acc[warp][0][0][i], w1 = acc[warp][0][1][i], g0 = acc[warp][1][0][i], g1 = acc[warp][1][1][i];
+            float xh[8];
+            for (int k = 0; k < 8; ++k) xh[k] = (b[k] - mu) * rs;
+            w0.x += a[0] * xh[0]; w0.y += a[1] * xh[1]; w0.z += a[2] * xh[2]; w0.w += a[3] * xh[3];
+            w1.x += a[4] * xh[4]; w1.y += a[5] * xh[5]; w1.z += a[6] * xh[6]; w1.w += a[7] * xh[7];
+            g0.x += a[0]; g0.y += a[1]; g0.z += a[2]; g0.w += a[3];
+            g1.x += a[4]; g1.y += a[5]; g1.z += a[6]; g1.w += a[7];
+            acc[warp][0][0][i] = w0; acc[warp][0][1][i] = w1; acc[warp][1][0][i] = g0; acc[warp][1][1][i] = g1;
+            for (int k = 0; k < 8; ++k) a[k] = rs * (a[k] * c[k] - mg - xh[k] * mgx) + r[k];
             store8(dx + base, i, a);
+            if (dx_lo != nullptr) store8(dx_lo + base, i, a);
         }
     }
-    // each group of 256 columns: the 8 warps' sums added in warp order, a thread a (column, sum)
-#pragma unroll
-    for (int j = 0; j < NG; ++j) {
-        __syncthreads();
-        for (int k = 0; k < 8; ++k) {
-            sh[warp][0][lane * 8 + k] = gw[j][k];
-            sh[warp][1][lane * 8 + k] = gb[j][k];
-        }
-        __syncthreads();
-        for (int q = threadIdx.x; q < 512; q += 256) {
-            const int which = q >> 8, col = 256 * j + (q & 255);
-            float s = 0.0f;
-            for (int w = 0; w < 8; ++w) s += sh[w][which][q & 255];
-            if (col < d) partial[((long long)blockIdx.x * 2 + which) * d + col] = s;
-        }
+    // the warps' sums added in warp order, a thread a (sum, column) at a time
+    __syncthreads();
+    const float* sums = reinterpret_cast<const float*>(&acc[0][0][0][0]);
+    for (int q = threadIdx.x; q < 2 * d; q += blockDim.x) {
+        const int which = q >= d ? 1 : 0, col = q - which * d, i = col >> 3, half = (col >> 2) & 1;
+        float s = 0.0f;
+        for (int w = 0; w < FRACNAS_LN_WARPS; ++w) s += sums[((w * 2 + which) * 2 + half) * (NG * 128) + i * 4 + (col & 3)];
+        partial[((long long)blockIdx.x * 2 + which) * d + col] = s;
     }
 }
 #define FRACNAS_LN_BACKWARD(NAME, X, NG)                                                                                                \
-    extern "C" __global__ void __launch_bounds__(256, 2)                                                                                \
+    extern "C" __global__ void __launch_bounds__(FRACNAS_LN_WARPS * 32, 8)                                                              \
         NAME(const unsigned short* dy, const X* x, const float* mean, const float* rstd, const unsigned short* gamma, const X* dres, X* dx, \
-             float* partial, long long rows, int d, int slab_rows) {                                                                       \
-        ln_backward_slab<X, NG>(dy, x, mean, rstd, gamma, dres, dx, partial, rows, d, slab_rows);                                        \
+             unsigned short* dx_lo, float* partial, long long rows, int d, int slab_rows) {                                                \
+        ln_backward_slab<X, NG>(dy, x, mean, rstd, gamma, dres, dx, dx_lo, partial, rows, d, slab_rows);                                 \
     }
 FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_1, unsigned short, 1)
 FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_2, unsigned short, 2)
@@ -299,17 +391,25 @@ extern "C" __global__ void __launch_bounds__(512) fracnas_column_sums_bf16(const
     }
 }
 
-// GELU's backward (tanh form, LibTorch's formula in fp32) for bf16 (rows, f), and the bias
+// GELU's backward (tanh form, in fp32) for bf16 (rows, f), and the bias
 // gradient of the layer before it: dpre = dh gelu'(pre) rounded once to bf16 (dpre may be dh:
 // each thread reads its values before it writes them), and each block's sums of the rounded dpre
 // over a slab of rows for 256 columns (32 x 8 threads, eight columns a thread) into partial
 // (slabs, f), the 8 row phases added in order
 __device__ __forceinline__ float gelu_tanh_backward(float dy, float x) {
     const float beta = 0.7978845608028654f, kappa = 0.044715f;  // sqrt(2 / pi), and GPT-2's cubic term
-    const float x_sq = x * x, x_cube = x_sq * x, inner = beta * (x + kappa * x_cube), t = tanhf(inner);
-    const float left = 0.5f * x, right = 1.0f + t, left_derivative = 0.5f * right, tanh_derivative = 1.0f - t * t;
-    const float inner_derivative = beta * (1.0f + 3.0f * kappa * x_sq), right_derivative = left * tanh_derivative * inner_derivative;
-    return dy * (left_derivative + right_derivative);
+    const float x_sq = x * x, inner = beta * (x + kappa * x_sq * x);
+    // with e = exp(2 inner) and r = 1 / (e + 1): (1 + tanh) / 2 = e r and 1 - tanh^2 = 4 e r^2, by
+    // the hardware's exp and reciprocal and without the cancellation of 1 + tanh(inner) for inner
+    // << 0 (where LibTorch's formula loses every digit); inner capped at 20, where tanh is 1 in fp32
+    const float e = __expf(2.0f * fminf(inner, 20.0f)), r = __fdividef(1.0f, e + 1.0f), half_one_plus_t = e * r;
+    const float inner_derivative = beta * (1.0f + 3.0f * kappa * x_sq);
+    return dy * (half_one_plus_t + 0.5f * x * (4.0f * half_one_plus_t * r) * inner_derivative);
+}
+// s[k] += the k-th of the eight bf16 values packed in q
+__device__ __forceinline__ void sum_rounded(const uint4& q, float* s) {
+    s[0] += low(q.x); s[1] += high(q.x); s[2] += low(q.y); s[3] += high(q.y);
+    s[4] += low(q.z); s[5] += high(q.z); s[6] += low(q.w); s[7] += high(q.w);
 }
 extern "C" __global__ void __launch_bounds__(256) fracnas_gelu_backward_bias_bf16(const unsigned short* dh, const unsigned short* __restrict__ pre,
                                                                                    unsigned short* dpre, float* __restrict__ partial,
@@ -334,11 +434,10 @@ extern "C" __global__ void __launch_bounds__(256) fracnas_gelu_backward_bias_bf1
             for (int u = 0; u < 4; ++u) {
                 unpack(h[u], a);
                 unpack(p[u], b);
-                for (int k = 0; k < 8; ++k) {
-                    a[k] = bf16_to_float(float_to_bf16(gelu_tanh_backward(a[k], b[k])));
-                    s[k] += a[k];
-                }
-                store8(dpre + (r + 8 * u) * f + c0, 0, a);
+                for (int k = 0; k < 8; ++k) a[k] = gelu_tanh_backward(a[k], b[k]);
+                const uint4 q = make_uint4(pair(a[0], a[1]), pair(a[2], a[3]), pair(a[4], a[5]), pair(a[6], a[7]));
+                *reinterpret_cast<uint4*>(dpre + (r + 8 * u) * f + c0) = q;
+                sum_rounded(q, s);
             }
         }
     }
@@ -347,11 +446,10 @@ extern "C" __global__ void __launch_bounds__(256) fracnas_gelu_backward_bias_bf1
         if (vec) {
             load8(dh + base + c0, 0, a);
             load8(pre + base + c0, 0, b);
-            for (int k = 0; k < 8; ++k) {
-                a[k] = bf16_to_float(float_to_bf16(gelu_tanh_backward(a[k], b[k])));
-                s[k] += a[k];
-            }
-            store8(dpre + base + c0, 0, a);
+            for (int k = 0; k < 8; ++k) a[k] = gelu_tanh_backward(a[k], b[k]);
+            const uint4 q = make_uint4(pair(a[0], a[1]), pair(a[2], a[3]), pair(a[4], a[5]), pair(a[6], a[7]));
+            *reinterpret_cast<uint4*>(dpre + base + c0) = q;
+            sum_rounded(q, s);
         } else {
             for (int k = 0; k < 8 && c0 + k < f; ++k) {
                 const float g = bf16_to_float(float_to_bf16(gelu_tanh_backward(load1(dh, base + c0 + k), load1(pre, base + c0 + k))));
@@ -425,7 +523,7 @@ fracnas_ln_forward_f32(const float* x, const unsigned short* gamma, const unsign
 // LayerNorm's weight and bias gradients, in two steps with a fixed order of sums (the same bits
 // every run): each block sums dy xhat and dy over a slab of rows for 256 columns (32 x 8
 // threads, eight columns a thread, 16-byte loads where the rows allow) into partial (slabs, 2,
-// d) in fp32; then a thread a column sums the slabs in order and rounds once.
+// d) in fp32; then fracnas_column_sums_bf16 adds the slabs in a fixed order and rounds once.
 template <typename X>
 __device__ __forceinline__ void ln_dgamma_partial(const unsigned short* __restrict__ dy, const X* __restrict__ x,
                                                   const float* __restrict__ mean, const float* __restrict__ rstd,
@@ -479,19 +577,6 @@ fracnas_ln_dgamma_partial_f32(const unsigned short* dy, const float* x, const fl
                               long long rows, int d, int slab_rows) {
     ln_dgamma_partial(dy, x, mean, rstd, partial, rows, d, slab_rows);
 }
-extern "C" __global__ void fracnas_ln_dgamma_final_bf16(const float* __restrict__ partial, unsigned short* __restrict__ dgamma,
-                                                         unsigned short* __restrict__ dbeta, int slabs, int d) {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x;
-    if (c >= d) return;
-    float gw = 0.0f, gb = 0.0f;
-    for (int s = 0; s < slabs; ++s) {
-        gw += partial[(2LL * s) * d + c];
-        gb += partial[(2LL * s + 1) * d + c];
-    }
-    dgamma[c] = (unsigned short)float_to_bf16(gw);
-    dbeta[c] = (unsigned short)float_to_bf16(gb);
-}
-
 // out = x + y for an fp32 residual stream x and a bf16 layer output y (n values), eight at a
 // time where all three are 16-byte aligned
 extern "C" __global__ void __launch_bounds__(256) fracnas_residual_add_f32(const float* __restrict__ x, const unsigned short* __restrict__ y,
@@ -638,13 +723,14 @@ extern "C" __global__ void __launch_bounds__(256) fracnas_adamw_bf16(const fracn
 )cuda";
 
 const char* const xent_name = "fracnas_softmax_xent_bf16";
+const char* const xent_rows_name = "fracnas_softmax_xent_rows_bf16";  // the row in registers: V % 8 == 0, V <= xent_rows_max
+constexpr long long xent_rows_max = threads_per_row * 8LL * 8;        // FRACNAS_THREADS x 8 values x FRACNAS_XENT_VECS
 const char* const ln_forward_name = "fracnas_ln_forward_bf16";
 const char* const ln_dx_name = "fracnas_ln_dx_bf16";
 const char* const ln_partial_name = "fracnas_ln_dgamma_partial_bf16";
 const char* const ln_forward_f32_name = "fracnas_ln_forward_f32";  // the same for an fp32 input (and its gradient)
 const char* const ln_dx_f32_name = "fracnas_ln_dx_f32";
 const char* const ln_partial_f32_name = "fracnas_ln_dgamma_partial_f32";
-const char* const ln_final_name = "fracnas_ln_dgamma_final_bf16";
 constexpr int ln_slab_rows = 128;  // rows a block sums for the weight gradients
 const char* const sumsq_name = "fracnas_grad_sumsq_bf16";
 const char* const clip_name = "fracnas_clip_scale";
@@ -655,7 +741,8 @@ constexpr int ln_backward_groups = 4;
 const char* const ln_backward_names[2][ln_backward_groups] = {
     {"fracnas_ln_backward_bf16_1", "fracnas_ln_backward_bf16_2", "fracnas_ln_backward_bf16_3", "fracnas_ln_backward_bf16_4"},
     {"fracnas_ln_backward_f32_1", "fracnas_ln_backward_f32_2", "fracnas_ln_backward_f32_3", "fracnas_ln_backward_f32_4"}};
-constexpr int ln_backward_slab_rows = 32;  // rows a block of the one-pass backward takes: 4 a warp
+constexpr int ln_backward_slab_rows = 16;      // rows a block of the one-pass backward takes: 4 a warp
+constexpr unsigned ln_backward_threads = 128;  // FRACNAS_LN_WARPS warps
 const char* const column_sums_name = "fracnas_column_sums_bf16";
 const char* const gelu_backward_name = "fracnas_gelu_backward_bias_bf16";
 constexpr int gelu_slab_rows = 128;  // rows a block of the GELU backward sums
@@ -830,7 +917,7 @@ struct device_module {
     bool ok = false;
     std::string why;
     CUmodule module = nullptr;
-    CUfunction xent = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, ln_final = nullptr, sumsq = nullptr,
+    CUfunction xent = nullptr, xent_rows = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, sumsq = nullptr,
                clip = nullptr, adamw = nullptr, ln_forward_f32 = nullptr, ln_dx_f32 = nullptr, ln_partial_f32 = nullptr,
                residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr;
     CUfunction ln_backward[2][ln_backward_groups] = {};  // [fp32 input][groups of 256 columns - 1]
@@ -870,12 +957,13 @@ const device_module& module_for(c10::DeviceIndex device) {
         m.why = "cuModuleLoadData (" + arch + "): " + driver_error(r);
         return m;
     }
-    for (const auto& [f, name] : {std::pair{&m.xent, xent_name}, std::pair{&m.ln_forward, ln_forward_name}, std::pair{&m.ln_dx, ln_dx_name},
-                                  std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.ln_final, ln_final_name},
-                                  std::pair{&m.sumsq, sumsq_name}, std::pair{&m.clip, clip_name}, std::pair{&m.adamw, adamw_name},
-                                  std::pair{&m.ln_forward_f32, ln_forward_f32_name}, std::pair{&m.ln_dx_f32, ln_dx_f32_name},
-                                  std::pair{&m.ln_partial_f32, ln_partial_f32_name}, std::pair{&m.residual_add, residual_add_name},
-                                  std::pair{&m.column_sums, column_sums_name}, std::pair{&m.gelu_backward, gelu_backward_name}})
+    for (const auto& [f, name] :
+         {std::pair{&m.xent, xent_name}, std::pair{&m.xent_rows, xent_rows_name}, std::pair{&m.ln_forward, ln_forward_name},
+          std::pair{&m.ln_dx, ln_dx_name}, std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.sumsq, sumsq_name},
+          std::pair{&m.clip, clip_name}, std::pair{&m.adamw, adamw_name}, std::pair{&m.ln_forward_f32, ln_forward_f32_name},
+          std::pair{&m.ln_dx_f32, ln_dx_f32_name}, std::pair{&m.ln_partial_f32, ln_partial_f32_name},
+          std::pair{&m.residual_add, residual_add_name}, std::pair{&m.column_sums, column_sums_name},
+          std::pair{&m.gelu_backward, gelu_backward_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
             m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
             return m;
@@ -957,7 +1045,9 @@ void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, 
     long long vocab = logits.size(1);
     int with_grad = grad ? 1 : 0;
     void* args[] = {&x, &ids, &out, &vocab, &with_grad};
-    launch(m.xent, static_cast<unsigned>(n), 1, threads_per_row, 1, args, device, "softmax_cross_entropy", xent_name);
+    const bool in_registers = vocab % 8 == 0 && vocab <= xent_rows_max && reinterpret_cast<std::uintptr_t>(x) % 16 == 0;
+    launch(in_registers ? m.xent_rows : m.xent, static_cast<unsigned>(n), 1, threads_per_row, 1, args, device, "softmax_cross_entropy",
+           in_registers ? xent_rows_name : xent_name);
 }
 
 void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps, const torch::Tensor& y,
@@ -994,7 +1084,7 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
 
 void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
                          const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta,
-                         const torch::Tensor& dres) {
+                         const torch::Tensor& dres, const torch::Tensor& dx_lo) {
     const auto d = gamma.numel();
     const auto rows = d > 0 ? x.numel() / d : 0;
     const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) { return on_device(t, x, type, numel); };
@@ -1006,6 +1096,8 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
                 "gamma, dgamma, dbeta (d) contiguous bf16 on the same device, mean and rstd (rows) fp32");
     TORCH_CHECK(!dres.defined() || (is(dres, xtype, rows * d) && !dres.is_same(dx)),
                 "layer_norm_backward: dres, where given, must be a contiguous (rows, d) tensor of x's dtype on x's device, not dx");
+    TORCH_CHECK(!dx_lo.defined() || is(dx_lo, at::kBFloat16, rows * d),
+                "layer_norm_backward: dx_lo, where given, must be a contiguous (rows, d) bf16 tensor on x's device");
     const bool f32 = xtype == at::kFloat;
     if (rows == 0) {
         dgamma.zero_();
@@ -1022,25 +1114,27 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     const void* pgamma = gamma.data_ptr();
     const void* pdres = dres.defined() ? dres.data_ptr() : nullptr;
     void* pdx = dx.data_ptr();
+    void* pdx_lo = dx_lo.defined() ? dx_lo.data_ptr() : nullptr;
     long long n = rows;
     const auto aligned = [](const void* p) { return p == nullptr || reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
     const auto groups = (d + 255) / 256;
-    if (d % 8 == 0 && groups <= ln_backward_groups && aligned(pdy) && aligned(px) && aligned(pgamma) && aligned(pdres) && aligned(pdx)) {
+    if (d % 8 == 0 && groups <= ln_backward_groups && aligned(pdy) && aligned(px) && aligned(pgamma) && aligned(pdres) && aligned(pdx) &&
+        aligned(pdx_lo)) {
         // one pass: dx and the slabs' weight-gradient sums, then the sums over the slabs
         const auto slabs = (rows + ln_backward_slab_rows - 1) / ln_backward_slab_rows;
         TORCH_CHECK(slabs <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
         const auto partial = torch::empty({slabs, 2, d}, x.options().dtype(at::kFloat));
         void* ppartial = partial.data_ptr();
         int width = static_cast<int>(d), slab_rows = ln_backward_slab_rows;
-        void* args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &ppartial, &n, &width, &slab_rows};
+        void* args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &ppartial, &n, &width, &slab_rows};
         const auto g = static_cast<std::size_t>(groups - 1);
-        launch(m.ln_backward[f32 ? 1 : 0][g], static_cast<unsigned>(slabs), 1, 256, 1, args, device, "layer_norm_backward",
+        launch(m.ln_backward[f32 ? 1 : 0][g], static_cast<unsigned>(slabs), 1, ln_backward_threads, 1, args, device, "layer_norm_backward",
                ln_backward_names[f32 ? 1 : 0][g]);
         column_sums(m, partial, static_cast<int>(slabs), 2, width, dgamma, dbeta, device, "layer_norm_backward");
         return;
     }
     int width = static_cast<int>(d), slab_rows = ln_slab_rows;
-    void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &n, &width};
+    void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &n, &width};
     const auto row_blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(row_blocks <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
     launch(f32 ? m.ln_dx_f32 : m.ln_dx, static_cast<unsigned>(row_blocks), 1, 256, 1, dx_args, device, "layer_norm_backward",
@@ -1052,12 +1146,7 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     void* partial_args[] = {&pdy, &px, &pmean, &prstd, &ppartial, &n, &width, &slab_rows};
     launch(f32 ? m.ln_partial_f32 : m.ln_partial, static_cast<unsigned>((d + 255) / 256), static_cast<unsigned>(slabs), 32, 8, partial_args,
            device, "layer_norm_backward", f32 ? ln_partial_f32_name : ln_partial_name);
-    const void* cpartial = ppartial;
-    void* pdgamma = dgamma.data_ptr();
-    void* pdbeta = dbeta.data_ptr();
-    int nslabs = static_cast<int>(slabs);
-    void* final_args[] = {&cpartial, &pdgamma, &pdbeta, &nslabs, &width};
-    launch(m.ln_final, static_cast<unsigned>((d + 255) / 256), 1, 256, 1, final_args, device, "layer_norm_backward", ln_final_name);
+    column_sums(m, partial, static_cast<int>(slabs), 2, width, dgamma, dbeta, device, "layer_norm_backward");
 }
 
 void adamw_bf16(const std::vector<torch::Tensor>& grads, const std::vector<torch::Tensor>& masters,

@@ -30,7 +30,9 @@ std::size_t compile_for(const std::string& arch, std::string* log);
 /// logsumexp(logits[r]) - logits[r][y[r]] into `loss` (n, fp32, contiguous, on the same
 /// device) and, when `grad`, logits[r] := softmax(logits[r]) - onehot(y[r]) in place, each value
 /// computed in fp32 and rounded once to bf16. y (n) int64 on the device; an id outside [0, V)
-/// gives a NaN loss for its row. Runs on the current stream; requires available().
+/// gives a NaN loss for its row. A row of at most 32,768 values (a multiple of 8) is held in
+/// registers and read once; a longer one is read twice. Runs on the current stream; requires
+/// available().
 void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, const torch::Tensor& loss, bool grad);
 
 /// LayerNorm over the last dimension for x (rows, d) in bf16 or fp32 (an fp32 residual stream):
@@ -48,13 +50,17 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
 /// dtype) is given, dx is LayerNorm's input gradient plus dres, added before the one rounding (a
 /// residual stream's gradient that reaches x by another path). For d a multiple of 8 up to 1,024
 /// and 16-byte-aligned tensors, one pass over dy and x gives dx and the weight gradients' sums.
+/// Where dx_lo (rows, d, bf16) is given, dx's rounding to bf16 is written there as well (for an
+/// fp32 x: the stream's gradient as the bf16 layers before it take it, without a cast kernel).
 /// Every tensor contiguous on x's CUDA device. Runs on the current stream; requires available().
 void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
                          const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta,
-                         const torch::Tensor& dres = {});
+                         const torch::Tensor& dres = {}, const torch::Tensor& dx_lo = {});
 
-/// GELU's backward (tanh form, LibTorch's formula in fp32) with the bias gradient of the layer
-/// before it, for bf16 (rows, f): dpre := dh * gelu'(pre), each value rounded once to bf16 (dpre
+/// GELU's backward (tanh form, in fp32, without the cancellation of LibTorch's formula where
+/// gelu' is near 0 for pre << 0) with the bias gradient of the layer before it, for bf16 (rows,
+/// f): dpre := dh * gelu'(pre), each value within one bf16 step of the exact one and nearly
+/// always its rounding (tests/eval/torch/gpu.tests.cpp), rounded once to bf16 (dpre
 /// may be dh itself), and db (f, bf16) := the column sums of the rounded dpre, summed in fp32 in a
 /// fixed order and rounded once. Every tensor contiguous bf16 on one CUDA device. Runs on the
 /// current stream; requires available().

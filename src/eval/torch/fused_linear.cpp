@@ -254,7 +254,7 @@ bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
     const float one = 1.0f, zero = 0.0f;
     // without C, beta 0 and D passed in its place (cuBLASLt reads no C then)
     const auto status =
-        lt().cublasLtMatmul(handle, p.op, &one, g.a, p.a, g.b, p.b, g.c ? &one : &zero, g.c ? g.c : g.d, p.d, g.d, p.d, &p.algo,
+        lt().cublasLtMatmul(handle, p.op, &g.alpha, g.a, p.a, g.b, p.b, g.c ? &one : &zero, g.c ? g.c : g.d, p.d, g.d, p.d, &p.algo,
                             at::cuda::getCUDABlasLtWorkspace(), workspace_bytes, c10::cuda::getCurrentCUDAStream(device).stream());
     TORCH_CHECK(status == CUBLAS_STATUS_SUCCESS, "cuBLASLt matmul (epilogue ", static_cast<int>(g.kind),
                 ") failed: ", lt().cublasLtGetStatusString(status));

@@ -29,6 +29,7 @@ enum class epilogue : int { none = 1, bias = 4, gelu_aux_bias = 164, bgradb = 51
 /// (bgradb: over B's k rows, n entries); aux: GELU's input, written by gelu_aux_bias, (m, n) with
 /// leading dimension ld_aux (a multiple of 8). fp32_out: C, D and the bias in fp32 for bf16 or
 /// fp16 A and B (the products summed in fp32 and added to an fp32 C without a rounding between).
+/// alpha scales op(A) op(B) (D = alpha op(A) op(B) + C).
 struct gemm {
     bool trans_a = false, trans_b = false;
     std::int64_t m = 0, n = 0, k = 0;
@@ -44,6 +45,7 @@ struct gemm {
     void* aux = nullptr;
     std::int64_t ld_aux = 0;
     bool fp32_out = false;
+    float alpha = 1.0f;
 };
 
 /// The gemm of residual + x W^T + b for row-major x (rows, in), W (out, in), the residual and the

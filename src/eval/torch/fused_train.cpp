@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <initializer_list>
+#include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "device_kernels.hpp"
@@ -18,6 +20,51 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 std::atomic<std::uint64_t> epilogue_count{0};
+std::atomic<std::uint64_t> rounded_count{0};
+
+// The bf16 rounding of an fp32 stream's gradient that a LayerNorm's backward wrote beside the
+// gradient (layer_norm_grads), until the node that receives that gradient for its bf16 layers
+// takes it (rounded): one slot, the gradient held weakly (its memory is not kept) with its version
+// (an in-place change since makes the rounding stale). A gradient that reaches no such node leaves
+// its rounding here until the next LayerNorm's backward replaces it.
+struct rounded_slot {
+    std::mutex mutex;
+    std::optional<c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>> of;
+    std::int64_t version = 0;
+    torch::Tensor rounded;
+};
+
+rounded_slot& slot() {
+    static rounded_slot s;
+    return s;
+}
+
+void publish_rounded(const torch::Tensor& grad, torch::Tensor rounded) {
+    auto& s = slot();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.of.emplace(grad.getIntrusivePtr());
+    s.version = grad._version();
+    s.rounded = std::move(rounded);
+}
+
+// grad in `type`: the rounding a LayerNorm's backward wrote beside it where it is this very
+// tensor, unchanged since, else a cast
+torch::Tensor rounded(const torch::Tensor& grad, at::ScalarType type) {
+    if (grad.scalar_type() == type) return grad;
+    {
+        auto& s = slot();
+        std::lock_guard<std::mutex> lock(s.mutex);
+        if (s.of && s.rounded.defined() && s.rounded.scalar_type() == type && s.of->lock().get() == grad.unsafeGetTensorImpl() &&
+            s.version == grad._version() && s.rounded.sizes() == grad.sizes()) {
+            auto r = std::move(s.rounded);
+            s.rounded = torch::Tensor();
+            s.of.reset();
+            ++rounded_count;
+            return r;
+        }
+    }
+    return grad.to(type);
+}
 
 // every tensor on one CUDA device, of one dtype, contiguous: what the cuBLASLt paths take
 bool lt_ready(std::initializer_list<const torch::Tensor*> ts) {
@@ -110,7 +157,7 @@ struct linear_fn : torch::autograd::Function<linear_fn> {
         const auto saved = ctx->get_saved_variables();
         const auto& x = saved[0];
         const auto& w = saved[1];
-        const auto dy = flat(grad.to(w.scalar_type()));  // an fp32 stream's gradient, rounded for the layer
+        const auto dy = flat(rounded(grad, w.scalar_type()));  // an fp32 stream's gradient, rounded for the layer
         auto [dw, db] = weight_and_bias_grad(dy, flat(x));
         return {at::mm(dy, w).view(x.sizes()), dw, db};
     }
@@ -170,7 +217,7 @@ struct mlp_fn : torch::autograd::Function<mlp_fn> {
         const auto& w2 = saved[2];
         const auto pre = ctx->saved_data["pre"].toTensor();
         const auto h = ctx->saved_data["h"].toTensor();
-        const auto dy = flat(grad_out[0].to(w2.scalar_type()));  // (rows, d); an fp32 stream's gradient rounded
+        const auto dy = flat(rounded(grad_out[0], w2.scalar_type()));  // (rows, d); an fp32 stream's gradient rounded
         const auto x2 = flat(x);
         auto [dw2, db2] = weight_and_bias_grad(dy, h);
         // d pre = (dy W2) * gelu'(pre) by a plain GEMM, then GELU's backward: with the bias
@@ -240,7 +287,11 @@ variable_list layer_norm_grads(AutogradContext* ctx, const torch::Tensor& grad, 
         rstd.scalar_type() == at::kFloat && mean.numel() * w.size(0) == x.numel() &&
         (!grad_res.defined() || (dres.defined() && dres.sizes() == x.sizes()))) {
         auto dx = torch::empty_like(x), dw = torch::empty_like(w), db = torch::empty_like(w);
-        torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db, dres);
+        // an fp32 stream's gradient: its bf16 rounding from the same pass, for the bf16 layers
+        // that receive it (rounded)
+        const auto dx_lo = x.scalar_type() == at::kFloat ? torch::empty_like(x, w.options()) : torch::Tensor();
+        torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db, dres, dx_lo);
+        if (dx_lo.defined()) publish_rounded(dx, dx_lo);
         return {dx, dw, db};
     }
     const auto type = x.scalar_type();
@@ -275,7 +326,7 @@ struct residual_add_fn : torch::autograd::Function<residual_add_fn> {
     }
     static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
         const auto& g = grad_out[0];
-        return {g, g.to(static_cast<at::ScalarType>(ctx->saved_data["y_dtype"].toInt()))};
+        return {g, rounded(g, static_cast<at::ScalarType>(ctx->saved_data["y_dtype"].toInt()))};
     }
 };
 
@@ -306,6 +357,10 @@ torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const t
 
 std::uint64_t epilogue_gemms() noexcept {
     return epilogue_count.load();
+}
+
+std::uint64_t stream_roundings_reused() noexcept {
+    return rounded_count.load();
 }
 
 }  // namespace fracnas::eval::torch_fused

@@ -48,4 +48,8 @@ torch::Tensor residual_add(const torch::Tensor& x, const torch::Tensor& y);
 /// took a cuBLASLt epilogue path (tests).
 std::uint64_t epilogue_gemms() noexcept;
 
+/// How many times a node of this file took an fp32 stream's gradient in bf16 as the LayerNorm
+/// backward that computed it wrote it (the kernels' path), instead of casting it (tests).
+std::uint64_t stream_roundings_reused() noexcept;
+
 }  // namespace fracnas::eval::torch_fused
