@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <set>
@@ -346,60 +347,124 @@ void search_driver::replay(const storage::archive_contents& archive) {
         if (!told.count(key) && !s.pending.count(key)) s.orphans.emplace(key, i);
 }
 
-search_outcome search_driver::run(transport::dispatcher& dispatch, storage::archive_sink& sink, std::ostream& progress,
-                                  const std::function<int()>& signals) {
-    state& s = *s_;
-    s.sink = &sink;
-    s.dispatch = &dispatch;
-    const auto wall0 = clock_type::now();
-    const std::uint32_t session = sink.session();
-    const std::string started = utc_now();
+namespace {
 
-    for (const auto& w : dispatch.workers()) {
-        storage::worker_record r;
-        r.rank = w.rank;
-        r.host = w.host;
-        r.device = w.device;
-        r.reference_ms = w.reference_ms;
-        r.joined = s.now();
-        r.session = session;
-        s.mirror.workers.push_back(r);
-        sink.append(r);
+// One session of search_driver::run, in the steps its loop takes: the workers recorded and the
+// replay's tells written; what the archive's run left unanswered dispatched again; then, until the
+// budget, a limit or a signal ends it: progress, the stop conditions, asks while slots are free,
+// a wait for results (or, with nothing in flight, one more ask or the end), the flushes; the
+// session's row last, also when an error ends it.
+class session_loop {
+public:
+    session_loop(search_driver::state& s, transport::dispatcher& dispatch, storage::archive_sink& sink, std::ostream& progress,
+                 const std::function<int()>& signals)
+        : s_(s),
+          dispatch_(dispatch),
+          sink_(sink),
+          progress_(progress),
+          signals_(signals),
+          wall0_(clock_type::now()),
+          session_(sink.session()),
+          started_(utc_now()),
+          every_(s.cfg.progress_every > 0 ? s.cfg.progress_every : std::max<std::uint64_t>(1, s.cfg.budget / 10)),
+          flushes_(s.cfg.flush_seconds, 0.0) {}
+
+    // The pool's workers as rows of this session, and the tells the replay completed, on disk.
+    void open() {
+        for (const auto& w : dispatch_.workers()) {
+            storage::worker_record r;
+            r.rank = w.rank;
+            r.host = w.host;
+            r.device = w.device;
+            r.reference_ms = w.reference_ms;
+            r.joined = s_.now();
+            r.session = session_;
+            s_.mirror.workers.push_back(r);
+            sink_.append(r);
+        }
+        s_.record_worker_events();
+        for (std::size_t i = s_.unsynced; i < s_.mirror.events.size(); ++i) sink_.append(s_.mirror.events[i]);
+        s_.unsynced = s_.mirror.events.size();
+        sink_.flush();
+        if (dispatch_.pool_size() == 0) throw error("no worker could start: " + dispatch_.workers().front().left_reason);
     }
-    s.record_worker_events();
-    for (std::size_t i = s.unsynced; i < s.mirror.events.size(); ++i) sink.append(s.mirror.events[i]);  // tells replay completed
-    s.unsynced = s.mirror.events.size();
-    sink.flush();
-    if (dispatch.pool_size() == 0) throw error("no worker could start: " + dispatch.workers().front().left_reason);
 
-    // re-dispatch what was asked but never answered before the archive's run ended
-    {
-        auto left = std::move(s.pending);
-        s.pending.clear();
+    // What was asked but never answered before the archive's run ended, dispatched again.
+    void redispatch_unanswered() {
+        auto left = std::move(s_.pending);
+        s_.pending.clear();
         for (auto& [key, a] : left) {
-            while (dispatch.free_slots() == 0 && a.feasible && !s.cache.count(a.hash) && !s.by_hash.count(a.hash))
-                for (const auto& r : dispatch.wait(1.0)) s.receive(r);
-            s.route(std::move(a));
+            while (dispatch_.free_slots() == 0 && a.feasible && !s_.cache.count(a.hash) && !s_.by_hash.count(a.hash))
+                for (const auto& r : dispatch_.wait(1.0)) s_.receive(r);
+            s_.route(std::move(a));
         }
     }
 
-    const std::uint64_t every = s.cfg.progress_every > 0 ? s.cfg.progress_every : std::max<std::uint64_t>(1, s.cfg.budget / 10);
-    std::uint64_t answered_total = 0;
-    for (const auto& o : s.opts) answered_total += o->told();
-    std::uint64_t next_progress = (answered_total / every + 1) * every;
-    auto elapsed = [&] { return std::chrono::duration<double>(clock_type::now() - wall0).count(); };
-    flush_schedule flushes(s.cfg.flush_seconds, elapsed());
-    const double limit = s.cfg.time_limit;
-    std::string ended_by = "budget";
-    bool stop_asking = false;
-    double drain_until = std::numeric_limits<double>::infinity();  // wall seconds since wall0
+    // The loop, until the session ends (ended_by_ says why). Progress is next printed at the next
+    // multiple of its interval, the first flush due an interval from now.
+    void run() {
+        next_progress_ = (told() / every_ + 1) * every_;
+        flushes_.flushed(elapsed());
+        while (true) {
+            progress_if_due();
+            if (second_signal()) return;
+            check_stops();
+            ask_while_slots_free();
+            if (dispatch_.in_flight() == 0) {
+                if (stop_asking_ || s_.all_asked()) return;
+                ask_when_idle();
+                continue;
+            }
+            if (stop_asking_ && elapsed() >= drain_until_) return;
+            wait_and_receive();
+            progress_if_due();
+        }
+    }
 
-    auto print_progress = [&] {
-        std::uint64_t told = 0, measured = 0, cached = 0, infeasible = 0, failed = 0;
-        for (const auto& o : s.opts) told += o->told();
+    // After an error: the session's row says why it ended; what was answered stays in the archive.
+    void close_after(const std::exception& e) {
+        try {
+            s_.record_worker_events();
+            close_session(std::string("error: ") + e.what());
+        } catch (...) {  // the archive itself failed: the first error is the one to report
+        }
+    }
+
+    search_outcome finish() {
+        progress_if_due();
+        search_outcome out;
+        out.ended_by = ended_by_;
+        out.answered = s_.answered;
+        out.abandoned = dispatch_.in_flight();
+        for (const auto& [id, fl] : s_.flights) out.abandoned += fl.waiting.size() - 1;
+        out.wall_seconds = elapsed();
+        s_.record_worker_events();
+        close_session(ended_by_);
+        return out;
+    }
+
+private:
+    double elapsed() const { return std::chrono::duration<double>(clock_type::now() - wall0_).count(); }
+
+    std::uint64_t told() const {
+        std::uint64_t n = 0;
+        for (const auto& o : s_.opts) n += o->told();
+        return n;
+    }
+
+    void progress_if_due() {
+        const auto n = told();
+        if (n < next_progress_) return;
+        print_progress();
+        next_progress_ = (n / every_ + 1) * every_;
+    }
+
+    void print_progress() {
+        std::uint64_t measured = 0, cached = 0, infeasible = 0, failed = 0;
+        const auto n = told();
         double best = std::numeric_limits<double>::infinity();
         double best_ms = 0.0;
-        for (const auto& r : s.mirror.evaluations) {
+        for (const auto& r : s_.mirror.evaluations) {
             if (!r.feasible) {
                 ++infeasible;
                 continue;
@@ -412,20 +477,20 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
                 if (!r.cached) ++failed;
                 continue;
             }
-            if (r.min_params >= s.cfg.decoder_floor() && r.told < best) {
+            if (r.min_params >= s_.cfg.decoder_floor() && r.told < best) {
                 best = r.told;
                 best_ms = r.out.value;
             }
         }
         const double t = elapsed();
-        const double rate = t > 0.0 ? static_cast<double>(s.answered) / t : 0.0;
-        const std::uint64_t left = s.cfg.budget > told ? s.cfg.budget - told : 0;
-        std::size_t busy = std::min(dispatch.in_flight(), dispatch.pool_size());
-        const auto front = pareto_front(s.mirror.evaluations, s.cfg.objective == "pareto" ? 0 : s.cfg.decoder_floor());
+        const double rate = t > 0.0 ? static_cast<double>(s_.answered) / t : 0.0;
+        const std::uint64_t left = s_.cfg.budget > n ? s_.cfg.budget - n : 0;
+        const std::size_t busy = std::min(dispatch_.in_flight(), dispatch_.pool_size());
+        const auto front = pareto_front(s_.mirror.evaluations, s_.cfg.objective == "pareto" ? 0 : s_.cfg.decoder_floor());
         std::ostringstream o;
-        o << std::fixed << std::setprecision(1) << "progress    " << told << "/" << s.cfg.budget << " answered (" << measured
-          << " measured, " << cached << " cached, " << infeasible << " infeasible, " << failed << " failed), " << rate << "/s, " << busy
-          << "/" << dispatch.pool_size() << " workers busy, best feasible ";
+        o << std::fixed << std::setprecision(1) << "progress    " << n << "/" << s_.cfg.budget << " answered (" << measured << " measured, "
+          << cached << " cached, " << infeasible << " infeasible, " << failed << " failed), " << rate << "/s, " << busy << "/"
+          << dispatch_.pool_size() << " workers busy, best feasible ";
         if (std::isfinite(best))
             o << std::setprecision(4) << "x" << best << " (" << best_ms << " ms)";
         else
@@ -435,119 +500,135 @@ search_outcome search_driver::run(transport::dispatcher& dispatch, storage::arch
             o << std::setprecision(0) << static_cast<double>(left) / rate << " s";
         else
             o << "unknown";
-        progress << o.str() << '\n' << std::flush;
-    };
+        progress_ << o.str() << '\n' << std::flush;
+    }
 
-    auto maybe_progress = [&] {
-        std::uint64_t told = 0;
-        for (const auto& o : s.opts) told += o->told();
-        if (told < next_progress) return;
-        print_progress();
-        next_progress = (told / every + 1) * every;
-    };
+    // Reads the signals: true on the second (the session ends at once); the first stops the
+    // asking and gives what is in flight --grace seconds.
+    bool second_signal() {
+        const int sig = signals_ ? signals_() : 0;
+        if (sig >= 2) {
+            ended_by_ = "second signal";
+            return true;
+        }
+        if (sig == 1 && !stop_asking_) {
+            stop("signal", elapsed() + s_.cfg.grace);
+            // every answer so far made durable at once: a launcher may kill the job soon after its
+            // signal (Open MPI's mpirun odls_base_sigkill_timeout after its SIGTERM, 1 s by default;
+            // Slurm after KillWait)
+            sink_.flush();
+            flushes_.flushed(elapsed());
+            std::ostringstream o;  // its own stream: the caller's may be left in fixed notation
+            o << "signal      stop asking; waiting up to " << s_.cfg.grace << " s for " << dispatch_.in_flight() << " results in flight\n";
+            progress_ << o.str() << std::flush;
+        }
+        return false;
+    }
 
-    auto close_session = [&](const std::string& why) {
-        storage::session_record rec;
-        rec.session = session;
-        rec.started = started;
-        rec.wall_seconds = elapsed();
-        rec.ended_by = why;
-        rec.command_line = s.command_line;
-        s.mirror.sessions.push_back(rec);
-        sink.append(rec);
-        sink.flush();
-    };
-    try {
-        while (true) {
-            maybe_progress();
-            const int sig = signals ? signals() : 0;
-            if (sig >= 2) {
-                ended_by = "second signal";
+    // The time limit (in flight then given --grace seconds) and the measurements' budget (every
+    // measurement in flight waited for).
+    void check_stops() {
+        if (!stop_asking_ && elapsed() >= s_.cfg.time_limit) stop("time limit", elapsed() + s_.cfg.grace);
+        if (!stop_asking_ && s_.cfg.measurements > 0 && s_.sent >= s_.cfg.measurements)
+            stop("measurements", std::numeric_limits<double>::infinity());
+    }
+
+    void stop(const char* why, double drain_until) {
+        stop_asking_ = true;
+        ended_by_ = why;
+        drain_until_ = drain_until;
+    }
+
+    // Asks while a worker slot is free, the next optimizer once one has spent its budget; answers
+    // that need no worker (cached, infeasible) take no slot.
+    void ask_while_slots_free() {
+        while (!stop_asking_ && dispatch_.free_slots() > 0 && dispatch_.pool_size() > 0) {
+            if (s_.opts[s_.phase]->stopped()) {
+                if (s_.phase + 1 < s_.opts.size()) {
+                    ++s_.phase;
+                    continue;
+                }
                 break;
             }
-            if (sig == 1 && !stop_asking) {
-                stop_asking = true;
-                ended_by = "signal";
-                drain_until = elapsed() + s.cfg.grace;
-                // every answer so far made durable at once: a launcher may kill the job soon after its
-                // signal (Open MPI's mpirun odls_base_sigkill_timeout after its SIGTERM, 1 s by default;
-                // Slurm after KillWait)
-                sink.flush();
-                flushes.flushed(elapsed());
-                std::ostringstream o;  // its own stream: the caller's may be left in fixed notation
-                o << "signal      stop asking; waiting up to " << s.cfg.grace << " s for " << dispatch.in_flight()
-                  << " results in flight\n";
-                progress << o.str() << std::flush;
+            const auto ph = static_cast<std::uint32_t>(s_.phase);
+            std::size_t n = dispatch_.free_slots();
+            if (s_.cfg.measurements > 0) {  // never more sent than the measurements left
+                if (s_.sent >= s_.cfg.measurements) break;
+                n = static_cast<std::size_t>(std::min<std::uint64_t>(n, s_.cfg.measurements - s_.sent));
             }
-            if (!stop_asking && elapsed() >= limit) {
-                stop_asking = true;
-                ended_by = "time limit";
-                drain_until = elapsed() + s.cfg.grace;
-            }
-            if (!stop_asking && s.cfg.measurements > 0 && s.sent >= s.cfg.measurements) {
-                stop_asking = true;  // then wait for every measurement in flight
-                ended_by = "measurements";
-            }
-            // ask while a worker slot is free; free answers do not take a slot
-            while (!stop_asking && dispatch.free_slots() > 0 && dispatch.pool_size() > 0) {
-                if (s.opts[s.phase]->stopped()) {
-                    if (s.phase + 1 < s.opts.size()) {
-                        ++s.phase;
-                        continue;
-                    }
-                    break;
-                }
-                const auto ph = static_cast<std::uint32_t>(s.phase);
-                std::size_t n = dispatch.free_slots();
-                if (s.cfg.measurements > 0) {  // never more sent than the measurements left
-                    if (s.sent >= s.cfg.measurements) break;
-                    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, s.cfg.measurements - s.sent));
-                }
-                const auto tasks = s.ask(ph, n);
-                if (tasks.empty()) break;  // it waits for results
-                for (const auto& t : tasks) s.take(ph, t);
-            }
-            if (dispatch.in_flight() == 0) {
-                if (stop_asking || s.all_asked()) break;
-                if (dispatch.pool_size() == 0)
-                    throw error("every worker left the pool; the search cannot go on (resume it from its archive).");
-                // nothing in flight, nothing offered: ask again once; a second empty ask is a stall
-                const auto ph = static_cast<std::uint32_t>(s.phase);
-                const auto tasks = s.ask(ph, 1);
-                if (tasks.empty()) throw error("the optimizer " + s.opts[ph]->name() + " offered no candidate while none was in flight.");
-                for (const auto& t : tasks) s.take(ph, t);
-                continue;
-            }
-            if (stop_asking && elapsed() >= drain_until) break;
-            const double wait_for = stop_asking ? std::min(0.25, std::max(0.0, drain_until - elapsed())) : 0.25;
-            const auto results = dispatch.wait(wait_for);
-            for (const auto& r : results) s.receive(r);
-            s.record_worker_events();
-            if (flushes.due(!results.empty(), elapsed())) {  // a flush with nothing new writes nothing
-                sink.flush();
-                flushes.flushed(elapsed());
-            }
-            maybe_progress();
+            const auto tasks = s_.ask(ph, n);
+            if (tasks.empty()) break;  // it waits for results
+            for (const auto& t : tasks) s_.take(ph, t);
         }
+    }
+
+    // Nothing in flight and nothing offered: ask once more; a second empty ask is a stall.
+    void ask_when_idle() {
+        if (dispatch_.pool_size() == 0) throw error("every worker left the pool; the search cannot go on (resume it from its archive).");
+        const auto ph = static_cast<std::uint32_t>(s_.phase);
+        const auto tasks = s_.ask(ph, 1);
+        if (tasks.empty()) throw error("the optimizer " + s_.opts[ph]->name() + " offered no candidate while none was in flight.");
+        for (const auto& t : tasks) s_.take(ph, t);
+    }
+
+    // Up to a quarter of a second (less when draining), then the results told and the pool's
+    // events recorded; a flush when one is due (one with nothing new writes nothing).
+    void wait_and_receive() {
+        const double wait_for = stop_asking_ ? std::min(0.25, std::max(0.0, drain_until_ - elapsed())) : 0.25;
+        const auto results = dispatch_.wait(wait_for);
+        for (const auto& r : results) s_.receive(r);
+        s_.record_worker_events();
+        if (flushes_.due(!results.empty(), elapsed())) {
+            sink_.flush();
+            flushes_.flushed(elapsed());
+        }
+    }
+
+    void close_session(const std::string& why) {
+        storage::session_record rec;
+        rec.session = session_;
+        rec.started = started_;
+        rec.wall_seconds = elapsed();
+        rec.ended_by = why;
+        rec.command_line = s_.command_line;
+        s_.mirror.sessions.push_back(rec);
+        sink_.append(rec);
+        sink_.flush();
+    }
+
+    search_driver::state& s_;
+    transport::dispatcher& dispatch_;
+    storage::archive_sink& sink_;
+    std::ostream& progress_;
+    const std::function<int()>& signals_;
+    const clock_type::time_point wall0_;
+    const std::uint32_t session_;
+    const std::string started_;
+    const std::uint64_t every_;
+    std::uint64_t next_progress_ = 0;
+    flush_schedule flushes_;
+    std::string ended_by_ = "budget";
+    bool stop_asking_ = false;
+    double drain_until_ = std::numeric_limits<double>::infinity();  // wall seconds since wall0_
+};
+
+}  // namespace
+
+search_outcome search_driver::run(transport::dispatcher& dispatch, storage::archive_sink& sink, std::ostream& progress,
+                                  const std::function<int()>& signals) {
+    state& s = *s_;
+    s.sink = &sink;
+    s.dispatch = &dispatch;
+    session_loop loop(s, dispatch, sink, progress, signals);
+    loop.open();
+    loop.redispatch_unanswered();
+    try {
+        loop.run();
     } catch (const std::exception& e) {
-        // what was answered stays in the archive; the session says why it ended
-        try {
-            s.record_worker_events();
-            close_session(std::string("error: ") + e.what());
-        } catch (...) {  // the archive itself failed: the first error is the one to report
-        }
+        loop.close_after(e);
         throw;
     }
-    maybe_progress();
-    search_outcome out;
-    out.ended_by = ended_by;
-    out.answered = s.answered;
-    out.abandoned = dispatch.in_flight();
-    for (const auto& [id, fl] : s.flights) out.abandoned += fl.waiting.size() - 1;
-    out.wall_seconds = elapsed();
-    s.record_worker_events();
-    close_session(ended_by);
-    return out;
+    return loop.finish();
 }
 
 std::vector<storage::evaluation_record> pareto_front(const std::vector<storage::evaluation_record>& records, std::uint64_t floor) {
