@@ -18,6 +18,8 @@ for c in munged slurmctld slurmd slurmstepd sbatch srun scontrol squeue sinfo sc
   command -v "$c" > /dev/null || skip "no $c here: install the Debian packages slurm-wlm and munge (cmake/dev.sh test does)"
 done
 
+# a Slurm command waits minutes for a controller that has gone: bound each one here to 30 s
+for c in sbatch srun scontrol squeue scancel sinfo; do eval "$c() { timeout 30 $(command -v "$c") \"\$@\"; }"; done
 t0=$(date +%s)
 tmp=$(mktemp -d)
 fails=0
@@ -40,6 +42,17 @@ stop() {
     [ "$p" = "$tmp/munge/munged.pid" ] && kill "$pid" 2> /dev/null
     for i in $(seq 20); do kill -0 "$pid" 2> /dev/null || break; sleep 0.5; done
     kill -0 "$pid" 2> /dev/null && { echo "stop: $p ($pid) still up after 10 s: SIGKILL"; kill -KILL "$pid"; }
+  done
+  # a job's slurmstepd and tasks outlive slurmd when it could not end them (a controller gone):
+  # every process with this cluster's SLURM_CONF in its environment was started for this test
+  local d env e
+  for d in /proc/[0-9]*; do
+    mapfile -d '' env < "$d/environ" 2> /dev/null || continue
+    for e in "${env[@]}"; do
+      if [ "$e" = "SLURM_CONF=$tmp/slurm.conf" ]; then
+        echo "stop: process ${d#/proc/} ($(< "$d/comm")) left behind: SIGKILL"; kill -KILL "${d#/proc/}" 2> /dev/null; break
+      fi
+    done
   done
   if [ "$fails" -gt 0 ]; then   # what the daemons said, to find why
     for l in "$tmp"/log/*.log "$tmp"/clone/*.out "$tmp"/clone/runs/scaling/*.out; do
