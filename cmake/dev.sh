@@ -23,7 +23,9 @@ staged=${FRACNAS_STAGED_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/fracnas/debian-sta
 build=${FRACNAS_BUILD_DIR:-$root/build}
 apt_packages=(cmake g++ ninja-build libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
               libboost-program-options-dev catch2 procps   # procps: pkill, in the launch scripts' test
-              clang-format git)                            # the tests' style check (tests/format_test.sh)
+              clang-format git                             # the tests' style check (tests/format_test.sh)
+              slurm-wlm munge)                             # a private one-node Slurm (tests/launch/slurm_test.sh); its
+                                                           # pmix plugin, for srun --mpi=pmix, is in slurm-wlm-basic-plugins
 # the training corpus D (docs/data.md), in its order; `cmake/dev.sh corpus` installs them
 corpus_packages=(r-cran-janeaustenr sword-text-web linux-doc-6.1 python3.11-doc perl-doc postgresql-doc-15)
 

@@ -19,6 +19,7 @@ WEAK_PER_WORKER=${WEAK_PER_WORKER:-100}           # candidates per worker of a w
 SEARCH_FLAGS=${SEARCH_FLAGS:-"--evaluator model --model-cost-ms 10 --algorithm random --seed 1 --queued 1"}
 MPI_FLAGS=${MPI_FLAGS:-$([ "$GPUS" -gt 0 ] && echo "--bind-to none" || echo "--bind-to core")}  # one core per CPU rank
 RUNS=${RUNS:-runs}
+PLOT=${PLOT:-}                                    # the plots' command (slurm/scaling.sh); empty: the Python fracnas was built with
 # -------------------------------------------------------------------------------------------------
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +33,8 @@ done
 for n in $WORKERS_LIST; do
   if [ "$GPUS" -gt 0 ] && [ "$n" -gt "$GPUS" ]; then echo "scaling_local.sh: $n workers need $n GPUs; GPUS is $GPUS" >&2; exit 2; fi
 done
+# and what the analysis at the end needs (a Python with h5py for the plots), not to fail after the runs
+FRACNAS="$FRACNAS" PLOT="$PLOT" "$here/../slurm/scaling.sh" check
 for series in $SERIES; do
   for n in $WORKERS_LIST; do
     budget=$STRONG_BUDGET
@@ -45,4 +48,4 @@ for series in $SERIES; do
     echo "scaling_local.sh: $series, $n worker(s), $budget candidates: $(( ($(date +%s%N) - start) / 1000000 )) ms"
   done
 done
-SERIES="$SERIES" WORKERS_LIST="$WORKERS_LIST" RUNS="$RUNS" FRACNAS="$FRACNAS" "$here/../slurm/scaling.sh" collect
+SERIES="$SERIES" WORKERS_LIST="$WORKERS_LIST" RUNS="$RUNS" FRACNAS="$FRACNAS" PLOT="$PLOT" "$here/../slurm/scaling.sh" collect
