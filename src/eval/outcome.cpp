@@ -23,13 +23,17 @@ const char* to_string(outcome_status s) {
             return "timeout";
         case outcome_status::device_lost:
             return "device_lost";
+        case outcome_status::diverged:
+            return "diverged";
+        case outcome_status::stopped:
+            return "stopped";
     }
     return "unknown";
 }
 
 outcome_status parse_outcome_status(const std::string& name) {
     for (auto s : {outcome_status::ok, outcome_status::invalid, outcome_status::out_of_memory, outcome_status::error,
-                   outcome_status::timeout, outcome_status::device_lost})
+                   outcome_status::timeout, outcome_status::device_lost, outcome_status::diverged, outcome_status::stopped})
         if (name == to_string(s)) return s;
     throw config_error("status", "unknown evaluation status '" + name + "'.");
 }

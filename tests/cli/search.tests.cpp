@@ -330,6 +330,30 @@ std::size_t measured_rows(const storage::archive_contents& a) {
 
 }  // namespace
 
+TEST_CASE("an archive written by an earlier fracnas (schema 1, commit 3ce3eba) resumes and is appended to", "[cli][search][hdf5][resume]") {
+    // tests/data/archives/schema1_3ce3eba.h5: `fracnas search --evaluator model --budget 60 --archive
+    // fx.h5 --time-limit 0.004` by the tree of 3ce3eba, 11 answers. Its status enum has the six
+    // evaluation statuses of that time: the rows written now must convert to it (HDF5 converts
+    // enums by name and refused when the memory type had members the file's lacked)
+    const std::string h5 = temp_path("schema1_resume.h5");
+    {
+        std::ifstream in(std::string(FRACNAS_DATA) + "/../archives/schema1_3ce3eba.h5", std::ios::binary);
+        REQUIRE(in);
+        std::ofstream out(h5, std::ios::binary | std::ios::trunc);
+        out << in.rdbuf();
+    }
+    const auto before = fracnas::hdf5::read_archive(h5);
+    REQUIRE(before.evaluations.size() == 11);
+    const outcome o = run_cli({"search", "--resume", h5});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    const auto after = fracnas::hdf5::read_archive(h5);
+    REQUIRE(after.evaluations.size() > before.evaluations.size());  // its --time-limit 0.004 holds again: a few more
+    check_archive(after, after.evaluations.size());
+    REQUIRE(after.sessions.size() == 2);
+    for (std::size_t i = 0; i < before.evaluations.size(); ++i) REQUIRE(after.evaluations[i].arch == before.evaluations[i].arch);
+}
+
 TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or measured again", "[cli][search][hdf5][resume]") {
     const std::string h5 = temp_path("killed.h5"), log = temp_path("killed.log");
     for (int delay_ms : {150, 400, 700, 1000, 1400}) {

@@ -2,7 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <set>
 #include <stdexcept>
+#include <string>
 
 #include "fracnas/error.hpp"
 #include "fracnas/eval/outcome.hpp"
@@ -28,9 +30,19 @@ eval::outcome timed(double decode, double prefill, std::uint32_t repeats, std::u
 }  // namespace
 
 TEST_CASE("status names round-trip, and an unknown one is refused by name", "[eval]") {
+    // the one vocabulary of evaluations and trainings: every value 0..7 has its own name, and the
+    // values the archive and the wire hold stay where they were
+    std::set<std::string> names;
     for (auto s : {eval::outcome_status::ok, eval::outcome_status::invalid, eval::outcome_status::out_of_memory,
-                   eval::outcome_status::error, eval::outcome_status::timeout, eval::outcome_status::device_lost})
+                   eval::outcome_status::error, eval::outcome_status::timeout, eval::outcome_status::device_lost,
+                   eval::outcome_status::diverged, eval::outcome_status::stopped}) {
         REQUIRE(eval::parse_outcome_status(eval::to_string(s)) == s);
+        names.insert(eval::to_string(s));
+    }
+    REQUIRE(names.size() == 8);
+    REQUIRE(static_cast<int>(eval::outcome_status::device_lost) == 5);
+    REQUIRE(std::string(eval::to_string(eval::outcome_status::diverged)) == "diverged");
+    REQUIRE(static_cast<int>(eval::outcome_status::stopped) == 7);
     REQUIRE_THROWS_AS(eval::parse_outcome_status("fine"), config_error);
 }
 

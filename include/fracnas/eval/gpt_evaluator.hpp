@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fracnas/eval/latency.hpp"
+#include "fracnas/eval/outcome.hpp"
 #include "fracnas/nas/architecture.hpp"
 #include "fracnas/nas/counts.hpp"
 
@@ -50,8 +51,9 @@ struct gpt_measure_config {
     std::string attention = "auto";
 };
 
-enum class eval_status { ok, invalid, out_of_memory, error };
-const char* to_string(eval_status s);
+/// How a candidate's evaluation ended: outcome.hpp's vocabulary (an evaluation gives ok,
+/// invalid, out_of_memory or error).
+using eval_status = outcome_status;
 
 /// One candidate's measurements. Latencies are absent when not requested or when status != ok.
 struct gpt_evaluation {

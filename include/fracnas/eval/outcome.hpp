@@ -13,7 +13,10 @@
 
 namespace fracnas::eval {
 
-/// How an evaluation ended. Everything but ok is a failure the search records and goes past.
+/// How an evaluation or a training ended: the one vocabulary from the evaluators (gpt_evaluation,
+/// train_result) over the wire and into the archive to `analyze`. Everything but ok is a failure
+/// the search records and goes past. The values are the archive's and the wire's: new ones only
+/// at the end.
 enum class outcome_status : std::uint8_t {
     ok = 0,             ///< value holds the objective
     invalid = 1,        ///< the candidate cannot be built (bad shape, unknown text)
@@ -21,6 +24,8 @@ enum class outcome_status : std::uint8_t {
     error = 3,          ///< anything else the evaluator threw
     timeout = 4,        ///< the master's deadline passed; the task went to another worker
     device_lost = 5,    ///< the device is unusable (a sticky CUDA error): the worker leaves the pool
+    diverged = 6,       ///< a training's loss became NaN or ran away (the training's divergence rule)
+    stopped = 7,        ///< a training ended before its budget when asked to, its state saved to continue
 };
 const char* to_string(outcome_status s);
 /// Parses to_string()'s names; throws config_error("status") for anything else.

@@ -23,8 +23,8 @@ struct failure {
 /// a config_error is invalid, anything else an error (`unknown` when it is no std::exception).
 failure current(const char* host_oom, const char* unknown) noexcept;
 
-/// The failure as a status of the caller's enum (eval_status, train_status: each has invalid,
-/// out_of_memory and error), with its message.
+/// The failure as the caller's status (eval_status, train_status: outcome.hpp's invalid,
+/// out_of_memory or error), with its message.
 template <class Status, class Result>
 void record(Result& out, failure f) {
     out.status = f.what == kind::invalid ? Status::invalid : f.what == kind::out_of_memory ? Status::out_of_memory : Status::error;

@@ -33,20 +33,6 @@
 
 namespace fracnas::eval {
 
-const char* to_string(eval_status s) {
-    switch (s) {
-        case eval_status::ok:
-            return "ok";
-        case eval_status::invalid:
-            return "invalid";
-        case eval_status::out_of_memory:
-            return "out_of_memory";
-        case eval_status::error:
-            return "error";
-    }
-    return "?";
-}
-
 namespace {
 
 using torch_graphs::graph_runner;

@@ -106,20 +106,7 @@ private:
         o.wall_seconds = r.wall_seconds;
         o.peak_memory_bytes = r.peak_memory_bytes;
         o.message = r.message;
-        switch (r.status) {
-            case eval_status::ok:
-                o.status = outcome_status::ok;
-                break;
-            case eval_status::invalid:
-                o.status = outcome_status::invalid;
-                break;
-            case eval_status::out_of_memory:
-                o.status = outcome_status::out_of_memory;
-                break;
-            case eval_status::error:
-                o.status = outcome_status::error;
-                break;
-        }
+        o.status = r.status;  // one vocabulary
         if (r.decode) {
             o.decode_ms = r.decode->median_ms;
             o.decode_iqr_ms = r.decode->iqr_ms();

@@ -36,24 +36,6 @@
 
 namespace fracnas::eval {
 
-const char* to_string(train_status s) {
-    switch (s) {
-        case train_status::ok:
-            return "ok";
-        case train_status::invalid:
-            return "invalid";
-        case train_status::out_of_memory:
-            return "out_of_memory";
-        case train_status::diverged:
-            return "diverged";
-        case train_status::error:
-            return "error";
-        case train_status::stopped:
-            return "stopped";
-    }
-    return "error";
-}
-
 const char* to_string(lr_schedule s) {
     return s == lr_schedule::wsd ? "wsd" : "cosine";
 }

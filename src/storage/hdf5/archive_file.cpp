@@ -397,12 +397,13 @@ struct tables {
 // ---- HDF5 types
 h5id status_enum(const std::string& path) {
     h5id t{FRACNAS_H5_OR_THROW(path, H5Tenum_create(H5T_STD_U8LE)), H5Tclose};
-    // every value eval::to_string names, so that a status added there is stored without a change here
-    for (unsigned v = 0; v <= std::numeric_limits<std::uint8_t>::max(); ++v) {
-        const std::string name = eval::to_string(static_cast<eval::outcome_status>(v));
-        if (name == "unknown") continue;
+    // the statuses of schema 1's evaluations, ok 0 to device_lost 5, by eval::to_string's names:
+    // HDF5 converts enums by name and refuses to write a memory enum with members the file's lacks
+    // (an archive written before would not resume), so a status added to the vocabulary (a
+    // training's diverged, stopped) enters the archive with a schema of its own
+    for (unsigned v = 0; v <= static_cast<unsigned>(eval::outcome_status::device_lost); ++v) {
         const auto value = static_cast<std::uint8_t>(v);
-        FRACNAS_H5_OR_THROW(path, H5Tenum_insert(t.get(), name.c_str(), &value));
+        FRACNAS_H5_OR_THROW(path, H5Tenum_insert(t.get(), eval::to_string(static_cast<eval::outcome_status>(v)), &value));
     }
     return t;
 }

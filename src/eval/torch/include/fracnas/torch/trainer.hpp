@@ -171,9 +171,10 @@ struct budget_result {
     double seconds = 0.0;                 ///< training seconds up to its decay start plus its decay's (validation excluded)
 };
 
-/// stopped: ended by stop_after_steps before its budget, its state saved (when state_dir is set).
-enum class train_status { ok, invalid, out_of_memory, diverged, error, stopped };
-const char* to_string(train_status s);
+/// How a training ended: outcome.hpp's vocabulary (a training gives ok, invalid, out_of_memory,
+/// diverged, error, or stopped: ended by stop_after_steps before its budget, its state saved when
+/// state_dir is set).
+using train_status = outcome_status;
 
 struct train_result {
     train_status status = train_status::ok;
