@@ -214,10 +214,9 @@ def fracnas_eval(binary, a, tokens, context, warmup, repeats, attention="auto"):
             "decode_attention": j.get("decode_attention"), "peak_memory_bytes": j.get("peak_memory_bytes")}
 
 
-def run_model(name, a, args, floors):
+def run_model(name, a, args):
     torch.manual_seed(0)
     row = {"model": name, "architecture": spec(a), "tokens": args.tokens, "context": args.context}
-    row.update(model_floors(a, args.tokens, args.context, floors))
     model = Gpt(a, torch.bfloat16, "cuda").eval()
     prompt = torch.randint(0, a["vocab"], (1, args.tokens), device="cuda")
     token = torch.randint(0, a["vocab"], (1, 1), device="cuda")
@@ -292,6 +291,9 @@ def main():
     p.add_argument("--context", type=int, default=1023, help="tokens in the cache for the decode step (default 1023)")
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--repeats", type=int, default=50)
+    p.add_argument("--floors", choices=("first", "last"), default="first",
+                   help="measure the copy and GEMM floors before the models (default) or after them; on the H200 "
+                        "the order changed no timing (docs/results/gpu_worker.md, 'The anchor's 12%%, checked')")
     p.add_argument("--out", help="JSON lines: the machine, the floors, one line per model")
     args = p.parse_args()
     args.compile_modes = args.compile_modes.split(",")
@@ -311,16 +313,30 @@ def main():
                "cuda": torch.version.cuda, "python": platform.python_version(),
                "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "command": " ".join(sys.argv)}
     print(json.dumps(machine))
-    floors = measure_floors(args.repeats)
-    print("floors: copy {:.3f} TB/s (nominal 4.8), bf16 GEMM {:.1f} TFLOP/s (nominal 989)".format(
-        floors["bandwidth_bytes_per_s"] / 1e12, floors["bf16_flops_per_s"] / 1e12))
-    if out:
-        out.write(json.dumps({"machine": machine, "floors": floors}) + "\n")
-    print("{:12s} {:8s} {:>9s} {:>9s} {:>9s} {:>9s} {:>7s} {:>9s} {:>9s}  {}".format(
-        "model", "phase", "eager", "graph", "compiled", "fracnas", "ours/c", "floor(m)", "floor(n)", "best compile mode"))
+
+    def floors_now():
+        f = measure_floors(args.repeats)
+        f["measured"] = args.floors
+        print("floors ({}): copy {:.3f} TB/s (nominal 4.8), bf16 GEMM {:.1f} TFLOP/s (nominal 989)".format(
+            args.floors, f["bandwidth_bytes_per_s"] / 1e12, f["bf16_flops_per_s"] / 1e12), flush=True)
+        if out:
+            out.write(json.dumps({"machine": machine, "floors": f}) + "\n")
+        return f
+
+    floors = floors_now() if args.floors == "first" else None
+    rows = []
     for name in names:
         a = parse_arch(MODELS[name], 50257, 1024)
-        row = run_model(name, a, args, floors)
+        rows.append((a, run_model(name, a, args)))
+        if floors is None:
+            print("measured {}".format(name), flush=True)
+    if floors is None:
+        floors = floors_now()
+    print("{:12s} {:8s} {:>9s} {:>9s} {:>9s} {:>9s} {:>7s} {:>9s} {:>9s}  {}".format(
+        "model", "phase", "eager", "graph", "compiled", "fracnas", "ours/c", "floor(m)", "floor(n)", "best compile mode"))
+    for a, row in rows:
+        name = row["model"]
+        row.update(model_floors(a, args.tokens, args.context, floors))
         if out:
             out.write(json.dumps(row) + "\n")
             out.flush()
