@@ -373,6 +373,7 @@ struct inputs {
     app::search_config cfg;
     std::optional<storage::archive_contents> resumed;
     std::string command_line;
+    std::string restored;  // what --resume's check did to the archive (an end restored), for the report
 };
 
 // The resolved device of a worker: "cpu" or "cuda" with its index.
@@ -400,13 +401,6 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
 #else
     throw config_error("--evaluator", "--evaluator torch needs a build with LibTorch; use --evaluator model.");
 #endif
-}
-
-// What --resume's check did to the archive before the run (an end restored), for the report;
-// set while the options are read, before the output stream is known
-std::string& restored_note() {
-    static std::string note;
-    return note;
 }
 
 void print_binding(const transport::dispatcher& d, std::ostream& out) {
@@ -460,7 +454,7 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     if (!path.empty())
         out << "archive     " << path << (cfg.resume.empty() ? "" : " (resumed: " + std::to_string(replayed) + " answers replayed)")
             << '\n';
-    if (!restored_note().empty()) out << "restored    " << restored_note() << '\n';
+    if (!in.restored.empty()) out << "restored    " << in.restored << '\n';
     print_binding(dispatch, out);
     const std::string kill_warning = mpirun_kill_warning(cfg.grace);
     if (!kill_warning.empty()) out << "warning     " << kill_warning << '\n' << std::flush;
@@ -497,8 +491,8 @@ void check_files(inputs& in) {
         throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' is the --archive's path; give the export another file.");
 #ifdef FRACNAS_HAVE_HDF5
     if (!cfg.archive.empty()) hdf5::check_new_archive(cfg.archive, cfg.replace);
-    // a running run, a read-only file: refused before the reference is timed, not after
-    if (!cfg.resume.empty()) hdf5::check_resumable(cfg.resume, "--resume");
+        // --resume's archive (a running run, a read-only or damaged file) was checked when the options
+        // were read (parse_search_args), before the reference is timed
 #else
     if (!cfg.archive.empty() || !cfg.resume.empty()) throw config_error("--archive", "archives need a build with HDF5.");
 #endif
@@ -506,7 +500,7 @@ void check_files(inputs& in) {
 
 }  // namespace
 
-app::search_config parse_search_args(const std::vector<std::string>& args, bool& help) {
+app::search_config parse_search_args(const std::vector<std::string>& args, bool& help, std::string* restored) {
     const auto options = search_options();
     const po::variables_map vm = parse_options(args, options, "search", "--budget 300");
     help = vm.count("help") > 0;
@@ -527,7 +521,8 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         // problem key that differs from the archive's would make another search: refused
         const std::string path = file_name("--resume", settings["resume"].value);
         // held, unwritable or damaged archives refused first; an end that a failed write cut restored
-        restored_note() = for_option("--resume", [&] { return hdf5::check_resumable(path, "--resume"); });
+        const std::string note = for_option("--resume", [&] { return hdf5::check_resumable(path, "--resume"); });
+        if (restored != nullptr) *restored = note;
         const storage::archive_contents archive = for_option("--resume", [&] { return hdf5::read_archive(path); });
         std::map<std::string, setting> archived;
         read_ini(archive.header.config, path + " (its configuration)", options, archived, false);
@@ -563,7 +558,7 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
 void run_search(const std::vector<std::string>& args, std::ostream& out) {
     bool help = false;
     inputs in;
-    in.cfg = parse_search_args(args, help);
+    in.cfg = parse_search_args(args, help, &in.restored);
     if (help) {
         out << search_options();
         return;
