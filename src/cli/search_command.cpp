@@ -490,9 +490,9 @@ void check_files(inputs& in) {
     if (!cfg.jsonl.empty() && !cfg.archive.empty() && same_file(cfg.jsonl, cfg.archive))
         throw config_error("--jsonl", "--jsonl: '" + cfg.jsonl + "' is the --archive's path; give the export another file.");
 #ifdef FRACNAS_HAVE_HDF5
+    // (--resume's archive, a running run or a read-only or damaged file, was checked when the
+    // options were read, by parse_search_args, before the reference is timed)
     if (!cfg.archive.empty()) hdf5::check_new_archive(cfg.archive, cfg.replace);
-        // --resume's archive (a running run, a read-only or damaged file) was checked when the options
-        // were read (parse_search_args), before the reference is timed
 #else
     if (!cfg.archive.empty() || !cfg.resume.empty()) throw config_error("--archive", "archives need a build with HDF5.");
 #endif
