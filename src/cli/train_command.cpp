@@ -80,7 +80,10 @@ po::options_description train_options() {
         "with --dtype bf16 bf16 weights with fp32 masters and an fp32 residual stream, as autocast keeps it, and fracnas's own kernels "
         "compiled at run time by NVRTC: bf16_weights, residual_fp32, loss_kernel, norm_kernel, adam_kernel, fused_dense), none (recipe "
         "A's first loop), or a comma list of those (bf16_weights without residual_fp32: faster, 1.6% higher perplexity on D), and "
-        "flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200); the training is the same up to rounding")(
+        "flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200), norm_add (each block's residual adds in the "
+        "LayerNorm "
+        "after them) and residual_sr (with a bf16 stream: norm_add with the stream's sums rounded stochastically); the training is the "
+        "same up to rounding")(
         "stop-after-steps", text("N"),
         "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")(
         "seed", text("S"), "initialisation and the order of training windows (default 1)")(
@@ -189,9 +192,11 @@ eval::train_speed parse_speed(const std::string& text) {
     std::string name;
     while (std::getline(in, name, ','))
         if (!eval::enable_speed_setting(s, name))
-            throw config_error("--speed", "unknown speed setting '" + name +
-                                              "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, "
-                                              "flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32.");
+            throw config_error("--speed",
+                               "unknown speed setting '" + name +
+                                   "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, "
+                                   "flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32, norm_add, "
+                                   "residual_sr.");
     return s;
 }
 
@@ -299,11 +304,14 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         throw config_error("--speed", "bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
     if (recipe.speed.bf16_weights && !recipe.speed.fused_adamw)
         throw config_error("--speed", "bf16_weights needs fused_adamw, which updates the fp32 master weights.");
+    if (recipe.speed.residual_sr && recipe.speed.residual_fp32)
+        throw config_error("--speed", "residual_sr rounds a bf16 residual stream: it does not go with residual_fp32.");
     // a setting that would act on nothing is refused, not recorded as if it had run
     if (recipe.speed.loss_kernel && (!recipe.bf16 || !recipe.speed.fused_loss))
         throw config_error("--speed", "loss_kernel runs on the bf16 logits of fused_loss: it needs fused_loss and --dtype bf16 (on cuda).");
     for (const auto& [on, name] : {std::pair{recipe.speed.norm_kernel, "norm_kernel"}, std::pair{recipe.speed.adam_kernel, "adam_kernel"},
-                                   std::pair{recipe.speed.residual_fp32, "residual_fp32"}})
+                                   std::pair{recipe.speed.residual_fp32, "residual_fp32"}, std::pair{recipe.speed.norm_add, "norm_add"},
+                                   std::pair{recipe.speed.residual_sr, "residual_sr"}})
         if (on && !recipe.speed.bf16_weights)
             throw config_error("--speed", std::string(name) + " acts on bf16 weights: it needs bf16_weights (and --dtype bf16, on cuda).");
     if (const auto* v = get("stop-after-steps")) recipe.stop_after_steps = parse_count("--stop-after-steps", *v);

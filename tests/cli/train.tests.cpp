@@ -119,11 +119,13 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
     // settings that would act on nothing (fp32 on the CPU: no bf16 logits, no bf16 weights)
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "fused_loss,loss_kernel"},
                       "--speed: loss_kernel runs on the bf16 logits of fused_loss: it needs fused_loss and --dtype bf16 (on cuda).");
-    for (const char* name : {"norm_kernel", "adam_kernel", "residual_fp32"}) {
+    for (const char* name : {"norm_kernel", "adam_kernel", "residual_fp32", "norm_add", "residual_sr"}) {
         CAPTURE(name);
         check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", std::string("fused_adamw,") + name},
                           std::string("--speed: ") + name + " acts on bf16 weights: it needs bf16_weights");
     }
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "fused_adamw,residual_fp32,residual_sr"},
+                      "--speed: residual_sr rounds a bf16 residual stream: it does not go with residual_fp32.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "linear"},
                       "--schedule: unknown schedule 'linear': cosine or wsd.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--save-every", "5"},

@@ -208,6 +208,29 @@ __device__ __forceinline__ float load1(const float* p, long long i) { return p[i
 __device__ __forceinline__ void store1(unsigned short* p, long long i, float v) { p[i] = (unsigned short)float_to_bf16(v); }
 __device__ __forceinline__ void store1(float* p, long long i, float v) { p[i] = v; }
 __device__ __forceinline__ unsigned long long address(const void* p) { return (unsigned long long)p; }
+// Eight values written to a residual stream and replaced by what was written: fp32 as they are;
+// bf16 rounded to nearest even, or, for a nonzero salt, stochastically: up with the probability
+// of the value's distance from the bf16 value below it, in units of the step (unbiased: the
+// stream keeps, on average, updates smaller than its step, which rounding to nearest loses). The
+// random bits are a hash of the value's bits, its index `at` and the salt (no state: the same bits
+// on every run and under graph replay).
+__device__ __forceinline__ unsigned int mix32(unsigned int v) {
+    v ^= v >> 16; v *= 0x7feb352du; v ^= v >> 15; v *= 0x846ca68bu; v ^= v >> 16;
+    return v;
+}
+__device__ __forceinline__ unsigned int float_to_bf16_stochastic(float f, unsigned int key) {
+    const unsigned int u = __float_as_uint(f);
+    if ((u & 0x7f800000u) == 0x7f800000u) return float_to_bf16(f);  // inf and NaN as they are
+    return (u + (mix32(u ^ key) & 0xffffu)) >> 16;
+}
+__device__ __forceinline__ void round_store8(float* p, long long i, float* v, unsigned int, long long) { store8(p, i, v); }
+__device__ __forceinline__ void round_store8(unsigned short* p, long long i, float* v, unsigned int salt, long long at) {
+    unsigned int b[8];
+    for (int k = 0; k < 8; ++k)
+        b[k] = salt != 0u ? float_to_bf16_stochastic(v[k], salt ^ mix32((unsigned int)(at + k) * 0x9e3779b9u)) : float_to_bf16(v[k]);
+    for (int k = 0; k < 8; ++k) v[k] = bf16_to_float(b[k]);
+    reinterpret_cast<uint4*>(p)[i] = make_uint4(b[0] | (b[1] << 16), b[2] | (b[3] << 16), b[4] | (b[5] << 16), b[6] | (b[7] << 16));
+}
 
 // LayerNorm's input gradient, one warp a row of d values: with g = dy gamma and xhat = (x - mean)
 // rstd, dx = rstd (g - mean(g) - xhat mean(g xhat)). Two passes over the row (the second from L1/L2).
@@ -287,23 +310,24 @@ fracnas_ln_dx_f32(const unsigned short* dy, const float* x, const float* mean, c
 // from the same loads, the weight gradients' sums over the slab in shared memory, each warp its
 // own and each lane its own NG groups of 8 columns (no two threads touch one sum, and the
 // registers stay few: more warps an SM than sums held in registers allow), then summed over the
-// warps in a fixed order into partial (slabs, 2, d): the same bits every run, and dy and x read
-// once for both (ln_dgamma_partial reads them again).
+// warps in a fixed order into partial (slabs, S, d): the same bits every run, and dy and x read
+// once for both (ln_dgamma_partial reads them again). With S = 3 the third sums are those of dx's
+// bf16 rounding: the bias gradient of the linear layer whose output's gradient dx is.
 #define FRACNAS_LN_WARPS 4
-template <typename X, int NG>
+template <typename X, int NG, int S>
 __device__ __forceinline__ void ln_backward_slab(const unsigned short* __restrict__ dy, const X* __restrict__ x,
                                                  const float* __restrict__ mean, const float* __restrict__ rstd,
                                                  const unsigned short* __restrict__ gamma, const X* __restrict__ dres, X* __restrict__ dx,
                                                  unsigned short* __restrict__ dx_lo, float* __restrict__ partial, long long rows, int d,
-                                                 int slab_rows) {
-    // [warp][dgamma, dbeta][columns 8i..8i+3, 8i+4..8i+7][i]: a lane's float4s side by side with
-    // its neighbours' (no bank conflicts)
-    __shared__ float4 acc[FRACNAS_LN_WARPS][2][2][NG * 32];
+                                                 int slab_rows, unsigned int salt) {
+    // [warp][dgamma, dbeta, dx's][columns 8i..8i+3, 8i+4..8i+7][i]: a lane's float4s side by side
+    // with its neighbours' (no bank conflicts)
+    __shared__ float4 acc[FRACNAS_LN_WARPS][S][2][NG * 32];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nvec = d / 8;
     float a[8], b[8], c[8], r[8];
 #pragma unroll
     for (int j = 0; j < NG; ++j)
-        for (int q = 0; q < 4; ++q) acc[warp][q >> 1][q & 1][lane + 32 * j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        for (int q = 0; q < 2 * S; ++q) acc[warp][q >> 1][q & 1][lane + 32 * j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     const long long r0 = (long long)blockIdx.x * slab_rows, r1 = min(rows, r0 + slab_rows);
     for (long long row = r0 + warp; row < r1; row += FRACNAS_LN_WARPS) {
         const long long base = row * d;
@@ -339,55 +363,79 @@ __device__ __forceinline__ void ln_backward_slab(const unsigned short* __restric
             g1.x += a[4]; g1.y += a[5]; g1.z += a[6]; g1.w += a[7];
             acc[warp][0][0][i] = w0; acc[warp][0][1][i] = w1; acc[warp][1][0][i] = g0; acc[warp][1][1][i] = g1;
             for (int k = 0; k < 8; ++k) a[k] = rs * (a[k] * c[k] - mg - xh[k] * mgx) + r[k];
-            store8(dx + base, i, a);
+            round_store8(dx + base, i, a, salt, base + 8 * i);  // a := dx as written (bf16: rounded)
             if (dx_lo != nullptr) store8(dx_lo + base, i, a);
+            if (S == 3) {
+                for (int k = 0; k < 8; ++k) r[k] = bf16_to_float(float_to_bf16(a[k]));
+                float4 s0 = acc[warp][S - 1][0][i], s1 = acc[warp][S - 1][1][i];
+                s0.x += r[0]; s0.y += r[1]; s0.z += r[2]; s0.w += r[3];
+                s1.x += r[4]; s1.y += r[5]; s1.z += r[6]; s1.w += r[7];
+                acc[warp][S - 1][0][i] = s0; acc[warp][S - 1][1][i] = s1;
+            }
         }
     }
     // the warps' sums added in warp order, a thread a (sum, column) at a time
     __syncthreads();
     const float* sums = reinterpret_cast<const float*>(&acc[0][0][0][0]);
-    for (int q = threadIdx.x; q < 2 * d; q += blockDim.x) {
-        const int which = q >= d ? 1 : 0, col = q - which * d, i = col >> 3, half = (col >> 2) & 1;
+    for (int q = threadIdx.x; q < S * d; q += blockDim.x) {
+        const int which = q / d, col = q - which * d, i = col >> 3, half = (col >> 2) & 1;
         float s = 0.0f;
-        for (int w = 0; w < FRACNAS_LN_WARPS; ++w) s += sums[((w * 2 + which) * 2 + half) * (NG * 128) + i * 4 + (col & 3)];
-        partial[((long long)blockIdx.x * 2 + which) * d + col] = s;
+        for (int w = 0; w < FRACNAS_LN_WARPS; ++w) s += sums[((w * S + which) * 2 + half) * (NG * 128) + i * 4 + (col & 3)];
+        partial[((long long)blockIdx.x * S + which) * d + col] = s;
     }
 }
-#define FRACNAS_LN_BACKWARD(NAME, X, NG)                                                                                                \
+#define FRACNAS_LN_BACKWARD(NAME, X, NG, S)                                                                                             \
     extern "C" __global__ void __launch_bounds__(FRACNAS_LN_WARPS * 32, 8)                                                              \
         NAME(const unsigned short* dy, const X* x, const float* mean, const float* rstd, const unsigned short* gamma, const X* dres, X* dx, \
-             unsigned short* dx_lo, float* partial, long long rows, int d, int slab_rows) {                                                \
-        ln_backward_slab<X, NG>(dy, x, mean, rstd, gamma, dres, dx, dx_lo, partial, rows, d, slab_rows);                                 \
+             unsigned short* dx_lo, float* partial, long long rows, int d, int slab_rows, unsigned int salt) {                             \
+        ln_backward_slab<X, NG, S>(dy, x, mean, rstd, gamma, dres, dx, dx_lo, partial, rows, d, slab_rows, salt);                        \
     }
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_1, unsigned short, 1)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_2, unsigned short, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_3, unsigned short, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_4, unsigned short, 4)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_1, float, 1)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_2, float, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_3, float, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_4, float, 4)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_1, unsigned short, 1, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_2, unsigned short, 2, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_3, unsigned short, 3, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_4, unsigned short, 4, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_1, float, 1, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_2, float, 2, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_3, float, 3, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_4, float, 4, 2)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_1s, unsigned short, 1, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_2s, unsigned short, 2, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_3s, unsigned short, 3, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_4s, unsigned short, 4, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_1s, float, 1, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_2s, float, 2, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_3s, float, 3, 3)
+FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_4s, float, 4, 3)
 
-// Column sums from partial (slabs, sums, d), sums 1 or 2, added over the slabs in a fixed order
-// (a block 32 columns x 16 slab phases, the phases then added in order) and rounded once to bf16
-// into out0 (and out1)
+// Column sums from partial (slabs, sums, d), sums 1 to 3: a block takes 32 columns and a chunk of
+// slabs (gridDim.y chunks), its 16 phases each adding every 16th slab, then the phases added in
+// order; with `stage` the chunk's sums go there (gridDim.y, sums, d) in fp32 for a second launch
+// over the chunks, else they are rounded once to bf16 into out0 (and out1, out2): a fixed order,
+// the same bits every run, and enough blocks to read a long partial at the memory's rate
 extern "C" __global__ void __launch_bounds__(512) fracnas_column_sums_bf16(const float* __restrict__ partial, unsigned short* __restrict__ out0,
-                                                                            unsigned short* __restrict__ out1, int slabs, int sums, int d) {
-    __shared__ float sh[2][16][33];
+                                                                            unsigned short* __restrict__ out1, unsigned short* __restrict__ out2,
+                                                                            float* __restrict__ stage, int slabs, int sums, int d, int chunk) {
+    __shared__ float sh[3][16][33];
     const int c = blockIdx.x * 32 + threadIdx.x;
-    float s0 = 0.0f, s1 = 0.0f;
+    const int first = blockIdx.y * chunk, last = min(slabs, first + chunk);
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f;
     if (c < d)
-        for (int s = threadIdx.y; s < slabs; s += 16) {
+        for (int s = first + threadIdx.y; s < last; s += 16) {
             s0 += partial[(long long)s * sums * d + c];
             if (sums > 1) s1 += partial[((long long)s * sums + 1) * d + c];
+            if (sums > 2) s2 += partial[((long long)s * sums + 2) * d + c];
         }
     sh[0][threadIdx.y][threadIdx.x] = s0;
     sh[1][threadIdx.y][threadIdx.x] = s1;
+    sh[2][threadIdx.y][threadIdx.x] = s2;
     __syncthreads();
     if ((int)threadIdx.y < sums && c < d) {
         float t = 0.0f;
         for (int k = 0; k < 16; ++k) t += sh[threadIdx.y][k][threadIdx.x];
-        (threadIdx.y == 0 ? out0 : out1)[c] = (unsigned short)float_to_bf16(t);
+        if (stage != nullptr)
+            stage[((long long)blockIdx.y * sums + threadIdx.y) * d + c] = t;
+        else
+            (threadIdx.y == 0 ? out0 : threadIdx.y == 1 ? out1 : out2)[c] = (unsigned short)float_to_bf16(t);
     }
 }
 
@@ -466,6 +514,62 @@ extern "C" __global__ void __launch_bounds__(256) fracnas_gelu_backward_bias_bf1
     if (col < f) partial[(long long)blockIdx.y * f + col] = sum;
 }
 
+// Attention's q, k and v gradients, each (B, nh, T, hs) with its own strides (hs's 1), side by
+// side in the (B T, 3 C) gradient of the projection that made them (C = nh hs: q's columns, then
+// k's, then v's), and each block's sums of those values over a slab of rows for 256 columns (32 x
+// 8 threads, eight columns a thread) into partial (slabs, 3 C), the 8 row phases added in order:
+// the projection's bias gradient from the same pass (fracnas_column_sums_bf16 ends it). hs a
+// multiple of 8, every stride but hs's a multiple of 8 and the pointers 16-byte aligned (the
+// host checks): eight columns are one 16-byte load and store and never cross a head.
+struct fracnas_heads {
+    const unsigned short* p[3];
+    long long batch[3], head[3], pos[3];  // strides in elements
+};
+extern "C" __global__ void __launch_bounds__(256) fracnas_qkv_pack_bf16(fracnas_heads in, unsigned short* __restrict__ out,
+                                                                         float* __restrict__ partial, long long rows, int T, int hs, int C,
+                                                                         int slab_rows) {
+    __shared__ float sh[8][256];
+    const int width = 3 * C, c0 = blockIdx.x * 256 + threadIdx.x * 8;
+    float s[8];
+    for (int k = 0; k < 8; ++k) s[k] = 0.0f;
+    if (c0 < width) {
+        const int which = c0 / C, within = c0 - which * C, h = within / hs;
+        // selected, not indexed: an index into the parameters would copy them to local memory
+        const unsigned short* __restrict__ src = (which == 0 ? in.p[0] : which == 1 ? in.p[1] : in.p[2]) +
+                                                 h * (which == 0 ? in.head[0] : which == 1 ? in.head[1] : in.head[2]) + (within - h * hs);
+        const long long sb = which == 0 ? in.batch[0] : which == 1 ? in.batch[1] : in.batch[2];
+        const long long st = which == 0 ? in.pos[0] : which == 1 ? in.pos[1] : in.pos[2];
+        const long long r0 = (long long)blockIdx.y * slab_rows, r1 = min(rows, r0 + slab_rows);
+        long long r = r0 + threadIdx.y;
+        // four rows' loads issued before their stores: more bytes in flight a thread
+        for (; r + 24 < r1; r += 32) {
+            uint4 q[4];
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+                const int row = (int)(r + 8 * u), b = row / T;  // rows < 2^31 (the host checks)
+                q[u] = *reinterpret_cast<const uint4*>(src + b * sb + (long long)(row - b * T) * st);
+            }
+#pragma unroll
+            for (int u = 0; u < 4; ++u) {
+                *reinterpret_cast<uint4*>(out + (r + 8 * u) * width + c0) = q[u];
+                sum_rounded(q[u], s);
+            }
+        }
+        for (; r < r1; r += 8) {
+            const int row = (int)r, b = row / T;
+            const uint4 q = *reinterpret_cast<const uint4*>(src + b * sb + (long long)(row - b * T) * st);
+            *reinterpret_cast<uint4*>(out + r * width + c0) = q;
+            sum_rounded(q, s);
+        }
+    }
+    for (int k = 0; k < 8; ++k) sh[threadIdx.y][threadIdx.x * 8 + k] = s[k];
+    __syncthreads();
+    const int t = threadIdx.y * 32 + threadIdx.x, col = blockIdx.x * 256 + t;
+    float sum = 0.0f;
+    for (int k = 0; k < 8; ++k) sum += sh[k][t];
+    if (col < width) partial[(long long)blockIdx.y * width + col] = sum;
+}
+
 // LayerNorm's forward, one warp a row: the mean, then the variance about it (two passes, not the
 // sum of squares: no cancellation on a residual stream far from zero), then y = xhat gamma + beta;
 // mean and rstd kept for the backward. The row is read three times (the last two from L1/L2).
@@ -509,6 +613,66 @@ __device__ __forceinline__ void ln_forward(const X* __restrict__ x, const unsign
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) store1(y + base, i, (load1(x + base, i) - mu) * rs * load1(gamma, i) + load1(beta, i));
 }
+// The same for d a multiple of 8 up to 1,024 with 16-byte-aligned rows, the row read once and
+// held in registers (a lane 4 groups of 8 values); with ADD, the row is first x + yin (a layer's
+// bf16 output added to the residual stream x), rounded to X and written to s: the stream that
+// LayerNorm normalises and the next block reads. For a bf16 stream and a nonzero salt the rounding
+// is stochastic (round_store8).
+template <typename X, bool ADD>
+__device__ __forceinline__ void ln_rows(const X* __restrict__ x, const unsigned short* __restrict__ yin,
+                                        const unsigned short* __restrict__ gamma, const unsigned short* __restrict__ beta,
+                                        X* __restrict__ s, unsigned short* __restrict__ y, float* __restrict__ mean,
+                                        float* __restrict__ rstd, long long rows, int d, float eps, unsigned int salt) {
+    const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (row >= rows) return;
+    const int lane = threadIdx.x & 31, nvec = d / 8;
+    const long long base = row * d;
+    float v[4][8], t[8], g[8], sum = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        const int i = lane + 32 * j;
+        if (i < nvec) {
+            load8(x + base, i, v[j]);
+            if (ADD) {
+                load8(yin + base, i, t);
+                for (int k = 0; k < 8; ++k) v[j][k] += t[k];
+                round_store8(s + base, i, v[j], salt, base + 8 * i);
+            }
+            for (int k = 0; k < 8; ++k) sum += v[j][k];
+        }
+    }
+    const float mu = warp_sum(sum) / d;
+    float var = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+        if (lane + 32 * j < nvec)
+            for (int k = 0; k < 8; ++k) var += (v[j][k] - mu) * (v[j][k] - mu);
+    const float rs = rsqrtf(warp_sum(var) / d + eps);
+    if (lane == 0) {
+        mean[row] = mu;
+        rstd[row] = rs;
+    }
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+        const int i = lane + 32 * j;
+        if (i < nvec) {
+            load8(gamma, i, g);
+            load8(beta, i, t);
+            for (int k = 0; k < 8; ++k) t[k] += (v[j][k] - mu) * rs * g[k];
+            store8(y + base, i, t);
+        }
+    }
+}
+#define FRACNAS_LN_ROWS(NAME, X, ADD)                                                                                                   \
+    extern "C" __global__ void __launch_bounds__(256)                                                                                   \
+        NAME(const X* x, const unsigned short* yin, const unsigned short* gamma, const unsigned short* beta, X* s, unsigned short* y,    \
+             float* mean, float* rstd, long long rows, int d, float eps, unsigned int salt) {                                            \
+        ln_rows<X, ADD>(x, yin, gamma, beta, s, y, mean, rstd, rows, d, eps, salt);                                                      \
+    }
+FRACNAS_LN_ROWS(fracnas_ln_rows_bf16, unsigned short, false)
+FRACNAS_LN_ROWS(fracnas_ln_rows_f32, float, false)
+FRACNAS_LN_ROWS(fracnas_ln_add_bf16, unsigned short, true)
+FRACNAS_LN_ROWS(fracnas_ln_add_f32, float, true)
 extern "C" __global__ void __launch_bounds__(256)
 fracnas_ln_forward_bf16(const unsigned short* x, const unsigned short* gamma, const unsigned short* beta, unsigned short* y, float* mean,
                         float* rstd, long long rows, int d, float eps) {
@@ -738,14 +902,23 @@ const char* const adamw_name = "fracnas_adamw_bf16";
 const char* const residual_add_name = "fracnas_residual_add_f32";
 // the one-pass LayerNorm backward for rows of at most 256, 512, 768 or 1,024 values, bf16 and fp32 input
 constexpr int ln_backward_groups = 4;
-const char* const ln_backward_names[2][ln_backward_groups] = {
-    {"fracnas_ln_backward_bf16_1", "fracnas_ln_backward_bf16_2", "fracnas_ln_backward_bf16_3", "fracnas_ln_backward_bf16_4"},
-    {"fracnas_ln_backward_f32_1", "fracnas_ln_backward_f32_2", "fracnas_ln_backward_f32_3", "fracnas_ln_backward_f32_4"}};
+// [with dx's column sums][fp32 input][groups of 256 columns - 1]
+const char* const ln_backward_names[2][2][ln_backward_groups] = {
+    {{"fracnas_ln_backward_bf16_1", "fracnas_ln_backward_bf16_2", "fracnas_ln_backward_bf16_3", "fracnas_ln_backward_bf16_4"},
+     {"fracnas_ln_backward_f32_1", "fracnas_ln_backward_f32_2", "fracnas_ln_backward_f32_3", "fracnas_ln_backward_f32_4"}},
+    {{"fracnas_ln_backward_bf16_1s", "fracnas_ln_backward_bf16_2s", "fracnas_ln_backward_bf16_3s", "fracnas_ln_backward_bf16_4s"},
+     {"fracnas_ln_backward_f32_1s", "fracnas_ln_backward_f32_2s", "fracnas_ln_backward_f32_3s", "fracnas_ln_backward_f32_4s"}}};
 constexpr int ln_backward_slab_rows = 16;      // rows a block of the one-pass backward takes: 4 a warp
 constexpr unsigned ln_backward_threads = 128;  // FRACNAS_LN_WARPS warps
 const char* const column_sums_name = "fracnas_column_sums_bf16";
 const char* const gelu_backward_name = "fracnas_gelu_backward_bias_bf16";
 constexpr int gelu_slab_rows = 128;  // rows a block of the GELU backward sums
+const char* const qkv_pack_name = "fracnas_qkv_pack_bf16";
+// LayerNorm's forward with the row in registers, [fp32 input], without and with the stream's add
+const char* const ln_rows_names[2] = {"fracnas_ln_rows_bf16", "fracnas_ln_rows_f32"};
+const char* const ln_add_names[2] = {"fracnas_ln_add_bf16", "fracnas_ln_add_f32"};
+constexpr std::int64_t ln_rows_max = 1024;  // the widest row its registers hold
+constexpr int qkv_pack_slab_rows = 128;     // rows a block of the q/k/v packing sums
 
 // The kernels' fracnas_adam_tensor and fracnas_adam_batch, passed by value (under the 4 KiB of a
 // launch's parameters)
@@ -919,8 +1092,9 @@ struct device_module {
     CUmodule module = nullptr;
     CUfunction xent = nullptr, xent_rows = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, sumsq = nullptr,
                clip = nullptr, adamw = nullptr, ln_forward_f32 = nullptr, ln_dx_f32 = nullptr, ln_partial_f32 = nullptr,
-               residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr;
-    CUfunction ln_backward[2][ln_backward_groups] = {};  // [fp32 input][groups of 256 columns - 1]
+               residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr, qkv_pack = nullptr;
+    CUfunction ln_backward[2][2][ln_backward_groups] = {};  // as ln_backward_names
+    CUfunction ln_rows[2] = {}, ln_add[2] = {};             // as ln_rows_names, ln_add_names
 };
 
 const device_module& module_for(c10::DeviceIndex device) {
@@ -963,17 +1137,25 @@ const device_module& module_for(c10::DeviceIndex device) {
           std::pair{&m.clip, clip_name}, std::pair{&m.adamw, adamw_name}, std::pair{&m.ln_forward_f32, ln_forward_f32_name},
           std::pair{&m.ln_dx_f32, ln_dx_f32_name}, std::pair{&m.ln_partial_f32, ln_partial_f32_name},
           std::pair{&m.residual_add, residual_add_name}, std::pair{&m.column_sums, column_sums_name},
-          std::pair{&m.gelu_backward, gelu_backward_name}})
+          std::pair{&m.gelu_backward, gelu_backward_name}, std::pair{&m.qkv_pack, qkv_pack_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
             m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
             return m;
         }
     for (int t = 0; t < 2; ++t)
-        for (int g = 0; g < ln_backward_groups; ++g)
-            if (const auto r = driver().cuModuleGetFunction(&m.ln_backward[t][g], m.module, ln_backward_names[t][g]); r != CUDA_SUCCESS) {
-                m.why = std::string("cuModuleGetFunction (") + ln_backward_names[t][g] + "): " + driver_error(r);
+        for (const auto& [f, name] : {std::pair{&m.ln_rows[t], ln_rows_names[t]}, std::pair{&m.ln_add[t], ln_add_names[t]}})
+            if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
+                m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
                 return m;
             }
+    for (int u = 0; u < 2; ++u)
+        for (int t = 0; t < 2; ++t)
+            for (int g = 0; g < ln_backward_groups; ++g)
+                if (const auto r = driver().cuModuleGetFunction(&m.ln_backward[u][t][g], m.module, ln_backward_names[u][t][g]);
+                    r != CUDA_SUCCESS) {
+                    m.why = std::string("cuModuleGetFunction (") + ln_backward_names[u][t][g] + "): " + driver_error(r);
+                    return m;
+                }
     m.ok = true;
     return m;
 }
@@ -999,15 +1181,36 @@ void launch(CUfunction f, unsigned grid_x, unsigned grid_y, unsigned block_x, un
     TORCH_CHECK(r == CUDA_SUCCESS, who, ": cuLaunchKernel (", kernel, "): ", driver_error(r));
 }
 
-// out0 (and out1 when sums is 2) := the column sums over the slabs of partial (slabs, sums, d),
-// in a fixed order, rounded once to bf16
+// out0 (and out1, out2 as sums is 2 or 3) := the column sums over the slabs of partial (slabs,
+// sums, d), in a fixed order, rounded once to bf16: a long partial in chunks of slabs first (their
+// sums staged in fp32), then the chunks
 void column_sums(const device_module& m, const torch::Tensor& partial, int slabs, int sums, int d, const torch::Tensor& out0,
-                 const torch::Tensor& out1, c10::DeviceIndex device, const char* who) {
+                 const torch::Tensor& out1, c10::DeviceIndex device, const char* who, const torch::Tensor& out2 = {}) {
+    constexpr int chunk = 64;  // slabs a block of the first launch adds
     const void* ppartial = partial.data_ptr();
     void* p0 = out0.data_ptr();
     void* p1 = sums > 1 ? out1.data_ptr() : nullptr;
-    void* args[] = {&ppartial, &p0, &p1, &slabs, &sums, &d};
-    launch(m.column_sums, static_cast<unsigned>((d + 31) / 32), 1, 32, 16, args, device, who, column_sums_name);
+    void* p2 = sums > 2 ? out2.data_ptr() : nullptr;
+    const auto columns = static_cast<unsigned>((d + 31) / 32);
+    if (slabs > 2 * chunk) {
+        const int chunks = (slabs + chunk - 1) / chunk;
+        TORCH_CHECK(chunks <= 65535, who, ": more rows than one launch takes");
+        const auto staged = torch::empty({chunks, sums, d}, partial.options());
+        void* pstage = staged.data_ptr();
+        int n = slabs, k = chunk;
+        void* first[] = {&ppartial, &p0, &p1, &p2, &pstage, &n, &sums, &d, &k};
+        launch(m.column_sums, columns, static_cast<unsigned>(chunks), 32, 16, first, device, who, column_sums_name);
+        const void* pstaged = staged.data_ptr();
+        void* none = nullptr;
+        int all = chunks;
+        void* second[] = {&pstaged, &p0, &p1, &p2, &none, &all, &sums, &d, &all};
+        launch(m.column_sums, columns, 1, 32, 16, second, device, who, column_sums_name);
+        return;
+    }
+    void* none = nullptr;
+    int all = slabs;
+    void* args[] = {&ppartial, &p0, &p1, &p2, &none, &all, &sums, &d, &all};
+    launch(m.column_sums, columns, 1, 32, 16, args, device, who, column_sums_name);
 }
 
 }  // namespace
@@ -1075,16 +1278,67 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
     long long n = rows;
     int width = static_cast<int>(d);
     float epsilon = static_cast<float>(eps);
-    void* args[] = {&px, &pgamma, &pbeta, &py, &pmean, &prstd, &n, &width, &epsilon};
     const auto blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(blocks <= 0x7fffffff, "layer_norm_forward: more rows than one launch takes");
+    const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+    if (d % 8 == 0 && d <= ln_rows_max && aligned(px) && aligned(py) && aligned(pgamma) && aligned(pbeta)) {
+        // the row read once, into registers
+        const void* none = nullptr;
+        void* no_stream = nullptr;
+        unsigned salt = 0;
+        void* args[] = {&px, &none, &pgamma, &pbeta, &no_stream, &py, &pmean, &prstd, &n, &width, &epsilon, &salt};
+        launch(m.ln_rows[f32 ? 1 : 0], static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_forward",
+               ln_rows_names[f32 ? 1 : 0]);
+        return;
+    }
+    void* args[] = {&px, &pgamma, &pbeta, &py, &pmean, &prstd, &n, &width, &epsilon};
     launch(f32 ? m.ln_forward_f32 : m.ln_forward, static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_forward",
            f32 ? ln_forward_f32_name : ln_forward_name);
 }
 
-void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
+bool layer_norm_add_forward(const torch::Tensor& x, const torch::Tensor& yin, const torch::Tensor& gamma, const torch::Tensor& beta,
+                            double eps, const torch::Tensor& s, const torch::Tensor& y, const torch::Tensor& mean,
+                            const torch::Tensor& rstd, std::uint32_t salt) {
+    const auto d = gamma.numel();
+    const auto rows = d > 0 ? x.numel() / d : 0;
+    const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) { return on_device(t, x, type, numel); };
+    const auto xtype = x.scalar_type();
+    const bool f32 = xtype == at::kFloat;
+    TORCH_CHECK(d > 0 && d <= 0x7fffffff && (f32 || xtype == at::kBFloat16) && is(x, xtype, rows * d) && is(s, xtype, rows * d) &&
+                    is(yin, at::kBFloat16, rows * d) && is(y, at::kBFloat16, rows * d) && is(gamma, at::kBFloat16, d) &&
+                    is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows) && !s.is_same(x),
+                "layer_norm_add_forward: x and s (rows, d; bf16 or fp32, s another tensor than x), yin and y (rows, d) and gamma, "
+                "beta (d) bf16, mean and rstd (rows) fp32, every tensor contiguous on one CUDA device");
+    const auto aligned = [](const torch::Tensor& t) { return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0; };
+    if (d % 8 != 0 || d > ln_rows_max || !aligned(x) || !aligned(yin) || !aligned(s) || !aligned(y) || !aligned(gamma) || !aligned(beta))
+        return false;
+    if (rows == 0) return true;
+    const auto device = x.device().index();
+    const auto& m = loaded(device, "layer_norm_add_forward");
+    c10::cuda::CUDAGuard guard(device);
+    const void* px = x.data_ptr();
+    const void* pyin = yin.data_ptr();
+    const void* pgamma = gamma.data_ptr();
+    const void* pbeta = beta.data_ptr();
+    void* ps = s.data_ptr();
+    void* py = y.data_ptr();
+    void* pmean = mean.data_ptr();
+    void* prstd = rstd.data_ptr();
+    long long n = rows;
+    int width = static_cast<int>(d);
+    float epsilon = static_cast<float>(eps);
+    unsigned key = salt;
+    const auto blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
+    TORCH_CHECK(blocks <= 0x7fffffff, "layer_norm_add_forward: more rows than one launch takes");
+    void* args[] = {&px, &pyin, &pgamma, &pbeta, &ps, &py, &pmean, &prstd, &n, &width, &epsilon, &key};
+    launch(m.ln_add[f32 ? 1 : 0], static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_add_forward",
+           ln_add_names[f32 ? 1 : 0]);
+    return true;
+}
+
+bool layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
                          const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta,
-                         const torch::Tensor& dres, const torch::Tensor& dx_lo) {
+                         const torch::Tensor& dres, const torch::Tensor& dx_lo, const torch::Tensor& dx_sums, std::uint32_t salt) {
     const auto d = gamma.numel();
     const auto rows = d > 0 ? x.numel() / d : 0;
     const auto is = [&](const torch::Tensor& t, at::ScalarType type, std::int64_t numel) { return on_device(t, x, type, numel); };
@@ -1098,11 +1352,14 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
                 "layer_norm_backward: dres, where given, must be a contiguous (rows, d) tensor of x's dtype on x's device, not dx");
     TORCH_CHECK(!dx_lo.defined() || is(dx_lo, at::kBFloat16, rows * d),
                 "layer_norm_backward: dx_lo, where given, must be a contiguous (rows, d) bf16 tensor on x's device");
+    TORCH_CHECK(!dx_sums.defined() || is(dx_sums, at::kBFloat16, d),
+                "layer_norm_backward: dx_sums, where given, must be a contiguous (d) bf16 tensor on x's device");
     const bool f32 = xtype == at::kFloat;
     if (rows == 0) {
         dgamma.zero_();
         dbeta.zero_();
-        return;
+        if (dx_sums.defined()) dx_sums.zero_();
+        return dx_sums.defined();
     }
     const auto device = x.device().index();
     const auto& m = loaded(device, "layer_norm_backward");
@@ -1123,15 +1380,18 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
         // one pass: dx and the slabs' weight-gradient sums, then the sums over the slabs
         const auto slabs = (rows + ln_backward_slab_rows - 1) / ln_backward_slab_rows;
         TORCH_CHECK(slabs <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
-        const auto partial = torch::empty({slabs, 2, d}, x.options().dtype(at::kFloat));
+        const int sums = dx_sums.defined() ? 3 : 2;
+        const auto partial = torch::empty({slabs, sums, d}, x.options().dtype(at::kFloat));
         void* ppartial = partial.data_ptr();
         int width = static_cast<int>(d), slab_rows = ln_backward_slab_rows;
-        void* args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &ppartial, &n, &width, &slab_rows};
+        unsigned key = salt;
+        void* args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &ppartial, &n, &width, &slab_rows, &key};
         const auto g = static_cast<std::size_t>(groups - 1);
-        launch(m.ln_backward[f32 ? 1 : 0][g], static_cast<unsigned>(slabs), 1, ln_backward_threads, 1, args, device, "layer_norm_backward",
-               ln_backward_names[f32 ? 1 : 0][g]);
-        column_sums(m, partial, static_cast<int>(slabs), 2, width, dgamma, dbeta, device, "layer_norm_backward");
-        return;
+        const auto u = static_cast<std::size_t>(sums - 2), t = static_cast<std::size_t>(f32 ? 1 : 0);
+        launch(m.ln_backward[u][t][g], static_cast<unsigned>(slabs), 1, ln_backward_threads, 1, args, device, "layer_norm_backward",
+               ln_backward_names[u][t][g]);
+        column_sums(m, partial, static_cast<int>(slabs), sums, width, dgamma, dbeta, device, "layer_norm_backward", dx_sums);
+        return dx_sums.defined();
     }
     int width = static_cast<int>(d), slab_rows = ln_slab_rows;
     void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &n, &width};
@@ -1147,6 +1407,7 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     launch(f32 ? m.ln_partial_f32 : m.ln_partial, static_cast<unsigned>((d + 255) / 256), static_cast<unsigned>(slabs), 32, 8, partial_args,
            device, "layer_norm_backward", f32 ? ln_partial_f32_name : ln_partial_name);
     column_sums(m, partial, static_cast<int>(slabs), 2, width, dgamma, dbeta, device, "layer_norm_backward");
+    return false;  // dx_sums (where given) not written: the one-pass kernel forms them
 }
 
 void adamw_bf16(const std::vector<torch::Tensor>& grads, const std::vector<torch::Tensor>& masters,
@@ -1281,6 +1542,53 @@ void gelu_backward_bias(const torch::Tensor& dh, const torch::Tensor& pre, const
     launch(m.gelu_backward, static_cast<unsigned>((f + 255) / 256), static_cast<unsigned>(slabs), 32, 8, args, device, "gelu_backward_bias",
            gelu_backward_name);
     column_sums(m, partial, static_cast<int>(slabs), 1, width, db, db, device, "gelu_backward_bias");
+}
+
+bool qkv_pack(const torch::Tensor& dq, const torch::Tensor& dk, const torch::Tensor& dv, const torch::Tensor& out,
+              const torch::Tensor& db) {
+    TORCH_CHECK(dq.dim() == 4 && dk.sizes() == dq.sizes() && dv.sizes() == dq.sizes(),
+                "qkv_pack: dq, dk and dv must be (B, nh, T, hs) alike");
+    const auto B = dq.size(0), nh = dq.size(1), T = dq.size(2), hs = dq.size(3), C = nh * hs, rows = B * T;
+    const auto is = [&](const torch::Tensor& t) { return t.is_cuda() && t.device() == dq.device() && t.scalar_type() == at::kBFloat16; };
+    TORCH_CHECK(is(dq) && is(dk) && is(dv) && on_device(out, dq, at::kBFloat16, rows * 3 * C) && on_device(db, dq, at::kBFloat16, 3 * C),
+                "qkv_pack: dq, dk, dv, out (B T, 3 nh hs) and db (3 nh hs) must be bf16 tensors on one CUDA device, out and db "
+                "contiguous");
+    const auto layout = [](const torch::Tensor& t) {
+        return t.stride(3) == 1 && t.stride(0) % 8 == 0 && t.stride(1) % 8 == 0 && t.stride(2) % 8 == 0 &&
+               reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0;
+    };
+    if (hs % 8 != 0 || 3 * C > 0x7fffffff || rows > 0x7fffffff || !layout(dq) || !layout(dk) || !layout(dv) ||
+        reinterpret_cast<std::uintptr_t>(out.data_ptr()) % 16 != 0)
+        return false;
+    if (rows == 0 || C == 0) {
+        db.zero_();
+        return true;
+    }
+    const auto device = dq.device().index();
+    const auto& m = loaded(device, "qkv_pack");
+    c10::cuda::CUDAGuard guard(device);
+    const auto slabs = (rows + qkv_pack_slab_rows - 1) / qkv_pack_slab_rows;
+    TORCH_CHECK(slabs <= 65535, "qkv_pack: more rows than one launch takes");
+    const auto partial = torch::empty({slabs, 3 * C}, dq.options().dtype(at::kFloat));
+    struct {
+        const void* p[3];
+        long long batch[3], head[3], pos[3];
+    } heads{};  // the kernel's fracnas_heads
+    const torch::Tensor* parts[3] = {&dq, &dk, &dv};
+    for (int i = 0; i < 3; ++i) {
+        heads.p[i] = parts[i]->data_ptr();
+        heads.batch[i] = parts[i]->stride(0), heads.head[i] = parts[i]->stride(1), heads.pos[i] = parts[i]->stride(2);
+    }
+    void* pout = out.data_ptr();
+    void* ppartial = partial.data_ptr();
+    long long n = rows;
+    int t = static_cast<int>(T), head = static_cast<int>(hs), c = static_cast<int>(C), slab_rows = qkv_pack_slab_rows,
+        width = static_cast<int>(3 * C);
+    void* args[] = {&heads, &pout, &ppartial, &n, &t, &head, &c, &slab_rows};
+    launch(m.qkv_pack, static_cast<unsigned>((width + 255) / 256), static_cast<unsigned>(slabs), 32, 8, args, device, "qkv_pack",
+           qkv_pack_name);
+    column_sums(m, partial, static_cast<int>(slabs), 1, width, db, db, device, "qkv_pack");
+    return true;
 }
 
 }  // namespace fracnas::eval::torch_kernels

@@ -2,14 +2,17 @@
 // launched through the driver API on LibTorch's current stream: no CUDA compiler at build time,
 // and a process without NVRTC or a GPU runs LibTorch's operators instead (available() says so).
 // Today: the loss's softmax, cross-entropy and logits gradient in one pass over bf16 logits,
-// LayerNorm's forward and backward in bf16, GELU's backward with its bias gradient, and AdamW's
-// step for bf16 weights with fp32 masters.
+// LayerNorm's forward (with the residual stream's add, optionally rounded stochastically) and
+// backward in bf16 or on an fp32 stream, GELU's backward with its bias gradient, the packing of
+// attention's q/k/v gradients with their bias gradient, and AdamW's step for bf16 weights with
+// fp32 masters.
 // Private to src/eval/torch/; it knows tensors, not the model.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -52,10 +55,29 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
 /// and 16-byte-aligned tensors, one pass over dy and x gives dx and the weight gradients' sums.
 /// Where dx_lo (rows, d, bf16) is given, dx's rounding to bf16 is written there as well (for an
 /// fp32 x: the stream's gradient as the bf16 layers before it take it, without a cast kernel).
-/// Every tensor contiguous on x's CUDA device. Runs on the current stream; requires available().
-void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
+/// Where dx_sums (d, bf16) is given, the one-pass path also writes the column sums of dx's bf16
+/// rounding there (summed in fp32 in a fixed order, rounded once): the bias gradient of the
+/// linear layer whose output's gradient dx is; returns whether it did (false: the two-pass path
+/// ran, dx_sums untouched). Every tensor contiguous on x's CUDA device. Runs on the current
+/// stream; requires available().
+/// With a nonzero salt, the one pass rounds a bf16 dx stochastically (layer_norm_add_forward).
+bool layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
                          const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta,
-                         const torch::Tensor& dres = {}, const torch::Tensor& dx_lo = {});
+                         const torch::Tensor& dres = {}, const torch::Tensor& dx_lo = {}, const torch::Tensor& dx_sums = {},
+                         std::uint32_t salt = 0);
+
+/// A residual stream's add and the LayerNorm of the sum in one pass: s = x + yin (x and s the
+/// stream, bf16 or fp32; yin a layer's bf16 output) rounded to the stream's dtype, and
+/// layer_norm_forward of s into y, mean and rstd, each row read once. A bf16 stream is rounded to
+/// nearest even, or, with a nonzero salt, stochastically (up with the probability of the sum's
+/// distance from the bf16 value below, in units of the step: unbiased, so the stream keeps
+/// updates smaller than its step on average), the random bits a hash of the sum's bits, its index
+/// and the salt (the same bits every run, and under graph replay). For d a multiple of 8 up to
+/// 1,024 and 16-byte-aligned tensors; false, nothing written, otherwise. Every tensor contiguous
+/// on x's CUDA device, s another tensor than x. Runs on the current stream; requires available().
+bool layer_norm_add_forward(const torch::Tensor& x, const torch::Tensor& yin, const torch::Tensor& gamma, const torch::Tensor& beta,
+                            double eps, const torch::Tensor& s, const torch::Tensor& y, const torch::Tensor& mean,
+                            const torch::Tensor& rstd, std::uint32_t salt = 0);
 
 /// GELU's backward (tanh form, in fp32, without the cancellation of LibTorch's formula where
 /// gelu' is near 0 for pre << 0) with the bias gradient of the layer before it, for bf16 (rows,
@@ -65,6 +87,16 @@ void layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
 /// fixed order and rounded once. Every tensor contiguous bf16 on one CUDA device. Runs on the
 /// current stream; requires available().
 void gelu_backward_bias(const torch::Tensor& dh, const torch::Tensor& pre, const torch::Tensor& dpre, const torch::Tensor& db);
+
+/// Attention's gradients dq, dk, dv (B, nh, T, hs, bf16, each with its own strides) side by side
+/// in out (B T, 3 nh hs, bf16, contiguous): row b T + t holds dq[b, :, t, :], then dk's, then
+/// dv's, heads in order (the gradient of the projection whose output was split into q, k and v),
+/// and db (3 nh hs, bf16) := out's column sums, summed in fp32 in a fixed order and rounded once,
+/// from the same pass. False, with nothing written, where the layout does not allow the kernel's
+/// 16-byte accesses (hs or a stride not a multiple of 8, hs's stride not 1, a pointer not
+/// 16-byte aligned): the caller concatenates instead. Every tensor on one CUDA device. Runs on
+/// the current stream; requires available().
+bool qkv_pack(const torch::Tensor& dq, const torch::Tensor& dk, const torch::Tensor& dv, const torch::Tensor& out, const torch::Tensor& db);
 
 /// out = x + y for x and out (n values, fp32) and y (n values, bf16): an fp32 residual stream
 /// and a bf16 layer's output, in one pass. Every tensor contiguous on x's CUDA device, out

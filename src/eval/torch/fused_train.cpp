@@ -3,11 +3,14 @@
 // leading dimension cols, which is how each gemm below is written.
 #include "fused_train.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <tuple>
+#include <vector>
 
 #include "device_kernels.hpp"
 #include "fused_linear.hpp"
@@ -21,49 +24,67 @@ using torch::autograd::variable_list;
 
 std::atomic<std::uint64_t> epilogue_count{0};
 std::atomic<std::uint64_t> rounded_count{0};
+std::atomic<std::uint64_t> bias_sums_count{0};
 
-// The bf16 rounding of an fp32 stream's gradient that a LayerNorm's backward wrote beside the
-// gradient (layer_norm_grads), until the node that receives that gradient for its bf16 layers
-// takes it (rounded): one slot, the gradient held weakly (its memory is not kept) with its version
-// (an in-place change since makes the rounding stale). A gradient that reaches no such node leaves
-// its rounding here until the next LayerNorm's backward replaces it.
-struct rounded_slot {
+// What a kernel wrote beside a gradient it produced, for the node that receives that gradient
+// (take): the bf16 rounding of an fp32 stream's gradient (LayerNorm's backward, layer_norm_grads)
+// and the column sums of the gradient's bf16 values, which are the receiving linear layer's bias
+// gradient (attention's q/k/v packing, split_heads_fn). One slot, the gradient held weakly (its
+// memory is not kept) with its version (an in-place change since makes the extras stale). A
+// gradient that reaches no such node leaves its extras here until the next kernel replaces them.
+struct grad_slot {
     std::mutex mutex;
     std::optional<c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>> of;
     std::int64_t version = 0;
-    torch::Tensor rounded;
+    torch::Tensor rounded, bias_sums;
 };
 
-rounded_slot& slot() {
-    static rounded_slot s;
+grad_slot& slot() {
+    static grad_slot s;
     return s;
 }
 
-void publish_rounded(const torch::Tensor& grad, torch::Tensor rounded) {
+void publish(const torch::Tensor& grad, torch::Tensor rounded, torch::Tensor bias_sums) {
     auto& s = slot();
     std::lock_guard<std::mutex> lock(s.mutex);
     s.of.emplace(grad.getIntrusivePtr());
     s.version = grad._version();
     s.rounded = std::move(rounded);
+    s.bias_sums = std::move(bias_sums);
 }
 
-// grad in `type`: the rounding a LayerNorm's backward wrote beside it where it is this very
-// tensor, unchanged since, else a cast
-torch::Tensor rounded(const torch::Tensor& grad, at::ScalarType type) {
-    if (grad.scalar_type() == type) return grad;
+// A linear layer's output gradient as the layer takes it: dy, grad in `type` (the rounding a
+// kernel wrote beside it where grad is that very tensor, unchanged since, else a cast), and db,
+// the column sums of dy where a kernel wrote them (else undefined: the layer sums)
+struct taken_grad {
+    torch::Tensor dy, db;
+};
+
+taken_grad take(const torch::Tensor& grad, at::ScalarType type, bool counted = true) {
+    taken_grad t;
     {
         auto& s = slot();
         std::lock_guard<std::mutex> lock(s.mutex);
-        if (s.of && s.rounded.defined() && s.rounded.scalar_type() == type && s.of->lock().get() == grad.unsafeGetTensorImpl() &&
-            s.version == grad._version() && s.rounded.sizes() == grad.sizes()) {
-            auto r = std::move(s.rounded);
-            s.rounded = torch::Tensor();
+        if (s.of && s.of->lock().get() == grad.unsafeGetTensorImpl() && s.version == grad._version()) {
+            if (grad.scalar_type() != type && s.rounded.defined() && s.rounded.scalar_type() == type && s.rounded.sizes() == grad.sizes()) {
+                t.dy = std::move(s.rounded);
+                if (counted) ++rounded_count;
+            }
+            if (s.bias_sums.defined() && s.bias_sums.scalar_type() == type && grad.dim() > 0 && s.bias_sums.numel() == grad.size(-1)) {
+                t.db = std::move(s.bias_sums);
+                if (counted) ++bias_sums_count;
+            }
+            s.rounded = s.bias_sums = torch::Tensor();
             s.of.reset();
-            ++rounded_count;
-            return r;
         }
     }
-    return grad.to(type);
+    if (!t.dy.defined()) t.dy = grad.scalar_type() == type ? grad : grad.to(type);
+    return t;
+}
+
+// grad in `type`, as take's dy
+torch::Tensor rounded(const torch::Tensor& grad, at::ScalarType type) {
+    return take(grad, type).dy;
 }
 
 // every tensor on one CUDA device, of one dtype, contiguous: what the cuBLASLt paths take
@@ -102,6 +123,12 @@ std::pair<torch::Tensor, torch::Tensor> weight_and_bias_grad(const torch::Tensor
         if (run_counted(g, dy)) return {dw, db};
     }
     return {at::mm(dy.t(), x), dy.sum(0)};
+}
+
+// dW and db as weight_and_bias_grad, or dW alone by a plain GEMM where db came with dy (take)
+std::pair<torch::Tensor, torch::Tensor> weights_grad(const torch::Tensor& dy, const torch::Tensor& x, torch::Tensor db) {
+    if (db.defined()) return {at::mm(dy.t(), x), std::move(db)};
+    return weight_and_bias_grad(dy, x);
 }
 
 torch::Tensor flat(const torch::Tensor& t) {
@@ -157,8 +184,9 @@ struct linear_fn : torch::autograd::Function<linear_fn> {
         const auto saved = ctx->get_saved_variables();
         const auto& x = saved[0];
         const auto& w = saved[1];
-        const auto dy = flat(rounded(grad, w.scalar_type()));  // an fp32 stream's gradient, rounded for the layer
-        auto [dw, db] = weight_and_bias_grad(dy, flat(x));
+        auto taken = take(grad, w.scalar_type());  // an fp32 stream's gradient rounded for the layer
+        const auto dy = flat(taken.dy);
+        auto [dw, db] = weights_grad(dy, flat(x), std::move(taken.db));
         return {at::mm(dy, w).view(x.sizes()), dw, db};
     }
 };
@@ -177,68 +205,94 @@ struct linear_residual_fn : torch::autograd::Function<linear_residual_fn> {
     }
 };
 
+// GPT-2's MLP without its output layer's add: h = gelu(x W1^T + b1) (ctx keeps what mlp_grads
+// takes), as (..., f)
+torch::Tensor mlp_hidden(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
+                         const torch::Tensor& w2) {
+    const auto x2 = flat(x);
+    const auto rows = x2.size(0), d = x2.size(1), f = w1.size(0);
+    torch::Tensor pre, h;
+    // h = gelu(x W1^T + b1) with GELU's input kept (column-major: h^T (f, rows) = W1 x^T)
+    if (lt_ready({&x2, &w1, &b1}) && f % 8 == 0) {
+        pre = torch::empty({rows, f}, x2.options());
+        h = torch::empty({rows, f}, x2.options());
+        gemm g;
+        g.trans_a = true;
+        g.m = f, g.n = rows, g.k = d;
+        g.a = w1.data_ptr(), g.lda = d;
+        g.b = x2.data_ptr(), g.ldb = d;
+        g.d = h.data_ptr(), g.ldd = f;
+        g.kind = epilogue::gelu_aux_bias;
+        g.bias = b1.data_ptr();
+        g.aux = pre.data_ptr(), g.ld_aux = f;
+        if (!run_counted(g, x2)) pre = h = torch::Tensor();
+    }
+    if (!h.defined()) {
+        pre = at::linear(x2, w1, b1);
+        h = at::gelu(pre, "tanh");
+    }
+    ctx->save_for_backward({x, w1, w2});
+    ctx->saved_data["pre"] = pre;
+    ctx->saved_data["h"] = h;
+    auto sizes = x.sizes().vec();
+    sizes.back() = f;
+    return h.view(sizes);
+}
+
+// dx, dW1, db1, dW2, db2 from the MLP output's gradient
+variable_list mlp_grads(AutogradContext* ctx, const torch::Tensor& grad) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& w1 = saved[1];
+    const auto& w2 = saved[2];
+    const auto pre = ctx->saved_data["pre"].toTensor();
+    const auto h = ctx->saved_data["h"].toTensor();
+    auto taken = take(grad, w2.scalar_type());  // an fp32 stream's gradient rounded
+    const auto dy = flat(taken.dy);             // (rows, d)
+    const auto x2 = flat(x);
+    auto [dw2, db2] = weights_grad(dy, h, std::move(taken.db));
+    // d pre = (dy W2) * gelu'(pre) by a plain GEMM, then GELU's backward: with the bias
+    // gradient db1 in the same pass by device_kernels.hpp's kernel where it runs, else
+    // LibTorch's GELU backward and db1 by dW1's GEMM (BGRADB). cuBLASLt's DGELU epilogue ran
+    // as a separate kernel of 3.8 ms a step on the H200 where the GELU backward takes 0.9
+    // (docs/results/training.md)
+    auto dpre = at::mm(dy, w2);  // (rows, f)
+    torch::Tensor dw1, db1;
+    if (dpre.is_cuda() && dpre.scalar_type() == at::kBFloat16 && pre.scalar_type() == at::kBFloat16 && pre.is_contiguous() &&
+        dpre.is_contiguous() && torch_kernels::available(dpre.device().index())) {
+        db1 = torch::empty({pre.size(1)}, pre.options());
+        torch_kernels::gelu_backward_bias(dpre, pre, dpre, db1);  // in place
+        dw1 = at::mm(dpre.t(), x2);
+    } else {
+        dpre = at::gelu_backward(dpre, pre, "tanh");
+        std::tie(dw1, db1) = weight_and_bias_grad(dpre, x2);
+    }
+    const auto dx = at::mm(dpre, w1).view(x.sizes());
+    return {dx, dw1, db1, dw2, db2};
+}
+
+// residual + the MLP's output (to_stream: the add in the output layer's GEMM)
 struct mlp_fn : torch::autograd::Function<mlp_fn> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
                                  const torch::Tensor& w2, const torch::Tensor& b2, const torch::Tensor& residual) {
-        const auto x2 = flat(x);
-        const auto rows = x2.size(0), d = x2.size(1), f = w1.size(0);
-        torch::Tensor pre, h;
-        // h = gelu(x W1^T + b1) with GELU's input kept (column-major: h^T (f, rows) = W1 x^T)
-        if (lt_ready({&x2, &w1, &b1}) && f % 8 == 0) {
-            pre = torch::empty({rows, f}, x2.options());
-            h = torch::empty({rows, f}, x2.options());
-            gemm g;
-            g.trans_a = true;
-            g.m = f, g.n = rows, g.k = d;
-            g.a = w1.data_ptr(), g.lda = d;
-            g.b = x2.data_ptr(), g.ldb = d;
-            g.d = h.data_ptr(), g.ldd = f;
-            g.kind = epilogue::gelu_aux_bias;
-            g.bias = b1.data_ptr();
-            g.aux = pre.data_ptr(), g.ld_aux = f;
-            if (!run_counted(g, x2)) pre = h = torch::Tensor();
-        }
-        if (!h.defined()) {
-            pre = at::linear(x2, w1, b1);
-            h = at::gelu(pre, "tanh");
-        }
-        ctx->save_for_backward({x, w1, w2});
-        ctx->saved_data["pre"] = pre;
-        ctx->saved_data["h"] = h;
-        auto sizes = x.sizes().vec();
-        sizes.back() = f;
-        return to_stream(h.view(sizes), w2, b2, residual);
+        return to_stream(mlp_hidden(ctx, x, w1, b1, w2), w2, b2, residual);
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
-        const auto saved = ctx->get_saved_variables();
-        const auto& x = saved[0];
-        const auto& w1 = saved[1];
-        const auto& w2 = saved[2];
-        const auto pre = ctx->saved_data["pre"].toTensor();
-        const auto h = ctx->saved_data["h"].toTensor();
-        const auto dy = flat(rounded(grad_out[0], w2.scalar_type()));  // (rows, d); an fp32 stream's gradient rounded
-        const auto x2 = flat(x);
-        auto [dw2, db2] = weight_and_bias_grad(dy, h);
-        // d pre = (dy W2) * gelu'(pre) by a plain GEMM, then GELU's backward: with the bias
-        // gradient db1 in the same pass by device_kernels.hpp's kernel where it runs, else
-        // LibTorch's GELU backward and db1 by dW1's GEMM (BGRADB). cuBLASLt's DGELU epilogue ran
-        // as a separate kernel of 3.8 ms a step on the H200 where the GELU backward takes 0.9
-        // (docs/results/training.md)
-        auto dpre = at::mm(dy, w2);  // (rows, f)
-        torch::Tensor dw1, db1;
-        if (dpre.is_cuda() && dpre.scalar_type() == at::kBFloat16 && pre.scalar_type() == at::kBFloat16 && pre.is_contiguous() &&
-            dpre.is_contiguous() && torch_kernels::available(dpre.device().index())) {
-            db1 = torch::empty({pre.size(1)}, pre.options());
-            torch_kernels::gelu_backward_bias(dpre, pre, dpre, db1);  // in place
-            dw1 = at::mm(dpre.t(), x2);
-        } else {
-            dpre = at::gelu_backward(dpre, pre, "tanh");
-            std::tie(dw1, db1) = weight_and_bias_grad(dpre, x2);
-        }
-        const auto dx = at::mm(dpre, w1).view(x.sizes());
-        return {dx, dw1, db1, dw2, db2, grad_out[0]};
+        auto grads = mlp_grads(ctx, grad_out[0]);
+        grads.push_back(grad_out[0]);
+        return grads;
     }
+};
+
+// the MLP's output alone (an autograd input may not be undefined: a node of its own)
+struct mlp_out_fn : torch::autograd::Function<mlp_out_fn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
+                                 const torch::Tensor& w2, const torch::Tensor& b2) {
+        return at::linear(mlp_hidden(ctx, x, w1, b1, w2), w2, b2);
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) { return mlp_grads(ctx, grad_out[0]); }
 };
 
 // LayerNorm over the last dimension (eps 1e-5) by device_kernels.hpp's kernels where they can
@@ -271,7 +325,7 @@ torch::Tensor layer_norm_forward(AutogradContext* ctx, const torch::Tensor& x, c
 // x's, the weight's and the bias's gradients from y's (dy) and, where defined, dres: a gradient
 // of x that reached it by another path (the residual stream's), added to LayerNorm's in one pass
 // by the kernels
-variable_list layer_norm_grads(AutogradContext* ctx, const torch::Tensor& grad, const torch::Tensor& grad_res) {
+variable_list layer_norm_grads(AutogradContext* ctx, const torch::Tensor& grad, const torch::Tensor& grad_res, std::uint32_t salt = 0) {
     const auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& w = saved[1];
@@ -290,8 +344,11 @@ variable_list layer_norm_grads(AutogradContext* ctx, const torch::Tensor& grad, 
         // an fp32 stream's gradient: its bf16 rounding from the same pass, for the bf16 layers
         // that receive it (rounded)
         const auto dx_lo = x.scalar_type() == at::kFloat ? torch::empty_like(x, w.options()) : torch::Tensor();
-        torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db, dres, dx_lo);
-        if (dx_lo.defined()) publish_rounded(dx, dx_lo);
+        // and the column sums of that rounding: the bias gradient of the linear layer whose output
+        // x was (the projection or the MLP that added to the stream), taken with dx (take)
+        auto dx_sums = torch::empty_like(w);
+        if (!torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db, dres, dx_lo, dx_sums, salt)) dx_sums = torch::Tensor();
+        publish(dx, dx_lo, std::move(dx_sums));
         return {dx, dw, db};
     }
     const auto type = x.scalar_type();
@@ -317,6 +374,44 @@ struct layer_norm_stream_fn : torch::autograd::Function<layer_norm_stream_fn> {
     static variable_list backward(AutogradContext* ctx, variable_list grad_out) { return layer_norm_grads(ctx, grad_out[0], grad_out[1]); }
 };
 
+// (LayerNorm(x + y), x + y) for a residual stream x and a layer's output y (bf16) of one shape: the
+// stream's add in LayerNorm's forward (device_kernels.hpp's layer_norm_add_forward where it runs:
+// one pass, rounded to nearest or, with a nonzero salt and a bf16 stream, stochastically; else
+// stream_sum, then LayerNorm), so that the layer's GEMM writes its output alone. The backward is
+// LayerNorm's with the sum's other gradient added (layer_norm_grads): x's gradient, and y's its
+// bf16 rounding, with the column sums that are y's producer's bias gradient (take)
+struct layer_norm_add_fn : torch::autograd::Function<layer_norm_add_fn> {
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w,
+                                 const torch::Tensor& b, std::int64_t salt) {
+        ctx->saved_data["salt"] = salt;
+        ctx->saved_data["y_dtype"] = static_cast<std::int64_t>(y.scalar_type());
+        const auto xc = x.contiguous(), yc = y.contiguous();
+        if (norm_kernels(xc, w, b) && yc.scalar_type() == at::kBFloat16 && yc.sizes() == xc.sizes() && yc.device() == xc.device()) {
+            const auto rows = xc.numel() / w.size(0);
+            auto sum = torch::empty_like(xc), out = torch::empty_like(xc, w.options());
+            auto mean = torch::empty({rows}, xc.options().dtype(at::kFloat)), rstd = torch::empty({rows}, xc.options().dtype(at::kFloat));
+            if (torch_kernels::layer_norm_add_forward(xc, yc, w, b, 1e-5, sum, out, mean, rstd, static_cast<std::uint32_t>(salt))) {
+                ctx->save_for_backward({sum, w, b, mean, rstd});
+                return {out, sum};
+            }
+        }
+        const auto sum = xc.scalar_type() == yc.scalar_type() ? xc + yc : stream_sum(xc, yc);
+        return {layer_norm_forward(ctx, sum, w, b), sum};
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        const auto salt = static_cast<std::uint32_t>(ctx->saved_data["salt"].toInt());
+        // another salt than the forward's: the backward's draws independent of the forward's
+        auto grads = layer_norm_grads(ctx, grad_out[0], grad_out[1], salt != 0 ? salt ^ 0x5bd1e995u : 0u);
+        const auto& dx = grads[0];
+        // y's gradient: dx's bf16 rounding (from the kernel's pass where it ran, else a cast), and
+        // the bias sums the kernel wrote, handed on to y's producer with it
+        auto taken = take(dx, static_cast<at::ScalarType>(ctx->saved_data["y_dtype"].toInt()), /*counted=*/false);
+        if (taken.db.defined()) publish(taken.dy, {}, std::move(taken.db));
+        return {dx, taken.dy, grads[1], grads[2], torch::Tensor()};
+    }
+};
+
 // x + y for a residual stream x and an output y of one shape (stream_sum); the gradient is the
 // stream's for x and its rounding for y
 struct residual_add_fn : torch::autograd::Function<residual_add_fn> {
@@ -330,11 +425,65 @@ struct residual_add_fn : torch::autograd::Function<residual_add_fn> {
     }
 };
 
+// q, k, v (B, nh, T, hs) as views of a projection's output qkv (B, T, 3 C), C = nh hs; the
+// backward writes their gradients side by side into qkv's gradient and the projection's bias
+// gradient (its column sums) in one pass of device_kernels.hpp's kernel where it runs, handed to
+// the projection's node with the gradient (take): no concatenation by autograd, and no
+// bias-gradient kernel of cuBLASLt's over the concatenated gradient. Elsewhere autograd's own
+// concatenation, in the same layout.
+struct split_heads_fn : torch::autograd::Function<split_heads_fn> {
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& qkv, std::int64_t n_head) {
+        const auto B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3, hs = C / n_head;
+        ctx->saved_data["sizes"] = std::vector<std::int64_t>{B, T, C};
+        ctx->saved_data["n_head"] = n_head;
+        const auto parts = qkv.split(C, 2);
+        variable_list heads;
+        for (const auto& part : parts) heads.push_back(part.view({B, T, n_head, hs}).transpose(1, 2));
+        return heads;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        const auto sizes = ctx->saved_data["sizes"].toIntVector();
+        const auto B = sizes[0], T = sizes[1], C = sizes[2], n_head = ctx->saved_data["n_head"].toInt();
+        const auto like = std::find_if(grad_out.begin(), grad_out.end(), [](const torch::Tensor& g) { return g.defined(); });
+        if (like == grad_out.end()) return {torch::Tensor(), torch::Tensor()};
+        for (auto& g : grad_out)
+            if (!g.defined()) g = torch::zeros({B, n_head, T, C / n_head}, like->options());
+        const auto& dq = grad_out[0];
+        if (dq.is_cuda() && dq.scalar_type() == at::kBFloat16 && grad_out[1].scalar_type() == at::kBFloat16 &&
+            grad_out[2].scalar_type() == at::kBFloat16 && torch_kernels::available(dq.device().index())) {
+            auto packed = torch::empty({B, T, 3 * C}, dq.options());
+            auto db = torch::empty({3 * C}, dq.options());
+            if (torch_kernels::qkv_pack(dq, grad_out[1], grad_out[2], packed, db)) {
+                publish(packed, {}, std::move(db));
+                return {packed, torch::Tensor()};
+            }
+        }
+        std::vector<torch::Tensor> rows;
+        for (const auto& g : grad_out) rows.push_back(g.transpose(1, 2).reshape({B, T, C}));
+        return {at::cat(rows, 2), torch::Tensor()};
+    }
+};
+
 }  // namespace
 
 torch::Tensor residual_add(const torch::Tensor& x, const torch::Tensor& y) {
     TORCH_CHECK(x.sizes() == y.sizes(), "residual_add: the stream and the output differ in shape");
     return residual_add_fn::apply(x, y);
+}
+
+std::array<torch::Tensor, 3> split_heads(const torch::Tensor& qkv, std::int64_t n_head) {
+    TORCH_CHECK(qkv.dim() == 3 && n_head > 0 && qkv.size(2) % (3 * n_head) == 0,
+                "split_heads: qkv must be (B, T, 3 C) with C a multiple of the heads");
+    const auto heads = split_heads_fn::apply(qkv, n_head);
+    return {heads[0], heads[1], heads[2]};
+}
+
+std::pair<torch::Tensor, torch::Tensor> layer_norm_add(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& weight,
+                                                       const torch::Tensor& bias, std::uint32_t salt) {
+    TORCH_CHECK(x.sizes() == y.sizes(), "layer_norm_add: the stream and the output differ in shape");
+    auto out = layer_norm_add_fn::apply(x, y, weight, bias, static_cast<std::int64_t>(salt));
+    return {out[0], out[1]};
 }
 
 torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
@@ -352,7 +501,7 @@ torch::Tensor linear_train(const torch::Tensor& x, const torch::Tensor& weight, 
 
 torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
                         const torch::Tensor& b2, const torch::Tensor& residual) {
-    return mlp_fn::apply(x, w1, b1, w2, b2, residual);
+    return residual.defined() ? mlp_fn::apply(x, w1, b1, w2, b2, residual) : mlp_out_fn::apply(x, w1, b1, w2, b2);
 }
 
 std::uint64_t epilogue_gemms() noexcept {
@@ -361,6 +510,10 @@ std::uint64_t epilogue_gemms() noexcept {
 
 std::uint64_t stream_roundings_reused() noexcept {
     return rounded_count.load();
+}
+
+std::uint64_t bias_sums_reused() noexcept {
+    return bias_sums_count.load();
 }
 
 }  // namespace fracnas::eval::torch_fused

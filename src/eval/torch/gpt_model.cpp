@@ -5,6 +5,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "fused_linear.hpp"
 #include "fused_train.hpp"
@@ -84,6 +85,12 @@ torch::Tensor NormImpl::forward(const torch::Tensor& x) {
     return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5);
 }
 
+std::pair<torch::Tensor, torch::Tensor> NormImpl::forward_add(const torch::Tensor& x, const torch::Tensor& y) {
+    if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || y.requires_grad() || weight.requires_grad()))
+        return torch_fused::layer_norm_add(x, y, weight, bias, salt);
+    return forward_stream(x.scalar_type() == y.scalar_type() ? x + y : torch_fused::residual_add(x, y));
+}
+
 std::pair<torch::Tensor, torch::Tensor> NormImpl::forward_stream(const torch::Tensor& x) {
     if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
         return torch_fused::layer_norm_stream(x, weight, bias);
@@ -103,11 +110,18 @@ AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t n_head_, double 
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos, const torch::Tensor& residual) {
     const auto B = x.size(0), T = x.size(1), C = x.size(2), hs = C / n_head;
-    const auto qkv_out = c_attn(x);                            // (B, T, 3C)
-    auto qkv = qkv_out.split(C, /*dim=*/2);                    // 3 x (B, T, C)
-    auto q = qkv[0].view({B, T, n_head, hs}).transpose(1, 2);  // (B, nh, T, hs)
-    auto k = qkv[1].view({B, T, n_head, hs}).transpose(1, 2);  // (B, nh, T, hs)
-    auto v = qkv[2].view({B, T, n_head, hs}).transpose(1, 2);  // (B, nh, T, hs)
+    const auto qkv_out = c_attn(x);  // (B, T, 3C)
+    torch::Tensor q, k, v;           // (B, nh, T, hs) each
+    if (cache == nullptr && fused_training(*c_attn, x)) {
+        // the training's split: its backward packs the gradients and c_attn's bias gradient in one pass
+        const auto heads = torch_fused::split_heads(qkv_out, n_head);
+        q = heads[0], k = heads[1], v = heads[2];
+    } else {
+        auto qkv = qkv_out.split(C, /*dim=*/2);  // 3 x (B, T, C)
+        q = qkv[0].view({B, T, n_head, hs}).transpose(1, 2);
+        k = qkv[1].view({B, T, n_head, hs}).transpose(1, 2);
+        v = qkv[2].view({B, T, n_head, hs}).transpose(1, 2);
+    }
     torch::Tensor y;
     if (cache == nullptr) {
         y = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);  // (B, nh, T, hs)
@@ -130,7 +144,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache,
         }
     }
     y = y.transpose(1, 2).reshape({B, T, C});  // (B, T, C)
-    return c_proj->forward_add(y, residual);
+    return residual.defined() ? c_proj->forward_add(y, residual) : c_proj(y);
 }
 
 MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options) {
@@ -140,7 +154,8 @@ MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, co
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
     if (fused_training(*c_fc, x)) return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
-    return c_proj->forward_add(c_fc->forward_gelu(x), residual);
+    const auto h = c_fc->forward_gelu(x);
+    return residual.defined() ? c_proj->forward_add(h, residual) : c_proj(h);
 }
 
 BlockImpl::BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std,
@@ -158,6 +173,13 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std
     const auto y = attn(h1, cache, pos, x1);
     const auto [h2, y1] = ln_2->forward_stream(y);
     return mlp(h2, y1);
+}
+
+std::pair<torch::Tensor, torch::Tensor> BlockImpl::forward_pending(const torch::Tensor& x, const torch::Tensor& pending) {
+    const auto [h1, x1] = pending.defined() ? ln_1->forward_add(x, pending) : ln_1->forward_stream(x);
+    const auto a = attn->forward(h1, nullptr, 0, torch::Tensor());  // the attention's output alone
+    const auto [h2, y1] = ln_2->forward_add(x1, a);
+    return {y1, mlp->forward(h2, torch::Tensor())};
 }
 
 GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& options) : arch_(arch) {
@@ -188,6 +210,13 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
 void GptImpl::use_fused_dense(bool on) {
     for (const auto& m : modules())
         if (auto dense = std::dynamic_pointer_cast<DenseImpl>(m)) dense->fused_train = on;
+}
+
+void GptImpl::use_norm_add(bool on, std::uint32_t salt) {
+    norm_add_ = on;
+    std::uint32_t k = 0;
+    for (const auto& m : modules())
+        if (auto norm = std::dynamic_pointer_cast<NormImpl>(m)) norm->salt = on && salt != 0 ? (salt + 0x9e3779b9u * ++k) | 1u : 0u;
 }
 
 void GptImpl::use_norm_kernel(bool on) {
@@ -223,9 +252,16 @@ torch::Tensor GptImpl::trunk(const torch::Tensor& idx, std::vector<layer_cache>*
     if (proj_in) x = proj_in(x);               // (B, T, d)
     if (fp32_residual_) x = x.to(torch::kFloat32);
     x = x + wpe->weight.narrow(0, pos, T);  // positions are a slice
-    for (std::size_t l = 0; l < h->size(); ++l) x = h[l]->as<Block>()->forward(x, cache ? &(*cache)[l] : nullptr, pos);
-    if (last_only) x = x.narrow(1, T - 1, 1);  // (B, 1, d)
-    x = ln_f(x);
+    if (norm_add_ && cache == nullptr && !last_only && torch::GradMode::is_enabled()) {
+        // the training's form: each block's output added to the stream by the LayerNorm after it
+        torch::Tensor pending;
+        for (std::size_t l = 0; l < h->size(); ++l) std::tie(x, pending) = h[l]->as<Block>()->forward_pending(x, pending);
+        x = pending.defined() ? ln_f->forward_add(x, pending).first : ln_f(x);
+    } else {
+        for (std::size_t l = 0; l < h->size(); ++l) x = h[l]->as<Block>()->forward(x, cache ? &(*cache)[l] : nullptr, pos);
+        if (last_only) x = x.narrow(1, T - 1, 1);  // (B, 1, d)
+        x = ln_f(x);
+    }
     if (proj_out) x = proj_out(x);  // (B, T, e)
     return x;
 }

@@ -52,7 +52,13 @@ public:
     /// fused_train.hpp's layer_norm_stream, whose backward adds the stream's gradient to
     /// LayerNorm's in one pass; otherwise x itself.
     std::pair<torch::Tensor, torch::Tensor> forward_stream(const torch::Tensor& x);
+    /// forward_stream(x + y) for a residual stream x and a layer's output y: with kernel_backward,
+    /// fused_train.hpp's layer_norm_add (the add in LayerNorm's pass, rounded as `salt` says);
+    /// otherwise the add in x's dtype, then forward_stream.
+    std::pair<torch::Tensor, torch::Tensor> forward_add(const torch::Tensor& x, const torch::Tensor& y);
     torch::Tensor weight, bias;
+    /// forward_add's rounding of a bf16 stream: to nearest (0), else stochastic with this salt
+    std::uint32_t salt = 0;
     /// When autograd records the forward: fused_train.hpp's layer_norm_train, fracnas's kernels in
     /// bf16 on a GPU (GptImpl::use_norm_kernel). An input of another dtype than the weights' (an
     /// fp32 residual stream in a bf16 model) is normalised in its dtype by LibTorch and the result
@@ -74,7 +80,8 @@ public:
     AttentionImpl(std::int64_t d_model, std::int64_t n_head, double proj_std, const torch::TensorOptions& options);
     /// x: (B, T, d). Without a cache: causal attention over x. With a cache: x holds positions
     /// [pos, pos + T); their keys and values are written into the cache, and each query attends
-    /// to every cached position up to itself. Returns residual + the block's attention output.
+    /// to every cached position up to itself. Returns residual + the block's attention output
+    /// (the output alone where residual is undefined).
     torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos, const torch::Tensor& residual);
 
     Dense c_attn{nullptr}, c_proj{nullptr};  // d -> 3d (q, k, v), d -> d
@@ -85,7 +92,7 @@ TORCH_MODULE(Attention);
 class MlpImpl : public torch::nn::Module {
 public:
     MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options);
-    /// residual + the MLP of x
+    /// residual + the MLP of x (the MLP of x where residual is undefined)
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
     Dense c_fc{nullptr}, c_proj{nullptr};  // d -> d_inner, d_inner -> d
 };
@@ -95,6 +102,10 @@ class BlockImpl : public torch::nn::Module {
 public:
     BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std, const torch::TensorOptions& options);
     torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos);
+    /// The same block with its adds in its LayerNorms (Norm::forward_add): for the stream x plus
+    /// the previous block's output `pending` (undefined for the first block), returns (the stream
+    /// after the attention's add, this block's MLP output), whose sum is forward's result.
+    std::pair<torch::Tensor, torch::Tensor> forward_pending(const torch::Tensor& x, const torch::Tensor& pending);
     Norm ln_1{nullptr}, ln_2{nullptr};
     Attention attn{nullptr};
     Mlp mlp{nullptr};
@@ -141,6 +152,12 @@ public:
     /// residual_fp32): the embeddings' sum, each block's adds and the LayerNorms' inputs in fp32,
     /// each LayerNorm computed there and rounded to bf16 for the layer that reads it.
     void use_fp32_residual(bool on) noexcept { fp32_residual_ = on; }
+    /// The training's residual adds in the LayerNorms that follow them (train_speed::norm_add;
+    /// Norm::forward_add, BlockImpl::forward_pending): the attention's projection and the MLP
+    /// write their outputs alone, and each LayerNorm adds the output to the stream in its pass.
+    /// With a nonzero salt a bf16 stream is rounded stochastically (train_speed::residual_sr),
+    /// each LayerNorm with its own salt. Changes only forwards that autograd records.
+    void use_norm_add(bool on, std::uint32_t salt = 0);
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 
@@ -154,6 +171,7 @@ private:
     torch::Tensor trunk(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only);
     nas::architecture arch_;
     bool fp32_residual_ = false;
+    bool norm_add_ = false;
 };
 TORCH_MODULE(Gpt);
 

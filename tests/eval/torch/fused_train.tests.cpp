@@ -113,21 +113,91 @@ TEST_CASE("a model with the fused layers trains with the same loss and gradients
         REQUIRE(pf[item.key()].grad().defined());
         REQUIRE(relative(pf[item.key()].grad(), item.value().grad()) < 1e-10);
     }
-    // the nodes are in the graph: a forward autograd records has a fused node as the logits' ancestor
+    // the nodes are in the graph: a forward autograd records has the fused MLP and attention's
+    // split (whose backward fell back to the concatenation here: no kernels on the CPU) as the
+    // logits' ancestors
     const auto traced = fused->forward(idx);
-    bool found = false;
+    bool mlp = false, split = false;
     std::set<torch::autograd::Node*> seen;
     std::vector<torch::autograd::Node*> stack = {traced.grad_fn().get()};
-    while (!stack.empty() && !found) {
+    while (!stack.empty()) {
         auto* node = stack.back();
         stack.pop_back();
         if (node == nullptr || !seen.insert(node).second) continue;
-        found = node->name().find("mlp_fn") != std::string::npos;
+        mlp = mlp || node->name().find("mlp_fn") != std::string::npos;
+        split = split || node->name().find("split_heads_fn") != std::string::npos;
         for (const auto& e : node->next_edges()) stack.push_back(e.function.get());
     }
-    REQUIRE(found);
+    REQUIRE(mlp);
+    REQUIRE(split);
     torch::NoGradGuard no_grad;
     REQUIRE(relative(fused->forward(idx), lp.detach()) < 1e-12);  // an evaluation takes the inference paths
+}
+
+TEST_CASE("a model with its residual adds in the LayerNorms gives the same logits and gradients; the add node alone too",
+          "[eval][torch][train]") {
+    namespace tm = fracnas::eval::torch_model;
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
+    // the node: (LayerNorm(x + y), x + y), gradients of x, y and the weights as autograd's
+    torch::manual_seed(8);
+    const auto x = torch::randn({3, 5, 24}, opts), y = torch::randn({3, 5, 24}, opts), w = torch::randn({24}, opts),
+               b = torch::randn({24}, opts);
+    const auto probe = torch::randn({3, 5, 24}, opts), probe_s = torch::randn({3, 5, 24}, opts);
+    const auto node = with_grads(
+        leaves({x, y, w, b}),
+        [&](const auto& in) {
+            const auto [h, s] = tf::layer_norm_add(in[0], in[1], in[2], in[3]);
+            return h + s * probe_s;
+        },
+        probe);
+    const auto ref = with_grads(
+        leaves({x, y, w, b}),
+        [&](const auto& in) {
+            const auto s = in[0] + in[1];
+            return at::layer_norm(s, {24}, in[2], in[3], 1e-5) + s * probe_s;
+        },
+        probe);
+    for (std::size_t i = 0; i < ref.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(relative(node[i], ref[i]) < 1e-12);
+    }
+    // the model: every block's adds in the LayerNorms (with the fused layers and the LayerNorm
+    // nodes; LibTorch's operators here, on the CPU), against the plain model
+    const auto arch = fracnas::nas::parse_architecture("n_layer=3 d_model=32 d_inner=64,72,40 n_head=2,4,2 vocab=50 context=16");
+    torch::manual_seed(9);
+    tm::Gpt plain(arch, opts);
+    for (const bool fused : {false, true}) {
+        CAPTURE(fused);
+        torch::manual_seed(9);
+        tm::Gpt adds(arch, opts);
+        adds->use_fused_dense(fused);
+        adds->use_norm_kernel(true);
+        adds->use_norm_add(true);
+        const auto idx = torch::randint(50, {3, 16}, torch::kInt64);
+        for (auto& p : plain->parameters()) p.mutable_grad() = torch::Tensor();
+        const auto lp = plain->forward(idx), la = adds->forward(idx);
+        REQUIRE(relative(la, lp) < 1e-12);
+        lp.logsumexp(-1).sum().backward();
+        la.logsumexp(-1).sum().backward();
+        const auto pa = adds->named_parameters();
+        for (const auto& item : plain->named_parameters()) {
+            CAPTURE(item.key());
+            REQUIRE(relative(pa[item.key()].grad(), item.value().grad()) < 1e-10);
+        }
+        // the nodes are in the graph
+        const auto traced = adds->forward(idx);
+        int add_nodes = 0;
+        std::set<torch::autograd::Node*> seen;
+        std::vector<torch::autograd::Node*> stack = {traced.grad_fn().get()};
+        while (!stack.empty()) {
+            auto* n = stack.back();
+            stack.pop_back();
+            if (n == nullptr || !seen.insert(n).second) continue;
+            if (n->name().find("layer_norm_add_fn") != std::string::npos) ++add_nodes;
+            for (const auto& e : n->next_edges()) stack.push_back(e.function.get());
+        }
+        REQUIRE(add_nodes == 2 * 3);  // ln_2 of each block, ln_1 of the second and third, ln_f
+    }
 }
 
 TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients; a model with it, the same gradients", "[eval][torch][train]") {

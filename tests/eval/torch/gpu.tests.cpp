@@ -469,6 +469,7 @@ TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training
         k.speed.adam_kernel = adam;
         k.speed.residual_fp32 = k.speed.fused_dense = wide;
         const auto reused = eval::torch_fused::stream_roundings_reused();
+        const auto sums = eval::torch_fused::bias_sums_reused();
         const auto out = train(k);
         INFO(out.message << " " << out.engine_note << " bf16_weights " << bf16 << " norm_kernel " << norm << " adam_kernel " << adam
                          << " residual_fp32 " << wide);
@@ -477,6 +478,25 @@ TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training
         // with the fp32 stream, its gradient reaches the bf16 layers as the LayerNorms' backward
         // rounded it (no cast), four times a step in two blocks (a projection, an MLP each)
         if (wide) REQUIRE(eval::torch_fused::stream_roundings_reused() - reused >= 4);
+        // and the bias gradients as the kernels summed them beside the gradients (q/k/v packing,
+        // the LayerNorms' backward): three a block a step
+        if (wide) REQUIRE(eval::torch_fused::bias_sums_reused() - sums >= 6);
+        REQUIRE(out.loss_curve.front() == Approx(autocast.loss_curve.front()).margin(0.05));
+        REQUIRE(out.checkpoints.back().val_loss == Approx(autocast.checkpoints.back().val_loss).epsilon(0.1));
+    }
+    // the residual adds in the LayerNorms, with the fp32 stream and with a bf16 stream rounded
+    // stochastically: the same curve, graph-replayed, the bias sums handed over
+    for (const bool fp32_stream : {true, false}) {
+        auto k = r;
+        k.speed.loss_kernel = k.speed.bf16_weights = k.speed.norm_kernel = k.speed.adam_kernel = k.speed.fused_dense = true;
+        k.speed.residual_fp32 = k.speed.norm_add = fp32_stream;
+        k.speed.residual_sr = !fp32_stream;
+        const auto sums = eval::torch_fused::bias_sums_reused();
+        const auto out = train(k);
+        INFO(out.message << " " << out.engine_note << " fp32 stream " << fp32_stream);
+        REQUIRE(out.status == eval::train_status::ok);
+        REQUIRE(out.engine_note.empty());
+        REQUIRE(eval::torch_fused::bias_sums_reused() - sums >= 6);
         REQUIRE(out.loss_curve.front() == Approx(autocast.loss_curve.front()).margin(0.05));
         REQUIRE(out.checkpoints.back().val_loss == Approx(autocast.checkpoints.back().val_loss).epsilon(0.1));
     }
@@ -707,6 +727,144 @@ TEST_CASE("gpu: the LayerNorm kernels give LibTorch's LayerNorm and gradients in
         const auto want_f = xf32.grad() + fres;
         REQUIRE((fdx2 - want_f).norm().item<double>() / want_f.norm().item<double>() < 1e-4);
         REQUIRE(torch::equal(fdx2_lo, fdx2.to(torch::kBFloat16)));
+        // the column sums of dx's bf16 rounding beside it (the one pass only: d up to 1,024),
+        // for bf16 and fp32 x, nothing else changed by them
+        for (const bool f32 : {false, true}) {
+            CAPTURE(f32);
+            const auto& xx = f32 ? xf : x;
+            const auto& res = f32 ? fres : dres;
+            const auto& mm = f32 ? kmean : mean.contiguous();
+            const auto& rr = f32 ? krstd : rstd.contiguous();
+            const auto plain = torch::empty_like(xx), with = torch::empty_like(xx);
+            const auto pw = torch::empty_like(w), pb = torch::empty_like(w), ww = torch::empty_like(w), wb = torch::empty_like(w);
+            const auto lo = f32 ? torch::empty({rows, d}, bf) : torch::Tensor();
+            tk::layer_norm_backward(dy, xx, mm, rr, w, plain, pw, pb, res);
+            const auto sums = torch::full({d}, 7.0, bf);
+            const bool written = tk::layer_norm_backward(dy, xx, mm, rr, w, with, ww, wb, res, lo, sums);
+            REQUIRE(written == (d % 8 == 0 && d <= 1024));
+            REQUIRE(torch::equal(with, plain));
+            REQUIRE(torch::equal(ww, pw));
+            REQUIRE(torch::equal(wb, pb));
+            if (written) {
+                const auto want_sums = plain.to(torch::kBFloat16).to(torch::kFloat64).sum(0);
+                const auto step = want_sums.abs() * (1.0 / 128) + 1e-3 * std::sqrt(static_cast<double>(rows));
+                REQUIRE(((sums.to(torch::kFloat64) - want_sums).abs() > step).sum().item<std::int64_t>() == 0);
+            } else {
+                REQUIRE(torch::equal(sums, torch::full({d}, 7.0, bf)));  // untouched
+            }
+        }
+    }
+}
+TEST_CASE("gpu: the stream's add and LayerNorm in one pass: the sum rounded to nearest, or stochastically and unbiased",
+          "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    namespace tk = eval::torch_kernels;
+    REQUIRE(tk::available(0));
+    torch::manual_seed(32);
+    const auto bf = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
+    const auto f4 = bf.dtype(torch::kFloat32);
+    for (const auto& [rows, d] : {std::pair<std::int64_t, std::int64_t>{16384, 768}, {1001, 1024}, {77, 40}}) {
+        CAPTURE(rows, d);
+        const auto w = torch::randn({d}, bf), b = torch::randn({d}, bf), yin = torch::randn({rows, d}, bf);
+        const auto mean = torch::empty({rows}, f4), rstd = torch::empty({rows}, f4), y = torch::empty({rows, d}, bf);
+        const auto want_mean = torch::empty({rows}, f4), want_rstd = torch::empty({rows}, f4), want_y = torch::empty({rows, d}, bf);
+        for (const bool f32 : {false, true}) {
+            CAPTURE(f32);
+            const auto x = (torch::randn({rows, d}, f4) * 4.0).to(f32 ? torch::kFloat32 : torch::kBFloat16);
+            const auto s = torch::empty_like(x);
+            REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s, y, mean, rstd));
+            // the sum: fp32's exactly, or its rounding to nearest; then LayerNorm of that sum
+            const auto sum = x.to(torch::kFloat32) + yin.to(torch::kFloat32);
+            REQUIRE(torch::equal(s, sum.to(x.scalar_type())));
+            tk::layer_norm_forward(s, w, b, 1e-5, want_y, want_mean, want_rstd);
+            REQUIRE(torch::equal(y, want_y));
+            REQUIRE(torch::equal(mean, want_mean));
+            REQUIRE(torch::equal(rstd, want_rstd));
+            REQUIRE_THROWS(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, x, y, mean, rstd));  // s may not be x
+        }
+    }
+    // stochastic rounding of a bf16 stream: 1 + 2^-10 is an eighth of a step above 1 (bf16's step
+    // there is 2^-7): to nearest it is 1 everywhere; stochastically 1 or 1 + 2^-7, the latter about
+    // an eighth of the time, so the mean keeps the 2^-10
+    const std::int64_t rows = 4096, d = 512;
+    const auto x = torch::ones({rows, d}, bf), yin = torch::full({rows, d}, std::ldexp(1.0, -10), bf);
+    const auto w = torch::ones({d}, bf), b = torch::zeros({d}, bf);
+    const auto mean = torch::empty({rows}, f4), rstd = torch::empty({rows}, f4), y = torch::empty({rows, d}, bf);
+    const auto nearest = torch::empty_like(x), s1 = torch::empty_like(x), s1b = torch::empty_like(x), s2 = torch::empty_like(x);
+    REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, nearest, y, mean, rstd));
+    REQUIRE(torch::equal(nearest, x));
+    REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s1, y, mean, rstd, 12345u));
+    const auto up = s1.to(torch::kFloat32).gt(1.0f);
+    REQUIRE(torch::logical_or(s1.to(torch::kFloat32).eq(1.0f), s1.to(torch::kFloat32).eq(1.0f + std::ldexp(1.0f, -7))).all().item<bool>());
+    const double share = up.to(torch::kFloat64).mean().item<double>();
+    REQUIRE(share == Approx(0.125).margin(0.005));  // 2 M draws: the standard error is 0.0002
+    REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s1b, y, mean, rstd, 12345u));
+    REQUIRE(torch::equal(s1b, s1));  // the same bits every run
+    REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s2, y, mean, rstd, 777u));
+    REQUIRE_FALSE(torch::equal(s2, s1));  // another salt, other draws
+    // the backward's bf16 dx stochastically rounded too: within a step of the nearest, and unbiased
+    const auto dy = torch::randn({rows, d}, bf);
+    const auto xs = torch::randn({rows, d}, bf), dw = torch::empty({d}, bf), db = torch::empty({d}, bf);
+    tk::layer_norm_forward(xs, w, b, 1e-5, y, mean, rstd);
+    const auto dx_nearest = torch::empty_like(xs), dx_sr = torch::empty_like(xs);
+    tk::layer_norm_backward(dy, xs, mean, rstd, w, dx_nearest, dw, db);
+    tk::layer_norm_backward(dy, xs, mean, rstd, w, dx_sr, dw, db, {}, {}, {}, 99u);
+    const auto step = dx_nearest.to(torch::kFloat32).abs() * std::ldexp(1.0f, -7) + 1e-30f;
+    REQUIRE((dx_sr.to(torch::kFloat32) - dx_nearest.to(torch::kFloat32)).abs().le(step).all().item<bool>());
+    REQUIRE_FALSE(torch::equal(dx_sr, dx_nearest));
+}
+
+TEST_CASE("gpu: the q/k/v packing kernel gives autograd's concatenation and its column sums, for any strides", "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    namespace tk = eval::torch_kernels;
+    REQUIRE(tk::available(0));
+    torch::manual_seed(31);
+    const auto bf = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
+    // GPT-2 small's heads over recipe A's rows, and a shape that fits no slab or column tile
+    for (const auto& [B, nh, T, hs] :
+         {std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>{16, 12, 1024, 64}, {3, 5, 37, 24}}) {
+        CAPTURE(B, nh, T, hs);
+        // three layouts: (B, nh, T, hs) contiguous, a transpose of (B, T, nh, hs), a slice of a wider tensor
+        const auto dq = torch::randn({B, nh, T, hs}, bf);
+        const auto dk = torch::randn({B, T, nh, hs}, bf).transpose(1, 2);
+        const auto dv = torch::randn({B, T, nh, hs + 16}, bf).narrow(3, 8, hs).transpose(1, 2);
+        const auto C = nh * hs;
+        const auto out = torch::empty({B * T, 3 * C}, bf), db = torch::empty({3 * C}, bf);
+        REQUIRE(tk::qkv_pack(dq, dk, dv, out, db));
+        std::vector<torch::Tensor> parts;
+        for (const auto& g : {dq, dk, dv}) parts.push_back(g.transpose(1, 2).reshape({B * T, C}));
+        const auto want = at::cat(parts, 1);
+        REQUIRE(torch::equal(out, want));
+        const auto sums = want.to(torch::kFloat64).sum(0);
+        REQUIRE(((db.to(torch::kFloat64) - sums).abs() > sums.abs() * (1.0 / 128) + 1e-6).sum().item<std::int64_t>() == 0);
+        const auto out2 = torch::empty_like(out), db2 = torch::empty_like(db);
+        REQUIRE(tk::qkv_pack(dq, dk, dv, out2, db2));
+        REQUIRE(torch::equal(db2, db));  // the same bits every run
+    }
+    // a head width that is not a multiple of 8: refused, nothing written
+    const auto odd = torch::randn({2, 3, 10, 12}, bf), out = torch::zeros({20, 108}, bf), db = torch::zeros({108}, bf);
+    REQUIRE_FALSE(tk::qkv_pack(odd, odd, odd, out, db));
+    REQUIRE(out.abs().sum().item<double>() == 0.0);
+    // the split node: its gradient is the concatenation, and the projection takes its bias sums
+    namespace tf = eval::torch_fused;
+    const auto x = torch::randn({4, 64, 96}, bf), w = torch::randn({288, 96}, bf) * 0.1, b = torch::randn({288}, bf);
+    const auto probe = torch::randn({4, 3, 64, 32}, bf);
+    auto xg = x.clone().requires_grad_(true), wg = w.clone().requires_grad_(true), bg = b.clone().requires_grad_(true);
+    const auto reused = tf::bias_sums_reused();
+    const auto heads = tf::split_heads(tf::linear_train(xg, wg, bg, {}), 3);
+    (heads[0] * probe + heads[1] * probe * 2 + heads[2] * probe * 3).sum().backward();
+    REQUIRE(tf::bias_sums_reused() - reused == 1u);
+    auto x32 = x.to(torch::kFloat32).requires_grad_(true), w32 = w.to(torch::kFloat32).requires_grad_(true),
+         b32 = b.to(torch::kFloat32).requires_grad_(true);
+    const auto qkv = at::linear(x32, w32, b32).split(96, 2);
+    const auto p32 = probe.to(torch::kFloat32);
+    std::vector<torch::Tensor> h32;
+    for (const auto& part : qkv) h32.push_back(part.view({4, 64, 3, 32}).transpose(1, 2));
+    (h32[0] * p32 + h32[1] * p32 * 2 + h32[2] * p32 * 3).sum().backward();
+    for (const auto& [got, want] : {std::pair{xg.grad(), x32.grad()}, std::pair{wg.grad(), w32.grad()}, std::pair{bg.grad(), b32.grad()}}) {
+        const double err = (got.to(torch::kFloat32) - want).norm().item<double>() / want.norm().item<double>();
+        CAPTURE(err);
+        REQUIRE(err < 2e-2);
     }
 }
 TEST_CASE("gpu: the GELU backward kernel gives LibTorch's GELU backward and the column sums of its output", "[gpu][eval][train]") {

@@ -87,6 +87,19 @@ struct train_speed {
     /// outputs to it), where bf16 weights alone round it to bf16 at every add. In the CLI's "all"
     /// with bf16.
     bool residual_fp32 = false;
+    /// With bf16 weights: each block's residual adds in the LayerNorm after them (a kernel's pass
+    /// with norm_kernel: the stream read, the layer's bf16 output added, the sum written and
+    /// normalised), the attention's projection and the MLP writing their outputs alone instead of
+    /// adding them to the stream in their GEMMs. A bf16 layer output is rounded before the add, as
+    /// autocast rounds it. Not in the CLI's "all" (docs/results/training.md says what it measured).
+    bool norm_add = false;
+    /// With bf16 weights and a bf16 stream (without residual_fp32): norm_add, the stream's sums
+    /// rounded to bf16 stochastically (unbiased: updates below the stream's step are kept on
+    /// average, where rounding to nearest loses them), in the forward and in the stream's gradient
+    /// (LayerNorm's backward), for widths the one-pass kernels take (d_model a multiple of 8 up to
+    /// 1,024; wider ones round to nearest). The random bits are a hash of the value, its place and a
+    /// salt drawn from the seed: the same bits every run. Not in the CLI's "all".
+    bool residual_sr = false;
     std::uint32_t sync_every = 64;  ///< with async: steps between reads of the losses
 };
 
@@ -94,7 +107,7 @@ struct train_speed {
 train_speed no_speed_settings() noexcept;
 
 /// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights,
-/// flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32); false when there is
+/// flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32, norm_add, residual_sr); false when there is
 /// no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
 

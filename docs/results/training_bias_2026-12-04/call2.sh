@@ -1,0 +1,34 @@
+# Call 2 on the lent H200: the tree of call 1 with the column sums in two launches (a long partial
+# read by more blocks), carrying .devdeps, data/corpus-v1 and .base (the session's starting tree,
+# 3fd7c8d): both trees built; the [gpu] tests; the same ladders as call 1 on the same machine; eager
+# profiles of both streams; then `fracnas train` on D at 10 M tokens, residual_sr seeds 1-5 and
+# `all` seeds 1-5, while time is left. Written under $OUT as it goes, then one tar.
+source .devdeps/gpu-env.sh >/dev/null; s=$(date +%s); o=$OUT/call2; mkdir -p $o; B=build-gpu
+{ nvidia-smi --query-gpu=name,driver_version --format=csv; date -u; } > $o/machine.txt 2>&1
+cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release >/tmp/cfg.log 2>&1 && cmake --build $B --target fracnas train_speed fracnas_tests >/tmp/build.log 2>&1 || { tail -40 /tmp/build.log; exit 1; }
+echo "build $(( $(date +%s)-s )) s" | tee -a $o/machine.txt
+( cmake -S .base -B /tmp/base-build -G Ninja -DCMAKE_BUILD_TYPE=Release >/tmp/base-cfg.log 2>&1 && cmake --build /tmp/base-build --target train_speed >/tmp/base-build.log 2>&1; echo "base build exit $?" >> $o/machine.txt ) &
+arch() { local l=$1 d=$2 f=$3 h=$4 i; local fs= hs=; for ((i=0;i<l;i++)); do fs+=${fs:+,}$f; hs+=${hs:+,}$h; done; echo "n_layer=$l d_model=$d d_inner=$fs n_head=$hs"; }
+top=async+fused_adamw+fused_loss+cuda_graph+bf16_weights+loss_kernel+norm_kernel+fused_dense+adam_kernel
+eager=async+fused_adamw+fused_loss+bf16_weights+loss_kernel+norm_kernel+fused_dense+adam_kernel
+timeout 300 $B/tests/fracnas_tests "[gpu]" > $o/gpu_tests.txt 2>&1; echo "gpu tests: exit $? at $(( $(date +%s)-s )) s" >> $o/machine.txt; tail -2 $o/gpu_tests.txt
+wait
+$B/benchmarks/train_speed --steps 60 --repeats 3 --ladder $top,residual_fp32,norm_add > $o/train_speed_top.txt 2>&1  # the three shapes
+echo "ladder: exit $? at $(( $(date +%s)-s )) s" >> $o/machine.txt
+$B/benchmarks/train_speed --steps 60 --repeats 3 --gemm 0 --ladder $top+residual_sr > $o/train_speed_sr.txt 2>&1
+echo "ladder sr: exit $? at $(( $(date +%s)-s )) s" >> $o/machine.txt
+/tmp/base-build/benchmarks/train_speed --steps 60 --repeats 3 --ladder $top,residual_fp32 > $o/train_speed_top_base.txt 2>&1
+echo "ladder base: exit $? at $(( $(date +%s)-s )) s" >> $o/machine.txt
+g=$(arch 12 768 3072 12)
+$B/benchmarks/train_speed --steps 40 --repeats 1 --gemm 0 --arch "$g" --ladder $eager --profile $eager > $o/profile_bf16.txt 2>&1
+$B/benchmarks/train_speed --steps 40 --repeats 1 --gemm 0 --arch "$g" --ladder $eager+residual_fp32 --profile $eager+residual_fp32 > $o/profile_fp32stream.txt 2>&1
+echo "profiles: exit $? at $(( $(date +%s)-s )) s" >> $o/machine.txt
+for run in sr:1 sr:2 sr:3 sr:4 sr:5 all:1 all:2 all:3 all:4 all:5; do
+  [ $(( $(date +%s)-s )) -lt 555 ] || break
+  name=${run%:*}; seed=${run#*:}
+  speed=all; [ $name = sr ] && speed=async,fused_adamw,fused_loss,cuda_graph,bf16_weights,loss_kernel,norm_kernel,fused_dense,adam_kernel,residual_sr
+  timeout 40 $B/fracnas train --preset gpt2-small --data data/corpus-v1 --tokens 10000000 --seed $seed --speed $speed --json > $o/curve_${name}_s$seed.json 2> $o/curve_${name}_s$seed.err
+  echo "curve $name seed $seed: exit $? at $(( $(date +%s)-s )) s" >> $o/machine.txt
+done
+cd $OUT && tar czf call2.tgz call2 && rm -rf call2
+tar xzf call2.tgz -O call2/machine.txt; tar xzf call2.tgz -O call2/train_speed_top.txt call2/train_speed_sr.txt call2/train_speed_top_base.txt | grep -h '^n_layer' | cut -c1-20,150-
