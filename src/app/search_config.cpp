@@ -132,8 +132,12 @@ std::uint64_t search_config::phase_budget(std::size_t phase) const {
     return budget / n + (phase == 0 ? budget % n : 0);
 }
 
+nas::architecture reference_architecture(reference_kind r) {
+    return r == reference_kind::gpt2_medium ? nas::gpt2_medium() : nas::gpt2_small();
+}
+
 nas::architecture search_config::reference_arch() const {
-    return reference == reference_kind::gpt2_medium ? nas::gpt2_medium() : nas::gpt2_small();
+    return reference_architecture(reference);
 }
 
 nas::gpt_space_config search_config::space_config() const {

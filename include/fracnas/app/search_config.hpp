@@ -71,6 +71,9 @@ E parse_choice(const std::string& option, const std::string& text) {
     return static_cast<E>(parse_choice(option, text, names.data(), names.size()));
 }
 
+/// The architecture of a reference model (nas::gpt2_small, nas::gpt2_medium).
+nas::architecture reference_architecture(reference_kind r);
+
 struct search_config {
     // ---- the problem (all of these must match an archive that is resumed)
     std::string algorithm = "soo";                           ///< one of core::preset_names() (a name: the presets are core's)
