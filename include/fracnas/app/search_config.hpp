@@ -1,7 +1,8 @@
 // The configuration of one `fracnas search` run: what to search, how each candidate is measured,
 // where it runs (in-process, a dry run, MPI), when it stops, and what it writes. A plain struct,
-// filled by the command line and an INI config file (src/cli/), validated once by validate()
-// before any rank works or any file is opened. Standard library only; runs nothing.
+// filled option by option through the schema of search_options.hpp (from the command line and an
+// INI config file, src/cli/), validated once by validate() before any rank works or any file is
+// opened. Standard library only; runs nothing.
 #pragma once
 
 #include <array>
