@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> algorithms = {"random", "soo", "fda"};
     std::uint64_t per_worker = 20;
     double cost = 1.0, spread = 0.0;
-    std::string space = "heterogeneous";
+    app::space_kind space = app::space_kind::heterogeneous;
     try {
         bench::for_each_flag(argc, argv, [&](const std::string& a, const std::string& v) {
             if (a == "--workers")
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
             else if (a == "--spread")
                 spread = bench::to_double(v, a, 0.0, 10.0);
             else if (a == "--space")
-                space = v;
+                space = app::parse_choice<app::space_kind>("--space", v);
             else
                 bench::usage("unknown option " + a);
         });
@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
         for (std::uint64_t w : workers) {
             app::search_config c;
             c.algorithm = algorithm;
-            c.evaluator = "model";
-            c.dispatcher = "dry-run";
+            c.evaluator = app::evaluator_kind::model;
+            c.dispatcher = app::dispatcher_kind::dry_run;
             c.space = space;
             c.budget = w * per_worker;
             c.dry_run.workers = static_cast<std::size_t>(w);

@@ -1,12 +1,12 @@
 // Validation and derived values of the search configuration, and its INI form (archived, and
-// compared on resume). Field names in errors are the command-line options.
+// compared on resume), both derived from the option schema (search_options.hpp) where an option
+// alone decides. Field names in errors are the command-line options.
 #include "fracnas/app/search_config.hpp"
 
 #include <cmath>
-#include <iomanip>
 #include <sstream>
 
-#include "fracnas/core/presets.hpp"
+#include "fracnas/app/search_options.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/counts.hpp"
 
@@ -18,23 +18,8 @@ void require(bool ok, const char* option, const std::string& message) {
     if (!ok) throw config_error(option, std::string(option) + " " + message);
 }
 
-void one_of(const std::string& value, const char* option, std::initializer_list<const char*> valid) {
-    std::string names;
-    for (const char* v : valid) {
-        if (value == v) return;
-        names += (names.empty() ? "" : ", ") + std::string(v);
-    }
-    throw config_error(option, std::string("unknown ") + (option + 2) + " '" + value + "'; valid: " + names + ".");
-}
-
 void seconds(double v, const char* option, double hi) {
     require(v > 0.0 && v <= hi, option, "must be a number of seconds in (0, " + std::to_string(static_cast<long long>(hi)) + "].");
-}
-
-std::string number(double v) {
-    std::ostringstream o;
-    o << std::setprecision(17) << v;
-    return o.str();
 }
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -53,67 +38,60 @@ std::uint64_t to_count(const std::string& text) {
 
 }  // namespace
 
-void search_config::validate() const {
-    const auto presets = core::preset_names();
-    bool known = false;
-    std::string names;
-    for (const auto& p : presets) {
-        known = known || p == algorithm;
-        names += (names.empty() ? "" : ", ") + p;
+std::size_t parse_choice(const std::string& option, const std::string& text, const char* const* names, std::size_t count) {
+    std::string valid;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (text == names[i]) return i;
+        valid += (i == 0 ? "" : ", ") + std::string(names[i]);
     }
-    if (!known) throw config_error("--algorithm", "unknown algorithm '" + algorithm + "'; valid: " + names + ".");
-    one_of(tree, "--tree", {"space-aware", "plain"});
-    one_of(objective, "--objective", {"constrained", "pareto"});
-    if (objective != "pareto") require(levels.empty(), "--levels", "applies to --objective pareto only.");
+    const std::string what = option.rfind("--", 0) == 0 ? option.substr(2) : option;
+    throw config_error(option, "unknown " + what + " '" + text + "'; valid: " + valid + ".");
+}
+
+void search_config::validate() const {
+    // the enum-like options were checked when read; the algorithm is a name that a struct filled
+    // in code may get wrong, so it is checked again as the option would
+    search_config scratch;
+    find_search_option("algorithm")->set(scratch, algorithm);
+    // the ranges the schema declares (--budget, --max-layers, ...), in its order, then the rules
+    // that involve more than one number or another form
+    for (const auto& o : search_options()) o.check_range(*this);
+    const bool pareto = objective == objective_kind::pareto;
+    if (!pareto) require(levels.empty(), "--levels", "applies to --objective pareto only.");
     for (double l : levels) require(l > 0.0 && l <= 1000.0, "--levels", "floor multiples must be in (0, 1000].");
-    require(budget >= 1 && budget <= 10000000, "--budget", "must be in 1..10000000.");
     require(floors().size() <= budget, "--levels", "has more floors than the budget has candidates; each floor needs one.");
     require(measurements <= budget, "--measurements",
             "is more than --budget (" + std::to_string(budget) + "), which caps every answer, measured or not; raise --budget.");
-    require(measurements == 0 || objective != "pareto", "--measurements",
+    require(measurements == 0 || !pareto, "--measurements",
             "applies to --objective constrained only (a Pareto search splits --budget over its floors).");
     require(seed <= UINT64_MAX - 1000, "--seed", "is too large.");
-    one_of(space, "--space", {"heterogeneous", "homogeneous"});
-    require(max_layers >= 2 && max_layers <= 48, "--max-layers", "must be in 2..48.");
     require(min_layers >= 1 && min_layers <= max_layers, "--min-layers",
             "must be in 1..--max-layers (" + std::to_string(max_layers) + ").");
     require(max_width >= 128 && max_width <= 4096 && max_width % 64 == 0, "--max-width", "must be a multiple of 64 in 128..4096.");
-    require(max_ffn_ratio >= 2.0 && max_ffn_ratio <= 16.0, "--max-ffn-ratio", "must be in 2..16.");
     for (std::size_t i = 0; i < embed_widths.size(); ++i) {
         require(embed_widths[i] == 0 || (embed_widths[i] >= 64 && embed_widths[i] <= 4096), "--embed-widths",
                 "lists " + std::to_string(embed_widths[i]) + "; each width must be 0 (the tied table) or in 64..4096.");
         for (std::size_t j = 0; j < i; ++j)
             require(embed_widths[j] != embed_widths[i], "--embed-widths", "lists " + std::to_string(embed_widths[i]) + " twice.");
     }
-    one_of(reference, "--reference", {"gpt2-small", "gpt2-medium"});
     require(min_params <= 100000000000ULL, "--min-params", "must be at most 1e11.");
-    one_of(evaluator, "--evaluator", {"torch", "model"});
-    one_of(latency_model, "--latency-model", {"analytic", "h200"});
-    if (latency_model == "h200") {
-        require(evaluator == "model", "--latency-model", "applies to --evaluator model only.");
-        require(latency == "decode" && context == 1023, "--latency-model",
+    const bool model = evaluator == evaluator_kind::model;
+    if (latency_model == latency_model_kind::h200) {
+        require(model, "--latency-model", "applies to --evaluator model only.");
+        require(latency == latency_kind::decode && context == 1023, "--latency-model",
                 "h200 models one decode step at a 1,023-token cache only (--latency decode --context 1023).");
     }
-    one_of(device, "--device", {"auto", "cpu", "cuda"});
-    one_of(dtype, "--dtype", {"auto", "fp32", "bf16"});
-    one_of(latency, "--latency", {"decode", "prefill"});
-    require(context <= 1023, "--context", "must be in 0..1023.");
-    require(tokens >= 1 && tokens <= 1024, "--tokens", "must be in 1..1024.");
-    require(warmup <= 1000, "--warmup", "must be in 0..1000.");
-    require(repeats >= 1 && repeats <= 100000, "--repeats", "must be in 1..100000.");
 
-    one_of(dispatcher, "--dispatcher", {"auto", "local", "mpi", "dry-run"});
     require(reference_every <= 1000000000, "--reference-every", "must be in 0..1e9.");
-    require(reference_builds >= 1 && reference_builds <= 16, "--reference-builds", "must be in 1..16.");
     require(queued_per_worker <= 1, "--queued", "must be 0 or 1.");
     seconds(task_deadline, "--task-deadline", 1e7);
     seconds(join_timeout, "--join-timeout", 1e7);
     require(model_cost_ms >= 0.0 && model_cost_ms <= 1e7, "--model-cost-ms", "must be in 0..1e7 ms.");
-    require(model_cost_ms == 0.0 || evaluator == "model", "--model-cost-ms", "applies to --evaluator model only.");
-    require(inject.empty() || evaluator == "model", "--inject", "applies to --evaluator model only.");
+    require(model_cost_ms == 0.0 || model, "--model-cost-ms", "applies to --evaluator model only.");
+    require(inject.empty() || model, "--inject", "applies to --evaluator model only.");
     (void)faults_for(0);  // parses inject
-    if (dispatcher == "dry-run") {
-        require(evaluator == "model", "--evaluator", "must be model for a dry run (nothing is measured).");
+    if (dispatcher == dispatcher_kind::dry_run) {
+        require(model, "--evaluator", "must be model for a dry run (nothing is measured).");
         try {
             dry_run.validate();
         } catch (const config_error& e) {
@@ -130,8 +108,6 @@ void search_config::validate() const {
     require(std::isinf(time_limit) || (time_limit > 0.0 && time_limit <= 1e9), "--time-limit", "must be a number of seconds in (0, 1e9].");
     require(grace >= 0.0 && grace <= 1e7, "--grace", "must be in 0..1e7 seconds.");
     require(flush_seconds >= 0.0 && flush_seconds <= 3600.0, "--flush-seconds", "must be in 0..3600.");
-    require(progress_every <= 10000000, "--progress-every", "must be in 0..10000000.");
-    require(top >= 1 && top <= 1000, "--top", "must be in 1..1000.");
     require(!(replace && archive.empty()), "--replace", "needs --archive.");
     require(resume.empty() || archive.empty(), "--resume", "continues its own archive; do not give --archive too.");
     require(resume.empty() || !replace, "--replace", "cannot be used with --resume.");
@@ -139,7 +115,7 @@ void search_config::validate() const {
 }
 
 std::vector<double> search_config::floors() const {
-    if (objective != "pareto") return {1.0};
+    if (objective != objective_kind::pareto) return {1.0};
     return levels.empty() ? std::vector<double>{0.5, 0.75, 1.0, 1.5, 2.0} : levels;
 }
 
@@ -156,13 +132,17 @@ std::uint64_t search_config::phase_budget(std::size_t phase) const {
     return budget / n + (phase == 0 ? budget % n : 0);
 }
 
+nas::architecture reference_architecture(reference_kind r) {
+    return r == reference_kind::gpt2_medium ? nas::gpt2_medium() : nas::gpt2_small();
+}
+
 nas::architecture search_config::reference_arch() const {
-    return reference == "gpt2-medium" ? nas::gpt2_medium() : nas::gpt2_small();
+    return reference_architecture(reference);
 }
 
 nas::gpt_space_config search_config::space_config() const {
     nas::gpt_space_config c;
-    c.homogeneous = space == "homogeneous";
+    c.homogeneous = space == space_kind::homogeneous;
     c.n_layer_min = min_layers;
     c.n_layer_max = max_layers;
     c.d_model_max = max_width;
@@ -171,13 +151,18 @@ nas::gpt_space_config search_config::space_config() const {
     return c;
 }
 
-eval::gpt_measure_config search_config::measure_config(const std::string& resolved_device) const {
+eval::device_kind search_config::resolved_device(int visible_gpus) const {
+    const bool cuda = device == device_choice::cuda || (device == device_choice::automatic && visible_gpus > 0);
+    return cuda ? eval::device_kind::cuda : eval::device_kind::cpu;
+}
+
+eval::gpt_measure_config search_config::measure_config(eval::device_kind resolved) const {
     eval::gpt_measure_config m;
-    m.device = resolved_device == "cuda" ? eval::device_kind::cuda : eval::device_kind::cpu;
-    const std::string d = dtype != "auto" ? dtype : (resolved_device == "cuda" ? "bf16" : "fp32");
-    m.dtype = d == "bf16" ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
-    m.decode = latency == "decode";
-    m.prefill = latency == "prefill";
+    m.device = resolved;
+    const bool bf16 = dtype == dtype_choice::bf16 || (dtype == dtype_choice::automatic && resolved == eval::device_kind::cuda);
+    m.dtype = bf16 ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
+    m.decode = latency == latency_kind::decode;
+    m.prefill = latency == latency_kind::prefill;
     m.decode_context = context;
     m.prefill_tokens = tokens;
     m.warmup = warmup;
@@ -222,36 +207,19 @@ eval::fault_plan search_config::faults_for(int rank) const {
 }
 
 std::string search_config::to_ini() const {
-    std::ostringstream o;
-    std::string lv;
-    for (double l : levels) lv += (lv.empty() ? "" : ",") + number(l);  // empty: the default floors
-    std::string ew;
-    for (const auto e : embed_widths) ew += (ew.empty() ? "" : ",") + std::to_string(e);  // empty: none
-    o << "# fracnas search: the problem (a resume must not change these)\n"
-      << "algorithm = " << algorithm << "\ntree = " << tree << "\nobjective = " << objective << "\nlevels = " << lv
-      << "\nbudget = " << budget << "\nseed = " << seed << "\nspace = " << space << "\nmin-layers = " << min_layers
-      << "\nmax-layers = " << max_layers << "\nmax-width = " << max_width << "\nmax-ffn-ratio = " << number(max_ffn_ratio)
-      << "\nembed-widths = " << ew << "\nreference = " << reference << "\nmin-params = " << decoder_floor() << "\nevaluator = " << evaluator
-      << "\nlatency-model = " << latency_model << "\ndevice = " << device << "\ndtype = " << dtype << "\nlatency = " << latency
-      << "\ncontext = " << context << "\ntokens = " << tokens << "\nwarmup = " << warmup << "\nrepeats = " << repeats << '\n'
-      << "# how it runs\n"
-      << "measurements = " << measurements << "\ndispatcher = " << dispatcher << "\nreference-every = " << reference_every
-      << "\nreference-builds = " << reference_builds << "\nqueued = " << queued_per_worker
-      << "\ntask-deadline = " << (adaptive_deadline ? std::string("auto") : number(task_deadline))
-      << "\njoin-timeout = " << number(join_timeout) << "\nmodel-cost-ms = " << number(model_cost_ms) << "\ninject = " << inject
-      << "\nworkers = " << dry_run.workers << "\ncost = " << transport::to_string(dry_run.cost)
-      << "\ncost-mean = " << number(dry_run.cost_mean_seconds) << "\ncost-spread = " << number(dry_run.cost_spread)
-      << "\nfailure-rate = " << number(dry_run.failure_rate) << "\nhang-rate = " << number(dry_run.hang_rate)
-      << "\ntime-limit = " << (std::isinf(time_limit) ? std::string("none") : number(time_limit)) << "\ngrace = " << number(grace)
-      << "\nflush-seconds = " << number(flush_seconds) << "\nprogress-every = " << progress_every << "\ntop = " << top << '\n';
-    return o.str();
+    std::string problem = "# fracnas search: the problem (a resume must not change these)\n", run = "# how it runs\n";
+    for (const auto& o : search_options())
+        if (o.config_file()) (o.scope == option_scope::problem ? problem : run) += o.name + " = " + o.get(*this) + "\n";
+    return problem + run;
 }
 
 const std::vector<std::string>& search_config::problem_keys() {
-    static const std::vector<std::string> keys = {"algorithm", "tree",       "objective",  "levels",        "budget",        "seed",
-                                                  "space",     "min-layers", "max-layers", "max-width",     "max-ffn-ratio", "embed-widths",
-                                                  "reference", "min-params", "evaluator",  "latency-model", "device",        "dtype",
-                                                  "latency",   "context",    "tokens",     "warmup",        "repeats"};
+    static const std::vector<std::string> keys = [] {
+        std::vector<std::string> k;
+        for (const auto& o : search_options())
+            if (o.scope == option_scope::problem) k.push_back(o.name);
+        return k;
+    }();
     return keys;
 }
 

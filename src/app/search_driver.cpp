@@ -90,7 +90,7 @@ struct search_driver::state {
     explicit state(const search_config& c) : cfg(c), space(c.space_config()) {
         for (std::size_t k = 0; k < cfg.floors().size(); ++k) {
             std::shared_ptr<const core::cube_structure> structure;
-            if (cfg.tree == "space-aware") structure = std::make_shared<nas::gpt_structure>(space, cfg.phase_floor(k));
+            if (cfg.tree == tree_kind::space_aware) structure = std::make_shared<nas::gpt_structure>(space, cfg.phase_floor(k));
             opts.push_back(
                 core::make_optimizer(cfg.algorithm, space.dim(), cfg.seed + k, core::stopping{cfg.phase_budget(k)}, std::move(structure)));
         }
@@ -486,7 +486,7 @@ private:
         const double rate = t > 0.0 ? static_cast<double>(s_.answered) / t : 0.0;
         const std::uint64_t left = s_.cfg.budget > n ? s_.cfg.budget - n : 0;
         const std::size_t busy = std::min(dispatch_.in_flight(), dispatch_.pool_size());
-        const auto front = pareto_front(s_.mirror.evaluations, s_.cfg.objective == "pareto" ? 0 : s_.cfg.decoder_floor());
+        const auto front = pareto_front(s_.mirror.evaluations, s_.cfg.objective == objective_kind::pareto ? 0 : s_.cfg.decoder_floor());
         std::ostringstream o;
         o << std::fixed << std::setprecision(1) << "progress    " << n << "/" << s_.cfg.budget << " answered (" << measured << " measured, "
           << cached << " cached, " << infeasible << " infeasible, " << failed << " failed), " << rate << "/s, " << busy << "/"
@@ -705,10 +705,10 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
         });
         const std::size_t shown = std::min<std::size_t>(floors.size() > 1 ? 1 : cfg.top, ok.size());
         out << "best        " << shown << " of " << ok.size() << " distinct architectures measured with decoder parameters >= " << floor
-            << " (" << cfg.latency << " ms, ratio to " << cfg.reference << " on the same worker):\n";
+            << " (" << to_string(cfg.latency) << " ms, ratio to " << to_string(cfg.reference) << " on the same worker):\n";
         for (std::size_t i = 0; i < shown; ++i) out << "  " << row(ok[i]) << '\n';
     }
-    const auto front = pareto_front(a.evaluations, cfg.objective == "pareto" ? 0 : cfg.decoder_floor());
+    const auto front = pareto_front(a.evaluations, cfg.objective == objective_kind::pareto ? 0 : cfg.decoder_floor());
     out << "front       " << front.size() << " architectures (decoder parameters up, latency ratio down, as analyze ranks them):\n";
     for (const auto& r : front) out << "  " << row(r) << '\n';
     out << "workers     " << a.workers.size() << " joined:\n";

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "fracnas/app/search_config.hpp"
 #include "fracnas/error.hpp"
 
 namespace fracnas::cli {
@@ -67,12 +68,13 @@ std::optional<po::variables_map> parse_or_print_help(const std::vector<std::stri
 }
 
 std::string read_device_and_dtype(const po::variables_map& vm, const std::string& default_device, eval::gpt_measure_config& cfg) {
+    // the search's enum error ("unknown device 'x'; valid: cpu, cuda."), without the search's auto
+    static const char* const devices[] = {"cpu", "cuda"};
+    static const char* const dtypes[] = {"fp32", "bf16"};
     const std::string device = vm.count("device") ? vm["device"].as<std::string>() : default_device;
-    if (device != "cpu" && device != "cuda") throw config_error("--device", "unknown device '" + device + "'; valid: cpu, cuda.");
-    const std::string dtype = vm.count("dtype") ? vm["dtype"].as<std::string>() : (device == "cuda" ? "bf16" : "fp32");
-    if (dtype != "fp32" && dtype != "bf16") throw config_error("--dtype", "unknown dtype '" + dtype + "'; valid: fp32, bf16.");
-    cfg.device = device == "cuda" ? eval::device_kind::cuda : eval::device_kind::cpu;
-    cfg.dtype = dtype == "bf16" ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
+    cfg.device = app::parse_choice("--device", device, devices, 2) == 1 ? eval::device_kind::cuda : eval::device_kind::cpu;
+    const std::string dtype = vm.count("dtype") ? vm["dtype"].as<std::string>() : (cfg.device == eval::device_kind::cuda ? "bf16" : "fp32");
+    cfg.dtype = app::parse_choice("--dtype", dtype, dtypes, 2) == 1 ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
     return dtype;
 }
 
@@ -95,9 +97,7 @@ int launched_ranks() {
 }
 
 nas::architecture reference_model(const std::string& option, const std::string& name) {
-    if (name == "gpt2-small") return nas::gpt2_small();
-    if (name == "gpt2-medium") return nas::gpt2_medium();
-    throw config_error(option, "unknown " + option.substr(2) + " '" + name + "'; valid: gpt2-small, gpt2-medium.");
+    return app::reference_architecture(app::parse_choice<app::reference_kind>(option, name));
 }
 
 const std::string* option_text(const po::variables_map& vm, const char* name) {

@@ -1,6 +1,7 @@
-// `fracnas search`: the option table (shared by the command line and the INI config file),
-// reading it into app::search_config, the input checks that come before any write, the choice of
-// dispatcher, and the printing. The loop is app::search_driver's; measuring is the workers'.
+// `fracnas search`: the Boost table of app::search_options() (shared by the command line and the
+// INI config file), reading the settings into app::search_config through that schema, the input
+// checks that come before any write, the choice of dispatcher, and the printing. The loop is
+// app::search_driver's; measuring is the workers'.
 #include "search_command.hpp"
 
 #include <sys/stat.h>
@@ -19,13 +20,13 @@
 #include <boost/program_options.hpp>
 
 #include "fracnas/app/search_driver.hpp"
+#include "fracnas/app/search_options.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
 #include "fracnas/transport/binding.hpp"
 #include "fracnas/transport/dry_run_dispatcher.hpp"
 #include "fracnas/transport/local_dispatcher.hpp"
 #include "options.hpp"
-#include "parse.hpp"
 #include "signals.hpp"
 #ifdef FRACNAS_HAVE_TORCH
 #include "fracnas/torch/evaluator.hpp"
@@ -50,220 +51,39 @@ namespace {
 
 namespace po = boost::program_options;
 
+// The Boost table of app::search_options(), the one declaration of each option: the command line
+// and the config file read the same table.
 po::options_description search_options() {
-    po::options_description o(
-        "fracnas search options (every option but config, archive, replace, resume and jsonl may also be "
-        "a 'key = value' line of the --config file; the command line wins)",
-        160, 80);
-    auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
-    o.add_options()("help,h", "print this help and exit")("config", text("FILE"),
-                                                          "read options from this INI file (key = value lines; # comments)")
-        // the problem
-        ("algorithm", text("NAME"),
-         "optimizer preset: soo, direct, direct-l, fda, evolution (LiteTransformerSearch's), random (default soo)")(
-            "tree", text("NAME"),
-            "fractal presets: space-aware (cells split on decoded values, one-architecture cells measured once, cells below the parameter "
-            "floor pruned) or plain (default space-aware)")("objective", text("NAME"),
-                                                            "constrained (minimise latency with decoder parameters >= the floor) or pareto "
-                                                            "(one constrained search per --levels floor; default constrained)")(
-            "levels", text("LIST"), "pareto: floors as multiples of --min-params (default 0.5,0.75,1,1.5,2)")(
-            "budget", text("N"), "candidates asked, cached and infeasible ones included, 1..10000000 (default 300)")(
-            "measurements", text("N"),
-            "also stop once N candidates were sent to workers (cached and infeasible ones not counted); at most --budget (default 0: no "
-            "such limit)")("seed", text("S"), "optimizer seed (default 1; pareto floor k uses S + k)")(
-            "space", text("NAME"), "heterogeneous (per-layer FFN widths and heads) or homogeneous (default heterogeneous)")(
-            "min-layers", text("L"), "shallowest model, 1..--max-layers (default 2)")(
-            "max-layers", text("L"), "deepest model, 2..48 (default 24)")("max-width", text("D"),
-                                                                          "widest d_model, a multiple of 64 in 128..4096 (default 2048)")(
-            "max-ffn-ratio", text("X"), "widest FFN as a multiple of d_model, 2..16 (default 4)")(
-            "embed-widths", text("LIST"),
-            "embedding widths e the space may choose (d_embed: token table and tied output of width e, projected to and from d_model); 0 "
-            "is the tied table at d_model (default: none, e = d_model)")(
-            "reference", text("NAME"), "the model to beat: gpt2-small or gpt2-medium (default gpt2-small)")(
-            "min-params", text("N"), "decoder-parameter floor (default: the reference's, 85056000 for gpt2-small)")(
-            "evaluator", text("NAME"),
-            "torch (build and time each candidate in LibTorch) or model (an analytic latency model: tests, dry runs; default torch)")(
-            "latency-model", text("NAME"),
-            "with --evaluator model: analytic, or h200 (the test bed fitted to H200 decode measurements at a 1,023-token cache; default "
-            "analytic)")("device", text("NAME"), "auto (cuda when a GPU is visible, else cpu), cpu or cuda (default auto)")(
-            "dtype", text("NAME"), "auto (bf16 on cuda, fp32 on cpu), fp32 or bf16 (default auto)")(
-            "latency", text("NAME"), "the latency minimised: decode (one step at --context cached tokens) or prefill (default decode)")(
-            "context", text("C"), "tokens in the KV cache for the decode step, 0..1023 (default 1023)")(
-            "tokens", text("T"), "prefill tokens, 1..1024 (default 1024)")("warmup", text("N"), "untimed runs per candidate (default 3)")(
-            "repeats", text("N"), "timed runs per candidate (default 10)")
-        // how it runs
-        ("dispatcher", text("NAME"),
-         "auto (mpi when started by mpirun/srun with 2+ ranks, else local), local, mpi or dry-run (default auto)")(
-            "reference-every", text("N"), "each worker re-times the reference after N candidates; 0: only at start (default 50)")(
-            "reference-builds", text("N"),
-            "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median, 1..16 (default 2)")(
-            "queued", text("N"), "jobs waiting behind each running one, 0 or 1 (default 0)")(
-            "task-deadline", text("SECONDS|auto"),
-            "a task running longer is re-queued on another worker and its worker leaves the pool; auto (default): 900 s until a task "
-            "has finished, then 10 x the longest task so far, at least 60 s and at most 900")(
-            "join-timeout", text("SECONDS"),
-            "how long MPI start-up may take on every rank (past it a rank ends, and the job with it), and then how long the master waits "
-            "for every worker's first report (default 900)")("model-cost-ms", text("MS"),
-                                                             "evaluator model: wall time of each evaluation (default 0)")(
-            "inject", text("LIST"), "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE")(
-            "workers", text("N"), "dry run: simulated workers (default 4)")(
-            "cost", text("NAME"), "dry run: task-cost distribution fixed, uniform, exponential or lognormal (default fixed)")(
-            "cost-mean", text("SECONDS"), "dry run: mean (lognormal: median) task cost (default 1)")(
-            "cost-spread", text("X"), "dry run: uniform relative half-width or lognormal sigma (default 0)")(
-            "failure-rate", text("P"), "dry run: probability that a task fails (default 0)")(
-            "hang-rate", text("P"), "dry run: probability that a task never ends (default 0)")(
-            "time-limit", text("SECONDS"), "stop asking after this wall time, then drain (default none)")(
-            "grace", text("SECONDS"), "after a stop signal or the time limit, wait this long for results in flight (default 120)")(
-            "flush-seconds", text("SECONDS"),
-            "flush the archive every this long, results or not: a crash loses at most the answers of the last SECONDS + 0.25 s, which a "
-            "resumed search asks again; 0: after every result, at a few thousand answers/s (default 1)")(
-            "progress-every", text("N"), "a progress line every N answers (default budget/10)")(
-            "top", text("K"), "best feasible architectures in the report (default 5)")
-        // files
-        ("archive", text("FILE"), "write the run to this HDF5 archive (refused if it exists, unless --replace)")(
-            "replace", "replace an existing --archive")("resume", text("FILE"),
-                                                        "continue the run of this archive, in it; its configuration applies")(
-            "jsonl", text("FILE"), "also export every evaluation as a JSON line to FILE (refused if it exists)");
+    std::vector<std::string> only_here;  // the options a config file may not set
+    for (const auto& spec : app::search_options())
+        if (!spec.config_file()) only_here.push_back(spec.name);
+    std::string listed;
+    for (std::size_t i = 0; i < only_here.size(); ++i) listed += (i == 0 ? "" : i + 1 == only_here.size() ? " and " : ", ") + only_here[i];
+    po::options_description o("fracnas search options (every option but " + listed +
+                                  " may also be a 'key = value' line of the --config file; the command line wins)",
+                              160, 80);
+    o.add_options()("help,h", "print this help and exit");
+    for (const auto& spec : app::search_options()) {
+        const std::string help = spec.help_line();
+        if (spec.value_name.empty())
+            o.add_options()(spec.name.c_str(), help.c_str());
+        else
+            o.add_options()(spec.name.c_str(), po::value<std::string>()->value_name(spec.value_name), help.c_str());
+    }
     return o;
 }
 
 // Options that the config file may not set (they name this run's files or are switches).
 bool command_line_only(const std::string& key) {
-    return key == "help" || key == "config" || key == "archive" || key == "replace" || key == "resume" || key == "jsonl";
-}
-
-double seconds_or_none(const std::string& option, const std::string& text) {
-    if (text == "none") return std::numeric_limits<double>::infinity();
-    return parse_real(option, text);
-}
-
-std::vector<double> parse_levels(const std::string& text) {
-    std::vector<double> levels;
-    std::stringstream items(text);
-    std::string item;
-    while (std::getline(items, item, ',')) levels.push_back(parse_real("--levels", item));
-    return levels;  // empty: the default floors
-}
-
-std::uint32_t u32(const std::string& option, const std::string& text) {
-    const auto v = parse_count(option, text);
-    if (v > 0xffffffffULL) throw config_error(option, option + " is too large.");
-    return static_cast<std::uint32_t>(v);
-}
-
-// "0,256,512": whole numbers; empty text, no widths.
-std::vector<std::uint32_t> parse_widths(const std::string& option, const std::string& text) {
-    std::vector<std::uint32_t> widths;
-    std::stringstream items(text);
-    std::string item;
-    while (std::getline(items, item, ',')) widths.push_back(u32(option, item));
-    return widths;
+    const app::search_option* spec = app::find_search_option(key);
+    return spec == nullptr || !spec->config_file();
 }
 
 // Sets one field from its option name and text. Throws config_error naming the option.
-// The value of --archive, --resume or --jsonl: an empty one would silently mean "none".
-const std::string& file_name(const std::string& option, const std::string& v) {
-    if (v.empty()) throw config_error(option, option + " needs a file name (leave the option out for none).");
-    return v;
-}
-
 void apply(app::search_config& c, const std::string& key, const std::string& v) {
-    const std::string o = "--" + key;
-    if (key == "algorithm")
-        c.algorithm = v;
-    else if (key == "tree")
-        c.tree = v;
-    else if (key == "latency-model")
-        c.latency_model = v;
-    else if (key == "objective")
-        c.objective = v;
-    else if (key == "levels")
-        c.levels = parse_levels(v);
-    else if (key == "budget")
-        c.budget = parse_count(o, v);
-    else if (key == "measurements")
-        c.measurements = parse_count(o, v);
-    else if (key == "seed")
-        c.seed = parse_count(o, v);
-    else if (key == "space")
-        c.space = v;
-    else if (key == "min-layers")
-        c.min_layers = u32(o, v);
-    else if (key == "max-layers")
-        c.max_layers = u32(o, v);
-    else if (key == "max-width")
-        c.max_width = u32(o, v);
-    else if (key == "max-ffn-ratio")
-        c.max_ffn_ratio = parse_real(o, v);
-    else if (key == "embed-widths")
-        c.embed_widths = parse_widths(o, v);
-    else if (key == "reference")
-        c.reference = v;
-    else if (key == "min-params")
-        c.min_params = parse_count(o, v);
-    else if (key == "evaluator")
-        c.evaluator = v;
-    else if (key == "device")
-        c.device = v;
-    else if (key == "dtype")
-        c.dtype = v;
-    else if (key == "latency")
-        c.latency = v;
-    else if (key == "context")
-        c.context = u32(o, v);
-    else if (key == "tokens")
-        c.tokens = u32(o, v);
-    else if (key == "warmup")
-        c.warmup = u32(o, v);
-    else if (key == "repeats")
-        c.repeats = u32(o, v);
-    else if (key == "dispatcher")
-        c.dispatcher = v;
-    else if (key == "reference-every")
-        c.reference_every = parse_count(o, v);
-    else if (key == "reference-builds")
-        c.reference_builds = u32(o, v);
-    else if (key == "queued")
-        c.queued_per_worker = u32(o, v);
-    else if (key == "task-deadline") {
-        c.adaptive_deadline = v == "auto";
-        c.task_deadline = c.adaptive_deadline ? app::search_config{}.task_deadline : parse_real(o, v);
-    } else if (key == "join-timeout")
-        c.join_timeout = parse_real(o, v);
-    else if (key == "model-cost-ms")
-        c.model_cost_ms = parse_real(o, v);
-    else if (key == "inject")
-        c.inject = v;
-    else if (key == "workers")
-        c.dry_run.workers = parse_size(o, v);
-    else if (key == "cost")
-        c.dry_run.cost = transport::parse_cost_kind(v);
-    else if (key == "cost-mean")
-        c.dry_run.cost_mean_seconds = parse_real(o, v);
-    else if (key == "cost-spread")
-        c.dry_run.cost_spread = parse_real(o, v);
-    else if (key == "failure-rate")
-        c.dry_run.failure_rate = parse_real(o, v);
-    else if (key == "hang-rate")
-        c.dry_run.hang_rate = parse_real(o, v);
-    else if (key == "time-limit")
-        c.time_limit = seconds_or_none(o, v);
-    else if (key == "grace")
-        c.grace = parse_real(o, v);
-    else if (key == "flush-seconds")
-        c.flush_seconds = parse_real(o, v);
-    else if (key == "progress-every")
-        c.progress_every = parse_count(o, v);
-    else if (key == "top")
-        c.top = parse_count(o, v);
-    else if (key == "archive")
-        c.archive = file_name(o, v);
-    else if (key == "resume")
-        c.resume = file_name(o, v);
-    else if (key == "jsonl")
-        c.jsonl = file_name(o, v);
-    else
-        throw config_error(o, "unknown option '" + o + "'.");
+    const app::search_option* spec = app::find_search_option(key);
+    if (spec == nullptr || !spec->set) throw config_error("--" + key, "unknown option '--" + key + "'.");
+    spec->set(c, v);
 }
 
 // One "key = value" of a config text with where it came from.
@@ -378,11 +198,11 @@ struct inputs {
 
 // The resolved device of a worker: "cpu" or "cuda" with its index.
 std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cfg, int rank) {
-    if (cfg.evaluator == "model") {
+    if (cfg.evaluator == app::evaluator_kind::model) {
         eval::latency_model_config m;
-        m.testbed = cfg.latency_model == "h200";
-        m.prefill = cfg.latency == "prefill";
-        m.context = cfg.latency == "prefill" ? cfg.tokens : cfg.context;
+        m.testbed = cfg.latency_model == app::latency_model_kind::h200;
+        m.prefill = cfg.latency == app::latency_kind::prefill;
+        m.context = m.prefill ? cfg.tokens : cfg.context;
         m.cost_ms = cfg.model_cost_ms;
         m.reference = cfg.reference_arch();
         m.faults = cfg.faults_for(rank);
@@ -390,10 +210,9 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
     }
 #ifdef FRACNAS_HAVE_TORCH
     const int visible = eval::cuda_device_count();
-    std::string device = cfg.device;
-    if (device == "auto") device = visible > 0 ? "cuda" : "cpu";
+    const eval::device_kind device = cfg.resolved_device(visible);
     eval::gpt_measure_config m = cfg.measure_config(device);
-    if (device == "cuda") {
+    if (device == eval::device_kind::cuda) {
         if (visible == 0) throw config_error("--device", "--device cuda: this process sees no CUDA device.");
         m.cuda_index = transport::choose_gpu(visible, transport::local_rank());
     }
@@ -445,9 +264,9 @@ void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t
     if (!sink) sink = std::make_unique<storage::memory_archive>(header);
 
     const std::size_t replayed = driver.contents().evaluations.size();
-    out << "search      " << cfg.algorithm << " over the " << cfg.space << " space (" << driver.space().dim() << " coordinates), budget "
-        << cfg.budget << ", seed " << cfg.seed << '\n';
-    out << "objective   minimise " << cfg.latency << " latency (ratio to " << cfg.reference
+    out << "search      " << cfg.algorithm << " over the " << app::to_string(cfg.space) << " space (" << driver.space().dim()
+        << " coordinates), budget " << cfg.budget << ", seed " << cfg.seed << '\n';
+    out << "objective   minimise " << app::to_string(cfg.latency) << " latency (ratio to " << app::to_string(cfg.reference)
         << " timed by the same worker) subject to decoder parameters >=";
     for (std::size_t k = 0; k < cfg.floors().size(); ++k) out << ' ' << cfg.phase_floor(k);
     out << (cfg.floors().size() > 1 ? " in turn\n" : "\n");
@@ -519,7 +338,9 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
 #ifdef FRACNAS_HAVE_HDF5
         // the archive's configuration fills whatever the command line and the file left out; a
         // problem key that differs from the archive's would make another search: refused
-        const std::string path = file_name("--resume", settings["resume"].value);
+        app::search_config named;
+        apply(named, "resume", settings["resume"].value);  // an empty name refused
+        const std::string path = named.resume;
         // held, unwritable or damaged archives refused first; an end that a failed write cut restored
         const std::string note = for_option("--resume", [&] { return hdf5::check_resumable(path, "--resume"); });
         if (restored != nullptr) *restored = note;
@@ -570,10 +391,11 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
     // from here on a stop signal is counted, not fatal: one during the reference's first timing
     // (seconds on a CPU) drains the search as soon as it starts
     install_stop_signals();
-    std::string mode = cfg.dispatcher;
+    app::dispatcher_kind mode = cfg.dispatcher;
 #ifdef FRACNAS_HAVE_MPI
-    if (mode == "auto") mode = mpi::launched_by_mpi() && launched_ranks() > 1 ? "mpi" : "local";  // one rank measures itself
-    if (mode == "mpi") {
+    if (mode == app::dispatcher_kind::automatic)  // one rank measures itself
+        mode = mpi::launched_by_mpi() && launched_ranks() > 1 ? app::dispatcher_kind::mpi : app::dispatcher_kind::local;
+    if (mode == app::dispatcher_kind::mpi) {
         static char arg0[] = "fracnas";
         static char* argv0[] = {arg0, nullptr};
         int argc = 1;
@@ -639,11 +461,11 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         return;
     }
 #else
-    if (mode == "auto") mode = "local";
-    if (mode == "mpi") throw config_error("--dispatcher", "--dispatcher mpi needs a build with MPI.");
+    if (mode == app::dispatcher_kind::automatic) mode = app::dispatcher_kind::local;
+    if (mode == app::dispatcher_kind::mpi) throw config_error("--dispatcher", "--dispatcher mpi needs a build with MPI.");
 #endif
     check_files(in);
-    if (mode == "dry-run") {
+    if (mode == app::dispatcher_kind::dry_run) {
         auto evaluator = make_evaluator(cfg, 0);
         transport::dry_run_config d = cfg.dry_run;
         d.seed = cfg.seed;
@@ -654,7 +476,8 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
     auto evaluator = make_evaluator(cfg, 0);  // a CUDA device that is not there is refused here
     transport::local_dispatcher dispatch(*evaluator, cfg.policy(), host_name());
     if (dispatch.pool_size() == 0)
-        throw config_error("--device", "the reference " + cfg.reference + " cannot be measured: " + dispatch.workers().front().left_reason);
+        throw config_error("--device", "the reference " + std::string(app::to_string(cfg.reference)) +
+                                           " cannot be measured: " + dispatch.workers().front().left_reason);
     run_master(in, dispatch, 1, host_name(), out);
 }
 

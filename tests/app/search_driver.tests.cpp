@@ -26,8 +26,8 @@ namespace {
 
 app::search_config small_config(std::uint64_t budget) {
     app::search_config c;
-    c.evaluator = "model";
-    c.space = "homogeneous";
+    c.evaluator = app::evaluator_kind::model;
+    c.space = app::space_kind::homogeneous;
     c.max_layers = 8;
     c.max_width = 1280;
     c.budget = budget;
@@ -38,7 +38,7 @@ app::search_config small_config(std::uint64_t budget) {
 
 eval::latency_model_config model_of(const app::search_config& c) {
     eval::latency_model_config m;
-    m.testbed = c.latency_model == "h200";
+    m.testbed = c.latency_model == app::latency_model_kind::h200;
     m.reference = c.reference_arch();
     return m;
 }
@@ -86,7 +86,7 @@ dry_result run_dry(const app::search_config& c) {
 // in flight, answers one at a time
 app::search_config dry_lognormal_config(std::uint64_t budget, std::size_t workers) {
     auto c = small_config(budget);
-    c.dispatcher = "dry-run";
+    c.dispatcher = app::dispatcher_kind::dry_run;
     c.dry_run.workers = workers;
     c.dry_run.cost = transport::cost_kind::lognormal;
     c.dry_run.cost_spread = 0.5;
@@ -96,7 +96,7 @@ app::search_config dry_lognormal_config(std::uint64_t budget, std::size_t worker
 // SOO on the analytic latency model, in-process, quiet; validate() after the caller's changes.
 app::search_config model_soo(std::uint64_t budget) {
     app::search_config c;
-    c.evaluator = "model";
+    c.evaluator = app::evaluator_kind::model;
     c.algorithm = "soo";
     c.budget = budget;
     c.progress_every = 1000000;
@@ -194,7 +194,7 @@ TEST_CASE("driver on 256 dry-run workers: SOO on the NAS space measures what it 
     // With them on, 4,562 of 5,120 answers here were cached (dry_run_scale --workers 256
     // --algorithms soo); off, 76.
     auto c = model_soo(5120);
-    c.dispatcher = "dry-run";
+    c.dispatcher = app::dispatcher_kind::dry_run;
     c.dry_run.workers = 256;
     c.validate();
     const auto r = run_dry(c);
@@ -206,7 +206,7 @@ TEST_CASE("driver on 256 dry-run workers: SOO on the NAS space measures what it 
 
 TEST_CASE("driver: the Pareto objective splits the budget over its floors", "[app]") {
     auto c = small_config(30);
-    c.objective = "pareto";
+    c.objective = app::objective_kind::pareto;
     c.levels = {0.5, 1.0, 2.0};
     c.validate();
     const auto r = run_local(c);
@@ -278,7 +278,7 @@ TEST_CASE("driver: --measurements stops at N candidates sent to workers, cached 
         c.algorithm = "random";  // it meets the small space's floor and its own repeats
         c.validate();
         INFO(workers << " dry-run workers");
-        c.dispatcher = "dry-run";
+        c.dispatcher = app::dispatcher_kind::dry_run;
         c.dry_run.workers = workers;
         const auto r = run_dry(c);
         REQUIRE(r.outcome.ended_by == "measurements");
@@ -304,7 +304,7 @@ TEST_CASE("driver: --measurements stops at N candidates sent to workers, cached 
     c.measurements = 1001;
     REQUIRE_THROWS_WITH(c.validate(), Contains("--measurements is more than --budget (1000)"));
     c.measurements = 10;
-    c.objective = "pareto";
+    c.objective = app::objective_kind::pareto;
     REQUIRE_THROWS_WITH(c.validate(), Contains("--measurements applies to --objective constrained only"));
 }
 
@@ -374,7 +374,7 @@ TEST_CASE("the space-aware tree measures distinct architectures with per-layer c
     // from the cache and split only the first coordinates, so every layer got one head size
     auto measure = [](const std::string& tree) {
         app::search_config c = model_soo(250);
-        c.tree = tree;
+        c.tree = app::parse_choice<app::tree_kind>("--tree", tree);
         c.validate();
         return run_local(c).contents;
     };
@@ -411,7 +411,7 @@ TEST_CASE("the space-aware SOO samples each cell on the parameter floor and find
     for (const std::string space : {"heterogeneous", "homogeneous"}) {
         CAPTURE(space);
         app::search_config c = model_soo(100000);
-        c.space = space;
+        c.space = app::parse_choice<app::space_kind>("--space", space);
         c.measurements = 100;
         c.validate();
         const auto a = run_local(c).contents;

@@ -22,7 +22,9 @@
 #include <thread>
 #include <vector>
 
+#include "../app/search_samples.hpp"
 #include "cli_support.hpp"
+#include "fracnas/app/search_options.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/storage/archive.hpp"
 #ifdef FRACNAS_HAVE_HDF5
@@ -159,6 +161,68 @@ TEST_CASE("fracnas search --config: errors name the file, the line and the key, 
     REQUIRE_THAT(o.out, Contains("answered    14 candidates"));
     std::remove(ini.c_str());
 }
+
+TEST_CASE("fracnas search: the option schema is the command line's table and the config file's keys", "[cli][search][options]") {
+    const outcome help = run_cli({"search", "--help"});
+    REQUIRE(help.code == 0);
+    std::string only_here;
+    for (const auto& o : fracnas::app::search_options()) {
+        CAPTURE(o.name);
+        // each option on its line of the help, its value's name and its sentence's start beside it
+        const std::string head = "  --" + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
+        const auto at = help.out.find(head + " ");
+        REQUIRE(at != std::string::npos);
+        REQUIRE(help.out.substr(at, help.out.find('\n', at) - at).find(o.help_line().substr(0, 40)) != std::string::npos);
+        const std::string ini = temp_path("schema.ini");
+        if (o.config_file()) {
+            // every key a config file may set is accepted from one (the default's value, which validates)
+            write_file(ini, o.name + " = " + o.get(fracnas::app::search_config{}) + "\n");
+            REQUIRE(run_cli({"search", "--config", ini, "--help"}).code == 0);
+        } else {
+            only_here += (only_here.empty() ? "" : ", ") + o.name;
+            write_file(ini, "# files\n" + o.name + " = x.h5\n");
+            check_usage_error({"search", "--config", ini}, ini + ":2: '" + o.name + "' can only be given on the command line.");
+        }
+        std::remove(ini.c_str());
+    }
+    REQUIRE(only_here == "config, archive, replace, resume, jsonl");
+    REQUIRE_THAT(help.out, Contains("every option but config, archive, replace, resume and jsonl may also be a 'key = value' line"));
+}
+
+TEST_CASE("fracnas search: a bad enum-like value names the option and the valid values, exit 2", "[cli][search][options]") {
+    const std::string ini = temp_path("enum.ini");
+    for (const auto& o : fracnas::app::search_options()) {
+        if (o.choices.empty()) continue;
+        CAPTURE(o.name);
+        std::string valid;
+        for (const auto& name : o.choices) valid += (valid.empty() ? "" : ", ") + name;
+        const std::string sentence = "unknown " + o.name + " 'bogus'; valid: " + valid + ".";
+        check_usage_error({"search", "--" + o.name, "bogus"}, "fracnas: error: --" + o.name + ": " + sentence + "\n");
+        write_file(ini, "# enum\n" + o.name + " = bogus\n");
+        check_usage_error({"search", "--config", ini}, "fracnas: error: --config: " + ini + ":2: " + o.name + ": " + sentence + "\n");
+    }
+    std::remove(ini.c_str());
+}
+
+#ifdef FRACNAS_HAVE_HDF5
+TEST_CASE("fracnas search --config: every key a config file may set reaches the archived configuration as written",
+          "[cli][search][options][hdf5]") {
+    for (const auto& sample : {pareto_sample(), constrained_sample()}) {
+        CAPTURE(sample.at("objective"));
+        const std::string ini = temp_path("sample.ini"), h5 = temp_path("sample.h5");
+        std::remove(h5.c_str());
+        write_file(ini, as_ini(sample));
+        const outcome o = run_cli({"search", "--config", ini, "--archive", h5});
+        INFO(o.out << o.err);
+        REQUIRE(o.code == 0);
+        std::map<std::string, std::string> archived;
+        for (const auto& [key, value] : fracnas::app::ini_pairs(fracnas::hdf5::read_archive(h5).header.config)) archived[key] = value;
+        REQUIRE(archived == sample);
+        std::remove(ini.c_str());
+        std::remove(h5.c_str());
+    }
+}
+#endif
 
 TEST_CASE("fracnas search with the latency model in-process: report, progress, JSON lines", "[cli][search]") {
     const std::string lines = temp_path("model.jsonl");
@@ -663,12 +727,12 @@ TEST_CASE("mpiexec -n 3: a rank that never reaches MPI_Init ends the job after -
 
 TEST_CASE("the HDF5 archive holds exactly what the driver reported, bit for bit", "[search][hdf5]") {
     fracnas::app::search_config c;
-    c.evaluator = "model";
-    c.space = "homogeneous";
+    c.evaluator = fracnas::app::evaluator_kind::model;
+    c.space = fracnas::app::space_kind::homogeneous;
     c.max_layers = 8;
     c.max_width = 1280;
     c.budget = 300;
-    c.dispatcher = "dry-run";
+    c.dispatcher = fracnas::app::dispatcher_kind::dry_run;
     c.dry_run.workers = 16;
     c.dry_run.failure_rate = 0.1;
     c.dry_run.cost = fracnas::transport::cost_kind::exponential;

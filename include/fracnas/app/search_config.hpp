@@ -1,9 +1,12 @@
 // The configuration of one `fracnas search` run: what to search, how each candidate is measured,
 // where it runs (in-process, a dry run, MPI), when it stops, and what it writes. A plain struct,
-// filled by the command line and an INI config file (src/cli/), validated once by validate()
-// before any rank works or any file is opened. Standard library only; runs nothing.
+// filled option by option through the schema of search_options.hpp (from the command line and an
+// INI config file, src/cli/), validated once by validate() before any rank works or any file is
+// opened. Standard library only; runs nothing.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -18,39 +21,95 @@
 
 namespace fracnas::app {
 
+// The enum-like settings of a search. Each is parsed once, where its option is read (the schema
+// in search_options.hpp): the rest of the code compares enums, never strings.
+enum class tree_kind : std::uint8_t { space_aware, plain };
+enum class objective_kind : std::uint8_t { constrained, pareto };
+enum class space_kind : std::uint8_t { heterogeneous, homogeneous };
+enum class reference_kind : std::uint8_t { gpt2_small, gpt2_medium };
+enum class evaluator_kind : std::uint8_t { torch, model };
+enum class latency_model_kind : std::uint8_t { analytic, h200 };
+enum class device_choice : std::uint8_t { automatic, cpu, cuda };
+enum class dtype_choice : std::uint8_t { automatic, fp32, bf16 };
+enum class latency_kind : std::uint8_t { decode, prefill };
+enum class dispatcher_kind : std::uint8_t { automatic, local, mpi, dry_run };
+
+/// The option values of an enum, in the order of its enumerators: the text on the command line,
+/// in a config file and in the archived INI.
+template <class E>
+struct choice_names;
+#define FRACNAS_CHOICE_NAMES(E, ...)                     \
+    template <>                                          \
+    struct choice_names<E> {                             \
+        static constexpr std::array values{__VA_ARGS__}; \
+    }
+FRACNAS_CHOICE_NAMES(tree_kind, "space-aware", "plain");
+FRACNAS_CHOICE_NAMES(objective_kind, "constrained", "pareto");
+FRACNAS_CHOICE_NAMES(space_kind, "heterogeneous", "homogeneous");
+FRACNAS_CHOICE_NAMES(reference_kind, "gpt2-small", "gpt2-medium");
+FRACNAS_CHOICE_NAMES(evaluator_kind, "torch", "model");
+FRACNAS_CHOICE_NAMES(latency_model_kind, "analytic", "h200");
+FRACNAS_CHOICE_NAMES(device_choice, "auto", "cpu", "cuda");
+FRACNAS_CHOICE_NAMES(dtype_choice, "auto", "fp32", "bf16");
+FRACNAS_CHOICE_NAMES(latency_kind, "decode", "prefill");
+FRACNAS_CHOICE_NAMES(dispatcher_kind, "auto", "local", "mpi", "dry-run");
+#undef FRACNAS_CHOICE_NAMES
+
+/// The option value of e ("space-aware", "dry-run", ...).
+template <class E>
+const char* to_string(E e) {
+    return choice_names<E>::values.at(static_cast<std::size_t>(e));
+}
+
+/// The index of `text` in names. Throws config_error(option) "unknown NAME 'text'; valid: a, b."
+/// (NAME: option without "--"), the one error of every enum-like option.
+std::size_t parse_choice(const std::string& option, const std::string& text, const char* const* names, std::size_t count);
+
+/// The enumerator that `text` names; throws config_error(option) listing the valid names.
+template <class E>
+E parse_choice(const std::string& option, const std::string& text) {
+    const auto& names = choice_names<E>::values;
+    return static_cast<E>(parse_choice(option, text, names.data(), names.size()));
+}
+
+/// The architecture of a reference model (nas::gpt2_small, nas::gpt2_medium).
+nas::architecture reference_architecture(reference_kind r);
+
 struct search_config {
     // ---- the problem (all of these must match an archive that is resumed)
-    std::string algorithm = "soo";          ///< core::preset_names()
-    std::string tree = "space-aware";       ///< fractal presets: space-aware (nas::gpt_structure) | plain
-    std::string objective = "constrained";  ///< constrained | pareto (one constrained search per floor)
-    std::vector<double> levels;             ///< pareto floors as multiples of min_params (default 0.5,0.75,1,1.5,2)
-    std::uint64_t budget = 300;             ///< candidates asked, 1..10,000,000 (cached and infeasible ones count)
+    std::string algorithm = "soo";                           ///< one of core::preset_names() (a name: the presets are core's)
+    tree_kind tree = tree_kind::space_aware;                 ///< fractal presets: space-aware (nas::gpt_structure) | plain
+    objective_kind objective = objective_kind::constrained;  ///< constrained | pareto (one constrained search per floor)
+    std::vector<double> levels;                              ///< pareto floors as multiples of min_params (default 0.5,0.75,1,1.5,2)
+    std::uint64_t budget = 300;                              ///< candidates asked, 1..10,000,000 (cached and infeasible ones count)
     /// Candidates sent to workers (measured, or failed there), at most; cached and infeasible
     /// answers do not count. 0: no such limit (--budget caps the answers either way).
     std::uint64_t measurements = 0;
-    std::uint64_t seed = 1;               ///< optimizer seed; pareto floor k uses seed + k
-    std::string space = "heterogeneous";  ///< heterogeneous | homogeneous
-    std::uint32_t min_layers = 2;         ///< 1..max_layers
-    std::uint32_t max_layers = 24;        ///< 2..48
-    std::uint32_t max_width = 2048;       ///< 128..4096, a multiple of 64
-    double max_ffn_ratio = 4.0;           ///< d_inner <= ratio x d_model, 2..16
+    std::uint64_t seed = 1;                        ///< optimizer seed; pareto floor k uses seed + k
+    space_kind space = space_kind::heterogeneous;  ///< heterogeneous | homogeneous
+    std::uint32_t min_layers = 2;                  ///< 1..max_layers
+    std::uint32_t max_layers = 24;                 ///< 2..48
+    std::uint32_t max_width = 2048;                ///< 128..4096, a multiple of 64
+    double max_ffn_ratio = 4.0;                    ///< d_inner <= ratio x d_model, 2..16
     /// Embedding widths the space may choose (d_embed; 0: the tied table at d_model, GPT-2's);
     /// empty: none, every candidate has e = d_model.
     std::vector<std::uint32_t> embed_widths;
-    std::string reference = "gpt2-small";    ///< gpt2-small | gpt2-medium
-    std::uint64_t min_params = 0;            ///< decoder-parameter floor; 0: the reference's
-    std::string evaluator = "torch";         ///< torch (LibTorch, measured) | model (analytic latency, no device)
-    std::string latency_model = "analytic";  ///< evaluator=model: analytic | h200 (the test bed fitted to H200 decode measurements)
-    std::string device = "auto";             ///< auto (cuda when visible, else cpu) | cpu | cuda
-    std::string dtype = "auto";              ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
-    std::string latency = "decode";          ///< decode | prefill: the latency minimised
-    std::uint32_t context = 1023;            ///< cached tokens of the decode step, 0..1023
-    std::uint32_t tokens = 1024;             ///< prefill tokens, 1..1024
-    std::uint32_t warmup = 3;                ///< untimed runs per candidate, 0..1000
-    std::uint32_t repeats = 10;              ///< timed runs per candidate, 1..100000
+    reference_kind reference = reference_kind::gpt2_small;  ///< gpt2-small | gpt2-medium
+    std::uint64_t min_params = 0;                           ///< decoder-parameter floor; 0: the reference's
+    evaluator_kind evaluator = evaluator_kind::torch;       ///< torch (LibTorch, measured) | model (analytic latency, no device)
+    /// evaluator=model: analytic | h200 (the test bed fitted to H200 decode measurements)
+    latency_model_kind latency_model = latency_model_kind::analytic;
+    device_choice device = device_choice::automatic;  ///< auto (cuda when visible, else cpu) | cpu | cuda
+    dtype_choice dtype = dtype_choice::automatic;     ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
+    latency_kind latency = latency_kind::decode;      ///< decode | prefill: the latency minimised
+    std::uint32_t context = 1023;                     ///< cached tokens of the decode step, 0..1023
+    std::uint32_t tokens = 1024;                      ///< prefill tokens, 1..1024
+    std::uint32_t warmup = 3;                         ///< untimed runs per candidate, 0..1000
+    std::uint32_t repeats = 10;                       ///< timed runs per candidate, 1..100000
 
     // ---- how it runs (may change on resume)
-    std::string dispatcher = "auto";      ///< auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
+    /// auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
+    dispatcher_kind dispatcher = dispatcher_kind::automatic;
     std::uint64_t reference_every = 50;   ///< each worker re-times the reference after N candidates (0: at start only)
     std::uint32_t reference_builds = 2;   ///< evaluator=torch: builds per re-timing of the reference (their median), 1..16
     std::uint32_t queued_per_worker = 0;  ///< 0 or 1 job waiting behind each running one
@@ -89,16 +148,20 @@ struct search_config {
     std::uint64_t phase_budget(std::size_t phase) const;
     nas::architecture reference_arch() const;
     nas::gpt_space_config space_config() const;
-    /// The measurement settings for a resolved device ("cpu" or "cuda").
-    eval::gpt_measure_config measure_config(const std::string& resolved_device) const;
+    /// The device `device` names: cuda or cpu as given; auto, cuda when visible_gpus > 0.
+    eval::device_kind resolved_device(int visible_gpus) const;
+    /// The measurement settings on a resolved device (dtype auto: bf16 on cuda, fp32 on cpu).
+    eval::gpt_measure_config measure_config(eval::device_kind resolved) const;
     transport::dispatch_policy policy() const;
     /// The faults `inject` plans for the worker of this rank (the in-process worker is rank 0).
     eval::fault_plan faults_for(int rank) const;
 
-    /// Every setting as "key = value" lines (INI), the keys being the long option names; the
+    /// Every setting a config file may set as "key = value" lines (INI), the problem's first: the
+    /// options of search_options() in their order, each value as that option reads it back. The
     /// archive stores it and a resume compares it.
     std::string to_ini() const;
-    /// The keys that define the search (the first group above): a resume refuses to change them.
+    /// The keys that define the search (search_options() of option_scope::problem): a resume
+    /// refuses to change them.
     static const std::vector<std::string>& problem_keys();
 };
 

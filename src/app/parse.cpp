@@ -1,5 +1,5 @@
 // Strict number parsing for option values.
-#include "parse.hpp"
+#include "fracnas/app/parse.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include "fracnas/error.hpp"
 
-namespace fracnas::cli {
+namespace fracnas::app {
 
 std::uint64_t parse_count(const std::string& option, const std::string& text) {
     std::uint64_t value = 0;
@@ -37,4 +37,4 @@ double parse_real(const std::string& option, const std::string& text) {
     return value;
 }
 
-}  // namespace fracnas::cli
+}  // namespace fracnas::app

@@ -1,0 +1,322 @@
+// The option table of `fracnas search`, each option once, and what is derived from one entry: its
+// help line and its range check. Reading a value (numbers strictly, enum-like names into enums)
+// happens here, once; the command line and the config file only hand over the text.
+#include "fracnas/app/search_options.hpp"
+
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+#include <type_traits>
+
+#include "fracnas/app/parse.hpp"
+#include "fracnas/core/presets.hpp"
+#include "fracnas/error.hpp"
+
+namespace fracnas::app {
+
+namespace {
+
+using range = std::pair<double, double>;
+
+std::string decimal(double v) {
+    std::ostringstream o;
+    o << std::setprecision(17) << v;
+    return o.str();
+}
+
+template <class T>
+std::string joined(const std::vector<T>& items) {
+    std::string out;
+    for (const auto& x : items) {
+        if (!out.empty()) out += ",";
+        if constexpr (std::is_floating_point_v<T>)
+            out += decimal(x);
+        else
+            out += std::to_string(x);
+    }
+    return out;
+}
+
+// "a,b,c" read item by item with `item`; empty text: no items.
+template <class T, class F>
+std::vector<T> split_list(const std::string& text, F item) {
+    std::vector<T> out;
+    std::stringstream items(text);
+    std::string one;
+    while (std::getline(items, one, ',')) out.push_back(item(one));
+    return out;
+}
+
+// A whole number that must fit T: "--NAME is too large." past it.
+template <class T>
+T whole(const std::string& option, const std::string& text) {
+    const std::uint64_t v = parse_count(option, text);
+    if constexpr (std::numeric_limits<T>::max() < std::numeric_limits<std::uint64_t>::max())
+        if (v > std::numeric_limits<T>::max()) throw config_error(option, option + " is too large.");
+    return static_cast<T>(v);
+}
+
+search_option declare(const char* name, const char* value_name, option_scope scope, const char* help) {
+    search_option o;
+    o.name = name;
+    o.value_name = value_name;
+    o.scope = scope;
+    o.help = help;
+    return o;
+}
+
+// The type of the field an accessor refers to.
+template <class F>
+using field_type = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<F>()(std::declval<search_config&>()))>>;
+
+// field: a generic lambda `FRACNAS_FIELD(x)`, which serves const and
+// non-const configurations alike.
+template <class F>
+search_option whole_number(search_option o, F field, std::optional<range> r = std::nullopt) {
+    using T = field_type<F>;
+    const std::string option = "--" + o.name;
+    o.set = [field, option](search_config& c, const std::string& t) { field(c) = whole<T>(option, t); };
+    o.get = [field](const search_config& c) { return std::to_string(field(c)); };
+    o.number = [field](const search_config& c) { return static_cast<double>(field(c)); };
+    o.range = r;
+    return o;
+}
+
+template <class F>
+search_option real_number(search_option o, F field, std::optional<range> r = std::nullopt) {
+    const std::string option = "--" + o.name;
+    o.set = [field, option](search_config& c, const std::string& t) { field(c) = parse_real(option, t); };
+    o.get = [field](const search_config& c) { return decimal(field(c)); };
+    o.number = [field](const search_config& c) { return field(c); };
+    o.range = r;
+    return o;
+}
+
+// The index of text in names; config_error(option) listing them otherwise.
+std::size_t index_of(const std::string& option, const std::string& text, const std::vector<std::string>& names) {
+    std::vector<const char*> valid;
+    for (const auto& n : names) valid.push_back(n.c_str());
+    return parse_choice(option, text, valid.data(), valid.size());
+}
+
+// An enum-like option whose values are `values`, each named by to_string. Reads the text into the
+// value at the name's index.
+template <class F, class E = field_type<F>>
+search_option choice(search_option o, F field, const std::vector<E>& values) {
+    for (const E v : values) o.choices.push_back(to_string(v));
+    const std::string option = "--" + o.name;
+    o.set = [field, option, values, names = o.choices](search_config& c, const std::string& t) {
+        field(c) = values.at(index_of(option, t, names));
+    };
+    o.get = [field](const search_config& c) { return std::string(to_string(field(c))); };
+    return o;
+}
+
+// An enum-like option of every value of its enum's choice_names.
+template <class F>
+search_option choice(search_option o, F field) {
+    std::vector<field_type<F>> all;
+    for (std::size_t i = 0; i < choice_names<field_type<F>>::values.size(); ++i) all.push_back(static_cast<field_type<F>>(i));
+    return choice(std::move(o), field, all);
+}
+
+// --archive, --resume, --jsonl: an empty name would silently mean "none".
+template <class F>
+search_option file(search_option o, F field) {
+    const std::string option = "--" + o.name;
+    o.set = [field, option](search_config& c, const std::string& t) {
+        if (t.empty()) throw config_error(option, option + " needs a file name (leave the option out for none).");
+        field(c) = t;
+    };
+    return o;
+}
+
+// The accessor of a field of search_config (or of its dry_run), for const and non-const alike.
+#define FRACNAS_FIELD(member) \
+    [](auto& c) -> auto& {    \
+        return c.member;      \
+    }
+
+std::vector<search_option> make_options() {
+    using s = option_scope;
+    std::vector<search_option> o;
+    o.push_back(declare("config", "FILE", s::command_line, "read options from this INI file (key = value lines; # comments)"));
+
+    // the problem (a resume must not change it)
+    o.push_back(declare("algorithm", "NAME", s::problem,
+                        "optimizer preset: soo, direct, direct-l, fda, evolution (LiteTransformerSearch's), random"));
+    o.back().choices = core::preset_names();
+    o.back().set = [names = o.back().choices](search_config& c, const std::string& t) {
+        c.algorithm = names.at(index_of("--algorithm", t, names));
+    };
+    o.back().get = [](const search_config& c) { return c.algorithm; };
+    o.push_back(choice(declare("tree", "NAME", s::problem,
+                               "fractal presets: space-aware (cells split on decoded values, one-architecture cells measured once, cells "
+                               "below the parameter floor pruned) or plain"),
+                       FRACNAS_FIELD(tree)));
+    o.push_back(choice(declare("objective", "NAME", s::problem,
+                               "constrained (minimise latency with decoder parameters >= the floor) or pareto (one constrained search "
+                               "per --levels floor)"),
+                       FRACNAS_FIELD(objective)));
+    o.push_back(declare("levels", "LIST", s::problem, "pareto: floors as multiples of --min-params"));
+    search_config pareto;
+    pareto.objective = objective_kind::pareto;
+    o.back().default_note = joined(pareto.floors());  // what an empty list means
+    o.back().set = [](search_config& c, const std::string& t) {
+        c.levels = split_list<double>(t, [](const std::string& x) { return parse_real("--levels", x); });
+    };
+    o.back().get = [](const search_config& c) { return joined(c.levels); };  // empty: the default floors
+    o.push_back(whole_number(declare("budget", "N", s::problem, "candidates asked, cached and infeasible ones included"),
+                             FRACNAS_FIELD(budget), range{1, 1e7}));
+    o.push_back(whole_number(declare("measurements", "N", s::run,
+                                     "also stop once N candidates were sent to workers (cached and infeasible ones not counted); at "
+                                     "most --budget"),
+                             FRACNAS_FIELD(measurements)));
+    o.back().default_note = "0: no such limit";
+    o.push_back(whole_number(declare("seed", "S", s::problem, "optimizer seed; pareto floor k uses S + k"), FRACNAS_FIELD(seed)));
+    o.push_back(choice(declare("space", "NAME", s::problem, "heterogeneous (per-layer FFN widths and heads) or homogeneous"),
+                       FRACNAS_FIELD(space)));
+    o.push_back(whole_number(declare("min-layers", "L", s::problem, "shallowest model, 1..--max-layers"), FRACNAS_FIELD(min_layers)));
+    o.push_back(whole_number(declare("max-layers", "L", s::problem, "deepest model"), FRACNAS_FIELD(max_layers), range{2, 48}));
+    o.push_back(
+        whole_number(declare("max-width", "D", s::problem, "widest d_model, a multiple of 64 in 128..4096"), FRACNAS_FIELD(max_width)));
+    o.push_back(real_number(declare("max-ffn-ratio", "X", s::problem, "widest FFN as a multiple of d_model"), FRACNAS_FIELD(max_ffn_ratio),
+                            range{2, 16}));
+    o.push_back(declare("embed-widths", "LIST", s::problem,
+                        "embedding widths e the space may choose (d_embed: token table and tied output of width e, projected to and "
+                        "from d_model); 0 is the tied table at d_model"));
+    o.back().default_note = "none, e = d_model";
+    o.back().set = [](search_config& c, const std::string& t) {
+        c.embed_widths = split_list<std::uint32_t>(t, [](const std::string& x) { return whole<std::uint32_t>("--embed-widths", x); });
+    };
+    o.back().get = [](const search_config& c) { return joined(c.embed_widths); };
+    o.push_back(choice(declare("reference", "NAME", s::problem, "the model to beat: gpt2-small or gpt2-medium"), FRACNAS_FIELD(reference)));
+    o.push_back(whole_number(declare("min-params", "N", s::problem, "decoder-parameter floor"), FRACNAS_FIELD(min_params)));
+    const search_config defaults;
+    o.back().default_note = "the reference's, " + std::to_string(defaults.decoder_floor()) + " for " + to_string(defaults.reference);
+    o.back().get = [](const search_config& c) { return std::to_string(c.decoder_floor()); };  // resolved: what was searched
+    o.push_back(choice(declare("evaluator", "NAME", s::problem,
+                               "torch (build and time each candidate in LibTorch) or model (an analytic latency model: tests, dry runs)"),
+                       FRACNAS_FIELD(evaluator)));
+    o.push_back(choice(declare("latency-model", "NAME", s::problem,
+                               "with --evaluator model: analytic, or h200 (the test bed fitted to H200 decode measurements at a "
+                               "1,023-token cache)"),
+                       FRACNAS_FIELD(latency_model)));
+    o.push_back(
+        choice(declare("device", "NAME", s::problem, "auto (cuda when a GPU is visible, else cpu), cpu or cuda"), FRACNAS_FIELD(device)));
+    o.push_back(choice(declare("dtype", "NAME", s::problem, "auto (bf16 on cuda, fp32 on cpu), fp32 or bf16"), FRACNAS_FIELD(dtype)));
+    o.push_back(
+        choice(declare("latency", "NAME", s::problem, "the latency minimised: decode (one step at --context cached tokens) or prefill"),
+               FRACNAS_FIELD(latency)));
+    o.push_back(whole_number(declare("context", "C", s::problem, "tokens in the KV cache for the decode step"), FRACNAS_FIELD(context),
+                             range{0, 1023}));
+    o.push_back(whole_number(declare("tokens", "T", s::problem, "prefill tokens"), FRACNAS_FIELD(tokens), range{1, 1024}));
+    o.push_back(whole_number(declare("warmup", "N", s::problem, "untimed runs per candidate"), FRACNAS_FIELD(warmup), range{0, 1000}));
+    o.push_back(whole_number(declare("repeats", "N", s::problem, "timed runs per candidate"), FRACNAS_FIELD(repeats), range{1, 100000}));
+
+    // how it runs (a resume may change it)
+    o.push_back(choice(
+        declare("dispatcher", "NAME", s::run, "auto (mpi when started by mpirun/srun with 2+ ranks, else local), local, mpi or dry-run"),
+        FRACNAS_FIELD(dispatcher)));
+    o.push_back(
+        whole_number(declare("reference-every", "N", s::run, "each worker re-times the reference after N candidates; 0: only at start"),
+                     FRACNAS_FIELD(reference_every)));
+    o.push_back(whole_number(declare("reference-builds", "N", s::run,
+                                     "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median"),
+                             FRACNAS_FIELD(reference_builds), range{1, 16}));
+    o.push_back(
+        whole_number(declare("queued", "N", s::run, "jobs waiting behind each running one, 0 or 1"), FRACNAS_FIELD(queued_per_worker)));
+    o.push_back(declare("task-deadline", "SECONDS|auto", s::run,
+                        "a task running longer is re-queued on another worker and its worker leaves the pool; auto: 900 s until a task "
+                        "has finished, then 10 x the longest task so far, at least 60 s and at most 900"));
+    o.back().set = [](search_config& c, const std::string& t) {
+        c.adaptive_deadline = t == "auto";
+        c.task_deadline = c.adaptive_deadline ? search_config{}.task_deadline : parse_real("--task-deadline", t);
+    };
+    o.back().get = [](const search_config& c) { return c.adaptive_deadline ? std::string("auto") : decimal(c.task_deadline); };
+    o.push_back(real_number(declare("join-timeout", "SECONDS", s::run,
+                                    "how long MPI start-up may take on every rank (past it a rank ends, and the job with it), and then how "
+                                    "long the master waits for every worker's first report"),
+                            FRACNAS_FIELD(join_timeout)));
+    o.push_back(
+        real_number(declare("model-cost-ms", "MS", s::run, "evaluator model: wall time of each evaluation"), FRACNAS_FIELD(model_cost_ms)));
+    o.push_back(
+        declare("inject", "LIST", s::run, "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE"));
+    o.back().set = [](search_config& c, const std::string& t) { c.inject = t; };
+    o.back().get = [](const search_config& c) { return c.inject; };
+    o.push_back(whole_number(declare("workers", "N", s::run, "dry run: simulated workers"), FRACNAS_FIELD(dry_run.workers)));
+    using transport::cost_kind;
+    o.push_back(choice(declare("cost", "NAME", s::run, "dry run: task-cost distribution fixed, uniform, exponential or lognormal"),
+                       FRACNAS_FIELD(dry_run.cost),
+                       std::vector<cost_kind>{cost_kind::fixed, cost_kind::uniform, cost_kind::exponential, cost_kind::lognormal}));
+    o.push_back(real_number(declare("cost-mean", "SECONDS", s::run, "dry run: mean (lognormal: median) task cost"),
+                            FRACNAS_FIELD(dry_run.cost_mean_seconds)));
+    o.push_back(real_number(declare("cost-spread", "X", s::run, "dry run: uniform relative half-width or lognormal sigma"),
+                            FRACNAS_FIELD(dry_run.cost_spread)));
+    o.push_back(
+        real_number(declare("failure-rate", "P", s::run, "dry run: probability that a task fails"), FRACNAS_FIELD(dry_run.failure_rate)));
+    o.push_back(
+        real_number(declare("hang-rate", "P", s::run, "dry run: probability that a task never ends"), FRACNAS_FIELD(dry_run.hang_rate)));
+    o.push_back(declare("time-limit", "SECONDS", s::run, "stop asking after this wall time, then drain"));
+    o.back().set = [](search_config& c, const std::string& t) {
+        c.time_limit = t == "none" ? std::numeric_limits<double>::infinity() : parse_real("--time-limit", t);
+    };
+    o.back().get = [](const search_config& c) { return std::isinf(c.time_limit) ? std::string("none") : decimal(c.time_limit); };
+    o.push_back(
+        real_number(declare("grace", "SECONDS", s::run, "after a stop signal or the time limit, wait this long for results in flight"),
+                    FRACNAS_FIELD(grace)));
+    o.push_back(real_number(declare("flush-seconds", "SECONDS", s::run,
+                                    "flush the archive every this long, results or not: a crash loses at most the answers of the last "
+                                    "SECONDS + 0.25 s, which a resumed search asks again; 0: after every result, at a few thousand "
+                                    "answers/s"),
+                            FRACNAS_FIELD(flush_seconds)));
+    o.push_back(whole_number(declare("progress-every", "N", s::run, "a progress line every N answers"), FRACNAS_FIELD(progress_every),
+                             range{0, 1e7}));
+    o.back().default_note = "budget/10";
+    o.push_back(whole_number(declare("top", "K", s::run, "best feasible architectures in the report"), FRACNAS_FIELD(top), range{1, 1000}));
+
+    // files and switches: this run's, never archived
+    o.push_back(
+        file(declare("archive", "FILE", s::command_line, "write the run to this HDF5 archive (refused if it exists, unless --replace)"),
+             FRACNAS_FIELD(archive)));
+    o.push_back(declare("replace", "", s::command_line, "replace an existing --archive"));
+    o.back().set = [](search_config& c, const std::string&) { c.replace = true; };
+    o.push_back(file(declare("resume", "FILE", s::command_line, "continue the run of this archive, in it; its configuration applies"),
+                     FRACNAS_FIELD(resume)));
+    o.push_back(
+        file(declare("jsonl", "FILE", s::command_line, "also export every evaluation as a JSON line to FILE (refused if it exists)"),
+             FRACNAS_FIELD(jsonl)));
+    return o;
+}
+#undef FRACNAS_FIELD
+
+}  // namespace
+
+std::string search_option::help_line() const {
+    std::string line = help;
+    if (range) line += ", " + decimal(range->first) + ".." + decimal(range->second);
+    const std::string shown = !default_note.empty() ? default_note : get ? get(search_config{}) : std::string();
+    if (!shown.empty()) line += " (default " + shown + ")";
+    return line;
+}
+
+void search_option::check_range(const search_config& c) const {
+    if (!range || !number) return;
+    const double v = number(c);
+    if (!(v >= range->first && v <= range->second))
+        throw config_error("--" + name, "--" + name + " must be in " + decimal(range->first) + ".." + decimal(range->second) + ".");
+}
+
+const std::vector<search_option>& search_options() {
+    static const std::vector<search_option> options = make_options();
+    return options;
+}
+
+const search_option* find_search_option(const std::string& name) {
+    for (const auto& o : search_options())
+        if (o.name == name) return &o;
+    return nullptr;
+}
+
+}  // namespace fracnas::app

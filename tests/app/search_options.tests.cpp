@@ -1,0 +1,175 @@
+// Tests of the option schema of `fracnas search`: what is derived from it agrees with it (to_ini
+// writes every option a config file may set and reads back through it, problem_keys, the range
+// checks of validate and the help's ranges, defaults and enum values), and an enum-like value is
+// refused when read, naming the option and every valid value. The command line's side:
+// tests/cli/search.tests.cpp.
+#include <catch2/catch.hpp>
+
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "fracnas/app/search_options.hpp"
+#include "fracnas/error.hpp"
+#include "search_samples.hpp"
+
+using namespace fracnas;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// The configuration the settings make, each read by its option of the schema.
+app::search_config read_settings(const std::map<std::string, std::string>& settings) {
+    app::search_config c;
+    for (const auto& [key, value] : settings) {
+        const auto* o = app::find_search_option(key);
+        REQUIRE(o != nullptr);
+        o->set(c, value);
+    }
+    return c;
+}
+
+std::string decimal(double v) {
+    std::ostringstream o;
+    o << std::setprecision(17) << v;
+    return o.str();
+}
+
+}  // namespace
+
+TEST_CASE("search options: each declared once, and to_ini and problem_keys list exactly the schema's", "[app][search][options]") {
+    std::set<std::string> names, archived, problem;
+    std::vector<std::string> problem_in_order;
+    for (const auto& o : app::search_options()) {
+        CAPTURE(o.name);
+        REQUIRE(names.insert(o.name).second);
+        REQUIRE(app::find_search_option(o.name) == &o);
+        REQUIRE(!o.help.empty());
+        // what a config file may set is archived and read back; this run's files and switches are not
+        REQUIRE(static_cast<bool>(o.get) == o.config_file());
+        REQUIRE((o.config_file() ? static_cast<bool>(o.set) : true));
+        if (o.config_file()) archived.insert(o.name);
+        if (o.scope == app::option_scope::problem) problem_in_order.push_back(o.name);
+    }
+    REQUIRE(app::find_search_option("help") == nullptr);  // the Boost table's own
+    REQUIRE(app::find_search_option("bugdet") == nullptr);
+
+    const std::string ini = app::search_config{}.to_ini();
+    const auto pairs = app::ini_pairs(ini);
+    std::set<std::string> written;
+    for (const auto& [key, value] : pairs) REQUIRE(written.insert(key).second);  // each key once
+    REQUIRE(written == archived);
+    REQUIRE(app::search_config::problem_keys() == problem_in_order);
+    // the problem's keys come first, under the heading that says a resume keeps them
+    REQUIRE(pairs.size() > problem_in_order.size());
+    for (std::size_t i = 0; i < problem_in_order.size(); ++i) REQUIRE(pairs[i].first == problem_in_order[i]);
+    REQUIRE_THAT(ini.substr(0, ini.find('\n')), Contains("a resume must not change these"));
+    REQUIRE(ini.find("# how it runs\n" + pairs[problem_in_order.size()].first + " = ") != std::string::npos);
+}
+
+TEST_CASE("search options: every option a config file may set reads back what to_ini writes", "[app][search][options]") {
+    const app::search_config defaults;
+    const auto pareto = test::pareto_sample(), constrained = test::constrained_sample();
+    for (const auto& o : app::search_options()) {
+        if (!o.config_file()) continue;
+        CAPTURE(o.name);
+        // the samples set every such option, and between them to something other than its default
+        REQUIRE(pareto.count(o.name) == 1);
+        REQUIRE(constrained.count(o.name) == 1);
+        REQUIRE((pareto.at(o.name) != o.get(defaults) || constrained.at(o.name) != o.get(defaults)));
+    }
+    for (const auto& sample : {pareto, constrained}) {
+        const app::search_config c = read_settings(sample);
+        REQUIRE_NOTHROW(c.validate());
+        for (const auto& [key, value] : sample) {
+            CAPTURE(key);
+            REQUIRE(app::find_search_option(key)->get(c) == value);  // written back as it was given
+        }
+        // and what to_ini writes makes the same configuration again
+        std::map<std::string, std::string> again;
+        for (const auto& [key, value] : app::ini_pairs(c.to_ini())) again[key] = value;
+        REQUIRE(again == sample);
+        REQUIRE(read_settings(again).to_ini() == c.to_ini());
+    }
+    std::map<std::string, std::string> plain;
+    for (const auto& [key, value] : app::ini_pairs(defaults.to_ini())) plain[key] = value;
+    REQUIRE(read_settings(plain).to_ini() == defaults.to_ini());
+}
+
+TEST_CASE("search options: validate checks the ranges the schema declares, and the help shows them", "[app][search][options]") {
+    std::size_t ranged = 0;
+    for (const auto& o : app::search_options()) {
+        if (!o.range) continue;
+        ++ranged;
+        CAPTURE(o.name);
+        const auto [lo, hi] = *o.range;
+        const std::string rule = "--" + o.name + " must be in " + decimal(lo) + ".." + decimal(hi) + ".";
+        REQUIRE_THAT(o.help_line(), Contains(", " + decimal(lo) + ".." + decimal(hi)));
+        for (const double inside : {lo, hi}) {
+            app::search_config c;
+            o.set(c, decimal(inside));
+            REQUIRE_NOTHROW(c.validate());
+        }
+        std::vector<double> outside = {hi + 1};
+        if (lo > 0) outside.push_back(lo - 1);
+        for (const double v : outside) {
+            app::search_config c;
+            o.set(c, decimal(v));
+            try {
+                c.validate();
+                FAIL("validate accepted " << decimal(v));
+            } catch (const config_error& e) {
+                REQUIRE(e.field() == "--" + o.name);
+                REQUIRE(std::string(e.what()) == rule);
+            }
+        }
+    }
+    REQUIRE(ranged >= 10);  // --budget, --max-layers, --context, --tokens, --top, ...
+}
+
+TEST_CASE("search options: an enum-like value is read once, and a bad one names the option and every valid value",
+          "[app][search][options]") {
+    std::size_t enums = 0;
+    for (const auto& o : app::search_options()) {
+        if (o.choices.empty()) continue;
+        ++enums;
+        CAPTURE(o.name);
+        std::string valid;
+        for (const auto& name : o.choices) {
+            valid += (valid.empty() ? "" : ", ") + name;
+            REQUIRE_THAT(o.help_line(), Contains(name));  // the help names every value
+            app::search_config c;
+            o.set(c, name);
+            REQUIRE(o.get(c) == name);
+        }
+        app::search_config c;
+        const std::string before = c.to_ini();
+        try {
+            o.set(c, "bogus");
+            FAIL("--" << o.name << " accepted 'bogus'");
+        } catch (const config_error& e) {
+            REQUIRE(e.field() == "--" + o.name);
+            REQUIRE(std::string(e.what()) == "unknown " + o.name + " 'bogus'; valid: " + valid + ".");
+        }
+        REQUIRE(c.to_ini() == before);  // nothing set
+    }
+    // algorithm, tree, objective, space, reference, evaluator, latency-model, device, dtype,
+    // latency, dispatcher, cost
+    REQUIRE(enums == 12);
+    REQUIRE(app::to_string(app::dispatcher_kind::dry_run) == std::string("dry-run"));
+    REQUIRE(app::parse_choice<app::tree_kind>("--tree", "space-aware") == app::tree_kind::space_aware);
+}
+
+TEST_CASE("search options: the help shows each default as the default configuration writes it", "[app][search][options]") {
+    const app::search_config defaults;
+    for (const auto& o : app::search_options()) {
+        CAPTURE(o.name);
+        const std::string shown = !o.default_note.empty() ? o.default_note : o.get ? o.get(defaults) : std::string();
+        if (shown.empty())
+            REQUIRE_THAT(o.help_line(), !Contains("(default"));
+        else
+            REQUIRE(o.help_line().substr(o.help_line().size() - shown.size() - 11) == " (default " + shown + ")");
+    }
+    // a note that names a value names the default configuration's
+    REQUIRE_THAT(app::find_search_option("min-params")->help_line(), Contains(std::to_string(defaults.decoder_floor())));
+}

@@ -1,0 +1,76 @@
+// Two valid `fracnas search` configurations as option texts that between them give every option a
+// config file may set a value other than its default (the Pareto objective excludes
+// --measurements, the h200 latency model a prefill latency). The schema's tests read them through
+// app::search_options (tests/app) and through a config file into an archive (tests/cli).
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace fracnas::test {
+
+inline std::map<std::string, std::string> pareto_sample() {
+    return {{"algorithm", "direct"},
+            {"tree", "plain"},
+            {"objective", "pareto"},
+            {"levels", "0.5,2"},
+            {"budget", "77"},
+            {"measurements", "0"},
+            {"seed", "9"},
+            {"space", "homogeneous"},
+            {"min-layers", "3"},
+            {"max-layers", "12"},
+            {"max-width", "1024"},
+            {"max-ffn-ratio", "3.5"},
+            {"embed-widths", "0,256"},
+            {"reference", "gpt2-medium"},
+            {"min-params", "1234567"},
+            {"evaluator", "model"},
+            {"latency-model", "analytic"},
+            {"device", "cpu"},
+            {"dtype", "bf16"},
+            {"latency", "prefill"},
+            {"context", "100"},
+            {"tokens", "512"},
+            {"warmup", "1"},
+            {"repeats", "7"},
+            {"dispatcher", "dry-run"},
+            {"reference-every", "5"},
+            {"reference-builds", "3"},
+            {"queued", "1"},
+            {"task-deadline", "30.5"},
+            {"join-timeout", "60"},
+            {"model-cost-ms", "0.5"},
+            {"inject", "fail:0.25"},
+            {"workers", "8"},
+            {"cost", "lognormal"},
+            {"cost-mean", "0.5"},
+            {"cost-spread", "0.25"},
+            {"failure-rate", "0.125"},
+            {"hang-rate", "0.015625"},
+            {"time-limit", "3600"},
+            {"grace", "10"},
+            {"flush-seconds", "0"},
+            {"progress-every", "20"},
+            {"top", "3"}};
+}
+
+inline std::map<std::string, std::string> constrained_sample() {
+    auto s = pareto_sample();
+    s["objective"] = "constrained";
+    s["levels"] = "";
+    s["measurements"] = "5";
+    s["latency-model"] = "h200";
+    s["latency"] = "decode";
+    s["context"] = "1023";
+    return s;
+}
+
+/// The settings as a config file's "key = value" lines.
+inline std::string as_ini(const std::map<std::string, std::string>& settings) {
+    std::string text;
+    for (const auto& [key, value] : settings) text += key + " = " + value + "\n";
+    return text;
+}
+
+}  // namespace fracnas::test
