@@ -16,12 +16,22 @@ namespace fracnas::mpi {
 /// True when this process was started by mpirun/mpiexec/srun (their environment variables).
 bool launched_by_mpi();
 
-/// MPI_Init_thread on construction (MPI_THREAD_FUNNELED), MPI_Finalize on destruction. Errors
-/// are returned (MPI_ERRORS_RETURN) and thrown as mpi_error.
+/// MPI_Init_thread on construction (MPI_THREAD_FUNNELED), MPI_Finalize on destruction or at
+/// finalize(). Errors are returned (MPI_ERRORS_RETURN) and thrown as mpi_error.
+/// MPI_Finalize is collective in practice (Open MPI waits for every rank in it), so an environment
+/// destroyed while an exception unwinds (more std::uncaught_exceptions() than at its construction)
+/// does not finalize: this rank exits without MPI_Finalize, which is how the launcher (mpirun,
+/// srun) learns that it failed and ends the other ranks, instead of this rank waiting forever for
+/// ranks that wait for it. An ending that every rank agreed on calls finalize() first.
 class environment {
 public:
     environment(int& argc, char**& argv);
     ~environment();
+    /// MPI_Finalize now, when every rank ends in agreement; idempotent; never throws.
+    void finalize() noexcept;
+    /// Whether destroying it now would call MPI_Finalize (not finalized, and not unwinding from an
+    /// exception thrown after its construction).
+    bool finalizes_on_destruction() const noexcept;
     environment(const environment&) = delete;
     environment& operator=(const environment&) = delete;
     int rank() const noexcept { return rank_; }
@@ -38,6 +48,7 @@ public:
 
 private:
     int rank_ = 0, size_ = 1;
+    int uncaught_ = 0;  // std::uncaught_exceptions() at construction
 };
 
 /// Ends this process (exit status 1, after a sentence on stderr naming `what` and the limit) unless
