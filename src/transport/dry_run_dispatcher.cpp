@@ -74,9 +74,8 @@ std::size_t dry_run_dispatcher::free_slots() const {
     return used >= total ? 0 : total - used;
 }
 
-void dry_run_dispatcher::submit(job j) {
-    if (free_slots() == 0) throw protocol_error("submit: every simulated worker is busy.");
-    ++in_flight_;
+void dry_run_dispatcher::do_submit(job j) {
+    ++in_flight_;  // a free slot and a new id: dispatcher::submit checked them
     place(std::move(j), now_);
 }
 
@@ -139,7 +138,7 @@ void dry_run_dispatcher::leave(std::size_t w, worker_event::kind why, const std:
     ++state_[w].generation;
 }
 
-std::vector<job_result> dry_run_dispatcher::wait(double max_seconds) {
+std::vector<job_result> dry_run_dispatcher::do_wait(double max_seconds) {
     std::vector<job_result> out;
     const double until = now_ + (max_seconds >= 0.0 ? max_seconds : 0.0);
     auto stale = [&](const timed& t) { return t.generation != state_[t.worker].generation || !workers_[t.worker].in_pool; };
@@ -229,7 +228,7 @@ std::vector<worker_event> dry_run_dispatcher::take_events() {
     return e;
 }
 
-void dry_run_dispatcher::shutdown() noexcept {
+void dry_run_dispatcher::do_shutdown() noexcept {
     for (auto& s : state_) {
         s.jobs.clear();
         ++s.generation;

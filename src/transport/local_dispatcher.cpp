@@ -1,8 +1,6 @@
 // The in-process dispatcher: one slot, the job runs inside wait() on the master's own evaluator.
 #include "fracnas/transport/local_dispatcher.hpp"
 
-#include "fracnas/error.hpp"
-
 namespace fracnas::transport {
 
 local_dispatcher::local_dispatcher(eval::job_evaluator& evaluator, dispatch_policy policy, std::string host)
@@ -33,14 +31,11 @@ std::size_t local_dispatcher::free_slots() const {
     return pending_.size() >= slots ? 0 : slots - pending_.size();
 }
 
-void local_dispatcher::submit(job j) {
-    if (free_slots() == 0) throw protocol_error("submit: the in-process worker has no free slot.");
-    for (const auto& p : pending_)
-        if (p.first.id == j.id) throw protocol_error("submit: job " + std::to_string(j.id) + " is already in flight.");
-    pending_.emplace_back(std::move(j), now());
+void local_dispatcher::do_submit(job j) {
+    pending_.emplace_back(std::move(j), now());  // slots and ids were checked by dispatcher::submit
 }
 
-std::vector<job_result> local_dispatcher::wait(double) {
+std::vector<job_result> local_dispatcher::do_wait(double) {
     std::vector<job_result> out;
     if (pending_.empty()) return out;
     auto [j, dispatched] = std::move(pending_.front());

@@ -45,16 +45,15 @@ public:
     dry_run_dispatcher(eval::job_evaluator& evaluator, dry_run_config cfg, dispatch_policy policy);
     const std::vector<worker_info>& workers() const override { return workers_; }
     std::size_t free_slots() const override;
-    std::size_t in_flight() const override { return in_flight_; }
-    void submit(job j) override;
-    std::vector<job_result> wait(double max_seconds) override;
     std::vector<worker_event> take_events() override;
     double now() const override { return now_; }
-    void shutdown() noexcept override;
     /// Simulated seconds each worker spent running tasks (for utilisation).
     const std::vector<double>& busy_seconds() const noexcept { return busy_; }
 
 private:
+    void do_submit(job j) override;
+    std::vector<job_result> do_wait(double max_seconds) override;
+    void do_shutdown() noexcept override;
     struct worker_state {
         std::vector<std::pair<job, double>> jobs;  // (job, dispatched); jobs[0] runs
         double started = 0.0, cost = 0.0;          // of jobs[0]

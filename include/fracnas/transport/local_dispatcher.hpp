@@ -18,14 +18,14 @@ public:
     local_dispatcher(eval::job_evaluator& evaluator, dispatch_policy policy, std::string host);
     const std::vector<worker_info>& workers() const override { return workers_; }
     std::size_t free_slots() const override;
-    std::size_t in_flight() const override { return pending_.size(); }
-    void submit(job j) override;
-    std::vector<job_result> wait(double max_seconds) override;
     std::vector<worker_event> take_events() override;
     double now() const override;
-    void shutdown() noexcept override { pending_.clear(); }
 
 private:
+    void do_submit(job j) override;
+    std::vector<job_result> do_wait(double max_seconds) override;
+    void do_shutdown() noexcept override { pending_.clear(); }
+
     worker_session session_;
     dispatch_policy policy_;
     std::chrono::steady_clock::time_point start_;

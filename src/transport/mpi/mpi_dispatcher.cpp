@@ -434,13 +434,12 @@ struct mpi_dispatcher::impl {
         }
     }
 
+    // A free slot, a new id and a point in the cube: dispatcher::submit checked them.
     void submit(transport::job j) {
-        if (stopped) throw protocol_error("submit: the dispatcher was shut down.");
         progress_sends();
         flush_requeue();
-        if (free_slots() == 0) throw protocol_error("submit: no worker has a free slot (call wait() until free_slots() > 0).");
-        if (flights.count(j.id) != 0) throw protocol_error("submit: job " + std::to_string(j.id) + " is already in flight.");
         const int rank = pick_worker();
+        if (rank == 0) throw protocol_error("internal: submit found no worker with a free slot.");
         const std::uint64_t id = j.id;
         flight f;
         f.j = std::move(j);
@@ -525,13 +524,10 @@ const std::vector<transport::worker_info>& mpi_dispatcher::workers() const {
 std::size_t mpi_dispatcher::free_slots() const {
     return impl_->free_slots();
 }
-std::size_t mpi_dispatcher::in_flight() const {
-    return impl_->flights.size();
-}
-void mpi_dispatcher::submit(transport::job j) {
+void mpi_dispatcher::do_submit(transport::job j) {
     impl_->submit(std::move(j));
 }
-std::vector<transport::job_result> mpi_dispatcher::wait(double max_seconds) {
+std::vector<transport::job_result> mpi_dispatcher::do_wait(double max_seconds) {
     return impl_->wait(max_seconds);
 }
 std::vector<transport::worker_event> mpi_dispatcher::take_events() {
@@ -543,7 +539,9 @@ double mpi_dispatcher::now() const {
     return impl_->now();
 }
 bool mpi_dispatcher::stop_workers(double grace_seconds) noexcept {
-    return impl_->stop_workers(grace_seconds);
+    const bool stopped = impl_->stop_workers(grace_seconds);
+    forget_in_flight();  // the workers were told to stop: what was in flight is dropped
+    return stopped;
 }
 
 }  // namespace fracnas::mpi

@@ -78,20 +78,20 @@ public:
     ~mpi_dispatcher() override;
     const std::vector<transport::worker_info>& workers() const override;
     std::size_t free_slots() const override;
-    std::size_t in_flight() const override;
-    void submit(transport::job j) override;
-    std::vector<transport::job_result> wait(double max_seconds) override;
     std::vector<transport::worker_event> take_events() override;
     double now() const override;
     /// Sends stop to every worker and waits up to grace_seconds for their bye (a worker already
     /// dropped as hung, past its task deadline: at most 2 s); returns false when some worker did not
-    /// answer (hung: the caller may then abort the job).
+    /// answer (hung: the caller may then abort the job). Jobs in flight are dropped.
     bool stop_workers(double grace_seconds) noexcept;
-    void shutdown() noexcept override { stop_workers(5.0); }
 
     struct impl;
 
 private:
+    void do_submit(transport::job j) override;
+    std::vector<transport::job_result> do_wait(double max_seconds) override;
+    void do_shutdown() noexcept override { stop_workers(5.0); }
+
     std::unique_ptr<impl> impl_;
 };
 
