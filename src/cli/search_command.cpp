@@ -7,10 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <iomanip>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,7 +18,6 @@
 #include <boost/program_options.hpp>
 
 #include "fracnas/app/search.hpp"
-#include "fracnas/app/search_driver.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
 #include "fracnas/transport/binding.hpp"
