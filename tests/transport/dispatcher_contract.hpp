@@ -149,4 +149,30 @@ inline void check_device_lost(transport::dispatcher& d, std::size_t n) {
     REQUIRE(d.in_flight() == 0);
 }
 
+/// A worker whose task runs past its deadline leaves the pool (left_hung) and gets no more work;
+/// its task is re-queued and answered by another worker, so every job comes back once, ok; a late
+/// answer of the hung worker is never returned. (Not the in-process dispatcher: a job run inside
+/// wait() cannot be interrupted.)
+inline void check_hung_worker(transport::dispatcher& d, std::size_t n) {
+    const std::size_t pool_before = d.pool_size();
+    d.take_events();
+    const auto all = jobs(n);
+    const run got = drive(d, all);
+    REQUIRE(got.submitted == n);
+    require_each_once(got, all);
+    std::map<int, double> left_at;
+    for (const auto& e : d.take_events())
+        if (e.what == transport::worker_event::kind::left_hung) left_at.emplace(e.worker, e.time);
+    REQUIRE_FALSE(left_at.empty());
+    REQUIRE(left_at.size() < pool_before);  // the others carried on
+    for (const auto& r : got.results) REQUIRE(r.out.status == eval::outcome_status::ok);
+    for (const auto& [rank, t] : left_at) {
+        REQUIRE_FALSE(in_pool(d, rank));
+        for (const auto& r : got.results)
+            if (r.worker == rank) REQUIRE(r.dispatched <= t);
+    }
+    REQUIRE(d.pool_size() == pool_before - left_at.size());
+    REQUIRE(d.in_flight() == 0);
+}
+
 }  // namespace fracnas::testing::contract

@@ -100,6 +100,18 @@ TEST_CASE("contract, dry-run dispatcher: slots, refusals, each job once, a lost 
     }
 }
 
+TEST_CASE("contract, dry-run dispatcher: a hung worker leaves, its task is answered elsewhere", "[transport][contract]") {
+    eval::latency_model_evaluator model({});
+    transport::dry_run_config c;
+    c.workers = 4;
+    c.hang_rate = 0.05;
+    c.seed = 3;  // with this seed one of the four workers hangs
+    transport::dispatch_policy p = queued(1);
+    p.task_deadline_seconds = 5.0;
+    transport::dry_run_dispatcher d(model, c, p);
+    contract::check_hung_worker(d, 40);
+}
+
 TEST_CASE("dispatcher base: a refused submit reaches no dispatcher and changes nothing", "[transport][contract]") {
     scripted_dispatcher d;
     transport::job j;

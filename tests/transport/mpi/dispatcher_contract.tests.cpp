@@ -16,8 +16,8 @@ namespace contract = fracnas::testing::contract;
 namespace {
 
 // The workers serve model(rank) until the master's check is done and its dispatcher stops them.
-void on_every_rank(const std::function<eval::latency_model_config(int rank)>& model,
-                   const std::function<void(mpi::mpi_dispatcher&)>& check) {
+void on_every_rank(const std::function<eval::latency_model_config(int rank)>& model, const std::function<void(mpi::mpi_dispatcher&)>& check,
+                   double task_deadline_seconds = 1e30) {
     const auto& env = test_env();
     REQUIRE(env.size() == 3);
     if (env.rank() != 0) {
@@ -28,6 +28,7 @@ void on_every_rank(const std::function<eval::latency_model_config(int rank)>& mo
     transport::dispatch_policy p;
     p.queued_per_worker = 1;
     p.calibrate_every = 0;
+    p.task_deadline_seconds = task_deadline_seconds;
     mpi::mpi_dispatcher d(env, p, 30.0);
     check(d);
     REQUIRE(d.stop_workers(10.0));
@@ -54,4 +55,18 @@ TEST_CASE("contract, MPI dispatcher: a lost device", "[mpi][contract_device]") {
         return m;
     };
     on_every_rank(rank1_loses_its_device, [](mpi::mpi_dispatcher& d) { contract::check_device_lost(d, 40); });
+}
+
+TEST_CASE("contract, MPI dispatcher: a hung worker leaves, its task is answered elsewhere", "[mpi][contract_hung]") {
+    const auto rank1_hangs = [](int rank) {
+        eval::latency_model_config m;
+        m.cost_ms = 5.0;
+        if (rank == 1) {
+            m.faults.hang_on_call = 2;
+            m.faults.hang_seconds = 1.0;  // past the 0.3 s deadline, then it answers late and says bye
+        }
+        return m;
+    };
+    on_every_rank(
+        rank1_hangs, [](mpi::mpi_dispatcher& d) { contract::check_hung_worker(d, 30); }, 0.3);
 }
