@@ -34,7 +34,8 @@ public:
         : owned_(std::move(owned)), env_(env), hosts_(std::move(hosts)), dispatch_(std::move(dispatch)) {}
     bool is_master() const noexcept override { return env_.rank() == 0; }
     transport::dispatcher& dispatch() override {
-        if (!dispatch_) throw error(is_master() ? "this MPI context was closed." : "a worker rank has no dispatcher.");
+        if (!is_master()) throw error("a worker rank has no dispatcher.");
+        if (closed_) throw error("this MPI context was closed.");
         return *dispatch_;
     }
     std::uint32_t ranks() const noexcept override { return static_cast<std::uint32_t>(env_.size()); }
@@ -43,8 +44,10 @@ public:
         if (closed_) return agreed_;
         closed_ = true;
         agreed_ = dispatch_ ? dispatch_->stop_workers(grace_seconds) : true;
-        dispatch_.reset();                          // its last MPI calls come before MPI ends
-        if (agreed_ && owned_) owned_->finalize();  // every worker said bye and finalizes too
+        if (agreed_) {          // every worker said bye and finalizes too
+            dispatch_.reset();  // its last MPI calls come before MPI ends
+            if (owned_) owned_->finalize();
+        }  // else the caller aborts the job (abort()) with the dispatcher as it is
         return agreed_;
     }
     [[noreturn]] void abort(int code) noexcept override { env_.abort(code); }
@@ -53,7 +56,7 @@ private:
     std::unique_ptr<environment> owned_;  // null when the caller's; declared first: ends last
     const environment& env_;
     std::string hosts_;
-    std::unique_ptr<mpi_dispatcher> dispatch_;  // the master's, until close()
+    std::unique_ptr<mpi_dispatcher> dispatch_;  // the master's, until close() ends MPI in agreement
     bool closed_ = false, agreed_ = false;
 };
 
