@@ -1,17 +1,19 @@
-// The search at scale, simulated: app::search_driver over the dry-run dispatcher with W workers
+// The search at scale, simulated: app::run_search on a dry-run context with W workers
 // and task costs of C seconds (fixed, or lognormal with a spread), the analytic latency model as
 // the objective. Reports the workers' utilisation (simulated busy time / (W x simulated wall)),
 // the simulated wall time, how many candidates were measured, cached and infeasible, and the real
 // master time per answered candidate. One line per (algorithm, workers). It measures the
 // scheduling and the optimizer's ability to offer W points at once, not any real evaluation.
 #include <cstdio>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench_common.hpp"
-#include "fracnas/app/search_driver.hpp"
+#include "fracnas/app/search.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
+#include "fracnas/transport/context.hpp"
 #include "fracnas/transport/dry_run_dispatcher.hpp"
 
 using namespace fracnas;
@@ -72,21 +74,20 @@ int main(int argc, char** argv) {
             c.dry_run.cost_spread = spread;
             c.progress_every = c.budget;
             c.validate();
-            eval::latency_model_evaluator model({});
-            transport::dry_run_dispatcher d(model, c.dry_run, c.policy());
-            app::search_driver driver(c);
-            storage::memory_archive sink({});
-            std::ostringstream progress;
-            const auto t0 = bench::clock_type::now();
-            driver.run(d, sink, progress, {});
-            const double real = bench::seconds_since(t0);
+            auto evaluator = std::make_unique<eval::latency_model_evaluator>(eval::latency_model_config{});
+            auto dispatcher = std::make_unique<transport::dry_run_dispatcher>(*evaluator, c.dry_run, c.policy());
+            const transport::dry_run_dispatcher& d = *dispatcher;
+            transport::process_context context(std::move(dispatcher), "dry-run", std::move(evaluator));
+            std::ostringstream printed;
+            const app::search_result r = app::run_search(c, context, {}, printed);
+            const double real = r.outcome.wall_seconds;  // the driver's loop alone, not the report
             double busy = 0.0;
             for (double b : d.busy_seconds()) busy += b;
             std::uint64_t measured = 0, cached = 0, infeasible = 0;
-            for (const auto& r : driver.contents().evaluations) {
-                if (!r.feasible)
+            for (const auto& e : r.archive.evaluations) {
+                if (!e.feasible)
                     ++infeasible;
-                else if (r.cached)
+                else if (e.cached)
                     ++cached;
                 else
                     ++measured;

@@ -1,7 +1,7 @@
 // MPI dispatch: what the master costs per evaluation and how busy it keeps its workers. Run under
 // mpirun with N ranks: rank 0 drives an optimizer (random search by default, so that the transport
-// and not the algorithm is measured) through mpi::mpi_dispatcher; ranks 1..N-1 serve jobs whose
-// cost is a sleep of C ms (0: nothing at all). For each C, after a warm-up run, `repeats` timed
+// and not the algorithm is measured) through the dispatcher of mpi::make_context; ranks 1..N-1
+// serve jobs whose cost is a sleep of C ms (0: nothing at all). For each C, after a warm-up run, `repeats` timed
 // runs: evaluations per second, master CPU microseconds per evaluation (the whole process,
 // CLOCK_PROCESS_CPUTIME_ID), dispatch latency (worker start - master submit, on the master's
 // clock) p50/p99, and worker utilisation (busy time / (workers x wall)). Median and range over the
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,7 +19,7 @@
 #include "bench_common.hpp"
 #include "fracnas/app/optimizer_loop.hpp"
 #include "fracnas/core/presets.hpp"
-#include "fracnas/mpi/mpi_dispatcher.hpp"
+#include "fracnas/mpi/context.hpp"
 
 using namespace fracnas;
 
@@ -61,11 +62,21 @@ struct run_stats {
     std::uint64_t evaluations = 0;
 };
 
-run_stats master_run(const mpi::environment& env, const std::string& algorithm, std::uint64_t n, std::size_t queued) {
-    transport::dispatch_policy p;
-    p.queued_per_worker = queued;
-    p.calibrate_every = 0;
-    mpi::mpi_dispatcher d(env, p, 60.0);
+// One run's context on every rank (mpi::make_context on the benchmark's MPI): the master's
+// dispatcher, or, on a worker, a context returned once it served the run with cost_ms jobs.
+std::unique_ptr<transport::context> run_context(const mpi::environment& env, std::size_t queued, std::uint64_t cost_ms) {
+    mpi::context_config m;
+    m.policy.queued_per_worker = queued;
+    m.policy.calibrate_every = 0;
+    m.join_seconds = 60.0;
+    m.make_evaluator = [cost_ms](const std::string&, int) { return std::make_unique<sleeping_evaluator>(static_cast<double>(cost_ms)); };
+    return mpi::make_context(env, m);
+}
+
+run_stats master_run(const mpi::environment& env, const std::string& algorithm, std::uint64_t n, std::size_t queued,
+                     std::uint64_t cost_ms) {
+    const auto context = run_context(env, queued, cost_ms);
+    transport::dispatcher& d = context->dispatch();
     auto opt = core::make_optimizer(algorithm, 4, 1, core::stopping{n});
     std::vector<double> latency;
     latency.reserve(n);
@@ -83,8 +94,7 @@ run_stats master_run(const mpi::environment& env, const std::string& algorithm, 
     s.utilisation = busy / (static_cast<double>(d.pool_size()) * s.wall);
     s.p50 = bench::quantile(latency, 0.5);
     s.p99 = bench::quantile(latency, 0.99);
-    d.stop_workers(30.0);
-    env.broadcast_verdict(0);
+    context->close(30.0);
     return s;
 }
 
@@ -127,11 +137,7 @@ int main(int argc, char** argv) {
 
     if (env.rank() != 0) {
         for (std::size_t k = 0; k < costs.size(); ++k)
-            for (std::uint64_t r = 0; r <= repeats; ++r) {
-                mpi::serve(
-                    env, [&] { return std::make_unique<sleeping_evaluator>(static_cast<double>(costs[k])); }, 0);
-                env.broadcast_verdict(0);  // the next hello waits until the master has every bye of this run
-            }
+            for (std::uint64_t r = 0; r <= repeats; ++r) run_context(env, static_cast<std::size_t>(queued), costs[k]);  // serves one run
         return 0;
     }
     bench::print_header(argc, argv);
@@ -143,7 +149,7 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < costs.size(); ++k) {
         std::vector<double> rate, cpu_us, wall_us, p50, p99, util;
         for (std::uint64_t r = 0; r <= repeats; ++r) {
-            const run_stats s = master_run(env, algorithm, evaluations[k], static_cast<std::size_t>(queued));
+            const run_stats s = master_run(env, algorithm, evaluations[k], static_cast<std::size_t>(queued), costs[k]);
             if (r == 0) continue;  // warm-up
             const double n = static_cast<double>(s.evaluations);
             rate.push_back(n / s.wall);

@@ -1,16 +1,14 @@
 // `fracnas search`: the Boost table of app::search_options() (shared by the command line and the
-// INI config file), reading the settings into app::search_config through that schema, the input
-// checks that come before any write, the choice of dispatcher, and the printing. The loop is
-// app::search_driver's; measuring is the workers'.
+// INI config file), reading the settings into app::search_config through that schema, the input checks that come before any write, and the
+// choice of execution context. The search is app::run_search's; MPI start-up and the ranks' roles are mpi::make_context's; measuring is the
+// workers'.
 #include "search_command.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <iomanip>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,20 +17,20 @@
 
 #include <boost/program_options.hpp>
 
-#include "fracnas/app/search_driver.hpp"
+#include "fracnas/app/search.hpp"
 #include "fracnas/app/search_options.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
 #include "fracnas/transport/binding.hpp"
+#include "fracnas/transport/context.hpp"
 #include "fracnas/transport/dry_run_dispatcher.hpp"
-#include "fracnas/transport/local_dispatcher.hpp"
 #include "options.hpp"
 #include "signals.hpp"
 #ifdef FRACNAS_HAVE_TORCH
 #include "fracnas/torch/evaluator.hpp"
 #endif
 #ifdef FRACNAS_HAVE_MPI
-#include "fracnas/mpi/mpi_dispatcher.hpp"
+#include "fracnas/mpi/context.hpp"
 #endif
 #ifdef FRACNAS_HAVE_HDF5
 #include "fracnas/hdf5/archive_file.hpp"
@@ -222,82 +220,31 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
 #endif
 }
 
-void print_binding(const transport::dispatcher& d, std::ostream& out) {
-    out << "workers     " << d.pool_size() << " in the pool of " << d.workers().size() << ":\n";
-    for (const auto& w : d.workers()) {
-        out << "  rank " << w.rank << " on " << w.host << ": " << w.device.name;
-        if (w.device.index >= 0) out << " (cuda:" << w.device.index << ")";
-        if (!w.device.uuid.empty()) out << " " << w.device.uuid;
-        if (std::isfinite(w.reference_ms)) out << std::fixed << std::setprecision(4) << ", reference " << w.reference_ms << " ms";
-        if (!w.in_pool) out << ", NOT in the pool: " << w.left_reason;
-        out << '\n';
-    }
-    out << std::flush;
-}
-
-// The master's part: open the archive, replay, run, report.
-void run_master(const inputs& in, transport::dispatcher& dispatch, std::uint32_t ranks, const std::string& hosts, std::ostream& out) {
+// What only the CLI knows of a run: the header's version fields, the archive's file (HDF5), the
+// stop signals, and the note of --resume's check.
+app::search_io search_io_of(const inputs& in) {
     const app::search_config& cfg = in.cfg;
-    app::search_driver driver(cfg);
-    driver.set_command_line(in.command_line);
-    storage::run_header header;
-    header.fracnas_version = FRACNAS_VERSION;
-    header.git_commit = FRACNAS_GIT_COMMIT;
-    header.command_line = in.command_line;
-    header.config = cfg.to_ini();
-    header.dim = static_cast<std::uint32_t>(driver.space().dim());
-    header.ranks = ranks;
-    header.hosts = hosts;
-    header.created = app::utc_now();
-
-    std::unique_ptr<storage::archive_sink> sink;
-    std::string path = !cfg.resume.empty() ? cfg.resume : cfg.archive;
-#ifdef FRACNAS_HAVE_HDF5
-    if (!cfg.resume.empty()) {
-        storage::archive_contents now;
-        sink = for_option("--resume", [&] { return hdf5::archive_file::resume(cfg.resume, now); });
-        driver.replay(now);
-    } else if (!cfg.archive.empty()) {
-        sink = hdf5::archive_file::create(cfg.archive, header, cfg.replace);
-    }
-#endif
-    if (!sink) sink = std::make_unique<storage::memory_archive>(header);
-
-    const std::size_t replayed = driver.contents().evaluations.size();
-    out << "search      " << cfg.algorithm << " over the " << app::to_string(cfg.space) << " space (" << driver.space().dim()
-        << " coordinates), budget " << cfg.budget << ", seed " << cfg.seed << '\n';
-    out << "objective   minimise " << app::to_string(cfg.latency) << " latency (ratio to " << app::to_string(cfg.reference)
-        << " timed by the same worker) subject to decoder parameters >=";
-    for (std::size_t k = 0; k < cfg.floors().size(); ++k) out << ' ' << cfg.phase_floor(k);
-    out << (cfg.floors().size() > 1 ? " in turn\n" : "\n");
-    if (!path.empty())
-        out << "archive     " << path << (cfg.resume.empty() ? "" : " (resumed: " + std::to_string(replayed) + " answers replayed)")
-            << '\n';
-    if (!in.restored.empty()) out << "restored    " << in.restored << '\n';
-    print_binding(dispatch, out);
+    app::search_io io;
+    io.header.fracnas_version = FRACNAS_VERSION;
+    io.header.git_commit = FRACNAS_GIT_COMMIT;
+    io.header.command_line = in.command_line;
+    io.signals = stop_signals;
+    io.restored = in.restored;
     const std::string kill_warning = mpirun_kill_warning(cfg.grace);
-    if (!kill_warning.empty()) out << "warning     " << kill_warning << '\n' << std::flush;
-
-    const auto result = driver.run(dispatch, *sink, out, stop_signals);
-    sink.reset();  // flushed and closed: the report reads what is on disk
-
-    storage::archive_contents archived = driver.contents();
+    if (!kill_warning.empty()) io.warnings.push_back(kill_warning);
 #ifdef FRACNAS_HAVE_HDF5
-    if (!path.empty()) archived = hdf5::read_archive(path);
+    io.open_archive = [&cfg](const storage::run_header& header, storage::archive_contents& resumed) {
+        std::unique_ptr<storage::archive_sink> sink;
+        if (!cfg.resume.empty())
+            sink = for_option("--resume", [&] { return hdf5::archive_file::resume(cfg.resume, resumed); });
+        else if (!cfg.archive.empty())
+            sink = hdf5::archive_file::create(cfg.archive, header, cfg.replace);
+        return sink;
+    };
+    const std::string path = !cfg.resume.empty() ? cfg.resume : cfg.archive;
+    if (!path.empty()) io.read_archive = [path] { return hdf5::read_archive(path); };
 #endif
-    app::print_report(archived, cfg, out);
-    out << "ended by    " << result.ended_by << " after " << std::fixed << std::setprecision(1) << result.wall_seconds
-        << " s: " << result.answered << " answered in this session";
-    if (result.abandoned > 0) out << ", " << result.abandoned << " in flight left for a resume";
-    out << '\n';
-    if (!cfg.jsonl.empty()) {
-        std::ofstream lines(cfg.jsonl);
-        for (const auto& r : archived.evaluations) lines << app::json_line(r) << '\n';
-        lines.close();
-        if (!lines) throw storage_error(cfg.jsonl, "writing the JSON lines to '" + cfg.jsonl + "' failed (disk full?).");
-        out << "exported    " << archived.evaluations.size() << " JSON lines to " << cfg.jsonl << '\n';
-    }
-    out << std::flush;
+    return io;
 }
 
 // Checks everything the master reads before anything is written; returns the final inputs.
@@ -391,73 +338,32 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
     // from here on a stop signal is counted, not fatal: one during the reference's first timing
     // (seconds on a CPU) drains the search as soon as it starts
     install_stop_signals();
+    const app::search_io io = search_io_of(in);
     app::dispatcher_kind mode = cfg.dispatcher;
 #ifdef FRACNAS_HAVE_MPI
     if (mode == app::dispatcher_kind::automatic)  // one rank measures itself
         mode = mpi::launched_by_mpi() && launched_ranks() > 1 ? app::dispatcher_kind::mpi : app::dispatcher_kind::local;
     if (mode == app::dispatcher_kind::mpi) {
-        static char arg0[] = "fracnas";
-        static char* argv0[] = {arg0, nullptr};
-        int argc = 1;
-        char** argv = argv0;
-        // MPI_Init and the host table wait for every rank: bounded by --join-timeout
-        mpi::startup_watchdog watchdog(cfg.join_timeout, "MPI start-up (MPI_Init and the host table)");
-        mpi::environment env(argc, argv);
-        install_stop_signals();  // again after MPI_Init, whatever the MPI library set; a worker ignores them: the master drains and stops
-                                 // it
-        if (env.size() < 2)
-            throw config_error("--dispatcher", "--dispatcher mpi needs at least 2 ranks (a master and a worker); use local.");
-        const std::vector<std::string> hosts = env.hosts();
-        watchdog.disarm();
-        std::string host_list;
-        for (const auto& h : hosts)
-            if (host_list.find(h) == std::string::npos) host_list += (host_list.empty() ? "" : ",") + h;
-        if (env.rank() != 0) {
-            if (env.broadcast_verdict(0) != 0) return;  // the master refused the input and said why
-            const std::string ini = env.broadcast_text("");
+        mpi::context_config m;
+        m.policy = cfg.policy();
+        m.join_seconds = cfg.join_timeout;
+        m.shared_text = cfg.to_ini();
+        m.check = [&in] { check_files(in); };
+        m.make_evaluator = [](const std::string& ini, int rank) {
             app::search_config wcfg;
-            std::string problem;  // reported through the hello, so that the master's table shows it
             try {
                 std::map<std::string, setting> settings;
                 read_ini(ini, "the master's configuration", search_options(), settings, false);
                 wcfg = build(settings);
             } catch (const std::exception& e) {
-                problem = e.what();
+                throw error(std::string("the worker could not read the master's configuration: ") + e.what());
             }
-            const int rank = env.rank();
-            mpi::serve(
-                env,
-                [&] {
-                    if (!problem.empty()) throw error("the worker could not read the master's configuration: " + problem);
-                    return make_evaluator(wcfg, rank);
-                },
-                wcfg.reference_every);
-            return;
-        }
-        try {
-            check_files(in);
-        } catch (...) {
-            env.broadcast_verdict(2);
-            throw;
-        }
-        env.broadcast_verdict(0);
-        env.broadcast_text(cfg.to_ini());
-        mpi::mpi_dispatcher dispatch(env, cfg.policy(), cfg.join_timeout);
-        bool stopped = false;
-        try {
-            run_master(in, dispatch, static_cast<std::uint32_t>(env.size()), host_list, out);
-        } catch (...) {
-            stopped = dispatch.stop_workers(std::min(cfg.grace, 10.0));
-            if (!stopped) env.abort(1);
-            throw;
-        }
-        const double wait_for = stop_signals() >= 2 ? std::min(cfg.grace, 2.0) : cfg.grace;  // a second signal: at once
-        if (!dispatch.stop_workers(wait_for)) {
-            out << "warning     some worker did not stop within " << wait_for << " s (busy or hung); the archive is complete, "
-                << "ending the job with MPI_Abort\n"
-                << std::flush;
-            env.abort(0);
-        }
+            return make_evaluator(wcfg, rank);
+        };
+        // again after MPI_Init, whatever the MPI library set; a worker ignores them: the master drains and stops it
+        m.after_init = install_stop_signals;
+        const auto context = mpi::make_context(m);
+        app::run_search(cfg, *context, io, out);
         return;
     }
 #else
@@ -466,19 +372,18 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
 #endif
     check_files(in);
     if (mode == app::dispatcher_kind::dry_run) {
-        auto evaluator = make_evaluator(cfg, 0);
         transport::dry_run_config d = cfg.dry_run;
         d.seed = cfg.seed;
-        transport::dry_run_dispatcher dispatch(*evaluator, d, cfg.policy());
-        run_master(in, dispatch, 1, host_name(), out);
+        const auto context = transport::make_dry_run_context(make_evaluator(cfg, 0), d, cfg.policy(), host_name());
+        app::run_search(cfg, *context, io, out);
         return;
     }
-    auto evaluator = make_evaluator(cfg, 0);  // a CUDA device that is not there is refused here
-    transport::local_dispatcher dispatch(*evaluator, cfg.policy(), host_name());
-    if (dispatch.pool_size() == 0)
+    // a CUDA device that is not there is refused by make_evaluator
+    const auto context = transport::make_local_context(make_evaluator(cfg, 0), cfg.policy(), host_name());
+    if (context->dispatch().pool_size() == 0)
         throw config_error("--device", "the reference " + std::string(app::to_string(cfg.reference)) +
-                                           " cannot be measured: " + dispatch.workers().front().left_reason);
-    run_master(in, dispatch, 1, host_name(), out);
+                                           " cannot be measured: " + context->dispatch().workers().front().left_reason);
+    app::run_search(cfg, *context, io, out);
 }
 
 }  // namespace fracnas::cli

@@ -1,10 +1,15 @@
-// What every dispatcher shares: the names of worker events, the pool size, and the worker's
-// calibration cadence (worker_session), which the in-process, dry-run and MPI workers all use.
+// What every dispatcher shares: the checks of every submit and result and the ledger of jobs in
+// flight, the names of worker events, the pool size, and the worker's calibration cadence
+// (worker_session), which the in-process, dry-run and MPI workers all use.
 #include "fracnas/transport/dispatcher.hpp"
 
 #include <algorithm>
 
 #include <cmath>
+#include <string>
+#include <utility>
+
+#include "fracnas/error.hpp"
 
 namespace fracnas::transport {
 
@@ -31,6 +36,37 @@ void task_deadline::finished(double seconds) noexcept {
 double task_deadline::seconds() const noexcept {
     if (!policy_.adaptive_deadline || longest_ < 0.0) return policy_.task_deadline_seconds;
     return std::min(policy_.task_deadline_seconds, std::max(policy_.adaptive_floor_seconds, policy_.adaptive_factor * longest_));
+}
+
+void dispatcher::submit(job j) {
+    if (free_slots() == 0) throw protocol_error("submit: no worker has a free slot (call wait() until free_slots() > 0).");
+    if (in_flight_.count(j.id) != 0) throw protocol_error("submit: job " + std::to_string(j.id) + " is already in flight.");
+    for (double v : j.x)
+        if (!(v >= 0.0 && v <= 1.0))  // NaN too
+            throw protocol_error("submit: job " + std::to_string(j.id) + " has a coordinate outside the unit cube.");
+    const std::uint64_t id = j.id;
+    do_submit(std::move(j));
+    in_flight_.insert(id);  // only once the dispatcher took it
+}
+
+std::vector<job_result> dispatcher::wait(double max_seconds) {
+    std::vector<job_result> out = do_wait(max_seconds);
+    // the whole batch is checked before the ledger changes, as core::optimizer::tell does
+    std::unordered_set<std::uint64_t> seen;
+    for (const auto& r : out) {
+        const std::string job = "internal: the dispatcher returned job " + std::to_string(r.id);
+        if (in_flight_.count(r.id) == 0) throw protocol_error(job + ", which was not in flight.");
+        if (!seen.insert(r.id).second) throw protocol_error(job + " twice in one batch.");
+        if (!std::isfinite(r.dispatched) || !std::isfinite(r.started) || !std::isfinite(r.ended) || r.ended < r.started)
+            throw protocol_error(job + " with times that are not finite or end before they start.");
+    }
+    for (const auto& r : out) in_flight_.erase(r.id);
+    return out;
+}
+
+void dispatcher::shutdown() noexcept {
+    do_shutdown();
+    in_flight_.clear();
 }
 
 std::size_t dispatcher::pool_size() const {

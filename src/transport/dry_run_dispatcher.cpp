@@ -46,60 +46,31 @@ void dry_run_config::validate() const {
 }
 
 dry_run_dispatcher::dry_run_dispatcher(eval::job_evaluator& evaluator, dry_run_config cfg, dispatch_policy policy)
-    : evaluator_(evaluator), cfg_(cfg), policy_(policy), rng_(cfg.seed ^ 0x2545f4914f6cdd1dULL) {
+    : evaluator_(evaluator), cfg_(cfg), pool_(policy), rng_(cfg.seed ^ 0x2545f4914f6cdd1dULL) {
     cfg_.validate();
-    if (cfg_.hang_rate > 0.0 && !std::isfinite(policy_.task_deadline_seconds))
+    if (cfg_.hang_rate > 0.0 && !std::isfinite(policy.task_deadline_seconds))
         throw config_error("hang_rate", "simulated hangs need a finite task deadline, or the run never ends.");
-    if (policy_.queued_per_worker > 1) throw config_error("queued_per_worker", "at most one job can wait behind a running one.");
+    if (policy.queued_per_worker > 1) throw config_error("queued_per_worker", "at most one job can wait behind a running one.");
     const eval::outcome ref = evaluator_.time_reference();
-    workers_.resize(cfg_.workers);
     state_.resize(cfg_.workers);
     busy_.assign(cfg_.workers, 0.0);
-    idle_.reserve(cfg_.workers);
-    for (std::size_t w = cfg_.workers; w-- > 0;) {
-        workers_[w].rank = static_cast<int>(w + 1);
-        workers_[w].host = "dry-run";
-        workers_[w].device = evaluator_.binding();
-        workers_[w].reference_ms = ref.reference_ms;
-        idle_.push_back(w);
+    for (std::size_t w = 0; w < cfg_.workers; ++w) {
+        worker_info info;
+        info.rank = static_cast<int>(w + 1);
+        info.host = "dry-run";
+        info.device = evaluator_.binding();
+        info.reference_ms = ref.reference_ms;
+        pool_.add(std::move(info), 0.0);
     }
-    for (std::size_t w = 0; w < cfg_.workers; ++w)
-        events_.push_back({worker_event::kind::joined, workers_[w].rank, 0.0, ref.reference_ms, ""});
-    pool_ = cfg_.workers;
 }
 
-std::size_t dry_run_dispatcher::free_slots() const {
-    const std::size_t total = pool_ * capacity();
-    const std::size_t used = in_flight_;  // requeued jobs are in flight too
-    return used >= total ? 0 : total - used;
+void dry_run_dispatcher::do_submit(job j) {
+    start(pool_.submit(std::move(j), now_));  // a free slot and a new id: dispatcher::submit checked them
 }
 
-void dry_run_dispatcher::submit(job j) {
-    if (free_slots() == 0) throw protocol_error("submit: every simulated worker is busy.");
-    ++in_flight_;
-    place(std::move(j), now_);
-}
-
-void dry_run_dispatcher::place(job j, double dispatched) {
-    auto pop_with = [&](std::vector<std::size_t>& stack, std::size_t load) -> std::size_t {
-        while (!stack.empty()) {
-            const std::size_t w = stack.back();
-            stack.pop_back();
-            if (workers_[w].in_pool && state_[w].jobs.size() == load) return w;
-        }
-        return cfg_.workers;
-    };
-    std::size_t w = pop_with(idle_, 0);
-    if (w == cfg_.workers && capacity() > 1) w = pop_with(half_, 1);
-    if (w == cfg_.workers) {  // every pool worker is full: it waits for one (only requeued jobs get here)
-        requeue_.emplace_back(std::move(j), dispatched);
-        return;
-    }
-    state_[w].jobs.emplace_back(std::move(j), dispatched);
-    if (state_[w].jobs.size() == 1)
-        start_front(w);
-    else if (state_[w].jobs.size() < capacity())
-        half_.push_back(w);
+void dry_run_dispatcher::start(const std::vector<worker_pool::assignment>& given) {
+    for (const auto& a : given)
+        if (a.starts) start_front(a.worker);
 }
 
 void dry_run_dispatcher::start_front(std::size_t w) {
@@ -124,32 +95,19 @@ void dry_run_dispatcher::start_front(std::size_t w) {
     s.cost = hangs ? infinity : cost;
     ++s.generation;
     if (!hangs) ends_.push({s.started + cost, w, s.generation});
-    s.deadline = deadline_.seconds();
-    if (std::isfinite(s.deadline)) deadlines_.push({s.started + s.deadline, w, s.generation});
-    if (s.jobs.size() < capacity()) half_.push_back(w);
+    const double deadline = pool_.deadline(w);  // the pool set it as the job started
+    if (std::isfinite(deadline)) deadlines_.push({s.started + deadline, w, s.generation});
 }
 
-void dry_run_dispatcher::leave(std::size_t w, worker_event::kind why, const std::string& message) {
-    workers_[w].in_pool = false;
-    workers_[w].left_reason = message;
-    --pool_;
-    events_.push_back({why, workers_[w].rank, now_, eval::outcome::none, message});
-    for (auto& j : state_[w].jobs) requeue_.push_back(std::move(j));
-    state_[w].jobs.clear();
-    ++state_[w].generation;
-}
-
-std::vector<job_result> dry_run_dispatcher::wait(double max_seconds) {
+std::vector<job_result> dry_run_dispatcher::do_wait(double max_seconds) {
     std::vector<job_result> out;
     const double until = now_ + (max_seconds >= 0.0 ? max_seconds : 0.0);
-    auto stale = [&](const timed& t) { return t.generation != state_[t.worker].generation || !workers_[t.worker].in_pool; };
-    while (in_flight_ > 0) {
+    auto stale = [&](const timed& t) { return t.generation != state_[t.worker].generation || !pool_.in_pool(t.worker); };
+    while (pool_.in_flight() > 0) {
         while (!ends_.empty() && stale(ends_.top())) ends_.pop();
         while (!deadlines_.empty() && stale(deadlines_.top())) deadlines_.pop();
-        if (pool_ == 0) {  // nobody can run what is left
-            for (auto& [j, at] : requeue_) out.push_back(unanswered(std::move(j), at, eval::outcome_status::timeout));
-            requeue_.clear();
-            in_flight_ = 0;
+        if (pool_.pool_size() == 0) {  // nobody can run what is left
+            for (auto& r : pool_.orphans(now_)) out.push_back(std::move(r));
             break;
         }
         const double next_end = ends_.empty() ? infinity : ends_.top().at;
@@ -165,77 +123,46 @@ std::vector<job_result> dry_run_dispatcher::wait(double max_seconds) {
             const std::size_t w = deadlines_.top().worker;
             deadlines_.pop();
             busy_[w] += now_ - state_[w].started;
-            leave(w, worker_event::kind::left_hung, "its task ran past the deadline of " + std::to_string(state_[w].deadline) + " s.");
+            pool_.leave(w, true, "its task ran past the deadline of " + std::to_string(pool_.deadline(w)) + " s.",
+                        eval::outcome_status::timeout, now_);
+            ++state_[w].generation;
         } else {
             const std::size_t w = ends_.top().worker;
             ends_.pop();
             worker_state& s = state_[w];
-            auto [j, dispatched] = std::move(s.jobs.front());
-            s.jobs.erase(s.jobs.begin());
-            deadline_.finished(now_ - s.started);
+            const auto done = pool_.finish(w, pool_.assigned(w).front(), now_);
+            const job& j = done.done.j;
             job_result r;
             r.id = j.id;
-            r.worker = workers_[w].rank;
-            r.dispatched = dispatched;
+            r.worker = pool_.workers()[w].rank;
+            r.dispatched = done.done.dispatched;
             r.started = s.started;
             r.ended = now_;
             busy_[w] += s.cost;
             r.out = evaluator_.evaluate(j.x, j.spec);
-            r.out.reference_ms = workers_[w].reference_ms;
+            r.out.reference_ms = pool_.workers()[w].reference_ms;
             r.out.wall_seconds = s.cost;
             if (s.failed && r.out.status == eval::outcome_status::ok) {
                 r.out.status = eval::outcome_status::error;
                 r.out.value = eval::outcome::none;
                 r.out.message = "simulated failure.";
             }
-            --in_flight_;
             ++s.generation;
             const bool lost = r.out.status == eval::outcome_status::device_lost;
             out.push_back(std::move(r));
             if (lost)
-                leave(w, worker_event::kind::left_device, "its device is unusable.");
-            else if (!s.jobs.empty())
+                pool_.leave(w, false, "its device is unusable.", eval::outcome_status::device_lost, now_);
+            else if (done.starts)
                 start_front(w);
-            else
-                idle_.push_back(w);
         }
-        // jobs of retired workers go first to whoever is free
-        std::vector<std::pair<job, double>> waiting;
-        waiting.swap(requeue_);
-        for (auto& [j, at] : waiting) {
-            if (pool_ == 0)
-                requeue_.emplace_back(std::move(j), at);
-            else
-                place(std::move(j), at);
-        }
+        start(pool_.flush(now_));  // jobs of retired workers go first to whoever is free
     }
     return out;
 }
 
-job_result dry_run_dispatcher::unanswered(job j, double dispatched, eval::outcome_status why) {
-    job_result r;
-    r.id = j.id;
-    r.worker = 0;
-    r.dispatched = dispatched;
-    r.started = r.ended = now_;
-    r.out.status = why;
-    r.out.message = "no worker is left in the pool to run this job.";
-    return r;
-}
-
-std::vector<worker_event> dry_run_dispatcher::take_events() {
-    std::vector<worker_event> e;
-    e.swap(events_);
-    return e;
-}
-
-void dry_run_dispatcher::shutdown() noexcept {
-    for (auto& s : state_) {
-        s.jobs.clear();
-        ++s.generation;
-    }
-    requeue_.clear();
-    in_flight_ = 0;
+void dry_run_dispatcher::do_shutdown() noexcept {
+    for (auto& s : state_) ++s.generation;
+    pool_.clear();
 }
 
 }  // namespace fracnas::transport

@@ -18,23 +18,14 @@
 #include "fracnas/nas/architecture.hpp"
 #include "fracnas/transport/dry_run_dispatcher.hpp"
 #include "fracnas/transport/local_dispatcher.hpp"
+#include "small_search.hpp"
 
 using namespace fracnas;
 using Catch::Matchers::Contains;
 
 namespace {
 
-app::search_config small_config(std::uint64_t budget) {
-    app::search_config c;
-    c.evaluator = app::evaluator_kind::model;
-    c.space = app::space_kind::homogeneous;
-    c.max_layers = 8;
-    c.max_width = 1280;
-    c.budget = budget;
-    c.progress_every = 1000000;
-    c.validate();
-    return c;
-}
+using testing::small_config;
 
 eval::latency_model_config model_of(const app::search_config& c) {
     eval::latency_model_config m;

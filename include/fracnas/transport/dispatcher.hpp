@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "fracnas/core/optimizer.hpp"
@@ -87,6 +88,10 @@ private:
     double longest_ = -1.0;  // no task finished yet
 };
 
+/// The contract every dispatcher keeps, checked here and not in each one (as core::optimizer
+/// checks ask and tell): submit() refuses a job without a free slot, a job whose id is in flight,
+/// and a point that is not in the unit cube, before the dispatcher sees it; wait() returns each
+/// submitted job once, with finite times, or throws. The base keeps the ledger of jobs in flight.
 class dispatcher {
 public:
     virtual ~dispatcher() = default;
@@ -95,23 +100,38 @@ public:
     /// How many jobs submit() takes now: free slots over the workers in the pool.
     virtual std::size_t free_slots() const = 0;
     /// Jobs submitted and not yet returned by wait().
-    virtual std::size_t in_flight() const = 0;
-    /// Hands a job to a worker (or its queue). Throws protocol_error when free_slots() == 0 or
-    /// the id is already in flight.
-    virtual void submit(job j) = 0;
+    std::size_t in_flight() const noexcept { return in_flight_.size(); }
+    /// Hands a job to a worker (or its queue). Throws protocol_error, submitting nothing, when
+    /// free_slots() == 0, the id is already in flight, or a coordinate of j.x is not in [0, 1].
+    void submit(job j);
     /// Returns the results that arrived, waiting up to max_seconds for the first one (0: poll).
     /// A task whose deadline passed is re-queued on another worker and not returned; when no
     /// worker is left in the pool, every job still in flight comes back with status timeout or
-    /// device_lost. Never returns a job twice.
-    virtual std::vector<job_result> wait(double max_seconds) = 0;
+    /// device_lost. Never returns a job twice: a dispatcher that would (a result for a job not in
+    /// flight, twice in one batch, or with times that are not finite or end before they start)
+    /// makes it throw protocol_error.
+    std::vector<job_result> wait(double max_seconds);
     /// Worker events since the last call, in the order they happened.
     virtual std::vector<worker_event> take_events() = 0;
     /// Seconds since the dispatcher started, on its clock (simulated for a dry run).
     virtual double now() const = 0;
     /// Tells every worker to stop; jobs in flight are dropped. Idempotent; never throws.
-    virtual void shutdown() noexcept = 0;
+    void shutdown() noexcept;
     /// Number of workers still taking work.
     std::size_t pool_size() const;
+
+protected:
+    /// submit() once the job passed the checks.
+    virtual void do_submit(job j) = 0;
+    /// wait() before its results are checked.
+    virtual std::vector<job_result> do_wait(double max_seconds) = 0;
+    /// shutdown() before the ledger is cleared.
+    virtual void do_shutdown() noexcept = 0;
+    /// For a dispatcher that dropped every job in flight by itself (stopping its workers).
+    void forget_in_flight() noexcept { in_flight_.clear(); }
+
+private:
+    std::unordered_set<std::uint64_t> in_flight_;
 };
 
 /// A worker's side of calibration: times the reference at start and again after every

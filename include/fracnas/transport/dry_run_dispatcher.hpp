@@ -2,7 +2,9 @@
 // from a distribution, its value comes from a job evaluator that needs no device (a synthetic
 // function or the analytic latency model), and wait() advances the clock to the next completion,
 // without sleeping, so that scheduling at thousands of workers is studied on a laptop.
-// It simulates hangs (a task that never ends) so that deadlines are exercised; not MPI.
+// It simulates hangs (a task that never ends) so that deadlines are exercised; not MPI. Which
+// worker takes a job, queues, deadlines and re-queueing are transport::worker_pool's, the MPI
+// master's policy: the dry run models that master.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 #include "fracnas/core/rng.hpp"
 #include "fracnas/transport/dispatcher.hpp"
+#include "fracnas/transport/worker_pool.hpp"
 
 namespace fracnas::transport {
 
@@ -43,24 +46,22 @@ class dry_run_dispatcher final : public dispatcher {
 public:
     /// evaluator gives each job's value; its reference timing becomes every worker's.
     dry_run_dispatcher(eval::job_evaluator& evaluator, dry_run_config cfg, dispatch_policy policy);
-    const std::vector<worker_info>& workers() const override { return workers_; }
-    std::size_t free_slots() const override;
-    std::size_t in_flight() const override { return in_flight_; }
-    void submit(job j) override;
-    std::vector<job_result> wait(double max_seconds) override;
-    std::vector<worker_event> take_events() override;
+    const std::vector<worker_info>& workers() const override { return pool_.workers(); }
+    std::size_t free_slots() const override { return pool_.free_slots(); }
+    std::vector<worker_event> take_events() override { return pool_.take_events(); }
     double now() const override { return now_; }
-    void shutdown() noexcept override;
     /// Simulated seconds each worker spent running tasks (for utilisation).
     const std::vector<double>& busy_seconds() const noexcept { return busy_; }
 
 private:
+    void do_submit(job j) override;
+    std::vector<job_result> do_wait(double max_seconds) override;
+    void do_shutdown() noexcept override;
+    // The simulation of a worker's running job (which job, and its queue, are the pool's).
     struct worker_state {
-        std::vector<std::pair<job, double>> jobs;  // (job, dispatched); jobs[0] runs
-        double started = 0.0, cost = 0.0;          // of jobs[0]
-        double deadline = 0.0;                     // jobs[0]'s, seconds from its start
-        std::uint64_t generation = 0;              // bumps when jobs[0] changes: stale heap entries are skipped
-        bool failed = false;                       // jobs[0]'s failure draw
+        double started = 0.0, cost = 0.0;  // of the running job
+        std::uint64_t generation = 0;      // bumps when the running job changes: stale heap entries are skipped
+        bool failed = false;               // the running job's failure draw
     };
     struct timed {  // a completion or a deadline of one worker's running job
         double at;
@@ -69,26 +70,17 @@ private:
         bool operator>(const timed& o) const { return at != o.at ? at > o.at : worker > o.worker; }
     };
     using min_heap = std::priority_queue<timed, std::vector<timed>, std::greater<timed>>;
-    std::size_t capacity() const { return 1 + policy_.queued_per_worker; }
-    void place(job j, double dispatched);  // on the least-loaded pool worker (idle first)
-    void start_front(std::size_t w);       // jobs[0] of w starts now
-    void leave(std::size_t w, worker_event::kind why, const std::string& message);
-    job_result unanswered(job j, double dispatched, eval::outcome_status why);  // when no worker is left
+    void start(const std::vector<worker_pool::assignment>& given);  // the jobs that start now
+    void start_front(std::size_t w);                                // the pool's running job of w starts now
 
     eval::job_evaluator& evaluator_;
     dry_run_config cfg_;
-    dispatch_policy policy_;
-    task_deadline deadline_{policy_};
+    worker_pool pool_;
     core::rng rng_;
     double now_ = 0.0;
-    std::vector<worker_info> workers_;
-    std::vector<worker_event> events_;
     std::vector<double> busy_;
     std::vector<worker_state> state_;
-    std::vector<std::size_t> idle_, half_;  // pool workers with 0 / 1 job (checked lazily when popped)
     min_heap ends_, deadlines_;
-    std::vector<std::pair<job, double>> requeue_;  // jobs of workers that left, waiting for a slot
-    std::size_t in_flight_ = 0, pool_ = 0;
 };
 
 }  // namespace fracnas::transport

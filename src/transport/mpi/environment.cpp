@@ -1,6 +1,7 @@
-// MPI's lifetime and the few collectives the CLI needs: init (MPI_THREAD_FUNNELED, errors
-// returned, not fatal), finalize, rank 0's verdict, the host table and abort; plus the checking
-// macro's thrower and the test for "started by a launcher". It sends no fracnas messages.
+// MPI's lifetime and the few collectives the execution context needs: init (MPI_THREAD_FUNNELED,
+// errors returned, not fatal), finalize (never while an exception unwinds), rank 0's verdict, the
+// host table and abort; plus the checking macro's thrower and the test for "started by a
+// launcher". It sends no fracnas messages.
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -61,7 +63,7 @@ bool launched_by_mpi() {
            set("MV2_COMM_WORLD_SIZE") || (set("SLURM_STEP_ID") && set("SLURM_NTASKS"));
 }
 
-environment::environment(int& argc, char**& argv) {
+environment::environment(int& argc, char**& argv) : uncaught_(std::uncaught_exceptions()) {
     int provided = MPI_THREAD_SINGLE;
     FRACNAS_MPI_CHECK(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided));
     try {
@@ -79,8 +81,19 @@ environment::environment(int& argc, char**& argv) {
 }
 
 environment::~environment() {
+    if (finalizes_on_destruction()) finalize();
+    // else unwinding: no MPI_Finalize (the class comment says why); the launcher ends the job
+}
+
+void environment::finalize() noexcept {
     int finalized = 1;
     if (MPI_Finalized(&finalized) == MPI_SUCCESS && !finalized) MPI_Finalize();
+}
+
+bool environment::finalizes_on_destruction() const noexcept {
+    int finalized = 1;
+    if (MPI_Finalized(&finalized) != MPI_SUCCESS || finalized) return false;
+    return std::uncaught_exceptions() <= uncaught_;
 }
 
 int environment::broadcast_verdict(int verdict) const {

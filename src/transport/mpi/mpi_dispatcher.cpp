@@ -1,18 +1,18 @@
-// The master's side of the MPI adapter: the join (hellos, duplicate GPUs), the slot policy,
+// The master's side of the MPI adapter: the join (hellos, duplicate GPUs), the shared scheduling
+// policy (transport::worker_pool: slots, deadlines, re-queueing, workers leaving) carried over
 // non-blocking task sends, a probe loop over every worker with a spin-then-sleep backoff, the
-// per-task deadline with re-queueing, device loss, and stop/bye. It never blocks on one worker
-// and never evaluates anything itself; what a result means is the driver's business (app/).
+// worker clocks, and stop/bye. It never blocks on one worker and never evaluates anything itself;
+// what a result means is the driver's business (app/).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <limits>
 #include <optional>
 #include <sstream>
-#include <unordered_map>
 
 #include "fracnas/error.hpp"
 #include "fracnas/mpi/mpi_dispatcher.hpp"
+#include "fracnas/transport/worker_pool.hpp"
 #include "mpi_check.hpp"
 
 namespace fracnas::mpi {
@@ -42,19 +42,10 @@ constexpr double hung_grace_seconds = 2.0;
 }  // namespace
 
 struct mpi_dispatcher::impl {
-    // A job submitted and not yet returned by wait().
-    struct flight {
-        transport::job j;
-        double dispatched = 0.0;  // master clock at submit (kept when re-queued)
-        int worker = 0;           // the rank it was sent to last (kept while it waits to be re-queued)
-        eval::outcome_status orphaned = eval::outcome_status::timeout;  // if no worker is left
-        std::string why;                                                // and why it was taken from its last worker
-    };
+    // What the transport keeps of a worker beyond the pool's policy (worker_pool: slots, queues,
+    // deadlines, re-queueing): its clock, why it left, and what it said.
     enum class gone : std::uint8_t { no, never_joined, hung, device };
     struct worker_state {
-        std::deque<std::uint64_t> assigned;                       // sent, unanswered, in the order sent (the worker's order)
-        double running_since = 0.0;                               // when the master believes assigned.front() started
-        double deadline = 0.0;                                    // assigned.front()'s, seconds from running_since
         double offset = std::numeric_limits<double>::infinity();  // master clock - worker clock, upper bound
         gone left = gone::never_joined;
         bool said_hello = false, said_bye = false;
@@ -62,17 +53,9 @@ struct mpi_dispatcher::impl {
 
     const environment& env;
     transport::dispatch_policy policy;
-    transport::task_deadline deadlines{policy};
-    std::size_t cap;  // tasks per worker: one running plus queued_per_worker
     clock::time_point t0 = clock::now();
-    std::vector<transport::worker_info> infos;  // index rank - 1
-    std::vector<worker_state> states;           // index rank - 1
-    std::unordered_map<std::uint64_t, flight> flights;
-    std::deque<std::uint64_t> requeue;  // taken from a worker that left; sent before any new job
-    std::size_t free_count = 0;         // free slots over the workers in the pool
-    std::size_t pool = 0;               // workers in the pool
-    std::size_t cursor = 0;             // where the next search for a worker starts (round robin)
-    std::vector<worker_event> events;
+    transport::worker_pool pool;       // worker index rank - 1
+    std::vector<worker_state> states;  // index rank - 1
     // Tasks on their way out: each buffer lives until its MPI_Isend completes.
     std::vector<MPI_Request> send_requests;
     std::vector<std::vector<char>> send_buffers;
@@ -80,7 +63,12 @@ struct mpi_dispatcher::impl {
     std::vector<char> rbuf;
     bool stopped = false, stop_verdict = false;
 
-    impl(const environment& e, transport::dispatch_policy p) : env(e), policy(p), cap(1 + std::min<std::size_t>(p.queued_per_worker, 1)) {}
+    // at most one job waits behind a running one
+    static transport::dispatch_policy capped(transport::dispatch_policy p) {
+        p.queued_per_worker = std::min<std::size_t>(p.queued_per_worker, 1);
+        return p;
+    }
+    impl(const environment& e, transport::dispatch_policy p) : env(e), policy(capped(p)), pool(policy) {}
 
     ~impl() {
         if (!stopped) stop_workers(5.0);
@@ -89,26 +77,14 @@ struct mpi_dispatcher::impl {
 
     double now() const { return std::chrono::duration<double>(clock::now() - t0).count(); }
     worker_state& state(int rank) { return states[static_cast<std::size_t>(rank - 1)]; }
-    transport::worker_info& info(int rank) { return infos[static_cast<std::size_t>(rank - 1)]; }
+    static std::size_t index(int rank) { return static_cast<std::size_t>(rank - 1); }
     int workers_n() const { return static_cast<int>(states.size()); }
-
-    void event(worker_event::kind k, int rank, double ref, std::string message) {
-        worker_event e;
-        e.what = k;
-        e.worker = rank;
-        e.time = now();
-        e.reference_ms = ref;
-        e.message = std::move(message);
-        events.push_back(std::move(e));
-    }
 
     // ---- join
 
     void join(double join_seconds) {
         const int n = env.size() - 1;
-        infos.resize(static_cast<std::size_t>(std::max(n, 0)));
-        states.resize(infos.size());
-        for (int r = 1; r <= n; ++r) info(r).rank = r;
+        states.resize(static_cast<std::size_t>(std::max(n, 0)));
         if (n < 1)
             throw error(
                 "there is no worker rank to dispatch to: run with at least 2 MPI ranks (rank 0 is the "
@@ -138,13 +114,13 @@ struct mpi_dispatcher::impl {
 
         // Decide in rank order, so that of two workers on one GPU the lower rank measures.
         for (int r = 1; r <= n; ++r) {
-            auto& w = info(r);
-            auto& s = state(r);
+            transport::worker_info w;
+            w.rank = r;
             const auto& h = hellos[static_cast<std::size_t>(r - 1)];
             if (!h) {
                 w.in_pool = false;
                 w.left_reason = "it did not say hello within " + seconds_text(limit_s) + " s.";
-                event(worker_event::kind::left_device, r, eval::outcome::none, w.left_reason);
+                pool.add(std::move(w), now());
                 continue;
             }
             w.host = h->host;
@@ -154,29 +130,27 @@ struct mpi_dispatcher::impl {
                 w.in_pool = false;
                 w.left_reason =
                     std::string("it could not start (") + eval::to_string(h->calibration.status) + "): " + h->calibration.message;
-                event(worker_event::kind::left_device, r, w.reference_ms, w.left_reason);
+                pool.add(std::move(w), now());
                 continue;
             }
             const transport::worker_info* twin = nullptr;
             if (!w.device.uuid.empty())
-                for (int q = 1; q < r && !twin; ++q)
-                    if (info(q).in_pool && info(q).host == w.host && info(q).device.uuid == w.device.uuid) twin = &info(q);
+                for (const auto& q : pool.workers())
+                    if (!twin && q.in_pool && q.host == w.host && q.device.uuid == w.device.uuid) twin = &q;
             if (twin) {
                 w.in_pool = false;
                 w.left_reason = "it was bound to the GPU " + w.device.uuid + " on " + w.host + ", which rank " +
                                 std::to_string(twin->rank) + " already measures on.";
-                event(worker_event::kind::left_device, r, w.reference_ms, w.left_reason);
+                pool.add(std::move(w), now());
                 continue;
             }
             w.in_pool = true;
-            s.left = gone::no;
-            ++pool;
-            free_count += cap;
-            event(worker_event::kind::joined, r, w.reference_ms, "");
+            state(r).left = gone::no;
+            pool.add(std::move(w), now());
         }
-        if (pool == 0) {
+        if (pool.pool_size() == 0) {
             std::string why = "no worker can take work";
-            for (const auto& w : infos) {
+            for (const auto& w : pool.workers()) {
                 why += "; rank " + std::to_string(w.rank) + ": " + w.left_reason;
                 if (!why.empty() && why.back() == '.') why.pop_back();
             }
@@ -240,109 +214,31 @@ struct mpi_dispatcher::impl {
         send_buffers.clear();
     }
 
-    // ---- slots
+    // ---- the pool's assignments, sent
 
-    // A worker of the pool with a free slot: an idle one first, else one with room in its queue;
-    // round robin among equals. 0 when none.
-    int pick_worker() {
-        const std::size_t n = states.size();
-        for (std::size_t level = 0; level < cap; ++level)
-            for (std::size_t k = 0; k < n; ++k) {
-                const std::size_t i = (cursor + k) % n;
-                if (states[i].left == gone::no && states[i].assigned.size() == level) {
-                    cursor = (i + 1) % n;
-                    return static_cast<int>(i) + 1;
-                }
-            }
-        return 0;
+    void send(const std::vector<transport::worker_pool::assignment>& given) {
+        for (const auto& a : given) isend(pool.workers()[a.worker].rank, wire::encode_task(pool.find(a.id).j));
     }
 
-    void send_to(int rank, std::uint64_t id, flight& f) {
-        isend(rank, wire::encode_task(f.j));
-        auto& s = state(rank);
-        if (s.assigned.empty()) {  // idle: it starts on arrival
-            s.running_since = now();
-            s.deadline = deadlines.seconds();
-        }
-        s.assigned.push_back(id);
-        --free_count;
-        f.worker = rank;
-    }
+    std::size_t free_slots() const { return stopped ? 0 : pool.free_slots(); }
 
-    void flush_requeue() {
-        while (!requeue.empty() && free_count > 0) {
-            const std::uint64_t id = requeue.front();
-            const auto it = flights.find(id);
-            if (it != flights.end()) {
-                const int rank = pick_worker();
-                if (rank == 0) return;  // cannot happen while free_count > 0; keep the job queued
-                send_to(rank, id, it->second);
-            }
-            requeue.pop_front();
-        }
-    }
-
-    std::size_t free_slots() const {
-        if (stopped) return 0;
-        return free_count > requeue.size() ? free_count - requeue.size() : 0;
-    }
-
-    // A worker leaves the pool: its unanswered tasks go back to the front of the queue (in the
-    // order it had them), and it gets no more work.
+    // A worker leaves the pool (worker_pool::leave: its tasks wait for another worker).
     void leave(int rank, gone why, const std::string& reason, eval::outcome_status orphaned) {
         auto& s = state(rank);
-        auto& w = info(rank);
         if (s.left != gone::no) return;
         s.left = why;
-        w.in_pool = false;
-        w.left_reason = reason;
-        --pool;
-        free_count -= cap - s.assigned.size();
-        for (auto it = s.assigned.rbegin(); it != s.assigned.rend(); ++it) {
-            auto f = flights.find(*it);
-            if (f == flights.end()) continue;
-            f->second.orphaned = orphaned;
-            f->second.why = reason;
-            requeue.push_front(*it);
-        }
-        s.assigned.clear();
-        event(why == gone::hung ? worker_event::kind::left_hung : worker_event::kind::left_device, rank, eval::outcome::none, reason);
+        pool.leave(index(rank), why == gone::hung, reason, orphaned, now());
     }
 
     void check_deadlines() {
         if (!(policy.task_deadline_seconds < std::numeric_limits<double>::infinity())) return;  // the cap of every deadline
-        const double t = now();
-        for (int r = 1; r <= workers_n(); ++r) {
-            auto& s = state(r);
-            if (s.left != gone::no || s.assigned.empty() || t - s.running_since <= s.deadline) continue;
-            leave(
-                r, gone::hung,
-                "it did not return job " + std::to_string(s.assigned.front()) + " within its " + seconds_text(s.deadline) + " s deadline.",
-                eval::outcome_status::timeout);
+        for (std::size_t w : pool.past_deadline(now())) {
+            const int rank = pool.workers()[w].rank;
+            leave(rank, gone::hung,
+                  "it did not return job " + std::to_string(pool.assigned(w).front()) + " within its " + seconds_text(pool.deadline(w)) +
+                      " s deadline.",
+                  eval::outcome_status::timeout);
         }
-    }
-
-    // No worker left in the pool: everything in flight comes back failed, in id order.
-    void orphan_all(std::vector<transport::job_result>& out) {
-        std::vector<std::uint64_t> ids;
-        ids.reserve(flights.size());
-        for (const auto& kv : flights) ids.push_back(kv.first);
-        std::sort(ids.begin(), ids.end());
-        const double t = now();
-        for (std::uint64_t id : ids) {
-            const flight& f = flights.find(id)->second;
-            transport::job_result r;
-            r.id = id;
-            r.out.status = f.orphaned;
-            r.out.message =
-                "no worker is left in the pool to run it" + (f.why.empty() ? std::string(".") : "; its last worker left because " + f.why);
-            r.worker = f.worker;
-            r.dispatched = f.dispatched;
-            r.started = r.ended = t;
-            out.push_back(std::move(r));
-        }
-        flights.clear();
-        requeue.clear();
     }
 
     // ---- receiving
@@ -353,34 +249,22 @@ struct mpi_dispatcher::impl {
         if (s.left != gone::no) {
             // a worker that left: its tasks were re-queued, so whatever it answers is ignored
             if (s.left == gone::hung)
-                event(worker_event::kind::late_result, rank, m.out.reference_ms,
-                      "the late result of job " + std::to_string(id) + " was ignored.");
+                pool.event(worker_event::kind::late_result, index(rank), now(), m.out.reference_ms,
+                           "the late result of job " + std::to_string(id) + " was ignored.");
             return;
         }
-        const auto pos = std::find(s.assigned.begin(), s.assigned.end(), id);
-        if (pos == s.assigned.end())
-            throw mpi_error(0,
-                            "rank " + std::to_string(rank) + " sent a result for job " + std::to_string(id) + ", which it was not given.");
-        s.assigned.erase(pos);
-        ++free_count;
         const double t = now();
-        deadlines.finished(t - s.running_since);
-        if (!s.assigned.empty()) {  // its queued task starts now
-            s.running_since = t;
-            s.deadline = deadlines.seconds();
-        }
+        const auto done = pool.finish(index(rank), id, t);
         // the worker's clock onto ours: the tightest bound seen so far (docs/protocol.md, "Clocks")
         if (std::isfinite(m.ended)) s.offset = std::min(s.offset, t - m.ended);
-        auto f = flights.find(id);
         transport::job_result r;
         r.id = id;
         r.out = m.out;
         r.worker = rank;
-        r.dispatched = f->second.dispatched;
+        r.dispatched = done.done.dispatched;
         r.started = m.started + s.offset;
         r.ended = m.ended + s.offset;
-        flights.erase(f);
-        if (m.recalibrated) event(worker_event::kind::calibrated, rank, m.out.reference_ms, "");
+        if (m.recalibrated) pool.event(worker_event::kind::calibrated, index(rank), t, m.out.reference_ms, "");
         if (m.out.status == eval::outcome_status::device_lost)
             leave(rank, gone::device, "its device became unusable: " + m.out.message, eval::outcome_status::device_lost);
         out.push_back(std::move(r));
@@ -416,8 +300,9 @@ struct mpi_dispatcher::impl {
         progress_sends();
         drain(out);
         check_deadlines();
-        flush_requeue();
-        if (pool == 0 && !flights.empty()) orphan_all(out);
+        send(pool.flush(now()));
+        if (pool.pool_size() == 0 && pool.in_flight() > 0)
+            for (auto& r : pool.orphans(now())) out.push_back(std::move(r));
     }
 
     std::vector<transport::job_result> wait(double max_seconds) {
@@ -428,30 +313,17 @@ struct mpi_dispatcher::impl {
         auto pace = master_backoff();
         for (;;) {
             poll(out);
-            if (!out.empty() || flights.empty() || span == 0.0) return out;
+            if (!out.empty() || pool.in_flight() == 0 || span == 0.0) return out;
             if (clock::now() >= limit) return out;
             pace.pause(limit);
         }
     }
 
+    // A free slot, a new id and a point in the cube: dispatcher::submit checked them.
+    // A send that fails throws mpi_error, which ends the search: the pool is not rolled back.
     void submit(transport::job j) {
-        if (stopped) throw protocol_error("submit: the dispatcher was shut down.");
         progress_sends();
-        flush_requeue();
-        if (free_slots() == 0) throw protocol_error("submit: no worker has a free slot (call wait() until free_slots() > 0).");
-        if (flights.count(j.id) != 0) throw protocol_error("submit: job " + std::to_string(j.id) + " is already in flight.");
-        const int rank = pick_worker();
-        const std::uint64_t id = j.id;
-        flight f;
-        f.j = std::move(j);
-        f.dispatched = now();
-        auto it = flights.emplace(id, std::move(f)).first;
-        try {
-            send_to(rank, id, it->second);
-        } catch (...) {
-            flights.erase(it);
-            throw;
-        }
+        send(pool.submit(std::move(j), now()));
     }
 
     bool stop_workers(double grace_seconds) noexcept {
@@ -461,8 +333,7 @@ struct mpi_dispatcher::impl {
         int finalized = 1;
         if (MPI_Finalized(&finalized) != MPI_SUCCESS || finalized) return false;  // outlived its environment
         try {
-            flights.clear();
-            requeue.clear();
+            pool.clear();
             const int n = workers_n();
             std::vector<MPI_Request> reqs;
             for (int r = 1; r <= n; ++r) {
@@ -520,30 +391,27 @@ mpi_dispatcher::mpi_dispatcher(const environment& env, transport::dispatch_polic
 mpi_dispatcher::~mpi_dispatcher() = default;
 
 const std::vector<transport::worker_info>& mpi_dispatcher::workers() const {
-    return impl_->infos;
+    return impl_->pool.workers();
 }
 std::size_t mpi_dispatcher::free_slots() const {
     return impl_->free_slots();
 }
-std::size_t mpi_dispatcher::in_flight() const {
-    return impl_->flights.size();
-}
-void mpi_dispatcher::submit(transport::job j) {
+void mpi_dispatcher::do_submit(transport::job j) {
     impl_->submit(std::move(j));
 }
-std::vector<transport::job_result> mpi_dispatcher::wait(double max_seconds) {
+std::vector<transport::job_result> mpi_dispatcher::do_wait(double max_seconds) {
     return impl_->wait(max_seconds);
 }
 std::vector<transport::worker_event> mpi_dispatcher::take_events() {
-    std::vector<transport::worker_event> out;
-    out.swap(impl_->events);
-    return out;
+    return impl_->pool.take_events();
 }
 double mpi_dispatcher::now() const {
     return impl_->now();
 }
 bool mpi_dispatcher::stop_workers(double grace_seconds) noexcept {
-    return impl_->stop_workers(grace_seconds);
+    const bool stopped = impl_->stop_workers(grace_seconds);
+    forget_in_flight();  // the workers were told to stop: what was in flight is dropped
+    return stopped;
 }
 
 }  // namespace fracnas::mpi

@@ -3,7 +3,7 @@
 # mpiexec with a master and two workers. Included by tests/CMakeLists.txt when fracnas_mpi exists.
 file(GLOB FRACNAS_MPI_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.cpp)
 add_executable(fracnas_mpi_tests ${FRACNAS_MPI_TEST_SOURCES})
-target_link_libraries(fracnas_mpi_tests PRIVATE fracnas_mpi fracnas_eval Catch2::Catch2 fracnas_warnings MPI::MPI_CXX)
+target_link_libraries(fracnas_mpi_tests PRIVATE fracnas_mpi fracnas_app Catch2::Catch2 fracnas_warnings MPI::MPI_CXX)
 
 # Three ranks on whatever cores there are (CI has two): Open MPI needs --oversubscribe for that
 # (FindMPI does not always fill in the library version string, so ask mpiexec itself).
@@ -29,3 +29,16 @@ foreach(_file IN LISTS _fracnas_mpi_cases)
       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")
   endforeach()
 endforeach()
+
+# An exception that unwinds past mpi::environment on the master while a worker waits for it: the
+# job must end (no MPI_Finalize during the unwinding), fail, and keep rank 0's sentence.
+add_executable(fracnas_mpi_unwind_probe ${CMAKE_CURRENT_LIST_DIR}/unwind/unwind_probe.cpp)
+target_link_libraries(fracnas_mpi_unwind_probe PRIVATE fracnas_mpi fracnas_warnings MPI::MPI_CXX)
+string(REPLACE "${MPIEXEC_NUMPROC_FLAG};3" "" _fracnas_mpi_extra "${_fracnas_mpi_flags}")
+add_test(NAME "mpi: an exception unwinding on the master ends the job instead of hanging in MPI_Finalize"
+  COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/unwind/unwind_test.sh ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:fracnas_mpi_unwind_probe>
+          ${_fracnas_mpi_extra} ${MPIEXEC_PREFLAGS})
+set_tests_properties("mpi: an exception unwinding on the master ends the job instead of hanging in MPI_Finalize" PROPERTIES
+  TIMEOUT 60
+  LABELS mpi
+  ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1")

@@ -16,12 +16,22 @@ namespace fracnas::mpi {
 /// True when this process was started by mpirun/mpiexec/srun (their environment variables).
 bool launched_by_mpi();
 
-/// MPI_Init_thread on construction (MPI_THREAD_FUNNELED), MPI_Finalize on destruction. Errors
-/// are returned (MPI_ERRORS_RETURN) and thrown as mpi_error.
+/// MPI_Init_thread on construction (MPI_THREAD_FUNNELED), MPI_Finalize on destruction or at
+/// finalize(). Errors are returned (MPI_ERRORS_RETURN) and thrown as mpi_error.
+/// MPI_Finalize is collective in practice (Open MPI waits for every rank in it), so an environment
+/// destroyed while an exception unwinds (more std::uncaught_exceptions() than at its construction)
+/// does not finalize: this rank exits without MPI_Finalize, which is how the launcher (mpirun,
+/// srun) learns that it failed and ends the other ranks, instead of this rank waiting forever for
+/// ranks that wait for it. An ending that every rank agreed on calls finalize() first.
 class environment {
 public:
     environment(int& argc, char**& argv);
     ~environment();
+    /// MPI_Finalize now, when every rank ends in agreement; idempotent; never throws.
+    void finalize() noexcept;
+    /// Whether destroying it now would call MPI_Finalize (not finalized, and not unwinding from an
+    /// exception thrown after its construction).
+    bool finalizes_on_destruction() const noexcept;
     environment(const environment&) = delete;
     environment& operator=(const environment&) = delete;
     int rank() const noexcept { return rank_; }
@@ -38,6 +48,7 @@ public:
 
 private:
     int rank_ = 0, size_ = 1;
+    int uncaught_ = 0;  // std::uncaught_exceptions() at construction
 };
 
 /// Ends this process (exit status 1, after a sentence on stderr naming `what` and the limit) unless
@@ -67,20 +78,20 @@ public:
     ~mpi_dispatcher() override;
     const std::vector<transport::worker_info>& workers() const override;
     std::size_t free_slots() const override;
-    std::size_t in_flight() const override;
-    void submit(transport::job j) override;
-    std::vector<transport::job_result> wait(double max_seconds) override;
     std::vector<transport::worker_event> take_events() override;
     double now() const override;
     /// Sends stop to every worker and waits up to grace_seconds for their bye (a worker already
     /// dropped as hung, past its task deadline: at most 2 s); returns false when some worker did not
-    /// answer (hung: the caller may then abort the job).
+    /// answer (hung: the caller may then abort the job). Jobs in flight are dropped.
     bool stop_workers(double grace_seconds) noexcept;
-    void shutdown() noexcept override { stop_workers(5.0); }
 
     struct impl;
 
 private:
+    void do_submit(transport::job j) override;
+    std::vector<transport::job_result> do_wait(double max_seconds) override;
+    void do_shutdown() noexcept override { stop_workers(5.0); }
+
     std::unique_ptr<impl> impl_;
 };
 

@@ -1,0 +1,72 @@
+// The dispatcher contract (tests/transport/dispatcher_contract.hpp) on the MPI dispatcher under
+// mpiexec -n 3: rank 0 checks, ranks 1 and 2 serve the analytic latency model; the same checks as
+// the in-process and dry-run dispatchers, so that the dry run is a faithful model of this master.
+#include <catch2/catch.hpp>
+
+#include <functional>
+
+#include "../dispatcher_contract.hpp"
+#include "fracnas/mpi/mpi_dispatcher.hpp"
+#include "test_env.hpp"
+
+using namespace fracnas;
+using fracnas::mpi::testing::test_env;
+namespace contract = fracnas::testing::contract;
+
+namespace {
+
+// The workers serve model(rank) until the master's check is done and its dispatcher stops them.
+void on_every_rank(const std::function<eval::latency_model_config(int rank)>& model, const std::function<void(mpi::mpi_dispatcher&)>& check,
+                   double task_deadline_seconds = 1e30) {
+    const auto& env = test_env();
+    REQUIRE(env.size() == 3);
+    if (env.rank() != 0) {
+        mpi::serve(
+            env, [&] { return std::make_unique<eval::latency_model_evaluator>(model(env.rank())); }, 0);
+        return;
+    }
+    transport::dispatch_policy p;
+    p.queued_per_worker = 1;
+    p.calibrate_every = 0;
+    p.task_deadline_seconds = task_deadline_seconds;
+    mpi::mpi_dispatcher d(env, p, 30.0);
+    check(d);
+    REQUIRE(d.stop_workers(10.0));
+}
+
+eval::latency_model_config plain(int) {
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("contract, MPI dispatcher: slots and refusals", "[mpi][contract_slots]") {
+    on_every_rank(plain, [](mpi::mpi_dispatcher& d) { contract::check_slots_and_refusals(d, 1); });
+}
+
+TEST_CASE("contract, MPI dispatcher: each job once", "[mpi][contract_once]") {
+    on_every_rank(plain, [](mpi::mpi_dispatcher& d) { contract::check_each_job_once(d, 40); });
+}
+
+TEST_CASE("contract, MPI dispatcher: a lost device", "[mpi][contract_device]") {
+    const auto rank1_loses_its_device = [](int rank) {
+        eval::latency_model_config m;
+        if (rank == 1) m.faults.device_lost_on_call = 3;
+        return m;
+    };
+    on_every_rank(rank1_loses_its_device, [](mpi::mpi_dispatcher& d) { contract::check_device_lost(d, 40); });
+}
+
+TEST_CASE("contract, MPI dispatcher: a hung worker leaves, its task is answered elsewhere", "[mpi][contract_hung]") {
+    const auto rank1_hangs = [](int rank) {
+        eval::latency_model_config m;
+        m.cost_ms = 5.0;
+        if (rank == 1) {
+            m.faults.hang_on_call = 2;
+            m.faults.hang_seconds = 1.0;  // past the 0.3 s deadline, then it answers late and says bye
+        }
+        return m;
+    };
+    on_every_rank(
+        rank1_hangs, [](mpi::mpi_dispatcher& d) { contract::check_hung_worker(d, 30); }, 0.3);
+}
