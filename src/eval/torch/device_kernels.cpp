@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -1253,6 +1254,46 @@ void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, 
            in_registers ? xent_rows_name : xent_name);
 }
 
+namespace {
+
+// Whether rows of d values fit the register-held LayerNorm: d a multiple of 8, every tensor's
+// data 16-byte aligned
+bool rows_fit(std::initializer_list<const torch::Tensor*> ts, std::int64_t d) {
+    if (d % 8 != 0) return false;
+    for (const auto* t : ts)
+        if (reinterpret_cast<std::uintptr_t>(t->data_ptr()) % 16 != 0) return false;
+    return true;
+}
+
+// One launch of the register-held LayerNorm forward, a warp a row: ln_rows, or with the stream's
+// add (yin into s, rounded as salt says) ln_add; the tensors checked by the caller
+void launch_ln_rows(const device_module& m, bool add, bool f32, const torch::Tensor& x, const torch::Tensor& yin,
+                    const torch::Tensor& gamma, const torch::Tensor& beta, const torch::Tensor& s, const torch::Tensor& y,
+                    const torch::Tensor& mean, const torch::Tensor& rstd, double eps, std::uint32_t salt, const char* who) {
+    const auto device = x.device().index();
+    c10::cuda::CUDAGuard guard(device);
+    const void* px = x.data_ptr();
+    const void* pyin = add ? yin.data_ptr() : nullptr;
+    const void* pgamma = gamma.data_ptr();
+    const void* pbeta = beta.data_ptr();
+    void* ps = add ? s.data_ptr() : nullptr;
+    void* py = y.data_ptr();
+    void* pmean = mean.data_ptr();
+    void* prstd = rstd.data_ptr();
+    long long n = mean.numel();
+    int width = static_cast<int>(gamma.numel());
+    float epsilon = static_cast<float>(eps);
+    unsigned key = salt;
+    const auto blocks = (n + 7) / 8;  // 8 warps a block, a warp a row
+    TORCH_CHECK(blocks <= 0x7fffffff, who, ": more rows than one launch takes");
+    void* args[] = {&px, &pyin, &pgamma, &pbeta, &ps, &py, &pmean, &prstd, &n, &width, &epsilon, &key};
+    const int t = f32 ? 1 : 0;
+    launch(add ? m.ln_add[t] : m.ln_rows[t], static_cast<unsigned>(blocks), 1, 256, 1, args, device, who,
+           add ? ln_add_names[t] : ln_rows_names[t]);
+}
+
+}  // namespace
+
 void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta, double eps, const torch::Tensor& y,
                         const torch::Tensor& mean, const torch::Tensor& rstd) {
     const auto d = gamma.numel();
@@ -1280,15 +1321,8 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
     float epsilon = static_cast<float>(eps);
     const auto blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(blocks <= 0x7fffffff, "layer_norm_forward: more rows than one launch takes");
-    const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
-    if (d % 8 == 0 && d <= ln_rows_max && aligned(px) && aligned(py) && aligned(pgamma) && aligned(pbeta)) {
-        // the row read once, into registers
-        const void* none = nullptr;
-        void* no_stream = nullptr;
-        unsigned salt = 0;
-        void* args[] = {&px, &none, &pgamma, &pbeta, &no_stream, &py, &pmean, &prstd, &n, &width, &epsilon, &salt};
-        launch(m.ln_rows[f32 ? 1 : 0], static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_forward",
-               ln_rows_names[f32 ? 1 : 0]);
+    if (d <= ln_rows_max && rows_fit({&x, &y, &gamma, &beta}, d)) {  // the row read once, into registers
+        launch_ln_rows(m, false, f32, x, {}, gamma, beta, {}, y, mean, rstd, eps, 0, "layer_norm_forward");
         return;
     }
     void* args[] = {&px, &pgamma, &pbeta, &py, &pmean, &prstd, &n, &width, &epsilon};
@@ -1309,30 +1343,10 @@ bool layer_norm_add_forward(const torch::Tensor& x, const torch::Tensor& yin, co
                     is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows) && !s.is_same(x),
                 "layer_norm_add_forward: x and s (rows, d; bf16 or fp32, s another tensor than x), yin and y (rows, d) and gamma, "
                 "beta (d) bf16, mean and rstd (rows) fp32, every tensor contiguous on one CUDA device");
-    const auto aligned = [](const torch::Tensor& t) { return reinterpret_cast<std::uintptr_t>(t.data_ptr()) % 16 == 0; };
-    if (d % 8 != 0 || d > ln_rows_max || !aligned(x) || !aligned(yin) || !aligned(s) || !aligned(y) || !aligned(gamma) || !aligned(beta))
-        return false;
+    if (d > ln_rows_max || !rows_fit({&x, &yin, &s, &y, &gamma, &beta}, d)) return false;
     if (rows == 0) return true;
-    const auto device = x.device().index();
-    const auto& m = loaded(device, "layer_norm_add_forward");
-    c10::cuda::CUDAGuard guard(device);
-    const void* px = x.data_ptr();
-    const void* pyin = yin.data_ptr();
-    const void* pgamma = gamma.data_ptr();
-    const void* pbeta = beta.data_ptr();
-    void* ps = s.data_ptr();
-    void* py = y.data_ptr();
-    void* pmean = mean.data_ptr();
-    void* prstd = rstd.data_ptr();
-    long long n = rows;
-    int width = static_cast<int>(d);
-    float epsilon = static_cast<float>(eps);
-    unsigned key = salt;
-    const auto blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
-    TORCH_CHECK(blocks <= 0x7fffffff, "layer_norm_add_forward: more rows than one launch takes");
-    void* args[] = {&px, &pyin, &pgamma, &pbeta, &ps, &py, &pmean, &prstd, &n, &width, &epsilon, &key};
-    launch(m.ln_add[f32 ? 1 : 0], static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_add_forward",
-           ln_add_names[f32 ? 1 : 0]);
+    const auto& m = loaded(x.device().index(), "layer_norm_add_forward");
+    launch_ln_rows(m, true, f32, x, yin, gamma, beta, s, y, mean, rstd, eps, salt, "layer_norm_add_forward");
     return true;
 }
 

@@ -344,9 +344,10 @@ variable_list layer_norm_grads(AutogradContext* ctx, const torch::Tensor& grad, 
         // an fp32 stream's gradient: its bf16 rounding from the same pass, for the bf16 layers
         // that receive it (rounded)
         const auto dx_lo = x.scalar_type() == at::kFloat ? torch::empty_like(x, w.options()) : torch::Tensor();
-        // and the column sums of that rounding: the bias gradient of the linear layer whose output
-        // x was (the projection or the MLP that added to the stream), taken with dx (take)
-        auto dx_sums = torch::empty_like(w);
+        // and, where the node was asked (bias_sums: a model whose linear layers take them), the
+        // column sums of that rounding: the bias gradient of the linear layer whose output x was
+        // (the projection or the MLP that added to the stream), taken with dx (take)
+        auto dx_sums = ctx->saved_data["bias_sums"].toBool() ? torch::empty_like(w) : torch::Tensor();
         if (!torch_kernels::layer_norm_backward(dy, x, mean, rstd, w, dx, dw, db, dres, dx_lo, dx_sums, salt)) dx_sums = torch::Tensor();
         publish(dx, dx_lo, std::move(dx_sums));
         return {dx, dw, db};
@@ -358,20 +359,32 @@ variable_list layer_norm_grads(AutogradContext* ctx, const torch::Tensor& grad, 
 }
 
 struct layer_norm_fn : torch::autograd::Function<layer_norm_fn> {
-    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                                 bool bias_sums) {
+        ctx->saved_data["bias_sums"] = bias_sums;
         return layer_norm_forward(ctx, x, w, b);
     }
-    static variable_list backward(AutogradContext* ctx, variable_list grad_out) { return layer_norm_grads(ctx, grad_out[0], {}); }
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        auto grads = layer_norm_grads(ctx, grad_out[0], {});
+        grads.emplace_back();
+        return grads;
+    }
 };
 
 // (LayerNorm(x), x): the stream returned as a second output (autograd makes it a view of x with
 // this node as its grad_fn), so that its gradient and LayerNorm's meet in this node's backward
 // instead of in autograd's add
 struct layer_norm_stream_fn : torch::autograd::Function<layer_norm_stream_fn> {
-    static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                                 bool bias_sums) {
+        ctx->saved_data["bias_sums"] = bias_sums;
         return {layer_norm_forward(ctx, x, w, b), x};
     }
-    static variable_list backward(AutogradContext* ctx, variable_list grad_out) { return layer_norm_grads(ctx, grad_out[0], grad_out[1]); }
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        auto grads = layer_norm_grads(ctx, grad_out[0], grad_out[1]);
+        grads.emplace_back();
+        return grads;
+    }
 };
 
 // (LayerNorm(x + y), x + y) for a residual stream x and a layer's output y (bf16) of one shape: the
@@ -382,8 +395,9 @@ struct layer_norm_stream_fn : torch::autograd::Function<layer_norm_stream_fn> {
 // bf16 rounding, with the column sums that are y's producer's bias gradient (take)
 struct layer_norm_add_fn : torch::autograd::Function<layer_norm_add_fn> {
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& w,
-                                 const torch::Tensor& b, std::int64_t salt) {
+                                 const torch::Tensor& b, std::int64_t salt, bool bias_sums) {
         ctx->saved_data["salt"] = salt;
+        ctx->saved_data["bias_sums"] = bias_sums;
         ctx->saved_data["y_dtype"] = static_cast<std::int64_t>(y.scalar_type());
         const auto xc = x.contiguous(), yc = y.contiguous();
         if (norm_kernels(xc, w, b) && yc.scalar_type() == at::kBFloat16 && yc.sizes() == xc.sizes() && yc.device() == xc.device()) {
@@ -408,7 +422,7 @@ struct layer_norm_add_fn : torch::autograd::Function<layer_norm_add_fn> {
         // the bias sums the kernel wrote, handed on to y's producer with it
         auto taken = take(dx, static_cast<at::ScalarType>(ctx->saved_data["y_dtype"].toInt()), /*counted=*/false);
         if (taken.db.defined()) publish(taken.dy, {}, std::move(taken.db));
-        return {dx, taken.dy, grads[1], grads[2], torch::Tensor()};
+        return {dx, taken.dy, grads[1], grads[2], torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -480,18 +494,19 @@ std::array<torch::Tensor, 3> split_heads(const torch::Tensor& qkv, std::int64_t 
 }
 
 std::pair<torch::Tensor, torch::Tensor> layer_norm_add(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& weight,
-                                                       const torch::Tensor& bias, std::uint32_t salt) {
+                                                       const torch::Tensor& bias, std::uint32_t salt, bool bias_sums) {
     TORCH_CHECK(x.sizes() == y.sizes(), "layer_norm_add: the stream and the output differ in shape");
-    auto out = layer_norm_add_fn::apply(x, y, weight, bias, static_cast<std::int64_t>(salt));
+    auto out = layer_norm_add_fn::apply(x, y, weight, bias, static_cast<std::int64_t>(salt), bias_sums);
     return {out[0], out[1]};
 }
 
-torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-    return layer_norm_fn::apply(x, weight, bias);
+torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool bias_sums) {
+    return layer_norm_fn::apply(x, weight, bias, bias_sums);
 }
 
-std::pair<torch::Tensor, torch::Tensor> layer_norm_stream(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-    auto out = layer_norm_stream_fn::apply(x, weight, bias);
+std::pair<torch::Tensor, torch::Tensor> layer_norm_stream(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                                          bool bias_sums) {
+    auto out = layer_norm_stream_fn::apply(x, weight, bias, bias_sums);
     return {out[0], out[1]};
 }
 

@@ -32,14 +32,19 @@ torch::Tensor mlp_train(const torch::Tensor& x, const torch::Tensor& w1, const t
 /// backward by device_kernels.hpp's kernels for bf16 weights and a bf16 or fp32 x on a GPU that
 /// has them (train_speed::norm_kernel), else by LibTorch's (at::native_layer_norm and its
 /// backward, in x's dtype). The output is in the weights' dtype, x's gradient in x's.
-torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+/// With bias_sums, the kernels' backward also sums the columns of x's gradient rounded to bf16 and
+/// hands them, with the gradient, to the node of this file that receives it (the linear layer
+/// whose output x was takes them as its bias gradient); for models whose linear layers are these
+/// nodes (fused_dense).
+torch::Tensor layer_norm_train(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool bias_sums = false);
 
 /// (layer_norm_train(x, weight, bias), x) for a pre-LayerNorm block's residual stream x: the
 /// block reads the stream through the second output, whose gradient the node adds to LayerNorm's
 /// input gradient in its own backward (the same pass of the kernels where they run) instead of
 /// autograd adding the two afterwards. The same values and gradients as layer_norm_train on x
 /// and x itself.
-std::pair<torch::Tensor, torch::Tensor> layer_norm_stream(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);
+std::pair<torch::Tensor, torch::Tensor> layer_norm_stream(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                                          bool bias_sums = false);
 
 /// (layer_norm_train(s, weight, bias), s) for s = x + y, a residual stream x (bf16 or fp32) and a
 /// layer's bf16 output y of the same shape: the stream's add in LayerNorm's forward pass
@@ -50,7 +55,7 @@ std::pair<torch::Tensor, torch::Tensor> layer_norm_stream(const torch::Tensor& x
 /// backward's input gradient too. The backward adds s's gradient (the stream's) to LayerNorm's,
 /// as layer_norm_stream does; y's gradient is x's rounded to y's dtype.
 std::pair<torch::Tensor, torch::Tensor> layer_norm_add(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& weight,
-                                                       const torch::Tensor& bias, std::uint32_t salt = 0);
+                                                       const torch::Tensor& bias, std::uint32_t salt = 0, bool bias_sums = false);
 
 /// x + y for a residual stream x and a layer's output y of the same shape (an fp32 stream in a
 /// bf16 model: train_speed::residual_fp32): one kernel's pass for fp32 x and bf16 y on a GPU

@@ -77,7 +77,7 @@ NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options) {
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
     if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
-        return torch_fused::layer_norm_train(x, weight, bias);
+        return torch_fused::layer_norm_train(x, weight, bias, bias_sums);
     if (x.scalar_type() != weight.scalar_type()) {
         const auto type = x.scalar_type();
         return at::layer_norm(x, {weight.size(0)}, weight.to(type), bias.to(type), 1e-5).to(weight.scalar_type());
@@ -87,13 +87,13 @@ torch::Tensor NormImpl::forward(const torch::Tensor& x) {
 
 std::pair<torch::Tensor, torch::Tensor> NormImpl::forward_add(const torch::Tensor& x, const torch::Tensor& y) {
     if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || y.requires_grad() || weight.requires_grad()))
-        return torch_fused::layer_norm_add(x, y, weight, bias, salt);
+        return torch_fused::layer_norm_add(x, y, weight, bias, salt, bias_sums);
     return forward_stream(x.scalar_type() == y.scalar_type() ? x + y : torch_fused::residual_add(x, y));
 }
 
 std::pair<torch::Tensor, torch::Tensor> NormImpl::forward_stream(const torch::Tensor& x) {
     if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
-        return torch_fused::layer_norm_stream(x, weight, bias);
+        return torch_fused::layer_norm_stream(x, weight, bias, bias_sums);
     return {forward(x), x};
 }
 
@@ -209,7 +209,10 @@ torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
 
 void GptImpl::use_fused_dense(bool on) {
     for (const auto& m : modules())
-        if (auto dense = std::dynamic_pointer_cast<DenseImpl>(m)) dense->fused_train = on;
+        if (auto dense = std::dynamic_pointer_cast<DenseImpl>(m))
+            dense->fused_train = on;
+        else if (auto norm = std::dynamic_pointer_cast<NormImpl>(m))
+            norm->bias_sums = on;  // the fused layers take the bias sums the LayerNorms' backward forms
 }
 
 void GptImpl::use_norm_add(bool on, std::uint32_t salt) {

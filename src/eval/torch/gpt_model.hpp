@@ -59,6 +59,9 @@ public:
     torch::Tensor weight, bias;
     /// forward_add's rounding of a bf16 stream: to nearest (0), else stochastic with this salt
     std::uint32_t salt = 0;
+    /// The kernels' backward also forms the bias gradient of the linear layer before it, for the
+    /// fused layers to take (fused_train.hpp's layer_norm_train; GptImpl::use_fused_dense)
+    bool bias_sums = false;
     /// When autograd records the forward: fused_train.hpp's layer_norm_train, fracnas's kernels in
     /// bf16 on a GPU (GptImpl::use_norm_kernel). An input of another dtype than the weights' (an
     /// fp32 residual stream in a bf16 model) is normalised in its dtype by LibTorch and the result
