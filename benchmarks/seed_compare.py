@@ -2,7 +2,7 @@
 """Compares trainings of one architecture under several settings, seed by seed.
 
 Each NAME=GLOB argument names a setting and the `fracnas train --json` results of its seeds (the
-seed read from the file name's trailing `_s<seed>.json`). Prints each setting's final validation
+seed read from the file name's trailing `_s<seed>.json`; several globs joined by commas add up). Prints each setting's final validation
 perplexity per seed, its mean and spread, and, against the first setting, the mean difference over
 the seeds both have, how many seeds are higher, and the paired t statistic (mean difference over
 its standard error), so that "within seed noise" is a number. Standard library only.
@@ -20,7 +20,7 @@ import sys
 
 def load(pattern):
     runs = {}
-    for path in sorted(glob.glob(pattern)):
+    for path in sorted(p for one in pattern.split(",") for p in glob.glob(one)):
         m = re.search(r"_s(\d+)\.json$", path)
         if not m:
             sys.exit(f"seed_compare: {path} does not end in _s<seed>.json")

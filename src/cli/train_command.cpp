@@ -82,8 +82,8 @@ po::options_description train_options() {
         "A's first loop), or a comma list of those (bf16_weights without residual_fp32: faster, 1.6% higher perplexity on D), and "
         "flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200), norm_add (each block's residual adds in the "
         "LayerNorm "
-        "after them) and residual_sr (with a bf16 stream: norm_add with the stream's sums rounded stochastically); the training is the "
-        "same up to rounding")(
+        "after them), residual_sr (with a bf16 stream: norm_add with the stream's sums rounded stochastically) and gemm_tune (with "
+        "fused_dense: each GEMM shape's algorithm timed among cuBLASLt's candidates); the training is the same up to rounding")(
         "stop-after-steps", text("N"),
         "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")(
         "seed", text("S"), "initialisation and the order of training windows (default 1)")(
@@ -196,7 +196,7 @@ eval::train_speed parse_speed(const std::string& text) {
                                "unknown speed setting '" + name +
                                    "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, "
                                    "flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32, norm_add, "
-                                   "residual_sr.");
+                                   "residual_sr, gemm_tune.");
     return s;
 }
 
@@ -307,6 +307,8 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     if (recipe.speed.residual_sr && recipe.speed.residual_fp32)
         throw config_error("--speed", "residual_sr rounds a bf16 residual stream: it does not go with residual_fp32.");
     // a setting that would act on nothing is refused, not recorded as if it had run
+    if (recipe.speed.gemm_tune && !recipe.speed.fused_dense)
+        throw config_error("--speed", "gemm_tune times the GEMMs of fused_dense: it needs fused_dense.");
     if (recipe.speed.loss_kernel && (!recipe.bf16 || !recipe.speed.fused_loss))
         throw config_error("--speed", "loss_kernel runs on the bf16 logits of fused_loss: it needs fused_loss and --dtype bf16 (on cuda).");
     for (const auto& [on, name] : {std::pair{recipe.speed.norm_kernel, "norm_kernel"}, std::pair{recipe.speed.adam_kernel, "adam_kernel"},

@@ -124,6 +124,8 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
         check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", std::string("fused_adamw,") + name},
                           std::string("--speed: ") + name + " acts on bf16 weights: it needs bf16_weights");
     }
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "async,gemm_tune"},
+                      "--speed: gemm_tune times the GEMMs of fused_dense: it needs fused_dense.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "fused_adamw,residual_fp32,residual_sr"},
                       "--speed: residual_sr rounds a bf16 residual stream: it does not go with residual_fp32.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "linear"},

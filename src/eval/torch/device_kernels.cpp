@@ -305,17 +305,31 @@ fracnas_ln_dx_f32(const unsigned short* dy, const float* x, const float* mean, c
     ln_dx(dy, x, mean, rstd, gamma, dres, dx, dx_lo, rows, d);
 }
 
+// Eight values of a row as loaded, unpacked to fp32 on use: bf16 one uint4, fp32 two float4s
+template <typename X> struct raw8;
+template <> struct raw8<unsigned short> { uint4 v; };
+template <> struct raw8<float> { float4 a, b; };
+__device__ __forceinline__ void load_raw(const unsigned short* p, long long i, raw8<unsigned short>& r) { r.v = reinterpret_cast<const uint4*>(p)[i]; }
+__device__ __forceinline__ void load_raw(const float* p, long long i, raw8<float>& r) {
+    r.a = reinterpret_cast<const float4*>(p)[2 * i];
+    r.b = reinterpret_cast<const float4*>(p)[2 * i + 1];
+}
+__device__ __forceinline__ void unpack_raw(const raw8<unsigned short>& r, float* v) { unpack(r.v, v); }
+__device__ __forceinline__ void unpack_raw(const raw8<float>& r, float* v) {
+    v[0] = r.a.x; v[1] = r.a.y; v[2] = r.a.z; v[3] = r.a.w; v[4] = r.b.x; v[5] = r.b.y; v[6] = r.b.z; v[7] = r.b.w;
+}
+
 // LayerNorm's whole backward in one pass for rows of at most NG * 256 values, d a multiple of 8
 // and every row 16-byte aligned: a block of FRACNAS_LN_WARPS warps a slab of rows, a warp a row
-// at a time. Each row's input gradient as ln_dx (plus dres, and into dx_lo, where given), and,
-// from the same loads, the weight gradients' sums over the slab in shared memory, each warp its
-// own and each lane its own NG groups of 8 columns (no two threads touch one sum, and the
-// registers stay few: more warps an SM than sums held in registers allow), then summed over the
-// warps in a fixed order into partial (slabs, S, d): the same bits every run, and dy and x read
-// once for both (ln_dgamma_partial reads them again). With S = 3 the third sums are those of dx's
+// at a time, with HOLD the row's dy and x read once into registers (as loaded) for both the row
+// sums and dx, else read twice (the second from L1/L2: where holding them would spill). Each row's input gradient as ln_dx (plus dres, and into dx_lo, where given), and the
+// weight gradients' sums over the slab in shared memory, each warp its own and each lane its own
+// NG groups of 8 columns (no two threads touch one sum, and the registers stay few: more warps an
+// SM than sums held in registers allow), then summed over the warps in a fixed order into
+// partial (slabs, S, d): the same bits every run. With S = 3 the third sums are those of dx's
 // bf16 rounding: the bias gradient of the linear layer whose output's gradient dx is.
 #define FRACNAS_LN_WARPS 4
-template <typename X, int NG, int S>
+template <typename X, int NG, int S, bool HOLD>
 __device__ __forceinline__ void ln_backward_slab(const unsigned short* __restrict__ dy, const X* __restrict__ x,
                                                  const float* __restrict__ mean, const float* __restrict__ rstd,
                                                  const unsigned short* __restrict__ gamma, const X* __restrict__ dres, X* __restrict__ dx,
@@ -326,21 +340,42 @@ __device__ __forceinline__ void ln_backward_slab(const unsigned short* __restric
     __shared__ float4 acc[FRACNAS_LN_WARPS][S][2][NG * 32];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nvec = d / 8;
     float a[8], b[8], c[8], r[8];
+    uint4 pdy[HOLD ? NG : 1];
+    raw8<X> px[HOLD ? NG : 1];
 #pragma unroll
     for (int j = 0; j < NG; ++j)
         for (int q = 0; q < 2 * S; ++q) acc[warp][q >> 1][q & 1][lane + 32 * j] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     const long long r0 = (long long)blockIdx.x * slab_rows, r1 = min(rows, r0 + slab_rows);
     for (long long row = r0 + warp; row < r1; row += FRACNAS_LN_WARPS) {
         const long long base = row * d;
+        if (HOLD) {
+#pragma unroll
+            for (int j = 0; j < NG; ++j) {
+                const int i = lane + 32 * j;
+                if (i < nvec) {
+                    pdy[HOLD ? j : 0] = reinterpret_cast<const uint4*>(dy + base)[i];
+                    load_raw(x + base, i, px[HOLD ? j : 0]);
+                }
+            }
+        }
         const float mu = mean[row], rs = rstd[row];
         float sg = 0.0f, sgx = 0.0f;
+        // a := dy, b := x (from the registers with HOLD, else loaded), c := gamma at group j (column group i)
+        const auto row_values = [&](int j, int i, long long at) {
+            if (HOLD) {
+                unpack(pdy[HOLD ? j : 0], a);
+                unpack_raw(px[HOLD ? j : 0], b);
+            } else {
+                load8(dy + at, i, a);
+                load8(x + at, i, b);
+            }
+            load8(gamma, i, c);
+        };
 #pragma unroll
         for (int j = 0; j < NG; ++j) {
             const int i = lane + 32 * j;
             if (i >= nvec) break;
-            load8(dy + base, i, a);
-            load8(x + base, i, b);
-            load8(gamma, i, c);
+            row_values(j, i, base);
             ln_row_sums8(a, b, c, mu, rs, sg, sgx);
         }
         const float mg = warp_sum(sg) / d, mgx = warp_sum(sgx) / d;
@@ -348,9 +383,7 @@ __device__ __forceinline__ void ln_backward_slab(const unsigned short* __restric
         for (int j = 0; j < NG; ++j) {
             const int i = lane + 32 * j;
             if (i >= nvec) break;
-            load8(dy + base, i, a);
-            load8(x + base, i, b);
-            load8(gamma, i, c);
+            row_values(j, i, base);
             if (dres != nullptr)
                 load8(dres + base, i, r);
             else
@@ -385,28 +418,26 @@ __device__ __forceinline__ void ln_backward_slab(const unsigned short* __restric
         partial[((long long)blockIdx.x * S + which) * d + col] = s;
     }
 }
-#define FRACNAS_LN_BACKWARD(NAME, X, NG, S)                                                                                             \
-    extern "C" __global__ void __launch_bounds__(FRACNAS_LN_WARPS * 32, 8)                                                              \
-        NAME(const unsigned short* dy, const X* x, const float* mean, const float* rstd, const unsigned short* gamma, const X* dres, X* dx, \
-             unsigned short* dx_lo, float* partial, long long rows, int d, int slab_rows, unsigned int salt) {                             \
-        ln_backward_slab<X, NG, S>(dy, x, mean, rstd, gamma, dres, dx, dx_lo, partial, rows, d, slab_rows, salt);                        \
+// MINB: the blocks an SM holds by their shared memory (S NG 4 KiB each, 227 KiB an SM, at most
+// 8): the registers a thread may take follow from it, and HOLD where the row fits in them
+#define FRACNAS_LN_BACKWARD(NAME, X, NG, S, MINB, HOLD)                                                                            \
+    extern "C" __global__ void __launch_bounds__(FRACNAS_LN_WARPS * 32, MINB) NAME(                                              \
+        const unsigned short* dy, const X* x, const float* mean, const float* rstd, const unsigned short* gamma, const X* dres,   \
+        X* dx, unsigned short* dx_lo, float* partial, long long rows, int d, int slab_rows, unsigned int salt) {                  \
+        ln_backward_slab<X, NG, S, HOLD>(dy, x, mean, rstd, gamma, dres, dx, dx_lo, partial, rows, d, slab_rows, salt);          \
     }
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_1, unsigned short, 1, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_2, unsigned short, 2, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_3, unsigned short, 3, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_4, unsigned short, 4, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_1, float, 1, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_2, float, 2, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_3, float, 3, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_4, float, 4, 2)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_1s, unsigned short, 1, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_2s, unsigned short, 2, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_3s, unsigned short, 3, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_4s, unsigned short, 4, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_1s, float, 1, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_2s, float, 2, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_3s, float, 3, 3)
-FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_4s, float, 4, 3)
+// the bf16 and the fp32 kernel of NG groups and S sums (SUFFIX: "" for 2, s for 3)
+#define FRACNAS_LN_BACKWARDS(NG, S, SUFFIX, MINB, HOLD_BF16, HOLD_F32)                                                         \
+    FRACNAS_LN_BACKWARD(fracnas_ln_backward_bf16_##NG##SUFFIX, unsigned short, NG, S, MINB, HOLD_BF16)                          \
+    FRACNAS_LN_BACKWARD(fracnas_ln_backward_f32_##NG##SUFFIX, float, NG, S, MINB, HOLD_F32)
+FRACNAS_LN_BACKWARDS(1, 2, , 8, true, true)
+FRACNAS_LN_BACKWARDS(2, 2, , 8, true, false)
+FRACNAS_LN_BACKWARDS(3, 2, , 8, false, false)
+FRACNAS_LN_BACKWARDS(4, 2, , 6, false, false)
+FRACNAS_LN_BACKWARDS(1, 3, s, 8, true, true)
+FRACNAS_LN_BACKWARDS(2, 3, s, 8, true, false)
+FRACNAS_LN_BACKWARDS(3, 3, s, 6, true, true)
+FRACNAS_LN_BACKWARDS(4, 3, s, 4, true, true)
 
 // Column sums from partial (slabs, sums, d), sums 1 to 3: a block takes 32 columns and a chunk of
 // slabs (gridDim.y chunks), its 16 phases each adding every 16th slab, then the phases added in
@@ -909,7 +940,7 @@ const char* const ln_backward_names[2][2][ln_backward_groups] = {
      {"fracnas_ln_backward_f32_1", "fracnas_ln_backward_f32_2", "fracnas_ln_backward_f32_3", "fracnas_ln_backward_f32_4"}},
     {{"fracnas_ln_backward_bf16_1s", "fracnas_ln_backward_bf16_2s", "fracnas_ln_backward_bf16_3s", "fracnas_ln_backward_bf16_4s"},
      {"fracnas_ln_backward_f32_1s", "fracnas_ln_backward_f32_2s", "fracnas_ln_backward_f32_3s", "fracnas_ln_backward_f32_4s"}}};
-constexpr int ln_backward_slab_rows = 16;      // rows a block of the one-pass backward takes: 4 a warp
+constexpr int ln_backward_slab_rows = 16;      // the fewest rows a block of the one-pass backward takes: 4 a warp
 constexpr unsigned ln_backward_threads = 128;  // FRACNAS_LN_WARPS warps
 const char* const column_sums_name = "fracnas_column_sums_bf16";
 const char* const gelu_backward_name = "fracnas_gelu_backward_bias_bf16";
@@ -1043,6 +1074,8 @@ struct driver_api {
     decltype(&::cuLaunchKernel) cuLaunchKernel = nullptr;
     decltype(&::cuGetErrorString) cuGetErrorString = nullptr;
     bool complete = false;
+    // optional: without it the LayerNorm backward keeps its smallest slabs
+    decltype(&::cuOccupancyMaxActiveBlocksPerMultiprocessor) cuOccupancyMaxActiveBlocksPerMultiprocessor = nullptr;
 };
 
 template <typename F>
@@ -1061,6 +1094,7 @@ const driver_api& driver() {
         driver_api a;
         a.complete = entry_point(a.cuModuleLoadData, "cuModuleLoadData") && entry_point(a.cuModuleGetFunction, "cuModuleGetFunction") &&
                      entry_point(a.cuLaunchKernel, "cuLaunchKernel") && entry_point(a.cuGetErrorString, "cuGetErrorString");
+        entry_point(a.cuOccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
         return a;
     }();
     return api;
@@ -1095,6 +1129,7 @@ struct device_module {
                clip = nullptr, adamw = nullptr, ln_forward_f32 = nullptr, ln_dx_f32 = nullptr, ln_partial_f32 = nullptr,
                residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr, qkv_pack = nullptr;
     CUfunction ln_backward[2][2][ln_backward_groups] = {};  // as ln_backward_names
+    int ln_backward_blocks[2][2][ln_backward_groups] = {};  // the blocks of each an SM holds (0: not known)
     CUfunction ln_rows[2] = {}, ln_add[2] = {};             // as ln_rows_names, ln_add_names
 };
 
@@ -1151,12 +1186,18 @@ const device_module& module_for(c10::DeviceIndex device) {
             }
     for (int u = 0; u < 2; ++u)
         for (int t = 0; t < 2; ++t)
-            for (int g = 0; g < ln_backward_groups; ++g)
+            for (int g = 0; g < ln_backward_groups; ++g) {
                 if (const auto r = driver().cuModuleGetFunction(&m.ln_backward[u][t][g], m.module, ln_backward_names[u][t][g]);
                     r != CUDA_SUCCESS) {
                     m.why = std::string("cuModuleGetFunction (") + ln_backward_names[u][t][g] + "): " + driver_error(r);
                     return m;
                 }
+                int blocks = 0;
+                if (driver().cuOccupancyMaxActiveBlocksPerMultiprocessor != nullptr &&
+                    driver().cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, m.ln_backward[u][t][g],
+                                                                         static_cast<int>(ln_backward_threads), 0) == CUDA_SUCCESS)
+                    m.ln_backward_blocks[u][t][g] = blocks;
+            }
     m.ok = true;
     return m;
 }
@@ -1255,6 +1296,19 @@ void softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& y, 
 }
 
 namespace {
+
+// The rows a block of the one-pass LayerNorm backward takes: as few as gives every warp the device
+// holds at once (blocks_per_sm of them an SM, 0 if not known) its share of the rows in one wave,
+// at least 4 a warp. A slab is summed whole in a fixed order, so the bits depend on the rows and
+// the device only; fewer, longer slabs leave less for the column sums to read, and no second wave
+// with a few blocks in it (16,384 rows in slabs of 16 were 1.3 waves where 6 blocks fit an SM).
+std::int64_t backward_slab_rows(std::int64_t rows, int blocks_per_sm, c10::DeviceIndex device) {
+    constexpr std::int64_t warps = ln_backward_threads / 32;
+    if (blocks_per_sm <= 0) return ln_backward_slab_rows;
+    const std::int64_t resident = std::int64_t{at::cuda::getDeviceProperties(device)->multiProcessorCount} * blocks_per_sm * warps;
+    const auto per_warp = std::max<std::int64_t>(ln_backward_slab_rows / warps, (rows + resident - 1) / resident);
+    return per_warp * warps;
+}
 
 // Whether rows of d values fit the register-held LayerNorm: d a multiple of 8, every tensor's
 // data 16-byte aligned
@@ -1392,16 +1446,17 @@ bool layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
     if (d % 8 == 0 && groups <= ln_backward_groups && aligned(pdy) && aligned(px) && aligned(pgamma) && aligned(pdres) && aligned(pdx) &&
         aligned(pdx_lo)) {
         // one pass: dx and the slabs' weight-gradient sums, then the sums over the slabs
-        const auto slabs = (rows + ln_backward_slab_rows - 1) / ln_backward_slab_rows;
-        TORCH_CHECK(slabs <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
         const int sums = dx_sums.defined() ? 3 : 2;
-        const auto partial = torch::empty({slabs, sums, d}, x.options().dtype(at::kFloat));
-        void* ppartial = partial.data_ptr();
-        int width = static_cast<int>(d), slab_rows = ln_backward_slab_rows;
-        unsigned key = salt;
-        void* args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &ppartial, &n, &width, &slab_rows, &key};
         const auto g = static_cast<std::size_t>(groups - 1);
         const auto u = static_cast<std::size_t>(sums - 2), t = static_cast<std::size_t>(f32 ? 1 : 0);
+        const auto slab_rows = backward_slab_rows(rows, m.ln_backward_blocks[u][t][g], device);
+        const auto slabs = (rows + slab_rows - 1) / slab_rows;
+        TORCH_CHECK(slabs <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
+        const auto partial = torch::empty({slabs, sums, d}, x.options().dtype(at::kFloat));
+        void* ppartial = partial.data_ptr();
+        int width = static_cast<int>(d), slab = static_cast<int>(slab_rows);
+        unsigned key = salt;
+        void* args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &ppartial, &n, &width, &slab, &key};
         launch(m.ln_backward[u][t][g], static_cast<unsigned>(slabs), 1, ln_backward_threads, 1, args, device, "layer_norm_backward",
                ln_backward_names[u][t][g]);
         column_sums(m, partial, static_cast<int>(slabs), sums, width, dgamma, dbeta, device, "layer_norm_backward", dx_sums);

@@ -8,19 +8,24 @@
 #include <c10/cuda/CUDAStream.h>
 
 #include <cublasLt.h>
+#include <cuda_runtime_api.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <vector>
 
 namespace fracnas::eval::torch_fused {
 
 namespace {
 
 std::atomic<std::uint64_t> fused_count{0};
+std::atomic<int> tuning_depth{0};  // open tuning_scopes that asked for it
+std::atomic<std::uint64_t> timed_count{0};
 
 static_assert(static_cast<int>(epilogue::none) == CUBLASLT_EPILOGUE_DEFAULT && static_cast<int>(epilogue::bias) == CUBLASLT_EPILOGUE_BIAS &&
                   static_cast<int>(epilogue::gelu_aux_bias) == CUBLASLT_EPILOGUE_GELU_AUX_BIAS &&
@@ -99,6 +104,7 @@ struct plan {
     cublasLtMatmulDesc_t op = nullptr;
     cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
     cublasLtMatmulAlgo_t algo{};
+    std::vector<cublasLtMatmulAlgo_t> candidates;  // the heuristic's, best first (algo: the first or the fastest)
     bool usable = false;
 
     plan() = default;
@@ -113,12 +119,14 @@ struct plan {
 };
 
 // the gemm's shape and layout, its epilogue, dtype, tf32, whether C is read, the six alignments
-// (A, B, C, D, bias, aux), the device, whether C and D are fp32 for lower-precision A and B
+// (A, B, C, D, bias, aux), the device, whether C and D are fp32 for lower-precision A and B,
+// whether the algorithm was timed
 using plan_key = std::tuple<bool, bool, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                            int, int, bool, bool, std::array<std::uint32_t, 6>, c10::DeviceIndex, bool>;
+                            int, int, bool, bool, std::array<std::uint32_t, 6>, c10::DeviceIndex, bool, bool>;
 
+// candidates: how many of the heuristic's algorithms to keep (1: its first, the one it runs)
 bool make_plan(plan& p, const gemm& g, cudaDataType_t type, cudaDataType_t out_type, bool tf32, const std::array<std::uint32_t, 6>& align,
-               cublasLtHandle_t handle, std::size_t workspace) {
+               cublasLtHandle_t handle, std::size_t workspace, int candidates) {
     const auto compute = type == CUDA_R_32F && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     if (lt().cublasLtMatmulDescCreate(&p.op, compute, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS) return false;
     const cublasOperation_t transa = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, transb = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -150,14 +158,78 @@ bool make_plan(plan& p, const gemm& g, cudaDataType_t type, cudaDataType_t out_t
     for (int i = 0; ok && i < 4; ++i)
         ok = lt().cublasLtMatmulPreferenceSetAttribute(pref, align_attr[i], &align[static_cast<std::size_t>(i)], sizeof align[0]) ==
              CUBLAS_STATUS_SUCCESS;
-    cublasLtMatmulHeuristicResult_t result{};
+    std::vector<cublasLtMatmulHeuristicResult_t> results(static_cast<std::size_t>(std::max(candidates, 1)));
     int found = 0;
-    ok = ok && lt().cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.d, p.d, pref, 1, &result, &found) == CUBLAS_STATUS_SUCCESS &&
+    ok = ok &&
+         lt().cublasLtMatmulAlgoGetHeuristic(handle, p.op, p.a, p.b, p.d, p.d, pref, static_cast<int>(results.size()), results.data(),
+                                             &found) == CUBLAS_STATUS_SUCCESS &&
          found > 0;
     lt().cublasLtMatmulPreferenceDestroy(pref);
     if (!ok) return false;
-    p.algo = result.algo;
+    for (int i = 0; i < found; ++i)
+        if (results[static_cast<std::size_t>(i)].state == CUBLAS_STATUS_SUCCESS)
+            p.candidates.push_back(results[static_cast<std::size_t>(i)].algo);
+    if (p.candidates.empty()) return false;
+    p.algo = p.candidates.front();
     return true;
+}
+
+// The fastest of the plan's candidates for g, timed on the stream with g's inputs and scratch
+// outputs (D, and the aux or bias gradient an epilogue writes), so that nothing of g's is written
+// and C may be D: a warm-up, then three runs each; the heuristic's first unless another is at least
+// 3% faster (a choice timing noise does not flip). The heuristic's first where the stream is being
+// captured (no synchronising there) or a candidate fails.
+cublasLtMatmulAlgo_t fastest(plan& p, const gemm& g, cudaDataType_t type, cudaDataType_t out_type, cublasLtHandle_t handle,
+                             std::size_t workspace_bytes, c10::DeviceIndex device) {
+    const auto stream = c10::cuda::getCurrentCUDAStream(device).stream();
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    if (p.candidates.size() < 2 || cudaStreamIsCapturing(stream, &capture) != cudaSuccess || capture != cudaStreamCaptureStatusNone)
+        return p.candidates.front();
+    const auto bytes = [](cudaDataType_t t) { return t == CUDA_R_32F ? std::int64_t{4} : std::int64_t{2}; };
+    const auto opts = at::TensorOptions().device(at::kCUDA, device).dtype(at::kByte);
+    const auto d = at::empty({g.ldd * g.n * bytes(out_type)}, opts);
+    const auto aux = at::empty({g.kind == epilogue::gelu_aux_bias ? g.ld_aux * g.n * bytes(type) : 1}, opts);
+    const auto bias_grad = at::empty({g.kind == epilogue::bgradb ? std::max(g.m, g.n) * 4 : 1}, opts);
+    void* pd = d.data_ptr();
+    void* paux = aux.data_ptr();
+    void* pbias = bias_grad.data_ptr();
+    if ((g.kind == epilogue::gelu_aux_bias && lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &paux,
+                                                                                  sizeof paux) != CUBLAS_STATUS_SUCCESS) ||
+        (g.kind == epilogue::bgradb &&
+         lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &pbias, sizeof pbias) != CUBLAS_STATUS_SUCCESS) ||
+        (g.bias != nullptr && g.kind != epilogue::bgradb &&
+         lt().cublasLtMatmulDescSetAttribute(p.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &g.bias, sizeof g.bias) != CUBLAS_STATUS_SUCCESS))
+        return p.candidates.front();
+    const float one = 1.0f, zero = 0.0f;
+    const auto once = [&](const cublasLtMatmulAlgo_t& algo) {
+        return lt().cublasLtMatmul(handle, p.op, &g.alpha, g.a, p.a, g.b, p.b, g.c ? &one : &zero, g.c ? g.c : pd, p.d, pd, p.d, &algo,
+                                   at::cuda::getCUDABlasLtWorkspace(), workspace_bytes, stream) == CUBLAS_STATUS_SUCCESS;
+    };
+    cudaEvent_t start = nullptr, stop = nullptr;
+    if (cudaEventCreate(&start) != cudaSuccess || cudaEventCreate(&stop) != cudaSuccess) {
+        if (start) cudaEventDestroy(start);
+        return p.candidates.front();
+    }
+    std::vector<float> ms;
+    for (const auto& algo : p.candidates) {
+        float t = -1.0f;
+        if (once(algo) && cudaEventRecord(start, stream) == cudaSuccess) {
+            bool ok = true;
+            for (int r = 0; r < 3 && ok; ++r) ok = once(algo);
+            if (ok && cudaEventRecord(stop, stream) == cudaSuccess && cudaEventSynchronize(stop) == cudaSuccess)
+                cudaEventElapsedTime(&t, start, stop);
+        }
+        ms.push_back(t);
+    }
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    cudaGetLastError();  // a candidate that failed to launch leaves nothing to report
+    ++timed_count;
+    std::size_t best = 0;
+    if (ms.front() <= 0.0f) return p.candidates.front();
+    for (std::size_t i = 1; i < ms.size(); ++i)
+        if (ms[i] > 0.0f && ms[i] < 0.97f * ms.front() && ms[i] < ms[best]) best = i;
+    return p.candidates[best];
 }
 
 torch::Tensor unfused(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& residual) {
@@ -168,6 +240,18 @@ torch::Tensor unfused(const torch::Tensor& x, const torch::Tensor& weight, const
 
 std::uint64_t fused_calls() noexcept {
     return fused_count.load();
+}
+
+std::uint64_t timed_plans() noexcept {
+    return timed_count.load();
+}
+
+tuning_scope::tuning_scope(bool on) : on_(on) {
+    if (on_) ++tuning_depth;
+}
+
+tuning_scope::~tuning_scope() {
+    if (on_) --tuning_depth;
 }
 
 torch::Tensor linear_residual(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
@@ -233,7 +317,8 @@ bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
                        g.c != nullptr,
                        align,
                        device,
-                       g.fp32_out};
+                       g.fp32_out,
+                       tuning_depth.load() > 0};
 
     static std::mutex mutex;
     static std::map<plan_key, plan> plans;
@@ -242,7 +327,11 @@ bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device) {
     const auto workspace_bytes = at::cuda::getCUDABlasLtWorkspaceSize();
     auto [it, fresh] = plans.try_emplace(key);
     plan& p = it->second;
-    if (fresh) p.usable = make_plan(p, g, type, out_type, tf32, align, handle, workspace_bytes);
+    if (fresh) {
+        const bool tune = std::get<16>(key);
+        p.usable = make_plan(p, g, type, out_type, tf32, align, handle, workspace_bytes, tune ? 8 : 1);
+        if (p.usable && tune) p.algo = fastest(p, g, type, out_type, handle, workspace_bytes, device);
+    }
     if (!p.usable) return false;
 
     if (g.bias != nullptr &&

@@ -63,4 +63,23 @@ bool run(const gemm& g, at::ScalarType dtype, c10::DeviceIndex device);
 /// How many linear_residual calls of this process took the one-call cuBLASLt path (tests).
 std::uint64_t fused_calls() noexcept;
 
+/// While one with `on` is open, run() makes each new plan by timing up to eight of cuBLASLt's
+/// heuristic algorithms on the call's inputs (outputs to scratch) and keeping the fastest, the
+/// heuristic's first unless another is 3% faster; plans made outside one, or while the stream is
+/// captured, take the heuristic's first. Timed plans are kept apart from the others. The choice
+/// can differ between processes where two algorithms are close (train_speed::gemm_tune).
+/// How many plans of this process were made by timing their candidates (tests).
+std::uint64_t timed_plans() noexcept;
+
+class tuning_scope {
+public:
+    explicit tuning_scope(bool on);
+    ~tuning_scope();
+    tuning_scope(const tuning_scope&) = delete;
+    tuning_scope& operator=(const tuning_scope&) = delete;
+
+private:
+    bool on_;
+};
+
 }  // namespace fracnas::eval::torch_fused

@@ -29,6 +29,7 @@
 #include "device_kernels.hpp"
 #include "failures.hpp"
 #include "fracnas/error.hpp"
+#include "fused_linear.hpp"
 #include "gpt_model.hpp"
 #include "graph_runner.hpp"
 #include "train_loss.hpp"
@@ -61,7 +62,8 @@ constexpr std::pair<const char*, bool train_speed::*> speed_names[] = {{"async",
                                                                        {"adam_kernel", &train_speed::adam_kernel},
                                                                        {"residual_fp32", &train_speed::residual_fp32},
                                                                        {"norm_add", &train_speed::norm_add},
-                                                                       {"residual_sr", &train_speed::residual_sr}};
+                                                                       {"residual_sr", &train_speed::residual_sr},
+                                                                       {"gemm_tune", &train_speed::gemm_tune}};
 
 }  // namespace
 
@@ -459,6 +461,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     const bool bf16_weights = speed.bf16_weights && r.bf16;  // else autocast on CUDA, fp32 on the CPU
     const bool autocast = cuda && r.bf16 && !bf16_weights;
     const no_cudnn_attention flash(cuda && speed.flash_attention);
+    const torch_fused::tuning_scope tuned(cuda && speed.fused_dense && speed.gemm_tune);
     bool use_graph = cuda && speed.cuda_graph && speed.async && speed.fused_adamw;
     // the loss kernel compiled now, before any capture; where it cannot run, LibTorch's operators
     bool adam_kernel = cuda && bf16_weights && speed.adam_kernel;

@@ -77,6 +77,20 @@ double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
     return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<double>();
 }
 
+// The MLP's output (residual + W2 gelu(W1 x + b1) + b2) and the gradients of v = {x, W1, b1, W2,
+// b2, residual} for the output's gradient probe, in fp32: by the training's fused node from v as
+// it is, or by LibTorch's layers from v in fp32
+std::vector<torch::Tensor> mlp_outputs(const std::vector<torch::Tensor>& v, const torch::Tensor& probe, bool fused) {
+    std::vector<torch::Tensor> in;
+    for (const auto& t : v) in.push_back((fused ? t : t.to(torch::kFloat32)).detach().clone().requires_grad_(true));
+    const auto y = fused ? eval::torch_fused::mlp_train(in[0], in[1], in[2], in[3], in[4], in[5])
+                         : in[5] + at::linear(at::gelu(at::linear(in[0], in[1], in[2]), "tanh"), in[3], in[4]);
+    (y * probe.to(y.scalar_type())).sum().backward();
+    std::vector<torch::Tensor> out = {y.detach().to(torch::kFloat32)};
+    for (const auto& t : in) out.push_back(t.grad().to(torch::kFloat32));
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("gpu: the peak is the model's own, with or without the L2 flush", "[gpu][eval]") {
@@ -301,6 +315,41 @@ TEST_CASE("gpu: the residual projection is one cuBLASLt call equal to the GEMM, 
     REQUIRE(w.grad().defined());
 }
 
+TEST_CASE("gpu: GEMMs timed among cuBLASLt's candidates give the heuristic's results, the timing writing nothing of the call's",
+          "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    namespace tf = eval::torch_fused;
+    torch::manual_seed(5);
+    const auto bf = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
+    const tf::tuning_scope tuned(true);
+    const auto timed_before = tf::timed_plans();
+    // D is C (the residual added to in place): a timing run that wrote D would add the product twice
+    for (const auto& [rows, in, out] :
+         {std::tuple<std::int64_t, std::int64_t, std::int64_t>{4096, 768, 768}, {512, 768, 3072}, {100, 64, 136}}) {
+        const auto x = torch::randn({rows, in}, bf), w = torch::randn({out, in}, bf) * 0.05, b = torch::randn({out}, bf);
+        const auto r = torch::randn({rows, out}, bf);
+        auto acc = r.clone();
+        const auto g = tf::projection(x.data_ptr(), w.data_ptr(), b.data_ptr(), acc.data_ptr(), acc.data_ptr(), rows, in, out);
+        REQUIRE(tf::run(g, torch::kBFloat16, 0));
+        const auto expected = r.to(torch::kFloat32) + at::linear(x.to(torch::kFloat32), w.to(torch::kFloat32), b.to(torch::kFloat32));
+        const double err = max_abs_diff(acc.to(torch::kFloat32).cpu(), expected.cpu()), scale = expected.abs().max().item<double>();
+        CAPTURE(rows, in, out, err, scale);
+        REQUIRE(err <= 2e-2 * scale);
+    }
+    // the MLP's epilogues that write a second output (GELU's input, the bias gradient) timed too
+    const std::vector<torch::Tensor> v = {torch::randn({4, 128, 768}, bf), torch::randn({3072, 768}, bf) * 0.05,
+                                          torch::randn({3072}, bf) * 0.1,  torch::randn({768, 3072}, bf) * 0.05,
+                                          torch::randn({768}, bf) * 0.1,   torch::randn({4, 128, 768}, bf)};
+    const auto probe = torch::randn({4, 128, 768}, bf);
+    const auto fused = mlp_outputs(v, probe, true), reference = mlp_outputs(v, probe, false);
+    for (std::size_t i = 0; i < fused.size(); ++i) {
+        const double err = (fused[i] - reference[i]).norm().item<double>() / reference[i].norm().item<double>();
+        CAPTURE(i, err);
+        REQUIRE(err < 2e-2);
+    }
+    REQUIRE(tf::timed_plans() > timed_before);  // some shape had candidates to time
+}
+
 TEST_CASE("gpu: the grad-norm proxy runs on the device (the fused epilogue has no derivative)", "[gpu][eval]") {
     if (!have_cuda()) return;
     auto cfg = on_gpu();
@@ -514,20 +563,10 @@ TEST_CASE("gpu: the training's fused layers run their cuBLASLt epilogues and giv
                                               torch::randn({f}, bf) * 0.1,        torch::randn({d, f}, bf) * 0.05,
                                               torch::randn({d}, bf) * 0.1,        torch::randn({4, rows / 4, d}, bf)};
         const auto probe = torch::randn({4, rows / 4, d}, bf);
-        const auto grads = [&](bool fused) {
-            std::vector<torch::Tensor> in;
-            for (const auto& t : v) in.push_back((fused ? t : t.to(torch::kFloat32)).detach().clone().requires_grad_(true));
-            const auto y = fused ? tf::mlp_train(in[0], in[1], in[2], in[3], in[4], in[5])
-                                 : in[5] + at::linear(at::gelu(at::linear(in[0], in[1], in[2]), "tanh"), in[3], in[4]);
-            (y * probe.to(y.scalar_type())).sum().backward();
-            std::vector<torch::Tensor> out = {y.detach().to(torch::kFloat32)};
-            for (const auto& t : in) out.push_back(t.grad().to(torch::kFloat32));
-            return out;
-        };
         const auto before = tf::epilogue_gemms();
-        const auto fused = grads(true);
+        const auto fused = mlp_outputs(v, probe, true);
         const auto gemms = tf::epilogue_gemms() - before;
-        const auto reference = grads(false);  // fp32 from the same bf16 inputs
+        const auto reference = mlp_outputs(v, probe, false);  // fp32 from the same bf16 inputs
         CAPTURE(rows, d, f, gemms);
         if (f % 8 == 0)
             REQUIRE(gemms == 2u);  // GELU_AUX_BIAS, and BGRADB for W2's gradient (b1's comes from the GELU backward kernel)

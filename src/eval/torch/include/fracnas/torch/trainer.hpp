@@ -100,6 +100,12 @@ struct train_speed {
     /// 1,024; wider ones round to nearest). The random bits are a hash of the value, its place and a
     /// salt drawn from the seed: the same bits every run. Not in the CLI's "all".
     bool residual_sr = false;
+    /// On CUDA with fused_dense: each of the linear layers' GEMM shapes takes the fastest of up to
+    /// eight of cuBLASLt's heuristic algorithms, timed once when first met outside the graph's
+    /// capture (eval/torch/fused_linear.hpp), instead of the heuristic's first. The same GEMMs to
+    /// rounding; the choice can differ between processes where two algorithms are within 3%. Not
+    /// in the CLI's "all".
+    bool gemm_tune = false;
     std::uint32_t sync_every = 64;  ///< with async: steps between reads of the losses
 };
 
@@ -107,8 +113,8 @@ struct train_speed {
 train_speed no_speed_settings() noexcept;
 
 /// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights,
-/// flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32, norm_add, residual_sr); false when there is
-/// no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
+/// flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32, norm_add, residual_sr, gemm_tune); false when there
+/// is no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
 
 /// The names of the settings turned on, in enable_speed_setting's order (a result's record of
