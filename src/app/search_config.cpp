@@ -83,7 +83,8 @@ void search_config::validate() const {
     }
 
     require(reference_every <= 1000000000, "--reference-every", "must be in 0..1e9.");
-    require(queued_per_worker <= 1, "--queued", "must be 0 or 1.");
+    // the user's sentence for the transport's one rule (transport::worker_pool refuses a deeper queue)
+    require(queued_per_worker <= transport::dispatch_policy::max_queued_per_worker, "--queued", "must be 0 or 1.");
     seconds(task_deadline, "--task-deadline", 1e7);
     seconds(join_timeout, "--join-timeout", 1e7);
     require(model_cost_ms >= 0.0 && model_cost_ms <= 1e7, "--model-cost-ms", "must be in 0..1e7 ms.");
