@@ -10,7 +10,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "fracnas/eval/gpt_evaluator.hpp"
+#include "fracnas/app/search_config.hpp"
 #include "fracnas/nas/architecture.hpp"
 
 namespace fracnas::cli {
@@ -56,11 +56,6 @@ void read_options(const boost::program_options::variables_map& vm, const std::ve
         if (vm.count(spec.name)) spec.set(c, spec.is_switch() ? std::string() : vm[spec.name].template as<std::string>());
 }
 
-/// Sets cfg.device and cfg.dtype from --device (default_device when absent) and --dtype (bf16 on
-/// cuda, fp32 on cpu when absent); returns the dtype's name. Throws config_error naming the option.
-std::string read_device_and_dtype(const boost::program_options::variables_map& vm, const std::string& default_device,
-                                  eval::gpt_measure_config& cfg);
-
 /// True in a process that an MPI launcher (mpirun, srun) started with a rank other than 0, read
 /// from the launcher's environment before MPI starts: a worker prints no input error (rank 0
 /// prints it) and never reads a resumed archive (the master sends it the configuration).
@@ -84,14 +79,11 @@ void check_output_folder(const std::string& option, const std::string& path, boo
 /// (a 100 kB --arch is not printed back whole).
 std::string bounded(const std::string& text, std::size_t limit = 200);
 
-/// gpt2-small or gpt2-medium. Throws config_error(option) listing the valid names.
-nas::architecture reference_model(const std::string& option, const std::string& name);
-
 /// The text of option `name` (without "--"), or nullptr when it was not given.
 const std::string* option_text(const boost::program_options::variables_map& vm, const char* name);
 
-/// The architecture of --arch (canonical text) or --preset (a reference model): exactly one of
-/// them. Throws config_error naming the option.
-nas::architecture read_architecture(const boost::program_options::variables_map& vm);
+/// The architecture of --arch (canonical text) or --preset (a reference model, read by the
+/// command's schema): exactly one of them. Throws config_error naming the option.
+nas::architecture read_architecture(const std::optional<std::string>& arch, const std::optional<app::reference_kind>& preset);
 
 }  // namespace fracnas::cli
