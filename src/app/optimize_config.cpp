@@ -1,6 +1,7 @@
-// Checks an optimize_config once, at the boundary, and derives what the run needs from it (the
-// fractal configuration, the objective name, the stopping rules). Every error names the
-// command-line option. It builds no optimizer or objective and prints nothing.
+// Checks an optimize_config once, at the boundary (the ranges through its option schema,
+// optimize_options.hpp), and derives what the run needs from it (the fractal configuration, the
+// objective name, the stopping rules). Every error names the command-line option. It builds no
+// optimizer or objective and prints nothing.
 #include "fracnas/app/optimize_config.hpp"
 
 #include <algorithm>
@@ -8,22 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "fracnas/app/optimize_options.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/error.hpp"
 
 namespace fracnas::app {
 
 namespace {
-
-std::string join(const std::vector<std::string>& names) {
-    std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-    return out;
-}
-
-bool contains(const std::vector<std::string>& names, const std::string& name) {
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
 
 // Runs f; a config_error escaping it is rethrown with its field mapped to the option.
 template <class F>
@@ -78,15 +70,15 @@ core::fractal_config optimize_config::fractal() const {
                                               "do not apply to it.");
     return as_option_error([&] {
         core::fractal_config cfg = core::preset_config(algorithm, dim, budget);
-        if (geometry) cfg.geometry = core::parse_geometry(*geometry);
-        if (search) cfg.search = core::parse_search(*search);
+        if (geometry) cfg.geometry = *geometry;
+        if (search) cfg.search = *search;
         if (cfg.search != core::search_kind::soo) {  // SOO's asynchronous form (docs/core.md)
             cfg.depth_quota = 0;
             cfg.exploit_idle = false;
         }
-        if (sampler) cfg.sampler = core::parse_sampler(*sampler);
-        if (scoring) cfg.scoring = core::parse_scoring(*scoring);
-        if (exploitation) cfg.exploitation = core::parse_exploitation(*exploitation);
+        if (sampler) cfg.sampler = *sampler;
+        if (scoring) cfg.scoring = *scoring;
+        if (exploitation) cfg.exploitation = *exploitation;
         if (max_depth) cfg.max_depth = *max_depth;
         if (sections) cfg.sections = *sections;
         if (samples_per_cell) cfg.samples_per_cell = *samples_per_cell;
@@ -96,32 +88,21 @@ core::fractal_config optimize_config::fractal() const {
 }
 
 void optimize_config::validate() const {
-    const auto functions = eval::objective_names();
-    if (!contains(functions, function))
-        throw config_error("--function", "unknown function '" + function + "'; valid: " + join(functions) +
-                                             " (use --noise and --failure-rate for the noisy and failing wrappers).");
-    if (dim < 1 || dim > eval::max_objective_dim)
-        throw config_error(
-            "--dim", "the dimension must be in [1, " + std::to_string(eval::max_objective_dim) + "], got " + std::to_string(dim) + ".");
-    const auto algorithms = core::preset_names();
-    if (!contains(algorithms, algorithm))
-        throw config_error("--algorithm", "unknown algorithm '" + algorithm + "'; valid: " + join(algorithms) + ".");
-    if (budget < 1) throw config_error("--budget", "the evaluation budget must be at least 1.");
-    if (outstanding < 1) throw config_error("--outstanding", "at least 1 evaluation must be in flight.");
-    if (outstanding > 1000000)
-        throw config_error("--outstanding", "at most 1,000,000 evaluations can be in flight (one simulated worker each).");
+    // the names are checked when read; function and algorithm are names that a struct filled in
+    // code may get wrong, so they are checked again as their options would
+    optimize_config scratch;
+    for (const char* name : {"function", "algorithm"}) {
+        const auto* o = find_optimize_option(name);
+        o->set(scratch, o->get(*this));
+    }
+    // the ranges the schema declares (--dim, --budget, --outstanding, --noise, ...), in its order,
+    // then the rules of another form
+    check_ranges(optimize_options(), *this);
     if (!(time_limit > 0.0) || std::isnan(time_limit))
         throw config_error("--time-limit", "the time limit must be a positive number of seconds.");
     if (target && !std::isfinite(*target)) throw config_error("--target", "the target error must be a finite number.");
-    if (!(noise >= 0.0) || !std::isfinite(noise)) throw config_error("--noise", "the noise sigma must be a finite number >= 0.");
-    if (!(failure_rate >= 0.0 && failure_rate <= 1.0))
-        throw config_error("--failure-rate", "the failure rate must be a probability in [0, 1].");
     if (progress_every && *progress_every < 1)
         throw config_error("--progress-every", "progress lines need at least 1 evaluation between them; use --quiet to turn them off.");
-    // core checks these only where the geometry or sampler uses them; an explicit value that
-    // could never be valid is a typo, so reject it whatever the configuration.
-    if (sections && *sections < 2) throw config_error("--sections", "the k-section needs at least 2 sections.");
-    if (samples_per_cell && *samples_per_cell < 1) throw config_error("--samples-per-cell", "a new cell needs at least 1 sample.");
     if (core::is_fractal_preset(algorithm) || has_overrides()) (void)fractal();
 }
 

@@ -38,16 +38,6 @@ std::uint64_t to_count(const std::string& text) {
 
 }  // namespace
 
-std::size_t parse_choice(const std::string& option, const std::string& text, const char* const* names, std::size_t count) {
-    std::string valid;
-    for (std::size_t i = 0; i < count; ++i) {
-        if (text == names[i]) return i;
-        valid += (i == 0 ? "" : ", ") + std::string(names[i]);
-    }
-    const std::string what = option.rfind("--", 0) == 0 ? option.substr(2) : option;
-    throw config_error(option, "unknown " + what + " '" + text + "'; valid: " + valid + ".");
-}
-
 void search_config::validate() const {
     // the enum-like options were checked when read; the algorithm is a name that a struct filled
     // in code may get wrong, so it is checked again as the option would
@@ -83,7 +73,8 @@ void search_config::validate() const {
     }
 
     require(reference_every <= 1000000000, "--reference-every", "must be in 0..1e9.");
-    require(queued_per_worker <= 1, "--queued", "must be 0 or 1.");
+    // the user's sentence for the transport's one rule (transport::worker_pool refuses a deeper queue)
+    require(queued_per_worker <= transport::dispatch_policy::max_queued_per_worker, "--queued", "must be 0 or 1.");
     seconds(task_deadline, "--task-deadline", 1e7);
     seconds(join_timeout, "--join-timeout", 1e7);
     require(model_cost_ms >= 0.0 && model_cost_ms <= 1e7, "--model-cost-ms", "must be in 0..1e7 ms.");
@@ -151,16 +142,24 @@ nas::gpt_space_config search_config::space_config() const {
     return c;
 }
 
-eval::device_kind search_config::resolved_device(int visible_gpus) const {
-    const bool cuda = device == device_choice::cuda || (device == device_choice::automatic && visible_gpus > 0);
+eval::device_kind resolve_device(device_choice d, bool cuda_visible) {
+    const bool cuda = d == device_choice::cuda || (d == device_choice::automatic && cuda_visible);
     return cuda ? eval::device_kind::cuda : eval::device_kind::cpu;
+}
+
+eval::dtype_kind resolve_dtype(dtype_choice d, eval::device_kind device) {
+    const bool bf16 = d == dtype_choice::bf16 || (d == dtype_choice::automatic && device == eval::device_kind::cuda);
+    return bf16 ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
+}
+
+eval::device_kind search_config::resolved_device(int visible_gpus) const {
+    return resolve_device(device, visible_gpus > 0);
 }
 
 eval::gpt_measure_config search_config::measure_config(eval::device_kind resolved) const {
     eval::gpt_measure_config m;
     m.device = resolved;
-    const bool bf16 = dtype == dtype_choice::bf16 || (dtype == dtype_choice::automatic && resolved == eval::device_kind::cuda);
-    m.dtype = bf16 ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
+    m.dtype = resolve_dtype(dtype, resolved);
     m.decode = latency == latency_kind::decode;
     m.prefill = latency == latency_kind::prefill;
     m.decode_context = context;

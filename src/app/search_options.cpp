@@ -1,13 +1,7 @@
-// The option table of `fracnas search`, each option once, and what is derived from one entry: its
-// help line and its range check. Reading a value (numbers strictly, enum-like names into enums)
-// happens here, once; the command line and the config file only hand over the text.
+// The option table of `fracnas search`, each option once, built with option.hpp's builders. Reading
+// a value (numbers strictly, enum-like names into enums) happens here, once; the command line and
+// the config file only hand over the text.
 #include "fracnas/app/search_options.hpp"
-
-#include <cmath>
-#include <iomanip>
-#include <limits>
-#include <sstream>
-#include <type_traits>
 
 #include "fracnas/app/parse.hpp"
 #include "fracnas/core/presets.hpp"
@@ -17,126 +11,14 @@ namespace fracnas::app {
 
 namespace {
 
-using range = std::pair<double, double>;
+using range = option_range;
 
-std::string decimal(double v) {
-    std::ostringstream o;
-    o << std::setprecision(17) << v;
-    return o.str();
-}
-
-template <class T>
-std::string joined(const std::vector<T>& items) {
-    std::string out;
-    for (const auto& x : items) {
-        if (!out.empty()) out += ",";
-        if constexpr (std::is_floating_point_v<T>)
-            out += decimal(x);
-        else
-            out += std::to_string(x);
-    }
-    return out;
-}
-
-// "a,b,c" read item by item with `item`; empty text: no items.
-template <class T, class F>
-std::vector<T> split_list(const std::string& text, F item) {
-    std::vector<T> out;
-    std::stringstream items(text);
-    std::string one;
-    while (std::getline(items, one, ',')) out.push_back(item(one));
-    return out;
-}
-
-// A whole number that must fit T: "--NAME is too large." past it.
-template <class T>
-T whole(const std::string& option, const std::string& text) {
-    const std::uint64_t v = parse_count(option, text);
-    if constexpr (std::numeric_limits<T>::max() < std::numeric_limits<std::uint64_t>::max())
-        if (v > std::numeric_limits<T>::max()) throw config_error(option, option + " is too large.");
-    return static_cast<T>(v);
-}
-
+// A search option: its name, value name, scope and help (option.hpp's builders fill the rest).
 search_option declare(const char* name, const char* value_name, option_scope scope, const char* help) {
-    search_option o;
-    o.name = name;
-    o.value_name = value_name;
+    search_option o = app::declare<search_option>(name, value_name, help);
     o.scope = scope;
-    o.help = help;
     return o;
 }
-
-// The type of the field an accessor refers to.
-template <class F>
-using field_type = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<F>()(std::declval<search_config&>()))>>;
-
-// field: a generic lambda `FRACNAS_FIELD(x)`, which serves const and
-// non-const configurations alike.
-template <class F>
-search_option whole_number(search_option o, F field, std::optional<range> r = std::nullopt) {
-    using T = field_type<F>;
-    const std::string option = "--" + o.name;
-    o.set = [field, option](search_config& c, const std::string& t) { field(c) = whole<T>(option, t); };
-    o.get = [field](const search_config& c) { return std::to_string(field(c)); };
-    o.number = [field](const search_config& c) { return static_cast<double>(field(c)); };
-    o.range = r;
-    return o;
-}
-
-template <class F>
-search_option real_number(search_option o, F field, std::optional<range> r = std::nullopt) {
-    const std::string option = "--" + o.name;
-    o.set = [field, option](search_config& c, const std::string& t) { field(c) = parse_real(option, t); };
-    o.get = [field](const search_config& c) { return decimal(field(c)); };
-    o.number = [field](const search_config& c) { return field(c); };
-    o.range = r;
-    return o;
-}
-
-// The index of text in names; config_error(option) listing them otherwise.
-std::size_t index_of(const std::string& option, const std::string& text, const std::vector<std::string>& names) {
-    std::vector<const char*> valid;
-    for (const auto& n : names) valid.push_back(n.c_str());
-    return parse_choice(option, text, valid.data(), valid.size());
-}
-
-// An enum-like option whose values are `values`, each named by to_string. Reads the text into the
-// value at the name's index.
-template <class F, class E = field_type<F>>
-search_option choice(search_option o, F field, const std::vector<E>& values) {
-    for (const E v : values) o.choices.push_back(to_string(v));
-    const std::string option = "--" + o.name;
-    o.set = [field, option, values, names = o.choices](search_config& c, const std::string& t) {
-        field(c) = values.at(index_of(option, t, names));
-    };
-    o.get = [field](const search_config& c) { return std::string(to_string(field(c))); };
-    return o;
-}
-
-// An enum-like option of every value of its enum's choice_names.
-template <class F>
-search_option choice(search_option o, F field) {
-    std::vector<field_type<F>> all;
-    for (std::size_t i = 0; i < choice_names<field_type<F>>::values.size(); ++i) all.push_back(static_cast<field_type<F>>(i));
-    return choice(std::move(o), field, all);
-}
-
-// --archive, --resume, --jsonl: an empty name would silently mean "none".
-template <class F>
-search_option file(search_option o, F field) {
-    const std::string option = "--" + o.name;
-    o.set = [field, option](search_config& c, const std::string& t) {
-        if (t.empty()) throw config_error(option, option + " needs a file name (leave the option out for none).");
-        field(c) = t;
-    };
-    return o;
-}
-
-// The accessor of a field of search_config (or of its dry_run), for const and non-const alike.
-#define FRACNAS_FIELD(member) \
-    [](auto& c) -> auto& {    \
-        return c.member;      \
-    }
 
 std::vector<search_option> make_options() {
     using s = option_scope;
@@ -144,13 +26,9 @@ std::vector<search_option> make_options() {
     o.push_back(declare("config", "FILE", s::command_line, "read options from this INI file (key = value lines; # comments)"));
 
     // the problem (a resume must not change it)
-    o.push_back(declare("algorithm", "NAME", s::problem,
-                        "optimizer preset: soo, direct, direct-l, fda, evolution (LiteTransformerSearch's), random"));
-    o.back().choices = core::preset_names();
-    o.back().set = [names = o.back().choices](search_config& c, const std::string& t) {
-        c.algorithm = names.at(index_of("--algorithm", t, names));
-    };
-    o.back().get = [](const search_config& c) { return c.algorithm; };
+    o.push_back(one_of(declare("algorithm", "NAME", s::problem,
+                               "optimizer preset: soo, direct, direct-l, fda, evolution (LiteTransformerSearch's), random"),
+                       FRACNAS_FIELD(algorithm), core::preset_names()));
     o.push_back(choice(declare("tree", "NAME", s::problem,
                                "fractal presets: space-aware (cells split on decoded values, one-architecture cells measured once, cells "
                                "below the parameter floor pruned) or plain"),
@@ -188,7 +66,7 @@ std::vector<search_option> make_options() {
                         "from d_model); 0 is the tied table at d_model"));
     o.back().default_note = "none, e = d_model";
     o.back().set = [](search_config& c, const std::string& t) {
-        c.embed_widths = split_list<std::uint32_t>(t, [](const std::string& x) { return whole<std::uint32_t>("--embed-widths", x); });
+        c.embed_widths = split_list<std::uint32_t>(t, [](const std::string& x) { return parse_whole<std::uint32_t>("--embed-widths", x); });
     };
     o.back().get = [](const search_config& c) { return joined(c.embed_widths); };
     o.push_back(choice(declare("reference", "NAME", s::problem, "the model to beat: gpt2-small or gpt2-medium"), FRACNAS_FIELD(reference)));
@@ -241,10 +119,9 @@ std::vector<search_option> make_options() {
                             FRACNAS_FIELD(join_timeout)));
     o.push_back(
         real_number(declare("model-cost-ms", "MS", s::run, "evaluator model: wall time of each evaluation"), FRACNAS_FIELD(model_cost_ms)));
-    o.push_back(
-        declare("inject", "LIST", s::run, "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE"));
-    o.back().set = [](search_config& c, const std::string& t) { c.inject = t; };
-    o.back().get = [](const search_config& c) { return c.inject; };
+    o.push_back(text(
+        declare("inject", "LIST", s::run, "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE"),
+        FRACNAS_FIELD(inject)));
     o.push_back(whole_number(declare("workers", "N", s::run, "dry run: simulated workers"), FRACNAS_FIELD(dry_run.workers)));
     using transport::cost_kind;
     o.push_back(choice(declare("cost", "NAME", s::run, "dry run: task-cost distribution fixed, uniform, exponential or lognormal"),
@@ -258,11 +135,8 @@ std::vector<search_option> make_options() {
         real_number(declare("failure-rate", "P", s::run, "dry run: probability that a task fails"), FRACNAS_FIELD(dry_run.failure_rate)));
     o.push_back(
         real_number(declare("hang-rate", "P", s::run, "dry run: probability that a task never ends"), FRACNAS_FIELD(dry_run.hang_rate)));
-    o.push_back(declare("time-limit", "SECONDS", s::run, "stop asking after this wall time, then drain"));
-    o.back().set = [](search_config& c, const std::string& t) {
-        c.time_limit = t == "none" ? std::numeric_limits<double>::infinity() : parse_real("--time-limit", t);
-    };
-    o.back().get = [](const search_config& c) { return std::isinf(c.time_limit) ? std::string("none") : decimal(c.time_limit); };
+    o.push_back(seconds_or_none(declare("time-limit", "SECONDS", s::run, "stop asking after this wall time, then drain"),
+                                FRACNAS_FIELD(time_limit)));
     o.push_back(
         real_number(declare("grace", "SECONDS", s::run, "after a stop signal or the time limit, wait this long for results in flight"),
                     FRACNAS_FIELD(grace)));
@@ -280,8 +154,7 @@ std::vector<search_option> make_options() {
     o.push_back(
         file(declare("archive", "FILE", s::command_line, "write the run to this HDF5 archive (refused if it exists, unless --replace)"),
              FRACNAS_FIELD(archive)));
-    o.push_back(declare("replace", "", s::command_line, "replace an existing --archive"));
-    o.back().set = [](search_config& c, const std::string&) { c.replace = true; };
+    o.push_back(flag(declare("replace", "", s::command_line, "replace an existing --archive"), FRACNAS_FIELD(replace)));
     o.push_back(file(declare("resume", "FILE", s::command_line, "continue the run of this archive, in it; its configuration applies"),
                      FRACNAS_FIELD(resume)));
     o.push_back(
@@ -289,24 +162,7 @@ std::vector<search_option> make_options() {
              FRACNAS_FIELD(jsonl)));
     return o;
 }
-#undef FRACNAS_FIELD
-
 }  // namespace
-
-std::string search_option::help_line() const {
-    std::string line = help;
-    if (range) line += ", " + decimal(range->first) + ".." + decimal(range->second);
-    const std::string shown = !default_note.empty() ? default_note : get ? get(search_config{}) : std::string();
-    if (!shown.empty()) line += " (default " + shown + ")";
-    return line;
-}
-
-void search_option::check_range(const search_config& c) const {
-    if (!range || !number) return;
-    const double v = number(c);
-    if (!(v >= range->first && v <= range->second))
-        throw config_error("--" + name, "--" + name + " must be in " + decimal(range->first) + ".." + decimal(range->second) + ".");
-}
 
 const std::vector<search_option>& search_options() {
     static const std::vector<search_option> options = make_options();
@@ -314,9 +170,7 @@ const std::vector<search_option>& search_options() {
 }
 
 const search_option* find_search_option(const std::string& name) {
-    for (const auto& o : search_options())
-        if (o.name == name) return &o;
-    return nullptr;
+    return find_option(search_options(), name);
 }
 
 }  // namespace fracnas::app

@@ -1,5 +1,6 @@
-// `fracnas eval`: options, the measurement request, and the report (table or JSON). The
-// measuring is eval::evaluate_gpt's; this file only parses, checks and prints.
+// `fracnas eval`: the Boost table of its option schema (eval_options.hpp, which reads every value
+// into an eval_request), the checks that need the architecture, and the report (table or JSON).
+// The measuring is eval::evaluate_gpt's; this file only parses, checks and prints.
 #include "eval_command.hpp"
 
 #ifdef FRACNAS_HAVE_TORCH
@@ -13,11 +14,11 @@
 #include <boost/program_options.hpp>
 
 #include "fracnas/app/json.hpp"
+#include "fracnas/cli/eval_options.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/counts.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #include "options.hpp"
-#include "parse.hpp"
 
 namespace fracnas::cli {
 
@@ -25,27 +26,9 @@ namespace {
 
 namespace po = boost::program_options;
 
-po::options_description eval_options() {
-    po::options_description o("fracnas eval options");
-    auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
-    o.add_options()("help,h", "print this help and exit")(
-        "arch", text("TEXT"), "the architecture, canonical form: \"n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4\"")(
-        "preset", text("NAME"), "a reference model instead of --arch: gpt2-small, gpt2-medium")(
-        "device", text("NAME"), "cpu or cuda (default cpu)")("cuda-index", text("N"), "which visible CUDA device (default 0)")(
-        "dtype", text("NAME"), "fp32 or bf16 (default: bf16 on cuda, fp32 on cpu)")(
-        "measure", text("LIST"), "comma list of prefill, decode, scenario, grad-norm (default prefill,decode)")(
-        "batch", text("B"), "prefill batch (default 1)")("tokens", text("T"), "prefill tokens per sequence (default: the context, 1024)")(
-        "context", text("C"), "tokens in the KV cache for the decode step (default: context - 1)")(
-        "prompt", text("P"), "scenario prompt tokens (default 128)")("generate", text("G"), "scenario generated tokens (default 128)")(
-        "warmup", text("N"), "untimed runs before timing (default 5)")("repeats", text("N"),
-                                                                       "timed runs; median and IQR are reported (default 30)")(
-        "reference", text("NAME"), "also time gpt2-small or gpt2-medium with the same settings and report each latency's ratio to it")(
-        "attention", text("NAME"), "scaled-dot-product-attention kernel: auto (PyTorch chooses; default), flash, efficient, cudnn, math")(
-        "eager", "on cuda, time eager execution instead of CUDA-graph replay")("no-flush",
-                                                                               "on cuda, do not overwrite L2 between timed runs")(
-        "kernels", "on cuda with graphs, also list what the captured prefill and decode graphs launch, node by node")(
-        "json", "print one JSON object instead of the table");
-    return o;
+// The Boost table of eval_options(), the one declaration of each option.
+po::options_description eval_table() {
+    return boost_table("fracnas eval options", eval_options());
 }
 
 std::string ms(const eval::latency_stats& s) {
@@ -75,65 +58,26 @@ std::string json_number(const std::optional<double>& x) {
 }  // namespace
 
 void run_eval(const std::vector<std::string>& args, std::ostream& out) {
-    const auto parsed = parse_or_print_help(args, eval_options(), "eval", "--preset gpt2-small", out);
+    const auto parsed = parse_or_print_help(args, eval_table(), "eval", "--preset gpt2-small", out);
     if (!parsed) return;
-    const po::variables_map& vm = *parsed;
-    auto get = [&](const char* name) { return option_text(vm, name); };
+    eval_request request;
+    read_options(*parsed, eval_options(), request);
+    app::check_ranges(eval_options(), request);
 
-    const nas::architecture arch = read_architecture(vm);
-    eval::gpt_measure_config cfg;
-    const std::string dtype = read_device_and_dtype(vm, "cpu", cfg);
-    if (const auto* v = get("cuda-index")) cfg.cuda_index = static_cast<int>(parse_count("--cuda-index", *v));
-    cfg.prefill = cfg.decode = cfg.scenario = false;
-    std::string list = get("measure") ? *get("measure") : "prefill,decode";
-    std::stringstream items(list);
-    std::string item;
-    while (std::getline(items, item, ',')) {
-        if (item == "prefill")
-            cfg.prefill = true;
-        else if (item == "decode")
-            cfg.decode = true;
-        else if (item == "scenario")
-            cfg.scenario = true;
-        else if (item == "grad-norm")
-            cfg.grad_norm = true;
-        else
-            throw config_error("--measure", "unknown measurement '" + item + "'; valid: prefill, decode, scenario, grad-norm.");
-    }
-    if (!cfg.prefill && !cfg.decode && !cfg.scenario && !cfg.grad_norm)
-        throw config_error("--measure", "--measure names no measurement; valid: prefill, decode, scenario, grad-norm.");
-    cfg.prefill_tokens = arch.context;
-    cfg.decode_context = arch.context - 1;
-    auto u32 = [&](const char* name, std::uint32_t& field) {
-        if (const auto* v = get(name)) {
-            const auto n = parse_count(std::string("--") + name, *v);
-            if (n > 100000000) throw config_error(std::string("--") + name, "the value " + *v + " is too large.");
-            field = static_cast<std::uint32_t>(n);
-        }
-    };
-    u32("batch", cfg.prefill_batch);
-    u32("tokens", cfg.prefill_tokens);
-    u32("context", cfg.decode_context);
-    u32("prompt", cfg.prompt_tokens);
-    u32("generate", cfg.generated_tokens);
-    u32("warmup", cfg.warmup);
-    u32("repeats", cfg.repeats);
-    cfg.cuda_graphs = vm.count("eager") == 0;
-    cfg.flush_l2 = vm.count("no-flush") == 0;
-    if (const auto* v = get("attention")) {
-        eval::check_attention(*v, "--attention");
-        cfg.attention = *v;
-    }
+    const nas::architecture arch = read_architecture(request.arch, request.preset);
+    const eval::gpt_measure_config cfg = request.measure_config(arch);
+    const std::string dtype = cfg.dtype == eval::dtype_kind::bf16 ? "bf16" : "fp32";
 
     std::optional<nas::architecture> reference;
-    if (const auto* name = get("reference")) {
-        reference = reference_model("--reference", *name);
+    const std::string reference_name = request.reference ? app::to_string(*request.reference) : "";
+    if (request.reference) {
+        reference = app::reference_architecture(*request.reference);
         // both refused before either is measured
         if (const auto why = eval::measurement_problem(arch, cfg); !why.empty()) throw config_error("", why);
         eval::gpt_measure_config ref_cfg = cfg;
         ref_cfg.grad_norm = false;
         if (const auto why = eval::measurement_problem(*reference, ref_cfg); !why.empty())
-            throw config_error("--reference", "the reference " + *name + " cannot be measured with these settings: " + why);
+            throw config_error("--reference", "the reference " + reference_name + " cannot be measured with these settings: " + why);
     }
 
     const auto r = eval::evaluate_gpt(arch, cfg);
@@ -147,9 +91,9 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         ref = eval::evaluate_gpt(*reference, ref_cfg);
         if (ref->status == eval::eval_status::invalid)
             throw config_error("--reference",
-                               "the reference " + *get("reference") + " cannot be measured with these settings: " + ref->message);
+                               "the reference " + reference_name + " cannot be measured with these settings: " + ref->message);
         if (ref->status != eval::eval_status::ok)
-            throw error("the reference " + *get("reference") + " could not be measured (" + eval::to_string(ref->status) +
+            throw error("the reference " + reference_name + " could not be measured (" + eval::to_string(ref->status) +
                         "): " + ref->message);
         ratio = eval::ratios(r, *ref);
     }
@@ -161,7 +105,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     // the new one
     const std::uint64_t decode_bytes = (r.params.decoder + nas::embedding_matmul_weights(arch)) * elem +
                                        2ULL * arch.n_layer * (cfg.decode_context + 1ULL) * arch.d_model * elem;
-    if (vm.count("json")) {
+    if (request.json) {
         out << std::setprecision(9) << "{\"status\": " << app::json_string(eval::to_string(r.status))
             << ", \"message\": " << app::json_string(r.message) << ", \"architecture\": " << app::json_string(nas::canonical(arch))
             << ", \"hash\": " << app::json_string([&] {
@@ -185,7 +129,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"warmup\": " << num(r.phases.warmup) << ", \"capture\": " << num(r.phases.capture)
             << ", \"timing\": " << num(r.phases.timing) << "}";
         if (ref)
-            out << ", \"reference\": {\"name\": " << app::json_string(*get("reference")) << ", \"prefill\": " << json_stats(ref->prefill)
+            out << ", \"reference\": {\"name\": " << app::json_string(reference_name) << ", \"prefill\": " << json_stats(ref->prefill)
                 << ", \"decode\": " << json_stats(ref->decode) << ", \"scenario\": " << json_stats(ref->scenario)
                 << "}, \"ratio\": {\"prefill\": " << json_number(ratio.prefill) << ", \"decode\": " << json_number(ratio.decode)
                 << ", \"scenario\": " << json_number(ratio.scenario) << "}";
@@ -207,7 +151,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         if (r.scenario) out << "scenario " << cfg.prompt_tokens << "+" << cfg.generated_tokens << "  " << ms(*r.scenario) << '\n';
         if (ref) {
             std::ostringstream line;
-            line << "reference       " << *get("reference") << " timed the same way:" << std::fixed << std::setprecision(3);
+            line << "reference       " << reference_name << " timed the same way:" << std::fixed << std::setprecision(3);
             const std::pair<const char*, const std::optional<double>*> parts[] = {
                 {"prefill", &ratio.prefill}, {"decode", &ratio.decode}, {"scenario", &ratio.scenario}};
             for (const auto& [name, x] : parts)
@@ -217,7 +161,7 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         if (r.graphs_used)
             out << "graph nodes     prefill " << r.prefill_nodes.size() << ", decode " << r.decode_nodes.size()
                 << " (launches per timed run)\n";
-        if (vm.count("kernels"))
+        if (request.kernels)
             for (const auto* nodes : {&r.prefill_nodes, &r.decode_nodes}) {
                 out << (nodes == &r.prefill_nodes ? "prefill nodes:" : "decode nodes:") << '\n';
                 for (std::size_t i = 0; i < nodes->size(); ++i) out << "  " << i << "  " << (*nodes)[i] << '\n';

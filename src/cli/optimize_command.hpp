@@ -1,5 +1,6 @@
-// `fracnas optimize`: its options (for parsing and for --help), the translation of a command line
-// into an app::optimize_config, and the in-process run with progress lines and a summary.
+// `fracnas optimize`: its options (the Boost table of app::optimize_options(), for parsing and for
+// --help), the reading of a command line into an app::optimize_config, and the in-process run with
+// progress lines and a summary.
 // It does not catch errors or choose exit codes (cli.cpp does) and has no Boost in this header.
 #pragma once
 
@@ -17,9 +18,10 @@ struct optimize_request {
     app::optimize_config config;
 };
 
-/// Parses the arguments after "optimize". Throws boost::program_options::error for an unknown
-/// option, a missing value or an option given twice, and config_error (field: the option) for a
-/// malformed number or a stray positional argument. Does not call config.validate().
+/// Parses the arguments after "optimize" through app::optimize_options(). Throws
+/// boost::program_options::error for an unknown option, a missing value or an option given twice,
+/// and config_error (field: the option) for a malformed number, an unknown name or a stray
+/// positional argument. Does not call config.validate() (which checks the ranges).
 optimize_request parse_optimize_args(const std::vector<std::string>& args);
 
 /// Prints every optimize option, one line each, with typical values and the valid names.

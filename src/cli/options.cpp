@@ -1,4 +1,4 @@
-// Strict option parsing for the subcommands.
+// Strict option parsing for the subcommands, and the checks of their inputs they share.
 #include "options.hpp"
 
 #include <sys/stat.h>
@@ -67,17 +67,6 @@ std::optional<po::variables_map> parse_or_print_help(const std::vector<std::stri
     return vm;
 }
 
-std::string read_device_and_dtype(const po::variables_map& vm, const std::string& default_device, eval::gpt_measure_config& cfg) {
-    // the search's enum error ("unknown device 'x'; valid: cpu, cuda."), without the search's auto
-    static const char* const devices[] = {"cpu", "cuda"};
-    static const char* const dtypes[] = {"fp32", "bf16"};
-    const std::string device = vm.count("device") ? vm["device"].as<std::string>() : default_device;
-    cfg.device = app::parse_choice("--device", device, devices, 2) == 1 ? eval::device_kind::cuda : eval::device_kind::cpu;
-    const std::string dtype = vm.count("dtype") ? vm["dtype"].as<std::string>() : (cfg.device == eval::device_kind::cuda ? "bf16" : "fp32");
-    cfg.dtype = app::parse_choice("--dtype", dtype, dtypes, 2) == 1 ? eval::dtype_kind::bf16 : eval::dtype_kind::fp32;
-    return dtype;
-}
-
 bool launched_as_worker() {
     for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
         const char* v = std::getenv(name);
@@ -96,19 +85,15 @@ int launched_ranks() {
     return 1;
 }
 
-nas::architecture reference_model(const std::string& option, const std::string& name) {
-    return app::reference_architecture(app::parse_choice<app::reference_kind>(option, name));
-}
-
 const std::string* option_text(const po::variables_map& vm, const char* name) {
     return vm.count(name) ? &vm[name].as<std::string>() : nullptr;
 }
 
-nas::architecture read_architecture(const po::variables_map& vm) {
-    if (vm.count("arch") == vm.count("preset")) throw config_error("--arch", "give exactly one of --arch and --preset.");
-    if (vm.count("preset")) return reference_model("--preset", vm["preset"].as<std::string>());
+nas::architecture read_architecture(const std::optional<std::string>& arch, const std::optional<app::reference_kind>& preset) {
+    if (arch.has_value() == preset.has_value()) throw config_error("--arch", "give exactly one of --arch and --preset.");
+    if (preset) return app::reference_architecture(*preset);
     try {
-        return nas::parse_architecture(vm["arch"].as<std::string>());
+        return nas::parse_architecture(*arch);
     } catch (const config_error& e) {
         throw config_error("--arch", e.what());
     }

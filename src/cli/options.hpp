@@ -1,5 +1,6 @@
 // Strict Boost.Program_options parsing shared by the subcommands: no abbreviations, no
-// positional arguments, no option swallowed as another option's value.
+// positional arguments, no option swallowed as another option's value; and the Boost table of a
+// command's option schema (app/option.hpp) with the reading of its values through that schema.
 #pragma once
 
 #include <optional>
@@ -9,7 +10,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "fracnas/eval/gpt_evaluator.hpp"
+#include "fracnas/app/search_config.hpp"
 #include "fracnas/nas/architecture.hpp"
 
 namespace fracnas::cli {
@@ -28,10 +29,32 @@ std::optional<boost::program_options::variables_map> parse_or_print_help(const s
                                                                          const boost::program_options::options_description& options,
                                                                          const std::string& subcommand, const std::string& example,
                                                                          std::ostream& out, const std::string& positional = "");
-/// Sets cfg.device and cfg.dtype from --device (default_device when absent) and --dtype (bf16 on
-/// cuda, fp32 on cpu when absent); returns the dtype's name. Throws config_error naming the option.
-std::string read_device_and_dtype(const boost::program_options::variables_map& vm, const std::string& default_device,
-                                  eval::gpt_measure_config& cfg);
+/// The Boost table of a command's option schema: --help first, then each option in the table's
+/// order with its help line (range and default included), a switch without a value. Every value is
+/// read as a string: the schema parses it (Boost would wrap "-5" into a huge unsigned).
+template <class O>
+boost::program_options::options_description boost_table(const std::string& caption, const std::vector<O>& schema, unsigned line_length = 80,
+                                                        unsigned min_description_length = 40) {
+    namespace po = boost::program_options;
+    po::options_description o(caption, line_length, min_description_length);
+    o.add_options()("help,h", "print this help and exit");
+    for (const auto& spec : schema) {
+        const std::string help = spec.help_line();
+        if (spec.is_switch())
+            o.add_options()(spec.name.c_str(), help.c_str());
+        else
+            o.add_options()(spec.name.c_str(), po::value<std::string>()->value_name(spec.value_name), help.c_str());
+    }
+    return o;
+}
+
+/// Reads every option of the schema that vm holds into c, in the schema's order, through its set
+/// (a switch given is set with ""). Throws config_error naming the option.
+template <class O>
+void read_options(const boost::program_options::variables_map& vm, const std::vector<O>& schema, typename O::config_type& c) {
+    for (const auto& spec : schema)
+        if (vm.count(spec.name)) spec.set(c, spec.is_switch() ? std::string() : vm[spec.name].template as<std::string>());
+}
 
 /// True in a process that an MPI launcher (mpirun, srun) started with a rank other than 0, read
 /// from the launcher's environment before MPI starts: a worker prints no input error (rank 0
@@ -56,14 +79,11 @@ void check_output_folder(const std::string& option, const std::string& path, boo
 /// (a 100 kB --arch is not printed back whole).
 std::string bounded(const std::string& text, std::size_t limit = 200);
 
-/// gpt2-small or gpt2-medium. Throws config_error(option) listing the valid names.
-nas::architecture reference_model(const std::string& option, const std::string& name);
-
 /// The text of option `name` (without "--"), or nullptr when it was not given.
 const std::string* option_text(const boost::program_options::variables_map& vm, const char* name);
 
-/// The architecture of --arch (canonical text) or --preset (a reference model): exactly one of
-/// them. Throws config_error naming the option.
-nas::architecture read_architecture(const boost::program_options::variables_map& vm);
+/// The architecture of --arch (canonical text) or --preset (a reference model, read by the
+/// command's schema): exactly one of them. Throws config_error naming the option.
+nas::architecture read_architecture(const std::optional<std::string>& arch, const std::optional<app::reference_kind>& preset);
 
 }  // namespace fracnas::cli

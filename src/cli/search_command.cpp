@@ -57,18 +57,9 @@ po::options_description search_options() {
         if (!spec.config_file()) only_here.push_back(spec.name);
     std::string listed;
     for (std::size_t i = 0; i < only_here.size(); ++i) listed += (i == 0 ? "" : i + 1 == only_here.size() ? " and " : ", ") + only_here[i];
-    po::options_description o("fracnas search options (every option but " + listed +
-                                  " may also be a 'key = value' line of the --config file; the command line wins)",
-                              160, 80);
-    o.add_options()("help,h", "print this help and exit");
-    for (const auto& spec : app::search_options()) {
-        const std::string help = spec.help_line();
-        if (spec.value_name.empty())
-            o.add_options()(spec.name.c_str(), help.c_str());
-        else
-            o.add_options()(spec.name.c_str(), po::value<std::string>()->value_name(spec.value_name), help.c_str());
-    }
-    return o;
+    return boost_table("fracnas search options (every option but " + listed +
+                           " may also be a 'key = value' line of the --config file; the command line wins)",
+                       app::search_options(), 160, 80);
 }
 
 // Options that the config file may not set (they name this run's files or are switches).

@@ -1,5 +1,6 @@
-// `fracnas train`: options, the prepared corpus, and the report (table or JSON). The training
-// is eval::train_gpt's; this file only parses, reads the token files, checks and prints.
+// `fracnas train`: the Boost table of its option schema (train_options.hpp, which reads every value
+// into a train_request), the prepared corpus, and the report (table or JSON). The training is
+// eval::train_gpt's; this file only parses, reads the token files, checks and prints.
 #include "train_command.hpp"
 
 #ifdef FRACNAS_HAVE_TORCH
@@ -16,13 +17,13 @@
 #include "fracnas/app/analysis.hpp"
 #include "fracnas/app/json.hpp"
 #include "fracnas/app/search_driver.hpp"
+#include "fracnas/cli/train_options.hpp"
 #include "fracnas/data/token_file.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/architecture.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #include "fracnas/torch/trainer.hpp"
 #include "options.hpp"
-#include "parse.hpp"
 #ifdef FRACNAS_HAVE_HDF5
 #include "fracnas/hdf5/archive_file.hpp"
 #include "fracnas/storage/archive.hpp"
@@ -34,67 +35,9 @@ namespace {
 
 namespace po = boost::program_options;
 
-po::options_description train_options() {
-    const eval::train_recipe a;
-    po::options_description o("fracnas train options (the defaults are recipe A, docs/training.md)");
-    auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
-    auto dflt = [](auto v) {
-        std::ostringstream s;
-        s << v;
-        return s.str();
-    };
-    o.add_options()("help,h", "print this help and exit")("arch", text("TEXT"),
-                                                          "the architecture, canonical form (its vocab is replaced by the data's)")(
-        "preset", text("NAME"), "a reference model instead of --arch: gpt2-small, gpt2-medium")(
-        "from", text("ARCHIVE"),
-        "instead of --arch: train the --top best feasible architectures a search measured in ARCHIVE (lowest latency ratio, as analyze "
-        "lists them), one after the other, each result written back to its 'trainings' table")("top", text("K"),
-                                                                                               "with --from: how many (default 3)")(
-        "data", text("DIR"), "the prepared corpus: DIR/train.tokens and DIR/val.tokens (cmake/dev.sh corpus; docs/data.md)")(
-        "tokens", text("N"), ("training tokens (default " + dflt(default_train_tokens) + ")").c_str())(
-        "batch", text("B"), ("sequences per step (default " + dflt(a.batch) + ")").c_str())(
-        "seq-len", text("T"), ("tokens per sequence (default " + dflt(a.seq_len) + ")").c_str())(
-        "lr", text("X"), ("peak learning rate (default " + dflt(a.lr) + ")").c_str())(
-        "min-lr-ratio", text("X"), ("the cosine decays to lr x this (default " + dflt(a.min_lr_ratio) + ")").c_str())(
-        "warmup", text("X"), ("share of the steps in linear warm-up (default " + dflt(a.warmup_share) + ")").c_str())(
-        "weight-decay", text("X"), ("AdamW weight decay on matrices and embeddings (default " + dflt(a.weight_decay) + ")").c_str())(
-        "clip", text("X"), ("gradient-norm clip, 0 for none (default " + dflt(a.clip) + ")").c_str())(
-        "schedule", text("NAME"),
-        "cosine (recipe A: warm-up, cosine to the floor at the last step) or wsd (warm-up, constant, linear decay over the last --decay "
-        "share: continues to a larger budget) (default cosine)")(
-        "sampling", text("NAME"),
-        "random (recipe A: uniform window offsets) or epoch (the non-overlapping windows in a seeded order, each once per epoch: a budget "
-        "up to one epoch repeats no token) (default random)")(
-        "decay", text("X"), ("with wsd: share of the steps in the final decay (default " + dflt(a.decay_share) + ")").c_str())(
-        "warmup-tokens", text("N"),
-        ("with wsd: warm-up length in tokens, whatever the budget (default " + dflt(a.warmup_tokens) + ")").c_str())(
-        "state-dir", text("DIR"),
-        "save the training state in DIR (latest.pt; stable.pt at wsd's decay start) and continue from it when DIR holds one of this "
-        "training: a killed run resumes, a wsd run continues to a larger --tokens")(
-        "save-every", text("N"), "with --state-dir: steps between saved states (default: only at the end and at wsd's decay start)")(
-        "budgets", text("LIST"),
-        "with wsd: smaller budgets (a comma list of token counts) measured on the way by the same training: at each one's decay start the "
-        "state is kept, its decay run and validated, then the training goes on (docs/training.md, 'Budgets on the way')")(
-        "speed", text("LIST"),
-        "the engine's speed settings turned on (docs/training.md, 'Speed'): all (default: async, fused_adamw, fused_loss, cuda_graph, and "
-        "with --dtype bf16 bf16 weights with fp32 masters and an fp32 residual stream, as autocast keeps it, and fracnas's own kernels "
-        "compiled at run time by NVRTC: bf16_weights, residual_fp32, loss_kernel, norm_kernel, adam_kernel, fused_dense), none (recipe "
-        "A's first loop), or a comma list of those (bf16_weights without residual_fp32: faster, 1.6% higher perplexity on D), and "
-        "flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200), norm_add (each block's residual adds in the "
-        "LayerNorm "
-        "after them), residual_sr (with a bf16 stream: norm_add with the stream's sums rounded stochastically) and gemm_tune (with "
-        "fused_dense: each GEMM shape's algorithm timed among cuBLASLt's candidates); the training is the same up to rounding")(
-        "stop-after-steps", text("N"),
-        "stop after N steps in all (status stopped, exit 0), saving the state when --state-dir is given: the same command continues it")(
-        "seed", text("S"), "initialisation and the order of training windows (default 1)")(
-        "checkpoints", text("N"), ("validation evaluations, evenly spaced in tokens (default " + dflt(a.checkpoints) + ")").c_str())(
-        "val-tokens", text("N"), ("validation tokens scored, the split's first (default " + dflt(a.val_tokens) + ")").c_str())(
-        "device", text("NAME"), "cpu or cuda (default: cuda when LibTorch sees one, else cpu)")("cuda-index", text("N"),
-                                                                                                "which visible CUDA device (default 0)")(
-        "dtype", text("NAME"),
-        "bf16 (cuda only: with --speed all bf16 weights, fp32 masters and residual stream; without bf16_weights autocast over fp32 "
-        "weights) or fp32 (default: bf16 on cuda, fp32 on cpu)")("json", "print one JSON object instead of the table");
-    return o;
+// The Boost table of train_options(), the one declaration of each option.
+po::options_description train_table() {
+    return boost_table("fracnas train options (the defaults are recipe A, docs/training.md)", train_options());
 }
 
 // The recipe in one line (the table's "recipe" line; with the corpus, the archive's record).
@@ -183,27 +126,9 @@ void report(std::ostream& out, const eval::train_result& r, const eval::train_re
     out << std::setprecision(6);
 }
 
-// --speed: all, none, or the settings named (the others off).
-eval::train_speed parse_speed(const std::string& text) {
-    if (text == "all") return {};
-    auto s = eval::no_speed_settings();
-    if (text == "none") return s;
-    std::stringstream in(text);
-    std::string name;
-    while (std::getline(in, name, ','))
-        if (!eval::enable_speed_setting(s, name))
-            throw config_error("--speed",
-                               "unknown speed setting '" + name +
-                                   "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, "
-                                   "flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32, norm_add, "
-                                   "residual_sr, gemm_tune.");
-    return s;
-}
-
 // The k best feasible architectures a search measured in the archive: analyze's "best"
 // (app::best_feasible: lowest latency ratio first, one per architecture).
 std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint64_t k) {
-    if (k == 0) throw config_error("--top", "--top must be at least 1.");
 #ifdef FRACNAS_HAVE_HDF5
     const auto best = app::best_feasible(hdf5::read_archive(path), static_cast<std::size_t>(k));
     if (best.empty()) throw config_error("--from", "archive '" + path + "' holds no measured feasible architecture to train.");
@@ -219,110 +144,27 @@ std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint
 }  // namespace
 
 void run_train(const std::vector<std::string>& args, std::ostream& out) {
-    const auto parsed = parse_or_print_help(args, train_options(), "train", "--preset gpt2-small --data DIR", out);
+    const auto parsed = parse_or_print_help(args, train_table(), "train", "--preset gpt2-small --data DIR", out);
     if (!parsed) return;
-    const po::variables_map& vm = *parsed;
-    auto get = [&](const char* name) { return option_text(vm, name); };
+    train_request request;
+    read_options(*parsed, train_options(), request);
     std::vector<nas::architecture> archs;
-    const std::string* archive = get("from");
+    const std::optional<std::string>& archive = request.from;
     if (archive) {
-        if (vm.count("arch") || vm.count("preset")) throw config_error("--from", "give --from or one of --arch and --preset, not both.");
-        archs = top_of_archive(*archive, get("top") ? parse_count("--top", *get("top")) : 3);
+        if (request.arch || request.preset) throw config_error("--from", "give --from or one of --arch and --preset, not both.");
     } else {
-        if (vm.count("top")) throw config_error("--top", "--top goes with --from.");
-        archs.push_back(read_architecture(vm));
+        if (request.top) throw config_error("--top", "--top goes with --from.");
     }
-    if (!get("data")) throw config_error("--data", "give the prepared corpus directory (cmake/dev.sh corpus writes one; docs/data.md).");
+    app::check_ranges(train_options(), request);
+    if (archive)
+        archs = top_of_archive(*archive, request.top.value_or(3));
+    else
+        archs.push_back(read_architecture(request.arch, request.preset));
+    if (!request.data) throw config_error("--data", "give the prepared corpus directory (cmake/dev.sh corpus writes one; docs/data.md).");
+    const eval::train_recipe recipe = request.resolved_recipe(eval::torch_cuda_available());
+    const std::string dtype = recipe.bf16 ? "bf16" : "fp32";
 
-    eval::train_recipe recipe;
-    recipe.tokens = default_train_tokens;
-    eval::gpt_measure_config device;
-    const std::string dtype = read_device_and_dtype(vm, eval::torch_cuda_available() ? "cuda" : "cpu", device);
-    if (device.device == eval::device_kind::cpu && dtype == "bf16")
-        throw config_error("--dtype", "bf16 autocast is for cuda; on the cpu the model trains in fp32.");
-    recipe.device = device.device;
-    recipe.bf16 = dtype == "bf16";
-    if (const auto* v = get("cuda-index")) recipe.cuda_index = static_cast<int>(parse_count("--cuda-index", *v));
-    auto u32 = [&](const char* name, std::uint32_t& field) {
-        if (const auto* v = get(name)) {
-            const auto n = parse_count(std::string("--") + name, *v);
-            if (n == 0 || n > 1000000)
-                throw config_error(std::string("--") + name, "the value " + *v + " must be between 1 and 1,000,000.");
-            field = static_cast<std::uint32_t>(n);
-        }
-    };
-    auto real = [&](const char* name, double& field) {
-        if (const auto* v = get(name)) field = parse_real(std::string("--") + name, *v);
-    };
-    if (const auto* v = get("tokens")) recipe.tokens = parse_count("--tokens", *v);
-    if (const auto* v = get("seed")) recipe.seed = parse_count("--seed", *v);
-    if (const auto* v = get("val-tokens")) recipe.val_tokens = parse_count("--val-tokens", *v);
-    u32("batch", recipe.batch);
-    u32("seq-len", recipe.seq_len);
-    u32("checkpoints", recipe.checkpoints);
-    real("lr", recipe.lr);
-    real("min-lr-ratio", recipe.min_lr_ratio);
-    real("warmup", recipe.warmup_share);
-    real("weight-decay", recipe.weight_decay);
-    real("clip", recipe.clip);
-    real("decay", recipe.decay_share);
-    if (const auto* v = get("warmup-tokens")) recipe.warmup_tokens = parse_count("--warmup-tokens", *v);
-    if (const auto* v = get("schedule")) {
-        if (*v == "cosine")
-            recipe.schedule = eval::lr_schedule::cosine;
-        else if (*v == "wsd")
-            recipe.schedule = eval::lr_schedule::wsd;
-        else
-            throw config_error("--schedule", "unknown schedule '" + *v + "': cosine or wsd.");
-    }
-    if (const auto* v = get("sampling")) {
-        if (*v == "random")
-            recipe.sampling = eval::window_sampling::random;
-        else if (*v == "epoch")
-            recipe.sampling = eval::window_sampling::epoch;
-        else
-            throw config_error("--sampling", "unknown sampling '" + *v + "': random or epoch.");
-    }
-    if (const auto* v = get("budgets")) {
-        std::stringstream in(*v);
-        std::string item;
-        while (std::getline(in, item, ',')) recipe.budgets.push_back(parse_count("--budgets", item));
-        if (recipe.budgets.empty()) throw config_error("--budgets", "give at least one token count.");
-    }
-    if (const auto* v = get("state-dir")) recipe.state_dir = *v;
-    const auto* speed = get("speed");
-    if (speed) recipe.speed = parse_speed(*speed);
-    // all (the default) with a bf16 dtype: bf16 weights with fp32 masters and an fp32 residual
-    // stream, and fracnas's kernels; within seed noise of autocast on D with five seeds, 14% more
-    // tokens/s (docs/results/training.md, "AdamW's kernel and the fp32 residual stream"). bf16
-    // weights with a bf16 stream, faster still, are asked for by name (1.6% higher perplexity there)
-    if (!speed || *speed == "all") {
-        auto& s = recipe.speed;
-        s.loss_kernel = s.bf16_weights = s.residual_fp32 = s.norm_kernel = s.adam_kernel = s.fused_dense = recipe.bf16;
-    }
-    if (recipe.speed.bf16_weights && !recipe.bf16)
-        throw config_error("--speed", "bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
-    if (recipe.speed.bf16_weights && !recipe.speed.fused_adamw)
-        throw config_error("--speed", "bf16_weights needs fused_adamw, which updates the fp32 master weights.");
-    if (recipe.speed.residual_sr && recipe.speed.residual_fp32)
-        throw config_error("--speed", "residual_sr rounds a bf16 residual stream: it does not go with residual_fp32.");
-    // a setting that would act on nothing is refused, not recorded as if it had run
-    if (recipe.speed.gemm_tune && !recipe.speed.fused_dense)
-        throw config_error("--speed", "gemm_tune times the GEMMs of fused_dense: it needs fused_dense.");
-    if (recipe.speed.loss_kernel && (!recipe.bf16 || !recipe.speed.fused_loss))
-        throw config_error("--speed", "loss_kernel runs on the bf16 logits of fused_loss: it needs fused_loss and --dtype bf16 (on cuda).");
-    for (const auto& [on, name] : {std::pair{recipe.speed.norm_kernel, "norm_kernel"}, std::pair{recipe.speed.adam_kernel, "adam_kernel"},
-                                   std::pair{recipe.speed.residual_fp32, "residual_fp32"}, std::pair{recipe.speed.norm_add, "norm_add"},
-                                   std::pair{recipe.speed.residual_sr, "residual_sr"}})
-        if (on && !recipe.speed.bf16_weights)
-            throw config_error("--speed", std::string(name) + " acts on bf16 weights: it needs bf16_weights (and --dtype bf16, on cuda).");
-    if (const auto* v = get("stop-after-steps")) recipe.stop_after_steps = parse_count("--stop-after-steps", *v);
-    if (const auto* v = get("save-every")) {
-        if (!get("state-dir")) throw config_error("--save-every", "--save-every goes with --state-dir.");
-        recipe.save_every = parse_count("--save-every", *v);
-    }
-
-    const std::string dir = *get("data");
+    const std::string dir = *request.data;
     const auto train = data::read_token_file(dir + "/train.tokens", "--data");
     const auto val = data::read_token_file(dir + "/val.tokens", "--data");
     if (train.header.vocab_size != val.header.vocab_size)
@@ -357,7 +199,7 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         const auto r =
             eval::train_gpt(arch, vocab, {train.tokens.data(), train.tokens.size()}, {val.tokens.data(), val.tokens.size()}, each);
         if (r.status == eval::train_status::invalid && !archive) throw config_error("", r.message);
-        report(out, r, recipe, dir, train.tokens.size(), scored, vocab, dtype, vm.count("json") > 0);
+        report(out, r, recipe, dir, train.tokens.size(), scored, vocab, dtype, request.json);
 #ifdef FRACNAS_HAVE_HDF5
         if (archive) {
             storage::training_record t;

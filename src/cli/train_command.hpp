@@ -1,17 +1,13 @@
 // `fracnas train`: train one architecture (a canonical string or a reference preset) on the
 // prepared corpus with recipe A and print its validation perplexity at each checkpoint, as a
-// table or JSON. Only in builds with LibTorch.
+// table or JSON. Only in builds with LibTorch; its options are train_options.hpp's.
 #pragma once
 
-#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <vector>
 
 namespace fracnas::cli {
-
-/// Recipe A's training budget when --tokens is not given.
-inline constexpr std::uint64_t default_train_tokens = 20'000'000;
 
 /// Parses and runs `fracnas train` args (without "train"). Throws config_error for bad input,
 /// a missing or corrupt corpus included (exit 2 in cli.cpp), and fracnas::error when the training

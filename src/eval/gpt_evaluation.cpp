@@ -18,10 +18,18 @@ latency_ratios ratios(const gpt_evaluation& r, const gpt_evaluation& reference) 
     return {ratio(r.prefill, reference.prefill), ratio(r.decode, reference.decode), ratio(r.scenario, reference.scenario)};
 }
 
+const std::vector<std::string>& attention_names() {
+    static const std::vector<std::string> names = {"auto", "flash", "efficient", "cudnn", "math"};
+    return names;
+}
+
 void check_attention(const std::string& name, const std::string& option) {
-    for (const char* valid : {"auto", "flash", "efficient", "cudnn", "math"})
-        if (name == valid) return;
-    throw config_error(option, "unknown attention kernel '" + name + "'; valid: auto, flash, efficient, cudnn, math.");
+    std::string valid;
+    for (const auto& n : attention_names()) {
+        if (name == n) return;
+        valid += (valid.empty() ? "" : ", ") + n;
+    }
+    throw config_error(option, "unknown attention kernel '" + name + "'; valid: " + valid + ".");
 }
 
 }  // namespace fracnas::eval

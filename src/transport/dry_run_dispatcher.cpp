@@ -50,7 +50,6 @@ dry_run_dispatcher::dry_run_dispatcher(eval::job_evaluator& evaluator, dry_run_c
     cfg_.validate();
     if (cfg_.hang_rate > 0.0 && !std::isfinite(policy.task_deadline_seconds))
         throw config_error("hang_rate", "simulated hangs need a finite task deadline, or the run never ends.");
-    if (policy.queued_per_worker > 1) throw config_error("queued_per_worker", "at most one job can wait behind a running one.");
     const eval::outcome ref = evaluator_.time_reference();
     state_.resize(cfg_.workers);
     busy_.assign(cfg_.workers, 0.0);

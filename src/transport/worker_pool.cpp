@@ -4,13 +4,27 @@
 
 #include <algorithm>
 #include <sstream>
+#include <string>
 #include <utility>
 
 #include "fracnas/error.hpp"
 
 namespace fracnas::transport {
 
-worker_pool::worker_pool(const dispatch_policy& policy) : cap_(1 + policy.queued_per_worker), deadlines_(policy), room_(cap_) {}
+namespace {
+
+// The policy's queue depth, refused past the limit before any slot is counted: a deeper queue would
+// hold tasks back from workers that free up, and the deadlines assume one task waits at most.
+std::size_t slots_per_worker(const dispatch_policy& policy) {
+    if (policy.queued_per_worker > dispatch_policy::max_queued_per_worker)
+        throw config_error("queued_per_worker", "at most one job can wait behind a running one (queued_per_worker is " +
+                                                    std::to_string(policy.queued_per_worker) + ").");
+    return 1 + policy.queued_per_worker;
+}
+
+}  // namespace
+
+worker_pool::worker_pool(const dispatch_policy& policy) : cap_(slots_per_worker(policy)), deadlines_(policy), room_(cap_) {}
 
 std::size_t worker_pool::add(worker_info info, double now) {
     const std::size_t w = infos_.size();

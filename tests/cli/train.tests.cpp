@@ -101,8 +101,7 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
     check_usage_error({"train", "--arch", tiny, "--data", dir + "/nowhere"}, "nowhere/train.tokens does not exist");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--dtype", "bf16"}, "--dtype: bf16 autocast is for cuda");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "65"}, "the architecture's context (64)");
-    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--batch", "0"},
-                      "--batch: the value 0 must be between 1");
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--batch", "0"}, "--batch must be in 1..1000000.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--lr", "fast"}, "--lr");
     const std::string mixed = corpus("mixed", 50, 60);
     check_usage_error({"train", "--arch", tiny, "--data", mixed, "--device", "cpu"}, "disagree on the vocabulary (50 and 60)");
@@ -129,7 +128,7 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "fused_adamw,residual_fp32,residual_sr"},
                       "--speed: residual_sr rounds a bf16 residual stream: it does not go with residual_fp32.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--schedule", "linear"},
-                      "--schedule: unknown schedule 'linear': cosine or wsd.");
+                      "--schedule: unknown schedule 'linear'; valid: cosine, wsd.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--save-every", "5"},
                       "--save-every goes with --state-dir");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--seq-len", "32", "--schedule", "wsd", "--decay", "1.5"},

@@ -72,6 +72,22 @@ inline bool in_pool(const transport::dispatcher& d, int rank) {
     return false;
 }
 
+/// A policy that queues two jobs behind a running one is refused by every dispatcher alike, as it
+/// is built and before it reaches a worker: config_error("queued_per_worker") with one sentence (the
+/// one rule, in transport::worker_pool). `make` builds a dispatcher with the policy it is given.
+template <class Make>
+inline void check_refuses_deep_queue(Make make) {
+    transport::dispatch_policy p;
+    p.queued_per_worker = transport::dispatch_policy::max_queued_per_worker + 1;
+    try {
+        make(p);
+        FAIL("a dispatcher accepted queued_per_worker " << p.queued_per_worker);
+    } catch (const config_error& e) {
+        REQUIRE(e.field() == "queued_per_worker");
+        REQUIRE(std::string(e.what()) == "at most one job can wait behind a running one (queued_per_worker is 2).");
+    }
+}
+
 /// Slots: pool x (1 + queued) free at first; submit refuses a full dispatcher, an id in flight and
 /// a point outside the cube, and takes nothing then; shutdown drops what is in flight.
 inline void check_slots_and_refusals(transport::dispatcher& d, std::size_t queued_per_worker) {

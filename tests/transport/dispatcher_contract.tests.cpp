@@ -100,6 +100,13 @@ TEST_CASE("contract, dry-run dispatcher: slots, refusals, each job once, a lost 
     }
 }
 
+TEST_CASE("contract, in-process and dry-run dispatchers: a queue deeper than one job is refused the same way", "[transport][contract]") {
+    eval::latency_model_evaluator model({});
+    contract::check_refuses_deep_queue([&](const transport::dispatch_policy& p) { transport::local_dispatcher d(model, p, "h"); });
+    contract::check_refuses_deep_queue(
+        [&](const transport::dispatch_policy& p) { transport::dry_run_dispatcher d(model, three_workers(), p); });
+}
+
 TEST_CASE("contract, dry-run dispatcher: a hung worker leaves, its task is answered elsewhere", "[transport][contract]") {
     eval::latency_model_evaluator model({});
     transport::dry_run_config c;

@@ -1,7 +1,8 @@
 // The configuration of one `fracnas optimize` run: which synthetic function, which algorithm with
 // which overrides, the stopping rules and the progress settings, and the one place they are
-// checked. It parses no command line (src/cli/ does) and runs nothing; standard library only.
-// Errors are config_error whose field is the command-line option, e.g. "--dim".
+// checked. Filled option by option through the schema of optimize_options.hpp (the command line,
+// src/cli/, only hands over the text); it runs nothing; standard library only. Errors are
+// config_error whose field is the command-line option, e.g. "--dim".
 #pragma once
 
 #include <cstddef>
@@ -19,9 +20,9 @@ namespace fracnas::app {
 /// One optimizer run on a synthetic objective; the defaults are the product's embedded default
 /// job (rastrigin, d = 10, soo, 10000 evaluations, seed 1). Check with validate() before use.
 struct optimize_config {
-    std::string function = "rastrigin";                           ///< a base objective name (eval::objective_names())
+    std::string function = "rastrigin";                           ///< a base objective name (eval::objective_names(): a name, eval's)
     std::size_t dim = 10;                                         ///< coordinates, in [1, eval::max_objective_dim] (typical 2..100)
-    std::string algorithm = "soo";                                ///< a preset name (core::preset_names())
+    std::string algorithm = "soo";                                ///< a preset name (core::preset_names(): a name, core's)
     std::uint64_t budget = 10000;                                 ///< evaluations at most, >= 1 (typical 1e3..1e6)
     std::uint64_t seed = 1;                                       ///< seeds the function's optimum, the optimizer and the completion order
     std::uint64_t outstanding = 1;                                ///< evaluations kept in flight, 1..1,000,000 (1: sequential)
@@ -30,21 +31,24 @@ struct optimize_config {
     double noise = 0.0;                                           ///< > 0 wraps the function in noisy: with this sigma
     double failure_rate = 0.0;                                    ///< > 0 wraps the function in failing:, in [0, 1]
 
-    // Overrides of the fractal preset (not allowed with "evolution" or "random"); empty keeps the preset's value.
-    std::optional<std::string> geometry;          ///< core::parse_geometry names
-    std::optional<std::string> search;            ///< core::parse_search names
-    std::optional<std::string> sampler;           ///< core::parse_sampler names
-    std::optional<std::string> scoring;           ///< core::parse_scoring names
-    std::optional<std::string> exploitation;      ///< core::parse_exploitation names
-    std::optional<std::size_t> max_depth;         ///< deepest level (typical 5..100)
-    std::optional<std::size_t> sections;          ///< k of the k-section (typical 2..5)
-    std::optional<std::size_t> samples_per_cell;  ///< latin-hypercube / random samplers (typical 1..10)
+    // Overrides of the fractal preset (not allowed with "evolution" or "random"); empty keeps the
+    // preset's value. The names were read into core's enums where the options are read.
+    std::optional<core::geometry_kind> geometry;          ///< how a cell splits
+    std::optional<core::search_kind> search;              ///< which open cell expands next
+    std::optional<core::sampler_kind> sampler;            ///< how a new cell is sampled
+    std::optional<core::scoring_kind> scoring;            ///< how samples score a cell
+    std::optional<core::exploitation_kind> exploitation;  ///< what happens at max depth
+    std::optional<std::size_t> max_depth;                 ///< deepest level, 1..100000 (typical 5..100)
+    std::optional<std::size_t> sections;                  ///< k of the k-section, 2..1000 (typical 2..5)
+    std::optional<std::size_t> samples_per_cell;          ///< latin-hypercube / random samplers, 1..100000 (typical 1..10)
 
     std::optional<std::uint64_t> progress_every;  ///< evaluations between progress lines, >= 1 (default budget/10)
     bool quiet = false;                           ///< no progress lines
 
     /// Throws config_error whose field is the offending option ("--dim", "--geometry", ...) and
-    /// whose message is one sentence; the fractal configuration is checked too (see fractal()).
+    /// whose message is one sentence: the names and the ranges the schema declares
+    /// (optimize_options()), then the other rules; the fractal configuration is checked too (see
+    /// fractal()).
     void validate() const;
 
     /// True when any fractal override is set.

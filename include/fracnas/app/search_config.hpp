@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fracnas/app/option.hpp"
 #include "fracnas/eval/gpt_evaluator.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
 #include "fracnas/nas/architecture.hpp"
@@ -34,10 +35,7 @@ enum class dtype_choice : std::uint8_t { automatic, fp32, bf16 };
 enum class latency_kind : std::uint8_t { decode, prefill };
 enum class dispatcher_kind : std::uint8_t { automatic, local, mpi, dry_run };
 
-/// The option values of an enum, in the order of its enumerators: the text on the command line,
-/// in a config file and in the archived INI.
-template <class E>
-struct choice_names;
+// The option values of each enum (option.hpp's choice_names), in the order of its enumerators.
 #define FRACNAS_CHOICE_NAMES(E, ...)                     \
     template <>                                          \
     struct choice_names<E> {                             \
@@ -55,25 +53,13 @@ FRACNAS_CHOICE_NAMES(latency_kind, "decode", "prefill");
 FRACNAS_CHOICE_NAMES(dispatcher_kind, "auto", "local", "mpi", "dry-run");
 #undef FRACNAS_CHOICE_NAMES
 
-/// The option value of e ("space-aware", "dry-run", ...).
-template <class E>
-const char* to_string(E e) {
-    return choice_names<E>::values.at(static_cast<std::size_t>(e));
-}
-
-/// The index of `text` in names. Throws config_error(option) "unknown NAME 'text'; valid: a, b."
-/// (NAME: option without "--"), the one error of every enum-like option.
-std::size_t parse_choice(const std::string& option, const std::string& text, const char* const* names, std::size_t count);
-
-/// The enumerator that `text` names; throws config_error(option) listing the valid names.
-template <class E>
-E parse_choice(const std::string& option, const std::string& text) {
-    const auto& names = choice_names<E>::values;
-    return static_cast<E>(parse_choice(option, text, names.data(), names.size()));
-}
-
 /// The architecture of a reference model (nas::gpt2_small, nas::gpt2_medium).
 nas::architecture reference_architecture(reference_kind r);
+/// The device a device_choice names: cpu or cuda as given; auto, cuda when one is visible.
+eval::device_kind resolve_device(device_choice d, bool cuda_visible);
+/// The dtype a dtype_choice names on a resolved device: fp32 or bf16 as given; auto, bf16 on cuda
+/// and fp32 on the cpu.
+eval::dtype_kind resolve_dtype(dtype_choice d, eval::device_kind device);
 
 struct search_config {
     // ---- the problem (all of these must match an archive that is resumed)

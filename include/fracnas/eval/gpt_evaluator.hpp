@@ -90,8 +90,10 @@ struct gpt_evaluation {
     std::vector<std::string> prefill_nodes, decode_nodes;
 };
 
+/// The gpt_measure_config::attention values: auto, flash, efficient, cudnn, math.
+const std::vector<std::string>& attention_names();
 /// Checks a gpt_measure_config::attention value: throws config_error(option) naming the valid
-/// ones (auto, flash, efficient, cudnn, math) for any other.
+/// ones (attention_names()) for any other.
 void check_attention(const std::string& name, const std::string& option);
 
 /// Each latency of `r` over the same latency of `reference` (their medians), where both were

@@ -62,7 +62,10 @@ const char* to_string(worker_event::kind k);
 
 /// How jobs are handed out; the same for every dispatcher.
 struct dispatch_policy {
-    std::size_t queued_per_worker = 0;                                       ///< 0: one task in flight per worker; 1: one more waits on it
+    /// 0: one task in flight per worker; 1: one more waits on it. At most max_queued_per_worker:
+    /// every dispatcher's worker_pool refuses more (config_error "queued_per_worker").
+    std::size_t queued_per_worker = 0;
+    static constexpr std::size_t max_queued_per_worker = 1;
     double task_deadline_seconds = std::numeric_limits<double>::infinity();  ///< per task, from its start
     std::uint64_t calibrate_every = 50;  ///< a worker re-times the reference after this many jobs (0: at start only)
     /// With it, task_deadline_seconds is the deadline until a task has finished, and then its cap:

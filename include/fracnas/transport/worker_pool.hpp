@@ -41,7 +41,9 @@ public:
         std::optional<std::uint64_t> starts;
     };
 
-    /// slots per worker: 1 + policy.queued_per_worker.
+    /// slots per worker: 1 + policy.queued_per_worker. Throws config_error("queued_per_worker")
+    /// when more than dispatch_policy::max_queued_per_worker jobs would wait behind a running one:
+    /// the one rule of the in-process, dry-run and MPI dispatchers, which each build their pool here.
     explicit worker_pool(const dispatch_policy& policy);
 
     /// Adds the next worker (as it reported itself: in_pool, or left_reason): event joined, or

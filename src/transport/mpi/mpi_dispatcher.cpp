@@ -63,12 +63,8 @@ struct mpi_dispatcher::impl {
     std::vector<char> rbuf;
     bool stopped = false, stop_verdict = false;
 
-    // at most one job waits behind a running one
-    static transport::dispatch_policy capped(transport::dispatch_policy p) {
-        p.queued_per_worker = std::min<std::size_t>(p.queued_per_worker, 1);
-        return p;
-    }
-    impl(const environment& e, transport::dispatch_policy p) : env(e), policy(capped(p)), pool(policy) {}
+    // the pool refuses a policy that queues more than one job behind a running one, before any message
+    impl(const environment& e, transport::dispatch_policy p) : env(e), policy(p), pool(policy) {}
 
     ~impl() {
         if (!stopped) stop_workers(5.0);

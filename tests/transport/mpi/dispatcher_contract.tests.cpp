@@ -15,9 +15,10 @@ namespace contract = fracnas::testing::contract;
 
 namespace {
 
-// The workers serve model(rank) until the master's check is done and its dispatcher stops them.
+// The workers serve model(rank) until the master's check is done and its dispatcher stops them;
+// `first` runs on the master before its dispatcher is built.
 void on_every_rank(const std::function<eval::latency_model_config(int rank)>& model, const std::function<void(mpi::mpi_dispatcher&)>& check,
-                   double task_deadline_seconds = 1e30) {
+                   double task_deadline_seconds = 1e30, const std::function<void()>& first = {}) {
     const auto& env = test_env();
     REQUIRE(env.size() == 3);
     if (env.rank() != 0) {
@@ -25,6 +26,7 @@ void on_every_rank(const std::function<eval::latency_model_config(int rank)>& mo
             env, [&] { return std::make_unique<eval::latency_model_evaluator>(model(env.rank())); }, 0);
         return;
     }
+    if (first) first();
     transport::dispatch_policy p;
     p.queued_per_worker = 1;
     p.calibrate_every = 0;
@@ -42,6 +44,15 @@ eval::latency_model_config plain(int) {
 
 TEST_CASE("contract, MPI dispatcher: slots and refusals", "[mpi][contract_slots]") {
     on_every_rank(plain, [](mpi::mpi_dispatcher& d) { contract::check_slots_and_refusals(d, 1); });
+}
+
+TEST_CASE("contract, MPI dispatcher: a queue deeper than one job is refused the same way", "[mpi][contract_queue]") {
+    // refused before the master says anything to a worker: the dispatcher built next joins them all
+    const auto refused = [] {
+        contract::check_refuses_deep_queue([](const transport::dispatch_policy& p) { mpi::mpi_dispatcher d(test_env(), p, 30.0); });
+    };
+    on_every_rank(
+        plain, [](mpi::mpi_dispatcher& d) { REQUIRE(d.pool_size() == 2); }, 1e30, refused);
 }
 
 TEST_CASE("contract, MPI dispatcher: each job once", "[mpi][contract_once]") {
