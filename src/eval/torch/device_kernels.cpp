@@ -142,7 +142,9 @@ __device__ __forceinline__ float block_reduce(float v, int op) {
 // The same as fracnas_softmax_xent_bf16 with the row held in registers, read once: for V a
 // multiple of 8 of at most FRACNAS_THREADS * 8 * FRACNAS_XENT_VECS values and 16-byte-aligned
 // rows (the host checks). The maximum, then the sum of exp(x - max), then the gradient, each over
-// the registers.
+// the registers. exp by the hardware's approximation (__expf: a multiply and ex2.approx, a few
+// units in the last place for the arguments that matter, x - max near 0, far below the bf16
+// rounding of the gradient): the kernel's two exps per value are much of its time.
 #define FRACNAS_XENT_VECS 8
 extern "C" __global__ void __launch_bounds__(FRACNAS_THREADS, 2)
 fracnas_softmax_xent_rows_bf16(unsigned short* __restrict__ logits, const long long* __restrict__ y, float* __restrict__ loss,
@@ -172,7 +174,7 @@ fracnas_softmax_xent_rows_bf16(unsigned short* __restrict__ logits, const long l
     for (int j = 0; j < FRACNAS_XENT_VECS; ++j)
         if (threadIdx.x + j * FRACNAS_THREADS < nvec && m != neg_inf()) {
             unpack(p[j], v);
-            for (int k = 0; k < 8; ++k) s += expf(v[k] - m);
+            for (int k = 0; k < 8; ++k) s += __expf(v[k] - m);
         }
     s = block_reduce(s, 1);
     const float lse = m + logf(s);
@@ -183,7 +185,7 @@ fracnas_softmax_xent_rows_bf16(unsigned short* __restrict__ logits, const long l
         const int i = threadIdx.x + j * FRACNAS_THREADS;
         if (i < nvec) {
             unpack(p[j], v);
-            for (int k = 0; k < 8; ++k) v[k] = expf(v[k] - lse) - ((long long)i * 8 + k == t ? 1.0f : 0.0f);
+            for (int k = 0; k < 8; ++k) v[k] = __expf(v[k] - lse) - ((long long)i * 8 + k == t ? 1.0f : 0.0f);
             x[i] = make_uint4(pair(v[0], v[1]), pair(v[2], v[3]), pair(v[4], v[5]), pair(v[6], v[7]));
         }
     }
