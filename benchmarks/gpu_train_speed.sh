@@ -5,10 +5,10 @@
 # settings all off (recipe A's first loop) and all on (or the --speed values of CURVES), for each
 # seed of SEEDS; everything into OUT (curve_<speed, commas as +>_s<seed>.json).
 #   bash benchmarks/gpu_train_speed.sh OUT              # on the lent H200: .devdeps and data/corpus-v1 carried
-# The same-lease comparison of autocast, all (bf16 weights, fp32 residual stream, fracnas's
-# kernels) and the bf16 stream, five seeds (then benchmarks/seed_compare.py on the JSON):
+# The same-lease comparison of autocast, all (bf16 weights, the bf16 residual stream rounded
+# stochastically, fracnas's kernels) and the bf16 stream rounded to nearest, five seeds (then benchmarks/seed_compare.py on the JSON):
 #   CURVES="async,fused_adamw,fused_loss,cuda_graph,loss_kernel all async,fused_adamw,fused_loss,cuda_graph,bf16_weights,loss_kernel,norm_kernel,fused_dense,adam_kernel" \
-#   SEEDS="1 2 3 4 5" LADDER=baseline,async,fused_adamw,fused_loss,cuda_graph,loss_kernel,bf16_weights,norm_kernel,fused_dense,adam_kernel,residual_fp32 \
+#   SEEDS="1 2 3 4 5" LADDER=baseline,async,fused_adamw,fused_loss,cuda_graph,loss_kernel,bf16_weights,norm_kernel,fused_dense,adam_kernel,residual_sr \
 #   bash benchmarks/gpu_train_speed.sh OUT
 # Change these for your system:
 build=${BUILD:-build-gpu}               # the build folder (kept between calls while the machine is held)

@@ -80,12 +80,13 @@ std::vector<train_option> make_options() {
     o.push_back(declare<o_t>(
         "speed", "LIST",
         "the engine's speed settings turned on (docs/training.md, 'Speed'): all (async, fused_adamw, fused_loss, cuda_graph, and with "
-        "--dtype bf16 bf16 weights with fp32 masters and an fp32 residual stream, as autocast keeps it, and fracnas's own kernels compiled "
-        "at run time by NVRTC: bf16_weights, residual_fp32, loss_kernel, norm_kernel, adam_kernel, fused_dense), none (recipe A's first "
-        "loop), or a comma list of those (bf16_weights without residual_fp32: faster, 1.6% higher perplexity on D), and flash_attention "
-        "(SDPA's flash kernel instead of cuDNN's, slower on the H200), norm_add (each block's residual adds in the LayerNorm after them), "
-        "residual_sr (with a bf16 stream: norm_add with the stream's sums rounded stochastically) and gemm_tune (with fused_dense: each "
-        "GEMM shape's algorithm timed among cuBLASLt's candidates); the training is the same up to rounding"));
+        "--dtype bf16 bf16 weights with fp32 masters and a bf16 residual stream rounded stochastically, which trains as autocast does, "
+        "and fracnas's own kernels compiled at run time by NVRTC: bf16_weights, residual_sr, loss_kernel, norm_kernel, adam_kernel, "
+        "fused_dense), none (recipe A's first loop), or a comma list of those (bf16_weights alone rounds the stream to nearest: faster, "
+        "1.6% higher perplexity on D), and flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200), residual_fp32 "
+        "(the stream in fp32, as autocast keeps it), norm_add (each block's residual adds in the LayerNorm after them; residual_sr "
+        "implies it) and gemm_tune (with fused_dense: each GEMM shape's algorithm timed among cuBLASLt's candidates); the training is "
+        "the same up to rounding"));
     o.back().set = [](train_request& r, const std::string& t) {
         const bool all = t == "all";
         eval::train_speed speed = all ? eval::train_speed{} : eval::no_speed_settings();
@@ -142,12 +143,12 @@ eval::train_recipe train_request::resolved_recipe(bool cuda_visible) const {
     if (r.device == eval::device_kind::cpu && dtype == app::dtype_choice::bf16)
         throw config_error("--dtype", "bf16 autocast is for cuda; on the cpu the model trains in fp32.");
     r.bf16 = app::resolve_dtype(dtype, r.device) == eval::dtype_kind::bf16;
-    // all (the default) with a bf16 dtype: bf16 weights with fp32 masters and an fp32 residual
-    // stream, and fracnas's kernels; within seed noise of autocast on D with five seeds, 14% more
-    // tokens/s (docs/results/training.md, "AdamW's kernel and the fp32 residual stream"). bf16
-    // weights with a bf16 stream, faster still, are asked for by name (1.6% higher perplexity there)
+    // all (the default) with a bf16 dtype: bf16 weights with fp32 masters and a bf16 residual
+    // stream rounded stochastically, and fracnas's kernels: within seed noise of autocast on D
+    // (docs/results/training.md). The fp32 stream (residual_fp32) and the stream rounded to
+    // nearest (bf16_weights alone: 1.6% higher perplexity there) are asked for by name
     auto& s = r.speed;
-    if (speed_all) s.loss_kernel = s.bf16_weights = s.residual_fp32 = s.norm_kernel = s.adam_kernel = s.fused_dense = r.bf16;
+    if (speed_all) s.loss_kernel = s.bf16_weights = s.residual_sr = s.norm_kernel = s.adam_kernel = s.fused_dense = r.bf16;
     if (s.bf16_weights && !r.bf16) throw config_error("--speed", "bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
     if (s.bf16_weights && !s.fused_adamw)
         throw config_error("--speed", "bf16_weights needs fused_adamw, which updates the fp32 master weights.");

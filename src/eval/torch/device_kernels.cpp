@@ -234,11 +234,22 @@ __device__ __forceinline__ void round_store8(unsigned short* p, long long i, flo
     for (int k = 0; k < 8; ++k) v[k] = bf16_to_float(b[k]);
     reinterpret_cast<uint4*>(p)[i] = make_uint4(b[0] | (b[1] << 16), b[2] | (b[3] << 16), b[4] | (b[5] << 16), b[6] | (b[7] << 16));
 }
+// one value so (the key of value `at` the same as round_store8's): returns the value as written
+__device__ __forceinline__ float round_store1(float* p, long long i, float v, unsigned int, long long) {
+    p[i] = v;
+    return v;
+}
+__device__ __forceinline__ float round_store1(unsigned short* p, long long i, float v, unsigned int salt, long long at) {
+    const unsigned int b = salt != 0u ? float_to_bf16_stochastic(v, salt ^ mix32((unsigned int)at * 0x9e3779b9u)) : float_to_bf16(v);
+    p[i] = (unsigned short)b;
+    return bf16_to_float(b);
+}
 
 // LayerNorm's input gradient, one warp a row of d values: with g = dy gamma and xhat = (x - mean)
 // rstd, dx = rstd (g - mean(g) - xhat mean(g xhat)). Two passes over the row (the second from L1/L2).
 // Where dx_lo is given, dx's bf16 rounding is written there too (an fp32 stream's gradient in the
-// dtype of the bf16 layers that read it).
+// dtype of the bf16 layers that read it). A bf16 dx is rounded as round_store8 says (stochastically
+// for a nonzero salt, with the one-pass backward's draws).
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
@@ -254,7 +265,7 @@ __device__ __forceinline__ void ln_row_sums8(const float* a, const float* b, con
 template <typename X>
 __device__ __forceinline__ void ln_dx(const unsigned short* __restrict__ dy, const X* __restrict__ x, const float* __restrict__ mean,
                                       const float* __restrict__ rstd, const unsigned short* __restrict__ gamma, const X* __restrict__ dres,
-                                      X* __restrict__ dx, unsigned short* __restrict__ dx_lo, long long rows, int d) {
+                                      X* __restrict__ dx, unsigned short* __restrict__ dx_lo, long long rows, int d, unsigned int salt) {
     const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
     const int lane = threadIdx.x & 31;
@@ -286,25 +297,25 @@ __device__ __forceinline__ void ln_dx(const unsigned short* __restrict__ dy, con
         else
             for (int k = 0; k < 8; ++k) r[k] = 0.0f;
         for (int k = 0; k < 8; ++k) a[k] = rs * (a[k] * c[k] - mg - (b[k] - mu) * rs * mgx) + r[k];
-        store8(dx + base, i, a);
+        round_store8(dx + base, i, a, salt, base + 8 * i);  // a := dx as written
         if (dx_lo != nullptr) store8(dx_lo + base, i, a);
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) {
         const float g = load1(dy + base, i) * load1(gamma, i);
         const float v = rs * (g - mg - (load1(x + base, i) - mu) * rs * mgx) + (dres != nullptr ? load1(dres + base, i) : 0.0f);
-        store1(dx + base, i, v);
-        if (dx_lo != nullptr) store1(dx_lo + base, i, v);
+        const float w = round_store1(dx + base, i, v, salt, base + i);
+        if (dx_lo != nullptr) store1(dx_lo + base, i, w);
     }
 }
 extern "C" __global__ void __launch_bounds__(256)
 fracnas_ln_dx_bf16(const unsigned short* dy, const unsigned short* x, const float* mean, const float* rstd, const unsigned short* gamma,
-                   const unsigned short* dres, unsigned short* dx, unsigned short* dx_lo, long long rows, int d) {
-    ln_dx(dy, x, mean, rstd, gamma, dres, dx, dx_lo, rows, d);
+                   const unsigned short* dres, unsigned short* dx, unsigned short* dx_lo, long long rows, int d, unsigned int salt) {
+    ln_dx(dy, x, mean, rstd, gamma, dres, dx, dx_lo, rows, d, salt);
 }
 extern "C" __global__ void __launch_bounds__(256)
 fracnas_ln_dx_f32(const unsigned short* dy, const float* x, const float* mean, const float* rstd, const unsigned short* gamma,
-                  const float* dres, float* dx, unsigned short* dx_lo, long long rows, int d) {
-    ln_dx(dy, x, mean, rstd, gamma, dres, dx, dx_lo, rows, d);
+                  const float* dres, float* dx, unsigned short* dx_lo, long long rows, int d, unsigned int salt) {
+    ln_dx(dy, x, mean, rstd, gamma, dres, dx, dx_lo, rows, d, salt);
 }
 
 // Eight values of a row as loaded, unpacked to fp32 on use: bf16 one uint4, fp32 two float4s
@@ -606,31 +617,44 @@ extern "C" __global__ void __launch_bounds__(256) fracnas_qkv_pack_bf16(fracnas_
 
 // LayerNorm's forward, one warp a row: the mean, then the variance about it (two passes, not the
 // sum of squares: no cancellation on a residual stream far from zero), then y = xhat gamma + beta;
-// mean and rstd kept for the backward. The row is read three times (the last two from L1/L2).
-template <typename X>
-__device__ __forceinline__ void ln_forward(const X* __restrict__ x, const unsigned short* __restrict__ gamma,
-                                           const unsigned short* __restrict__ beta, unsigned short* __restrict__ y,
-                                           float* __restrict__ mean, float* __restrict__ rstd, long long rows, int d, float eps) {
+// mean and rstd kept for the backward. The row is read three times (the last two from L1/L2). With
+// ADD, the row is x + yin, rounded to X as round_store8 says and written to s in the first pass
+// (the stream ln_rows's ADD writes, with the same draws), and the later passes read s.
+template <typename X, bool ADD>
+__device__ __forceinline__ void ln_forward(const X* __restrict__ x, const unsigned short* __restrict__ yin,
+                                           const unsigned short* __restrict__ gamma, const unsigned short* __restrict__ beta,
+                                           X* __restrict__ s, unsigned short* __restrict__ y, float* __restrict__ mean,
+                                           float* __restrict__ rstd, long long rows, int d, float eps, unsigned int salt) {
     const long long row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (row >= rows) return;
     const int lane = threadIdx.x & 31;
     const long long base = row * d;
-    const bool vec = (d & 7) == 0 && ((address(x + base) | address(y + base) | address(gamma) | address(beta)) & 15) == 0;
+    const bool vec = (d & 7) == 0 && ((address(x + base) | address(y + base) | address(gamma) | address(beta) |
+                                       (ADD ? address(yin + base) | address(s + base) : 0ull)) &
+                                      15) == 0;
     const int nvec = vec ? d / 8 : 0;
     float a[8], b[8], c[8], sum = 0.0f;
     for (int i = lane; i < nvec; i += 32) {
         load8(x + base, i, a);
+        if (ADD) {
+            load8(yin + base, i, b);
+            for (int k = 0; k < 8; ++k) a[k] += b[k];
+            round_store8(s + base, i, a, salt, base + 8 * i);  // a := the sum as written
+        }
         for (int k = 0; k < 8; ++k) sum += a[k];
     }
-    for (int i = nvec * 8 + lane; i < d; i += 32) sum += load1(x + base, i);
+    for (int i = nvec * 8 + lane; i < d; i += 32)
+        sum += ADD ? round_store1(s + base, i, load1(x + base, i) + load1(yin + base, i), salt, base + i) : load1(x + base, i);
+    // the same lane reads back what it wrote (s is written here: no read-only loads of it)
+    const X* src = ADD ? s : x;
     const float mu = warp_sum(sum) / d;
     float var = 0.0f;
     for (int i = lane; i < nvec; i += 32) {
-        load8(x + base, i, a);
+        load8(src + base, i, a);
         for (int k = 0; k < 8; ++k) var += (a[k] - mu) * (a[k] - mu);
     }
     for (int i = nvec * 8 + lane; i < d; i += 32) {
-        const float v = load1(x + base, i) - mu;
+        const float v = load1(src + base, i) - mu;
         var += v * v;
     }
     const float rs = rsqrtf(warp_sum(var) / d + eps);
@@ -639,13 +663,14 @@ __device__ __forceinline__ void ln_forward(const X* __restrict__ x, const unsign
         rstd[row] = rs;
     }
     for (int i = lane; i < nvec; i += 32) {
-        load8(x + base, i, a);
+        load8(src + base, i, a);
         load8(gamma, i, b);
         load8(beta, i, c);
         for (int k = 0; k < 8; ++k) a[k] = (a[k] - mu) * rs * b[k] + c[k];
         store8(y + base, i, a);
     }
-    for (int i = nvec * 8 + lane; i < d; i += 32) store1(y + base, i, (load1(x + base, i) - mu) * rs * load1(gamma, i) + load1(beta, i));
+    for (int i = nvec * 8 + lane; i < d; i += 32)
+        store1(y + base, i, (load1(src + base, i) - mu) * rs * load1(gamma, i) + load1(beta, i));
 }
 // The same for d a multiple of 8 up to 1,024 with 16-byte-aligned rows, the row read once and
 // held in registers (a lane 4 groups of 8 values); with ADD, the row is first x + yin (a layer's
@@ -697,26 +722,21 @@ __device__ __forceinline__ void ln_rows(const X* __restrict__ x, const unsigned 
         }
     }
 }
-#define FRACNAS_LN_ROWS(NAME, X, ADD)                                                                                                   \
+// the forwards, held rows (ln_rows) or any (ln_forward), one signature
+#define FRACNAS_LN_ROWS(NAME, F, X, ADD)                                                                                                \
     extern "C" __global__ void __launch_bounds__(256)                                                                                   \
         NAME(const X* x, const unsigned short* yin, const unsigned short* gamma, const unsigned short* beta, X* s, unsigned short* y,    \
              float* mean, float* rstd, long long rows, int d, float eps, unsigned int salt) {                                            \
-        ln_rows<X, ADD>(x, yin, gamma, beta, s, y, mean, rstd, rows, d, eps, salt);                                                      \
+        F<X, ADD>(x, yin, gamma, beta, s, y, mean, rstd, rows, d, eps, salt);                                                            \
     }
-FRACNAS_LN_ROWS(fracnas_ln_rows_bf16, unsigned short, false)
-FRACNAS_LN_ROWS(fracnas_ln_rows_f32, float, false)
-FRACNAS_LN_ROWS(fracnas_ln_add_bf16, unsigned short, true)
-FRACNAS_LN_ROWS(fracnas_ln_add_f32, float, true)
-extern "C" __global__ void __launch_bounds__(256)
-fracnas_ln_forward_bf16(const unsigned short* x, const unsigned short* gamma, const unsigned short* beta, unsigned short* y, float* mean,
-                        float* rstd, long long rows, int d, float eps) {
-    ln_forward(x, gamma, beta, y, mean, rstd, rows, d, eps);
-}
-extern "C" __global__ void __launch_bounds__(256)
-fracnas_ln_forward_f32(const float* x, const unsigned short* gamma, const unsigned short* beta, unsigned short* y, float* mean,
-                       float* rstd, long long rows, int d, float eps) {
-    ln_forward(x, gamma, beta, y, mean, rstd, rows, d, eps);
-}
+FRACNAS_LN_ROWS(fracnas_ln_rows_bf16, ln_rows, unsigned short, false)
+FRACNAS_LN_ROWS(fracnas_ln_rows_f32, ln_rows, float, false)
+FRACNAS_LN_ROWS(fracnas_ln_add_bf16, ln_rows, unsigned short, true)
+FRACNAS_LN_ROWS(fracnas_ln_add_f32, ln_rows, float, true)
+FRACNAS_LN_ROWS(fracnas_ln_forward_bf16, ln_forward, unsigned short, false)
+FRACNAS_LN_ROWS(fracnas_ln_forward_f32, ln_forward, float, false)
+FRACNAS_LN_ROWS(fracnas_ln_add_wide_bf16, ln_forward, unsigned short, true)
+FRACNAS_LN_ROWS(fracnas_ln_add_wide_f32, ln_forward, float, true)
 
 // LayerNorm's weight and bias gradients, in two steps with a fixed order of sums (the same bits
 // every run): each block sums dy xhat and dy over a slab of rows for 256 columns (32 x 8
@@ -923,10 +943,8 @@ extern "C" __global__ void __launch_bounds__(256) fracnas_adamw_bf16(const fracn
 const char* const xent_name = "fracnas_softmax_xent_bf16";
 const char* const xent_rows_name = "fracnas_softmax_xent_rows_bf16";  // the row in registers: V % 8 == 0, V <= xent_rows_max
 constexpr long long xent_rows_max = threads_per_row * 8LL * 8;        // FRACNAS_THREADS x 8 values x FRACNAS_XENT_VECS
-const char* const ln_forward_name = "fracnas_ln_forward_bf16";
 const char* const ln_dx_name = "fracnas_ln_dx_bf16";
 const char* const ln_partial_name = "fracnas_ln_dgamma_partial_bf16";
-const char* const ln_forward_f32_name = "fracnas_ln_forward_f32";  // the same for an fp32 input (and its gradient)
 const char* const ln_dx_f32_name = "fracnas_ln_dx_f32";
 const char* const ln_partial_f32_name = "fracnas_ln_dgamma_partial_f32";
 constexpr int ln_slab_rows = 128;  // rows a block sums for the weight gradients
@@ -951,6 +969,9 @@ const char* const qkv_pack_name = "fracnas_qkv_pack_bf16";
 // LayerNorm's forward with the row in registers, [fp32 input], without and with the stream's add
 const char* const ln_rows_names[2] = {"fracnas_ln_rows_bf16", "fracnas_ln_rows_f32"};
 const char* const ln_add_names[2] = {"fracnas_ln_add_bf16", "fracnas_ln_add_f32"};
+// the same for rows of any width (read three times), [fp32 input]
+const char* const ln_forward_names[2] = {"fracnas_ln_forward_bf16", "fracnas_ln_forward_f32"};
+const char* const ln_add_wide_names[2] = {"fracnas_ln_add_wide_bf16", "fracnas_ln_add_wide_f32"};
 constexpr std::int64_t ln_rows_max = 1024;  // the widest row its registers hold
 constexpr int qkv_pack_slab_rows = 128;     // rows a block of the q/k/v packing sums
 
@@ -1127,12 +1148,13 @@ struct device_module {
     bool ok = false;
     std::string why;
     CUmodule module = nullptr;
-    CUfunction xent = nullptr, xent_rows = nullptr, ln_forward = nullptr, ln_dx = nullptr, ln_partial = nullptr, sumsq = nullptr,
-               clip = nullptr, adamw = nullptr, ln_forward_f32 = nullptr, ln_dx_f32 = nullptr, ln_partial_f32 = nullptr,
-               residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr, qkv_pack = nullptr;
+    CUfunction xent = nullptr, xent_rows = nullptr, ln_dx = nullptr, ln_partial = nullptr, sumsq = nullptr, clip = nullptr, adamw = nullptr,
+               ln_dx_f32 = nullptr, ln_partial_f32 = nullptr, residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr,
+               qkv_pack = nullptr;
     CUfunction ln_backward[2][2][ln_backward_groups] = {};  // as ln_backward_names
     int ln_backward_blocks[2][2][ln_backward_groups] = {};  // the blocks of each an SM holds (0: not known)
     CUfunction ln_rows[2] = {}, ln_add[2] = {};             // as ln_rows_names, ln_add_names
+    CUfunction ln_forward[2] = {}, ln_add_wide[2] = {};     // as ln_forward_names, ln_add_wide_names
 };
 
 const device_module& module_for(c10::DeviceIndex device) {
@@ -1170,10 +1192,9 @@ const device_module& module_for(c10::DeviceIndex device) {
         return m;
     }
     for (const auto& [f, name] :
-         {std::pair{&m.xent, xent_name}, std::pair{&m.xent_rows, xent_rows_name}, std::pair{&m.ln_forward, ln_forward_name},
-          std::pair{&m.ln_dx, ln_dx_name}, std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.sumsq, sumsq_name},
-          std::pair{&m.clip, clip_name}, std::pair{&m.adamw, adamw_name}, std::pair{&m.ln_forward_f32, ln_forward_f32_name},
-          std::pair{&m.ln_dx_f32, ln_dx_f32_name}, std::pair{&m.ln_partial_f32, ln_partial_f32_name},
+         {std::pair{&m.xent, xent_name}, std::pair{&m.xent_rows, xent_rows_name}, std::pair{&m.ln_dx, ln_dx_name},
+          std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.sumsq, sumsq_name}, std::pair{&m.clip, clip_name},
+          std::pair{&m.adamw, adamw_name}, std::pair{&m.ln_dx_f32, ln_dx_f32_name}, std::pair{&m.ln_partial_f32, ln_partial_f32_name},
           std::pair{&m.residual_add, residual_add_name}, std::pair{&m.column_sums, column_sums_name},
           std::pair{&m.gelu_backward, gelu_backward_name}, std::pair{&m.qkv_pack, qkv_pack_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
@@ -1181,7 +1202,8 @@ const device_module& module_for(c10::DeviceIndex device) {
             return m;
         }
     for (int t = 0; t < 2; ++t)
-        for (const auto& [f, name] : {std::pair{&m.ln_rows[t], ln_rows_names[t]}, std::pair{&m.ln_add[t], ln_add_names[t]}})
+        for (const auto& [f, name] : {std::pair{&m.ln_rows[t], ln_rows_names[t]}, std::pair{&m.ln_add[t], ln_add_names[t]},
+                                      std::pair{&m.ln_forward[t], ln_forward_names[t]}, std::pair{&m.ln_add_wide[t], ln_add_wide_names[t]}})
             if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
                 m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
                 return m;
@@ -1321,13 +1343,18 @@ bool rows_fit(std::initializer_list<const torch::Tensor*> ts, std::int64_t d) {
     return true;
 }
 
-// One launch of the register-held LayerNorm forward, a warp a row: ln_rows, or with the stream's
-// add (yin into s, rounded as salt says) ln_add; the tensors checked by the caller
-void launch_ln_rows(const device_module& m, bool add, bool f32, const torch::Tensor& x, const torch::Tensor& yin,
-                    const torch::Tensor& gamma, const torch::Tensor& beta, const torch::Tensor& s, const torch::Tensor& y,
-                    const torch::Tensor& mean, const torch::Tensor& rstd, double eps, std::uint32_t salt, const char* who) {
+// One launch of the LayerNorm forward, a warp a row: with the row held in registers where it fits
+// (d a multiple of 8 up to ln_rows_max, every tensor 16-byte aligned; ln_rows), else read three
+// times (ln_forward); with the stream's add (yin into s, rounded as salt says) their ADD form. The
+// tensors checked by the caller.
+void launch_ln(bool add, const torch::Tensor& x, const torch::Tensor& yin, const torch::Tensor& gamma, const torch::Tensor& beta,
+               const torch::Tensor& s, const torch::Tensor& y, const torch::Tensor& mean, const torch::Tensor& rstd, double eps,
+               std::uint32_t salt, const char* who) {
     const auto device = x.device().index();
+    const auto& m = loaded(device, who);
     c10::cuda::CUDAGuard guard(device);
+    const auto d = gamma.numel();
+    const bool held = d <= ln_rows_max && (add ? rows_fit({&x, &yin, &s, &y, &gamma, &beta}, d) : rows_fit({&x, &y, &gamma, &beta}, d));
     const void* px = x.data_ptr();
     const void* pyin = add ? yin.data_ptr() : nullptr;
     const void* pgamma = gamma.data_ptr();
@@ -1337,15 +1364,17 @@ void launch_ln_rows(const device_module& m, bool add, bool f32, const torch::Ten
     void* pmean = mean.data_ptr();
     void* prstd = rstd.data_ptr();
     long long n = mean.numel();
-    int width = static_cast<int>(gamma.numel());
+    int width = static_cast<int>(d);
     float epsilon = static_cast<float>(eps);
     unsigned key = salt;
     const auto blocks = (n + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(blocks <= 0x7fffffff, who, ": more rows than one launch takes");
     void* args[] = {&px, &pyin, &pgamma, &pbeta, &ps, &py, &pmean, &prstd, &n, &width, &epsilon, &key};
-    const int t = f32 ? 1 : 0;
-    launch(add ? m.ln_add[t] : m.ln_rows[t], static_cast<unsigned>(blocks), 1, 256, 1, args, device, who,
-           add ? ln_add_names[t] : ln_rows_names[t]);
+    const int t = x.scalar_type() == at::kFloat ? 1 : 0;
+    const auto& [f, name] =
+        held ? (add ? std::pair{m.ln_add[t], ln_add_names[t]} : std::pair{m.ln_rows[t], ln_rows_names[t]})
+             : (add ? std::pair{m.ln_add_wide[t], ln_add_wide_names[t]} : std::pair{m.ln_forward[t], ln_forward_names[t]});
+    launch(f, static_cast<unsigned>(blocks), 1, 256, 1, args, device, who, name);
 }
 
 }  // namespace
@@ -1363,30 +1392,10 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
         "layer_norm_forward: x (rows, d; bf16 or fp32), y (rows, d) and gamma, beta (d) must be contiguous bf16 CUDA tensors of one "
         "device, mean and rstd (rows) fp32");
     if (rows == 0) return;
-    const auto device = x.device().index();
-    const auto& m = loaded(device, "layer_norm_forward");
-    c10::cuda::CUDAGuard guard(device);
-    const void* px = x.data_ptr();
-    const void* pgamma = gamma.data_ptr();
-    const void* pbeta = beta.data_ptr();
-    void* py = y.data_ptr();
-    void* pmean = mean.data_ptr();
-    void* prstd = rstd.data_ptr();
-    long long n = rows;
-    int width = static_cast<int>(d);
-    float epsilon = static_cast<float>(eps);
-    const auto blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
-    TORCH_CHECK(blocks <= 0x7fffffff, "layer_norm_forward: more rows than one launch takes");
-    if (d <= ln_rows_max && rows_fit({&x, &y, &gamma, &beta}, d)) {  // the row read once, into registers
-        launch_ln_rows(m, false, f32, x, {}, gamma, beta, {}, y, mean, rstd, eps, 0, "layer_norm_forward");
-        return;
-    }
-    void* args[] = {&px, &pgamma, &pbeta, &py, &pmean, &prstd, &n, &width, &epsilon};
-    launch(f32 ? m.ln_forward_f32 : m.ln_forward, static_cast<unsigned>(blocks), 1, 256, 1, args, device, "layer_norm_forward",
-           f32 ? ln_forward_f32_name : ln_forward_name);
+    launch_ln(false, x, {}, gamma, beta, {}, y, mean, rstd, eps, 0, "layer_norm_forward");
 }
 
-bool layer_norm_add_forward(const torch::Tensor& x, const torch::Tensor& yin, const torch::Tensor& gamma, const torch::Tensor& beta,
+void layer_norm_add_forward(const torch::Tensor& x, const torch::Tensor& yin, const torch::Tensor& gamma, const torch::Tensor& beta,
                             double eps, const torch::Tensor& s, const torch::Tensor& y, const torch::Tensor& mean,
                             const torch::Tensor& rstd, std::uint32_t salt) {
     const auto d = gamma.numel();
@@ -1399,11 +1408,8 @@ bool layer_norm_add_forward(const torch::Tensor& x, const torch::Tensor& yin, co
                     is(beta, at::kBFloat16, d) && is(mean, at::kFloat, rows) && is(rstd, at::kFloat, rows) && !s.is_same(x),
                 "layer_norm_add_forward: x and s (rows, d; bf16 or fp32, s another tensor than x), yin and y (rows, d) and gamma, "
                 "beta (d) bf16, mean and rstd (rows) fp32, every tensor contiguous on one CUDA device");
-    if (d > ln_rows_max || !rows_fit({&x, &yin, &s, &y, &gamma, &beta}, d)) return false;
-    if (rows == 0) return true;
-    const auto& m = loaded(x.device().index(), "layer_norm_add_forward");
-    launch_ln_rows(m, true, f32, x, yin, gamma, beta, s, y, mean, rstd, eps, salt, "layer_norm_add_forward");
-    return true;
+    if (rows == 0) return;
+    launch_ln(true, x, yin, gamma, beta, s, y, mean, rstd, eps, salt, "layer_norm_add_forward");
 }
 
 bool layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
@@ -1465,7 +1471,8 @@ bool layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
         return dx_sums.defined();
     }
     int width = static_cast<int>(d), slab_rows = ln_slab_rows;
-    void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &n, &width};
+    unsigned key = salt;
+    void* dx_args[] = {&pdy, &px, &pmean, &prstd, &pgamma, &pdres, &pdx, &pdx_lo, &n, &width, &key};
     const auto row_blocks = (rows + 7) / 8;  // 8 warps a block, a warp a row
     TORCH_CHECK(row_blocks <= 0x7fffffff, "layer_norm_backward: more rows than one launch takes");
     launch(f32 ? m.ln_dx_f32 : m.ln_dx, static_cast<unsigned>(row_blocks), 1, 256, 1, dx_args, device, "layer_norm_backward",

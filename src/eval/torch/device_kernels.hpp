@@ -60,7 +60,8 @@ void layer_norm_forward(const torch::Tensor& x, const torch::Tensor& gamma, cons
 /// linear layer whose output's gradient dx is; returns whether it did (false: the two-pass path
 /// ran, dx_sums untouched). Every tensor contiguous on x's CUDA device. Runs on the current
 /// stream; requires available().
-/// With a nonzero salt, the one pass rounds a bf16 dx stochastically (layer_norm_add_forward).
+/// With a nonzero salt, a bf16 dx is rounded stochastically (as layer_norm_add_forward rounds),
+/// with the same draws on either path.
 bool layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const torch::Tensor& mean, const torch::Tensor& rstd,
                          const torch::Tensor& gamma, const torch::Tensor& dx, const torch::Tensor& dgamma, const torch::Tensor& dbeta,
                          const torch::Tensor& dres = {}, const torch::Tensor& dx_lo = {}, const torch::Tensor& dx_sums = {},
@@ -72,10 +73,12 @@ bool layer_norm_backward(const torch::Tensor& dy, const torch::Tensor& x, const 
 /// nearest even, or, with a nonzero salt, stochastically (up with the probability of the sum's
 /// distance from the bf16 value below, in units of the step: unbiased, so the stream keeps
 /// updates smaller than its step on average), the random bits a hash of the sum's bits, its index
-/// and the salt (the same bits every run, and under graph replay). For d a multiple of 8 up to
-/// 1,024 and 16-byte-aligned tensors; false, nothing written, otherwise. Every tensor contiguous
-/// on x's CUDA device, s another tensor than x. Runs on the current stream; requires available().
-bool layer_norm_add_forward(const torch::Tensor& x, const torch::Tensor& yin, const torch::Tensor& gamma, const torch::Tensor& beta,
+/// and the salt (the same bits every run, and under graph replay, and the same for a row of any
+/// width and alignment). For d a multiple of 8 up to 1,024 and 16-byte-aligned tensors the row is
+/// held in registers and read once, else read three times (the last two from L1/L2). Every tensor
+/// contiguous on x's CUDA device, s another tensor than x. Runs on the current stream; requires
+/// available().
+void layer_norm_add_forward(const torch::Tensor& x, const torch::Tensor& yin, const torch::Tensor& gamma, const torch::Tensor& beta,
                             double eps, const torch::Tensor& s, const torch::Tensor& y, const torch::Tensor& mean,
                             const torch::Tensor& rstd, std::uint32_t salt = 0);
 

@@ -388,9 +388,9 @@ struct layer_norm_stream_fn : torch::autograd::Function<layer_norm_stream_fn> {
 };
 
 // (LayerNorm(x + y), x + y) for a residual stream x and a layer's output y (bf16) of one shape: the
-// stream's add in LayerNorm's forward (device_kernels.hpp's layer_norm_add_forward where it runs:
-// one pass, rounded to nearest or, with a nonzero salt and a bf16 stream, stochastically; else
-// stream_sum, then LayerNorm), so that the layer's GEMM writes its output alone. The backward is
+// stream's add in LayerNorm's forward (device_kernels.hpp's layer_norm_add_forward where the
+// kernels run: rounded to nearest or, with a nonzero salt and a bf16 stream, stochastically, at any
+// width; else stream_sum, then LayerNorm), so that the layer's GEMM writes its output alone. The backward is
 // LayerNorm's with the sum's other gradient added (layer_norm_grads): x's gradient, and y's its
 // bf16 rounding, with the column sums that are y's producer's bias gradient (take)
 struct layer_norm_add_fn : torch::autograd::Function<layer_norm_add_fn> {
@@ -404,10 +404,9 @@ struct layer_norm_add_fn : torch::autograd::Function<layer_norm_add_fn> {
             const auto rows = xc.numel() / w.size(0);
             auto sum = torch::empty_like(xc), out = torch::empty_like(xc, w.options());
             auto mean = torch::empty({rows}, xc.options().dtype(at::kFloat)), rstd = torch::empty({rows}, xc.options().dtype(at::kFloat));
-            if (torch_kernels::layer_norm_add_forward(xc, yc, w, b, 1e-5, sum, out, mean, rstd, static_cast<std::uint32_t>(salt))) {
-                ctx->save_for_backward({sum, w, b, mean, rstd});
-                return {out, sum};
-            }
+            torch_kernels::layer_norm_add_forward(xc, yc, w, b, 1e-5, sum, out, mean, rstd, static_cast<std::uint32_t>(salt));
+            ctx->save_for_backward({sum, w, b, mean, rstd});
+            return {out, sum};
         }
         const auto sum = xc.scalar_type() == yc.scalar_type() ? xc + yc : stream_sum(xc, yc);
         return {layer_norm_forward(ctx, sum, w, b), sum};

@@ -794,7 +794,7 @@ TEST_CASE("gpu: the LayerNorm kernels give LibTorch's LayerNorm and gradients in
         }
     }
 }
-TEST_CASE("gpu: the stream's add and LayerNorm in one pass: the sum rounded to nearest, or stochastically and unbiased",
+TEST_CASE("gpu: the stream's add and LayerNorm in one pass: the sum rounded to nearest, or stochastically and unbiased, at any width",
           "[gpu][eval][train]") {
     if (!have_cuda()) return;
     namespace tk = eval::torch_kernels;
@@ -802,7 +802,9 @@ TEST_CASE("gpu: the stream's add and LayerNorm in one pass: the sum rounded to n
     torch::manual_seed(32);
     const auto bf = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
     const auto f4 = bf.dtype(torch::kFloat32);
-    for (const auto& [rows, d] : {std::pair<std::int64_t, std::int64_t>{16384, 768}, {1001, 1024}, {77, 40}}) {
+    // rows held in registers (768, 1,024, 40), wider ones (1,920, 2,560) and one not a multiple of 8
+    for (const auto& [rows, d] :
+         {std::pair<std::int64_t, std::int64_t>{16384, 768}, {1001, 1024}, {77, 40}, {3000, 1920}, {65, 2560}, {99, 1030}}) {
         CAPTURE(rows, d);
         const auto w = torch::randn({d}, bf), b = torch::randn({d}, bf), yin = torch::randn({rows, d}, bf);
         const auto mean = torch::empty({rows}, f4), rstd = torch::empty({rows}, f4), y = torch::empty({rows, d}, bf);
@@ -811,7 +813,7 @@ TEST_CASE("gpu: the stream's add and LayerNorm in one pass: the sum rounded to n
             CAPTURE(f32);
             const auto x = (torch::randn({rows, d}, f4) * 4.0).to(f32 ? torch::kFloat32 : torch::kBFloat16);
             const auto s = torch::empty_like(x);
-            REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s, y, mean, rstd));
+            tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s, y, mean, rstd);
             // the sum: fp32's exactly, or its rounding to nearest; then LayerNorm of that sum
             const auto sum = x.to(torch::kFloat32) + yin.to(torch::kFloat32);
             REQUIRE(torch::equal(s, sum.to(x.scalar_type())));
@@ -824,33 +826,79 @@ TEST_CASE("gpu: the stream's add and LayerNorm in one pass: the sum rounded to n
     }
     // stochastic rounding of a bf16 stream: 1 + 2^-10 is an eighth of a step above 1 (bf16's step
     // there is 2^-7): to nearest it is 1 everywhere; stochastically 1 or 1 + 2^-7, the latter about
-    // an eighth of the time, so the mean keeps the 2^-10
-    const std::int64_t rows = 4096, d = 512;
-    const auto x = torch::ones({rows, d}, bf), yin = torch::full({rows, d}, std::ldexp(1.0, -10), bf);
-    const auto w = torch::ones({d}, bf), b = torch::zeros({d}, bf);
-    const auto mean = torch::empty({rows}, f4), rstd = torch::empty({rows}, f4), y = torch::empty({rows, d}, bf);
-    const auto nearest = torch::empty_like(x), s1 = torch::empty_like(x), s1b = torch::empty_like(x), s2 = torch::empty_like(x);
-    REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, nearest, y, mean, rstd));
-    REQUIRE(torch::equal(nearest, x));
-    REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s1, y, mean, rstd, 12345u));
-    const auto up = s1.to(torch::kFloat32).gt(1.0f);
-    REQUIRE(torch::logical_or(s1.to(torch::kFloat32).eq(1.0f), s1.to(torch::kFloat32).eq(1.0f + std::ldexp(1.0f, -7))).all().item<bool>());
-    const double share = up.to(torch::kFloat64).mean().item<double>();
-    REQUIRE(share == Approx(0.125).margin(0.005));  // 2 M draws: the standard error is 0.0002
-    REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s1b, y, mean, rstd, 12345u));
-    REQUIRE(torch::equal(s1b, s1));  // the same bits every run
-    REQUIRE(tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s2, y, mean, rstd, 777u));
-    REQUIRE_FALSE(torch::equal(s2, s1));  // another salt, other draws
-    // the backward's bf16 dx stochastically rounded too: within a step of the nearest, and unbiased
-    const auto dy = torch::randn({rows, d}, bf);
-    const auto xs = torch::randn({rows, d}, bf), dw = torch::empty({d}, bf), db = torch::empty({d}, bf);
-    tk::layer_norm_forward(xs, w, b, 1e-5, y, mean, rstd);
-    const auto dx_nearest = torch::empty_like(xs), dx_sr = torch::empty_like(xs);
-    tk::layer_norm_backward(dy, xs, mean, rstd, w, dx_nearest, dw, db);
-    tk::layer_norm_backward(dy, xs, mean, rstd, w, dx_sr, dw, db, {}, {}, {}, 99u);
-    const auto step = dx_nearest.to(torch::kFloat32).abs() * std::ldexp(1.0f, -7) + 1e-30f;
-    REQUIRE((dx_sr.to(torch::kFloat32) - dx_nearest.to(torch::kFloat32)).abs().le(step).all().item<bool>());
-    REQUIRE_FALSE(torch::equal(dx_sr, dx_nearest));
+    // an eighth of the time, so the mean keeps the 2^-10. Rows held in registers, wide rows, rows of
+    // a width not a multiple of 8
+    for (const std::int64_t d : {512, 1920, 1030}) {
+        CAPTURE(d);
+        const std::int64_t rows = 4096 * 512 / d;
+        const auto x = torch::ones({rows, d}, bf), yin = torch::full({rows, d}, std::ldexp(1.0, -10), bf);
+        const auto w = torch::ones({d}, bf), b = torch::zeros({d}, bf);
+        const auto mean = torch::empty({rows}, f4), rstd = torch::empty({rows}, f4), y = torch::empty({rows, d}, bf);
+        const auto nearest = torch::empty_like(x), s1 = torch::empty_like(x), s1b = torch::empty_like(x), s2 = torch::empty_like(x);
+        tk::layer_norm_add_forward(x, yin, w, b, 1e-5, nearest, y, mean, rstd);
+        REQUIRE(torch::equal(nearest, x));
+        tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s1, y, mean, rstd, 12345u);
+        const auto up = s1.to(torch::kFloat32).gt(1.0f);
+        REQUIRE(
+            torch::logical_or(s1.to(torch::kFloat32).eq(1.0f), s1.to(torch::kFloat32).eq(1.0f + std::ldexp(1.0f, -7))).all().item<bool>());
+        const double share = up.to(torch::kFloat64).mean().item<double>();
+        REQUIRE(share == Approx(0.125).margin(0.005));  // 2 M draws: the standard error is 0.0002
+        // LayerNorm of the sum as written
+        const auto want_y = torch::empty_like(y);
+        tk::layer_norm_forward(s1, w, b, 1e-5, want_y, mean, rstd);
+        REQUIRE(torch::equal(y, want_y));
+        tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s1b, y, mean, rstd, 12345u);
+        REQUIRE(torch::equal(s1b, s1));  // the same bits every run
+        tk::layer_norm_add_forward(x, yin, w, b, 1e-5, s2, y, mean, rstd, 777u);
+        REQUIRE_FALSE(torch::equal(s2, s1));  // another salt, other draws
+    }
+    // the draws depend on the value, its place and the salt, not on the kernel: rows held in
+    // registers and the same rows, misaligned by one value, read by the wide kernel value by value
+    {
+        const std::int64_t rows = 300, d = 768;
+        const auto x = torch::randn({rows, d}, bf) * 8.0, yin = torch::randn({rows, d}, bf) * 0.01;
+        const auto w = torch::randn({d}, bf), b = torch::randn({d}, bf);
+        const auto mean = torch::empty({rows}, f4), rstd = torch::empty({rows}, f4), y = torch::empty({rows, d}, bf);
+        const auto held = torch::empty_like(x);
+        tk::layer_norm_add_forward(x, yin, w, b, 1e-5, held, y, mean, rstd, 4242u);
+        const auto shifted = [&](const torch::Tensor& t) {
+            auto buffer = torch::empty({rows * d + 1}, t.options());
+            auto view = buffer.narrow(0, 1, rows * d).view({rows, d});
+            view.copy_(t);
+            return view;
+        };
+        const auto xs = shifted(x), ys = shifted(yin), ss = shifted(torch::zeros_like(x)), y2 = shifted(y);
+        REQUIRE(reinterpret_cast<std::uintptr_t>(ss.data_ptr()) % 16 != 0);
+        tk::layer_norm_add_forward(xs, ys, w, b, 1e-5, ss, y2, mean, rstd, 4242u);
+        REQUIRE(torch::equal(ss, held));
+        // LayerNorm of it, the row's sums in another order
+        REQUIRE(torch::allclose(y2.to(torch::kFloat32), y.to(torch::kFloat32), 0.02, 0.02));
+    }
+    // the backward's bf16 dx stochastically rounded too: within a step of the nearest, unbiased,
+    // with the same draws whether the one pass (aligned rows up to 1,024) or the two passes run
+    for (const std::int64_t d : {512, 1920}) {
+        CAPTURE(d);
+        const std::int64_t rows = 4096 * 512 / d;
+        const auto w = torch::randn({d}, bf), b = torch::randn({d}, bf), y = torch::empty({rows, d}, bf);
+        const auto mean = torch::empty({rows}, f4), rstd = torch::empty({rows}, f4);
+        const auto dy = torch::randn({rows, d}, bf);
+        const auto xs = torch::randn({rows, d}, bf), dw = torch::empty({d}, bf), db = torch::empty({d}, bf);
+        tk::layer_norm_forward(xs, w, b, 1e-5, y, mean, rstd);
+        const auto dx_nearest = torch::empty_like(xs), dx_sr = torch::empty_like(xs);
+        tk::layer_norm_backward(dy, xs, mean, rstd, w, dx_nearest, dw, db);
+        tk::layer_norm_backward(dy, xs, mean, rstd, w, dx_sr, dw, db, {}, {}, {}, 99u);
+        const auto near = dx_nearest.to(torch::kFloat64), sr = dx_sr.to(torch::kFloat64);
+        const auto step = near.abs() * std::ldexp(1.0, -7) + 1e-30;
+        REQUIRE((sr - near).abs().le(step).all().item<bool>());
+        REQUIRE_FALSE(torch::equal(dx_sr, dx_nearest));
+        // unbiased: dx's fp32 value (the fp32 stream's backward) is kept on average, away from 0
+        // as towards it (a rounding towards zero would be a third of a step short on average)
+        const auto xf = xs.to(torch::kFloat32), dx_f32 = torch::empty_like(xf);
+        tk::layer_norm_backward(dy, xf, mean, rstd, w, dx_f32, dw, db);
+        const auto exact = dx_f32.to(torch::kFloat64);
+        const double outward = ((sr - exact) * exact.sign() / (exact.abs() * std::ldexp(1.0, -7) + 1e-30)).mean().item<double>();
+        REQUIRE(std::abs(outward) < 0.01);  // 2 M values: the standard error is under 0.001
+    }
 }
 
 TEST_CASE("gpu: the q/k/v packing kernel gives autograd's concatenation and its column sums, for any strides", "[gpu][eval][train]") {

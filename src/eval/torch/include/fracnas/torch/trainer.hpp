@@ -53,7 +53,7 @@ struct train_speed {
     /// autocast over fp32 weights: no casts per forward. With a bf16 residual stream (without
     /// residual_fp32) it rounds more than autocast: 1.6% higher perplexity on D at 10 M tokens over
     /// five seeds (docs/results/training.md). Off in these defaults; the CLI's "all" turns it on
-    /// with residual_fp32 and the kernels below for a bf16 dtype.
+    /// with residual_sr and the kernels below for a bf16 dtype.
     /// The saved state holds the fp32 masters, as the autocast training's holds its weights.
     bool bf16_weights = false;
     /// On CUDA: the training's attention by SDPA's flash kernel, cuDNN's turned off for the
@@ -84,8 +84,8 @@ struct train_speed {
     /// With bf16 weights: the residual stream in fp32, as autocast keeps it (the embeddings' sum,
     /// each block's adds and the LayerNorms' inputs, each LayerNorm's output rounded to bf16;
     /// with norm_kernel and fused_dense fracnas's kernels take the fp32 input and add the layers'
-    /// outputs to it), where bf16 weights alone round it to bf16 at every add. In the CLI's "all"
-    /// with bf16.
+    /// outputs to it), where bf16 weights alone round it to bf16 at every add. Not in the CLI's
+    /// "all" (residual_sr is, faster with the same results).
     bool residual_fp32 = false;
     /// With bf16 weights: each block's residual adds in the LayerNorm after them (a kernel's pass
     /// with norm_kernel: the stream read, the layer's bf16 output added, the sum written and
@@ -96,9 +96,10 @@ struct train_speed {
     /// With bf16 weights and a bf16 stream (without residual_fp32): norm_add, the stream's sums
     /// rounded to bf16 stochastically (unbiased: updates below the stream's step are kept on
     /// average, where rounding to nearest loses them), in the forward and in the stream's gradient
-    /// (LayerNorm's backward), for widths the one-pass kernels take (d_model a multiple of 8 up to
-    /// 1,024; wider ones round to nearest). The random bits are a hash of the value, its place and a
-    /// salt drawn from the seed: the same bits every run. Not in the CLI's "all".
+    /// (LayerNorm's backward), at every width, with norm_kernel (LibTorch's LayerNorms, where the
+    /// kernels are missing, round to nearest). The random bits are a hash of the value, its place and a
+    /// salt drawn from the seed: the same bits every run. In the CLI's "all" with bf16: autocast's
+    /// results within seed noise (docs/results/training.md), faster than the fp32 stream.
     bool residual_sr = false;
     /// On CUDA with fused_dense: each of the linear layers' GEMM shapes takes the fastest of up to
     /// eight of cuBLASLt's heuristic algorithms, timed once when first met outside the graph's
