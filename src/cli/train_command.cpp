@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
+#include <iostream>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -156,9 +157,14 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
         if (request.top) throw config_error("--top", "--top goes with --from.");
     }
     app::check_ranges(train_options(), request);
-    if (archive)
+    std::string restored;  // what --from's check did to the archive: an end that a failed write cut, restored
+    if (archive) {
+#ifdef FRACNAS_HAVE_HDF5
+        // held, unwritable or damaged archives refused, and a cut end restored, before it is read
+        restored = hdf5::check_appendable(*archive, "--from");
+#endif
         archs = top_of_archive(*archive, request.top.value_or(3));
-    else
+    } else
         archs.push_back(read_architecture(request.arch, request.preset));
     if (!request.data) throw config_error("--data", "give the prepared corpus directory (cmake/dev.sh corpus writes one; docs/data.md).");
     const eval::train_recipe recipe = request.resolved_recipe(eval::torch_cuda_available());
@@ -175,9 +181,6 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     const std::uint64_t scored = std::min<std::uint64_t>(val.tokens.size(), recipe.val_tokens);
     if (archive) {
         // every cheap check before the first training: a refused run trains nothing and appends nothing
-#ifdef FRACNAS_HAVE_HDF5
-        hdf5::check_appendable(*archive, "--from");
-#endif
         for (const auto& arch : archs) try {
                 eval::check_training(arch, vocab, {train.tokens.data(), train.tokens.size()}, {val.tokens.data(), val.tokens.size()},
                                      recipe);
@@ -186,6 +189,8 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
                 throw config_error(field.empty() || field.rfind("--", 0) == 0 ? field : "--" + field, e.what());
             }
     }
+    // said once, before the trainings (JSON's lines are the trainings': the note goes to stderr)
+    if (!restored.empty()) (request.json ? std::cerr : out) << "restored        " << restored << '\n';
     std::size_t failed = 0;
     std::string last_failure;
     for (const auto& arch : archs) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -271,6 +272,39 @@ TEST_CASE("fracnas train --from: the best feasible architectures of a search, tr
         check_usage_error(args, "--from: archive '" + h5 + "' is being written by another run (process ");
     }
     REQUIRE(hdf5::read_archive(h5).trainings.size() == 4);
+}
+
+TEST_CASE("fracnas train --from an archive that a failed write cut: its end restored, said once, the training appended",
+          "[cli][train][hdf5][resume]") {
+    const std::string dir = corpus("from_cut");
+    const std::string h5 = std::string(FRACNAS_TEST_TMP) + "/train_from_cut.h5";
+    std::remove(h5.c_str());
+    std::remove((h5 + ".lock").c_str());
+    // ulimit -f 64: the search's writes past 64 KiB fail part-way (the search test's way to cut an archive)
+    const outcome cut = fracnas::test::run_shell("ulimit -f 64; " + std::string(FRACNAS_BINARY) +
+                                                 " search --evaluator model --space homogeneous --max-layers 2 --max-width 256 "
+                                                 "--min-params 200000 --budget 3000 --seed 1 --archive " +
+                                                 h5 + " 2>&1");
+    INFO(cut.out);
+    REQUIRE(cut.code == 1);
+    REQUIRE_THAT(cut.out, Catch::Matchers::Contains("File too large (errno 27)."));
+    const std::vector<std::string> args = {"train", "--from",    h5,   "--top",         "1", "--data",   dir,  "--tokens", "256", "--batch",
+                                           "2",     "--seq-len", "32", "--checkpoints", "1", "--device", "cpu"};
+    const outcome t = run_cli(args);
+    INFO(t.out << t.err);
+    REQUIRE(t.code == 0);
+    REQUIRE_THAT(t.out, Catch::Matchers::Contains("restored        its end, cut short by a failed write, restored with zeros ("));
+    const auto after = hdf5::read_archive(h5);
+    REQUIRE_FALSE(after.evaluations.empty());
+    REQUIRE(after.trainings.size() == 1);
+    REQUIRE(after.trainings[0].status == "ok");
+    // restored once: the next run has nothing to say
+    const outcome again = run_cli(args);
+    INFO(again.out << again.err);
+    REQUIRE(again.code == 0);
+    REQUIRE_THAT(again.out, !Catch::Matchers::Contains("restored"));
+    REQUIRE(hdf5::read_archive(h5).trainings.size() == 2);
+    std::remove(h5.c_str());
 }
 #endif
 #endif
