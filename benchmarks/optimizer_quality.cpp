@@ -490,7 +490,7 @@ offer_run run_offer(const std::string& algorithm, const std::string& function, s
             ++run.asks;
             run.points += tasks.size();
             if (tasks.size() < want) ++run.short_asks;
-            for (const auto& t : tasks) pool->submit(transport::job{t.id, t.x, {}});
+            for (const auto& t : tasks) pool->submit(transport::timing(t.id, t.x));
             const std::size_t flying = pool->in_flight();
             run.inflight_sum += static_cast<double>(flying);
             if (flying > 0) run.inverse_sum += 1.0 / static_cast<double>(flying);

@@ -52,7 +52,7 @@ drive_result drive(core::optimizer& opt, transport::dispatcher& d, const std::fu
         if (asking && d.free_slots() > 0) {
             const auto tasks = opt.ask(d.free_slots());
             if (tasks.empty()) ++out.starved;
-            for (const auto& t : tasks) d.submit(transport::job{t.id, t.x, {}});
+            for (const auto& t : tasks) d.submit(transport::timing(t.id, t.x));
         }
         if (d.in_flight() == 0) {
             out.stalled = !opt.done();

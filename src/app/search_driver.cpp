@@ -220,7 +220,7 @@ struct search_driver::state {
             flights[f->second].waiting.push_back(std::move(a));  // one measurement answers both
             return;
         }
-        transport::job j{a.eval, a.x, nas::canonical(a.arch)};
+        transport::job j = transport::timing(a.eval, a.x, nas::canonical(a.arch));
         by_hash.emplace(a.hash, a.eval);
         flights[a.eval].waiting.push_back(std::move(a));
         dispatch->submit(std::move(j));

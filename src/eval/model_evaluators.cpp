@@ -2,6 +2,7 @@
 // model with injected faults. Sleeping (cost_ms, hangs) is real wall time: MPI tests use it.
 #include "fracnas/eval/model_evaluators.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -17,6 +18,11 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+outcome timed(outcome& o, std::chrono::steady_clock::time_point t0) {
+    o.wall_seconds = seconds_since(t0);
+    return o;
 }
 
 void sleep_ms(double ms) {
@@ -58,6 +64,8 @@ latency_model_evaluator::latency_model_evaluator(latency_model_config cfg)
     : cfg_(std::move(cfg)), draws_(cfg_.faults.seed ^ 0x6c8e9cf570932bd5ULL) {
     if (!(cfg_.cost_ms >= 0.0) || !std::isfinite(cfg_.cost_ms))
         throw config_error("cost_ms", "the model's cost must be a finite number of ms >= 0.");
+    if (!(cfg_.train_ms_per_mtoken >= 0.0) || !std::isfinite(cfg_.train_ms_per_mtoken))
+        throw config_error("train_ms_per_mtoken", "the simulated training's cost must be a finite number of ms >= 0.");
     if (!(cfg_.faults.failure_rate >= 0.0 && cfg_.faults.failure_rate <= 1.0))
         throw config_error("failure_rate", "the failure rate must be in [0, 1].");
     if (!(cfg_.faults.hang_seconds >= 0.0)) throw config_error("hang_seconds", "the hang must be >= 0 seconds.");
@@ -78,6 +86,21 @@ double latency_model_evaluator::model_ms(const nas::architecture& a) const {
     return 0.020 + 0.0448 * layers + 0.292 * gb;
 }
 
+bool latency_model_evaluator::injected(std::uint64_t call, const char* what, outcome& o) const {
+    if (cfg_.faults.hang_on_call != 0 && call == cfg_.faults.hang_on_call) sleep_ms(1000.0 * cfg_.faults.hang_seconds);
+    core::rng draw(draws_ ^ (call * 0x9e3779b97f4a7c15ULL));
+    if (cfg_.faults.device_lost_on_call != 0 && call >= cfg_.faults.device_lost_on_call) {
+        o.status = outcome_status::device_lost;
+        o.message = "injected fault: the device is unusable.";
+    } else if (cfg_.faults.failure_rate > 0.0 && draw.uniform() < cfg_.faults.failure_rate) {
+        o.status = outcome_status::error;
+        o.message = std::string("injected fault: the ") + what + " failed.";
+    } else {
+        return false;
+    }
+    return true;
+}
+
 outcome latency_model_evaluator::evaluate(const core::point&, const std::string& spec) noexcept {
     const auto t0 = std::chrono::steady_clock::now();
     outcome o;
@@ -85,20 +108,48 @@ outcome latency_model_evaluator::evaluate(const core::point&, const std::string&
     try {
         const nas::architecture a = nas::parse_architecture(spec);
         sleep_ms(cfg_.cost_ms);
-        if (cfg_.faults.hang_on_call != 0 && call == cfg_.faults.hang_on_call) sleep_ms(1000.0 * cfg_.faults.hang_seconds);
-        core::rng draw(draws_ ^ (call * 0x9e3779b97f4a7c15ULL));
-        if (cfg_.faults.device_lost_on_call != 0 && call >= cfg_.faults.device_lost_on_call) {
-            o.status = outcome_status::device_lost;
-            o.message = "injected fault: the device is unusable.";
-        } else if (cfg_.faults.failure_rate > 0.0 && draw.uniform() < cfg_.faults.failure_rate) {
-            o.status = outcome_status::error;
-            o.message = "injected fault: the evaluation failed.";
-        } else {
+        if (!injected(call, "evaluation", o)) {
             o.value = model_ms(a);
             (cfg_.prefill ? o.prefill_ms : o.decode_ms) = o.value;
             (cfg_.prefill ? o.prefill_iqr_ms : o.decode_iqr_ms) = 0.0;
             o.repeats = 1;
         }
+    } catch (const std::exception& e) {
+        o.status = outcome_status::invalid;
+        o.message = e.what();
+    }
+    o.wall_seconds = seconds_since(t0);
+    return o;
+}
+
+double simulated_val_loss(const nas::architecture& a, std::uint64_t tokens, std::uint64_t seed) {
+    const double n = static_cast<double>(std::max<std::uint64_t>(1, nas::count_parameters(a).decoder));
+    const double d = static_cast<double>(std::max<std::uint64_t>(1, tokens));
+    core::rng noise(seed * 0x9e3779b97f4a7c15ULL ^ nas::hash(a));
+    return (1.69 + 406.4 / std::pow(n, 0.34) + 410.7 / std::pow(d, 0.28)) * (1.0 + 0.005 * noise.normal());
+}
+
+outcome latency_model_evaluator::train(const core::point&, const std::string& spec, const train_task& task) noexcept {
+    const auto t0 = std::chrono::steady_clock::now();
+    outcome o;
+    const std::uint64_t call = ++calls_;
+    try {
+        const nas::architecture a = nas::parse_architecture(spec);
+        if (task.tokens == 0) throw config_error("tokens", "a training needs a budget of at least one token.");
+        sleep_ms(cfg_.train_ms_per_mtoken * static_cast<double>(task.tokens) * 1e-6);
+        if (injected(call, "training", o)) return timed(o, t0);
+        if (cfg_.faults.diverge_on_call != 0 && call == cfg_.faults.diverge_on_call) {
+            o.status = outcome_status::diverged;
+            o.message = "injected fault: the training's loss became NaN.";
+            o.tokens_trained = task.tokens / 2;
+            return timed(o, t0);
+        }
+        o.val_loss = simulated_val_loss(a, task.tokens, task.seed);
+        o.val_perplexity = o.value = std::exp(o.val_loss);
+        o.tokens_trained = task.tokens;
+        // a token's training costs about three forward passes: a third of the tokens a prefill
+        // of the modelled speed would take (nothing measured; it gives the dry run a shape)
+        o.tokens_per_second = 1000.0 / (3.0 * std::max(model_ms(a), 1e-3)) * static_cast<double>(a.context);
     } catch (const std::exception& e) {
         o.status = outcome_status::invalid;
         o.message = e.what();

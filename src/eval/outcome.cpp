@@ -31,6 +31,23 @@ const char* to_string(outcome_status s) {
     return "unknown";
 }
 
+const char* to_string(task_kind k) {
+    switch (k) {
+        case task_kind::time:
+            return "time";
+        case task_kind::train:
+            return "train";
+    }
+    return "unknown";
+}
+
+outcome job_evaluator::train(const core::point&, const std::string&, const train_task&) noexcept {
+    outcome o;
+    o.status = outcome_status::invalid;
+    o.message = "this evaluator times candidates; it does not train them.";
+    return o;
+}
+
 outcome_status parse_outcome_status(const std::string& name) {
     for (auto s : {outcome_status::ok, outcome_status::invalid, outcome_status::out_of_memory, outcome_status::error,
                    outcome_status::timeout, outcome_status::device_lost, outcome_status::diverged, outcome_status::stopped})

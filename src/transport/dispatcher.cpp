@@ -44,6 +44,12 @@ void dispatcher::submit(job j) {
     for (double v : j.x)
         if (!(v >= 0.0 && v <= 1.0))  // NaN too
             throw protocol_error("submit: job " + std::to_string(j.id) + " has a coordinate outside the unit cube.");
+    if (j.kind != eval::task_kind::time && j.kind != eval::task_kind::train)
+        throw protocol_error("submit: job " + std::to_string(j.id) + " has an unknown task kind.");
+    if (j.kind == eval::task_kind::train && j.train.tokens == 0)
+        throw protocol_error("submit: job " + std::to_string(j.id) + " is a training without a budget (0 tokens).");
+    if (!(j.deadline_seconds >= 0.0))  // NaN too; infinity: no deadline
+        throw protocol_error("submit: job " + std::to_string(j.id) + " has a negative deadline.");
     const std::uint64_t id = j.id;
     do_submit(std::move(j));
     in_flight_.insert(id);  // only once the dispatcher took it
@@ -86,7 +92,11 @@ eval::outcome worker_session::start() {
     return o;
 }
 
-eval::outcome worker_session::run(const core::point& x, const std::string& spec, bool& recalibrated) {
+eval::outcome run_job(eval::job_evaluator& evaluator, const job& j) {
+    return j.kind == eval::task_kind::train ? evaluator.train(j.x, j.spec, j.train) : evaluator.evaluate(j.x, j.spec);
+}
+
+eval::outcome worker_session::run(const job& j, bool& recalibrated) {
     recalibrated = false;
     if (every_ > 0 && since_ >= every_) {
         const eval::outcome ref = evaluator_.time_reference();
@@ -97,7 +107,7 @@ eval::outcome worker_session::run(const core::point& x, const std::string& spec,
         }
         since_ = 0;
     }
-    eval::outcome o = evaluator_.evaluate(x, spec);
+    eval::outcome o = run_job(evaluator_, j);
     ++since_;
     o.reference_ms = reference_ms_;
     return o;

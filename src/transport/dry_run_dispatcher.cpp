@@ -39,6 +39,8 @@ void dry_run_config::validate() const {
         throw config_error("cost_mean_seconds", "the mean task cost must be a finite number of seconds > 0.");
     if (!(cost_spread >= 0.0) || !std::isfinite(cost_spread) || (cost == cost_kind::uniform && cost_spread >= 1.0))
         throw config_error("cost_spread", "the cost spread must be >= 0 (and < 1 for a uniform cost).");
+    if (!(train_seconds_per_mtoken > 0.0) || !std::isfinite(train_seconds_per_mtoken))
+        throw config_error("train_seconds_per_mtoken", "a training's cost per million tokens must be a finite number of seconds > 0.");
     if (!(failure_rate >= 0.0 && failure_rate <= 1.0)) throw config_error("failure_rate", "the failure rate must be in [0, 1].");
     if (!(hang_rate >= 0.0 && hang_rate < 1.0)) throw config_error("hang_rate", "the hang rate must be in [0, 1).");
     if (!(dispatch_seconds >= 0.0) || !std::isfinite(dispatch_seconds))
@@ -74,7 +76,9 @@ void dry_run_dispatcher::start(const std::vector<worker_pool::assignment>& given
 
 void dry_run_dispatcher::start_front(std::size_t w) {
     worker_state& s = state_[w];
-    double cost = cfg_.cost_mean_seconds;
+    const job& j = pool_.find(pool_.assigned(w).front()).j;
+    double cost = j.kind == eval::task_kind::train ? cfg_.train_seconds_per_mtoken * static_cast<double>(j.train.tokens) * 1e-6
+                                                   : cfg_.cost_mean_seconds;
     switch (cfg_.cost) {
         case cost_kind::fixed:
             break;
@@ -138,7 +142,7 @@ std::vector<job_result> dry_run_dispatcher::do_wait(double max_seconds) {
             r.started = s.started;
             r.ended = now_;
             busy_[w] += s.cost;
-            r.out = evaluator_.evaluate(j.x, j.spec);
+            r.out = run_job(evaluator_, j);
             r.out.reference_ms = pool_.workers()[w].reference_ms;
             r.out.wall_seconds = s.cost;
             if (s.failed && r.out.status == eval::outcome_status::ok) {

@@ -37,7 +37,7 @@ std::vector<job_result> local_dispatcher::do_wait(double) {
     bool recalibrated = false;
     {
         const job& j = pool_.find(id).j;
-        r.out = session_.run(j.x, j.spec, recalibrated);
+        r.out = session_.run(j, recalibrated);
     }
     r.ended = now();
     r.dispatched = pool_.finish(0, id, r.ended).done.dispatched;

@@ -96,6 +96,10 @@ void put_outcome(writer& w, const eval::outcome& o) {
     w.u32(o.repeats);
     w.u64(o.peak_memory_bytes);
     w.f64(o.wall_seconds);
+    w.f64(o.val_loss);
+    w.f64(o.val_perplexity);
+    w.u64(o.tokens_trained);
+    w.f64(o.tokens_per_second);
 }
 
 void put_binding(writer& w, const eval::device_binding& d) {
@@ -184,7 +188,7 @@ private:
 eval::outcome get_outcome(reader& r) {
     eval::outcome o;
     const std::uint8_t status = r.u8("status");
-    if (status > static_cast<std::uint8_t>(eval::outcome_status::device_lost))
+    if (status > static_cast<std::uint8_t>(eval::outcome_status::stopped))
         malformed("an outcome carries the unknown status " + std::to_string(status) + ".");
     o.status = static_cast<eval::outcome_status>(status);
     o.message = r.str("message");
@@ -197,6 +201,10 @@ eval::outcome get_outcome(reader& r) {
     o.repeats = r.u32("repeats");
     o.peak_memory_bytes = r.u64("peak_memory_bytes");
     o.wall_seconds = r.f64("wall_seconds");
+    o.val_loss = r.f64("val_loss");
+    o.val_perplexity = r.f64("val_perplexity");
+    o.tokens_trained = r.u64("tokens_trained");
+    o.tokens_per_second = r.f64("tokens_per_second");
     return o;
 }
 
@@ -225,6 +233,11 @@ std::vector<char> encode_task(const job& j) {
     w.u32(static_cast<std::uint32_t>(j.x.size()));
     for (double v : j.x) w.f64(v);
     w.str(j.spec);
+    w.u8(static_cast<std::uint8_t>(j.kind));
+    w.u64(j.train.tokens);
+    w.u64(j.train.seed);
+    w.u32(j.train.rung);
+    w.f64(j.deadline_seconds);
     return w.finish();
 }
 
@@ -287,6 +300,13 @@ job decode_task(const char* data, std::size_t size) {
     j.x.resize(dim);
     for (auto& v : j.x) v = r.f64("point");
     j.spec = r.str("spec");
+    const std::uint8_t k = r.u8("task kind");
+    if (k > static_cast<std::uint8_t>(eval::task_kind::train)) malformed("a task has the unknown kind " + std::to_string(k) + ".");
+    j.kind = static_cast<eval::task_kind>(k);
+    j.train.tokens = r.u64("budget");
+    j.train.seed = r.u64("seed");
+    j.train.rung = r.u32("rung");
+    j.deadline_seconds = r.f64("deadline");
     r.done();
     return j;
 }

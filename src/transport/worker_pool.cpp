@@ -42,6 +42,10 @@ std::size_t worker_pool::add(worker_info info, double now) {
     return w;
 }
 
+double worker_pool::deadline_of(const job& j) const {
+    return std::max(deadlines_.seconds(), j.deadline_seconds);
+}
+
 std::optional<std::size_t> worker_pool::pick() {
     for (auto& level : room_) {
         if (level.empty()) continue;
@@ -64,7 +68,7 @@ void worker_pool::give(std::size_t w, std::uint64_t id, double now, std::vector<
     const bool starts = s.assigned.empty();
     if (starts) {  // idle: it starts on arrival
         s.running_since = now;
-        s.deadline = deadlines_.seconds();
+        s.deadline = deadline_of(flights_.at(id).j);
     }
     s.assigned.push_back(id);
     load_changed(w, s.assigned.size() - 1);
@@ -112,14 +116,15 @@ worker_pool::finished worker_pool::finish(std::size_t w, std::uint64_t id, doubl
     s.assigned.erase(pos);
     load_changed(w, before);
     ++free_;
-    deadlines_.finished(now - s.running_since);
+    auto f = flights_.find(id);
+    // the adaptive deadline learns from timings: a training's length says nothing of theirs
+    if (f->second.j.kind == eval::task_kind::time) deadlines_.finished(now - s.running_since);
     finished out;
     if (was_running && !s.assigned.empty()) {  // its queued task starts now
         s.running_since = now;
-        s.deadline = deadlines_.seconds();
+        s.deadline = deadline_of(flights_.at(s.assigned.front()).j);
         out.starts = s.assigned.front();
     }
-    auto f = flights_.find(id);
     out.done = std::move(f->second);
     flights_.erase(f);
     return out;

@@ -106,6 +106,12 @@ inline void check_slots_and_refusals(transport::dispatcher& d, std::size_t queue
     REQUIRE_THROWS_WITH(d.submit(outside), "submit: job 101 has a coordinate outside the unit cube.");
     outside.x = {std::numeric_limits<double>::quiet_NaN()};
     REQUIRE_THROWS_AS(d.submit(outside), protocol_error);
+    transport::job training = all[1];
+    training.kind = eval::task_kind::train;  // no budget
+    REQUIRE_THROWS_WITH(d.submit(training), "submit: job 101 is a training without a budget (0 tokens).");
+    training.train.tokens = 1000;
+    training.deadline_seconds = -1.0;
+    REQUIRE_THROWS_WITH(d.submit(training), "submit: job 101 has a negative deadline.");
     REQUIRE(d.in_flight() == 1);
     for (std::size_t i = 1; i < slots; ++i) d.submit(all[i]);
     REQUIRE(d.in_flight() == slots);
@@ -115,6 +121,56 @@ inline void check_slots_and_refusals(transport::dispatcher& d, std::size_t queue
     d.shutdown();
     REQUIRE(d.in_flight() == 0);
     REQUIRE(d.wait(0.0).empty());
+}
+
+/// Training tasks travel as timings do: n jobs, every third a timing and the others trainings of
+/// two budgets and two seeds, each come back once; a training's outcome has the budget's tokens,
+/// the latency model's simulated loss for its architecture, budget and seed (whichever worker ran
+/// it), its perplexity as the value; a timing's has the modelled latency and no training fields.
+/// `diverged` of the trainings (the evaluator's injected fault) come back diverged, as data.
+inline void check_training_tasks(transport::dispatcher& d, std::size_t n, std::size_t diverged = 0) {
+    auto all = jobs(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i % 3 == 0) continue;
+        all[i].kind = eval::task_kind::train;
+        all[i].train.tokens = i % 2 == 0 ? 2500000 : 5000000;
+        all[i].train.seed = 1 + i % 2;
+        all[i].train.rung = i % 2 == 0 ? 0 : 1;
+        all[i].deadline_seconds = 3600.0;
+    }
+    const run got = drive(d, all);
+    require_each_once(got, all);
+    std::map<std::uint64_t, const transport::job*> by_id;
+    for (const auto& j : all) by_id[j.id] = &j;
+    std::size_t trained = 0, failed = 0;
+    for (const auto& r : got.results) {
+        const transport::job& j = *by_id.at(r.id);
+        INFO("job " << r.id << ": " << r.out.message);
+        if (j.kind == eval::task_kind::time) {
+            REQUIRE(r.out.status == eval::outcome_status::ok);
+            REQUIRE(r.out.value == Approx(expected_ms(j.spec)));
+            REQUIRE(std::isnan(r.out.val_loss));
+            REQUIRE(r.out.tokens_trained == 0);
+            continue;
+        }
+        if (r.out.status == eval::outcome_status::diverged) {
+            REQUIRE(std::isnan(r.out.val_perplexity));
+            REQUIRE(r.out.tokens_trained < j.train.tokens);
+            ++failed;
+            continue;
+        }
+        REQUIRE(r.out.status == eval::outcome_status::ok);
+        REQUIRE(r.out.tokens_trained == j.train.tokens);
+        REQUIRE(r.out.val_loss == eval::simulated_val_loss(nas::parse_architecture(j.spec), j.train.tokens, j.train.seed));
+        REQUIRE(r.out.val_perplexity == Approx(std::exp(r.out.val_loss)));
+        REQUIRE(r.out.value == r.out.val_perplexity);
+        REQUIRE(r.out.tokens_per_second > 0.0);
+        REQUIRE(std::isnan(r.out.decode_ms));
+        ++trained;
+    }
+    REQUIRE(failed == diverged);
+    REQUIRE(trained + failed == n - (n + 2) / 3);
+    REQUIRE(d.in_flight() == 0);
 }
 
 /// Every job comes back exactly once, measured by a worker of the pool, with the model's value and

@@ -100,6 +100,53 @@ TEST_CASE("contract, dry-run dispatcher: slots, refusals, each job once, a lost 
     }
 }
 
+TEST_CASE("contract, in-process and dry-run dispatchers: training tasks beside timings, a divergence as data", "[transport][contract]") {
+    SECTION("in-process: the second call diverges (a training: jobs run in order)") {
+        eval::latency_model_config m;
+        m.faults.diverge_on_call = 2;
+        eval::latency_model_evaluator model(m);
+        transport::local_dispatcher d(model, queued(1), "h");
+        contract::check_training_tasks(d, 12, 1);
+    }
+    SECTION("dry run") {
+        eval::latency_model_evaluator model({});
+        auto c = three_workers();
+        c.train_seconds_per_mtoken = 0.1;  // within drive()'s 30 s of simulated time
+        transport::dry_run_dispatcher d(model, c, queued(1));
+        contract::check_training_tasks(d, 40);
+    }
+}
+
+TEST_CASE("dry-run dispatcher: a training costs its budget's share, and its own deadline keeps a long one from timing out",
+          "[transport][contract]") {
+    eval::latency_model_evaluator model({});
+    transport::dry_run_config c;
+    c.workers = 1;
+    c.cost_mean_seconds = 1.0;
+    c.train_seconds_per_mtoken = 10.0;
+    transport::dispatch_policy p = queued(1);
+    p.task_deadline_seconds = 5.0;  // a timing past 5 s would count as hung
+    transport::dry_run_dispatcher d(model, c, p);
+    auto all = contract::jobs(2);
+    all[1].kind = eval::task_kind::train;
+    all[1].train.tokens = 3000000;  // 30 s of simulated time
+    all[1].deadline_seconds = 60.0;
+    const auto got = contract::drive(d, all, 1000.0);
+    contract::require_each_once(got, all);
+    REQUIRE(got.results[0].out.status == eval::outcome_status::ok);
+    REQUIRE(got.results[1].out.status == eval::outcome_status::ok);
+    REQUIRE(got.results[1].ended - got.results[1].started == Approx(30.0));
+    REQUIRE(got.results[0].ended - got.results[0].started == Approx(1.0));
+    // without its own deadline the same training runs past the 5 s and its worker leaves
+    transport::dry_run_dispatcher d2(model, c, p);
+    all[1].deadline_seconds = 0.0;
+    const auto lost = contract::drive(d2, all, 1000.0);
+    REQUIRE(lost.results.size() == 2);
+    bool timed_out = false;
+    for (const auto& r : lost.results) timed_out = timed_out || r.out.status == eval::outcome_status::timeout;
+    REQUIRE(timed_out);
+}
+
 TEST_CASE("contract, in-process and dry-run dispatchers: a queue deeper than one job is refused the same way", "[transport][contract]") {
     eval::latency_model_evaluator model({});
     contract::check_refuses_deep_queue([&](const transport::dispatch_policy& p) { transport::local_dispatcher d(model, p, "h"); });

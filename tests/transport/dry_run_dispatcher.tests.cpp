@@ -23,7 +23,7 @@ transport::job job_of(std::uint64_t id) {
     a.d_model = 128 + 64 * static_cast<std::uint32_t>(id % 10);
     a.d_inner = {4 * a.d_model, 4 * a.d_model};
     a.n_head = {2, 2};
-    return transport::job{id, {0.5}, nas::canonical(a)};
+    return transport::timing(id, {0.5}, nas::canonical(a));
 }
 
 // Submits `total` jobs as slots free up; returns every result in arrival order.

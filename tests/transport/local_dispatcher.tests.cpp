@@ -23,7 +23,7 @@ TEST_CASE("in-process: one slot, the job runs inside wait, calibration every N j
     int calibrations = 0;
     for (std::uint64_t i = 0; i < 5; ++i) {
         REQUIRE(d.free_slots() == 1);
-        d.submit({i, {0.5}, spec});
+        d.submit(transport::timing(i, {0.5}, spec));
         REQUIRE(d.free_slots() == 0);
         const auto r = d.wait(0.0);
         REQUIRE(r.size() == 1);
@@ -40,9 +40,9 @@ TEST_CASE("in-process: a lost device takes the worker out of the pool", "[transp
     eval::latency_model_evaluator model(m);
     transport::local_dispatcher d(model, {}, "here");
     const std::string spec = nas::canonical(nas::gpt2_small());
-    d.submit({0, {}, spec});
+    d.submit(transport::timing(0, {}, spec));
     REQUIRE(d.wait(0)[0].out.status == eval::outcome_status::ok);
-    d.submit({1, {}, spec});
+    d.submit(transport::timing(1, {}, spec));
     REQUIRE(d.wait(0)[0].out.status == eval::outcome_status::device_lost);
     REQUIRE(d.pool_size() == 0);
     REQUIRE(d.free_slots() == 0);

@@ -36,6 +36,10 @@ eval::outcome full_outcome() {
     o.repeats = 4000000000u;
     o.peak_memory_bytes = 0xfedcba9876543210ull;
     o.wall_seconds = 12.75;
+    o.val_loss = 4.5;
+    o.val_perplexity = nan_value;
+    o.tokens_trained = 0xfffffffffffffff0ull;
+    o.tokens_per_second = -0.0;
     return o;
 }
 
@@ -52,6 +56,11 @@ void require_same(const eval::outcome& a, const eval::outcome& b) {
     REQUIRE(a.repeats == b.repeats);
     REQUIRE(a.peak_memory_bytes == b.peak_memory_bytes);
     REQUIRE(same(a.wall_seconds, b.wall_seconds));
+    REQUIRE(same(a.val_loss, b.val_loss));
+    REQUIRE(same(a.val_perplexity, b.val_perplexity));
+    REQUIRE(a.tokens_trained == b.tokens_trained);
+    REQUIRE(same(a.tokens_per_second, b.tokens_per_second));
+    REQUIRE(std::signbit(a.tokens_per_second) == std::signbit(b.tokens_per_second));
 }
 
 wire::hello_msg sample_hello() {
@@ -69,6 +78,11 @@ job sample_task() {
     j.id = 0x0123456789abcdefull;
     j.x = {0.0, 0.25, 1.0, nan_value, -0.0};
     j.spec = "n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4";
+    j.kind = eval::task_kind::train;
+    j.train.tokens = 20000000;
+    j.train.seed = 0xffffffffffffffffull;
+    j.train.rung = 3;
+    j.deadline_seconds = 1800.5;
     return j;
 }
 
@@ -128,8 +142,9 @@ TEST_CASE("wire: the header is 20 little-endian bytes in a fixed order", "[trans
     REQUIRE(h.what == wire::kind::task);
     REQUIRE(h.job == 0x0123456789abcdefull);
     REQUIRE(h.payload == b.size() - wire::header_bytes);
-    // task payload: dim (4), 5 doubles (40), spec length (4) and text
-    REQUIRE(h.payload == 4 + 5 * 8 + 4 + sample_task().spec.size());
+    // task payload: dim (4), 5 doubles (40), spec length (4) and text, kind (1), budget (8),
+    // seed (8), rung (4), deadline (8)
+    REQUIRE(h.payload == 4 + 5 * 8 + 4 + sample_task().spec.size() + 1 + 8 + 8 + 4 + 8);
 }
 
 TEST_CASE("wire: hello round-trips with its binding and calibration", "[transport][wire]") {
@@ -161,12 +176,25 @@ TEST_CASE("wire: hello round-trips with its binding and calibration", "[transpor
     require_same(d2.calibration, bad.calibration);
 }
 
-TEST_CASE("wire: task round-trips its id, point (NaN, -0) and spec", "[transport][wire]") {
+TEST_CASE("wire: task round-trips its id, point (NaN, -0), spec and what to do (a timing or a training)", "[transport][wire]") {
     const auto j = sample_task();
     const auto b = wire::encode_task(j);
     const auto d = wire::decode_task(b.data(), b.size());
     REQUIRE(d.id == j.id);
     REQUIRE(d.spec == j.spec);
+    REQUIRE(d.kind == eval::task_kind::train);
+    REQUIRE(d.train.tokens == 20000000);
+    REQUIRE(d.train.seed == 0xffffffffffffffffull);
+    REQUIRE(d.train.rung == 3);
+    REQUIRE(d.deadline_seconds == 1800.5);
+    job timing;  // the defaults: a timing, no budget, the master's deadline
+    timing.x = {0.5};
+    const auto bt0 = wire::encode_task(timing);
+    const auto dt0 = wire::decode_task(bt0.data(), bt0.size());
+    REQUIRE(dt0.kind == eval::task_kind::time);
+    REQUIRE(dt0.train.tokens == 0);
+    REQUIRE(dt0.train.seed == 1);
+    REQUIRE(dt0.deadline_seconds == 0.0);
     REQUIRE(d.x.size() == j.x.size());
     for (std::size_t i = 0; i < j.x.size(); ++i) {
         // bit for bit: the NaN and the sign of zero are kept
@@ -264,7 +292,7 @@ TEST_CASE("wire: every truncation of every message is rejected", "[transport][wi
 
 TEST_CASE("wire: corrupt, foreign and mislabelled buffers are rejected with a reason", "[transport][wire]") {
     const auto task = wire::encode_task(sample_task());
-    const auto check = [](std::vector<char> b, const char* why) {
+    const auto check = [](std::vector<char> b, const std::string& why) {
         try {
             decode_any(b);
             FAIL("a corrupt buffer was accepted (expected: " << why << ")");
@@ -281,7 +309,8 @@ TEST_CASE("wire: corrupt, foreign and mislabelled buffers are rejected with a re
     {
         auto b = task;
         b[4] = static_cast<char>(wire::version + 1);
-        check(b, "protocol version 2");
+        check(b,
+              "protocol version " + std::to_string(wire::version + 1) + " but this build speaks version " + std::to_string(wire::version));
     }
     {
         auto b = task;
@@ -310,9 +339,14 @@ TEST_CASE("wire: corrupt, foreign and mislabelled buffers are rejected with a re
         check(b, "spec claims 4294967295 bytes");
     }
     {
+        auto b = task;  // the task kind byte, after the point and the spec
+        b[wire::header_bytes + 4 + 5 * 8 + 4 + sample_task().spec.size()] = 2;
+        check(b, "unknown kind 2");
+    }
+    {
         auto r = wire::encode_result(5, sample_result());
-        r[wire::header_bytes] = 6;  // status byte
-        check(r, "unknown status 6");
+        r[wire::header_bytes] = 8;  // status byte: 6 diverged and 7 stopped are statuses
+        check(r, "unknown status 8");
     }
     {
         auto r = wire::encode_result(5, sample_result());
@@ -335,4 +369,23 @@ TEST_CASE("wire: corrupt, foreign and mislabelled buffers are rejected with a re
     REQUIRE_THROWS_WITH(wire::decode_task(hello.data(), hello.size()), Catch::Contains("expected a task message but got a hello message"));
     REQUIRE_THROWS_WITH(wire::decode_result(task.data(), task.size()), Catch::Contains("expected a result"));
     REQUIRE_THROWS_WITH(wire::decode_hello(task.data(), task.size()), Catch::Contains("expected a hello"));
+}
+
+TEST_CASE("wire: a training's result crosses with its status, diverged and stopped included", "[transport][wire]") {
+    for (const auto status : {eval::outcome_status::ok, eval::outcome_status::diverged, eval::outcome_status::stopped}) {
+        wire::result_msg m;
+        m.out.status = status;
+        m.out.message = status == eval::outcome_status::ok ? "" : "the loss became NaN at step 17.";
+        m.out.val_loss = 3.25;
+        m.out.val_perplexity = std::exp(3.25);
+        m.out.value = m.out.val_perplexity;
+        m.out.tokens_trained = 2500000;
+        m.out.tokens_per_second = 612345.5;
+        m.started = 1.0;
+        m.ended = 31.0;
+        const auto b = wire::encode_result(9, m);
+        const auto d = wire::decode_result(b.data(), b.size());
+        require_same(d.out, m.out);
+        REQUIRE(wire::decode_header(b.data(), b.size()).job == 9);
+    }
 }

@@ -32,6 +32,7 @@ struct fault_plan {
     std::uint64_t hang_on_call = 0;         ///< this call sleeps hang_seconds before answering
     double hang_seconds = 0.0;              ///< typical: longer than the master's task deadline
     std::uint64_t device_lost_on_call = 0;  ///< this call and every later one: status device_lost
+    std::uint64_t diverge_on_call = 0;      ///< this call, when it is a training: status diverged
     double failure_rate = 0.0;              ///< each call fails (status error) with this probability
     std::uint64_t seed = 0;                 ///< of the failure draws
 };
@@ -45,13 +46,21 @@ struct fault_plan {
 /// at most 11% (src/eval/testbed.cpp, benchmarks/fit_latency_testbed.py, docs/eval.md).
 double testbed_decode_ms(const nas::architecture& a);
 
+/// What latency_model_evaluator's simulated training reports for a trained `tokens` tokens with
+/// `seed`: the validation loss of Chinchilla's fitted form in the decoder parameters N and the
+/// tokens D, L = 1.69 + 406.4 / N^0.34 + 410.7 / D^0.28 (Hoffmann et al. 2022), times a seed's
+/// noise 1 + 0.005 z (z standard normal, drawn from the seed and the architecture's hash: the same
+/// at every budget, on every worker). Nothing is trained; for tests and dry runs of the search.
+double simulated_val_loss(const nas::architecture& a, std::uint64_t tokens, std::uint64_t seed);
+
 struct latency_model_config {
     /// The H200 test bed (testbed_decode_ms; decode at a 1,023-token cache only) instead of the
     /// analytic model.
     bool testbed = false;
-    bool prefill = false;          ///< model the prefill instead of one decode step
-    std::uint32_t context = 1023;  ///< cached tokens of the decode step / prefill tokens
-    double cost_ms = 0.0;          ///< wall time each evaluate() takes, >= 0
+    bool prefill = false;              ///< model the prefill instead of one decode step
+    std::uint32_t context = 1023;      ///< cached tokens of the decode step / prefill tokens
+    double cost_ms = 0.0;              ///< wall time each evaluate() takes, >= 0
+    double train_ms_per_mtoken = 0.0;  ///< wall time a simulated training takes per million tokens, >= 0
     nas::architecture reference = nas::gpt2_small();
     fault_plan faults;
 };
@@ -61,12 +70,17 @@ public:
     explicit latency_model_evaluator(latency_model_config cfg);
     /// Parses spec as a canonical architecture (status invalid when it is not one).
     outcome evaluate(const core::point& x, const std::string& spec) noexcept override;
+    /// A simulated training (simulated_val_loss; tokens per second from the modelled latency),
+    /// with the faults counted in the same calls as evaluate()'s and diverge_on_call.
+    outcome train(const core::point& x, const std::string& spec, const train_task& task) noexcept override;
     outcome time_reference() noexcept override;
     device_binding binding() const override;
     /// The modelled latency of a (ms), without faults or sleeping.
     double model_ms(const nas::architecture& a) const;
 
 private:
+    // call's hang (slept), lost device or drawn failure into o; false when none applies
+    bool injected(std::uint64_t call, const char* what, outcome& o) const;
     latency_model_config cfg_;
     std::uint64_t calls_ = 0;
     std::uint64_t draws_;

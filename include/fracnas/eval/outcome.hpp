@@ -31,6 +31,23 @@ const char* to_string(outcome_status s);
 /// Parses to_string()'s names; throws config_error("status") for anything else.
 outcome_status parse_outcome_status(const std::string& name);
 
+/// What a worker is asked to do with a candidate: time it (the latency a search minimises), or
+/// train it (the accuracy it keeps). The values are the wire's: new ones only at the end.
+enum class task_kind : std::uint8_t {
+    time = 0,   ///< build and time the candidate (job_evaluator::evaluate)
+    train = 1,  ///< train the candidate to a budget (job_evaluator::train)
+};
+const char* to_string(task_kind k);
+
+/// A training task: the candidate trained with `seed` to `tokens` training tokens, one rung of a
+/// ladder of budgets (rung 0 the smallest). A promoted candidate is trained again at the next
+/// rung with the same seed; an evaluator that keeps states continues its own checkpoint.
+struct train_task {
+    std::uint64_t tokens = 0;  ///< the budget, training tokens (> 0)
+    std::uint64_t seed = 1;    ///< initialisation and window order
+    std::uint32_t rung = 0;    ///< the ladder's rung the budget is
+};
+
 /// One evaluation's result. Latencies are milliseconds; NaN marks "not measured".
 struct outcome {
     static constexpr double none = std::numeric_limits<double>::quiet_NaN();
@@ -43,6 +60,11 @@ struct outcome {
     std::uint32_t repeats = 0;                        ///< timed runs behind each median
     std::uint64_t peak_memory_bytes = 0;              ///< allocator peak (0 on a CPU)
     double wall_seconds = 0.0;                        ///< the whole evaluation on the worker: build, warm-up, timing
+    // a training task's (NaN and 0 for a timing): value is then the validation perplexity
+    double val_loss = none;            ///< validation loss (nats a token) at the end of the training
+    double val_perplexity = none;      ///< exp(val_loss)
+    std::uint64_t tokens_trained = 0;  ///< training tokens run (the budget, or fewer when it stopped)
+    double tokens_per_second = none;   ///< training throughput over the whole run
 };
 
 /// Several successful measurements of one model as one (a reference timed over several builds):
@@ -68,6 +90,10 @@ public:
     /// The job's point x and its description spec (a canonical architecture for NAS jobs,
     /// empty for synthetic functions).
     virtual outcome evaluate(const core::point& x, const std::string& spec) noexcept = 0;
+    /// Trains the job's candidate as `task` says: status ok with val_loss, val_perplexity (also
+    /// the value), tokens_trained and tokens_per_second, or how it failed (diverged, out of
+    /// memory, ...). The default: status invalid, this evaluator does not train.
+    virtual outcome train(const core::point& x, const std::string& spec, const train_task& task) noexcept;
     /// Times the reference model with the same settings; NaN when there is none (synthetic
     /// functions). A failure is reported through the outcome's status.
     virtual outcome time_reference() noexcept = 0;

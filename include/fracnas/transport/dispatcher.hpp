@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "fracnas/core/optimizer.hpp"
@@ -17,12 +18,29 @@
 
 namespace fracnas::transport {
 
-/// One evaluation to run on some worker.
+/// One evaluation to run on some worker: a timing, or a training to a budget.
 struct job {
     std::uint64_t id = 0;  ///< unique within a run (the driver's evaluation id)
     core::point x;         ///< the point of the unit cube
     std::string spec;      ///< what to build: a canonical architecture (NAS) or empty (synthetic)
+    eval::task_kind kind = eval::task_kind::time;
+    eval::train_task train;  ///< with kind train: the budget, seed and rung
+    /// Seconds the task may run before its worker counts as hung, where it is longer than the
+    /// policy's (a training's deadline scales with its budget); 0: the policy's alone.
+    double deadline_seconds = 0.0;
 };
+
+/// A timing job of x (and spec, the architecture to build, or empty for a synthetic function).
+inline job timing(std::uint64_t id, core::point x, std::string spec = {}) {
+    job j;
+    j.id = id;
+    j.x = std::move(x);
+    j.spec = std::move(spec);
+    return j;
+}
+
+/// Runs j on evaluator: evaluate() for a timing, train() for a training.
+eval::outcome run_job(eval::job_evaluator& evaluator, const job& j);
 
 /// One evaluation's answer with where and when it ran. Times are seconds on the dispatcher's
 /// clock (now()): dispatched when the master sent it, started/ended as the worker saw them.
@@ -93,7 +111,8 @@ private:
 
 /// The contract every dispatcher keeps, checked here and not in each one (as core::optimizer
 /// checks ask and tell): submit() refuses a job without a free slot, a job whose id is in flight,
-/// and a point that is not in the unit cube, before the dispatcher sees it; wait() returns each
+/// a point that is not in the unit cube, a training without a budget and a negative deadline,
+/// before the dispatcher sees it; wait() returns each
 /// submitted job once, with finite times, or throws. The base keeps the ledger of jobs in flight.
 class dispatcher {
 public:
@@ -144,9 +163,9 @@ public:
     worker_session(eval::job_evaluator& evaluator, std::uint64_t calibrate_every);
     /// The first timing of the reference (its outcome: ok, or why the worker cannot start).
     eval::outcome start();
-    /// Evaluates one job; re-times the reference first when due (recalibrated is then true and
-    /// reference_ms() the new timing).
-    eval::outcome run(const core::point& x, const std::string& spec, bool& recalibrated);
+    /// Runs one job (run_job); re-times the reference first when due (recalibrated is then true
+    /// and reference_ms() the new timing).
+    eval::outcome run(const job& j, bool& recalibrated);
     double reference_ms() const noexcept { return reference_ms_; }
     eval::job_evaluator& evaluator() noexcept { return evaluator_; }
 

@@ -34,10 +34,14 @@ struct dry_run_config {
     cost_kind cost = cost_kind::fixed;
     double cost_mean_seconds = 1.0;  ///< > 0
     double cost_spread = 0.0;        ///< uniform: relative half-width in [0,1); lognormal: sigma >= 0
-    double failure_rate = 0.0;       ///< each task fails (status error) with this probability
-    double hang_rate = 0.0;          ///< each task never ends with this probability (needs a finite deadline)
-    double dispatch_seconds = 0.0;   ///< simulated master-to-worker latency added to each task
-    std::uint64_t seed = 1;          ///< costs, failures and hangs
+    /// A training task's mean cost per million tokens of its budget (seconds, > 0), drawn from the
+    /// same distribution relative to its mean: a training of B tokens costs B / 1e6 times this
+    /// where a timing costs cost_mean_seconds.
+    double train_seconds_per_mtoken = 1.0;
+    double failure_rate = 0.0;      ///< each task fails (status error) with this probability
+    double hang_rate = 0.0;         ///< each task never ends with this probability (needs a finite deadline)
+    double dispatch_seconds = 0.0;  ///< simulated master-to-worker latency added to each task
+    std::uint64_t seed = 1;         ///< costs, failures and hangs
     /// Checks the ranges above; throws config_error naming the field.
     void validate() const;
 };

@@ -88,7 +88,8 @@ private:
         std::deque<std::uint64_t> assigned;
         double running_since = 0.0, deadline = 0.0;
     };
-    std::optional<std::size_t> pick();  // an idle worker first, round robin
+    std::optional<std::size_t> pick();       // an idle worker first, round robin
+    double deadline_of(const job& j) const;  // the adaptive deadline, or j's own where longer
     void give(std::size_t w, std::uint64_t id, double now, std::vector<assignment>& out);
     void load_changed(std::size_t w, std::size_t before);
 

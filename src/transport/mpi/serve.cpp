@@ -61,7 +61,7 @@ void serve(const environment& env, const std::function<std::unique_ptr<eval::job
                 wire::result_msg r;
                 r.started = worker_clock();
                 if (usable) {
-                    r.out = session->run(j.x, j.spec, r.recalibrated);
+                    r.out = session->run(j, r.recalibrated);
                     if (r.out.status == eval::outcome_status::device_lost) {
                         usable = false;
                         unusable = r.out.message;

@@ -83,3 +83,7 @@ TEST_CASE("contract, MPI dispatcher: a hung worker leaves, its task is answered 
     on_every_rank(
         rank1_hangs, [](mpi::mpi_dispatcher& d) { contract::check_hung_worker(d, 30); }, 0.3);
 }
+
+TEST_CASE("contract, MPI dispatcher: training tasks beside timings", "[mpi][contract_train]") {
+    on_every_rank(plain, [](mpi::mpi_dispatcher& d) { contract::check_training_tasks(d, 30); });
+}

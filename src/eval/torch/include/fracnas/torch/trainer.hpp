@@ -96,8 +96,8 @@ struct train_speed {
     /// With bf16 weights and a bf16 stream (without residual_fp32): norm_add, the stream's sums
     /// rounded to bf16 stochastically (unbiased: updates below the stream's step are kept on
     /// average, where rounding to nearest loses them), in the forward and in the stream's gradient
-    /// (LayerNorm's backward), at every width, with norm_kernel (LibTorch's LayerNorms, where the
-    /// kernels are missing, round to nearest). The random bits are a hash of the value, its place and a
+    /// (LayerNorm's backward), at every width, by fracnas's kernels (where NVRTC is missing,
+    /// LibTorch's LayerNorms round to nearest and the engine_note says so). The random bits are a hash of the value, its place and a
     /// salt drawn from the seed: the same bits every run. In the CLI's "all" with bf16: autocast's
     /// results within seed noise (docs/results/training.md), faster than the fp32 stream.
     bool residual_sr = false;
