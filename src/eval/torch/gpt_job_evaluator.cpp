@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "fracnas/error.hpp"
@@ -31,8 +33,14 @@ std::string uuid_text(const cudaUUID_t& u) {
 
 class gpt_job_evaluator final : public job_evaluator {
 public:
-    gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference, std::uint32_t reference_builds)
-        : cfg_(cfg), reference_(reference), reference_builds_(std::max<std::uint32_t>(1, reference_builds)) {
+    gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference, std::uint32_t reference_builds,
+                      std::shared_ptr<const gpt_training> training)
+        : cfg_(cfg),
+          reference_(reference),
+          reference_builds_(std::max<std::uint32_t>(1, reference_builds)),
+          training_(std::move(training)) {
+        if (training_ && (!training_->train || !training_->val || training_->vocab == 0))
+            throw config_error("training", "a training worker needs the corpus's training and validation tokens and its vocabulary.");
         if (cfg_.device == device_kind::cuda) {
             const int n = cuda_device_count();
             if (n == 0) throw config_error("--device", "CUDA was requested but LibTorch sees no CUDA device in this process.");
@@ -51,14 +59,48 @@ public:
     outcome evaluate(const core::point&, const std::string& spec) noexcept override {
         outcome o;
         nas::architecture a;
-        try {
-            a = nas::parse_architecture(spec);
-        } catch (const std::exception& e) {
-            o.status = outcome_status::invalid;
-            o.message = e.what();
+        if (!parsed(spec, a, o)) return o;
+        return measure(a);
+    }
+
+    outcome train(const core::point& x, const std::string& spec, const train_task& task) noexcept override {
+        if (!training_) return job_evaluator::train(x, spec, task);
+        outcome o;
+        nas::architecture a;
+        if (!parsed(spec, a, o)) return o;
+        if (lost_) {
+            o.status = outcome_status::device_lost;
+            o.message = "the device was lost earlier: " + lost_reason_;
             return o;
         }
-        return measure(a);
+        train_recipe r = training_->recipe;
+        r.tokens = task.tokens;
+        r.seed = task.seed;
+        r.device = cfg_.device;
+        r.cuda_index = cfg_.cuda_index;
+        if (!training_->state_root.empty()) {
+            char name[48];
+            std::snprintf(name, sizeof name, "/%016llx-s%llu", static_cast<unsigned long long>(nas::hash(a)),
+                          static_cast<unsigned long long>(task.seed));
+            r.state_dir = training_->state_root + name;
+        }
+        const train_result t = train_gpt(a, training_->vocab, {training_->train->data(), training_->train->size()},
+                                         {training_->val->data(), training_->val->size()}, r);
+        o.status = t.status;  // one vocabulary
+        o.message = t.message;
+        o.tokens_trained = t.tokens;
+        o.tokens_per_second = t.tokens_per_second;
+        o.wall_seconds = t.wall_seconds;
+        if (t.status == outcome_status::ok && !t.checkpoints.empty()) {
+            o.val_loss = t.checkpoints.back().val_loss;
+            o.val_perplexity = o.value = t.checkpoints.back().val_perplexity;
+        }
+        if (o.status == outcome_status::error && cfg_.device == device_kind::cuda && !device_usable()) {
+            lost_ = true;
+            lost_reason_ = o.message;
+            o.status = outcome_status::device_lost;
+        }
+        return o;
     }
 
     outcome time_reference() noexcept override {
@@ -89,6 +131,18 @@ public:
     device_binding binding() const override { return binding_; }
 
 private:
+    // spec's architecture into a; false with o invalid (the parser's sentence) when it is none
+    static bool parsed(const std::string& spec, nas::architecture& a, outcome& o) noexcept {
+        try {
+            a = nas::parse_architecture(spec);
+            return true;
+        } catch (const std::exception& e) {
+            o.status = outcome_status::invalid;
+            o.message = e.what();
+            return false;
+        }
+    }
+
     outcome measure(const nas::architecture& a) noexcept {
         if (lost_) {
             outcome o;
@@ -142,6 +196,7 @@ private:
     nas::architecture reference_;
     std::uint32_t reference_builds_ = 1;
     bool reference_warmed_ = false;
+    std::shared_ptr<const gpt_training> training_;
     device_binding binding_;
     bool lost_ = false;
     std::string lost_reason_;
@@ -150,8 +205,8 @@ private:
 }  // namespace
 
 std::unique_ptr<job_evaluator> make_gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference,
-                                                      std::uint32_t reference_builds) {
-    return std::make_unique<gpt_job_evaluator>(cfg, reference, reference_builds);
+                                                      std::uint32_t reference_builds, std::shared_ptr<const gpt_training> training) {
+    return std::make_unique<gpt_job_evaluator>(cfg, reference, reference_builds, std::move(training));
 }
 
 int cuda_device_count() {

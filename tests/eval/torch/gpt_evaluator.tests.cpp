@@ -3,7 +3,15 @@
 #include <catch2/catch.hpp>
 
 #ifdef FRACNAS_HAVE_TORCH
+#include <sys/stat.h>
 #include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "fracnas/torch/evaluator.hpp"
 
@@ -143,6 +151,67 @@ TEST_CASE("a worker's reference timing is the median over its builds, with every
     const auto bad = eval::make_gpt_job_evaluator(
         cfg, nas::parse_architecture("n_layer=2 d_model=128 d_inner=256,256 n_head=2,2 vocab=1000 context=16"), 3);
     REQUIRE(bad->time_reference().status == eval::outcome_status::invalid);
+}
+
+TEST_CASE("a worker's training task trains the job's architecture; a promoted one continues its own state", "[eval][torch][train]") {
+    // a counting corpus: token i is i mod 50
+    auto train = std::make_shared<std::vector<std::uint32_t>>(3000), val = std::make_shared<std::vector<std::uint32_t>>(600);
+    for (std::size_t i = 0; i < train->size(); ++i) (*train)[i] = static_cast<std::uint32_t>(i % 50);
+    for (std::size_t i = 0; i < val->size(); ++i) (*val)[i] = static_cast<std::uint32_t>(i % 50);
+    auto training = std::make_shared<eval::gpt_training>();
+    training->train = train;
+    training->val = val;
+    training->vocab = 50;
+    training->recipe.batch = 2;
+    training->recipe.seq_len = 32;
+    training->recipe.lr = 3e-3;
+    training->recipe.checkpoints = 1;
+    training->recipe.warmup_tokens = 64;
+    training->recipe.schedule = eval::lr_schedule::wsd;
+    const std::string root = std::string(FRACNAS_TEST_TMP) + "/worker_states";
+    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
+    training->state_root = root;
+    const auto arch = nas::parse_architecture("n_layer=1 d_model=32 d_inner=64 n_head=2 vocab=50 context=64");
+    const auto worker = eval::make_gpt_job_evaluator(quick(), small(), 1, training);
+    const auto first = worker->train({}, nas::canonical(arch), eval::train_task{256, 3, 0});
+    INFO(first.message);
+    REQUIRE(first.status == eval::outcome_status::ok);
+    REQUIRE(first.tokens_trained == 256);
+    REQUIRE(std::isfinite(first.val_loss));
+    REQUIRE(first.val_perplexity == Approx(std::exp(first.val_loss)));
+    REQUIRE(first.value == first.val_perplexity);
+    REQUIRE(first.tokens_per_second > 0.0);
+    REQUIRE(std::isnan(first.decode_ms));
+    // its state, named by the architecture's hash and the seed
+    char name[48];
+    std::snprintf(name, sizeof name, "/%016llx-s3", static_cast<unsigned long long>(nas::hash(arch)));
+    struct stat st {};
+    REQUIRE(::stat((root + name).c_str(), &st) == 0);
+    // promoted to 512 tokens: it continues, and ends where a training of 512 from the start ends
+    const auto promoted = worker->train({}, nas::canonical(arch), eval::train_task{512, 3, 1});
+    INFO(promoted.message);
+    REQUIRE(promoted.status == eval::outcome_status::ok);
+    REQUIRE(promoted.tokens_trained == 512);
+    auto fresh_training = std::make_shared<eval::gpt_training>(*training);
+    fresh_training->state_root.clear();
+    const auto fresh =
+        eval::make_gpt_job_evaluator(quick(), small(), 1, fresh_training)->train({}, nas::canonical(arch), eval::train_task{512, 3, 1});
+    REQUIRE(fresh.status == eval::outcome_status::ok);
+    REQUIRE(promoted.val_loss == Approx(fresh.val_loss).epsilon(1e-6));
+    // another seed, another training
+    const auto other = worker->train({}, nas::canonical(arch), eval::train_task{256, 4, 0});
+    REQUIRE(other.status == eval::outcome_status::ok);
+    REQUIRE(other.val_loss != first.val_loss);
+    // failures are data: an architecture that is not one, a recipe it cannot take
+    REQUIRE(worker->train({}, "not an architecture", eval::train_task{256, 3, 0}).status == eval::outcome_status::invalid);
+    const auto too_long = eval::make_gpt_job_evaluator(quick(), small(), 1, training)
+                              ->train({}, "n_layer=1 d_model=32 d_inner=64 n_head=2 vocab=50 context=16", eval::train_task{256, 3, 0});
+    REQUIRE(too_long.status == eval::outcome_status::invalid);
+    REQUIRE_FALSE(too_long.message.empty());
+    // a worker built without a corpus only times
+    REQUIRE(eval::make_gpt_job_evaluator(quick(), small())->train({}, nas::canonical(arch), eval::train_task{256, 3, 0}).status ==
+            eval::outcome_status::invalid);
+    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
 }
 
 TEST_CASE("invalid architectures and requests are results, not exceptions", "[eval][torch]") {

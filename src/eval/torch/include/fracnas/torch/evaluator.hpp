@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fracnas/eval/gpt_evaluator.hpp"
 #include "fracnas/eval/outcome.hpp"
 #include "fracnas/nas/architecture.hpp"
+#include "fracnas/torch/trainer.hpp"
 
 namespace fracnas::eval {
 
@@ -50,15 +52,32 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+/// What a search worker trains with (training tasks; eval::train_task): the corpus's splits,
+/// read once by the caller and shared, its vocabulary, and the recipe whose budget and seed each
+/// task sets (its device and CUDA index are the worker's). With state_root, each (architecture,
+/// seed) keeps its state in state_root/<16-hex-digit hash>-s<seed>, so that a task of a larger
+/// budget continues the same training (a promotion; the schedule must then be wsd, which
+/// continues to any larger budget unchanged) and a killed one resumes from its last state.
+struct gpt_training {
+    std::shared_ptr<const std::vector<std::uint32_t>> train, val;
+    std::uint32_t vocab = 0;
+    train_recipe recipe;
+    std::string state_root;  ///< empty: every task trains from its initialisation
+};
+
 /// A search worker's evaluator: a job's spec is a canonical architecture, measured with cfg; its
 /// outcome's value is the decode latency's median (or the prefill's when cfg.decode is off), and
 /// time_reference() measures `reference` the same way, rebuilt for each timing as a candidate is,
 /// `reference_builds` times (at least 1): its latencies are the medians over those builds, its
 /// `repeats` the timed runs behind them all (on a GPU, the process's first timing is made once
 /// untimed first). Throws config_error("--device") when cfg asks for a CUDA device this process
-/// does not see.
+/// does not see. With `training`, a training task trains the job's architecture (train_gpt on
+/// cfg's device) and its outcome carries the final validation loss and perplexity (also the
+/// value), the tokens trained and the tokens per second, or the training's status and message;
+/// without it, train() answers invalid.
 std::unique_ptr<job_evaluator> make_gpt_job_evaluator(const gpt_measure_config& cfg, const nas::architecture& reference,
-                                                      std::uint32_t reference_builds = 1);
+                                                      std::uint32_t reference_builds = 1,
+                                                      std::shared_ptr<const gpt_training> training = nullptr);
 
 /// The LibTorch version the adapter was compiled with, e.g. "2.11.0".
 std::string torch_version();
