@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -470,6 +471,49 @@ TEST_CASE("gpu: smaller budgets branch off a graph-replayed wsd training and are
     REQUIRE(with.checkpoints.back().val_loss == Approx(whole.checkpoints.back().val_loss).epsilon(0.02));
     REQUIRE(with.loss_curve.size() == whole.loss_curve.size());
 }
+TEST_CASE("gpu: a worker's training task trains on its GPU with the engine's settings, and a promotion continues its state",
+          "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    const auto ids = counting_stream(5);
+    auto training = std::make_shared<eval::gpt_training>();
+    training->train = std::make_shared<std::vector<std::uint32_t>>(ids.begin(), ids.begin() + 16000);
+    training->val = std::make_shared<std::vector<std::uint32_t>>(ids.begin() + 16000, ids.end());
+    training->vocab = 64;
+    auto& r = training->recipe;
+    r = device_recipe(1);
+    r.checkpoints = 1;
+    r.schedule = eval::lr_schedule::wsd;
+    r.warmup_tokens = 8 * 64 * 10;
+    // `fracnas train --speed all` with bf16: bf16 weights, the stochastically rounded stream, the kernels
+    r.speed.bf16_weights = r.speed.residual_sr = r.speed.loss_kernel = r.speed.norm_kernel = r.speed.adam_kernel = r.speed.fused_dense =
+        true;
+    const std::string root = std::string(FRACNAS_TEST_TMP) + "/gpu_worker_states";
+    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
+    training->state_root = root;
+    auto cfg = on_gpu();
+    const auto worker = eval::make_gpt_job_evaluator(cfg, nas::gpt2_small(), 1, training);
+    const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128");
+    const auto first = worker->train({}, nas::canonical(arch), eval::train_task{8 * 64 * 100, 1, 0});
+    INFO(first.message);
+    REQUIRE(first.status == eval::outcome_status::ok);
+    REQUIRE(first.tokens_trained == 8 * 64 * 100);
+    REQUIRE(first.val_loss < 3.0);
+    REQUIRE(first.tokens_per_second > 0.0);
+    const auto promoted = worker->train({}, nas::canonical(arch), eval::train_task{8 * 64 * 200, 1, 1});
+    INFO(promoted.message);
+    REQUIRE(promoted.status == eval::outcome_status::ok);
+    REQUIRE(promoted.tokens_trained == 8 * 64 * 200);
+    REQUIRE(promoted.val_loss < first.val_loss);
+    // the same as a training of the larger budget from the start, up to the device's rounding
+    auto fresh = std::make_shared<eval::gpt_training>(*training);
+    fresh->state_root.clear();
+    const auto whole = eval::make_gpt_job_evaluator(cfg, nas::gpt2_small(), 1, fresh)
+                           ->train({}, nas::canonical(arch), eval::train_task{8 * 64 * 200, 1, 1});
+    REQUIRE(whole.status == eval::outcome_status::ok);
+    REQUIRE(promoted.val_loss == Approx(whole.val_loss).epsilon(0.02));
+    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
+}
+
 TEST_CASE("gpu: bf16 weights and the flash attention train the autocast training's curve, graph-replayed", "[gpu][eval][train]") {
     if (!have_cuda()) return;
     const auto ids = counting_stream(3);
