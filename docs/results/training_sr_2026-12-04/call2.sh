@@ -1,4 +1,5 @@
-# Call 2 on the lent H200: this tree (issue 24's training tasks: the LibTorch worker trains a
+# Call 2 on the lent H200 (run twice: the first run asserted that the promoted training ends
+# below the first, which this stream's floor does not allow; the assertion was wrong): this tree (issue 24's training tasks: the LibTorch worker trains a
 # task on its GPU, a promotion continuing its state); the [gpu] tests, the new case among them.
 source .devdeps/gpu-env.sh >/dev/null; s=$(date +%s); o=$OUT/call2; mkdir -p $o; B=build-gpu
 { nvidia-smi --query-gpu=name,driver_version --format=csv; git rev-parse HEAD 2>/dev/null; date -u; } > $o/machine.txt 2>&1
