@@ -1,8 +1,9 @@
 // ASHA's promotion rule over a ladder of budgets (rung_ladder.hpp): each rung keeps its results
-// ranked (a set ordered by success, value and id), so that a promotion query reads only the top
-// floor(n / eta) entries of each rung.
+// ranked (ordered by success, value and id), its successes not yet promoted, and its promoted
+// ones sorted, so that a promotion query costs O(log n) a rung.
 #include "fracnas/core/rung_ladder.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -20,7 +21,7 @@ rung_ladder::rung_ladder(std::vector<double> budgets, std::size_t eta) : budgets
             throw config_error("budgets", "each rung's budget must be larger than the one before (rung " + std::to_string(k) + " is not).");
     }
     if (eta_ < 2) throw config_error("eta", "eta must be at least 2: the top 1/eta of a rung goes up.");
-    ranked_.resize(budgets_.size());
+    rungs_.resize(budgets_.size());
 }
 
 rung_ladder::key rung_ladder::order(const result& r) {
@@ -52,17 +53,19 @@ void rung_ladder::record(std::uint64_t id, std::size_t rung, double value, bool 
         throw config_error("value", "candidate " + std::to_string(id) + "'s successful result is not a finite number.");
     c.waiting = false;
     c.got[rung] = ok ? value : std::numeric_limits<double>::quiet_NaN();
-    ranked_[rung].insert(order(result{id, value, ok}));
+    const key k = order(result{id, value, ok});
+    rungs_[rung].ranked.insert(k);
+    if (ok) rungs_[rung].waiting.insert(k);
 }
 
 std::optional<rung_ladder::promotion> rung_ladder::next_promotion() const {
     for (std::size_t k = budgets_.size() - 1; k-- > 0;) {
-        const std::size_t top = ranked_[k].size() / eta_;
-        std::size_t seen = 0;
-        for (const auto& [failed, value, id] : ranked_[k]) {
-            if (seen++ == top || failed != 0) break;  // past the top, or only failures from here
-            if (!candidates_.at(id).up[k]) return promotion{id, k, k + 1};
-        }
+        const rung_books& r = rungs_[k];
+        if (r.waiting.empty()) continue;
+        const key& best_waiting = *r.waiting.begin();
+        const auto better =
+            static_cast<std::size_t>(std::lower_bound(r.promoted.begin(), r.promoted.end(), best_waiting) - r.promoted.begin());
+        if (better < r.ranked.size() / eta_) return promotion{std::get<2>(best_waiting), k, k + 1};
     }
     return std::nullopt;
 }
@@ -81,13 +84,17 @@ void rung_ladder::mark_promoted(std::uint64_t id, std::size_t from) {
     c.up[from] = true;
     c.rung = from + 1;
     c.waiting = true;
+    rung_books& r = rungs_[from];
+    const key k = order(result{id, c.got[from], true});
+    r.waiting.erase(k);
+    r.promoted.insert(std::lower_bound(r.promoted.begin(), r.promoted.end(), k), k);
 }
 
 std::vector<rung_ladder::result> rung_ladder::results(std::size_t rung) const {
     check_rung(rung, "results");
     std::vector<result> out;
-    out.reserve(ranked_[rung].size());
-    for (const auto& [failed, value, id] : ranked_[rung])
+    out.reserve(rungs_[rung].ranked.size());
+    for (const auto& [failed, value, id] : rungs_[rung].ranked)
         out.push_back(result{id, failed != 0 ? std::numeric_limits<double>::quiet_NaN() : value, failed == 0});
     return out;
 }
@@ -100,8 +107,9 @@ bool rung_ladder::promoted(std::uint64_t id, std::size_t rung) const {
 
 std::optional<rung_ladder::result> rung_ladder::best(std::size_t rung) const {
     check_rung(rung, "best");
-    if (ranked_[rung].empty() || std::get<0>(*ranked_[rung].begin()) != 0) return std::nullopt;
-    const auto& [failed, value, id] = *ranked_[rung].begin();
+    const auto& ranked = rungs_[rung].ranked;
+    if (ranked.empty() || std::get<0>(*ranked.begin()) != 0) return std::nullopt;
+    const auto& [failed, value, id] = *ranked.begin();
     return result{id, value, failed == 0};
 }
 

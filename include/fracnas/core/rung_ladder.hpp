@@ -91,10 +91,20 @@ private:
     static key order(const result& r);
     void check_rung(std::size_t rung, const char* what) const;
 
+    // One rung's books. A query needs the best success not yet promoted (u) and its rank among
+    // all the rung's results: every success better than u was promoted, and failures rank last,
+    // so that rank is the number of promoted results better than u (a binary search), and a
+    // query costs O(log n) a rung instead of a walk down the rung's top.
+    struct rung_books {
+        std::set<key> ranked;       // every result
+        std::set<key> waiting;      // successes not promoted from this rung
+        std::vector<key> promoted;  // successes promoted from it, sorted
+    };
+
     std::vector<double> budgets_;
     std::size_t eta_;
     std::map<std::uint64_t, candidate> candidates_;
-    std::vector<std::set<key>> ranked_;  // per rung
+    std::vector<rung_books> rungs_;
 };
 
 }  // namespace fracnas::core
