@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "fracnas/app/json.hpp"
+#include "fracnas/app/search_config.hpp"
 #include "fracnas/core/pareto.hpp"
 #include "fracnas/error.hpp"
 
@@ -167,9 +168,12 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     for (const auto& s : archive.sessions) a.wall_seconds += s.wall_seconds;
     double last_end = 0.0;
     for (const auto& r : archive.evaluations) last_end = std::max(last_end, std::isfinite(r.ended) ? r.ended : 0.0);
-    // a run still being written or killed has no closed session; a dry run's answers carry
-    // simulated times, later than its real wall time: the run's time is the later of the two
-    a.wall_seconds = std::max(a.wall_seconds, last_end);
+    // a run still being written or killed has no closed session: the last answer's end then; a
+    // dry run's answers carry simulated times, and its workers' busy time is simulated: its span
+    // is the simulated one, whatever its real wall time was (longer or shorter)
+    bool dry_run = false;
+    for (const auto& [key, value] : ini_pairs(archive.header.config)) dry_run = dry_run || (key == "dispatcher" && value == "dry-run");
+    a.wall_seconds = dry_run && last_end > 0.0 ? last_end : std::max(a.wall_seconds, last_end);
 
     // counts
     a.answered = archive.evaluations.size();

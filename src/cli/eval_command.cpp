@@ -58,11 +58,14 @@ std::string json_number(const std::optional<double>& x) {
 }  // namespace
 
 void run_eval(const std::vector<std::string>& args, std::ostream& out) {
-    const auto parsed = parse_or_print_help(args, eval_table(), "eval", "--preset gpt2-small", out);
-    if (!parsed) return;
     eval_request request;
-    read_options(*parsed, eval_options(), request);
-    app::check_ranges(eval_options(), request);
+    const auto parsed = parse_or_print_help(args, eval_table(), "eval", "--preset gpt2-small", out, "",
+                                            [&](const boost::program_options::variables_map& vm) {
+                                                read_options(vm, eval_options(), request);
+                                                app::check_ranges(eval_options(), request);
+                                                if (request.arch || request.preset) read_architecture(request.arch, request.preset);
+                                            });
+    if (!parsed) return;
 
     const nas::architecture arch = read_architecture(request.arch, request.preset);
     const eval::gpt_measure_config cfg = request.measure_config(arch);

@@ -58,8 +58,10 @@ po::variables_map parse_options(const std::vector<std::string>& args, const po::
 
 std::optional<po::variables_map> parse_or_print_help(const std::vector<std::string>& args, const po::options_description& options,
                                                      const std::string& subcommand, const std::string& example, std::ostream& out,
-                                                     const std::string& positional) {
+                                                     const std::string& positional,
+                                                     const std::function<void(const po::variables_map&)>& check) {
     po::variables_map vm = parse_options(args, options, subcommand, example, positional);
+    if (check) check(vm);
     if (vm.count("help")) {
         out << options;
         return std::nullopt;

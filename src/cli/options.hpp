@@ -3,6 +3,7 @@
 // command's option schema (app/option.hpp) with the reading of its values through that schema.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -24,11 +25,13 @@ boost::program_options::variables_map parse_options(const std::vector<std::strin
                                                     const std::string& subcommand, const std::string& example,
                                                     const std::string& positional = "");
 /// parse_options for a subcommand that prints its options on --help: then writes `options` to
-/// out and returns nothing, and the subcommand returns.
-std::optional<boost::program_options::variables_map> parse_or_print_help(const std::vector<std::string>& args,
-                                                                         const boost::program_options::options_description& options,
-                                                                         const std::string& subcommand, const std::string& example,
-                                                                         std::ostream& out, const std::string& positional = "");
+/// out and returns nothing, and the subcommand returns. `check` (where given) reads and checks
+/// the values first, with or without --help: a bad value is refused even beside --help, as the
+/// search refuses it.
+std::optional<boost::program_options::variables_map> parse_or_print_help(
+    const std::vector<std::string>& args, const boost::program_options::options_description& options, const std::string& subcommand,
+    const std::string& example, std::ostream& out, const std::string& positional = "",
+    const std::function<void(const boost::program_options::variables_map&)>& check = {});
 /// The Boost table of a command's option schema: --help first, then each option in the table's
 /// order with its help line (range and default included), a switch without a value. Every value is
 /// read as a string: the schema parses it (Boost would wrap "-5" into a huge unsigned).

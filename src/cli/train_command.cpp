@@ -145,10 +145,14 @@ std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint
 }  // namespace
 
 void run_train(const std::vector<std::string>& args, std::ostream& out) {
-    const auto parsed = parse_or_print_help(args, train_table(), "train", "--preset gpt2-small --data DIR", out);
-    if (!parsed) return;
     train_request request;
-    read_options(*parsed, train_options(), request);
+    const auto parsed = parse_or_print_help(args, train_table(), "train", "--preset gpt2-small --data DIR", out, "",
+                                            [&](const boost::program_options::variables_map& vm) {
+                                                read_options(vm, train_options(), request);
+                                                app::check_ranges(train_options(), request);
+                                                if (request.arch || request.preset) read_architecture(request.arch, request.preset);
+                                            });
+    if (!parsed) return;
     std::vector<nas::architecture> archs;
     const std::optional<std::string>& archive = request.from;
     if (archive) {
@@ -156,7 +160,6 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     } else {
         if (request.top) throw config_error("--top", "--top goes with --from.");
     }
-    app::check_ranges(train_options(), request);
     std::string restored;  // what --from's check did to the archive: an end that a failed write cut, restored
     if (archive) {
 #ifdef FRACNAS_HAVE_HDF5

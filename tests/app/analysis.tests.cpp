@@ -123,6 +123,24 @@ TEST_CASE("analyse: counts, front, hypervolume, best, workers", "[app][analysis]
     REQUIRE(a.utilisation == Approx(0.55));
 }
 
+TEST_CASE("analyse: a dry run's busy time is simulated, and so is the span it is divided by", "[app][analysis]") {
+    // the same answers, their times simulated (the last ends at 6 s), in a run whose real wall
+    // time was 100 s: the workers were busy 6 and 5 of the 6 simulated seconds
+    auto archive = hand_archive();
+    archive.sessions[0].wall_seconds = 100.0;
+    archive.header.config = "evaluator = model\ndispatcher = dry-run\n";
+    const auto a = app::analyse(archive, "dry.h5", app::analysis_options{});
+    REQUIRE(a.wall_seconds == 6.0);
+    REQUIRE(a.workers[0].utilisation == Approx(1.0));
+    REQUIRE(a.workers[1].utilisation == Approx(5.0 / 6.0));
+    REQUIRE(a.utilisation == Approx(11.0 / 12.0));
+    // the same archive from a real run: its real wall time
+    archive.header.config = "evaluator = model\ndispatcher = local\n";
+    const auto real = app::analyse(archive, "real.h5", app::analysis_options{});
+    REQUIRE(real.wall_seconds == 100.0);
+    REQUIRE(real.utilisation == Approx(0.055));
+}
+
 TEST_CASE("best_feasible: by the ratio to each worker's reference, one per architecture, ties by the text", "[app][analysis]") {
     storage::archive_contents a;
     // P on a slow GPU: 0.6 ms against its reference's 1.0 (ratio 0.6); Q on a fast GPU: 0.4 ms

@@ -114,6 +114,14 @@ TEST_CASE("fracnas analyze: the report of an archive agrees with the archive", "
         REQUIRE(f.code == 1);
         REQUIRE_THAT(f.err, Contains("cannot write /dev/full: the write failed"));
     }
+    // a CSV cut by a file-size limit (1 KiB; SIGXFSZ ignored, so the write fails): exit 1, the file named
+    const std::string cut_prefix = std::string(FRACNAS_TEST_TMP) + "/limited.";
+    const outcome limited = fracnas::test::run_shell("ulimit -f 1; trap '' XFSZ; " + std::string(FRACNAS_BINARY) + " analyze " + h5 +
+                                                     " --csv " + cut_prefix + " 2>&1");
+    INFO(limited.out);
+    REQUIRE(limited.code == 1);
+    REQUIRE_THAT(limited.out, Contains("cannot write " + cut_prefix + "evaluations.csv: the write failed (is the disk full?)."));
+    for (const char* name : {"evaluations.csv", "front.csv", "growth.csv", "workers.csv"}) std::remove((cut_prefix + name).c_str());
     std::remove(h5.c_str());
 }
 

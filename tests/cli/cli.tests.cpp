@@ -192,6 +192,24 @@ TEST_CASE("--help and --version before a subcommand stand alone; a subcommand's 
         CHECK(alone.err.empty());
         CHECK_THAT(alone.out, Contains("--help"));
     }
+#ifdef FRACNAS_HAVE_TORCH
+    // a bad value beside --help is refused, as without it (eval and train read theirs first)
+    for (const std::string sub : {"eval", "train"}) {
+        INFO(sub);
+        check_usage_error({sub, "--help", "stray"}, "unexpected argument 'stray'");
+        check_usage_error({sub, "--preset", "nope", "--help"}, "--preset: unknown");
+        check_usage_error({sub, "--arch", "x", "--help"}, "--arch: ");
+        check_usage_error({sub, "--preset", "gpt2-small", "--dtype", "nope", "--help"}, "--dtype: unknown dtype 'nope'");
+        if (sub == "eval")
+            check_usage_error({sub, "--preset", "gpt2-small", "--batch", "999999999", "--help"}, "--batch must be in 0..100000000.");
+        else
+            check_usage_error({sub, "--preset", "gpt2-small", "--seq-len", "0", "--help"}, "--seq-len must be in 1..1000000.");
+        const outcome alone = run_cli({sub, "--help"});
+        CHECK(alone.code == 0);
+        CHECK(alone.err.empty());
+        CHECK_THAT(alone.out, Contains("--preset"));
+    }
+#endif
 }
 
 TEST_CASE("an error line echoes at most about a kilobyte of a huge input", "[cli]") {

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -784,6 +785,42 @@ TEST_CASE("the HDF5 archive holds exactly what the driver reported, bit for bit"
         REQUIRE(a.events[i].first == m.events[i].first);
         REQUIRE(same(a.events[i].value, m.events[i].value));
     }
+    std::remove(h5.c_str());
+}
+#endif
+
+#ifdef FRACNAS_HAVE_HDF5
+TEST_CASE("a read-only archive given to --resume: one sentence and exit 2, the archive unchanged (as root too)",
+          "[cli][search][hdf5][resume]") {
+    const std::string h5 = temp_path("readonly.h5");
+    std::remove(h5.c_str());
+    std::remove((h5 + ".lock").c_str());
+    const outcome made = run_cli({"search", "--evaluator", "model", "--budget", "20", "--seed", "1", "--archive", h5});
+    INFO(made.out << made.err);
+    REQUIRE(made.code == 0);
+    const auto before = fracnas::hdf5::read_archive(h5);
+    REQUIRE(::chmod(h5.c_str(), 0444) == 0);
+    // root writes a read-only file anyway: without CAP_DAC_OVERRIDE (dropped by setpriv) the mode binds
+    std::string as;
+    if (::geteuid() == 0) {
+        as = "setpriv --bounding-set=-dac_override,-dac_read_search --inh-caps=-dac_override,-dac_read_search ";
+        if (std::system((as + "true > /dev/null 2>&1").c_str()) != 0) {
+            WARN("running as root where setpriv cannot drop CAP_DAC_OVERRIDE: the read-only case is not checked here");
+            REQUIRE(::chmod(h5.c_str(), 0644) == 0);
+            std::remove(h5.c_str());
+            return;
+        }
+    }
+    const outcome o = run_shell(as + FRACNAS_BINARY + " search --resume " + h5 + " 2>&1");
+    INFO(o.out);
+    REQUIRE(o.code == 2);
+    REQUIRE_THAT(o.out, Catch::Matchers::StartsWith("fracnas: error: "));
+    REQUIRE_THAT(o.out, Contains("archive '" + h5 + "' is not writable (Permission denied)"));
+    REQUIRE(std::count(o.out.begin(), o.out.end(), '\n') == 1);
+    REQUIRE(::chmod(h5.c_str(), 0644) == 0);
+    const auto after = fracnas::hdf5::read_archive(h5);
+    REQUIRE(after.evaluations.size() == before.evaluations.size());
+    REQUIRE(after.sessions.size() == before.sessions.size());
     std::remove(h5.c_str());
 }
 #endif
