@@ -853,6 +853,49 @@ TEST_CASE("a corrupt chunk of evaluations is a damaged archive for analyze and f
     CHECK(!std::filesystem::exists(path + ".lock"));  // the run lock was let go
 }
 
+TEST_CASE("a damaged chunk of a current archive fails its checksum: a damaged archive, nothing written", "[hdf5]") {
+    const std::string path = fresh("checksummed_chunk.h5");
+    {
+        auto a = archive_file::create(path, header(2), false);
+        for (std::uint64_t i = 0; i < 300; ++i) a->append(evaluation(i, 2));
+    }
+    haddr_t address = 0;
+    hsize_t size = 0;
+    {
+        const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        REQUIRE(f >= 0);
+        const hid_t d = H5Dopen2(f, "evaluations", H5P_DEFAULT);
+        REQUIRE(d >= 0);
+        const hid_t dcpl = H5Dget_create_plist(d);
+        REQUIRE(H5Pget_nfilters(dcpl) == 1);  // Fletcher-32 alone: the chunks are not compressed
+        unsigned flags = 0, config = 0;
+        std::size_t n = 0;
+        char name[32];
+        REQUIRE(H5Pget_filter2(dcpl, 0, &flags, &n, nullptr, sizeof name, name, &config) == H5Z_FILTER_FLETCHER32);
+        const hsize_t origin = 0;
+        unsigned filter_mask = 0;
+        REQUIRE(H5Dget_chunk_info_by_coord(d, &origin, &filter_mask, &address, &size) >= 0);
+        H5Pclose(dcpl);
+        H5Dclose(d);
+        H5Fclose(f);
+    }
+    REQUIRE(size > 64);
+    {
+        // rows of plausible bytes: without the checksum they would read as rows
+        std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+        io.seekp(static_cast<std::streamoff>(address + 16));
+        const std::string garbage(32, '\x5a');
+        io.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+    const auto bytes = std::filesystem::file_size(path);
+    const std::string expected = "archive '" + path + "' is damaged: its table 'evaluations' cannot be read at rows ";
+    CHECK_THAT(config_message([&] { read_archive(path); }), Contains(expected));
+    storage::archive_contents contents;
+    CHECK_THAT(config_message([&] { archive_file::resume(path, contents); }), Contains(expected));
+    CHECK(std::filesystem::file_size(path) == bytes);
+    CHECK(!std::filesystem::exists(path + ".lock"));
+}
+
 TEST_CASE("a corrupt 'dim' attribute is a damaged archive, not an allocation of its size", "[hdf5]") {
     const std::string path = fresh("dim.h5");
     {
