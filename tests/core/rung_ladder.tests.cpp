@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "fracnas/core/rng.hpp"
@@ -33,6 +34,17 @@ struct reference_ladder {
     std::map<std::uint64_t, std::vector<std::optional<std::pair<double, bool>>>> got;  // id -> rung -> (value, ok)
     std::set<std::pair<std::uint64_t, std::size_t>> up;                                // (id, from)
     std::map<std::uint64_t, std::size_t> at;                                           // id -> rung it is at
+
+    // the ids at rung k, best first, as results() orders them
+    std::vector<std::uint64_t> ranked(std::size_t k) const {
+        std::vector<std::tuple<int, double, std::uint64_t>> rank;
+        for (const auto& [id, rs] : got)
+            if (rs[k]) rank.emplace_back(rs[k]->second ? 0 : 1, rs[k]->second ? rs[k]->first : 0.0, id);
+        std::sort(rank.begin(), rank.end());
+        std::vector<std::uint64_t> out;
+        for (const auto& r : rank) out.push_back(std::get<2>(r));
+        return out;
+    }
 
     std::optional<rung_ladder::promotion> next() const {
         for (std::size_t k = rungs - 1; k-- > 0;) {
@@ -193,6 +205,11 @@ TEST_CASE("rung ladder: random runs agree with the rule recomputed from scratch,
         std::vector<op> log;
         std::uint64_t next_id = 1;
         for (int step = 0; step < 120; ++step) {
+            for (std::size_t k = 0; k < rungs; ++k) REQUIRE(ids(l.results(k)) == ref.ranked(k));
+            std::vector<std::pair<std::uint64_t, std::size_t>> waiting_ref;  // no result yet where each is
+            for (const auto& [id, k] : ref.at)
+                if (!ref.got.at(id)[k]) waiting_ref.emplace_back(id, k);
+            REQUIRE(l.pending() == waiting_ref);
             const auto want = ref.next();
             const auto got = l.next_promotion();
             REQUIRE(static_cast<bool>(want) == static_cast<bool>(got));
