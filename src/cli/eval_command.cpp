@@ -59,12 +59,8 @@ std::string json_number(const std::optional<double>& x) {
 
 void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     eval_request request;
-    const auto parsed = parse_or_print_help(args, eval_table(), "eval", "--preset gpt2-small", out, "",
-                                            [&](const boost::program_options::variables_map& vm) {
-                                                read_options(vm, eval_options(), request);
-                                                app::check_ranges(eval_options(), request);
-                                                if (request.arch || request.preset) read_architecture(request.arch, request.preset);
-                                            });
+    const auto parsed =
+        parse_or_print_help(args, eval_table(), "eval", "--preset gpt2-small", out, "", request_check(eval_options(), request));
     if (!parsed) return;
 
     const nas::architecture arch = read_architecture(request.arch, request.preset);

@@ -89,4 +89,17 @@ const std::string* option_text(const boost::program_options::variables_map& vm, 
 /// command's schema): exactly one of them. Throws config_error naming the option.
 nas::architecture read_architecture(const std::optional<std::string>& arch, const std::optional<app::reference_kind>& preset);
 
+/// What eval and train check before anything else, --help included: every value read into the
+/// request through the schema, the schema's ranges, and the architecture named by --arch or
+/// --preset where one is. For parse_or_print_help's `check`.
+template <class O>
+std::function<void(const boost::program_options::variables_map&)> request_check(const std::vector<O>& schema,
+                                                                                typename O::config_type& request) {
+    return [&schema, &request](const boost::program_options::variables_map& vm) {
+        read_options(vm, schema, request);
+        app::check_ranges(schema, request);
+        if (request.arch || request.preset) read_architecture(request.arch, request.preset);
+    };
+}
+
 }  // namespace fracnas::cli

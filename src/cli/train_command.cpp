@@ -147,11 +147,7 @@ std::vector<nas::architecture> top_of_archive(const std::string& path, std::uint
 void run_train(const std::vector<std::string>& args, std::ostream& out) {
     train_request request;
     const auto parsed = parse_or_print_help(args, train_table(), "train", "--preset gpt2-small --data DIR", out, "",
-                                            [&](const boost::program_options::variables_map& vm) {
-                                                read_options(vm, train_options(), request);
-                                                app::check_ranges(train_options(), request);
-                                                if (request.arch || request.preset) read_architecture(request.arch, request.preset);
-                                            });
+                                            request_check(train_options(), request));
     if (!parsed) return;
     std::vector<nas::architecture> archs;
     const std::optional<std::string>& archive = request.from;

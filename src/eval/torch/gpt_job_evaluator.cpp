@@ -67,12 +67,7 @@ public:
         if (!training_) return job_evaluator::train(x, spec, task);
         outcome o;
         nas::architecture a;
-        if (!parsed(spec, a, o)) return o;
-        if (lost_) {
-            o.status = outcome_status::device_lost;
-            o.message = "the device was lost earlier: " + lost_reason_;
-            return o;
-        }
+        if (!parsed(spec, a, o) || lost_earlier(o)) return o;
         train_recipe r = training_->recipe;
         r.tokens = task.tokens;
         r.seed = task.seed;
@@ -95,11 +90,7 @@ public:
             o.val_loss = t.checkpoints.back().val_loss;
             o.val_perplexity = o.value = t.checkpoints.back().val_perplexity;
         }
-        if (o.status == outcome_status::error && cfg_.device == device_kind::cuda && !device_usable()) {
-            lost_ = true;
-            lost_reason_ = o.message;
-            o.status = outcome_status::device_lost;
-        }
+        probe_after_error(o);
         return o;
     }
 
@@ -143,13 +134,26 @@ private:
         }
     }
 
-    outcome measure(const nas::architecture& a) noexcept {
-        if (lost_) {
-            outcome o;
+    // After a lost device every job is answered device_lost, naming the first failure
+    bool lost_earlier(outcome& o) const {
+        if (!lost_) return false;
+        o.status = outcome_status::device_lost;
+        o.message = "the device was lost earlier: " + lost_reason_;
+        return true;
+    }
+
+    // After a CUDA error, a probe tells a lost device (o becomes device_lost) from a failed job
+    void probe_after_error(outcome& o) noexcept {
+        if (o.status == outcome_status::error && cfg_.device == device_kind::cuda && !device_usable()) {
+            lost_ = true;
+            lost_reason_ = o.message;
             o.status = outcome_status::device_lost;
-            o.message = "the device was lost earlier: " + lost_reason_;
-            return o;
         }
+    }
+
+    outcome measure(const nas::architecture& a) noexcept {
+        outcome o;
+        if (lost_earlier(o)) return o;
         return flatten(evaluate_gpt(a, cfg_));
     }
 
@@ -172,11 +176,7 @@ private:
             o.repeats = static_cast<std::uint32_t>(r.prefill->repeats);
         }
         if (o.status == outcome_status::ok) o.value = cfg_.decode ? o.decode_ms : o.prefill_ms;
-        if (o.status == outcome_status::error && cfg_.device == device_kind::cuda && !device_usable()) {
-            lost_ = true;
-            lost_reason_ = o.message;
-            o.status = outcome_status::device_lost;
-        }
+        probe_after_error(o);
         return o;
     }
 

@@ -799,6 +799,24 @@ TEST_CASE("rows of fill bytes at a table's end (an append whose write failed on 
     REQUIRE(rows == 6);  // cut off the file, not only skipped
 }
 
+// Garbage over bytes 16-47 of the evaluations' chunk at `address`: read_archive and resume both
+// refuse the archive as damaged, the file keeps its size and the run lock is let go.
+void require_damaged_evaluations(const std::string& path, haddr_t address) {
+    {
+        std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+        io.seekp(static_cast<std::streamoff>(address + 16));
+        const std::string garbage(32, '\x5a');
+        io.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+    const auto bytes = std::filesystem::file_size(path);
+    const std::string expected = "archive '" + path + "' is damaged: its table 'evaluations' cannot be read at rows ";
+    CHECK_THAT(config_message([&] { read_archive(path); }), Contains(expected));
+    storage::archive_contents contents;
+    CHECK_THAT(config_message([&] { archive_file::resume(path, contents); }), Contains(expected));
+    CHECK(std::filesystem::file_size(path) == bytes);
+    CHECK(!std::filesystem::exists(path + ".lock"));  // the run lock was let go
+}
+
 TEST_CASE("a corrupt chunk of evaluations is a damaged archive for analyze and for --resume, nothing written", "[hdf5]") {
     const std::string path = fresh("corrupt_chunk.h5");
     {
@@ -838,19 +856,7 @@ TEST_CASE("a corrupt chunk of evaluations is a damaged archive for analyze and f
         H5Fclose(f);
     }
     REQUIRE(size > 64);
-    {
-        std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
-        io.seekp(static_cast<std::streamoff>(address + 16));
-        const std::string garbage(32, '\x5a');
-        io.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
-    }
-    const auto bytes = std::filesystem::file_size(path);
-    const std::string expected = "archive '" + path + "' is damaged: its table 'evaluations' cannot be read at rows ";
-    CHECK_THAT(config_message([&] { read_archive(path); }), Contains(expected));
-    storage::archive_contents contents;
-    CHECK_THAT(config_message([&] { archive_file::resume(path, contents); }), Contains(expected));
-    CHECK(std::filesystem::file_size(path) == bytes);
-    CHECK(!std::filesystem::exists(path + ".lock"));  // the run lock was let go
+    require_damaged_evaluations(path, address);
 }
 
 TEST_CASE("a damaged chunk of a current archive fails its checksum: a damaged archive, nothing written", "[hdf5]") {
@@ -880,20 +886,7 @@ TEST_CASE("a damaged chunk of a current archive fails its checksum: a damaged ar
         H5Fclose(f);
     }
     REQUIRE(size > 64);
-    {
-        // rows of plausible bytes: without the checksum they would read as rows
-        std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
-        io.seekp(static_cast<std::streamoff>(address + 16));
-        const std::string garbage(32, '\x5a');
-        io.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
-    }
-    const auto bytes = std::filesystem::file_size(path);
-    const std::string expected = "archive '" + path + "' is damaged: its table 'evaluations' cannot be read at rows ";
-    CHECK_THAT(config_message([&] { read_archive(path); }), Contains(expected));
-    storage::archive_contents contents;
-    CHECK_THAT(config_message([&] { archive_file::resume(path, contents); }), Contains(expected));
-    CHECK(std::filesystem::file_size(path) == bytes);
-    CHECK(!std::filesystem::exists(path + ".lock"));
+    require_damaged_evaluations(path, address);  // plausible bytes: without the checksum they would read as rows
 }
 
 TEST_CASE("a corrupt 'dim' attribute is a damaged archive, not an allocation of its size", "[hdf5]") {
