@@ -153,7 +153,7 @@ TEST_CASE("run_search on a worker's context does nothing: the worker served insi
     REQUIRE(ctx.closes.empty());
 }
 
-TEST_CASE("process_context: refuses no dispatcher; close shuts the dispatcher once and keeps it readable", "[transport][context]") {
+TEST_CASE("process_context: refuses no dispatcher, close shuts the dispatcher once and keeps it readable", "[transport][context]") {
     REQUIRE_THROWS_WITH(transport::process_context(nullptr, "h"), "process_context: no dispatcher was given.");
     REQUIRE_THROWS_WITH(transport::make_local_context(nullptr, {}, "h"), "make_local_context: no evaluator was given.");
     auto ctx = transport::make_dry_run_context(model(), transport::dry_run_config{}, {}, "h");

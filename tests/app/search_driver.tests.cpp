@@ -359,7 +359,7 @@ TEST_CASE("driver: a second signal ends at once with jobs still in flight", "[ap
     check_complete(rest.contents, r.cfg);
 }
 
-TEST_CASE("the space-aware tree measures distinct architectures with per-layer choices; the plain tree repeats itself",
+TEST_CASE("the space-aware tree measures distinct architectures with per-layer choices, the plain tree repeats itself",
           "[app][search][structure]") {
     // issue 11: at 250 candidates of the heterogeneous space, SOO on the unit cube answered 112
     // from the cache and split only the first coordinates, so every layer got one head size
@@ -421,7 +421,7 @@ TEST_CASE("the space-aware SOO samples each cell on the parameter floor and find
     }
 }
 
-TEST_CASE("the closing front ranks by the latency ratio, as analyze does; by the latency where no reference was timed", "[app]") {
+TEST_CASE("the closing front ranks by the latency ratio, as analyze does, by the latency where no reference was timed", "[app]") {
     const auto record = [](std::uint64_t id, std::uint64_t params, double ms, double ratio) {
         storage::evaluation_record r;
         r.id = id;

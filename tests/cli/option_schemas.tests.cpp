@@ -80,13 +80,13 @@ void check_refusals(const std::string& command, const std::vector<O>& table, con
 
 }  // namespace
 
-TEST_CASE("fracnas optimize: every declared option in --help; out of range and bad names exit 2", "[cli][options]") {
+TEST_CASE("fracnas optimize: every declared option in --help, out of range and bad names exit 2", "[cli][options]") {
     check_help("optimize", app::optimize_options());
     check_refusals("optimize", app::optimize_options());
 }
 
 #ifdef FRACNAS_HAVE_TORCH
-TEST_CASE("fracnas eval: its schema, every declared option in --help; out of range and bad names exit 2", "[cli][options]") {
+TEST_CASE("fracnas eval: its schema, every declared option in --help, out of range and bad names exit 2", "[cli][options]") {
     test::options::check_table(cli::eval_options());
     check_help("eval", cli::eval_options());
     check_refusals("eval", cli::eval_options());
@@ -112,7 +112,7 @@ TEST_CASE("fracnas eval: its schema, every declared option in --help; out of ran
     check_usage_error({"eval", "--preset", "gpt2-small", "--cuda-index", "99999999999"}, "--cuda-index is too large.");
 }
 
-TEST_CASE("fracnas train: its schema, every declared option in --help; out of range and bad names exit 2", "[cli][options]") {
+TEST_CASE("fracnas train: its schema, every declared option in --help, out of range and bad names exit 2", "[cli][options]") {
     test::options::check_table(cli::train_options());
     check_help("train", cli::train_options());
     check_refusals("train", cli::train_options(), {"--from", "nowhere.h5"});  // --top goes with --from

@@ -471,7 +471,7 @@ TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or meas
     std::remove(log.c_str());
 }
 
-TEST_CASE("a file-size limit cuts the archive: exit 1 with the write's sentence, no crash; --resume restores its end and continues",
+TEST_CASE("a file-size limit cuts the archive: exit 1 with the write's sentence, no crash, --resume restores its end and continues",
           "[cli][search][hdf5][resume]") {
     const std::string h5 = temp_path("cut.h5");
     std::remove(h5.c_str());

@@ -163,7 +163,7 @@ TEST_CASE("fracnas train --budgets: the smaller budgets' results in the JSON and
                                                       "                     8        1024"));
 }
 
-TEST_CASE("fracnas train --state-dir: a stopped run continues with the same command; a corrupt state is exit 2", "[cli][train]") {
+TEST_CASE("fracnas train --state-dir: a stopped run continues with the same command, a corrupt state is exit 2", "[cli][train]") {
     const std::string dir = corpus("state");
     const std::string state = std::string(FRACNAS_TEST_TMP) + "/train_state_dir";
     REQUIRE(std::system(("rm -rf '" + state + "'").c_str()) == 0);

@@ -255,7 +255,7 @@ TEST_CASE("the homogeneous and heterogeneous spaces agree on uniform architectur
     }
 }
 
-TEST_CASE("embedding widths add one coordinate; every point decodes to a listed width", "[nas]") {
+TEST_CASE("embedding widths add one coordinate, every point decodes to a listed width", "[nas]") {
     gpt_space_config cfg;
     cfg.embed_widths = {0, 256, 512};
     const gpt_space space(cfg), plain;

@@ -31,7 +31,7 @@ transport::job job_of(std::uint64_t id) {
 
 }  // namespace
 
-TEST_CASE("worker pool: idle workers first in round robin, then the queues; a finished job starts the queued one", "[transport][pool]") {
+TEST_CASE("worker pool: idle workers first in round robin, then the queues, a finished job starts the queued one", "[transport][pool]") {
     auto pool = pool_of(3, 1);
     REQUIRE(pool.free_slots() == 6);
     std::vector<std::pair<std::size_t, bool>> given;
@@ -49,7 +49,7 @@ TEST_CASE("worker pool: idle workers first in round robin, then the queues; a fi
     REQUIRE(pool.in_flight() == 5);
 }
 
-TEST_CASE("worker pool: a worker past its deadline leaves; its jobs go first, in its order, to the next free slots", "[transport][pool]") {
+TEST_CASE("worker pool: a worker past its deadline leaves, its jobs go first, in its order, to the next free slots", "[transport][pool]") {
     auto pool = pool_of(2, 1, 5.0);
     for (std::uint64_t id = 1; id <= 4; ++id) pool.submit(job_of(id), 0.0);  // worker 0: 1, 3; worker 1: 2, 4
     REQUIRE(pool.past_deadline(5.0).empty());
@@ -94,7 +94,7 @@ TEST_CASE("worker pool: with no worker left every job comes back once, with the 
     REQUIRE(pool.orphans(4.0).empty());
 }
 
-TEST_CASE("worker pool: a worker that did not join takes nothing; clear() frees every slot", "[transport][pool]") {
+TEST_CASE("worker pool: a worker that did not join takes nothing, clear() frees every slot", "[transport][pool]") {
     transport::dispatch_policy p;
     worker_pool pool(p);
     transport::worker_info out;

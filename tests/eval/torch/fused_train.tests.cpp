@@ -92,7 +92,7 @@ TEST_CASE("the fused MLP node gives GPT-2's MLP output and gradients of all six 
     }
 }
 
-TEST_CASE("a model with the fused layers trains with the same loss and gradients; not under no_grad", "[eval][torch][train]") {
+TEST_CASE("a model with the fused layers trains with the same loss and gradients, not under no_grad", "[eval][torch][train]") {
     namespace tm = fracnas::eval::torch_model;
     const auto arch = fracnas::nas::parse_architecture("n_layer=2 d_model=32 d_inner=64,72 n_head=2,4 vocab=50 d_embed=16 context=16");
     const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
@@ -134,7 +134,7 @@ TEST_CASE("a model with the fused layers trains with the same loss and gradients
     REQUIRE(relative(fused->forward(idx), lp.detach()) < 1e-12);  // an evaluation takes the inference paths
 }
 
-TEST_CASE("a model with its residual adds in the LayerNorms gives the same logits and gradients; the add node alone too",
+TEST_CASE("a model with its residual adds in the LayerNorms gives the same logits and gradients, the add node alone too",
           "[eval][torch][train]") {
     namespace tm = fracnas::eval::torch_model;
     const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
@@ -200,7 +200,7 @@ TEST_CASE("a model with its residual adds in the LayerNorms gives the same logit
     }
 }
 
-TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients; a model with it, the same gradients", "[eval][torch][train]") {
+TEST_CASE("the LayerNorm node gives LibTorch's LayerNorm and its gradients, a model with it, the same gradients", "[eval][torch][train]") {
     torch::manual_seed(6);
     const auto opts = torch::TensorOptions().dtype(torch::kFloat64);
     const auto x = torch::randn({3, 5, 24}, opts) * 2.0 + 0.5, w = torch::randn({24}, opts), b = torch::randn({24}, opts);
@@ -302,7 +302,7 @@ TEST_CASE("the LayerNorm stream node passes the stream through and adds its grad
     }
 }
 
-TEST_CASE("the residual add keeps the stream's dtype; the output's gradient is the stream's, rounded", "[eval][torch][train]") {
+TEST_CASE("the residual add keeps the stream's dtype, the output's gradient is the stream's, rounded", "[eval][torch][train]") {
     torch::manual_seed(9);
     auto x = torch::randn({3, 5, 16}).requires_grad_(true), y = torch::randn({3, 5, 16}).to(torch::kBFloat16).requires_grad_(true);
     const auto out = tf::residual_add(x, y);

@@ -153,7 +153,7 @@ TEST_CASE("a worker's reference timing is the median over its builds, with every
     REQUIRE(bad->time_reference().status == eval::outcome_status::invalid);
 }
 
-TEST_CASE("a worker's training task trains the job's architecture; a promoted one continues its own state", "[eval][torch][train]") {
+TEST_CASE("a worker's training task trains the job's architecture, a promoted one continues its own state", "[eval][torch][train]") {
     // a counting corpus: token i is i mod 50
     auto train = std::make_shared<std::vector<std::uint32_t>>(3000), val = std::make_shared<std::vector<std::uint32_t>>(600);
     for (std::size_t i = 0; i < train->size(); ++i) (*train)[i] = static_cast<std::uint32_t>(i % 50);

@@ -125,7 +125,7 @@ TEST_CASE("a decoupled embedding width trains too", "[eval][torch][train]") {
     REQUIRE(r.checkpoints.back().val_loss < 3.0);  // 2.37 measured: slower than e = d (0.89), far below 4.16
 }
 
-TEST_CASE("a fixed seed reproduces the loss curve; another seed gives another", "[eval][torch][train]") {
+TEST_CASE("a fixed seed reproduces the loss curve, another seed gives another", "[eval][torch][train]") {
     auto r = quick();
     r.tokens = 8 * 32 * 10;
     const auto a = run(r), b = run(r);
@@ -207,7 +207,7 @@ TEST_CASE("the wsd schedule: warm-up in tokens, the peak, a linear decay to the 
     REQUIRE(eval::learning_rate(r, 8 + 71) == Approx(r.lr * (r.min_lr_ratio + 1.0) / 2.0).epsilon(0.01));
 }
 
-TEST_CASE("epoch sampling reads every non-overlapping window once before any again; random is recipe A's", "[eval][torch][train]") {
+TEST_CASE("epoch sampling reads every non-overlapping window once before any again, random is recipe A's", "[eval][torch][train]") {
     auto r = quick();  // batch 8, windows of 32 + 1 tokens
     r.sampling = eval::window_sampling::epoch;
     const std::size_t size = 32 * 40 + 1;  // exactly 40 windows: 5 steps an epoch
@@ -382,7 +382,7 @@ TEST_CASE("smaller budgets on the way give each budget's own wsd training and le
     REQUIRE_THAT(run(legacy).message, Catch::Matchers::Contains("need the fused AdamW"));
 }
 
-TEST_CASE("bf16 weights with fp32 masters train like fp32 to bf16's rounding; a state and a branch keep the masters",
+TEST_CASE("bf16 weights with fp32 masters train like fp32 to bf16's rounding, a state and a branch keep the masters",
           "[eval][torch][train]") {
     auto r = quick();  // on the CPU: fp32, or bf16 weights (the setting's own path, as on CUDA)
     const auto fp32 = run(r);

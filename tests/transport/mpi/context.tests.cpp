@@ -57,7 +57,7 @@ TEST_CASE("make_context: the master gets a dispatcher with both workers, each bu
     REQUIRE_THROWS_WITH(ctx->dispatch(), "this MPI context was closed.");
 }
 
-TEST_CASE("make_context: workers whose evaluator cannot be built leave the pool; with none left the master says why",
+TEST_CASE("make_context: workers whose evaluator cannot be built leave the pool, with none left the master says why",
           "[mpi][context_worker]") {
     const auto& env = test_env();
     const auto m = config_expecting("the master's text", "another text");
@@ -73,7 +73,7 @@ TEST_CASE("make_context: workers whose evaluator cannot be built leave the pool;
                             Catch::Matchers::Contains("rank 2: it could not start"));
 }
 
-TEST_CASE("make_context: the master's check refuses the run; no worker builds anything, every rank goes on", "[mpi][context_refused]") {
+TEST_CASE("make_context: the master's check refuses the run, no worker builds anything, every rank goes on", "[mpi][context_refused]") {
     const auto& env = test_env();
     std::atomic<int> built{0};
     auto m = config_expecting("text", "text", &built);
