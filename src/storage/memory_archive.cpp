@@ -21,6 +21,9 @@ void memory_archive::append(const worker_event_record& r) {
 void memory_archive::append(const session_record& r) {
     contents_.sessions.push_back(r);
 }
+void memory_archive::append(const search_training_record& r) {
+    contents_.search_trainings.push_back(r);
+}
 void memory_archive::flush() {
     ++flushes_;
 }

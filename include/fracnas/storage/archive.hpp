@@ -13,7 +13,11 @@
 namespace fracnas::storage {
 
 /// The archive format's version: bump it with any change to docs/archive.md's schema.
-inline constexpr std::uint32_t schema_version = 1;
+/// Version 2 added the search_trainings table (a training search's trainings); a version-1
+/// archive, which has none, is read and resumed as before.
+inline constexpr std::uint32_t schema_version = 2;
+/// The oldest schema this fracnas reads.
+inline constexpr std::uint32_t oldest_schema_version = 1;
 
 /// Written once, when the archive is created.
 struct run_header {
@@ -104,6 +108,29 @@ struct training_record {
     std::string started;  ///< UTC, ISO 8601
 };
 
+/// One training a training search ran (search_config::rungs): a candidate, or the reference, trained
+/// with a seed to one rung's budget. Written when its result arrives, whatever its status; a
+/// promoted candidate has one row per rung it reached. Perplexity ratios are not stored: a reader
+/// divides by the reference's row of the same rung and seed.
+struct search_training_record {
+    std::uint64_t candidate = 0;                             ///< the evaluation id of the candidate's timing (0 for the reference)
+    bool reference = false;                                  ///< the reference model's training (candidate is then 0)
+    std::string arch;                                        ///< canonical architecture text
+    std::uint64_t hash = 0;                                  ///< nas::hash of arch
+    std::uint32_t rung = 0;                                  ///< the ladder's rung (0: the smallest budget)
+    std::uint64_t budget = 0;                                ///< training tokens the rung asks for
+    std::uint64_t seed = 0;                                  ///< initialisation and window order
+    eval::outcome_status status = eval::outcome_status::ok;  ///< ok, or why it failed (diverged, out_of_memory, ...)
+    std::string message;                                     ///< empty when ok
+    double val_loss = eval::outcome::none, val_perplexity = eval::outcome::none;  ///< at the end of the training
+    std::uint64_t tokens_trained = 0;                                             ///< budget, or fewer when it failed
+    double tokens_per_second = eval::outcome::none;
+    double wall_seconds = 0.0;                            ///< on the worker
+    std::int32_t worker = -1;                             ///< the rank that trained it
+    double dispatched = 0.0, started = 0.0, ended = 0.0;  ///< seconds since the run started
+    std::uint32_t session = 0;                            ///< the session it ended in
+};
+
 /// Everything an archive holds, in order.
 struct archive_contents {
     run_header header;
@@ -112,7 +139,8 @@ struct archive_contents {
     std::vector<worker_record> workers;
     std::vector<worker_event_record> worker_events;
     std::vector<session_record> sessions;
-    std::vector<training_record> trainings;  ///< empty when nothing was trained from the archive
+    std::vector<training_record> trainings;                ///< empty when nothing was trained from the archive
+    std::vector<search_training_record> search_trainings;  ///< a training search's, in the order they ended
 };
 
 /// Where the search writes. Appends are buffered by the implementation and made durable by
@@ -125,6 +153,7 @@ public:
     virtual void append(const worker_record& r) = 0;
     virtual void append(const worker_event_record& r) = 0;
     virtual void append(const session_record& r) = 0;
+    virtual void append(const search_training_record& r) = 0;
     /// Makes every append so far durable and visible to readers.
     virtual void flush() = 0;
     /// The session number of this run (0 when the archive was just created).
@@ -140,6 +169,7 @@ public:
     void append(const worker_record& r) override;
     void append(const worker_event_record& r) override;
     void append(const session_record& r) override;
+    void append(const search_training_record& r) override;
     void flush() override;
     std::uint32_t session() const override;
     const archive_contents& contents() const noexcept { return contents_; }

@@ -118,7 +118,8 @@ constexpr std::size_t arch = 1024, message = 256, host = 64, device_kind = 16, d
 }
 
 constexpr const char* marker_name = "fracnas_archive";
-constexpr const char* training_table = "trainings";  // optional: written by fracnas train --from
+constexpr const char* training_table = "trainings";                // optional: written by fracnas train --from
+constexpr const char* search_training_table = "search_trainings";  // schema 2 on; a schema-1 archive has none
 constexpr const char* marker_value = "fracnas run archive";
 // Chunks are not compressed and hold at most this many bytes (at least a row): a flush rewrites a
 // table's last chunk, and a deflated chunk, whose size changes, moved to new space each time while
@@ -143,7 +144,8 @@ std::string get_text(const unsigned char* src, std::size_t width_bytes) {
 
 // ---- a table's schema: members in order, each with its HDF5 kind and how to copy it to and from a
 // packed row of bytes. The memory and file compound types share that packed layout.
-enum class kind { u8, u32, u64, i32, f64, text, f64_array, status, event_what };
+// status: schema 1's evaluation statuses (ok..device_lost); training_status: every outcome_status
+enum class kind { u8, u32, u64, i32, f64, text, f64_array, status, training_status, event_what };
 
 template <class R>
 struct field {
@@ -338,6 +340,33 @@ std::vector<field<storage::training_record>> training_fields() {
     return f;
 }
 
+std::vector<field<storage::search_training_record>> search_training_fields() {
+    using R = storage::search_training_record;
+    std::vector<field<R>> f;
+    f.push_back(member("candidate", &R::candidate));
+    f.push_back(flag("reference", &R::reference));
+    f.push_back(text("arch", width::arch, &R::arch));
+    f.push_back(member("hash", &R::hash));
+    f.push_back(member("rung", &R::rung));
+    f.push_back(member("budget", &R::budget));
+    f.push_back(member("seed", &R::seed));
+    f.push_back(number<R, std::uint8_t>(
+        "status", [](const R& r) { return static_cast<std::uint8_t>(r.status); },
+        [](R& r, std::uint8_t v) { r.status = static_cast<eval::outcome_status>(v); }, kind::training_status));
+    f.push_back(text("message", width::message, &R::message));
+    f.push_back(member("val_loss", &R::val_loss));
+    f.push_back(member("val_perplexity", &R::val_perplexity));
+    f.push_back(member("tokens_trained", &R::tokens_trained));
+    f.push_back(member("tokens_per_second", &R::tokens_per_second));
+    f.push_back(member("wall_seconds", &R::wall_seconds));
+    f.push_back(member("worker", &R::worker));
+    f.push_back(member("dispatched", &R::dispatched));
+    f.push_back(member("started", &R::started));
+    f.push_back(member("ended", &R::ended));
+    f.push_back(member("session", &R::session));
+    return f;
+}
+
 // ---- a table: its schema, and the writer's state (dataset, rows on disk, rows waiting)
 template <class R>
 struct table {
@@ -374,34 +403,45 @@ struct tables {
     table<storage::worker_record> workers;
     table<storage::worker_event_record> worker_events;
     table<storage::session_record> sessions;
+    table<storage::search_training_record> search_trainings;
 
     explicit tables(std::uint32_t dim)
         : evaluations("evaluations", evaluation_fields(dim)),
           events("events", event_fields()),
           workers("workers", worker_fields()),
           worker_events("worker_events", worker_event_fields()),
-          sessions("sessions", session_fields()) {}
+          sessions("sessions", session_fields()),
+          search_trainings(search_training_table, search_training_fields()) {}
 
     // Every table, in the order flush() writes them: a reader that loads them in the reverse order
-    // never sees a tell (events) before its evaluation, nor an evaluation before its worker.
+    // never sees a tell (events) before its evaluation or its training, a training before its
+    // candidate's evaluation, nor an evaluation before its worker.
     template <class F>
     void each_in_write_order(F&& f) {
         f(workers);
         f(worker_events);
         f(evaluations);
+        f(search_trainings);
         f(events);
         f(sessions);
     }
 };
 
+// Whether an archive of this schema has the search_trainings table (schema 2 on).
+bool has_search_trainings(std::uint32_t schema) {
+    return schema >= 2;
+}
+
 // ---- HDF5 types
-h5id status_enum(const std::string& path) {
+// The statuses ok 0 to last, by eval::to_string's names. HDF5 converts enums by name and refuses to
+// write a memory enum with members the file's lacks (an archive written before would not resume),
+// so a table's enum never grows: the evaluations' holds the statuses of schema 1, ok 0 to
+// device_lost 5, and a status added to the vocabulary (a training's diverged, stopped) enters the
+// archive with a table of its own (search_trainings, schema 2: ok 0 to stopped 7). A status added
+// after stopped needs a schema of its own again.
+h5id status_enum(eval::outcome_status last, const std::string& path) {
     h5id t{FRACNAS_H5_OR_THROW(path, H5Tenum_create(H5T_STD_U8LE)), H5Tclose};
-    // the statuses of schema 1's evaluations, ok 0 to device_lost 5, by eval::to_string's names:
-    // HDF5 converts enums by name and refuses to write a memory enum with members the file's lacks
-    // (an archive written before would not resume), so a status added to the vocabulary (a
-    // training's diverged, stopped) enters the archive with a schema of its own
-    for (unsigned v = 0; v <= static_cast<unsigned>(eval::outcome_status::device_lost); ++v) {
+    for (unsigned v = 0; v <= static_cast<unsigned>(last); ++v) {
         const auto value = static_cast<std::uint8_t>(v);
         FRACNAS_H5_OR_THROW(path, H5Tenum_insert(t.get(), eval::to_string(static_cast<eval::outcome_status>(v)), &value));
     }
@@ -444,7 +484,9 @@ h5id member_type(kind type, std::size_t size, bool in_file, const std::string& p
         case kind::text:
             return fixed_string(size, path);
         case kind::status:
-            return status_enum(path);
+            return status_enum(eval::outcome_status::device_lost, path);
+        case kind::training_status:
+            return status_enum(eval::outcome_status::stopped, path);
         case kind::event_what:
             return event_what_enum(path);
         case kind::f64_array: {
@@ -570,9 +612,10 @@ storage::run_header read_header(hid_t file, const std::string& path) {
                                             marker_name + "' root attribute).");
     storage::run_header h;
     h.schema = read_u32_attribute(file, "schema_version", path);
-    if (h.schema != storage::schema_version)
+    if (h.schema < storage::oldest_schema_version || h.schema > storage::schema_version)
         throw config_error("--archive", "archive " + in_quotes(path) + " has schema version " + std::to_string(h.schema) +
-                                            ", and this fracnas reads version " + std::to_string(storage::schema_version) + " only.");
+                                            ", and this fracnas reads versions " + std::to_string(storage::oldest_schema_version) + " to " +
+                                            std::to_string(storage::schema_version) + " only.");
     h.fracnas_version = read_text_attribute(file, "fracnas_version", path);
     h.git_commit = read_text_attribute(file, "git_commit", path);
     h.command_line = read_text_attribute(file, "command_line", path);
@@ -669,6 +712,7 @@ void drop_phantom_rows(hid_t file, const storage::archive_contents& c, std::uint
     cut(t.workers, c.workers.size());
     cut(t.worker_events, c.worker_events.size());
     cut(t.evaluations, c.evaluations.size());
+    if (has_search_trainings(c.header.schema)) cut(t.search_trainings, c.search_trainings.size());
     cut(t.events, c.events.size());
     cut(t.sessions, c.sessions.size());
 }
@@ -802,6 +846,8 @@ storage::archive_contents read_whole(const std::string& path, bool may_clear_fla
     // the reverse of the write order (see tables): a table read later is never older than one read before
     c.sessions = read_rows(file.get(), t.sessions, path);
     c.events = read_rows(file.get(), t.events, path);
+    // a schema-2 archive without the table is damaged (read_rows says so); schema 1 has none
+    if (has_search_trainings(c.header.schema)) c.search_trainings = read_rows(file.get(), t.search_trainings, path);
     c.evaluations = read_rows(file.get(), t.evaluations, path);
     c.worker_events = read_rows(file.get(), t.worker_events, path);
     c.workers = read_rows(file.get(), t.workers, path);
@@ -821,7 +867,8 @@ struct archive_file::impl {
     std::uint32_t session = 0;
     std::uint32_t dim = 0;
     tables rows;
-    bool unflushed = false;  // rows written to HDF5 whose file flush has not succeeded yet
+    bool search_trainings = true;  // the file has that table (false: a schema-1 archive, resumed)
+    bool unflushed = false;        // rows written to HDF5 whose file flush has not succeeded yet
 
     impl(std::string archive_path, std::unique_ptr<run_lock> held, std::uint32_t coordinates)
         : path(std::move(archive_path)), lock(std::move(held)), dim(coordinates), rows(coordinates) {}
@@ -835,9 +882,11 @@ struct archive_file::impl {
         file.reset();
     }
 
-    // After H5Fstart_swmr_write: opens each dataset for appending at its end.
+    // After H5Fstart_swmr_write: opens each dataset for appending at its end (those the file has).
     void open_tables() {
         rows.each_in_write_order([this](auto& t) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(t)>, table<storage::search_training_record>>)
+                if (!search_trainings) return;
             t.dataset = open_dataset(file.get(), t.name, path);
             t.on_disk = rows_of(t.dataset.get(), t.name, path);
             t.memory_type = row_type(t, false, path);
@@ -1012,10 +1061,13 @@ std::unique_ptr<archive_file> archive_file::resume(const std::string& path, stor
     for (const auto& s : contents.sessions) next = std::max<std::uint64_t>(next, std::uint64_t{s.session} + 1);
     for (const auto& w : contents.workers) next = std::max<std::uint64_t>(next, std::uint64_t{w.session} + 1);
     for (const auto& e : contents.worker_events) next = std::max<std::uint64_t>(next, std::uint64_t{e.session} + 1);
+    for (const auto& t : contents.search_trainings) next = std::max<std::uint64_t>(next, std::uint64_t{t.session} + 1);
     if (next > std::numeric_limits<std::uint32_t>::max()) throw damaged(path, "its session numbers are exhausted");
 
     auto p = std::make_unique<impl>(path, std::move(lock), contents.header.dim);
     p->session = static_cast<std::uint32_t>(next);
+    // a schema-1 archive continues as schema 1: no table is added to it
+    p->search_trainings = has_search_trainings(contents.header.schema);
     // we hold the run lock, so write flags left in the superblock are a killed run's: clear them
     const h5id fapl = file_access(path, true);
     p->file = h5id{FRACNAS_H5_OR_THROW(path, H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get())), H5Fclose};
@@ -1057,6 +1109,14 @@ void archive_file::append(const storage::worker_event_record& r) {
 }
 void archive_file::append(const storage::session_record& r) {
     impl_->rows.sessions.append(r);
+}
+void archive_file::append(const storage::search_training_record& r) {
+    // refused here, not at the flush, where the row would stay pending and fail every flush after
+    if (!impl_->search_trainings)
+        throw storage_error(impl_->path, "archive " + in_quotes(impl_->path) +
+                                             " has schema version 1, which has no search_trainings table: a training search writes a "
+                                             "new archive.");
+    impl_->rows.search_trainings.append(r);
 }
 
 void archive_file::flush() {

@@ -1,7 +1,8 @@
 // The HDF5 run archive (src/storage/hdf5, schema docs/archive.md): every table round-trips bit for
 // bit over several flushes and chunks, strings are cut safely, writers are locked out, readers see
 // the flushed rows while a run writes (in this process, in another one, and from h5py), resume
-// continues the tables, and a SIGKILLed writer loses nothing it flushed. Not the search writing it.
+// continues the tables, a schema-1 archive reads and resumes as schema 1, and a SIGKILLed writer
+// loses nothing it flushed. Not the search writing it.
 #include "fracnas/hdf5/archive_file.hpp"
 
 #include <signal.h>
@@ -197,6 +198,35 @@ storage::session_record session_row(std::uint32_t s) {
     return r;
 }
 
+// One training of a training search: the reference's (candidate 0) or candidate's, at a rung's
+// budget; a failed one has NaN losses, fewer tokens and a message. Its times are tricky doubles.
+storage::search_training_record search_training(std::uint64_t candidate, std::uint32_t rung, eval::outcome_status status,
+                                                std::uint32_t session, std::uint64_t seed = 1) {
+    storage::search_training_record r;
+    r.candidate = candidate;
+    r.reference = candidate == 0;
+    r.arch = r.reference ? "n_layer=12 d_model=768 d_inner=3072 n_head=12 vocab=32768 context=1024"
+                         : "n_layer=" + std::to_string(2 + candidate % 11) + " d_model=512 d_inner=1536 n_head=8 vocab=32768 context=1024";
+    r.hash = 0x9e3779b97f4a7c15ULL * (candidate + 3);
+    r.rung = rung;
+    r.budget = 2000000ULL << rung;
+    r.seed = seed;
+    r.status = status;
+    const bool ok = status == eval::outcome_status::ok;
+    r.message = ok ? "" : "training of candidate " + std::to_string(candidate) + " ended: " + eval::to_string(status);
+    r.val_loss = ok ? 3.0 + static_cast<double>(candidate) / 7.0 + static_cast<double>(rung) * 0.1 : eval::outcome::none;
+    r.val_perplexity = ok ? std::exp(r.val_loss) : eval::outcome::none;
+    r.tokens_trained = ok ? r.budget : r.budget / 3;
+    r.tokens_per_second = tricky(candidate + rung, 21);
+    r.wall_seconds = tricky(candidate + rung, 22);
+    r.worker = static_cast<std::int32_t>(1 + candidate % 3);
+    r.dispatched = static_cast<double>(candidate) + 0.1;
+    r.started = tricky(candidate + rung, 23);
+    r.ended = static_cast<double>(candidate) + 0.7;
+    r.session = session;
+    return r;
+}
+
 // The first member that differs ("" when none), strings compared with what their member keeps.
 std::string diff(const storage::evaluation_record& want, const storage::evaluation_record& got) {
     if (want.id != got.id) return "id";
@@ -268,6 +298,26 @@ std::string diff(const storage::session_record& want, const storage::session_rec
     return "";
 }
 
+std::string diff(const storage::search_training_record& want, const storage::search_training_record& got) {
+    if (want.candidate != got.candidate || want.reference != got.reference) return "candidate/reference";
+    if (cut(want.arch, 1024) != got.arch || want.hash != got.hash) return "arch/hash";
+    if (want.rung != got.rung || want.budget != got.budget || want.seed != got.seed) return "rung/budget/seed";
+    if (want.status != got.status) return "status";
+    if (cut(want.message, 256) != got.message) return "message";
+    const std::pair<double, double> doubles[] = {{want.val_loss, got.val_loss},
+                                                 {want.val_perplexity, got.val_perplexity},
+                                                 {want.tokens_per_second, got.tokens_per_second},
+                                                 {want.wall_seconds, got.wall_seconds},
+                                                 {want.dispatched, got.dispatched},
+                                                 {want.started, got.started},
+                                                 {want.ended, got.ended}};
+    for (std::size_t k = 0; k < std::size(doubles); ++k)
+        if (bits(doubles[k].first) != bits(doubles[k].second)) return "double member " + std::to_string(k);
+    if (want.tokens_trained != got.tokens_trained) return "tokens_trained";
+    if (want.worker != got.worker || want.session != got.session) return "worker/session";
+    return "";
+}
+
 template <class R>
 void require_rows(const std::vector<R>& want, const std::vector<R>& got, const char* table) {
     REQUIRE(got.size() == want.size());
@@ -330,6 +380,7 @@ struct rows {
     std::vector<storage::worker_record> workers;
     std::vector<storage::worker_event_record> worker_events;
     std::vector<storage::session_record> sessions;
+    std::vector<storage::search_training_record> search_trainings;
 };
 
 rows write_rows(archive_file& a, std::uint32_t dim, std::uint64_t n, std::uint32_t session) {
@@ -353,6 +404,11 @@ rows write_rows(archive_file& a, std::uint32_t dim, std::uint64_t n, std::uint32
             r.sessions.push_back(session_row(static_cast<std::uint32_t>(i / 10)));
             a.append(r.sessions.back());
         }
+        if (i % 5 == 1) {  // every status, the reference's rows among them
+            r.search_trainings.push_back(
+                search_training(i % 25 == 1 ? 0 : i, static_cast<std::uint32_t>(i % 3), static_cast<eval::outcome_status>(i % 8), session));
+            a.append(r.search_trainings.back());
+        }
         if (i % 97 == 96) a.flush();
     }
     a.flush();
@@ -370,7 +426,7 @@ TEST_CASE("every table round-trips bit for bit over several flushes and chunks",
         CHECK(a->session() == 0);
         CHECK(a->path() == path);
         // 2200 evaluations (9 chunks; read back in two blocks), 4400 events, 550 workers, 734 worker
-        // events, 220 sessions (4 chunks)
+        // events, 220 sessions (4 chunks), 440 search trainings (2-row chunks)
         written = write_rows(*a, dim, 2200, 0);
     }
     const auto c = read_archive(path);
@@ -380,6 +436,7 @@ TEST_CASE("every table round-trips bit for bit over several flushes and chunks",
     require_rows(written.workers, c.workers, "workers");
     require_rows(written.worker_events, c.worker_events, "worker_events");
     require_rows(written.sessions, c.sessions, "sessions");
+    require_rows(written.search_trainings, c.search_trainings, "search_trainings");
     CHECK_FALSE(std::filesystem::exists(path + ".lock"));  // removed with the lock
 }
 
@@ -530,7 +587,7 @@ TEST_CASE("h5py reads a finished archive: rows, attributes, enums and bit-exact 
     std::string x;
     for (double v : e.x) x += (x.empty() ? "" : ",") + bits_text(v);
     const std::string args =
-        "--rows evaluations=400 events=800 workers=100 worker_events=134 sessions=40"
+        "--rows evaluations=400 events=800 workers=100 worker_events=134 sessions=40 search_trainings=80"
         " --attr schema_version=" +
         std::to_string(storage::schema_version) +
         " dim=3 ranks=3 hosts=node1,node2"
@@ -564,16 +621,20 @@ TEST_CASE("resume continues every table at its end in the next session", "[hdf5]
         require_header(header(dim), c.header);
         require_rows(first.evaluations, c.evaluations, "evaluations");
         require_rows(first.events, c.events, "events");
+        require_rows(first.search_trainings, c.search_trainings, "search_trainings");
         for (std::uint64_t i = 300; i < 700; ++i) {
             all.push_back(evaluation(i, dim));
             a->append(all.back());
         }
         a->append(worker(1, a->session()));
         a->append(session_row(a->session()));
+        first.search_trainings.push_back(search_training(300, 2, eval::outcome_status::stopped, a->session()));
+        a->append(first.search_trainings.back());
     }
     const auto c = read_archive(path);
     require_rows(all, c.evaluations, "evaluations");
     CHECK(c.events.size() == first.events.size());
+    require_rows(first.search_trainings, c.search_trainings, "search_trainings");
     REQUIRE(c.sessions.size() == first.sessions.size() + 1);
     CHECK(c.sessions.back().session == 30);
     storage::archive_contents again;
@@ -596,6 +657,159 @@ TEST_CASE("resume after a first run that wrote no session record numbers the nex
     CHECK(archive_file::resume(path, c)->session() == 2);  // its workers say session 1 ran, unfinished
     CHECK(c.workers.size() == 1);
     CHECK(c.sessions.empty());
+}
+
+TEST_CASE("a training search's trainings round-trip, failures and cut messages included, and resume continues them in order", "[hdf5]") {
+    using eval::outcome_status;
+    const std::string path = fresh("search_trainings.h5");
+    // rung 0: the reference with two seeds and four candidates (two failed, one stopped); rung 1:
+    // the reference and the promoted candidate 3
+    std::vector<storage::search_training_record> want = {
+        search_training(0, 0, outcome_status::ok, 0),       search_training(3, 0, outcome_status::ok, 0),
+        search_training(5, 0, outcome_status::diverged, 0), search_training(6, 0, outcome_status::out_of_memory, 0),
+        search_training(7, 0, outcome_status::stopped, 0),  search_training(0, 0, outcome_status::ok, 0, 2),
+        search_training(0, 1, outcome_status::ok, 0),
+    };
+    want[3].message = "CUDA out of memory: " + std::string(400, 'x');  // longer than its member
+    {
+        auto a = archive_file::create(path, header(2), false);
+        for (std::uint64_t i = 0; i < 8; ++i) a->append(evaluation(i, 2));  // the candidates' timings
+        for (std::size_t k = 0; k < 3; ++k) a->append(want[k]);
+        a->flush();
+        CHECK(read_archive(path).search_trainings.size() == 3);  // visible once flushed, while the writer is open
+        for (std::size_t k = 3; k < want.size(); ++k) a->append(want[k]);
+    }  // the destructor flushes
+    const auto c = read_archive(path);
+    CHECK(c.header.schema == storage::schema_version);
+    require_rows(want, c.search_trainings, "search_trainings");
+    CHECK(c.search_trainings[0].reference);
+    CHECK(c.search_trainings[0].candidate == 0);
+    CHECK_FALSE(c.search_trainings[1].reference);
+    CHECK(c.search_trainings[2].status == outcome_status::diverged);
+    CHECK(std::isnan(c.search_trainings[2].val_loss));
+    CHECK(std::isnan(c.search_trainings[2].val_perplexity));
+    CHECK(c.search_trainings[3].status == outcome_status::out_of_memory);
+    CHECK(c.search_trainings[3].message == want[3].message.substr(0, 255));
+    CHECK(c.search_trainings[4].status == outcome_status::stopped);
+    CHECK(c.evaluations.size() == 8);
+    if (with_h5py) {
+        // every column by name, the enum's eight names, NaN losses, a cut message, and the ratio a
+        // reader computes (the candidate's perplexity over the reference's of the same rung and seed)
+        const std::string args =
+            "--rows search_trainings=7 evaluations=8 --attr schema_version=" + std::to_string(storage::schema_version) +
+            " --members search_trainings candidate,reference,arch,hash,rung,budget,seed,status,message,val_loss,val_perplexity,"
+            "tokens_trained,tokens_per_second,wall_seconds,worker,dispatched,started,ended,session"
+            " --enum search_trainings status ok=0,invalid=1,out_of_memory=2,error=3,timeout=4,device_lost=5,diverged=6,stopped=7"
+            " --enum evaluations status ok=0,invalid=1,out_of_memory=2,error=3,timeout=4,device_lost=5"
+            " --value search_trainings 0 reference 1 --value search_trainings 0 candidate 0 --value search_trainings 1 reference 0"
+            " --value search_trainings 1 candidate 3 --value search_trainings 1 arch '" +
+            want[1].arch + "' --value search_trainings 1 hash " + std::to_string(want[1].hash) +
+            " --value search_trainings 0 status ok --value search_trainings 2 status diverged"
+            " --value search_trainings 3 status out_of_memory --value search_trainings 4 status stopped"
+            " --value search_trainings 2 val_loss " +
+            bits_text(eval::outcome::none) + " --value search_trainings 2 val_perplexity " + bits_text(eval::outcome::none) +
+            " --value search_trainings 3 message '" + want[3].message.substr(0, 255) + "' --value search_trainings 2 message '" +
+            want[2].message + "' --value search_trainings 1 val_perplexity " + bits_text(want[1].val_perplexity) +
+            " --value search_trainings 4 tokens_trained " + std::to_string(want[4].tokens_trained) + " --value search_trainings 6 rung 1" +
+            " --value search_trainings 6 budget " + std::to_string(want[6].budget) + " --value search_trainings 5 seed 2" +
+            " --value search_trainings 4 tokens_per_second " + bits_text(want[4].tokens_per_second) +
+            " --value search_trainings 4 started " + bits_text(want[4].started) + " --value search_trainings 3 worker " +
+            std::to_string(want[3].worker) + " --value search_trainings 6 session 0 --ratio search_trainings 1 " +
+            bits_text(want[1].val_perplexity / want[0].val_perplexity);
+        const auto [status, output] = h5py_check(path, args);
+        INFO(output);
+        CHECK(status == 0);
+    }
+    {
+        storage::archive_contents resumed;
+        auto a = archive_file::resume(path, resumed);
+        CHECK(a->session() == 1);
+        require_rows(want, resumed.search_trainings, "search_trainings");
+        want.push_back(search_training(3, 1, outcome_status::ok, a->session()));  // the promoted candidate, in the next session
+        want.push_back(search_training(9, 0, outcome_status::error, a->session()));
+        for (std::size_t k = want.size() - 2; k < want.size(); ++k) a->append(want[k]);
+    }
+    const auto after = read_archive(path);
+    require_rows(want, after.search_trainings, "search_trainings");
+    CHECK(after.evaluations.size() == 8);
+    storage::archive_contents again;
+    CHECK(archive_file::resume(path, again)->session() == 2);  // session 1 wrote nothing but its trainings
+}
+
+TEST_CASE("a schema-1 archive (commit 3ce3eba) reads and resumes as before, stays schema 1 and takes no search training", "[hdf5]") {
+    // tests/data/archives/schema1_3ce3eba.h5 (tests/cli/search.tests.cpp says how it was made): 11
+    // evaluations of 50 coordinates, 22 events, one session; no search_trainings table
+    const std::string path = fresh("schema1.h5");
+    std::filesystem::copy_file(std::string(FRACNAS_SOURCE_DIR) + "/tests/data/archives/schema1_3ce3eba.h5", path);
+    const auto before = read_archive(path);
+    CHECK(before.header.schema == 1);
+    REQUIRE(before.header.dim == 50);
+    REQUIRE(before.evaluations.size() == 11);
+    CHECK(before.events.size() == 22);
+    CHECK(before.sessions.size() == 1);
+    CHECK(before.search_trainings.empty());
+    const auto added = evaluation(11, 50);  // device_lost: a status of schema 1's enum
+    {
+        storage::archive_contents c;
+        auto a = archive_file::resume(path, c);
+        CHECK(a->session() == 1);
+        CHECK(c.header.schema == 1);
+        CHECK(c.search_trainings.empty());
+        REQUIRE_THROWS_AS(a->append(search_training(3, 0, eval::outcome_status::ok, 1)), storage_error);
+        REQUIRE_THROWS_WITH(
+            a->append(search_training(3, 0, eval::outcome_status::ok, 1)),
+            "archive '" + path + "' has schema version 1, which has no search_trainings table: a training search writes a new archive.");
+        a->append(added);
+        a->append(event(1));
+        a->append(session_row(1));
+    }
+    const auto after = read_archive(path);
+    CHECK(after.header.schema == 1);
+    REQUIRE(after.evaluations.size() == 12);
+    for (std::size_t i = 0; i < before.evaluations.size(); ++i) {
+        INFO("evaluation " << i);
+        CHECK(diff(before.evaluations[i], after.evaluations[i]) == "");
+    }
+    CHECK(diff(added, after.evaluations.back()) == "");
+    CHECK(after.events.size() == 23);
+    CHECK(after.sessions.size() == 2);
+    CHECK(after.search_trainings.empty());
+#ifdef FRACNAS_TEST_HAS_HDF5_API
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    CHECK(H5Lexists(f, "search_trainings", H5P_DEFAULT) == 0);  // no table was added
+    H5Fclose(f);
+#endif
+    if (with_h5py) {
+        const auto [status, output] =
+            h5py_check(path, "--rows evaluations=12 events=23 sessions=2 --attr schema_version=1 --absent search_trainings");
+        INFO(output);
+        CHECK(status == 0);
+    }
+}
+
+TEST_CASE("a schema-2 archive without its search_trainings table is damaged", "[hdf5]") {
+    const std::string path = fresh("no_search_trainings.h5");
+    {
+        auto a = archive_file::create(path, header(2), false);
+        a->append(evaluation(0, 2));
+    }
+#ifdef FRACNAS_TEST_HAS_HDF5_API
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    REQUIRE(H5Ldelete(f, "search_trainings", H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+#elif FRACNAS_HAVE_H5PY
+    const std::string remove = std::string(FRACNAS_PYTHON) + " -c \"import h5py; del h5py.File('" + path + "', 'r+')['search_trainings']\"";
+    REQUIRE(std::system(remove.c_str()) == 0);
+#endif
+#if defined(FRACNAS_TEST_HAS_HDF5_API) || FRACNAS_HAVE_H5PY  // else nothing here can delete the table
+    const std::string expected = "archive '" + path + "' is damaged: it has no dataset 'search_trainings'.";
+    CHECK(config_message([&] { read_archive(path); }) == expected);
+    storage::archive_contents c;
+    CHECK(config_message([&] { archive_file::resume(path, c); }) == expected);
+    CHECK_FALSE(std::filesystem::exists(path + ".lock"));  // the run lock was let go
+#endif
 }
 
 TEST_CASE("input that is not a readable archive is a config_error naming the file", "[hdf5]") {
@@ -627,10 +841,15 @@ TEST_CASE("input that is not a readable archive is a config_error naming the fil
         storage::run_header h = header(2);
         h.schema = storage::schema_version + 1;
         archive_file::create(path, h, false);
-        CHECK_THAT(config_message([&] { read_archive(path); }),
-                   Contains(path) && Contains("schema version " + std::to_string(storage::schema_version + 1)));
+        CHECK(config_message([&] { read_archive(path); }) ==
+              "archive '" + path + "' has schema version " + std::to_string(storage::schema_version + 1) +
+                  ", and this fracnas reads versions " + std::to_string(storage::oldest_schema_version) + " to " +
+                  std::to_string(storage::schema_version) + " only.");
         storage::archive_contents c;
         CHECK_THAT(config_message([&] { archive_file::resume(path, c); }), Contains(path) && Contains("schema version"));
+        h.schema = storage::oldest_schema_version - 1;  // older than any fracnas wrote
+        archive_file::create(path, h, true);
+        CHECK_THAT(config_message([&] { read_archive(path); }), Contains(path) && Contains("has schema version 0, and"));
     }
     SECTION("an HDF5 file that is not a fracnas archive") {
         const std::string path = fresh("foreign.h5");
@@ -752,17 +971,19 @@ TEST_CASE("a write that fails for lack of space is one short sentence, not HDF5'
     REQUIRE(after.evaluations.back().id == kept.evaluations.size());
 }
 
-TEST_CASE("rows of fill bytes at a table's end (an append whose write failed on a full disk) are not records; resume cuts them", "[hdf5]") {
+TEST_CASE("rows of fill bytes at a table's end (an append whose write failed on a full disk) are not records, and resume cuts them",
+          "[hdf5]") {
     const std::string path = fresh("phantom.h5");
     {
         auto a = archive_file::create(path, header(2), false);
         for (std::uint64_t i = 0; i < 5; ++i) a->append(evaluation(i, 2));
+        for (std::uint64_t i = 1; i < 3; ++i) a->append(search_training(i, 0, eval::outcome_status::ok, 0));
     }
     // what a failed write leaves: the dataset grown by the batch, its rows never written (zeros)
     {
         const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
         REQUIRE(f >= 0);
-        for (const char* name : {"evaluations", "events"}) {
+        for (const char* name : {"evaluations", "events", "search_trainings"}) {
             const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
             REQUIRE(d >= 0);
             const hid_t space = H5Dget_space(d);
@@ -778,25 +999,32 @@ TEST_CASE("rows of fill bytes at a table's end (an append whose write failed on 
     const auto before = read_archive(path);
     REQUIRE(before.evaluations.size() == 5);  // the three phantoms are not read as records
     for (const auto& r : before.evaluations) REQUIRE(!r.arch.empty());
+    REQUIRE(before.search_trainings.size() == 2);
     {
         storage::archive_contents contents;
         auto a = archive_file::resume(path, contents);
         REQUIRE(contents.evaluations.size() == 5);
         a->append(evaluation(5, 2));
+        a->append(search_training(3, 0, eval::outcome_status::diverged, a->session()));
     }
     const auto after = read_archive(path);
     REQUIRE(after.evaluations.size() == 6);  // the new record follows the last one, no hole of zeros
     REQUIRE(after.evaluations.back().id == 5);
     REQUIRE(after.events.size() == before.events.size());
+    REQUIRE(after.search_trainings.size() == 3);
+    REQUIRE(after.search_trainings.back().candidate == 3);
     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    const hid_t d = H5Dopen2(f, "evaluations", H5P_DEFAULT);
-    const hid_t space = H5Dget_space(d);
-    hsize_t rows = 0;
-    H5Sget_simple_extent_dims(space, &rows, nullptr);
-    H5Sclose(space);
-    H5Dclose(d);
+    for (const auto& [name, records] : {std::pair<const char*, hsize_t>{"evaluations", 6}, {"search_trainings", 3}}) {
+        const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+        const hid_t space = H5Dget_space(d);
+        hsize_t rows = 0;
+        H5Sget_simple_extent_dims(space, &rows, nullptr);
+        H5Sclose(space);
+        H5Dclose(d);
+        INFO(name);
+        REQUIRE(rows == records);  // cut off the file, not only skipped
+    }
     H5Fclose(f);
-    REQUIRE(rows == 6);  // cut off the file, not only skipped
 }
 
 // Garbage over bytes 16-47 of the evaluations' chunk at `address`: read_archive and resume both

@@ -16,9 +16,11 @@ namespace fracnas::hdf5 {
 /// config_error("--archive") with one sentence otherwise.
 void check_new_archive(const std::string& path, bool replace);
 
-/// Reads a whole archive (also one that a run is still writing). Throws config_error("--archive")
-/// naming the file when it is missing, not HDF5, not a fracnas archive, or of another schema
-/// version; storage_error when a read fails midway.
+/// Reads a whole archive (also one that a run is still writing) of any schema version from
+/// storage::oldest_schema_version to storage::schema_version (a schema-1 archive has no
+/// search_trainings: they read empty). Throws config_error("--archive") naming the file when it is
+/// missing, not HDF5, not a fracnas archive, of another schema version, or damaged (a table of its
+/// schema missing or unreadable); storage_error when a read fails midway.
 storage::archive_contents read_archive(const std::string& path);
 
 /// Appends one training result to the archive's "trainings" table, creating the table when it
@@ -44,15 +46,17 @@ std::string check_resumable(const std::string& path, const std::string& option);
 /// the file and the call, and what was flushed before stays readable.
 class archive_file final : public storage::archive_sink {
 public:
-    /// Creates path with the whole schema and header, takes the run lock, and starts SWMR
-    /// writing. Refuses an existing file unless replace (config_error("--archive")), and a file
-    /// another run holds the lock on (config_error naming that run's host and process).
+    /// Creates path with the whole schema (every table of storage::schema_version, the
+    /// search_trainings included) and the header, takes the run lock, and starts SWMR writing.
+    /// Refuses an existing file unless replace (config_error("--archive")), and a file another run
+    /// holds the lock on (config_error naming that run's host and process).
     /// header.schema is stored as the schema version: leave it at storage::schema_version.
     static std::unique_ptr<archive_file> create(const std::string& path, const storage::run_header& header, bool replace);
     /// Opens an existing archive to continue it: takes the lock, reads everything into contents,
     /// and appends from there in the next session: one past the largest session number in the
-    /// sessions, workers and worker_events tables, and at least 1. Refuses what read_archive
-    /// refuses, and a file another run holds the lock on.
+    /// sessions, workers, worker_events and search_trainings tables, and at least 1. An archive of
+    /// an older schema stays of its schema (no table is added). Refuses what read_archive refuses,
+    /// and a file another run holds the lock on.
     static std::unique_ptr<archive_file> resume(const std::string& path, storage::archive_contents& contents);
 
     ~archive_file() override;  ///< flushes (errors swallowed), closes and releases the lock
@@ -61,6 +65,9 @@ public:
     void append(const storage::worker_record& r) override;
     void append(const storage::worker_event_record& r) override;
     void append(const storage::session_record& r) override;
+    /// Throws storage_error naming the file when the archive has no search_trainings table (a
+    /// schema-1 archive resumed: only a new training search writes them).
+    void append(const storage::search_training_record& r) override;
     void flush() override;
     std::uint32_t session() const override;
     const std::string& path() const noexcept;
