@@ -72,6 +72,24 @@ void search_config::validate() const {
                 "h200 models one decode step at a 1,023-token cache only (--latency decode --context 1023).");
     }
 
+    if (trains()) {
+        require(rungs.size() <= 16, "--rungs", "lists more than 16 budgets.");
+        for (std::size_t i = 0; i < rungs.size(); ++i) {
+            require(rungs[i] >= 1 && rungs[i] <= 1000000000000ULL, "--rungs",
+                    "lists " + std::to_string(rungs[i]) + " tokens; each budget must be in 1..1e12.");
+            require(i == 0 || rungs[i] > rungs[i - 1], "--rungs", "must list budgets in ascending order, each larger than the one before.");
+        }
+        require(objective == objective_kind::constrained, "--rungs", "applies to --objective constrained only.");
+        require(model || !train_data.empty(), "--train-data",
+                "is needed with --rungs and --evaluator torch: the corpus folder the candidates train on (cmake/dev.sh corpus).");
+    } else {
+        require(train_data.empty(), "--train-data", "applies with --rungs only.");
+        require(train_states.empty(), "--train-states", "applies with --rungs only.");
+        require(train_ms_per_mtoken == 0.0, "--train-ms-per-mtoken", "applies with --rungs only.");
+    }
+    require(train_seed <= UINT64_MAX - 1, "--train-seed", "is too large.");
+    require(train_ms_per_mtoken >= 0.0 && train_ms_per_mtoken <= 1e7, "--train-ms-per-mtoken", "must be in 0..1e7 ms.");
+    require(train_ms_per_mtoken == 0.0 || model, "--train-ms-per-mtoken", "applies to --evaluator model only.");
     require(reference_every <= 1000000000, "--reference-every", "must be in 0..1e9.");
     // the user's sentence for the transport's one rule (transport::worker_pool refuses a deeper queue)
     require(queued_per_worker <= transport::dispatch_policy::max_queued_per_worker, "--queued", "must be 0 or 1.");
@@ -87,12 +105,13 @@ void search_config::validate() const {
             dry_run.validate();
         } catch (const config_error& e) {
             const std::string f = e.field();
-            const char* option = f == "workers"             ? "--workers"
-                                 : f == "cost"              ? "--cost"
-                                 : f == "cost_mean_seconds" ? "--cost-mean"
-                                 : f == "cost_spread"       ? "--cost-spread"
-                                 : f == "failure_rate"      ? "--failure-rate"
-                                                            : "--hang-rate";
+            const char* option = f == "workers"                    ? "--workers"
+                                 : f == "cost"                     ? "--cost"
+                                 : f == "cost_mean_seconds"        ? "--cost-mean"
+                                 : f == "cost_spread"              ? "--cost-spread"
+                                 : f == "failure_rate"             ? "--failure-rate"
+                                 : f == "train_seconds_per_mtoken" ? "--train-cost"
+                                                                   : "--hang-rate";
             throw config_error(option, std::string(option) + ": " + e.what());
         }
     }
@@ -177,6 +196,18 @@ transport::dispatch_policy search_config::policy() const {
     p.adaptive_deadline = adaptive_deadline;
     p.calibrate_every = reference_every;
     return p;
+}
+
+eval::train_task search_config::train_task(std::uint32_t rung, std::uint64_t task_seed) const {
+    eval::train_task t;
+    t.tokens = rungs.at(rung);
+    t.seed = task_seed;
+    t.rung = rung;
+    return t;
+}
+
+double search_config::train_deadline(std::uint64_t budget_tokens) const {
+    return task_deadline + train_deadline_per_mtoken * static_cast<double>(budget_tokens) * 1e-6;
 }
 
 eval::fault_plan search_config::faults_for(int rank) const {

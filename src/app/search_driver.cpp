@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "fracnas/app/json.hpp"
+#include "fracnas/app/training_books.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/counts.hpp"
@@ -47,6 +48,9 @@ struct asked {
 struct flight {
     std::vector<asked> waiting;
 };
+
+// Training jobs take their ids from here up: an evaluation id (a timing's job id) never gets there.
+constexpr std::uint64_t first_training_job = std::uint64_t{1} << 62;
 
 bool cacheable(eval::outcome_status s) {
     // a timeout or a lost device says nothing about the architecture; everything else does
@@ -86,8 +90,15 @@ struct search_driver::state {
     transport::dispatcher* dispatch = nullptr;
     std::uint64_t answered = 0;
     std::uint64_t sent = 0;  // candidates sent to workers (cfg.measurements), the archive's included
+    // a training search's (cfg.trains()): its books, the trainings in flight by job id, and the
+    // asks whose tell waits for their candidate's verdict, by the candidate's hash
+    std::unique_ptr<training_books> books;
+    std::unordered_map<std::uint64_t, training_order> trainings;
+    std::uint64_t next_training_job = first_training_job;
+    std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint64_t>>> awaiting;
 
     explicit state(const search_config& c) : cfg(c), space(c.space_config()) {
+        if (cfg.trains()) books = std::make_unique<training_books>(cfg);
         for (std::size_t k = 0; k < cfg.floors().size(); ++k) {
             std::shared_ptr<const core::cube_structure> structure;
             if (cfg.tree == tree_kind::space_aware) structure = std::make_shared<nas::gpt_structure>(space, cfg.phase_floor(k));
@@ -145,8 +156,38 @@ struct search_driver::state {
         ++answered;
     }
 
-    // Records the answer to `a` and tells its optimizer.
-    void answer(const asked& a, storage::evaluation_record r) {
+    // Tells the optimizer the verdict on a trained candidate's ask, now or when it is known.
+    void tell_when_judged(std::uint32_t ph, std::uint64_t task, std::uint64_t hash) {
+        if (const auto v = books->verdict(hash))
+            tell(ph, task, v->value, v->failed);
+        else
+            awaiting[hash].push_back({ph, task});
+    }
+
+    // Whether the ask (ph, task), answered by the measurement `m` with latency ratio `ratio`, waits
+    // for a training's verdict (training search: m is trained, books::admit) instead of its tell now.
+    bool judged_by_training(std::uint32_t ph, std::uint64_t task, const storage::evaluation_record& m, double ratio) {
+        if (!books || !m.feasible || m.out.status != eval::outcome_status::ok || !std::isfinite(ratio)) return false;
+        if (!books->admit(m.id, m.hash, m.arch, m.x, ratio)) return false;
+        tell_when_judged(ph, task, m.hash);
+        return true;
+    }
+
+    // The verdicts a training result made known, told to the asks waiting for them.
+    void release(const std::vector<std::uint64_t>& hashes) {
+        for (const std::uint64_t h : hashes) {
+            const auto it = awaiting.find(h);
+            if (it == awaiting.end()) continue;
+            const auto v = *books->verdict(h);
+            for (const auto& [ph, task] : it->second) tell(ph, task, v.value, v.failed);
+            awaiting.erase(it);
+        }
+    }
+
+    // Records the answer to `a` and tells its optimizer (a training search: perhaps later, see
+    // judged_by_training). `source` indexes the measurement in mirror.evaluations of a cached
+    // answer; npos: r is the measurement.
+    void answer(const asked& a, storage::evaluation_record r, std::size_t source = std::string::npos) {
         r.id = a.eval;
         r.phase = a.phase;
         r.task = a.task;
@@ -172,6 +213,8 @@ struct search_driver::state {
         mirror.evaluations.push_back(r);
         if (sink) sink->append(r);
         if (!r.cached && a.feasible && cacheable(r.out.status)) cache.emplace(a.hash, mirror.evaluations.size() - 1);
+        const std::size_t m = source == std::string::npos ? mirror.evaluations.size() - 1 : source;
+        if (!failed && judged_by_training(a.phase, a.task, mirror.evaluations[m], r.ratio)) return;
         tell(a.phase, a.task, r.told, failed);
     }
 
@@ -190,13 +233,20 @@ struct search_driver::state {
         r.cached = true;
         r.worker = -1;
         r.dispatched = r.started = r.ended = now();
-        answer(a, r);
+        answer(a, r, i);
     }
 
-    // Tells the optimizer what an archived evaluation said, without recording it again.
-    void tell_recorded(const storage::evaluation_record& r) {
+    // Tells the optimizer what an archived evaluation said, without recording it again (a training
+    // search: perhaps later, when the verdict on its trained candidate is known). True when told now.
+    bool tell_recorded(const storage::evaluation_record& r) {
         const bool failed = r.feasible && !(r.out.status == eval::outcome_status::ok && std::isfinite(r.out.value));
+        if (!failed && books) {
+            const auto c = r.cached ? cache.find(r.hash) : cache.end();
+            const storage::evaluation_record& m = c != cache.end() ? mirror.evaluations[c->second] : r;
+            if (judged_by_training(r.phase, r.task, m, r.ratio)) return !awaiting.count(r.hash);
+        }
         tell(r.phase, r.task, r.told, failed);
+        return true;
     }
 
     // A freshly asked point: answered from an orphaned record of the archive, or routed.
@@ -208,8 +258,8 @@ struct search_driver::state {
         if (r.x != t.x || r.arch != nas::canonical(a.arch))
             throw error("the archive does not replay: its evaluation " + std::to_string(r.id) +
                         " is another point than the one asked again.");
-        tell_recorded(r);
         orphans.erase(o);
+        tell_recorded(r);
     }
 
     // Decides what to do with a freshly asked (or replayed, unanswered) point.
@@ -227,7 +277,37 @@ struct search_driver::state {
         ++sent;
     }
 
+    // A training a free worker runs (training_books::next), as a job.
+    void submit_training(const training_order& o) {
+        transport::job j;
+        j.id = next_training_job++;
+        j.x = o.x;
+        j.spec = o.arch;
+        j.kind = eval::task_kind::train;
+        j.train = o.task;
+        j.deadline_seconds = cfg.train_deadline(o.task.tokens);
+        trainings.emplace(j.id, o);
+        dispatch->submit(std::move(j));
+    }
+
+    void receive_training(const transport::job_result& res, const training_order& o) {
+        storage::search_training_record r = training_row(o, res.out);
+        r.worker = res.worker;
+        r.dispatched = time_offset + res.dispatched;
+        r.started = time_offset + res.started;
+        r.ended = time_offset + res.ended;
+        r.session = sink ? sink->session() : 0;
+        mirror.search_trainings.push_back(r);
+        if (sink) sink->append(r);
+        release(books->record(r));
+    }
+
     void receive(const transport::job_result& res) {
+        if (const auto t = trainings.find(res.id); t != trainings.end()) {
+            const training_order o = std::move(t->second);
+            trainings.erase(t);
+            return receive_training(res, o);
+        }
         const auto it = flights.find(res.id);
         if (it == flights.end()) throw protocol_error("a result came back for job " + std::to_string(res.id) + ", which is not in flight.");
         flight fl = std::move(it->second);
@@ -240,13 +320,14 @@ struct search_driver::state {
         first.started = time_offset + res.started;
         first.ended = time_offset + res.ended;
         answer(fl.waiting.front(), first);
+        const std::size_t measured = mirror.evaluations.size() - 1;
         for (std::size_t k = 1; k < fl.waiting.size(); ++k) {
             storage::evaluation_record r;
             r.out = res.out;
             r.cached = true;
             r.worker = -1;
             r.dispatched = r.started = r.ended = now();
-            answer(fl.waiting[k], r);
+            answer(fl.waiting[k], r, measured);
         }
     }
 
@@ -333,14 +414,20 @@ void search_driver::replay(const storage::archive_contents& archive) {
         if (!r.cached && r.feasible) ++s.sent;  // measured (or failed) on a worker
     }
     for (const auto& w : archive.worker_events) s.time_offset = std::max(s.time_offset, w.time);
+    if (!archive.search_trainings.empty() && !s.books)
+        throw error("the archive holds trainings of a training search, and this configuration trains nothing (no --rungs).");
+    if (s.books) {
+        // the trainings in the order they ended: the ladder, the reference and the verdicts as they were
+        replay_trainings(*s.books, archive);
+        for (const auto& t : archive.search_trainings) s.time_offset = std::max(s.time_offset, t.ended);
+    }
     for (auto it = s.pending.begin(); it != s.pending.end();) {
         const auto rec = recorded.find(it->first);
         if (rec == recorded.end()) {
             ++it;
             continue;
         }
-        s.tell_recorded(archive.evaluations[rec->second]);
-        --s.answered;  // not this session's work
+        if (s.tell_recorded(archive.evaluations[rec->second])) --s.answered;  // not this session's work
         it = s.pending.erase(it);
     }
     for (const auto& [key, i] : recorded)
@@ -495,7 +582,18 @@ private:
             o << std::setprecision(4) << "x" << best << " (" << best_ms << " ms)";
         else
             o << "none";
-        o << ", front " << front.size() << ", ETA ";
+        o << ", front " << front.size();
+        if (s_.books) {
+            o << ", trained";
+            const auto per_rung = s_.books->results_per_rung();
+            for (std::size_t k = 0; k < per_rung.size(); ++k) o << (k == 0 ? " " : "/") << per_rung[k];
+            o << " (" << s_.books->in_flight() << " training), answer ";
+            if (const auto b = s_.books->best())
+                o << std::setprecision(4) << "x" << b->latency_ratio << " at perplexity x" << b->perplexity_ratios.front();
+            else
+                o << "none yet";
+        }
+        o << ", ETA ";
         if (rate > 0.0)
             o << std::setprecision(0) << static_cast<double>(left) / rate << " s";
         else
@@ -543,6 +641,12 @@ private:
     // that need no worker (cached, infeasible) take no slot.
     void ask_while_slots_free() {
         while (!stop_asking_ && dispatch_.free_slots() > 0 && dispatch_.pool_size() > 0) {
+            if (s_.books) {  // a training search: the trainings due first, then new candidates
+                if (const auto o = s_.books->next()) {
+                    s_.submit_training(*o);
+                    continue;
+                }
+            }
             if (s_.opts[s_.phase]->stopped()) {
                 if (s_.phase + 1 < s_.opts.size()) {
                     ++s_.phase;
@@ -665,6 +769,57 @@ std::string json_line(const storage::evaluation_record& r) {
     return o.str();
 }
 
+namespace {
+
+// The training search's part of the report: each rung's trainings, failures, reference perplexity
+// and worker time, and the answer (the books rebuilt from the archive's rows).
+void print_training_report(const storage::archive_contents& a, const search_config& cfg, std::ostream& out) {
+    training_books books(cfg);
+    replay_trainings(books, a);
+    struct rung_sums {
+        std::size_t candidates = 0, failed = 0;
+        double seconds = 0.0;
+    };
+    std::map<std::pair<std::uint32_t, std::uint64_t>, rung_sums> sums;  // (rung, seed)
+    std::map<std::pair<std::uint32_t, std::uint64_t>, double> reference;
+    for (const auto& t : a.search_trainings) {
+        auto& r = sums[{t.rung, t.seed}];
+        r.seconds += t.ended - t.started;
+        if (t.reference) {
+            if (t.status == eval::outcome_status::ok) reference[{t.rung, t.seed}] = t.val_perplexity;
+            continue;
+        }
+        ++r.candidates;
+        if (t.status != eval::outcome_status::ok) ++r.failed;
+    }
+    std::ostringstream o;
+    o << std::fixed;
+    o << "trainings   " << a.search_trainings.size() << " (rungs " << joined(cfg.rungs) << " tokens, eta " << cfg.eta << ", seed "
+      << cfg.train_seed << "; feasible: perplexity <= x" << std::setprecision(3) << cfg.max_perplexity_ratio
+      << " the reference's at the top rung):\n";
+    for (const auto& [at, r] : sums) {
+        o << "  rung " << at.first << " (" << cfg.rungs[at.first] << " tokens, seed " << at.second << "): " << r.candidates
+          << (r.candidates == 1 ? " candidate, " : " candidates, ") << r.failed << " failed; reference perplexity ";
+        if (const auto it = reference.find(at); it != reference.end())
+            o << std::setprecision(3) << it->second;
+        else
+            o << "not measured";
+        o << "; " << std::setprecision(4) << r.seconds / 3600.0 << " worker-hours\n";
+    }
+    o << "answer      ";
+    if (const auto b = books.best()) {
+        o << std::setprecision(4) << "latency x" << b->latency_ratio << ", perplexity";
+        for (std::size_t i = 0; i < b->perplexity_ratios.size(); ++i)
+            o << (i == 0 ? " x" : ", x") << b->perplexity_ratios[i] << " (seed " << cfg.train_seed + i << ")";
+        o << (b->perplexity_ratios.size() < 2 ? ", second seed not trained yet" : "") << ": " << b->arch << '\n';
+    } else {
+        o << "none feasible at the top rung yet\n";
+    }
+    out << o.str();
+}
+
+}  // namespace
+
 void print_report(const storage::archive_contents& a, const search_config& cfg, std::ostream& out) {
     std::uint64_t measured = 0, cached = 0, infeasible = 0;
     std::map<std::string, std::uint64_t> by_status;
@@ -705,12 +860,14 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
         });
         const std::size_t shown = std::min<std::size_t>(floors.size() > 1 ? 1 : cfg.top, ok.size());
         out << "best        " << shown << " of " << ok.size() << " distinct architectures measured with decoder parameters >= " << floor
-            << " (" << to_string(cfg.latency) << " ms, ratio to " << to_string(cfg.reference) << " on the same worker):\n";
+            << " (" << to_string(cfg.latency) << " ms, ratio to " << to_string(cfg.reference) << " on the same worker"
+            << (cfg.trains() ? "; by the floor alone, the trainings' answer is below" : "") << "):\n";
         for (std::size_t i = 0; i < shown; ++i) out << "  " << row(ok[i]) << '\n';
     }
     const auto front = pareto_front(a.evaluations, cfg.objective == objective_kind::pareto ? 0 : cfg.decoder_floor());
     out << "front       " << front.size() << " architectures (decoder parameters up, latency ratio down, as analyze ranks them):\n";
     for (const auto& r : front) out << "  " << row(r) << '\n';
+    if (cfg.trains()) print_training_report(a, cfg, out);
     out << "workers     " << a.workers.size() << " joined:\n";
     // each worker's re-timings, grouped once: a loop over every event per worker was quadratic
     // (12 s of report for a dry run of 65,536 workers, hours at its limit of a million)

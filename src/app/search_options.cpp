@@ -92,6 +92,25 @@ std::vector<search_option> make_options() {
     o.push_back(whole_number(declare("tokens", "T", s::problem, "prefill tokens"), FRACNAS_FIELD(tokens), range{1, 1024}));
     o.push_back(whole_number(declare("warmup", "N", s::problem, "untimed runs per candidate"), FRACNAS_FIELD(warmup), range{0, 1000}));
     o.push_back(whole_number(declare("repeats", "N", s::problem, "timed runs per candidate"), FRACNAS_FIELD(repeats), range{1, 100000}));
+    o.push_back(declare("rungs", "LIST", s::problem,
+                        "train candidates inside the search: the training budgets in tokens, ascending (a comma list: the rungs of "
+                        "the ladder); a candidate faster than the best feasible one trains to the first, and the top 1/--eta of a "
+                        "rung go up (docs/training.md, 'Training inside the search')"));
+    o.back().default_note = "none: no training, the decoder-parameter floor decides";
+    o.back().set = [](search_config& c, const std::string& t) {
+        c.rungs = split_list<std::uint64_t>(t, [](const std::string& x) { return parse_count("--rungs", x); });
+    };
+    o.back().get = [](const search_config& c) { return joined(c.rungs); };
+    o.push_back(whole_number(declare("eta", "N", s::problem, "with --rungs: the top 1/N of a rung's results go up a rung"),
+                             FRACNAS_FIELD(eta), range{2, 100}));
+    o.push_back(whole_number(declare("train-seed", "S", s::problem,
+                                     "with --rungs: the seed of every training (candidates and reference); the reference and the best "
+                                     "answer also train with S + 1 at the top rung"),
+                             FRACNAS_FIELD(train_seed)));
+    o.push_back(real_number(declare("max-perplexity-ratio", "X", s::problem,
+                                    "with --rungs: a candidate is feasible when its validation perplexity is at most X times the "
+                                    "reference's, trained with the same budget and seed"),
+                            FRACNAS_FIELD(max_perplexity_ratio), range{1, 10}));
 
     // how it runs (a resume may change it)
     o.push_back(choice(
@@ -119,6 +138,22 @@ std::vector<search_option> make_options() {
                             FRACNAS_FIELD(join_timeout)));
     o.push_back(
         real_number(declare("model-cost-ms", "MS", s::run, "evaluator model: wall time of each evaluation"), FRACNAS_FIELD(model_cost_ms)));
+    o.push_back(text(declare("train-data", "DIR", s::run,
+                             "with --rungs and --evaluator torch: the corpus the candidates train on (DIR/train.tokens, "
+                             "DIR/val.tokens: cmake/dev.sh corpus; docs/data.md)"),
+                     FRACNAS_FIELD(train_data)));
+    o.push_back(text(declare("train-states", "DIR", s::run,
+                             "with --rungs and --evaluator torch: each training's state lives in DIR/<hash>-s<seed>, so that a promoted "
+                             "candidate continues its training and a resumed search continues the trainings in flight"),
+                     FRACNAS_FIELD(train_states)));
+    o.back().default_note = "ARCHIVE.states next to the archive";
+    o.push_back(real_number(declare("train-ms-per-mtoken", "MS", s::run,
+                                    "with --rungs and --evaluator model: wall time of a simulated training per million tokens"),
+                            FRACNAS_FIELD(train_ms_per_mtoken)));
+    o.push_back(real_number(declare("train-deadline", "SECONDS", s::run,
+                                    "with --rungs: a training may run --task-deadline plus this many seconds per million tokens of its "
+                                    "budget before it is re-queued on another worker"),
+                            FRACNAS_FIELD(train_deadline_per_mtoken), range{1, 1e6}));
     o.push_back(text(
         declare("inject", "LIST", s::run, "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE"),
         FRACNAS_FIELD(inject)));
@@ -131,6 +166,8 @@ std::vector<search_option> make_options() {
                             FRACNAS_FIELD(dry_run.cost_mean_seconds)));
     o.push_back(real_number(declare("cost-spread", "X", s::run, "dry run: uniform relative half-width or lognormal sigma"),
                             FRACNAS_FIELD(dry_run.cost_spread)));
+    o.push_back(real_number(declare("train-cost", "SECONDS", s::run, "dry run: mean cost of a training per million tokens of its budget"),
+                            FRACNAS_FIELD(dry_run.train_seconds_per_mtoken)));
     o.push_back(
         real_number(declare("failure-rate", "P", s::run, "dry run: probability that a task fails"), FRACNAS_FIELD(dry_run.failure_rate)));
     o.push_back(

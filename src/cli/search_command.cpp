@@ -19,6 +19,7 @@
 
 #include "fracnas/app/search.hpp"
 #include "fracnas/app/search_options.hpp"
+#include "fracnas/data/token_file.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
 #include "fracnas/transport/binding.hpp"
@@ -27,6 +28,7 @@
 #include "options.hpp"
 #include "signals.hpp"
 #ifdef FRACNAS_HAVE_TORCH
+#include "fracnas/cli/train_options.hpp"
 #include "fracnas/torch/evaluator.hpp"
 #endif
 #ifdef FRACNAS_HAVE_MPI
@@ -185,6 +187,39 @@ struct inputs {
     std::string restored;  // what --resume's check did to the archive (an end restored), for the report
 };
 
+#ifdef FRACNAS_HAVE_TORCH
+// What a torch worker of a training search trains with: the corpus of --train-data, read once,
+// and recipe A with the schedule that continues to a larger budget (wsd: a promoted candidate
+// continues its own state) and windows that repeat no token up to one epoch, at full speed (the
+// kernels of `fracnas train --speed all`), its state saved every 200 steps (a killed training
+// loses at most those). Nothing for a search that does not train.
+std::shared_ptr<const eval::gpt_training> search_training(const app::search_config& cfg, eval::device_kind device) {
+    if (!cfg.trains()) return nullptr;
+    const std::string& dir = cfg.train_data;
+    auto train = data::read_token_file(dir + "/train.tokens", "--train-data");
+    auto val = data::read_token_file(dir + "/val.tokens", "--train-data");
+    if (train.header.vocab_size != val.header.vocab_size)
+        throw config_error("--train-data", "--train-data " + dir + ": train.tokens and val.tokens disagree on the vocabulary (" +
+                                               std::to_string(train.header.vocab_size) + " and " + std::to_string(val.header.vocab_size) +
+                                               ").");
+    auto t = std::make_shared<eval::gpt_training>();
+    t->vocab = train.header.vocab_size;
+    t->train = std::make_shared<const std::vector<std::uint32_t>>(std::move(train.tokens));
+    t->val = std::make_shared<const std::vector<std::uint32_t>>(std::move(val.tokens));
+    train_request request;
+    request.device = device == eval::device_kind::cuda ? app::device_choice::cuda : app::device_choice::cpu;
+    request.recipe.schedule = eval::lr_schedule::wsd;
+    request.recipe.sampling = eval::window_sampling::epoch;
+    request.recipe.checkpoints = 1;
+    request.recipe.state_dir = cfg.train_states;  // checked by resolved_recipe; each training's own folder is below it
+    request.recipe.save_every = 200;
+    t->recipe = request.resolved_recipe(device == eval::device_kind::cuda);
+    t->recipe.state_dir.clear();
+    t->state_root = cfg.train_states;
+    return t;
+}
+#endif
+
 // The resolved device of a worker: "cpu" or "cuda" with its index.
 std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cfg, int rank) {
     if (cfg.evaluator == app::evaluator_kind::model) {
@@ -193,6 +228,7 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
         m.prefill = cfg.latency == app::latency_kind::prefill;
         m.context = m.prefill ? cfg.tokens : cfg.context;
         m.cost_ms = cfg.model_cost_ms;
+        m.train_ms_per_mtoken = cfg.train_ms_per_mtoken;
         m.reference = cfg.reference_arch();
         m.faults = cfg.faults_for(rank);
         return std::make_unique<eval::latency_model_evaluator>(m);
@@ -205,7 +241,7 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
         if (visible == 0) throw config_error("--device", "--device cuda: this process sees no CUDA device.");
         m.cuda_index = transport::choose_gpu(visible, transport::local_rank());
     }
-    return eval::make_gpt_job_evaluator(m, cfg.reference_arch(), cfg.reference_builds);
+    return eval::make_gpt_job_evaluator(m, cfg.reference_arch(), cfg.reference_builds, search_training(cfg, device));
 #else
     throw config_error("--evaluator", "--evaluator torch needs a build with LibTorch; use --evaluator model.");
 #endif
@@ -325,6 +361,15 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
     in.command_line = "fracnas search";
     for (const auto& a : args) in.command_line += " " + a;
     app::search_config& cfg = in.cfg;
+    if (cfg.trains() && cfg.evaluator == app::evaluator_kind::torch && cfg.train_states.empty()) {
+        // next to the archive, so that a resume (the same archive) finds its trainings' states
+        const std::string& path = !cfg.resume.empty() ? cfg.resume : cfg.archive;
+        if (path.empty())
+            throw config_error("--train-states",
+                               "--rungs with --evaluator torch keeps each training's state in a folder: give --archive "
+                               "(the states then go to ARCHIVE.states) or --train-states DIR.");
+        cfg.train_states = path + ".states";
+    }
 
     // from here on a stop signal is counted, not fatal: one during the reference's first timing
     // (seconds on a CPU) drains the search as soon as it starts

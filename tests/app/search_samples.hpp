@@ -1,6 +1,6 @@
 // Two valid `fracnas search` configurations as option texts that between them give every option a
 // config file may set a value other than its default (the Pareto objective excludes
-// --measurements, the h200 latency model a prefill latency). The schema's tests read them through
+// --measurements and --rungs with its training options, the h200 latency model a prefill latency). The schema's tests read them through
 // app::search_options (tests/app) and through a config file into an archive (tests/cli).
 #pragma once
 
@@ -34,6 +34,15 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"tokens", "512"},
             {"warmup", "1"},
             {"repeats", "7"},
+            {"rungs", ""},
+            {"eta", "4"},
+            {"train-seed", "7"},
+            {"max-perplexity-ratio", "1.05"},
+            {"train-data", ""},
+            {"train-states", ""},
+            {"train-ms-per-mtoken", "0"},
+            {"train-deadline", "60"},
+            {"train-cost", "0.75"},
             {"dispatcher", "dry-run"},
             {"reference-every", "5"},
             {"reference-builds", "3"},
@@ -63,6 +72,10 @@ inline std::map<std::string, std::string> constrained_sample() {
     s["latency-model"] = "h200";
     s["latency"] = "decode";
     s["context"] = "1023";
+    s["rungs"] = "1000,4000";
+    s["train-data"] = "corpus";
+    s["train-states"] = "states";
+    s["train-ms-per-mtoken"] = "2.5";
     return s;
 }
 

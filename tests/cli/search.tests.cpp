@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "../app/search_samples.hpp"
@@ -126,6 +127,33 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     }
     check_usage_error({"search", "--config", FRACNAS_TEST_TMP},
                       std::string("--config: '") + FRACNAS_TEST_TMP + "' is a folder, not a file");
+    // a training search's options
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "3000,2000"}, "--rungs must list budgets in ascending order");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "0,2000"}, "--rungs lists 0 tokens; each budget must be in 1..1e12");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000,2k"}, "--rungs: expected a non-negative whole number, got '2k'");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--eta", "1"}, "--eta must be in 2..100");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--max-perplexity-ratio", "0.97"},
+                      "--max-perplexity-ratio must be in 1..10");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--objective", "pareto"},
+                      "--rungs applies to --objective constrained only");
+    check_usage_error({"search", "--rungs", "1000"}, "--train-data is needed with --rungs and --evaluator torch");
+    check_usage_error({"search", "--train-data", "data/corpus-v1"}, "--train-data applies with --rungs only");
+    check_usage_error({"search", "--evaluator", "model", "--train-ms-per-mtoken", "5"}, "--train-ms-per-mtoken applies with --rungs only");
+    check_usage_error({"search", "--rungs", "1000", "--train-data", "data/corpus-v1", "--train-ms-per-mtoken", "5"},
+                      "--train-ms-per-mtoken applies to --evaluator model only");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--train-deadline", "0"},
+                      "--train-deadline must be in 1..1000000");
+#ifdef FRACNAS_HAVE_TORCH
+    check_usage_error({"search", "--rungs", "1000", "--train-data", "data/corpus-v1"},
+                      "--rungs with --evaluator torch keeps each training's state");
+    {
+        const std::string h5 = temp_path("no_corpus.h5");
+        check_usage_error({"search", "--rungs", "1000", "--train-data", std::string(FRACNAS_TEST_TMP) + "/no-such-corpus", "--archive", h5},
+                          "--train-data");
+        std::ifstream none(h5);
+        REQUIRE_FALSE(none);  // refused before the archive was made
+    }
+#endif
     check_usage_error({"search", "--help", "--bogus"}, "bogus");  // --help does not hide a bad argument
     check_usage_error({"search", "--budget", "5", "stray"}, "unexpected argument 'stray'");
 }
@@ -471,6 +499,58 @@ TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or meas
     std::remove(log.c_str());
 }
 
+TEST_CASE("a training search SIGKILLed during its trainings resumes, trains nothing finished again and reports its ladder",
+          "[cli][search][hdf5][resume][train]") {
+    const std::string h5 = temp_path("killed_training.h5"), log = temp_path("killed_training.log");
+    auto args = model_search("40");
+    // simulated trainings of 20, 60 and 180 ms, timings of 5 ms; the floor at half the reference's
+    args.insert(args.end(), {"--rungs", "1000000,3000000,9000000", "--train-ms-per-mtoken", "20", "--model-cost-ms", "5", "--min-params",
+                             "42000000", "--archive", h5, "--dispatcher", "local"});
+    int resumed_runs = 0;
+    for (int delay_ms : {300, 900, 1800}) {
+        std::remove(h5.c_str());
+        const pid_t pid = spawn(args, log);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        ::kill(pid, SIGKILL);
+        wait_exit(pid);
+        INFO("killed after " << delay_ms << " ms");
+        if (!exists(h5)) continue;
+        const auto flushed = fracnas::hdf5::read_archive(h5);
+        ++resumed_runs;
+        const outcome o = run_shell(std::string(FRACNAS_BINARY) + " search --resume " + h5 + " 2>&1");
+        INFO(o.out);
+        REQUIRE(o.code == 0);
+        REQUIRE_THAT(o.out, Contains("trainings   ") && Contains("answer      "));
+        const auto done = fracnas::hdf5::read_archive(h5);
+        check_archive(done, 40);
+        REQUIRE(done.header.schema == storage::schema_version);
+        // each training once over both sessions: a finished one was never run again
+        std::set<std::tuple<bool, std::uint64_t, std::uint32_t, std::uint64_t>> trained;
+        for (const auto& t : done.search_trainings) REQUIRE(trained.insert({t.reference, t.hash, t.rung, t.seed}).second);
+        // what was flushed before the kill is still there, unchanged
+        REQUIRE(done.search_trainings.size() >= flushed.search_trainings.size());
+        for (std::size_t i = 0; i < flushed.search_trainings.size(); ++i) {
+            REQUIRE(done.search_trainings[i].hash == flushed.search_trainings[i].hash);
+            REQUIRE(done.search_trainings[i].val_perplexity == flushed.search_trainings[i].val_perplexity);
+        }
+        bool resumed_trained = false;
+        for (const auto& t : done.search_trainings) resumed_trained = resumed_trained || t.session >= 1;
+        REQUIRE(resumed_trained);
+#ifdef FRACNAS_PYTHON
+        const outcome py = run_shell(std::string(FRACNAS_PYTHON) +
+                                     " -c \"import h5py,sys; f=h5py.File(sys.argv[1],'r'); "
+                                     "print(len(f['search_trainings']), f.attrs['schema_version'])\" " +
+                                     h5 + " 2>&1");
+        INFO(py.out);
+        REQUIRE(py.code == 0);
+        REQUIRE(py.out == std::to_string(done.search_trainings.size()) + " 2\n");
+#endif
+    }
+    REQUIRE(resumed_runs >= 2);  // the kills came after the archive was made
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
+}
+
 TEST_CASE("a file-size limit cuts the archive: exit 1 with the write's sentence, no crash, --resume restores its end and continues",
           "[cli][search][hdf5][resume]") {
     const std::string h5 = temp_path("cut.h5");
@@ -612,6 +692,35 @@ TEST_CASE("mpiexec -n 3: a master and two workers, and the archive holds what th
     REQUIRE(ranks == std::set<int>{1, 2});  // both workers measured
     REQUIRE(a.workers.size() == 2);
     REQUIRE_THAT(o.out, Contains("answered    " + std::to_string(a.evaluations.size()) + " candidates"));
+    std::remove(h5.c_str());
+}
+
+TEST_CASE("mpiexec -n 3: a training search sends timings and trainings to both workers and archives every training",
+          "[cli][search][mpi][train]") {
+    const std::string h5 = temp_path("mpi_train.h5");
+    const outcome o = mpi_search(h5,
+                                 "--model-cost-ms 5 --budget 40 --rungs 1000000,3000000,9000000 --train-ms-per-mtoken 10 "
+                                 "--min-params 42000000");
+    INFO(o.out);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("workers     2 in the pool of 2") && Contains("trainings   "));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    check_archive(a, 40);
+    std::set<int> timed_by, trained_by;
+    for (const auto& r : a.evaluations)
+        if (r.feasible && !r.cached) timed_by.insert(r.worker);
+    std::set<std::tuple<bool, std::uint64_t, std::uint32_t, std::uint64_t>> trained;
+    std::set<std::uint32_t> rungs;
+    for (const auto& t : a.search_trainings) {
+        trained_by.insert(t.worker);
+        rungs.insert(t.rung);
+        REQUIRE(t.status == fracnas::eval::outcome_status::ok);
+        REQUIRE(std::isfinite(t.val_perplexity));
+        REQUIRE(trained.insert({t.reference, t.hash, t.rung, t.seed}).second);
+    }
+    REQUIRE(timed_by == std::set<int>{1, 2});
+    REQUIRE(trained_by == std::set<int>{1, 2});
+    REQUIRE(rungs == std::set<std::uint32_t>{0, 1, 2});  // promotions reached the top rung
     std::remove(h5.c_str());
 }
 

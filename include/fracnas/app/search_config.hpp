@@ -92,6 +92,14 @@ struct search_config {
     std::uint32_t tokens = 1024;                      ///< prefill tokens, 1..1024
     std::uint32_t warmup = 3;                         ///< untimed runs per candidate, 0..1000
     std::uint32_t repeats = 10;                       ///< timed runs per candidate, 1..100000
+    // the training search (issue 24; docs/training.md, "Training inside the search"): with rungs, a
+    // candidate faster than the best feasible one is trained to rungs[0] tokens, and promoted up
+    // the ladder (core::rung_ladder, the top 1/eta of a rung); the reference is trained the same
+    // way at every rung reached, and feasibility is the perplexity ratio to it at the top rung
+    std::vector<std::uint64_t> rungs;    ///< training budgets in tokens, ascending; empty: no training (the floor decides)
+    std::uint32_t eta = 3;               ///< the top 1/eta of a rung goes up a rung, 2..100
+    std::uint64_t train_seed = 1;        ///< every training's seed; the top rung's second seed is train_seed + 1
+    double max_perplexity_ratio = 1.03;  ///< feasible: perplexity <= this x the reference's (same budget and seed), 1..10
 
     // ---- how it runs (may change on resume)
     /// auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
@@ -103,8 +111,16 @@ struct search_config {
     /// --task-deadline auto (the default): task_deadline until a task has finished, then
     /// max(60 s, 10 x the longest task so far), at most task_deadline (transport::task_deadline)
     bool adaptive_deadline = true;
-    double join_timeout = 900.0;        ///< seconds the master waits for every worker's first report
-    double model_cost_ms = 0.0;         ///< evaluator=model: wall time each evaluation takes (tests, benchmarks)
+    double join_timeout = 900.0;  ///< seconds the master waits for every worker's first report
+    double model_cost_ms = 0.0;   ///< evaluator=model: wall time each evaluation takes (tests, benchmarks)
+    /// evaluator=torch with rungs: the corpus folder (train.tokens, val.tokens: cmake/dev.sh corpus)
+    std::string train_data;
+    /// evaluator=torch with rungs: where each training keeps its state (ARCHIVE.states when empty)
+    std::string train_states;
+    double train_ms_per_mtoken = 0.0;  ///< evaluator=model: wall time of a simulated training per million tokens
+    /// A training's deadline grows with its budget: the policy's task deadline plus this many
+    /// seconds per million tokens (a task that runs past it is re-queued, as a hung timing is)
+    double train_deadline_per_mtoken = 120.0;
     std::string inject;                 ///< evaluator=model faults, tests only: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE
     transport::dry_run_config dry_run;  ///< dispatcher=dry-run: simulated workers and task costs
     double time_limit = std::numeric_limits<double>::infinity();  ///< stop asking after these seconds, > 0
@@ -139,6 +155,12 @@ struct search_config {
     /// The measurement settings on a resolved device (dtype auto: bf16 on cuda, fp32 on cpu).
     eval::gpt_measure_config measure_config(eval::device_kind resolved) const;
     transport::dispatch_policy policy() const;
+    /// Whether candidates are trained (rungs given).
+    bool trains() const noexcept { return !rungs.empty(); }
+    /// The training of one rung: its budget, train_seed (or `seed`) and the rung.
+    eval::train_task train_task(std::uint32_t rung, std::uint64_t task_seed) const;
+    /// Seconds a training of `tokens` may run (task_deadline + train_deadline_per_mtoken per million).
+    double train_deadline(std::uint64_t budget_tokens) const;
     /// The faults `inject` plans for the worker of this rank (the in-process worker is rank 0).
     eval::fault_plan faults_for(int rank) const;
 

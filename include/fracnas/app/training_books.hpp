@@ -1,0 +1,153 @@
+// The books of a training search (search_config::rungs): which measured candidates are trained,
+// which training a free worker runs next, what the optimizer is told for a trained candidate, and
+// the best feasible answer so far. The search driver feeds it the timings and the trainings'
+// results and submits what it orders; it runs, sends and stores nothing itself.
+//
+// The rule (docs/training.md, "Training inside the search"):
+// - A candidate is trained when its latency ratio is lower than the best feasible one's (none
+//   yet: every candidate measured within the floor): only those could improve the answer.
+// - Every trained candidate trains to the first rung's budget with train_seed; it goes up a rung
+//   as ASHA promotes (core::rung_ladder: the top 1/eta of its rung, no waiting for the rung to
+//   fill), continuing its own training. A candidate that can no longer improve the answer (its
+//   latency ratio no better than the best feasible one's) is not trained further.
+// - The reference trains the same way, with the same seed, at every rung a candidate reached.
+//   A candidate's perplexity ratio at a rung is its validation perplexity over the reference's
+//   of the same rung and seed.
+// - A candidate ranks in its rung by v = latency ratio + 10 x max(0, perplexity ratio - bound)
+//   (bound: max_perplexity_ratio): within the bound, the faster first; past it, by how far past.
+// - The optimizer is told v at the first rung, the cheapest fidelity that measured accuracy (a
+//   failed training: a failure); a candidate not trained is told its latency ratio at once.
+// - At the top rung a candidate within the bound is feasible; the fastest feasible one, and the
+//   reference, then also train with train_seed + 1 at the top budget, and the answer is feasible
+//   when the mean of its two ratios is within the bound.
+// Deterministic: the same calls in the same order give the same orders, so that a resumed search
+// that replays its archive's trainings continues where it was.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fracnas/app/search_config.hpp"
+#include "fracnas/core/optimizer.hpp"
+#include "fracnas/core/rung_ladder.hpp"
+#include "fracnas/storage/archive.hpp"
+
+namespace fracnas::app {
+
+/// A training a free worker should run.
+struct training_order {
+    bool reference = false;
+    std::uint64_t candidate = 0;  ///< the candidate's id (its timing's evaluation id); 0 for the reference
+    std::string arch;             ///< canonical architecture text
+    std::uint64_t hash = 0;
+    core::point x;  ///< the candidate's point (the reference: empty)
+    eval::train_task task;
+};
+
+/// What the optimizer is told for a trained candidate.
+struct training_verdict {
+    double value = 0.0;
+    bool failed = false;
+};
+
+class training_books {
+public:
+    /// cfg.trains() must hold; the ladder is cfg.rungs with cfg.eta.
+    explicit training_books(const search_config& cfg);
+
+    /// A candidate's first timing, ok and within the floor: whether it is trained (its latency
+    /// ratio below the best feasible one's, or it is trained already). A new one waits for its
+    /// first training; the optimizer waits for its verdict.
+    bool admit(std::uint64_t candidate, std::uint64_t hash, const std::string& arch, const core::point& x, double latency_ratio);
+    /// Whether the candidate of this hash is trained.
+    bool trained(std::uint64_t hash) const { return by_hash_.count(hash) != 0; }
+    /// The verdict on the candidate of this hash, once its first rung's training is in.
+    std::optional<training_verdict> verdict(std::uint64_t hash) const;
+
+    /// The training a free worker runs next (reference trainings first, then second seeds, then
+    /// ASHA's promotions, then new candidates' first rung), counted as ordered; nothing when no
+    /// training is due. Throws error when the reference failed to train.
+    std::optional<training_order> next();
+    /// A training's result (as archived): returns the hashes of the candidates whose verdict it
+    /// made known. Replaying an archive calls it for each archived row, in order, without next().
+    std::vector<std::uint64_t> record(const storage::search_training_record& r);
+    /// Replay: the candidate of an archived training row, from its timing's evaluation (admit()
+    /// without the rule: it was trained then). Idempotent.
+    void enrol(std::uint64_t candidate, std::uint64_t hash, const std::string& arch, const core::point& x, double latency_ratio);
+
+    /// Trainings ordered and not recorded.
+    std::size_t in_flight() const noexcept { return ordered_.size(); }
+
+    /// The best feasible candidate: the lowest latency ratio among those within the bound at the
+    /// top rung (and, with its second seed in, with the mean of both ratios within it).
+    struct answer {
+        std::uint64_t candidate = 0;
+        std::string arch;
+        double latency_ratio = 0.0;
+        std::vector<double> perplexity_ratios;  ///< train_seed's, then train_seed + 1's when in
+    };
+    std::optional<answer> best() const;
+    /// Results recorded at each rung (the reference's excluded), for the progress line.
+    std::vector<std::size_t> results_per_rung() const;
+    const core::rung_ladder& ladder() const noexcept { return ladder_; }
+
+private:
+    struct trainee {
+        std::uint64_t hash = 0;
+        std::string arch;
+        core::point x;
+        double latency_ratio = 0.0;
+        std::map<std::pair<std::uint32_t, std::uint64_t>, double> perplexity;  // (rung, seed) -> ok result's
+        std::optional<training_verdict> verdict;
+        bool started = false;        // its first training ordered or recorded
+        bool failed = false;         // a training failed: never trained again
+        bool second_failed = false;  // its second seed's training failed: not feasible
+    };
+    using rung_seed = std::pair<std::uint32_t, std::uint64_t>;
+
+    double value(const trainee& t, std::uint32_t rung) const;  // needs the reference at (rung, train_seed)
+    std::optional<double> ratio(const trainee& t, rung_seed at) const;
+    void want_reference(rung_seed at);
+    std::vector<std::uint64_t> settle(std::uint32_t rung);  // deferred rung results into the ladder
+    void place(std::uint64_t candidate, std::uint32_t rung);
+    void update_best();
+    training_order order_for(std::uint64_t candidate, rung_seed at);
+    bool can_improve(const trainee& t) const;
+
+    search_config cfg_;
+    std::string reference_arch_;
+    std::uint64_t reference_hash_ = 0;
+    std::uint32_t top_;
+    core::rung_ladder ladder_;
+    std::map<std::uint64_t, trainee> trainees_;  // by candidate id
+    std::unordered_map<std::uint64_t, std::uint64_t> by_hash_;
+    std::vector<std::uint64_t> to_start_;         // admitted, first rung not ordered, in order
+    std::size_t next_start_ = 0;                  // to_start_[next_start_..] wait
+    std::map<rung_seed, double> reference_;       // its ok results
+    std::set<rung_seed> reference_wanted_;        // to order
+    std::set<std::uint64_t> second_seed_wanted_;  // candidates to train with train_seed + 1 at the top
+    std::vector<training_order> queued_;          // promotions and retries, in order
+    std::size_t next_queued_ = 0;
+    std::map<std::uint32_t, std::vector<std::uint64_t>> deferred_;  // rung -> candidates whose result waits for the reference's
+    std::set<std::pair<std::uint64_t, rung_seed>> ordered_;         // (candidate or reference_key, rung, seed) ordered, not recorded
+    std::set<std::pair<std::uint64_t, rung_seed>> done_;            // recorded
+    std::set<std::pair<std::uint64_t, std::uint32_t>> retired_;     // promotions not trained: it could not improve the answer
+    std::optional<std::uint64_t> best_;
+    std::string reference_failure_;
+};
+
+/// The archive's row of an ordered training and what its worker answered (times and worker left
+/// for the caller).
+storage::search_training_record training_row(const training_order& o, const eval::outcome& out);
+
+/// Feeds an archive's training rows to books, in order, each candidate enrolled from its timing's
+/// evaluation: the books as the archive's run left them. Throws error when a row names a
+/// candidate the archive never measured, or one the books cannot take.
+void replay_trainings(training_books& books, const storage::archive_contents& archive);
+
+}  // namespace fracnas::app
