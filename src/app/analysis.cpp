@@ -168,6 +168,7 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     for (const auto& s : archive.sessions) a.wall_seconds += s.wall_seconds;
     double last_end = 0.0;
     for (const auto& r : archive.evaluations) last_end = std::max(last_end, std::isfinite(r.ended) ? r.ended : 0.0);
+    for (const auto& t : archive.search_trainings) last_end = std::max(last_end, std::isfinite(t.ended) ? t.ended : 0.0);
     // a run still being written or killed has no closed session: the last answer's end then; a
     // dry run's answers carry simulated times, and its workers' busy time is simulated: its span
     // is the simulated one, whatever its real wall time was (longer or shorter)
@@ -289,6 +290,13 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         if (r.out.status != eval::outcome_status::ok) ++u.failed;
         if (std::isfinite(r.started) && std::isfinite(r.ended) && r.ended > r.started) u.busy_seconds += r.ended - r.started;
     }
+    for (const auto& t : archive.search_trainings) {  // a training search's workers also train
+        if (t.worker < 0) continue;
+        auto& u = by_rank[t.worker];
+        u.rank = t.worker;
+        ++u.trained;
+        if (std::isfinite(t.started) && std::isfinite(t.ended) && t.ended > t.started) u.busy_seconds += t.ended - t.started;
+    }
     double busy = 0.0;
     for (auto& [rank, u] : by_rank) {
         u.utilisation = a.wall_seconds > 0.0 ? u.busy_seconds / a.wall_seconds : 0.0;
@@ -330,8 +338,9 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
     for (std::size_t i = 0; i < a.workers.size(); ++i) {
         const auto& w = a.workers[i];
         out << (i ? "            " : "") << "rank " << w.rank << " " << (w.host.empty() ? "-" : w.host) << " "
-            << (w.device.empty() ? "-" : w.device) << ": " << w.measured << " measured, " << w.failed << " failed, busy "
-            << std::setprecision(2) << w.busy_seconds << " s, " << std::setprecision(1) << 100.0 * w.utilisation << "%\n";
+            << (w.device.empty() ? "-" : w.device) << ": " << w.measured << " measured, " << w.failed << " failed, "
+            << (w.trained > 0 ? std::to_string(w.trained) + " trained, " : "") << "busy " << std::setprecision(2) << w.busy_seconds
+            << " s, " << std::setprecision(1) << 100.0 * w.utilisation << "%\n";
     }
     if (!a.workers.empty())
         out << "            all: " << std::setprecision(1) << 100.0 * a.utilisation << "% busy (busy / (workers x wall))\n";
@@ -476,7 +485,8 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
         const auto& w = a.workers[i];
         o << (i ? ", " : "") << "{\"rank\": " << w.rank << ", \"host\": " << json_string(w.host)
           << ", \"device\": " << json_string(w.device) << ", \"measured\": " << w.measured << ", \"failed\": " << w.failed
-          << ", \"busy_seconds\": " << json_num(w.busy_seconds) << ", \"utilisation\": " << json_num(w.utilisation) << "}";
+          << ", \"trained\": " << w.trained << ", \"busy_seconds\": " << json_num(w.busy_seconds)
+          << ", \"utilisation\": " << json_num(w.utilisation) << "}";
     }
     o << "], \"trained\": [";
     for (std::size_t i = 0; i < a.trained.size(); ++i) {

@@ -192,7 +192,8 @@ struct inputs {
 // and recipe A with the schedule that continues to a larger budget (wsd: a promoted candidate
 // continues its own state) and windows that repeat no token up to one epoch, at full speed (the
 // kernels of `fracnas train --speed all`), its state saved every 200 steps (a killed training
-// loses at most those). Nothing for a search that does not train.
+// loses at most those; a finished one keeps only what a promotion continues). Nothing for a search
+// that does not train.
 std::shared_ptr<const eval::gpt_training> search_training(const app::search_config& cfg, eval::device_kind device) {
     if (!cfg.trains()) return nullptr;
     const std::string& dir = cfg.train_data;
@@ -216,6 +217,7 @@ std::shared_ptr<const eval::gpt_training> search_training(const app::search_conf
     t->recipe = request.resolved_recipe(device == eval::device_kind::cuda);
     t->recipe.state_dir.clear();
     t->state_root = cfg.train_states;
+    t->final_tokens = cfg.rungs.back();
     return t;
 }
 #endif

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "fracnas/app/analysis.hpp"
 #include "fracnas/app/search_driver.hpp"
 #include "fracnas/app/training_books.hpp"
 #include "fracnas/core/rng.hpp"
@@ -294,8 +295,9 @@ app::search_config training_search(std::uint64_t budget) {
     return c;
 }
 
-eval::latency_model_config simulated(const app::search_config& c, double failure_rate = 0.0) {
+eval::latency_model_config simulated(const app::search_config& c, double failure_rate = 0.0, double train_ms_per_mtoken = 0.0) {
     eval::latency_model_config m;
+    m.train_ms_per_mtoken = train_ms_per_mtoken;
     m.reference = c.reference_arch();
     m.faults.failure_rate = failure_rate;
     m.faults.seed = 11;
@@ -348,8 +350,8 @@ private:
 };
 
 storage::archive_contents run_training(const app::search_config& c, ordered_sink& sink, const storage::archive_contents* resume = nullptr,
-                                       double failure_rate = 0.0, std::size_t dry_workers = 0) {
-    eval::latency_model_evaluator model(simulated(c, failure_rate));
+                                       double failure_rate = 0.0, std::size_t dry_workers = 0, double train_ms_per_mtoken = 0.0) {
+    eval::latency_model_evaluator model(simulated(c, failure_rate, train_ms_per_mtoken));
     app::search_driver driver(c);
     if (resume) driver.replay(*resume);
     std::ostringstream progress;
@@ -523,4 +525,21 @@ TEST_CASE("a training search cut at any point resumes without training anything 
         for (const auto& t : resumed_sink.contents().search_trainings) REQUIRE(before.count(key_of(t)) == 0);
         REQUIRE(done.search_trainings.size() >= part.search_trainings.size());
     }
+}
+
+TEST_CASE("analyze counts a training search's trainings in each worker's busy time", "[app][train]") {
+    const auto c = training_search(30);
+    ordered_sink sink;
+    // simulated trainings of 2, 6 and 18 ms
+    const auto a = run_training(c, sink, nullptr, 0.0, 0, 2.0);
+    REQUIRE(!a.search_trainings.empty());
+    double trained_seconds = 0.0, measured_seconds = 0.0;
+    for (const auto& t : a.search_trainings) trained_seconds += t.ended - t.started;
+    for (const auto& r : a.evaluations)
+        if (!r.cached && r.feasible && r.worker >= 0) measured_seconds += r.ended - r.started;
+    REQUIRE(trained_seconds > 0.002 * static_cast<double>(a.search_trainings.size()));
+    const auto report = app::analyse(a, "in memory", app::analysis_options{});
+    REQUIRE(report.workers.size() == 1);
+    REQUIRE(report.workers[0].trained == a.search_trainings.size());
+    REQUIRE(report.workers[0].busy_seconds == Approx(trained_seconds + measured_seconds));
 }

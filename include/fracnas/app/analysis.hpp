@@ -36,7 +36,8 @@ struct worker_usage {
     std::int32_t rank = 0;
     std::string host, device;
     std::uint64_t measured = 0, failed = 0;
-    double busy_seconds = 0.0;  ///< the sum of its evaluations' end - start
+    std::uint64_t trained = 0;  ///< a training search's trainings it ran (search_trainings), failures included
+    double busy_seconds = 0.0;  ///< the sum of its evaluations' and trainings' end - start
     double utilisation = 0.0;   ///< busy / the run's wall time
 };
 

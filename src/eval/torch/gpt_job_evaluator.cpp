@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include <cuda_runtime_api.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -81,6 +82,7 @@ public:
         }
         const train_result t = train_gpt(a, training_->vocab, {training_->train->data(), training_->train->size()},
                                          {training_->val->data(), training_->val->size()}, r);
+        if (!r.state_dir.empty()) drop_unneeded_state(r.state_dir, t.status, task.tokens);
         o.status = t.status;  // one vocabulary
         o.message = t.message;
         o.tokens_trained = t.tokens;
@@ -92,6 +94,20 @@ public:
         }
         probe_after_error(o);
         return o;
+    }
+
+    // What a finished training's state folder keeps (a state of a model is its weights, fp32
+    // masters and AdamW moments: about 14 bytes a parameter, twice): latest.pt only serves a killed
+    // training, so it goes once the training ended; stable.pt (wsd's decay start) continues the
+    // training to a larger budget, so it stays, unless nothing can continue it (the top budget,
+    // or a failure, which is never promoted): then the folder goes. A stopped training keeps all.
+    void drop_unneeded_state(const std::string& dir, outcome_status status, std::uint64_t tokens) const noexcept {
+        if (status == outcome_status::stopped || status == outcome_status::timeout || status == outcome_status::device_lost) return;
+        const bool final = status != outcome_status::ok || (training_->final_tokens > 0 && tokens >= training_->final_tokens);
+        for (const char* name : {"latest.pt", "latest.pt.tmp", "stable.pt.tmp"}) ::unlink((dir + "/" + name).c_str());
+        if (!final) return;
+        ::unlink((dir + "/stable.pt").c_str());
+        ::rmdir(dir.c_str());  // empty now; a folder with anything else stays
     }
 
     outcome time_reference() noexcept override {

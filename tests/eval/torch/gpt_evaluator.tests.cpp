@@ -171,6 +171,7 @@ TEST_CASE("a worker's training task trains the job's architecture, a promoted on
     const std::string root = std::string(FRACNAS_TEST_TMP) + "/worker_states";
     REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
     training->state_root = root;
+    training->final_tokens = 512;
     const auto arch = nas::parse_architecture("n_layer=1 d_model=32 d_inner=64 n_head=2 vocab=50 context=64");
     const auto worker = eval::make_gpt_job_evaluator(quick(), small(), 1, training);
     const auto first = worker->train({}, nas::canonical(arch), eval::train_task{256, 3, 0});
@@ -187,11 +188,16 @@ TEST_CASE("a worker's training task trains the job's architecture, a promoted on
     std::snprintf(name, sizeof name, "/%016llx-s3", static_cast<unsigned long long>(nas::hash(arch)));
     struct stat st {};
     REQUIRE(::stat((root + name).c_str(), &st) == 0);
+    // a finished training keeps what continues it (wsd's decay start), not what resumes it
+    REQUIRE(::stat((root + name + "/stable.pt").c_str(), &st) == 0);
+    REQUIRE(::stat((root + name + "/latest.pt").c_str(), &st) != 0);
     // promoted to 512 tokens: it continues, and ends where a training of 512 from the start ends
     const auto promoted = worker->train({}, nas::canonical(arch), eval::train_task{512, 3, 1});
     INFO(promoted.message);
     REQUIRE(promoted.status == eval::outcome_status::ok);
     REQUIRE(promoted.tokens_trained == 512);
+    // 512 is the ladder's top (final_tokens): nothing continues it, and its folder is gone
+    REQUIRE(::stat((root + name).c_str(), &st) != 0);
     auto fresh_training = std::make_shared<eval::gpt_training>(*training);
     fresh_training->state_root.clear();
     const auto fresh =

@@ -63,6 +63,11 @@ struct gpt_training {
     std::uint32_t vocab = 0;
     train_recipe recipe;
     std::string state_root;  ///< empty: every task trains from its initialisation
+    /// The largest budget any task will ask (the ladder's top): a training that reaches it keeps
+    /// no state, as nothing continues it; 0: unknown, every finished training keeps stable.pt.
+    /// (A finished training's latest.pt always goes; a failed one keeps nothing; a stopped one
+    /// keeps everything, to be resumed.)
+    std::uint64_t final_tokens = 0;
 };
 
 /// A search worker's evaluator: a job's spec is a canonical architecture, measured with cfg; its
