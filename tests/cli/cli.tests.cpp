@@ -177,7 +177,7 @@ TEST_CASE("the version flag prints the fracnas version", "[cli]") {
 #endif
 }
 
-TEST_CASE("--help and --version before a subcommand stand alone, a subcommand's --help takes no argument", "[cli]") {
+TEST_CASE("fracnas --help and --version before a subcommand stand alone, a subcommand's --help takes no argument", "[cli]") {
     check_usage_error({"--help", "extra"}, "--help takes no other arguments; got 'extra' as well.");
     check_usage_error({"-h", "optimize"}, "-h takes no other arguments; got 'optimize' as well.");
     check_usage_error({"--version", "--bogus=3"}, "--version takes no other arguments; got '--bogus=3' as well.");
