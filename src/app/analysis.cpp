@@ -17,6 +17,8 @@
 
 #include "fracnas/app/json.hpp"
 #include "fracnas/app/search_config.hpp"
+#include "fracnas/app/search_driver.hpp"
+#include "fracnas/app/search_options.hpp"
 #include "fracnas/core/pareto.hpp"
 #include "fracnas/error.hpp"
 
@@ -304,6 +306,16 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         a.workers.push_back(u);
     }
     if (!a.workers.empty() && a.wall_seconds > 0.0) a.utilisation = busy / (static_cast<double>(a.workers.size()) * a.wall_seconds);
+    // a training search's ladder and answer, from its configuration as archived
+    search_config searched;
+    for (const auto& [key, value] : ini_pairs(archive.header.config))
+        if (key == "rungs" || key == "eta" || key == "train-seed" || key == "max-perplexity-ratio" || key == "reference")
+            find_search_option(key)->set(searched, value);
+    if (searched.trains()) {
+        std::ostringstream report;
+        print_training_report(archive, searched, report);
+        a.training_report = report.str();
+    }
     for (const auto& t : archive.trainings) {
         trained_architecture x{t, nan, nan};
         for (const auto& r : archive.evaluations)
@@ -368,6 +380,7 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
             << g.front_size << std::setw(14) << std::setprecision(6) << g.hypervolume << std::setw(12) << std::setprecision(4)
             << g.best_ratio << '\n';
     }
+    out << a.training_report;
     if (!a.trained.empty()) {
         out << "trained     " << a.trained.size()
             << " architecture(s) (fracnas train --from): val ppl, latency ratio, ms, tokens, status\n";

@@ -769,10 +769,6 @@ std::string json_line(const storage::evaluation_record& r) {
     return o.str();
 }
 
-namespace {
-
-// The training search's part of the report: each rung's trainings, failures, reference perplexity
-// and worker time, and the answer (the books rebuilt from the archive's rows).
 void print_training_report(const storage::archive_contents& a, const search_config& cfg, std::ostream& out) {
     training_books books(cfg);
     replay_trainings(books, a);
@@ -817,8 +813,6 @@ void print_training_report(const storage::archive_contents& a, const search_conf
     }
     out << o.str();
 }
-
-}  // namespace
 
 void print_report(const storage::archive_contents& a, const search_config& cfg, std::ostream& out) {
     std::uint64_t measured = 0, cached = 0, infeasible = 0;

@@ -543,3 +543,25 @@ TEST_CASE("analyze counts a training search's trainings in each worker's busy ti
     REQUIRE(report.workers[0].trained == a.search_trainings.size());
     REQUIRE(report.workers[0].busy_seconds == Approx(trained_seconds + measured_seconds));
 }
+
+TEST_CASE("analyze prints a training search's ladder and answer from the archive, as the search printed them", "[app][train]") {
+    const auto c = training_search(60);
+    ordered_sink sink;
+    auto a = run_training(c, sink);
+    a.header.config = c.to_ini();  // what the archive's header holds
+    std::ostringstream at_end;
+    app::print_report(a, c, at_end);
+    const auto report = app::analyse(a, "in memory", app::analysis_options{});
+    REQUIRE_THAT(report.training_report,
+                 Contains("trainings   " + std::to_string(a.search_trainings.size()) + " (rungs 1000000,3000000,9000000"));
+    REQUIRE_THAT(report.training_report, Contains("answer      latency x"));
+    REQUIRE_THAT(at_end.str(), Contains(report.training_report));
+    std::ostringstream printed;
+    app::print_analysis(report, app::analysis_options{}, printed);
+    REQUIRE_THAT(printed.str(), Contains(report.training_report));
+    // a search that did not train has none
+    auto plain = a;
+    plain.search_trainings.clear();
+    plain.header.config = small_config(60).to_ini();
+    REQUIRE(app::analyse(plain, "in memory", app::analysis_options{}).training_report.empty());
+}

@@ -78,6 +78,10 @@ struct run_analysis {
     std::vector<worker_usage> workers;
     double utilisation = 0.0;                   ///< all workers' busy time / (workers x wall)
     std::vector<trained_architecture> trained;  ///< the archive's trainings, in order
+    /// A training search's (--rungs) part of the report, as the search prints it at its end
+    /// (print_training_report): each rung's trainings and worker-hours, the reference, the answer.
+    /// Empty for a search that did not train.
+    std::string training_report;
     double evaluations_per_second() const { return wall_seconds > 0.0 ? static_cast<double>(answered) / wall_seconds : 0.0; }
 };
 

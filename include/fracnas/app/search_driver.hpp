@@ -84,6 +84,12 @@ private:
 /// down), the workers and their reference timings.
 void print_report(const storage::archive_contents& archive, const search_config& cfg, std::ostream& out);
 
+/// A training search's part of the report (cfg.trains()): each rung's trainings (per seed),
+/// failures, the reference's perplexity and the worker-hours they took, and the answer with its
+/// latency ratio and perplexity ratios, from the archive's search_trainings rows (the books
+/// rebuilt by replay_trainings). Throws error when the rows do not replay.
+void print_training_report(const storage::archive_contents& archive, const search_config& cfg, std::ostream& out);
+
 /// The measured candidates with status ok no other one dominates (more or equal decoder
 /// parameters and lower or equal latency ratio, one strictly; the latency where no reference
 /// was timed), sorted by decoder parameters, largest first: analyze's default front. Only first
