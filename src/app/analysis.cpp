@@ -316,6 +316,21 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         print_training_report(archive, searched, report);
         a.training_report = report.str();
     }
+    {
+        std::map<std::pair<std::uint32_t, std::uint64_t>, double> reference;  // (rung, seed) -> perplexity
+        for (const auto& t : archive.search_trainings)
+            if (t.reference && t.status == eval::outcome_status::ok) reference[{t.rung, t.seed}] = t.val_perplexity;
+        std::map<std::uint64_t, double> latency;  // candidate id -> its latency ratio
+        for (const auto& r : archive.evaluations)
+            if (!r.cached) latency.emplace(r.id, r.ratio);
+        for (const auto& t : archive.search_trainings) {
+            ladder_training l{t, nan, nan};
+            const auto ref = reference.find({t.rung, t.seed});
+            if (t.status == eval::outcome_status::ok && ref != reference.end()) l.perplexity_ratio = t.val_perplexity / ref->second;
+            if (const auto m = latency.find(t.candidate); !t.reference && m != latency.end()) l.latency_ratio = m->second;
+            a.ladder.push_back(std::move(l));
+        }
+    }
     for (const auto& t : archive.trainings) {
         trained_architecture x{t, nan, nan};
         for (const auto& r : archive.evaluations)
@@ -453,6 +468,19 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
               << num(w.busy_seconds, 12) << ',' << num(w.utilisation, 12) << '\n';
         write_file(prefix + "workers.csv", f.str());
     }
+    if (!a.ladder.empty()) {
+        std::ostringstream f;
+        f << "candidate,reference,rung,budget,seed,status,val_perplexity,perplexity_ratio,latency_ratio,tokens_trained,"
+             "tokens_per_second,worker,started,ended,session,hash,architecture\n";
+        for (const auto& l : a.ladder) {
+            const auto& t = l.row;
+            f << t.candidate << ',' << (t.reference ? 1 : 0) << ',' << t.rung << ',' << t.budget << ',' << t.seed << ','
+              << eval::to_string(t.status) << ',' << num(t.val_perplexity, 12) << ',' << num(l.perplexity_ratio, 12) << ','
+              << num(l.latency_ratio, 12) << ',' << t.tokens_trained << ',' << num(t.tokens_per_second, 12) << ',' << t.worker << ','
+              << num(t.started, 12) << ',' << num(t.ended, 12) << ',' << t.session << ',' << hex(t.hash) << ',' << csv_text(t.arch) << '\n';
+        }
+        write_file(prefix + "search_trainings.csv", f.str());
+    }
 }
 
 std::string to_json(const run_analysis& a, const analysis_options& options) {
@@ -508,6 +536,17 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
           << ", \"tokens\": " << x.training.tokens << ", \"val_perplexity\": " << json_num(x.training.val_perplexity)
           << ", \"latency_ms\": " << json_num(x.latency_ms) << ", \"ratio\": " << json_num(x.ratio)
           << ", \"recipe\": " << json_string(x.training.recipe) << "}";
+    }
+    o << "], \"search_trainings\": [";
+    for (std::size_t i = 0; i < a.ladder.size(); ++i) {
+        const auto& l = a.ladder[i];
+        const auto& t = l.row;
+        o << (i ? ", " : "") << "{\"candidate\": " << t.candidate << ", \"reference\": " << (t.reference ? "true" : "false")
+          << ", \"rung\": " << t.rung << ", \"budget\": " << t.budget << ", \"seed\": " << t.seed
+          << ", \"status\": " << json_string(eval::to_string(t.status)) << ", \"val_perplexity\": " << json_num(t.val_perplexity)
+          << ", \"perplexity_ratio\": " << json_num(l.perplexity_ratio) << ", \"latency_ratio\": " << json_num(l.latency_ratio)
+          << ", \"tokens_trained\": " << t.tokens_trained << ", \"worker\": " << t.worker << ", \"started\": " << json_num(t.started)
+          << ", \"ended\": " << json_num(t.ended) << ", \"architecture\": " << json_string(t.arch) << "}";
     }
     o << "]}";
     return o.str();

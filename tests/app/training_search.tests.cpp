@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -559,6 +560,34 @@ TEST_CASE("analyze prints a training search's ladder and answer from the archive
     std::ostringstream printed;
     app::print_analysis(report, app::analysis_options{}, printed);
     REQUIRE_THAT(printed.str(), Contains(report.training_report));
+    // the ladder's rows with their ratios, in the JSON and a CSV of their own
+    REQUIRE(report.ladder.size() == a.search_trainings.size());
+    std::map<std::pair<std::uint32_t, std::uint64_t>, double> reference;
+    for (const auto& t : a.search_trainings)
+        if (t.reference) reference[{t.rung, t.seed}] = t.val_perplexity;
+    std::size_t candidates = 0;
+    for (const auto& l : report.ladder) {
+        REQUIRE(l.perplexity_ratio == Approx(l.row.val_perplexity / reference.at({l.row.rung, l.row.seed})));
+        if (l.row.reference) {
+            REQUIRE(std::isnan(l.latency_ratio));
+            continue;
+        }
+        ++candidates;
+        for (const auto& r : a.evaluations)
+            if (r.id == l.row.candidate) REQUIRE(l.latency_ratio == r.ratio);
+    }
+    REQUIRE(candidates > 0);
+    const std::string json = app::to_json(report, app::analysis_options{});
+    std::size_t rows = 0;
+    for (auto at = json.find("\"perplexity_ratio\": "); at != std::string::npos; at = json.find("\"perplexity_ratio\": ", at + 1)) ++rows;
+    REQUIRE(rows == a.search_trainings.size());
+    const std::string prefix = std::string(FRACNAS_TEST_TMP) + "/ladder_csv/";
+    app::write_csv(report, a, prefix);
+    std::ifstream csv(prefix + "search_trainings.csv");
+    std::string line;
+    std::size_t lines = 0;
+    while (std::getline(csv, line)) ++lines;
+    REQUIRE(lines == a.search_trainings.size() + 1);  // and the header
     // a search that did not train has none
     auto plain = a;
     plain.search_trainings.clear();

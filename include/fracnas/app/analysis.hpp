@@ -58,6 +58,15 @@ struct trained_architecture {
     double ratio = 0.0;       ///< that latency over the reference's (NaN if none)
 };
 
+/// One training of a training search (the archive's search_trainings row) with the ratios a reader
+/// wants: its validation perplexity over the reference's of the same rung and seed, and its
+/// candidate's latency ratio (NaN where there is none: the reference's own rows, a failure).
+struct ladder_training {
+    storage::search_training_record row;
+    double perplexity_ratio = eval::outcome::none;
+    double latency_ratio = eval::outcome::none;
+};
+
 struct run_analysis {
     std::string path;
     storage::run_header header;
@@ -82,6 +91,7 @@ struct run_analysis {
     /// (print_training_report): each rung's trainings and worker-hours, the reference, the answer.
     /// Empty for a search that did not train.
     std::string training_report;
+    std::vector<ladder_training> ladder;  ///< a training search's trainings, in the order they ended
     double evaluations_per_second() const { return wall_seconds > 0.0 ? static_cast<double>(answered) / wall_seconds : 0.0; }
 };
 
@@ -107,7 +117,8 @@ void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out);
 void write_file(const std::string& path, const std::string& text);
 
 /// Writes <prefix>evaluations.csv (every record of the archive), front.csv, growth.csv (one row
-/// per answer) and workers.csv (write_file: their folder made if missing).
+/// per answer) and workers.csv, and for a training search search_trainings.csv (one row per
+/// training, with its perplexity and latency ratios) (write_file: their folder made if missing).
 void write_csv(const run_analysis& a, const storage::archive_contents& archive, const std::string& prefix);
 
 /// The analysis as one JSON object (summary, reference point, front, growth checkpoints, workers,
