@@ -117,11 +117,10 @@ std::optional<training_order> training_books::next() {
             if (!pending(reference_key, at)) return order_for(reference_key, at);
         }
         // promotions and retries already decided, in order
-        while (next_queued_ < queued_.size()) {
-            const training_order o = queued_[next_queued_++];
-            const std::uint64_t key = o.reference ? reference_key : o.candidate;
-            const rung_seed at{o.task.rung, o.task.seed};
-            if (!pending(key, at)) return order_for(key, at);
+        while (!queued_.empty()) {
+            const auto [candidate, at] = queued_.front();
+            queued_.pop_front();
+            if (!pending(candidate, at)) return order_for(candidate, at);
         }
         // the best answer's second seed
         for (auto it = second_seed_wanted_.begin(); it != second_seed_wanted_.end();) {
@@ -135,18 +134,15 @@ std::optional<training_order> training_books::next() {
             ladder_.mark_promoted(p->id, p->from);
             const trainee& t = trainees_.at(p->id);
             const auto to = static_cast<std::uint32_t>(p->to);
-            if (!can_improve(t)) {
-                retired_.insert({p->id, to});  // it waits at `to` untrained, counted in no rung's results
-                continue;
-            }
+            if (!can_improve(t)) continue;  // it waits at `to` untrained, counted in no rung's results
             want_reference({to, cfg_.train_seed});
-            queued_.push_back(order_for(p->id, {to, cfg_.train_seed}));
-            ordered_.erase({p->id, {to, cfg_.train_seed}});  // ordered when handed out
+            queued_.push_back({p->id, {to, cfg_.train_seed}});  // after the reference at `to`
             continue;
         }
         // a new candidate's first rung
-        while (next_start_ < to_start_.size()) {
-            const std::uint64_t c = to_start_[next_start_++];
+        while (!to_start_.empty()) {
+            const std::uint64_t c = to_start_.front();
+            to_start_.pop_front();
             trainee& t = trainees_.at(c);
             if (t.started) continue;
             t.started = true;
@@ -202,8 +198,7 @@ std::vector<std::uint64_t> training_books::record(const storage::search_training
             reference_wanted_.insert(at);
         } else {
             if (at.second == cfg_.train_seed) place(r.candidate, r.rung);
-            queued_.push_back(order_for(r.candidate, at));
-            ordered_.erase({r.candidate, at});
+            queued_.push_back({r.candidate, at});
         }
         return decided;
     }

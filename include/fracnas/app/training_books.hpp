@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -126,17 +127,14 @@ private:
     core::rung_ladder ladder_;
     std::map<std::uint64_t, trainee> trainees_;  // by candidate id
     std::unordered_map<std::uint64_t, std::uint64_t> by_hash_;
-    std::vector<std::uint64_t> to_start_;         // admitted, first rung not ordered, in order
-    std::size_t next_start_ = 0;                  // to_start_[next_start_..] wait
-    std::map<rung_seed, double> reference_;       // its ok results
-    std::set<rung_seed> reference_wanted_;        // to order
-    std::set<std::uint64_t> second_seed_wanted_;  // candidates to train with train_seed + 1 at the top
-    std::vector<training_order> queued_;          // promotions and retries, in order
-    std::size_t next_queued_ = 0;
+    std::deque<std::uint64_t> to_start_;                            // admitted, first rung not ordered, in order
+    std::map<rung_seed, double> reference_;                         // its ok results
+    std::set<rung_seed> reference_wanted_;                          // to order
+    std::set<std::uint64_t> second_seed_wanted_;                    // candidates to train with train_seed + 1 at the top
+    std::deque<std::pair<std::uint64_t, rung_seed>> queued_;        // promotions and retries (candidate, rung and seed), in order
     std::map<std::uint32_t, std::vector<std::uint64_t>> deferred_;  // rung -> candidates whose result waits for the reference's
     std::set<std::pair<std::uint64_t, rung_seed>> ordered_;         // (candidate or reference_key, rung, seed) ordered, not recorded
     std::set<std::pair<std::uint64_t, rung_seed>> done_;            // recorded
-    std::set<std::pair<std::uint64_t, std::uint32_t>> retired_;     // promotions not trained: it could not improve the answer
     std::optional<std::uint64_t> best_;
     std::string reference_failure_;
 };
