@@ -196,17 +196,11 @@ struct inputs {
 // that does not train.
 std::shared_ptr<const eval::gpt_training> search_training(const app::search_config& cfg, eval::device_kind device) {
     if (!cfg.trains()) return nullptr;
-    const std::string& dir = cfg.train_data;
-    auto train = data::read_token_file(dir + "/train.tokens", "--train-data");
-    auto val = data::read_token_file(dir + "/val.tokens", "--train-data");
-    if (train.header.vocab_size != val.header.vocab_size)
-        throw config_error("--train-data", "--train-data " + dir + ": train.tokens and val.tokens disagree on the vocabulary (" +
-                                               std::to_string(train.header.vocab_size) + " and " + std::to_string(val.header.vocab_size) +
-                                               ").");
+    auto corpus = data::read_corpus(cfg.train_data, "--train-data");
     auto t = std::make_shared<eval::gpt_training>();
-    t->vocab = train.header.vocab_size;
-    t->train = std::make_shared<const std::vector<std::uint32_t>>(std::move(train.tokens));
-    t->val = std::make_shared<const std::vector<std::uint32_t>>(std::move(val.tokens));
+    t->vocab = corpus.vocab;
+    t->train = std::make_shared<const std::vector<std::uint32_t>>(std::move(corpus.train.tokens));
+    t->val = std::make_shared<const std::vector<std::uint32_t>>(std::move(corpus.val.tokens));
     train_request request;
     request.device = device == eval::device_kind::cuda ? app::device_choice::cuda : app::device_choice::cpu;
     request.recipe.schedule = eval::lr_schedule::wsd;

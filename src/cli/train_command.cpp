@@ -170,12 +170,10 @@ void run_train(const std::vector<std::string>& args, std::ostream& out) {
     const std::string dtype = recipe.bf16 ? "bf16" : "fp32";
 
     const std::string dir = *request.data;
-    const auto train = data::read_token_file(dir + "/train.tokens", "--data");
-    const auto val = data::read_token_file(dir + "/val.tokens", "--data");
-    if (train.header.vocab_size != val.header.vocab_size)
-        throw config_error("--data", dir + ": train.tokens and val.tokens disagree on the vocabulary (" +
-                                         std::to_string(train.header.vocab_size) + " and " + std::to_string(val.header.vocab_size) + ").");
-    const std::uint32_t vocab = train.header.vocab_size;
+    const auto corpus = data::read_corpus(dir, "--data");
+    const auto& train = corpus.train;
+    const auto& val = corpus.val;
+    const std::uint32_t vocab = corpus.vocab;
 
     const std::uint64_t scored = std::min<std::uint64_t>(val.tokens.size(), recipe.val_tokens);
     if (archive) {

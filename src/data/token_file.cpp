@@ -118,6 +118,17 @@ token_file read_token_file(const std::string& path, const std::string& field) {
     return file;
 }
 
+corpus read_corpus(const std::string& dir, const std::string& field) {
+    corpus c;
+    c.train = read_token_file(dir + "/train.tokens", field);
+    c.val = read_token_file(dir + "/val.tokens", field);
+    if (c.train.header.vocab_size != c.val.header.vocab_size)
+        throw config_error(field, dir + ": train.tokens and val.tokens disagree on the vocabulary (" +
+                                      std::to_string(c.train.header.vocab_size) + " and " + std::to_string(c.val.header.vocab_size) + ").");
+    c.vocab = c.train.header.vocab_size;
+    return c;
+}
+
 void write_token_file(const std::string& path, const std::vector<std::uint32_t>& tokens, std::uint32_t vocab_size, std::uint32_t eos_id) {
     if (vocab_size == 0) throw config_error("vocab_size", "a token file needs a vocabulary of at least one token.");
     for (const auto id : tokens)

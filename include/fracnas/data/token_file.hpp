@@ -45,6 +45,17 @@ token_file_header read_token_file_header(const std::string& path, const std::str
 /// Reads the whole file: the header's checks, then every token < vocab_size. Same errors.
 token_file read_token_file(const std::string& path, const std::string& field = "--data");
 
+/// A prepared corpus (cmake/dev.sh corpus; docs/data.md): its two splits, read whole, and their
+/// vocabulary.
+struct corpus {
+    token_file train, val;
+    std::uint32_t vocab = 0;
+};
+
+/// Reads dir/train.tokens and dir/val.tokens (read_token_file's checks and errors) and checks that
+/// they share a vocabulary; throws config_error{field} with one sentence otherwise.
+corpus read_corpus(const std::string& dir, const std::string& field = "--data");
+
 /// Writes tokens to path in the format above (the test doubles of the training command use it).
 /// Throws config_error{"vocab_size"} when a token is >= vocab_size, storage_error when the file
 /// cannot be written.
