@@ -15,7 +15,9 @@ namespace fracnas::storage {
 /// The archive format's version: bump it with any change to docs/archive.md's schema.
 /// Version 2 added the search_trainings table (a training search's trainings); a version-1
 /// archive, which has none, is read and resumed as before.
-inline constexpr std::uint32_t schema_version = 2;
+/// Version 3 added search_trainings' trend probe columns, probe_budget and probe_perplexity; a
+/// version-2 archive, which has none, is read (as 0 and NaN) and resumed as version 2.
+inline constexpr std::uint32_t schema_version = 3;
 /// The oldest schema this fracnas reads.
 inline constexpr std::uint32_t oldest_schema_version = 1;
 
@@ -126,6 +128,8 @@ struct search_training_record {
     std::uint64_t tokens_trained = 0;                                             ///< budget, or fewer when it failed
     double tokens_per_second = eval::outcome::none;
     double wall_seconds = 0.0;                            ///< on the worker
+    std::uint64_t probe_budget = 0;                       ///< the smaller budget measured on the way (0: none; schema 3 on)
+    double probe_perplexity = eval::outcome::none;        ///< validation perplexity at probe_budget (NaN: none)
     std::int32_t worker = -1;                             ///< the rank that trained it
     double dispatched = 0.0, started = 0.0, ended = 0.0;  ///< seconds since the run started
     std::uint32_t session = 0;                            ///< the session it ended in

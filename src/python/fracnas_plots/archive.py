@@ -98,9 +98,10 @@ def read_archive(path):
         attrs = {k: (_text(v) if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
         if attrs.get("fracnas_archive") != MARK:
             raise ArchiveError("{}: not a fracnas archive (no 'fracnas_archive' mark)".format(path))
-        # schema 2 added search_trainings, which the plots do not read: their tables are schema 1's
-        if int(attrs.get("schema_version", -1)) not in (1, 2):
-            raise ArchiveError("{}: schema version {}, this reader knows 1 and 2".format(path, attrs.get("schema_version")))
+        # schema 2 added search_trainings and schema 3 its probe columns, which the plots do not
+        # read: their tables are schema 1's
+        if int(attrs.get("schema_version", -1)) not in (1, 2, 3):
+            raise ArchiveError("{}: schema version {}, this reader knows 1 to 3".format(path, attrs.get("schema_version")))
         try:
             e = _table(f, "evaluations")
             workers = _table(f, "workers")

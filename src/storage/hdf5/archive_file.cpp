@@ -340,7 +340,20 @@ std::vector<field<storage::training_record>> training_fields() {
     return f;
 }
 
-std::vector<field<storage::search_training_record>> search_training_fields() {
+// Whether an archive of this schema has the search_trainings table (schema 2 on).
+bool has_search_trainings(std::uint32_t schema) {
+    return schema >= 2;
+}
+
+// Whether its search_trainings table has the trend probe's members (schema 3 on).
+bool has_trend_probes(std::uint32_t schema) {
+    return schema >= 3;
+}
+
+// The search_trainings members of an archive of this schema: schema 2's nineteen, and from schema 3
+// the trend probe's two after wall_seconds. A row read from a schema-2 table keeps the record's
+// defaults for them (no probe: 0 and NaN); a row appended to one drops them.
+std::vector<field<storage::search_training_record>> search_training_fields(std::uint32_t schema) {
     using R = storage::search_training_record;
     std::vector<field<R>> f;
     f.push_back(member("candidate", &R::candidate));
@@ -359,6 +372,10 @@ std::vector<field<storage::search_training_record>> search_training_fields() {
     f.push_back(member("tokens_trained", &R::tokens_trained));
     f.push_back(member("tokens_per_second", &R::tokens_per_second));
     f.push_back(member("wall_seconds", &R::wall_seconds));
+    if (has_trend_probes(schema)) {
+        f.push_back(member("probe_budget", &R::probe_budget));
+        f.push_back(member("probe_perplexity", &R::probe_perplexity));
+    }
     f.push_back(member("worker", &R::worker));
     f.push_back(member("dispatched", &R::dispatched));
     f.push_back(member("started", &R::started));
@@ -405,13 +422,14 @@ struct tables {
     table<storage::session_record> sessions;
     table<storage::search_training_record> search_trainings;
 
-    explicit tables(std::uint32_t dim)
+    // The tables of an archive of this schema (the search_trainings of schema 1 are never opened).
+    tables(std::uint32_t dim, std::uint32_t schema)
         : evaluations("evaluations", evaluation_fields(dim)),
           events("events", event_fields()),
           workers("workers", worker_fields()),
           worker_events("worker_events", worker_event_fields()),
           sessions("sessions", session_fields()),
-          search_trainings(search_training_table, search_training_fields()) {}
+          search_trainings(search_training_table, search_training_fields(schema)) {}
 
     // Every table, in the order flush() writes them: a reader that loads them in the reverse order
     // never sees a tell (events) before its evaluation or its training, a training before its
@@ -426,11 +444,6 @@ struct tables {
         f(sessions);
     }
 };
-
-// Whether an archive of this schema has the search_trainings table (schema 2 on).
-bool has_search_trainings(std::uint32_t schema) {
-    return schema >= 2;
-}
 
 // ---- HDF5 types
 // The statuses ok 0 to last, by eval::to_string's names. HDF5 converts enums by name and refuses to
@@ -701,7 +714,7 @@ std::vector<R> read_rows(hid_t file, const table<R>& t, const std::string& path)
 // Cuts the phantom rows read_rows skipped off the end of each table (before SWMR writing starts:
 // a dataset only grows then), so that the next append follows the last record.
 void drop_phantom_rows(hid_t file, const storage::archive_contents& c, std::uint32_t dim, const std::string& path) {
-    tables t(dim);
+    tables t(dim, c.header.schema);
     const auto cut = [&](auto& table, std::size_t records) {
         const h5id d = open_dataset(file, table.name, path);
         hsize_t rows = rows_of(d.get(), table.name, path);
@@ -842,11 +855,11 @@ storage::archive_contents read_whole(const std::string& path, bool may_clear_fla
     storage::archive_contents c;
     c.header = read_header(file.get(), path);
     check_dim(file.get(), c.header.dim, path);
-    tables t(c.header.dim);
+    tables t(c.header.dim, c.header.schema);
     // the reverse of the write order (see tables): a table read later is never older than one read before
     c.sessions = read_rows(file.get(), t.sessions, path);
     c.events = read_rows(file.get(), t.events, path);
-    // a schema-2 archive without the table is damaged (read_rows says so); schema 1 has none
+    // an archive of schema 2 on without the table is damaged (read_rows says so); schema 1 has none
     if (has_search_trainings(c.header.schema)) c.search_trainings = read_rows(file.get(), t.search_trainings, path);
     c.evaluations = read_rows(file.get(), t.evaluations, path);
     c.worker_events = read_rows(file.get(), t.worker_events, path);
@@ -866,12 +879,16 @@ struct archive_file::impl {
     h5id file;
     std::uint32_t session = 0;
     std::uint32_t dim = 0;
-    tables rows;
+    tables rows;                   // laid out by the archive's schema: an older archive continues as its schema
     bool search_trainings = true;  // the file has that table (false: a schema-1 archive, resumed)
     bool unflushed = false;        // rows written to HDF5 whose file flush has not succeeded yet
 
-    impl(std::string archive_path, std::unique_ptr<run_lock> held, std::uint32_t coordinates)
-        : path(std::move(archive_path)), lock(std::move(held)), dim(coordinates), rows(coordinates) {}
+    impl(std::string archive_path, std::unique_ptr<run_lock> held, std::uint32_t coordinates, std::uint32_t schema)
+        : path(std::move(archive_path)),
+          lock(std::move(held)),
+          dim(coordinates),
+          rows(coordinates, schema),
+          search_trainings(has_search_trainings(schema)) {}
 
     ~impl() {
         // the datasets and types first, then the file: HDF5 closes a file only when nothing in it is open
@@ -882,11 +899,19 @@ struct archive_file::impl {
         file.reset();
     }
 
-    // After H5Fstart_swmr_write: opens each dataset for appending at its end (those the file has).
-    void open_tables() {
-        rows.each_in_write_order([this](auto& t) {
+    // Every table the file has, in write order (a schema-1 archive has no search_trainings).
+    template <class F>
+    void each_table(F&& f) {
+        rows.each_in_write_order([&](auto& t) {
             if constexpr (std::is_same_v<std::decay_t<decltype(t)>, table<storage::search_training_record>>)
                 if (!search_trainings) return;
+            f(t);
+        });
+    }
+
+    // After H5Fstart_swmr_write: opens each dataset for appending at its end.
+    void open_tables() {
+        each_table([this](auto& t) {
             t.dataset = open_dataset(file.get(), t.name, path);
             t.on_disk = rows_of(t.dataset.get(), t.name, path);
             t.memory_type = row_type(t, false, path);
@@ -1033,12 +1058,13 @@ std::unique_ptr<archive_file> archive_file::create(const std::string& path, cons
         if (::unlink(path.c_str()) != 0)
             throw config_error("--archive", "cannot remove archive " + in_quotes(path) + " to replace it: " + std::strerror(errno) + ".");
     }
-    auto p = std::make_unique<impl>(path, std::move(lock), header.dim);
+    // the tables of header.schema: storage::schema_version's, unless a test writes an older archive
+    auto p = std::make_unique<impl>(path, std::move(lock), header.dim, header.schema);
     try {
         const h5id fapl = file_access(path, false);
         p->file = h5id{FRACNAS_H5_OR_THROW(path, H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get())), H5Fclose};
         write_header(p->file.get(), header, path);
-        p->rows.each_in_write_order([&](auto& t) { create_dataset(p->file.get(), t, path); });
+        p->each_table([&](auto& t) { create_dataset(p->file.get(), t, path); });
         p->start_swmr();  // only datasets may be open then: none is
         p->open_tables();
     } catch (...) {
@@ -1064,10 +1090,10 @@ std::unique_ptr<archive_file> archive_file::resume(const std::string& path, stor
     for (const auto& t : contents.search_trainings) next = std::max<std::uint64_t>(next, std::uint64_t{t.session} + 1);
     if (next > std::numeric_limits<std::uint32_t>::max()) throw damaged(path, "its session numbers are exhausted");
 
-    auto p = std::make_unique<impl>(path, std::move(lock), contents.header.dim);
+    // an older archive continues as its schema: a schema-1 archive gets no search_trainings, a
+    // schema-2 one's rows no probe members
+    auto p = std::make_unique<impl>(path, std::move(lock), contents.header.dim, contents.header.schema);
     p->session = static_cast<std::uint32_t>(next);
-    // a schema-1 archive continues as schema 1: no table is added to it
-    p->search_trainings = has_search_trainings(contents.header.schema);
     // we hold the run lock, so write flags left in the superblock are a killed run's: clear them
     const h5id fapl = file_access(path, true);
     p->file = h5id{FRACNAS_H5_OR_THROW(path, H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get())), H5Fclose};

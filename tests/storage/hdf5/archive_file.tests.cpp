@@ -1,8 +1,8 @@
 // The HDF5 run archive (src/storage/hdf5, schema docs/archive.md): every table round-trips bit for
 // bit over several flushes and chunks, strings are cut safely, writers are locked out, readers see
 // the flushed rows while a run writes (in this process, in another one, and from h5py), resume
-// continues the tables, a schema-1 archive reads and resumes as schema 1, and a SIGKILLed writer
-// loses nothing it flushed. Not the search writing it.
+// continues the tables, a schema-1 archive reads and resumes as schema 1 and a schema-2 one as
+// schema 2, and a SIGKILLed writer loses nothing it flushed. Not the search writing it.
 #include "fracnas/hdf5/archive_file.hpp"
 
 #include <signal.h>
@@ -200,6 +200,8 @@ storage::session_record session_row(std::uint32_t s) {
 
 // One training of a training search: the reference's (candidate 0) or candidate's, at a rung's
 // budget; a failed one has NaN losses, fewer tokens and a message. Its times are tricky doubles.
+// Its trend probe: none (0, NaN) for a candidate divisible by 4 and the reference, the largest
+// budgets for candidates 2 mod 4, else half the budget; its perplexity a tricky double.
 storage::search_training_record search_training(std::uint64_t candidate, std::uint32_t rung, eval::outcome_status status,
                                                 std::uint32_t session, std::uint64_t seed = 1) {
     storage::search_training_record r;
@@ -219,6 +221,8 @@ storage::search_training_record search_training(std::uint64_t candidate, std::ui
     r.tokens_trained = ok ? r.budget : r.budget / 3;
     r.tokens_per_second = tricky(candidate + rung, 21);
     r.wall_seconds = tricky(candidate + rung, 22);
+    r.probe_budget = candidate % 4 == 0 ? 0 : candidate % 4 == 2 ? std::numeric_limits<std::uint64_t>::max() - candidate : r.budget / 2;
+    r.probe_perplexity = r.probe_budget == 0 ? eval::outcome::none : tricky(candidate + rung, 24);
     r.worker = static_cast<std::int32_t>(1 + candidate % 3);
     r.dispatched = static_cast<double>(candidate) + 0.1;
     r.started = tricky(candidate + rung, 23);
@@ -314,6 +318,8 @@ std::string diff(const storage::search_training_record& want, const storage::sea
     for (std::size_t k = 0; k < std::size(doubles); ++k)
         if (bits(doubles[k].first) != bits(doubles[k].second)) return "double member " + std::to_string(k);
     if (want.tokens_trained != got.tokens_trained) return "tokens_trained";
+    if (want.probe_budget != got.probe_budget) return "probe_budget";
+    if (bits(want.probe_perplexity) != bits(got.probe_perplexity)) return "probe_perplexity";
     if (want.worker != got.worker || want.session != got.session) return "worker/session";
     return "";
 }
@@ -691,6 +697,14 @@ TEST_CASE("a training search's trainings round-trip, failures and cut messages i
     CHECK(c.search_trainings[3].status == outcome_status::out_of_memory);
     CHECK(c.search_trainings[3].message == want[3].message.substr(0, 255));
     CHECK(c.search_trainings[4].status == outcome_status::stopped);
+    // the trend probes: none for the reference, half the budget, the largest budget, an infinite
+    // and a NaN perplexity
+    CHECK(c.search_trainings[0].probe_budget == 0);
+    CHECK(std::isnan(c.search_trainings[0].probe_perplexity));
+    CHECK(c.search_trainings[1].probe_budget == 1000000);
+    CHECK(c.search_trainings[1].probe_perplexity == -std::numeric_limits<double>::infinity());
+    CHECK(c.search_trainings[3].probe_budget == std::numeric_limits<std::uint64_t>::max() - 6);
+    CHECK(std::isnan(c.search_trainings[4].probe_perplexity));
     CHECK(c.evaluations.size() == 8);
     if (with_h5py) {
         // every column by name, the enum's eight names, NaN losses, a cut message, and the ratio a
@@ -698,7 +712,7 @@ TEST_CASE("a training search's trainings round-trip, failures and cut messages i
         const std::string args =
             "--rows search_trainings=7 evaluations=8 --attr schema_version=" + std::to_string(storage::schema_version) +
             " --members search_trainings candidate,reference,arch,hash,rung,budget,seed,status,message,val_loss,val_perplexity,"
-            "tokens_trained,tokens_per_second,wall_seconds,worker,dispatched,started,ended,session"
+            "tokens_trained,tokens_per_second,wall_seconds,probe_budget,probe_perplexity,worker,dispatched,started,ended,session"
             " --enum search_trainings status ok=0,invalid=1,out_of_memory=2,error=3,timeout=4,device_lost=5,diverged=6,stopped=7"
             " --enum evaluations status ok=0,invalid=1,out_of_memory=2,error=3,timeout=4,device_lost=5"
             " --value search_trainings 0 reference 1 --value search_trainings 0 candidate 0 --value search_trainings 1 reference 0"
@@ -714,7 +728,11 @@ TEST_CASE("a training search's trainings round-trip, failures and cut messages i
             " --value search_trainings 6 budget " + std::to_string(want[6].budget) + " --value search_trainings 5 seed 2" +
             " --value search_trainings 4 tokens_per_second " + bits_text(want[4].tokens_per_second) +
             " --value search_trainings 4 started " + bits_text(want[4].started) + " --value search_trainings 3 worker " +
-            std::to_string(want[3].worker) + " --value search_trainings 6 session 0 --ratio search_trainings 1 " +
+            std::to_string(want[3].worker) + " --value search_trainings 0 probe_budget 0 --value search_trainings 3 probe_budget " +
+            std::to_string(want[3].probe_budget) + " --value search_trainings 0 probe_perplexity " + bits_text(eval::outcome::none) +
+            " --value search_trainings 1 probe_perplexity " + bits_text(want[1].probe_perplexity) +
+            " --value search_trainings 3 probe_perplexity " + bits_text(want[3].probe_perplexity) +
+            " --value search_trainings 6 session 0 --ratio search_trainings 1 " +
             bits_text(want[1].val_perplexity / want[0].val_perplexity);
         const auto [status, output] = h5py_check(path, args);
         INFO(output);
@@ -788,28 +806,124 @@ TEST_CASE("a schema-1 archive (commit 3ce3eba) reads and resumes as before, stay
     }
 }
 
-TEST_CASE("a schema-2 archive without its search_trainings table is damaged", "[hdf5]") {
-    const std::string path = fresh("no_search_trainings.h5");
+TEST_CASE("a schema-2 archive reads with no trend probe, resumes as schema 2 and its appended trainings drop the probe", "[hdf5]") {
+    using eval::outcome_status;
+    // an archive as fracnas wrote it before schema 3: its search_trainings have 19 members, no probe
+    const std::string path = fresh("schema2.h5");
+    storage::run_header h = header(2);
+    h.schema = 2;
+    // what a schema-2 table keeps of a training: all but its probe, which reads as none
+    const auto without_probe = [](storage::search_training_record r) {
+        r.probe_budget = 0;
+        r.probe_perplexity = eval::outcome::none;
+        return r;
+    };
+    const std::vector<storage::search_training_record> written = {
+        search_training(0, 0, outcome_status::ok, 0), search_training(6, 0, outcome_status::ok, 0),
+        search_training(3, 0, outcome_status::diverged, 0), search_training(3, 1, outcome_status::ok, 0)};
+    REQUIRE(written[1].probe_budget == std::numeric_limits<std::uint64_t>::max() - 6);  // the records carry probes
+    REQUIRE(written[2].probe_budget == 1000000);
+    std::vector<storage::search_training_record> want;
     {
-        auto a = archive_file::create(path, header(2), false);
-        a->append(evaluation(0, 2));
+        auto a = archive_file::create(path, h, false);
+        for (std::uint64_t i = 0; i < 7; ++i) a->append(evaluation(i, 2));
+        for (const auto& r : written) {
+            a->append(r);
+            want.push_back(without_probe(r));
+        }
+        a->append(session_row(0));
     }
+    const auto before = read_archive(path);
+    CHECK(before.header.schema == 2);
+    require_rows(want, before.search_trainings, "search_trainings");
+    for (const auto& r : before.search_trainings) {
+        CHECK(r.probe_budget == 0);
+        CHECK(std::isnan(r.probe_perplexity));
+    }
+    CHECK(before.search_trainings[1].candidate == 6);
+    CHECK(before.search_trainings[2].status == outcome_status::diverged);
+    CHECK(before.evaluations.size() == 7);
+    {
+        storage::archive_contents c;
+        auto a = archive_file::resume(path, c);
+        CHECK(a->session() == 1);
+        CHECK(c.header.schema == 2);
+        require_rows(want, c.search_trainings, "search_trainings");
+        for (const auto& r : {search_training(5, 0, outcome_status::ok, 1), search_training(6, 1, outcome_status::stopped, 1)}) {
+            REQUIRE(r.probe_budget != 0);
+            a->append(r);
+            want.push_back(without_probe(r));
+        }
+        a->append(evaluation(7, 2));
+        a->append(session_row(1));
+    }
+    const auto after = read_archive(path);
+    CHECK(after.header.schema == 2);  // still schema 2: no member was added
+    require_rows(want, after.search_trainings, "search_trainings");
+    CHECK(after.search_trainings[4].candidate == 5);
+    CHECK(after.search_trainings[5].session == 1);
+    CHECK(std::isnan(after.search_trainings[5].probe_perplexity));
+    CHECK(after.evaluations.size() == 8);
+    CHECK(after.sessions.size() == 2);
 #ifdef FRACNAS_TEST_HAS_HDF5_API
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     REQUIRE(f >= 0);
-    REQUIRE(H5Ldelete(f, "search_trainings", H5P_DEFAULT) >= 0);
+    const hid_t d = H5Dopen2(f, "search_trainings", H5P_DEFAULT);
+    REQUIRE(d >= 0);
+    const hid_t type = H5Dget_type(d);
+    CHECK(H5Tget_nmembers(type) == 19);  // the table keeps its members
+    CHECK(H5Tget_member_index(type, "probe_budget") < 0);
+    CHECK(H5Tget_member_index(type, "probe_perplexity") < 0);
+    H5Tclose(type);
+    H5Dclose(d);
     H5Fclose(f);
+#endif
+    if (with_h5py) {
+        const auto [status, output] = h5py_check(
+            path,
+            "--rows search_trainings=6 evaluations=8 sessions=2 --attr schema_version=2"
+            " --members search_trainings candidate,reference,arch,hash,rung,budget,seed,status,message,val_loss,val_perplexity,"
+            "tokens_trained,tokens_per_second,wall_seconds,worker,dispatched,started,ended,session"
+            " --value search_trainings 1 candidate 6 --value search_trainings 5 status stopped --value search_trainings 5 session 1"
+            " --value search_trainings 5 wall_seconds " +
+                bits_text(want[5].wall_seconds));
+        INFO(output);
+        CHECK(status == 0);
+    }
+    storage::archive_contents again;
+    CHECK(archive_file::resume(path, again)->session() == 2);
+    CHECK(again.header.schema == 2);
+    require_rows(want, again.search_trainings, "search_trainings");
+}
+
+TEST_CASE("an archive of schema 2 or 3 without its search_trainings table is damaged", "[hdf5]") {
+    for (const std::uint32_t schema : {2U, storage::schema_version}) {
+        INFO("schema " << schema);
+        const std::string path = fresh("no_search_trainings.h5");
+        {
+            storage::run_header h = header(2);
+            h.schema = schema;
+            auto a = archive_file::create(path, h, false);
+            a->append(evaluation(0, 2));
+        }
+#ifdef FRACNAS_TEST_HAS_HDF5_API
+        const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+        REQUIRE(f >= 0);
+        REQUIRE(H5Ldelete(f, "search_trainings", H5P_DEFAULT) >= 0);
+        H5Fclose(f);
 #elif FRACNAS_HAVE_H5PY
-    const std::string remove = std::string(FRACNAS_PYTHON) + " -c \"import h5py; del h5py.File('" + path + "', 'r+')['search_trainings']\"";
-    REQUIRE(std::system(remove.c_str()) == 0);
+        const std::string remove =
+            std::string(FRACNAS_PYTHON) + " -c \"import h5py; del h5py.File('" + path + "', 'r+')['search_trainings']\"";
+        REQUIRE(std::system(remove.c_str()) == 0);
 #endif
 #if defined(FRACNAS_TEST_HAS_HDF5_API) || FRACNAS_HAVE_H5PY  // else nothing here can delete the table
-    const std::string expected = "archive '" + path + "' is damaged: it has no dataset 'search_trainings'.";
-    CHECK(config_message([&] { read_archive(path); }) == expected);
-    storage::archive_contents c;
-    CHECK(config_message([&] { archive_file::resume(path, c); }) == expected);
-    CHECK_FALSE(std::filesystem::exists(path + ".lock"));  // the run lock was let go
+        const std::string expected = "archive '" + path + "' is damaged: it has no dataset 'search_trainings'.";
+        CHECK(config_message([&] { read_archive(path); }) == expected);
+        storage::archive_contents c;
+        CHECK(config_message([&] { archive_file::resume(path, c); }) == expected);
+        CHECK_FALSE(std::filesystem::exists(path + ".lock"));  // the run lock was let go
 #endif
+    }
 }
 
 TEST_CASE("input that is not a readable archive is a config_error naming the file", "[hdf5]") {

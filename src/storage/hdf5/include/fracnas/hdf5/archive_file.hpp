@@ -18,9 +18,10 @@ void check_new_archive(const std::string& path, bool replace);
 
 /// Reads a whole archive (also one that a run is still writing) of any schema version from
 /// storage::oldest_schema_version to storage::schema_version (a schema-1 archive has no
-/// search_trainings: they read empty). Throws config_error("--archive") naming the file when it is
-/// missing, not HDF5, not a fracnas archive, of another schema version, or damaged (a table of its
-/// schema missing or unreadable); storage_error when a read fails midway.
+/// search_trainings: they read empty; a schema-2 archive's have no trend probe: they read with
+/// probe_budget 0 and probe_perplexity NaN). Throws config_error("--archive") naming the file when
+/// it is missing, not HDF5, not a fracnas archive, of another schema version, or damaged (a table
+/// of its schema missing or unreadable); storage_error when a read fails midway.
 storage::archive_contents read_archive(const std::string& path);
 
 /// Appends one training result to the archive's "trainings" table, creating the table when it
@@ -50,13 +51,16 @@ public:
     /// search_trainings included) and the header, takes the run lock, and starts SWMR writing.
     /// Refuses an existing file unless replace (config_error("--archive")), and a file another run
     /// holds the lock on (config_error naming that run's host and process).
-    /// header.schema is stored as the schema version: leave it at storage::schema_version.
+    /// header.schema is stored as the schema version and lays the tables out: leave it at
+    /// storage::schema_version (an older one writes that schema's tables, as an earlier fracnas
+    /// did: how a test makes an archive of an older schema).
     static std::unique_ptr<archive_file> create(const std::string& path, const storage::run_header& header, bool replace);
     /// Opens an existing archive to continue it: takes the lock, reads everything into contents,
     /// and appends from there in the next session: one past the largest session number in the
     /// sessions, workers, worker_events and search_trainings tables, and at least 1. An archive of
-    /// an older schema stays of its schema (no table is added). Refuses what read_archive refuses,
-    /// and a file another run holds the lock on.
+    /// an older schema stays of its schema (no table or member is added: a search training
+    /// appended to a schema-2 archive loses its probe_budget and probe_perplexity). Refuses what
+    /// read_archive refuses, and a file another run holds the lock on.
     static std::unique_ptr<archive_file> resume(const std::string& path, storage::archive_contents& contents);
 
     ~archive_file() override;  ///< flushes (errors swallowed), closes and releases the lock
