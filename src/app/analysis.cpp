@@ -11,6 +11,7 @@
 #include <iomanip>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -19,6 +20,7 @@
 #include "fracnas/app/search_config.hpp"
 #include "fracnas/app/search_driver.hpp"
 #include "fracnas/app/search_options.hpp"
+#include "fracnas/app/training_books.hpp"
 #include "fracnas/core/pareto.hpp"
 #include "fracnas/error.hpp"
 
@@ -308,8 +310,10 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     if (!a.workers.empty() && a.wall_seconds > 0.0) a.utilisation = busy / (static_cast<double>(a.workers.size()) * a.wall_seconds);
     // a training search's ladder and answer, from its configuration as archived
     search_config searched;
+    searched.trend_probe = 0.0;  // archives from before --trend-probe ranked by each rung's ratio
     for (const auto& [key, value] : ini_pairs(archive.header.config))
-        if (key == "rungs" || key == "eta" || key == "train-seed" || key == "max-perplexity-ratio" || key == "reference")
+        if (key == "rungs" || key == "eta" || key == "train-seed" || key == "max-perplexity-ratio" || key == "reference" ||
+            key == "trend-probe")
             find_search_option(key)->set(searched, value);
     if (searched.trains()) {
         std::ostringstream report;
@@ -317,17 +321,31 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         a.training_report = report.str();
     }
     {
-        std::map<std::pair<std::uint32_t, std::uint64_t>, double> reference;  // (rung, seed) -> perplexity
+        std::map<std::pair<std::uint32_t, std::uint64_t>, double> reference;        // (rung, seed) -> perplexity
+        std::map<std::pair<std::uint64_t, std::uint32_t>, double> reference_probe;  // (probe budget, rung) -> perplexity
         for (const auto& t : archive.search_trainings)
-            if (t.reference && t.status == eval::outcome_status::ok) reference[{t.rung, t.seed}] = t.val_perplexity;
+            if (t.reference && t.status == eval::outcome_status::ok) {
+                reference[{t.rung, t.seed}] = t.val_perplexity;
+                if (t.probe_budget > 0 && std::isfinite(t.probe_perplexity)) reference_probe[{t.probe_budget, t.rung}] = t.probe_perplexity;
+            }
         std::map<std::uint64_t, double> latency;  // candidate id -> its latency ratio
         for (const auto& r : archive.evaluations)
             if (!r.cached) latency.emplace(r.id, r.ratio);
+        std::optional<training_books> books;  // the estimates it ranked by
+        if (searched.trains()) {
+            books.emplace(searched);
+            replay_trainings(*books, archive);
+        }
         for (const auto& t : archive.search_trainings) {
-            ladder_training l{t, nan, nan};
+            ladder_training l{t, nan, nan, nan, nan};
             const auto ref = reference.find({t.rung, t.seed});
             if (t.status == eval::outcome_status::ok && ref != reference.end()) l.perplexity_ratio = t.val_perplexity / ref->second;
+            if (const auto p = reference_probe.find({t.probe_budget, t.rung});
+                t.status == eval::outcome_status::ok && t.probe_budget > 0 && p != reference_probe.end())
+                l.probe_ratio = t.probe_perplexity / p->second;
             if (const auto m = latency.find(t.candidate); !t.reference && m != latency.end()) l.latency_ratio = m->second;
+            if (books && !t.reference && t.status == eval::outcome_status::ok && t.seed == searched.train_seed)
+                if (const auto e = books->top_ratio_estimate(t.candidate, t.rung)) l.top_ratio_estimate = *e;
             a.ladder.push_back(std::move(l));
         }
     }
@@ -470,14 +488,16 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
     }
     if (!a.ladder.empty()) {
         std::ostringstream f;
-        f << "candidate,reference,rung,budget,seed,status,val_perplexity,perplexity_ratio,latency_ratio,tokens_trained,"
-             "tokens_per_second,worker,started,ended,session,hash,architecture\n";
+        f << "candidate,reference,rung,budget,seed,status,val_perplexity,perplexity_ratio,latency_ratio,probe_budget,probe_perplexity,"
+             "probe_ratio,top_ratio_estimate,tokens_trained,tokens_per_second,worker,started,ended,session,hash,architecture\n";
         for (const auto& l : a.ladder) {
             const auto& t = l.row;
             f << t.candidate << ',' << (t.reference ? 1 : 0) << ',' << t.rung << ',' << t.budget << ',' << t.seed << ','
               << eval::to_string(t.status) << ',' << num(t.val_perplexity, 12) << ',' << num(l.perplexity_ratio, 12) << ','
-              << num(l.latency_ratio, 12) << ',' << t.tokens_trained << ',' << num(t.tokens_per_second, 12) << ',' << t.worker << ','
-              << num(t.started, 12) << ',' << num(t.ended, 12) << ',' << t.session << ',' << hex(t.hash) << ',' << csv_text(t.arch) << '\n';
+              << num(l.latency_ratio, 12) << ',' << t.probe_budget << ',' << num(t.probe_perplexity, 12) << ',' << num(l.probe_ratio, 12)
+              << ',' << num(l.top_ratio_estimate, 12) << ',' << t.tokens_trained << ',' << num(t.tokens_per_second, 12) << ',' << t.worker
+              << ',' << num(t.started, 12) << ',' << num(t.ended, 12) << ',' << t.session << ',' << hex(t.hash) << ',' << csv_text(t.arch)
+              << '\n';
         }
         write_file(prefix + "search_trainings.csv", f.str());
     }
@@ -545,6 +565,8 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
           << ", \"rung\": " << t.rung << ", \"budget\": " << t.budget << ", \"seed\": " << t.seed
           << ", \"status\": " << json_string(eval::to_string(t.status)) << ", \"val_perplexity\": " << json_num(t.val_perplexity)
           << ", \"perplexity_ratio\": " << json_num(l.perplexity_ratio) << ", \"latency_ratio\": " << json_num(l.latency_ratio)
+          << ", \"probe_budget\": " << t.probe_budget << ", \"probe_perplexity\": " << json_num(t.probe_perplexity)
+          << ", \"probe_ratio\": " << json_num(l.probe_ratio) << ", \"top_ratio_estimate\": " << json_num(l.top_ratio_estimate)
           << ", \"tokens_trained\": " << t.tokens_trained << ", \"worker\": " << t.worker << ", \"started\": " << json_num(t.started)
           << ", \"ended\": " << json_num(t.ended) << ", \"architecture\": " << json_string(t.arch) << "}";
     }

@@ -203,7 +203,15 @@ eval::train_task search_config::train_task(std::uint32_t rung, std::uint64_t tas
     t.tokens = rungs.at(rung);
     t.seed = task_seed;
     t.rung = rung;
+    if (task_seed == train_seed) t.probe_tokens = probe_tokens(rung);
     return t;
+}
+
+std::uint64_t search_config::probe_tokens(std::uint32_t rung) const {
+    if (trend_probe <= 0.0 || rung + 1 >= rungs.size()) return 0;
+    const auto p = static_cast<std::uint64_t>(std::llround(trend_probe * static_cast<double>(rungs.at(rung))));
+    if (p == 0 || p >= rungs.at(rung) || (rung > 0 && p < rungs.at(rung - 1))) return 0;
+    return p;
 }
 
 double search_config::train_deadline(std::uint64_t budget_tokens) const {

@@ -792,7 +792,10 @@ void print_training_report(const storage::archive_contents& a, const search_conf
     o << std::fixed;
     o << "trainings   " << a.search_trainings.size() << " (rungs " << joined(cfg.rungs) << " tokens, eta " << cfg.eta << ", seed "
       << cfg.train_seed << "; feasible: perplexity <= x" << std::setprecision(3) << cfg.max_perplexity_ratio
-      << " the reference's at the top rung):\n";
+      << " the reference's at the top rung; below it ranked by "
+      << (cfg.trend_probe > 0.0 ? "the ratio extrapolated to the top, probes at x" + decimal(cfg.trend_probe) + " the budget"
+                                : std::string("the rung's ratio"))
+      << "):\n";
     for (const auto& [at, r] : sums) {
         o << "  rung " << at.first << " (" << cfg.rungs[at.first] << " tokens, seed " << at.second << "): " << r.candidates
           << (r.candidates == 1 ? " candidate, " : " candidates, ") << r.failed << " failed; reference perplexity ";

@@ -111,6 +111,11 @@ std::vector<search_option> make_options() {
                                     "with --rungs: a candidate is feasible when its validation perplexity is at most X times the "
                                     "reference's, trained with the same budget and seed"),
                             FRACNAS_FIELD(max_perplexity_ratio), range{1, 10}));
+    o.push_back(real_number(declare("trend-probe", "F", s::problem,
+                                    "with --rungs: below the top rung each training also measures its perplexity at F x its budget on "
+                                    "the way, and a candidate ranks by its ratio at the top rung extrapolated from the trend between "
+                                    "the two; 0: by the rung's own ratio"),
+                            FRACNAS_FIELD(trend_probe), range{0, 0.75}));
 
     // how it runs (a resume may change it)
     o.push_back(choice(

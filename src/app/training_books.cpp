@@ -28,7 +28,18 @@ bool usable(const storage::search_training_record& r) {
     return r.status == eval::outcome_status::ok && std::isfinite(r.val_perplexity) && r.val_perplexity > 0.0;
 }
 
+// A usable training's probe, measured (below its budget, a finite perplexity).
+bool probed(const storage::search_training_record& r) {
+    return r.probe_budget > 0 && r.probe_budget < r.budget && std::isfinite(r.probe_perplexity) && r.probe_perplexity > 0.0;
+}
+
 }  // namespace
+
+double extrapolated_ratio(double ratio, double budget, double earlier_ratio, double earlier_budget, double top_budget) {
+    if (!(earlier_ratio > 0.0) || !(earlier_budget > 0.0) || !(earlier_budget < budget) || !(top_budget >= budget)) return ratio;
+    const double exponent = std::log(top_budget / budget) / std::log(budget / earlier_budget);
+    return ratio * std::pow(ratio / earlier_ratio, exponent);
+}
 
 training_books::training_books(const search_config& cfg)
     : cfg_(cfg),
@@ -79,9 +90,27 @@ std::optional<double> training_books::ratio(const trainee& t, rung_seed at) cons
     return mine->second / ref->second;
 }
 
-double training_books::value(const trainee& t, std::uint32_t rung) const {
+std::optional<std::pair<std::uint64_t, double>> training_books::earlier(const trainee& t, std::uint32_t rung) const {
+    const auto mine = t.probe.find(rung);
+    const auto ref = reference_probe_.find(rung);
+    if (mine != t.probe.end() && ref != reference_probe_.end() && mine->second.first == ref->second.first)
+        return std::make_pair(mine->second.first, mine->second.second / ref->second.second);
+    if (rung > 0)
+        if (const auto r = ratio(t, {rung - 1, cfg_.train_seed})) return std::make_pair(cfg_.rungs[rung - 1], *r);
+    return std::nullopt;
+}
+
+double training_books::top_ratio(const trainee& t, std::uint32_t rung) const {
     const double r = *ratio(t, {rung, cfg_.train_seed});
-    return t.latency_ratio + past_bound_weight * std::max(0.0, r - cfg_.max_perplexity_ratio);
+    if (rung == top_ || cfg_.trend_probe <= 0.0) return r;
+    const auto e = earlier(t, rung);
+    if (!e) return r;
+    return extrapolated_ratio(r, static_cast<double>(cfg_.rungs[rung]), e->second, static_cast<double>(e->first),
+                              static_cast<double>(cfg_.rungs[top_]));
+}
+
+double training_books::value(const trainee& t, std::uint32_t rung) const {
+    return t.latency_ratio + past_bound_weight * std::max(0.0, top_ratio(t, rung) - cfg_.max_perplexity_ratio);
 }
 
 bool training_books::can_improve(const trainee& t) const {
@@ -213,6 +242,7 @@ std::vector<std::uint64_t> training_books::record(const storage::search_training
             return decided;
         }
         reference_[at] = r.val_perplexity;
+        if (probed(r)) reference_probe_[r.rung] = {r.probe_budget, r.probe_perplexity};
         reference_wanted_.erase(at);
         decided = settle(r.rung);
         update_best();
@@ -238,6 +268,7 @@ std::vector<std::uint64_t> training_books::record(const storage::search_training
         return decided;
     }
     t.perplexity[at] = r.val_perplexity;
+    if (probed(r)) t.probe[r.rung] = {r.probe_budget, r.probe_perplexity};
     deferred_[r.rung].push_back(r.candidate);
     want_reference(at);
     decided = settle(r.rung);
@@ -274,6 +305,12 @@ std::optional<training_books::answer> training_books::best() const {
     return a;
 }
 
+std::optional<double> training_books::top_ratio_estimate(std::uint64_t candidate, std::uint32_t rung) const {
+    const auto it = trainees_.find(candidate);
+    if (it == trainees_.end() || rung > top_ || !ratio(it->second, {rung, cfg_.train_seed})) return std::nullopt;
+    return top_ratio(it->second, rung);
+}
+
 std::vector<std::size_t> training_books::results_per_rung() const {
     std::vector<std::size_t> n;
     for (std::size_t k = 0; k < ladder_.rungs(); ++k) n.push_back(ladder_.results(k).size());
@@ -296,6 +333,8 @@ storage::search_training_record training_row(const training_order& o, const eval
     r.tokens_trained = out.tokens_trained;
     r.tokens_per_second = out.tokens_per_second;
     r.wall_seconds = out.wall_seconds;
+    r.probe_budget = o.task.probe_tokens;
+    r.probe_perplexity = o.task.probe_tokens > 0 ? out.probe_perplexity : eval::outcome::none;
     return r;
 }
 

@@ -319,6 +319,7 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         read_ini(archive.header.config, path + " (its configuration)", options, archived, false);
         if (!archived.count("tree")) archived["tree"] = setting{"plain", ""};  // archives from before --tree ran the plain tree
         if (!archived.count("latency-model")) archived["latency-model"] = setting{"analytic", ""};  // and the analytic model
+        if (!archived.count("trend-probe")) archived["trend-probe"] = setting{"0", ""};  // and ranked trainings by each rung's ratio
         app::search_config from_archive = build(archived);
         for (const auto& [k, s] : archived)
             if (!settings.count(k)) settings[k] = s;

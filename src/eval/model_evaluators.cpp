@@ -146,6 +146,8 @@ outcome latency_model_evaluator::train(const core::point&, const std::string& sp
         }
         o.val_loss = simulated_val_loss(a, task.tokens, task.seed);
         o.val_perplexity = o.value = std::exp(o.val_loss);
+        if (task.probe_tokens > 0 && task.probe_tokens < task.tokens)
+            o.probe_perplexity = std::exp(simulated_val_loss(a, task.probe_tokens, task.seed));
         o.tokens_trained = task.tokens;
         // a token's training costs about three forward passes: a third of the tokens a prefill
         // of the modelled speed would take (nothing measured; it gives the dry run a shape)

@@ -100,6 +100,7 @@ void put_outcome(writer& w, const eval::outcome& o) {
     w.f64(o.val_perplexity);
     w.u64(o.tokens_trained);
     w.f64(o.tokens_per_second);
+    w.f64(o.probe_perplexity);
 }
 
 void put_binding(writer& w, const eval::device_binding& d) {
@@ -205,6 +206,7 @@ eval::outcome get_outcome(reader& r) {
     o.val_perplexity = r.f64("val_perplexity");
     o.tokens_trained = r.u64("tokens_trained");
     o.tokens_per_second = r.f64("tokens_per_second");
+    o.probe_perplexity = r.f64("probe_perplexity");
     return o;
 }
 
@@ -237,6 +239,7 @@ std::vector<char> encode_task(const job& j) {
     w.u64(j.train.tokens);
     w.u64(j.train.seed);
     w.u32(j.train.rung);
+    w.u64(j.train.probe_tokens);
     w.f64(j.deadline_seconds);
     return w.finish();
 }
@@ -306,6 +309,7 @@ job decode_task(const char* data, std::size_t size) {
     j.train.tokens = r.u64("budget");
     j.train.seed = r.u64("seed");
     j.train.rung = r.u32("rung");
+    j.train.probe_tokens = r.u64("probe_tokens");
     j.deadline_seconds = r.f64("deadline");
     r.done();
     return j;

@@ -38,6 +38,7 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"eta", "4"},
             {"train-seed", "7"},
             {"max-perplexity-ratio", "1.05"},
+            {"trend-probe", "0.25"},
             {"train-data", ""},
             {"train-states", ""},
             {"train-ms-per-mtoken", "0"},

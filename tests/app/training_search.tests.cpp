@@ -189,6 +189,99 @@ TEST_CASE("training books: the best feasible answer at the top, its second seed 
     }
 }
 
+TEST_CASE("extrapolated_ratio carries a ratio's change per factor of budget on to the top budget", "[app][train]") {
+    // 0.9 at 8 M, 1.0 at 16 M: x1/0.9 per doubling, two doublings to 64 M
+    REQUIRE(app::extrapolated_ratio(1.0, 16e6, 0.9, 8e6, 64e6) == Approx(1.0 / 0.81));
+    // a falling ratio falls on: 1.0 at 100, 0.95 at 300, one more factor of 3 to 900
+    REQUIRE(app::extrapolated_ratio(0.95, 300, 1.0, 100, 900) == Approx(0.95 * 0.95));
+    // a flat trend, or the top budget itself: the ratio
+    REQUIRE(app::extrapolated_ratio(0.97, 16e6, 0.97, 8e6, 71.5e6) == Approx(0.97));
+    REQUIRE(app::extrapolated_ratio(1.2, 16e6, 0.9, 8e6, 16e6) == Approx(1.2));
+    // no trend defined: the ratio as it is
+    REQUIRE(app::extrapolated_ratio(1.1, 16e6, 0.9, 16e6, 64e6) == 1.1);  // no smaller budget
+    REQUIRE(app::extrapolated_ratio(1.1, 16e6, 0.9, 32e6, 64e6) == 1.1);
+    REQUIRE(app::extrapolated_ratio(1.1, 16e6, 0.0, 8e6, 64e6) == 1.1);
+    REQUIRE(app::extrapolated_ratio(1.1, 16e6, 0.9, 8e6, 8e6) == 1.1);  // a top below the budget
+}
+
+TEST_CASE("search_config: each rung below the top probes at --trend-probe of its budget, where a promoted training can measure it",
+          "[app][train]") {
+    auto c = ladder_config({16000000, 64000000}, 3);
+    REQUIRE(c.probe_tokens(0) == 8000000);
+    REQUIRE(c.probe_tokens(1) == 0);  // the top rung: measured, not extrapolated
+    REQUIRE(c.train_task(0, c.train_seed).probe_tokens == 8000000);
+    REQUIRE(c.train_task(1, c.train_seed + 1).probe_tokens == 0);
+    c = ladder_config({10000000, 15000000, 30000000, 90000000}, 2);
+    REQUIRE(c.probe_tokens(0) == 5000000);
+    REQUIRE(c.probe_tokens(1) == 0);  // 7.5 M: before the rung beneath, where the promoted training starts
+    REQUIRE(c.probe_tokens(2) == 15000000);
+    REQUIRE(c.probe_tokens(3) == 0);
+    c.trend_probe = 0.0;
+    REQUIRE(c.probe_tokens(0) == 0);
+    REQUIRE(c.train_task(0, c.train_seed).probe_tokens == 0);
+}
+
+TEST_CASE("training books: below the top rung a candidate ranks by its ratio extrapolated from its probe, or from the rung beneath",
+          "[app][train]") {
+    // A fast candidate that learns fast early (ratio 0.85 at its probe, 0.95 at its rung) against a
+    // slower one whose ratio holds (0.97 at both): extrapolated to the top rung, four times the
+    // first rung's budget, the first is past the bound and the second is not.
+    for (const double probe_share : {0.5, 0.0}) {
+        INFO("trend probe " << probe_share);
+        auto c = ladder_config({1000, 2000, 4000}, 2);
+        c.trend_probe = probe_share;
+        app::training_books b(c);
+        REQUIRE(b.admit(1, hash_of(1), "fast", {}, 0.3));
+        REQUIRE(b.admit(2, hash_of(2), "steady", {}, 0.6));
+        const auto with_probe = [](const app::training_order& o, double perplexity, double probe) {
+            auto r = row(o, perplexity);
+            r.probe_perplexity = o.task.probe_tokens > 0 ? probe : eval::outcome::none;
+            return r;
+        };
+        const auto ref = take(b), fast = take(b), steady = take(b);
+        REQUIRE(ref.task.probe_tokens == (probe_share > 0.0 ? 500 : 0));
+        REQUIRE(fast.task.probe_tokens == ref.task.probe_tokens);
+        b.record(with_probe(ref, 100.0, 200.0));
+        b.record(with_probe(fast, 95.0, 170.0));
+        b.record(with_probe(steady, 97.0, 194.0));
+        // x(0.95 / 0.85) per halving of the budget, two doublings to the top
+        const double fast_top = 0.95 * std::pow(0.95 / 0.85, 2.0);
+        if (probe_share > 0.0) {
+            REQUIRE(*b.top_ratio_estimate(1, 0) == Approx(fast_top));
+            REQUIRE(b.verdict(hash_of(1))->value == Approx(0.3 + 10.0 * (fast_top - 1.03)));
+            REQUIRE(*b.top_ratio_estimate(2, 0) == Approx(0.97));
+        } else {
+            REQUIRE(*b.top_ratio_estimate(1, 0) == Approx(0.95));  // the rung's own ratio
+            REQUIRE(b.verdict(hash_of(1))->value == Approx(0.3));
+        }
+        REQUIRE(b.verdict(hash_of(2))->value == Approx(0.6));
+        // floor(2 / 2) = 1 goes up: by the trend the steady one, by the rung's ratio the fast one
+        REQUIRE(take(b).reference);
+        const auto up = take(b);
+        REQUIRE(up.task.rung == 1);
+        REQUIRE(up.candidate == (probe_share > 0.0 ? 2u : 1u));
+        REQUIRE_FALSE(b.next());
+    }
+    // a rung whose probe is not measured (NaN) takes the trend from the rung beneath
+    auto c = ladder_config({1000, 3000, 9000}, 2);
+    app::training_books b(c);
+    REQUIRE(b.admit(1, hash_of(1), "a1", {}, 0.5));
+    REQUIRE(b.admit(2, hash_of(2), "a2", {}, 0.9));
+    b.record(row(take(b), 100.0));  // the reference, no probe measured
+    const auto one = take(b), two = take(b);
+    b.record(row(one, 90.0));
+    b.record(row(two, 99.0));
+    REQUIRE(*b.top_ratio_estimate(1, 0) == Approx(0.9));  // neither a probe nor a rung beneath: the ratio
+    const auto ref1 = take(b), up = take(b);
+    REQUIRE((ref1.reference && ref1.task.rung == 1 && up.candidate == 1 && up.task.rung == 1));
+    REQUIRE(ref1.task.probe_tokens == 1500);
+    b.record(row(ref1, 50.0));
+    b.record(row(up, 50.0));  // 0.9 at 1,000 tokens, 1.0 at 3,000: x1/0.9 per factor of 3, once more to 9,000
+    REQUIRE(*b.top_ratio_estimate(1, 1) == Approx(1.0 / 0.9));
+    REQUIRE_FALSE(b.top_ratio_estimate(2, 1));  // not trained there
+    REQUIRE_FALSE(b.top_ratio_estimate(7, 0));  // not a candidate
+}
+
 TEST_CASE("training books: a failed training is a failed verdict and never promoted, a lost one is trained again", "[app][train]") {
     const auto c = ladder_config({100, 300}, 2);
     app::training_books b(c);
@@ -396,10 +489,46 @@ void check_training_run(const storage::archive_contents& a, const app::search_co
         REQUIRE(t.budget == c.rungs.at(t.rung));
         if (t.reference && t.status == eval::outcome_status::ok) reference[{t.rung, t.seed}] = t.val_perplexity;
     }
-    const auto value = [&](const storage::search_training_record& t) {
-        const double ratio = t.val_perplexity / reference.at({t.rung, t.seed});
-        return by_id.at(t.candidate)->ratio + 10.0 * std::max(0.0, ratio - c.max_perplexity_ratio);
+    std::map<std::uint32_t, const storage::search_training_record*> reference_rows;  // train_seed's, ok
+    std::map<std::pair<std::uint64_t, std::uint32_t>, double> ratios;                // (candidate, rung) -> train_seed's ratio
+    for (const auto& t : a.search_trainings)
+        if (t.reference && t.status == eval::outcome_status::ok && t.seed == c.train_seed) reference_rows[t.rung] = &t;
+    for (const auto& t : a.search_trainings)
+        if (!t.reference && t.status == eval::outcome_status::ok && t.seed == c.train_seed)
+            ratios[{t.candidate, t.rung}] = t.val_perplexity / reference.at({t.rung, t.seed});
+    const std::uint32_t top = static_cast<std::uint32_t>(c.rungs.size() - 1);
+    std::size_t probed = 0;
+    // the perplexity ratio a candidate ranks by: below the top rung, the trend from the probe (or
+    // the rung beneath) to the rung, carried on as a power law of the budget to the top rung
+    const auto ranked_ratio = [&](const storage::search_training_record& t) {
+        const double ratio = ratios.at({t.candidate, t.rung});
+        if (t.rung == top || c.trend_probe <= 0.0) return ratio;
+        double earlier = 0.0, earlier_budget = 0.0;
+        const auto* ref = reference_rows.at(t.rung);
+        if (t.probe_budget > 0 && std::isfinite(t.probe_perplexity) && ref->probe_budget == t.probe_budget &&
+            std::isfinite(ref->probe_perplexity)) {
+            earlier = t.probe_perplexity / ref->probe_perplexity;
+            earlier_budget = static_cast<double>(t.probe_budget);
+        } else if (t.rung > 0 && ratios.count({t.candidate, t.rung - 1})) {
+            earlier = ratios.at({t.candidate, t.rung - 1});
+            earlier_budget = static_cast<double>(c.rungs[t.rung - 1]);
+        } else {
+            return ratio;
+        }
+        const double b = static_cast<double>(t.budget), top_budget = static_cast<double>(c.rungs[top]);
+        return ratio * std::exp(std::log(ratio / earlier) * std::log(top_budget / b) / std::log(b / earlier_budget));
     };
+    const auto value = [&](const storage::search_training_record& t) {
+        return by_id.at(t.candidate)->ratio + 10.0 * std::max(0.0, ranked_ratio(t) - c.max_perplexity_ratio);
+    };
+    for (const auto& t : a.search_trainings) {
+        // below the top rung each training of train_seed measured its probe, the reference's too
+        const bool probe = t.seed == c.train_seed && c.probe_tokens(t.rung) > 0;
+        REQUIRE(t.probe_budget == (probe ? c.probe_tokens(t.rung) : 0));
+        if (t.status == eval::outcome_status::ok) REQUIRE(std::isfinite(t.probe_perplexity) == probe);
+        if (probe && t.status == eval::outcome_status::ok) ++probed;
+    }
+    REQUIRE((c.trend_probe > 0.0) == (probed > 0));
     std::size_t promoted = 0, past_bound = 0, failed = 0;
     for (const auto& t : a.search_trainings) {
         if (t.reference) continue;

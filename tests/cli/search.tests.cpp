@@ -134,6 +134,10 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--eta", "1"}, "--eta must be in 2..100");
     check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--max-perplexity-ratio", "0.97"},
                       "--max-perplexity-ratio must be in 1..10");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000,3000", "--trend-probe", "0.8"},
+                      "--trend-probe must be in 0..0.75");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000,3000", "--trend-probe", "half"},
+                      "--trend-probe: expected a finite number, got 'half'");
     check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--objective", "pareto"},
                       "--rungs applies to --objective constrained only");
     check_usage_error({"search", "--rungs", "1000"}, "--train-data is needed with --rungs and --evaluator torch");
@@ -543,7 +547,7 @@ TEST_CASE("a training search SIGKILLed during its trainings resumes, trains noth
                                      h5 + " 2>&1");
         INFO(py.out);
         REQUIRE(py.code == 0);
-        REQUIRE(py.out == std::to_string(done.search_trainings.size()) + " 2\n");
+        REQUIRE(py.out == std::to_string(done.search_trainings.size()) + " 3\n");
 #endif
     }
     REQUIRE(resumed_runs >= 2);  // the kills came after the archive was made

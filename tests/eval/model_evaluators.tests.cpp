@@ -44,6 +44,13 @@ TEST_CASE("the latency model's simulated training: lower loss with more paramete
     REQUIRE(ok.val_perplexity == Approx(std::exp(ok.val_loss)));
     REQUIRE(ok.tokens_trained == 2500000);
     REQUIRE(ok.tokens_per_second > 0.0);
+    REQUIRE(std::isnan(ok.probe_perplexity));  // none asked
+    // a probe on the way: the loss the same training would have at the probe's budget
+    const eval::outcome probed =
+        eval::latency_model_evaluator(eval::latency_model_config{}).train({}, spec, eval::train_task{2500000, 7, 0, 1000000});
+    REQUIRE(probed.val_perplexity == ok.val_perplexity);
+    REQUIRE(probed.probe_perplexity == Approx(std::exp(eval::simulated_val_loss(small, 1000000, 7))));
+    REQUIRE(probed.probe_perplexity > probed.val_perplexity);
     const eval::outcome diverged = model.train({}, spec, eval::train_task{2500000, 7, 0});
     REQUIRE(diverged.status == eval::outcome_status::diverged);
     REQUIRE(std::isnan(diverged.value));

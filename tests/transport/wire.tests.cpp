@@ -40,6 +40,7 @@ eval::outcome full_outcome() {
     o.val_perplexity = nan_value;
     o.tokens_trained = 0xfffffffffffffff0ull;
     o.tokens_per_second = -0.0;
+    o.probe_perplexity = 1.5e9;
     return o;
 }
 
@@ -61,6 +62,7 @@ void require_same(const eval::outcome& a, const eval::outcome& b) {
     REQUIRE(a.tokens_trained == b.tokens_trained);
     REQUIRE(same(a.tokens_per_second, b.tokens_per_second));
     REQUIRE(std::signbit(a.tokens_per_second) == std::signbit(b.tokens_per_second));
+    REQUIRE(same(a.probe_perplexity, b.probe_perplexity));
 }
 
 wire::hello_msg sample_hello() {
@@ -82,6 +84,7 @@ job sample_task() {
     j.train.tokens = 20000000;
     j.train.seed = 0xffffffffffffffffull;
     j.train.rung = 3;
+    j.train.probe_tokens = 0xfedcba9876543210ull;
     j.deadline_seconds = 1800.5;
     return j;
 }
@@ -143,8 +146,8 @@ TEST_CASE("wire: the header is 20 little-endian bytes in a fixed order", "[trans
     REQUIRE(h.job == 0x0123456789abcdefull);
     REQUIRE(h.payload == b.size() - wire::header_bytes);
     // task payload: dim (4), 5 doubles (40), spec length (4) and text, kind (1), budget (8),
-    // seed (8), rung (4), deadline (8)
-    REQUIRE(h.payload == 4 + 5 * 8 + 4 + sample_task().spec.size() + 1 + 8 + 8 + 4 + 8);
+    // seed (8), rung (4), probe_tokens (8), deadline (8)
+    REQUIRE(h.payload == 4 + 5 * 8 + 4 + sample_task().spec.size() + 1 + 8 + 8 + 4 + 8 + 8);
 }
 
 TEST_CASE("wire: hello round-trips with its binding and calibration", "[transport][wire]") {
@@ -186,6 +189,7 @@ TEST_CASE("wire: task round-trips its id, point (NaN, -0), spec and what to do (
     REQUIRE(d.train.tokens == 20000000);
     REQUIRE(d.train.seed == 0xffffffffffffffffull);
     REQUIRE(d.train.rung == 3);
+    REQUIRE(d.train.probe_tokens == 0xfedcba9876543210ull);
     REQUIRE(d.deadline_seconds == 1800.5);
     job timing;  // the defaults: a timing, no budget, the master's deadline
     timing.x = {0.5};
@@ -194,6 +198,7 @@ TEST_CASE("wire: task round-trips its id, point (NaN, -0), spec and what to do (
     REQUIRE(dt0.kind == eval::task_kind::time);
     REQUIRE(dt0.train.tokens == 0);
     REQUIRE(dt0.train.seed == 1);
+    REQUIRE(dt0.train.probe_tokens == 0);
     REQUIRE(dt0.deadline_seconds == 0.0);
     REQUIRE(d.x.size() == j.x.size());
     for (std::size_t i = 0; i < j.x.size(); ++i) {

@@ -100,6 +100,10 @@ struct search_config {
     std::uint32_t eta = 3;               ///< the top 1/eta of a rung goes up a rung, 2..100
     std::uint64_t train_seed = 1;        ///< every training's seed; the top rung's second seed is train_seed + 1
     double max_perplexity_ratio = 1.03;  ///< feasible: perplexity <= this x the reference's (same budget and seed), 1..10
+    /// Below the top rung, each training also measures its validation perplexity at this share of
+    /// its budget (a probe, on the way), and a candidate's ratio at the top rung is extrapolated
+    /// from its ratios at the probe and at the budget (training_books.hpp); 0: a rung's own ratio.
+    double trend_probe = 0.5;
 
     // ---- how it runs (may change on resume)
     /// auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
@@ -159,6 +163,10 @@ struct search_config {
     bool trains() const noexcept { return !rungs.empty(); }
     /// The training of one rung: its budget, train_seed (or `seed`) and the rung.
     eval::train_task train_task(std::uint32_t rung, std::uint64_t task_seed) const;
+    /// The probe of a rung's training (trend_probe of its budget), 0 when none: at the top rung,
+    /// with trend_probe 0, or where the probe would fall below the rung beneath (a promoted
+    /// training continues from there: the previous rung's result is then the trend's start).
+    std::uint64_t probe_tokens(std::uint32_t rung) const;
     /// Seconds a training of `tokens` may run (task_deadline + train_deadline_per_mtoken per million).
     double train_deadline(std::uint64_t budget_tokens) const;
     /// The faults `inject` plans for the worker of this rank (the in-process worker is rank 0).

@@ -15,6 +15,12 @@
 //   of the same rung and seed.
 // - A candidate ranks in its rung by v = latency ratio + 10 x max(0, perplexity ratio - bound)
 //   (bound: max_perplexity_ratio): within the bound, the faster first; past it, by how far past.
+//   Below the top rung the perplexity ratio is the one extrapolated to the top budget from the
+//   trend between two budgets (extrapolated_ratio; trend_probe > 0): the ratio at the rung's
+//   probe, measured by the same training on the way (the candidate's and the reference's, of the
+//   same budget), else the ratio at the rung beneath; with neither (or trend_probe 0), the rung's
+//   own ratio. Measured on D-large, ratios at small budgets rank the shallow-wide models first and
+//   their trend says how far they fall behind at the top (docs/training.md).
 // - The optimizer is told v at the first rung, the cheapest fidelity that measured accuracy (a
 //   failed training: a failure); a candidate not trained is told its latency ratio at once.
 // - At the top rung a candidate within the bound is feasible; the fastest feasible one, and the
@@ -39,6 +45,13 @@
 #include "fracnas/storage/archive.hpp"
 
 namespace fracnas::app {
+
+/// The perplexity ratio at top_budget that the trend between two smaller budgets points to:
+/// ratio x (ratio / earlier_ratio)^(ln(top_budget / budget) / ln(budget / earlier_budget)), the
+/// ratio's change per factor of budget carried on to the top (a power law in the budget). Returns
+/// ratio itself where the trend is not defined (earlier_budget not below budget, top_budget below
+/// budget, a ratio not positive).
+double extrapolated_ratio(double ratio, double budget, double earlier_ratio, double earlier_budget, double top_budget);
 
 /// A training a free worker should run.
 struct training_order {
@@ -93,6 +106,10 @@ public:
         std::vector<double> perplexity_ratios;  ///< train_seed's, then train_seed + 1's when in
     };
     std::optional<answer> best() const;
+    /// A trained candidate's perplexity ratio at the top rung as its result at `rung` (train_seed)
+    /// points to: what ranks it there (the measured ratio at the top rung; extrapolated below it
+    /// with trend_probe > 0). Nothing before that result and the reference's are in.
+    std::optional<double> top_ratio_estimate(std::uint64_t candidate, std::uint32_t rung) const;
     /// Results recorded at each rung (the reference's excluded), for the progress line.
     std::vector<std::size_t> results_per_rung() const;
     const core::rung_ladder& ladder() const noexcept { return ladder_; }
@@ -104,6 +121,7 @@ private:
         core::point x;
         double latency_ratio = 0.0;
         std::map<std::pair<std::uint32_t, std::uint64_t>, double> perplexity;  // (rung, seed) -> ok result's
+        std::map<std::uint32_t, std::pair<std::uint64_t, double>> probe;       // rung -> (probe budget, perplexity), train_seed's
         std::optional<training_verdict> verdict;
         bool started = false;        // its first training ordered or recorded
         bool failed = false;         // a training failed: never trained again
@@ -111,7 +129,9 @@ private:
     };
     using rung_seed = std::pair<std::uint32_t, std::uint64_t>;
 
-    double value(const trainee& t, std::uint32_t rung) const;  // needs the reference at (rung, train_seed)
+    double value(const trainee& t, std::uint32_t rung) const;      // needs the reference at (rung, train_seed)
+    double top_ratio(const trainee& t, std::uint32_t rung) const;  // the rung's ratio, extrapolated to the top
+    std::optional<std::pair<std::uint64_t, double>> earlier(const trainee& t, std::uint32_t rung) const;  // the trend's start
     std::optional<double> ratio(const trainee& t, rung_seed at) const;
     void want_reference(rung_seed at);
     std::vector<std::uint64_t> settle(std::uint32_t rung);  // deferred rung results into the ladder
@@ -127,10 +147,11 @@ private:
     core::rung_ladder ladder_;
     std::map<std::uint64_t, trainee> trainees_;  // by candidate id
     std::unordered_map<std::uint64_t, std::uint64_t> by_hash_;
-    std::deque<std::uint64_t> to_start_;                            // admitted, first rung not ordered, in order
-    std::map<rung_seed, double> reference_;                         // its ok results
-    std::set<rung_seed> reference_wanted_;                          // to order
-    std::set<std::uint64_t> second_seed_wanted_;                    // candidates to train with train_seed + 1 at the top
+    std::deque<std::uint64_t> to_start_;                                         // admitted, first rung not ordered, in order
+    std::map<rung_seed, double> reference_;                                      // its ok results
+    std::map<std::uint32_t, std::pair<std::uint64_t, double>> reference_probe_;  // rung -> (probe budget, perplexity), train_seed's
+    std::set<rung_seed> reference_wanted_;                                       // to order
+    std::set<std::uint64_t> second_seed_wanted_;                                 // candidates to train with train_seed + 1 at the top
     std::deque<std::pair<std::uint64_t, rung_seed>> queued_;        // promotions and retries (candidate, rung and seed), in order
     std::map<std::uint32_t, std::vector<std::uint64_t>> deferred_;  // rung -> candidates whose result waits for the reference's
     std::set<std::pair<std::uint64_t, rung_seed>> ordered_;         // (candidate or reference_key, rung, seed) ordered, not recorded

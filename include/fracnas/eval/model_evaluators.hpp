@@ -70,8 +70,9 @@ public:
     explicit latency_model_evaluator(latency_model_config cfg);
     /// Parses spec as a canonical architecture (status invalid when it is not one).
     outcome evaluate(const core::point& x, const std::string& spec) noexcept override;
-    /// A simulated training (simulated_val_loss; tokens per second from the modelled latency),
-    /// with the faults counted in the same calls as evaluate()'s and diverge_on_call.
+    /// A simulated training (simulated_val_loss; tokens per second from the modelled latency,
+    /// the probe's perplexity at task.probe_tokens when asked), with the faults counted in the
+    /// same calls as evaluate()'s and diverge_on_call.
     outcome train(const core::point& x, const std::string& spec, const train_task& task) noexcept override;
     outcome time_reference() noexcept override;
     device_binding binding() const override;

@@ -46,6 +46,10 @@ struct train_task {
     std::uint64_t tokens = 0;  ///< the budget, training tokens (> 0)
     std::uint64_t seed = 1;    ///< initialisation and window order
     std::uint32_t rung = 0;    ///< the ladder's rung the budget is
+    /// A smaller budget also measured on the way (0: none): the validation perplexity a training
+    /// to probe_tokens would reach, from the same training (with wsd, a decay branch off its
+    /// stable phase), for the trend of a ratio between two budgets. Below tokens.
+    std::uint64_t probe_tokens = 0;
 };
 
 /// One evaluation's result. Latencies are milliseconds; NaN marks "not measured".
@@ -65,6 +69,7 @@ struct outcome {
     double val_perplexity = none;      ///< exp(val_loss)
     std::uint64_t tokens_trained = 0;  ///< training tokens run (the budget, or fewer when it stopped)
     double tokens_per_second = none;   ///< training throughput over the whole run
+    double probe_perplexity = none;    ///< validation perplexity at train_task::probe_tokens (NaN: not measured)
 };
 
 /// Several successful measurements of one model as one (a reference timed over several builds):

@@ -74,6 +74,11 @@ public:
         r.seed = task.seed;
         r.device = cfg_.device;
         r.cuda_index = cfg_.cuda_index;
+        // the probe, a decay branch on the way (wsd); one below a step or not below the budget is not measured
+        const std::uint64_t step_tokens = static_cast<std::uint64_t>(r.batch) * static_cast<std::uint64_t>(r.seq_len);
+        const bool probe =
+            task.probe_tokens >= step_tokens && task.probe_tokens < task.tokens && r.schedule == lr_schedule::wsd && r.speed.fused_adamw;
+        if (probe) r.budgets = {task.probe_tokens};
         if (!training_->state_root.empty()) {
             char name[48];
             std::snprintf(name, sizeof name, "/%016llx-s%llu", static_cast<unsigned long long>(nas::hash(a)),
@@ -91,6 +96,8 @@ public:
         if (t.status == outcome_status::ok && !t.checkpoints.empty()) {
             o.val_loss = t.checkpoints.back().val_loss;
             o.val_perplexity = o.value = t.checkpoints.back().val_perplexity;
+            for (const auto& b : t.budgets)
+                if (probe && b.budget == task.probe_tokens) o.probe_perplexity = b.val_perplexity;
         }
         probe_after_error(o);
         return o;

@@ -208,6 +208,24 @@ TEST_CASE("a worker's training task trains the job's architecture, a promoted on
     const auto other = worker->train({}, nas::canonical(arch), eval::train_task{256, 4, 0});
     REQUIRE(other.status == eval::outcome_status::ok);
     REQUIRE(other.val_loss != first.val_loss);
+    REQUIRE(std::isnan(other.probe_perplexity));  // none asked
+    // a probe on the way: the perplexity a training to the probe's budget reaches, from the same
+    // training, which still ends where it would have without it (a promoted one too: 512 from 256)
+    const auto probed = worker->train({}, nas::canonical(arch), eval::train_task{256, 5, 0, 128});
+    INFO(probed.message);
+    REQUIRE(probed.status == eval::outcome_status::ok);
+    const auto fresh_worker = eval::make_gpt_job_evaluator(quick(), small(), 1, fresh_training);
+    const auto to_probe = fresh_worker->train({}, nas::canonical(arch), eval::train_task{128, 5, 0});
+    REQUIRE(probed.probe_perplexity == Approx(to_probe.val_perplexity).epsilon(1e-6));
+    REQUIRE(probed.val_loss == Approx(fresh_worker->train({}, nas::canonical(arch), eval::train_task{256, 5, 0}).val_loss).epsilon(1e-6));
+    const auto probed_up = worker->train({}, nas::canonical(arch), eval::train_task{512, 5, 1, 384});
+    REQUIRE(probed_up.status == eval::outcome_status::ok);
+    REQUIRE(probed_up.probe_perplexity ==
+            Approx(fresh_worker->train({}, nas::canonical(arch), eval::train_task{384, 5, 0}).val_perplexity).epsilon(1e-6));
+    // a probe below one step (64 tokens here) is not measured, and the training goes on
+    const auto tiny = fresh_worker->train({}, nas::canonical(arch), eval::train_task{256, 6, 0, 32});
+    REQUIRE(tiny.status == eval::outcome_status::ok);
+    REQUIRE(std::isnan(tiny.probe_perplexity));
     // failures are data: an architecture that is not one, a recipe it cannot take
     REQUIRE(worker->train({}, "not an architecture", eval::train_task{256, 3, 0}).status == eval::outcome_status::invalid);
     const auto too_long = eval::make_gpt_job_evaluator(quick(), small(), 1, training)
