@@ -147,7 +147,13 @@ nas::architecture reference_architecture(reference_kind r) {
 }
 
 nas::architecture search_config::reference_arch() const {
-    return reference_architecture(reference);
+    nas::architecture a = reference_architecture(reference);
+    a.vocab = model_vocab();
+    return a;
+}
+
+std::uint32_t search_config::model_vocab() const {
+    return vocab > 0 ? vocab : reference_architecture(reference).vocab;
 }
 
 nas::gpt_space_config search_config::space_config() const {
@@ -158,6 +164,7 @@ nas::gpt_space_config search_config::space_config() const {
     c.d_model_max = max_width;
     c.d_inner_max_ratio = max_ffn_ratio;
     c.embed_widths = embed_widths;
+    c.vocab = model_vocab();
     return c;
 }
 

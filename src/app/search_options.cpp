@@ -74,6 +74,11 @@ std::vector<search_option> make_options() {
     const search_config defaults;
     o.back().default_note = "the reference's, " + std::to_string(defaults.decoder_floor()) + " for " + to_string(defaults.reference);
     o.back().get = [](const search_config& c) { return std::to_string(c.decoder_floor()); };  // resolved: what was searched
+    o.push_back(whole_number(declare("vocab", "V", s::problem,
+                                     "the vocabulary every candidate and the reference are built and timed with; with --train-data it "
+                                     "must be the corpus's"),
+                             FRACNAS_FIELD(vocab), range{0, 1000000}));
+    o.back().default_note = "the corpus's with --train-data, else the reference's (50257)";
     o.push_back(choice(declare("evaluator", "NAME", s::problem,
                                "torch (build and time each candidate in LibTorch) or model (an analytic latency model: tests, dry runs)"),
                        FRACNAS_FIELD(evaluator)));

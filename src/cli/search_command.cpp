@@ -187,6 +187,18 @@ struct inputs {
     std::string restored;  // what --resume's check did to the archive (an end restored), for the report
 };
 
+// A search that trains on --train-data (LibTorch) builds and times its models with the corpus's
+// vocabulary (its train split's header): taken when --vocab is not given, checked when it is. A
+// resumed search keeps its archive's (the reference's for archives from before --vocab).
+void take_corpus_vocab(app::search_config& c) {
+    if (c.train_data.empty()) return;
+    const std::uint32_t corpus = data::read_token_file_header(c.train_data + "/train.tokens", "--train-data").vocab_size;
+    if (c.vocab == 0) c.vocab = corpus;
+    if (c.vocab != corpus)
+        throw config_error("--vocab", "--vocab " + std::to_string(c.vocab) + " is not the vocabulary of the corpus in --train-data (" +
+                                          std::to_string(corpus) + ").");
+}
+
 #ifdef FRACNAS_HAVE_TORCH
 // What a torch worker of a training search trains with: the corpus of --train-data, read once,
 // and recipe A with the schedule that continues to a larger budget (wsd: a promoted candidate
@@ -320,6 +332,7 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         if (!archived.count("tree")) archived["tree"] = setting{"plain", ""};  // archives from before --tree ran the plain tree
         if (!archived.count("latency-model")) archived["latency-model"] = setting{"analytic", ""};  // and the analytic model
         if (!archived.count("trend-probe")) archived["trend-probe"] = setting{"0", ""};  // and ranked trainings by each rung's ratio
+        if (!archived.count("vocab")) archived["vocab"] = setting{"0", ""};  // and built every model with the reference's vocabulary
         app::search_config from_archive = build(archived);
         for (const auto& [k, s] : archived)
             if (!settings.count(k)) settings[k] = s;
@@ -367,6 +380,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
                                "(the states then go to ARCHIVE.states) or --train-states DIR.");
         cfg.train_states = path + ".states";
     }
+    if (cfg.trains() && cfg.evaluator == app::evaluator_kind::torch && cfg.resume.empty()) take_corpus_vocab(cfg);
 
     // from here on a stop signal is counted, not fatal: one during the reference's first timing
     // (seconds on a CPU) drains the search as soon as it starts

@@ -25,6 +25,7 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"embed-widths", "0,256"},
             {"reference", "gpt2-medium"},
             {"min-params", "1234567"},
+            {"vocab", "32000"},
             {"evaluator", "model"},
             {"latency-model", "analytic"},
             {"device", "cpu"},

@@ -221,6 +221,22 @@ TEST_CASE("search_config: each rung below the top probes at --trend-probe of its
     REQUIRE(c.train_task(0, c.train_seed).probe_tokens == 0);
 }
 
+TEST_CASE("search_config: --vocab builds the reference and the space's models with that vocabulary, the floor unchanged", "[app]") {
+    auto c = small_config(10);
+    REQUIRE(c.vocab == 0);
+    REQUIRE(c.model_vocab() == 50257);  // GPT-2's
+    REQUIRE(c.reference_arch().vocab == 50257);
+    const std::uint64_t floor = c.decoder_floor();
+    c.vocab = 32768;
+    REQUIRE(c.reference_arch().vocab == 32768);
+    REQUIRE(c.reference_arch().n_layer == 12);
+    REQUIRE(c.space_config().vocab == 32768);
+    REQUIRE(c.decoder_floor() == floor);  // decoder parameters do not count the vocabulary
+    c.reference = app::reference_kind::gpt2_medium;
+    REQUIRE(c.reference_arch().vocab == 32768);
+    REQUIRE(c.reference_arch().n_layer == 24);
+}
+
 TEST_CASE("training books: below the top rung a candidate ranks by its ratio extrapolated from its probe, or from the rung beneath",
           "[app][train]") {
     // A fast candidate that learns fast early (ratio 0.85 at its probe, 0.95 at its rung) against a

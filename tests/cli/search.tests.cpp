@@ -27,6 +27,7 @@
 #include "../app/search_samples.hpp"
 #include "cli_support.hpp"
 #include "fracnas/app/search_options.hpp"
+#include "fracnas/data/token_file.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/storage/archive.hpp"
 #ifdef FRACNAS_HAVE_HDF5
@@ -156,6 +157,19 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
                           "--train-data");
         std::ifstream none(h5);
         REQUIRE_FALSE(none);  // refused before the archive was made
+    }
+    {
+        // a corpus of vocabulary 50: the models are built with it, and another --vocab is refused
+        const std::string dir = std::string(FRACNAS_TEST_TMP) + "/vocab50_corpus", h5 = temp_path("vocab50.h5");
+        ::mkdir(dir.c_str(), 0755);
+        std::vector<std::uint32_t> t(3000);
+        for (std::size_t i = 0; i < t.size(); ++i) t[i] = static_cast<std::uint32_t>(i % 50);
+        fracnas::data::write_token_file(dir + "/train.tokens", t, 50);
+        fracnas::data::write_token_file(dir + "/val.tokens", t, 50);
+        check_usage_error({"search", "--rungs", "1000", "--train-data", dir, "--vocab", "5000", "--archive", h5},
+                          "--vocab 5000 is not the vocabulary of the corpus in --train-data (50)");
+        std::ifstream none(h5);
+        REQUIRE_FALSE(none);
     }
 #endif
     check_usage_error({"search", "--help", "--bogus"}, "bogus");  // --help does not hide a bad argument
@@ -449,6 +463,29 @@ TEST_CASE("an archive written by an earlier fracnas (schema 1, commit 3ce3eba) r
     check_archive(after, after.evaluations.size());
     REQUIRE(after.sessions.size() == 2);
     for (std::size_t i = 0; i < before.evaluations.size(); ++i) REQUIRE(after.evaluations[i].arch == before.evaluations[i].arch);
+    // an archive from before --vocab goes on with the reference's vocabulary
+    REQUIRE_THAT(after.evaluations.back().arch, Contains("vocab=50257"));
+}
+
+TEST_CASE("fracnas search --vocab builds and times every model with that vocabulary, and the archive keeps it", "[cli][search][hdf5]") {
+    const std::string h5 = temp_path("vocab.h5");
+    std::remove(h5.c_str());
+    const outcome o = run_cli({"search", "--evaluator", "model", "--vocab", "32768", "--budget", "12", "--archive", h5});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE(a.evaluations.size() == 12);
+    for (const auto& r : a.evaluations) REQUIRE_THAT(r.arch, Contains(" vocab=32768 "));
+    REQUIRE_THAT(a.header.config, Contains("vocab = 32768"));
+    // the modelled latency of the same shape is lower with the smaller output layer
+    const std::string h5_default = temp_path("vocab_default.h5");
+    std::remove(h5_default.c_str());
+    REQUIRE(run_cli({"search", "--evaluator", "model", "--budget", "12", "--archive", h5_default}).code == 0);
+    const auto b = fracnas::hdf5::read_archive(h5_default);
+    REQUIRE_THAT(b.evaluations.front().arch, Contains(" vocab=50257 "));
+    REQUIRE(a.evaluations.front().out.value < b.evaluations.front().out.value);
+    std::remove(h5.c_str());
+    std::remove(h5_default.c_str());
 }
 
 TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or measured again", "[cli][search][hdf5][resume]") {

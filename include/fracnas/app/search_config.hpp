@@ -82,7 +82,10 @@ struct search_config {
     std::vector<std::uint32_t> embed_widths;
     reference_kind reference = reference_kind::gpt2_small;  ///< gpt2-small | gpt2-medium
     std::uint64_t min_params = 0;                           ///< decoder-parameter floor; 0: the reference's
-    evaluator_kind evaluator = evaluator_kind::torch;       ///< torch (LibTorch, measured) | model (analytic latency, no device)
+    /// The vocabulary every candidate and the reference are built and timed with; 0: the
+    /// reference's (GPT-2's 50,257), or with train_data the corpus's (resolve_vocab, cli).
+    std::uint32_t vocab = 0;
+    evaluator_kind evaluator = evaluator_kind::torch;  ///< torch (LibTorch, measured) | model (analytic latency, no device)
     /// evaluator=model: analytic | h200 (the test bed fitted to H200 decode measurements)
     latency_model_kind latency_model = latency_model_kind::analytic;
     device_choice device = device_choice::automatic;  ///< auto (cuda when visible, else cpu) | cpu | cuda
@@ -153,6 +156,8 @@ struct search_config {
     /// The budget of phase k: budget split evenly over the floors, the remainder to the first.
     std::uint64_t phase_budget(std::size_t phase) const;
     nas::architecture reference_arch() const;
+    /// vocab, or the reference preset's own (50,257) when it is 0.
+    std::uint32_t model_vocab() const;
     nas::gpt_space_config space_config() const;
     /// The device `device` names: cuda or cpu as given; auto, cuda when visible_gpus > 0.
     eval::device_kind resolved_device(int visible_gpus) const;
