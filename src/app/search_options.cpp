@@ -70,7 +70,7 @@ std::vector<search_option> make_options() {
     };
     o.back().get = [](const search_config& c) { return joined(c.embed_widths); };
     o.push_back(choice(declare("reference", "NAME", s::problem, "the model to beat: gpt2-small or gpt2-medium"), FRACNAS_FIELD(reference)));
-    o.push_back(whole_number(declare("min-params", "N", s::problem, "decoder-parameter floor"), FRACNAS_FIELD(min_params)));
+    o.push_back(whole_number(declare("min-params", "N", s::problem, "decoder-parameter floor"), FRACNAS_FIELD(min_params), range{0, 1e11}));
     const search_config defaults;
     o.back().default_note = "the reference's, " + std::to_string(defaults.decoder_floor()) + " for " + to_string(defaults.reference);
     o.back().get = [](const search_config& c) { return std::to_string(c.decoder_floor()); };  // resolved: what was searched
@@ -128,12 +128,12 @@ std::vector<search_option> make_options() {
         FRACNAS_FIELD(dispatcher)));
     o.push_back(
         whole_number(declare("reference-every", "N", s::run, "each worker re-times the reference after N candidates; 0: only at start"),
-                     FRACNAS_FIELD(reference_every)));
+                     FRACNAS_FIELD(reference_every), range{0, 1e9}));
     o.push_back(whole_number(declare("reference-builds", "N", s::run,
                                      "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median"),
                              FRACNAS_FIELD(reference_builds), range{1, 16}));
-    o.push_back(
-        whole_number(declare("queued", "N", s::run, "jobs waiting behind each running one, 0 or 1"), FRACNAS_FIELD(queued_per_worker)));
+    o.push_back(whole_number(declare("queued", "N", s::run, "jobs waiting behind each running one"), FRACNAS_FIELD(queued_per_worker),
+                             range{0, transport::dispatch_policy::max_queued_per_worker}));
     o.push_back(declare("task-deadline", "SECONDS|auto", s::run,
                         "a task running longer is re-queued on another worker and its worker leaves the pool; auto: 900 s until a task "
                         "has finished, then 10 x the longest task so far, at least 60 s and at most 900"));
@@ -146,8 +146,8 @@ std::vector<search_option> make_options() {
                                     "how long MPI start-up may take on every rank (past it a rank ends, and the job with it), and then how "
                                     "long the master waits for every worker's first report"),
                             FRACNAS_FIELD(join_timeout)));
-    o.push_back(
-        real_number(declare("model-cost-ms", "MS", s::run, "evaluator model: wall time of each evaluation"), FRACNAS_FIELD(model_cost_ms)));
+    o.push_back(real_number(declare("model-cost-ms", "MS", s::run, "evaluator model: wall time of each evaluation"),
+                            FRACNAS_FIELD(model_cost_ms), range{0, 1e7}));
     o.push_back(text(declare("train-data", "DIR", s::run,
                              "with --rungs and --evaluator torch: the corpus the candidates train on (DIR/train.tokens, "
                              "DIR/val.tokens: cmake/dev.sh corpus; docs/data.md)"),
@@ -159,7 +159,7 @@ std::vector<search_option> make_options() {
     o.back().default_note = "ARCHIVE.states next to the archive";
     o.push_back(real_number(declare("train-ms-per-mtoken", "MS", s::run,
                                     "with --rungs and --evaluator model: wall time of a simulated training per million tokens"),
-                            FRACNAS_FIELD(train_ms_per_mtoken)));
+                            FRACNAS_FIELD(train_ms_per_mtoken), range{0, 1e7}));
     o.push_back(real_number(declare("train-deadline", "SECONDS", s::run,
                                     "with --rungs: a training may run --task-deadline plus this many seconds per million tokens of its "
                                     "budget before it is re-queued on another worker"),
@@ -186,12 +186,12 @@ std::vector<search_option> make_options() {
                                 FRACNAS_FIELD(time_limit)));
     o.push_back(
         real_number(declare("grace", "SECONDS", s::run, "after a stop signal or the time limit, wait this long for results in flight"),
-                    FRACNAS_FIELD(grace)));
+                    FRACNAS_FIELD(grace), range{0, 1e7}));
     o.push_back(real_number(declare("flush-seconds", "SECONDS", s::run,
                                     "flush the archive every this long, results or not: a crash loses at most the answers of the last "
                                     "SECONDS + 0.25 s, which a resumed search asks again; 0: after every result, at a few thousand "
                                     "answers/s"),
-                            FRACNAS_FIELD(flush_seconds)));
+                            FRACNAS_FIELD(flush_seconds), range{0, 3600}));
     o.push_back(whole_number(declare("progress-every", "N", s::run, "a progress line every N answers"), FRACNAS_FIELD(progress_every),
                              range{0, 1e7}));
     o.back().default_note = "budget/10";

@@ -108,7 +108,7 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     check_usage_error({"search", "--objective", "pareto", "--levels", "1,-2"}, "floor multiples must be in (0, 1000]");
     check_usage_error({"search", "--objective", "pareto", "--levels", "1,2,3", "--budget", "2"}, "more floors than the budget");
     check_usage_error({"search", "--space", "flat"}, "unknown space 'flat'; valid: heterogeneous, homogeneous");
-    check_usage_error({"search", "--queued", "1000000000"}, "--queued must be 0 or 1");
+    check_usage_error({"search", "--queued", "1000000000"}, "--queued must be in 0..1");
     check_usage_error({"search", "--task-deadline", "0"}, "--task-deadline must be a number of seconds");
     check_usage_error({"search", "--task-deadline", "soon"}, "--task-deadline: expected a finite number, got 'soon'");
     check_usage_error({"search", "--dispatcher", "dry-run"}, "must be model for a dry run");
