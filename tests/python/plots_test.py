@@ -2,10 +2,11 @@
 
     python tests/python/plots_test.py FRACNAS_BINARY
 
-Runs two dry-run searches (4 and 16 simulated workers, some failures), plots them, and checks:
-every PNG is written, non-empty and a readable image of a sensible size; the package's front and
-hypervolume equal `fracnas analyze --json`'s (an independent implementation); a missing, foreign
-or damaged archive is one error line and exit 2. Exit 0 when every check passes.
+Runs two dry-run searches (4 and 16 simulated workers, some failures) and a dry-run training
+search, plots them, and checks: every PNG is written, non-empty and a readable image of a sensible
+size; the package's front and hypervolume, and the training search's perplexity and probe ratios,
+equal `fracnas analyze --json`'s (an independent implementation); a missing, foreign or damaged
+archive is one error line and exit 2. Exit 0 when every check passes.
 """
 import json
 import math
@@ -21,7 +22,7 @@ sys.path.insert(0, PACKAGE)
 import matplotlib.image  # noqa: E402
 
 from fracnas_plots import read_archive  # noqa: E402
-from fracnas_plots.archive import front_2d, growth, hypervolume_2d  # noqa: E402
+from fracnas_plots.archive import front_2d, growth, hypervolume_2d, ladder  # noqa: E402
 
 failures = []
 
@@ -86,6 +87,32 @@ def main():
                 img = matplotlib.image.imread(path)
                 ok = img.shape[0] >= 300 and img.shape[1] >= 500 and float(img[..., :3].std()) > 0.01  # not blank
             check(ok, "{} written ({} bytes), an image with content".format(name, size))
+
+        # a training search (simulated trainings on dry-run workers): its trained front and ladder,
+        # and the ladder's ratios are fracnas analyze's
+        tr = os.path.join(tmp, "tr.h5")
+        r = run([binary, "search", "--evaluator", "model", "--space", "homogeneous", "--max-layers", "8", "--max-width",
+                 "1280", "--budget", "60", "--rungs", "1000000,3000000,9000000", "--min-params", "42000000",
+                 "--dispatcher", "dry-run", "--workers", "8", "--archive", tr])
+        check(r.returncode == 0, "a training search ran ({})".format(r.stderr.strip()[-200:]))
+        analysis = json.loads(run([binary, "analyze", tr, "--json", "-"]).stdout)
+        t = ladder(read_archive(tr))
+        check(len(t) == len(analysis["search_trainings"]) > 0, "every training read ({})".format(len(t)))
+        # (analyze writes 12 significant digits)
+        same = lambda a, b: (a is None and not math.isfinite(b)) or (a is not None and math.isclose(a, b, rel_tol=1e-10))
+        check(all(same(j["perplexity_ratio"], p) for j, p in zip(analysis["search_trainings"], t["perplexity_ratio"])),
+              "perplexity ratios as fracnas analyze's")
+        check(all(same(j["probe_ratio"], p) for j, p in zip(analysis["search_trainings"], t["probe_ratio"])),
+              "probe ratios as fracnas analyze's")
+        check(sum(1 for j in analysis["search_trainings"] if j["probe_ratio"] is not None) > 0, "probes measured")
+        r = run([sys.executable, "-m", "fracnas_plots", tr, "--out", out], env=env)
+        check(r.returncode == 0, "the training search plotted ({})".format(r.stderr.strip()[-200:]))
+        for name in ("tr_trained_front.png", "tr_ladder.png"):
+            path = os.path.join(out, name)
+            check(path in r.stdout.split() and os.path.exists(path) and os.path.getsize(path) > 10000
+                  and float(matplotlib.image.imread(path)[..., :3].std()) > 0.01, name + " written, an image with content")
+        check(not any(p.endswith("_ladder.png") for p in run([sys.executable, "-m", "fracnas_plots", a, "--out", out],
+                                                              env=env).stdout.split()), "no ladder for a search that trains nothing")
 
         # bad archives: one line, exit 2
         text = os.path.join(tmp, "text.h5")

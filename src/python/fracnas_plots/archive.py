@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 STATUS = {0: "ok", 1: "invalid", 2: "out_of_memory", 3: "error", 4: "timeout", 5: "device_lost"}
+TRAINING_STATUS = {**STATUS, 6: "diverged", 7: "stopped"}
 MARK = "fracnas run archive"
 
 
@@ -32,6 +33,7 @@ class Archive:
     workers: pd.DataFrame
     sessions: pd.DataFrame
     worker_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    search_trainings: pd.DataFrame = field(default_factory=pd.DataFrame)  # a training search's (schema 2 on)
 
     @property
     def wall_seconds(self):
@@ -98,8 +100,8 @@ def read_archive(path):
         attrs = {k: (_text(v) if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
         if attrs.get("fracnas_archive") != MARK:
             raise ArchiveError("{}: not a fracnas archive (no 'fracnas_archive' mark)".format(path))
-        # schema 2 added search_trainings and schema 3 its probe columns, which the plots do not
-        # read: their tables are schema 1's
+        # schema 2 added search_trainings (read when present) and schema 3 its probe columns; the
+        # other tables are schema 1's
         if int(attrs.get("schema_version", -1)) not in (1, 2, 3):
             raise ArchiveError("{}: schema version {}, this reader knows 1 to 3".format(path, attrs.get("schema_version")))
         try:
@@ -107,6 +109,7 @@ def read_archive(path):
             workers = _table(f, "workers")
             sessions = _table(f, "sessions")
             events = _table(f, "worker_events")
+            trainings = _table(f, "search_trainings")
         except (OSError, KeyError, ValueError) as err:
             raise ArchiveError("{}: damaged ({})".format(path, err)) from None
     if len(e):
@@ -114,7 +117,9 @@ def read_archive(path):
         dims = [_depth_width(a) for a in e["arch"]]
         e["n_layer"] = [d[0] for d in dims]
         e["d_model"] = [d[1] for d in dims]
-    return Archive(path, attrs, e, workers, sessions, events)
+    if len(trainings):
+        trainings["status"] = [TRAINING_STATUS.get(int(s), str(s)) for s in trainings["status"]]
+    return Archive(path, attrs, e, workers, sessions, events, trainings)
 
 
 def _depth_width(arch):
@@ -161,3 +166,40 @@ def growth(archive, ref_ratio=1.0, ref_params=0.0):
             best = r.ratio
         rows.append((len(rows) + 1, r.ended, best, len(front), hv))
     return pd.DataFrame(rows, columns=["answered", "time", "best_ratio", "front_size", "hypervolume"])
+
+
+def config_value(archive, key, default=None):
+    """A key of the archived configuration (the `config` attribute, INI lines `key = value`)."""
+    for line in str(archive.attrs.get("config", "")).splitlines():
+        k, sep, v = line.partition("=")
+        if sep and k.strip() == key:
+            return v.strip()
+    return default
+
+
+def ladder(archive):
+    """A training search's trainings with the ratios a reader wants: the validation perplexity over
+    the reference's of the same rung and seed, the same at the probe, and the candidate's latency
+    ratio (from its timing; NaN for the reference's rows). Empty when the run trained nothing."""
+    t = archive.search_trainings
+    if not len(t):
+        return pd.DataFrame()
+    t = t.copy()
+    ok = t["status"] == "ok"
+    ref = t[(t["reference"] != 0) & ok]
+    by_rung_seed = {(int(r.rung), int(r.seed)): float(r.val_perplexity) for r in ref.itertuples(index=False)}
+    t["perplexity_ratio"] = [
+        float(v) / by_rung_seed[(int(r), int(s))] if good and (int(r), int(s)) in by_rung_seed else math.nan
+        for v, r, s, good in zip(t["val_perplexity"], t["rung"], t["seed"], ok)]
+    if "probe_budget" in t:
+        probe = {(int(r.probe_budget), int(r.rung)): float(r.probe_perplexity)
+                 for r in ref.itertuples(index=False) if r.probe_budget > 0 and math.isfinite(r.probe_perplexity)}
+        t["probe_ratio"] = [
+            float(v) / probe[(int(b), int(r))] if good and (int(b), int(r)) in probe and math.isfinite(v) else math.nan
+            for v, b, r, good in zip(t["probe_perplexity"], t["probe_budget"], t["rung"], ok)]
+    else:
+        t["probe_budget"], t["probe_ratio"] = 0, math.nan
+    e = archive.evaluations
+    latency = dict(zip(e[e["cached"] == 0]["id"], e[e["cached"] == 0]["ratio"])) if len(e) else {}
+    t["latency_ratio"] = [math.nan if ref_row else latency.get(c, math.nan) for c, ref_row in zip(t["candidate"], t["reference"] != 0)]
+    return t

@@ -1,4 +1,5 @@
-"""The PNG plots of one or more archives. Each function draws one figure and returns its path."""
+"""The PNG plots of one or more archives. Each function draws one figure and returns its path;
+a training search's archive also gets its trained front and its rung ladder."""
 import math
 import os
 
@@ -8,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .archive import front_2d, growth  # noqa: E402
+from .archive import config_value, front_2d, growth, ladder  # noqa: E402
 
 FAILED = ("invalid", "out_of_memory", "error", "timeout", "device_lost")
 
@@ -158,6 +159,82 @@ def plot_scaling(archives, path):
     return _save(fig, path)
 
 
+def _bound(archive):
+    return float(config_value(archive, "max-perplexity-ratio", "1.03"))
+
+
+def plot_trained_front(archive, path):
+    """A training search's trained candidates: perplexity ratio against latency ratio, one colour
+    per rung (each ratio to the reference trained to the same budget and seed), the bound, the
+    answer's front at the top rung (the fastest within the bound, and who beats it on perplexity)."""
+    t = ladder(archive)
+    c = t[(t["reference"] == 0) & (t["status"] == "ok") & np.isfinite(t["perplexity_ratio"])]
+    seed = int(c["seed"].min()) if len(c) else 1
+    fig, ax = plt.subplots(figsize=(7, 5))
+    rungs = sorted(int(r) for r in c["rung"].unique())
+    colours = plt.cm.viridis(np.linspace(0.15, 0.85, max(1, len(rungs))))
+    for colour, rung in zip(colours, rungs):
+        at = c[(c["rung"] == rung) & (c["seed"] == seed)]
+        ax.scatter(at["latency_ratio"], at["perplexity_ratio"], s=26, color=colour, edgecolors="k", linewidths=0.3,
+                   label="rung {} ({:g} M tokens): {}".format(rung, float(at["budget"].iloc[0]) / 1e6, len(at)))
+    if rungs:
+        top = c[(c["rung"] == rungs[-1]) & (c["seed"] == seed)]
+        xs, ys = list(top["latency_ratio"]), list(-top["perplexity_ratio"])
+        idx = front_2d(xs, ys)
+        if idx:
+            ax.step([xs[i] for i in idx], [-ys[i] for i in idx], where="post", color="tab:blue", lw=1.0,
+                    label="front at the top rung ({})".format(len(idx)))
+    bound = _bound(archive)
+    ax.axhline(bound, color="tab:red", lw=0.8, ls="--", label="bound x{:g}".format(bound))
+    ax.scatter([1.0], [1.0], marker="*", s=220, c="tab:red", zorder=4, label="reference model")
+    ax.set_xlabel("latency / reference latency (lower is faster)")
+    ax.set_ylabel("validation perplexity / reference's (same budget, seed {})".format(seed))
+    ax.set_title("{}: trained candidates by rung".format(_name(archive)))
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_ladder(archive, path):
+    """The rung ladder: each trained candidate's perplexity ratio against the tokens it was trained
+    with, its probes (measured on the way, hollow) and rungs joined, coloured by latency ratio; a
+    line that reaches a higher rung is a promotion."""
+    t = ladder(archive)
+    seed = int(t["seed"].min()) if len(t) else 1
+    c = t[(t["reference"] == 0) & (t["status"] == "ok") & (t["seed"] == seed)]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    lat = c["latency_ratio"]
+    lo, hi = (float(np.nanmin(lat)), float(np.nanmax(lat))) if len(c) and np.isfinite(lat).any() else (0.0, 1.0)
+    norm = matplotlib.colors.Normalize(vmin=lo, vmax=max(hi, lo + 1e-9))
+    cmap = plt.cm.viridis_r
+    for cand, rows in c.groupby("candidate"):
+        rows = rows.sort_values("rung")
+        xs, ys = [], []
+        for r in rows.itertuples(index=False):
+            if r.probe_budget > 0 and math.isfinite(r.probe_ratio):
+                xs.append(r.probe_budget)
+                ys.append(r.probe_ratio)
+                ax.scatter([r.probe_budget], [r.probe_ratio], s=18, facecolors="none", edgecolors=cmap(norm(r.latency_ratio)))
+            xs.append(r.budget)
+            ys.append(r.perplexity_ratio)
+        colour = cmap(norm(float(rows["latency_ratio"].iloc[0])))
+        ax.plot(xs, ys, "-", color=colour, lw=0.8, alpha=0.8)
+        ax.scatter(rows["budget"], rows["perplexity_ratio"], s=22, color=colour, edgecolors="k", linewidths=0.3, zorder=3)
+    bound = _bound(archive)
+    ax.axhline(bound, color="tab:red", lw=0.8, ls="--", label="bound x{:g}".format(bound))
+    ax.axhline(1.0, color="0.4", lw=0.6, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("training tokens (rungs filled, probes hollow)")
+    ax.set_ylabel("validation perplexity / reference's (seed {})".format(seed))
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=ax, label="latency / reference latency")
+    promoted = int((c["rung"] > 0).sum())
+    ax.set_title("{}: the rung ladder, {} candidates trained, {} promotions".format(_name(archive), c["candidate"].nunique(), promoted))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="best", fontsize=8)
+    return _save(fig, path)
+
+
 def plot_all(archives, out_dir, ref_ratio=1.0):
     """Every plot of every archive, and the scaling plot for two or more; returns the paths."""
     os.makedirs(out_dir, exist_ok=True)
@@ -168,6 +245,9 @@ def plot_all(archives, out_dir, ref_ratio=1.0):
         paths.append(plot_progress(a, stem + "progress.png", ref_ratio))
         paths.append(plot_timeline(a, stem + "timeline.png"))
         paths.append(plot_space(a, stem + "space.png"))
+        if len(a.search_trainings):  # a training search
+            paths.append(plot_trained_front(a, stem + "trained_front.png"))
+            paths.append(plot_ladder(a, stem + "ladder.png"))
     if len(archives) >= 2:
         paths.append(plot_scaling(archives, os.path.join(out_dir, "scaling.png")))
     return paths
