@@ -577,7 +577,8 @@ private:
         std::ostringstream o;
         o << std::fixed << std::setprecision(1) << "progress    " << n << "/" << s_.cfg.budget << " answered (" << measured << " measured, "
           << cached << " cached, " << infeasible << " infeasible, " << failed << " failed), " << rate << "/s, " << busy << "/"
-          << dispatch_.pool_size() << " workers busy, best feasible ";
+          << dispatch_.pool_size() << " workers busy, "
+          << (s_.books ? "fastest within the floor " : "best feasible ");  // a training search's answer is its own, below
         if (std::isfinite(best))
             o << std::setprecision(4) << "x" << best << " (" << best_ms << " ms)";
         else
