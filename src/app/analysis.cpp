@@ -315,9 +315,12 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         if (key == "rungs" || key == "eta" || key == "train-seed" || key == "max-perplexity-ratio" || key == "reference" ||
             key == "trend-probe")
             find_search_option(key)->set(searched, value);
+    std::optional<training_books> books;  // the books it ranked by, rebuilt once for the report and the estimates
     if (searched.trains()) {
+        books.emplace(searched);
+        replay_trainings(*books, archive);
         std::ostringstream report;
-        print_training_report(archive, searched, report);
+        print_training_report(archive, searched, *books, report);
         a.training_report = report.str();
     }
     {
@@ -331,11 +334,6 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         std::map<std::uint64_t, double> latency;  // candidate id -> its latency ratio
         for (const auto& r : archive.evaluations)
             if (!r.cached) latency.emplace(r.id, r.ratio);
-        std::optional<training_books> books;  // the estimates it ranked by
-        if (searched.trains()) {
-            books.emplace(searched);
-            replay_trainings(*books, archive);
-        }
         for (const auto& t : archive.search_trainings) {
             ladder_training l{t, nan, nan, nan, nan};
             const auto ref = reference.find({t.rung, t.seed});

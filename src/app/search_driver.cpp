@@ -773,6 +773,10 @@ std::string json_line(const storage::evaluation_record& r) {
 void print_training_report(const storage::archive_contents& a, const search_config& cfg, std::ostream& out) {
     training_books books(cfg);
     replay_trainings(books, a);
+    print_training_report(a, cfg, books, out);
+}
+
+void print_training_report(const storage::archive_contents& a, const search_config& cfg, const training_books& books, std::ostream& out) {
     struct rung_sums {
         std::size_t candidates = 0, failed = 0;
         double seconds = 0.0;

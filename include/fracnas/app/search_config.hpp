@@ -83,7 +83,8 @@ struct search_config {
     reference_kind reference = reference_kind::gpt2_small;  ///< gpt2-small | gpt2-medium
     std::uint64_t min_params = 0;                           ///< decoder-parameter floor; 0: the reference's
     /// The vocabulary every candidate and the reference are built and timed with; 0: the
-    /// reference's (GPT-2's 50,257), or with train_data the corpus's (resolve_vocab, cli).
+    /// reference's (GPT-2's 50,257), or with train_data the corpus's (set by the CLI's
+    /// take_corpus_vocab, src/cli/search_command.cpp).
     std::uint32_t vocab = 0;
     evaluator_kind evaluator = evaluator_kind::torch;  ///< torch (LibTorch, measured) | model (analytic latency, no device)
     /// evaluator=model: analytic | h200 (the test bed fitted to H200 decode measurements)

@@ -20,6 +20,8 @@
 
 namespace fracnas::app {
 
+class training_books;
+
 /// How a run ended.
 struct search_outcome {
     std::string ended_by;         ///< budget, time limit, signal, second signal
@@ -89,6 +91,9 @@ void print_report(const storage::archive_contents& archive, const search_config&
 /// latency ratio and perplexity ratios, from the archive's search_trainings rows (the books
 /// rebuilt by replay_trainings). Throws error when the rows do not replay.
 void print_training_report(const storage::archive_contents& archive, const search_config& cfg, std::ostream& out);
+/// The same with books already rebuilt from the archive's rows (replay_trainings).
+void print_training_report(const storage::archive_contents& archive, const search_config& cfg, const training_books& books,
+                           std::ostream& out);
 
 /// The measured candidates with status ok no other one dominates (more or equal decoder
 /// parameters and lower or equal latency ratio, one strictly; the latency where no reference
