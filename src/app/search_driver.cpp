@@ -800,7 +800,7 @@ void print_training_report(const storage::archive_contents& a, const search_conf
       << " the reference's at the top rung; below it ranked by "
       << (cfg.trend_probe > 0.0 ? "the ratio extrapolated to the top, probes at x" + decimal(cfg.trend_probe) + " the budget"
                                 : std::string("the rung's ratio"))
-      << "):\n";
+      << (cfg.trend_calibration == on_off::on ? ", calibrated by the top rung's results" : "") << "):\n";
     for (const auto& [at, r] : sums) {
         o << "  rung " << at.first << " (" << cfg.rungs[at.first] << " tokens, seed " << at.second << "): " << r.candidates
           << (r.candidates == 1 ? " candidate, " : " candidates, ") << r.failed << " failed; reference perplexity ";
@@ -808,7 +808,12 @@ void print_training_report(const storage::archive_contents& a, const search_conf
             o << std::setprecision(3) << it->second;
         else
             o << "not measured";
-        o << "; " << std::setprecision(4) << r.seconds / 3600.0 << " worker-hours\n";
+        o << "; " << std::setprecision(4) << r.seconds / 3600.0 << " worker-hours";
+        if (const auto c = books.calibration_at(at.first);
+            cfg.trend_calibration == on_off::on && at.first + 1 < cfg.rungs.size() && at.second == cfg.train_seed)
+            o << "; estimates x" << std::setprecision(4) << c.factor << " (calibrated by " << c.from
+              << (c.from == 1 ? " candidate" : " candidates") << " at the top)";
+        o << '\n';
     }
     o << "answer      ";
     if (const auto b = books.best()) {

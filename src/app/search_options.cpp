@@ -121,6 +121,14 @@ std::vector<search_option> make_options() {
                                     "the way, and a candidate ranks by its ratio at the top rung extrapolated from the trend between "
                                     "the two; 0: by the rung's own ratio"),
                             FRACNAS_FIELD(trend_probe), range{0, 0.75}));
+    o.push_back(choice(declare("trend-calibration", "NAME", s::problem,
+                               "with --rungs: on (below the top rung, the estimates of the ratio at the top are scaled by how "
+                               "far those of the candidates already trained to the top fell short, their geometric mean) or off"),
+                       FRACNAS_FIELD(trend_calibration)));
+    o.push_back(choice(declare("head-variants", "NAME", s::problem,
+                               "with --rungs: shared (a candidate that differs from a trained one only in its head counts is not "
+                               "trained: it is told that one's verdict, with its own latency ratio) or trained (each trains)"),
+                       FRACNAS_FIELD(head_variants)));
 
     // how it runs (a resume may change it)
     o.push_back(choice(

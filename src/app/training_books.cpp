@@ -33,6 +33,18 @@ bool probed(const storage::search_training_record& r) {
     return r.probe_budget > 0 && r.probe_budget < r.budget && std::isfinite(r.probe_perplexity) && r.probe_perplexity > 0.0;
 }
 
+// The hash of an architecture's text with every layer's head count set to 1: equal for
+// architectures that differ in their heads only (none for a text that does not parse)
+std::optional<std::uint64_t> shape_hash(const std::string& arch) {
+    try {
+        nas::architecture a = nas::parse_architecture(arch);
+        a.n_head.assign(a.n_head.size(), 1);
+        return nas::hash(a);
+    } catch (const config_error&) {
+        return std::nullopt;
+    }
+}
+
 }  // namespace
 
 double extrapolated_ratio(double ratio, double budget, double earlier_ratio, double earlier_budget, double top_budget) {
@@ -46,12 +58,20 @@ training_books::training_books(const search_config& cfg)
       reference_arch_(nas::canonical(cfg.reference_arch())),
       reference_hash_(nas::hash(cfg.reference_arch())),
       top_(static_cast<std::uint32_t>(cfg.rungs.size() - 1)),
-      ladder_(std::vector<double>(cfg.rungs.begin(), cfg.rungs.end()), cfg.eta) {}
+      ladder_(std::vector<double>(cfg.rungs.begin(), cfg.rungs.end()), cfg.eta),
+      calibrations_(cfg.rungs.size() - 1) {}
 
 bool training_books::admit(std::uint64_t candidate, std::uint64_t hash, const std::string& arch, const core::point& x,
                            double latency_ratio) {
-    if (by_hash_.count(hash)) return true;
+    if (by_hash_.count(hash) || variants_.count(hash)) return true;
     if (best_ && !(latency_ratio < trainees_.at(*best_).latency_ratio)) return false;
+    if (cfg_.head_variants == head_variants_kind::shared)
+        if (const auto shape = shape_hash(arch))
+            if (const auto s = by_shape_.find(*shape); s != by_shape_.end()) {
+                variants_.emplace(hash, variant{s->second, latency_ratio});
+                trainees_.at(s->second).variants.push_back(hash);
+                return true;
+            }
     enrol(candidate, hash, arch, x, latency_ratio);
     to_start_.push_back(candidate);
     return true;
@@ -70,13 +90,30 @@ void training_books::enrol(std::uint64_t candidate, std::uint64_t hash, const st
     t.latency_ratio = latency_ratio;
     trainees_.emplace(candidate, std::move(t));
     by_hash_.emplace(hash, candidate);
+    if (const auto shape = shape_hash(arch)) by_shape_.emplace(*shape, candidate);
     want_reference({0, cfg_.train_seed});
 }
 
 std::optional<training_verdict> training_books::verdict(std::uint64_t hash) const {
+    if (const auto v = variants_.find(hash); v != variants_.end()) {
+        const trainee& s = trainees_.at(v->second.sibling);
+        if (!s.verdict || s.verdict->failed) return s.verdict;
+        return training_verdict{s.verdict->value - s.latency_ratio + v->second.latency_ratio, false};
+    }
     const auto it = by_hash_.find(hash);
     if (it == by_hash_.end()) return std::nullopt;
     return trainees_.at(it->second).verdict;
+}
+
+std::optional<std::uint64_t> training_books::sibling(std::uint64_t hash) const {
+    const auto v = variants_.find(hash);
+    if (v == variants_.end()) return std::nullopt;
+    return v->second.sibling;
+}
+
+void training_books::decided(const trainee& t, std::vector<std::uint64_t>& hashes) const {
+    hashes.push_back(t.hash);
+    hashes.insert(hashes.end(), t.variants.begin(), t.variants.end());
 }
 
 void training_books::want_reference(rung_seed at) {
@@ -101,6 +138,36 @@ std::optional<std::pair<std::uint64_t, double>> training_books::earlier(const tr
 }
 
 double training_books::top_ratio(const trainee& t, std::uint32_t rung) const {
+    const double r = trend_ratio(t, rung);
+    return rung == top_ ? r : r * calibrations_[rung].factor;
+}
+
+training_books::calibration training_books::calibration_at(std::uint32_t rung) const {
+    return rung < top_ ? calibrations_[rung] : calibration{};
+}
+
+void training_books::calibrate() {
+    if (cfg_.trend_calibration != on_off::on) return;
+    for (std::uint32_t k = 0; k < top_; ++k) {
+        double log_sum = 0.0;
+        std::size_t n = 0;
+        for (const auto& [c, t] : trainees_) {
+            const auto measured = ratio(t, {top_, cfg_.train_seed});
+            if (!measured || !ratio(t, {k, cfg_.train_seed})) continue;
+            log_sum += std::log(*measured / trend_ratio(t, k));
+            ++n;
+        }
+        const calibration now{n > 0 ? std::exp(log_sum / static_cast<double>(n)) : 1.0, n};
+        if (now.from == calibrations_[k].from && now.factor == calibrations_[k].factor) continue;
+        calibrations_[k] = now;
+        // every result at rung k ranks by the new estimates (those waiting for the reference's
+        // result have no ratio yet: settle() values them)
+        for (const auto& [c, t] : trainees_)
+            if (ratio(t, {k, cfg_.train_seed})) ladder_.revalue(c, k, value(t, k));
+    }
+}
+
+double training_books::trend_ratio(const trainee& t, std::uint32_t rung) const {
     const double r = *ratio(t, {rung, cfg_.train_seed});
     if (rung == top_ || cfg_.trend_probe <= 0.0) return r;
     const auto e = earlier(t, rung);
@@ -205,7 +272,7 @@ std::vector<std::uint64_t> training_books::settle(std::uint32_t rung) {
         ladder_.record(c, rung, v, true);
         if (rung == 0 && !t.verdict) {
             t.verdict = training_verdict{v, false};
-            decided.push_back(t.hash);
+            this->decided(t, decided);
         }
     }
     deferred_.erase(it);
@@ -245,6 +312,7 @@ std::vector<std::uint64_t> training_books::record(const storage::search_training
         if (probed(r)) reference_probe_[r.rung] = {r.probe_budget, r.probe_perplexity};
         reference_wanted_.erase(at);
         decided = settle(r.rung);
+        if (at == rung_seed{top_, cfg_.train_seed}) calibrate();
         update_best();
         return decided;
     }
@@ -263,7 +331,7 @@ std::vector<std::uint64_t> training_books::record(const storage::search_training
         ladder_.record(r.candidate, r.rung, std::numeric_limits<double>::quiet_NaN(), false);
         if (r.rung == 0 && !t.verdict) {
             t.verdict = training_verdict{0.0, true};
-            decided.push_back(t.hash);
+            this->decided(t, decided);
         }
         return decided;
     }
@@ -272,6 +340,7 @@ std::vector<std::uint64_t> training_books::record(const storage::search_training
     deferred_[r.rung].push_back(r.candidate);
     want_reference(at);
     decided = settle(r.rung);
+    if (r.rung == top_) calibrate();
     update_best();
     return decided;
 }

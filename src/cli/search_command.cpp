@@ -332,6 +332,8 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         if (!archived.count("tree")) archived["tree"] = setting{"plain", ""};  // archives from before --tree ran the plain tree
         if (!archived.count("latency-model")) archived["latency-model"] = setting{"analytic", ""};  // and the analytic model
         if (!archived.count("trend-probe")) archived["trend-probe"] = setting{"0", ""};  // and ranked trainings by each rung's ratio
+        if (!archived.count("trend-calibration")) archived["trend-calibration"] = setting{"off", ""};  // and by the trend uncalibrated
+        if (!archived.count("head-variants")) archived["head-variants"] = setting{"trained", ""};      // and trained every head variant
         if (!archived.count("vocab")) archived["vocab"] = setting{"0", ""};  // and built every model with the reference's vocabulary
         app::search_config from_archive = build(archived);
         for (const auto& [k, s] : archived)

@@ -90,6 +90,30 @@ void rung_ladder::mark_promoted(std::uint64_t id, std::size_t from) {
     r.promoted.insert(std::lower_bound(r.promoted.begin(), r.promoted.end(), k), k);
 }
 
+void rung_ladder::revalue(std::uint64_t id, std::size_t rung, double value) {
+    check_rung(rung, "revalue");
+    const auto it = candidates_.find(id);
+    if (it == candidates_.end()) throw config_error("id", "candidate " + std::to_string(id) + " was never started.");
+    candidate& c = it->second;
+    if (c.rung < rung || (c.rung == rung && c.waiting) || std::isnan(c.got[rung]))
+        throw config_error("rung",
+                           "candidate " + std::to_string(id) + " has no successful result at rung " + std::to_string(rung) + " to change.");
+    if (!std::isfinite(value))
+        throw config_error("value", "candidate " + std::to_string(id) + "'s successful result is not a finite number.");
+    rung_books& r = rungs_[rung];
+    const key before = order(result{id, c.got[rung], true}), after = order(result{id, value, true});
+    c.got[rung] = value;
+    r.ranked.erase(before);
+    r.ranked.insert(after);
+    if (c.up[rung]) {
+        r.promoted.erase(std::lower_bound(r.promoted.begin(), r.promoted.end(), before));
+        r.promoted.insert(std::lower_bound(r.promoted.begin(), r.promoted.end(), after), after);
+    } else {
+        r.waiting.erase(before);
+        r.waiting.insert(after);
+    }
+}
+
 std::vector<rung_ladder::result> rung_ladder::results(std::size_t rung) const {
     check_rung(rung, "results");
     std::vector<result> out;

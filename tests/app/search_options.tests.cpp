@@ -160,8 +160,8 @@ TEST_CASE("search options: an enum-like value is read once, and a bad one names 
         REQUIRE(c.to_ini() == before);  // nothing set
     }
     // algorithm, tree, objective, space, reference, evaluator, latency-model, device, dtype,
-    // latency, dispatcher, cost
-    REQUIRE(enums == 12);
+    // latency, trend-calibration, head-variants, dispatcher, cost
+    REQUIRE(enums == 14);
     REQUIRE(app::to_string(app::dispatcher_kind::dry_run) == std::string("dry-run"));
     REQUIRE(app::parse_choice<app::tree_kind>("--tree", "space-aware") == app::tree_kind::space_aware);
 }

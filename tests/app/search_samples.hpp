@@ -40,6 +40,8 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"train-seed", "7"},
             {"max-perplexity-ratio", "1.05"},
             {"trend-probe", "0.25"},
+            {"trend-calibration", "off"},
+            {"head-variants", "trained"},
             {"train-data", ""},
             {"train-states", ""},
             {"train-ms-per-mtoken", "0"},

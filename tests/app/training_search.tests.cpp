@@ -298,6 +298,111 @@ TEST_CASE("training books: below the top rung a candidate ranks by its ratio ext
     REQUIRE_FALSE(b.top_ratio_estimate(7, 0));  // not a candidate
 }
 
+TEST_CASE("training books: the top rung's results calibrate the estimates below it, and re-rank the rung", "[app][train]") {
+    for (const auto calibration : {app::on_off::on, app::on_off::off}) {
+        const bool on = calibration == app::on_off::on;
+        INFO("trend calibration " << app::to_string(calibration));
+        auto c = ladder_config({100, 300}, 2);
+        c.trend_probe = 0.0;  // each rung's own ratio is its estimate: the calibration alone scales it
+        c.trend_calibration = calibration;
+        app::training_books b(c);
+        REQUIRE(b.admit(1, hash_of(1), "a1", {}, 0.3));
+        REQUIRE(b.admit(2, hash_of(2), "a2", {}, 0.9));
+        const auto ref = take(b), one = take(b), two = take(b);
+        b.record(row(ref, 100.0));
+        b.record(row(one, 102.0));  // 1.02: within the bound, the fastest
+        b.record(row(two, 100.0));
+        REQUIRE(b.verdict(hash_of(2))->value == Approx(0.9));
+        REQUIRE(b.calibration_at(0).from == 0);
+        REQUIRE(b.calibration_at(0).factor == 1.0);
+        // floor(2 / 2) = 1 goes up: candidate 1, measured at the top 6% worse than rung 0 said
+        const auto ref1 = take(b), up = take(b);
+        REQUIRE((ref1.reference && up.candidate == 1 && up.task.rung == 1));
+        b.record(row(ref1, 50.0));
+        b.record(row(up, 54.0));
+        const double factor = on ? 1.08 / 1.02 : 1.0;
+        REQUIRE(b.calibration_at(0).factor == Approx(factor));
+        REQUIRE(b.calibration_at(0).from == (on ? 1u : 0u));
+        REQUIRE(b.calibration_at(1).factor == 1.0);  // the top rung is measured, not estimated
+        REQUIRE(*b.top_ratio_estimate(2, 0) == Approx(1.0 * factor));
+        REQUIRE(*b.top_ratio_estimate(1, 1) == Approx(1.08));
+        REQUIRE(b.verdict(hash_of(2))->value == Approx(0.9));  // told once, before the calibration
+        REQUIRE_FALSE(b.best());                               // 1.08 at the top: past the bound
+        REQUIRE_FALSE(b.next());                               // candidate 1 still ranks first at rung 0 (0.8 against 1.19 calibrated)
+        // a third candidate: calibrated, 0.98 points past the bound and is told so, yet it ranks
+        // before candidate 1 (1.02 x 1.059, re-ranked): the best of the rung's 3 is one not promoted
+        REQUIRE(b.admit(3, hash_of(3), "a3", {}, 0.6));
+        const auto three = take(b);
+        b.record(row(three, 98.0));
+        REQUIRE(b.verdict(hash_of(3))->value == Approx(0.6 + 10.0 * std::max(0.0, 0.98 * factor - 1.03)));
+        if (on) {
+            const auto next = take(b);
+            REQUIRE((next.candidate == 3 && next.task.rung == 1));
+            const auto ranked = b.ladder().results(0);
+            REQUIRE(ranked.size() == 3);
+            REQUIRE(ranked[0].id == 3);
+            REQUIRE(ranked[0].value == Approx(0.6 + 10.0 * (0.98 * factor - 1.03)));
+            REQUIRE(ranked[1].id == 1);
+            REQUIRE(ranked[1].value == Approx(0.3 + 10.0 * (1.02 * factor - 1.03)));
+            REQUIRE(ranked[2].id == 2);
+        } else {
+            REQUIRE_FALSE(b.next());  // candidate 1 (0.3) still ranks first, and it went up already
+        }
+    }
+}
+
+TEST_CASE("training books: a head variant of a trained candidate takes its verdict with its own latency ratio, untrained", "[app][train]") {
+    const std::string a = "n_layer=2 d_model=256 d_inner=1024,1024 n_head=4,4", b = "n_layer=2 d_model=256 d_inner=1024,1024 n_head=8,4",
+                      b2 = "n_layer=2 d_model=256 d_inner=1024,1024 n_head=8,8",
+                      other = "n_layer=2 d_model=256 d_inner=1024,768 n_head=4,4";
+    const auto h = [](const std::string& arch) { return nas::hash(nas::parse_architecture(arch)); };
+    for (const auto mode : {app::head_variants_kind::shared, app::head_variants_kind::trained}) {
+        const bool shared = mode == app::head_variants_kind::shared;
+        INFO("head variants " << app::to_string(mode));
+        auto c = ladder_config({100, 300}, 3);
+        c.head_variants = mode;
+        app::training_books books(c);
+        REQUIRE(books.admit(1, h(a), nas::canonical(nas::parse_architecture(a)), {}, 0.5));
+        REQUIRE(books.admit(2, h(b), nas::canonical(nas::parse_architecture(b)), {}, 0.45));         // heads only: a variant of 1
+        REQUIRE(books.admit(3, h(other), nas::canonical(nas::parse_architecture(other)), {}, 0.4));  // another FFN width: its own
+        REQUIRE(books.sibling(h(b)) == (shared ? std::optional<std::uint64_t>(1) : std::nullopt));
+        REQUIRE_FALSE(books.sibling(h(other)));
+        REQUIRE_FALSE(books.verdict(h(b)));
+        std::vector<app::training_order> orders;
+        while (const auto o = books.next()) orders.push_back(*o);
+        REQUIRE(orders.size() == (shared ? 3u : 4u));  // the reference, 1, (2,) 3
+        std::vector<std::uint64_t> told;
+        for (const auto& o : orders) {
+            const double perplexity = o.reference ? 100.0 : o.candidate == 1 ? 110.0 : 101.0;  // 1: 10% past the reference
+            const auto d = books.record(row(o, perplexity));
+            told.insert(told.end(), d.begin(), d.end());
+        }
+        // 1's verdict made its variant's known too, in the same call
+        REQUIRE(std::count(told.begin(), told.end(), h(b)) == 1);
+        REQUIRE(books.verdict(h(a))->value == Approx(0.5 + 10.0 * (1.1 - 1.03)));
+        if (shared)
+            REQUIRE(books.verdict(h(b))->value == Approx(0.45 + 10.0 * (1.1 - 1.03)));  // 1's excess, its own latency
+        else
+            REQUIRE(books.verdict(h(b))->value == Approx(0.45));  // trained: 1.01, within the bound
+        // a later variant of 1 is told at once; with a failed sibling, a failure
+        REQUIRE(books.admit(4, h(b2), nas::canonical(nas::parse_architecture(b2)), {}, 0.3));
+        if (shared) {
+            REQUIRE(books.verdict(h(b2))->value == Approx(0.3 + 10.0 * (1.1 - 1.03)));
+            REQUIRE(books.results_per_rung()[0] == 2);  // 1 and 3 trained, no variant
+        }
+    }
+    // a failed sibling: its variants fail with it
+    auto c = ladder_config({100, 300}, 3);
+    app::training_books f(c);
+    REQUIRE(f.admit(1, h(a), nas::canonical(nas::parse_architecture(a)), {}, 0.5));
+    REQUIRE(f.admit(2, h(b), nas::canonical(nas::parse_architecture(b)), {}, 0.45));
+    f.record(row(take(f), 100.0));
+    const auto d = f.record(row(take(f), 0.0, eval::outcome_status::out_of_memory));
+    REQUIRE(d == std::vector<std::uint64_t>{h(a), h(b)});
+    REQUIRE(f.verdict(h(b))->failed);
+    REQUIRE_FALSE(f.next());
+}
+
 TEST_CASE("training books: a failed training is a failed verdict and never promoted, a lost one is trained again", "[app][train]") {
     const auto c = ladder_config({100, 300}, 2);
     app::training_books b(c);
@@ -485,8 +590,9 @@ training_key key_of(const storage::search_training_record& t) {
     return {t.reference, t.hash, t.rung, t.seed};
 }
 
-// The rule of training_books.hpp, checked on a finished run's archive alone.
-void check_training_run(const storage::archive_contents& a, const app::search_config& c) {
+// The rule of training_books.hpp, checked on a finished run's archive alone; returns how many
+// asks were told a head variant's verdict.
+std::size_t check_training_run(const storage::archive_contents& a, const app::search_config& c) {
     // every ask told once
     std::map<std::pair<std::uint32_t, std::uint64_t>, const storage::event_record*> tells;
     for (const auto& e : a.events)
@@ -534,8 +640,40 @@ void check_training_run(const storage::archive_contents& a, const app::search_co
         const double b = static_cast<double>(t.budget), top_budget = static_cast<double>(c.rungs[top]);
         return ratio * std::exp(std::log(ratio / earlier) * std::log(top_budget / b) / std::log(b / earlier_budget));
     };
-    const auto value = [&](const storage::search_training_record& t) {
-        return by_id.at(t.candidate)->ratio + 10.0 * std::max(0.0, ranked_ratio(t) - c.max_perplexity_ratio);
+    // the calibration of rung k below the top from the top rung's rows that `in` lets count: the
+    // geometric mean of measured / estimated over the candidates measured there (with the
+    // reference's top result counted too), each estimated from its own row at rung k
+    const auto* const first_row = a.search_trainings.data();
+    const auto calibration = [&](std::uint32_t k, const auto& in) {
+        if (c.trend_calibration != app::on_off::on) return 1.0;
+        const auto ref_top = reference_rows.find(top);
+        if (ref_top == reference_rows.end() || !in(*ref_top->second)) return 1.0;
+        double log_sum = 0.0;
+        std::size_t n = 0;
+        for (const auto& t : a.search_trainings) {
+            if (t.reference || t.rung != top || t.seed != c.train_seed || t.status != eval::outcome_status::ok || !in(t)) continue;
+            for (const auto& u : a.search_trainings)
+                if (!u.reference && u.candidate == t.candidate && u.rung == k && u.seed == c.train_seed &&
+                    u.status == eval::outcome_status::ok) {
+                    log_sum += std::log(ratios.at({t.candidate, top}) / ranked_ratio(u));
+                    ++n;
+                }
+        }
+        return n > 0 ? std::exp(log_sum / static_cast<double>(n)) : 1.0;
+    };
+    // the value a row ranks by, with rung k's calibration from the top rows `in` lets count
+    const auto value_with = [&](const storage::search_training_record& t, const auto& in) {
+        const double estimate = t.rung == top ? ranked_ratio(t) : ranked_ratio(t) * calibration(t.rung, in);
+        return by_id.at(t.candidate)->ratio + 10.0 * std::max(0.0, estimate - c.max_perplexity_ratio);
+    };
+    // at the first rung, the verdict told: the calibration of the rows recorded before the one that
+    // settled it (the candidate's, or the reference's at that rung when it came later)
+    const auto told_value = [&](const storage::search_training_record& t) {
+        std::ptrdiff_t settled = &t - first_row;
+        for (const auto& u : a.search_trainings)
+            if (u.reference && u.rung == t.rung && u.seed == t.seed && u.status == eval::outcome_status::ok)
+                settled = std::max(settled, &u - first_row);
+        return value_with(t, [&](const storage::search_training_record& u) { return &u - first_row < settled; });
     };
     for (const auto& t : a.search_trainings) {
         // below the top rung each training of train_seed measured its probe, the reference's too
@@ -568,8 +706,8 @@ void check_training_run(const storage::archive_contents& a, const app::search_co
                     REQUIRE(tell.failed == 1);
                 } else {
                     REQUIRE(tell.failed == 0);
-                    REQUIRE(tell.value == Approx(value(t)).epsilon(1e-12));
-                    if (value(t) > m.ratio) ++past_bound;
+                    REQUIRE(tell.value == Approx(told_value(t)).epsilon(1e-12));
+                    if (told_value(t) > m.ratio) ++past_bound;
                 }
             }
             continue;
@@ -586,6 +724,9 @@ void check_training_run(const storage::archive_contents& a, const app::search_co
         }
         REQUIRE(below != nullptr);
         REQUIRE(below->status == eval::outcome_status::ok);
+        // ranked with the calibration of the top rows in by then
+        const auto by_then = [&](const storage::search_training_record& u) { return u.ended <= t.dispatched; };
+        const auto value = [&](const storage::search_training_record& u) { return value_with(u, by_then); };
         std::size_t better = 0;
         for (const auto* u : rung_results)
             if (u->status == eval::outcome_status::ok &&
@@ -597,6 +738,41 @@ void check_training_run(const storage::archive_contents& a, const app::search_co
     REQUIRE(promoted > 0);
     (void)failed;
     (void)past_bound;
+    // with head variants shared, no two trained candidates differ in their heads only, and an ask
+    // of an untrained architecture whose shape a trained one has was told its latency ratio (not
+    // admitted: no faster than the best feasible then) or that sibling's verdict with its own
+    // latency ratio
+    const auto shape_of = [](const std::string& arch) {
+        auto x = nas::parse_architecture(arch);
+        x.n_head.assign(x.n_head.size(), 1);
+        return nas::hash(x);
+    };
+    std::map<std::uint64_t, const storage::search_training_record*> trained_shape;  // shape -> rung-0 row
+    std::set<std::uint64_t> trained_hash;
+    for (const auto& t : a.search_trainings)
+        if (!t.reference && t.rung == 0 && t.seed == c.train_seed) {
+            const bool first = trained_shape.emplace(shape_of(t.arch), &t).second;
+            if (c.head_variants == app::head_variants_kind::shared) REQUIRE(first);
+            trained_hash.insert(t.hash);
+        }
+    std::size_t variants = 0;
+    for (const auto& r : a.evaluations) {
+        if (!r.feasible || trained_hash.count(r.hash) || !std::isfinite(r.ratio) || r.out.status != eval::outcome_status::ok) continue;
+        const auto sib = trained_shape.find(shape_of(r.arch));
+        if (sib == trained_shape.end() || c.head_variants != app::head_variants_kind::shared) continue;
+        const auto& tell = *tells.at({r.phase, r.task});
+        if (tell.failed == 0 && tell.value == r.ratio) continue;  // not admitted
+        const auto& t = *sib->second;
+        INFO("head variant " << r.arch << " of " << t.arch);
+        if (t.status != eval::outcome_status::ok) {
+            REQUIRE(tell.failed == 1);
+        } else {
+            REQUIRE(tell.failed == 0);
+            REQUIRE(tell.value == Approx(told_value(t) - by_id.at(t.candidate)->ratio + r.ratio).epsilon(1e-12));
+        }
+        ++variants;
+    }
+    return variants;
 }
 
 }  // namespace
@@ -606,7 +782,7 @@ TEST_CASE("a training search in-process: the promotions follow the rule, the opt
     const auto c = training_search(60);
     ordered_sink sink;
     const auto a = run_training(c, sink);
-    check_training_run(a, c);
+    REQUIRE(check_training_run(a, c) > 0);  // some asks were head variants of a trained candidate
     // what the driver reported is what it wrote
     REQUIRE(sink.contents().search_trainings.size() == a.search_trainings.size());
     // the answer: within the bound at the top rung with both seeds, its reference trained with both

@@ -139,6 +139,8 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
                       "--trend-probe must be in 0..0.75");
     check_usage_error({"search", "--evaluator", "model", "--rungs", "1000,3000", "--trend-probe", "half"},
                       "--trend-probe: expected a finite number, got 'half'");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000,3000", "--trend-calibration", "yes"},
+                      "unknown trend-calibration 'yes'; valid: on, off");
     check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--objective", "pareto"},
                       "--rungs applies to --objective constrained only");
     check_usage_error({"search", "--rungs", "1000"}, "--train-data is needed with --rungs and --evaluator torch");

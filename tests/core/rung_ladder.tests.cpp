@@ -184,9 +184,24 @@ TEST_CASE("rung ladder: bad budgets, eta and calls are refused with one sentence
     REQUIRE_THROWS_WITH(l.rung_of(9), "candidate 9 was never started.");
     REQUIRE(l.results(0).size() == 1);
     REQUIRE(l.rung_of(7) == 1);
+    // a value changed only where a successful result is
+    REQUIRE_THROWS_WITH(l.revalue(7, 1, 1.0), "candidate 7 has no successful result at rung 1 to change.");
+    REQUIRE_THROWS_WITH(l.revalue(9, 0, 1.0), "candidate 9 was never started.");
+    REQUIRE_THROWS_WITH(l.revalue(7, 0, std::nan("")), "candidate 7's successful result is not a finite number.");
+    REQUIRE_THROWS_WITH(l.revalue(7, 5, 1.0), "revalue: rung 5 is not on the ladder (it has 3).");
+    l.start(8);
+    l.record(8, 0, 0.5, false);
+    REQUIRE_THROWS_WITH(l.revalue(8, 0, 1.0), "candidate 8 has no successful result at rung 0 to change.");
+    l.revalue(7, 0, 3.0);  // promoted already: it stays promoted, ranked by its new value
+    REQUIRE(l.promoted(7, 0));
+    REQUIRE(l.results(0).front().value == 3.0);
+    REQUIRE(l.rung_of(7) == 1);
 }
 
-TEST_CASE("rung ladder: random runs agree with the rule recomputed from scratch, and a replay rebuilds the same ladder", "[core]") {
+TEST_CASE(
+    "rung ladder: random runs, values changed on the way, agree with the rule recomputed from scratch, and a replay rebuilds the same "
+    "ladder",
+    "[core]") {
     core::rng draw(20261204);
     for (int run = 0; run < 300; ++run) {
         CAPTURE(run);
@@ -196,7 +211,7 @@ TEST_CASE("rung ladder: random runs agree with the rule recomputed from scratch,
         rung_ladder l(budgets, eta);
         reference_ladder ref{rungs, eta, {}, {}, {}};
         struct op {
-            int kind;  // 0 start, 1 record, 2 promote
+            int kind;  // 0 start, 1 record, 2 promote, 3 revalue
             std::uint64_t id;
             std::size_t rung;
             double value;
@@ -241,6 +256,20 @@ TEST_CASE("rung ladder: random runs agree with the rule recomputed from scratch,
                 ref.got[id][k] = std::make_pair(value, ok);
                 log.push_back({1, id, k, value, ok});
             }
+            // now and then a successful result changes its value (a calibration learnt since)
+            if (draw.uniform() < 0.25) {
+                std::vector<std::pair<std::uint64_t, std::size_t>> done;
+                for (const auto& [id, rs] : ref.got)
+                    for (std::size_t k = 0; k < rungs; ++k)
+                        if (rs[k] && rs[k]->second) done.emplace_back(id, k);
+                if (!done.empty()) {
+                    const auto [id, k] = done[draw.below(done.size())];
+                    const double value = std::floor(draw.uniform() * 20.0);
+                    l.revalue(id, k, value);
+                    ref.got[id][k]->first = value;
+                    log.push_back({3, id, k, value, true});
+                }
+            }
         }
         // the same calls in the same order: the same ladder
         rung_ladder again(budgets, eta);
@@ -248,6 +277,7 @@ TEST_CASE("rung ladder: random runs agree with the rule recomputed from scratch,
             if (o.kind == 0) again.start(o.id);
             if (o.kind == 1) again.record(o.id, o.rung, o.value, o.ok);
             if (o.kind == 2) again.mark_promoted(o.id, o.rung);
+            if (o.kind == 3) again.revalue(o.id, o.rung, o.value);
         }
         for (std::size_t k = 0; k < rungs; ++k) REQUIRE(ids(again.results(k)) == ids(l.results(k)));
         REQUIRE(again.pending() == l.pending());

@@ -34,6 +34,8 @@ enum class device_choice : std::uint8_t { automatic, cpu, cuda };
 enum class dtype_choice : std::uint8_t { automatic, fp32, bf16 };
 enum class latency_kind : std::uint8_t { decode, prefill };
 enum class dispatcher_kind : std::uint8_t { automatic, local, mpi, dry_run };
+enum class on_off : std::uint8_t { on, off };
+enum class head_variants_kind : std::uint8_t { shared, trained };
 
 // The option values of each enum (option.hpp's choice_names), in the order of its enumerators.
 #define FRACNAS_CHOICE_NAMES(E, ...)                     \
@@ -51,6 +53,8 @@ FRACNAS_CHOICE_NAMES(device_choice, "auto", "cpu", "cuda");
 FRACNAS_CHOICE_NAMES(dtype_choice, "auto", "fp32", "bf16");
 FRACNAS_CHOICE_NAMES(latency_kind, "decode", "prefill");
 FRACNAS_CHOICE_NAMES(dispatcher_kind, "auto", "local", "mpi", "dry-run");
+FRACNAS_CHOICE_NAMES(on_off, "on", "off");
+FRACNAS_CHOICE_NAMES(head_variants_kind, "shared", "trained");
 #undef FRACNAS_CHOICE_NAMES
 
 /// The architecture of a reference model (nas::gpt2_small, nas::gpt2_medium).
@@ -108,6 +112,14 @@ struct search_config {
     /// its budget (a probe, on the way), and a candidate's ratio at the top rung is extrapolated
     /// from its ratios at the probe and at the budget (training_books.hpp); 0: a rung's own ratio.
     double trend_probe = 0.5;
+    /// on: below the top rung, a candidate's estimate of its ratio at the top rung is scaled by the
+    /// geometric mean of measured / estimated over the candidates already measured at the top
+    /// (training_books.hpp); off: the estimate as the trend (or the rung) gives it.
+    on_off trend_calibration = on_off::on;
+    /// shared: a candidate whose architecture differs from a trained candidate's only in its head
+    /// counts is not trained; it is told that candidate's verdict with its own latency ratio
+    /// (training_books.hpp); trained: each trains.
+    head_variants_kind head_variants = head_variants_kind::shared;
 
     // ---- how it runs (may change on resume)
     /// auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run

@@ -21,8 +21,20 @@
 //   same budget), else the ratio at the rung beneath; with neither (or trend_probe 0), the rung's
 //   own ratio. Measured on D-large, ratios at small budgets rank the shallow-wide models first and
 //   their trend says how far they fall behind at the top (docs/training.md).
+// - With trend_calibration on, that estimate at rung k is scaled by the calibration of rung k: the
+//   geometric mean of measured / estimated over the candidates already measured at the top rung
+//   (train_seed), each estimated from its own result at rung k (1 while there are none). The trend
+//   fell short by 6% on D-large; the calibration learns by how much from the search's own top
+//   results. Each new top result recomputes it and re-ranks the rungs below (rung_ladder::revalue);
+//   promotions made stay made.
 // - The optimizer is told v at the first rung, the cheapest fidelity that measured accuracy (a
 //   failed training: a failure); a candidate not trained is told its latency ratio at once.
+// - With head_variants shared, a candidate admitted whose architecture differs from a trained
+//   candidate's only in its head counts (its sibling, the first such one enrolled) is not trained:
+//   it is told its sibling's verdict with its own latency ratio in place of the sibling's (the
+//   same failure, or v - the sibling's latency ratio + its own), when that verdict is known. On
+//   D-large six head variants of one 6 x 768 shape took five of the eight top-rung trainings of a
+//   search, their ratios within the noise of one another (docs/results/train_search.md).
 // - At the top rung a candidate within the bound is feasible; the fastest feasible one, and the
 //   reference, then also train with train_seed + 1 at the top budget, and the answer is feasible
 //   when the mean of its two ratios is within the bound.
@@ -80,8 +92,11 @@ public:
     bool admit(std::uint64_t candidate, std::uint64_t hash, const std::string& arch, const core::point& x, double latency_ratio);
     /// Whether the candidate of this hash is trained.
     bool trained(std::uint64_t hash) const { return by_hash_.count(hash) != 0; }
-    /// The verdict on the candidate of this hash, once its first rung's training is in.
+    /// The verdict on the candidate of this hash, once its first rung's training is in (a head
+    /// variant's: once its sibling's is).
     std::optional<training_verdict> verdict(std::uint64_t hash) const;
+    /// The trained candidate whose verdict the head variant of this hash takes, if it is one.
+    std::optional<std::uint64_t> sibling(std::uint64_t hash) const;
 
     /// The training a free worker runs next (reference trainings first, then second seeds, then
     /// ASHA's promotions, then new candidates' first rung), counted as ordered; nothing when no
@@ -110,6 +125,13 @@ public:
     /// points to: what ranks it there (the measured ratio at the top rung; extrapolated below it
     /// with trend_probe > 0). Nothing before that result and the reference's are in.
     std::optional<double> top_ratio_estimate(std::uint64_t candidate, std::uint32_t rung) const;
+    /// The calibration of a rung below the top (trend_calibration on): the factor its estimates
+    /// are scaled by, and how many candidates measured at the top it comes from (0: factor 1).
+    struct calibration {
+        double factor = 1.0;
+        std::size_t from = 0;
+    };
+    calibration calibration_at(std::uint32_t rung) const;
     /// Results recorded at each rung (the reference's excluded), for the progress line.
     std::vector<std::size_t> results_per_rung() const;
     const core::rung_ladder& ladder() const noexcept { return ladder_; }
@@ -123,20 +145,28 @@ private:
         std::map<std::pair<std::uint32_t, std::uint64_t>, double> perplexity;  // (rung, seed) -> ok result's
         std::map<std::uint32_t, std::pair<std::uint64_t, double>> probe;       // rung -> (probe budget, perplexity), train_seed's
         std::optional<training_verdict> verdict;
-        bool started = false;        // its first training ordered or recorded
-        bool failed = false;         // a training failed: never trained again
-        bool second_failed = false;  // its second seed's training failed: not feasible
+        bool started = false;                 // its first training ordered or recorded
+        bool failed = false;                  // a training failed: never trained again
+        bool second_failed = false;           // its second seed's training failed: not feasible
+        std::vector<std::uint64_t> variants;  // hashes of the head variants that take its verdict
+    };
+    struct variant {
+        std::uint64_t sibling = 0;  // candidate id
+        double latency_ratio = 0.0;
     };
     using rung_seed = std::pair<std::uint32_t, std::uint64_t>;
 
-    double value(const trainee& t, std::uint32_t rung) const;      // needs the reference at (rung, train_seed)
-    double top_ratio(const trainee& t, std::uint32_t rung) const;  // the rung's ratio, extrapolated to the top
+    double value(const trainee& t, std::uint32_t rung) const;        // needs the reference at (rung, train_seed)
+    double trend_ratio(const trainee& t, std::uint32_t rung) const;  // the rung's ratio, extrapolated to the top
+    double top_ratio(const trainee& t, std::uint32_t rung) const;    // trend_ratio, calibrated
+    void calibrate();                                                // after a top result: calibrations_, the rungs re-ranked
     std::optional<std::pair<std::uint64_t, double>> earlier(const trainee& t, std::uint32_t rung) const;  // the trend's start
     std::optional<double> ratio(const trainee& t, rung_seed at) const;
     void want_reference(rung_seed at);
     std::vector<std::uint64_t> settle(std::uint32_t rung);  // deferred rung results into the ladder
     void place(std::uint64_t candidate, std::uint32_t rung);
     void update_best();
+    void decided(const trainee& t, std::vector<std::uint64_t>& hashes) const;  // t's hash and its variants'
     training_order order_for(std::uint64_t candidate, rung_seed at);
     bool can_improve(const trainee& t) const;
 
@@ -147,6 +177,8 @@ private:
     core::rung_ladder ladder_;
     std::map<std::uint64_t, trainee> trainees_;  // by candidate id
     std::unordered_map<std::uint64_t, std::uint64_t> by_hash_;
+    std::unordered_map<std::uint64_t, std::uint64_t> by_shape_;                  // the architecture's hash, heads aside -> first candidate
+    std::unordered_map<std::uint64_t, variant> variants_;                        // head variants by hash
     std::deque<std::uint64_t> to_start_;                                         // admitted, first rung not ordered, in order
     std::map<rung_seed, double> reference_;                                      // its ok results
     std::map<std::uint32_t, std::pair<std::uint64_t, double>> reference_probe_;  // rung -> (probe budget, perplexity), train_seed's
@@ -157,6 +189,7 @@ private:
     std::set<std::pair<std::uint64_t, rung_seed>> ordered_;         // (candidate or reference_key, rung, seed) ordered, not recorded
     std::set<std::pair<std::uint64_t, rung_seed>> done_;            // recorded
     std::optional<std::uint64_t> best_;
+    std::vector<calibration> calibrations_;  // by rung below the top
     std::string reference_failure_;
 };
 

@@ -64,6 +64,12 @@ public:
     /// config_error("rung") with one sentence otherwise.
     void mark_promoted(std::uint64_t id, std::size_t from);
 
+    /// Changes id's successful result at `rung` to value (finite): its rank among the rung's
+    /// results moves, its promotion stays as it was (a caller whose values depend on what it
+    /// learnt since, such as a calibration, re-ranks what waits). Throws config_error("id") for
+    /// an unknown id, config_error("rung") where it has no successful result at `rung`,
+    /// config_error("value") for a value that is not finite.
+    void revalue(std::uint64_t id, std::size_t rung, double value);
     /// The results at `rung`, best first (successes by value, then failures; ties by id).
     std::vector<result> results(std::size_t rung) const;
     /// Whether id was promoted from `rung`.
