@@ -5,7 +5,7 @@ at the top, as the search used them (uncalibrated: `top_ratio_estimate` of an ar
 with --trend-calibration off) and as the calibration would have scaled them.
 
     fracnas analyze RUN.h5 --csv RUN_
-    python3 benchmarks/calibration_check.py RUN_search_trainings.csv [--rung 0] [--bound 1.03]
+    python3 benchmarks/calibration_check.py RUN_search_trainings.csv [--rung 0] [--bound 1.03] [--undo F]
 
 For the candidates measured at the top rung (train_seed), in the order their top results ended:
 the estimate at --rung, the calibration factor of the candidates measured before it (the geometric
@@ -13,8 +13,9 @@ mean of measured / estimated; 1 for the first), the calibrated estimate and the 
 Printed: each row, the verdicts (ratio <= --bound) the raw and the calibrated estimates got right,
 their mean absolute errors, the leave-one-out error (each calibrated by all the others), and the
 candidates that stopped below the top with their estimates scaled by the final factor. The
-estimates must be uncalibrated (an archive searched with the calibration on reports calibrated
-ones). Standard library only.
+estimates must be uncalibrated: an archive searched with the calibration on reports them
+calibrated by its final factor (analyze's report: 'estimates xF'), which --undo F divides out.
+Standard library only.
 """
 import argparse
 import csv
@@ -27,6 +28,7 @@ def main():
     ap.add_argument("trainings", help="the search_trainings CSV that `fracnas analyze --csv PREFIX` writes")
     ap.add_argument("--rung", type=int, default=0, help="the rung whose estimates are checked (default 0)")
     ap.add_argument("--bound", type=float, default=1.03, help="the perplexity ratio bound (default 1.03)")
+    ap.add_argument("--undo", type=float, default=1.0, help="the calibration factor the estimates carry (default 1: none)")
     args = ap.parse_args()
     with open(args.trainings, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["reference"] == "0" and r["status"] == "ok"]
@@ -43,7 +45,7 @@ def main():
         sys.exit(f"{args.trainings}: no candidate has both an estimate at rung {args.rung} and a result at the top rung")
 
     def estimate(c):
-        return float(below[c]["top_ratio_estimate"])
+        return float(below[c]["top_ratio_estimate"]) / args.undo
 
     logs, right_raw, right_cal, err_raw, err_cal = [], 0, 0, [], []
     print(f"{'candidate':>9} {'latency':>8} {'estimate':>9} {'factor':>7} {'from':>4} {'calibrated':>10} {'measured':>9}  architecture")
@@ -68,7 +70,7 @@ def main():
     rest = [r for c, r in below.items() if c not in {m["candidate"] for m in measured}]
     print(f"final factor {final:.4f}; the {len(rest)} candidates that stopped at rung {args.rung}:")
     for r in sorted(rest, key=lambda r: float(r["latency_ratio"])):
-        e = float(r["top_ratio_estimate"])
+        e = float(r["top_ratio_estimate"]) / args.undo
         print(f"{r['candidate']:>9} {float(r['latency_ratio']):8.3f} {e:9.4f} -> {e * final:.4f}  {r['architecture']}")
 
 
