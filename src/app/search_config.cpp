@@ -84,6 +84,7 @@ void search_config::validate() const {
     } else {
         require(train_data.empty(), "--train-data", "applies with --rungs only.");
         require(train_states.empty(), "--train-states", "applies with --rungs only.");
+        require(train_states_limit == 0.0, "--train-states-limit", "applies with --rungs only.");
         require(train_ms_per_mtoken == 0.0, "--train-ms-per-mtoken", "applies with --rungs only.");
     }
     require(train_seed <= UINT64_MAX - 1, "--train-seed", "is too large.");

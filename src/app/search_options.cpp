@@ -165,6 +165,12 @@ std::vector<search_option> make_options() {
                              "candidate continues its training and a resumed search continues the trainings in flight"),
                      FRACNAS_FIELD(train_states)));
     o.back().default_note = "ARCHIVE.states next to the archive";
+    o.push_back(real_number(declare("train-states-limit", "GB", s::run,
+                                    "with --rungs and --evaluator torch: the states of finished trainings (kept for their "
+                                    "promotions) take at most GB on each worker's --train-states, the least recently finished "
+                                    "going first (a promotion whose state went trains from the start, to the same result at more "
+                                    "cost); 0: no limit"),
+                            FRACNAS_FIELD(train_states_limit), range{0, 1e6}));
     o.push_back(real_number(declare("train-ms-per-mtoken", "MS", s::run,
                                     "with --rungs and --evaluator model: wall time of a simulated training per million tokens"),
                             FRACNAS_FIELD(train_ms_per_mtoken), range{0, 1e7}));

@@ -224,6 +224,7 @@ std::shared_ptr<const eval::gpt_training> search_training(const app::search_conf
     t->recipe.state_dir.clear();
     t->state_root = cfg.train_states;
     t->final_tokens = cfg.rungs.back();
+    t->state_limit_bytes = static_cast<std::uint64_t>(std::llround(cfg.train_states_limit * 1e9));
     return t;
 }
 #endif

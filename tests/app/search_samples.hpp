@@ -44,6 +44,7 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"head-variants", "trained"},
             {"train-data", ""},
             {"train-states", ""},
+            {"train-states-limit", "0"},
             {"train-ms-per-mtoken", "0"},
             {"train-deadline", "60"},
             {"train-cost", "0.75"},
@@ -79,6 +80,7 @@ inline std::map<std::string, std::string> constrained_sample() {
     s["rungs"] = "1000,4000";
     s["train-data"] = "corpus";
     s["train-states"] = "states";
+    s["train-states-limit"] = "20";
     s["train-ms-per-mtoken"] = "2.5";
     return s;
 }

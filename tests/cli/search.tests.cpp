@@ -145,6 +145,9 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
                       "--rungs applies to --objective constrained only");
     check_usage_error({"search", "--rungs", "1000"}, "--train-data is needed with --rungs and --evaluator torch");
     check_usage_error({"search", "--train-data", "data/corpus-v1"}, "--train-data applies with --rungs only");
+    check_usage_error({"search", "--evaluator", "model", "--train-states-limit", "5"}, "--train-states-limit applies with --rungs only");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--train-states-limit", "-1"},
+                      "--train-states-limit must be in 0..1000000");
     check_usage_error({"search", "--evaluator", "model", "--train-ms-per-mtoken", "5"}, "--train-ms-per-mtoken applies with --rungs only");
     check_usage_error({"search", "--rungs", "1000", "--train-data", "data/corpus-v1", "--train-ms-per-mtoken", "5"},
                       "--train-ms-per-mtoken applies to --evaluator model only");

@@ -137,6 +137,10 @@ struct search_config {
     std::string train_data;
     /// evaluator=torch with rungs: where each training keeps its state (ARCHIVE.states when empty)
     std::string train_states;
+    /// evaluator=torch with rungs: the finished trainings' states each worker keeps in
+    /// train_states, at most this many GB (the least recently finished go first; a promotion whose
+    /// state went trains from the start); 0: no limit
+    double train_states_limit = 0.0;
     double train_ms_per_mtoken = 0.0;  ///< evaluator=model: wall time of a simulated training per million tokens
     /// A training's deadline grows with its budget: the policy's task deadline plus this many
     /// seconds per million tokens (a task that runs past it is re-queued, as a hung timing is)

@@ -14,7 +14,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <memory>
+#include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -87,7 +90,10 @@ public:
         }
         const train_result t = train_gpt(a, training_->vocab, {training_->train->data(), training_->train->size()},
                                          {training_->val->data(), training_->val->size()}, r);
-        if (!r.state_dir.empty()) drop_unneeded_state(r.state_dir, t.status, task.tokens);
+        if (!r.state_dir.empty()) {
+            drop_unneeded_state(r.state_dir, t.status, task.tokens);
+            bound_states();
+        }
         o.status = t.status;  // one vocabulary
         o.message = t.message;
         o.tokens_trained = t.tokens;
@@ -115,6 +121,54 @@ public:
         if (!final) return;
         ::unlink((dir + "/stable.pt").c_str());
         ::rmdir(dir.c_str());  // empty now; a folder with anything else stays
+    }
+
+    // With a limit (gpt_training::state_limit_bytes), the folders under state_root of finished
+    // trainings waiting for a promotion (stable.pt and no latest.pt) go while all the folders there
+    // take more than the limit, the least recently finished (stable.pt's time) first. A folder
+    // with latest.pt (a training in progress, perhaps another worker's on a shared folder, or
+    // stopped, to be resumed) stays; so does one that is not a training's.
+    void bound_states() const noexcept {
+        if (training_->state_limit_bytes == 0) return;
+        namespace fs = std::filesystem;
+        struct folder {
+            fs::path path;
+            fs::file_time_type finished;
+            std::uintmax_t bytes = 0;
+        };
+        try {
+            std::vector<folder> finished;
+            std::uintmax_t total = 0;
+            std::error_code ec;
+            for (const auto& e : fs::directory_iterator(training_->state_root, ec)) {
+                if (!e.is_directory(ec)) continue;
+                folder f{e.path(), {}, 0};
+                bool stable = false, latest = false;
+                for (const auto& g : fs::directory_iterator(e.path(), ec)) {
+                    if (!g.is_regular_file(ec)) continue;
+                    const auto bytes = g.file_size(ec);
+                    f.bytes += ec ? 0 : bytes;
+                    const std::string name = g.path().filename().string();
+                    if (name == "stable.pt") {
+                        stable = true;
+                        f.finished = g.last_write_time(ec);
+                    }
+                    latest = latest || name.rfind("latest.pt", 0) == 0;
+                }
+                total += f.bytes;
+                if (stable && !latest) finished.push_back(std::move(f));
+            }
+            std::sort(finished.begin(), finished.end(), [](const folder& a, const folder& b) {
+                return a.finished != b.finished ? a.finished < b.finished : a.path < b.path;
+            });
+            for (const auto& f : finished) {
+                if (total <= training_->state_limit_bytes) break;
+                ::unlink((f.path / "stable.pt").string().c_str());
+                ::rmdir(f.path.string().c_str());
+                total -= std::min(total, f.bytes);
+            }
+        } catch (...) {  // a folder that cannot be listed keeps what it has: the limit is a bound on a best effort
+        }
     }
 
     outcome time_reference() noexcept override {

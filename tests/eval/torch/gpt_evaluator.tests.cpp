@@ -238,6 +238,72 @@ TEST_CASE("a worker's training task trains the job's architecture, a promoted on
     REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
 }
 
+TEST_CASE("a worker with a state limit removes the least recently finished trainings' states, never one in progress",
+          "[eval][torch][train]") {
+    auto train = std::make_shared<std::vector<std::uint32_t>>(3000), val = std::make_shared<std::vector<std::uint32_t>>(600);
+    for (std::size_t i = 0; i < train->size(); ++i) (*train)[i] = static_cast<std::uint32_t>(i % 50);
+    for (std::size_t i = 0; i < val->size(); ++i) (*val)[i] = static_cast<std::uint32_t>((i * 7) % 50);
+    auto training = std::make_shared<eval::gpt_training>();
+    training->train = train;
+    training->val = val;
+    training->vocab = 50;
+    training->recipe.batch = 2;
+    training->recipe.seq_len = 32;
+    training->recipe.lr = 3e-3;
+    training->recipe.checkpoints = 1;
+    training->recipe.warmup_tokens = 64;
+    training->recipe.schedule = eval::lr_schedule::wsd;
+    const std::string root = std::string(FRACNAS_TEST_TMP) + "/limited_states";
+    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
+    training->state_root = root;
+    training->final_tokens = 512;
+    const auto arch = nas::parse_architecture("n_layer=1 d_model=32 d_inner=64 n_head=2 vocab=50 context=64");
+    const auto folder = [&](std::uint64_t seed) {
+        char name[48];
+        std::snprintf(name, sizeof name, "/%016llx-s%llu", static_cast<unsigned long long>(nas::hash(arch)),
+                      static_cast<unsigned long long>(seed));
+        return root + name;
+    };
+    const auto exists = [](const std::string& path) {
+        struct stat st {};
+        return ::stat(path.c_str(), &st) == 0;
+    };
+    // one finished training's state, without a limit
+    const auto first =
+        eval::make_gpt_job_evaluator(quick(), small(), 1, training)->train({}, nas::canonical(arch), eval::train_task{256, 3, 0});
+    REQUIRE(first.status == eval::outcome_status::ok);
+    struct stat st {};
+    REQUIRE(::stat((folder(3) + "/stable.pt").c_str(), &st) == 0);
+    const auto one = static_cast<std::uint64_t>(st.st_size);
+    // room for one and a half: the second finished training makes two, and the older goes
+    auto limited = std::make_shared<eval::gpt_training>(*training);
+    limited->state_limit_bytes = one + one / 2;
+    const auto worker = eval::make_gpt_job_evaluator(quick(), small(), 1, limited);
+    REQUIRE(worker->train({}, nas::canonical(arch), eval::train_task{256, 4, 0}).status == eval::outcome_status::ok);
+    REQUIRE_FALSE(exists(folder(3)));
+    REQUIRE(exists(folder(4) + "/stable.pt"));
+    // the promotion whose state went trains from the start, to the same result
+    const auto promoted = worker->train({}, nas::canonical(arch), eval::train_task{512, 3, 1});
+    REQUIRE(promoted.status == eval::outcome_status::ok);
+    auto stateless = std::make_shared<eval::gpt_training>(*training);
+    stateless->state_root.clear();
+    const auto fresh =
+        eval::make_gpt_job_evaluator(quick(), small(), 1, stateless)->train({}, nas::canonical(arch), eval::train_task{512, 3, 1});
+    REQUIRE(promoted.val_loss == Approx(fresh.val_loss).epsilon(1e-6));
+    // a training in progress or stopped (its latest.pt) and a folder that is no training's stay,
+    // however far past the limit; the finished ones go, the one just finished too
+    const std::string running = root + "/0000000000000001-s1", other = root + "/notes";
+    REQUIRE(std::system(("mkdir -p '" + running + "' '" + other + "' && head -c " + std::to_string(3 * one) + " /dev/zero > '" + running +
+                         "/latest.pt' && head -c " + std::to_string(3 * one) + " /dev/zero > '" + other + "/x'")
+                            .c_str()) == 0);
+    REQUIRE(worker->train({}, nas::canonical(arch), eval::train_task{256, 5, 0}).status == eval::outcome_status::ok);
+    REQUIRE_FALSE(exists(folder(4)));
+    REQUIRE_FALSE(exists(folder(5)));
+    REQUIRE(exists(running + "/latest.pt"));
+    REQUIRE(exists(other + "/x"));
+    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
+}
+
 TEST_CASE("invalid architectures and requests are results, not exceptions", "[eval][torch]") {
     nas::architecture bad = small();
     bad.n_head[1] = 3;

@@ -68,6 +68,10 @@ struct gpt_training {
     /// (A finished training's latest.pt always goes; a failed one keeps nothing; a stopped one
     /// keeps everything, to be resumed.)
     std::uint64_t final_tokens = 0;
+    /// At most this many bytes of finished trainings' folders (stable.pt and no latest.pt: they
+    /// wait for a promotion) under state_root, after each training: the least recently finished
+    /// go first. A training in progress or stopped (latest.pt) is never removed; 0: no limit.
+    std::uint64_t state_limit_bytes = 0;
 };
 
 /// A search worker's evaluator: a job's spec is a canonical architecture, measured with cfg; its
