@@ -824,6 +824,27 @@ void print_training_report(const storage::archive_contents& a, const search_conf
     } else {
         o << "none feasible at the top rung yet\n";
     }
+    if (cfg.head_variants == head_variants_kind::shared) {
+        // the asks of architectures never trained whose shape (heads aside) a trained candidate
+        // has: head variants, told its verdict where they were admitted (faster than the answer then)
+        std::set<std::uint64_t> trained, shapes, variants;
+        for (const auto& t : a.search_trainings)
+            if (!t.reference) {
+                trained.insert(t.hash);
+                if (const auto s = shape_hash(t.arch)) shapes.insert(*s);
+            }
+        std::size_t asks = 0;
+        for (const auto& r : a.evaluations) {
+            if (!r.feasible || trained.count(r.hash) || !std::isfinite(r.ratio)) continue;
+            if (const auto s = shape_hash(r.arch); s && shapes.count(*s)) {
+                ++asks;
+                variants.insert(r.hash);
+            }
+        }
+        o << "variants    " << asks << (asks == 1 ? " ask" : " asks") << " of " << variants.size()
+          << (variants.size() == 1 ? " architecture" : " architectures")
+          << " that differ from a trained candidate only in their heads, never trained (--head-variants shared)\n";
+    }
     out << o.str();
 }
 

@@ -33,8 +33,8 @@ bool probed(const storage::search_training_record& r) {
     return r.probe_budget > 0 && r.probe_budget < r.budget && std::isfinite(r.probe_perplexity) && r.probe_perplexity > 0.0;
 }
 
-// The hash of an architecture's text with every layer's head count set to 1: equal for
-// architectures that differ in their heads only (none for a text that does not parse)
+}  // namespace
+
 std::optional<std::uint64_t> shape_hash(const std::string& arch) {
     try {
         nas::architecture a = nas::parse_architecture(arch);
@@ -44,8 +44,6 @@ std::optional<std::uint64_t> shape_hash(const std::string& arch) {
         return std::nullopt;
     }
 }
-
-}  // namespace
 
 double extrapolated_ratio(double ratio, double budget, double earlier_ratio, double earlier_budget, double top_budget) {
     if (!(earlier_ratio > 0.0) || !(earlier_budget > 0.0) || !(earlier_budget < budget) || !(top_budget >= budget)) return ratio;

@@ -782,7 +782,8 @@ TEST_CASE("a training search in-process: the promotions follow the rule, the opt
     const auto c = training_search(60);
     ordered_sink sink;
     const auto a = run_training(c, sink);
-    REQUIRE(check_training_run(a, c) > 0);  // some asks were head variants of a trained candidate
+    const std::size_t variants = check_training_run(a, c);
+    REQUIRE(variants > 0);  // some asks were head variants of a trained candidate
     // what the driver reported is what it wrote
     REQUIRE(sink.contents().search_trainings.size() == a.search_trainings.size());
     // the answer: within the bound at the top rung with both seeds, its reference trained with both
@@ -796,6 +797,24 @@ TEST_CASE("a training search in-process: the promotions follow the rule, the opt
     app::print_report(a, c, report);
     INFO(report.str());
     REQUIRE_THAT(report.str(), Contains("answer      latency x") && Contains("(seed 2)"));
+    // the report counts every ask of an untrained head variant, whatever it was told
+    std::set<std::uint64_t> trained_hashes, trained_shapes;
+    for (const auto& t : a.search_trainings)
+        if (!t.reference) {
+            trained_hashes.insert(t.hash);
+            auto x = nas::parse_architecture(t.arch);
+            x.n_head.assign(x.n_head.size(), 1);
+            trained_shapes.insert(nas::hash(x));
+        }
+    std::size_t variant_asks = 0;
+    for (const auto& r : a.evaluations) {
+        if (!r.feasible || trained_hashes.count(r.hash) || !std::isfinite(r.ratio)) continue;
+        auto x = nas::parse_architecture(r.arch);
+        x.n_head.assign(x.n_head.size(), 1);
+        variant_asks += trained_shapes.count(nas::hash(x));
+    }
+    REQUIRE(variant_asks >= variants);
+    REQUIRE_THAT(report.str(), Contains("variants    " + std::to_string(variant_asks) + " ask"));
     // a candidate the search trained past the bound at its first rung was told more than its latency ratio
     std::size_t penalised = 0;
     std::map<std::uint64_t, double> ratio_of;
