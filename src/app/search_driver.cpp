@@ -502,7 +502,7 @@ public:
                 ask_when_idle();
                 continue;
             }
-            if (stop_asking_ && elapsed() >= drain_until_) return;
+            if (stop_asking_ && run_clock() >= drain_until_) return;
             wait_and_receive();
             progress_if_due();
         }
@@ -532,6 +532,9 @@ public:
 
 private:
     double elapsed() const { return std::chrono::duration<double>(clock_type::now() - wall0_).count(); }
+    // The clock of the time limit and the drain: a dry run's simulated time (its dispatcher's
+    // clock, from 0 at the session's start), else the wall time of the session
+    double run_clock() const { return s_.cfg.dispatcher == dispatcher_kind::dry_run ? dispatch_.now() : elapsed(); }
 
     std::uint64_t told() const {
         std::uint64_t n = 0;
@@ -611,7 +614,7 @@ private:
             return true;
         }
         if (sig == 1 && !stop_asking_) {
-            stop("signal", elapsed() + s_.cfg.grace);
+            stop("signal", run_clock() + s_.cfg.grace);
             // every answer so far made durable at once: a launcher may kill the job soon after its
             // signal (Open MPI's mpirun odls_base_sigkill_timeout after its SIGTERM, 1 s by default;
             // Slurm after KillWait)
@@ -627,7 +630,7 @@ private:
     // The time limit (in flight then given --grace seconds) and the measurements' budget (every
     // measurement in flight waited for).
     void check_stops() {
-        if (!stop_asking_ && elapsed() >= s_.cfg.time_limit) stop("time limit", elapsed() + s_.cfg.grace);
+        if (!stop_asking_ && run_clock() >= s_.cfg.time_limit) stop("time limit", run_clock() + s_.cfg.grace);
         if (!stop_asking_ && s_.cfg.measurements > 0 && s_.sent >= s_.cfg.measurements)
             stop("measurements", std::numeric_limits<double>::infinity());
     }
@@ -679,7 +682,7 @@ private:
     // Up to a quarter of a second (less when draining), then the results told and the pool's
     // events recorded; a flush when one is due (one with nothing new writes nothing).
     void wait_and_receive() {
-        const double wait_for = stop_asking_ ? std::min(0.25, std::max(0.0, drain_until_ - elapsed())) : 0.25;
+        const double wait_for = stop_asking_ ? std::min(0.25, std::max(0.0, drain_until_ - run_clock())) : 0.25;
         const auto results = dispatch_.wait(wait_for);
         for (const auto& r : results) s_.receive(r);
         s_.record_worker_events();

@@ -196,11 +196,12 @@ std::vector<search_option> make_options() {
         real_number(declare("failure-rate", "P", s::run, "dry run: probability that a task fails"), FRACNAS_FIELD(dry_run.failure_rate)));
     o.push_back(
         real_number(declare("hang-rate", "P", s::run, "dry run: probability that a task never ends"), FRACNAS_FIELD(dry_run.hang_rate)));
-    o.push_back(seconds_or_none(declare("time-limit", "SECONDS", s::run, "stop asking after this wall time, then drain"),
-                                FRACNAS_FIELD(time_limit)));
-    o.push_back(
-        real_number(declare("grace", "SECONDS", s::run, "after a stop signal or the time limit, wait this long for results in flight"),
-                    FRACNAS_FIELD(grace), range{0, 1e7}));
+    o.push_back(seconds_or_none(
+        declare("time-limit", "SECONDS", s::run, "stop asking after this wall time (a dry run: its simulated time), then drain"),
+        FRACNAS_FIELD(time_limit)));
+    o.push_back(real_number(declare("grace", "SECONDS", s::run,
+                                    "after a stop signal or the time limit, wait this long for results in flight (a dry run: simulated)"),
+                            FRACNAS_FIELD(grace), range{0, 1e7}));
     o.push_back(real_number(declare("flush-seconds", "SECONDS", s::run,
                                     "flush the archive every this long, results or not: a crash loses at most the answers of the last "
                                     "SECONDS + 0.25 s, which a resumed search asks again; 0: after every result, at a few thousand "

@@ -107,6 +107,35 @@ TEST_CASE("run_search on a dry-run context: the simulated workers measure, the r
     REQUIRE_THAT(out.str(), Contains("workers     4 in the pool of 4:"));
 }
 
+TEST_CASE("run_search on a dry-run context: the time limit and the grace are simulated seconds", "[app][search]") {
+    auto c = small_config(100000);
+    c.dispatcher = app::dispatcher_kind::dry_run;
+    c.dry_run.workers = 2;
+    c.dry_run.cost_mean_seconds = 5.0;  // each measurement: 5 simulated seconds
+    c.time_limit = 100.0;
+    c.grace = 7.0;
+    c.validate();
+    auto ctx = transport::make_dry_run_context(model(), c.dry_run, c.policy(), "laptop");
+    std::ostringstream out;
+    const app::search_result r = app::run_search(c, *ctx, {}, out);
+    // it ran in far less wall time than 100 s, and stopped at 100 simulated seconds
+    REQUIRE(r.outcome.ended_by == "time limit");
+    REQUIRE(r.outcome.wall_seconds < 100.0);
+    double last_dispatched = 0.0, last_ended = 0.0;
+    std::size_t measured = 0;
+    for (const auto& e : r.archive.evaluations)
+        if (e.feasible && !e.cached) {
+            last_dispatched = std::max(last_dispatched, e.dispatched);
+            last_ended = std::max(last_ended, e.ended);
+            ++measured;
+        }
+    REQUIRE(last_dispatched <= 100.0 + 5.0);   // nothing asked after the limit (the last wait's step aside)
+    REQUIRE(last_dispatched >= 90.0);          // and the workers were kept busy until it
+    REQUIRE(last_ended <= 100.0 + 5.0 + 7.0);  // the grace: 7 simulated seconds for what was in flight
+    REQUIRE(measured >= 2 * 90 / 5);           // two workers busy for 90 s at 5 s a measurement
+    REQUIRE(measured <= 2 * 112 / 5);
+}
+
 TEST_CASE("run_search closes the context with its grace, at most 10 s when the search throws", "[app][search]") {
     auto c = small_config(10);
     SECTION("a search that ends: the whole grace") {
