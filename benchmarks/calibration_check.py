@@ -13,9 +13,9 @@ mean of measured / estimated; 1 for the first), the calibrated estimate and the 
 Printed: each row, the verdicts (ratio <= --bound) the raw and the calibrated estimates got right,
 their mean absolute errors, the leave-one-out error (each calibrated by all the others), and the
 candidates that stopped below the top with their estimates scaled by the final factor. The
-estimates must be uncalibrated: an archive searched with the calibration on reports them
-calibrated by its final factor (analyze's report: 'estimates xF'), which --undo F divides out.
-Standard library only.
+estimates are the trend's own: the CSV's `trend_estimate` (analyze since it has the column), else
+`top_ratio_estimate`, which an archive searched with the calibration on reports calibrated by its
+final factor (analyze's report: 'estimates xF'): --undo F divides it out. Standard library only.
 """
 import argparse
 import csv
@@ -44,8 +44,9 @@ def main():
     if not measured:
         sys.exit(f"{args.trainings}: no candidate has both an estimate at rung {args.rung} and a result at the top rung")
 
-    def estimate(c):
-        return float(below[c]["top_ratio_estimate"]) / args.undo
+    def estimate(c):  # the trend's own estimate: analyze's trend_estimate, else top_ratio_estimate / --undo
+        r = below[c]
+        return float(r["trend_estimate"]) if r.get("trend_estimate") else float(r["top_ratio_estimate"]) / args.undo
 
     logs, right_raw, right_cal, err_raw, err_cal = [], 0, 0, [], []
     print(f"{'candidate':>9} {'latency':>8} {'estimate':>9} {'factor':>7} {'from':>4} {'calibrated':>10} {'measured':>9}  architecture")
@@ -70,7 +71,7 @@ def main():
     rest = [r for c, r in below.items() if c not in {m["candidate"] for m in measured}]
     print(f"final factor {final:.4f}; the {len(rest)} candidates that stopped at rung {args.rung}:")
     for r in sorted(rest, key=lambda r: float(r["latency_ratio"])):
-        e = float(r["top_ratio_estimate"]) / args.undo
+        e = estimate(r["candidate"])
         print(f"{r['candidate']:>9} {float(r['latency_ratio']):8.3f} {e:9.4f} -> {e * final:.4f}  {r['architecture']}")
 
 

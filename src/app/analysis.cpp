@@ -337,15 +337,17 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         for (const auto& r : archive.evaluations)
             if (!r.cached) latency.emplace(r.id, r.ratio);
         for (const auto& t : archive.search_trainings) {
-            ladder_training l{t, nan, nan, nan, nan};
+            ladder_training l{t, nan, nan, nan, nan, nan};
             const auto ref = reference.find({t.rung, t.seed});
             if (t.status == eval::outcome_status::ok && ref != reference.end()) l.perplexity_ratio = t.val_perplexity / ref->second;
             if (const auto p = reference_probe.find({t.probe_budget, t.rung});
                 t.status == eval::outcome_status::ok && t.probe_budget > 0 && p != reference_probe.end())
                 l.probe_ratio = t.probe_perplexity / p->second;
             if (const auto m = latency.find(t.candidate); !t.reference && m != latency.end()) l.latency_ratio = m->second;
-            if (books && !t.reference && t.status == eval::outcome_status::ok && t.seed == searched.train_seed)
+            if (books && !t.reference && t.status == eval::outcome_status::ok && t.seed == searched.train_seed) {
                 if (const auto e = books->top_ratio_estimate(t.candidate, t.rung)) l.top_ratio_estimate = *e;
+                if (const auto e = books->trend_estimate(t.candidate, t.rung)) l.trend_estimate = *e;
+            }
             a.ladder.push_back(std::move(l));
         }
     }
@@ -489,15 +491,16 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
     if (!a.ladder.empty()) {
         std::ostringstream f;
         f << "candidate,reference,rung,budget,seed,status,val_perplexity,perplexity_ratio,latency_ratio,probe_budget,probe_perplexity,"
-             "probe_ratio,top_ratio_estimate,tokens_trained,tokens_per_second,worker,started,ended,session,hash,architecture\n";
+             "probe_ratio,top_ratio_estimate,trend_estimate,tokens_trained,tokens_per_second,worker,started,ended,session,hash,"
+             "architecture\n";
         for (const auto& l : a.ladder) {
             const auto& t = l.row;
             f << t.candidate << ',' << (t.reference ? 1 : 0) << ',' << t.rung << ',' << t.budget << ',' << t.seed << ','
               << eval::to_string(t.status) << ',' << num(t.val_perplexity, 12) << ',' << num(l.perplexity_ratio, 12) << ','
               << num(l.latency_ratio, 12) << ',' << t.probe_budget << ',' << num(t.probe_perplexity, 12) << ',' << num(l.probe_ratio, 12)
-              << ',' << num(l.top_ratio_estimate, 12) << ',' << t.tokens_trained << ',' << num(t.tokens_per_second, 12) << ',' << t.worker
-              << ',' << num(t.started, 12) << ',' << num(t.ended, 12) << ',' << t.session << ',' << hex(t.hash) << ',' << csv_text(t.arch)
-              << '\n';
+              << ',' << num(l.top_ratio_estimate, 12) << ',' << num(l.trend_estimate, 12) << ',' << t.tokens_trained << ','
+              << num(t.tokens_per_second, 12) << ',' << t.worker << ',' << num(t.started, 12) << ',' << num(t.ended, 12) << ',' << t.session
+              << ',' << hex(t.hash) << ',' << csv_text(t.arch) << '\n';
         }
         write_file(prefix + "search_trainings.csv", f.str());
     }
@@ -567,8 +570,9 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
           << ", \"perplexity_ratio\": " << json_num(l.perplexity_ratio) << ", \"latency_ratio\": " << json_num(l.latency_ratio)
           << ", \"probe_budget\": " << t.probe_budget << ", \"probe_perplexity\": " << json_num(t.probe_perplexity)
           << ", \"probe_ratio\": " << json_num(l.probe_ratio) << ", \"top_ratio_estimate\": " << json_num(l.top_ratio_estimate)
-          << ", \"tokens_trained\": " << t.tokens_trained << ", \"worker\": " << t.worker << ", \"started\": " << json_num(t.started)
-          << ", \"ended\": " << json_num(t.ended) << ", \"architecture\": " << json_string(t.arch) << "}";
+          << ", \"trend_estimate\": " << json_num(l.trend_estimate) << ", \"tokens_trained\": " << t.tokens_trained
+          << ", \"worker\": " << t.worker << ", \"started\": " << json_num(t.started) << ", \"ended\": " << json_num(t.ended)
+          << ", \"architecture\": " << json_string(t.arch) << "}";
     }
     o << "]}";
     return o.str();

@@ -378,6 +378,12 @@ std::optional<double> training_books::top_ratio_estimate(std::uint64_t candidate
     return top_ratio(it->second, rung);
 }
 
+std::optional<double> training_books::trend_estimate(std::uint64_t candidate, std::uint32_t rung) const {
+    const auto it = trainees_.find(candidate);
+    if (it == trainees_.end() || rung > top_ || !ratio(it->second, {rung, cfg_.train_seed})) return std::nullopt;
+    return trend_ratio(it->second, rung);
+}
+
 std::vector<std::size_t> training_books::results_per_rung() const {
     std::vector<std::size_t> n;
     for (std::size_t k = 0; k < ladder_.rungs(); ++k) n.push_back(ladder_.results(k).size());

@@ -325,6 +325,8 @@ TEST_CASE("training books: the top rung's results calibrate the estimates below 
         REQUIRE(b.calibration_at(0).from == (on ? 1u : 0u));
         REQUIRE(b.calibration_at(1).factor == 1.0);  // the top rung is measured, not estimated
         REQUIRE(*b.top_ratio_estimate(2, 0) == Approx(1.0 * factor));
+        REQUIRE(*b.trend_estimate(2, 0) == Approx(1.0));  // the trend's own, before the calibration
+        REQUIRE_FALSE(b.trend_estimate(9, 0));
         REQUIRE(*b.top_ratio_estimate(1, 1) == Approx(1.08));
         REQUIRE(b.verdict(hash_of(2))->value == Approx(0.9));  // told once, before the calibration
         REQUIRE_FALSE(b.best());                               // 1.08 at the top: past the bound

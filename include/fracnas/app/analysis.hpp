@@ -60,15 +60,17 @@ struct trained_architecture {
 
 /// One training of a training search (the archive's search_trainings row) with the ratios a reader
 /// wants: its validation perplexity over the reference's of the same rung and seed, the same at
-/// its probe, the ratio at the top rung it was ranked by (training_books::top_ratio_estimate),
-/// and its candidate's latency ratio (NaN where there is none: the reference's own rows, a
-/// failure, no probe).
+/// its probe, the ratio at the top rung it ranks by (training_books::top_ratio_estimate: with the
+/// calibration of all the archive's top results) and the trend's own before the calibration
+/// (trend_estimate), and its candidate's latency ratio (NaN where there is none: the reference's
+/// own rows, a failure, no probe).
 struct ladder_training {
     storage::search_training_record row;
     double perplexity_ratio = eval::outcome::none;
     double latency_ratio = eval::outcome::none;
     double probe_ratio = eval::outcome::none;
     double top_ratio_estimate = eval::outcome::none;
+    double trend_estimate = eval::outcome::none;
 };
 
 struct run_analysis {

@@ -130,6 +130,8 @@ public:
     /// points to: what ranks it there (the measured ratio at the top rung; extrapolated below it
     /// with trend_probe > 0). Nothing before that result and the reference's are in.
     std::optional<double> top_ratio_estimate(std::uint64_t candidate, std::uint32_t rung) const;
+    /// The same before the calibration (trend_calibration): what the trend alone points to.
+    std::optional<double> trend_estimate(std::uint64_t candidate, std::uint32_t rung) const;
     /// The calibration of a rung below the top (trend_calibration on): the factor its estimates
     /// are scaled by, and how many candidates measured at the top it comes from (0: factor 1).
     struct calibration {
