@@ -310,10 +310,11 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
     if (!a.workers.empty() && a.wall_seconds > 0.0) a.utilisation = busy / (static_cast<double>(a.workers.size()) * a.wall_seconds);
     // a training search's ladder and answer, from its configuration as archived
     search_config searched;
-    searched.trend_probe = 0.0;                            // archives from before --trend-probe ranked by each rung's ratio
-    searched.trend_calibration = on_off::off;              // and before --trend-calibration by the trend as it was
-    searched.head_variants = head_variants_kind::trained;  // and before --head-variants trained each
-    for (const auto& [key, value] : ini_pairs(archive.header.config))
+    auto archived = ini_pairs(archive.header.config);
+    for (const auto& [key, value] : earlier_archive_defaults())  // what an archive from before a key ran with
+        if (std::none_of(archived.begin(), archived.end(), [&](const auto& kv) { return kv.first == key; }))
+            archived.emplace_back(key, value);
+    for (const auto& [key, value] : archived)
         if (key == "rungs" || key == "eta" || key == "train-seed" || key == "max-perplexity-ratio" || key == "reference" ||
             key == "trend-probe" || key == "trend-calibration" || key == "head-variants")
             find_search_option(key)->set(searched, value);

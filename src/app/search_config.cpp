@@ -261,6 +261,13 @@ const std::vector<std::string>& search_config::problem_keys() {
     return keys;
 }
 
+const std::vector<std::pair<std::string, std::string>>& earlier_archive_defaults() {
+    static const std::vector<std::pair<std::string, std::string>> defaults = {
+        {"tree", "plain"}, {"latency-model", "analytic"}, {"trend-probe", "0"}, {"trend-calibration", "off"}, {"head-variants", "trained"},
+        {"vocab", "0"}};
+    return defaults;
+}
+
 std::vector<std::pair<std::string, std::string>> ini_pairs(const std::string& ini) {
     std::vector<std::pair<std::string, std::string>> out;
     auto trim = [](std::string s) {

@@ -330,12 +330,8 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         const storage::archive_contents archive = for_option("--resume", [&] { return hdf5::read_archive(path); });
         std::map<std::string, setting> archived;
         read_ini(archive.header.config, path + " (its configuration)", options, archived, false);
-        if (!archived.count("tree")) archived["tree"] = setting{"plain", ""};  // archives from before --tree ran the plain tree
-        if (!archived.count("latency-model")) archived["latency-model"] = setting{"analytic", ""};  // and the analytic model
-        if (!archived.count("trend-probe")) archived["trend-probe"] = setting{"0", ""};  // and ranked trainings by each rung's ratio
-        if (!archived.count("trend-calibration")) archived["trend-calibration"] = setting{"off", ""};  // and by the trend uncalibrated
-        if (!archived.count("head-variants")) archived["head-variants"] = setting{"trained", ""};      // and trained every head variant
-        if (!archived.count("vocab")) archived["vocab"] = setting{"0", ""};  // and built every model with the reference's vocabulary
+        for (const auto& [key, value] : app::earlier_archive_defaults())  // what an archive from before a key ran with
+            if (!archived.count(key)) archived[key] = setting{value, ""};
         app::search_config from_archive = build(archived);
         for (const auto& [k, s] : archived)
             if (!settings.count(k)) settings[k] = s;

@@ -203,6 +203,12 @@ struct search_config {
     static const std::vector<std::string>& problem_keys();
 };
 
+/// The problem keys later fracnas added, each with the value an archive written before it ran
+/// with (tree plain, latency-model analytic, trend-probe 0, trend-calibration off, head-variants
+/// trained, vocab 0: the reference's): what a resumed search and analyse take for a key its
+/// archived configuration lacks.
+const std::vector<std::pair<std::string, std::string>>& earlier_archive_defaults();
+
 /// "key = value" lines of an INI text as pairs, in order (comments and blank lines skipped).
 std::vector<std::pair<std::string, std::string>> ini_pairs(const std::string& ini);
 

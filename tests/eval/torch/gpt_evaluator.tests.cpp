@@ -34,6 +34,37 @@ eval::gpt_measure_config quick() {
     return cfg;
 }
 
+// A worker's training on a counting corpus (token i of the train split is i mod 50, of the
+// validation split (i x val_step) mod 50): wsd trainings of 64 tokens a step, each keeping its
+// state under root (emptied first), the ladder's top at 512 tokens
+std::shared_ptr<eval::gpt_training> counting_training(const std::string& root, std::size_t val_step) {
+    auto train = std::make_shared<std::vector<std::uint32_t>>(3000), val = std::make_shared<std::vector<std::uint32_t>>(600);
+    for (std::size_t i = 0; i < train->size(); ++i) (*train)[i] = static_cast<std::uint32_t>(i % 50);
+    for (std::size_t i = 0; i < val->size(); ++i) (*val)[i] = static_cast<std::uint32_t>((i * val_step) % 50);
+    auto training = std::make_shared<eval::gpt_training>();
+    training->train = train;
+    training->val = val;
+    training->vocab = 50;
+    training->recipe.batch = 2;
+    training->recipe.seq_len = 32;
+    training->recipe.lr = 3e-3;
+    training->recipe.checkpoints = 1;
+    training->recipe.warmup_tokens = 64;
+    training->recipe.schedule = eval::lr_schedule::wsd;
+    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
+    training->state_root = root;
+    training->final_tokens = 512;
+    return training;
+}
+
+// The folder of a training's state under root: the architecture's hash and the seed
+std::string state_folder(const std::string& root, const nas::architecture& a, std::uint64_t seed) {
+    char name[48];
+    std::snprintf(name, sizeof name, "/%016llx-s%llu", static_cast<unsigned long long>(nas::hash(a)),
+                  static_cast<unsigned long long>(seed));
+    return root + name;
+}
+
 }  // namespace
 
 TEST_CASE("a CPU evaluation returns counts, latencies and the repeat counts asked for", "[eval][torch]") {
@@ -155,23 +186,8 @@ TEST_CASE("a worker's reference timing is the median over its builds, with every
 
 TEST_CASE("a worker's training task trains the job's architecture, a promoted one continues its own state", "[eval][torch][train]") {
     // a counting corpus: token i is i mod 50
-    auto train = std::make_shared<std::vector<std::uint32_t>>(3000), val = std::make_shared<std::vector<std::uint32_t>>(600);
-    for (std::size_t i = 0; i < train->size(); ++i) (*train)[i] = static_cast<std::uint32_t>(i % 50);
-    for (std::size_t i = 0; i < val->size(); ++i) (*val)[i] = static_cast<std::uint32_t>(i % 50);
-    auto training = std::make_shared<eval::gpt_training>();
-    training->train = train;
-    training->val = val;
-    training->vocab = 50;
-    training->recipe.batch = 2;
-    training->recipe.seq_len = 32;
-    training->recipe.lr = 3e-3;
-    training->recipe.checkpoints = 1;
-    training->recipe.warmup_tokens = 64;
-    training->recipe.schedule = eval::lr_schedule::wsd;
     const std::string root = std::string(FRACNAS_TEST_TMP) + "/worker_states";
-    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
-    training->state_root = root;
-    training->final_tokens = 512;
+    const auto training = counting_training(root, 1);
     const auto arch = nas::parse_architecture("n_layer=1 d_model=32 d_inner=64 n_head=2 vocab=50 context=64");
     const auto worker = eval::make_gpt_job_evaluator(quick(), small(), 1, training);
     const auto first = worker->train({}, nas::canonical(arch), eval::train_task{256, 3, 0});
@@ -184,20 +200,19 @@ TEST_CASE("a worker's training task trains the job's architecture, a promoted on
     REQUIRE(first.tokens_per_second > 0.0);
     REQUIRE(std::isnan(first.decode_ms));
     // its state, named by the architecture's hash and the seed
-    char name[48];
-    std::snprintf(name, sizeof name, "/%016llx-s3", static_cast<unsigned long long>(nas::hash(arch)));
+    const std::string folder = state_folder(root, arch, 3);
     struct stat st {};
-    REQUIRE(::stat((root + name).c_str(), &st) == 0);
+    REQUIRE(::stat(folder.c_str(), &st) == 0);
     // a finished training keeps what continues it (wsd's decay start), not what resumes it
-    REQUIRE(::stat((root + name + "/stable.pt").c_str(), &st) == 0);
-    REQUIRE(::stat((root + name + "/latest.pt").c_str(), &st) != 0);
+    REQUIRE(::stat((folder + "/stable.pt").c_str(), &st) == 0);
+    REQUIRE(::stat((folder + "/latest.pt").c_str(), &st) != 0);
     // promoted to 512 tokens: it continues, and ends where a training of 512 from the start ends
     const auto promoted = worker->train({}, nas::canonical(arch), eval::train_task{512, 3, 1});
     INFO(promoted.message);
     REQUIRE(promoted.status == eval::outcome_status::ok);
     REQUIRE(promoted.tokens_trained == 512);
     // 512 is the ladder's top (final_tokens): nothing continues it, and its folder is gone
-    REQUIRE(::stat((root + name).c_str(), &st) != 0);
+    REQUIRE(::stat(folder.c_str(), &st) != 0);
     auto fresh_training = std::make_shared<eval::gpt_training>(*training);
     fresh_training->state_root.clear();
     const auto fresh =
@@ -240,30 +255,10 @@ TEST_CASE("a worker's training task trains the job's architecture, a promoted on
 
 TEST_CASE("a worker with a state limit removes the least recently finished trainings' states, never one in progress",
           "[eval][torch][train]") {
-    auto train = std::make_shared<std::vector<std::uint32_t>>(3000), val = std::make_shared<std::vector<std::uint32_t>>(600);
-    for (std::size_t i = 0; i < train->size(); ++i) (*train)[i] = static_cast<std::uint32_t>(i % 50);
-    for (std::size_t i = 0; i < val->size(); ++i) (*val)[i] = static_cast<std::uint32_t>((i * 7) % 50);
-    auto training = std::make_shared<eval::gpt_training>();
-    training->train = train;
-    training->val = val;
-    training->vocab = 50;
-    training->recipe.batch = 2;
-    training->recipe.seq_len = 32;
-    training->recipe.lr = 3e-3;
-    training->recipe.checkpoints = 1;
-    training->recipe.warmup_tokens = 64;
-    training->recipe.schedule = eval::lr_schedule::wsd;
     const std::string root = std::string(FRACNAS_TEST_TMP) + "/limited_states";
-    REQUIRE(std::system(("rm -rf '" + root + "'").c_str()) == 0);
-    training->state_root = root;
-    training->final_tokens = 512;
+    const auto training = counting_training(root, 7);
     const auto arch = nas::parse_architecture("n_layer=1 d_model=32 d_inner=64 n_head=2 vocab=50 context=64");
-    const auto folder = [&](std::uint64_t seed) {
-        char name[48];
-        std::snprintf(name, sizeof name, "/%016llx-s%llu", static_cast<unsigned long long>(nas::hash(arch)),
-                      static_cast<unsigned long long>(seed));
-        return root + name;
-    };
+    const auto folder = [&](std::uint64_t seed) { return state_folder(root, arch, seed); };
     const auto exists = [](const std::string& path) {
         struct stat st {};
         return ::stat(path.c_str(), &st) == 0;
