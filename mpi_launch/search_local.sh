@@ -44,4 +44,46 @@ archive=(--archive "$ARCHIVE")
 for a in "$@"; do [ "$a" = --resume ] && archive=(); done  # a resumed run continues its own archive
 if [ ${#archive[@]} -gt 0 ]; then mkdir -p "$(dirname "$ARCHIVE")"; fi
 echo "search_local.sh: $ranks ranks (master + $WORKERS worker(s) on $device)${archive[1]:+, archive $ARCHIVE}"
-exec "$MPIRUN" -n "$ranks" "${flags[@]}" "$FRACNAS" search --device "$device" "${archive[@]}" "$@"
+
+# Stopping: SIGUSR1, SIGTERM or SIGINT (Ctrl-C) to this script passes SIGUSR1 to every fracnas rank
+# below mpirun, at once: the master drains (a second signal ends it at once), the workers ignore it,
+# and the script exits with mpirun's status (0 after a drain). mpirun's own forwarding is not relied
+# on: Open MPI 4.1.6 with plm = isolated passed SIGUSR1 to no rank, and SIGTERM or SIGINT to mpirun
+# reach the ranks only odls_base_sigkill_timeout seconds later, then mpirun exits 1.
+fracnas_exe=$(readlink -f "$FRACNAS")
+ranks_below() {  # the fracnas processes among $1's descendants, from /proc's parent links
+  local -A kids=()
+  local stat line p rest fields todo=("$1")
+  for stat in /proc/[0-9]*/stat; do
+    read -r line 2> /dev/null < "$stat" || continue
+    p=${stat#/proc/}; p=${p%/stat}; rest=${line##*) }; read -ra fields <<< "$rest"
+    kids[${fields[1]}]+=" $p"
+  done
+  while [ ${#todo[@]} -gt 0 ]; do
+    p=${todo[0]}; todo=("${todo[@]:1}")
+    for k in ${kids[$p]:-}; do
+      todo+=("$k")
+      [ "$(readlink "/proc/$k/exe" 2> /dev/null)" = "$fracnas_exe" ] && echo "$k"
+    done
+  done
+}
+stop_ranks() {
+  local found
+  found=$(ranks_below "$launcher" | tr '\n' ' ')
+  if [ -n "$found" ]; then
+    echo "search_local.sh: SIGUSR1 to the fracnas ranks (pids ${found% })" >&2
+    kill -USR1 $found 2> /dev/null || true
+  else  # no /proc, or ranks that are not mpirun's descendants: mpirun's own forwarding
+    echo "search_local.sh: SIGUSR1 to $MPIRUN (no fracnas rank found below it)" >&2
+    kill -USR1 "$launcher" 2> /dev/null || true
+  fi
+}
+# mpirun in a process group of its own (set -m), so that Ctrl-C at a terminal reaches this script
+# alone; its standard input is /dev/null, as a background group must not read the terminal
+set -m
+"$MPIRUN" -n "$ranks" "${flags[@]}" "$FRACNAS" search --device "$device" "${archive[@]}" "$@" < /dev/null &
+launcher=$!
+set +m
+trap stop_ranks USR1 TERM INT
+while kill -0 "$launcher" 2> /dev/null; do wait "$launcher" || true; done  # a trapped signal ends a wait early
+wait "$launcher"  # mpirun's exit status, which set -e passes on
