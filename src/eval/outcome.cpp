@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "fracnas/error.hpp"
 
@@ -77,6 +78,19 @@ outcome median_outcome(const std::vector<outcome>& all) {
         o.wall_seconds += x.wall_seconds;
         o.peak_memory_bytes = std::max(o.peak_memory_bytes, x.peak_memory_bytes);
     }
+    return o;
+}
+
+outcome reference_timing(const std::function<outcome()>& measure, std::uint32_t builds, bool warm_up) {
+    if (warm_up) (void)measure();
+    std::vector<outcome> kept;
+    for (std::uint32_t b = 0; b < std::max<std::uint32_t>(1, builds); ++b) {
+        outcome o = measure();
+        if (o.status != outcome_status::ok) return o;
+        kept.push_back(std::move(o));
+    }
+    outcome o = median_outcome(kept);
+    o.reference_ms = o.value;
     return o;
 }
 

@@ -437,6 +437,11 @@ int wait_exit(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 std::size_t measured_rows(const storage::archive_contents& a) {
     std::size_t n = 0;
     for (const auto& r : a.evaluations) n += r.feasible && !r.cached;
@@ -490,6 +495,40 @@ TEST_CASE("fracnas search --vocab builds and times every model with that vocabul
     REQUIRE(a.evaluations.front().out.value < b.evaluations.front().out.value);
     std::remove(h5.c_str());
     std::remove(h5_default.c_str());
+}
+
+TEST_CASE("a SIGKILL loses at most the answers of the last --flush-seconds + 0.25 s (the group commit)", "[cli][search][hdf5][resume]") {
+    // docs/archive.md: flushed every --flush-seconds (default 1) whether results came or not, the loop
+    // waking at least every 0.25 s. The archive's times count from the dispatcher's start, which comes
+    // before the master prints its workers: from the moment this test reads that line, the master's
+    // clock at the kill is at least the time since then, and every answer that ended more than 1.25 s
+    // before it must be on disk. 20 ms answers, one after another, so the last flushed one is close to
+    // the last flush; 0.5 s of slack for a busy machine, still short of the 2.5 s an archive flushed
+    // only at its start would lose (--flush-seconds 3600 fails here).
+    const std::string h5 = temp_path("group_commit.h5"), log = temp_path("group_commit.log");
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
+    auto args = model_search("100000");
+    args.insert(args.end(), {"--model-cost-ms", "20", "--archive", h5, "--dispatcher", "local"});
+    const pid_t pid = spawn(args, log);
+    const auto t0 = std::chrono::steady_clock::now();
+    while (read_text(log).find("workers     1 in the pool of 1") == std::string::npos &&
+           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const auto printed = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    const double clock_at_kill = std::chrono::duration<double>(std::chrono::steady_clock::now() - printed).count();
+    ::kill(pid, SIGKILL);
+    wait_exit(pid);
+    INFO(read_text(log));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE_FALSE(a.evaluations.empty());
+    double last_ended = 0.0;
+    for (const auto& r : a.evaluations) last_ended = std::max(last_ended, r.ended);
+    CAPTURE(clock_at_kill, last_ended, a.evaluations.size());
+    REQUIRE(last_ended >= clock_at_kill - 1.25 - 0.5);
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
 }
 
 TEST_CASE("resume after SIGKILL at five moments: nothing flushed is lost or measured again", "[cli][search][hdf5][resume]") {
@@ -772,11 +811,6 @@ TEST_CASE("mpiexec -n 3: a training search sends timings and trainings to both w
 // Starts a shell command line, output to log; returns its pid (the command's own when the line execs it).
 pid_t spawn_shell(const std::string& command, const std::string& log) {
     return spawn_program({"/bin/sh", "-c", command}, log);
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 TEST_CASE(

@@ -77,3 +77,44 @@ TEST_CASE("several builds' timings as one: medians per field, runs and walls sum
     }
     REQUIRE_THROWS_AS(eval::median_outcome({}), std::invalid_argument);
 }
+
+TEST_CASE("a reference timing: the first in a process warms the device and is not kept, then the median over the builds", "[eval]") {
+    // a CPU worker under load: the first timing 86 ms, the next ones near 56 (docs/eval.md)
+    std::vector<double> decodes = {86.0, 57.0, 55.0, 56.0, 58.0, 54.0, 59.0};
+    std::size_t calls = 0;
+    const auto measure = [&] {
+        const double d = decodes.at(calls++);
+        return timed(d, 2 * d, 10, 1, 0.1);
+    };
+    const auto first = eval::reference_timing(measure, 3, true);
+    REQUIRE(calls == 4);  // the warm-up, then three builds
+    REQUIRE(first.status == eval::outcome_status::ok);
+    REQUIRE(first.value == 56.0);  // median of 57, 55, 56: the 86 ms warm-up is not in it
+    REQUIRE(first.reference_ms == 56.0);
+    REQUIRE(first.repeats == 30);  // the kept builds' timed runs only
+    const auto later = eval::reference_timing(measure, 3, false);
+    REQUIRE(calls == 7);  // no warm-up after the first
+    REQUIRE(later.value == 58.0);
+    // at least one build
+    calls = 0;
+    REQUIRE(eval::reference_timing(measure, 0, false).value == 86.0);
+    REQUIRE(calls == 1);
+    // a failed build comes back as it is; a failed warm-up is not kept either
+    std::size_t n = 0;
+    const auto fails_second = [&] {
+        auto o = timed(50.0, 100.0, 10, 1, 0.1);
+        if (++n == 2) {
+            o.status = eval::outcome_status::out_of_memory;
+            o.message = "second";
+        }
+        return o;
+    };
+    const auto failed = eval::reference_timing(fails_second, 3, false);
+    REQUIRE(failed.status == eval::outcome_status::out_of_memory);
+    REQUIRE(failed.message == "second");
+    REQUIRE(n == 2);  // no build after the failure
+    n = 1;            // the next call, the warm-up, fails
+    const auto warmed = eval::reference_timing(fails_second, 2, true);
+    REQUIRE(warmed.status == eval::outcome_status::ok);
+    REQUIRE(warmed.value == 50.0);
+}

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -78,6 +79,15 @@ struct outcome {
 /// the sums, the peak the largest; the rest is the first one's. Throws std::invalid_argument
 /// when `all` is empty.
 outcome median_outcome(const std::vector<outcome>& all);
+
+/// A worker's timing of the reference: `builds` (at least 1) calls of `measure` (each a build and
+/// its timed runs) as one median_outcome, `reference_ms` its value; the first that fails comes back
+/// as it is. With `warm_up` (a process's first reference timing), one call before them warms the
+/// device and is not kept, whatever it gave: the first timing in a process runs on a device that
+/// has just started (on a GPU clocks, kernel selection, first captures; on a CPU worker the caches,
+/// the allocator and the thread pool: 86 ms against 56 ms afterwards, under load), and would skew
+/// the first ratios.
+outcome reference_timing(const std::function<outcome()>& measure, std::uint32_t builds, bool warm_up);
 
 /// Where a worker measures: printed at start and stored in the archive's workers table.
 struct device_binding {

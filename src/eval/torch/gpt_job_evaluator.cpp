@@ -178,22 +178,10 @@ public:
         // Two builds of one model differ by where their weights and buffers land, which moves their
         // timings more than re-timing one build does: a re-timing is the median over
         // reference_builds builds (each its own evaluation), which narrows that part.
-        // A process's first timing runs on a device that has just started (on a GPU clocks, kernel
-        // selection, first captures; on a CPU worker the caches, the allocator and the thread pool:
-        // 86 ms against 56 ms afterwards, under load): it warms the device and is not kept.
-        if (!reference_warmed_) {
-            reference_warmed_ = true;
-            measure(reference_);
-        }
-        std::vector<outcome> builds;
-        for (std::uint32_t b = 0; b < reference_builds_; ++b) {
-            outcome o = measure(reference_);
-            if (o.status != outcome_status::ok) return o;
-            builds.push_back(std::move(o));
-        }
-        outcome o = median_outcome(builds);
-        o.reference_ms = o.value;
-        return o;
+        // A process's first timing warms the device and is not kept (reference_timing).
+        const bool warm_up = !reference_warmed_;
+        reference_warmed_ = true;
+        return reference_timing([this] { return measure(reference_); }, reference_builds_, warm_up);
     }
 
     device_binding binding() const override { return binding_; }
