@@ -25,14 +25,20 @@ std::string decimal(double v) {
     return o.str();
 }
 
+std::string range_rule(const option_range& r) {
+    if (r.lo_open) return "in (" + decimal(r.lo) + ", " + decimal(r.hi) + "]";
+    const std::string interval = r.hi == unbounded ? "at least " + decimal(r.lo) : decimal(r.lo) + ".." + decimal(r.hi);
+    if (r.step <= 0.0) return interval;
+    return "a multiple of " + decimal(r.step) + (r.hi == unbounded ? ", " : " in ") + interval;
+}
+
 std::string range_text(const option_range& r) {
-    if (r.second == unbounded) return ", at least " + decimal(r.first);
-    return ", " + decimal(r.first) + ".." + decimal(r.second);
+    return ", " + range_rule(r);
 }
 
 void throw_out_of_range(const std::string& option, const option_range& r) {
-    if (r.second == unbounded) throw config_error(option, option + " must be at least " + decimal(r.first) + ".");
-    throw config_error(option, option + " must be in " + decimal(r.first) + ".." + decimal(r.second) + ".");
+    const bool closed = !r.lo_open && r.step <= 0.0 && r.hi != unbounded;
+    throw config_error(option, option + " must be " + (closed ? "in " : "") + range_rule(r) + ".");
 }
 
 std::size_t parse_choice(const std::string& option, const std::string& text, const char* const* names, std::size_t count) {

@@ -58,7 +58,7 @@ std::vector<search_option> make_options() {
     o.push_back(whole_number(declare("min-layers", "L", s::problem, "shallowest model, 1..--max-layers"), FRACNAS_FIELD(min_layers)));
     o.push_back(whole_number(declare("max-layers", "L", s::problem, "deepest model"), FRACNAS_FIELD(max_layers), range{2, 48}));
     o.push_back(
-        whole_number(declare("max-width", "D", s::problem, "widest d_model, a multiple of 64 in 128..4096"), FRACNAS_FIELD(max_width)));
+        whole_number(declare("max-width", "D", s::problem, "widest d_model"), FRACNAS_FIELD(max_width), range{128, 4096, false, 64}));
     o.push_back(real_number(declare("max-ffn-ratio", "X", s::problem, "widest FFN as a multiple of d_model"), FRACNAS_FIELD(max_ffn_ratio),
                             range{2, 16}));
     o.push_back(declare("embed-widths", "LIST", s::problem,
@@ -150,10 +150,12 @@ std::vector<search_option> make_options() {
         c.task_deadline = c.adaptive_deadline ? search_config{}.task_deadline : parse_real("--task-deadline", t);
     };
     o.back().get = [](const search_config& c) { return c.adaptive_deadline ? std::string("auto") : decimal(c.task_deadline); };
+    o.back().number = [](const search_config& c) { return std::optional<double>(c.task_deadline); };  // auto's first deadline too
+    o.back().range = range{0, 1e7, true};
     o.push_back(real_number(declare("join-timeout", "SECONDS", s::run,
                                     "how long MPI start-up may take on every rank (past it a rank ends, and the job with it), and then how "
                                     "long the master waits for every worker's first report"),
-                            FRACNAS_FIELD(join_timeout)));
+                            FRACNAS_FIELD(join_timeout), range{0, 1e7, true}));
     o.push_back(real_number(declare("model-cost-ms", "MS", s::run, "evaluator model: wall time of each evaluation"),
                             FRACNAS_FIELD(model_cost_ms), range{0, 1e7}));
     o.push_back(text(declare("train-data", "DIR", s::run,
@@ -198,7 +200,7 @@ std::vector<search_option> make_options() {
         real_number(declare("hang-rate", "P", s::run, "dry run: probability that a task never ends"), FRACNAS_FIELD(dry_run.hang_rate)));
     o.push_back(seconds_or_none(
         declare("time-limit", "SECONDS", s::run, "stop asking after this wall time (a dry run: its simulated time), then drain"),
-        FRACNAS_FIELD(time_limit)));
+        FRACNAS_FIELD(time_limit), range{0, 1e9, true}));
     o.push_back(real_number(declare("grace", "SECONDS", s::run,
                                     "after a stop signal or the time limit, wait this long for results in flight (a dry run: simulated)"),
                             FRACNAS_FIELD(grace), range{0, 1e7}));

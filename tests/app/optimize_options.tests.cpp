@@ -37,9 +37,9 @@ TEST_CASE("optimize options: validate checks every declared range, as the option
         ++ranged;
         CAPTURE(o.name);
         app::optimize_config c;
-        o.set(c, app::decimal(o.range->first));
+        o.set(c, app::decimal(test::options::values_inside(*o.range).front()));
         REQUIRE_NOTHROW(c.validate());
-        o.set(c, app::decimal(o.range->first >= 1 ? o.range->first - 1 : -1));
+        o.set(c, app::decimal(o.range->lo >= 1 ? o.range->lo - 1 : -1));
         try {
             c.validate();
             FAIL("validate accepted --" << o.name << " below its range");

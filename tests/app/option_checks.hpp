@@ -16,6 +16,34 @@
 
 namespace fracnas::test::options {
 
+/// Values a range holds: its ends where it holds them (else a value inside next to the end).
+inline std::vector<double> values_inside(const app::option_range& r) {
+    const double lo = r.lo_open ? (std::isfinite(r.hi) ? r.lo + (r.hi - r.lo) / 2 : r.lo + 1) : r.lo;
+    return {lo, std::isfinite(r.hi) ? r.hi : lo + (r.step > 0 ? r.step : 1)};
+}
+
+/// Values just outside a range, of the option's kind where it can be (a whole number below the
+/// low end, the open end itself, a value between two steps), the first ones the most likely to read.
+inline std::vector<double> values_outside(const app::option_range& r) {
+    std::vector<double> v;
+    if (r.lo_open) v.push_back(r.lo);
+    v.push_back(r.lo - 1);
+    if (r.step > 0) v.push_back(r.lo + r.step / 2);
+    if (std::isfinite(r.hi)) v.push_back(r.hi + 1);
+    v.push_back(r.lo - 0.5);
+    return v;
+}
+
+/// The sentence of the range check, as throw_out_of_range says it.
+inline std::string range_error(const std::string& option, const app::option_range& r) {
+    try {
+        app::throw_out_of_range(option, r);
+    } catch (const config_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
 /// The default the help shows: the note, else the default configuration's value ("" for none).
 template <class O>
 std::string shown_default(const O& o) {
@@ -64,7 +92,7 @@ void check_read_back(const std::vector<O>& table) {
         CAPTURE(o.name);
         std::vector<std::string> texts = o.choices;
         if (o.default_note.empty() && !o.get(C{}).empty()) texts.push_back(o.get(C{}));
-        if (o.range) texts.push_back(app::decimal(o.range->first));
+        if (o.range) texts.push_back(app::decimal(values_inside(*o.range).front()));
         for (const auto& t : texts) {
             CAPTURE(t);
             C c;
@@ -87,14 +115,12 @@ void check_ranges(const std::vector<O>& table) {
     for (const auto& o : table) {
         if (!o.range) continue;
         CAPTURE(o.name);
-        const auto [lo, hi] = *o.range;
-        for (const double inside : {lo, std::isfinite(hi) ? hi : lo + 1}) {
+        for (const double inside : values_inside(*o.range)) {
             C c;
             o.set(c, app::decimal(inside));
             REQUIRE_NOTHROW(o.check_range(c));
         }
-        std::vector<double> outside = {lo - 1, lo - 0.5};
-        if (std::isfinite(hi)) outside.push_back(hi + 1);
+        const std::vector<double> outside = values_outside(*o.range);
         for (const double v : outside) {
             CAPTURE(v);
             C c;
@@ -120,9 +146,7 @@ void check_ranges(const std::vector<O>& table) {
                 o.check_range(c);
                 FAIL("--" << o.name << " passed its range check with " << app::decimal(v));
             } catch (const config_error& e) {
-                const std::string rule = std::isfinite(hi) ? " must be in " + app::decimal(lo) + ".." + app::decimal(hi) + "."
-                                                           : " must be at least " + app::decimal(lo) + ".";
-                REQUIRE(std::string(e.what()) == "--" + o.name + rule);
+                REQUIRE(std::string(e.what()) == range_error("--" + o.name, *o.range));
             }
             break;
         }

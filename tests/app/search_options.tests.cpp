@@ -8,9 +8,12 @@
 #include <iomanip>
 #include <set>
 #include <sstream>
+#include <tuple>
+#include <vector>
 
 #include "fracnas/app/search_options.hpp"
 #include "fracnas/error.hpp"
+#include "option_checks.hpp"
 #include "search_samples.hpp"
 
 using namespace fracnas;
@@ -108,19 +111,21 @@ TEST_CASE("search options: validate checks the ranges the schema declares, and t
         if (!o.range) continue;
         ++ranged;
         CAPTURE(o.name);
-        const auto [lo, hi] = *o.range;
-        const std::string rule = "--" + o.name + " must be in " + decimal(lo) + ".." + decimal(hi) + ".";
-        REQUIRE_THAT(o.help_line(), Contains(", " + decimal(lo) + ".." + decimal(hi)));
-        for (const double inside : {lo, hi}) {
+        const std::string rule = test::options::range_error("--" + o.name, *o.range);
+        REQUIRE_THAT(o.help_line(), Contains(app::range_text(*o.range)));
+        for (const double inside : test::options::values_inside(*o.range)) {
             app::search_config c = base;
             o.set(c, decimal(inside));
             REQUIRE_NOTHROW(c.validate());
         }
-        std::vector<double> outside = {hi + 1};
-        if (lo > 0) outside.push_back(lo - 1);
-        for (const double v : outside) {
+        for (const double v : test::options::values_outside(*o.range)) {
+            CAPTURE(v);
             app::search_config c = base;
-            o.set(c, decimal(v));
+            try {
+                o.set(c, decimal(v));
+            } catch (const config_error&) {
+                continue;  // not a value of this option's kind ("-1" for a whole number)
+            }
             try {
                 c.validate();
                 FAIL("validate accepted " << decimal(v));
@@ -129,6 +134,30 @@ TEST_CASE("search options: validate checks the ranges the schema declares, and t
                 REQUIRE(std::string(e.what()) == rule);
             }
         }
+    }
+    // the rules that are not a closed interval, as the help and the errors say them
+    const auto help_of = [](const char* name) { return app::find_search_option(name)->help_line(); };
+    REQUIRE_THAT(help_of("max-width"), Contains("widest d_model, a multiple of 64 in 128..4096 (default "));
+    REQUIRE_THAT(help_of("join-timeout"), Contains(", in (0, 10000000] (default "));
+    REQUIRE_THAT(help_of("task-deadline"), Contains(", in (0, 10000000] (default auto)"));
+    REQUIRE_THAT(help_of("time-limit"), Contains(", in (0, 1000000000] (default none)"));
+    for (const auto& [option, value, error] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"max-width", "1000", "--max-width must be a multiple of 64 in 128..4096."},
+             {"join-timeout", "0", "--join-timeout must be in (0, 10000000]."},
+             {"task-deadline", "-3", "--task-deadline must be in (0, 10000000]."},
+             {"time-limit", "2e9", "--time-limit must be in (0, 1000000000]."}}) {
+        CAPTURE(option, value);
+        app::search_config c = base;
+        app::find_search_option(option)->set(c, value);
+        REQUIRE_THROWS_WITH(c.validate(), error);
+    }
+    {  // auto's first deadline is checked as a number too, and none is no time limit
+        app::search_config c = base;
+        app::find_search_option("task-deadline")->set(c, "auto");
+        app::find_search_option("time-limit")->set(c, "none");
+        REQUIRE_NOTHROW(c.validate());
+        c.task_deadline = 0.0;
+        REQUIRE_THROWS_WITH(c.validate(), "--task-deadline must be in (0, 10000000].");
     }
     REQUIRE(ranged >= 20);  // --budget, --max-layers, --context, --tokens, --grace, --flush-seconds, ...
 }

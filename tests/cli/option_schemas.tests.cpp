@@ -61,9 +61,9 @@ void check_refusals(const std::string& command, const std::vector<O>& table, con
         args.insert(args.end(), before.begin(), before.end());
         args.push_back("--" + spec.name);
         if (spec.range) {
-            const auto [lo, hi] = *spec.range;
+            const auto& r = *spec.range;
             auto outside = args;
-            outside.push_back(app::decimal(lo >= 1 || !std::isfinite(hi) ? lo - 1 : hi + 1));  // a value of the option's kind
+            outside.push_back(app::decimal(r.lo >= 1 || !std::isfinite(r.hi) ? r.lo - 1 : r.hi + 1));  // a value of the option's kind
             check_usage_error(outside, "--" + spec.name + " must be ");
             ++refused;
         }

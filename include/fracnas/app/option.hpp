@@ -26,17 +26,33 @@
 
 namespace fracnas::app {
 
-/// The values a number may take, both ends included; a `second` of +infinity: no upper bound.
-using option_range = std::pair<double, double>;
 /// No upper bound: option_range{lo, unbounded}.
 inline constexpr double unbounded = std::numeric_limits<double>::infinity();
+
+/// The values a number may take: lo..hi, both ends included (a `hi` of unbounded: no upper bound),
+/// or (lo, hi] with `lo_open` (a number of seconds that must be positive), and only multiples of
+/// `step` where it is above 0 (a width in whole tiles).
+struct option_range {
+    double lo = 0.0;
+    double hi = unbounded;
+    bool lo_open = false;
+    double step = 0.0;
+    /// Whether v (finite) lies in it.
+    bool holds(double v) const noexcept {
+        return std::isfinite(v) && (lo_open ? v > lo : v >= lo) && v <= hi && (step <= 0.0 || std::fmod(v, step) == 0.0);
+    }
+};
 
 /// v as text that reads back as exactly v: a whole number in full, any other in the fewest
 /// significant digits (at most 17) that give v again ("0.0006", "1e-08").
 std::string decimal(double v);
-/// The help's text of a range: ", LO..HI", or ", at least LO" without an upper bound.
+/// What a range allows, as the help and the errors say it: "LO..HI", "at least LO", "in (LO, HI]",
+/// "a multiple of STEP in LO..HI".
+std::string range_rule(const option_range& r);
+/// The help's text of a range: ", " and its rule.
 std::string range_text(const option_range& r);
-/// Throws config_error(option) "OPTION must be in LO..HI." ("OPTION must be at least LO.").
+/// Throws config_error(option) "OPTION must be in LO..HI." ("OPTION must be at least LO.", "OPTION
+/// must be in (LO, HI].", "OPTION must be a multiple of STEP in LO..HI.").
 [[noreturn]] void throw_out_of_range(const std::string& option, const option_range& r);
 
 /// The option values of an enum, in the order of its enumerators: the text on the command line,
@@ -108,7 +124,7 @@ struct option {
     std::string value_name;  ///< the value's name in the help ("N", "NAME"); empty: a switch
     std::string help;        ///< what it sets; help_line() adds the range and the default
     /// The range a number must lie in, checked by check_range ("--NAME must be in LO..HI.") and
-    /// shown in the help; none where the rule is another (a multiple of 64, an open interval, ...).
+    /// shown in the help; none where the rule involves more than this option.
     std::optional<option_range> range;
     /// The valid values of an enum-like option (its text is parsed into an enum, or checked
     /// against a list of names, once, when read: a bad one is refused naming the option and these).
@@ -139,7 +155,7 @@ struct option {
     void check_range(const Config& c) const {
         if (!range || !number) return;
         const std::optional<double> v = number(c);
-        if (v && !(std::isfinite(*v) && *v >= range->first && *v <= range->second)) throw_out_of_range("--" + name, *range);
+        if (v && !range->holds(*v)) throw_out_of_range("--" + name, *range);
     }
 };
 
@@ -251,13 +267,19 @@ O real_number(O o, F field, std::optional<option_range> r = std::nullopt) {
     return o;
 }
 
-/// A number of seconds, or "none" for no limit (infinity).
+/// A number of seconds, or "none" for no limit (infinity, outside the range's check).
 template <class O, class F>
-O seconds_or_none(O o, F field) {
+O seconds_or_none(O o, F field, std::optional<option_range> r = std::nullopt) {
+    using C = typename O::config_type;
     constexpr double none = std::numeric_limits<double>::infinity();
     option_detail::reads(o, field,
                          [](const std::string& option, const std::string& t) { return t == "none" ? none : parse_real(option, t); });
     option_detail::read_back(o, field, [](double v) { return v == none ? std::string("none") : decimal(v); });
+    o.number = [field](const C& c) -> std::optional<double> {
+        const double v = field(c);
+        return v == none ? std::nullopt : std::optional<double>(v);
+    };
+    o.range = r;
     return o;
 }
 
