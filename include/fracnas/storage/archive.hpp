@@ -17,7 +17,9 @@ namespace fracnas::storage {
 /// archive, which has none, is read and resumed as before.
 /// Version 3 added search_trainings' trend probe columns, probe_budget and probe_perplexity; a
 /// version-2 archive, which has none, is read (as 0 and NaN) and resumed as version 2.
-inline constexpr std::uint32_t schema_version = 3;
+/// Version 4 made worker_events' kind an HDF5 enum over u8 with worker_event_kinds' names (the
+/// values unchanged); a version-3 archive, whose kind is a bare u8, is read and resumed as version 3.
+inline constexpr std::uint32_t schema_version = 4;
 /// The oldest schema this fracnas reads.
 inline constexpr std::uint32_t oldest_schema_version = 1;
 
@@ -76,9 +78,13 @@ struct worker_record {
     std::uint32_t session = 0;                  ///< 0 for the first run, k for the k-th resume
 };
 
+/// The names of worker_event_record::kind's values 0, 1, ...: transport::worker_event::kind's, by
+/// transport::to_string (a test checks that they agree; the archive's enum holds these and never grows).
+inline constexpr const char* worker_event_kinds[] = {"joined", "calibrated", "left_hung", "left_device", "late_result"};
+
 /// Pool changes and calibrations (transport::worker_event), for every session.
 struct worker_event_record {
-    std::uint8_t kind = 0;  ///< transport::worker_event::kind
+    std::uint8_t kind = 0;  ///< transport::worker_event::kind, named by worker_event_kinds
     std::int32_t worker = 0;
     double time = 0.0;
     double reference_ms = eval::outcome::none;

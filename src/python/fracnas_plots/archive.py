@@ -14,6 +14,7 @@ import pandas as pd
 
 STATUS = {0: "ok", 1: "invalid", 2: "out_of_memory", 3: "error", 4: "timeout", 5: "device_lost"}
 TRAINING_STATUS = {**STATUS, 6: "diverged", 7: "stopped"}
+WORKER_EVENT = {0: "joined", 1: "calibrated", 2: "left_hung", 3: "left_device", 4: "late_result"}
 MARK = "fracnas run archive"
 
 
@@ -100,10 +101,10 @@ def read_archive(path):
         attrs = {k: (_text(v) if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
         if attrs.get("fracnas_archive") != MARK:
             raise ArchiveError("{}: not a fracnas archive (no 'fracnas_archive' mark)".format(path))
-        # schema 2 added search_trainings (read when present) and schema 3 its probe columns; the
-        # other tables are schema 1's
-        if int(attrs.get("schema_version", -1)) not in (1, 2, 3):
-            raise ArchiveError("{}: schema version {}, this reader knows 1 to 3".format(path, attrs.get("schema_version")))
+        # schema 2 added search_trainings (read when present), schema 3 its probe columns and
+        # schema 4 names worker_events' kind (the same values); the other tables are schema 1's
+        if int(attrs.get("schema_version", -1)) not in (1, 2, 3, 4):
+            raise ArchiveError("{}: schema version {}, this reader knows 1 to 4".format(path, attrs.get("schema_version")))
         try:
             e = _table(f, "evaluations")
             workers = _table(f, "workers")
@@ -117,6 +118,8 @@ def read_archive(path):
         dims = [_depth_width(a) for a in e["arch"]]
         e["n_layer"] = [d[0] for d in dims]
         e["d_model"] = [d[1] for d in dims]
+    if len(events):
+        events["kind"] = [WORKER_EVENT.get(int(k), str(k)) for k in events["kind"]]
     if len(trainings):
         trainings["status"] = [TRAINING_STATUS.get(int(s), str(s)) for s in trainings["status"]]
     return Archive(path, attrs, e, workers, sessions, events, trainings)

@@ -145,7 +145,7 @@ std::string get_text(const unsigned char* src, std::size_t width_bytes) {
 // ---- a table's schema: members in order, each with its HDF5 kind and how to copy it to and from a
 // packed row of bytes. The memory and file compound types share that packed layout.
 // status: schema 1's evaluation statuses (ok..device_lost); training_status: every outcome_status
-enum class kind { u8, u32, u64, i32, f64, text, f64_array, status, training_status, event_what };
+enum class kind { u8, u32, u64, i32, f64, text, f64_array, status, training_status, event_what, worker_event_kind };
 
 template <class R>
 struct field {
@@ -189,9 +189,9 @@ field<R> number(const char* name, Get get, Set set, kind type = kind_of<T>()) {
 }
 
 template <class R, class T>
-field<R> member(const char* name, T R::*m) {
+field<R> member(const char* name, T R::*m, kind type = kind_of<T>()) {
     return number<R, T>(
-        name, [m](const R& r) { return r.*m; }, [m](R& r, T v) { r.*m = v; });
+        name, [m](const R& r) { return r.*m; }, [m](R& r, T v) { r.*m = v; }, type);
 }
 
 template <class R>
@@ -298,10 +298,15 @@ std::vector<field<storage::worker_record>> worker_fields() {
     return f;
 }
 
-std::vector<field<storage::worker_event_record>> worker_event_fields() {
+// Whether its worker_events' kind is an enum (schema 4 on; before, a bare u8 of the same values).
+bool has_named_worker_events(std::uint32_t schema) {
+    return schema >= 4;
+}
+
+std::vector<field<storage::worker_event_record>> worker_event_fields(std::uint32_t schema) {
     using R = storage::worker_event_record;
     std::vector<field<R>> f;
-    f.push_back(member("kind", &R::kind));
+    f.push_back(member("kind", &R::kind, has_named_worker_events(schema) ? kind::worker_event_kind : kind::u8));
     f.push_back(member("worker", &R::worker));
     f.push_back(member("time", &R::time));
     f.push_back(member("reference_ms", &R::reference_ms));
@@ -427,7 +432,7 @@ struct tables {
         : evaluations("evaluations", evaluation_fields(dim)),
           events("events", event_fields()),
           workers("workers", worker_fields()),
-          worker_events("worker_events", worker_event_fields()),
+          worker_events("worker_events", worker_event_fields(schema)),
           sessions("sessions", session_fields()),
           search_trainings(search_training_table, search_training_fields(schema)) {}
 
@@ -457,6 +462,16 @@ h5id status_enum(eval::outcome_status last, const std::string& path) {
     for (unsigned v = 0; v <= static_cast<unsigned>(last); ++v) {
         const auto value = static_cast<std::uint8_t>(v);
         FRACNAS_H5_OR_THROW(path, H5Tenum_insert(t.get(), eval::to_string(static_cast<eval::outcome_status>(v)), &value));
+    }
+    return t;
+}
+
+h5id worker_event_kind_enum(const std::string& path) {
+    h5id t{FRACNAS_H5_OR_THROW(path, H5Tenum_create(H5T_STD_U8LE)), H5Tclose};
+    std::uint8_t value = 0;
+    for (const char* name : storage::worker_event_kinds) {
+        FRACNAS_H5_OR_THROW(path, H5Tenum_insert(t.get(), name, &value));
+        ++value;
     }
     return t;
 }
@@ -502,6 +517,8 @@ h5id member_type(kind type, std::size_t size, bool in_file, const std::string& p
             return status_enum(eval::outcome_status::stopped, path);
         case kind::event_what:
             return event_what_enum(path);
+        case kind::worker_event_kind:
+            return worker_event_kind_enum(path);
         case kind::f64_array: {
             const hsize_t n = size / sizeof(double);
             return h5id{FRACNAS_H5_OR_THROW(path, H5Tarray_create2(in_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE, 1, &n)), H5Tclose};

@@ -715,6 +715,7 @@ TEST_CASE("a training search's trainings round-trip, failures and cut messages i
             "tokens_trained,tokens_per_second,wall_seconds,probe_budget,probe_perplexity,worker,dispatched,started,ended,session"
             " --enum search_trainings status ok=0,invalid=1,out_of_memory=2,error=3,timeout=4,device_lost=5,diverged=6,stopped=7"
             " --enum evaluations status ok=0,invalid=1,out_of_memory=2,error=3,timeout=4,device_lost=5"
+            " --enum worker_events kind joined=0,calibrated=1,left_hung=2,left_device=3,late_result=4"
             " --value search_trainings 0 reference 1 --value search_trainings 0 candidate 0 --value search_trainings 1 reference 0"
             " --value search_trainings 1 candidate 3 --value search_trainings 1 arch '" +
             want[1].arch + "' --value search_trainings 1 hash " + std::to_string(want[1].hash) +
@@ -803,6 +804,49 @@ TEST_CASE("a schema-1 archive (commit 3ce3eba) reads and resumes as before, stay
             h5py_check(path, "--rows evaluations=12 events=23 sessions=2 --attr schema_version=1 --absent search_trainings");
         INFO(output);
         CHECK(status == 0);
+    }
+}
+
+TEST_CASE("worker_events' kind: named by an enum from schema 4, a bare u8 in a schema-3 archive, which resumes as schema 3", "[hdf5]") {
+    for (const std::uint32_t schema : {3U, storage::schema_version}) {
+        INFO("schema " << schema);
+        const std::string path = fresh("worker_event_kinds.h5");
+        storage::run_header h = header(2);
+        h.schema = schema;
+        std::vector<storage::worker_event_record> want;
+        {
+            auto a = archive_file::create(path, h, false);
+            for (std::uint64_t i = 0; i < 5; ++i) {  // every kind once
+                want.push_back(worker_event(i, 0));
+                a->append(want.back());
+            }
+            a->append(session_row(0));
+        }
+        {
+            storage::archive_contents c;
+            auto a = archive_file::resume(path, c);
+            CHECK(c.header.schema == schema);  // an older archive continues as its schema
+            require_rows(want, c.worker_events, "worker_events");
+            want.push_back(worker_event(7, 1));  // left_hung, in the resumed session
+            a->append(want.back());
+            a->append(session_row(1));
+        }
+        const auto after = read_archive(path);
+        CHECK(after.header.schema == schema);
+        require_rows(want, after.worker_events, "worker_events");
+        if (with_h5py) {
+            const std::string kinds = schema >= 4 ? "joined=0,calibrated=1,left_hung=2,left_device=3,late_result=4" : "none";
+            std::string args =
+                "--rows worker_events=6 --attr schema_version=" + std::to_string(schema) + " --enum worker_events kind " + kinds;
+            if (schema >= 4)
+                args +=
+                    " --value worker_events 0 kind joined --value worker_events 4 kind late_result --value worker_events 5 kind left_hung";
+            else
+                args += " --value worker_events 4 kind 4 --value worker_events 5 kind 2";
+            const auto [status, output] = h5py_check(path, args);
+            INFO(output);
+            CHECK(status == 0);
+        }
     }
 }
 
