@@ -45,7 +45,7 @@ for a in "$@"; do [ "$a" = --resume ] && archive=(); done  # a resumed run conti
 if [ ${#archive[@]} -gt 0 ]; then mkdir -p "$(dirname "$ARCHIVE")"; fi
 echo "search_local.sh: $ranks ranks (master + $WORKERS worker(s) on $device)${archive[1]:+, archive $ARCHIVE}"
 
-# Stopping: SIGUSR1, SIGTERM or SIGINT (Ctrl-C) to this script passes SIGUSR1 to every fracnas rank
+# Stopping: SIGUSR1, SIGTERM, SIGINT (Ctrl-C) or SIGHUP to this script passes SIGUSR1 to every fracnas rank
 # below mpirun, at once: the master drains (a second signal ends it at once), the workers ignore it,
 # and the script exits with mpirun's status (0 after a drain). mpirun's own forwarding is not relied
 # on: Open MPI 4.1.6 with plm = isolated passed SIGUSR1 to no rank, and SIGTERM or SIGINT to mpirun
@@ -84,6 +84,6 @@ set -m
 "$MPIRUN" -n "$ranks" "${flags[@]}" "$FRACNAS" search --device "$device" "${archive[@]}" "$@" < /dev/null &
 launcher=$!
 set +m
-trap stop_ranks USR1 TERM INT
+trap stop_ranks USR1 TERM INT HUP  # HUP: the terminal closed
 while kill -0 "$launcher" 2> /dev/null; do wait "$launcher" || true; done  # a trapped signal ends a wait early
 wait "$launcher"  # mpirun's exit status, which set -e passes on
