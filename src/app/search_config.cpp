@@ -84,6 +84,8 @@ void search_config::validate() const {
     }
     require(train_seed <= UINT64_MAX - 1, "--train-seed", "is too large.");
     require(train_ms_per_mtoken == 0.0 || model, "--train-ms-per-mtoken", "applies to --evaluator model only.");
+    require(train_model == train_model_kind::chinchilla || (model && trains()), "--train-model",
+            "applies to --evaluator model with --rungs only.");
     require(model_cost_ms == 0.0 || model, "--model-cost-ms", "applies to --evaluator model only.");
     require(inject.empty() || model, "--inject", "applies to --evaluator model only.");
     (void)faults_for(0);  // parses inject

@@ -86,6 +86,11 @@ std::vector<search_option> make_options() {
                                "with --evaluator model: analytic, or h200 (the test bed fitted to H200 decode measurements at a "
                                "1,023-token cache)"),
                        FRACNAS_FIELD(latency_model)));
+    o.push_back(choice(declare("train-model", "NAME", s::problem,
+                               "with --evaluator model and --rungs, the simulated trainings: chinchilla (Chinchilla's loss in "
+                               "decoder parameters and tokens), or dlarge (fitted to the trainings measured on D-large, relative to "
+                               "GPT-2 small at vocabulary 32768)"),
+                       FRACNAS_FIELD(train_model)));
     o.push_back(
         choice(declare("device", "NAME", s::problem, "auto (cuda when a GPU is visible, else cpu), cpu or cuda"), FRACNAS_FIELD(device)));
     o.push_back(choice(declare("dtype", "NAME", s::problem, "auto (bf16 on cuda, fp32 on cpu), fp32 or bf16"), FRACNAS_FIELD(dtype)));

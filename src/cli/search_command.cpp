@@ -238,6 +238,8 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
         m.context = m.prefill ? cfg.tokens : cfg.context;
         m.cost_ms = cfg.model_cost_ms;
         m.train_ms_per_mtoken = cfg.train_ms_per_mtoken;
+        m.training =
+            cfg.train_model == app::train_model_kind::dlarge ? eval::simulated_training::dlarge : eval::simulated_training::chinchilla;
         m.reference = cfg.reference_arch();
         m.faults = cfg.faults_for(rank);
         return std::make_unique<eval::latency_model_evaluator>(m);

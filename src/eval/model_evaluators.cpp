@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <iterator>
 #include <thread>
 
 #include "fracnas/core/rng.hpp"
@@ -129,6 +130,32 @@ double simulated_val_loss(const nas::architecture& a, std::uint64_t tokens, std:
     return (1.69 + 406.4 / std::pow(n, 0.34) + 410.7 / std::pow(d, 0.28)) * (1.0 + 0.005 * noise.normal());
 }
 
+double dlarge_val_loss(const nas::architecture& a, std::uint64_t tokens, std::uint64_t seed) {
+    // GPT-2 small's mean log perplexity on D-large's validation split at each budget it was
+    // trained to (benchmarks/fit_dlarge_testbed.py prints them with the coefficients)
+    static constexpr double budgets[] = {1000000, 2000000, 4000000, 8000000, 16000000, 71499776};
+    static constexpr double reference[] = {6.490394, 5.915926, 5.516819, 5.122855, 4.581963, 3.316959};
+    static constexpr double b[] = {-0.125202, -0.041099, -0.195841, 0.048938};
+    static constexpr double c[] = {-0.001857, -0.040588, 0.304312, 0.014795};
+    const double t = std::log(static_cast<double>(std::max<std::uint64_t>(1, tokens)));
+    std::size_t k = 1;  // the segment [k - 1, k] that holds t, or the end one past either end
+    while (k + 1 < std::size(budgets) && t > std::log(budgets[k])) ++k;
+    const double t0 = std::log(budgets[k - 1]), t1 = std::log(budgets[k]);
+    const double ref = reference[k - 1] + (reference[k] - reference[k - 1]) * (t - t0) / (t1 - t0);
+    double inner = 0.0;
+    for (const auto w : a.d_inner) inner += static_cast<double>(w);
+    inner /= static_cast<double>(std::max<std::size_t>(1, a.d_inner.size()));
+    const double d = static_cast<double>(a.d_model);
+    const double embed = static_cast<double>(a.d_embed > 0 ? a.d_embed : a.d_model);
+    const double x[] = {std::log(embed / d), std::log(inner / (4.0 * d)), 1.0 / static_cast<double>(a.n_layer) - 1.0 / 12.0,
+                        std::log(d / 768.0)};
+    const double tau = t - std::log(16e6);
+    double lead = 0.0;
+    for (std::size_t f = 0; f < std::size(x); ++f) lead += (b[f] + c[f] * tau) * x[f];
+    core::rng noise(seed * 0x9e3779b97f4a7c15ULL ^ nas::hash(a));
+    return ref + lead + 0.01 * noise.normal();
+}
+
 outcome latency_model_evaluator::train(const core::point&, const std::string& spec, const train_task& task) noexcept {
     const auto t0 = std::chrono::steady_clock::now();
     outcome o;
@@ -144,10 +171,10 @@ outcome latency_model_evaluator::train(const core::point&, const std::string& sp
             o.tokens_trained = task.tokens / 2;
             return timed(o, t0);
         }
-        o.val_loss = simulated_val_loss(a, task.tokens, task.seed);
+        const auto loss = cfg_.training == simulated_training::dlarge ? dlarge_val_loss : simulated_val_loss;
+        o.val_loss = loss(a, task.tokens, task.seed);
         o.val_perplexity = o.value = std::exp(o.val_loss);
-        if (task.probe_tokens > 0 && task.probe_tokens < task.tokens)
-            o.probe_perplexity = std::exp(simulated_val_loss(a, task.probe_tokens, task.seed));
+        if (task.probe_tokens > 0 && task.probe_tokens < task.tokens) o.probe_perplexity = std::exp(loss(a, task.probe_tokens, task.seed));
         o.tokens_trained = task.tokens;
         // a token's training costs about three forward passes: a third of the tokens a prefill
         // of the modelled speed would take (nothing measured; it gives the dry run a shape)

@@ -188,9 +188,9 @@ TEST_CASE("search options: an enum-like value is read once, and a bad one names 
         }
         REQUIRE(c.to_ini() == before);  // nothing set
     }
-    // algorithm, tree, objective, space, reference, evaluator, latency-model, device, dtype,
+    // algorithm, tree, objective, space, reference, evaluator, latency-model, train-model, device, dtype,
     // latency, trend-calibration, head-variants, dispatcher, cost
-    REQUIRE(enums == 14);
+    REQUIRE(enums == 15);
     REQUIRE(app::to_string(app::dispatcher_kind::dry_run) == std::string("dry-run"));
     REQUIRE(app::parse_choice<app::tree_kind>("--tree", "space-aware") == app::tree_kind::space_aware);
 }

@@ -28,6 +28,7 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"vocab", "32000"},
             {"evaluator", "model"},
             {"latency-model", "analytic"},
+            {"train-model", "chinchilla"},
             {"device", "cpu"},
             {"dtype", "bf16"},
             {"latency", "prefill"},
@@ -82,6 +83,7 @@ inline std::map<std::string, std::string> constrained_sample() {
     s["train-states"] = "states";
     s["train-states-limit"] = "20";
     s["train-ms-per-mtoken"] = "2.5";
+    s["train-model"] = "dlarge";
     return s;
 }
 

@@ -153,6 +153,12 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
                       "--train-ms-per-mtoken applies to --evaluator model only");
     check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--train-deadline", "0"},
                       "--train-deadline must be in 1..1000000");
+    check_usage_error({"search", "--evaluator", "model", "--train-model", "dlarge"},
+                      "--train-model applies to --evaluator model with --rungs only.");
+    check_usage_error({"search", "--rungs", "1000", "--train-data", "data/corpus-v1", "--train-model", "dlarge"},
+                      "--train-model applies to --evaluator model with --rungs only.");
+    check_usage_error({"search", "--evaluator", "model", "--rungs", "1000", "--train-model", "d-large"},
+                      "unknown train-model 'd-large'; valid: chinchilla, dlarge.");
 #ifdef FRACNAS_HAVE_TORCH
     check_usage_error({"search", "--rungs", "1000", "--train-data", "data/corpus-v1"},
                       "--rungs with --evaluator torch keeps each training's state");

@@ -62,3 +62,61 @@ TEST_CASE("the latency model's simulated training: lower loss with more paramete
     REQUIRE(refused.status == eval::outcome_status::invalid);
     REQUIRE(refused.message == "this evaluator times candidates; it does not train them.");
 }
+
+TEST_CASE("the D-large test bed: GPT-2 small's measured perplexities, shallow-wide models ahead at 16 M tokens and behind at one epoch",
+          "[eval]") {
+    const auto at = [](const char* text) {
+        nas::architecture a = nas::parse_architecture(text);
+        a.vocab = 32768;
+        return a;
+    };
+    nas::architecture reference = nas::gpt2_small();
+    reference.vocab = 32768;
+    constexpr std::uint64_t epoch = 71499776, rung = 16000000;
+    // the mean over seeds of log(ppl / the reference's ppl with the same seed), and its spread
+    const auto mean_log_ratio = [&](const nas::architecture& a, std::uint64_t tokens) {
+        double sum = 0.0;
+        for (std::uint64_t seed = 1; seed <= 40; ++seed)
+            sum += eval::dlarge_val_loss(a, tokens, seed) - eval::dlarge_val_loss(reference, tokens, seed);
+        return sum / 40.0;
+    };
+    double sum = 0.0, squares = 0.0;
+    for (std::uint64_t seed = 1; seed <= 400; ++seed) {
+        const double l = eval::dlarge_val_loss(reference, epoch, seed);
+        sum += l;
+        squares += l * l;
+    }
+    const double mean = sum / 400.0, spread = std::sqrt(squares / 400.0 - mean * mean);
+    // GPT-2 small measured on D-large at one epoch: perplexity 27.58 (log 3.3170), five trainings
+    REQUIRE(mean == Approx(3.316959).margin(0.003));
+    REQUIRE(spread == Approx(0.01).margin(0.002));  // a seed's noise: about the H200's 1% seed to seed
+    REQUIRE(eval::dlarge_val_loss(reference, 8000000, 1) == Approx(5.122855).margin(0.05));
+    REQUIRE(eval::dlarge_val_loss(reference, epoch, 3) == eval::dlarge_val_loss(reference, epoch, 3));
+    // a budget between two measured ones: between their losses
+    REQUIRE(eval::dlarge_val_loss(reference, 30000000, 1) < eval::dlarge_val_loss(reference, rung, 1));
+    REQUIRE(eval::dlarge_val_loss(reference, 30000000, 1) > eval::dlarge_val_loss(reference, epoch, 1));
+    // measured on D-large: 2 x 1536 x 0.918 of the reference at 16 M tokens; 1 x 2560 x 0.885 at
+    // 16 M and x 1.411 at one epoch; 10 x 768 x 1.003 at one epoch
+    const auto two_wide = at("n_layer=2 d_model=1536 d_inner=6144,6144 n_head=12,12");
+    const auto one_wide = at("n_layer=1 d_model=2560 d_inner=10240 n_head=20");
+    const auto ten_deep =
+        at("n_layer=10 d_model=768 d_inner=3072,3072,3072,3072,3072,3072,3072,3072,3072,3072 n_head=12,12,12,12,12,12,12,12,12,12");
+    REQUIRE(mean_log_ratio(two_wide, rung) < std::log(0.97));
+    REQUIRE(mean_log_ratio(two_wide, epoch) > std::log(1.10));
+    REQUIRE(mean_log_ratio(one_wide, rung) < std::log(0.95));
+    REQUIRE(mean_log_ratio(one_wide, epoch) > std::log(1.30));
+    REQUIRE(std::abs(mean_log_ratio(ten_deep, epoch)) < std::log(1.02));
+    // a narrow embedding costs perplexity (measured: 4 x 768 with d_embed 384 x 1.18 of d_embed 768 at 16 M)
+    auto narrow = at("n_layer=4 d_model=768 d_inner=3072,3072,3072,3072 n_head=12,12,12,12");
+    const double full = mean_log_ratio(narrow, rung);
+    narrow.d_embed = 384;
+    REQUIRE(mean_log_ratio(narrow, rung) > full + std::log(1.05));
+
+    // the evaluator reports it when configured so, its probe from the same training
+    eval::latency_model_config m;
+    m.training = eval::simulated_training::dlarge;
+    const eval::outcome o = eval::latency_model_evaluator(m).train({}, nas::canonical(two_wide), eval::train_task{epoch, 5, 0, rung});
+    REQUIRE(o.status == eval::outcome_status::ok);
+    REQUIRE(o.val_loss == eval::dlarge_val_loss(two_wide, epoch, 5));
+    REQUIRE(o.probe_perplexity == Approx(std::exp(eval::dlarge_val_loss(two_wide, rung, 5))));
+}

@@ -36,6 +36,7 @@ enum class latency_kind : std::uint8_t { decode, prefill };
 enum class dispatcher_kind : std::uint8_t { automatic, local, mpi, dry_run };
 enum class on_off : std::uint8_t { on, off };
 enum class head_variants_kind : std::uint8_t { shared, trained };
+enum class train_model_kind : std::uint8_t { chinchilla, dlarge };
 
 // The option values of each enum (option.hpp's choice_names), in the order of its enumerators.
 #define FRACNAS_CHOICE_NAMES(E, ...)                     \
@@ -55,6 +56,7 @@ FRACNAS_CHOICE_NAMES(latency_kind, "decode", "prefill");
 FRACNAS_CHOICE_NAMES(dispatcher_kind, "auto", "local", "mpi", "dry-run");
 FRACNAS_CHOICE_NAMES(on_off, "on", "off");
 FRACNAS_CHOICE_NAMES(head_variants_kind, "shared", "trained");
+FRACNAS_CHOICE_NAMES(train_model_kind, "chinchilla", "dlarge");
 #undef FRACNAS_CHOICE_NAMES
 
 /// The architecture of a reference model (nas::gpt2_small, nas::gpt2_medium).
@@ -93,6 +95,9 @@ struct search_config {
     evaluator_kind evaluator = evaluator_kind::torch;  ///< torch (LibTorch, measured) | model (analytic latency, no device)
     /// evaluator=model: analytic | h200 (the test bed fitted to H200 decode measurements)
     latency_model_kind latency_model = latency_model_kind::analytic;
+    /// evaluator=model with rungs: the simulated trainings, chinchilla (eval::simulated_val_loss) |
+    /// dlarge (eval::dlarge_val_loss, fitted to D-large's trainings on the H200)
+    train_model_kind train_model = train_model_kind::chinchilla;
     device_choice device = device_choice::automatic;  ///< auto (cuda when visible, else cpu) | cpu | cuda
     dtype_choice dtype = dtype_choice::automatic;     ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
     latency_kind latency = latency_kind::decode;      ///< decode | prefill: the latency minimised

@@ -53,14 +53,32 @@ double testbed_decode_ms(const nas::architecture& a);
 /// at every budget, on every worker). Nothing is trained; for tests and dry runs of the search.
 double simulated_val_loss(const nas::architecture& a, std::uint64_t tokens, std::uint64_t seed);
 
+/// The D-large test bed's simulated training: the validation loss (log perplexity) of a at
+/// `tokens` tokens with `seed`, fitted to the trainings measured on D-large on the H200 (recipe A,
+/// wsd, vocabulary 32,768; benchmarks/fit_dlarge_testbed.py, docs/eval.md): GPT-2 small's measured
+/// log perplexity at that budget (piecewise linear in ln tokens between the measured budgets, 1 M
+/// to 71.5 M, carried on past them) plus sum over f of (b_f + c_f tau) x_f, tau = ln(tokens / 16 M),
+/// x = ln(d_embed / d_model), ln(mean d_inner / 4 d_model), 1 / n_layer - 1 / 12, ln(d_model / 768),
+/// plus a seed's noise 0.01 z (z as simulated_val_loss draws it). Relative to GPT-2 small's shape at
+/// vocabulary 32,768: shallow-wide models lead at 16 M tokens and fall behind at one epoch, as
+/// measured. Fitted on 25-87 M decoder parameters; outside that range it extrapolates.
+double dlarge_val_loss(const nas::architecture& a, std::uint64_t tokens, std::uint64_t seed);
+
+/// Which simulated training latency_model_evaluator::train reports.
+enum class simulated_training : std::uint8_t {
+    chinchilla,  ///< simulated_val_loss
+    dlarge,      ///< dlarge_val_loss
+};
+
 struct latency_model_config {
     /// The H200 test bed (testbed_decode_ms; decode at a 1,023-token cache only) instead of the
     /// analytic model.
     bool testbed = false;
-    bool prefill = false;              ///< model the prefill instead of one decode step
-    std::uint32_t context = 1023;      ///< cached tokens of the decode step / prefill tokens
-    double cost_ms = 0.0;              ///< wall time each evaluate() takes, >= 0
-    double train_ms_per_mtoken = 0.0;  ///< wall time a simulated training takes per million tokens, >= 0
+    bool prefill = false;                                          ///< model the prefill instead of one decode step
+    std::uint32_t context = 1023;                                  ///< cached tokens of the decode step / prefill tokens
+    double cost_ms = 0.0;                                          ///< wall time each evaluate() takes, >= 0
+    double train_ms_per_mtoken = 0.0;                              ///< wall time a simulated training takes per million tokens, >= 0
+    simulated_training training = simulated_training::chinchilla;  ///< what a simulated training reports
     nas::architecture reference = nas::gpt2_small();
     fault_plan faults;
 };
@@ -70,7 +88,7 @@ public:
     explicit latency_model_evaluator(latency_model_config cfg);
     /// Parses spec as a canonical architecture (status invalid when it is not one).
     outcome evaluate(const core::point& x, const std::string& spec) noexcept override;
-    /// A simulated training (simulated_val_loss; tokens per second from the modelled latency,
+    /// A simulated training (simulated_val_loss or dlarge_val_loss; tokens per second from the modelled latency,
     /// the probe's perplexity at task.probe_tokens when asked), with the faults counted in the
     /// same calls as evaluate()'s and diverge_on_call.
     outcome train(const core::point& x, const std::string& spec, const train_task& task) noexcept override;
