@@ -39,6 +39,7 @@ std::optional<std::uint64_t> shape_hash(const std::string& arch) {
     try {
         nas::architecture a = nas::parse_architecture(arch);
         a.n_head.assign(a.n_head.size(), 1);
+        a.n_kv_head.clear();  // KV heads are head counts too
         return nas::hash(a);
     } catch (const config_error&) {
         return std::nullopt;

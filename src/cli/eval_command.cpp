@@ -99,11 +99,9 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     const std::uint64_t elem = cfg.dtype == eval::dtype_kind::bf16 ? 2 : 4;
     const auto pre = nas::prefill_flops(arch, cfg.prefill_batch, std::max<std::uint32_t>(1, std::min(cfg.prefill_tokens, arch.context)));
     const auto dec = nas::decode_flops(arch, 1, std::min(cfg.decode_context, arch.context - 1));
-    // bytes one decode step must read: every weight it multiplies by (the tied output table and,
-    // with d_embed, both projections included) and the keys and values of the cached tokens and
-    // the new one
-    const std::uint64_t decode_bytes = (r.params.decoder + nas::embedding_matmul_weights(arch)) * elem +
-                                       2ULL * arch.n_layer * (cfg.decode_context + 1ULL) * arch.d_model * elem;
+    // bytes one decode step must read: every weight it multiplies by (the output table and, with
+    // d_embed, both projections included) and the keys and values of the cached tokens and the new one
+    const std::uint64_t decode_bytes = nas::decode_bytes(arch, 1, std::min(cfg.decode_context, arch.context - 1), elem);
     if (request.json) {
         out << std::setprecision(9) << "{\"status\": " << app::json_string(eval::to_string(r.status))
             << ", \"message\": " << app::json_string(r.message) << ", \"architecture\": " << app::json_string(nas::canonical(arch))

@@ -81,8 +81,8 @@ double latency_model_evaluator::model_ms(const nas::architecture& a) const {
         const auto f = nas::prefill_flops(a, 1, std::max<std::uint32_t>(1, std::min(cfg_.context, a.context)));
         return 0.05 + 0.1 * layers + static_cast<double>(f.total) / 4e11;  // ~400 TFLOP/s sustained, in ms
     }
-    // bf16 weights (the output projection reuses the token table) and the K and V caches
-    const double kv = 2.0 * 2.0 * layers * static_cast<double>(std::min(cfg_.context, a.context - 1)) * a.d_model;
+    // bf16 weights (a tied output projection reuses the token table) and the K and V caches
+    const double kv = static_cast<double>(std::min(cfg_.context, a.context - 1)) * static_cast<double>(nas::kv_bytes_per_token(a, 2));
     const double gb = (2.0 * static_cast<double>(p.total) + kv) / 1e9;
     return 0.020 + 0.0448 * layers + 0.292 * gb;
 }

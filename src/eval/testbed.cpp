@@ -27,11 +27,18 @@ constexpr double per_head_dim[3] = {0.00779694843, 0.00846403513, 0.0110651969};
 }  // namespace
 
 double testbed_decode_ms(const nas::architecture& a) {
+    // fitted on GPT-2's block: other blocks (grouped KV heads, SwiGLU) are extrapolated through
+    // their weights and KV bytes
     const double d = a.d_model;
+    const double mlp = a.mlp == nas::mlp_kind::swiglu ? 3.0 : 2.0;
     double weights = 0.0;
-    for (const auto f : a.d_inner) weights += 4.0 * d * d + 2.0 * d * static_cast<double>(f);
+    for (std::uint32_t l = 0; l < a.n_layer; ++l) {
+        const double k = static_cast<double>(nas::kv_heads(a, l)) * (d / a.n_head[l]);
+        weights += 2.0 * d * d + 2.0 * d * k + mlp * d * static_cast<double>(a.d_inner[l]);
+    }
     const double layers = static_cast<double>(a.n_layer);
-    double ms = base[0] + base[1] * layers + base[2] * weights * 2.0 / 1e9 + base[3] * 2.0 * 2.0 * 1023.0 * d * layers / 1e9 +
+    double ms = base[0] + base[1] * layers + base[2] * weights * 2.0 / 1e9 +
+                base[3] * 1023.0 * static_cast<double>(nas::kv_bytes_per_token(a, 2)) / 1e9 +
                 // fitted on e = d only: narrower tables and their projections are extrapolated
                 base[4] * static_cast<double>(nas::embedding_matmul_weights(a)) * 2.0 / 1e9;
     // widths between the fitted ones take the nearest; outside, the nearest end

@@ -45,11 +45,47 @@ void check_size(const std::string& field, std::uint32_t v, std::uint32_t limit) 
         throw config_error(field, field + " must be in 1.." + std::to_string(limit) + ", got " + std::to_string(v) + ".");
 }
 
+// The block options' words in canonical text: the value of each enum at its index.
+constexpr const char* norm_names[] = {"layernorm", "rmsnorm"};
+constexpr const char* mlp_names[] = {"gelu", "swiglu"};
+constexpr const char* position_names[] = {"learned", "rotary"};
+constexpr const char* block_names[] = {"sequential", "parallel"};
+constexpr const char* output_names[] = {"untied", "tied"};  // indexed by `tied`
+constexpr const char* bias_names[] = {"off", "on"};         // indexed by `bias`
+
+template <std::size_t N>
+std::size_t parse_word(const std::string& field, const std::string& text, const char* const (&names)[N]) {
+    std::string valid;
+    for (std::size_t i = 0; i < N; ++i) {
+        if (text == names[i]) return i;
+        valid += (i ? " or " : "") + std::string(names[i]);
+    }
+    throw config_error(field, field + " must be " + valid + ", got '" + text + "'.");
+}
+
+// Whether a lists as many KV heads as query heads in every layer (none grouped): the default.
+bool ungrouped(const architecture& a) {
+    for (std::uint32_t l = 0; l < a.n_kv_head.size() && l < a.n_head.size(); ++l)
+        if (a.n_kv_head[l] != a.n_head[l]) return false;
+    return true;
+}
+
 }  // namespace
 
 bool architecture::operator==(const architecture& o) const {
+    const auto kv = [](const architecture& a) { return a.n_kv_head.empty() ? a.n_head : a.n_kv_head; };
     return n_layer == o.n_layer && d_model == o.d_model && d_inner == o.d_inner && n_head == o.n_head && vocab == o.vocab &&
-           context == o.context && embed_width(*this) == embed_width(o);
+           context == o.context && embed_width(*this) == embed_width(o) && norm == o.norm && mlp == o.mlp && positions == o.positions &&
+           kv(*this) == kv(o) && block == o.block && tied == o.tied && bias == o.bias;
+}
+
+std::uint32_t kv_heads(const architecture& a, std::uint32_t l) {
+    return a.n_kv_head.empty() ? a.n_head.at(l) : a.n_kv_head.at(l);
+}
+
+bool gpt2_block(const architecture& a) noexcept {
+    return a.norm == norm_kind::layer_norm && a.mlp == mlp_kind::gelu && a.positions == position_kind::learned &&
+           a.block == block_kind::sequential && a.tied && a.bias && ungrouped(a);
 }
 
 std::uint32_t embed_width(const architecture& a) noexcept {
@@ -73,32 +109,55 @@ void validate(const architecture& a) {
         if (a.d_model % a.n_head[l] != 0)
             throw config_error("n_head[" + std::to_string(l) + "]", "n_head[" + std::to_string(l) + "] = " + std::to_string(a.n_head[l]) +
                                                                         " does not divide d_model = " + std::to_string(a.d_model) + ".");
+    if (a.n_kv_head.empty()) return;
+    if (a.n_kv_head.size() != a.n_layer)
+        throw config_error("n_kv_head", "n_kv_head lists " + std::to_string(a.n_kv_head.size()) + " layers but n_layer is " +
+                                            std::to_string(a.n_layer) + ".");
+    for (std::size_t l = 0; l < a.n_kv_head.size(); ++l) {
+        const std::string field = "n_kv_head[" + std::to_string(l) + "]";
+        check_size(field, a.n_kv_head[l], max_size);
+        if (a.n_head[l] % a.n_kv_head[l] != 0)
+            throw config_error(field, field + " = " + std::to_string(a.n_kv_head[l]) + " does not divide n_head[" + std::to_string(l) +
+                                          "] = " + std::to_string(a.n_head[l]) + ".");
+    }
 }
 
 std::string canonical(const architecture& a) {
-    return "n_layer=" + std::to_string(a.n_layer) + " d_model=" + std::to_string(a.d_model) + " d_inner=" + join(a.d_inner) +
-           " n_head=" + join(a.n_head) + " vocab=" + std::to_string(a.vocab) + " context=" + std::to_string(a.context) +
-           (embed_width(a) != a.d_model ? " d_embed=" + std::to_string(a.d_embed) : "");
+    std::string text = "n_layer=" + std::to_string(a.n_layer) + " d_model=" + std::to_string(a.d_model) + " d_inner=" + join(a.d_inner) +
+                       " n_head=" + join(a.n_head) + " vocab=" + std::to_string(a.vocab) + " context=" + std::to_string(a.context) +
+                       (embed_width(a) != a.d_model ? " d_embed=" + std::to_string(a.d_embed) : "");
+    // the block options, each only where it is not GPT-2's
+    if (a.norm != norm_kind::layer_norm) text += std::string(" norm=") + norm_names[static_cast<int>(a.norm)];
+    if (a.mlp != mlp_kind::gelu) text += std::string(" mlp=") + mlp_names[static_cast<int>(a.mlp)];
+    if (a.positions != position_kind::learned) text += std::string(" positions=") + position_names[static_cast<int>(a.positions)];
+    if (!ungrouped(a)) text += " n_kv_head=" + join(a.n_kv_head);
+    if (a.block != block_kind::sequential) text += std::string(" block=") + block_names[static_cast<int>(a.block)];
+    if (!a.tied) text += " output=untied";
+    if (!a.bias) text += " bias=off";
+    return text;
 }
 
 architecture parse_architecture(const std::string& text) {
     architecture a;
     a.d_inner.clear();
     a.n_head.clear();
-    bool seen[7] = {false, false, false, false, false, false, false};
-    static const char* const names[] = {"n_layer", "d_model", "d_inner", "n_head", "vocab", "context", "d_embed"};
+    constexpr int fields = 14;
+    bool seen[fields] = {};
+    static const char* const names[fields] = {"n_layer", "d_model", "d_inner",   "n_head",    "vocab", "context", "d_embed",
+                                              "norm",    "mlp",     "positions", "n_kv_head", "block", "output",  "bias"};
     std::istringstream in(text);
     std::string token;
     while (in >> token) {
         const std::size_t eq = token.find('=');
         const std::string key = token.substr(0, eq);
         int k = -1;
-        for (int i = 0; i < 7; ++i)
+        for (int i = 0; i < fields; ++i)
             if (key == names[i]) k = i;
         if (eq == std::string::npos || k < 0)
             throw config_error("architecture", "'" + token +
                                                    "' is not a field=value pair of an architecture "
-                                                   "(n_layer, d_model, d_inner, n_head, vocab, context, d_embed).");
+                                                   "(n_layer, d_model, d_inner, n_head, vocab, context, d_embed, norm, mlp, positions, "
+                                                   "n_kv_head, block, output, bias).");
         if (seen[k]) throw config_error(key, key + " is given twice.");
         seen[k] = true;
         const std::string value = token.substr(eq + 1);
@@ -121,9 +180,30 @@ architecture parse_architecture(const std::string& text) {
             case 5:
                 a.context = parse_uint(key, value);
                 break;
-            default:
+            case 6:
                 a.d_embed = parse_uint(key, value);
                 if (a.d_embed == 0) throw config_error(key, "d_embed must be in 1..1000000, got 0.");
+                break;
+            case 7:
+                a.norm = static_cast<norm_kind>(parse_word(key, value, norm_names));
+                break;
+            case 8:
+                a.mlp = static_cast<mlp_kind>(parse_word(key, value, mlp_names));
+                break;
+            case 9:
+                a.positions = static_cast<position_kind>(parse_word(key, value, position_names));
+                break;
+            case 10:
+                a.n_kv_head = parse_list(key, value);
+                break;
+            case 11:
+                a.block = static_cast<block_kind>(parse_word(key, value, block_names));
+                break;
+            case 12:
+                a.tied = parse_word(key, value, output_names) == 1;
+                break;
+            default:
+                a.bias = parse_word(key, value, bias_names) == 1;
                 break;
         }
     }
@@ -131,6 +211,7 @@ architecture parse_architecture(const std::string& text) {
     for (int i = 0; i < 4; ++i)
         if (!seen[i]) throw config_error(names[i], std::string("the architecture has no ") + names[i] + ".");
     validate(a);
+    if (ungrouped(a)) a.n_kv_head.clear();  // one KV head per query head, said or not: the same model
     return a;
 }
 

@@ -65,9 +65,9 @@ namespace fracnas::app {
 /// budget, a ratio not positive).
 double extrapolated_ratio(double ratio, double budget, double earlier_ratio, double earlier_budget, double top_budget);
 
-/// The hash of an architecture's text with every layer's head count set to 1: equal for two
-/// architectures that differ in their heads only (head variants); nothing for a text that does
-/// not parse.
+/// The hash of an architecture's text with every layer's head count set to 1 (and its KV heads
+/// ungrouped): equal for two architectures that differ in their heads only (head variants);
+/// nothing for a text that does not parse.
 std::optional<std::uint64_t> shape_hash(const std::string& arch);
 
 /// A training a free worker should run.

@@ -9,8 +9,25 @@
 
 namespace fracnas::nas {
 
-/// A GPT-2-style decoder (learned positions, pre-LayerNorm blocks, GELU MLP, tied output).
-/// Aggregate order: n_layer, d_model, d_inner, n_head, vocab, context, d_embed.
+/// The normalisation of every block and the final one: LayerNorm (weight and, with biases, a
+/// bias) or RMSNorm (weight only).
+enum class norm_kind : std::uint8_t { layer_norm, rms_norm };
+/// The MLP: GELU (two linears, d -> d_inner -> d) or SwiGLU (gate and up d -> d_inner, SiLU(gate)
+/// x up, down d_inner -> d: three linears, d_inner being Llama's intermediate_size).
+enum class mlp_kind : std::uint8_t { gelu, swiglu };
+/// Positions: a learned table (context x d_model) added to the token's embedding, or rotary
+/// embeddings applied to queries and keys (no parameters).
+enum class position_kind : std::uint8_t { learned, rotary };
+/// A block: sequential (x + attn(norm1(x)), then + mlp(norm2(.)), GPT-2 and Llama) or parallel
+/// (x + attn(norm(x)) + mlp(norm(x)) from one norm, GPT-J and PaLM).
+enum class block_kind : std::uint8_t { sequential, parallel };
+
+/// A decoder: by default GPT-2's (learned positions, pre-LayerNorm sequential blocks, GELU MLP,
+/// one KV head per query head, a tied output table, biases everywhere); the block options make
+/// Llama-style ones (RMSNorm, SwiGLU, rotary positions, grouped-query attention, untied head, no
+/// biases) and parallel blocks.
+/// Aggregate order: n_layer, d_model, d_inner, n_head, vocab, context, d_embed, then the block
+/// options norm, mlp, positions, n_kv_head, block, tied, bias.
 struct architecture {
     std::uint32_t n_layer = 12;          ///< decoder blocks (default space: 2..24)
     std::uint32_t d_model = 768;         ///< residual width (default space: 128..2048 step 64)
@@ -22,6 +39,15 @@ struct architecture {
     /// projections between them and the residual stream (LiteTransformerSearch's d_embed);
     /// 0 or d_model: GPT-2's model, the table at the residual width and no projections.
     std::uint32_t d_embed = 0;
+    norm_kind norm = norm_kind::layer_norm;
+    mlp_kind mlp = mlp_kind::gelu;
+    position_kind positions = position_kind::learned;
+    /// Key/value heads per layer, each dividing that layer's n_head (grouped-query attention:
+    /// n_head / n_kv_head query heads share one); empty: one per query head (kv_heads).
+    std::vector<std::uint32_t> n_kv_head{};
+    block_kind block = block_kind::sequential;
+    bool tied = true;  ///< the output table is the token table (false: a table of its own, vocab x e)
+    bool bias = true;  ///< biases in every linear and LayerNorm (false: none, as Llama)
 
     bool operator==(const architecture& o) const;
     bool operator!=(const architecture& o) const { return !(*this == o); }
@@ -29,19 +55,28 @@ struct architecture {
 
 /// Throws config_error naming the field (e.g. "n_head[3]") with one sentence when `a` is not a
 /// buildable architecture: a zero size, per-layer lists whose length is not n_layer, a head
-/// count that does not divide d_model, or sizes beyond 1,000,000 (vocab 10,000,000).
+/// count that does not divide d_model, a KV head count that does not divide its layer's query
+/// heads, or sizes beyond 1,000,000 (vocab 10,000,000).
 void validate(const architecture& a);
 
 /// "n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4 vocab=50257 context=1024": every field,
-/// in this order, no spaces inside a value, and " d_embed=E" last only when the embedding width
-/// differs from d_model (so that every architecture without one keeps its text and hash).
+/// in this order, no spaces inside a value; then, each only where it is not GPT-2's, " d_embed=E",
+/// " norm=rmsnorm", " mlp=swiglu", " positions=rotary", " n_kv_head=K,K", " block=parallel",
+/// " output=untied", " bias=off" (so that every GPT-2-block architecture keeps its text and hash).
 /// parse_architecture(canonical(a)) == a.
 std::string canonical(const architecture& a);
 
-/// Parses canonical() text (fields in any order, separated by spaces; vocab, context and d_embed
-/// may be omitted and default to GPT-2's and d_model) and validates it. Throws config_error
-/// naming the field.
+/// Parses canonical() text (fields in any order, separated by spaces; vocab, context, d_embed and
+/// the block options may be omitted and default to GPT-2's, d_model and one KV head per query
+/// head; norm=layernorm, mlp=gelu, positions=learned, block=sequential, output=tied and bias=on
+/// are accepted too) and validates it. Throws config_error naming the field.
 architecture parse_architecture(const std::string& text);
+
+/// Layer l's key/value heads: n_kv_head[l], or n_head[l] when n_kv_head is empty.
+std::uint32_t kv_heads(const architecture& a, std::uint32_t l);
+
+/// Whether every block option is GPT-2's (what the LibTorch model and the latency test bed know).
+bool gpt2_block(const architecture& a) noexcept;
 
 /// 64-bit FNV-1a of canonical(a): equal architectures, equal hashes; stable across runs and
 /// machines (it keys the result cache and the archive).

@@ -5,8 +5,10 @@
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
+#include <string>
 #include <tuple>
 
+#include "fracnas/error.hpp"
 #include "fused_linear.hpp"
 #include "fused_train.hpp"
 
@@ -182,8 +184,23 @@ std::pair<torch::Tensor, torch::Tensor> BlockImpl::forward_pending(const torch::
     return {y1, mlp->forward(h2, torch::Tensor())};
 }
 
+void require_gpt2_block(const nas::architecture& a) {
+    if (nas::gpt2_block(a)) return;
+    // canonical() writes the block options last: what a's text has beyond its GPT-2-block twin's
+    nas::architecture twin = a;
+    twin.norm = nas::norm_kind::layer_norm;
+    twin.mlp = nas::mlp_kind::gelu;
+    twin.positions = nas::position_kind::learned;
+    twin.n_kv_head.clear();
+    twin.block = nas::block_kind::sequential;
+    twin.tied = twin.bias = true;
+    throw config_error("architecture", "the LibTorch model builds GPT-2's block only, not" +
+                                           nas::canonical(a).substr(nas::canonical(twin).size()) + " (counted, not built yet: issue 25).");
+}
+
 GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& options) : arch_(arch) {
     nas::validate(arch_);
+    require_gpt2_block(arch_);
     const std::int64_t d = arch_.d_model;
     const double proj_std = 0.02 / std::sqrt(2.0 * arch_.n_layer);  // GPT-2's scaled residual projections
     const std::int64_t e = nas::embed_width(arch_);

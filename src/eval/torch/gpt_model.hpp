@@ -117,6 +117,10 @@ TORCH_MODULE(Block);
 
 /// Parameter names follow Hugging Face's GPT2Model ("h.3.attn.c_attn.weight"), with a linear
 /// map's weight stored (out, in) (Hugging Face's Conv1D stores (in, out)).
+/// Throws config_error("architecture") when a's block is not GPT-2's (nas::gpt2_block): the
+/// block options are counted (nas/counts.hpp) but this model does not build them yet (issue 25).
+void require_gpt2_block(const nas::architecture& a);
+
 class GptImpl : public torch::nn::Module {
 public:
     /// Builds the model on options' device and dtype (CPU fp32 by default) with GPT-2's

@@ -880,6 +880,7 @@ void check_training(const nas::architecture& arch, std::uint32_t vocab, token_sp
     auto a = arch;
     a.vocab = vocab;
     nas::validate(a);
+    torch_model::require_gpt2_block(a);
     check(recipe, a, vocab, train, val);
 }
 
