@@ -4,6 +4,9 @@
 // and Llama-3.2-1B's shapes and of GPT2LMHeadModel for GPT-2 small.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -170,3 +173,46 @@ TEST_CASE("block options: parameters as Hugging Face's models hold them, FLOPs a
     REQUIRE(decode_bytes(a, 16, 1023, 2) == weights + 16ULL * 1024 * 2 * L * 192 * 2);
     REQUIRE_THROWS_AS(decode_bytes(a, 1, 1024, 2), config_error);  // the cache must leave room for the new token
 }
+
+#ifdef FRACNAS_PYTHON
+TEST_CASE("block options: every part of the count equals Hugging Face's LlamaForCausalLM, built by transformers", "[nas][hf]") {
+    // tests/nas/hf_llama_counts.py builds each configuration on the meta device and sums its
+    // modules' parameters: name total embed attention mlp norms lm_head
+    const std::string command = std::string(FRACNAS_PYTHON) + " " + FRACNAS_SOURCE_DIR + "/tests/nas/hf_llama_counts.py";
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+    INFO(command << "\n" << out);
+    REQUIRE(::pclose(pipe) == 0);  // transformers missing? cmake/dev.sh deps installs it
+    const std::map<std::string, architecture> configs = {
+        {"smollm2-135m", llama(30, 576, 1536, 9, 3, 49152, 2048, true)},
+        {"smollm2-360m", llama(32, 960, 2560, 15, 5, 49152, 2048, true)},
+        {"llama-3.2-1b", llama(16, 2048, 8192, 32, 8, 128256, 2048, true)},
+        {"untied-biases",
+         [] {
+             architecture a = llama(3, 256, 704, 8, 2, 1000, 2048, false);
+             a.bias = true;  // attention_bias and mlp_bias
+             return a;
+         }()},
+        {"ungrouped", llama(2, 128, 384, 4, 4, 500, 2048, true)},
+    };
+    std::istringstream lines(out);
+    std::string name;
+    std::uint64_t total = 0, embed = 0, attention = 0, mlp = 0, norms = 0, head = 0;
+    std::size_t seen = 0;
+    while (lines >> name >> total >> embed >> attention >> mlp >> norms >> head) {
+        CAPTURE(name);
+        const auto c = count_parameters(configs.at(name));
+        REQUIRE(c.total == total);
+        REQUIRE(c.embedding == embed);
+        REQUIRE(c.attention == attention);
+        REQUIRE(c.ffn == mlp);
+        REQUIRE(c.layer_norm == norms);
+        REQUIRE(c.output == head);
+        ++seen;
+    }
+    REQUIRE(seen == configs.size());
+}
+#endif
