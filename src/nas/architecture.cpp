@@ -109,6 +109,12 @@ void validate(const architecture& a) {
         if (a.d_model % a.n_head[l] != 0)
             throw config_error("n_head[" + std::to_string(l) + "]", "n_head[" + std::to_string(l) + "] = " + std::to_string(a.n_head[l]) +
                                                                         " does not divide d_model = " + std::to_string(a.d_model) + ".");
+    if (a.positions == position_kind::rotary)
+        for (std::size_t l = 0; l < a.n_head.size(); ++l)
+            if ((a.d_model / a.n_head[l]) % 2 != 0)
+                throw config_error("n_head[" + std::to_string(l) + "]",
+                                   "n_head[" + std::to_string(l) + "] = " + std::to_string(a.n_head[l]) + " gives heads of " +
+                                       std::to_string(a.d_model / a.n_head[l]) + " dimensions; rotary positions need an even number.");
     if (a.n_kv_head.empty()) return;
     if (a.n_kv_head.size() != a.n_layer)
         throw config_error("n_kv_head", "n_kv_head lists " + std::to_string(a.n_kv_head.size()) + " layers but n_layer is " +

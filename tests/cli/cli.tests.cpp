@@ -17,6 +17,8 @@
 #include "cli_support.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/eval/objectives.hpp"
+#include "fracnas/nas/architecture.hpp"
+#include "fracnas/nas/counts.hpp"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
@@ -345,6 +347,21 @@ TEST_CASE("the fracnas executable exits 2 with one line on stderr for a bad opti
 }
 
 #ifdef FRACNAS_HAVE_TORCH
+TEST_CASE("fracnas eval times a Llama-style block on the CPU: its counts, its decode bytes with grouped KV heads", "[cli]") {
+    const std::string arch =
+        "n_layer=2 d_model=128 d_inner=352,352 n_head=4,4 vocab=500 context=64 norm=rmsnorm mlp=swiglu positions=rotary "
+        "n_kv_head=2,2 output=untied bias=off";
+    const auto o =
+        run_cli({"eval", "--arch", arch, "--device", "cpu", "--measure", "prefill,decode", "--warmup", "0", "--repeats", "1", "--json"});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("\"status\": \"ok\""));
+    REQUIRE_THAT(o.out, Contains("\"architecture\": \"" + arch + "\""));
+    const auto a = fracnas::nas::parse_architecture(arch);
+    REQUIRE_THAT(o.out, Contains("\"total_params\": " + std::to_string(fracnas::nas::count_parameters(a).total)));
+    REQUIRE_THAT(o.out, Contains("\"decode_bytes\": " + std::to_string(fracnas::nas::decode_bytes(a, 1, 63, 4))));
+}
+
 TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"eval"}, "give exactly one of --arch and --preset");
     check_usage_error({"eval", "--preset", "gpt2-small", "--arch", "n_layer=1 d_model=64 d_inner=128 n_head=1"},
@@ -352,10 +369,6 @@ TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"eval", "--preset", "gpt3"}, "unknown preset 'gpt3'; valid: gpt2-small, gpt2-medium");
     check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128 n_head=1,1"}, "--arch: d_inner lists 1 layers but n_layer is 2");
     check_usage_error({"eval", "--preset", "gpt2-small", "--measure", "prefill,train"}, "unknown measurement 'train'");
-    // a block option the LibTorch model does not build yet (issue 25): named, before anything is built
-    check_usage_error({"eval", "--arch", "n_layer=2 d_model=128 d_inner=512,512 n_head=4,4 norm=rmsnorm n_kv_head=2,2 bias=off"},
-                      "the LibTorch model builds GPT-2's block only, not norm=rmsnorm n_kv_head=2,2 bias=off (counted, not built yet: "
-                      "issue 25).");
     check_usage_error({"eval", "--preset", "gpt2-small", "--measure", ""}, "--measure names no measurement; valid: prefill");
     check_usage_error({"eval", "--preset", "gpt2-small", "--device", "tpu"}, "unknown device 'tpu'; valid: cpu, cuda");
     check_usage_error({"eval", "--preset", "gpt2-small", "--tokens", "2000"}, "1..1024 tokens");

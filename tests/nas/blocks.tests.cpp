@@ -105,6 +105,9 @@ TEST_CASE("block options: a bad one names its field in one sentence", "[nas]") {
     refused("output=shared", "output", "output must be untied or tied, got 'shared'.");
     refused("bias=1", "bias", "bias must be off or on, got '1'.");
     refused("bias=off bias=on", "bias", "bias is given twice.");
+    REQUIRE_THROWS_WITH(parse_architecture("n_layer=2 d_model=96 d_inner=384,384 n_head=32,4 positions=rotary"),
+                        "n_head[0] = 32 gives heads of 3 dimensions; rotary positions need an even number.");
+    REQUIRE_NOTHROW(parse_architecture("n_layer=2 d_model=96 d_inner=384,384 n_head=32,4"));  // learned positions: any head size
     REQUIRE(parse_architecture(base + " n_kv_head=1,2").n_kv_head == std::vector<std::uint32_t>{1, 2});
 }
 

@@ -56,7 +56,7 @@ struct architecture {
 /// Throws config_error naming the field (e.g. "n_head[3]") with one sentence when `a` is not a
 /// buildable architecture: a zero size, per-layer lists whose length is not n_layer, a head
 /// count that does not divide d_model, a KV head count that does not divide its layer's query
-/// heads, or sizes beyond 1,000,000 (vocab 10,000,000).
+/// heads, an odd head dimension with rotary positions, or sizes beyond 1,000,000 (vocab 10,000,000).
 void validate(const architecture& a);
 
 /// "n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4 vocab=50257 context=1024": every field,

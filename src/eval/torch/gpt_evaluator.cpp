@@ -179,7 +179,6 @@ std::string gib(std::uint64_t bytes) {
 }
 
 void check(const gpt_measure_config& cfg, const nas::architecture& a) {
-    torch_model::require_gpt2_block(a);
     if (cfg.repeats == 0) throw config_error("repeats", "at least one timed repeat is needed.");
     if (cfg.prefill && (cfg.prefill_batch == 0 || cfg.prefill_tokens == 0 || cfg.prefill_tokens > a.context))
         throw config_error("prefill", "a prefill needs a batch >= 1 and 1.." + std::to_string(a.context) + " tokens.");

@@ -25,10 +25,31 @@ torch::Tensor heads(const torch::Tensor& kv, std::int64_t which, std::int64_t n_
 }
 
 // the training's fused layers take a forward that autograd records outside autocast (whose casts
-// they would skip)
+// they would skip); they need a bias
 bool fused_training(const DenseImpl& dense, const torch::Tensor& x) {
-    return dense.fused_train && torch::GradMode::is_enabled() && (x.requires_grad() || dense.weight.requires_grad()) &&
-           !at::autocast::is_autocast_enabled(x.device().type());
+    return dense.fused_train && dense.bias.defined() && torch::GradMode::is_enabled() &&
+           (x.requires_grad() || dense.weight.requires_grad()) && !at::autocast::is_autocast_enabled(x.device().type());
+}
+
+// t (B, heads, T, hs) at positions [pos, pos + T) with rotary positions, Hugging Face Llama's form:
+// t cos + rotate_half(t) sin, frequencies theta^(-2i / hs) for i < hs / 2 repeated over both halves,
+// computed in fp32 and cast to t's dtype
+torch::Tensor rotate(const torch::Tensor& t, std::int64_t pos) {
+    const auto hs = t.size(-1), T = t.size(-2);
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(t.device());
+    const auto inv_freq = torch::pow(10000.0, -torch::arange(0, hs, 2, f32) / static_cast<double>(hs));  // (hs / 2)
+    const auto freqs = torch::outer(torch::arange(pos, pos + T, f32), inv_freq);                         // (T, hs / 2)
+    const auto angles = torch::cat({freqs, freqs}, -1);                                                  // (T, hs)
+    const auto cos = angles.cos().to(t.scalar_type()), sin = angles.sin().to(t.scalar_type());
+    const auto halves = t.chunk(2, -1);
+    return t * cos + torch::cat({-halves[1], halves[0]}, -1) * sin;
+}
+
+// keys or values (B, kv heads, n, hs) repeated for the query heads that share each: head h reads
+// KV head h / (n_head / kv heads), as Hugging Face's repeat_kv
+torch::Tensor for_queries(const torch::Tensor& t, std::int64_t n_head) {
+    const auto group = n_head / t.size(1);
+    return group == 1 ? t : t.repeat_interleave(group, 1);
 }
 
 }  // namespace
@@ -40,10 +61,10 @@ torch::Tensor layer_cache::values(std::int64_t n_head, std::int64_t positions) c
     return heads(kv, 1, n_head, positions);
 }
 
-DenseImpl::DenseImpl(std::int64_t in, std::int64_t out, double std, const torch::TensorOptions& options) {
+DenseImpl::DenseImpl(std::int64_t in, std::int64_t out, double std, const torch::TensorOptions& options, bool with_bias) {
     torch::NoGradGuard no_grad;
     weight = register_parameter("weight", torch::empty({out, in}, options).normal_(0.0, std));
-    bias = register_parameter("bias", torch::zeros({out}, options));
+    if (with_bias) bias = register_parameter("bias", torch::zeros({out}, options));
 }
 
 torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
@@ -54,8 +75,9 @@ torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
 torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
     // the fused op has no derivative: a forward that autograd records (the grad-norm proxy)
     // takes the two-step path
-    const bool recorded = torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || bias.requires_grad());
-    if (x.is_cuda() && !recorded) {
+    const bool recorded =
+        torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
+    if (x.is_cuda() && !recorded && bias.defined()) {
         const auto in = x.size(-1);
         const auto rows = x.numel() / in;
         // cuBLASLt's GELU epilogue is the tanh approximation, GPT-2's gelu_new
@@ -69,32 +91,40 @@ torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
 torch::Tensor DenseImpl::forward_add(const torch::Tensor& x, const torch::Tensor& residual) {
     if (fused_training(*this, x)) return torch_fused::linear_train(x, weight, bias, residual);
     if (residual.scalar_type() != x.scalar_type()) return torch_fused::residual_add(residual, forward(x));  // an fp32 stream
+    if (!bias.defined()) return residual + forward(x);
     return torch_fused::linear_residual(x, weight, bias, residual);
 }
 
-NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options) {
+NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options, nas::norm_kind kind_, bool with_bias) : kind(kind_) {
     weight = register_parameter("weight", torch::ones({d}, options));
-    bias = register_parameter("bias", torch::zeros({d}, options));
+    if (with_bias && kind == nas::norm_kind::layer_norm) bias = register_parameter("bias", torch::zeros({d}, options));
 }
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
-    if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
+    if (kind == nas::norm_kind::rms_norm) {
+        const auto f = x.to(torch::kFloat32);
+        const auto y = f * torch::rsqrt(f.pow(2).mean(-1, /*keepdim=*/true) + 1e-5);
+        return weight * y.to(weight.scalar_type());
+    }
+    if (kernel_backward && bias.defined() && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
         return torch_fused::layer_norm_train(x, weight, bias, bias_sums);
     if (x.scalar_type() != weight.scalar_type()) {
         const auto type = x.scalar_type();
-        return at::layer_norm(x, {weight.size(0)}, weight.to(type), bias.to(type), 1e-5).to(weight.scalar_type());
+        return at::layer_norm(x, {weight.size(0)}, weight.to(type), bias.defined() ? bias.to(type) : torch::Tensor(), 1e-5)
+            .to(weight.scalar_type());
     }
     return at::layer_norm(x, {weight.size(0)}, weight, bias, 1e-5);
 }
 
 std::pair<torch::Tensor, torch::Tensor> NormImpl::forward_add(const torch::Tensor& x, const torch::Tensor& y) {
-    if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || y.requires_grad() || weight.requires_grad()))
+    if (kernel_backward && bias.defined() && torch::GradMode::is_enabled() &&
+        (x.requires_grad() || y.requires_grad() || weight.requires_grad()))
         return torch_fused::layer_norm_add(x, y, weight, bias, salt, bias_sums);
     return forward_stream(x.scalar_type() == y.scalar_type() ? x + y : torch_fused::residual_add(x, y));
 }
 
 std::pair<torch::Tensor, torch::Tensor> NormImpl::forward_stream(const torch::Tensor& x) {
-    if (kernel_backward && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
+    if (kernel_backward && bias.defined() && torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()))
         return torch_fused::layer_norm_stream(x, weight, bias, bias_sums);
     return {forward(x), x};
 }
@@ -104,16 +134,19 @@ TableImpl::TableImpl(std::int64_t rows, std::int64_t d, double std, const torch:
     weight = register_parameter("weight", torch::empty({rows, d}, options).normal_(0.0, std));
 }
 
-AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t n_head_, double proj_std, const torch::TensorOptions& options)
-    : n_head(n_head_) {
-    c_attn = register_module("c_attn", Dense(d_model, 3 * d_model, 0.02, options));
-    c_proj = register_module("c_proj", Dense(d_model, d_model, proj_std, options));
+AttentionImpl::AttentionImpl(std::int64_t d_model, std::int64_t n_head_, double proj_std, const torch::TensorOptions& options,
+                             attention_options block)
+    : n_head(n_head_), n_kv_head(block.n_kv_head > 0 ? block.n_kv_head : n_head_), rotary(block.rotary) {
+    const std::int64_t k = n_kv_head * (d_model / n_head);
+    c_attn = register_module("c_attn", Dense(d_model, d_model + 2 * k, 0.02, options, block.bias));
+    c_proj = register_module("c_proj", Dense(d_model, d_model, proj_std, options, block.bias));
 }
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos, const torch::Tensor& residual) {
     const auto B = x.size(0), T = x.size(1), C = x.size(2), hs = C / n_head;
     const auto qkv_out = c_attn(x);  // (B, T, 3C)
-    torch::Tensor q, k, v;           // (B, nh, T, hs) each
+    if (n_kv_head != n_head || rotary) return forward_options(x, qkv_out, cache, pos, residual);
+    torch::Tensor q, k, v;  // (B, nh, T, hs) each
     if (cache == nullptr && fused_training(*c_attn, x)) {
         // the training's split: its backward packs the gradients and c_attn's bias gradient in one pass
         const auto heads = torch_fused::split_heads(qkv_out, n_head);
@@ -149,23 +182,73 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, layer_cache* cache,
     return residual.defined() ? c_proj->forward_add(y, residual) : c_proj(y);
 }
 
-MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options) {
-    c_fc = register_module("c_fc", Dense(d_model, d_inner, 0.02, options));
-    c_proj = register_module("c_proj", Dense(d_inner, d_model, proj_std, options));
+torch::Tensor AttentionImpl::forward_options(const torch::Tensor& x, const torch::Tensor& qkv_out, layer_cache* cache, std::int64_t pos,
+                                             const torch::Tensor& residual) {
+    const auto B = x.size(0), T = x.size(1), C = x.size(2), hs = C / n_head, kw = n_kv_head * hs;
+    const auto parts = qkv_out.split_with_sizes({C, kw, kw}, 2);  // q (B, T, C), k and v (B, T, kw)
+    auto q = parts[0].view({B, T, n_head, hs}).transpose(1, 2);
+    auto k = parts[1].view({B, T, n_kv_head, hs}).transpose(1, 2);  // (B, kv heads, T, hs)
+    auto v = parts[2].view({B, T, n_kv_head, hs}).transpose(1, 2);
+    if (rotary) {
+        q = rotate(q, pos);
+        k = rotate(k, pos);
+    }
+    torch::Tensor y;
+    if (cache == nullptr) {
+        y = at::scaled_dot_product_attention(q, for_queries(k, n_head), for_queries(v, n_head), {}, 0.0, /*is_causal=*/true);
+    } else {
+        auto slot = cache->kv.narrow(1, pos, T);  // (B, T, 2, kw)
+        if (rotary) {
+            slot.select(2, 0).copy_(k.transpose(1, 2).reshape({B, T, kw}));
+            slot.select(2, 1).copy_(parts[2]);
+        } else {
+            slot.view({B, T, 2 * kw}).copy_(qkv_out.narrow(2, C, 2 * kw));  // k|v as c_attn wrote them
+        }
+        const auto keys = for_queries(cache->keys(n_kv_head, pos + T), n_head);  // (B, nh, pos+T, hs)
+        const auto values = for_queries(cache->values(n_kv_head, pos + T), n_head);
+        if (T == 1) {
+            y = at::scaled_dot_product_attention(q, keys, values);
+        } else if (pos == 0) {
+            y = at::scaled_dot_product_attention(q, for_queries(k, n_head), for_queries(v, n_head), {}, 0.0, /*is_causal=*/true);
+        } else {
+            const auto rows = torch::arange(T, torch::TensorOptions().device(x.device())).unsqueeze(1) + pos;
+            const auto cols = torch::arange(pos + T, torch::TensorOptions().device(x.device())).unsqueeze(0);
+            y = at::scaled_dot_product_attention(q, keys, values, cols.le(rows));
+        }
+    }
+    y = y.transpose(1, 2).reshape({B, T, C});
+    return residual.defined() ? c_proj->forward_add(y, residual) : c_proj(y);
+}
+
+MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options, nas::mlp_kind kind_,
+                 bool bias)
+    : kind(kind_) {
+    const std::int64_t rows = kind == nas::mlp_kind::swiglu ? 2 * d_inner : d_inner;
+    c_fc = register_module("c_fc", Dense(d_model, rows, 0.02, options, bias));
+    c_proj = register_module("c_proj", Dense(d_inner, d_model, proj_std, options, bias));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
+    if (kind == nas::mlp_kind::swiglu) {
+        const auto gate_up = c_fc(x).chunk(2, -1);
+        const auto h = torch::silu(gate_up[0]) * gate_up[1];
+        return residual.defined() ? c_proj->forward_add(h, residual) : c_proj(h);
+    }
     if (fused_training(*c_fc, x)) return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);
     const auto h = c_fc->forward_gelu(x);
     return residual.defined() ? c_proj->forward_add(h, residual) : c_proj(h);
 }
 
-BlockImpl::BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std,
-                     const torch::TensorOptions& options) {
-    ln_1 = register_module("ln_1", Norm(d_model, options));
-    attn = register_module("attn", Attention(d_model, n_head, proj_std, options));
-    ln_2 = register_module("ln_2", Norm(d_model, options));
-    mlp = register_module("mlp", Mlp(d_model, d_inner, proj_std, options));
+BlockImpl::BlockImpl(const nas::architecture& arch, std::uint32_t l, double proj_std, const torch::TensorOptions& options) {
+    const std::int64_t d = arch.d_model;
+    ln_1 = register_module("ln_1", Norm(d, options, arch.norm, arch.bias));
+    attention_options block;
+    block.n_kv_head = nas::kv_heads(arch, l);
+    block.rotary = arch.positions == nas::position_kind::rotary;
+    block.bias = arch.bias;
+    attn = register_module("attn", Attention(d, arch.n_head[l], proj_std, options, block));
+    if (arch.block == nas::block_kind::sequential) ln_2 = register_module("ln_2", Norm(d, options, arch.norm, arch.bias));
+    mlp = register_module("mlp", Mlp(d, arch.d_inner[l], proj_std, options, arch.mlp, arch.bias));
 }
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos) {
@@ -173,11 +256,13 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std
     // through each LayerNorm (Norm::forward_stream) so that its two gradients meet there
     const auto [h1, x1] = ln_1->forward_stream(x);
     const auto y = attn(h1, cache, pos, x1);
+    if (!ln_2) return mlp(h1, y);  // parallel: x + attn(ln_1(x)) + mlp(ln_1(x))
     const auto [h2, y1] = ln_2->forward_stream(y);
     return mlp(h2, y1);
 }
 
 std::pair<torch::Tensor, torch::Tensor> BlockImpl::forward_pending(const torch::Tensor& x, const torch::Tensor& pending) {
+    TORCH_CHECK(ln_2, "the adds-in-the-norms form is for sequential blocks (the training, which builds GPT-2's block only)");
     const auto [h1, x1] = pending.defined() ? ln_1->forward_add(x, pending) : ln_1->forward_stream(x);
     const auto a = attn->forward(h1, nullptr, 0, torch::Tensor());  // the attention's output alone
     const auto [h2, y1] = ln_2->forward_add(x1, a);
@@ -194,30 +279,30 @@ void require_gpt2_block(const nas::architecture& a) {
     twin.n_kv_head.clear();
     twin.block = nas::block_kind::sequential;
     twin.tied = twin.bias = true;
-    throw config_error("architecture", "the LibTorch model builds GPT-2's block only, not" +
-                                           nas::canonical(a).substr(nas::canonical(twin).size()) + " (counted, not built yet: issue 25).");
+    throw config_error("architecture", "training takes GPT-2's block only (its fused layers and the loss from the tied table), not" +
+                                           nas::canonical(a).substr(nas::canonical(twin).size()) + " (issue 25).");
 }
 
 GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& options) : arch_(arch) {
     nas::validate(arch_);
-    require_gpt2_block(arch_);
     const std::int64_t d = arch_.d_model;
     const double proj_std = 0.02 / std::sqrt(2.0 * arch_.n_layer);  // GPT-2's scaled residual projections
     const std::int64_t e = nas::embed_width(arch_);
     wte = register_module("wte", Table(arch_.vocab, e, 0.02, options));
-    wpe = register_module("wpe", Table(arch_.context, d, 0.01, options));
+    if (arch_.positions == nas::position_kind::learned) wpe = register_module("wpe", Table(arch_.context, d, 0.01, options));
     if (e != d) {
         // variance-preserving projections: at initialisation the residual stream gets token
         // vectors of the table's scale (0.02) and the tied table gets ln_f's unit scale, as in
         // the e = d model. With std 0.02 here (an earlier choice) the token signal entered
         // 0.02 * sqrt(e) times smaller, below the position table's, and the e < d models trained
         // far slower (docs/results/training.md)
-        proj_in = register_module("proj_in", Dense(e, d, 1.0 / std::sqrt(static_cast<double>(e)), options));
-        proj_out = register_module("proj_out", Dense(d, e, 1.0 / std::sqrt(static_cast<double>(d)), options));
+        proj_in = register_module("proj_in", Dense(e, d, 1.0 / std::sqrt(static_cast<double>(e)), options, arch_.bias));
+        proj_out = register_module("proj_out", Dense(d, e, 1.0 / std::sqrt(static_cast<double>(d)), options, arch_.bias));
     }
     h = register_module("h", torch::nn::ModuleList());
-    for (std::uint32_t l = 0; l < arch_.n_layer; ++l) h->push_back(Block(d, arch_.d_inner[l], arch_.n_head[l], proj_std, options));
-    ln_f = register_module("ln_f", Norm(d, options));
+    for (std::uint32_t l = 0; l < arch_.n_layer; ++l) h->push_back(Block(arch_, l, proj_std, options));
+    ln_f = register_module("ln_f", Norm(d, options, arch_.norm, arch_.bias));
+    if (!arch_.tied) lm_head = register_module("lm_head", Table(arch_.vocab, e, 0.02, options));
 }
 
 torch::Tensor GptImpl::forward(const torch::Tensor& idx) {
@@ -250,9 +335,10 @@ torch::Tensor GptImpl::features(const torch::Tensor& idx) {
 
 std::vector<layer_cache> GptImpl::make_cache(std::int64_t batch, torch::TensorOptions options) const {
     std::vector<layer_cache> cache;
-    for (std::uint32_t l = 0; l < arch_.n_layer; ++l)
-        cache.push_back({torch::zeros({batch, static_cast<std::int64_t>(arch_.context), 2, static_cast<std::int64_t>(arch_.d_model)},
-                                      options)});  // (B, context, 2, C)
+    for (std::uint32_t l = 0; l < arch_.n_layer; ++l) {
+        const std::int64_t k = static_cast<std::int64_t>(nas::kv_heads(arch_, l)) * (arch_.d_model / arch_.n_head[l]);
+        cache.push_back({torch::zeros({batch, static_cast<std::int64_t>(arch_.context), 2, k}, options)});  // (B, context, 2, k)
+    }
     return cache;
 }
 
@@ -261,7 +347,7 @@ torch::Tensor GptImpl::forward_cached(const torch::Tensor& idx, std::vector<laye
 }
 
 torch::Tensor GptImpl::run(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only) {
-    return torch::matmul(trunk(idx, cache, pos, last_only), wte->weight.t());  // tied output: (B, T, vocab)
+    return torch::matmul(trunk(idx, cache, pos, last_only), (lm_head ? lm_head : wte)->weight.t());  // (B, T, vocab)
 }
 
 torch::Tensor GptImpl::trunk(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only) {
@@ -271,7 +357,7 @@ torch::Tensor GptImpl::trunk(const torch::Tensor& idx, std::vector<layer_cache>*
     auto x = at::embedding(wte->weight, idx);  // (B, T, e)
     if (proj_in) x = proj_in(x);               // (B, T, d)
     if (fp32_residual_) x = x.to(torch::kFloat32);
-    x = x + wpe->weight.narrow(0, pos, T);  // positions are a slice
+    if (wpe) x = x + wpe->weight.narrow(0, pos, T);  // positions are a slice (rotary: in the attention)
     if (norm_add_ && cache == nullptr && !last_only && torch::GradMode::is_enabled()) {
         // the training's form: each block's output added to the stream by the LayerNorm after it
         torch::Tensor pending;

@@ -14,19 +14,21 @@
 
 namespace fracnas::eval::torch_model {
 
-/// Keys and values of one layer for every position: kv is (B, context, 2, d_model), a position's
-/// key then its value, so that one copy writes both from the fused q|k|v projection. keys() and
-/// values() are (B, n_head, positions, head) views of the first `positions`.
+/// Keys and values of one layer for every position: kv is (B, context, 2, k), k the keys' width
+/// (d_model without grouped KV heads), a position's key then its value, so that one copy writes
+/// both from the fused q|k|v projection. keys() and values() are (B, heads, positions, head)
+/// views of the first `positions`, heads being the layer's KV heads.
 struct layer_cache {
     torch::Tensor kv;
     torch::Tensor keys(std::int64_t n_head, std::int64_t positions) const;
     torch::Tensor values(std::int64_t n_head, std::int64_t positions) const;
 };
 
-/// y = x W^T + b with W (out, in), drawn from N(0, std^2); b zero.
+/// y = x W^T + b with W (out, in), drawn from N(0, std^2); b zero, or none (undefined, not a
+/// parameter) without biases.
 class DenseImpl : public torch::nn::Module {
 public:
-    DenseImpl(std::int64_t in, std::int64_t out, double std, const torch::TensorOptions& options);
+    DenseImpl(std::int64_t in, std::int64_t out, double std, const torch::TensorOptions& options, bool with_bias = true);
     torch::Tensor forward(const torch::Tensor& x);
     /// gelu_tanh(x W^T + b): on CUDA one cuBLASLt call with the bias and GELU (the tanh form) in
     /// its epilogue (at::_addmm_activation); on the CPU, or when autograd records the forward (the
@@ -43,10 +45,12 @@ public:
 };
 TORCH_MODULE(Dense);
 
-/// LayerNorm over the last dimension, eps 1e-5, weight one and bias zero at initialisation.
+/// LayerNorm over the last dimension, eps 1e-5, weight one and bias zero at initialisation (no
+/// bias without biases); or RMSNorm, x / sqrt(mean(x^2) + 1e-5) times the weight, computed in fp32
+/// as Hugging Face's LlamaRMSNorm.
 class NormImpl : public torch::nn::Module {
 public:
-    NormImpl(std::int64_t d, const torch::TensorOptions& options);
+    NormImpl(std::int64_t d, const torch::TensorOptions& options, nas::norm_kind kind = nas::norm_kind::layer_norm, bool with_bias = true);
     torch::Tensor forward(const torch::Tensor& x);
     /// (forward(x), x) for a residual stream x that the block also adds to: with kernel_backward,
     /// fused_train.hpp's layer_norm_stream, whose backward adds the stream's gradient to
@@ -67,6 +71,7 @@ public:
     /// fp32 residual stream in a bf16 model) is normalised in its dtype by LibTorch and the result
     /// rounded to the weights'.
     bool kernel_backward = false;
+    nas::norm_kind kind = nas::norm_kind::layer_norm;
 };
 TORCH_MODULE(Norm);
 
@@ -78,48 +83,73 @@ public:
 };
 TORCH_MODULE(Table);
 
+/// The layer's block options beyond its widths: KV heads, rotary positions, biases.
+struct attention_options {
+    std::int64_t n_kv_head = 0;  ///< 0: one per query head
+    bool rotary = false;         ///< rotary positions on queries and keys (theta 10,000, Llama's rotate-half form)
+    bool bias = true;
+};
+
 class AttentionImpl : public torch::nn::Module {
 public:
-    AttentionImpl(std::int64_t d_model, std::int64_t n_head, double proj_std, const torch::TensorOptions& options);
+    AttentionImpl(std::int64_t d_model, std::int64_t n_head, double proj_std, const torch::TensorOptions& options,
+                  attention_options block = {});
     /// x: (B, T, d). Without a cache: causal attention over x. With a cache: x holds positions
     /// [pos, pos + T); their keys and values are written into the cache, and each query attends
     /// to every cached position up to itself. Returns residual + the block's attention output
     /// (the output alone where residual is undefined).
     torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos, const torch::Tensor& residual);
 
-    Dense c_attn{nullptr}, c_proj{nullptr};  // d -> 3d (q, k, v), d -> d
-    std::int64_t n_head;
+    Dense c_attn{nullptr}, c_proj{nullptr};  // d -> d + 2k (q, k, v), d -> d
+
+private:
+    // forward with grouped KV heads or rotary positions, from c_attn's output
+    torch::Tensor forward_options(const torch::Tensor& x, const torch::Tensor& qkv_out, layer_cache* cache, std::int64_t pos,
+                                  const torch::Tensor& residual);
+
+public:
+    std::int64_t n_head, n_kv_head;
+    bool rotary;
 };
 TORCH_MODULE(Attention);
 
 class MlpImpl : public torch::nn::Module {
 public:
-    MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options);
+    /// GELU (tanh form): c_fc d -> d_inner; SwiGLU: c_fc d -> 2 d_inner (gate, then up), SiLU(gate) x up.
+    MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, const torch::TensorOptions& options,
+            nas::mlp_kind kind = nas::mlp_kind::gelu, bool bias = true);
     /// residual + the MLP of x (the MLP of x where residual is undefined)
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
-    Dense c_fc{nullptr}, c_proj{nullptr};  // d -> d_inner, d_inner -> d
+    Dense c_fc{nullptr}, c_proj{nullptr};  // d -> d_inner (SwiGLU: 2 d_inner), d_inner -> d
+    nas::mlp_kind kind;
 };
 TORCH_MODULE(Mlp);
 
 class BlockImpl : public torch::nn::Module {
 public:
-    BlockImpl(std::int64_t d_model, std::int64_t d_inner, std::int64_t n_head, double proj_std, const torch::TensorOptions& options);
+    /// The block of layer l of arch (its widths, heads and block options).
+    BlockImpl(const nas::architecture& arch, std::uint32_t l, double proj_std, const torch::TensorOptions& options);
     torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos);
     /// The same block with its adds in its LayerNorms (Norm::forward_add): for the stream x plus
     /// the previous block's output `pending` (undefined for the first block), returns (the stream
     /// after the attention's add, this block's MLP output), whose sum is forward's result.
     std::pair<torch::Tensor, torch::Tensor> forward_pending(const torch::Tensor& x, const torch::Tensor& pending);
-    Norm ln_1{nullptr}, ln_2{nullptr};
+    Norm ln_1{nullptr}, ln_2{nullptr};  // a parallel block has ln_1 only
     Attention attn{nullptr};
     Mlp mlp{nullptr};
 };
 TORCH_MODULE(Block);
 
-/// Parameter names follow Hugging Face's GPT2Model ("h.3.attn.c_attn.weight"), with a linear
-/// map's weight stored (out, in) (Hugging Face's Conv1D stores (in, out)).
-/// Throws config_error("architecture") when a's block is not GPT-2's (nas::gpt2_block): the
-/// block options are counted (nas/counts.hpp) but this model does not build them yet (issue 25).
+/// Throws config_error("architecture") when a's block is not GPT-2's (nas::gpt2_block): what the
+/// training needs (its fused layers and kernels, the loss from the tied table). Timing builds
+/// every block.
 void require_gpt2_block(const nas::architecture& a);
+
+/// Parameter names follow Hugging Face's GPT2Model ("h.3.attn.c_attn.weight"), with a linear
+/// map's weight stored (out, in) (Hugging Face's Conv1D stores (in, out)). The block options
+/// (nas::architecture) keep those names: q|k|v in c_attn (d + 2k rows), SwiGLU's gate|up in
+/// mlp.c_fc, an untied output table "lm_head.weight" (vocab, e), no "wpe" with rotary positions,
+/// no "ln_2" in a parallel block, no biases without them.
 
 class GptImpl : public torch::nn::Module {
 public:
@@ -135,9 +165,9 @@ public:
     /// Logits (B, T, vocab) for token ids idx (B, T), T <= context, no cache.
     torch::Tensor forward(const torch::Tensor& idx);
 
-    /// What the tied output table multiplies: (B, T, e) after ln_f (and the d -> e projection),
-    /// so that forward(idx) == features(idx) wte^T. The trainer forms its loss from it without
-    /// the logits (train_loss.hpp).
+    /// What the output table multiplies: (B, T, e) after ln_f (and the d -> e projection), so
+    /// that forward(idx) == features(idx) wte^T (lm_head^T when untied). The trainer forms its
+    /// loss from it without the logits (train_loss.hpp).
     torch::Tensor features(const torch::Tensor& idx);
 
     /// One cache per layer for `batch` sequences of up to `context` positions.
@@ -168,7 +198,8 @@ public:
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 
-    Table wte{nullptr}, wpe{nullptr};           // token (vocab, e) and position (context, d) embeddings
+    Table wte{nullptr}, wpe{nullptr};           // token (vocab, e) and position (context, d) embeddings (none with rotary)
+    Table lm_head{nullptr};                     // an untied output table (vocab, e); null when tied
     Dense proj_in{nullptr}, proj_out{nullptr};  // e -> d and d -> e when e != d (d_embed), else null
     torch::nn::ModuleList h{nullptr};
     Norm ln_f{nullptr};

@@ -445,6 +445,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     out.arch = arch;
     out.arch.vocab = vocab;
     out.params = nas::count_parameters(out.arch);
+    torch_model::require_gpt2_block(out.arch);
     check(r, out.arch, vocab, train, val);
     const bool cuda = r.device == device_kind::cuda;
     if (cuda && !torch::cuda::is_available()) throw config_error("device", "CUDA was requested but LibTorch sees no CUDA device.");

@@ -15,28 +15,13 @@
 #include "fracnas/nas/counts.hpp"
 #include "fracnas/nas/gpt_space.hpp"
 #include "gpt_model.hpp"
+#include "reference_support.hpp"
 
 using namespace fracnas;
 using fracnas::eval::torch_model::Gpt;
+using fracnas::test::max_abs_diff;
 
 namespace {
-
-// Runs tests/eval/torch/hf_gpt2_reference.py once per test process and loads its output.
-const c10::Dict<c10::IValue, c10::IValue>& hf_reference() {
-    static const auto reference = [] {
-        // one file per process: CTest runs test cases in parallel processes
-        const std::string out = std::string(FRACNAS_TEST_TMP) + "/hf_gpt2_reference." + std::to_string(::getpid()) + ".pt";
-        const std::string command =
-            std::string(FRACNAS_PYTHON) + " " + FRACNAS_SOURCE_DIR + "/tests/eval/torch/hf_gpt2_reference.py " + out;
-        if (std::system(command.c_str()) != 0)
-            FAIL("the reference script failed (is transformers installed? cmake/dev.sh deps installs it): " << command);
-        std::ifstream in(out, std::ios::binary);
-        const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::remove(out.c_str());
-        return torch::pickle_load(bytes).toGenericDict();
-    }();
-    return reference;
-}
 
 struct reference_model {
     nas::architecture arch;
@@ -45,7 +30,7 @@ struct reference_model {
 };
 
 reference_model load(const std::string& which) {
-    const auto entry = hf_reference().at(which).toGenericDict();
+    const auto entry = test::cached_reference("hf_gpt2_reference.py").at(which).toGenericDict();
     const auto a = entry.at("arch").toTensor();
     reference_model r;
     const auto layers = static_cast<std::uint32_t>(a[0].item<std::int64_t>());
@@ -59,24 +44,10 @@ reference_model load(const std::string& which) {
     }
     r.model = Gpt(r.arch);
     r.model->eval();
-    const auto weights = entry.at("weights").toGenericDict();
-    torch::NoGradGuard no_grad;
-    std::size_t copied = 0;
-    for (auto& p : r.model->named_parameters()) {
-        INFO("parameter " << p.key());
-        const auto w = weights.at(p.key()).toTensor();
-        REQUIRE(w.sizes() == p.value().sizes());
-        p.value().copy_(w);
-        ++copied;
-    }
-    REQUIRE(copied == weights.size());  // every reference weight has a place, and no more
+    test::copy_weights(*r.model, entry.at("weights").toGenericDict());
     r.idx = entry.at("idx").toTensor();
     r.logits = entry.at("logits").toTensor();
     return r;
-}
-
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-    return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<double>();
 }
 
 nas::architecture small_random_architecture(core::rng& r) {
