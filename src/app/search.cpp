@@ -33,8 +33,11 @@ void print_plan(const search_config& cfg, const search_driver& driver, const sea
     const std::string& path = !cfg.resume.empty() ? cfg.resume : cfg.archive;
     out << "search      " << cfg.algorithm << " over the " << to_string(cfg.space) << " space (" << driver.space().dim()
         << " coordinates), budget " << cfg.budget << ", seed " << cfg.seed << '\n';
-    out << "objective   minimise " << to_string(cfg.latency) << " latency (ratio to " << to_string(cfg.reference)
-        << " timed by the same worker) subject to decoder parameters >=";
+    out << "objective   minimise " << to_string(cfg.latency) << " latency"
+        << (cfg.latency == latency_kind::decode
+                ? " at " + std::to_string(cfg.batch) + " x " + std::to_string(cfg.context) + " cached tokens"
+                : " of " + std::to_string(cfg.batch) + " x " + std::to_string(cfg.tokens) + " tokens")
+        << " (ratio to " << to_string(cfg.reference) << " timed by the same worker) subject to decoder parameters >=";
     for (std::size_t k = 0; k < cfg.floors().size(); ++k) out << ' ' << cfg.phase_floor(k);
     out << (cfg.floors().size() > 1 ? " in turn\n" : "\n");
     if (!path.empty())

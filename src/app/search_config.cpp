@@ -3,12 +3,14 @@
 // alone decides. Field names in errors are the command-line options.
 #include "fracnas/app/search_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
 #include "fracnas/app/search_options.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/nas/counts.hpp"
+#include "fracnas/nas/gpt_space.hpp"
 
 namespace fracnas::app {
 
@@ -62,8 +64,8 @@ void search_config::validate() const {
     const bool model = evaluator == evaluator_kind::model;
     if (latency_model == latency_model_kind::h200) {
         require(model, "--latency-model", "applies to --evaluator model only.");
-        require(latency == latency_kind::decode && context == 1023, "--latency-model",
-                "h200 models one decode step at a 1,023-token cache only (--latency decode --context 1023).");
+        require(latency == latency_kind::decode && context == 1023 && batch == 1, "--latency-model",
+                "h200 models one decode step at a 1,023-token cache and batch 1 only (--latency decode --context 1023 --batch 1).");
     }
 
     if (trains()) {
@@ -108,7 +110,12 @@ void search_config::validate() const {
     require(!(replace && archive.empty()), "--replace", "needs --archive.");
     require(resume.empty() || archive.empty(), "--resume", "continues its own archive; do not give --archive too.");
     require(resume.empty() || !replace, "--replace", "cannot be used with --resume.");
-    (void)space_config();
+    try {
+        (void)nas::gpt_space(space_config());  // the block options' grids and choices, as the search builds them
+    } catch (const config_error& e) {
+        const std::string field = e.field() == "kv_heads" ? "--kv-heads" : e.field() == "d_inner" ? "--max-ffn-ratio" : "--" + e.field();
+        throw config_error(field, "the search space: " + std::string(e.what()));
+    }
 }
 
 std::vector<double> search_config::floors() const {
@@ -130,13 +137,35 @@ std::uint64_t search_config::phase_budget(std::size_t phase) const {
 }
 
 nas::architecture reference_architecture(reference_kind r) {
-    return r == reference_kind::gpt2_medium ? nas::gpt2_medium() : nas::gpt2_small();
+    switch (r) {
+        case reference_kind::gpt2_small:
+            return nas::gpt2_small();
+        case reference_kind::gpt2_medium:
+            return nas::gpt2_medium();
+        case reference_kind::gpt2_large:
+            return nas::gpt2_large();
+        case reference_kind::gpt2_xl:
+            return nas::gpt2_xl();
+        case reference_kind::smollm2_135m:
+            return nas::smollm2_135m();
+        case reference_kind::smollm2_360m:
+            return nas::smollm2_360m();
+        case reference_kind::llama_3_2_1b:
+            return nas::llama_3_2_1b();
+    }
+    throw config_error("reference", "unknown reference model.");
 }
 
 nas::architecture search_config::reference_arch() const {
     nas::architecture a = reference_architecture(reference);
     a.vocab = model_vocab();
+    a.context = model_context();
     return a;
+}
+
+std::uint32_t search_config::model_context() const {
+    const std::uint32_t needed = latency == latency_kind::decode ? context + 1 : tokens;
+    return std::max(reference_architecture(reference).context, needed);
 }
 
 std::uint32_t search_config::model_vocab() const {
@@ -152,7 +181,23 @@ nas::gpt_space_config search_config::space_config() const {
     c.d_inner_max_ratio = max_ffn_ratio;
     c.embed_widths = embed_widths;
     c.vocab = model_vocab();
+    c.context = model_context();
+    for (const auto& key : nas::block_option_keys()) c.block_options.emplace_back(key, block_words(key));
+    c.kv_heads = kv_choices();
     return c;
+}
+
+std::vector<std::string> search_config::block_words(const std::string& key) const {
+    for (const auto& [k, words] : block_options)
+        if (k == key) return words;
+    return {nas::block_option(reference_arch(), key)};
+}
+
+std::vector<std::uint32_t> search_config::kv_choices() const {
+    if (!kv_heads.empty()) return kv_heads;
+    const nas::architecture r = reference_arch();
+    const std::uint32_t kv = nas::kv_heads(r, 0);
+    return {kv == r.n_head[0] ? 0u : kv};
 }
 
 eval::device_kind resolve_device(device_choice d, bool cuda_visible) {
@@ -177,6 +222,7 @@ eval::gpt_measure_config search_config::measure_config(eval::device_kind resolve
     m.prefill = latency == latency_kind::prefill;
     m.decode_context = context;
     m.prefill_tokens = tokens;
+    m.decode_batch = m.prefill_batch = batch;
     m.warmup = warmup;
     m.repeats = repeats;
     m.seed = seed;

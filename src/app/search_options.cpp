@@ -6,6 +6,7 @@
 #include "fracnas/app/parse.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/error.hpp"
+#include "fracnas/nas/architecture.hpp"
 
 namespace fracnas::app {
 
@@ -69,7 +70,47 @@ std::vector<search_option> make_options() {
         c.embed_widths = split_list<std::uint32_t>(t, [](const std::string& x) { return parse_whole<std::uint32_t>("--embed-widths", x); });
     };
     o.back().get = [](const search_config& c) { return joined(c.embed_widths); };
-    o.push_back(choice(declare("reference", "NAME", s::problem, "the model to beat: gpt2-small or gpt2-medium"), FRACNAS_FIELD(reference)));
+    // the block options: one word fixes, two make a coordinate; the reference's by default
+    for (const auto& key : nas::block_option_keys()) {
+        const auto& words = nas::block_option_words(key);
+        const std::string help = key + " of every candidate: " + words[0] + ", " + words[1] + ", or both (a coordinate of the space)";
+        o.push_back(declare(key.c_str(), "LIST", s::problem, help.c_str()));
+        o.back().default_note = "the reference's";
+        o.back().set = [key](search_config& c, const std::string& t) {
+            std::vector<std::string> list = split_list<std::string>(t, [&key](const std::string& w) {
+                nas::architecture scratch;
+                try {
+                    nas::set_block_option(scratch, key, w);
+                } catch (const config_error& e) {
+                    throw config_error("--" + key, "--" + std::string(e.what()));
+                }
+                return w;
+            });
+            if (list.empty() || list.size() > 2 || (list.size() == 2 && list[0] == list[1]))
+                throw config_error("--" + key, "--" + key + " takes one or both of " + nas::block_option_words(key)[0] + " and " +
+                                                   nas::block_option_words(key)[1] + ".");
+            for (auto& [k, given] : c.block_options)
+                if (k == key) {
+                    given = list;
+                    return;
+                }
+            c.block_options.emplace_back(key, list);
+        };
+        o.back().get = [key](const search_config& c) { return joined(c.block_words(key)); };  // resolved: what was searched
+    }
+    o.push_back(declare("kv-heads", "LIST", s::problem,
+                        "KV head choices of every layer: c gives the largest divisor of the layer's heads that is <= c, 0 one KV "
+                        "head per query head; two or more make a coordinate"));
+    o.back().default_note = "the reference's (0 for GPT-2)";
+    o.back().set = [](search_config& c, const std::string& t) {
+        c.kv_heads = split_list<std::uint32_t>(t, [](const std::string& x) { return parse_whole<std::uint32_t>("--kv-heads", x); });
+        if (c.kv_heads.empty()) throw config_error("--kv-heads", "--kv-heads needs at least one choice.");
+    };
+    o.back().get = [](const search_config& c) { return joined(c.kv_choices()); };
+    o.push_back(
+        choice(declare("reference", "NAME", s::problem,
+                       "the model to beat: gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, smollm2-360m or llama-3.2-1b"),
+               FRACNAS_FIELD(reference)));
     o.push_back(whole_number(declare("min-params", "N", s::problem, "decoder-parameter floor"), FRACNAS_FIELD(min_params), range{0, 1e11}));
     const search_config defaults;
     o.back().default_note = "the reference's, " + std::to_string(defaults.decoder_floor()) + " for " + to_string(defaults.reference);
@@ -97,9 +138,14 @@ std::vector<search_option> make_options() {
     o.push_back(
         choice(declare("latency", "NAME", s::problem, "the latency minimised: decode (one step at --context cached tokens) or prefill"),
                FRACNAS_FIELD(latency)));
-    o.push_back(whole_number(declare("context", "C", s::problem, "tokens in the KV cache for the decode step"), FRACNAS_FIELD(context),
-                             range{0, 1023}));
-    o.push_back(whole_number(declare("tokens", "T", s::problem, "prefill tokens"), FRACNAS_FIELD(tokens), range{1, 1024}));
+    o.push_back(whole_number(declare("context", "C", s::problem,
+                                     "tokens in the KV cache for the decode step (beyond 1,023 every model is built with C + 1 "
+                                     "positions)"),
+                             FRACNAS_FIELD(context), range{0, 131071}));
+    o.push_back(whole_number(declare("tokens", "T", s::problem, "prefill tokens (beyond 1,024 every model is built with T positions)"),
+                             FRACNAS_FIELD(tokens), range{1, 131072}));
+    o.push_back(whole_number(declare("batch", "B", s::problem, "sequences per decode step (each with C cached tokens) or per prefill"),
+                             FRACNAS_FIELD(batch), range{1, 1024}));
     o.push_back(whole_number(declare("warmup", "N", s::problem, "untimed runs per candidate"), FRACNAS_FIELD(warmup), range{0, 1000}));
     o.push_back(whole_number(declare("repeats", "N", s::problem, "timed runs per candidate"), FRACNAS_FIELD(repeats), range{1, 100000}));
     o.push_back(declare("rungs", "LIST", s::problem,

@@ -38,8 +38,12 @@ bool probed(const storage::search_training_record& r) {
 std::optional<std::uint64_t> shape_hash(const std::string& arch) {
     try {
         nas::architecture a = nas::parse_architecture(arch);
-        a.n_head.assign(a.n_head.size(), 1);
-        a.n_kv_head.clear();  // KV heads are head counts too
+        // heads of one dimension each: n_head d_model, and n_kv_head the keys' width, which is
+        // what the KV heads change in the model (d_model, and no n_kv_head in the text, without grouping)
+        std::vector<std::uint32_t> widths;
+        for (std::uint32_t l = 0; l < a.n_layer; ++l) widths.push_back(nas::kv_heads(a, l) * (a.d_model / a.n_head[l]));
+        a.n_head.assign(a.n_layer, a.d_model);
+        a.n_kv_head = widths;
         return nas::hash(a);
     } catch (const config_error&) {
         return std::nullopt;

@@ -98,10 +98,13 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     }
     const std::uint64_t elem = cfg.dtype == eval::dtype_kind::bf16 ? 2 : 4;
     const auto pre = nas::prefill_flops(arch, cfg.prefill_batch, std::max<std::uint32_t>(1, std::min(cfg.prefill_tokens, arch.context)));
-    const auto dec = nas::decode_flops(arch, 1, std::min(cfg.decode_context, arch.context - 1));
+    const std::uint64_t cached = std::min(cfg.decode_context, arch.context - 1);
+    const auto dec = nas::decode_flops(arch, cfg.decode_batch, cached);
     // bytes one decode step must read: every weight it multiplies by (the output table and, with
     // d_embed, both projections included) and the keys and values of the cached tokens and the new one
-    const std::uint64_t decode_bytes = nas::decode_bytes(arch, 1, std::min(cfg.decode_context, arch.context - 1), elem);
+    const std::uint64_t decode_bytes = nas::decode_bytes(arch, cfg.decode_batch, cached, elem);
+    // what the B sequences' keys and values hold after the step: the serving memory at (B, C + 1)
+    const std::uint64_t kv_cache_bytes = cfg.decode_batch * (cached + 1) * nas::kv_bytes_per_token(arch, elem);
     if (request.json) {
         out << std::setprecision(9) << "{\"status\": " << app::json_string(eval::to_string(r.status))
             << ", \"message\": " << app::json_string(r.message) << ", \"architecture\": " << app::json_string(nas::canonical(arch))
@@ -116,9 +119,11 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             << ", \"decode_attention\": " << app::json_string(r.decode_attention) << ", \"decoder_params\": " << r.params.decoder
             << ", \"total_params\": " << r.params.total << ", \"weight_bytes\": " << r.weight_bytes
             << ", \"prefill_batch\": " << cfg.prefill_batch << ", \"prefill_tokens\": " << cfg.prefill_tokens
-            << ", \"prefill_flops\": " << pre.total << ", \"decode_context\": " << cfg.decode_context << ", \"decode_flops\": " << dec.total
-            << ", \"decode_bytes\": " << decode_bytes << ", \"prefill\": " << json_stats(r.prefill)
-            << ", \"decode\": " << json_stats(r.decode) << ", \"scenario\": " << json_stats(r.scenario)
+            << ", \"prefill_flops\": " << pre.total << ", \"decode_batch\": " << cfg.decode_batch
+            << ", \"decode_context\": " << cfg.decode_context << ", \"decode_flops\": " << dec.total
+            << ", \"decode_bytes\": " << decode_bytes << ", \"kv_cache_bytes\": " << kv_cache_bytes
+            << ", \"prefill\": " << json_stats(r.prefill) << ", \"decode\": " << json_stats(r.decode)
+            << ", \"scenario\": " << json_stats(r.scenario)
             << ", \"grad_norm\": " << (r.grad_norm ? num(*r.grad_norm) : std::string("null"))
             << ", \"peak_memory_bytes\": " << r.peak_memory_bytes << ", \"wall_seconds\": " << num(r.wall_seconds)
             << ", \"prefill_graph_nodes\": " << r.prefill_nodes.size() << ", \"decode_graph_nodes\": " << r.decode_nodes.size()
@@ -143,7 +148,8 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
             out << "prefill " << cfg.prefill_batch << "x" << cfg.prefill_tokens << "   " << ms(*r.prefill) << ", " << pre.total
                 << " FLOPs\n";
         if (r.decode)
-            out << "decode @" << cfg.decode_context << "    " << ms(*r.decode) << ", " << dec.total << " FLOPs, " << decode_bytes
+            out << "decode " << (cfg.decode_batch > 1 ? std::to_string(cfg.decode_batch) + "x" : std::string()) << "@" << cfg.decode_context
+                << "    " << ms(*r.decode) << ", " << dec.total << " FLOPs, " << decode_bytes << " bytes, KV cache " << kv_cache_bytes
                 << " bytes\n";
         if (r.scenario) out << "scenario " << cfg.prompt_tokens << "+" << cfg.generated_tokens << "  " << ms(*r.scenario) << '\n';
         if (ref) {

@@ -34,8 +34,10 @@ std::vector<eval_option> make_options() {
     o.push_back(
         app::text(declare<o_t>("arch", "TEXT", "the architecture, canonical form: \"n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4\""),
                   FRACNAS_FIELD(arch)));
-    o.push_back(
-        app::choice(declare<o_t>("preset", "NAME", "a reference model instead of --arch: gpt2-small, gpt2-medium"), FRACNAS_FIELD(preset)));
+    o.push_back(app::choice(declare<o_t>("preset", "NAME",
+                                         "a reference model instead of --arch: gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, "
+                                         "smollm2-360m or llama-3.2-1b"),
+                            FRACNAS_FIELD(preset)));
     o.push_back(app::choice(declare<o_t>("device", "NAME", "cpu or cuda"), FRACNAS_FIELD(device),
                             std::vector<device_choice>{device_choice::cpu, device_choice::cuda}));
     o.push_back(app::whole_number(declare<o_t>("cuda-index", "N", "which visible CUDA device"), FRACNAS_FIELD(measure.cuda_index)));
@@ -63,7 +65,8 @@ std::vector<eval_option> make_options() {
             if (*measured(r.measure, i)) on.push_back(measurements[i]);
         return app::joined(on);
     };
-    o.push_back(app::whole_number(declare<o_t>("batch", "B", "prefill batch"), FRACNAS_FIELD(measure.prefill_batch), count_range));
+    o.push_back(app::whole_number(declare<o_t>("batch", "B", "sequences per prefill and per decode step"),
+                                  FRACNAS_FIELD(measure.prefill_batch), count_range));
     o.push_back(app::whole_number(declare<o_t>("tokens", "T", "prefill tokens per sequence"), FRACNAS_FIELD(tokens), count_range));
     o.back().default_note = "the architecture's context";
     o.push_back(
@@ -76,10 +79,10 @@ std::vector<eval_option> make_options() {
     o.push_back(app::whole_number(declare<o_t>("warmup", "N", "untimed runs before timing"), FRACNAS_FIELD(measure.warmup), count_range));
     o.push_back(app::whole_number(declare<o_t>("repeats", "N", "timed runs; median and IQR are reported"), FRACNAS_FIELD(measure.repeats),
                                   count_range));
-    o.push_back(
-        app::choice(declare<o_t>("reference", "NAME",
-                                 "also time gpt2-small or gpt2-medium with the same settings and report each latency's ratio to it"),
-                    FRACNAS_FIELD(reference)));
+    o.push_back(app::choice(declare<o_t>("reference", "NAME",
+                                         "also time a reference model (gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, "
+                                         "smollm2-360m or llama-3.2-1b) with the same settings and report each latency's ratio to it"),
+                            FRACNAS_FIELD(reference)));
     o.push_back(app::one_of(
         declare<o_t>("attention", "NAME", "scaled-dot-product-attention kernel: auto (PyTorch chooses), flash, efficient, cudnn, math"),
         FRACNAS_FIELD(measure.attention), eval::attention_names()));
@@ -100,6 +103,7 @@ eval::gpt_measure_config eval_request::measure_config(const nas::architecture& a
     m.dtype = app::resolve_dtype(dtype, m.device);
     m.prefill_tokens = tokens.value_or(a.context);
     m.decode_context = context.value_or(a.context - 1);
+    m.decode_batch = m.prefill_batch;  // --batch: both
     m.cuda_graphs = !eager;
     m.flush_l2 = !no_flush;
     return m;

@@ -236,6 +236,7 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
         m.testbed = cfg.latency_model == app::latency_model_kind::h200;
         m.prefill = cfg.latency == app::latency_kind::prefill;
         m.context = m.prefill ? cfg.tokens : cfg.context;
+        m.batch = cfg.batch;
         m.cost_ms = cfg.model_cost_ms;
         m.train_ms_per_mtoken = cfg.train_ms_per_mtoken;
         m.training =

@@ -67,6 +67,7 @@ latency_model_evaluator::latency_model_evaluator(latency_model_config cfg)
         throw config_error("cost_ms", "the model's cost must be a finite number of ms >= 0.");
     if (!(cfg_.train_ms_per_mtoken >= 0.0) || !std::isfinite(cfg_.train_ms_per_mtoken))
         throw config_error("train_ms_per_mtoken", "the simulated training's cost must be a finite number of ms >= 0.");
+    if (cfg_.batch == 0) throw config_error("batch", "the batch must be at least 1.");
     if (!(cfg_.faults.failure_rate >= 0.0 && cfg_.faults.failure_rate <= 1.0))
         throw config_error("failure_rate", "the failure rate must be in [0, 1].");
     if (!(cfg_.faults.hang_seconds >= 0.0)) throw config_error("hang_seconds", "the hang must be >= 0 seconds.");
@@ -78,11 +79,12 @@ double latency_model_evaluator::model_ms(const nas::architecture& a) const {
     const auto p = nas::count_parameters(a);
     const double layers = static_cast<double>(a.n_layer);
     if (cfg_.prefill) {
-        const auto f = nas::prefill_flops(a, 1, std::max<std::uint32_t>(1, std::min(cfg_.context, a.context)));
+        const auto f = nas::prefill_flops(a, cfg_.batch, std::max<std::uint32_t>(1, std::min(cfg_.context, a.context)));
         return 0.05 + 0.1 * layers + static_cast<double>(f.total) / 4e11;  // ~400 TFLOP/s sustained, in ms
     }
     // bf16 weights (a tied output projection reuses the token table) and the K and V caches
-    const double kv = static_cast<double>(std::min(cfg_.context, a.context - 1)) * static_cast<double>(nas::kv_bytes_per_token(a, 2));
+    const double kv = static_cast<double>(cfg_.batch) * static_cast<double>(std::min(cfg_.context, a.context - 1)) *
+                      static_cast<double>(nas::kv_bytes_per_token(a, 2));
     const double gb = (2.0 * static_cast<double>(p.total) + kv) / 1e9;
     return 0.020 + 0.0448 * layers + 0.292 * gb;
 }

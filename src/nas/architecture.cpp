@@ -45,24 +45,6 @@ void check_size(const std::string& field, std::uint32_t v, std::uint32_t limit) 
         throw config_error(field, field + " must be in 1.." + std::to_string(limit) + ", got " + std::to_string(v) + ".");
 }
 
-// The block options' words in canonical text: the value of each enum at its index.
-constexpr const char* norm_names[] = {"layernorm", "rmsnorm"};
-constexpr const char* mlp_names[] = {"gelu", "swiglu"};
-constexpr const char* position_names[] = {"learned", "rotary"};
-constexpr const char* block_names[] = {"sequential", "parallel"};
-constexpr const char* output_names[] = {"untied", "tied"};  // indexed by `tied`
-constexpr const char* bias_names[] = {"off", "on"};         // indexed by `bias`
-
-template <std::size_t N>
-std::size_t parse_word(const std::string& field, const std::string& text, const char* const (&names)[N]) {
-    std::string valid;
-    for (std::size_t i = 0; i < N; ++i) {
-        if (text == names[i]) return i;
-        valid += (i ? " or " : "") + std::string(names[i]);
-    }
-    throw config_error(field, field + " must be " + valid + ", got '" + text + "'.");
-}
-
 // Whether a lists as many KV heads as query heads in every layer (none grouped): the default.
 bool ungrouped(const architecture& a) {
     for (std::uint32_t l = 0; l < a.n_kv_head.size() && l < a.n_head.size(); ++l)
@@ -77,6 +59,44 @@ bool architecture::operator==(const architecture& o) const {
     return n_layer == o.n_layer && d_model == o.d_model && d_inner == o.d_inner && n_head == o.n_head && vocab == o.vocab &&
            context == o.context && embed_width(*this) == embed_width(o) && norm == o.norm && mlp == o.mlp && positions == o.positions &&
            kv(*this) == kv(o) && block == o.block && tied == o.tied && bias == o.bias;
+}
+
+const std::vector<std::string>& block_option_keys() {
+    static const std::vector<std::string> keys = {"norm", "mlp", "positions", "block", "output", "bias"};
+    return keys;
+}
+
+const std::vector<std::string>& block_option_words(const std::string& key) {
+    static const std::vector<std::vector<std::string>> words = {{"layernorm", "rmsnorm"},   {"gelu", "swiglu"}, {"learned", "rotary"},
+                                                                {"sequential", "parallel"}, {"tied", "untied"}, {"on", "off"}};
+    const auto& keys = block_option_keys();
+    for (std::size_t k = 0; k < keys.size(); ++k)
+        if (keys[k] == key) return words[k];
+    throw config_error(key, "'" + key + "' is not a block option (norm, mlp, positions, block, output, bias).");
+}
+
+std::string block_option(const architecture& a, const std::string& key) {
+    const auto& words = block_option_words(key);
+    const std::size_t i = key == "norm"        ? static_cast<std::size_t>(a.norm)
+                          : key == "mlp"       ? static_cast<std::size_t>(a.mlp)
+                          : key == "positions" ? static_cast<std::size_t>(a.positions)
+                          : key == "block"     ? static_cast<std::size_t>(a.block)
+                          : key == "output"    ? (a.tied ? 0 : 1)
+                                               : (a.bias ? 0 : 1);
+    return words.at(i);
+}
+
+void set_block_option(architecture& a, const std::string& key, const std::string& word) {
+    const auto& words = block_option_words(key);
+    std::size_t i = 0;
+    while (i < words.size() && words[i] != word) ++i;
+    if (i == words.size()) throw config_error(key, key + " must be " + words[0] + " or " + words[1] + ", got '" + word + "'.");
+    if (key == "norm") a.norm = static_cast<norm_kind>(i);
+    if (key == "mlp") a.mlp = static_cast<mlp_kind>(i);
+    if (key == "positions") a.positions = static_cast<position_kind>(i);
+    if (key == "block") a.block = static_cast<block_kind>(i);
+    if (key == "output") a.tied = i == 0;
+    if (key == "bias") a.bias = i == 0;
 }
 
 std::uint32_t kv_heads(const architecture& a, std::uint32_t l) {
@@ -132,14 +152,12 @@ std::string canonical(const architecture& a) {
     std::string text = "n_layer=" + std::to_string(a.n_layer) + " d_model=" + std::to_string(a.d_model) + " d_inner=" + join(a.d_inner) +
                        " n_head=" + join(a.n_head) + " vocab=" + std::to_string(a.vocab) + " context=" + std::to_string(a.context) +
                        (embed_width(a) != a.d_model ? " d_embed=" + std::to_string(a.d_embed) : "");
-    // the block options, each only where it is not GPT-2's
-    if (a.norm != norm_kind::layer_norm) text += std::string(" norm=") + norm_names[static_cast<int>(a.norm)];
-    if (a.mlp != mlp_kind::gelu) text += std::string(" mlp=") + mlp_names[static_cast<int>(a.mlp)];
-    if (a.positions != position_kind::learned) text += std::string(" positions=") + position_names[static_cast<int>(a.positions)];
-    if (!ungrouped(a)) text += " n_kv_head=" + join(a.n_kv_head);
-    if (a.block != block_kind::sequential) text += std::string(" block=") + block_names[static_cast<int>(a.block)];
-    if (!a.tied) text += " output=untied";
-    if (!a.bias) text += " bias=off";
+    // the block options, each only where it is not GPT-2's (n_kv_head among them, in its place)
+    for (const auto& key : block_option_keys()) {
+        if (key == "block" && !ungrouped(a)) text += " n_kv_head=" + join(a.n_kv_head);
+        const std::string word = block_option(a, key);
+        if (word != block_option_words(key).front()) text += " " + key + "=" + word;
+    }
     return text;
 }
 
@@ -190,26 +208,11 @@ architecture parse_architecture(const std::string& text) {
                 a.d_embed = parse_uint(key, value);
                 if (a.d_embed == 0) throw config_error(key, "d_embed must be in 1..1000000, got 0.");
                 break;
-            case 7:
-                a.norm = static_cast<norm_kind>(parse_word(key, value, norm_names));
-                break;
-            case 8:
-                a.mlp = static_cast<mlp_kind>(parse_word(key, value, mlp_names));
-                break;
-            case 9:
-                a.positions = static_cast<position_kind>(parse_word(key, value, position_names));
-                break;
             case 10:
                 a.n_kv_head = parse_list(key, value);
                 break;
-            case 11:
-                a.block = static_cast<block_kind>(parse_word(key, value, block_names));
-                break;
-            case 12:
-                a.tied = parse_word(key, value, output_names) == 1;
-                break;
-            default:
-                a.bias = parse_word(key, value, bias_names) == 1;
+            default:  // norm, mlp, positions, block, output, bias
+                set_block_option(a, key, value);
                 break;
         }
     }
@@ -236,6 +239,42 @@ architecture gpt2_small() {
 
 architecture gpt2_medium() {
     return architecture{24, 1024, std::vector<std::uint32_t>(24, 4096), std::vector<std::uint32_t>(24, 16), 50257, 1024};
+}
+
+architecture gpt2_large() {
+    return architecture{36, 1280, std::vector<std::uint32_t>(36, 5120), std::vector<std::uint32_t>(36, 20), 50257, 1024};
+}
+
+architecture gpt2_xl() {
+    return architecture{48, 1600, std::vector<std::uint32_t>(48, 6400), std::vector<std::uint32_t>(48, 25), 50257, 1024};
+}
+
+namespace {
+
+// A Llama-style decoder: RMSNorm, SwiGLU, rotary positions, kv KV heads per layer, no biases, tied.
+architecture llama_shape(std::uint32_t layers, std::uint32_t d, std::uint32_t ffn, std::uint32_t heads, std::uint32_t kv,
+                         std::uint32_t vocab) {
+    architecture a{layers, d, std::vector<std::uint32_t>(layers, ffn), std::vector<std::uint32_t>(layers, heads), vocab, 1024};
+    a.norm = norm_kind::rms_norm;
+    a.mlp = mlp_kind::swiglu;
+    a.positions = position_kind::rotary;
+    a.n_kv_head.assign(layers, kv);
+    a.bias = false;
+    return a;
+}
+
+}  // namespace
+
+architecture smollm2_135m() {
+    return llama_shape(30, 576, 1536, 9, 3, 49152);
+}
+
+architecture smollm2_360m() {
+    return llama_shape(32, 960, 2560, 15, 5, 49152);
+}
+
+architecture llama_3_2_1b() {
+    return llama_shape(16, 2048, 8192, 32, 8, 128256);
 }
 
 }  // namespace fracnas::nas

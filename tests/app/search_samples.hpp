@@ -1,6 +1,7 @@
 // Two valid `fracnas search` configurations as option texts that between them give every option a
 // config file may set a value other than its default (the Pareto objective excludes
-// --measurements and --rungs with its training options, the h200 latency model a prefill latency). The schema's tests read them through
+// --measurements and --rungs with its training options, the h200 latency model a prefill latency
+// and a batch). The schema's tests read them through
 // app::search_options (tests/app) and through a config file into an archive (tests/cli).
 #pragma once
 
@@ -23,6 +24,13 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"max-width", "1024"},
             {"max-ffn-ratio", "3.5"},
             {"embed-widths", "0,256"},
+            {"norm", "rmsnorm"},
+            {"mlp", "gelu,swiglu"},
+            {"positions", "rotary"},
+            {"block", "parallel"},
+            {"output", "tied,untied"},
+            {"bias", "off"},
+            {"kv-heads", "0,2"},
             {"reference", "gpt2-medium"},
             {"min-params", "1234567"},
             {"vocab", "32000"},
@@ -34,6 +42,7 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"latency", "prefill"},
             {"context", "100"},
             {"tokens", "512"},
+            {"batch", "4"},
             {"warmup", "1"},
             {"repeats", "7"},
             {"rungs", ""},
@@ -78,6 +87,7 @@ inline std::map<std::string, std::string> constrained_sample() {
     s["latency-model"] = "h200";
     s["latency"] = "decode";
     s["context"] = "1023";
+    s["batch"] = "1";
     s["rungs"] = "1000,4000";
     s["train-data"] = "corpus";
     s["train-states"] = "states";

@@ -936,3 +936,17 @@ TEST_CASE("analyze prints a training search's ladder and answer from the archive
     plain.header.config = small_config(60).to_ini();
     REQUIRE(app::analyse(plain, "in memory", app::analysis_options{}).training_report.empty());
 }
+
+TEST_CASE("head variants: the same widths cut into other heads share a shape, other KV widths do not", "[app][train]") {
+    const std::string base = "n_layer=2 d_model=768 d_inner=3072,3072 ";
+    const auto shape = [&](const std::string& heads) { return app::shape_hash(base + heads).value(); };
+    REQUIRE(shape("n_head=12,12") == shape("n_head=6,24"));  // GPT-2's block: heads alone
+    // grouped: 12 heads sharing 4 KV heads and 6 sharing 2 both keep keys 256 wide
+    REQUIRE(shape("n_head=12,12 n_kv_head=4,4") == shape("n_head=6,6 n_kv_head=2,2"));
+    REQUIRE(shape("n_head=12,12 n_kv_head=4,4") != shape("n_head=12,12 n_kv_head=2,2"));  // keys 256 and 128 wide
+    REQUIRE(shape("n_head=12,12 n_kv_head=4,4") != shape("n_head=12,12"));
+    REQUIRE(shape("n_head=12,12 n_kv_head=12,4") == shape("n_head=6,12 n_kv_head=6,4"));  // layer by layer
+    REQUIRE(nas::count_parameters(nas::parse_architecture(base + "n_head=12,12 n_kv_head=4,4")).total ==
+            nas::count_parameters(nas::parse_architecture(base + "n_head=6,6 n_kv_head=2,2")).total);
+    REQUIRE_FALSE(app::shape_hash("n_layer=2 d_model=768").has_value());
+}

@@ -360,6 +360,18 @@ TEST_CASE("fracnas eval times a Llama-style block on the CPU: its counts, its de
     const auto a = fracnas::nas::parse_architecture(arch);
     REQUIRE_THAT(o.out, Contains("\"total_params\": " + std::to_string(fracnas::nas::count_parameters(a).total)));
     REQUIRE_THAT(o.out, Contains("\"decode_bytes\": " + std::to_string(fracnas::nas::decode_bytes(a, 1, 63, 4))));
+    // a batch of 5 sequences: each with its cache, the weights read once; the KV cache after the step
+    const auto b = run_cli({"eval", "--arch", arch, "--device", "cpu", "--measure", "decode", "--batch", "5", "--context", "40", "--warmup",
+                            "0", "--repeats", "1", "--json"});
+    INFO(b.out << b.err);
+    REQUIRE(b.code == 0);
+    REQUIRE_THAT(b.out, Contains("\"status\": \"ok\""));
+    REQUIRE_THAT(b.out, Contains("\"decode_batch\": 5, \"decode_context\": 40"));
+    REQUIRE_THAT(b.out, Contains("\"decode_flops\": " + std::to_string(fracnas::nas::decode_flops(a, 5, 40).total)));
+    REQUIRE_THAT(b.out, Contains("\"decode_bytes\": " + std::to_string(fracnas::nas::decode_bytes(a, 5, 40, 4))));
+    // 2 layers x 2 KV heads x 32 dimensions x (keys, values) x 4 bytes = 1,024 bytes a token
+    REQUIRE(fracnas::nas::kv_bytes_per_token(a, 4) == 1024);
+    REQUIRE_THAT(b.out, Contains("\"kv_cache_bytes\": " + std::to_string(5 * 41 * 1024)));
 }
 
 TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {

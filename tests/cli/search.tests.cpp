@@ -29,6 +29,7 @@
 #include "fracnas/app/search_options.hpp"
 #include "fracnas/data/token_file.hpp"
 #include "fracnas/error.hpp"
+#include "fracnas/nas/architecture.hpp"
 #include "fracnas/storage/archive.hpp"
 #ifdef FRACNAS_HAVE_HDF5
 #include "fracnas/hdf5/archive_file.hpp"
@@ -37,6 +38,7 @@
 using namespace fracnas::test;
 using Catch::Matchers::Contains;
 namespace storage = fracnas::storage;
+namespace nas = fracnas::nas;
 
 namespace {
 
@@ -103,6 +105,12 @@ TEST_CASE("fracnas search: bad input is one line and exit 2", "[cli][search]") {
     check_usage_error({"search", "--budget", "0"}, "--budget must be in 1..10000000");
     check_usage_error({"search", "--budget", "99999999999999999999999"}, "--budget");
     check_usage_error({"search", "--reference", "gpt3"}, "unknown reference 'gpt3'");
+    check_usage_error({"search", "--norm", "batchnorm"}, "--norm must be layernorm or rmsnorm, got 'batchnorm'.");
+    check_usage_error({"search", "--norm", "rmsnorm,rmsnorm"}, "--norm takes one or both of layernorm and rmsnorm.");
+    check_usage_error({"search", "--kv-heads", "2,2"}, "the search space: the KV head choice 2 is listed twice.");
+    check_usage_error({"search", "--kv-heads", "x"}, "--kv-heads");
+    check_usage_error({"search", "--mlp", "swiglu", "--max-ffn-ratio", "2"},
+                      "the search space: no swiglu FFN width on the 64 grid lies in the space's ratios for d_model = 128.");
     check_usage_error({"search", "--objective", "accuracy"}, "unknown objective 'accuracy'; valid: constrained, pareto");
     check_usage_error({"search", "--levels", "1,2"}, "--levels applies to --objective pareto only");
     check_usage_error({"search", "--objective", "pareto", "--levels", "1,-2"}, "floor multiples must be in (0, 1000]");
@@ -501,6 +509,65 @@ TEST_CASE("fracnas search --vocab builds and times every model with that vocabul
     REQUIRE(a.evaluations.front().out.value < b.evaluations.front().out.value);
     std::remove(h5.c_str());
     std::remove(h5_default.c_str());
+}
+
+TEST_CASE("fracnas search --reference smollm2-135m: Llama's block for every candidate, --mlp and --kv-heads as coordinates, archived",
+          "[cli][search][hdf5]") {
+    const std::string h5 = temp_path("llama.h5");
+    std::remove(h5.c_str());
+    const outcome o = run_cli({"search", "--evaluator", "model", "--reference", "smollm2-135m", "--mlp", "gelu,swiglu", "--kv-heads",
+                               "1,3,0", "--budget", "40", "--archive", h5});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE(a.evaluations.size() == 40);
+    std::set<std::string> mlps, kv;
+    for (const auto& r : a.evaluations) {
+        const auto arch = nas::parse_architecture(r.arch);
+        REQUIRE(arch.norm == nas::norm_kind::rms_norm);  // the reference's, fixed
+        REQUIRE(arch.positions == nas::position_kind::rotary);
+        REQUIRE_FALSE(arch.bias);
+        REQUIRE(arch.vocab == 49152);
+        mlps.insert(nas::block_option(arch, "mlp"));
+        for (std::uint32_t l = 0; l < arch.n_layer; ++l) kv.insert(nas::kv_heads(arch, l) == arch.n_head[l] ? "all" : "grouped");
+    }
+    REQUIRE(mlps.size() == 2);
+    REQUIRE(kv.size() == 2);
+    REQUIRE_THAT(a.header.config, Contains("reference = smollm2-135m"));
+    REQUIRE_THAT(a.header.config, Contains("mlp = gelu,swiglu"));
+    REQUIRE_THAT(a.header.config, Contains("norm = rmsnorm"));
+    REQUIRE_THAT(a.header.config, Contains("kv-heads = 1,3,0"));
+    // resumed with another block option: the problem changed, refused in one sentence
+    const outcome changed = run_cli({"search", "--resume", h5, "--mlp", "swiglu"});
+    REQUIRE(changed.code == 2);
+    REQUIRE_THAT(changed.err, Contains("mlp"));
+    std::remove(h5.c_str());
+}
+
+TEST_CASE("fracnas search --batch 16 --context 2047: every model has 2,048 positions, the scenario is the objective and archived",
+          "[cli][search][hdf5]") {
+    const std::string h5 = temp_path("batch.h5"), h5_one = temp_path("batch1.h5");
+    std::remove(h5.c_str());
+    std::remove(h5_one.c_str());
+    const outcome o = run_cli({"search", "--evaluator", "model", "--batch", "16", "--context", "2047", "--budget", "12", "--archive", h5});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("objective   minimise decode latency at 16 x 2047 cached tokens (ratio to gpt2-small"));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE(a.evaluations.size() == 12);
+    for (const auto& r : a.evaluations) REQUIRE_THAT(r.arch, Contains(" context=2048"));
+    REQUIRE_THAT(a.header.config, Contains("batch = 16"));
+    REQUIRE_THAT(a.header.config, Contains("context = 2047"));
+    // the same search at batch 1: the same first candidate, a lower modelled latency (its caches' bytes)
+    REQUIRE(run_cli({"search", "--evaluator", "model", "--context", "2047", "--budget", "12", "--archive", h5_one}).code == 0);
+    const auto b = fracnas::hdf5::read_archive(h5_one);
+    REQUIRE(b.evaluations.front().arch == a.evaluations.front().arch);
+    REQUIRE(b.evaluations.front().out.value < a.evaluations.front().out.value);
+    check_usage_error({"search", "--batch", "0"}, "--batch must be in 1..1024");
+    check_usage_error({"search", "--context", "131072"}, "--context must be in 0..131071");
+    check_usage_error({"search", "--evaluator", "model", "--latency-model", "h200", "--batch", "8"}, "batch 1 only");
+    std::remove(h5.c_str());
+    std::remove(h5_one.c_str());
 }
 
 TEST_CASE("a SIGKILL loses at most the answers of the last --flush-seconds + 0.25 s (the group commit)", "[cli][search][hdf5][resume]") {

@@ -105,9 +105,8 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--batch", "0"}, "--batch must be in 1..1000000.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--lr", "fast"}, "--lr");
     check_usage_error(
-        {"train", "--arch", std::string(tiny) + " mlp=swiglu block=parallel", "--data", dir, "--device", "cpu", "--seq-len", "32"},
-        "training takes GPT-2's block only (its fused layers and the loss from the tied table), not mlp=swiglu block=parallel "
-        "(issue 25).");
+        {"train", "--arch", "n_layer=1 d_model=32 d_inner=64 n_head=32 context=64 positions=rotary", "--data", dir, "--device", "cpu"},
+        "rotary positions need an even number");
     const std::string mixed = corpus("mixed", 50, 60);
     check_usage_error({"train", "--arch", tiny, "--data", mixed, "--device", "cpu"}, "disagree on the vocabulary (50 and 60)");
     const std::string cut = corpus("cut");

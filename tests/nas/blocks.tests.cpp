@@ -102,8 +102,8 @@ TEST_CASE("block options: a bad one names its field in one sentence", "[nas]") {
     refused("mlp=relu", "mlp", "mlp must be gelu or swiglu, got 'relu'.");
     refused("positions=alibi", "positions", "positions must be learned or rotary, got 'alibi'.");
     refused("block=both", "block", "block must be sequential or parallel, got 'both'.");
-    refused("output=shared", "output", "output must be untied or tied, got 'shared'.");
-    refused("bias=1", "bias", "bias must be off or on, got '1'.");
+    refused("output=shared", "output", "output must be tied or untied, got 'shared'.");
+    refused("bias=1", "bias", "bias must be on or off, got '1'.");
     refused("bias=off bias=on", "bias", "bias is given twice.");
     REQUIRE_THROWS_WITH(parse_architecture("n_layer=2 d_model=96 d_inner=384,384 n_head=32,4 positions=rotary"),
                         "n_head[0] = 32 gives heads of 3 dimensions; rotary positions need an even number.");
@@ -127,8 +127,17 @@ TEST_CASE("block options: parameters as Hugging Face's models hold them, FLOPs a
     const auto untied = count_parameters(llama(16, 2048, 8192, 32, 8, 128256, 131072, false));
     REQUIRE(untied.output == 128256ULL * 2048);
     REQUIRE(untied.total == 1235814400ULL + 128256ULL * 2048);
-    // GPT2LMHeadModel: 124,439,808 with the tied head
+    // GPT2LMHeadModel: 124,439,808 with the tied head; medium, large and XL as transformers 5.24
+    // builds GPT2Config(n_layer, n_embd, n_head) on the meta device
     REQUIRE(count_parameters(gpt2_small()).total == 124439808);
+    REQUIRE(count_parameters(gpt2_medium()).total == 354823168);
+    REQUIRE(count_parameters(gpt2_large()).total == 774030080);
+    REQUIRE(count_parameters(gpt2_xl()).total == 1557611200);
+    // the Llama-shaped presets are these shapes at GPT-2's context of 1,024 positions
+    REQUIRE(smollm2_135m() == llama(30, 576, 1536, 9, 3, 49152, 1024, true));
+    REQUIRE(smollm2_360m() == llama(32, 960, 2560, 15, 5, 49152, 1024, true));
+    REQUIRE(llama_3_2_1b() == llama(16, 2048, 8192, 32, 8, 128256, 1024, true));
+    REQUIRE(count_parameters(llama_3_2_1b()).total == 1235814400);
 
     // each option against GPT-2 small, term by term
     const std::uint64_t d = 768, L = 12, di = 3072;

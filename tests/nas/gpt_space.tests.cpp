@@ -287,3 +287,87 @@ TEST_CASE("embedding widths add one coordinate, every point decodes to a listed 
     twice.embed_widths = {256, 256};
     REQUIRE_THROWS_WITH(gpt_space(twice), "the embedding width 256 is listed twice.");
 }
+
+TEST_CASE("block options: one word fixes them, two make coordinates, KV choices a per-layer one", "[nas]") {
+    const gpt_space plain;
+    gpt_space_config fixed;  // Llama's block, fixed: the same coordinates as GPT-2's space
+    fixed.block_options = {
+        {"norm", {"rmsnorm"}}, {"mlp", {"swiglu"}}, {"positions", {"rotary"}}, {"output", {"untied"}}, {"bias", {"off"}}};
+    fixed.kv_heads = {4};
+    const gpt_space llama(fixed);
+    REQUIRE(llama.dim() == plain.dim());
+    gpt_space_config searched;  // every option a coordinate, KV heads per layer
+    for (const auto& key : block_option_keys()) searched.block_options.push_back({key, block_option_words(key)});
+    searched.kv_heads = {0, 1, 2, 4};
+    const gpt_space both(searched);
+    REQUIRE(both.dim() == plain.dim() + 6 + 24);
+    gpt_space_config shared = searched;
+    shared.homogeneous = true;
+    const gpt_space uniform(shared);
+    REQUIRE(uniform.dim() == 4 + 6 + 1);
+
+    core::rng r(12);
+    std::set<std::string> words;
+    std::set<std::uint32_t> groups;
+    for (int i = 0; i < 1000; ++i) {
+        const architecture f = llama.decode(random_point(llama.dim(), r));
+        REQUIRE_NOTHROW(validate(f));
+        REQUIRE(f.norm == norm_kind::rms_norm);
+        REQUIRE(f.mlp == mlp_kind::swiglu);
+        REQUIRE(f.positions == position_kind::rotary);
+        REQUIRE_FALSE(f.tied);
+        REQUIRE_FALSE(f.bias);
+        REQUIRE(f.block == block_kind::sequential);  // not listed: GPT-2's
+        for (std::uint32_t l = 0; l < f.n_layer; ++l) {
+            // SwiGLU's grid: GELU's ratios times 2/3, in (1.13, 2.67] x d_model
+            REQUIRE(3.0 * f.d_inner[l] > 2.0 * 1.7 * f.d_model);
+            REQUIRE(3.0 * f.d_inner[l] <= 2.0 * 4.0 * f.d_model);
+            REQUIRE(kv_heads(f, l) <= 4);
+            REQUIRE(f.n_head[l] % kv_heads(f, l) == 0);
+            REQUIRE((f.d_model / f.n_head[l]) % 2 == 0);  // rotary: even head dimensions
+        }
+        REQUIRE(llama.decode(llama.encode(f)) == f);
+
+        const auto x = random_point(both.dim(), r);
+        const architecture a = both.decode(x);
+        REQUIRE_NOTHROW(validate(a));
+        REQUIRE(both.decode(both.encode(a)) == a);
+        REQUIRE(both.canonical(both.canonical(x)) == both.canonical(x));
+        for (const auto& key : block_option_keys()) words.insert(key + "=" + block_option(a, key));
+        for (std::uint32_t l = 0; l < a.n_layer; ++l) {
+            groups.insert(a.n_head[l] / kv_heads(a, l));
+            if (a.positions == position_kind::rotary) REQUIRE((a.d_model / a.n_head[l]) % 2 == 0);
+        }
+        const architecture u = uniform.decode(random_point(uniform.dim(), r));
+        for (std::uint32_t l = 1; l < u.n_layer; ++l) REQUIRE(kv_heads(u, l) == kv_heads(u, 0));
+        REQUIRE(uniform.decode(uniform.encode(u)) == u);
+    }
+    REQUIRE(words.size() == 12);  // every word of every option decoded
+    REQUIRE(groups.count(1) == 1);
+    REQUIRE(groups.size() > 3);  // one per query head, and grouped by several factors
+
+    // GPT-2 small is in the plain space and in the searched one, not in Llama's
+    REQUIRE(both.decode(both.encode(gpt2_small())) == gpt2_small());
+    REQUIRE(std::string(encode_error(llama, gpt2_small()).what()) == "norm=layernorm is not in the space, whose norm is rmsnorm.");
+    auto grouped = gpt2_small();
+    grouped.n_kv_head.assign(12, 3);
+    REQUIRE(std::string(encode_error(plain, grouped).what()) == "n_kv_head[0] = 3 is not a KV head count the space gives for n_head = 12.");
+    grouped.n_kv_head.assign(12, 2);
+    REQUIRE(both.decode(both.encode(grouped)) == grouped);
+    grouped.n_kv_head.assign(12, 12);  // said out loud, one KV head per query head: GPT-2 small itself
+    REQUIRE(plain.encode(grouped) == plain.encode(gpt2_small()));
+
+    gpt_space_config bad;
+    bad.block_options = {{"norm", {"rmsnorm", "rmsnorm"}}};
+    REQUIRE_THROWS_WITH(gpt_space(bad), "norm lists rmsnorm twice.");
+    bad.block_options = {{"norm", {"batchnorm"}}};
+    REQUIRE_THROWS_WITH(gpt_space(bad), "norm must be layernorm or rmsnorm, got 'batchnorm'.");
+    bad.block_options = {{"attention", {"linear"}}};
+    REQUIRE_THROWS_WITH(gpt_space(bad), "'attention' is not a block option (norm, mlp, positions, block, output, bias).");
+    bad.block_options = {{"mlp", {"swiglu"}}};
+    bad.d_inner_max_ratio = 2.0;  // SwiGLU: (1.13, 1.33] x 128 holds no multiple of 64
+    REQUIRE_THROWS_WITH(gpt_space(bad), "no swiglu FFN width on the 64 grid lies in the space's ratios for d_model = 128.");
+    bad = {};
+    bad.kv_heads = {2, 2};
+    REQUIRE_THROWS_WITH(gpt_space(bad), "the KV head choice 2 is listed twice.");
+}

@@ -27,7 +27,7 @@ namespace fracnas::app {
 enum class tree_kind : std::uint8_t { space_aware, plain };
 enum class objective_kind : std::uint8_t { constrained, pareto };
 enum class space_kind : std::uint8_t { heterogeneous, homogeneous };
-enum class reference_kind : std::uint8_t { gpt2_small, gpt2_medium };
+enum class reference_kind : std::uint8_t { gpt2_small, gpt2_medium, gpt2_large, gpt2_xl, smollm2_135m, smollm2_360m, llama_3_2_1b };
 enum class evaluator_kind : std::uint8_t { torch, model };
 enum class latency_model_kind : std::uint8_t { analytic, h200 };
 enum class device_choice : std::uint8_t { automatic, cpu, cuda };
@@ -47,7 +47,7 @@ enum class train_model_kind : std::uint8_t { chinchilla, dlarge };
 FRACNAS_CHOICE_NAMES(tree_kind, "space-aware", "plain");
 FRACNAS_CHOICE_NAMES(objective_kind, "constrained", "pareto");
 FRACNAS_CHOICE_NAMES(space_kind, "heterogeneous", "homogeneous");
-FRACNAS_CHOICE_NAMES(reference_kind, "gpt2-small", "gpt2-medium");
+FRACNAS_CHOICE_NAMES(reference_kind, "gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl", "smollm2-135m", "smollm2-360m", "llama-3.2-1b");
 FRACNAS_CHOICE_NAMES(evaluator_kind, "torch", "model");
 FRACNAS_CHOICE_NAMES(latency_model_kind, "analytic", "h200");
 FRACNAS_CHOICE_NAMES(device_choice, "auto", "cpu", "cuda");
@@ -59,7 +59,7 @@ FRACNAS_CHOICE_NAMES(head_variants_kind, "shared", "trained");
 FRACNAS_CHOICE_NAMES(train_model_kind, "chinchilla", "dlarge");
 #undef FRACNAS_CHOICE_NAMES
 
-/// The architecture of a reference model (nas::gpt2_small, nas::gpt2_medium).
+/// The architecture of a reference model (nas::gpt2_small ... nas::llama_3_2_1b).
 nas::architecture reference_architecture(reference_kind r);
 /// The device a device_choice names: cpu or cuda as given; auto, cuda when one is visible.
 eval::device_kind resolve_device(device_choice d, bool cuda_visible);
@@ -86,7 +86,15 @@ struct search_config {
     /// Embedding widths the space may choose (d_embed; 0: the tied table at d_model, GPT-2's);
     /// empty: none, every candidate has e = d_model.
     std::vector<std::uint32_t> embed_widths;
-    reference_kind reference = reference_kind::gpt2_small;  ///< gpt2-small | gpt2-medium
+    /// The block options of the space, by key (nas::block_option_keys: norm, mlp, positions,
+    /// block, output, bias), each one or two words (one fixes it, two make a coordinate); a key
+    /// not given takes the reference's word (block_words()).
+    std::vector<std::pair<std::string, std::vector<std::string>>> block_options;
+    /// KV head choices (nas::gpt_space_config::kv_heads: c gives the largest divisor of the
+    /// layer's heads <= c, 0 one per query head); empty: the reference's (its layer 0's count,
+    /// or one per query head).
+    std::vector<std::uint32_t> kv_heads;
+    reference_kind reference = reference_kind::gpt2_small;  ///< gpt2-small ... llama-3.2-1b
     std::uint64_t min_params = 0;                           ///< decoder-parameter floor; 0: the reference's
     /// The vocabulary every candidate and the reference are built and timed with; 0: the
     /// reference's (GPT-2's 50,257), or with train_data the corpus's (set by the CLI's
@@ -101,10 +109,13 @@ struct search_config {
     device_choice device = device_choice::automatic;  ///< auto (cuda when visible, else cpu) | cpu | cuda
     dtype_choice dtype = dtype_choice::automatic;     ///< auto (bf16 on cuda, fp32 on cpu) | fp32 | bf16
     latency_kind latency = latency_kind::decode;      ///< decode | prefill: the latency minimised
-    std::uint32_t context = 1023;                     ///< cached tokens of the decode step, 0..1023
-    std::uint32_t tokens = 1024;                      ///< prefill tokens, 1..1024
-    std::uint32_t warmup = 3;                         ///< untimed runs per candidate, 0..1000
-    std::uint32_t repeats = 10;                       ///< timed runs per candidate, 1..100000
+    std::uint32_t context = 1023;                     ///< cached tokens of the decode step, 0..131071
+    std::uint32_t tokens = 1024;                      ///< prefill tokens, 1..131072
+    /// Sequences served together: the batch of the decode step (each with `context` cached
+    /// tokens) or of the prefill (each of `tokens` tokens), 1..1024.
+    std::uint32_t batch = 1;
+    std::uint32_t warmup = 3;    ///< untimed runs per candidate, 0..1000
+    std::uint32_t repeats = 10;  ///< timed runs per candidate, 1..100000
     // the training search (issue 24; docs/training.md, "Training inside the search"): with rungs, a
     // candidate faster than the best feasible one is trained to rungs[0] tokens, and promoted up
     // the ladder (core::rung_ladder, the top 1/eta of a rung); the reference is trained the same
@@ -178,9 +189,16 @@ struct search_config {
     /// The budget of phase k: budget split evenly over the floors, the remainder to the first.
     std::uint64_t phase_budget(std::size_t phase) const;
     nas::architecture reference_arch() const;
+    /// The positions every candidate and the reference are built with: the reference's (1,024),
+    /// or more where the latency needs them (context + 1 for the decode step, tokens for the prefill).
+    std::uint32_t model_context() const;
     /// vocab, or the reference preset's own (50,257) when it is 0.
     std::uint32_t model_vocab() const;
     nas::gpt_space_config space_config() const;
+    /// The words of block option `key` the space takes: block_options' entry, else the reference's.
+    std::vector<std::string> block_words(const std::string& key) const;
+    /// The KV head choices the space takes: kv_heads, else the reference's.
+    std::vector<std::uint32_t> kv_choices() const;
     /// The device `device` names: cuda or cpu as given; auto, cuda when visible_gpus > 0.
     eval::device_kind resolved_device(int visible_gpus) const;
     /// The measurement settings on a resolved device (dtype auto: bf16 on cuda, fp32 on cpu).

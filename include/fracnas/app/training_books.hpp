@@ -65,9 +65,11 @@ namespace fracnas::app {
 /// budget, a ratio not positive).
 double extrapolated_ratio(double ratio, double budget, double earlier_ratio, double earlier_budget, double top_budget);
 
-/// The hash of an architecture's text with every layer's head count set to 1 (and its KV heads
-/// ungrouped): equal for two architectures that differ in their heads only (head variants);
-/// nothing for a text that does not parse.
+/// The hash of an architecture's text with every layer's head count set to 1, and its keys' and
+/// values' width per layer (n_kv_head x head dimension: d_model without grouping): equal for two
+/// architectures that differ only in how their widths are cut into heads (head variants, with the
+/// same parameters); two that group their KV heads differently, whose parameters and caches
+/// differ, are not variants. Nothing for a text that does not parse.
 std::optional<std::uint64_t> shape_hash(const std::string& arch);
 
 /// A training a free worker should run.

@@ -31,6 +31,7 @@ struct gpt_measure_config {
     std::uint32_t prefill_tokens = 1024;  ///< T (<= context)
     bool decode = true;                   ///< time one decode step with a pre-filled KV cache
     std::uint32_t decode_context = 1023;  ///< tokens already in the cache (< context)
+    std::uint32_t decode_batch = 1;       ///< B sequences decoded together, each with decode_context cached tokens
     bool scenario = false;                ///< time greedy generation: a P-token prompt's prefill, then G new tokens
     std::uint32_t prompt_tokens = 128, generated_tokens = 128;
     std::uint32_t warmup = 5;    ///< untimed runs before timing

@@ -38,8 +38,8 @@ struct fault_plan {
 };
 
 /// The decode (or prefill) latency of a GPT architecture from the linear fit of docs/problem.md,
-/// ms = 0.020 + 0.0448 L + 0.292 GB read per step (bf16 weights, the KV cache at `context`), and
-/// a prefill fit of the same form; deterministic in the architecture. cost_ms > 0 makes each
+/// ms = 0.020 + 0.0448 L + 0.292 GB read per step (bf16 weights, the batch's KV caches at
+/// `context`), and a prefill fit of the same form (the batch's FLOPs); deterministic in the architecture. cost_ms > 0 makes each
 /// evaluate() really take that long (sleeping), for MPI tests of utilisation and deadlines.
 /// The latency test bed: one decode step's milliseconds on the H200 at a 1,023-token cache (bf16,
 /// CUDA graphs), fitted to 1,400 architectures measured there; held-out error 2.3-2.6% rms,
@@ -76,6 +76,7 @@ struct latency_model_config {
     bool testbed = false;
     bool prefill = false;                                          ///< model the prefill instead of one decode step
     std::uint32_t context = 1023;                                  ///< cached tokens of the decode step / prefill tokens
+    std::uint32_t batch = 1;                                       ///< sequences per decode step / prefill
     double cost_ms = 0.0;                                          ///< wall time each evaluate() takes, >= 0
     double train_ms_per_mtoken = 0.0;                              ///< wall time a simulated training takes per million tokens, >= 0
     simulated_training training = simulated_training::chinchilla;  ///< what a simulated training reports

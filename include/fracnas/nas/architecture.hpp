@@ -72,6 +72,18 @@ std::string canonical(const architecture& a);
 /// are accepted too) and validates it. Throws config_error naming the field.
 architecture parse_architecture(const std::string& text);
 
+/// The block options as canonical text names them, keys and words: norm (layernorm, rmsnorm), mlp
+/// (gelu, swiglu), positions (learned, rotary), block (sequential, parallel), output (tied,
+/// untied), bias (on, off). n_kv_head is a per-layer list, not one of them.
+const std::vector<std::string>& block_option_keys();
+/// The words `key` takes, GPT-2's first. Throws config_error naming the key when it is none of them.
+const std::vector<std::string>& block_option_words(const std::string& key);
+/// a's word for the block option `key`.
+std::string block_option(const architecture& a, const std::string& key);
+/// Sets a's block option `key` to `word` (unchecked otherwise: validate() the result). Throws
+/// config_error naming the key for an unknown key or word ("norm must be layernorm or rmsnorm, got 'x'.").
+void set_block_option(architecture& a, const std::string& key, const std::string& word);
+
 /// Layer l's key/value heads: n_kv_head[l], or n_head[l] when n_kv_head is empty.
 std::uint32_t kv_heads(const architecture& a, std::uint32_t l);
 
@@ -85,8 +97,22 @@ std::uint64_t hash(const architecture& a);
 /// The embedding width e: d_embed, or d_model when d_embed is 0.
 std::uint32_t embed_width(const architecture& a) noexcept;
 
-/// The reference models: GPT-2 small (12 x 768, 12 heads) and medium (24 x 1024, 16 heads).
+/// The reference models: GPT-2 small (12 x 768, 12 heads), medium (24 x 1024, 16 heads), large
+/// (36 x 1280, 20 heads) and XL (48 x 1600, 25 heads), GPT2LMHeadModel's shapes.
 architecture gpt2_small();
 architecture gpt2_medium();
+architecture gpt2_large();
+architecture gpt2_xl();
+/// Llama-shaped references, the shapes of Hugging Face's configurations (RMSNorm, SwiGLU, rotary
+/// positions, grouped KV heads, no biases, the tied table), for timing with random weights:
+/// SmolLM2-135M (30 x 576, 9 heads, 3 KV heads, FFN 1536, vocabulary 49,152), SmolLM2-360M
+/// (32 x 960, 15 and 5 heads, FFN 2560, 49,152) and Llama-3.2-1B (16 x 2048, 32 and 8 heads,
+/// FFN 8192, 128,256). Their context is 1,024 positions, GPT-2's, the length the searches
+/// measure (the released models take 8,192 and 131,072), and fracnas's rotary frequencies are
+/// theta 10,000 (theirs 100,000, and 500,000 with Llama 3's scaling): neither changes a
+/// parameter count or a latency at a given cache length.
+architecture smollm2_135m();
+architecture smollm2_360m();
+architecture llama_3_2_1b();
 
 }  // namespace fracnas::nas

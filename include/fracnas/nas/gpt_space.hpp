@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "fracnas/core/optimizer.hpp"
@@ -34,6 +36,17 @@ struct gpt_space_config {
     /// true: one d_inner and one head choice shared by every layer (4 coordinates), so a search
     /// spends its budget on depth and width, which dominate latency.
     bool homogeneous = false;
+    /// The block options (architecture.hpp's block_option_keys) the space may choose, as their
+    /// words: a key with one word fixes it for every architecture, with two it is a coordinate; a
+    /// key not listed is GPT-2's. Empty: GPT-2's block, and the space it always was.
+    std::vector<std::pair<std::string, std::vector<std::string>>> block_options = {};
+    /// KV heads per layer: a choice c gives the largest divisor of the layer's n_head that is
+    /// <= c, 0 one KV head per query head. Empty or {0}: one per query head; one choice fixes it;
+    /// several make a per-layer coordinate (one shared by every layer when homogeneous).
+    std::vector<std::uint32_t> kv_heads = {};
+    /// A SwiGLU's FFN grid is the GELU one's ratios times this: 2/3 gives a SwiGLU the weights of
+    /// the GELU MLP at the same ratio (Llama's 8/3 d_model for GPT-2's 4 d_model).
+    double swiglu_ratio = 2.0 / 3.0;
 };
 
 class gpt_space {
@@ -46,7 +59,9 @@ public:
     /// The codec underneath: n_layer, d_model, d_inner (a fraction of the allowed FFN grid for
     /// the decoded d_model) and n_head (one of the head choices); d_inner and n_head are
     /// per-layer arrays, or single variables shared by every layer when the space is homogeneous;
-    /// then d_embed (one of embed_widths) when the space has embedding widths.
+    /// then d_embed (one of embed_widths) when the space has embedding widths; then each block
+    /// option with two words, by its key, and n_kv_head (per layer, or shared) with two or more
+    /// KV choices. A space without them has the coordinates it always had.
     const space::search_space& codec() const noexcept { return codec_; }
     std::size_t dim() const noexcept { return codec_.dim(); }
 
@@ -59,16 +74,18 @@ public:
     /// encode(decode(x)): equal for points that mean the same architecture; idempotent.
     core::point canonical(const core::point& x) const;
 
-    /// The FFN widths allowed for a given d_model, in increasing order.
-    std::vector<std::uint32_t> d_inner_grid(std::uint32_t d_model) const;
-    /// The head count a choice gives for a given d_model.
-    std::uint32_t heads(std::size_t choice, std::uint32_t d_model) const;
+    /// The FFN widths allowed for a given d_model and MLP, in increasing order.
+    std::vector<std::uint32_t> d_inner_grid(std::uint32_t d_model, mlp_kind mlp = mlp_kind::gelu) const;
+    /// The head count a choice gives for a given d_model; with rotary positions the largest that
+    /// leaves an even head dimension.
+    std::uint32_t heads(std::size_t choice, std::uint32_t d_model, bool rotary = false) const;
 
 private:
     gpt_space_config cfg_;
     space::search_space codec_;
     std::vector<std::string> head_choice_names_;
     std::vector<std::string> embed_names_;  // "tied" for 0, "e<width>" otherwise
+    std::vector<std::string> kv_names_;     // "all" for 0, "kv<count>" otherwise
 };
 
 }  // namespace fracnas::nas

@@ -112,7 +112,7 @@ struct timer {
 // The SDPA backend PyTorch's dispatcher chooses for these inputs (at::_fused_sdp_choice, the
 // function scaled_dot_product_attention itself consults).
 std::string sdpa_backend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal) {
-    switch (at::_fused_sdp_choice(q, k, v, {}, 0.0, causal)) {
+    switch (at::_fused_sdp_choice(q, k, v, {}, 0.0, causal, std::nullopt, /*enable_gqa=*/q.size(1) != k.size(1))) {
         case 0:
             return "math";
         case 1:
@@ -182,6 +182,7 @@ void check(const gpt_measure_config& cfg, const nas::architecture& a) {
     if (cfg.repeats == 0) throw config_error("repeats", "at least one timed repeat is needed.");
     if (cfg.prefill && (cfg.prefill_batch == 0 || cfg.prefill_tokens == 0 || cfg.prefill_tokens > a.context))
         throw config_error("prefill", "a prefill needs a batch >= 1 and 1.." + std::to_string(a.context) + " tokens.");
+    if (cfg.decode && cfg.decode_batch == 0) throw config_error("decode_batch", "the decode batch must be at least 1.");
     if (cfg.decode && cfg.decode_context >= a.context)
         throw config_error("decode_context", "the decode context must be below the model's context of " + std::to_string(a.context) + ".");
     if (cfg.scenario && (cfg.prompt_tokens == 0 || cfg.prompt_tokens + cfg.generated_tokens > a.context))
@@ -296,20 +297,21 @@ measurement::measurement(const nas::architecture& arch, const gpt_measure_config
     {
         // which attention kernel each phase gets, at its shapes and strides (layer 0): queries,
         // keys and values are views of the fused projection's output, cached ones of the cache
-        const std::int64_t nh = arch_.n_head[0], C = arch_.d_model, hs = C / nh;
+        const std::int64_t nh = arch_.n_head[0], kvh = nas::kv_heads(arch_, 0), C = arch_.d_model, hs = C / nh, k = kvh * hs;
         const auto opts = torch::TensorOptions().dtype(dtype_).device(device_);
-        auto heads = [&](const torch::Tensor& qkv, std::int64_t i) {
-            return qkv.narrow(2, i * C, C).view({qkv.size(0), qkv.size(1), nh, hs}).transpose(1, 2);
+        // q (C columns at 0), then keys and values (k columns each) of the fused projection
+        auto heads = [&](const torch::Tensor& qkv, std::int64_t at, std::int64_t n) {
+            return qkv.narrow(2, at, n * hs).view({qkv.size(0), qkv.size(1), n, hs}).transpose(1, 2);
         };
         if (cfg_.prefill) {
-            const auto qkv = torch::empty({cfg_.prefill_batch, cfg_.prefill_tokens, 3 * C}, opts);
-            out.prefill_attention = sdpa_backend(heads(qkv, 0), heads(qkv, 1), heads(qkv, 2), true);
+            const auto qkv = torch::empty({cfg_.prefill_batch, cfg_.prefill_tokens, C + 2 * k}, opts);
+            out.prefill_attention = sdpa_backend(heads(qkv, 0, nh), heads(qkv, C, kvh), heads(qkv, C + k, kvh), true);
         }
         if (cfg_.decode) {
-            const auto qkv = torch::empty({1, 1, 3 * C}, opts);
-            const torch_model::layer_cache cache{torch::empty({1, static_cast<std::int64_t>(arch_.context), 2, C}, opts)};
+            const auto qkv = torch::empty({cfg_.decode_batch, 1, C + 2 * k}, opts);
+            const torch_model::layer_cache cache{torch::empty({cfg_.decode_batch, static_cast<std::int64_t>(arch_.context), 2, k}, opts)};
             const auto n = static_cast<std::int64_t>(cfg_.decode_context) + 1;
-            out.decode_attention = sdpa_backend(heads(qkv, 0), cache.keys(nh, n), cache.values(nh, n), false);
+            out.decode_attention = sdpa_backend(heads(qkv, 0, nh), cache.keys(kvh, n), cache.values(kvh, n), false);
         }
     }
     auto done = [&](std::unique_ptr<phase>& p, std::unique_ptr<phase>& keep_in) {
@@ -404,12 +406,13 @@ std::unique_ptr<measurement::phase> measurement::prefill(gpt_evaluation& out) {
 
 std::unique_ptr<measurement::phase> measurement::decode(gpt_evaluation& out) {
     auto p = std::make_unique<phase>();
-    p->cache = cache_of(1);
+    const std::int64_t B = cfg_.decode_batch;
+    p->cache = cache_of(B);
     if (cfg_.decode_context > 0) {
         phase_timer t(cuda_, out.phases.warmup);  // the cache's prefill
-        model_->forward_cached(torch::randint(0, arch_.vocab, {1, cfg_.decode_context}, tokens_on_device()), p->cache, 0, true);
+        model_->forward_cached(torch::randint(0, arch_.vocab, {B, cfg_.decode_context}, tokens_on_device()), p->cache, 0, true);
     }
-    p->tokens = torch::randint(0, arch_.vocab, {1, 1}, tokens_on_device());
+    p->tokens = torch::randint(0, arch_.vocab, {B, 1}, tokens_on_device());
     const std::int64_t pos = cfg_.decode_context;
     auto step = [model = model_.ptr(), q = p.get(), pos] { model->forward_cached(q->tokens, q->cache, pos); };
     return ready(std::move(p), {step}, out, cfg_.warmup, cfg_.repeats);

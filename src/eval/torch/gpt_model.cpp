@@ -5,6 +5,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -45,11 +46,12 @@ torch::Tensor rotate(const torch::Tensor& t, std::int64_t pos) {
     return t * cos + torch::cat({-halves[1], halves[0]}, -1) * sin;
 }
 
-// keys or values (B, kv heads, n, hs) repeated for the query heads that share each: head h reads
-// KV head h / (n_head / kv heads), as Hugging Face's repeat_kv
-torch::Tensor for_queries(const torch::Tensor& t, std::int64_t n_head) {
-    const auto group = n_head / t.size(1);
-    return group == 1 ? t : t.repeat_interleave(group, 1);
+// Attention of queries q (B, nh, T, hs) over keys and values (B, kv heads, n, hs): query head h
+// reads KV head h / (nh / kv heads), as Hugging Face's repeat_kv, without repeating them (SDPA's
+// enable_gqa: the flash kernel reads each KV head once; the math kernel repeats them itself)
+torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                const std::optional<torch::Tensor>& mask = std::nullopt, bool causal = false) {
+    return at::scaled_dot_product_attention(q, k, v, mask, 0.0, causal, std::nullopt, /*enable_gqa=*/q.size(1) != k.size(1));
 }
 
 }  // namespace
@@ -195,7 +197,7 @@ torch::Tensor AttentionImpl::forward_options(const torch::Tensor& x, const torch
     }
     torch::Tensor y;
     if (cache == nullptr) {
-        y = at::scaled_dot_product_attention(q, for_queries(k, n_head), for_queries(v, n_head), {}, 0.0, /*is_causal=*/true);
+        y = grouped_attention(q, k, v, std::nullopt, /*causal=*/true);
     } else {
         auto slot = cache->kv.narrow(1, pos, T);  // (B, T, 2, kw)
         if (rotary) {
@@ -204,16 +206,16 @@ torch::Tensor AttentionImpl::forward_options(const torch::Tensor& x, const torch
         } else {
             slot.view({B, T, 2 * kw}).copy_(qkv_out.narrow(2, C, 2 * kw));  // k|v as c_attn wrote them
         }
-        const auto keys = for_queries(cache->keys(n_kv_head, pos + T), n_head);  // (B, nh, pos+T, hs)
-        const auto values = for_queries(cache->values(n_kv_head, pos + T), n_head);
+        const auto keys = cache->keys(n_kv_head, pos + T);  // (B, kv heads, pos+T, hs)
+        const auto values = cache->values(n_kv_head, pos + T);
         if (T == 1) {
-            y = at::scaled_dot_product_attention(q, keys, values);
+            y = grouped_attention(q, keys, values);
         } else if (pos == 0) {
-            y = at::scaled_dot_product_attention(q, for_queries(k, n_head), for_queries(v, n_head), {}, 0.0, /*is_causal=*/true);
+            y = grouped_attention(q, k, v, std::nullopt, /*causal=*/true);
         } else {
             const auto rows = torch::arange(T, torch::TensorOptions().device(x.device())).unsqueeze(1) + pos;
             const auto cols = torch::arange(pos + T, torch::TensorOptions().device(x.device())).unsqueeze(0);
-            y = at::scaled_dot_product_attention(q, keys, values, cols.le(rows));
+            y = grouped_attention(q, keys, values, cols.le(rows));
         }
     }
     y = y.transpose(1, 2).reshape({B, T, C});
@@ -262,25 +264,11 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x, layer_cache* cache, std
 }
 
 std::pair<torch::Tensor, torch::Tensor> BlockImpl::forward_pending(const torch::Tensor& x, const torch::Tensor& pending) {
-    TORCH_CHECK(ln_2, "the adds-in-the-norms form is for sequential blocks (the training, which builds GPT-2's block only)");
+    TORCH_CHECK(ln_2, "the adds-in-the-norms form is for sequential blocks (GptImpl::use_norm_add)");
     const auto [h1, x1] = pending.defined() ? ln_1->forward_add(x, pending) : ln_1->forward_stream(x);
     const auto a = attn->forward(h1, nullptr, 0, torch::Tensor());  // the attention's output alone
     const auto [h2, y1] = ln_2->forward_add(x1, a);
     return {y1, mlp->forward(h2, torch::Tensor())};
-}
-
-void require_gpt2_block(const nas::architecture& a) {
-    if (nas::gpt2_block(a)) return;
-    // canonical() writes the block options last: what a's text has beyond its GPT-2-block twin's
-    nas::architecture twin = a;
-    twin.norm = nas::norm_kind::layer_norm;
-    twin.mlp = nas::mlp_kind::gelu;
-    twin.positions = nas::position_kind::learned;
-    twin.n_kv_head.clear();
-    twin.block = nas::block_kind::sequential;
-    twin.tied = twin.bias = true;
-    throw config_error("architecture", "training takes GPT-2's block only (its fused layers and the loss from the tied table), not" +
-                                           nas::canonical(a).substr(nas::canonical(twin).size()) + " (issue 25).");
 }
 
 GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& options) : arch_(arch) {
@@ -318,6 +306,7 @@ void GptImpl::use_fused_dense(bool on) {
 }
 
 void GptImpl::use_norm_add(bool on, std::uint32_t salt) {
+    on = on && arch_.block == nas::block_kind::sequential;
     norm_add_ = on;
     std::uint32_t k = 0;
     for (const auto& m : modules())
@@ -347,7 +336,7 @@ torch::Tensor GptImpl::forward_cached(const torch::Tensor& idx, std::vector<laye
 }
 
 torch::Tensor GptImpl::run(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only) {
-    return torch::matmul(trunk(idx, cache, pos, last_only), (lm_head ? lm_head : wte)->weight.t());  // (B, T, vocab)
+    return torch::matmul(trunk(idx, cache, pos, last_only), output_table().t());  // (B, T, vocab)
 }
 
 torch::Tensor GptImpl::trunk(const torch::Tensor& idx, std::vector<layer_cache>* cache, std::int64_t pos, bool last_only) {

@@ -140,11 +140,6 @@ public:
 };
 TORCH_MODULE(Block);
 
-/// Throws config_error("architecture") when a's block is not GPT-2's (nas::gpt2_block): what the
-/// training needs (its fused layers and kernels, the loss from the tied table). Timing builds
-/// every block.
-void require_gpt2_block(const nas::architecture& a);
-
 /// Parameter names follow Hugging Face's GPT2Model ("h.3.attn.c_attn.weight"), with a linear
 /// map's weight stored (out, in) (Hugging Face's Conv1D stores (in, out)). The block options
 /// (nas::architecture) keep those names: q|k|v in c_attn (d + 2k rows), SwiGLU's gate|up in
@@ -193,8 +188,12 @@ public:
     /// Norm::forward_add, BlockImpl::forward_pending): the attention's projection and the MLP
     /// write their outputs alone, and each LayerNorm adds the output to the stream in its pass.
     /// With a nonzero salt a bf16 stream is rounded stochastically (train_speed::residual_sr),
-    /// each LayerNorm with its own salt. Changes only forwards that autograd records.
+    /// each LayerNorm with its own salt. Changes only forwards that autograd records, and only
+    /// sequential blocks: a parallel block has no norm between its two adds, and keeps its form.
     void use_norm_add(bool on, std::uint32_t salt = 0);
+
+    /// The output table the features multiply: lm_head's weight when untied, else wte's (vocab, e).
+    const torch::Tensor& output_table() const noexcept { return (lm_head ? lm_head : wte)->weight; }
 
     const nas::architecture& architecture() const noexcept { return arch_; }
 

@@ -262,7 +262,7 @@ private:
 };
 
 // Mean next-token cross-entropy of windows x (n, T) against their targets y (n T): with
-// fused_loss from the features and the tied table a chunk at a time (train_loss.hpp; with
+// fused_loss from the features and the output table (the tied token table, or lm_head) a chunk at a time (train_loss.hpp; with
 // loss_kernel its softmax in one kernel's pass), else from the full logits cast to fp32. The
 // forward under bf16 autocast when `autocast`.
 torch::Tensor next_token_loss(torch_model::Gpt& model, const torch::Tensor& x, const torch::Tensor& y, const train_speed& speed,
@@ -271,8 +271,9 @@ torch::Tensor next_token_loss(torch_model::Gpt& model, const torch::Tensor& x, c
     autocast_scope scope(autocast);
     if (speed.fused_loss) {
         const auto h = model->features(x).reshape({rows, -1});  // (n T, e)
-        const auto vocab = model->wte->weight.size(0);
-        return torch_train::linear_cross_entropy(h, model->wte->weight, y, torch_train::loss_chunk_rows(rows, vocab),
+        const auto& table = model->output_table();
+        const auto vocab = table.size(0);
+        return torch_train::linear_cross_entropy(h, table, y, torch_train::loss_chunk_rows(rows, vocab),
                                                  autocast ? at::kBFloat16 : h.scalar_type(), speed.loss_kernel);
     }
     const auto logits = model->forward(x);  // (n, T, vocab)
@@ -445,7 +446,6 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     out.arch = arch;
     out.arch.vocab = vocab;
     out.params = nas::count_parameters(out.arch);
-    torch_model::require_gpt2_block(out.arch);
     check(r, out.arch, vocab, train, val);
     const bool cuda = r.device == device_kind::cuda;
     if (cuda && !torch::cuda::is_available()) throw config_error("device", "CUDA was requested but LibTorch sees no CUDA device.");
@@ -881,7 +881,6 @@ void check_training(const nas::architecture& arch, std::uint32_t vocab, token_sp
     auto a = arch;
     a.vocab = vocab;
     nas::validate(a);
-    torch_model::require_gpt2_block(a);
     check(recipe, a, vocab, train, val);
 }
 

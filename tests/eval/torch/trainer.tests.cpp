@@ -458,4 +458,55 @@ TEST_CASE("a corrupt or mismatched state is one sentence, and nothing is trained
     REQUIRE_THAT(run(r).message, Catch::Matchers::Contains("is not a readable fracnas training state"));
     remove_tree(r.state_dir);
 }
+TEST_CASE("every block option trains: the losses fall, the count is the model's", "[eval][torch][train]") {
+    // each option alone on the tiny model, then Llama's block (all but the parallel block)
+    const std::string base = "n_layer=2 d_model=32 d_inner=64,64 n_head=4,4 vocab=64 context=64";
+    for (const std::string options :
+         {" norm=rmsnorm", " mlp=swiglu", " positions=rotary", " n_kv_head=1,2", " block=parallel", " output=untied", " bias=off",
+          " norm=rmsnorm mlp=swiglu positions=rotary n_kv_head=2,2 output=untied bias=off"}) {
+        const auto arch = nas::parse_architecture(base + options);
+        const auto r = run(quick(), arch);
+        INFO(options << ": " << r.message);
+        REQUIRE(r.status == eval::train_status::ok);
+        REQUIRE(nas::canonical(r.arch) == nas::canonical(arch));  // the block options kept
+        REQUIRE(r.params.total == nas::count_parameters(arch).total);
+        REQUIRE(r.loss_curve.front() == Approx(std::log(64.0)).margin(0.3));
+        for (std::size_t i = 1; i < r.checkpoints.size(); ++i) REQUIRE(r.checkpoints[i].val_loss < r.checkpoints[i - 1].val_loss);
+        REQUIRE(r.checkpoints.back().val_loss < 1.2);  // the +1 rule learned: 0.76 to 0.89 measured, GPT-2's block 0.89
+    }
+}
+
+TEST_CASE("Llama's block: the loss from the features and the untied table is the logits' loss, and a state continues it",
+          "[eval][torch][train]") {
+    const auto llama = nas::parse_architecture(
+        "n_layer=2 d_model=32 d_inner=64,64 n_head=4,4 context=64 norm=rmsnorm mlp=swiglu positions=rotary n_kv_head=2,1 "
+        "output=untied bias=off");
+    auto r = quick();
+    r.tokens = 8 * 32 * 40;
+    const auto fused = run(r, llama);
+    auto logits = r;
+    logits.speed.fused_loss = false;  // the loss from the full logits, features x lm_head^T
+    const auto full = run(logits, llama);
+    REQUIRE(fused.status == eval::train_status::ok);
+    REQUIRE(full.status == eval::train_status::ok);
+    REQUIRE(max_difference(fused.loss_curve, full.loss_curve) < 1e-3);
+    REQUIRE(fused.checkpoints.back().val_loss == Approx(full.checkpoints.back().val_loss).epsilon(1e-4));
+    // bf16 weights (fp32 masters): the same curve to bf16's rounding
+    auto bf16 = r;
+    bf16.speed.bf16_weights = true;
+    const auto rounded = run(bf16, llama);
+    INFO(rounded.message);
+    REQUIRE(rounded.status == eval::train_status::ok);
+    REQUIRE(max_difference(rounded.loss_curve, fused.loss_curve) < 0.05);
+    // stopped and continued: lm_head and every other parameter come back from the state
+    r.state_dir = fresh_dir("llama");
+    r.stop_after_steps = 17;
+    REQUIRE(run(r, llama).status == eval::train_status::stopped);
+    r.stop_after_steps = 0;
+    const auto rest = run(r, llama);
+    INFO(rest.message);
+    REQUIRE(rest.resumed_from_step == 17);
+    REQUIRE(rest.loss_curve == fused.loss_curve);
+    remove_tree(r.state_dir);
+}
 #endif
