@@ -33,11 +33,19 @@ void print_plan(const search_config& cfg, const search_driver& driver, const sea
     const std::string& path = !cfg.resume.empty() ? cfg.resume : cfg.archive;
     out << "search      " << cfg.algorithm << " over the " << to_string(cfg.space) << " space (" << driver.space().dim()
         << " coordinates), budget " << cfg.budget << ", seed " << cfg.seed << '\n';
-    out << "objective   minimise " << to_string(cfg.latency) << " latency"
-        << (cfg.latency == latency_kind::decode
-                ? " at " + std::to_string(cfg.batch) + " x " + std::to_string(cfg.context) + " cached tokens"
-                : " of " + std::to_string(cfg.batch) + " x " + std::to_string(cfg.tokens) + " tokens")
-        << " (ratio to " << to_string(cfg.reference) << " timed by the same worker) subject to decoder parameters >=";
+    const auto scenario = [](const serving_scenario& s) {
+        return std::string(to_string(s.latency)) + " latency" +
+               (s.latency == latency_kind::decode ? " at " + std::to_string(s.batch) + " x " + std::to_string(s.tokens) + " cached tokens"
+                                                  : " of " + std::to_string(s.batch) + " x " + std::to_string(s.tokens) + " tokens");
+    };
+    out << "objective   minimise ";
+    if (cfg.scenarios.empty()) {
+        out << scenario(cfg.serving_scenarios().front());
+    } else {
+        out << "the weighted mean latency ratio of " << cfg.scenarios.size() << " scenarios:";
+        for (const auto& s : cfg.scenarios) out << ' ' << scenario(s) << " x" << decimal(s.weight) << ';';
+    }
+    out << " (ratio to " << to_string(cfg.reference) << " timed by the same worker) subject to decoder parameters >=";
     for (std::size_t k = 0; k < cfg.floors().size(); ++k) out << ' ' << cfg.phase_floor(k);
     out << (cfg.floors().size() > 1 ? " in turn\n" : "\n");
     if (!path.empty())
@@ -54,6 +62,7 @@ search_result run_master(const search_config& cfg, transport::context& ctx, cons
     storage::run_header header = io.header;
     header.config = cfg.to_ini();
     header.dim = static_cast<std::uint32_t>(driver.space().dim());
+    header.scenarios = static_cast<std::uint32_t>(cfg.scenarios.size());
     header.ranks = ctx.ranks();
     header.hosts = ctx.hosts();
     header.created = utc_now();

@@ -61,6 +61,17 @@ void search_config::validate() const {
         for (std::size_t j = 0; j < i; ++j)
             require(embed_widths[j] != embed_widths[i], "--embed-widths", "lists " + std::to_string(embed_widths[i]) + " twice.");
     }
+    if (!scenarios.empty()) {
+        require(latency == latency_kind::decode && context == 1023 && tokens == 1024 && batch == 1, "--scenarios",
+                "replaces --latency, --context, --tokens and --batch; leave those at their defaults.");
+        require(scenarios.size() <= 16, "--scenarios", "lists more than 16 scenarios.");
+        for (std::size_t i = 0; i < scenarios.size(); ++i)
+            for (std::size_t j = 0; j < i; ++j)
+                require(scenarios[j].latency != scenarios[i].latency || scenarios[j].batch != scenarios[i].batch ||
+                            scenarios[j].tokens != scenarios[i].tokens,
+                        "--scenarios", "lists " + to_string(scenarios[i]) + " twice; give one scenario one weight.");
+        require(latency_model != latency_model_kind::h200, "--scenarios", "needs the analytic latency model or the torch evaluator.");
+    }
     const bool model = evaluator == evaluator_kind::model;
     if (latency_model == latency_model_kind::h200) {
         require(model, "--latency-model", "applies to --evaluator model only.");
@@ -136,6 +147,56 @@ std::uint64_t search_config::phase_budget(std::size_t phase) const {
     return budget / n + (phase == 0 ? budget % n : 0);
 }
 
+std::string to_string(const serving_scenario& s) {
+    return std::string(to_string(s.latency)) + ":" + std::to_string(s.batch) + "x" + std::to_string(s.tokens) +
+           (s.weight == 1.0 ? std::string() : ":" + decimal(s.weight));
+}
+
+serving_scenario parse_scenario(const std::string& text) {
+    const auto bad = [&text](const std::string& why) {
+        return config_error("--scenarios", "--scenarios: '" + text + "' is not a scenario (" + why +
+                                               "); write decode:BxC or prefill:BxP, with :W for a weight other than 1.");
+    };
+    const std::vector<std::string> parts = split(text, ':');
+    if (parts.size() < 2 || parts.size() > 3) throw bad("two or three parts separated by ':'");
+    serving_scenario s;
+    if (parts[0] == "decode")
+        s.latency = latency_kind::decode;
+    else if (parts[0] == "prefill")
+        s.latency = latency_kind::prefill;
+    else
+        throw bad("the kind is decode or prefill");
+    const std::vector<std::string> shape = split(parts[1], 'x');
+    if (shape.size() != 2) throw bad("the shape is B x tokens");
+    const auto whole = [&bad](const std::string& t, std::uint64_t lo, std::uint64_t hi, const char* what) {
+        std::uint64_t v = 0;
+        try {
+            v = parse_count("--scenarios", t);
+        } catch (const config_error&) {
+            throw bad(std::string(what) + " is a whole number");
+        }
+        if (v < lo || v > hi) throw bad(std::string(what) + " must be in " + std::to_string(lo) + ".." + std::to_string(hi));
+        return static_cast<std::uint32_t>(v);
+    };
+    s.batch = whole(shape[0], 1, 1024, "the batch");
+    s.tokens = s.latency == latency_kind::decode ? whole(shape[1], 0, 131071, "the cached tokens")
+                                                 : whole(shape[1], 1, 131072, "the prompt tokens");
+    if (parts.size() == 3) {
+        try {
+            s.weight = parse_real("--scenarios", parts[2]);
+        } catch (const config_error&) {
+            throw bad("the weight is a number");
+        }
+        if (!(s.weight > 0.0) || !(s.weight <= 1e6)) throw bad("the weight must be in (0, 1e6]");
+    }
+    return s;
+}
+
+std::vector<serving_scenario> search_config::serving_scenarios() const {
+    if (!scenarios.empty()) return scenarios;
+    return {serving_scenario{latency, batch, latency == latency_kind::decode ? context : tokens, 1.0}};
+}
+
 nas::architecture reference_architecture(reference_kind r) {
     switch (r) {
         case reference_kind::gpt2_small:
@@ -164,8 +225,9 @@ nas::architecture search_config::reference_arch() const {
 }
 
 std::uint32_t search_config::model_context() const {
-    const std::uint32_t needed = latency == latency_kind::decode ? context + 1 : tokens;
-    return std::max(reference_architecture(reference).context, needed);
+    std::uint32_t positions = reference_architecture(reference).context;
+    for (const auto& s : serving_scenarios()) positions = std::max(positions, s.latency == latency_kind::decode ? s.tokens + 1 : s.tokens);
+    return positions;
 }
 
 std::uint32_t search_config::model_vocab() const {

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <utility>
 
 #include "fracnas/app/json.hpp"
 #include "fracnas/app/training_books.hpp"
@@ -769,7 +770,16 @@ std::string json_line(const storage::evaluation_record& r) {
       << ", \"reference_ms\": " << num(r.out.reference_ms) << ", \"ratio\": " << num(r.ratio) << ", \"told\": " << num(r.told)
       << ", \"decode_ms\": " << num(r.out.decode_ms) << ", \"prefill_ms\": " << num(r.out.prefill_ms)
       << ", \"peak_memory_bytes\": " << r.out.peak_memory_bytes << ", \"worker\": " << r.worker << ", \"dispatched\": " << num(r.dispatched)
-      << ", \"started\": " << num(r.started) << ", \"ended\": " << num(r.ended) << "}";
+      << ", \"started\": " << num(r.started) << ", \"ended\": " << num(r.ended);
+    // a serving mix's latencies, scenario by scenario, and the reference's they were compared with
+    for (const auto& [name, list] :
+         {std::pair{"scenario_ms", &r.out.scenario_ms}, std::pair{"scenario_reference_ms", &r.out.scenario_reference_ms}}) {
+        if (list->empty()) continue;
+        o << ", \"" << name << "\": [";
+        for (std::size_t i = 0; i < list->size(); ++i) o << (i ? ", " : "") << num((*list)[i]);
+        o << "]";
+    }
+    o << "}";
     return o.str();
 }
 
@@ -891,7 +901,10 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
         });
         const std::size_t shown = std::min<std::size_t>(floors.size() > 1 ? 1 : cfg.top, ok.size());
         out << "best        " << shown << " of " << ok.size() << " distinct architectures measured with decoder parameters >= " << floor
-            << " (" << to_string(cfg.latency) << " ms, ratio to " << to_string(cfg.reference) << " on the same worker"
+            << " ("
+            << (cfg.scenarios.empty() ? std::string(to_string(cfg.latency)) + " ms"
+                                      : std::string("the mix's ms: its ratio x the reference's weighted mean"))
+            << ", ratio to " << to_string(cfg.reference) << " on the same worker"
             << (cfg.trains() ? "; by the floor alone, the trainings' answer is below" : "") << "):\n";
         for (std::size_t i = 0; i < shown; ++i) out << "  " << row(ok[i]) << '\n';
     }

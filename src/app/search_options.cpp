@@ -146,6 +146,17 @@ std::vector<search_option> make_options() {
                              FRACNAS_FIELD(tokens), range{1, 131072}));
     o.push_back(whole_number(declare("batch", "B", s::problem, "sequences per decode step (each with C cached tokens) or per prefill"),
                              FRACNAS_FIELD(batch), range{1, 1024}));
+    o.push_back(declare("scenarios", "LIST", s::problem,
+                        "a serving mix instead of --latency, --context, --tokens and --batch: decode:BxC (B sequences, C cached "
+                        "tokens each) and prefill:BxP items, each with :W for a weight other than 1; the objective is the "
+                        "weighted mean of the latency ratios to the reference, each scenario timed for both"));
+    o.back().default_note = "none: the one scenario of --latency";
+    o.back().set = [](search_config& c, const std::string& t) { c.scenarios = split_list<serving_scenario>(t, parse_scenario); };
+    o.back().get = [](const search_config& c) {
+        std::string text;
+        for (const auto& one : c.scenarios) text += (text.empty() ? "" : ",") + to_string(one);
+        return text;
+    };
     o.push_back(whole_number(declare("warmup", "N", s::problem, "untimed runs per candidate"), FRACNAS_FIELD(warmup), range{0, 1000}));
     o.push_back(whole_number(declare("repeats", "N", s::problem, "timed runs per candidate"), FRACNAS_FIELD(repeats), range{1, 100000}));
     o.push_back(declare("rungs", "LIST", s::problem,

@@ -22,6 +22,7 @@
 #include "fracnas/data/token_file.hpp"
 #include "fracnas/error.hpp"
 #include "fracnas/eval/model_evaluators.hpp"
+#include "fracnas/eval/scenario_mix.hpp"
 #include "fracnas/transport/binding.hpp"
 #include "fracnas/transport/context.hpp"
 #include "fracnas/transport/dry_run_dispatcher.hpp"
@@ -230,7 +231,9 @@ std::shared_ptr<const eval::gpt_training> search_training(const app::search_conf
 #endif
 
 // The resolved device of a worker: "cpu" or "cuda" with its index.
-std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cfg, int rank) {
+// The evaluator of cfg's one scenario, the reference built as `reference` (the search's, whose
+// positions a mix's longest scenario sets).
+std::unique_ptr<eval::job_evaluator> make_scenario_evaluator(const app::search_config& cfg, int rank, const nas::architecture& reference) {
     if (cfg.evaluator == app::evaluator_kind::model) {
         eval::latency_model_config m;
         m.testbed = cfg.latency_model == app::latency_model_kind::h200;
@@ -241,7 +244,7 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
         m.train_ms_per_mtoken = cfg.train_ms_per_mtoken;
         m.training =
             cfg.train_model == app::train_model_kind::dlarge ? eval::simulated_training::dlarge : eval::simulated_training::chinchilla;
-        m.reference = cfg.reference_arch();
+        m.reference = reference;
         m.faults = cfg.faults_for(rank);
         return std::make_unique<eval::latency_model_evaluator>(m);
     }
@@ -253,10 +256,29 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
         if (visible == 0) throw config_error("--device", "--device cuda: this process sees no CUDA device.");
         m.cuda_index = transport::choose_gpu(visible, transport::local_rank());
     }
-    return eval::make_gpt_job_evaluator(m, cfg.reference_arch(), cfg.reference_builds, search_training(cfg, device));
+    return eval::make_gpt_job_evaluator(m, reference, cfg.reference_builds, search_training(cfg, device));
 #else
+    (void)reference;
     throw config_error("--evaluator", "--evaluator torch needs a build with LibTorch; use --evaluator model.");
 #endif
+}
+
+// The worker's evaluator: the one scenario's, or with --scenarios a serving mix of one evaluator
+// per scenario, each timing it alone.
+std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cfg, int rank) {
+    const nas::architecture reference = cfg.reference_arch();
+    if (cfg.scenarios.empty()) return make_scenario_evaluator(cfg, rank, reference);
+    std::vector<eval::mix_part> parts;
+    for (const auto& s : cfg.scenarios) {
+        app::search_config one = cfg;
+        one.scenarios.clear();
+        one.latency = s.latency;
+        (s.latency == app::latency_kind::decode ? one.context : one.tokens) = s.tokens;
+        one.batch = s.batch;
+        if (!parts.empty()) one.rungs.clear();  // the first scenario's evaluator trains
+        parts.push_back({make_scenario_evaluator(one, rank, reference), s.weight});
+    }
+    return eval::make_scenario_mix(std::move(parts));
 }
 
 // What only the CLI knows of a run: the header's version fields, the archive's file (HDF5), the

@@ -101,6 +101,11 @@ void put_outcome(writer& w, const eval::outcome& o) {
     w.u64(o.tokens_trained);
     w.f64(o.tokens_per_second);
     w.f64(o.probe_perplexity);
+    for (const auto* list : {&o.scenario_ms, &o.scenario_reference_ms}) {
+        if (list->size() > max_u32) malformed("an outcome has too many scenarios to encode.");
+        w.u32(static_cast<std::uint32_t>(list->size()));
+        for (double v : *list) w.f64(v);
+    }
 }
 
 void put_binding(writer& w, const eval::device_binding& d) {
@@ -161,8 +166,8 @@ public:
     std::uint32_t count(const char* field, std::size_t item_bytes) {
         const std::uint32_t n = u32(field);
         if (static_cast<std::uint64_t>(n) * item_bytes > left_)
-            malformed(std::string("the ") + what_ + " message's " + field + " claims " + std::to_string(n) + " items but only " +
-                      std::to_string(left_) + " bytes remain.");
+            malformed(std::string("the ") + what_ + " message is truncated or malformed: its " + field + " claims " + std::to_string(n) +
+                      " items but only " + std::to_string(left_) + " bytes remain.");
         return n;
     }
     void done() const {
@@ -207,6 +212,10 @@ eval::outcome get_outcome(reader& r) {
     o.tokens_trained = r.u64("tokens_trained");
     o.tokens_per_second = r.f64("tokens_per_second");
     o.probe_perplexity = r.f64("probe_perplexity");
+    for (auto* list : {&o.scenario_ms, &o.scenario_reference_ms}) {
+        list->resize(r.count("scenario", 8));
+        for (auto& v : *list) v = r.f64("scenario");
+    }
     return o;
 }
 

@@ -72,16 +72,17 @@ TEST_CASE("search options: each declared once, and to_ini and problem_keys list 
 
 TEST_CASE("search options: every option a config file may set reads back what to_ini writes", "[app][search][options]") {
     const app::search_config defaults;
-    const auto pareto = test::pareto_sample(), constrained = test::constrained_sample();
+    const auto pareto = test::pareto_sample(), constrained = test::constrained_sample(), mix = test::mix_sample();
     for (const auto& o : app::search_options()) {
         if (!o.config_file()) continue;
         CAPTURE(o.name);
         // the samples set every such option, and between them to something other than its default
         REQUIRE(pareto.count(o.name) == 1);
         REQUIRE(constrained.count(o.name) == 1);
-        REQUIRE((pareto.at(o.name) != o.get(defaults) || constrained.at(o.name) != o.get(defaults)));
+        REQUIRE(mix.count(o.name) == 1);
+        REQUIRE((pareto.at(o.name) != o.get(defaults) || constrained.at(o.name) != o.get(defaults) || mix.at(o.name) != o.get(defaults)));
     }
-    for (const auto& sample : {pareto, constrained}) {
+    for (const auto& sample : {pareto, constrained, mix}) {
         const app::search_config c = read_settings(sample);
         REQUIRE_NOTHROW(c.validate());
         for (const auto& [key, value] : sample) {

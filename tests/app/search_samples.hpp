@@ -1,7 +1,7 @@
-// Two valid `fracnas search` configurations as option texts that between them give every option a
+// Three valid `fracnas search` configurations as option texts that between them give every option a
 // config file may set a value other than its default (the Pareto objective excludes
-// --measurements and --rungs with its training options, the h200 latency model a prefill latency
-// and a batch). The schema's tests read them through
+// --measurements and --rungs with its training options, the h200 latency model a prefill latency,
+// a batch and a serving mix). The schema's tests read them through
 // app::search_options (tests/app) and through a config file into an archive (tests/cli).
 #pragma once
 
@@ -43,6 +43,7 @@ inline std::map<std::string, std::string> pareto_sample() {
             {"context", "100"},
             {"tokens", "512"},
             {"batch", "4"},
+            {"scenarios", ""},
             {"warmup", "1"},
             {"repeats", "7"},
             {"rungs", ""},
@@ -94,6 +95,16 @@ inline std::map<std::string, std::string> constrained_sample() {
     s["train-states-limit"] = "20";
     s["train-ms-per-mtoken"] = "2.5";
     s["train-model"] = "dlarge";
+    return s;
+}
+
+/// The constrained sample with a serving mix (which replaces the one scenario, and which the h200
+/// test bed does not time).
+inline std::map<std::string, std::string> mix_sample() {
+    auto s = constrained_sample();
+    s["latency-model"] = "analytic";
+    s["tokens"] = "1024";
+    s["scenarios"] = "decode:1x1023,decode:16x2047:0.5,prefill:2x512:0.25";
     return s;
 }
 

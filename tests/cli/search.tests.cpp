@@ -273,7 +273,7 @@ TEST_CASE("fracnas search: a bad enum-like value names the option and the valid 
 #ifdef FRACNAS_HAVE_HDF5
 TEST_CASE("fracnas search --config: every key a config file may set reaches the archived configuration as written",
           "[cli][search][options][hdf5]") {
-    for (const auto& sample : {pareto_sample(), constrained_sample()}) {
+    for (const auto& sample : {pareto_sample(), constrained_sample(), mix_sample()}) {
         CAPTURE(sample.at("objective"));
         const std::string ini = temp_path("sample.ini"), h5 = temp_path("sample.h5");
         std::remove(h5.c_str());
@@ -359,6 +359,51 @@ TEST_CASE("fracnas search on the CPU with LibTorch: infeasible candidates are ne
         }
     }
     REQUIRE(n == 16);
+    REQUIRE(measured > 0);
+    std::remove(lines.c_str());
+}
+
+TEST_CASE("fracnas search --scenarios on the CPU with LibTorch: each candidate and the reference timed in every scenario",
+          "[cli][search]") {
+    const std::string lines = temp_path("torch_mix.jsonl");
+    const outcome o = run_cli({"search",
+                               "--device",
+                               "cpu",
+                               "--budget",
+                               "4",
+                               "--max-layers",
+                               "2",
+                               "--max-width",
+                               "128",
+                               "--min-params",
+                               "1",
+                               "--scenarios",
+                               "decode:3x40,prefill:1x16:2",
+                               "--warmup",
+                               "0",
+                               "--repeats",
+                               "1",
+                               "--jsonl",
+                               lines,
+                               "--dispatcher",
+                               "local"});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    std::ifstream in(lines);
+    std::string line;
+    int measured = 0;
+    while (std::getline(in, line)) {
+        if (line.find("\"worker\": 0") == std::string::npos) continue;
+        ++measured;
+        REQUIRE_THAT(line, Contains("\"status\": \"ok\""));
+        REQUIRE_THAT(line, Contains("context=1024"));  // the reference's 1,024 positions hold both scenarios
+        const auto at = line.find("\"scenario_ms\": [");
+        REQUIRE(at != std::string::npos);
+        double decode = 0.0, prefill = 0.0;
+        REQUIRE(std::sscanf(line.c_str() + at, "\"scenario_ms\": [%lf, %lf]", &decode, &prefill) == 2);
+        REQUIRE(decode > 0.0);
+        REQUIRE(prefill > 0.0);
+    }
     REQUIRE(measured > 0);
     std::remove(lines.c_str());
 }
@@ -568,6 +613,62 @@ TEST_CASE("fracnas search --batch 16 --context 2047: every model has 2,048 posit
     check_usage_error({"search", "--evaluator", "model", "--latency-model", "h200", "--batch", "8"}, "batch 1 only");
     std::remove(h5.c_str());
     std::remove(h5_one.c_str());
+}
+
+TEST_CASE("fracnas search --scenarios: a serving mix, each scenario's latencies archived and exported, the ratio their weighted mean",
+          "[cli][search][hdf5]") {
+    const std::string h5 = temp_path("mix.h5"), lines = temp_path("mix.jsonl");
+    std::remove(h5.c_str());
+    std::remove(lines.c_str());
+    const outcome o = run_cli({"search", "--evaluator", "model", "--scenarios", "decode:1x1023,decode:32x4095:0.5,prefill:1x2048:2",
+                               "--budget", "12", "--measurements", "6", "--archive", h5, "--jsonl", lines});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("objective   minimise the weighted mean latency ratio of 3 scenarios: decode latency at 1 x 1023 cached "
+                                 "tokens x1; decode latency at 32 x 4095 cached tokens x0.5; prefill latency of 1 x 2048 tokens x2; "
+                                 "(ratio to gpt2-small"));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE(a.header.scenarios == 3);
+    REQUIRE(a.header.schema == fracnas::storage::schema_version);
+    REQUIRE_THAT(a.header.config, Contains("scenarios = decode:1x1023,decode:32x4095:0.5,prefill:1x2048:2"));
+    std::size_t measured = 0;
+    for (const auto& r : a.evaluations) {
+        REQUIRE_THAT(r.arch, Contains(" context=4096"));  // the longest scenario's positions
+        if (r.cached || !r.feasible) continue;
+        ++measured;
+        REQUIRE(r.out.scenario_ms.size() == 3);
+        REQUIRE(r.out.scenario_reference_ms.size() == 3);
+        const double weights[] = {1.0, 0.5, 2.0};
+        double mean = 0.0;
+        for (std::size_t k = 0; k < 3; ++k) mean += weights[k] * r.out.scenario_ms[k] / r.out.scenario_reference_ms[k];
+        REQUIRE(r.ratio == Approx(mean / 3.5).epsilon(1e-12));
+    }
+    REQUIRE(measured > 0);
+    std::ifstream in(lines);
+    std::string line;
+    REQUIRE(std::getline(in, line));
+    REQUIRE_THAT(line, Contains("\"scenario_ms\": ["));
+    REQUIRE_THAT(line, Contains("\"scenario_reference_ms\": ["));
+    // resumed without the measurements' limit: the mix comes back from the archive, the search goes on to its budget
+    const std::size_t before = a.evaluations.size();
+    REQUIRE(before < 12);
+    const outcome more = run_cli({"search", "--resume", h5, "--measurements", "0"});
+    INFO(more.out << more.err);
+    REQUIRE(more.code == 0);
+    const auto b = fracnas::hdf5::read_archive(h5);
+    REQUIRE(b.evaluations.size() == 12);
+    for (std::size_t i = before; i < b.evaluations.size(); ++i)
+        if (!b.evaluations[i].cached && b.evaluations[i].feasible) REQUIRE(b.evaluations[i].out.scenario_ms.size() == 3);
+    check_usage_error({"search", "--scenarios", "decode:1x1023", "--batch", "4"},
+                      "--scenarios replaces --latency, --context, --tokens and --batch; leave those at their defaults.");
+    check_usage_error({"search", "--scenarios", "decode:1x1023,decode:1x1023:2"}, "--scenarios lists decode:1x1023:2 twice");
+    check_usage_error({"search", "--scenarios", "train:1x10"}, "'train:1x10' is not a scenario (the kind is decode or prefill)");
+    check_usage_error({"search", "--scenarios", "decode:0x10"}, "(the batch must be in 1..1024)");
+    check_usage_error({"search", "--scenarios", "prefill:1x10:-1"}, "(the weight must be in (0, 1e6])");
+    check_usage_error({"search", "--scenarios", "decode:1x1023", "--evaluator", "model", "--latency-model", "h200"},
+                      "--scenarios needs the analytic latency model or the torch evaluator.");
+    std::remove(h5.c_str());
+    std::remove(lines.c_str());
 }
 
 TEST_CASE("a SIGKILL loses at most the answers of the last --flush-seconds + 0.25 s (the group commit)", "[cli][search][hdf5][resume]") {

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "fracnas/error.hpp"
 #include "fracnas/transport/wire.hpp"
@@ -41,6 +43,8 @@ eval::outcome full_outcome() {
     o.tokens_trained = 0xfffffffffffffff0ull;
     o.tokens_per_second = -0.0;
     o.probe_perplexity = 1.5e9;
+    o.scenario_ms = {0.75, nan_value, 12.5};
+    o.scenario_reference_ms = {1.0, 2.0, -0.0};
     return o;
 }
 
@@ -63,6 +67,10 @@ void require_same(const eval::outcome& a, const eval::outcome& b) {
     REQUIRE(same(a.tokens_per_second, b.tokens_per_second));
     REQUIRE(std::signbit(a.tokens_per_second) == std::signbit(b.tokens_per_second));
     REQUIRE(same(a.probe_perplexity, b.probe_perplexity));
+    for (const auto& [x, y] : {std::pair{&a.scenario_ms, &b.scenario_ms}, std::pair{&a.scenario_reference_ms, &b.scenario_reference_ms}}) {
+        REQUIRE(x->size() == y->size());
+        for (std::size_t i = 0; i < x->size(); ++i) REQUIRE(std::memcmp(&(*x)[i], &(*y)[i], sizeof(double)) == 0);
+    }
 }
 
 wire::hello_msg sample_hello() {

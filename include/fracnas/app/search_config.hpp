@@ -59,6 +59,23 @@ FRACNAS_CHOICE_NAMES(head_variants_kind, "shared", "trained");
 FRACNAS_CHOICE_NAMES(train_model_kind, "chinchilla", "dlarge");
 #undef FRACNAS_CHOICE_NAMES
 
+/// One serving scenario of a mix (--scenarios "decode:16x2047:0.5,prefill:1x512"): a decode step
+/// of `batch` sequences with `tokens` cached tokens each, or a prefill of `batch` x `tokens`
+/// tokens (the time to the first token), and its weight in the objective.
+struct serving_scenario {
+    latency_kind latency = latency_kind::decode;
+    std::uint32_t batch = 1;
+    std::uint32_t tokens = 1023;
+    double weight = 1.0;
+    bool operator==(const serving_scenario& o) const {
+        return latency == o.latency && batch == o.batch && tokens == o.tokens && weight == o.weight;
+    }
+};
+/// "decode:16x2047:0.5" (the weight left out when it is 1), as --scenarios reads it back.
+std::string to_string(const serving_scenario& s);
+/// Reads one --scenarios item; throws config_error("--scenarios") with one sentence.
+serving_scenario parse_scenario(const std::string& text);
+
 /// The architecture of a reference model (nas::gpt2_small ... nas::llama_3_2_1b).
 nas::architecture reference_architecture(reference_kind r);
 /// The device a device_choice names: cpu or cuda as given; auto, cuda when one is visible.
@@ -114,6 +131,9 @@ struct search_config {
     /// Sequences served together: the batch of the decode step (each with `context` cached
     /// tokens) or of the prefill (each of `tokens` tokens), 1..1024.
     std::uint32_t batch = 1;
+    /// A serving mix instead of the one scenario above (scenario_mix.hpp): each scenario timed
+    /// for every candidate and the reference, the objective the weighted mean of the ratios.
+    std::vector<serving_scenario> scenarios;
     std::uint32_t warmup = 3;    ///< untimed runs per candidate, 0..1000
     std::uint32_t repeats = 10;  ///< timed runs per candidate, 1..100000
     // the training search (issue 24; docs/training.md, "Training inside the search"): with rungs, a
@@ -203,6 +223,8 @@ struct search_config {
     eval::device_kind resolved_device(int visible_gpus) const;
     /// The measurement settings on a resolved device (dtype auto: bf16 on cuda, fp32 on cpu).
     eval::gpt_measure_config measure_config(eval::device_kind resolved) const;
+    /// The scenarios the objective times: `scenarios`, or the one that latency, context, tokens and batch say.
+    std::vector<serving_scenario> serving_scenarios() const;
     transport::dispatch_policy policy() const;
     /// Whether candidates are trained (rungs given).
     bool trains() const noexcept { return !rungs.empty(); }

@@ -71,6 +71,9 @@ struct outcome {
     std::uint64_t tokens_trained = 0;  ///< training tokens run (the budget, or fewer when it stopped)
     double tokens_per_second = none;   ///< training throughput over the whole run
     double probe_perplexity = none;    ///< validation perplexity at train_task::probe_tokens (NaN: not measured)
+    /// A serving mix's timing (scenario_mix.hpp): each scenario's median latency, and the
+    /// reference's that the value was formed with; empty for one scenario.
+    std::vector<double> scenario_ms, scenario_reference_ms;
 };
 
 /// Several successful measurements of one model as one (a reference timed over several builds):

@@ -19,7 +19,10 @@ namespace fracnas::storage {
 /// version-2 archive, which has none, is read (as 0 and NaN) and resumed as version 2.
 /// Version 4 made worker_events' kind an HDF5 enum over u8 with worker_event_kinds' names (the
 /// values unchanged); a version-3 archive, whose kind is a bare u8, is read and resumed as version 3.
-inline constexpr std::uint32_t schema_version = 4;
+/// Version 5 added the evaluations' scenario_ms and scenario_reference_ms (a serving mix's
+/// latencies, one per scenario, with the header's `scenarios` count); an archive without a mix has
+/// no such columns, and a version-4 archive resumes as version 4.
+inline constexpr std::uint32_t schema_version = 5;
 /// The oldest schema this fracnas reads.
 inline constexpr std::uint32_t oldest_schema_version = 1;
 
@@ -31,6 +34,7 @@ struct run_header {
     std::string command_line;     ///< argv joined by spaces, as typed
     std::string config;           ///< the effective configuration, INI text (the resume check compares it)
     std::uint32_t dim = 0;        ///< coordinates of a point
+    std::uint32_t scenarios = 0;  ///< a serving mix's scenarios (their latencies in each evaluation); 0: one scenario
     std::uint32_t ranks = 1;      ///< MPI processes (1: in-process)
     std::string hosts;            ///< comma-separated, in rank order of first appearance
     std::string created;          ///< UTC, ISO 8601

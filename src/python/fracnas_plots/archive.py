@@ -101,10 +101,12 @@ def read_archive(path):
         attrs = {k: (_text(v) if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
         if attrs.get("fracnas_archive") != MARK:
             raise ArchiveError("{}: not a fracnas archive (no 'fracnas_archive' mark)".format(path))
-        # schema 2 added search_trainings (read when present), schema 3 its probe columns and
-        # schema 4 names worker_events' kind (the same values); the other tables are schema 1's
-        if int(attrs.get("schema_version", -1)) not in (1, 2, 3, 4):
-            raise ArchiveError("{}: schema version {}, this reader knows 1 to 4".format(path, attrs.get("schema_version")))
+        # schema 2 added search_trainings (read when present), schema 3 its probe columns,
+        # schema 4 names worker_events' kind (the same values) and schema 5 adds a serving mix's
+        # scenario_ms and scenario_reference_ms (arrays, when the 'scenarios' attribute is > 0);
+        # the other tables are schema 1's
+        if int(attrs.get("schema_version", -1)) not in (1, 2, 3, 4, 5):
+            raise ArchiveError("{}: schema version {}, this reader knows 1 to 5".format(path, attrs.get("schema_version")))
         try:
             e = _table(f, "evaluations")
             workers = _table(f, "workers")

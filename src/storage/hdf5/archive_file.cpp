@@ -214,7 +214,9 @@ field<storage::evaluation_record> outcome_member(const char* name, T eval::outco
         name, [m](const R& r) { return r.out.*m; }, [m](R& r, T v) { r.out.*m = v; });
 }
 
-std::vector<field<storage::evaluation_record>> evaluation_fields(std::uint32_t dim) {
+// The evaluations' members: the point's `dim` coordinates, and from schema 5 a serving mix's
+// `scenarios` latencies and its reference's (none without a mix).
+std::vector<field<storage::evaluation_record>> evaluation_fields(std::uint32_t dim, std::uint32_t scenarios) {
     using R = storage::evaluation_record;
     std::vector<field<R>> f;
     f.push_back(member("id", &R::id));
@@ -251,6 +253,21 @@ std::vector<field<storage::evaluation_record>> evaluation_fields(std::uint32_t d
     f.push_back(outcome_member("repeats", &eval::outcome::repeats));
     f.push_back(outcome_member("peak_memory_bytes", &eval::outcome::peak_memory_bytes));
     f.push_back(outcome_member("wall_seconds", &eval::outcome::wall_seconds));
+    if (scenarios > 0) {
+        const std::size_t n = scenarios;
+        for (const auto& [name, list] : {std::pair{"scenario_ms", &eval::outcome::scenario_ms},
+                                         std::pair{"scenario_reference_ms", &eval::outcome::scenario_reference_ms}})
+            f.push_back(field<R>{name, kind::f64_array, n * sizeof(double),
+                                 [n, list = list](const R& r, unsigned char* p) {
+                                     std::vector<double> v = r.out.*list;
+                                     v.resize(n, eval::outcome::none);  // a failed evaluation has none
+                                     std::memcpy(p, v.data(), n * sizeof(double));
+                                 },
+                                 [n, list = list](R& r, const unsigned char* p) {
+                                     (r.out.*list).resize(n);
+                                     std::memcpy((r.out.*list).data(), p, n * sizeof(double));
+                                 }});
+    }
     f.push_back(member("ratio", &R::ratio));
     f.push_back(member("told", &R::told));
     f.push_back(member("worker", &R::worker));
@@ -427,14 +444,14 @@ struct tables {
     table<storage::session_record> sessions;
     table<storage::search_training_record> search_trainings;
 
-    // The tables of an archive of this schema (the search_trainings of schema 1 are never opened).
-    tables(std::uint32_t dim, std::uint32_t schema)
-        : evaluations("evaluations", evaluation_fields(dim)),
+    // The tables of an archive with this header (the search_trainings of schema 1 are never opened).
+    explicit tables(const storage::run_header& h)
+        : evaluations("evaluations", evaluation_fields(h.dim, h.scenarios)),
           events("events", event_fields()),
           workers("workers", worker_fields()),
-          worker_events("worker_events", worker_event_fields(schema)),
+          worker_events("worker_events", worker_event_fields(h.schema)),
           sessions("sessions", session_fields()),
-          search_trainings(search_training_table, search_training_fields(schema)) {}
+          search_trainings(search_training_table, search_training_fields(h.schema)) {}
 
     // Every table, in the order flush() writes them: a reader that loads them in the reverse order
     // never sees a tell (events) before its evaluation or its training, a training before its
@@ -621,6 +638,7 @@ void write_header(hid_t file, const storage::run_header& h, const std::string& p
     write_text_attribute(file, "command_line", h.command_line, path);
     write_text_attribute(file, "config", h.config, path);
     write_u32_attribute(file, "dim", h.dim, path);
+    if (h.schema >= 5) write_u32_attribute(file, "scenarios", h.scenarios, path);
     write_u32_attribute(file, "ranks", h.ranks, path);
     write_text_attribute(file, "hosts", h.hosts, path);
     write_text_attribute(file, "created", h.created, path);
@@ -651,6 +669,8 @@ storage::run_header read_header(hid_t file, const std::string& path) {
     h.command_line = read_text_attribute(file, "command_line", path);
     h.config = read_text_attribute(file, "config", path);
     h.dim = read_u32_attribute(file, "dim", path);
+    if (h.schema >= 5) h.scenarios = read_u32_attribute(file, "scenarios", path);
+    if (h.scenarios > 1024) throw damaged(path, "its root attribute 'scenarios' is " + std::to_string(h.scenarios));
     h.ranks = read_u32_attribute(file, "ranks", path);
     h.hosts = read_text_attribute(file, "hosts", path);
     h.created = read_text_attribute(file, "created", path);
@@ -730,8 +750,8 @@ std::vector<R> read_rows(hid_t file, const table<R>& t, const std::string& path)
 
 // Cuts the phantom rows read_rows skipped off the end of each table (before SWMR writing starts:
 // a dataset only grows then), so that the next append follows the last record.
-void drop_phantom_rows(hid_t file, const storage::archive_contents& c, std::uint32_t dim, const std::string& path) {
-    tables t(dim, c.header.schema);
+void drop_phantom_rows(hid_t file, const storage::archive_contents& c, const std::string& path) {
+    tables t(c.header);
     const auto cut = [&](auto& table, std::size_t records) {
         const h5id d = open_dataset(file, table.name, path);
         hsize_t rows = rows_of(d.get(), table.name, path);
@@ -872,7 +892,7 @@ storage::archive_contents read_whole(const std::string& path, bool may_clear_fla
     storage::archive_contents c;
     c.header = read_header(file.get(), path);
     check_dim(file.get(), c.header.dim, path);
-    tables t(c.header.dim, c.header.schema);
+    tables t(c.header);
     // the reverse of the write order (see tables): a table read later is never older than one read before
     c.sessions = read_rows(file.get(), t.sessions, path);
     c.events = read_rows(file.get(), t.events, path);
@@ -900,12 +920,12 @@ struct archive_file::impl {
     bool search_trainings = true;  // the file has that table (false: a schema-1 archive, resumed)
     bool unflushed = false;        // rows written to HDF5 whose file flush has not succeeded yet
 
-    impl(std::string archive_path, std::unique_ptr<run_lock> held, std::uint32_t coordinates, std::uint32_t schema)
+    impl(std::string archive_path, std::unique_ptr<run_lock> held, const storage::run_header& header)
         : path(std::move(archive_path)),
           lock(std::move(held)),
-          dim(coordinates),
-          rows(coordinates, schema),
-          search_trainings(has_search_trainings(schema)) {}
+          dim(header.dim),
+          rows(header),
+          search_trainings(has_search_trainings(header.schema)) {}
 
     ~impl() {
         // the datasets and types first, then the file: HDF5 closes a file only when nothing in it is open
@@ -1076,7 +1096,7 @@ std::unique_ptr<archive_file> archive_file::create(const std::string& path, cons
             throw config_error("--archive", "cannot remove archive " + in_quotes(path) + " to replace it: " + std::strerror(errno) + ".");
     }
     // the tables of header.schema: storage::schema_version's, unless a test writes an older archive
-    auto p = std::make_unique<impl>(path, std::move(lock), header.dim, header.schema);
+    auto p = std::make_unique<impl>(path, std::move(lock), header);
     try {
         const h5id fapl = file_access(path, false);
         p->file = h5id{FRACNAS_H5_OR_THROW(path, H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.get())), H5Fclose};
@@ -1109,7 +1129,7 @@ std::unique_ptr<archive_file> archive_file::resume(const std::string& path, stor
 
     // an older archive continues as its schema: a schema-1 archive gets no search_trainings, a
     // schema-2 one's rows no probe members
-    auto p = std::make_unique<impl>(path, std::move(lock), contents.header.dim, contents.header.schema);
+    auto p = std::make_unique<impl>(path, std::move(lock), contents.header);
     p->session = static_cast<std::uint32_t>(next);
     // we hold the run lock, so write flags left in the superblock are a killed run's: clear them
     const h5id fapl = file_access(path, true);
@@ -1117,7 +1137,7 @@ std::unique_ptr<archive_file> archive_file::resume(const std::string& path, stor
     // a killed SWMR writer may have left data past the end of file the superblock records: never
     // allocate over it
     FRACNAS_H5_OR_THROW(path, H5Fincrement_filesize(p->file.get(), 0));
-    drop_phantom_rows(p->file.get(), contents, contents.header.dim, path);
+    drop_phantom_rows(p->file.get(), contents, path);
     p->start_swmr();
     p->open_tables();
     return std::unique_ptr<archive_file>(new archive_file(std::move(p)));

@@ -265,6 +265,12 @@ std::string diff(const storage::evaluation_record& want, const storage::evaluati
     if (want.out.repeats != got.out.repeats) return "repeats";
     if (want.out.peak_memory_bytes != got.out.peak_memory_bytes) return "peak_memory_bytes";
     if (want.worker != got.worker) return "worker";
+    for (const auto& [w, g] : {std::pair{&want.out.scenario_ms, &got.out.scenario_ms},
+                               std::pair{&want.out.scenario_reference_ms, &got.out.scenario_reference_ms}}) {
+        if (w->size() != g->size()) return "scenario size";
+        for (std::size_t k = 0; k < w->size(); ++k)
+            if (bits((*w)[k]) != bits((*g)[k])) return "scenario[" + std::to_string(k) + "]";
+    }
     return "";
 }
 
@@ -340,6 +346,7 @@ void require_header(const storage::run_header& want, const storage::run_header& 
     CHECK(got.command_line == want.command_line);
     CHECK(got.config == want.config);
     CHECK(got.dim == want.dim);
+    CHECK(got.scenarios == want.scenarios);
     CHECK(got.ranks == want.ranks);
     CHECK(got.hosts == want.hosts);
     CHECK(got.created == want.created);
@@ -444,6 +451,61 @@ TEST_CASE("every table round-trips bit for bit over several flushes and chunks",
     require_rows(written.sessions, c.sessions, "sessions");
     require_rows(written.search_trainings, c.search_trainings, "search_trainings");
     CHECK_FALSE(std::filesystem::exists(path + ".lock"));  // removed with the lock
+}
+
+TEST_CASE("a serving mix's latencies round-trip bit for bit, an unmeasured row as NaN, and a schema-4 archive has none", "[hdf5]") {
+    const std::string path = fresh("mix.h5");
+    storage::run_header h = header(3);
+    h.scenarios = 3;
+    std::vector<storage::evaluation_record> want;
+    {
+        auto a = archive_file::create(path, h, false);
+        for (std::uint64_t i = 0; i < 9; ++i) {
+            auto r = evaluation(i, 3);
+            if (i % 4 != 3)  // every fourth was not measured: no latencies
+                for (std::size_t k = 0; k < 3; ++k) {
+                    r.out.scenario_ms.push_back(tricky(i, 20 + k));
+                    r.out.scenario_reference_ms.push_back(tricky(i, 30 + k));
+                }
+            a->append(r);
+            if (r.out.scenario_ms.empty()) r.out.scenario_ms = r.out.scenario_reference_ms = std::vector<double>(3, eval::outcome::none);
+            want.push_back(r);
+        }
+        a->append(session_row(0));
+    }
+    auto c = read_archive(path);
+    require_header(h, c.header);
+    require_rows(want, c.evaluations, "evaluations");
+    {
+        storage::archive_contents resumed;
+        auto a = archive_file::resume(path, resumed);  // the mix's columns continue
+        require_rows(want, resumed.evaluations, "evaluations");
+        auto r = evaluation(9, 3);
+        r.out.scenario_ms = {1.0, 2.0, 3.0};
+        r.out.scenario_reference_ms = {4.0, 5.0, 6.0};
+        a->append(r);
+        want.push_back(r);
+        a->append(session_row(1));
+    }
+    require_rows(want, read_archive(path).evaluations, "evaluations");
+    if (with_h5py) {
+        const auto [status, output] = h5py_check(path, "--rows evaluations=10 --attr scenarios=3 schema_version=5");
+        INFO(output);
+        CHECK(status == 0);
+    }
+    // schema 4 (no mix then): no such attribute or members, read as none
+    const std::string old = fresh("schema4.h5");
+    storage::run_header h4 = header(2);
+    h4.schema = 4;
+    {
+        auto a = archive_file::create(old, h4, false);
+        a->append(evaluation(0, 2));
+        a->append(session_row(0));
+    }
+    const auto c4 = read_archive(old);
+    CHECK(c4.header.schema == 4);
+    CHECK(c4.header.scenarios == 0);
+    CHECK(c4.evaluations.front().out.scenario_ms.empty());
 }
 
 TEST_CASE("strings longer than their member are cut, whole characters only, without touching their neighbours", "[hdf5]") {
