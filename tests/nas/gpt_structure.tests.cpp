@@ -159,3 +159,37 @@ TEST_CASE("gpt structure: a cell's representative is feasible, in the cell, and 
     const core::box b{core::point(space.dim(), 0.25), core::point(space.dim(), 0.75)};
     REQUIRE(gpt_structure(space, 0).representative(b) == core::centre(b));
 }
+
+TEST_CASE("gpt structure: with the block options as coordinates no point of a cell has more than its top corner", "[nas][structure]") {
+    for (const bool homogeneous : {true, false}) {
+        gpt_space_config cfg;
+        cfg.n_layer_min = 2;
+        cfg.n_layer_max = 4;
+        cfg.d_model_min = 128;
+        cfg.d_model_max = 384;
+        cfg.homogeneous = homogeneous;
+        for (const auto& key : block_option_keys()) cfg.block_options.push_back({key, block_option_words(key)});
+        cfg.kv_heads = {1, 2, 0};  // one per query head last: the level order is not the parameters' order
+        const gpt_space space(cfg);
+        const std::size_t dim = space.dim();
+        core::rng r(homogeneous ? 9 : 10);
+        const gpt_structure probe(space, 0);
+        for (int trial = 0; trial < 60; ++trial) {
+            const core::box b = random_box(probe, dim, r);
+            const std::uint64_t top = count_parameters(probe.top_corner(b)).decoder;
+            const std::uint64_t most = brute_max(space, b, dim);
+            CAPTURE(homogeneous, trial, top, most);
+            REQUIRE(top >= most);
+            REQUIRE(gpt_structure(space, top).may_be_feasible(b));
+            REQUIRE_FALSE(gpt_structure(space, top + 1).may_be_feasible(b));
+        }
+    }
+    // a SwiGLU space's FFN fractions have the SwiGLU grid's levels
+    gpt_space_config swiglu;
+    swiglu.block_options = {{"mlp", {"swiglu"}}};
+    const gpt_space space(swiglu);
+    const gpt_structure s(space, 0);
+    const core::box whole{core::point(space.dim(), 0.0), core::point(space.dim(), 1.0)};
+    REQUIRE(s.levels(2, whole) == space.d_inner_grid(2048, mlp_kind::swiglu).size());
+    REQUIRE(s.levels(2, whole) < space.d_inner_grid(2048, mlp_kind::gelu).size());
+}

@@ -17,15 +17,19 @@ class gpt_structure final : public space::codec_structure {
 public:
     /// floor: the decoder-parameter floor of the search (0: every cell may be feasible).
     gpt_structure(const gpt_space& space, std::uint64_t floor);
-    /// The codec's levels; an FFN fraction: the size of the FFN grid of the widest d_model in b.
+    /// The codec's levels; an FFN fraction: the size of the FFN grid of the widest d_model in b
+    /// (for the MLP b holds: with both GELU and SwiGLU, the larger grid).
     std::uint64_t levels(std::size_t i, const core::box& b) const override;
     /// n_layer_max for a coordinate that sets every layer, 1 for one layer's.
     double weight(std::size_t i) const override;
-    /// Whether the architecture of b's top corner (every coordinate at its highest value in b)
-    /// has at least `floor` decoder parameters. Decoder parameters grow with depth, width and
-    /// each FFN width and do not depend on heads, so no point of b has more.
+    /// Whether the architecture of b's top corner has at least `floor` decoder parameters.
+    /// Decoder parameters grow with depth, width and each FFN width and do not depend on heads;
+    /// the block options and KV heads are taken at the value with the most, so no point of b has more.
     bool may_be_feasible(const core::box& b) const override;
-    /// The architecture of b's top corner.
+    /// The architecture of b's top corner: every coordinate at its highest value in b, except
+    /// the block options and KV heads (which do not order parameters by their level: biases off,
+    /// RMSNorm and fewer KV heads have fewer), each at its level in b with the most decoder
+    /// parameters, chosen one coordinate after the other.
     architecture top_corner(const core::box& b) const;
     /// With a floor: the first point of b's main diagonal, from its lowest corner to its highest,
     /// whose decoder parameters reach the floor (found by bisection: they only grow along it; the
@@ -38,7 +42,11 @@ public:
 private:
     gpt_space space_;
     std::uint64_t floor_;
-    std::vector<bool> ffn_;  // per coordinate: an FFN fraction
+    std::vector<bool> ffn_;    // per coordinate: an FFN fraction
+    std::vector<bool> block_;  // per coordinate: a block option or a layer's KV heads
+    std::size_t mlp_;          // the MLP's coordinate (the dimension when the MLP is fixed)
+    // the FFN grid's size at d_model d for the MLPs b holds
+    std::uint64_t grid_size(std::uint32_t d, const core::box& b) const;
 };
 
 }  // namespace fracnas::nas

@@ -128,6 +128,19 @@ TEST_CASE("gpu: the prefill and the decode step run fused attention kernels, rec
     REQUIRE((r.prefill_attention == "flash" || r.prefill_attention == "cudnn" || r.prefill_attention == "efficient"));
     REQUIRE(r.decode_attention != "math");
     REQUIRE_FALSE(r.decode_attention.empty());
+    // grouped KV heads (4 for 12 query heads) at batch 8: SDPA's enable_gqa keeps a fused kernel,
+    // which reads each cached head once (the math kernel would repeat them)
+    auto grouped = nas::gpt2_small();
+    grouped.n_kv_head.assign(12, 4);
+    auto cfg = on_gpu();
+    cfg.decode_batch = cfg.prefill_batch = 8;
+    const auto g = eval::evaluate_gpt(grouped, cfg);
+    INFO(g.message);
+    REQUIRE(g.status == eval::eval_status::ok);
+    CAPTURE(g.prefill_attention, g.decode_attention);
+    REQUIRE(g.prefill_attention != "math");
+    REQUIRE(g.decode_attention != "math");
+    REQUIRE(g.decode->median_ms > 0.0);
 }
 
 TEST_CASE("gpu: a long-lived worker measures 50 different candidates without growing its memory", "[gpu][eval]") {
@@ -214,47 +227,62 @@ TEST_CASE("gpu: running out of device memory mid-run is a result, and the memory
 TEST_CASE("gpu: the model is built on the device in its dtype, and graph replay gives the eager logits", "[gpu][eval]") {
     if (!have_cuda()) return;
     namespace tm = eval::torch_model;
-    torch::manual_seed(5);
-    const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
-    tm::Gpt model(layers_of(3, 512), opts);
-    for (const auto& p : model->named_parameters()) {
-        INFO(p.key());
-        REQUIRE(p.value().is_cuda());
-        REQUIRE(p.value().scalar_type() == torch::kBFloat16);
+    // GPT-2's block, and Llama's (grouped KV heads through SDPA's enable_gqa, rotary positions
+    // applied before the cache, SwiGLU, RMSNorm, an untied head, no biases: issue 25)
+    auto llama = layers_of(3, 512);
+    for (const auto& [key, word] :
+         {std::pair{"norm", "rmsnorm"}, {"mlp", "swiglu"}, {"positions", "rotary"}, {"output", "untied"}, {"bias", "off"}})
+        nas::set_block_option(llama, key, word);
+    llama.n_kv_head.assign(3, 2);
+    for (const auto& a : {layers_of(3, 512), llama}) {
+        INFO(nas::canonical(a));
+        torch::manual_seed(5);
+        const auto opts = torch::TensorOptions().device(torch::kCUDA, 0).dtype(torch::kBFloat16);
+        tm::Gpt model(a, opts);
+        for (const auto& p : model->named_parameters()) {
+            INFO(p.key());
+            REQUIRE(p.value().is_cuda());
+            REQUIRE(p.value().scalar_type() == torch::kBFloat16);
+        }
+        c10::InferenceMode inference;
+        const auto arch = model->architecture();
+        const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(torch::kCUDA, 0);
+        const auto prompt = torch::randint(0, arch.vocab, {2, 64}, long_opts);
+        const auto token = torch::randint(0, arch.vocab, {2, 1}, long_opts);
+
+        // eager: a prefill of 64 tokens, then one decode step at position 64
+        auto cache = model->make_cache(2, opts);
+        const auto eager_prefill = model->forward_cached(prompt, cache, 0, true).clone();
+        const auto eager_decode = model->forward_cached(token, cache, 64).clone();
+
+        // the same two steps captured, then replayed into fixed output buffers from a fresh cache
+        auto graph_cache = model->make_cache(2, opts);
+        torch::Tensor prefill_out = torch::empty_like(eager_prefill), decode_out = torch::empty_like(eager_decode);
+        double warmup = 0.0, capture = 0.0;
+        eval::torch_graphs::graph_runner runner;
+        const auto replay = runner.wrap({[&] { prefill_out.copy_(model->forward_cached(prompt, graph_cache, 0, true)); },
+                                         [&] { decode_out.copy_(model->forward_cached(token, graph_cache, 64)); }},
+                                        true, warmup, capture);
+        prefill_out.zero_();
+        decode_out.zero_();
+        for (auto& c : graph_cache) c.kv.zero_();
+        replay();
+        torch::cuda::synchronize();
+        const double scale = eager_decode.abs().max().item<double>();
+        CAPTURE(scale, max_abs_diff(prefill_out, eager_prefill), max_abs_diff(decode_out, eager_decode));
+        REQUIRE(scale > 0.0);
+        // the same kernels on the same inputs: within a bf16 rounding of the logits' scale (a stale
+        // cache or a wrong position differs by the scale itself)
+        REQUIRE(max_abs_diff(prefill_out, eager_prefill) <= 4e-3 * scale);
+        REQUIRE(max_abs_diff(decode_out, eager_decode) <= 4e-3 * scale);
+        REQUIRE(warmup > 0.0);
+        REQUIRE(capture > 0.0);
+        // and the full forward gives the cached decode's logits (a cache written with rotated keys
+        // in the wrong place, or a group read from the wrong KV head, would not)
+        const auto whole = model->forward(torch::cat({prompt, token}, 1)).narrow(1, 64, 1);
+        CAPTURE(max_abs_diff(whole, eager_decode));
+        REQUIRE(max_abs_diff(whole, eager_decode) <= 3e-2 * scale);
     }
-    c10::InferenceMode inference;
-    const auto arch = model->architecture();
-    const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(torch::kCUDA, 0);
-    const auto prompt = torch::randint(0, arch.vocab, {2, 64}, long_opts);
-    const auto token = torch::randint(0, arch.vocab, {2, 1}, long_opts);
-
-    // eager: a prefill of 64 tokens, then one decode step at position 64
-    auto cache = model->make_cache(2, opts);
-    const auto eager_prefill = model->forward_cached(prompt, cache, 0, true).clone();
-    const auto eager_decode = model->forward_cached(token, cache, 64).clone();
-
-    // the same two steps captured, then replayed into fixed output buffers from a fresh cache
-    auto graph_cache = model->make_cache(2, opts);
-    torch::Tensor prefill_out = torch::empty_like(eager_prefill), decode_out = torch::empty_like(eager_decode);
-    double warmup = 0.0, capture = 0.0;
-    eval::torch_graphs::graph_runner runner;
-    const auto replay = runner.wrap({[&] { prefill_out.copy_(model->forward_cached(prompt, graph_cache, 0, true)); },
-                                     [&] { decode_out.copy_(model->forward_cached(token, graph_cache, 64)); }},
-                                    true, warmup, capture);
-    prefill_out.zero_();
-    decode_out.zero_();
-    for (auto& c : graph_cache) c.kv.zero_();
-    replay();
-    torch::cuda::synchronize();
-    const double scale = eager_decode.abs().max().item<double>();
-    CAPTURE(scale, max_abs_diff(prefill_out, eager_prefill), max_abs_diff(decode_out, eager_decode));
-    REQUIRE(scale > 0.0);
-    // the same kernels on the same inputs: within a bf16 rounding of the logits' scale (a stale
-    // cache or a wrong position differs by the scale itself)
-    REQUIRE(max_abs_diff(prefill_out, eager_prefill) <= 4e-3 * scale);
-    REQUIRE(max_abs_diff(decode_out, eager_decode) <= 4e-3 * scale);
-    REQUIRE(warmup > 0.0);
-    REQUIRE(capture > 0.0);
 }
 
 TEST_CASE("gpu: the fused bias and GELU epilogue computes GPT-2's tanh GELU, for one row and for many", "[gpu][eval]") {
@@ -441,6 +469,26 @@ TEST_CASE("gpu: recipe A trains under bf16 autocast on the device, and its loss 
         REQUIRE(out.checkpoints.size() == 2);
         REQUIRE(out.checkpoints.back().val_loss < out.checkpoints.front().val_loss);
         REQUIRE(out.checkpoints.back().val_loss < 3.0);  // far below 4.16 (the CPU tests reach 0.89 and 2.37)
+    }
+}
+
+TEST_CASE("gpu: Llama's block trains with the engine's settings (bf16 weights, graphs), and its loss falls as GPT-2's does",
+          "[gpu][eval][train]") {
+    if (!have_cuda()) return;
+    const auto ids = counting_stream(1);
+    auto r = device_recipe(200);
+    r.checkpoints = 2;
+    // every setting on, as `fracnas train --speed all` turns them on for bf16
+    r.speed.loss_kernel = r.speed.bf16_weights = r.speed.residual_sr = r.speed.norm_kernel = r.speed.adam_kernel = r.speed.fused_dense =
+        true;
+    for (const std::string options :
+         {"", " norm=rmsnorm mlp=swiglu positions=rotary n_kv_head=1,1 output=untied bias=off", " block=parallel"}) {
+        const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128" + options);
+        const auto out = eval::train_gpt(arch, 64, {ids.data(), 16000}, {ids.data() + 16000, 4000}, r);
+        INFO(options << ": " << out.message << " " << out.engine_note);
+        REQUIRE(out.status == eval::train_status::ok);
+        REQUIRE(out.checkpoints.back().val_loss < out.checkpoints.front().val_loss);
+        REQUIRE(out.checkpoints.back().val_loss < 3.0);
     }
 }
 
