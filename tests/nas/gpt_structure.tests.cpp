@@ -17,14 +17,18 @@ using namespace fracnas::nas;
 
 namespace {
 
-gpt_space small_space(bool homogeneous) {
+gpt_space_config small_config(bool homogeneous) {
     gpt_space_config cfg;
     cfg.n_layer_min = 2;
     cfg.n_layer_max = 5;
     cfg.d_model_min = 128;
     cfg.d_model_max = 512;
     cfg.homogeneous = homogeneous;
-    return gpt_space(cfg);
+    return cfg;
+}
+
+gpt_space small_space(bool homogeneous) {
+    return gpt_space(small_config(homogeneous));
 }
 
 // a box of whole levels: [a/n, b/n) on the discrete coordinates, a random sub-interval elsewhere
@@ -162,12 +166,7 @@ TEST_CASE("gpt structure: a cell's representative is feasible, in the cell, and 
 
 TEST_CASE("gpt structure: with the block options as coordinates no point of a cell has more than its top corner", "[nas][structure]") {
     for (const bool homogeneous : {true, false}) {
-        gpt_space_config cfg;
-        cfg.n_layer_min = 2;
-        cfg.n_layer_max = 4;
-        cfg.d_model_min = 128;
-        cfg.d_model_max = 384;
-        cfg.homogeneous = homogeneous;
+        gpt_space_config cfg = small_config(homogeneous);
         for (const auto& key : block_option_keys()) cfg.block_options.push_back({key, block_option_words(key)});
         cfg.kv_heads = {1, 2, 0};  // one per query head last: the level order is not the parameters' order
         const gpt_space space(cfg);
