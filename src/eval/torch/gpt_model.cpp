@@ -32,18 +32,11 @@ bool fused_training(const DenseImpl& dense, const torch::Tensor& x) {
            (x.requires_grad() || dense.weight.requires_grad()) && !at::autocast::is_autocast_enabled(x.device().type());
 }
 
-// t (B, heads, T, hs) at positions [pos, pos + T) with rotary positions, Hugging Face Llama's form:
-// t cos + rotate_half(t) sin, frequencies theta^(-2i / hs) for i < hs / 2 repeated over both halves,
-// computed in fp32 and cast to t's dtype
-torch::Tensor rotate(const torch::Tensor& t, std::int64_t pos) {
-    const auto hs = t.size(-1), T = t.size(-2);
-    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(t.device());
-    const auto inv_freq = torch::pow(10000.0, -torch::arange(0, hs, 2, f32) / static_cast<double>(hs));  // (hs / 2)
-    const auto freqs = torch::outer(torch::arange(pos, pos + T, f32), inv_freq);                         // (T, hs / 2)
-    const auto angles = torch::cat({freqs, freqs}, -1);                                                  // (T, hs)
-    const auto cos = angles.cos().to(t.scalar_type()), sin = angles.sin().to(t.scalar_type());
-    const auto halves = t.chunk(2, -1);
-    return t * cos + torch::cat({-halves[1], halves[0]}, -1) * sin;
+// t (B, heads, T, hs) at positions [pos, pos + T) with rotary positions (rotary_tables)
+torch::Tensor rotate(const torch::Tensor& t, std::int64_t pos, rotary_tables& tables) {
+    const auto hs = t.size(-1);
+    const auto [cos, signed_sin] = tables.at(hs, pos, t.size(-2), t);
+    return torch::addcmul(t * cos, t.roll(hs / 2, -1), signed_sin);
 }
 
 // Attention of queries q (B, nh, T, hs) over keys and values (B, kv heads, n, hs): query head h
@@ -55,6 +48,27 @@ torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, 
 }
 
 }  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> rotary_tables::at(std::int64_t hs, std::int64_t pos, std::int64_t T, const torch::Tensor& like) {
+    const auto device = like.device();
+    const auto key =
+        std::make_tuple(hs, static_cast<int>(like.scalar_type()), static_cast<int>(device.type()), static_cast<int>(device.index()));
+    auto found = tables_.find(key);
+    if (found == tables_.end()) {
+        // ordinary tensors even when first asked for under InferenceMode: a training or the grad-norm
+        // proxy may read them later, and autograd cannot save an inference tensor
+        c10::InferenceMode ordinary(false);
+        torch::NoGradGuard no_grad;
+        const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+        const auto inv_freq = torch::pow(10000.0, -torch::arange(0, hs, 2, f32) / static_cast<double>(hs));  // (hs / 2)
+        const auto freqs = torch::outer(torch::arange(0, context_, f32), inv_freq);                          // (context, hs / 2)
+        const auto cos = torch::cat({freqs.cos(), freqs.cos()}, -1).to(like.scalar_type());
+        const auto sin = freqs.sin();
+        const auto signed_sin = torch::cat({-sin, sin}, -1).to(like.scalar_type());
+        found = tables_.emplace(key, std::make_pair(cos, signed_sin)).first;
+    }
+    return {found->second.first.narrow(0, pos, T), found->second.second.narrow(0, pos, T)};
+}
 
 torch::Tensor layer_cache::keys(std::int64_t n_head, std::int64_t positions) const {
     return heads(kv, 0, n_head, positions);
@@ -192,8 +206,8 @@ torch::Tensor AttentionImpl::forward_options(const torch::Tensor& x, const torch
     auto k = parts[1].view({B, T, n_kv_head, hs}).transpose(1, 2);  // (B, kv heads, T, hs)
     auto v = parts[2].view({B, T, n_kv_head, hs}).transpose(1, 2);
     if (rotary) {
-        q = rotate(q, pos);
-        k = rotate(k, pos);
+        q = rotate(q, pos, *rotary);
+        k = rotate(k, pos, *rotary);
     }
     torch::Tensor y;
     if (cache == nullptr) {
@@ -241,12 +255,14 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& resi
     return residual.defined() ? c_proj->forward_add(h, residual) : c_proj(h);
 }
 
-BlockImpl::BlockImpl(const nas::architecture& arch, std::uint32_t l, double proj_std, const torch::TensorOptions& options) {
+BlockImpl::BlockImpl(const nas::architecture& arch, std::uint32_t l, double proj_std, const torch::TensorOptions& options,
+                     std::shared_ptr<rotary_tables> rotary) {
     const std::int64_t d = arch.d_model;
     ln_1 = register_module("ln_1", Norm(d, options, arch.norm, arch.bias));
     attention_options block;
     block.n_kv_head = nas::kv_heads(arch, l);
-    block.rotary = arch.positions == nas::position_kind::rotary;
+    if (arch.positions == nas::position_kind::rotary)
+        block.rotary = rotary ? std::move(rotary) : std::make_shared<rotary_tables>(static_cast<std::int64_t>(arch.context));
     block.bias = arch.bias;
     attn = register_module("attn", Attention(d, arch.n_head[l], proj_std, options, block));
     if (arch.block == nas::block_kind::sequential) ln_2 = register_module("ln_2", Norm(d, options, arch.norm, arch.bias));
@@ -288,7 +304,10 @@ GptImpl::GptImpl(const nas::architecture& arch, const torch::TensorOptions& opti
         proj_out = register_module("proj_out", Dense(d, e, 1.0 / std::sqrt(static_cast<double>(d)), options, arch_.bias));
     }
     h = register_module("h", torch::nn::ModuleList());
-    for (std::uint32_t l = 0; l < arch_.n_layer; ++l) h->push_back(Block(arch_, l, proj_std, options));
+    // one set of rotary tables for every layer
+    const auto rotary =
+        arch_.positions == nas::position_kind::rotary ? std::make_shared<rotary_tables>(static_cast<std::int64_t>(arch_.context)) : nullptr;
+    for (std::uint32_t l = 0; l < arch_.n_layer; ++l) h->push_back(Block(arch_, l, proj_std, options, rotary));
     ln_f = register_module("ln_f", Norm(d, options, arch_.norm, arch_.bias));
     if (!arch_.tied) lm_head = register_module("lm_head", Table(arch_.vocab, e, 0.02, options));
 }

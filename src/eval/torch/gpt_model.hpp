@@ -8,6 +8,10 @@
 #pragma once
 
 #include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <tuple>
 #include <utility>
 
 #include "fracnas/nas/architecture.hpp"
@@ -83,10 +87,28 @@ public:
 };
 TORCH_MODULE(Table);
 
+/// Rotary positions' tables, shared by a model's layers: for a head size hs, cos and a signed sin
+/// (-sin on the first half, sin on the second) of every position up to the context, so that a
+/// rotation is t cos + roll(t, hs / 2) signed_sin, Hugging Face Llama's t cos + rotate_half(t) sin
+/// (theta 10,000; frequencies theta^(-2i / hs), i < hs / 2, repeated over both halves; computed
+/// in fp32, kept in the dtype and on the device they are asked for). Made on first use, as the
+/// eager warm-up before a capture asks for them: a step then reads a slice, three kernels a tensor.
+class rotary_tables {
+public:
+    explicit rotary_tables(std::int64_t context) : context_(context) {}
+    /// (cos, signed sin) of positions [pos, pos + T), (T, hs) views, in like's dtype on its device.
+    std::pair<torch::Tensor, torch::Tensor> at(std::int64_t hs, std::int64_t pos, std::int64_t T, const torch::Tensor& like);
+
+private:
+    std::int64_t context_;
+    std::map<std::tuple<std::int64_t, int, int, int>, std::pair<torch::Tensor, torch::Tensor>> tables_;  // hs, dtype, device
+};
+
 /// The layer's block options beyond its widths: KV heads, rotary positions, biases.
 struct attention_options {
     std::int64_t n_kv_head = 0;  ///< 0: one per query head
-    bool rotary = false;         ///< rotary positions on queries and keys (theta 10,000, Llama's rotate-half form)
+    /// rotary positions on queries and keys from these tables (none: no rotary positions)
+    std::shared_ptr<rotary_tables> rotary;
     bool bias = true;
 };
 
@@ -109,7 +131,7 @@ private:
 
 public:
     std::int64_t n_head, n_kv_head;
-    bool rotary;
+    std::shared_ptr<rotary_tables> rotary;  // none without rotary positions
 };
 TORCH_MODULE(Attention);
 
@@ -127,8 +149,10 @@ TORCH_MODULE(Mlp);
 
 class BlockImpl : public torch::nn::Module {
 public:
-    /// The block of layer l of arch (its widths, heads and block options).
-    BlockImpl(const nas::architecture& arch, std::uint32_t l, double proj_std, const torch::TensorOptions& options);
+    /// The block of layer l of arch (its widths, heads and block options; with rotary positions,
+    /// the model's tables).
+    BlockImpl(const nas::architecture& arch, std::uint32_t l, double proj_std, const torch::TensorOptions& options,
+              std::shared_ptr<rotary_tables> rotary = nullptr);
     torch::Tensor forward(const torch::Tensor& x, layer_cache* cache, std::int64_t pos);
     /// The same block with its adds in its LayerNorms (Norm::forward_add): for the stream x plus
     /// the previous block's output `pending` (undefined for the first block), returns (the stream

@@ -78,4 +78,19 @@ TEST_CASE("block options: every option alone and together builds, decodes from i
             REQUIRE(cache[l].kv.size(3) == static_cast<std::int64_t>(nas::kv_heads(arch, l) * (arch.d_model / arch.n_head[l])));
     }
 }
+TEST_CASE("block options: rotary tables first made under InferenceMode serve a later forward that autograd records", "[eval][torch]") {
+    const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=128,128 n_head=4,2 vocab=100 context=32 positions=rotary");
+    torch::manual_seed(3);
+    Gpt model(arch);
+    const auto idx = torch::randint(0, arch.vocab, {2, 16}, torch::kLong);
+    torch::Tensor timed;
+    {
+        c10::InferenceMode inference;  // as the evaluator times a model
+        timed = model->forward(idx).clone();
+    }
+    const auto logits = model->forward(idx);  // the tables again, now saved for the backward
+    REQUIRE(max_abs_diff(logits.detach(), timed) == 0.0);
+    REQUIRE_NOTHROW(logits.pow(2).mean().backward());
+    REQUIRE(model->h[0]->as<eval::torch_model::Block>()->attn->c_attn->weight.grad().abs().sum().item<double>() > 0.0);
+}
 #endif
