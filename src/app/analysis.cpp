@@ -23,6 +23,7 @@
 #include "fracnas/app/training_books.hpp"
 #include "fracnas/core/pareto.hpp"
 #include "fracnas/error.hpp"
+#include "fracnas/eval/scenario_mix.hpp"
 
 namespace fracnas::app {
 
@@ -394,8 +395,8 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
         out << "            all: " << std::setprecision(1) << 100.0 * a.utilisation << "% busy (busy / (workers x wall))\n";
     out << "best        " << a.best.size() << " feasible architecture(s) by latency ratio:\n";
     for (const auto& r : a.best)
-        out << "  " << std::setprecision(4) << "x" << r.ratio << "  " << r.out.value << " ms  " << r.decoder_params << " params  worker "
-            << r.worker << "  " << r.arch << '\n';
+        out << "  " << std::setprecision(4) << "x" << r.ratio << eval::scenario_ratio_text(r.out) << "  " << r.out.value << " ms  "
+            << r.decoder_params << " params  worker " << r.worker << "  " << r.arch << '\n';
     out << "front       " << a.front.size() << " architecture(s) over";
     for (const auto& o : options.objectives) out << " " << unit_of(o) << (o == options.objectives.back() ? "" : ",");
     out << "; hypervolume " << std::setprecision(6) << a.hypervolume << " against (";
@@ -533,9 +534,17 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
         o << "], \"architecture\": " << json_string(a.front[i].arch) << ", \"worker\": " << a.front[i].worker << "}";
     }
     o << "], \"best\": [";
-    for (std::size_t i = 0; i < a.best.size(); ++i)
+    for (std::size_t i = 0; i < a.best.size(); ++i) {
         o << (i ? ", " : "") << "{\"ratio\": " << json_num(a.best[i].ratio) << ", \"ms\": " << json_num(a.best[i].out.value)
-          << ", \"decoder_params\": " << a.best[i].decoder_params << ", \"architecture\": " << json_string(a.best[i].arch) << "}";
+          << ", \"decoder_params\": " << a.best[i].decoder_params << ", \"architecture\": " << json_string(a.best[i].arch);
+        const auto ratios = eval::scenario_ratios(a.best[i].out);  // a serving mix's, scenario by scenario
+        if (!ratios.empty()) {
+            o << ", \"scenario_ratios\": [";
+            for (std::size_t k = 0; k < ratios.size(); ++k) o << (k ? ", " : "") << json_num(ratios[k]);
+            o << "]";
+        }
+        o << "}";
+    }
     o << "], \"growth\": [";
     first = true;
     for (const auto i : checkpoints(a.growth.size(), options.checkpoints)) {

@@ -20,6 +20,7 @@
 #include "fracnas/app/training_books.hpp"
 #include "fracnas/core/presets.hpp"
 #include "fracnas/error.hpp"
+#include "fracnas/eval/scenario_mix.hpp"
 #include "fracnas/nas/counts.hpp"
 #include "fracnas/nas/gpt_structure.hpp"
 
@@ -883,8 +884,8 @@ void print_report(const storage::archive_contents& a, const search_config& cfg, 
     out << '\n';
     auto row = [&](const storage::evaluation_record& r) {
         std::ostringstream o;
-        o << std::fixed << std::setprecision(4) << r.out.value << " ms  x" << std::setprecision(3) << r.ratio << "  " << r.decoder_params
-          << " params  worker " << r.worker << "  " << r.arch;
+        o << std::fixed << std::setprecision(4) << r.out.value << " ms  x" << std::setprecision(3) << r.ratio
+          << eval::scenario_ratio_text(r.out) << "  " << r.decoder_params << " params  worker " << r.worker << "  " << r.arch;
         return o.str();
     };
     const auto floors = cfg.floors();

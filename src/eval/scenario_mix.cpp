@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -92,6 +93,27 @@ private:
 
 std::unique_ptr<job_evaluator> make_scenario_mix(std::vector<mix_part> parts) {
     return std::make_unique<scenario_mix>(std::move(parts));
+}
+
+std::vector<double> scenario_ratios(const outcome& o) {
+    std::vector<double> ratios;
+    for (std::size_t s = 0; s < o.scenario_ms.size(); ++s) {
+        const double t = o.scenario_ms[s], r = s < o.scenario_reference_ms.size() ? o.scenario_reference_ms[s] : outcome::none;
+        ratios.push_back(t > 0.0 && r > 0.0 && std::isfinite(t) && std::isfinite(r) ? t / r : outcome::none);
+    }
+    return ratios;
+}
+
+std::string scenario_ratio_text(const outcome& o) {
+    const auto ratios = scenario_ratios(o);
+    if (ratios.empty()) return "";
+    std::string text = " (scenarios";
+    for (const double x : ratios) {
+        char b[32];
+        std::snprintf(b, sizeof b, " x%.3f", x);
+        text += std::isfinite(x) ? b : " -";
+    }
+    return text + ")";
 }
 
 }  // namespace fracnas::eval

@@ -644,6 +644,14 @@ TEST_CASE("fracnas search --scenarios: a serving mix, each scenario's latencies 
         REQUIRE(r.ratio == Approx(mean / 3.5).epsilon(1e-12));
     }
     REQUIRE(measured > 0);
+    // the report and analyze give each scenario's ratio beside the mix's
+    REQUIRE_THAT(o.out, Contains(" (scenarios x"));
+    const outcome report = run_cli({"analyze", h5});
+    REQUIRE(report.code == 0);
+    REQUIRE_THAT(report.out, Contains(" (scenarios x"));
+    const outcome json = run_cli({"analyze", h5, "--json", "-"});
+    REQUIRE(json.code == 0);
+    REQUIRE_THAT(json.out, Contains("\"scenario_ratios\": ["));
     std::ifstream in(lines);
     std::string line;
     REQUIRE(std::getline(in, line));

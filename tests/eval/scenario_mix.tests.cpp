@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <utility>
@@ -80,6 +81,13 @@ TEST_CASE("a serving mix: the weighted mean of the scenarios' ratios, each to th
     // not the ratio of the weighted means: the prefill's milliseconds do not drown the decode steps'
     REQUIRE(std::abs(c.value / c.reference_ms - (ts[0] + 0.5 * ts[1] + 2.0 * ts[2]) / (rs[0] + 0.5 * rs[1] + 2.0 * rs[2])) > 1e-3);
     REQUIRE(c.decode_ms == Approx(ts[0]).epsilon(1e-12));  // the first scenario's fields
+    const auto each = eval::scenario_ratios(c);
+    REQUIRE(each.size() == 3);
+    for (std::size_t s = 0; s < 3; ++s) REQUIRE(each[s] == Approx(ts[s] / rs[s]).epsilon(1e-12));
+    char expected[96];
+    std::snprintf(expected, sizeof expected, " (scenarios x%.3f x%.3f x%.3f)", each[0], each[1], each[2]);
+    REQUIRE(eval::scenario_ratio_text(c) == expected);
+    REQUIRE(eval::scenario_ratio_text(eval::outcome{}).empty());  // one scenario: nothing
     REQUIRE(mix->binding().kind == "model");
 }
 

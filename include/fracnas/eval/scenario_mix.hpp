@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "fracnas/eval/outcome.hpp"
@@ -29,5 +30,12 @@ struct mix_part {
 /// the first scenario's evaluator, the binding is its. Throws config_error for no parts, a
 /// missing evaluator or a weight that is not positive and finite.
 std::unique_ptr<job_evaluator> make_scenario_mix(std::vector<mix_part> parts);
+
+/// A mix's outcome scenario by scenario: t_s / r_s (empty for one scenario; NaN where either is
+/// not a positive latency).
+std::vector<double> scenario_ratios(const outcome& o);
+
+/// " (scenarios x0.520 x0.310 x0.600)" for the reports' lines, "" for one scenario.
+std::string scenario_ratio_text(const outcome& o);
 
 }  // namespace fracnas::eval
