@@ -4,6 +4,7 @@
 #include "eval_command.hpp"
 
 #ifdef FRACNAS_HAVE_TORCH
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
 #include <optional>
@@ -63,7 +64,12 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
         parse_or_print_help(args, eval_table(), "eval", "--preset gpt2-small", out, "", request_check(eval_options(), request));
     if (!parsed) return;
 
-    const nas::architecture arch = read_architecture(request.arch, request.preset);
+    // a preset (and the reference) is built with the positions the measurement needs, as a search
+    // builds every model: `--preset llama-3.2-1b --context 4095` is that shape at 4,096 positions
+    std::uint32_t needed = std::max(request.tokens.value_or(0), request.context ? *request.context + 1 : 0);
+    if (request.measure.scenario) needed = std::max(needed, request.measure.prompt_tokens + request.measure.generated_tokens);
+    nas::architecture arch = read_architecture(request.arch, request.preset);
+    if (request.preset) arch.context = std::max(arch.context, needed);
     const eval::gpt_measure_config cfg = request.measure_config(arch);
     const std::string dtype = cfg.dtype == eval::dtype_kind::bf16 ? "bf16" : "fp32";
 
@@ -71,6 +77,11 @@ void run_eval(const std::vector<std::string>& args, std::ostream& out) {
     const std::string reference_name = request.reference ? app::to_string(*request.reference) : "";
     if (request.reference) {
         reference = app::reference_architecture(*request.reference);
+        // the positions the candidate's measurement reads (its defaults follow its own context)
+        std::uint32_t reads = cfg.prefill ? cfg.prefill_tokens : 0;
+        if (cfg.decode) reads = std::max(reads, cfg.decode_context + 1);
+        if (cfg.scenario) reads = std::max(reads, cfg.prompt_tokens + cfg.generated_tokens);
+        reference->context = std::max(reference->context, reads);
         // both refused before either is measured
         if (const auto why = eval::measurement_problem(arch, cfg); !why.empty()) throw config_error("", why);
         eval::gpt_measure_config ref_cfg = cfg;

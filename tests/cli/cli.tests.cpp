@@ -374,6 +374,18 @@ TEST_CASE("fracnas eval times a Llama-style block on the CPU: its counts, its de
     REQUIRE_THAT(b.out, Contains("\"kv_cache_bytes\": " + std::to_string(5 * 41 * 1024)));
 }
 
+TEST_CASE("fracnas eval --preset builds the preset with the positions a longer context needs; --arch keeps its own", "[cli]") {
+    const auto o = run_cli({"eval", "--preset", "gpt2-small", "--device", "cpu", "--measure", "decode", "--context", "1100", "--warmup",
+                            "0", "--repeats", "1", "--reference", "gpt2-small", "--json"});
+    INFO(o.out << o.err);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains(" context=1101\""));  // GPT-2 small's shape with a learned table of 1,101 positions
+    REQUIRE_THAT(o.out, Contains("\"decode_context\": 1100"));
+    REQUIRE_THAT(o.out, Contains("\"ratio\": {\"prefill\": null, \"decode\": "));  // the reference, extended alike, measured
+    check_usage_error({"eval", "--arch", "n_layer=1 d_model=64 d_inner=128 n_head=1 context=64", "--device", "cpu", "--context", "64"},
+                      "the decode context must be below the model's context of 64.");
+}
+
 TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"eval"}, "give exactly one of --arch and --preset");
     check_usage_error({"eval", "--preset", "gpt2-small", "--arch", "n_layer=1 d_model=64 d_inner=128 n_head=1"},
@@ -383,18 +395,15 @@ TEST_CASE("fracnas eval: bad input is one line and exit 2", "[cli]") {
     check_usage_error({"eval", "--preset", "gpt2-small", "--measure", "prefill,train"}, "unknown measurement 'train'");
     check_usage_error({"eval", "--preset", "gpt2-small", "--measure", ""}, "--measure names no measurement; valid: prefill");
     check_usage_error({"eval", "--preset", "gpt2-small", "--device", "tpu"}, "unknown device 'tpu'; valid: cpu, cuda");
-    check_usage_error({"eval", "--preset", "gpt2-small", "--tokens", "2000"}, "1..1024 tokens");
+    check_usage_error({"eval", "--arch", "n_layer=1 d_model=64 d_inner=128 n_head=1 context=64", "--tokens", "100"}, "1..64 tokens");
     check_usage_error({"eval", "--preset", "gpt2-small", "--reference", "gpt3"}, "--reference: unknown reference 'gpt3'");
-    // the candidate fits its context of 2048, the reference's 1024 does not: named, not a crash
-    check_usage_error({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure", "decode",
-                       "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small"},
-                      "--reference: the reference gpt2-small cannot be measured with these settings");
-    // refused before the candidate is measured: on a machine without CUDA the candidate's measurement
-    // would fail first, and on one with CUDA it would be spent for nothing
-    check_usage_error(
-        {"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure", "prefill", "--tokens",
-         "2048", "--device", "cuda", "--reference", "gpt2-small"},
-        "--reference: the reference gpt2-small cannot be measured with these settings: a prefill needs a batch >= 1 and 1..1024 tokens.");
+    // the candidate's decode reads 2,048 positions: the reference is built with them too (as a
+    // search builds it), and measured
+    const auto longer = run_cli({"eval", "--arch", "n_layer=2 d_model=64 d_inner=128,128 n_head=1,1 vocab=100 context=2048", "--measure",
+                                 "decode", "--device", "cpu", "--warmup", "0", "--repeats", "1", "--reference", "gpt2-small", "--json"});
+    INFO(longer.out << longer.err);
+    REQUIRE(longer.code == 0);
+    REQUIRE_THAT(longer.out, Contains("\"ratio\": {\"prefill\": null, \"decode\": 0."));
 }
 
 // The number after `"key": ` in a JSON text (the first occurrence at or after `from`).
