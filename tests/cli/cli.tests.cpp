@@ -374,7 +374,7 @@ TEST_CASE("fracnas eval times a Llama-style block on the CPU: its counts, its de
     REQUIRE_THAT(b.out, Contains("\"kv_cache_bytes\": " + std::to_string(5 * 41 * 1024)));
 }
 
-TEST_CASE("fracnas eval --preset builds the preset with the positions a longer context needs; --arch keeps its own", "[cli]") {
+TEST_CASE("fracnas eval --preset builds the preset with the positions a longer context needs, --arch keeps its own", "[cli]") {
     const auto o = run_cli({"eval", "--preset", "gpt2-small", "--device", "cpu", "--measure", "decode", "--context", "1100", "--warmup",
                             "0", "--repeats", "1", "--reference", "gpt2-small", "--json"});
     INFO(o.out << o.err);
