@@ -197,6 +197,15 @@ std::vector<serving_scenario> search_config::serving_scenarios() const {
     return {serving_scenario{latency, batch, latency == latency_kind::decode ? context : tokens, 1.0}};
 }
 
+search_config search_config::for_scenario(const serving_scenario& s) const {
+    search_config one = *this;
+    one.scenarios.clear();
+    one.latency = s.latency;
+    (s.latency == latency_kind::decode ? one.context : one.tokens) = s.tokens;
+    one.batch = s.batch;
+    return one;
+}
+
 nas::architecture reference_architecture(reference_kind r) {
     switch (r) {
         case reference_kind::gpt2_small:

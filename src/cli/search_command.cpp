@@ -270,11 +270,7 @@ std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cf
     if (cfg.scenarios.empty()) return make_scenario_evaluator(cfg, rank, reference);
     std::vector<eval::mix_part> parts;
     for (const auto& s : cfg.scenarios) {
-        app::search_config one = cfg;
-        one.scenarios.clear();
-        one.latency = s.latency;
-        (s.latency == app::latency_kind::decode ? one.context : one.tokens) = s.tokens;
-        one.batch = s.batch;
+        app::search_config one = cfg.for_scenario(s);
         if (!parts.empty()) one.rungs.clear();  // the first scenario's evaluator trains
         parts.push_back({make_scenario_evaluator(one, rank, reference), s.weight});
     }

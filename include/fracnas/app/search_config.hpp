@@ -225,6 +225,9 @@ struct search_config {
     eval::gpt_measure_config measure_config(eval::device_kind resolved) const;
     /// The scenarios the objective times: `scenarios`, or the one that latency, context, tokens and batch say.
     std::vector<serving_scenario> serving_scenarios() const;
+    /// This configuration with one scenario `s` in place of the mix: its latency, batch and
+    /// tokens (cached tokens for a decode step), no scenarios; serving_scenarios()'s inverse.
+    search_config for_scenario(const serving_scenario& s) const;
     transport::dispatch_policy policy() const;
     /// Whether candidates are trained (rungs given).
     bool trains() const noexcept { return !rungs.empty(); }

@@ -1,6 +1,8 @@
 // The GPT-2-style decoder in LibTorch with per-layer FFN width and head count: learned
 // positions, pre-LayerNorm blocks, tanh-GELU MLP, tied output projection, fused scaled-dot-
-// product attention and a preallocated KV cache for decoding. Private to src/eval/torch/:
+// product attention and a preallocated KV cache for decoding; and the block options of
+// nas::architecture (RMSNorm, SwiGLU, rotary positions, grouped KV heads, parallel blocks, an
+// untied head, no biases). Private to src/eval/torch/:
 // nothing outside this folder includes LibTorch. It does not time or train anything.
 //
 // Every parameter is created where the model will run, in the dtype it will run in, and drawn
