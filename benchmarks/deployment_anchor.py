@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """What a good deployment of the same architecture achieves, next to `fracnas eval`.
 
-For each model (GPT-2 small, GPT-2 medium and three shallow-wide ones by default), in one
-process on one GPU, bf16, batch 1:
-  - the same GPT in plain PyTorch (learned positions, pre-LayerNorm blocks, tanh-GELU MLP, tied
-    output projection, a static KV cache of the full context), timed for the two things
+For each model (GPT-2 small, GPT-2 medium and three shallow-wide ones by default; with --models,
+also GPT-2 small's shape with the Llama block and a Llama-3.2-1B shape), in one process on one GPU,
+bf16, batch 1:
+  - the same GPT in plain PyTorch (by default GPT-2's block: learned positions, pre-LayerNorm
+    blocks, tanh-GELU MLP, tied output projection; or the block options of fracnas's architecture
+    text: RMSNorm, SwiGLU, rotary positions applied to q and k, grouped KV heads through SDPA's
+    enable_gqa, a parallel block, an untied output table, no biases; a static KV cache of the full
+    context), timed for the two things
     `fracnas eval` times: a prefill of T tokens that returns the last position's logits, and
     one decode step at context C (the cache holds C tokens; logits of the new one);
   - eager, under a hand-captured CUDA graph, and under torch.compile (each mode asked for, then
@@ -41,7 +45,18 @@ MODELS = {
     "3x1728": "n_layer=3 d_model=1728 d_inner=5184 n_head=27",
     "2x2048": "n_layer=2 d_model=2048 d_inner=8192 n_head=16",
     "4x1536": "n_layer=4 d_model=1536 d_inner=6144 n_head=12",
+    # the block options (issue 25): GPT-2 small's shape with Llama's block (untied) and 4 KV heads,
+    # with a parallel block, and a Llama-3.2-1B shape (its vocabulary, tied as the real one; the
+    # anchor's context of 1,024)
+    "small-llama": "n_layer=12 d_model=768 d_inner=2048 n_head=12 norm=rmsnorm mlp=swiglu positions=rotary "
+                   "n_kv_head=4 bias=off output=untied",
+    "small-parallel": "n_layer=12 d_model=768 d_inner=3072 n_head=12 block=parallel",
+    "llama-3.2-1b": "n_layer=16 d_model=2048 d_inner=8192 n_head=32 norm=rmsnorm mlp=swiglu positions=rotary "
+                    "n_kv_head=8 bias=off vocab=128256",
 }
+DEFAULT_MODELS = ("gpt2-small", "gpt2-medium", "3x1728", "2x2048", "4x1536")
+BLOCK_KEYS = {"norm": "layernorm", "mlp": "gelu", "positions": "learned", "block": "sequential", "output": "tied",
+              "bias": "on"}
 NOMINAL_BANDWIDTH = 4.8e12  # H200 HBM3e, bytes/s (NVIDIA's figure)
 NOMINAL_BF16 = 989e12       # H200 dense bf16 tensor-core FLOP/s (NVIDIA's figure, no sparsity)
 
@@ -53,44 +68,91 @@ def parse_arch(text, vocab, context):
     per_layer = lambda key: [int(v) for v in kv[key].split(",")] * (n if "," not in kv[key] else 1)
     a = dict(n_layer=n, d_model=int(kv["d_model"]), d_inner=per_layer("d_inner"), n_head=per_layer("n_head"),
              vocab=int(kv.get("vocab", vocab)), context=int(kv.get("context", context)))
-    assert len(a["d_inner"]) == n and len(a["n_head"]) == n, text
+    a["n_kv_head"] = per_layer("n_kv_head") if "n_kv_head" in kv else list(a["n_head"])
+    for key, default in BLOCK_KEYS.items():
+        a[key] = kv.get(key, default)
+    assert len(a["d_inner"]) == n and len(a["n_head"]) == n and len(a["n_kv_head"]) == n, text
     return a
 
 
 def spec(a):
     """fracnas's --arch form of the architecture."""
-    return "n_layer={} d_model={} d_inner={} n_head={} vocab={} context={}".format(
+    text = "n_layer={} d_model={} d_inner={} n_head={} vocab={} context={}".format(
         a["n_layer"], a["d_model"], ",".join(map(str, a["d_inner"])), ",".join(map(str, a["n_head"])),
         a["vocab"], a["context"])
+    options = ["{}={}".format(key, a[key]) for key, default in BLOCK_KEYS.items() if a[key] != default]
+    if a["n_kv_head"] != a["n_head"]:
+        options.append("n_kv_head=" + ",".join(map(str, a["n_kv_head"])))
+    return " ".join([text] + options)
+
+
+def norm_layer(a, d, kw):
+    if a["norm"] == "rmsnorm":
+        return nn.RMSNorm(d, eps=1e-5, **kw)
+    return nn.LayerNorm(d, eps=1e-5, bias=a["bias"] == "on", **kw)
+
+
+def rotary_tables(hs, context, device, theta=10000.0):
+    """cos and sin (context, hs) in fp32, rotate-half layout (transformers' Llama)."""
+    inv = 1.0 / theta ** (torch.arange(0, hs, 2, dtype=torch.float32, device=device) / hs)
+    angles = torch.outer(torch.arange(context, dtype=torch.float32, device=device), inv)
+    angles = torch.cat([angles, angles], dim=-1)
+    return angles.cos(), angles.sin()
+
+
+def rotate(t, cos, sin):
+    half = t.size(-1) // 2
+    turned = torch.cat([-t[..., half:], t[..., :half]], dim=-1)
+    return (t * cos + turned * sin).to(t.dtype)
 
 
 class Block(nn.Module):
-    def __init__(self, d, d_inner, n_head, context, dtype, device):
+    def __init__(self, a, l, dtype, device):
         super().__init__()
         kw = dict(dtype=dtype, device=device)
-        self.n_head, self.hs = n_head, d // n_head
-        self.ln_1 = nn.LayerNorm(d, eps=1e-5, **kw)
-        self.c_attn = nn.Linear(d, 3 * d, **kw)
-        self.attn_proj = nn.Linear(d, d, **kw)
-        self.ln_2 = nn.LayerNorm(d, eps=1e-5, **kw)
-        self.c_fc = nn.Linear(d, d_inner, **kw)
-        self.mlp_proj = nn.Linear(d_inner, d, **kw)
-        shape = (1, n_head, context, self.hs)
+        d, d_inner, context = a["d_model"], a["d_inner"][l], a["context"]
+        bias = a["bias"] == "on"
+        self.n_head, self.n_kv, self.hs = a["n_head"][l], a["n_kv_head"][l], d // a["n_head"][l]
+        self.parallel, self.swiglu = a["block"] == "parallel", a["mlp"] == "swiglu"
+        self.ln_1 = norm_layer(a, d, kw)
+        self.c_attn = nn.Linear(d, d + 2 * self.n_kv * self.hs, bias=bias, **kw)
+        self.attn_proj = nn.Linear(d, d, bias=bias, **kw)
+        self.ln_2 = None if self.parallel else norm_layer(a, d, kw)
+        self.c_fc = nn.Linear(d, (2 if self.swiglu else 1) * d_inner, bias=bias, **kw)  # SwiGLU: gate and up
+        self.mlp_proj = nn.Linear(d_inner, d, bias=bias, **kw)
+        shape = (1, self.n_kv, context, self.hs)
         self.register_buffer("k_cache", torch.zeros(shape, **kw), persistent=False)
         self.register_buffer("v_cache", torch.zeros(shape, **kw), persistent=False)
 
-    def forward(self, x, pos):
+    def mlp(self, x):
+        h = self.c_fc(x)
+        if self.swiglu:
+            gate, up = h.chunk(2, dim=-1)
+            return self.mlp_proj(F.silu(gate) * up)
+        return self.mlp_proj(F.gelu(h, approximate="tanh"))
+
+    def forward(self, x, pos, rotary):
         B, T, C = x.shape
-        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, self.hs).transpose(1, 2) for t in (q, k, v))
+        h = self.ln_1(x)
+        q, k, v = self.c_attn(h).split([C, self.n_kv * self.hs, self.n_kv * self.hs], dim=2)
+        q = q.view(B, T, self.n_head, self.hs).transpose(1, 2)
+        k, v = (t.view(B, T, self.n_kv, self.hs).transpose(1, 2) for t in (k, v))
+        if rotary is not None:
+            cos, sin = rotary[0][pos:pos + T], rotary[1][pos:pos + T]
+            q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         self.k_cache[:, :, pos:pos + T] = k
         self.v_cache[:, :, pos:pos + T] = v
+        gqa = self.n_kv != self.n_head
         if pos == 0:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=gqa)
         else:  # one new token (T = 1) sees every cached position
-            y = F.scaled_dot_product_attention(q, self.k_cache[:, :, :pos + T], self.v_cache[:, :, :pos + T])
-        x = x + self.attn_proj(y.transpose(1, 2).reshape(B, T, C))
-        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+            y = F.scaled_dot_product_attention(q, self.k_cache[:, :, :pos + T], self.v_cache[:, :, :pos + T],
+                                               enable_gqa=gqa)
+        attn = self.attn_proj(y.transpose(1, 2).reshape(B, T, C))
+        if self.parallel:  # attention and MLP from one norm (GPT-J, PaLM)
+            return x + attn + self.mlp(h)
+        x = x + attn
+        return x + self.mlp(self.ln_2(x))
 
 
 class Gpt(nn.Module):
@@ -99,21 +161,27 @@ class Gpt(nn.Module):
         kw = dict(dtype=dtype, device=device)
         d = a["d_model"]
         self.wte = nn.Embedding(a["vocab"], d, **kw)
-        self.wpe = nn.Embedding(a["context"], d, **kw)
-        self.h = nn.ModuleList(Block(d, a["d_inner"][l], a["n_head"][l], a["context"], dtype, device)
-                               for l in range(a["n_layer"]))
-        self.ln_f = nn.LayerNorm(d, eps=1e-5, **kw)
+        self.wpe = nn.Embedding(a["context"], d, **kw) if a["positions"] == "learned" else None
+        self.h = nn.ModuleList(Block(a, l, dtype, device) for l in range(a["n_layer"]))
+        self.ln_f = norm_layer(a, d, kw)
+        self.lm_head = nn.Linear(d, a["vocab"], bias=False, **kw) if a["output"] == "untied" else None
+        self.rotary = None
+        if self.wpe is None:  # one head size for every layer (d_model over the heads)
+            self.rotary = rotary_tables(d // a["n_head"][0], a["context"], device)
         for p in self.parameters():  # GPT-2's initialisation scale; latency does not depend on it
             if p.dim() == 2:
                 nn.init.normal_(p, std=0.02)
 
     def forward(self, idx, pos):
         T = idx.size(1)
-        x = self.wte(idx) + self.wpe.weight[pos:pos + T]
+        x = self.wte(idx)
+        if self.wpe is not None:
+            x = x + self.wpe.weight[pos:pos + T]
         for block in self.h:
-            x = block(x, pos)
+            x = block(x, pos, self.rotary)
         x = self.ln_f(x[:, -1:, :])
-        return x @ self.wte.weight.t()  # (B, 1, vocab): the last position's logits
+        table = self.lm_head.weight if self.lm_head is not None else self.wte.weight
+        return x @ table.t()  # (B, 1, vocab): the last position's logits
 
 
 def time_runs(fn, warmup, repeats, queued=True):
@@ -187,11 +255,15 @@ def model_floors(a, tokens, context, floors):
     """Bytes each step must read and matrix FLOPs it must do, and the time each takes at the measured
     and the nominal rates. Decode reads every weight once (the output projection is the embedding)
     and the cache's C + 1 keys and values; a prefill reads the weights once and does 2 x weights x T
-    matrix FLOPs plus causal attention (the output projection for one position)."""
+    matrix FLOPs plus causal attention (the output projection for one position). The matrices of a
+    layer: q and the projection d x d each, k and v d x (KV heads x head size) each, the MLP 2 (GELU)
+    or 3 (SwiGLU) x d x d_inner; an untied table is read besides the embedding's rows."""
     d, n, V = a["d_model"], a["n_layer"], a["vocab"]
-    layer_w = sum(4 * d * d + 2 * d * a["d_inner"][l] for l in range(n))
+    mlp_mats = 3 if a["mlp"] == "swiglu" else 2
+    kv_width = [a["n_kv_head"][l] * (d // a["n_head"][l]) for l in range(n)]
+    layer_w = sum(2 * d * d + 2 * d * kv_width[l] + mlp_mats * d * a["d_inner"][l] for l in range(n))
     weight_bytes = 2 * (layer_w + V * d)
-    kv_bytes = 2 * 2 * n * (context + 1) * d
+    kv_bytes = 2 * 2 * (context + 1) * sum(kv_width)
     decode_flops = 2 * (layer_w + V * d) + 4 * n * (context + 1) * d
     prefill_flops = 2 * layer_w * tokens + 2 * n * tokens * tokens * d + 2 * V * d  # causal QK^T and PV: half of 4 n T^2 d
     out = {"weight_bytes": weight_bytes, "decode_bytes": weight_bytes + kv_bytes, "decode_flops": decode_flops,
@@ -281,7 +353,8 @@ def best_compiled(phase_row):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--fracnas", help="the fracnas binary; its `eval --json` is run on each model")
-    p.add_argument("--models", default=",".join(MODELS), help="comma list of: " + ", ".join(MODELS))
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma list of: " + ", ".join(MODELS) +
+                   " (default: " + ",".join(DEFAULT_MODELS) + ")")
     p.add_argument("--compile-modes", default="max-autotune-no-cudagraphs",
                    help="comma list of torch.compile modes, or none (a mode without CUDA graphs is replayed "
                         "through a hand-captured graph)")

@@ -63,7 +63,7 @@ struct outcome {
     double decode_ms = none, decode_iqr_ms = none;    ///< one decode step: median and IQR
     double prefill_ms = none, prefill_iqr_ms = none;  ///< the prefill: median and IQR
     std::uint32_t repeats = 0;                        ///< timed runs behind each median
-    std::uint64_t peak_memory_bytes = 0;              ///< allocator peak (0 on a CPU)
+    std::uint64_t peak_memory_bytes = 0;              ///< the bytes its tensors asked for at most at once (0 on a CPU)
     double wall_seconds = 0.0;                        ///< the whole evaluation on the worker: build, warm-up, timing
     // a training task's (NaN and 0 for a timing): value is then the validation perplexity
     double val_loss = none;            ///< validation loss (nats a token) at the end of the training

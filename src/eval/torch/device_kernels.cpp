@@ -795,6 +795,82 @@ fracnas_ln_dgamma_partial_f32(const unsigned short* dy, const float* x, const fl
                               long long rows, int d, int slab_rows) {
     ln_dgamma_partial(dy, x, mean, rstd, partial, rows, d, slab_rows);
 }
+// SwiGLU's product for inference: out[r, j] = silu(gate)[r, j] * up[r, j] for gate_up (rows, 2 f),
+// gate the first f columns of a row and up the last f, out (rows, f); silu(gate) rounded to bf16
+// first and the product rounded again, as LibTorch's silu then mul compute them. A row a grid row,
+// eight values a thread where f is a multiple of 8 and the tensors 16-byte aligned
+__device__ __forceinline__ float swiglu1(float g, float u) { return bf16_to_float(float_to_bf16(g / (1.0f + expf(-g)))) * u; }
+extern "C" __global__ void __launch_bounds__(256) fracnas_swiglu_bf16(const unsigned short* __restrict__ gate_up,
+                                                                       unsigned short* __restrict__ out, int rows, int f) {
+    const bool vec = f % 8 == 0 && ((address(gate_up) | address(out)) & 15) == 0;
+    const int first = blockIdx.x * blockDim.x + threadIdx.x, stride = gridDim.x * blockDim.x;
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        const unsigned short* in = gate_up + (long long)r * 2 * f;
+        unsigned short* o = out + (long long)r * f;
+        if (vec) {
+            for (int c = first; c < f / 8; c += stride) {
+                float g[8], u[8];
+                load8(in, c, g);
+                load8(in + f, c, u);
+                for (int k = 0; k < 8; ++k) g[k] = swiglu1(g[k], u[k]);
+                store8(o, c, g);
+            }
+        } else {
+            for (int c = first; c < f; c += stride) store1(o, c, swiglu1(load1(in, c), load1(in + f, c)));
+        }
+    }
+}
+// Rotary positions and the KV cache's write for inference, in one pass over a projection's
+// output qkv (B, T, C + 2 kw): q (its first C columns, heads of hs) rotated into q_out (B, T, C);
+// k (the next kw columns) rotated and v (the last kw) copied into the cache (B, context, 2, kw) at
+// positions pos .. pos + T - 1. Rotation of t at row p of the tables cos and signed_sin (T, hs, rows
+// from pos): bf16(bf16(t[i] cos[i]) + t[(i + hs / 2) % hs] signed_sin[i]), as rotate() computes it
+// with LibTorch's mul, roll and addcmul. A row (b, t) a grid row; eight values a thread where hs is a
+// multiple of 16 and the tensors 16-byte aligned (a chunk and its partner then lie in one head)
+__device__ __forceinline__ float rotate1(float x, float partner, float c, float sn) {
+    return bf16_to_float(float_to_bf16(x * c)) + partner * sn;
+}
+extern "C" __global__ void __launch_bounds__(256) fracnas_rotary_cache_bf16(
+    const unsigned short* __restrict__ qkv, const unsigned short* __restrict__ cos, const unsigned short* __restrict__ signed_sin,
+    unsigned short* __restrict__ q_out, unsigned short* __restrict__ cache, int B, int T, int C, int kw, int hs, long long context,
+    long long pos) {
+    const int width = C + 2 * kw;
+    const bool vec = hs % 16 == 0 && ((address(qkv) | address(cos) | address(signed_sin) | address(q_out) | address(cache)) & 15) == 0;
+    const int step = vec ? 8 : 1, chunks = width / step;
+    const int first = blockIdx.x * blockDim.x + threadIdx.x, stride = gridDim.x * blockDim.x;
+    for (int row = blockIdx.y; row < B * T; row += gridDim.y) {
+        const int b = row / T, t = row - b * T;
+        const unsigned short* in = qkv + (long long)row * width;
+        const unsigned short* cs = cos + (long long)t * hs;
+        const unsigned short* sn = signed_sin + (long long)t * hs;
+        const long long slot = ((long long)b * context + pos + t) * 2;  // the cache's (b, pos + t, 0, 0) in units of kw
+        for (int c = first; c < chunks; c += stride) {
+            const int j = c * step;
+            if (j >= C + kw) {  // v: copied
+                unsigned short* dst = cache + (slot + 1) * kw + (j - C - kw);
+                if (vec)
+                    *reinterpret_cast<uint4*>(dst) = reinterpret_cast<const uint4*>(in)[c];
+                else
+                    *dst = in[j];
+                continue;
+            }
+            unsigned short* dst = j < C ? q_out + (long long)row * C + j : cache + slot * kw + (j - C);
+            const int part = j < C ? 0 : C;  // where this head's part starts: q at 0, k at C
+            const int head_start = part + ((j - part) / hs) * hs, i = j - head_start, p = head_start + (i + hs / 2) % hs;
+            if (vec) {
+                float x[8], y[8], c8[8], s8[8];
+                load8(in, j / 8, x);
+                load8(in, p / 8, y);
+                load8(cs, i / 8, c8);
+                load8(sn, i / 8, s8);
+                for (int k = 0; k < 8; ++k) x[k] = rotate1(x[k], y[k], c8[k], s8[k]);
+                store8(dst, 0, x);
+            } else {
+                store1(dst, 0, rotate1(load1(in, j), load1(in, p), load1(cs, i), load1(sn, i)));
+            }
+        }
+    }
+}
 // out = x + y for an fp32 residual stream x and a bf16 layer output y (n values), eight at a
 // time where all three are 16-byte aligned
 extern "C" __global__ void __launch_bounds__(256) fracnas_residual_add_f32(const float* __restrict__ x, const unsigned short* __restrict__ y,
@@ -952,6 +1028,8 @@ const char* const sumsq_name = "fracnas_grad_sumsq_bf16";
 const char* const clip_name = "fracnas_clip_scale";
 const char* const adamw_name = "fracnas_adamw_bf16";
 const char* const residual_add_name = "fracnas_residual_add_f32";
+const char* const swiglu_name = "fracnas_swiglu_bf16";
+const char* const rotary_cache_name = "fracnas_rotary_cache_bf16";
 // the one-pass LayerNorm backward for rows of at most 256, 512, 768 or 1,024 values, bf16 and fp32 input
 constexpr int ln_backward_groups = 4;
 // [with dx's column sums][fp32 input][groups of 256 columns - 1]
@@ -1150,7 +1228,7 @@ struct device_module {
     CUmodule module = nullptr;
     CUfunction xent = nullptr, xent_rows = nullptr, ln_dx = nullptr, ln_partial = nullptr, sumsq = nullptr, clip = nullptr, adamw = nullptr,
                ln_dx_f32 = nullptr, ln_partial_f32 = nullptr, residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr,
-               qkv_pack = nullptr;
+               qkv_pack = nullptr, swiglu = nullptr, rotary_cache = nullptr;
     CUfunction ln_backward[2][2][ln_backward_groups] = {};  // as ln_backward_names
     int ln_backward_blocks[2][2][ln_backward_groups] = {};  // the blocks of each an SM holds (0: not known)
     CUfunction ln_rows[2] = {}, ln_add[2] = {};             // as ln_rows_names, ln_add_names
@@ -1196,7 +1274,8 @@ const device_module& module_for(c10::DeviceIndex device) {
           std::pair{&m.ln_partial, ln_partial_name}, std::pair{&m.sumsq, sumsq_name}, std::pair{&m.clip, clip_name},
           std::pair{&m.adamw, adamw_name}, std::pair{&m.ln_dx_f32, ln_dx_f32_name}, std::pair{&m.ln_partial_f32, ln_partial_f32_name},
           std::pair{&m.residual_add, residual_add_name}, std::pair{&m.column_sums, column_sums_name},
-          std::pair{&m.gelu_backward, gelu_backward_name}, std::pair{&m.qkv_pack, qkv_pack_name}})
+          std::pair{&m.gelu_backward, gelu_backward_name}, std::pair{&m.qkv_pack, qkv_pack_name}, std::pair{&m.swiglu, swiglu_name},
+          std::pair{&m.rotary_cache, rotary_cache_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
             m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
             return m;
@@ -1590,6 +1669,57 @@ void residual_add(const torch::Tensor& x, const torch::Tensor& y, const torch::T
     const std::int64_t sms = at::cuda::getDeviceProperties(device)->multiProcessorCount;
     const auto blocks = std::min<std::int64_t>((n / 8 + 255) / 256 + 1, sms * 8);
     launch(m.residual_add, static_cast<unsigned>(blocks), 1, 256, 1, args, device, "residual_add", residual_add_name);
+}
+
+void swiglu(const torch::Tensor& gate_up, const torch::Tensor& out) {
+    const auto f = out.size(-1);
+    const auto rows = f > 0 ? out.numel() / f : 0;
+    TORCH_CHECK(f > 0 && gate_up.size(-1) == 2 * f && on_device(gate_up, gate_up, at::kBFloat16, rows * 2 * f) &&
+                    on_device(out, gate_up, at::kBFloat16, rows * f) && rows <= 0x7fffffff && f <= 0x3fffffff,
+                "swiglu: gate_up (rows, 2 f) and out (rows, f) must be contiguous bf16 tensors on one CUDA device");
+    if (rows == 0) return;
+    const auto device = gate_up.device().index();
+    const auto& m = loaded(device, "swiglu");
+    c10::cuda::CUDAGuard guard(device);
+    const void* pin = gate_up.data_ptr();
+    void* pout = out.data_ptr();
+    int r = static_cast<int>(rows), width = static_cast<int>(f);
+    void* args[] = {&pin, &pout, &r, &width};
+    const auto per_thread = f % 8 == 0 ? 8 : 1;  // as the kernel's vec, or fewer threads than it takes
+    const auto blocks_x = (f / per_thread + 255) / 256;
+    launch(m.swiglu, static_cast<unsigned>(blocks_x), static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)), 256, 1, args, device,
+           "swiglu", swiglu_name);
+}
+
+void rotary_cache(const torch::Tensor& qkv, const torch::Tensor& cos, const torch::Tensor& signed_sin, std::int64_t n_head,
+                  std::int64_t n_kv_head, const torch::Tensor& q_out, const torch::Tensor& cache, std::int64_t pos) {
+    TORCH_CHECK(qkv.dim() == 3 && cache.dim() == 4 && cache.size(2) == 2 && n_head > 0 && n_kv_head > 0,
+                "rotary_cache: qkv must be (B, T, C + 2 kw) and the cache (B, context, 2, kw)");
+    const auto B = qkv.size(0), T = qkv.size(1), kw = cache.size(3), C = qkv.size(2) - 2 * kw, hs = n_kv_head > 0 ? kw / n_kv_head : 0;
+    const auto context = cache.size(1);
+    TORCH_CHECK(C > 0 && hs > 0 && hs % 2 == 0 && C == n_head * hs && kw == n_kv_head * hs && cache.size(0) == B && pos >= 0 &&
+                    pos + T <= context && on_device(qkv, qkv, at::kBFloat16, qkv.numel()) && on_device(cos, qkv, at::kBFloat16, T * hs) &&
+                    on_device(signed_sin, qkv, at::kBFloat16, T * hs) && on_device(q_out, qkv, at::kBFloat16, B * T * C) &&
+                    on_device(cache, qkv, at::kBFloat16, cache.numel()) && B * T <= 0x7fffffff && C + 2 * kw <= 0x7fffffff,
+                "rotary_cache: qkv (B, T, n_head hs + 2 n_kv_head hs), cos and signed_sin (T, hs), q_out (B, T, n_head hs) and the "
+                "cache (B, context, 2, n_kv_head hs) must be contiguous bf16 tensors on one CUDA device, hs even, positions within "
+                "the cache");
+    if (B * T == 0) return;
+    const auto device = qkv.device().index();
+    const auto& m = loaded(device, "rotary_cache");
+    c10::cuda::CUDAGuard guard(device);
+    const void* pqkv = qkv.data_ptr();
+    const void* pcos = cos.data_ptr();
+    const void* psin = signed_sin.data_ptr();
+    void* pq = q_out.data_ptr();
+    void* pcache = cache.data_ptr();
+    int b = static_cast<int>(B), t = static_cast<int>(T), c = static_cast<int>(C), k = static_cast<int>(kw), h = static_cast<int>(hs);
+    long long ctx = context, p = pos;
+    void* args[] = {&pqkv, &pcos, &psin, &pq, &pcache, &b, &t, &c, &k, &h, &ctx, &p};
+    const auto per_thread = hs % 16 == 0 ? 8 : 1;  // as the kernel's vec, or fewer threads than it takes
+    const auto blocks_x = ((C + 2 * kw) / per_thread + 255) / 256;
+    launch(m.rotary_cache, static_cast<unsigned>(blocks_x), static_cast<unsigned>(std::min<std::int64_t>(B * T, 65535)), 256, 1, args,
+           device, "rotary_cache", rotary_cache_name);
 }
 
 void gelu_backward_bias(const torch::Tensor& dh, const torch::Tensor& pre, const torch::Tensor& dpre, const torch::Tensor& db) {

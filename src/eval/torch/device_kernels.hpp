@@ -4,8 +4,8 @@
 // Today: the loss's softmax, cross-entropy and logits gradient in one pass over bf16 logits,
 // LayerNorm's forward (with the residual stream's add, optionally rounded stochastically) and
 // backward in bf16 or on an fp32 stream, GELU's backward with its bias gradient, the packing of
-// attention's q/k/v gradients with their bias gradient, and AdamW's step for bf16 weights with
-// fp32 masters.
+// attention's q/k/v gradients with their bias gradient, AdamW's step for bf16 weights with
+// fp32 masters; for inference, SwiGLU's product and the rotary positions with the KV cache's write.
 // Private to src/eval/torch/; it knows tensors, not the model.
 #pragma once
 
@@ -100,6 +100,23 @@ void gelu_backward_bias(const torch::Tensor& dh, const torch::Tensor& pre, const
 /// 16-byte aligned): the caller concatenates instead. Every tensor on one CUDA device. Runs on
 /// the current stream; requires available().
 bool qkv_pack(const torch::Tensor& dq, const torch::Tensor& dk, const torch::Tensor& dv, const torch::Tensor& out, const torch::Tensor& db);
+
+/// SwiGLU's product for inference: out (rows, f) := silu(gate) * up for gate_up (rows, 2 f), gate
+/// the first f columns of each row and up the last f (the MLP's first projection of the Llama
+/// block), silu's output rounded to bf16 before the product is taken and rounded, as LibTorch's
+/// silu and mul do. Both contiguous bf16 on one CUDA device. Runs on the current stream; requires
+/// available().
+void swiglu(const torch::Tensor& gate_up, const torch::Tensor& out);
+
+/// Rotary positions and the KV cache's write for inference in one pass, for the attention's
+/// projection output qkv (B, T, C + 2 kw), C = n_head hs, kw = n_kv_head hs: q rotated into q_out
+/// (B, T, C), k rotated into cache[:, pos:pos + T, 0] and v copied into cache[:, pos:pos + T, 1]
+/// (cache (B, context, 2, kw)), the tables cos and signed_sin (T, hs) those of positions pos ..
+/// pos + T - 1 (gpt_model.hpp's rotary_tables). Each value as gpt_model.cpp's rotate() computes
+/// it: t cos rounded to bf16, plus the half-rolled t times signed_sin, rounded once. Every tensor
+/// contiguous bf16 on one CUDA device, hs even. Runs on the current stream; requires available().
+void rotary_cache(const torch::Tensor& qkv, const torch::Tensor& cos, const torch::Tensor& signed_sin, std::int64_t n_head,
+                  std::int64_t n_kv_head, const torch::Tensor& q_out, const torch::Tensor& cache, std::int64_t pos);
 
 /// out = x + y for x and out (n values, fp32) and y (n values, bf16): an fp32 residual stream
 /// and a bf16 layer's output, in one pass. Every tensor contiguous on x's CUDA device, out

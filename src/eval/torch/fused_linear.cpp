@@ -256,22 +256,24 @@ tuning_scope::~tuning_scope() {
 
 torch::Tensor linear_residual(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                               const torch::Tensor& residual) {
-    const bool recorded =
-        torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || bias.requires_grad() || residual.requires_grad());
+    const bool biased = bias.defined();
+    const bool recorded = torch::GradMode::is_enabled() &&
+                          (x.requires_grad() || weight.requires_grad() || (biased && bias.requires_grad()) || residual.requires_grad());
     cudaDataType_t type{};
     const auto dtype = x.scalar_type();
     if (recorded || !x.is_cuda() || !lt().complete || !lt_type(dtype, type) || weight.scalar_type() != dtype ||
-        bias.scalar_type() != dtype || residual.scalar_type() != dtype || !weight.is_cuda() || !bias.is_cuda() || !residual.is_cuda() ||
-        !x.is_contiguous() || !weight.is_contiguous() || !bias.is_contiguous() || !residual.is_contiguous() || weight.dim() != 2 ||
-        bias.dim() != 1)
+        residual.scalar_type() != dtype || !weight.is_cuda() || !residual.is_cuda() || !x.is_contiguous() || !weight.is_contiguous() ||
+        !residual.is_contiguous() || weight.dim() != 2 ||
+        (biased && (bias.scalar_type() != dtype || !bias.is_cuda() || !bias.is_contiguous() || bias.dim() != 1)))
         return unfused(x, weight, bias, residual);
     const auto in = weight.size(1), out = weight.size(0);
     const auto rows = x.numel() / std::max<std::int64_t>(in, 1);
-    if (x.size(-1) != in || bias.size(0) != out || residual.size(-1) != out || residual.numel() != rows * out || rows == 0)
+    if (x.size(-1) != in || (biased && bias.size(0) != out) || residual.size(-1) != out || residual.numel() != rows * out || rows == 0)
         return unfused(x, weight, bias, residual);
 
     auto result = torch::empty_like(residual);
-    const gemm g = projection(x.data_ptr(), weight.data_ptr(), bias.data_ptr(), residual.data_ptr(), result.data_ptr(), rows, in, out);
+    const gemm g = projection(x.data_ptr(), weight.data_ptr(), biased ? bias.data_ptr() : nullptr, residual.data_ptr(), result.data_ptr(),
+                              rows, in, out);
     if (!run(g, dtype, x.device().index())) return unfused(x, weight, bias, residual);
     ++fused_count;
     return result;
@@ -286,8 +288,8 @@ gemm projection(const void* x, const void* weight, const void* bias, const void*
     g.b = x, g.ldb = in;
     g.c = residual;
     g.d = result, g.ldd = out;
-    g.kind = epilogue::bias;
-    g.bias = const_cast<void*>(bias);  // read by the bias epilogue
+    g.kind = bias != nullptr ? epilogue::bias : epilogue::none;
+    g.bias = const_cast<void*>(bias);  // read by the bias epilogue (none: a plain GEMM with C)
     return g;
 }
 

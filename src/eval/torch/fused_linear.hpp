@@ -11,8 +11,8 @@
 
 namespace fracnas::eval::torch_fused {
 
-/// residual + x W^T + b, with x (..., in), W (out, in), b (out), residual (..., out) of x's leading
-/// shape. One cuBLASLt matmul when every tensor is a contiguous CUDA tensor of one dtype (fp32,
+/// residual + x W^T + b, with x (..., in), W (out, in), b (out, or undefined: no bias), residual
+/// (..., out) of x's leading shape. One cuBLASLt matmul when every tensor is a contiguous CUDA tensor of one dtype (fp32,
 /// fp16 or bf16), autograd does not record the call, and cuBLASLt offers an algorithm for the
 /// shape; otherwise at::linear then the add (the CPU, the grad-norm proxy, a process without
 /// cuBLASLt). Returns a new tensor.
@@ -50,7 +50,7 @@ struct gemm {
 
 /// The gemm of residual + x W^T + b for row-major x (rows, in), W (out, in), the residual and the
 /// result (rows, out): column-major D (out, rows) = W^T (W stored (in, out), transposed) x^T + C,
-/// the bias by the epilogue.
+/// the bias by the epilogue (a null bias: none, the plain GEMM with C).
 gemm projection(const void* x, const void* weight, const void* bias, const void* residual, void* result, std::int64_t rows, std::int64_t in,
                 std::int64_t out);
 

@@ -247,8 +247,11 @@ private:
         timer t{cuda_, flush_, &out.phases, cfg_.queue_timed_runs && out.graphs_used};
         return summarise(t.time(p.run, p.warmup, p.repeats));
     }
-    std::int64_t allocated_now() const {
-        return c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index()).allocated_bytes[aggregate].current;
+    // the bytes the process's tensors asked for, not the allocator's blocks (a block taken whole
+    // where its remainder is too small to split counts more than was asked, and which blocks are
+    // free depends on what ran before: a candidate's peak would depend on its neighbours)
+    std::int64_t requested_now() const {
+        return c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index()).requested_bytes[aggregate].current;
     }
 
     nas::architecture arch_;
@@ -279,15 +282,15 @@ measurement::measurement(const nas::architecture& arch, const gpt_measure_config
     // what this process already holds on the device (a resident reference, cuBLAS workspaces)
     // is not the candidate's: the peak counts from here
     if (cuda_) hold_blas_workspaces(device_.index());
-    const std::int64_t held = cuda_ ? allocated_now() : 0;
+    const std::int64_t held = cuda_ ? requested_now() : 0;
     const attention_choice attention(cfg_.attention);
     build(out);
     c10::InferenceMode inference;
     std::int64_t scaffolding = 0;  // bytes of the L2-flush buffer, held through every measurement
     if (cuda_ && cfg_.flush_l2 && out.weight_bytes <= l2_fit_bytes) {
-        const std::int64_t before = allocated_now();
+        const std::int64_t before = requested_now();
         flush_ = torch::empty({l2_flush_bytes}, torch::TensorOptions().dtype(torch::kUInt8).device(device_));
-        scaffolding = allocated_now() - before;
+        scaffolding = requested_now() - before;
     }
     // after the first allocation (the allocator starts lazily): the weights stay counted; the
     // flush buffer and what was held before are subtracted from the peak below, so that the peak
@@ -338,7 +341,7 @@ measurement::measurement(const nas::architecture& arch, const gpt_measure_config
     if (cuda_) {
         torch::cuda::synchronize();
         const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device_.index());
-        const std::int64_t own = stats.allocated_bytes[aggregate].peak - scaffolding - held;
+        const std::int64_t own = stats.requested_bytes[aggregate].peak - scaffolding - held;
         out.peak_memory_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(own, 0));
     }
 }

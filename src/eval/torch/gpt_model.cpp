@@ -5,10 +5,13 @@
 #include <ATen/autocast_mode.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <tuple>
 
+#include "device_kernels.hpp"
 #include "fracnas/error.hpp"
 #include "fused_linear.hpp"
 #include "fused_train.hpp"
@@ -30,6 +33,19 @@ torch::Tensor heads(const torch::Tensor& kv, std::int64_t which, std::int64_t n_
 bool fused_training(const DenseImpl& dense, const torch::Tensor& x) {
     return dense.fused_train && dense.bias.defined() && torch::GradMode::is_enabled() &&
            (x.requires_grad() || dense.weight.requires_grad()) && !at::autocast::is_autocast_enabled(x.device().type());
+}
+
+// Whether inference on t's device takes the one-kernel forms of the Llama block's parts (RMSNorm
+// by LibTorch's fused kernel, SwiGLU's product and rotary positions with the cache's write by
+// device_kernels.hpp's): bf16 on CUDA, no autograd recording, the kernels available, and not
+// turned off by FRACNAS_INFERENCE_KERNELS=0 (a diagnostic: the operators' forms, as before them)
+bool inference_kernels(const torch::Tensor& t) {
+    static const bool on = [] {
+        const char* v = std::getenv("FRACNAS_INFERENCE_KERNELS");
+        return v == nullptr || std::strcmp(v, "0") != 0;
+    }();
+    return on && t.is_cuda() && t.scalar_type() == torch::kBFloat16 && !torch::GradMode::is_enabled() &&
+           torch_kernels::available(t.device().index());
 }
 
 // t (B, heads, T, hs) at positions [pos, pos + T) with rotary positions (rotary_tables)
@@ -93,13 +109,19 @@ torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
     // takes the two-step path
     const bool recorded =
         torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
-    if (x.is_cuda() && !recorded && bias.defined()) {
+    if (x.is_cuda() && !recorded) {
         const auto in = x.size(-1);
         const auto rows = x.numel() / in;
+        if (!bias.defined() &&
+            (!zero_bias_.defined() || zero_bias_.device() != weight.device() || zero_bias_.scalar_type() != weight.scalar_type())) {
+            c10::InferenceMode ordinary(false);  // an ordinary tensor, whatever mode the first call runs in
+            zero_bias_ = torch::zeros({weight.size(0)}, weight.options().requires_grad(false));
+        }
         // cuBLASLt's GELU epilogue is the tanh approximation, GPT-2's gelu_new
         auto sizes = x.sizes().vec();
         sizes.back() = weight.size(0);
-        return at::_addmm_activation(bias, x.reshape({rows, in}), weight.t(), 1, 1, /*use_gelu=*/true).view(sizes);
+        return at::_addmm_activation(bias.defined() ? bias : zero_bias_, x.reshape({rows, in}), weight.t(), 1, 1, /*use_gelu=*/true)
+            .view(sizes);
     }
     return F::gelu(forward(x), F::GELUFuncOptions().approximate("tanh"));
 }
@@ -107,8 +129,7 @@ torch::Tensor DenseImpl::forward_gelu(const torch::Tensor& x) {
 torch::Tensor DenseImpl::forward_add(const torch::Tensor& x, const torch::Tensor& residual) {
     if (fused_training(*this, x)) return torch_fused::linear_train(x, weight, bias, residual);
     if (residual.scalar_type() != x.scalar_type()) return torch_fused::residual_add(residual, forward(x));  // an fp32 stream
-    if (!bias.defined()) return residual + forward(x);
-    return torch_fused::linear_residual(x, weight, bias, residual);
+    return torch_fused::linear_residual(x, weight, bias, residual);  // without a bias too: one GEMM adding the residual
 }
 
 NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options, nas::norm_kind kind_, bool with_bias) : kind(kind_) {
@@ -118,6 +139,8 @@ NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options, nas::nor
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
     if (kind == nas::norm_kind::rms_norm) {
+        if (x.scalar_type() == weight.scalar_type() && inference_kernels(x))
+            return std::get<0>(at::_fused_rms_norm(x, {weight.size(0)}, weight, 1e-5));  // one kernel, the weight's product rounded once
         const auto f = x.to(torch::kFloat32);
         const auto y = f * torch::rsqrt(f.pow(2).mean(-1, /*keepdim=*/true) + 1e-5);
         return weight * y.to(weight.scalar_type());
@@ -205,7 +228,14 @@ torch::Tensor AttentionImpl::forward_options(const torch::Tensor& x, const torch
     auto q = parts[0].view({B, T, n_head, hs}).transpose(1, 2);
     auto k = parts[1].view({B, T, n_kv_head, hs}).transpose(1, 2);  // (B, kv heads, T, hs)
     auto v = parts[2].view({B, T, n_kv_head, hs}).transpose(1, 2);
-    if (rotary) {
+    const bool kernel = rotary && cache != nullptr && qkv_out.is_contiguous() && inference_kernels(qkv_out);
+    if (kernel) {
+        // one kernel: q rotated, k rotated and v copied into the cache; attention reads the cache
+        const auto [cos, signed_sin] = rotary->at(hs, pos, T, qkv_out);
+        auto q_rot = torch::empty({B, T, C}, qkv_out.options());
+        torch_kernels::rotary_cache(qkv_out, cos, signed_sin, n_head, n_kv_head, q_rot, cache->kv, pos);
+        q = q_rot.view({B, T, n_head, hs}).transpose(1, 2);
+    } else if (rotary) {
         q = rotate(q, pos, *rotary);
         k = rotate(k, pos, *rotary);
     }
@@ -213,19 +243,23 @@ torch::Tensor AttentionImpl::forward_options(const torch::Tensor& x, const torch
     if (cache == nullptr) {
         y = grouped_attention(q, k, v, std::nullopt, /*causal=*/true);
     } else {
-        auto slot = cache->kv.narrow(1, pos, T);  // (B, T, 2, kw)
-        if (rotary) {
-            slot.select(2, 0).copy_(k.transpose(1, 2).reshape({B, T, kw}));
-            slot.select(2, 1).copy_(parts[2]);
-        } else {
-            slot.view({B, T, 2 * kw}).copy_(qkv_out.narrow(2, C, 2 * kw));  // k|v as c_attn wrote them
+        if (!kernel) {
+            auto slot = cache->kv.narrow(1, pos, T);  // (B, T, 2, kw)
+            if (rotary) {
+                slot.select(2, 0).copy_(k.transpose(1, 2).reshape({B, T, kw}));
+                slot.select(2, 1).copy_(parts[2]);
+            } else {
+                slot.view({B, T, 2 * kw}).copy_(qkv_out.narrow(2, C, 2 * kw));  // k|v as c_attn wrote them
+            }
         }
         const auto keys = cache->keys(n_kv_head, pos + T);  // (B, kv heads, pos+T, hs)
         const auto values = cache->values(n_kv_head, pos + T);
         if (T == 1) {
             y = grouped_attention(q, keys, values);
         } else if (pos == 0) {
-            y = grouped_attention(q, k, v, std::nullopt, /*causal=*/true);
+            // this step's keys and values alone, causal (with the kernel: as the cache holds them)
+            y = kernel ? grouped_attention(q, keys, values, std::nullopt, /*causal=*/true)
+                       : grouped_attention(q, k, v, std::nullopt, /*causal=*/true);
         } else {
             const auto rows = torch::arange(T, torch::TensorOptions().device(x.device())).unsqueeze(1) + pos;
             const auto cols = torch::arange(pos + T, torch::TensorOptions().device(x.device())).unsqueeze(0);
@@ -246,8 +280,17 @@ MlpImpl::MlpImpl(std::int64_t d_model, std::int64_t d_inner, double proj_std, co
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
     if (kind == nas::mlp_kind::swiglu) {
-        const auto gate_up = c_fc(x).chunk(2, -1);
-        const auto h = torch::silu(gate_up[0]) * gate_up[1];
+        const auto both = c_fc(x);
+        torch::Tensor h;
+        if (both.is_contiguous() && inference_kernels(both)) {
+            auto sizes = both.sizes().vec();
+            sizes.back() /= 2;
+            h = torch::empty(sizes, both.options());
+            torch_kernels::swiglu(both, h);
+        } else {
+            const auto gate_up = both.chunk(2, -1);
+            h = torch::silu(gate_up[0]) * gate_up[1];
+        }
         return residual.defined() ? c_proj->forward_add(h, residual) : c_proj(h);
     }
     if (fused_training(*c_fc, x)) return torch_fused::mlp_train(x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias, residual);

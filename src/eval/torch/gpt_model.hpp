@@ -37,8 +37,9 @@ public:
     DenseImpl(std::int64_t in, std::int64_t out, double std, const torch::TensorOptions& options, bool with_bias = true);
     torch::Tensor forward(const torch::Tensor& x);
     /// gelu_tanh(x W^T + b): on CUDA one cuBLASLt call with the bias and GELU (the tanh form) in
-    /// its epilogue (at::_addmm_activation); on the CPU, or when autograd records the forward (the
-    /// fused op has no derivative), the linear map, then the GELU.
+    /// its epilogue (at::_addmm_activation; without a bias, a zero bias of the layer's own, made at
+    /// the first call); on the CPU, or when autograd records the forward (the fused op has no
+    /// derivative), the linear map, then the GELU.
     torch::Tensor forward_gelu(const torch::Tensor& x);
     /// residual + x W^T + b: on CUDA one cuBLASLt call (torch_fused::linear_residual), the residual
     /// as the GEMM's C; otherwise the linear map, then the add (with a residual of another dtype,
@@ -48,6 +49,9 @@ public:
     /// the training's fused layers (fused_train.hpp; GptImpl::use_fused_dense).
     bool fused_train = false;
     torch::Tensor weight, bias;
+
+private:
+    torch::Tensor zero_bias_;  // forward_gelu's epilogue bias without a bias: not a parameter
 };
 TORCH_MODULE(Dense);
 
