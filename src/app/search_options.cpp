@@ -15,7 +15,7 @@ namespace {
 using range = option_range;
 
 // A search option: its name, value name, scope and help (option.hpp's builders fill the rest).
-search_option declare(const char* name, const char* value_name, option_scope scope, const char* help) {
+search_option declare(const char* name, const char* value_name, option_scope scope, const std::string& help) {
     search_option o = app::declare<search_option>(name, value_name, help);
     o.scope = scope;
     return o;
@@ -108,9 +108,7 @@ std::vector<search_option> make_options() {
     };
     o.back().get = [](const search_config& c) { return joined(c.kv_choices()); };
     o.push_back(
-        choice(declare("reference", "NAME", s::problem,
-                       "the model to beat: gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, smollm2-360m or llama-3.2-1b"),
-               FRACNAS_FIELD(reference)));
+        choice(declare("reference", "NAME", s::problem, "the model to beat: " + choice_list<reference_kind>()), FRACNAS_FIELD(reference)));
     o.push_back(whole_number(declare("min-params", "N", s::problem, "decoder-parameter floor"), FRACNAS_FIELD(min_params), range{0, 1e11}));
     const search_config defaults;
     o.back().default_note = "the reference's, " + std::to_string(defaults.decoder_floor()) + " for " + to_string(defaults.reference);

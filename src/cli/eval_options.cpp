@@ -34,10 +34,9 @@ std::vector<eval_option> make_options() {
     o.push_back(
         app::text(declare<o_t>("arch", "TEXT", "the architecture, canonical form: \"n_layer=2 d_model=512 d_inner=1024,1536 n_head=8,4\""),
                   FRACNAS_FIELD(arch)));
-    o.push_back(app::choice(declare<o_t>("preset", "NAME",
-                                         "a reference model instead of --arch: gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, "
-                                         "smollm2-360m or llama-3.2-1b"),
-                            FRACNAS_FIELD(preset)));
+    o.push_back(
+        app::choice(declare<o_t>("preset", "NAME", "a reference model instead of --arch: " + app::choice_list<app::reference_kind>()),
+                    FRACNAS_FIELD(preset)));
     o.push_back(app::choice(declare<o_t>("device", "NAME", "cpu or cuda"), FRACNAS_FIELD(device),
                             std::vector<device_choice>{device_choice::cpu, device_choice::cuda}));
     o.push_back(app::whole_number(declare<o_t>("cuda-index", "N", "which visible CUDA device"), FRACNAS_FIELD(measure.cuda_index)));
@@ -80,8 +79,8 @@ std::vector<eval_option> make_options() {
     o.push_back(app::whole_number(declare<o_t>("repeats", "N", "timed runs; median and IQR are reported"), FRACNAS_FIELD(measure.repeats),
                                   count_range));
     o.push_back(app::choice(declare<o_t>("reference", "NAME",
-                                         "also time a reference model (gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, "
-                                         "smollm2-360m or llama-3.2-1b) with the same settings and report each latency's ratio to it"),
+                                         "also time a reference model (" + app::choice_list<app::reference_kind>() +
+                                             ") with the same settings and report each latency's ratio to it"),
                             FRACNAS_FIELD(reference)));
     o.push_back(app::one_of(
         declare<o_t>("attention", "NAME", "scaled-dot-product-attention kernel: auto (PyTorch chooses), flash, efficient, cudnn, math"),

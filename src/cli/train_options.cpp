@@ -24,10 +24,9 @@ std::vector<train_option> make_options() {
     std::vector<train_option> o;
     o.push_back(app::text(declare<o_t>("arch", "TEXT", "the architecture, canonical form (its vocab is replaced by the data's)"),
                           FRACNAS_FIELD(arch)));
-    o.push_back(app::choice(declare<o_t>("preset", "NAME",
-                                         "a reference model instead of --arch: gpt2-small, gpt2-medium, gpt2-large, gpt2-xl, smollm2-135m, "
-                                         "smollm2-360m or llama-3.2-1b"),
-                            FRACNAS_FIELD(preset)));
+    o.push_back(
+        app::choice(declare<o_t>("preset", "NAME", "a reference model instead of --arch: " + app::choice_list<app::reference_kind>()),
+                    FRACNAS_FIELD(preset)));
     o.push_back(
         app::text(declare<o_t>("from", "ARCHIVE",
                                "instead of --arch: train the --top best feasible architectures a search measured in ARCHIVE (lowest "

@@ -66,6 +66,15 @@ const char* to_string(E e) {
     return choice_names<E>::values.at(static_cast<std::size_t>(e));
 }
 
+/// Every option value of E as a help text says it: "a, b or c".
+template <class E>
+std::string choice_list() {
+    const auto& names = choice_names<E>::values;
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + std::string(names[i]);
+    return out;
+}
+
 /// The index of `text` in names. Throws config_error(option) "unknown NAME 'text'; valid: a, b."
 /// (NAME: option without "--"), the one error of every enum-like option.
 std::size_t parse_choice(const std::string& option, const std::string& text, const char* const* names, std::size_t count);
@@ -237,7 +246,7 @@ void number_of(O& o, F field) {
 
 /// An option's name, value name and help, the rest to fill (O: option<Config> or a record built on it).
 template <class O>
-O declare(const char* name, const char* value_name, const char* help) {
+O declare(const char* name, const char* value_name, const std::string& help) {
     O o;
     o.name = name;
     o.value_name = value_name;
