@@ -19,13 +19,6 @@ std::uint32_t largest_divisor_at_most(std::uint32_t n, std::uint32_t limit, bool
     return 1;
 }
 
-// The words `key` may take in the space: those listed, else GPT-2's alone.
-std::vector<std::string> words_of(const gpt_space_config& c, const std::string& key) {
-    for (const auto& [k, words] : c.block_options)
-        if (k == key) return words;
-    return {block_option_words(key).front()};
-}
-
 const std::vector<std::uint32_t> one_per_query_head = {0};  // the KV choices of a space that lists none
 
 // The KV heads choice c gives a layer of n_head query heads.
@@ -34,6 +27,12 @@ std::uint32_t kv_count(std::uint32_t c, std::uint32_t n_head) {
 }
 
 }  // namespace
+
+std::vector<std::string> block_words(const gpt_space_config& c, const std::string& key) {
+    for (const auto& [k, words] : c.block_options)
+        if (k == key) return words;
+    return {block_option_words(key).front()};
+}
 
 gpt_space::gpt_space(gpt_space_config cfg) : cfg_(std::move(cfg)) {
     const auto& c = cfg_;
@@ -85,10 +84,10 @@ gpt_space::gpt_space(gpt_space_config cfg) : cfg_(std::move(cfg)) {
         kv_names_.push_back(c.kv_heads[i] == 0 ? "all" : "kv" + std::to_string(c.kv_heads[i]));
     }
     if (!(c.swiglu_ratio > 0.0)) throw config_error("swiglu_ratio", "the SwiGLU width ratio must be positive.");
-    const auto positions = words_of(c, "positions");
+    const auto positions = block_words(c, "positions");
     if (std::find(positions.begin(), positions.end(), "rotary") != positions.end() && (c.d_model_min % 2 != 0 || c.d_model_step % 2 != 0))
         throw config_error("d_model", "rotary positions need even head dimensions: d_model_min and d_model_step must be even.");
-    for (const auto& word : words_of(c, "mlp")) {
+    for (const auto& word : block_words(c, "mlp")) {
         architecture scratch;
         set_block_option(scratch, "mlp", word);
         for (std::uint32_t d = c.d_model_min; d <= c.d_model_max; d += c.d_model_step)
@@ -108,7 +107,7 @@ gpt_space::gpt_space(gpt_space_config cfg) : cfg_(std::move(cfg)) {
     }
     if (!embed_names_.empty()) codec_.add(space::categorical{"d_embed", embed_names_});
     for (const auto& key : block_option_keys())
-        if (const auto words = words_of(c, key); words.size() > 1) codec_.add(space::categorical{key, words});
+        if (const auto words = block_words(c, key); words.size() > 1) codec_.add(space::categorical{key, words});
     if (kv_names_.size() > 1) {
         if (c.homogeneous)
             codec_.add(space::categorical{"n_kv_head", kv_names_});
@@ -142,7 +141,7 @@ architecture gpt_space::decode(const core::point& x) const {
     a.vocab = cfg_.vocab;
     a.context = cfg_.context;
     for (const auto& key : block_option_keys()) {
-        const auto words = words_of(cfg_, key);
+        const auto words = block_words(cfg_, key);
         set_block_option(a, key, words.size() > 1 ? v.get_string(key) : words.front());
     }
     const bool rotary = a.positions == position_kind::rotary;
@@ -209,7 +208,7 @@ core::point gpt_space::encode(const architecture& a) const {
         }
     std::vector<std::pair<std::string, std::string>> options;  // the block options that are coordinates
     for (const auto& key : block_option_keys()) {
-        const auto words = words_of(cfg_, key);
+        const auto words = block_words(cfg_, key);
         const std::string word = block_option(a, key);
         if (std::find(words.begin(), words.end(), word) == words.end())
             throw config_error(key, key + "=" + word + " is not in the space, whose " + key + " is " + words.front() +

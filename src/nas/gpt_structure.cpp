@@ -26,11 +26,7 @@ gpt_structure::gpt_structure(const gpt_space& space, std::uint64_t floor)
 }
 
 std::uint64_t gpt_structure::grid_size(std::uint32_t d, const core::box& b) const {
-    const auto& words = [&]() -> const std::vector<std::string>& {
-        for (const auto& [key, listed] : space_.config().block_options)
-            if (key == "mlp") return listed;
-        return block_option_words("mlp");  // not listed: GELU's, the first
-    }();
+    const auto words = block_words(space_.config(), "mlp");
     std::uint64_t first = 0, last = 0;  // the MLP words b holds
     if (mlp_ < b.lo.size()) std::tie(first, last) = core::level_span(b.lo[mlp_], b.hi[mlp_], words.size());
     std::uint64_t size = 0;

@@ -49,6 +49,10 @@ struct gpt_space_config {
     double swiglu_ratio = 2.0 / 3.0;
 };
 
+/// The words block option `key` takes in a space of config c: those listed in block_options,
+/// else GPT-2's alone (one word: fixed; two: a coordinate).
+std::vector<std::string> block_words(const gpt_space_config& c, const std::string& key);
+
 class gpt_space {
 public:
     /// Throws config_error naming the field when the ranges are empty or inconsistent (for
