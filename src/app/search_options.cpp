@@ -74,7 +74,7 @@ std::vector<search_option> make_options() {
     for (const auto& key : nas::block_option_keys()) {
         const auto& words = nas::block_option_words(key);
         const std::string help = key + " of every candidate: " + words[0] + ", " + words[1] + ", or both (a coordinate of the space)";
-        o.push_back(declare(key.c_str(), "LIST", s::problem, help.c_str()));
+        o.push_back(declare(key.c_str(), "LIST", s::problem, help));
         o.back().default_note = "the reference's";
         o.back().set = [key](search_config& c, const std::string& t) {
             std::vector<std::string> list = split_list<std::string>(t, [&key](const std::string& w) {

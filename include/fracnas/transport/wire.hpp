@@ -13,8 +13,8 @@
 namespace fracnas::transport::wire {
 
 inline constexpr std::uint32_t magic = 0x464e4153;  // "FNAS"
-inline constexpr std::uint16_t version =
-    4;  // 2: task kinds (timing or training), training outcomes, every status; 3: trend probes; 4: scenario latencies
+// 2: task kinds (timing or training), training outcomes, every status; 3: trend probes; 4: scenario latencies
+inline constexpr std::uint16_t version = 4;
 
 /// Message kinds; each is also the MPI tag it travels under.
 enum class kind : std::uint16_t {
