@@ -83,7 +83,8 @@ std::vector<train_option> make_options() {
         "the engine's speed settings turned on (docs/training.md, 'Speed'): all (async, fused_adamw, fused_loss, cuda_graph, and with "
         "--dtype bf16 bf16 weights with fp32 masters and a bf16 residual stream rounded stochastically, which trains as autocast does, "
         "and fracnas's own kernels compiled at run time by NVRTC: bf16_weights, residual_sr, loss_kernel, norm_kernel, adam_kernel, "
-        "fused_dense), none (recipe A's first loop), or a comma list of those (bf16_weights alone rounds the stream to nearest: faster, "
+        "swiglu_kernel, fused_dense), none (recipe A's first loop), or a comma list of those (bf16_weights alone rounds the stream to "
+        "nearest: faster, "
         "1.6% higher perplexity on D), and flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200), residual_fp32 "
         "(the stream in fp32, as autocast keeps it), norm_add (each block's residual adds in the LayerNorm after them; residual_sr "
         "implies it) and gemm_tune (with fused_dense: each GEMM shape's algorithm timed among cuBLASLt's candidates); the training is "
@@ -97,8 +98,8 @@ std::vector<train_option> make_options() {
                     throw config_error("--speed",
                                        "unknown speed setting '" + name +
                                            "': all, none, or a comma list of async, fused_adamw, fused_loss, cuda_graph, bf16_weights, "
-                                           "flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32, norm_add, "
-                                           "residual_sr, gemm_tune.");
+                                           "flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, swiglu_kernel, "
+                                           "residual_fp32, norm_add, residual_sr, gemm_tune.");
         r.speed_all = all;
         r.recipe.speed = speed;
     };
@@ -149,7 +150,8 @@ eval::train_recipe train_request::resolved_recipe(bool cuda_visible) const {
     // (docs/results/training.md). The fp32 stream (residual_fp32) and the stream rounded to
     // nearest (bf16_weights alone: 1.6% higher perplexity there) are asked for by name
     auto& s = r.speed;
-    if (speed_all) s.loss_kernel = s.bf16_weights = s.residual_sr = s.norm_kernel = s.adam_kernel = s.fused_dense = r.bf16;
+    if (speed_all)
+        s.loss_kernel = s.bf16_weights = s.residual_sr = s.norm_kernel = s.adam_kernel = s.swiglu_kernel = s.fused_dense = r.bf16;
     if (s.bf16_weights && !r.bf16) throw config_error("--speed", "bf16_weights trains bf16 weights: it needs --dtype bf16 (on cuda).");
     if (s.bf16_weights && !s.fused_adamw)
         throw config_error("--speed", "bf16_weights needs fused_adamw, which updates the fp32 master weights.");
@@ -157,6 +159,8 @@ eval::train_recipe train_request::resolved_recipe(bool cuda_visible) const {
         throw config_error("--speed", "residual_sr rounds a bf16 residual stream: it does not go with residual_fp32.");
     // a setting that would act on nothing is refused, not recorded as if it had run
     if (s.gemm_tune && !s.fused_dense) throw config_error("--speed", "gemm_tune times the GEMMs of fused_dense: it needs fused_dense.");
+    if (s.swiglu_kernel && !r.bf16)
+        throw config_error("--speed", "swiglu_kernel runs on bf16 activations: it needs --dtype bf16 (on cuda).");
     if (s.loss_kernel && (!r.bf16 || !s.fused_loss))
         throw config_error("--speed", "loss_kernel runs on the bf16 logits of fused_loss: it needs fused_loss and --dtype bf16 (on cuda).");
     for (const auto& [on, name] :

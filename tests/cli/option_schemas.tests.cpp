@@ -130,7 +130,8 @@ TEST_CASE("fracnas train: its schema, every declared option in --help, out of ra
     eval::train_recipe gpu = r.resolved_recipe(true);
     REQUIRE(gpu.device == eval::device_kind::cuda);
     REQUIRE(gpu.bf16);
-    REQUIRE((gpu.speed.bf16_weights && gpu.speed.residual_sr && gpu.speed.fused_dense));
+    REQUIRE((gpu.speed.bf16_weights && gpu.speed.residual_sr && gpu.speed.fused_dense && gpu.speed.swiglu_kernel));
+    REQUIRE_FALSE(cpu.speed.swiglu_kernel);
     REQUIRE_FALSE(gpu.speed.residual_fp32);
     app::find_option(cli::train_options(), "speed")->set(r, "fused_loss,async");
     REQUIRE(eval::speed_setting_names(r.resolved_recipe(true).speed) == std::vector<std::string>{"async", "fused_loss"});

@@ -127,6 +127,8 @@ TEST_CASE("fracnas train: a missing, corrupt or mismatched corpus and bad option
         check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", std::string("fused_adamw,") + name},
                           std::string("--speed: ") + name + " acts on bf16 weights: it needs bf16_weights");
     }
+    check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "async,swiglu_kernel"},
+                      "--speed: swiglu_kernel runs on bf16 activations: it needs --dtype bf16 (on cuda).");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "async,gemm_tune"},
                       "--speed: gemm_tune times the GEMMs of fused_dense: it needs fused_dense.");
     check_usage_error({"train", "--arch", tiny, "--data", dir, "--device", "cpu", "--speed", "fused_adamw,residual_fp32,residual_sr"},

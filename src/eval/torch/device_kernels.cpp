@@ -820,6 +820,44 @@ extern "C" __global__ void __launch_bounds__(256) fracnas_swiglu_bf16(const unsi
         }
     }
 }
+// SwiGLU's gradient for training: for gate_up (rows, 2 f) and the product's gradient dout
+// (rows, f), dgate_up (rows, 2 f): the up half dout bf16(silu(gate)), the gate half bf16(dout up)
+// s (1 + gate (1 - s)) with s = sigmoid(gate), each rounded once: LibTorch's mul backward then
+// silu backward. Rows and threads as fracnas_swiglu_bf16
+__device__ __forceinline__ void swiglu_grad1(float g, float u, float d, float& dg, float& du) {
+    const float s = 1.0f / (1.0f + expf(-g));
+    du = d * bf16_to_float(float_to_bf16(g / (1.0f + expf(-g))));
+    dg = bf16_to_float(float_to_bf16(d * u)) * (s * (1.0f + g * (1.0f - s)));
+}
+extern "C" __global__ void __launch_bounds__(256) fracnas_swiglu_backward_bf16(const unsigned short* __restrict__ gate_up,
+                                                                                const unsigned short* __restrict__ dout,
+                                                                                unsigned short* __restrict__ dgate_up, int rows, int f) {
+    const bool vec = f % 8 == 0 && ((address(gate_up) | address(dout) | address(dgate_up)) & 15) == 0;
+    const int first = blockIdx.x * blockDim.x + threadIdx.x, stride = gridDim.x * blockDim.x;
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        const unsigned short* in = gate_up + (long long)r * 2 * f;
+        const unsigned short* dy = dout + (long long)r * f;
+        unsigned short* o = dgate_up + (long long)r * 2 * f;
+        if (vec) {
+            for (int c = first; c < f / 8; c += stride) {
+                float g[8], u[8], d[8];
+                load8(in, c, g);
+                load8(in + f, c, u);
+                load8(dy, c, d);
+                for (int k = 0; k < 8; ++k) swiglu_grad1(g[k], u[k], d[k], g[k], u[k]);
+                store8(o, c, g);
+                store8(o + f, c, u);
+            }
+        } else {
+            for (int c = first; c < f; c += stride) {
+                float dg, du;
+                swiglu_grad1(load1(in, c), load1(in + f, c), load1(dy, c), dg, du);
+                store1(o, c, dg);
+                store1(o + f, c, du);
+            }
+        }
+    }
+}
 // Rotary positions and the KV cache's write for inference, in one pass over a projection's
 // output qkv (B, T, C + 2 kw): q (its first C columns, heads of hs) rotated into q_out (B, T, C);
 // k (the next kw columns) rotated and v (the last kw) copied into the cache (B, context, 2, kw) at
@@ -1029,6 +1067,7 @@ const char* const clip_name = "fracnas_clip_scale";
 const char* const adamw_name = "fracnas_adamw_bf16";
 const char* const residual_add_name = "fracnas_residual_add_f32";
 const char* const swiglu_name = "fracnas_swiglu_bf16";
+const char* const swiglu_backward_name = "fracnas_swiglu_backward_bf16";
 const char* const rotary_cache_name = "fracnas_rotary_cache_bf16";
 // the one-pass LayerNorm backward for rows of at most 256, 512, 768 or 1,024 values, bf16 and fp32 input
 constexpr int ln_backward_groups = 4;
@@ -1228,7 +1267,7 @@ struct device_module {
     CUmodule module = nullptr;
     CUfunction xent = nullptr, xent_rows = nullptr, ln_dx = nullptr, ln_partial = nullptr, sumsq = nullptr, clip = nullptr, adamw = nullptr,
                ln_dx_f32 = nullptr, ln_partial_f32 = nullptr, residual_add = nullptr, column_sums = nullptr, gelu_backward = nullptr,
-               qkv_pack = nullptr, swiglu = nullptr, rotary_cache = nullptr;
+               qkv_pack = nullptr, swiglu = nullptr, swiglu_backward = nullptr, rotary_cache = nullptr;
     CUfunction ln_backward[2][2][ln_backward_groups] = {};  // as ln_backward_names
     int ln_backward_blocks[2][2][ln_backward_groups] = {};  // the blocks of each an SM holds (0: not known)
     CUfunction ln_rows[2] = {}, ln_add[2] = {};             // as ln_rows_names, ln_add_names
@@ -1275,7 +1314,7 @@ const device_module& module_for(c10::DeviceIndex device) {
           std::pair{&m.adamw, adamw_name}, std::pair{&m.ln_dx_f32, ln_dx_f32_name}, std::pair{&m.ln_partial_f32, ln_partial_f32_name},
           std::pair{&m.residual_add, residual_add_name}, std::pair{&m.column_sums, column_sums_name},
           std::pair{&m.gelu_backward, gelu_backward_name}, std::pair{&m.qkv_pack, qkv_pack_name}, std::pair{&m.swiglu, swiglu_name},
-          std::pair{&m.rotary_cache, rotary_cache_name}})
+          std::pair{&m.swiglu_backward, swiglu_backward_name}, std::pair{&m.rotary_cache, rotary_cache_name}})
         if (const auto r = driver().cuModuleGetFunction(f, m.module, name); r != CUDA_SUCCESS) {
             m.why = std::string("cuModuleGetFunction (") + name + "): " + driver_error(r);
             return m;
@@ -1324,6 +1363,17 @@ void launch(CUfunction f, unsigned grid_x, unsigned grid_y, unsigned block_x, un
     const auto r = driver().cuLaunchKernel(f, grid_x, grid_y, 1, block_x, block_y, 1, 0, c10::cuda::getCurrentCUDAStream(device).stream(),
                                            args, nullptr);
     TORCH_CHECK(r == CUDA_SUCCESS, who, ": cuLaunchKernel (", kernel, "): ", driver_error(r));
+}
+
+// A launch of the SwiGLU kernels' grid for rows of f values: a row a grid row (rows beyond the
+// grid's 65,535 taken by stride), as many threads across as the row takes, eight values a thread
+// where f is a multiple of 8 as the kernels' vector form reads them (else fewer threads than it takes)
+void launch_swiglu(CUfunction fn, std::int64_t rows, std::int64_t f, void** args, c10::DeviceIndex device, const char* who,
+                   const char* kernel) {
+    const auto per_thread = f % 8 == 0 ? 8 : 1;
+    const auto blocks_x = (f / per_thread + 255) / 256;
+    launch(fn, static_cast<unsigned>(blocks_x), static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)), 256, 1, args, device, who,
+           kernel);
 }
 
 // out0 (and out1, out2 as sums is 2 or 3) := the column sums over the slabs of partial (slabs,
@@ -1685,10 +1735,26 @@ void swiglu(const torch::Tensor& gate_up, const torch::Tensor& out) {
     void* pout = out.data_ptr();
     int r = static_cast<int>(rows), width = static_cast<int>(f);
     void* args[] = {&pin, &pout, &r, &width};
-    const auto per_thread = f % 8 == 0 ? 8 : 1;  // as the kernel's vec, or fewer threads than it takes
-    const auto blocks_x = (f / per_thread + 255) / 256;
-    launch(m.swiglu, static_cast<unsigned>(blocks_x), static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)), 256, 1, args, device,
-           "swiglu", swiglu_name);
+    launch_swiglu(m.swiglu, rows, f, args, device, "swiglu", swiglu_name);
+}
+
+void swiglu_backward(const torch::Tensor& gate_up, const torch::Tensor& dout, const torch::Tensor& dgate_up) {
+    const auto f = dout.size(-1);
+    const auto rows = f > 0 ? dout.numel() / f : 0;
+    TORCH_CHECK(f > 0 && gate_up.size(-1) == 2 * f && on_device(gate_up, gate_up, at::kBFloat16, rows * 2 * f) &&
+                    on_device(dout, gate_up, at::kBFloat16, rows * f) && on_device(dgate_up, gate_up, at::kBFloat16, rows * 2 * f) &&
+                    rows <= 0x7fffffff && f <= 0x3fffffff,
+                "swiglu_backward: gate_up and dgate_up (rows, 2 f) and dout (rows, f) must be contiguous bf16 tensors on one CUDA device");
+    if (rows == 0) return;
+    const auto device = gate_up.device().index();
+    const auto& m = loaded(device, "swiglu_backward");
+    c10::cuda::CUDAGuard guard(device);
+    const void* pin = gate_up.data_ptr();
+    const void* pdy = dout.data_ptr();
+    void* pout = dgate_up.data_ptr();
+    int r = static_cast<int>(rows), width = static_cast<int>(f);
+    void* args[] = {&pin, &pdy, &pout, &r, &width};
+    launch_swiglu(m.swiglu_backward, rows, f, args, device, "swiglu_backward", swiglu_backward_name);
 }
 
 void rotary_cache(const torch::Tensor& qkv, const torch::Tensor& cos, const torch::Tensor& signed_sin, std::int64_t n_head,

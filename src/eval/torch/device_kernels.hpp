@@ -5,7 +5,8 @@
 // LayerNorm's forward (with the residual stream's add, optionally rounded stochastically) and
 // backward in bf16 or on an fp32 stream, GELU's backward with its bias gradient, the packing of
 // attention's q/k/v gradients with their bias gradient, AdamW's step for bf16 weights with
-// fp32 masters; for inference, SwiGLU's product and the rotary positions with the KV cache's write.
+// fp32 masters, SwiGLU's gradient; for inference, SwiGLU's product and the rotary positions with
+// the KV cache's write.
 // Private to src/eval/torch/; it knows tensors, not the model.
 #pragma once
 
@@ -107,6 +108,13 @@ bool qkv_pack(const torch::Tensor& dq, const torch::Tensor& dk, const torch::Ten
 /// silu and mul do. Both contiguous bf16 on one CUDA device. Runs on the current stream; requires
 /// available().
 void swiglu(const torch::Tensor& gate_up, const torch::Tensor& out);
+
+/// SwiGLU's gradient for training: dgate_up (rows, 2 f) from gate_up (rows, 2 f) and the
+/// product's gradient dout (rows, f), as LibTorch's mul and silu backward form it (the up half
+/// dout times silu(gate) rounded to bf16; the gate half dout up rounded to bf16, times silu's
+/// derivative, rounded once). Every tensor contiguous bf16 on one CUDA device. Runs on the
+/// current stream; requires available().
+void swiglu_backward(const torch::Tensor& gate_up, const torch::Tensor& dout, const torch::Tensor& dgate_up);
 
 /// Rotary positions and the KV cache's write for inference in one pass, for the attention's
 /// projection output qkv (B, T, C + 2 kw), C = n_head hs, kw = n_kv_head hs: q rotated into q_out

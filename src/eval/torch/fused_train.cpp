@@ -478,7 +478,33 @@ struct split_heads_fn : torch::autograd::Function<split_heads_fn> {
     }
 };
 
+// silu(gate) up from gate_up's halves, by device_kernels.hpp's kernels; the backward forms
+// gate_up's whole gradient in one pass (no concatenation of the halves' gradients)
+struct swiglu_fn : torch::autograd::Function<swiglu_fn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& gate_up) {
+        auto sizes = gate_up.sizes().vec();
+        sizes.back() /= 2;
+        auto out = torch::empty(sizes, gate_up.options());
+        torch_kernels::swiglu(gate_up, out);
+        ctx->save_for_backward({gate_up});
+        return out;
+    }
+    static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
+        const auto gate_up = ctx->get_saved_variables()[0];
+        auto grad = torch::empty_like(gate_up);
+        torch_kernels::swiglu_backward(gate_up, grad_out[0].contiguous(), grad);
+        return {grad};
+    }
+};
+
 }  // namespace
+
+torch::Tensor swiglu_train(const torch::Tensor& gate_up) {
+    TORCH_CHECK(gate_up.dim() >= 1 && gate_up.size(-1) % 2 == 0 && gate_up.is_cuda() && gate_up.scalar_type() == at::kBFloat16 &&
+                    gate_up.is_contiguous(),
+                "swiglu_train: gate_up must be a contiguous bf16 CUDA tensor of an even last dimension");
+    return swiglu_fn::apply(gate_up);
+}
 
 torch::Tensor residual_add(const torch::Tensor& x, const torch::Tensor& y) {
     TORCH_CHECK(x.sizes() == y.sizes(), "residual_add: the stream and the output differ in shape");

@@ -70,6 +70,11 @@ torch::Tensor residual_add(const torch::Tensor& x, const torch::Tensor& y);
 /// them, else by concatenating (the same values).
 std::array<torch::Tensor, 3> split_heads(const torch::Tensor& qkv, std::int64_t n_head);
 
+/// SwiGLU's product silu(gate) up (rows, f) for gate_up (..., 2 f), gate the first f columns and
+/// up the last f, forward and backward each one pass of device_kernels.hpp's kernels
+/// (train_speed::swiglu_kernel): gate_up contiguous bf16 on a GPU whose kernels are available.
+torch::Tensor swiglu_train(const torch::Tensor& gate_up);
+
 /// How many GEMMs of this process's linear_train and mlp_train calls (forward and backward)
 /// took a cuBLASLt epilogue path (tests).
 std::uint64_t epilogue_gemms() noexcept;

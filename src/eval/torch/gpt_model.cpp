@@ -141,6 +141,12 @@ torch::Tensor NormImpl::forward(const torch::Tensor& x) {
     if (kind == nas::norm_kind::rms_norm) {
         if (x.scalar_type() == weight.scalar_type() && inference_kernels(x))
             return std::get<0>(at::_fused_rms_norm(x, {weight.size(0)}, weight, 1e-5));  // one kernel, the weight's product rounded once
+        if (kernel_backward && x.is_cuda() && torch::GradMode::is_enabled()) {
+            // the training's: one kernel forward and one backward (at::_fused_rms_norm's
+            // derivative); an fp32 stream in a bf16 model normalised in fp32, then rounded
+            if (x.scalar_type() == weight.scalar_type()) return std::get<0>(at::_fused_rms_norm(x, {weight.size(0)}, weight, 1e-5));
+            return std::get<0>(at::_fused_rms_norm(x, {weight.size(0)}, weight.to(x.scalar_type()), 1e-5)).to(weight.scalar_type());
+        }
         const auto f = x.to(torch::kFloat32);
         const auto y = f * torch::rsqrt(f.pow(2).mean(-1, /*keepdim=*/true) + 1e-5);
         return weight * y.to(weight.scalar_type());
@@ -287,6 +293,9 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& resi
             sizes.back() /= 2;
             h = torch::empty(sizes, both.options());
             torch_kernels::swiglu(both, h);
+        } else if (kernel_backward && both.is_cuda() && both.scalar_type() == torch::kBFloat16 && both.is_contiguous() &&
+                   torch::GradMode::is_enabled() && both.requires_grad() && torch_kernels::available(both.device().index())) {
+            h = torch_fused::swiglu_train(both);
         } else {
             const auto gate_up = both.chunk(2, -1);
             h = torch::silu(gate_up[0]) * gate_up[1];
@@ -378,6 +387,11 @@ void GptImpl::use_norm_add(bool on, std::uint32_t salt) {
 void GptImpl::use_norm_kernel(bool on) {
     for (const auto& m : modules())
         if (auto norm = std::dynamic_pointer_cast<NormImpl>(m)) norm->kernel_backward = on;
+}
+
+void GptImpl::use_swiglu_kernel(bool on) {
+    for (const auto& m : modules())
+        if (auto mlp = std::dynamic_pointer_cast<MlpImpl>(m)) mlp->kernel_backward = on;
 }
 
 torch::Tensor GptImpl::features(const torch::Tensor& idx) {

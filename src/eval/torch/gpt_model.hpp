@@ -77,9 +77,8 @@ public:
     /// fused layers to take (fused_train.hpp's layer_norm_train; GptImpl::use_fused_dense)
     bool bias_sums = false;
     /// When autograd records the forward: fused_train.hpp's layer_norm_train, fracnas's kernels in
-    /// bf16 on a GPU (GptImpl::use_norm_kernel). An input of another dtype than the weights' (an
-    /// fp32 residual stream in a bf16 model) is normalised in its dtype by LibTorch and the result
-    /// rounded to the weights'.
+    /// bf16 on a GPU (GptImpl::use_norm_kernel); an RMSNorm on a GPU by LibTorch's fused kernel. An input of another dtype than the
+    /// weights' (an fp32 residual stream in a bf16 model) is normalised in its dtype by LibTorch and the result rounded to the weights'.
     bool kernel_backward = false;
     nas::norm_kind kind = nas::norm_kind::layer_norm;
 };
@@ -150,6 +149,9 @@ public:
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
     Dense c_fc{nullptr}, c_proj{nullptr};  // d -> d_inner (SwiGLU: 2 d_inner), d_inner -> d
     nas::mlp_kind kind;
+    /// When autograd records a bf16 forward on a GPU: SwiGLU's product by fused_train.hpp's
+    /// swiglu_train (GptImpl::use_swiglu_kernel)
+    bool kernel_backward = false;
 };
 TORCH_MODULE(Mlp);
 
@@ -210,6 +212,10 @@ public:
     /// The training's LayerNorms by fracnas's own kernels where they run (train_speed::norm_kernel):
     /// the same outputs and gradients to rounding. Changes only forwards that autograd records.
     void use_norm_kernel(bool on);
+    /// The training's SwiGLU products by fracnas's kernels where they run (train_speed::
+    /// swiglu_kernel): the same outputs and gradients to rounding. Changes only bf16 forwards
+    /// that autograd records on a GPU.
+    void use_swiglu_kernel(bool on);
     /// A model in bf16 whose residual stream is fp32, as autocast keeps it (train_speed::
     /// residual_fp32): the embeddings' sum, each block's adds and the LayerNorms' inputs in fp32,
     /// each LayerNorm computed there and rounded to bf16 for the layer that reads it.

@@ -60,6 +60,7 @@ constexpr std::pair<const char*, bool train_speed::*> speed_names[] = {{"async",
                                                                        {"loss_kernel", &train_speed::loss_kernel},
                                                                        {"norm_kernel", &train_speed::norm_kernel},
                                                                        {"adam_kernel", &train_speed::adam_kernel},
+                                                                       {"swiglu_kernel", &train_speed::swiglu_kernel},
                                                                        {"residual_fp32", &train_speed::residual_fp32},
                                                                        {"norm_add", &train_speed::norm_add},
                                                                        {"residual_sr", &train_speed::residual_sr},
@@ -467,7 +468,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     // the loss kernel compiled now, before any capture; where it cannot run, LibTorch's operators
     bool adam_kernel = cuda && bf16_weights && speed.adam_kernel;
     if (cuda && r.bf16 &&
-        ((speed.fused_loss && speed.loss_kernel) ||
+        ((speed.fused_loss && speed.loss_kernel) || speed.swiglu_kernel ||
          (bf16_weights && (speed.norm_kernel || speed.adam_kernel || speed.residual_fp32 || speed.norm_add || speed.residual_sr)))) {
         std::string why;
         if (!torch_kernels::available(device.index(), &why)) {
@@ -512,6 +513,7 @@ void train_into(train_result& out, const nas::architecture& arch, std::uint32_t 
     }
     model->use_fused_dense(speed.fused_dense);
     model->use_norm_kernel(speed.norm_kernel);
+    model->use_swiglu_kernel(cuda && r.bf16 && speed.swiglu_kernel);
     model->use_fp32_residual(bf16_weights && speed.residual_fp32);
     // a bf16 stream rounded stochastically: a salt from the seed, never 0 (0 rounds to nearest)
     const bool stochastic = bf16_weights && speed.residual_sr && !speed.residual_fp32;

@@ -500,7 +500,7 @@ TEST_CASE("gpu: Llama's block trains with the engine's settings (bf16 weights, g
     r.checkpoints = 2;
     // every setting on, as `fracnas train --speed all` turns them on for bf16
     r.speed.loss_kernel = r.speed.bf16_weights = r.speed.residual_sr = r.speed.norm_kernel = r.speed.adam_kernel = r.speed.fused_dense =
-        true;
+        r.speed.swiglu_kernel = true;
     for (const std::string options :
          {"", " norm=rmsnorm mlp=swiglu positions=rotary n_kv_head=1,1 output=untied bias=off", " block=parallel"}) {
         const auto arch = nas::parse_architecture("n_layer=2 d_model=64 d_inner=256,256 n_head=2,2 context=128" + options);
@@ -1091,6 +1091,48 @@ TEST_CASE("gpu: the inference kernels give SwiGLU's product and the rotated q an
         tk::swiglu(both, out);
         const auto parts = both.chunk(2, -1);
         close(out, torch::silu(parts[0]) * parts[1]);
+        // the training's gradient, against autograd's through LibTorch's silu and mul
+        const auto dout = torch::randn({rows, f}, bf);
+        const auto ref = both.clone().requires_grad_(true);
+        const auto halves = ref.chunk(2, -1);
+        (torch::silu(halves[0]) * halves[1]).backward(dout);
+        const auto grad = torch::empty_like(both);
+        tk::swiglu_backward(both, dout, grad);
+        close(grad, ref.grad());
+        // and through the autograd function the training takes
+        const auto in = both.clone().requires_grad_(true);
+        const auto y = eval::torch_fused::swiglu_train(in);
+        close(y.detach(), out);
+        y.backward(dout);
+        close(in.grad(), ref.grad());
+    }
+    // RMSNorm's training form with norm_kernel (LibTorch's fused kernel, forward and backward)
+    // against its operators' form: one rounding fewer, so within a few bf16 steps
+    {
+        namespace tm = eval::torch_model;
+        tm::Norm fused(768, bf, nas::norm_kind::rms_norm), ops(768, bf, nas::norm_kind::rms_norm);
+        fused->kernel_backward = true;
+        {
+            torch::NoGradGuard no_grad;
+            const auto w = torch::rand({768}, bf) + 0.5;
+            fused->weight.copy_(w);
+            ops->weight.copy_(w);
+        }
+        const auto x = torch::randn({256, 768}, bf) * 3;
+        const auto dy = torch::randn({256, 768}, bf);
+        std::vector<torch::Tensor> grads;
+        for (auto* norm : {&fused, &ops}) {
+            const auto in = x.clone().requires_grad_(true);
+            (*norm)->forward(in).backward(dy);
+            grads.push_back(in.grad().to(torch::kFloat32));
+            grads.push_back((*norm)->weight.grad().to(torch::kFloat32));
+        }
+        for (int i = 0; i < 2; ++i) {
+            const auto scale = grads[2 + i].abs().max().item<double>();
+            CAPTURE(i, scale);
+            REQUIRE(scale > 0);
+            REQUIRE(((grads[i] - grads[2 + i]).abs().max().item<double>()) <= 0.03 * scale);
+        }
     }
     // rotary: grouped KV heads, a decode step and a prefill at positions past 0, the cache's other
     // positions untouched

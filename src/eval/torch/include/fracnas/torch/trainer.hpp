@@ -74,13 +74,22 @@ struct train_speed {
     bool loss_kernel = false;
     /// On CUDA with bf16 weights: the training's LayerNorms by kernels of fracnas's own (forward and
     /// input gradient a warp a row, the weight gradients summed in a fixed order) instead of LibTorch's;
-    /// where NVRTC is missing, LibTorch's (the engine_note says so). In the CLI's "all" with bf16.
+    /// where NVRTC is missing, LibTorch's (the engine_note says so); RMSNorms by LibTorch's fused
+    /// kernel (at::_fused_rms_norm, one pass forward and one backward) instead of its operators. In
+    /// the CLI's "all" with bf16.
     bool norm_kernel = false;
     /// On CUDA with bf16 weights: AdamW's step by a kernel of fracnas's own, each element's bf16
     /// gradient, fp32 master, moments and bf16 weight read and written once (the clip's norm summed
     /// in a fixed order first), instead of LibTorch's casts, clip, fused AdamW and copies; where
     /// NVRTC is missing, LibTorch's (the engine_note says so). In the CLI's "all" with bf16.
     bool adam_kernel = false;
+    /// On CUDA with a bf16 recipe: the Llama block's SwiGLU product and its gradient by kernels of
+    /// fracnas's own, one pass each over the MLP's first projection output, instead of LibTorch's
+    /// silu, mul and their backward (and the concatenation of the two halves' gradients); the same
+    /// values to rounding. Where NVRTC is missing, LibTorch's (the engine_note says so). In the
+    /// CLI's "all" with bf16. (The RMSNorm of that block takes LibTorch's fused kernel, forward and
+    /// backward, with norm_kernel.)
+    bool swiglu_kernel = false;
     /// With bf16 weights: the residual stream in fp32, as autocast keeps it (the embeddings' sum,
     /// each block's adds and the LayerNorms' inputs, each LayerNorm's output rounded to bf16;
     /// with norm_kernel and fused_dense fracnas's kernels take the fp32 input and add the layers'
@@ -114,8 +123,8 @@ struct train_speed {
 train_speed no_speed_settings() noexcept;
 
 /// Turns on the setting named (async, fused_adamw, fused_loss, cuda_graph, bf16_weights,
-/// flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, residual_fp32, norm_add, residual_sr, gemm_tune); false when there
-/// is no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
+/// flash_attention, fused_dense, loss_kernel, norm_kernel, adam_kernel, swiglu_kernel, residual_fp32, norm_add, residual_sr, gemm_tune);
+/// false when there is no such setting. The one list of names for the CLI's --speed and the benchmark's ladder.
 bool enable_speed_setting(train_speed& speed, const std::string& name) noexcept;
 
 /// The names of the settings turned on, in enable_speed_setting's order (a result's record of
