@@ -31,7 +31,7 @@ const char* usage_text =
     "  --repeats  runs per architecture and setting (default 3): median, min and max\n"
     "  --ladder   settings, cumulative, comma-separated, several in one rung joined by '+' (default\n"
     "             baseline,async,fused_adamw,fused_loss,cuda_graph,bf16_weights,loss_kernel,norm_kernel,fused_dense,\n"
-    "             adam_kernel; also residual_fp32, norm_add, residual_sr)\n"
+    "             adam_kernel; also swiglu_kernel, residual_fp32, norm_add, residual_sr)\n"
     "  --gemm     the side of the square bf16 matmul whose rate is the reference (default 8192; 0: skip)\n"
     "  --profile  SETTING: also train the first architecture once with the ladder up to SETTING under the\n"
     "             Kineto profiler and print its GPU kernel time per step by kind (eager settings: no graph)\n";

@@ -84,11 +84,10 @@ std::vector<train_option> make_options() {
         "--dtype bf16 bf16 weights with fp32 masters and a bf16 residual stream rounded stochastically, which trains as autocast does, "
         "and fracnas's own kernels compiled at run time by NVRTC: bf16_weights, residual_sr, loss_kernel, norm_kernel, adam_kernel, "
         "swiglu_kernel, fused_dense), none (recipe A's first loop), or a comma list of those (bf16_weights alone rounds the stream to "
-        "nearest: faster, "
-        "1.6% higher perplexity on D), and flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the H200), residual_fp32 "
-        "(the stream in fp32, as autocast keeps it), norm_add (each block's residual adds in the LayerNorm after them; residual_sr "
-        "implies it) and gemm_tune (with fused_dense: each GEMM shape's algorithm timed among cuBLASLt's candidates); the training is "
-        "the same up to rounding"));
+        "nearest: faster, 1.6% higher perplexity on D), and flash_attention (SDPA's flash kernel instead of cuDNN's, slower on the "
+        "H200), residual_fp32 (the stream in fp32, as autocast keeps it), norm_add (each block's residual adds in the LayerNorm after "
+        "them; residual_sr implies it) and gemm_tune (with fused_dense: each GEMM shape's algorithm timed among cuBLASLt's "
+        "candidates); the training is the same up to rounding"));
     o.back().set = [](train_request& r, const std::string& t) {
         const bool all = t == "all";
         eval::train_speed speed = all ? eval::train_speed{} : eval::no_speed_settings();
