@@ -135,6 +135,17 @@ TEST_CASE("fracnas train: its schema, every declared option in --help, out of ra
     REQUIRE_FALSE(gpu.speed.residual_fp32);
     app::find_option(cli::train_options(), "speed")->set(r, "fused_loss,async");
     REQUIRE(eval::speed_setting_names(r.resolved_recipe(true).speed) == std::vector<std::string>{"async", "fused_loss"});
+    // each setting named alone turns on that one, and is recorded by the same name
+    for (const std::string name :
+         {"async", "fused_adamw", "fused_loss", "cuda_graph", "bf16_weights", "flash_attention", "fused_dense", "loss_kernel",
+          "norm_kernel", "adam_kernel", "swiglu_kernel", "residual_fp32", "norm_add", "residual_sr", "gemm_tune"}) {
+        CAPTURE(name);
+        auto speed = eval::no_speed_settings();
+        REQUIRE(eval::enable_speed_setting(speed, name));
+        REQUIRE(eval::speed_setting_names(speed) == std::vector<std::string>{name});
+    }
+    auto none = eval::no_speed_settings();
+    REQUIRE_FALSE(eval::enable_speed_setting(none, "swiglu"));
     app::find_option(cli::train_options(), "save-every")->set(r, "5");
     REQUIRE_THROWS_WITH(r.resolved_recipe(false), "--save-every goes with --state-dir.");
     check_usage_error({"train", "--preset", "gpt2-small", "--sampling", "shuffled"},

@@ -1,4 +1,5 @@
-# For a lease (issue 25, not yet run): the block options' decode and prefill latency on the H200,
+# For a lease (issue 25; written before any had run, and run since as blocks_h200_2026-12-05/matrix.sh
+# and callA.sh, whose results are there): the block options' decode and prefill latency on the H200,
 # each option alone on GPT-2 small's shape and all of them together, at batch 1, 8 and 32 and
 # contexts 1,024 and 4,096 (models built with 4,096 positions, so that both contexts run on one
 # model), the prefill of 1 x 1,024 tokens, and a Llama-3.2-1B-shaped model the same way; then the

@@ -1,4 +1,5 @@
-# For a lease (issue 25, not yet run): the same search against GPT-2 small with GPT-2's block
+# For a lease (issue 25; written before any had run, and run since as blocks_h200_2026-12-05/callB.sh,
+# whose results are there): the same search against GPT-2 small with GPT-2's block
 # alone and with every block option a coordinate, at batch B and context C (arguments; the issue
 # asks for 1 x 1023 and 16 x 2047), each 100 candidates in the homogeneous space, seed 1. Run after
 # call1.sh in the same lease (it reuses build-gpu): `bash docs/results/blocks_next_lease/search_pair.sh 16 2047`.
