@@ -825,8 +825,8 @@ extern "C" __global__ void __launch_bounds__(256) fracnas_swiglu_bf16(const unsi
 // s (1 + gate (1 - s)) with s = sigmoid(gate), each rounded once: LibTorch's mul backward then
 // silu backward. Rows and threads as fracnas_swiglu_bf16
 __device__ __forceinline__ void swiglu_grad1(float g, float u, float d, float& dg, float& du) {
-    const float s = 1.0f / (1.0f + expf(-g));
-    du = d * bf16_to_float(float_to_bf16(g / (1.0f + expf(-g))));
+    const float e = 1.0f + expf(-g), s = 1.0f / e;
+    du = d * bf16_to_float(float_to_bf16(g / e));
     dg = bf16_to_float(float_to_bf16(d * u)) * (s * (1.0f + g * (1.0f - s)));
 }
 extern "C" __global__ void __launch_bounds__(256) fracnas_swiglu_backward_bf16(const unsigned short* __restrict__ gate_up,
@@ -1365,13 +1365,13 @@ void launch(CUfunction f, unsigned grid_x, unsigned grid_y, unsigned block_x, un
     TORCH_CHECK(r == CUDA_SUCCESS, who, ": cuLaunchKernel (", kernel, "): ", driver_error(r));
 }
 
-// A launch of the SwiGLU kernels' grid for rows of f values: a row a grid row (rows beyond the
-// grid's 65,535 taken by stride), as many threads across as the row takes, eight values a thread
-// where f is a multiple of 8 as the kernels' vector form reads them (else fewer threads than it takes)
-void launch_swiglu(CUfunction fn, std::int64_t rows, std::int64_t f, void** args, c10::DeviceIndex device, const char* who,
-                   const char* kernel) {
-    const auto per_thread = f % 8 == 0 ? 8 : 1;
-    const auto blocks_x = (f / per_thread + 255) / 256;
+// A launch of the row-wise kernels' grid (SwiGLU's, rotary_cache's): a row a grid row (rows
+// beyond the grid's 65,535 taken by stride), blocks of 256 threads across as many as a row's
+// `row_threads` (its values over those a thread takes: 8 where the kernel's vector form reads
+// them, else fewer threads than it takes)
+void launch_rows(CUfunction fn, std::int64_t rows, std::int64_t row_threads, void** args, c10::DeviceIndex device, const char* who,
+                 const char* kernel) {
+    const auto blocks_x = (row_threads + 255) / 256;
     launch(fn, static_cast<unsigned>(blocks_x), static_cast<unsigned>(std::min<std::int64_t>(rows, 65535)), 256, 1, args, device, who,
            kernel);
 }
@@ -1735,7 +1735,16 @@ void swiglu(const torch::Tensor& gate_up, const torch::Tensor& out) {
     void* pout = out.data_ptr();
     int r = static_cast<int>(rows), width = static_cast<int>(f);
     void* args[] = {&pin, &pout, &r, &width};
-    launch_swiglu(m.swiglu, rows, f, args, device, "swiglu", swiglu_name);
+    launch_rows(m.swiglu, rows, f % 8 == 0 ? f / 8 : f, args, device, "swiglu", swiglu_name);
+}
+
+torch::Tensor swiglu(const torch::Tensor& gate_up) {
+    auto sizes = gate_up.sizes().vec();
+    TORCH_CHECK(!sizes.empty(), "swiglu: gate_up must have a last dimension");
+    sizes.back() /= 2;
+    auto out = torch::empty(sizes, gate_up.options());
+    swiglu(gate_up, out);
+    return out;
 }
 
 void swiglu_backward(const torch::Tensor& gate_up, const torch::Tensor& dout, const torch::Tensor& dgate_up) {
@@ -1754,7 +1763,7 @@ void swiglu_backward(const torch::Tensor& gate_up, const torch::Tensor& dout, co
     void* pout = dgate_up.data_ptr();
     int r = static_cast<int>(rows), width = static_cast<int>(f);
     void* args[] = {&pin, &pdy, &pout, &r, &width};
-    launch_swiglu(m.swiglu_backward, rows, f, args, device, "swiglu_backward", swiglu_backward_name);
+    launch_rows(m.swiglu_backward, rows, f % 8 == 0 ? f / 8 : f, args, device, "swiglu_backward", swiglu_backward_name);
 }
 
 void rotary_cache(const torch::Tensor& qkv, const torch::Tensor& cos, const torch::Tensor& signed_sin, std::int64_t n_head,
@@ -1782,10 +1791,7 @@ void rotary_cache(const torch::Tensor& qkv, const torch::Tensor& cos, const torc
     int b = static_cast<int>(B), t = static_cast<int>(T), c = static_cast<int>(C), k = static_cast<int>(kw), h = static_cast<int>(hs);
     long long ctx = context, p = pos;
     void* args[] = {&pqkv, &pcos, &psin, &pq, &pcache, &b, &t, &c, &k, &h, &ctx, &p};
-    const auto per_thread = hs % 16 == 0 ? 8 : 1;  // as the kernel's vec, or fewer threads than it takes
-    const auto blocks_x = ((C + 2 * kw) / per_thread + 255) / 256;
-    launch(m.rotary_cache, static_cast<unsigned>(blocks_x), static_cast<unsigned>(std::min<std::int64_t>(B * T, 65535)), 256, 1, args,
-           device, "rotary_cache", rotary_cache_name);
+    launch_rows(m.rotary_cache, B * T, hs % 16 == 0 ? (C + 2 * kw) / 8 : C + 2 * kw, args, device, "rotary_cache", rotary_cache_name);
 }
 
 void gelu_backward_bias(const torch::Tensor& dh, const torch::Tensor& pre, const torch::Tensor& dpre, const torch::Tensor& db) {

@@ -108,6 +108,8 @@ bool qkv_pack(const torch::Tensor& dq, const torch::Tensor& dk, const torch::Ten
 /// silu and mul do. Both contiguous bf16 on one CUDA device. Runs on the current stream; requires
 /// available().
 void swiglu(const torch::Tensor& gate_up, const torch::Tensor& out);
+/// The same into a new tensor (..., f) for gate_up (..., 2 f).
+torch::Tensor swiglu(const torch::Tensor& gate_up);
 
 /// SwiGLU's gradient for training: dgate_up (rows, 2 f) from gate_up (rows, 2 f) and the
 /// product's gradient dout (rows, f), as LibTorch's mul and silu backward form it (the up half

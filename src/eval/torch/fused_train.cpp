@@ -482,12 +482,8 @@ struct split_heads_fn : torch::autograd::Function<split_heads_fn> {
 // gate_up's whole gradient in one pass (no concatenation of the halves' gradients)
 struct swiglu_fn : torch::autograd::Function<swiglu_fn> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& gate_up) {
-        auto sizes = gate_up.sizes().vec();
-        sizes.back() /= 2;
-        auto out = torch::empty(sizes, gate_up.options());
-        torch_kernels::swiglu(gate_up, out);
         ctx->save_for_backward({gate_up});
-        return out;
+        return torch_kernels::swiglu(gate_up);
     }
     static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
         const auto gate_up = ctx->get_saved_variables()[0];

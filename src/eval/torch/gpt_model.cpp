@@ -139,14 +139,12 @@ NormImpl::NormImpl(std::int64_t d, const torch::TensorOptions& options, nas::nor
 
 torch::Tensor NormImpl::forward(const torch::Tensor& x) {
     if (kind == nas::norm_kind::rms_norm) {
-        if (x.scalar_type() == weight.scalar_type() && inference_kernels(x))
-            return std::get<0>(at::_fused_rms_norm(x, {weight.size(0)}, weight, 1e-5));  // one kernel, the weight's product rounded once
-        if (kernel_backward && x.is_cuda() && torch::GradMode::is_enabled()) {
-            // the training's: one kernel forward and one backward (at::_fused_rms_norm's
-            // derivative); an fp32 stream in a bf16 model normalised in fp32, then rounded
-            if (x.scalar_type() == weight.scalar_type()) return std::get<0>(at::_fused_rms_norm(x, {weight.size(0)}, weight, 1e-5));
+        // LibTorch's fused kernel, the weight's product rounded once: in inference (bf16), and in
+        // training with norm_kernel (one kernel forward and one backward, at::_fused_rms_norm's
+        // derivative; an fp32 stream in a bf16 model normalised in fp32, then rounded)
+        if ((x.scalar_type() == weight.scalar_type() && inference_kernels(x)) ||
+            (kernel_backward && x.is_cuda() && torch::GradMode::is_enabled()))
             return std::get<0>(at::_fused_rms_norm(x, {weight.size(0)}, weight.to(x.scalar_type()), 1e-5)).to(weight.scalar_type());
-        }
         const auto f = x.to(torch::kFloat32);
         const auto y = f * torch::rsqrt(f.pow(2).mean(-1, /*keepdim=*/true) + 1e-5);
         return weight * y.to(weight.scalar_type());
@@ -289,10 +287,7 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x, const torch::Tensor& resi
         const auto both = c_fc(x);
         torch::Tensor h;
         if (both.is_contiguous() && inference_kernels(both)) {
-            auto sizes = both.sizes().vec();
-            sizes.back() /= 2;
-            h = torch::empty(sizes, both.options());
-            torch_kernels::swiglu(both, h);
+            h = torch_kernels::swiglu(both);
         } else if (kernel_backward && both.is_cuda() && both.scalar_type() == torch::kBFloat16 && both.is_contiguous() &&
                    torch::GradMode::is_enabled() && both.requires_grad() && torch_kernels::available(both.device().index())) {
             h = torch_fused::swiglu_train(both);

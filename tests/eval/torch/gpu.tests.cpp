@@ -1066,7 +1066,10 @@ TEST_CASE("gpu: the q/k/v packing kernel gives autograd's concatenation and its 
         REQUIRE(err < 2e-2);
     }
 }
-TEST_CASE("gpu: the inference kernels give SwiGLU's product and the rotated q and cache of LibTorch's operators", "[gpu][eval]") {
+TEST_CASE(
+    "gpu: the Llama block's kernels give SwiGLU's product and gradient, RMSNorm's training form, and the rotated q and cache of LibTorch's "
+    "operators",
+    "[gpu][eval]") {
     if (!have_cuda()) return;
     namespace tk = eval::torch_kernels;
     REQUIRE(tk::available(0));
