@@ -342,14 +342,16 @@ eval::fault_plan search_config::faults_for(int rank) const {
             }
         } else if (f[0] == "device-lost" && f.size() == 3) {
             if (to_count(f[1]) == static_cast<std::uint64_t>(rank)) plan.device_lost_on_call = to_count(f[2]);
+        } else if (f[0] == "kill" && f.size() == 3) {
+            if (to_count(f[1]) == static_cast<std::uint64_t>(rank)) plan.die_on_call = to_count(f[2]);
         } else if (f[0] == "fail" && f.size() == 2) {
             char* end = nullptr;
             plan.failure_rate = std::strtod(f[1].c_str(), &end);
             if (end == f[1].c_str() || *end != '\0' || !(plan.failure_rate >= 0.0 && plan.failure_rate <= 1.0))
                 throw config_error("--inject", "--inject fail:RATE wants a rate in [0, 1], got '" + f[1] + "'.");
         } else {
-            throw config_error("--inject",
-                               "--inject: unknown fault '" + item + "'; valid: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE.");
+            throw config_error("--inject", "--inject: unknown fault '" + item +
+                                               "'; valid: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, kill:RANK:CALL, fail:RATE.");
         }
     }
     return plan;

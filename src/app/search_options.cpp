@@ -240,9 +240,9 @@ std::vector<search_option> make_options() {
                                     "with --rungs: a training may run --task-deadline plus this many seconds per million tokens of its "
                                     "budget before it is re-queued on another worker"),
                             FRACNAS_FIELD(train_deadline_per_mtoken), range{1, 1e6}));
-    o.push_back(text(
-        declare("inject", "LIST", s::run, "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE"),
-        FRACNAS_FIELD(inject)));
+    o.push_back(text(declare("inject", "LIST", s::run,
+                             "evaluator model, for tests: faults hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, kill:RANK:CALL, fail:RATE"),
+                     FRACNAS_FIELD(inject)));
     o.push_back(whole_number(declare("workers", "N", s::run, "dry run: simulated workers"), FRACNAS_FIELD(dry_run.workers)));
     using transport::cost_kind;
     o.push_back(choice(declare("cost", "NAME", s::run, "dry run: task-cost distribution fixed, uniform, exponential or lognormal"),

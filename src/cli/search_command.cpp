@@ -134,7 +134,8 @@ std::string read_file(const std::string& path, const char* option) {
     return s.str();
 }
 
-app::search_config build(const std::map<std::string, setting>& settings) {
+// check = false: each value alone, not how they go together (a resumed run's worker, below).
+app::search_config build(const std::map<std::string, setting>& settings, bool check = true) {
     app::search_config c;
     for (const auto& [key, s] : settings) {
         try {
@@ -144,6 +145,7 @@ app::search_config build(const std::map<std::string, setting>& settings) {
             throw config_error("--config", s.origin + ": " + key + ": " + e.what());
         }
     }
+    if (!check) return c;
     try {
         c.validate();
     } catch (const config_error& e) {
@@ -374,9 +376,13 @@ app::search_config parse_search_args(const std::vector<std::string>& args, bool&
         throw config_error("--resume", "--resume needs a build with HDF5.");
 #endif
     }
-    app::search_config c = build(settings);
+    // A worker of a resumed run sees the command line without the archive's configuration, which
+    // the master reads and checks: a run option valid with the archive's (--inject with its
+    // --evaluator model) made the workers alone exit 2, and mpirun ended the master before it spoke.
+    const bool check = !settings.count("resume");
+    app::search_config c = build(settings, check);
     c.replace = vm.count("replace") > 0;
-    c.validate();
+    if (check) c.validate();  // --replace with the rest
     return c;
 }
 

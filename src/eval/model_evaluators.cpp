@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <exception>
 #include <iterator>
 #include <thread>
@@ -90,6 +91,8 @@ double latency_model_evaluator::model_ms(const nas::architecture& a) const {
 }
 
 bool latency_model_evaluator::injected(std::uint64_t call, const char* what, outcome& o) const {
+    // what a lost node or an OOM killer does to a rank: nothing is answered, nothing is cleaned up
+    if (cfg_.faults.die_on_call != 0 && call == cfg_.faults.die_on_call) std::raise(SIGKILL);
     if (cfg_.faults.hang_on_call != 0 && call == cfg_.faults.hang_on_call) sleep_ms(1000.0 * cfg_.faults.hang_seconds);
     core::rng draw(draws_ ^ (call * 0x9e3779b97f4a7c15ULL));
     if (cfg_.faults.device_lost_on_call != 0 && call >= cfg_.faults.device_lost_on_call) {

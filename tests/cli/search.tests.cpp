@@ -4,6 +4,7 @@
 // at several moments, and the MPI master with two workers under mpiexec (a hung worker included).
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1081,6 +1082,168 @@ TEST_CASE("mpiexec -n 3: a worker dropped as hung does not cost the whole grace 
     REQUIRE(seconds < 60.0);  // the search takes seconds; the grace of 100 s is for busy workers, not hung ones
     check_archive(fracnas::hdf5::read_archive(h5), 30);
     std::remove(h5.c_str());
+}
+
+namespace {
+// The fracnas processes below pid (search_local.sh, then mpiexec, then the ranks) whose MPI rank is
+// `rank`, from /proc: their executable and OMPI_COMM_WORLD_RANK.
+std::vector<pid_t> ranks_below(pid_t root, int rank) {
+    std::map<pid_t, std::vector<pid_t>> children;
+    if (DIR* d = ::opendir("/proc")) {
+        while (const dirent* e = ::readdir(d)) {
+            const std::string name = e->d_name;
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            const std::string stat = read_text("/proc/" + name + "/stat");
+            const auto close = stat.rfind(')');
+            if (close == std::string::npos) continue;
+            std::istringstream rest(stat.substr(close + 2));
+            std::string state;
+            pid_t parent = 0;
+            rest >> state >> parent;
+            children[parent].push_back(static_cast<pid_t>(std::stol(name)));
+        }
+        ::closedir(d);
+    }
+    char exe[4096] = {};
+    const std::string binary = ::realpath(FRACNAS_BINARY, exe) != nullptr ? std::string(exe) : std::string(FRACNAS_BINARY);
+    std::vector<pid_t> found, todo{root};
+    const std::string wanted = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
+    while (!todo.empty()) {
+        const pid_t p = todo.back();
+        todo.pop_back();
+        for (const pid_t k : children[p]) {
+            todo.push_back(k);
+            char link[4096] = {};
+            const ssize_t n = ::readlink(("/proc/" + std::to_string(k) + "/exe").c_str(), link, sizeof(link) - 1);
+            if (n <= 0 || std::string(link, static_cast<std::size_t>(n)) != binary) continue;
+            std::string env = read_text("/proc/" + std::to_string(k) + "/environ");
+            std::replace(env.begin(), env.end(), '\0', '\n');
+            if (("\n" + env).find("\n" + wanted + "\n") != std::string::npos) found.push_back(k);
+        }
+    }
+    return found;
+}
+
+bool open_mpi() {
+    const std::string version = run_shell(std::string(FRACNAS_MPIEXEC) + " --version 2>&1").out;
+    return version.find("Open MPI") != std::string::npos || version.find("OpenRTE") != std::string::npos;
+}
+
+// search_local.sh with two CPU workers of the analytic model, output to log; returns the script's pid.
+pid_t search_local(const std::string& env, const std::string& h5, const std::string& flags, const std::string& log) {
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
+    return spawn_shell(mpi_consent + env + " GPUS=0 WORKERS=2 MPIRUN=" + FRACNAS_MPIEXEC + " FRACNAS=" + FRACNAS_BINARY + " ARCHIVE=" + h5 +
+                           " exec bash " + FRACNAS_DOCS + "/../mpi_launch/search_local.sh " +
+                           "--evaluator model --space homogeneous --max-layers 8 --max-width 1280 --progress-every 1000 " + flags,
+                       log);
+}
+
+std::size_t answered_by(const storage::archive_contents& a, int worker) {
+    std::size_t n = 0;
+    for (const auto& r : a.evaluations) n += r.worker == worker;
+    return n;
+}
+}  // namespace
+
+TEST_CASE(
+    "search_local.sh: a worker rank that dies ends the job, the master drains the others and records its session, and "
+    "--resume answers the rest of the budget with nothing measured twice",
+    "[cli][search][mpi]") {
+    const std::string h5 = temp_path("rank_dies.h5"), log = temp_path("rank_dies.log");
+    // rank 2 ends itself with SIGKILL in its 5th evaluation; mpiexec then ends the job, its SIGTERM
+    // reaching the master SIGKILL_TIMEOUT = 3 s later, which drains for at most --grace 2 s
+    const pid_t pid = search_local("SIGKILL_TIMEOUT=3", h5, "--model-cost-ms 200 --budget 60 --grace 2 --inject kill:2:5", log);
+    const int code = wait_exit(pid);
+    const std::string printed = read_text(log);
+    INFO(printed);
+    REQUIRE(code != 0);  // the job failed: mpiexec says a rank was killed
+    REQUIRE_THAT(printed, Contains("ended by    signal") && Contains("in flight left for a resume"));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    REQUIRE(a.sessions.size() == 1);
+    REQUIRE(a.sessions[0].ended_by == "signal");
+    const std::size_t first = a.evaluations.size();
+    REQUIRE(answered_by(a, 2) == 4);  // its four answers before it died are kept
+    REQUIRE(first < 60);
+    // the same archive, the fault off (a run option: the workers take the master's configuration)
+    const outcome o = run_shell(mpiexec() + " -n 3 --oversubscribe " + FRACNAS_BINARY + " search --resume " + h5 + " --inject fail:0 2>&1");
+    INFO(o.out);
+    REQUIRE(o.code == 0);
+    REQUIRE_THAT(o.out, Contains("resumed: " + std::to_string(first) + " answers replayed"));
+    const auto b = fracnas::hdf5::read_archive(h5);
+    check_archive(b, 60);  // every id once, nothing measured twice, every ask told
+    REQUIRE(b.sessions.size() == 2);
+    REQUIRE(b.sessions[1].ended_by == "budget");
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
+}
+
+TEST_CASE(
+    "search_local.sh with ON_WORKER_LOSS=continue: a worker rank that dies leaves the pool at its task's deadline, the "
+    "other ends the search, exit 0",
+    "[cli][search][mpi]") {
+    if (!open_mpi()) {
+        WARN("ON_WORKER_LOSS=continue needs Open MPI's mpirun: not checked with this MPI");
+        return;
+    }
+    const std::string h5 = temp_path("rank_dies_continue.h5"), log = temp_path("rank_dies_continue.log");
+    const pid_t pid =
+        search_local("ON_WORKER_LOSS=continue", h5, "--model-cost-ms 20 --budget 60 --grace 5 --task-deadline 2 --inject kill:2:5", log);
+    const int code = wait_exit(pid);
+    const std::string printed = read_text(log);
+    INFO(printed);
+    REQUIRE(code == 0);
+    REQUIRE_THAT(printed, Contains("rank 2 left the pool: it did not return job") && Contains("ended by    budget"));
+    const auto a = fracnas::hdf5::read_archive(h5);
+    check_archive(a, 60);  // the lost task was answered by rank 1
+    REQUIRE(a.sessions.size() == 1);
+    REQUIRE(a.sessions[0].ended_by == "budget");
+    REQUIRE(answered_by(a, 2) == 4);
+    REQUIRE(answered_by(a, 1) == 56);
+    bool left = false;
+    for (const auto& e : a.worker_events) left = left || (e.kind == 2 && e.worker == 2);  // left_hung
+    REQUIRE(left);
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
+}
+
+TEST_CASE(
+    "search_local.sh with ON_WORKER_LOSS=continue: when the master ends first the workers are ended, and the script "
+    "exits with the master's status",
+    "[cli][search][mpi]") {
+    if (!open_mpi()) {
+        WARN("ON_WORKER_LOSS=continue needs Open MPI's mpirun: not checked with this MPI");
+        return;
+    }
+    const std::string h5 = temp_path("master_dies.h5"), log = temp_path("master_dies.log");
+    SECTION("killed: the archive keeps what it answered and --resume names it") {
+        const pid_t pid = search_local("ON_WORKER_LOSS=continue MASTER_LOSS_SECONDS=2", h5, "--model-cost-ms 100 --budget 400", log);
+        const auto t0 = std::chrono::steady_clock::now();
+        while (read_text(log).find("workers     2 in the pool of 2") == std::string::npos &&
+               std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::this_thread::sleep_for(std::chrono::seconds(2));  // an archive flush (every second) with answers
+        const auto master = ranks_below(pid, 0);
+        REQUIRE(master.size() == 1);
+        ::kill(master[0], SIGKILL);
+        const int code = wait_exit(pid);  // before: the workers waited for their master forever
+        const std::string printed = read_text(log);
+        INFO(printed);
+        REQUIRE(code == 128 + SIGKILL);
+        REQUIRE_THAT(printed, Contains("search_local.sh: the master rank ended 2 s ago; SIGKILL to the workers left"));
+        REQUIRE_THAT(printed, Contains("search_local.sh: the master rank ended by signal 9; continue with: "));
+        REQUIRE(fracnas::hdf5::read_archive(h5).evaluations.size() > 0);
+    }
+    SECTION("a bad --resume: its sentence and exit 2, not mpirun's 0") {
+        const pid_t pid = search_local("ON_WORKER_LOSS=continue MASTER_LOSS_SECONDS=2", h5, "--resume " + h5 + ".missing", log);
+        const int code = wait_exit(pid);
+        const std::string printed = read_text(log);
+        INFO(printed);
+        REQUIRE(code == 2);
+        REQUIRE_THAT(printed, Contains("fracnas: error: --resume: archive '" + h5 + ".missing' does not exist."));
+    }
+    std::remove(h5.c_str());
+    std::remove(log.c_str());
 }
 
 TEST_CASE("mpiexec -n 3: a rank that never reaches MPI_Init ends the job after --join-timeout, with a sentence", "[cli][search][mpi]") {

@@ -145,6 +145,17 @@ for case in "126|" "36|--grace 30" "13|--grace=7.5" "300|--grace 30|SIGKILL_TIME
   check "search_local: Open MPI, ${args:-default grace} ${envs}" \
     "mpirun -n 2 --bind-to none --oversubscribe $fracnas search --device cpu --resume r.h5${args:+ $args} | sigkill $want" "$(cat "$LOG")"
 done
+# ON_WORKER_LOSS=continue: Open MPI's --enable-recovery, each rank in the wrapper that keeps rank 0's
+# status (the stand-in runs none, so there is none: exit 1); another MPI, or another value: exit 2
+reset; out=$(cd "$tmp" && ON_WORKER_LOSS=continue GPUS=0 MPIRUN=ompi-mpirun FRACNAS=$fracnas bash "$root/mpi_launch/search_local.sh" --resume r.h5 2>&1); code=$?
+wrapper='trap : TERM INT HUP USR1; "$@"; s=$?; [ "${OMPI_COMM_WORLD_RANK:-}" != 0 ] || echo $s > "$FRACNAS_MASTER_STATUS"; exit $s'
+check "search_local: continue, Open MPI" "mpirun -n 2 --bind-to none --oversubscribe --enable-recovery bash -c $wrapper fracnas-rank $fracnas search --device cpu --resume r.h5 | sigkill 126" "$(cat "$LOG")"
+check "search_local: continue, no status from the master: exit 1" 1 "$code"
+check "search_local: continue, no status from the master: the sentence" "search_local.sh: the master rank ended without a status; continue with: $fracnas search --resume r.h5" "$(echo "$out" | tail -1)"
+reset; out=$(cd "$tmp" && ON_WORKER_LOSS=continue GPUS=0 FRACNAS=$fracnas bash "$root/mpi_launch/search_local.sh" --budget 10 2>&1); code=$?
+check "search_local: continue refused with another MPI" "2|search_local.sh: ON_WORKER_LOSS=continue needs Open MPI's mpirun (its --enable-recovery); mpirun is another MPI's|" "$code|$out|$(cat "$LOG")"
+reset; out=$(cd "$tmp" && ON_WORKER_LOSS=retry GPUS=0 FRACNAS=$fracnas bash "$root/mpi_launch/search_local.sh" --budget 10 2>&1); code=$?
+check "search_local: a bad ON_WORKER_LOSS" "2|search_local.sh: ON_WORKER_LOSS must be stop or continue, got 'retry'|" "$code|$out|$(cat "$LOG")"
 
 # ---- the scaling series: one run after the other ---------------------------------------------------------
 scaling() { (cd "$root" && FRACNAS=$fracnas PLOT="$python -m fracnas_plots" "$@" bash slurm/scaling.sh submit); }

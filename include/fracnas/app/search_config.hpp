@@ -181,8 +181,8 @@ struct search_config {
     /// A training's deadline grows with its budget: the policy's task deadline plus this many
     /// seconds per million tokens (a task that runs past it is re-queued, as a hung timing is)
     double train_deadline_per_mtoken = 120.0;
-    std::string inject;                 ///< evaluator=model faults, tests only: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, fail:RATE
-    transport::dry_run_config dry_run;  ///< dispatcher=dry-run: simulated workers and task costs
+    std::string inject;  ///< evaluator=model faults, tests only: hang:RANK:CALL:SECONDS, device-lost:RANK:CALL, kill:RANK:CALL, fail:RATE
+    transport::dry_run_config dry_run;                            ///< dispatcher=dry-run: simulated workers and task costs
     double time_limit = std::numeric_limits<double>::infinity();  ///< stop asking after these seconds, > 0
     double grace = 120.0;  ///< seconds to wait for results in flight after a stop signal or the time limit
     double flush_seconds =

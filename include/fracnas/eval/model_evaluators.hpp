@@ -33,6 +33,7 @@ struct fault_plan {
     double hang_seconds = 0.0;              ///< typical: longer than the master's task deadline
     std::uint64_t device_lost_on_call = 0;  ///< this call and every later one: status device_lost
     std::uint64_t diverge_on_call = 0;      ///< this call, when it is a training: status diverged
+    std::uint64_t die_on_call = 0;          ///< this call ends the process with SIGKILL (a rank that dies)
     double failure_rate = 0.0;              ///< each call fails (status error) with this probability
     std::uint64_t seed = 0;                 ///< of the failure draws
 };
