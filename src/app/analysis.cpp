@@ -163,6 +163,55 @@ std::vector<storage::evaluation_record> best_feasible(const storage::archive_con
     return best;
 }
 
+namespace {
+
+// Each worker's time between its tasks, split as worker_usage says: per (rank, session), from the
+// worker's join in that session (the session's start) through its tasks in start order to the
+// session's end (its start + its wall time; none for a session that was killed). False when no
+// worker joined a recorded session.
+bool split_idle(const storage::archive_contents& archive, std::map<std::int32_t, worker_usage>& by_rank) {
+    struct task {
+        double dispatched, started, ended;
+    };
+    std::map<std::int32_t, std::vector<task>> tasks;
+    const auto add = [&](std::int32_t worker, double d, double b, double e) {
+        if (worker >= 0 && std::isfinite(d) && std::isfinite(b) && std::isfinite(e) && e >= b) tasks[worker].push_back({d, b, e});
+    };
+    for (const auto& r : archive.evaluations)
+        if (!r.cached && r.feasible) add(r.worker, r.dispatched, r.started, r.ended);
+    for (const auto& t : archive.search_trainings) add(t.worker, t.dispatched, t.started, t.ended);
+    std::map<std::uint32_t, double> session_wall;
+    for (const auto& s : archive.sessions) session_wall[s.session] = s.wall_seconds;
+    std::vector<double> starts;  // every session's start, from its workers' join
+    for (const auto& w : archive.workers) starts.push_back(w.joined);
+    std::sort(starts.begin(), starts.end());
+    bool any = false;
+    for (auto& [rank, list] : tasks) {
+        std::sort(list.begin(), list.end(), [](const task& x, const task& y) { return x.started < y.started; });
+        auto& u = by_rank[rank];
+        for (const auto& w : archive.workers) {
+            if (w.rank != rank) continue;
+            const auto next = std::upper_bound(starts.begin(), starts.end(), w.joined);
+            const double until = next == starts.end() ? std::numeric_limits<double>::infinity() : *next;
+            const auto wall = session_wall.find(w.session);
+            double previous = w.joined;
+            for (const auto& t : list) {
+                if (t.started < w.joined || t.started >= until) continue;
+                const double gap = std::max(0.0, t.started - previous);
+                const double waiting = std::clamp(t.dispatched - previous, 0.0, gap);
+                u.master_wait_seconds += waiting;
+                u.transit_seconds += gap - waiting;
+                previous = std::max(previous, t.ended);
+            }
+            if (wall != session_wall.end()) u.tail_seconds += std::max(0.0, w.joined + wall->second - previous);
+            any = any || wall != session_wall.end();
+        }
+    }
+    return any;
+}
+
+}  // namespace
+
 run_analysis analyse(const storage::archive_contents& archive, const std::string& path, const analysis_options& options) {
     validate(options);
     run_analysis a;
@@ -302,6 +351,7 @@ run_analysis analyse(const storage::archive_contents& archive, const std::string
         ++u.trained;
         if (std::isfinite(t.started) && std::isfinite(t.ended) && t.ended > t.started) u.busy_seconds += t.ended - t.started;
     }
+    if (!dry_run) a.idle_known = split_idle(archive, by_rank);
     double busy = 0.0;
     for (auto& [rank, u] : by_rank) {
         u.utilisation = a.wall_seconds > 0.0 ? u.busy_seconds / a.wall_seconds : 0.0;
@@ -393,6 +443,23 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
     }
     if (!a.workers.empty())
         out << "            all: " << std::setprecision(1) << 100.0 * a.utilisation << "% busy (busy / (workers x wall))\n";
+    if (!a.workers.empty() && a.idle_known && a.wall_seconds > 0.0) {
+        double wait = 0.0, transit = 0.0, tail = 0.0, busy = 0.0;
+        for (const auto& w : a.workers) {
+            wait += w.master_wait_seconds;
+            transit += w.transit_seconds;
+            tail += w.tail_seconds;
+            busy += w.busy_seconds;
+        }
+        const double span = static_cast<double>(a.workers.size()) * a.wall_seconds;
+        // the wall runs from the master's first clock (before the workers joined) when the last
+        // answer ended later than the sessions' summed wall time: the rest is that, and the gaps
+        // between sessions
+        const double rest = std::max(0.0, span - busy - wait - transit - tail);
+        out << "            idle: " << std::setprecision(1) << 100.0 * rest / span << "% before the pool formed, " << 100.0 * wait / span
+            << "% until the master sent the next task, " << 100.0 * transit / span << "% from its send to the start, "
+            << 100.0 * tail / span << "% after the last task\n";
+    }
     out << "best        " << a.best.size() << " feasible architecture(s) by latency ratio:\n";
     for (const auto& r : a.best)
         out << "  " << std::setprecision(4) << "x" << r.ratio << eval::scenario_ratio_text(r.out) << "  " << r.out.value << " ms  "
@@ -484,10 +551,12 @@ void write_csv(const run_analysis& a, const storage::archive_contents& archive, 
     {
         std::ostringstream f;
         f << std::setprecision(12);
-        f << "rank,host,device,measured,failed,busy_seconds,utilisation\n";
+        f << "rank,host,device,measured,failed,busy_seconds,utilisation,master_wait_seconds,transit_seconds,tail_seconds\n";
+        const auto idle = [&](double v) { return a.idle_known ? num(v, 12) : std::string(); };
         for (const auto& w : a.workers)
             f << w.rank << ',' << csv_text(w.host) << ',' << csv_text(w.device) << ',' << w.measured << ',' << w.failed << ','
-              << num(w.busy_seconds, 12) << ',' << num(w.utilisation, 12) << '\n';
+              << num(w.busy_seconds, 12) << ',' << num(w.utilisation, 12) << ',' << idle(w.master_wait_seconds) << ','
+              << idle(w.transit_seconds) << ',' << idle(w.tail_seconds) << '\n';
         write_file(prefix + "workers.csv", f.str());
     }
     if (!a.ladder.empty()) {
@@ -560,7 +629,11 @@ std::string to_json(const run_analysis& a, const analysis_options& options) {
         o << (i ? ", " : "") << "{\"rank\": " << w.rank << ", \"host\": " << json_string(w.host)
           << ", \"device\": " << json_string(w.device) << ", \"measured\": " << w.measured << ", \"failed\": " << w.failed
           << ", \"trained\": " << w.trained << ", \"busy_seconds\": " << json_num(w.busy_seconds)
-          << ", \"utilisation\": " << json_num(w.utilisation) << "}";
+          << ", \"utilisation\": " << json_num(w.utilisation);
+        if (a.idle_known)
+            o << ", \"master_wait_seconds\": " << json_num(w.master_wait_seconds)
+              << ", \"transit_seconds\": " << json_num(w.transit_seconds) << ", \"tail_seconds\": " << json_num(w.tail_seconds);
+        o << "}";
     }
     o << "], \"trained\": [";
     for (std::size_t i = 0; i < a.trained.size(); ++i) {

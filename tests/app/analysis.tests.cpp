@@ -141,6 +141,66 @@ TEST_CASE("analyse: a dry run's busy time is simulated, and so is the span it is
     REQUIRE(real.utilisation == Approx(0.055));
 }
 
+TEST_CASE(
+    "analyse: a worker's idle time splits into waiting for the master's next task, the way to its start, and after its "
+    "last task, per session",
+    "[app][analysis]") {
+    storage::archive_contents archive;
+    const auto task = [&](std::uint64_t id, std::int32_t worker, double dispatched, double started, double ended) {
+        auto r = measured(id, 0.5, 100'000'000, worker, started, ended);
+        r.dispatched = dispatched;
+        archive.evaluations.push_back(r);
+    };
+    // session 0 starts (the workers joined) at 1 s on the master's clock and lasts 10 s. Worker 1:
+    // sent at 1.5, started 1.6, ended 3; the next sent at 3.5 (the master's turn: 0.5 s), started
+    // at 3.7 (0.2 s on the way), ended 6; a third queued behind it (sent at 5) starts at 6.1 (0.1
+    // s from the previous end), ends 9: idle 0.5 + 0.5 waiting, 0.1 + 0.2 + 0.1 on the way, 2 s
+    // after it (to 11). Busy 1.4 + 2.3 + 2.9 = 6.6 of 10.
+    task(0, 1, 1.5, 1.6, 3.0);
+    task(1, 1, 3.5, 3.7, 6.0);
+    task(2, 1, 5.0, 6.1, 9.0);
+    // session 1 (joined at 20 s, 5 s long): one task sent at 21, started 21, ended 24
+    task(3, 1, 21.0, 21.0, 24.0);
+    // a cache hit and an infeasible answer are not the worker's
+    auto cached = archive.evaluations[0];
+    cached.id = 4;
+    cached.cached = true;
+    cached.worker = -1;
+    archive.evaluations.push_back(cached);
+    for (std::uint32_t session : {0U, 1U}) {
+        storage::worker_record w;
+        w.rank = 1;
+        w.session = session;
+        w.joined = session == 0 ? 1.0 : 20.0;
+        archive.workers.push_back(w);
+        storage::session_record s;
+        s.session = session;
+        s.wall_seconds = session == 0 ? 10.0 : 5.0;
+        archive.sessions.push_back(s);
+    }
+    const auto a = app::analyse(archive, "idle.h5", app::analysis_options{});
+    REQUIRE(a.idle_known);
+    REQUIRE(a.workers.size() == 1);
+    const auto& w = a.workers[0];
+    REQUIRE(w.busy_seconds == Approx(6.6 + 3.0));
+    REQUIRE(w.master_wait_seconds == Approx(0.5 + 0.5 + 1.0));  // session 1: sent 1 s after the join
+    REQUIRE(w.transit_seconds == Approx(0.1 + 0.2 + 0.1));
+    REQUIRE(w.tail_seconds == Approx(2.0 + 1.0));  // 9 to 11, 24 to 25
+    std::ostringstream report;
+    app::print_analysis(a, app::analysis_options{}, report);
+    REQUIRE_THAT(report.str(), Contains("% until the master sent the next task, ") && Contains("% after the last task"));
+
+    // a killed session (no session row): no tail for it; a dry run: no split at all (its clock is simulated)
+    archive.sessions.pop_back();
+    REQUIRE(app::analyse(archive, "killed.h5", app::analysis_options{}).workers[0].tail_seconds == Approx(2.0));
+    archive.header.config = "evaluator = model\ndispatcher = dry-run\n";
+    const auto dry = app::analyse(archive, "dry.h5", app::analysis_options{});
+    REQUIRE_FALSE(dry.idle_known);
+    std::ostringstream dry_report;
+    app::print_analysis(dry, app::analysis_options{}, dry_report);
+    REQUIRE_THAT(dry_report.str(), !Contains("idle:"));
+}
+
 TEST_CASE("best_feasible: by the ratio to each worker's reference, one per architecture, ties by the text", "[app][analysis]") {
     storage::archive_contents a;
     // P on a slow GPU: 0.6 ms against its reference's 1.0 (ratio 0.6); Q on a fast GPU: 0.4 ms

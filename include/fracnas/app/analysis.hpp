@@ -39,6 +39,12 @@ struct worker_usage {
     std::uint64_t trained = 0;  ///< a training search's trainings it ran (search_trainings), failures included
     double busy_seconds = 0.0;  ///< the sum of its evaluations' and trainings' end - start
     double utilisation = 0.0;   ///< busy / the run's wall time
+    /// Where the rest of its sessions' time went (run_analysis::idle_known), on the master's clock:
+    /// from the session's start or its previous task's end until the master sent the next task
+    /// (the result's way back, the master's tell and ask, and the queue when it had nothing to
+    /// send), then from that send (or the previous end, for a task queued behind it) to the task's
+    /// start, and from its last task's end to the session's end.
+    double master_wait_seconds = 0.0, transit_seconds = 0.0, tail_seconds = 0.0;
 };
 
 /// The front and its hypervolume after the first `answered` evaluations (by end time).
@@ -91,7 +97,10 @@ struct run_analysis {
     std::vector<growth_point> growth;              ///< one point per answered evaluation
     std::vector<storage::evaluation_record> best;  ///< best_feasible(archive, top)
     std::vector<worker_usage> workers;
-    double utilisation = 0.0;                   ///< all workers' busy time / (workers x wall)
+    double utilisation = 0.0;  ///< all workers' busy time / (workers x wall)
+    /// the workers' master_wait, transit and tail seconds were found: closed sessions (a killed one
+    /// gives no tail), not a dry run, whose clock is simulated
+    bool idle_known = false;
     std::vector<trained_architecture> trained;  ///< the archive's trainings, in order
     /// A training search's (--rungs) part of the report, as the search prints it at its end
     /// (print_training_report): each rung's trainings and worker-hours, the reference, the answer.
