@@ -182,8 +182,13 @@ bool split_idle(const storage::archive_contents& archive, std::map<std::int32_t,
     for (const auto& t : archive.search_trainings) add(t.worker, t.dispatched, t.started, t.ended);
     std::map<std::uint32_t, double> session_wall;
     for (const auto& s : archive.sessions) session_wall[s.session] = s.wall_seconds;
-    std::vector<double> starts;  // every session's start, from its workers' join
-    for (const auto& w : archive.workers) starts.push_back(w.joined);
+    std::map<std::uint32_t, double> session_start;  // the earliest of its workers' joins (each has its own)
+    for (const auto& w : archive.workers) {
+        auto [it, fresh] = session_start.emplace(w.session, w.joined);
+        if (!fresh) it->second = std::min(it->second, w.joined);
+    }
+    std::vector<double> starts;
+    for (const auto& [session, start] : session_start) starts.push_back(start);
     std::sort(starts.begin(), starts.end());
     bool any = false;
     for (auto& [rank, list] : tasks) {
@@ -191,7 +196,7 @@ bool split_idle(const storage::archive_contents& archive, std::map<std::int32_t,
         auto& u = by_rank[rank];
         for (const auto& w : archive.workers) {
             if (w.rank != rank) continue;
-            const auto next = std::upper_bound(starts.begin(), starts.end(), w.joined);
+            const auto next = std::upper_bound(starts.begin(), starts.end(), session_start[w.session]);
             const double until = next == starts.end() ? std::numeric_limits<double>::infinity() : *next;
             const auto wall = session_wall.find(w.session);
             double previous = w.joined;
@@ -203,7 +208,7 @@ bool split_idle(const storage::archive_contents& archive, std::map<std::int32_t,
                 u.transit_seconds += gap - waiting;
                 previous = std::max(previous, t.ended);
             }
-            if (wall != session_wall.end()) u.tail_seconds += std::max(0.0, w.joined + wall->second - previous);
+            if (wall != session_wall.end()) u.tail_seconds += std::max(0.0, session_start[w.session] + wall->second - previous);
             any = any || wall != session_wall.end();
         }
     }

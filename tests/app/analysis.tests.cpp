@@ -178,9 +178,19 @@ TEST_CASE(
         s.wall_seconds = session == 0 ? 10.0 : 5.0;
         archive.sessions.push_back(s);
     }
+    // worker 2 joined session 0 a millisecond after worker 1 (each join is stamped as it is
+    // recorded); its one task: sent at 1.2, started 1.3, ended 10.5, half a second before the end
+    task(5, 2, 1.2, 1.3, 10.5);
+    storage::worker_record second;
+    second.rank = 2;
+    second.joined = 1.001;
+    archive.workers.push_back(second);
     const auto a = app::analyse(archive, "idle.h5", app::analysis_options{});
     REQUIRE(a.idle_known);
-    REQUIRE(a.workers.size() == 1);
+    REQUIRE(a.workers.size() == 2);
+    REQUIRE(a.workers[1].master_wait_seconds == Approx(0.199));
+    REQUIRE(a.workers[1].transit_seconds == Approx(0.1));
+    REQUIRE(a.workers[1].tail_seconds == Approx(0.5));  // before: its own join + 10 s, a window that held none of its tasks
     const auto& w = a.workers[0];
     REQUIRE(w.busy_seconds == Approx(6.6 + 3.0));
     REQUIRE(w.master_wait_seconds == Approx(0.5 + 0.5 + 1.0));  // session 1: sent 1 s after the join
@@ -193,6 +203,7 @@ TEST_CASE(
     // a killed session (no session row): no tail for it; a dry run: no split at all (its clock is simulated)
     archive.sessions.pop_back();
     REQUIRE(app::analyse(archive, "killed.h5", app::analysis_options{}).workers[0].tail_seconds == Approx(2.0));
+    REQUIRE(app::analyse(archive, "killed.h5", app::analysis_options{}).workers[1].tail_seconds == Approx(0.5));
     archive.header.config = "evaluator = model\ndispatcher = dry-run\n";
     const auto dry = app::analyse(archive, "dry.h5", app::analysis_options{});
     REQUIRE_FALSE(dry.idle_known);

@@ -94,7 +94,19 @@ PY
   mv "$out"/runs/scaling/*.h5 runs/ 2> /dev/null  # the archives stay on the machine
   cp -r "$out"/runs/scaling/* "$out"/ && rm -rf "$out/runs"  # summaries, CSV, JSON and plots go back
   tail -4 "$out/scaling_local.out"
-  grep -h "^sessions\|^answered\|all:" "$out"/strong.txt "$out"/weak.txt 2> /dev/null
+  grep -h "^sessions\|^answered\|all:\|idle:" "$out"/strong.txt "$out"/weak.txt 2> /dev/null
+  # time permitting, the strong series again with a task queued behind each running one, which
+  # hides the master's turn and the way to the worker (the default job queues none)
+  if [ $(( $(date +%s) - s0 )) -lt 330 ]; then
+    mkdir -p "$out/queued"
+    GPUS=$(GPUS_OF "$N") WORKERS_LIST="$counts" STRONG_BUDGET=2000 SERIES=strong RUNS="$out/queued/runs" \
+      SEARCH_FLAGS="--space heterogeneous --seed 1 --queued 1 $timing_flags" FRACNAS=$FRACNAS PLOT=${PLOT:-} \
+      timeout $(( 560 - ($(date +%s) - s0) )) bash mpi_launch/scaling_local.sh > "$out/queued/scaling_local.out" 2>&1
+    at "strong series with --queued 1: exit $?"
+    mkdir -p runs/queued && mv "$out"/queued/runs/scaling/*.h5 runs/queued/ 2> /dev/null
+    cp -r "$out"/queued/runs/scaling/* "$out"/queued/ && rm -rf "$out/queued/runs"
+    grep -h "^sessions\|^answered\|all:\|idle:" "$out"/queued/strong.txt 2> /dev/null
+  fi
   ;;
 training)
   if [ "${REHEARSE:-0}" != 1 ] && [ ! -f data/corpus-large-v1/train.tokens ]; then
