@@ -4,8 +4,9 @@
 # MpiDefault=none, Slurm's default, so that the scripts must ask for their MPI plugin), all in a
 # temporary folder and stopped on any exit. The jobs are submitted as a new user would, from a
 # submission folder holding slurm/ and build/ but no runs/: one_node.sbatch with a CPU worker,
-# a plugin that does not exist, long_requeue.sbatch warned, requeued and stopped at MAX_RESTARTS,
-# and a scaling series (submit, then collect). tests/launch/launch_test.sh checks the command
+# a worker rank that dies and the archive resubmitted, a plugin that does not exist,
+# long_requeue.sbatch warned, requeued and stopped at MAX_RESTARTS, and a scaling series (submit,
+# then collect). tests/launch/launch_test.sh checks the command
 # lines against stand-ins; this test checks what they do.
 #   tests/launch/slurm_test.sh FRACNAS_BINARY
 # Exits 77 (CTest's SKIP_RETURN_CODE), with the reason, when not root or without slurm-wlm or munge.
@@ -157,6 +158,23 @@ check "one_node: runs/ made, the archive an HDF5 file (h5dump reads it)" 0 "$(h5
 check "one_node: 4 answers in the archive, measured by rank 1 on the CPU" "4|1" \
   "$(answered "runs/fracnas-$id.h5")|$(grep -c '^  rank 1 on .*, cpu' "fracnas-$id.out")"
 elapsed "one_node.sbatch"
+
+# ---- a worker rank that dies (it ends itself with SIGKILL in its 5th evaluation): Slurm ends the
+# step, the archive keeps what was flushed, and the same ARCHIVE submitted again resumes it (with one
+# worker: the rank that died is not in the new job) -------------------------------------------------
+id=$(DEVICE=cpu SEARCH_ARGS="--evaluator model --model-cost-ms 200 --space homogeneous --budget 40 --seed 1 --inject kill:2:5" \
+     sbatch --parsable --gpus-per-node=0 --ntasks=3 --cpus-per-task=1 --overcommit --time=2 slurm/one_node.sbatch)
+wait_for "$id" 120
+check "one_node: a worker rank killed: the job fails, srun says which task" "FAILED|1" \
+  "$(state "$id" | cut -d' ' -f1)|$(grep -c 'srun: error: .*: task 2: Killed' "fracnas-$id.out")"
+n=$(answered "runs/fracnas-$id.h5")
+check "one_node: a worker rank killed: the archive keeps the answers flushed before" yes \
+  "$([ "${n:-0}" -gt 0 ] && [ "$n" -lt 40 ] && echo yes || echo "no ($n)")"
+id2=$(ARCHIVE=runs/fracnas-$id.h5 DEVICE=cpu sbatch --parsable "${cpu_job[@]}" --time=2 slurm/one_node.sbatch)
+wait_for "$id2" 120
+check "one_node: the same ARCHIVE submitted again: resumed, ended by budget, 40 answers" "COMPLETED 0:0|1|1|40" \
+  "$(state "$id2")|$(grep -c "^archive     runs/fracnas-$id.h5 (resumed: $n answers replayed)" "fracnas-$id2.out")|$(grep -c '^ended by    budget' "fracnas-$id2.out")|$(answered "runs/fracnas-$id.h5")"
+elapsed "a worker rank killed, then resumed"
 
 # ---- an MPI plugin this Slurm does not have: one sentence, before any rank ----------------------
 id=$(SRUN_MPI=pmix_v0 DEVICE=cpu sbatch --parsable "${cpu_job[@]}" --time=1 slurm/one_node.sbatch)
