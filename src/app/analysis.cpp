@@ -501,18 +501,25 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
 }
 
 void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out) {
-    out << "runs side by side:\n"
-        << "  ranks workers  answered  measured    wall s  answers/s  measured/s  busy %  best ratio  front   hypervolume  archive\n"
+    // speed-up: measurements per second over the first run's (a strong series' wall(1) / wall(N)
+    // when every run measured as many); efficiency: that over the workers' growth
+    const auto rate = [](const run_analysis& a) { return a.wall_seconds > 0.0 ? static_cast<double>(a.measured) / a.wall_seconds : 0.0; };
+    const double rate0 = runs.empty() ? 0.0 : rate(runs.front());
+    const double workers0 = runs.empty() ? 0.0 : static_cast<double>(runs.front().workers.size());
+    out << "runs side by side (speed-up: measured/s over the first run's; efficiency: the speed-up over the workers' growth):\n"
+        << "  ranks workers  answered  measured    wall s  answers/s  measured/s  speed-up  efficiency  busy %  best ratio  front"
+           "   hypervolume  archive\n"
         << std::fixed;
     for (const auto& a : runs) {
         double best = nan;
         for (const auto& r : a.best) best = std::isfinite(best) ? std::min(best, r.ratio) : r.ratio;
+        const double speedup = rate0 > 0.0 ? rate(a) / rate0 : nan;
+        const double efficiency = workers0 > 0.0 && !a.workers.empty() ? speedup * workers0 / static_cast<double>(a.workers.size()) : nan;
         out << "  " << std::setw(5) << a.header.ranks << std::setw(8) << a.workers.size() << std::setw(10) << a.answered << std::setw(10)
             << a.measured << std::setw(10) << std::setprecision(1) << a.wall_seconds << std::setw(11) << std::setprecision(2)
-            << a.evaluations_per_second() << std::setw(12)
-            << (a.wall_seconds > 0.0 ? static_cast<double>(a.measured) / a.wall_seconds : 0.0) << std::setw(8) << std::setprecision(1)
-            << 100.0 * a.utilisation << std::setw(12) << std::setprecision(4) << best << std::setw(7) << a.front.size() << std::setw(14)
-            << std::setprecision(6) << a.hypervolume << "  " << a.path << '\n';
+            << a.evaluations_per_second() << std::setw(12) << rate(a) << std::setw(10) << speedup << std::setw(12) << std::setprecision(3)
+            << efficiency << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation << std::setw(12) << std::setprecision(4) << best
+            << std::setw(7) << a.front.size() << std::setw(14) << std::setprecision(6) << a.hypervolume << "  " << a.path << '\n';
     }
     out << std::defaultfloat;
 }

@@ -212,6 +212,28 @@ TEST_CASE(
     REQUIRE_THAT(dry_report.str(), !Contains("idle:"));
 }
 
+TEST_CASE("print_comparison: each run's speed-up over the first's measurements per second, and the efficiency per worker",
+          "[app][analysis]") {
+    // one worker measuring 100 in 50 s (2/s); four measuring 100 in 14 s (7.14/s: 3.57x, 0.893);
+    // eight measuring 800 in 60 s (a weak run: 13.33/s, 6.67x, 0.833)
+    const auto run = [](std::size_t workers, std::uint64_t measured, double wall) {
+        app::run_analysis a;
+        a.workers.resize(workers);
+        a.measured = a.answered = measured;
+        a.wall_seconds = wall;
+        a.path = std::to_string(workers) + ".h5";
+        return a;
+    };
+    std::ostringstream out;
+    app::print_comparison({run(1, 100, 50.0), run(4, 100, 14.0), run(8, 800, 60.0)}, out);
+    const std::string text = out.str();
+    INFO(text);
+    REQUIRE_THAT(text, Contains("speed-up  efficiency"));
+    REQUIRE_THAT(text, Contains("2.00      1.00       1.000"));
+    REQUIRE_THAT(text, Contains("7.14      3.57       0.893"));
+    REQUIRE_THAT(text, Contains("13.33      6.67       0.833"));
+}
+
 TEST_CASE("best_feasible: by the ratio to each worker's reference, one per architecture, ties by the text", "[app][analysis]") {
     storage::archive_contents a;
     // P on a slow GPU: 0.6 ms against its reference's 1.0 (ratio 0.6); Q on a fast GPU: 0.4 ms

@@ -130,7 +130,7 @@ TEST_CASE("fracnas analyze: several archives side by side", "[cli][analyze][hdf5
     const outcome o = run_cli({"analyze", a, b, "--objectives", "ratio,params,memory"});
     INFO(o.out << o.err);
     REQUIRE(o.code == 0);
-    REQUIRE_THAT(o.out, Contains("runs side by side:"));
+    REQUIRE_THAT(o.out, Contains("runs side by side (speed-up: "));
     REQUIRE_THAT(o.out, Contains(a));
     REQUIRE_THAT(o.out, Contains(b));
     const outcome j = run_cli({"analyze", a, b, "--json", "-"});

@@ -214,7 +214,7 @@ done
 # PLOT unset and python3 without h5py: the plots use the Python fracnas was built with (its CMakeCache.txt)
 (cd "$root" && WORKERS_LIST="2 8" SERIES=strong FRACNAS=$fracnas PATH="$tmp/nopy:$PATH" bash slurm/scaling.sh collect > /dev/null)
 check "scaling collect: exit status" 0 $?
-check "scaling collect: the side-by-side table" 1 "$(grep -c '^runs side by side:' "$runs/scaling/strong.txt")"
+check "scaling collect: the side-by-side table" 1 "$(grep -c '^runs side by side (speed-up' "$runs/scaling/strong.txt")"
 check "scaling collect: CSV per run" 8 "$(ls "$runs/scaling"/strong_*.csv | wc -l)"
 check "scaling collect: the scaling plot" 1 "$(ls "$runs/scaling/strong-plots/scaling.png" 2>/dev/null | wc -l)"
 
