@@ -98,8 +98,6 @@ stop_ranks() {
     kill -USR1 "$launcher" 2> /dev/null || true
   fi
 }
-# mpirun in a process group of its own (set -m), so that Ctrl-C at a terminal reaches this script
-# alone; its standard input is /dev/null, as a background group must not read the terminal
 rank_command=("$FRACNAS")
 if [ "$ON_WORKER_LOSS" = continue ]; then
   # mpirun --enable-recovery exits 0 whatever its ranks returned: rank 0's status goes through a
@@ -110,6 +108,8 @@ if [ "$ON_WORKER_LOSS" = continue ]; then
   rank_command=(bash -c 'trap : TERM INT HUP USR1; "$@"; s=$?; [ "${OMPI_COMM_WORLD_RANK:-}" != 0 ] || echo $s > "$FRACNAS_MASTER_STATUS"; exit $s'
                 fracnas-rank "$FRACNAS")
 fi
+# mpirun in a process group of its own (set -m), so that Ctrl-C at a terminal reaches this script
+# alone; its standard input is /dev/null, as a background group must not read the terminal
 set -m
 "$MPIRUN" -n "$ranks" "${flags[@]}" "${rank_command[@]}" search --device "$device" "${archive[@]}" "$@" < /dev/null &
 launcher=$!
@@ -119,7 +119,8 @@ if [ "$ON_WORKER_LOSS" = stop ]; then
   while kill -0 "$launcher" 2> /dev/null; do wait "$launcher" || true; done  # a trapped signal ends a wait early
 else
   # With --enable-recovery, mpirun outlives any rank, rank 0 included, and workers wait for their
-  # master forever: once rank 0 has been gone MASTER_LOSS_SECONDS while workers remain, end them.
+  # master forever: once rank 0 has been gone MASTER_LOSS_SECONDS while workers remain, end them
+  # (every rank runs on this machine, found below mpirun through /proc).
   master_gone=
   while kill -0 "$launcher" 2> /dev/null; do
     sleep 1 & wait $! || true  # a trapped signal ends the wait early

@@ -190,27 +190,26 @@ bool split_idle(const storage::archive_contents& archive, std::map<std::int32_t,
     std::vector<double> starts;
     for (const auto& [session, start] : session_start) starts.push_back(start);
     std::sort(starts.begin(), starts.end());
-    bool any = false;
-    for (auto& [rank, list] : tasks) {
+    for (auto& [rank, list] : tasks)
         std::sort(list.begin(), list.end(), [](const task& x, const task& y) { return x.started < y.started; });
-        auto& u = by_rank[rank];
-        for (const auto& w : archive.workers) {
-            if (w.rank != rank) continue;
-            const auto next = std::upper_bound(starts.begin(), starts.end(), session_start[w.session]);
-            const double until = next == starts.end() ? std::numeric_limits<double>::infinity() : *next;
-            const auto wall = session_wall.find(w.session);
-            double previous = w.joined;
-            for (const auto& t : list) {
-                if (t.started < w.joined || t.started >= until) continue;
-                const double gap = std::max(0.0, t.started - previous);
-                const double waiting = std::clamp(t.dispatched - previous, 0.0, gap);
-                u.master_wait_seconds += waiting;
-                u.transit_seconds += gap - waiting;
-                previous = std::max(previous, t.ended);
-            }
-            if (wall != session_wall.end()) u.tail_seconds += std::max(0.0, session_start[w.session] + wall->second - previous);
-            any = any || wall != session_wall.end();
+    bool any = false;
+    for (const auto& w : archive.workers) {  // a worker that got no task: its whole session after its join
+        auto& u = by_rank[w.rank];
+        const auto& list = tasks[w.rank];
+        const auto next = std::upper_bound(starts.begin(), starts.end(), session_start[w.session]);
+        const double until = next == starts.end() ? std::numeric_limits<double>::infinity() : *next;
+        const auto wall = session_wall.find(w.session);
+        double previous = w.joined;
+        for (const auto& t : list) {
+            if (t.started < w.joined || t.started >= until) continue;
+            const double gap = std::max(0.0, t.started - previous);
+            const double waiting = std::clamp(t.dispatched - previous, 0.0, gap);
+            u.master_wait_seconds += waiting;
+            u.transit_seconds += gap - waiting;
+            previous = std::max(previous, t.ended);
         }
+        if (wall != session_wall.end()) u.tail_seconds += std::max(0.0, session_start[w.session] + wall->second - previous);
+        any = any || wall != session_wall.end();
     }
     return any;
 }

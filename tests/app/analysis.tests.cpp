@@ -185,9 +185,16 @@ TEST_CASE(
     second.rank = 2;
     second.joined = 1.001;
     archive.workers.push_back(second);
+    // worker 3 joined session 0 and got no task: all of its 10 s after its join
+    storage::worker_record third;
+    third.rank = 3;
+    third.joined = 1.0;
+    archive.workers.push_back(third);
     const auto a = app::analyse(archive, "idle.h5", app::analysis_options{});
     REQUIRE(a.idle_known);
-    REQUIRE(a.workers.size() == 2);
+    REQUIRE(a.workers.size() == 3);
+    REQUIRE(a.workers[2].tail_seconds == Approx(10.0));
+    REQUIRE(a.workers[2].master_wait_seconds == 0.0);
     REQUIRE(a.workers[1].master_wait_seconds == Approx(0.199));
     REQUIRE(a.workers[1].transit_seconds == Approx(0.1));
     REQUIRE(a.workers[1].tail_seconds == Approx(0.5));  // before: its own join + 10 s, a window that held none of its tasks
