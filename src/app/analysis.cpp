@@ -505,20 +505,33 @@ void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out) 
     const auto rate = [](const run_analysis& a) { return a.wall_seconds > 0.0 ? static_cast<double>(a.measured) / a.wall_seconds : 0.0; };
     const double rate0 = runs.empty() ? 0.0 : rate(runs.front());
     const double workers0 = runs.empty() ? 0.0 : static_cast<double>(runs.front().workers.size());
+    // a training search's trainings (search_trainings, failures included) an hour of wall time
+    const auto trainings = [](const run_analysis& a) {
+        std::uint64_t n = 0;
+        for (const auto& w : a.workers) n += w.trained;
+        return n;
+    };
+    bool trains = false;
+    for (const auto& a : runs) trains = trains || trainings(a) > 0;
     out << "runs side by side (speed-up: measured/s over the first run's; efficiency: the speed-up over the workers' growth):\n"
-        << "  ranks workers  answered  measured    wall s  answers/s  measured/s  speed-up  efficiency  busy %  best ratio  front"
-           "   hypervolume  archive\n"
+        << "  ranks workers  answered  measured    wall s  answers/s  measured/s  speed-up  efficiency  busy %"
+        << (trains ? "  trainings  trainings/h" : "") << "  best ratio  front   hypervolume  archive\n"
         << std::fixed;
     for (const auto& a : runs) {
         double best = nan;
         for (const auto& r : a.best) best = std::isfinite(best) ? std::min(best, r.ratio) : r.ratio;
+        std::ostringstream trained;
+        if (trains)
+            trained << std::fixed << std::setw(11) << trainings(a) << std::setw(13) << std::setprecision(1)
+                    << (a.wall_seconds > 0.0 ? 3600.0 * static_cast<double>(trainings(a)) / a.wall_seconds : 0.0);
         const double speedup = rate0 > 0.0 ? rate(a) / rate0 : nan;
         const double efficiency = workers0 > 0.0 && !a.workers.empty() ? speedup * workers0 / static_cast<double>(a.workers.size()) : nan;
         out << "  " << std::setw(5) << a.header.ranks << std::setw(8) << a.workers.size() << std::setw(10) << a.answered << std::setw(10)
             << a.measured << std::setw(10) << std::setprecision(1) << a.wall_seconds << std::setw(11) << std::setprecision(2)
             << a.evaluations_per_second() << std::setw(12) << rate(a) << std::setw(10) << speedup << std::setw(12) << std::setprecision(3)
-            << efficiency << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation << std::setw(12) << std::setprecision(4) << best
-            << std::setw(7) << a.front.size() << std::setw(14) << std::setprecision(6) << a.hypervolume << "  " << a.path << '\n';
+            << efficiency << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation << trained.str() << std::setw(12)
+            << std::setprecision(4) << best << std::setw(7) << a.front.size() << std::setw(14) << std::setprecision(6) << a.hypervolume
+            << "  " << a.path << '\n';
     }
     out << std::defaultfloat;
 }

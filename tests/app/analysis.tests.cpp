@@ -239,6 +239,19 @@ TEST_CASE("print_comparison: each run's speed-up over the first's measurements p
     REQUIRE_THAT(text, Contains("2.00      1.00       1.000"));
     REQUIRE_THAT(text, Contains("7.14      3.57       0.893"));
     REQUIRE_THAT(text, Contains("13.33      6.67       0.833"));
+    REQUIRE_THAT(text, !Contains("trainings/h"));  // a timing search's table
+
+    // a training search: 12 trainings in 60 s on one worker, 30 in 60 s on four: 720 and 1,800 an hour
+    auto one = run(1, 100, 60.0), four = run(4, 100, 60.0);
+    one.workers[0].trained = 12;
+    for (auto& w : four.workers) w.trained = 7;
+    four.workers[0].trained = 9;
+    std::ostringstream trained;
+    app::print_comparison({one, four}, trained);
+    INFO(trained.str());
+    REQUIRE_THAT(trained.str(), Contains("trainings  trainings/h"));
+    REQUIRE_THAT(trained.str(), Contains("         12        720.0"));
+    REQUIRE_THAT(trained.str(), Contains("         30       1800.0"));
 }
 
 TEST_CASE("best_feasible: by the ratio to each worker's reference, one per architecture, ties by the text", "[app][analysis]") {

@@ -128,6 +128,9 @@ training)
     grep -v "^  " "$out/train-$n.txt" | tail -12
     rm -rf "runs/train-$n.h5.states"
   done
+  # side by side: trainings per hour, busy share, speed-up of the timings
+  $FRACNAS analyze "runs/train-1.h5" "runs/train-$N.h5" > "$out/train-side.txt" 2>&1
+  sed -n '/^runs side by side/,$p' "$out/train-side.txt"
   ;;
 faults)
   search="--space heterogeneous --seed 1 --budget 5000 --grace 30 $timing_flags"
