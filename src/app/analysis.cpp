@@ -196,7 +196,8 @@ bool split_idle(const storage::archive_contents& archive, std::map<std::int32_t,
     for (const auto& w : archive.workers) {  // a worker that got no task: its whole session after its join
         auto& u = by_rank[w.rank];
         const auto& list = tasks[w.rank];
-        const auto next = std::upper_bound(starts.begin(), starts.end(), session_start[w.session]);
+        const double start = session_start.at(w.session);
+        const auto next = std::upper_bound(starts.begin(), starts.end(), start);
         const double until = next == starts.end() ? std::numeric_limits<double>::infinity() : *next;
         const auto wall = session_wall.find(w.session);
         double previous = w.joined;
@@ -208,7 +209,7 @@ bool split_idle(const storage::archive_contents& archive, std::map<std::int32_t,
             u.transit_seconds += gap - waiting;
             previous = std::max(previous, t.ended);
         }
-        if (wall != session_wall.end()) u.tail_seconds += std::max(0.0, session_start[w.session] + wall->second - previous);
+        if (wall != session_wall.end()) u.tail_seconds += std::max(0.0, start + wall->second - previous);
         any = any || wall != session_wall.end();
     }
     return any;
@@ -448,18 +449,17 @@ void print_analysis(const run_analysis& a, const analysis_options& options, std:
     if (!a.workers.empty())
         out << "            all: " << std::setprecision(1) << 100.0 * a.utilisation << "% busy (busy / (workers x wall))\n";
     if (!a.workers.empty() && a.idle_known && a.wall_seconds > 0.0) {
-        double wait = 0.0, transit = 0.0, tail = 0.0, busy = 0.0;
+        double wait = 0.0, transit = 0.0, tail = 0.0;
         for (const auto& w : a.workers) {
             wait += w.master_wait_seconds;
             transit += w.transit_seconds;
             tail += w.tail_seconds;
-            busy += w.busy_seconds;
         }
         const double span = static_cast<double>(a.workers.size()) * a.wall_seconds;
         // the wall runs from the master's first clock (before the workers joined) when the last
         // answer ended later than the sessions' summed wall time: the rest is that, and the gaps
         // between sessions
-        const double rest = std::max(0.0, span - busy - wait - transit - tail);
+        const double rest = std::max(0.0, span * (1.0 - a.utilisation) - wait - transit - tail);
         out << "            idle: " << std::setprecision(1) << 100.0 * rest / span << "% before the pool formed, " << 100.0 * wait / span
             << "% until the master sent the next task, " << 100.0 * transit / span << "% from its send to the start, "
             << 100.0 * tail / span << "% after the last task\n";
@@ -511,27 +511,30 @@ void print_comparison(const std::vector<run_analysis>& runs, std::ostream& out) 
         for (const auto& w : a.workers) n += w.trained;
         return n;
     };
-    bool trains = false;
-    for (const auto& a : runs) trains = trains || trainings(a) > 0;
+    std::vector<std::uint64_t> trained_by_run;
+    for (const auto& a : runs) trained_by_run.push_back(trainings(a));
+    const bool trains = std::any_of(trained_by_run.begin(), trained_by_run.end(), [](std::uint64_t n) { return n > 0; });
     out << "runs side by side (speed-up: measured/s over the first run's; efficiency: the speed-up over the workers' growth):\n"
         << "  ranks workers  answered  measured    wall s  answers/s  measured/s  speed-up  efficiency  busy %"
         << (trains ? "  trainings  trainings/h" : "") << "  best ratio  front   hypervolume  archive\n"
         << std::fixed;
-    for (const auto& a : runs) {
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+        const auto& a = runs[i];
         double best = nan;
         for (const auto& r : a.best) best = std::isfinite(best) ? std::min(best, r.ratio) : r.ratio;
         std::ostringstream trained;
         if (trains)
-            trained << std::fixed << std::setw(11) << trainings(a) << std::setw(13) << std::setprecision(1)
-                    << (a.wall_seconds > 0.0 ? 3600.0 * static_cast<double>(trainings(a)) / a.wall_seconds : 0.0);
-        const double speedup = rate0 > 0.0 ? rate(a) / rate0 : nan;
+            trained << std::fixed << std::setw(11) << trained_by_run[i] << std::setw(13) << std::setprecision(1)
+                    << (a.wall_seconds > 0.0 ? 3600.0 * static_cast<double>(trained_by_run[i]) / a.wall_seconds : 0.0);
+        const double measured_rate = rate(a);
+        const double speedup = rate0 > 0.0 ? measured_rate / rate0 : nan;
         const double efficiency = workers0 > 0.0 && !a.workers.empty() ? speedup * workers0 / static_cast<double>(a.workers.size()) : nan;
         out << "  " << std::setw(5) << a.header.ranks << std::setw(8) << a.workers.size() << std::setw(10) << a.answered << std::setw(10)
             << a.measured << std::setw(10) << std::setprecision(1) << a.wall_seconds << std::setw(11) << std::setprecision(2)
-            << a.evaluations_per_second() << std::setw(12) << rate(a) << std::setw(10) << speedup << std::setw(12) << std::setprecision(3)
-            << efficiency << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation << trained.str() << std::setw(12)
-            << std::setprecision(4) << best << std::setw(7) << a.front.size() << std::setw(14) << std::setprecision(6) << a.hypervolume
-            << "  " << a.path << '\n';
+            << a.evaluations_per_second() << std::setw(12) << measured_rate << std::setw(10) << speedup << std::setw(12)
+            << std::setprecision(3) << efficiency << std::setw(8) << std::setprecision(1) << 100.0 * a.utilisation << trained.str()
+            << std::setw(12) << std::setprecision(4) << best << std::setw(7) << a.front.size() << std::setw(14) << std::setprecision(6)
+            << a.hypervolume << "  " << a.path << '\n';
     }
     out << std::defaultfloat;
 }

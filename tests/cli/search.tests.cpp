@@ -502,6 +502,13 @@ std::string read_text(const std::string& path) {
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
+// Waits (at most a minute, looking every `poll`) until log holds text.
+void wait_for_text(const std::string& log, const std::string& text, std::chrono::milliseconds poll = std::chrono::milliseconds(50)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (read_text(log).find(text) == std::string::npos && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
+        std::this_thread::sleep_for(poll);
+}
+
 std::size_t measured_rows(const storage::archive_contents& a) {
     std::size_t n = 0;
     for (const auto& r : a.evaluations) n += r.feasible && !r.cached;
@@ -694,10 +701,7 @@ TEST_CASE("a SIGKILL loses at most the answers of the last --flush-seconds + 0.2
     auto args = model_search("100000");
     args.insert(args.end(), {"--model-cost-ms", "20", "--archive", h5, "--dispatcher", "local"});
     const pid_t pid = spawn(args, log);
-    const auto t0 = std::chrono::steady_clock::now();
-    while (read_text(log).find("workers     1 in the pool of 1") == std::string::npos &&
-           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    wait_for_text(log, "workers     1 in the pool of 1", std::chrono::milliseconds(10));
     const auto printed = std::chrono::steady_clock::now();
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
     const double clock_at_kill = std::chrono::duration<double>(std::chrono::steady_clock::now() - printed).count();
@@ -1019,11 +1023,7 @@ TEST_CASE(
                         "--evaluator model --space homogeneous --max-layers 8 --max-width 1280 --budget 1000 " +
                         "--model-cost-ms 3000 --queued 0 --grace 4 --progress-every 1000",
                     log);
-    // ready when the master has printed the pool: its first tasks go out next
-    const auto t0 = std::chrono::steady_clock::now();
-    while (read_text(log).find("workers     2 in the pool of 2") == std::string::npos &&
-           std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    wait_for_text(log, "workers     2 in the pool of 2");  // the pool printed: its first tasks go out next
     const auto signalled = std::chrono::steady_clock::now();
     ::kill(pid, signal);
     const int code = wait_exit(pid);
@@ -1124,9 +1124,12 @@ std::vector<pid_t> ranks_below(pid_t root, int rank) {
     return found;
 }
 
+// ON_WORKER_LOSS=continue is Open MPI's --enable-recovery: with another MPI, a warning and false.
 bool open_mpi() {
     const std::string version = run_shell(std::string(FRACNAS_MPIEXEC) + " --version 2>&1").out;
-    return version.find("Open MPI") != std::string::npos || version.find("OpenRTE") != std::string::npos;
+    if (version.find("Open MPI") != std::string::npos || version.find("OpenRTE") != std::string::npos) return true;
+    WARN("ON_WORKER_LOSS=continue needs Open MPI's mpirun: not checked with this MPI");
+    return false;
 }
 
 // search_local.sh with two CPU workers of the analytic model, output to log; returns the script's pid.
@@ -1137,6 +1140,14 @@ pid_t search_local(const std::string& env, const std::string& h5, const std::str
                            " exec bash " + FRACNAS_DOCS + "/../mpi_launch/search_local.sh " +
                            "--evaluator model --space homogeneous --max-layers 8 --max-width 1280 --progress-every 1000 " + flags,
                        log);
+}
+
+// The exit status of pid, and what its log holds then.
+outcome finished(pid_t pid, const std::string& log) {
+    outcome o;
+    o.code = wait_exit(pid);
+    o.out = read_text(log);
+    return o;
 }
 
 std::size_t answered_by(const storage::archive_contents& a, int worker) {
@@ -1153,12 +1164,11 @@ TEST_CASE(
     const std::string h5 = temp_path("rank_dies.h5"), log = temp_path("rank_dies.log");
     // rank 2 ends itself with SIGKILL in its 5th evaluation; mpiexec then ends the job, its SIGTERM
     // reaching the master SIGKILL_TIMEOUT = 3 s later, which drains for at most --grace 2 s
-    const pid_t pid = search_local("SIGKILL_TIMEOUT=3", h5, "--model-cost-ms 200 --budget 60 --grace 2 --inject kill:2:5", log);
-    const int code = wait_exit(pid);
-    const std::string printed = read_text(log);
-    INFO(printed);
-    REQUIRE(code != 0);  // the job failed: mpiexec says a rank was killed
-    REQUIRE_THAT(printed, Contains("ended by    signal") && Contains("in flight left for a resume"));
+    const outcome job =
+        finished(search_local("SIGKILL_TIMEOUT=3", h5, "--model-cost-ms 200 --budget 60 --grace 2 --inject kill:2:5", log), log);
+    INFO(job.out);
+    REQUIRE(job.code != 0);  // the job failed: mpiexec says a rank was killed
+    REQUIRE_THAT(job.out, Contains("ended by    signal") && Contains("in flight left for a resume"));
     const auto a = fracnas::hdf5::read_archive(h5);
     REQUIRE(a.sessions.size() == 1);
     REQUIRE(a.sessions[0].ended_by == "signal");
@@ -1182,18 +1192,14 @@ TEST_CASE(
     "search_local.sh with ON_WORKER_LOSS=continue: a worker rank that dies leaves the pool at its task's deadline, the "
     "other ends the search, exit 0",
     "[cli][search][mpi]") {
-    if (!open_mpi()) {
-        WARN("ON_WORKER_LOSS=continue needs Open MPI's mpirun: not checked with this MPI");
-        return;
-    }
+    if (!open_mpi()) return;
     const std::string h5 = temp_path("rank_dies_continue.h5"), log = temp_path("rank_dies_continue.log");
-    const pid_t pid =
-        search_local("ON_WORKER_LOSS=continue", h5, "--model-cost-ms 20 --budget 60 --grace 5 --task-deadline 2 --inject kill:2:5", log);
-    const int code = wait_exit(pid);
-    const std::string printed = read_text(log);
-    INFO(printed);
-    REQUIRE(code == 0);
-    REQUIRE_THAT(printed, Contains("rank 2 left the pool: it did not return job") && Contains("ended by    budget"));
+    const outcome job = finished(
+        search_local("ON_WORKER_LOSS=continue", h5, "--model-cost-ms 20 --budget 60 --grace 5 --task-deadline 2 --inject kill:2:5", log),
+        log);
+    INFO(job.out);
+    REQUIRE(job.code == 0);
+    REQUIRE_THAT(job.out, Contains("rank 2 left the pool: it did not return job") && Contains("ended by    budget"));
     const auto a = fracnas::hdf5::read_archive(h5);
     check_archive(a, 60);  // the lost task was answered by rank 1
     REQUIRE(a.sessions.size() == 1);
@@ -1211,36 +1217,28 @@ TEST_CASE(
     "search_local.sh with ON_WORKER_LOSS=continue: when the master ends first the workers are ended, and the script "
     "exits with the master's status",
     "[cli][search][mpi]") {
-    if (!open_mpi()) {
-        WARN("ON_WORKER_LOSS=continue needs Open MPI's mpirun: not checked with this MPI");
-        return;
-    }
+    if (!open_mpi()) return;
     const std::string h5 = temp_path("master_dies.h5"), log = temp_path("master_dies.log");
     SECTION("killed: the archive keeps what it answered and --resume names it") {
         const pid_t pid = search_local("ON_WORKER_LOSS=continue MASTER_LOSS_SECONDS=2", h5, "--model-cost-ms 100 --budget 400", log);
-        const auto t0 = std::chrono::steady_clock::now();
-        while (read_text(log).find("workers     2 in the pool of 2") == std::string::npos &&
-               std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60))
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        wait_for_text(log, "workers     2 in the pool of 2");
         std::this_thread::sleep_for(std::chrono::seconds(2));  // an archive flush (every second) with answers
         const auto master = ranks_below(pid, 0);
         REQUIRE(master.size() == 1);
         ::kill(master[0], SIGKILL);
-        const int code = wait_exit(pid);  // before: the workers waited for their master forever
-        const std::string printed = read_text(log);
-        INFO(printed);
-        REQUIRE(code == 128 + SIGKILL);
-        REQUIRE_THAT(printed, Contains("search_local.sh: the master rank ended 2 s ago; SIGKILL to the workers left"));
-        REQUIRE_THAT(printed, Contains("search_local.sh: the master rank ended by signal 9; continue with: "));
+        const outcome job = finished(pid, log);  // before: the workers waited for their master forever
+        INFO(job.out);
+        REQUIRE(job.code == 128 + SIGKILL);
+        REQUIRE_THAT(job.out, Contains("search_local.sh: the master rank ended 2 s ago; SIGKILL to the workers left"));
+        REQUIRE_THAT(job.out, Contains("search_local.sh: the master rank ended by signal 9; continue with: "));
         REQUIRE(fracnas::hdf5::read_archive(h5).evaluations.size() > 0);
     }
     SECTION("a bad --resume: its sentence and exit 2, not mpirun's 0") {
-        const pid_t pid = search_local("ON_WORKER_LOSS=continue MASTER_LOSS_SECONDS=2", h5, "--resume " + h5 + ".missing", log);
-        const int code = wait_exit(pid);
-        const std::string printed = read_text(log);
-        INFO(printed);
-        REQUIRE(code == 2);
-        REQUIRE_THAT(printed, Contains("fracnas: error: --resume: archive '" + h5 + ".missing' does not exist."));
+        const outcome job =
+            finished(search_local("ON_WORKER_LOSS=continue MASTER_LOSS_SECONDS=2", h5, "--resume " + h5 + ".missing", log), log);
+        INFO(job.out);
+        REQUIRE(job.code == 2);
+        REQUIRE_THAT(job.out, Contains("fracnas: error: --resume: archive '" + h5 + ".missing' does not exist."));
     }
     std::remove(h5.c_str());
     std::remove(log.c_str());
