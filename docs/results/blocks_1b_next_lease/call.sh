@@ -19,5 +19,5 @@ timeout 200 $B/tests/fracnas_tests "[gpu]" > $o/gpu_tests.txt 2>&1; echo "gpu te
 left=$(( ${CALL_LIMIT:-585} - ($(date +%s)-s) ))
 [ $left -gt 200 ] && B=$B timeout $left bash docs/results/scaling_next_lease/run.sh timing $o/timing_1gpu > $o/timing_1gpu.out 2>&1
 echo "timing stage: exit $? at $(( $(date +%s)-s )) s" >> $o/machine.txt
-cat $o/machine.txt; tail -3 $o/gpu_tests.txt; tail -1 $o/blocks_1b/done.txt; tail -30 $o/timing_1gpu.out
+cat $o/machine.txt; tail -3 $o/gpu_tests.txt; tail -1 $o/blocks_1b/done.txt; tail -30 $o/timing_1gpu.out 2> /dev/null
 python3 docs/results/blocks_1b_next_lease/table.py $o/blocks_1b/llama_1b_options.jsonl

@@ -1,7 +1,7 @@
 """The Llama-3.2-1B shape with one block option changed back at a time, as a Markdown table.
 
 python3 table.py RESULTS.jsonl: one row per block (medians in ms: decode at batch x cached tokens,
-prefill 1 x 1,024), then each row against the first (the shape as Llama-3.2-1B has it) in percent.
+prefill 1 x 1,024), then each row against Llama-3.2-1B's own block (or the first row, if it has none) in percent.
 """
 import json
 import sys
@@ -42,14 +42,15 @@ head = "| block | params | " + " | ".join(
     "prefill 1x1024" if c == "prefill" else f"decode {c[0]}x{c[1]}" for c in COLS) + " |"
 print(head)
 print("|---" * (len(COLS) + 2) + "|")
-names = list(rows)
+# Llama-3.2-1B's own block first: the row the others are read against
+names = sorted(rows, key=lambda n: n != "Llama-3.2-1B's block")
 for n in names:
     cells = [f"{rows[n][c]:.4f}" if c in rows[n] else "-" for c in COLS]
     print(f"| {n} | {params[n] / 1e6:,.1f} M | " + " | ".join(cells) + " |")
 if names:
     ref = rows[names[0]]
     print()
-    print("against the first row, in percent:")
+    print(f"against {names[0]}, in percent:")
     print()
     print(head)
     print("|---" * (len(COLS) + 2) + "|")
