@@ -69,7 +69,9 @@ std::unique_ptr<transport::context> run_context(const mpi::environment& env, std
     m.policy.queued_per_worker = queued;
     m.policy.calibrate_every = 0;
     m.join_seconds = 60.0;
-    m.make_evaluator = [cost_ms](const std::string&, int) { return std::make_unique<sleeping_evaluator>(static_cast<double>(cost_ms)); };
+    m.make_evaluator = [cost_ms](const std::string&, int, int) {
+        return std::make_unique<sleeping_evaluator>(static_cast<double>(cost_ms));
+    };
     return mpi::make_context(env, m);
 }
 

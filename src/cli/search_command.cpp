@@ -234,8 +234,10 @@ std::shared_ptr<const eval::gpt_training> search_training(const app::search_conf
 
 // The resolved device of a worker: "cpu" or "cuda" with its index.
 // The evaluator of cfg's one scenario, the reference built as `reference` (the search's, whose
-// positions a mix's longest scenario sets).
-std::unique_ptr<eval::job_evaluator> make_scenario_evaluator(const app::search_config& cfg, int rank, const nas::architecture& reference) {
+// positions a mix's longest scenario sets). node_rank picks the GPU: MPI's node rank on an MPI
+// worker, else the launcher's local rank from the environment (transport::local_rank()).
+std::unique_ptr<eval::job_evaluator> make_scenario_evaluator(const app::search_config& cfg, int rank, std::optional<int> node_rank,
+                                                             const nas::architecture& reference) {
     if (cfg.evaluator == app::evaluator_kind::model) {
         eval::latency_model_config m;
         m.testbed = cfg.latency_model == app::latency_model_kind::h200;
@@ -256,25 +258,26 @@ std::unique_ptr<eval::job_evaluator> make_scenario_evaluator(const app::search_c
     eval::gpt_measure_config m = cfg.measure_config(device);
     if (device == eval::device_kind::cuda) {
         if (visible == 0) throw config_error("--device", "--device cuda: this process sees no CUDA device.");
-        m.cuda_index = transport::choose_gpu(visible, transport::local_rank());
+        m.cuda_index = transport::choose_gpu(visible, node_rank ? node_rank : transport::local_rank());
     }
     return eval::make_gpt_job_evaluator(m, reference, cfg.reference_builds, search_training(cfg, device));
 #else
     (void)reference;
+    (void)node_rank;
     throw config_error("--evaluator", "--evaluator torch needs a build with LibTorch; use --evaluator model.");
 #endif
 }
 
 // The worker's evaluator: the one scenario's, or with --scenarios a serving mix of one evaluator
 // per scenario, each timing it alone.
-std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cfg, int rank) {
+std::unique_ptr<eval::job_evaluator> make_evaluator(const app::search_config& cfg, int rank, std::optional<int> node_rank = std::nullopt) {
     const nas::architecture reference = cfg.reference_arch();
-    if (cfg.scenarios.empty()) return make_scenario_evaluator(cfg, rank, reference);
+    if (cfg.scenarios.empty()) return make_scenario_evaluator(cfg, rank, node_rank, reference);
     std::vector<eval::mix_part> parts;
     for (const auto& s : cfg.scenarios) {
         app::search_config one = cfg.for_scenario(s);
         if (!parts.empty()) one.rungs.clear();  // the first scenario's evaluator trains
-        parts.push_back({make_scenario_evaluator(one, rank, reference), s.weight});
+        parts.push_back({make_scenario_evaluator(one, rank, node_rank, reference), s.weight});
     }
     return eval::make_scenario_mix(std::move(parts));
 }
@@ -422,7 +425,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         m.join_seconds = cfg.join_timeout;
         m.shared_text = cfg.to_ini();
         m.check = [&in] { check_files(in); };
-        m.make_evaluator = [](const std::string& ini, int rank) {
+        m.make_evaluator = [](const std::string& ini, int rank, int node_rank) {
             app::search_config wcfg;
             try {
                 std::map<std::string, setting> settings;
@@ -431,7 +434,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
             } catch (const std::exception& e) {
                 throw error(std::string("the worker could not read the master's configuration: ") + e.what());
             }
-            return make_evaluator(wcfg, rank);
+            return make_evaluator(wcfg, rank, node_rank);
         };
         // again after MPI_Init, whatever the MPI library set; a worker ignores them: the master drains and stops it
         m.after_init = install_stop_signals;

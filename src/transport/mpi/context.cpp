@@ -82,12 +82,12 @@ std::unique_ptr<transport::context> start(std::unique_ptr<environment> owned, co
         }
         const std::string text = env.broadcast_text("");
         const std::uint64_t calibrate_every = std::stoull(env.broadcast_text(""));
-        const int rank = env.rank();
+        const int rank = env.rank(), node_rank = env.node_rank();
         serve(
             env,
             [&]() -> std::unique_ptr<eval::job_evaluator> {
                 if (!cfg.make_evaluator) throw error("no evaluator factory was given.");
-                return cfg.make_evaluator(text, rank);
+                return cfg.make_evaluator(text, rank, node_rank);
             },
             calibrate_every);
         return std::make_unique<mpi_context>(std::move(owned), env, hosts, nullptr);

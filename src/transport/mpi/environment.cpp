@@ -74,6 +74,11 @@ environment::environment(int& argc, char**& argv) : uncaught_(std::uncaught_exce
                             "every MPI call, other threads exist).");
         FRACNAS_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
         FRACNAS_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+        MPI_Comm node = MPI_COMM_NULL;  // the ranks that share this node's memory, keyed by world rank
+        FRACNAS_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
+        const int ranked = MPI_Comm_rank(node, &node_rank_);
+        MPI_Comm_free(&node);
+        FRACNAS_MPI_CHECK(ranked);
     } catch (...) {
         MPI_Finalize();  // the destructor will not run
         throw;

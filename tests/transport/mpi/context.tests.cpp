@@ -4,6 +4,7 @@
 // context; and the environment's rule of never finalizing while an exception unwinds.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <sstream>
@@ -22,13 +23,18 @@ namespace {
 
 // The workers' factory: an analytic model when the master's text is `expected`, else a refusal
 // that the master sees in its worker table.
-mpi::context_config config_expecting(const std::string& sent, const std::string& expected, std::atomic<int>* built = nullptr) {
+// A worker refuses too when its node rank is not its place among the ranks of its host, counted
+// from the host table (`node_rank` of -1: not checked).
+mpi::context_config config_expecting(const std::string& sent, const std::string& expected, std::atomic<int>* built = nullptr,
+                                     int node_rank = -1) {
     mpi::context_config m;
     m.join_seconds = 30.0;
     m.shared_text = sent;
-    m.make_evaluator = [expected, built](const std::string& text, int rank) -> std::unique_ptr<eval::job_evaluator> {
+    m.make_evaluator = [expected, built, node_rank](const std::string& text, int rank, int got) -> std::unique_ptr<eval::job_evaluator> {
         if (built) ++*built;
         if (text != expected) throw error("rank " + std::to_string(rank) + " got '" + text + "'");
+        if (node_rank >= 0 && got != node_rank)
+            throw error("rank " + std::to_string(rank) + " has node rank " + std::to_string(got) + ", not " + std::to_string(node_rank));
         return std::make_unique<eval::latency_model_evaluator>(eval::latency_model_config{});
     };
     return m;
@@ -36,13 +42,20 @@ mpi::context_config config_expecting(const std::string& sent, const std::string&
 
 }  // namespace
 
-TEST_CASE("make_context: the master gets a dispatcher with both workers, each built from the master's text", "[mpi][context]") {
+TEST_CASE("make_context: the master gets a dispatcher with both workers, each built from the master's text and its node rank",
+          "[mpi][context]") {
     const auto& env = test_env();
     REQUIRE(env.size() == 3);
+    // the node rank, which picks a worker's GPU, is the rank's place among the ranks of its host
+    const auto hosts = env.hosts();
+    const auto me = static_cast<std::size_t>(env.rank());
+    const int node_rank = static_cast<int>(std::count(hosts.begin(), hosts.begin() + static_cast<std::ptrdiff_t>(me), hosts[me]));
     // only the master's text counts: the workers pass another one
-    const auto ctx = mpi::make_context(env, config_expecting(env.rank() == 0 ? "the master's text" : "ignored", "the master's text"));
+    const auto ctx = mpi::make_context(
+        env, config_expecting(env.rank() == 0 ? "the master's text" : "ignored", "the master's text", nullptr, node_rank));
     REQUIRE(ctx->ranks() == 3);
     REQUIRE_FALSE(ctx->hosts().empty());
+    REQUIRE(env.node_rank() == node_rank);  // checked after the collectives: a failure here hangs no rank
     if (env.rank() != 0) {
         REQUIRE_FALSE(ctx->is_master());  // it served and was stopped
         REQUIRE_THROWS_WITH(ctx->dispatch(), "a worker rank has no dispatcher.");
@@ -50,8 +63,11 @@ TEST_CASE("make_context: the master gets a dispatcher with both workers, each bu
     }
     REQUIRE(ctx->is_master());
     auto& d = ctx->dispatch();
+    for (const auto& w : d.workers()) {
+        INFO("rank " << w.rank << ": " << w.left_reason);
+        REQUIRE(w.in_pool);
+    }
     REQUIRE(d.pool_size() == 2);
-    for (const auto& w : d.workers()) REQUIRE(w.in_pool);
     REQUIRE(ctx->close(10.0));
     REQUIRE(ctx->close(10.0));  // idempotent
     REQUIRE_THROWS_WITH(ctx->dispatch(), "this MPI context was closed.");
@@ -104,7 +120,7 @@ TEST_CASE("app::run_search on the MPI context: the workers measure the whole bud
     m.policy = c.policy();
     m.join_seconds = 30.0;
     m.shared_text = c.to_ini();
-    m.make_evaluator = [](const std::string& text, int) -> std::unique_ptr<eval::job_evaluator> {
+    m.make_evaluator = [](const std::string& text, int, int) -> std::unique_ptr<eval::job_evaluator> {
         if (text.find("budget") == std::string::npos) throw error("not the master's configuration: " + text);
         return std::make_unique<eval::latency_model_evaluator>(eval::latency_model_config{});
     };

@@ -27,9 +27,10 @@ struct context_config {
     /// the run: every worker then ends without work, MPI ends in agreement, and the exception comes
     /// out of make_context on the master. Null: nothing to check.
     std::function<void()> check;
-    /// Worker: builds its evaluator from the master's text and its own rank; when it throws, its
-    /// hello carries the reason and the master leaves it out of the pool.
-    std::function<std::unique_ptr<eval::job_evaluator>(const std::string& shared_text, int rank)> make_evaluator;
+    /// Worker: builds its evaluator from the master's text, its own rank and its node rank
+    /// (environment::node_rank(), which picks its GPU); when it throws, its hello carries the
+    /// reason and the master leaves it out of the pool.
+    std::function<std::unique_ptr<eval::job_evaluator>(const std::string& shared_text, int rank, int node_rank)> make_evaluator;
     /// Every rank, right after MPI_Init: e.g. re-install signal handlers the MPI library replaced.
     std::function<void()> after_init;
 };

@@ -36,6 +36,10 @@ public:
     environment& operator=(const environment&) = delete;
     int rank() const noexcept { return rank_; }
     int size() const noexcept { return size_; }
+    /// This rank's place among the ranks of its node (MPI_COMM_TYPE_SHARED), in world-rank order:
+    /// what picks a worker's GPU. MPI's own answer, not a launcher's variable: under `mpirun`
+    /// inside a Slurm allocation every rank inherits the batch step's SLURM_LOCALID=0.
+    int node_rank() const noexcept { return node_rank_; }
     /// Every rank learns rank 0's verdict (0: go on); collective.
     int broadcast_verdict(int verdict) const;
     /// Every rank gets rank 0's text (the effective configuration); collective. Defined in
@@ -47,7 +51,7 @@ public:
     [[noreturn]] void abort(int code) const noexcept;
 
 private:
-    int rank_ = 0, size_ = 1;
+    int rank_ = 0, size_ = 1, node_rank_ = 0;
     int uncaught_ = 0;  // std::uncaught_exceptions() at construction
 };
 
