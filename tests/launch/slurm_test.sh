@@ -4,7 +4,8 @@
 # MpiDefault=none, Slurm's default, so that the scripts must ask for their MPI plugin), all in a
 # temporary folder and stopped on any exit. The jobs are submitted as a new user would, from a
 # submission folder holding slurm/ and build/ but no runs/: one_node.sbatch with a CPU worker,
-# a worker rank that dies and the archive resubmitted, a plugin that does not exist,
+# a worker rank that dies and the archive resubmitted, a search that goes on without it
+# (mpi_launch/search_local.sh with ON_WORKER_LOSS=continue in the job), a plugin that does not exist,
 # long_requeue.sbatch warned, requeued and stopped at MAX_RESTARTS, and a scaling series (submit,
 # then collect). tests/launch/launch_test.sh checks the command
 # lines against stand-ins; this test checks what they do.
@@ -129,7 +130,7 @@ elapsed "slurmctld and slurmd up; srun --mpi=list: $plugins"
 # ---- the submission folder: slurm/ and build/ as in a fresh clone, no runs/ ----------------------
 sub=$tmp/clone
 mkdir -p "$sub/build" "$sub/src"
-cp -r "$root/slurm" "$sub/"
+cp -r "$root/slurm" "$root/mpi_launch" "$sub/"
 cp -r "$root/src/python" "$sub/src/"
 ln -s "$fracnas" "$sub/build/fracnas"
 cp "$(dirname "$fracnas")/CMakeCache.txt" "$sub/build/" 2> /dev/null   # scaling.sh collect takes its Python from it
@@ -175,6 +176,18 @@ wait_for "$id2" 120
 check "one_node: the same ARCHIVE submitted again: resumed, ended by budget, 40 answers" "COMPLETED 0:0|1|1|40" \
   "$(state "$id2")|$(grep -c "^archive     runs/fracnas-$id.h5 (resumed: $n answers replayed)" "fracnas-$id2.out")|$(grep -c '^ended by    budget' "fracnas-$id2.out")|$(answered "runs/fracnas-$id.h5")"
 elapsed "a worker rank killed, then resumed"
+
+# ---- a search that goes on when a worker rank dies, under Slurm: srun's pmix plugin cancels the
+# step (docs/protocol.md), so the job runs mpi_launch/search_local.sh with ON_WORKER_LOSS=continue
+# (Open MPI's mpirun --enable-recovery) inside its one-node allocation ----------------------------
+id=$(sbatch --parsable --gpus-per-node=0 --ntasks=3 --cpus-per-task=1 --overcommit --time=2 --output=continue-%j.out \
+     --wrap "ON_WORKER_LOSS=continue GPUS=0 WORKERS=2 ARCHIVE=runs/continue.h5 bash mpi_launch/search_local.sh \
+             --evaluator model --model-cost-ms 200 --space homogeneous --budget 40 --seed 1 --inject kill:2:5 --task-deadline 3")
+wait_for "$id" 120
+check "search_local.sh in an sbatch job, ON_WORKER_LOSS=continue: a worker rank killed, the job ends well" "COMPLETED 0:0" "$(state "$id")"
+check "search_local.sh in an sbatch job, ON_WORKER_LOSS=continue: rank 2 left the pool, the budget spent, 40 answers" "1|1|40" \
+  "$(grep -c '^  rank 2 left the pool' "continue-$id.out")|$(grep -c '^ended by    budget' "continue-$id.out")|$(answered runs/continue.h5)"
+elapsed "a worker rank killed under ON_WORKER_LOSS=continue, in an sbatch job"
 
 # ---- an MPI plugin this Slurm does not have: one sentence, before any rank ----------------------
 id=$(SRUN_MPI=pmix_v0 DEVICE=cpu sbatch --parsable "${cpu_job[@]}" --time=1 slurm/one_node.sbatch)
