@@ -1,4 +1,4 @@
-# For the next lease (issue 25, not yet run): what each block option does on the Llama-3.2-1B shape,
+# Issue 25 (run on an H100 on 2026-12-05, README.md beside it): what each block option does on the Llama-3.2-1B shape,
 # as matrix.sh measured it on GPT-2 small's shape. The shape as the preset builds it (16 x 2048,
 # FFN 8192, 32 heads, 8 KV heads, RMSNorm, SwiGLU, rotary, tied, no biases; vocabulary 128,256;
 # 4,096 positions), then the same with one option changed back to GPT-2's form at a time: LayerNorm,
@@ -8,9 +8,9 @@
 # evaluations of 2-4 s. OUT_DIR START LIMIT as matrix.sh: stops before LIMIT seconds after START;
 # results in runs/blocks_1b (git-ignored), where an evaluation listed in done.txt is not run again,
 # copied into OUT_DIR at the end. From the repository root, after the build of call 1:
-#   bash docs/results/blocks_1b_next_lease/run.sh $OUT/blocks_1b $(date +%s) 300
+#   bash docs/results/blocks_1b_h100_2026-12-05/run.sh $OUT/blocks_1b $(date +%s) 300
 out=$1; s=$2; limit=$3; B=${BUILD:-build-gpu}; o=runs/blocks_1b; mkdir -p $o $out
-trap 'cp $o/* $out/' EXIT
+trap '[ $o -ef $out ] || cp $o/* $out/' EXIT  # call.sh links $o to $out
 rep() { printf "$1,%.0s" $(seq 2 $2); printf "$1"; }  # "v,v,...,v", n times
 base="n_layer=16 d_model=2048 d_inner=$(rep 8192 16) n_head=$(rep 32 16) vocab=128256 context=4096"
 touch $o/done.txt
