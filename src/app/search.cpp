@@ -119,10 +119,15 @@ search_result run_search(const search_config& cfg, transport::context& ctx, cons
     }
     const bool second_signal = io.signals && io.signals() >= 2;
     const double wait_for = second_signal ? std::min(cfg.grace, 2.0) : cfg.grace;  // a second signal: at once
+    std::string left;  // the ranks that left the pool, which close() waits for less
+    for (const auto& w : ctx.dispatch().workers())
+        if (!w.in_pool) left += (left.empty() ? "" : ", ") + std::to_string(w.rank);
     if (!ctx.close(wait_for)) {
-        out << "warning     some worker did not stop within " << wait_for << " s (busy or hung); the archive is complete, "
-            << "ending the job with MPI_Abort\n"
-            << std::flush;
+        out << "warning     some worker did not stop (a busy one was given " << wait_for << " s";
+        if (!left.empty())
+            out << ", one that hung " << std::min(wait_for, transport::hung_stop_seconds) << " s; left the pool: rank"
+                << (left.find(',') == std::string::npos ? " " : "s ") << left;
+        out << "); the archive is complete, ending the job with MPI_Abort\n" << std::flush;
         ctx.abort(0);
     }
     return r;

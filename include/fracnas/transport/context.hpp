@@ -12,6 +12,10 @@
 
 namespace fracnas::transport {
 
+/// How long close() waits for the bye of a worker already dropped as hung (past a task deadline):
+/// without a bound of its own, one hung worker made every end cost the whole grace.
+inline constexpr double hung_stop_seconds = 2.0;
+
 class context {
 public:
     virtual ~context() = default;
@@ -24,9 +28,10 @@ public:
     virtual std::uint32_t ranks() const noexcept = 0;
     /// The distinct host names in rank order, comma-separated.
     virtual const std::string& hosts() const noexcept = 0;
-    /// Tells every worker to stop and waits up to grace_seconds for each; true when every one
-    /// answered (an MPI run then ends MPI in agreement). Idempotent: a second call returns the first
-    /// verdict. Never throws.
+    /// Tells every worker to stop and waits up to grace_seconds for each (at most
+    /// hung_stop_seconds for one that left the pool as hung); true when every one answered (an MPI
+    /// run then ends MPI in agreement). Idempotent: a second call returns the first verdict. Never
+    /// throws.
     virtual bool close(double grace_seconds) noexcept = 0;
     /// Ends the whole job at once with code: for a master whose close() returned false (a worker
     /// hung in a task would otherwise hold the job). In process close() never fails, so it aborts.

@@ -12,6 +12,7 @@
 
 #include "fracnas/error.hpp"
 #include "fracnas/mpi/mpi_dispatcher.hpp"
+#include "fracnas/transport/context.hpp"
 #include "fracnas/transport/worker_pool.hpp"
 #include "mpi_check.hpp"
 
@@ -35,9 +36,6 @@ std::string seconds_text(double s) {
 detail::backoff master_backoff() {
     return detail::backoff(50e-6, 10e-6, 100e-6);  // a result waits at most ~0.1 ms to be seen
 }
-
-// How long stop_workers waits for the bye of a worker already dropped as hung.
-constexpr double hung_grace_seconds = 2.0;
 
 }  // namespace
 
@@ -343,14 +341,14 @@ struct mpi_dispatcher::impl {
                 send_buffers.emplace_back();  // the stop buffer is static: nothing to keep here
             }
             // The grace is for workers that may still be busy; a worker the search already dropped
-            // as hung (past its task deadline) gets at most hung_grace_seconds: without it, one
+            // as hung (past its task deadline) gets at most transport::hung_stop_seconds: without it, one
             // stopped worker made every end cost the whole grace before MPI_Abort.
             const double span = grace_seconds > 0.0 ? std::min(grace_seconds, 1e9) : 0.0;
             const auto start = clock::now();
             const auto after = [&](double seconds) {
                 return start + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(seconds));
             };
-            const auto limit = after(span), hung_limit = after(std::min(span, hung_grace_seconds));
+            const auto limit = after(span), hung_limit = after(std::min(span, transport::hung_stop_seconds));
             auto pace = master_backoff();
             detail::incoming in;
             const auto all_bye = [&](bool hung_too) {
