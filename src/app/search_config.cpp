@@ -300,9 +300,9 @@ eval::gpt_measure_config search_config::measure_config(eval::device_kind resolve
     return m;
 }
 
-transport::dispatch_policy search_config::policy() const {
+transport::dispatch_policy search_config::policy(bool in_process) const {
     transport::dispatch_policy p;
-    p.queued_per_worker = queued_per_worker;
+    p.queued_per_worker = queued_per_worker ? *queued_per_worker : (in_process || trains() ? 0 : 1);
     p.task_deadline_seconds = task_deadline;
     p.adaptive_deadline = adaptive_deadline;
     p.calibrate_every = reference_every;

@@ -200,8 +200,20 @@ std::vector<search_option> make_options() {
     o.push_back(whole_number(declare("reference-builds", "N", s::run,
                                      "with --evaluator torch, each re-timing builds and times the reference N times and keeps the median"),
                              FRACNAS_FIELD(reference_builds), range{1, 16}));
-    o.push_back(whole_number(declare("queued", "N", s::run, "jobs waiting behind each running one"), FRACNAS_FIELD(queued_per_worker),
-                             range{0, transport::dispatch_policy::max_queued_per_worker}));
+    o.push_back(whole_number(declare("queued", "N|auto", s::run,
+                                     "jobs waiting behind each running one, 0 or 1; auto: 1 when other processes measure and the "
+                                     "search times only, 0 with --rungs (a job would wait out a training) or in one process"),
+                             FRACNAS_FIELD(queued_per_worker), range{0, transport::dispatch_policy::max_queued_per_worker}));
+    o.back().set = [](search_config& c, const std::string& t) {
+        if (t == "auto") {
+            c.queued_per_worker = std::nullopt;
+            return;
+        }
+        if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos)
+            throw config_error("--queued", "--queued: expected 0, 1 or auto, got '" + t + "'.");
+        c.queued_per_worker = parse_whole<std::uint32_t>("--queued", t);
+    };
+    o.back().get = [](const search_config& c) { return c.queued_per_worker ? std::to_string(*c.queued_per_worker) : std::string("auto"); };
     o.push_back(declare("task-deadline", "SECONDS|auto", s::run,
                         "a task running longer is re-queued on another worker and its worker leaves the pool; auto: 900 s until a task "
                         "has finished, then 10 x the longest task so far, at least 60 s and at most 900"));

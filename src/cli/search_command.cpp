@@ -455,7 +455,7 @@ void run_search(const std::vector<std::string>& args, std::ostream& out) {
         return;
     }
     // a CUDA device that is not there is refused by make_evaluator
-    const auto context = transport::make_local_context(make_evaluator(cfg, 0), cfg.policy(), host_name());
+    const auto context = transport::make_local_context(make_evaluator(cfg, 0), cfg.policy(true), host_name());
     if (context->dispatch().pool_size() == 0)
         throw config_error("--device", "the reference " + std::string(app::to_string(cfg.reference)) +
                                            " cannot be measured: " + context->dispatch().workers().front().left_reason);

@@ -61,7 +61,7 @@ private:
 
 TEST_CASE("run_search on a local context: the budget answered, the header filled in, plan and report printed", "[app][search]") {
     const auto c = small_config(30);
-    auto ctx = transport::make_local_context(model(), c.policy(), "test-host");
+    auto ctx = transport::make_local_context(model(), c.policy(true), "test-host");
     app::search_io io;
     io.header.command_line = "fracnas search --budget 30";
     io.warnings.push_back("a warning of the caller");
@@ -139,13 +139,13 @@ TEST_CASE("run_search on a dry-run context: the time limit and the grace are sim
 TEST_CASE("run_search closes the context with its grace, at most 10 s when the search throws", "[app][search]") {
     auto c = small_config(10);
     SECTION("a search that ends: the whole grace") {
-        spy_context ctx(transport::make_local_context(model(), c.policy(), "h"), true);
+        spy_context ctx(transport::make_local_context(model(), c.policy(true), "h"), true);
         std::ostringstream out;
         app::run_search(c, ctx, {}, out);
         REQUIRE(ctx.closes == std::vector<double>{30.0});
     }
     SECTION("an archive that cannot be opened: the workers are stopped, the error goes on") {
-        spy_context ctx(transport::make_local_context(model(), c.policy(), "h"), true);
+        spy_context ctx(transport::make_local_context(model(), c.policy(true), "h"), true);
         app::search_io io;
         io.open_archive = [](const storage::run_header&, storage::archive_contents&) -> std::unique_ptr<storage::archive_sink> {
             throw storage_error("run.h5", "the disk is full.");
@@ -155,7 +155,7 @@ TEST_CASE("run_search closes the context with its grace, at most 10 s when the s
         REQUIRE(ctx.closes == std::vector<double>{10.0});
     }
     SECTION("a second stop signal: 2 s") {
-        spy_context ctx(transport::make_local_context(model(), c.policy(), "h"), true);
+        spy_context ctx(transport::make_local_context(model(), c.policy(true), "h"), true);
         app::search_io io;
         io.signals = [] { return 2; };
         std::ostringstream out;
@@ -167,7 +167,7 @@ TEST_CASE("run_search closes the context with its grace, at most 10 s when the s
 
 TEST_CASE("run_search on a worker's context does nothing: the worker served inside the context", "[app][search]") {
     const auto c = small_config(10);
-    spy_context ctx(transport::make_local_context(model(), c.policy(), "h"), false);
+    spy_context ctx(transport::make_local_context(model(), c.policy(true), "h"), false);
     app::search_io io;
     bool opened = false;
     io.open_archive = [&](const storage::run_header&, storage::archive_contents&) {

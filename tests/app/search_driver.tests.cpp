@@ -41,7 +41,7 @@ struct run_result {
 
 run_result run_local(const app::search_config& c, const storage::archive_contents* resume = nullptr, std::function<int()> signals = {}) {
     eval::latency_model_evaluator model(model_of(c));
-    transport::local_dispatcher d(model, c.policy(), "test");
+    transport::local_dispatcher d(model, c.policy(true), "test");
     app::search_driver driver(c);
     if (resume) driver.replay(*resume);
     storage::memory_archive sink({}, resume ? 1 : 0);

@@ -209,3 +209,24 @@ TEST_CASE("search options: the help shows each default as the default configurat
     // a note that names a value names the default configuration's
     REQUIRE_THAT(app::find_search_option("min-params")->help_line(), Contains(std::to_string(defaults.decoder_floor())));
 }
+
+TEST_CASE("search options: --queued auto queues one job where other processes time the search, none with --rungs or in one process",
+          "[app][search][options]") {
+    const app::search_config timing;  // the default: auto
+    REQUIRE_FALSE(timing.queued_per_worker.has_value());
+    REQUIRE(timing.policy().queued_per_worker == 1);      // MPI ranks or the dry run's simulated workers
+    REQUIRE(timing.policy(true).queued_per_worker == 0);  // the master measures between its own asks
+    const app::search_config training = read_settings({{"rungs", "1000000,2000000"}});
+    REQUIRE(training.policy().queued_per_worker == 0);  // a queued job would wait out a training
+    REQUIRE(training.policy(true).queued_per_worker == 0);
+    for (const std::uint32_t n : {0u, 1u}) {  // a number is kept everywhere
+        const app::search_config c = read_settings({{"queued", std::to_string(n)}, {"rungs", "1000000"}});
+        REQUIRE(c.policy().queued_per_worker == n);
+        REQUIRE(c.policy(true).queued_per_worker == n);
+        REQUIRE_THAT(c.to_ini(), Contains("\nqueued = " + std::to_string(n) + "\n"));
+    }
+    // the archive keeps the word, so that a resumed run resolves it the same way
+    REQUIRE_THAT(timing.to_ini(), Contains("\nqueued = auto\n"));
+    REQUIRE_THROWS_WITH(read_settings({{"queued", "some"}}), "--queued: expected 0, 1 or auto, got 'some'.");
+    REQUIRE_THROWS_WITH(read_settings({{"queued", "-1"}}), "--queued: expected 0, 1 or auto, got '-1'.");
+}

@@ -580,7 +580,7 @@ storage::archive_contents run_training(const app::search_config& c, ordered_sink
         transport::dry_run_dispatcher dispatch(model, d, c.policy());
         driver.run(dispatch, sink, progress, {});
     } else {
-        transport::local_dispatcher dispatch(model, c.policy(), "test");
+        transport::local_dispatcher dispatch(model, c.policy(true), "test");
         driver.run(dispatch, sink, progress, {});
     }
     return driver.contents();

@@ -5,7 +5,8 @@
 # measured comes back even if the call is cut); the [gpu] tests (726d3e1's review mends have not run
 # on a GPU); then, if CALL_LIMIT (585) leaves 200 s, issue 26's timing stage on this one GPU
 # (../scaling_next_lease/run.sh timing: the strong and weak series at 1 GPU and the strong one again
-# with --queued 1, with analyze's idle split). From the repository root:
+# with --queued 1, with analyze's idle split; since --queued auto became the default, that stage's
+# second series is --queued 0). From the repository root:
 #   bash docs/results/blocks_1b_h100_2026-12-05/call.sh
 # It prints table.py's tables (each option row against the shape as Llama-3.2-1B has it).
 source .devdeps/gpu-env.sh >/dev/null; s=$(date +%s); o=$OUT/call1; mkdir -p $o; B=build-gpu

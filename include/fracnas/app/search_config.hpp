@@ -160,10 +160,11 @@ struct search_config {
     // ---- how it runs (may change on resume)
     /// auto (mpi under mpirun/srun with 2+ ranks, else local) | local | mpi | dry-run
     dispatcher_kind dispatcher = dispatcher_kind::automatic;
-    std::uint64_t reference_every = 50;   ///< each worker re-times the reference after N candidates (0: at start only)
-    std::uint32_t reference_builds = 2;   ///< evaluator=torch: builds per re-timing of the reference (their median), 1..16
-    std::uint32_t queued_per_worker = 0;  ///< 0 or 1 job waiting behind each running one
-    double task_deadline = 900.0;         ///< seconds a task may run before it is re-queued elsewhere, > 0
+    std::uint64_t reference_every = 50;  ///< each worker re-times the reference after N candidates (0: at start only)
+    std::uint32_t reference_builds = 2;  ///< evaluator=torch: builds per re-timing of the reference (their median), 1..16
+    /// 0 or 1 job waiting behind each running one; none (--queued auto, the default): policy() says
+    std::optional<std::uint32_t> queued_per_worker;
+    double task_deadline = 900.0;  ///< seconds a task may run before it is re-queued elsewhere, > 0
     /// --task-deadline auto (the default): task_deadline until a task has finished, then
     /// max(60 s, 10 x the longest task so far), at most task_deadline (transport::task_deadline)
     bool adaptive_deadline = true;
@@ -228,7 +229,12 @@ struct search_config {
     /// This configuration with one scenario `s` in place of the mix: its latency, batch and
     /// tokens (cached tokens for a decode step), no scenarios; serving_scenarios()'s inverse.
     search_config for_scenario(const serving_scenario& s) const;
-    transport::dispatch_policy policy() const;
+    /// The dispatcher's policy. --queued auto queues one job behind each running one where workers
+    /// are other processes (MPI, or the dry run's simulated ones) and the search times only: a
+    /// worker then waits for the master between candidates of a few milliseconds. It queues none
+    /// with --rungs (a queued job would wait out a whole training) or in_process (the master
+    /// measures between its own asks: there is no wait to hide).
+    transport::dispatch_policy policy(bool in_process = false) const;
     /// Whether candidates are trained (rungs given).
     bool trains() const noexcept { return !rungs.empty(); }
     /// The training of one rung: its budget, train_seed (or `seed`) and the rung.
