@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 #include <ostream>
+#include <vector>
 
 #include "fracnas/error.hpp"
 
@@ -119,14 +120,16 @@ search_result run_search(const search_config& cfg, transport::context& ctx, cons
     }
     const bool second_signal = io.signals && io.signals() >= 2;
     const double wait_for = second_signal ? std::min(cfg.grace, 2.0) : cfg.grace;  // a second signal: at once
-    std::string left;  // the ranks that left the pool, which close() waits for less
+    std::vector<int> left;  // the ranks that left the pool, which close() waits for less; read before it closes
     for (const auto& w : ctx.dispatch().workers())
-        if (!w.in_pool) left += (left.empty() ? "" : ", ") + std::to_string(w.rank);
+        if (!w.in_pool) left.push_back(w.rank);
     if (!ctx.close(wait_for)) {
         out << "warning     some worker did not stop (a busy one was given " << wait_for << " s";
-        if (!left.empty())
+        if (!left.empty()) {
             out << ", one that hung " << std::min(wait_for, transport::hung_stop_seconds) << " s; left the pool: rank"
-                << (left.find(',') == std::string::npos ? " " : "s ") << left;
+                << (left.size() > 1 ? "s" : "");
+            for (std::size_t i = 0; i < left.size(); ++i) out << (i == 0 ? " " : ", ") << left[i];
+        }
         out << "); the archive is complete, ending the job with MPI_Abort\n" << std::flush;
         ctx.abort(0);
     }

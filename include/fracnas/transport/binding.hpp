@@ -2,8 +2,8 @@
 // that `srun --gpus-per-task` (or CUDA_VISIBLE_DEVICES) left visible. An MPI worker's node-local
 // rank is MPI's (mpi::environment::node_rank()); local_rank() reads the launcher's variables
 // (SLURM_LOCALID, OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, MV2_COMM_WORLD_LOCAL_RANK), for a
-// process without MPI. Pure logic over the environment;
-// that two workers never measure on one GPU is checked by the master on the UUIDs they report.
+// process without MPI. Pure logic; that two workers never measure on one GPU is checked by the
+// master on the UUIDs they report.
 #pragma once
 
 #include <functional>
